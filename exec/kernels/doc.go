@@ -1,0 +1,21 @@
+// Package kernels holds SabotSQL's vectorized functions and the registry the
+// planner resolves function calls against.
+//
+// The root package defines the contracts: ScalarFunc (a scalar function or
+// operator overload, with a row-wise Eval and an optional vectorized Vec),
+// AggFunc (an aggregate whose accumulator updates many groups per call) and
+// EvalContext (session state a function may read). Implementations live in
+// subpackages that register themselves into a Registry:
+//
+//	kernels/funcs   operators and scalar functions (math, string, date/time, LIKE, casts)
+//	kernels/agg     aggregate accumulators and the group-by hash table
+//
+// Invariants:
+//  1. Hot kernels loop over Arrow value slices (generics), never over boxed
+//     Datums; Eval (boxed, row at a time) exists for every function so the
+//     executor always has a fallback.
+//  2. A Strict function is never called with a NULL argument: the caller
+//     produces NULL.
+//  3. Functions are pure unless Volatile; the planner may fold pure calls
+//     on constants.
+package kernels
