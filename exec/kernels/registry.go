@@ -99,6 +99,21 @@ type GroupedAcc interface {
 	MemoryBytes() int64
 }
 
+// GroupResulter is implemented by accumulators that can report one group's
+// current result without finishing (running aggregates in window frames,
+// streaming views that emit after every epoch).
+type GroupResulter interface {
+	// AppendResult appends group g's current result to b.
+	AppendResult(ctx *EvalContext, g uint32, b array.Builder) error
+}
+
+// Retractor is implemented by accumulators that can remove rows they were
+// given (sum, count, avg, variance: sliding window frames and streaming
+// deletes). Retract is Update's inverse for the same rows.
+type Retractor interface {
+	Retract(ctx *EvalContext, groups []uint32, args []arrow.Array) error
+}
+
 // NoGroup marks a row that an accumulator must skip (filtered by FILTER
 // (WHERE …) or a DISTINCT duplicate).
 const NoGroup = ^uint32(0)
