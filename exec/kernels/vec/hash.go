@@ -185,4 +185,3 @@ func hashInts[T ~int16 | ~int32 | ~int64](v []T, out []uint64) {
 		out[i] = HashU64(uint64(int64(x)) ^ hashPrime2)
 	}
 }
-
