@@ -7,6 +7,18 @@ import "time"
 type Ctx struct {
 	// Loc is the session TimeZone; nil means UTC.
 	Loc *time.Location
+	// Now is the statement timestamp that 'now', 'today', 'tomorrow' and
+	// 'yesterday' refer to; the zero value means the wall clock at the time
+	// of parsing.
+	Now time.Time
+}
+
+// now returns the statement time of c.
+func (c *Ctx) now() time.Time {
+	if c == nil || c.Now.IsZero() {
+		return time.Now()
+	}
+	return c.Now
 }
 
 // Location returns c's time zone, UTC when unset.

@@ -1,0 +1,184 @@
+package types
+
+import (
+	"strings"
+
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+)
+
+// appendArray renders a one-dimensional array as {e1,e2,NULL}, quoting
+// elements that are empty, spell NULL, or contain whitespace, braces,
+// commas, double quotes or backslashes.
+func appendArray(buf []byte, c *Ctx, a *Array) []byte {
+	buf = append(buf, '{')
+	var scratch []byte
+	for i, e := range a.Elems {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		if e == nil {
+			buf = append(buf, "NULL"...)
+			continue
+		}
+		scratch = AppendText(scratch[:0], c, e, a.Elem)
+		if !needsArrayQuote(scratch) {
+			buf = append(buf, scratch...)
+			continue
+		}
+		buf = append(buf, '"')
+		for _, ch := range scratch {
+			if ch == '"' || ch == '\\' {
+				buf = append(buf, '\\')
+			}
+			buf = append(buf, ch)
+		}
+		buf = append(buf, '"')
+	}
+	return append(buf, '}')
+}
+
+func needsArrayQuote(s []byte) bool {
+	if len(s) == 0 {
+		return true
+	}
+	if len(s) == 4 && strings.EqualFold(string(s), "null") {
+		return true
+	}
+	for _, ch := range s {
+		switch ch {
+		case '{', '}', ',', '"', '\\':
+			return true
+		}
+		if isPGSpace(ch) {
+			return true
+		}
+	}
+	return false
+}
+
+func errMalformedArray(s, detail string) error {
+	return pgerror.New(pgerror.InvalidTextRepresentation, "malformed array literal: %q", s).WithDetail("%s", detail)
+}
+
+// parseArray implements array_in for one-dimensional arrays: {a,"b c",NULL}
+// with optional whitespace around elements and backslash escapes.
+func parseArray(c *Ctx, s string, t T) (Datum, error) {
+	et := t.ElemType()
+	str := trimPGSpace(s)
+	if str == "" || str[0] != '{' {
+		if str != "" && str[0] == '[' {
+			return nil, pgerror.Unsupported("array dimension decorations are not supported")
+		}
+		return nil, errMalformedArray(s, `Array value must start with "{" or dimension information.`)
+	}
+	out := &Array{Elem: et, Elems: []Datum{}}
+	i := 1
+	skip := func() {
+		for i < len(str) && isPGSpace(str[i]) {
+			i++
+		}
+	}
+	skip()
+	if i < len(str) && str[i] == '}' {
+		i++
+		skip()
+		if i != len(str) {
+			return nil, errMalformedArray(s, "Junk after closing right brace.")
+		}
+		return out, nil
+	}
+	var elem []byte
+	for {
+		skip()
+		if i >= len(str) {
+			return nil, errMalformedArray(s, "Unexpected end of input.")
+		}
+		if str[i] == '{' {
+			return nil, pgerror.Unsupported("multidimensional arrays are not supported")
+		}
+		elem = elem[:0]
+		quoted := false
+		sawQuote := false
+		trailingSpace := 0
+		for {
+			if i >= len(str) {
+				return nil, errMalformedArray(s, "Unexpected end of input.")
+			}
+			ch := str[i]
+			if quoted {
+				switch ch {
+				case '\\':
+					if i+1 >= len(str) {
+						return nil, errMalformedArray(s, "Unexpected end of input.")
+					}
+					elem = append(elem, str[i+1])
+					i += 2
+				case '"':
+					quoted = false
+					i++
+				default:
+					elem = append(elem, ch)
+					i++
+				}
+				continue
+			}
+			if ch == ',' || ch == '}' {
+				break
+			}
+			switch {
+			case ch == '"':
+				if sawQuote || len(elem) > 0 {
+					return nil, errMalformedArray(s, `Unexpected """ character.`)
+				}
+				quoted, sawQuote = true, true
+				i++
+			case ch == '\\':
+				if i+1 >= len(str) {
+					return nil, errMalformedArray(s, "Unexpected end of input.")
+				}
+				elem = append(elem, str[i+1])
+				trailingSpace = 0
+				i += 2
+			case ch == '{':
+				return nil, errMalformedArray(s, `Unexpected "{" character.`)
+			case isPGSpace(ch):
+				if len(elem) > 0 || sawQuote {
+					elem = append(elem, ch)
+					trailingSpace++
+				}
+				i++
+			default:
+				if sawQuote {
+					return nil, errMalformedArray(s, "Incorrectly quoted array element.")
+				}
+				elem = append(elem, ch)
+				trailingSpace = 0
+				i++
+			}
+		}
+		if trailingSpace > 0 {
+			elem = elem[:len(elem)-trailingSpace]
+		}
+		if !sawQuote && len(elem) == 0 {
+			return nil, errMalformedArray(s, "Unexpected \""+string(str[i])+"\" character.")
+		}
+		if !sawQuote && strings.EqualFold(string(elem), "null") {
+			out.Elems = append(out.Elems, nil)
+		} else {
+			d, err := ParseText(c, string(elem), et)
+			if err != nil {
+				return nil, err
+			}
+			out.Elems = append(out.Elems, d)
+		}
+		if str[i] == '}' {
+			i++
+			skip()
+			if i != len(str) {
+				return nil, errMalformedArray(s, "Junk after closing right brace.")
+			}
+			return out, nil
+		}
+		i++ // ','
+	}
+}
