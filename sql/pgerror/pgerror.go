@@ -62,6 +62,7 @@ const (
 	NameTooLong                  = "42622"
 	ReservedName                 = "42939"
 	DatatypeMismatch             = "42804"
+	CannotCoerce                 = "42846"
 	IndeterminateDatatype        = "42P18"
 	CollationMismatch            = "42P21"
 	WrongObjectType              = "42809"

@@ -260,3 +260,39 @@ func joinExprs(es []Expr, sep string) string {
 	}
 	return strings.Join(parts, sep)
 }
+
+// ArrayCtor is ARRAY[e1, e2, …] (T is the array type).
+type ArrayCtor struct {
+	Elems []Expr
+	T     types.T
+}
+
+// ArraySubscript is arr[i] (1-based; NULL when out of range).
+type ArraySubscript struct {
+	Array, Index Expr
+	T            types.T
+}
+
+// ArrayCompare is Left op ANY/ALL (Array) for an array-valued expression,
+// with PostgreSQL's three-valued semantics (Kind is SubAny or SubAll).
+type ArrayCompare struct {
+	Kind  SubqueryKind
+	Left  Expr
+	Array Expr
+	Op    *kernels.ScalarFunc
+}
+
+func (e *ArrayCtor) Type() types.T      { return e.T }
+func (e *ArraySubscript) Type() types.T { return e.T }
+func (e *ArrayCompare) Type() types.T   { return types.BoolT }
+func (e *ArrayCtor) String() string     { return "ARRAY[" + exprList(e.Elems) + "]" }
+func (e *ArraySubscript) String() string {
+	return fmt.Sprintf("%s[%s]", e.Array, e.Index)
+}
+func (e *ArrayCompare) String() string {
+	k := "ANY"
+	if e.Kind == SubAll {
+		k = "ALL"
+	}
+	return fmt.Sprintf("%s %s %s(%s)", e.Left, e.Op.Name, k, e.Array)
+}
