@@ -1,0 +1,214 @@
+package ops
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// translateRegex rewrites the common PostgreSQL ARE syntax into RE2's.
+// In an ARE "." matches a newline and ^/$ anchor the whole string, which is
+// RE2's (?s) mode. \y/\Y/\m/\M/[[:<:]]/[[:>:]] become \b/\B; \Z becomes \z.
+// Back references have no RE2 equivalent and are reported as unsupported.
+func translateRegex(p string, fold bool) (string, error) {
+	var sb strings.Builder
+	if fold {
+		sb.WriteString("(?is)")
+	} else {
+		sb.WriteString("(?s)")
+	}
+	inBracket := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !inBracket && strings.HasPrefix(p[i:], "[[:<:]]") {
+			sb.WriteString(`\b`)
+			i += len("[[:<:]]") - 1
+			continue
+		}
+		if !inBracket && strings.HasPrefix(p[i:], "[[:>:]]") {
+			sb.WriteString(`\b`)
+			i += len("[[:>:]]") - 1
+			continue
+		}
+		switch {
+		case c == '\\' && i+1 < len(p):
+			n := p[i+1]
+			i++
+			if inBracket {
+				sb.WriteByte('\\')
+				sb.WriteByte(n)
+				continue
+			}
+			switch {
+			case n == 'y' || n == 'm' || n == 'M':
+				sb.WriteString(`\b`)
+			case n == 'Y':
+				sb.WriteString(`\B`)
+			case n == 'Z':
+				sb.WriteString(`\z`)
+			case n >= '1' && n <= '9':
+				return "", pgerror.Unsupported("regular expression back references are not supported")
+			default:
+				sb.WriteByte('\\')
+				sb.WriteByte(n)
+			}
+		case c == '[' && !inBracket:
+			inBracket = true
+			sb.WriteByte(c)
+			// A ']' right after '[' or '[^' is a literal.
+			if i+1 < len(p) && p[i+1] == '^' {
+				sb.WriteByte('^')
+				i++
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				sb.WriteString(`\]`)
+				i++
+			}
+		case c == '[' && inBracket && i+1 < len(p) && (p[i+1] == ':' || p[i+1] == '.' || p[i+1] == '='):
+			// [:class:] inside a bracket expression: copy through its close.
+			end := strings.Index(p[i+2:], string(p[i+1])+"]")
+			if end < 0 {
+				sb.WriteByte(c)
+				continue
+			}
+			sb.WriteString(p[i : i+2+end+2])
+			i += 2 + end + 1
+		case c == ']' && inBracket:
+			inBracket = false
+			sb.WriteByte(c)
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return sb.String(), nil
+}
+
+func compileRegex(p string, fold bool) (*regexp.Regexp, error) {
+	t, err := translateRegex(p, fold)
+	if err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile(t)
+	if err != nil {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
+			msg = strings.TrimPrefix(msg, "error parsing regexp: ")
+		}
+		return nil, pgerror.New(pgerror.InvalidRegularExpression, "invalid regular expression: %s", msg)
+	}
+	return re, nil
+}
+
+// regexCache memoises compiled expressions for one overload; shared by
+// concurrent statements, bounded by dropping everything when full.
+type regexCache struct {
+	mu sync.Mutex
+	m  map[string]*regexp.Regexp
+}
+
+func (c *regexCache) get(p string, fold bool) (*regexp.Regexp, error) {
+	c.mu.Lock()
+	re, ok := c.m[p]
+	c.mu.Unlock()
+	if ok {
+		return re, nil
+	}
+	re, err := compileRegex(p, fold)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= patternCacheSize {
+		c.m = make(map[string]*regexp.Regexp)
+	}
+	c.m[p] = re
+	c.mu.Unlock()
+	return re, nil
+}
+
+func registerRegex(r *kernels.Registry) {
+	type form struct {
+		name         string
+		fold, negate bool
+	}
+	forms := []form{{"~", false, false}, {"!~", false, true}, {"~*", true, false}, {"!~*", true, true}}
+	for _, f := range forms {
+		for _, left := range []types.T{types.TextT, types.BpcharT, types.NameT} {
+			f := f
+			cache := &regexCache{}
+			add(r, f.name, targs(left, types.TextT), types.BoolT,
+				func(_ *kernels.EvalContext, args []types.Datum) (types.Datum, error) {
+					if len(args) != 2 {
+						return nil, internalArg(f.name, args)
+					}
+					s, ok1 := args[0].(string)
+					p, ok2 := args[1].(string)
+					if !ok1 || !ok2 {
+						return nil, pgerror.Internal("%s: unexpected arguments %T, %T", f.name, args[0], args[1])
+					}
+					re, err := cache.get(p, f.fold)
+					if err != nil {
+						return nil, err
+					}
+					return re.MatchString(s) != f.negate, nil
+				},
+				regexVec(f.fold, f.negate))
+		}
+	}
+}
+
+// regexVec compiles each distinct consecutive pattern once per call.
+func regexVec(fold, negate bool) vecFn {
+	return func(ctx *kernels.EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		if err := checkArgs(args, n, 2); err != nil {
+			return nil, err
+		}
+		so, sd, ok1 := varlen(args[0], n)
+		po, pd, ok2 := varlen(args[1], n)
+		if !ok1 || !ok2 {
+			return nil, pgerror.Internal("regex: unexpected array layout")
+		}
+		var valid []byte
+		vbuf, _ := validity(allocator(ctx), args, n)
+		if vbuf != nil {
+			valid = vbuf.Bytes()
+			defer vbuf.Release()
+		}
+		var (
+			lastP  string
+			re     *regexp.Regexp
+			errOut error
+		)
+		out := boolResult(ctx, args, n, func(out []byte) {
+			for i := 0; i < n; i++ {
+				if !isValid(valid, i) {
+					continue
+				}
+				pb := pd[po[i]:po[i+1]]
+				if re == nil || string(pb) != lastP {
+					lastP = string(pb)
+					var err error
+					if re, err = compileRegex(lastP, fold); err != nil {
+						errOut = err
+						return
+					}
+				}
+				sb := sd[so[i]:so[i+1]]
+				s := unsafe.String(unsafe.SliceData(sb), len(sb))
+				out[i>>3] |= b2u(re.MatchString(s) != negate) << (i & 7)
+			}
+		})
+		if errOut != nil {
+			out.Release()
+			return nil, errOut
+		}
+		return out, nil
+	}
+}
