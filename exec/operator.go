@@ -4,9 +4,12 @@ import (
 	"context"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/sql/catalog"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
@@ -42,4 +45,55 @@ type Env struct {
 	Mem *MemAccount
 	// BatchSize is the target number of rows per batch (default 1024).
 	BatchSize int
+
+	// outer is the stack of enclosing rows bound while building a
+	// correlated subquery's plan (innermost last).
+	outer []outerFrame
+}
+
+// outerFrame is one enclosing query row visible to a correlated subquery
+// (values by column position of that query's expression input).
+type outerFrame struct {
+	vals map[int]types.Datum
+}
+
+// evalCtx returns the statement's evaluation context (a default one when the
+// Env has none).
+func (e *Env) evalCtx() *kernels.EvalContext {
+	if e.Eval == nil {
+		e.Eval = &kernels.EvalContext{}
+	}
+	if e.Eval.Mem == nil {
+		e.Eval.Mem = memory.DefaultAllocator
+	}
+	return e.Eval
+}
+
+func (e *Env) alloc() memory.Allocator { return e.evalCtx().Mem }
+
+func (e *Env) batchSize() int {
+	if e.BatchSize <= 0 {
+		return 1024
+	}
+	return e.BatchSize
+}
+
+// outerValue resolves an OuterRef against the stack of enclosing rows.
+func (e *Env) outerValue(r *planner.OuterRef) (types.Datum, error) {
+	i := len(e.outer) - r.Depth
+	if r.Depth < 1 || i < 0 {
+		return nil, pgerror.Internal("outer reference %s has no enclosing row", r)
+	}
+	d, ok := e.outer[i].vals[r.Idx]
+	if !ok {
+		return nil, pgerror.Internal("outer reference %s not bound", r)
+	}
+	return d, nil
+}
+
+// withOuter returns a copy of e with one more enclosing row on the stack.
+func (e *Env) withOuter(f outerFrame) *Env {
+	cp := *e
+	cp.outer = append(e.outer[:len(e.outer):len(e.outer)], f)
+	return &cp
 }

@@ -1,0 +1,83 @@
+package exec
+
+import (
+	"context"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/planner"
+)
+
+// Filter keeps the rows whose condition is true.
+type Filter struct {
+	opBase
+	input Operator
+	cond  *Evaluator
+	sel   []int32
+}
+
+func newFilter(env *Env, n *planner.Filter, input Operator) (*Filter, error) {
+	cond, err := Compile(env, n.Cond, n.Input.Schema())
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{opBase: opBase{env: env}, input: input, cond: cond}, nil
+}
+
+// Init initializes the input.
+func (f *Filter) Init(ctx context.Context) error { f.initBase(ctx); return f.input.Init(f.ctx) }
+
+// Next returns the next non-empty filtered batch.
+func (f *Filter) Next() (arrow.RecordBatch, error) {
+	for {
+		if err := f.checkCtx(); err != nil {
+			return nil, err
+		}
+		b, err := f.input.Next()
+		if err != nil || b == nil {
+			return nil, err
+		}
+		mask, err := f.cond.Eval(f.ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		out, err := f.apply(b, mask)
+		mask.Release()
+		if err != nil {
+			return nil, err
+		}
+		if out != nil {
+			return f.emit(out), nil
+		}
+	}
+}
+
+// apply returns the rows of b where mask is true (nil when none).
+func (f *Filter) apply(b arrow.RecordBatch, mask arrow.Array) (arrow.RecordBatch, error) {
+	bm, ok := mask.(*array.Boolean)
+	if !ok {
+		return nil, pgerror.Internal("filter condition is %s, not boolean", mask.DataType())
+	}
+	n := int(b.NumRows())
+	sel := f.sel[:0]
+	hasNulls := bm.NullN() > 0
+	for i := 0; i < n; i++ {
+		if bm.Value(i) && (!hasNulls || bm.IsValid(i)) {
+			sel = append(sel, int32(i))
+		}
+	}
+	f.sel = sel
+	switch len(sel) {
+	case 0:
+		return nil, nil
+	case n:
+		b.Retain()
+		return b, nil
+	}
+	return takeBatch(b, sel), nil
+}
+
+// Close closes the input.
+func (f *Filter) Close() error { f.closeBase(); return f.input.Close() }
