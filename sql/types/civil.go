@@ -21,12 +21,14 @@ const (
 	pgEpochMicros = pgEpochDays * MicrosPerDay
 )
 
-// Supported ranges: PostgreSQL's, from 4713-11-24 BC (astronomical year
-// -4712) up to the end of 294276 for timestamps and up to the largest date
+// Supported ranges: from 4714-11-24 BC (Julian day 0, astronomical year
+// -4713) up to the end of 294246 for timestamps and up to the largest date
 // an int32 day count from 1970 holds.
 var (
-	minDate      = daysFromCivil(-4712, 11, 24)
-	maxTimestamp = daysFromCivil(294277, 1, 1) * MicrosPerDay // exclusive
+	minDate = daysFromCivil(-4713, 11, 24)
+	// maxTimestamp is exclusive. PostgreSQL counts from 2000 and reaches
+	// 294277-01-01; counting from 1970 in an int64 stops 30 years earlier.
+	maxTimestamp = daysFromCivil(294247, 1, 1) * MicrosPerDay
 	minTimestamp = minDate * MicrosPerDay
 )
 
@@ -175,10 +177,25 @@ func localToTZ(ts Timestamp, loc *time.Location) TimestampTZ {
 	if loc == time.UTC {
 		return TimestampTZ(ts)
 	}
-	days, rem := floorDiv(int64(ts), MicrosPerDay)
-	y, m, d := civilFromDays(days)
-	sec := rem / MicrosPerSecond
-	t := time.Date(int(y), time.Month(m), d, int(sec/3600), int(sec/60%60), int(sec%60), 0, loc)
-	_, off := t.Zone()
-	return TimestampTZ(int64(ts) - int64(off)*MicrosPerSecond)
+	// The offsets in force well before and well after the wall time: a
+	// transition near it lies between them. An ambiguous wall time (both
+	// valid) takes the later offset, one in a gap (neither valid) the
+	// earlier offset, as PostgreSQL does.
+	wall, _ := floorDiv(int64(ts), MicrosPerSecond)
+	offAt := func(sec int64) int64 {
+		_, off := time.Unix(sec, 0).In(loc).Zone()
+		return int64(off)
+	}
+	before := offAt(wall - 86400)
+	after := offAt(wall + 86400)
+	var off int64
+	switch {
+	case offAt(wall-after) == after:
+		off = after
+	case offAt(wall-before) == before:
+		off = before
+	default:
+		off = before
+	}
+	return TimestampTZ(int64(ts) - off*MicrosPerSecond)
 }

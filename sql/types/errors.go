@@ -8,22 +8,22 @@ import (
 
 // errSyntax is PostgreSQL's "invalid input syntax for type X" (22P02).
 func errSyntax(t T, s string) error {
-	return pgerror.New(pgerror.InvalidTextRepresentation, "invalid input syntax for type %s: %q", typeLabel(t), s)
+	return pgerror.New(pgerror.InvalidTextRepresentation, "invalid input syntax for type %s: \"%s\"", typeLabel(t), s)
 }
 
 // errDatetimeSyntax is the datetime flavour of errSyntax (22007).
 func errDatetimeSyntax(t T, s string) error {
-	return pgerror.New(pgerror.InvalidDatetimeFormat, "invalid input syntax for type %s: %q", typeLabel(t), s)
+	return pgerror.New(pgerror.InvalidDatetimeFormat, "invalid input syntax for type %s: \"%s\"", typeLabel(t), s)
 }
 
 // errFieldRange is "date/time field value out of range" (22008).
 func errFieldRange(s string) error {
-	return pgerror.New(pgerror.DatetimeFieldOverflow, "date/time field value out of range: %q", s)
+	return pgerror.New(pgerror.DatetimeFieldOverflow, "date/time field value out of range: \"%s\"", s)
 }
 
 // errValueRange is `value "x" is out of range for type integer` (22003).
 func errValueRange(t T, s string) error {
-	return pgerror.New(pgerror.NumericValueOutOfRange, "value %q is out of range for type %s", s, typeLabel(t))
+	return pgerror.New(pgerror.NumericValueOutOfRange, "value \"%s\" is out of range for type %s", s, typeLabel(t))
 }
 
 // errOutOfRange is "integer out of range" and friends (22003).
@@ -46,7 +46,11 @@ func typeLabel(t T) string {
 	switch t.Family {
 	case FamArray:
 		return t.String()
-	case FamVarchar, FamBpchar, FamNumeric, FamTime, FamTimestamp, FamTimestampTZ:
+	case FamTime:
+		return "time"
+	case FamTimestamp:
+		return "timestamp"
+	case FamVarchar, FamBpchar, FamNumeric, FamTimestampTZ:
 		return t.Unmodified().String()
 	}
 	if int(t.Family) < len(familyNames) && familyNames[t.Family] != "" {

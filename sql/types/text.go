@@ -318,12 +318,15 @@ func parseOid(s string, t T) (Datum, error) {
 	return n, nil
 }
 
+// canonicalNaN has the bit pattern PostgreSQL's NaN literal produces.
+var canonicalNaN = math.Float64frombits(0x7ff8000000000000)
+
 // parseFloat implements float4in/float8in.
 func parseFloat(s string, t T, bits int) (Datum, error) {
 	v := trimPGSpace(s)
 	switch strings.ToLower(v) {
 	case "nan", "+nan", "-nan":
-		return math.NaN(), nil
+		return canonicalNaN, nil
 	case "infinity", "+infinity", "inf", "+inf":
 		return math.Inf(1), nil
 	case "-infinity", "-inf":
@@ -335,13 +338,13 @@ func parseFloat(s string, t T, bits int) (Datum, error) {
 	f, err := strconv.ParseFloat(v, bits)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return nil, pgerror.New(pgerror.NumericValueOutOfRange, "%q is out of range for type %s", s, typeLabel(t))
+			return nil, pgerror.New(pgerror.NumericValueOutOfRange, "\"%s\" is out of range for type %s", s, typeLabel(t))
 		}
 		return nil, errSyntax(t, s)
 	}
 	if f == 0 && hasNonZeroMantissa(v) {
 		// strtod reports underflow to zero as a range error.
-		return nil, pgerror.New(pgerror.NumericValueOutOfRange, "%q is out of range for type %s", s, typeLabel(t))
+		return nil, pgerror.New(pgerror.NumericValueOutOfRange, "\"%s\" is out of range for type %s", s, typeLabel(t))
 	}
 	return f, nil
 }
@@ -380,7 +383,7 @@ func parseBytea(s string) (Datum, error) {
 			}
 			hi, ok := unhex(c)
 			if !ok {
-				return nil, pgerror.New(pgerror.InvalidParameterValue, "invalid hexadecimal digit: %q", string(s[i:i+utf8Len(s[i:])]))
+				return nil, pgerror.New(pgerror.InvalidParameterValue, "invalid hexadecimal digit: \"%s\"", string(s[i:i+utf8Len(s[i:])]))
 			}
 			if i+1 >= len(s) {
 				return nil, pgerror.New(pgerror.InvalidParameterValue, "invalid hexadecimal data: odd number of digits")
@@ -390,7 +393,7 @@ func parseBytea(s string) (Datum, error) {
 				if isPGSpace(s[i+1]) {
 					return nil, pgerror.New(pgerror.InvalidParameterValue, "invalid hexadecimal data: odd number of digits")
 				}
-				return nil, pgerror.New(pgerror.InvalidParameterValue, "invalid hexadecimal digit: %q", string(s[i+1:i+1+utf8Len(s[i+1:])]))
+				return nil, pgerror.New(pgerror.InvalidParameterValue, "invalid hexadecimal digit: \"%s\"", string(s[i+1:i+1+utf8Len(s[i+1:])]))
 			}
 			out = append(out, hi<<4|lo)
 			i += 2
@@ -415,7 +418,7 @@ func parseBytea(s string) (Datum, error) {
 			i += 4
 			continue
 		}
-		return nil, errSyntax(ByteaT, s)
+		return nil, pgerror.New(pgerror.InvalidTextRepresentation, "invalid input syntax for type bytea")
 	}
 	return out, nil
 }
@@ -495,4 +498,10 @@ func truncateBytes(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// strconvFormatG formats f with the given number of significant digits in
+// %g style (as C's printf("%.*g")).
+func strconvFormatG(buf []byte, f float64, digits int) []byte {
+	return strconv.AppendFloat(buf, f, 'g', digits, 64)
 }

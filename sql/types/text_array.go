@@ -57,7 +57,7 @@ func needsArrayQuote(s []byte) bool {
 }
 
 func errMalformedArray(s, detail string) error {
-	return pgerror.New(pgerror.InvalidTextRepresentation, "malformed array literal: %q", s).WithDetail("%s", detail)
+	return pgerror.New(pgerror.InvalidTextRepresentation, "malformed array literal: \"%s\"", s).WithDetail("%s", detail)
 }
 
 // parseArray implements array_in for one-dimensional arrays: {a,"b c",NULL}

@@ -362,6 +362,7 @@ func decodeDateTime(s string, t T) (*dtFields, error) {
 		return nil, errDatetimeSyntax(t, s)
 	}
 	f := &dtFields{}
+	var nums []string
 	bad := func() (*dtFields, error) { return nil, errDatetimeSyntax(t, s) }
 	for _, tok := range toks {
 		switch tok.kind {
@@ -374,12 +375,13 @@ func decodeDateTime(s string, t T) (*dtFields, error) {
 			}
 		case dtNum:
 			switch {
-			case f.textMonth && !f.haveDay && len(tok.raw) <= 2:
-				f.day = atoiSat(tok.raw)
-				f.haveDay = true
-			case f.textMonth && !f.haveYear:
-				f.year, f.yearLen = int64(atoiSat(tok.raw)), len(tok.raw)
-				f.haveYear = true
+			case f.haveDate && !f.haveTime && len(tok.raw) == 6:
+				// ISO basic time hhmmss after a date.
+				f.hour, f.minute, f.sec = atoiSat(tok.raw[:2]), atoiSat(tok.raw[2:4]), atoiSat(tok.raw[4:])
+				f.haveTime = true
+			case !f.haveDate && len(tok.raw) <= 4 && len(nums) < 2:
+				// Day and year around a month name ("Jan 2 2024", "2 Jan 2024").
+				nums = append(nums, tok.raw)
 			case !f.haveDate && !f.textMonth && len(tok.raw) == 8:
 				f.year, f.yearLen = int64(atoiSat(tok.raw[:4])), 4
 				f.month = atoiSat(tok.raw[4:6])
@@ -404,9 +406,12 @@ func decodeDateTime(s string, t T) (*dtFields, error) {
 			if f.haveZone || !(f.haveTime || f.haveDate) {
 				return bad()
 			}
-			off, ok := parseZoneOffset(tok.raw)
-			if !ok {
+			off, st := parseZoneOffset(tok.raw)
+			if st == zoneSyntax {
 				return bad()
+			}
+			if st == zoneRange {
+				return nil, pgerror.New(pgerror.InvalidTimeZoneDisplacement, "time zone displacement out of range: \"%s\"", s)
 			}
 			f.zoneOff, f.haveZone = off, true
 		case dtWord:
@@ -434,16 +439,28 @@ func decodeDateTime(s string, t T) (*dtFields, error) {
 				}
 				loc, err := loadZone(tok.raw)
 				if err != nil {
+					if strings.Contains(tok.raw, "/") {
+						return nil, pgerror.New(pgerror.InvalidParameterValue, "time zone \"%s\" not recognized", w)
+					}
 					return bad()
 				}
 				f.zoneLoc, f.haveZone = loc, true
 			}
 		}
 	}
-	if f.textMonth {
-		if !f.haveDay || !f.haveYear {
+	if len(nums) > 0 || f.textMonth {
+		if !f.textMonth || len(nums) != 2 {
 			return bad()
 		}
+		y, d := nums[1], nums[0]
+		if len(nums[0]) >= 3 {
+			y, d = nums[0], nums[1]
+		}
+		if len(d) > 2 {
+			return bad()
+		}
+		f.day = atoiSat(d)
+		f.year, f.yearLen = int64(atoiSat(y)), len(y)
 		f.haveDate = true
 	}
 	if f.ampm != 0 {
@@ -614,8 +631,15 @@ func atoiSat(s string) int {
 	return n
 }
 
-// parseZoneOffset parses +hh, +hhmm, +hh:mm, +hh:mm:ss, +hhmmss.
-func parseZoneOffset(s string) (int, bool) {
+const (
+	zoneOK = iota
+	zoneSyntax
+	zoneRange
+)
+
+// parseZoneOffset parses +hh, +hhmm, +hh:mm, +hh:mm:ss, +hhmmss (seconds
+// east of UTC) and reports zoneOK, zoneSyntax or zoneRange.
+func parseZoneOffset(s string) (int, int) {
 	sign := 1
 	if s[0] == '-' {
 		sign = -1
@@ -625,11 +649,11 @@ func parseZoneOffset(s string) (int, bool) {
 	if strings.Contains(body, ":") {
 		parts := strings.Split(body, ":")
 		if len(parts) > 3 {
-			return 0, false
+			return 0, zoneSyntax
 		}
 		for _, p := range parts {
 			if !isDigitString(p) || len(p) > 2 {
-				return 0, false
+				return 0, zoneSyntax
 			}
 		}
 		h = atoiSat(parts[0])
@@ -648,13 +672,13 @@ func parseZoneOffset(s string) (int, bool) {
 		case 5, 6:
 			h, m, sec = atoiSat(body[:len(body)-4]), atoiSat(body[len(body)-4:len(body)-2]), atoiSat(body[len(body)-2:])
 		default:
-			return 0, false
+			return 0, zoneSyntax
 		}
 	}
 	if h > 15 || m > 59 || sec > 59 {
-		return 0, false
+		return 0, zoneRange
 	}
-	return sign * (h*3600 + m*60 + sec), true
+	return sign * (h*3600 + m*60 + sec), zoneOK
 }
 
 // loadZone resolves a time zone name (IANA name or UTC offset name).
@@ -663,11 +687,11 @@ func loadZone(name string) (*time.Location, error) {
 		return time.UTC, nil
 	}
 	if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
-		return nil, pgerror.New(pgerror.InvalidParameterValue, "time zone %q not recognized", name)
+		return nil, pgerror.New(pgerror.InvalidParameterValue, "time zone \"%s\" not recognized", name)
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, pgerror.New(pgerror.InvalidParameterValue, "time zone %q not recognized", name)
+		return nil, pgerror.New(pgerror.InvalidParameterValue, "time zone \"%s\" not recognized", name)
 	}
 	return loc, nil
 }
@@ -679,7 +703,7 @@ func loadZone(name string) (*time.Location, error) {
 func LoadZone(name string) (*time.Location, error) {
 	n := strings.TrimSpace(name)
 	if n != "" && (n[0] == '+' || n[0] == '-') {
-		if off, ok := parseZoneOffset(n); ok {
+		if off, st := parseZoneOffset(n); st == zoneOK {
 			return time.FixedZone(n, off), nil
 		}
 	}
@@ -747,7 +771,7 @@ func parseDate(c *Ctx, s string) (Datum, error) {
 	}
 	days := daysFromCivil(f.astroYear(), f.month, f.day)
 	if days < minDate || days > maxDate {
-		return nil, pgerror.New(pgerror.DatetimeFieldOverflow, "date out of range: %q", s)
+		return nil, pgerror.New(pgerror.DatetimeFieldOverflow, "date out of range: \"%s\"", s)
 	}
 	return Date(days), nil
 }
@@ -786,14 +810,14 @@ func parseTimestampFields(c *Ctx, s string, t T) (*dtFields, Timestamp, error) {
 	}
 	days := daysFromCivil(f.astroYear(), f.month, f.day)
 	if days < minDate-1 || days > maxTimestamp/MicrosPerDay+1 {
-		return nil, 0, pgerror.New(pgerror.DatetimeFieldOverflow, "timestamp out of range: %q", s)
+		return nil, 0, pgerror.New(pgerror.DatetimeFieldOverflow, "timestamp out of range: \"%s\"", s)
 	}
 	return f, Timestamp(days*MicrosPerDay + f.timeMicros()), nil
 }
 
 func checkTimestampRange(v int64, s string) error {
 	if v < minTimestamp || v >= maxTimestamp {
-		return pgerror.New(pgerror.DatetimeFieldOverflow, "timestamp out of range: %q", s)
+		return pgerror.New(pgerror.DatetimeFieldOverflow, "timestamp out of range: \"%s\"", s)
 	}
 	return nil
 }

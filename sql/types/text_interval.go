@@ -223,7 +223,7 @@ func (a *ivAcc) addUnit(unit int, val int64, frac float64) {
 
 func (a *ivAcc) result(s string) (Interval, error) {
 	if a.overflow || a.m > math.MaxInt32 || a.m < math.MinInt32 || a.d > math.MaxInt32 || a.d < math.MinInt32 {
-		return Interval{}, pgerror.New(pgerror.DatetimeFieldOverflow, "interval field value out of range: %q", s)
+		return Interval{}, pgerror.New(intervalFieldOverflow, "interval field value out of range: \"%s\"", s)
 	}
 	return Interval{Months: int32(a.m), Days: int32(a.d), Micros: a.us}, nil
 }
@@ -304,7 +304,7 @@ func tokenizeInterval(s string) ([]ivTok, bool) {
 func parseInterval(s string) (Datum, error) {
 	str := trimPGSpace(s)
 	bad := func() (Datum, error) {
-		return nil, pgerror.New(pgerror.InvalidDatetimeFormat, "invalid input syntax for type interval: %q", s)
+		return nil, pgerror.New(pgerror.InvalidDatetimeFormat, "invalid input syntax for type interval: \"%s\"", s)
 	}
 	if str == "" {
 		return bad()
@@ -344,7 +344,7 @@ func parseInterval(s string) (Datum, error) {
 			}
 			us, ok := parseIntervalTime(tok.s)
 			if !ok {
-				return nil, pgerror.New(pgerror.DatetimeFieldOverflow, "interval field value out of range: %q", s)
+				return nil, pgerror.New(intervalFieldOverflow, "interval field value out of range: \"%s\"", s)
 			}
 			acc.addMicros(us)
 			seen |= ivHour | ivMinute | ivSecond
@@ -380,7 +380,7 @@ func parseInterval(s string) (Datum, error) {
 	}
 	if ago {
 		if iv.Months == math.MinInt32 || iv.Days == math.MinInt32 || iv.Micros == math.MinInt64 {
-			return nil, pgerror.New(pgerror.DatetimeFieldOverflow, "interval field value out of range: %q", s)
+			return nil, pgerror.New(intervalFieldOverflow, "interval field value out of range: \"%s\"", s)
 		}
 		iv = Interval{Months: -iv.Months, Days: -iv.Days, Micros: -iv.Micros}
 	}
@@ -511,3 +511,6 @@ func parseIntervalISO(s, orig string) (Datum, bool, error) {
 	iv, err := acc.result(orig)
 	return iv, err == nil, err
 }
+
+// intervalFieldOverflow is SQLSTATE interval_field_overflow.
+const intervalFieldOverflow = "22015"
