@@ -2,6 +2,7 @@ package funcs
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
@@ -212,6 +213,9 @@ func sizePretty(size int64) string {
 		{"MB", 20*1024 - 1, true, 20}, {"GB", 20*1024 - 1, true, 30}, {"TB", 20*1024 - 1, true, 40},
 		{"PB", 20*1024 - 1, true, 50}}
 	abs := func(v int64) int64 {
+		if v == math.MinInt64 {
+			return math.MaxInt64
+		}
 		if v < 0 {
 			return -v
 		}
