@@ -164,3 +164,13 @@ func runCases(t *testing.T, zone string, cases []fnCase) {
 		})
 	}
 }
+
+func volName(v kernels.Volatility) string {
+	switch v {
+	case kernels.Immutable:
+		return "Immutable"
+	case kernels.Stable:
+		return "Stable"
+	}
+	return "Volatile"
+}
