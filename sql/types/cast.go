@@ -192,8 +192,15 @@ func castValue(c *Ctx, d Datum, from, to T, explicit bool) (Datum, error) {
 			}
 			return strings.TrimRight(s, " "), nil
 		}
-		if s, ok := d.(string); ok {
-			return s, nil
+		switch v := d.(type) {
+		case string:
+			return v, nil
+		case bool:
+			// booltext spells the words out, unlike boolout.
+			if v {
+				return "true", nil
+			}
+			return "false", nil
 		}
 		return FormatText(c, d, from), nil
 	}
@@ -457,7 +464,8 @@ func castFromNumeric(n *apd.Decimal, to T) (Datum, error) {
 		}
 		f, err := parseFloat(string(appendNumericExp(nil, n)), to, bits)
 		if err != nil {
-			return nil, err
+			// Report the value as numeric_out prints it, as PostgreSQL does.
+			return nil, pgerror.New(pgerror.NumericValueOutOfRange, "\"%s\" is out of range for type %s", appendNumeric(nil, n), typeLabel(to))
 		}
 		return f, nil
 	}

@@ -124,6 +124,99 @@ func sendFunc(typ string) string {
 	return base + "_send"
 }
 
+type genCast struct{ from, to, in, tz string }
+
+func genCastCases() []genCast {
+	var cs []genCast
+	add := func(from, to string, ins ...string) {
+		for _, in := range ins {
+			cs = append(cs, genCast{from: from, to: to, in: in})
+		}
+	}
+	addTZ := func(tz, from, to string, ins ...string) {
+		for _, in := range ins {
+			cs = append(cs, genCast{from: from, to: to, in: in, tz: tz})
+		}
+	}
+	add("int8", "int4", "2147483647", "2147483648", "-2147483649")
+	add("int4", "int2", "32767", "32768", "-32769")
+	add("int8", "int2", "-32768", "40000")
+	add("int2", "int8", "-5")
+	add("int4", "numeric", "42")
+	add("int8", "float8", "9007199254740993")
+	add("int8", "float4", "16777217")
+	add("float8", "int4", "2.5", "3.5", "-2.5", "-3.5", "0.49999999999999994", "2147483647.4", "2147483647.5", "-2147483648.5", "1e10", "NaN", "Infinity")
+	add("float8", "int8", "9223372036854775807", "-9223372036854775808", "9.3e18", "1e15")
+	add("float4", "int2", "32767.4", "32767.5", "-1.5")
+	add("numeric", "int4", "2.5", "-2.5", "2.4999", "NaN", "Infinity", "-Infinity", "1e10", "2147483647.49", "-2147483648.5")
+	add("numeric", "int8", "9223372036854775807.5", "-9223372036854775808.4", "123456789012345678901234567890")
+	add("numeric", "int2", "32767.5", "-32768.49")
+	add("float8", "numeric", "0.1", "1.2345678901234567", "1e20", "1e-20", "NaN", "Infinity", "-Infinity", "123456.789", "-0", "100", "1.5e300")
+	add("float4", "numeric", "0.1", "3.14159265", "1e10", "NaN", "16777217")
+	add("numeric", "float8", "0.1", "1.50", "1e400", "1e-400", "NaN", "-Infinity", "123456789012345678901234567890")
+	add("numeric", "float4", "0.1", "1e39", "3.4e38")
+	add("float8", "float4", "1e40", "-1e40", "1e-50", "0.1", "NaN", "Infinity", "3.4028235e38")
+	add("float4", "float8", "0.1", "16777217")
+	add("int4", "bool", "0", "1", "-7")
+	add("bool", "int4", "true", "false")
+	add("bool", "text", "true", "false")
+	add("bool", "varchar", "true")
+	add("bool", "bpchar", "false")
+	add("text", "int4", " 12 ", "12.5", "x")
+	add("text", "bool", "yes")
+	add("text", "date", "2024-01-02")
+	add("text", "numeric(5,2)", "1.005")
+	add("int4", "text", "-42")
+	add("float8", "text", "1e20", "0.1")
+	add("numeric", "text", "1.50")
+	add("date", "text", "2024-01-02")
+	add("interval", "text", "1 day -2 hours")
+	addTZ("Asia/Kolkata", "timestamptz", "text", "2024-01-02 03:04:05+00")
+	add("bytea", "text", "\\x0102")
+	add("int4[]", "text", "{1,NULL}")
+	add("text", "varchar(3)", "abcdef", "abc   ", "ab")
+	add("varchar", "varchar(2)", "abc", "a  ")
+	add("text", "bpchar(5)", "ab", "abcdefg", "abcde  ")
+	add("bpchar(3)", "text", "a")
+	add("bpchar(3)", "varchar", "a")
+	add("bpchar(3)", "bpchar(5)", "a")
+	add("bpchar(5)", "bpchar(2)", "abc", "a")
+	add("text", "name", "somename")
+	add("numeric", "numeric(5,2)", "123.456", "123.455", "-123.455", "12345.6", "999.995", "NaN", "Infinity")
+	add("numeric(10,4)", "numeric(4,1)", "123.45", "999.95")
+	add("int4", "numeric(3,1)", "99", "100")
+	add("float8", "numeric(4,2)", "1.005", "12.345", "99.995")
+	addTZ("Asia/Kolkata", "timestamp", "timestamptz", "2024-01-02 03:04:05", "infinity")
+	addTZ("Asia/Kolkata", "timestamptz", "timestamp", "2024-01-02 03:04:05+00")
+	addTZ("Asia/Kolkata", "timestamptz", "date", "2024-01-02 20:00:00+00", "-infinity")
+	addTZ("Asia/Kolkata", "timestamptz", "time", "2024-01-02 20:00:00+00")
+	addTZ("America/New_York", "date", "timestamptz", "2024-07-01", "infinity")
+	add("timestamp", "date", "2024-01-02 23:59:59", "1969-12-31 12:00:00", "0044-03-15 12:00 BC", "infinity")
+	add("timestamp", "time", "2024-01-02 23:59:59.5", "1969-12-31 12:00:00")
+	add("date", "timestamp", "2024-01-02", "-infinity")
+	add("time", "interval", "12:34:56.5")
+	add("interval", "time", "25:00:00", "-01:00:00", "1 day 03:00", "-25:00:00")
+	add("timestamp", "timestamp(0)", "2024-01-02 03:04:05.5", "2024-01-02 03:04:05.4999")
+	add("timestamp", "timestamp(2)", "2024-01-02 03:04:05.125", "1960-01-02 03:04:05.125")
+	add("time", "time(1)", "12:00:00.25", "23:59:59.99")
+	add("int4", "oid", "-1", "42")
+	add("int8", "oid", "-1", "4294967295", "4294967296")
+	add("oid", "int4", "4294967295", "42")
+	add("oid", "int8", "4294967295")
+	add("int4[]", "int8[]", "{1,NULL,3}")
+	add("int8[]", "int4[]", "{1,3000000000}")
+	add("text[]", "int4[]", "{1,2}")
+	add("float8[]", "int4[]", "{1.5,2.5}")
+	add("text", "int4[]", "{1,2}")
+	add("text", "interval", "1 day")
+	add("text", "timestamptz", "2024-01-02 03:04:05+02")
+	add("date", "int4", "2024-01-01")
+	add("int4", "date", "1")
+	add("bool", "numeric", "true")
+	add("interval", "int4", "1 day")
+	return cs
+}
+
 func TestGeneratePGExpectations(t *testing.T) {
 	dsn := os.Getenv("PGGEN_DSN")
 	if dsn == "" {
@@ -158,6 +251,42 @@ func TestGeneratePGExpectations(t *testing.T) {
 			fmt.Fprintf(&out, "\t{typ: %q, in: %q, tz: %q, code: %q, msg: %q},\n", c.typ, c.in, c.tz, pgErr.Code, pgErr.Message)
 		default:
 			require.NoError(t, err)
+		}
+	}
+	out.WriteString("}\n\n")
+	out.WriteString("// pgCastExpect records CAST('in'::from AS to) (explicit) and the same\n")
+	out.WriteString("// value inserted into a column of type to (assignment).\n")
+	out.WriteString("var pgCastExpect = []pgCastCase{\n")
+	for _, c := range genCastCases() {
+		tz := c.tz
+		if tz == "" {
+			tz = "UTC"
+		}
+		_, err := conn.Exec(ctx, "SET DateStyle = 'ISO, MDY'; SET IntervalStyle = postgres; SET extra_float_digits = 1; SET TimeZone = '"+tz+"'")
+		require.NoError(t, err)
+		lit := "'" + strings.ReplaceAll(c.in, "'", "''") + "'"
+		for _, explicit := range []bool{true, false} {
+			var text string
+			var err error
+			if explicit {
+				err = conn.QueryRow(ctx, fmt.Sprintf("SELECT format('%%s', CAST(%s::%s AS %s))", lit, c.from, c.to), pgx.QueryExecModeSimpleProtocol).Scan(&text)
+			} else {
+				_, err = conn.Exec(ctx, "DROP TABLE IF EXISTS pggen_cast; CREATE TEMP TABLE pggen_cast (c "+c.to+")")
+				require.NoError(t, err)
+				_, err = conn.Exec(ctx, fmt.Sprintf("INSERT INTO pggen_cast VALUES (%s::%s)", lit, c.from))
+				if err == nil {
+					err = conn.QueryRow(ctx, "SELECT format('%s', c) FROM pggen_cast", pgx.QueryExecModeSimpleProtocol).Scan(&text)
+				}
+			}
+			var pgErr *pgconn.PgError
+			switch {
+			case err == nil:
+				fmt.Fprintf(&out, "\t{from: %q, to: %q, in: %q, tz: %q, explicit: %v, out: %q},\n", c.from, c.to, c.in, c.tz, explicit, text)
+			case errors.As(err, &pgErr):
+				fmt.Fprintf(&out, "\t{from: %q, to: %q, in: %q, tz: %q, explicit: %v, code: %q, msg: %q},\n", c.from, c.to, c.in, c.tz, explicit, pgErr.Code, pgErr.Message)
+			default:
+				require.NoError(t, err)
+			}
 		}
 	}
 	out.WriteString("}\n")
