@@ -1,0 +1,545 @@
+package agg
+
+import (
+	"bytes"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/vec"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// NoGroup is kernels.NoGroup, repeated for convenience.
+const NoGroup = kernels.NoGroup
+
+type tableKind uint8
+
+const (
+	kindInt     tableKind = iota // one integer-like key: open addressing on int64
+	kindBytes                    // one text/varchar/name/bytea key: bytes table
+	kindGeneral                  // anything else: encoded row keys
+)
+
+// GroupTable maps key tuples to dense group ids 0..Len()-1, in order of
+// first appearance. NULL keys are equal to each other (GROUP BY semantics)
+// and SQL equality decides the rest (see package vec). Not safe for
+// concurrent use.
+type GroupTable struct {
+	keyTypes []types.T
+	mem      memory.Allocator
+	kind     tableKind
+	n        int
+
+	ints  intTable
+	bytes bytesTable
+	// nullID is the group of the all-NULL key for single-key tables.
+	nullID uint32
+
+	// general path: representative rows of each new group, per key column.
+	enc    vec.KeyEncoder
+	chunks [][]arrow.Array
+	newIdx []int32
+}
+
+// NewGroupTable returns an empty table for keys of the given SQL types.
+func NewGroupTable(keyTypes []types.T, mem memory.Allocator) *GroupTable {
+	t := &GroupTable{keyTypes: append([]types.T(nil), keyTypes...), mem: mem, nullID: NoGroup}
+	switch {
+	case len(keyTypes) == 1 && isIntLike(keyTypes[0]):
+		t.kind = kindInt
+		t.ints.init()
+	case len(keyTypes) == 1 && isBytesLike(keyTypes[0]):
+		t.kind = kindBytes
+		t.bytes.init()
+	default:
+		t.kind = kindGeneral
+		t.bytes.init()
+		t.enc.Types = t.keyTypes
+		t.chunks = make([][]arrow.Array, len(keyTypes))
+	}
+	return t
+}
+
+func isIntLike(t types.T) bool {
+	switch t.Family {
+	case types.FamInt2, types.FamInt4, types.FamInt8, types.FamDate, types.FamTime,
+		types.FamTimestamp, types.FamTimestampTZ, types.FamOid, types.FamRegclass, types.FamRegtype:
+		return true
+	}
+	return false
+}
+
+func isBytesLike(t types.T) bool {
+	switch t.Family {
+	case types.FamText, types.FamVarchar, types.FamName, types.FamBytea:
+		return true
+	}
+	return false
+}
+
+// Len returns the number of groups.
+func (t *GroupTable) Len() int { return t.n }
+
+// Insert assigns a group id to every row of keys (one array per key column)
+// into groups (len(groups) == rows), creating groups for new keys.
+func (t *GroupTable) Insert(keys []arrow.Array, groups []uint32) {
+	t.run(keys, groups, true)
+}
+
+// Probe looks every row up without inserting; rows whose key is absent get
+// NoGroup. A NULL key finds the NULL group if one was inserted.
+func (t *GroupTable) Probe(keys []arrow.Array, groups []uint32) {
+	t.run(keys, groups, false)
+}
+
+func (t *GroupTable) run(keys []arrow.Array, groups []uint32, insert bool) {
+	if len(groups) == 0 {
+		return
+	}
+	switch t.kind {
+	case kindInt:
+		t.runInt(keys[0], groups, insert)
+	case kindBytes:
+		t.runBytes(keys[0], groups, insert)
+	default:
+		t.runGeneral(keys, groups, insert)
+	}
+}
+
+// nullGroup returns the NULL key's group, creating it when inserting.
+func (t *GroupTable) nullGroup(insert bool) uint32 {
+	if t.nullID == NoGroup && insert {
+		t.nullID = uint32(t.n)
+		t.n++
+		if t.kind == kindInt {
+			t.ints.order = append(t.ints.order, 0)
+		} else {
+			t.bytes.appendKey(nil)
+		}
+	}
+	return t.nullID
+}
+
+func (t *GroupTable) runInt(arr arrow.Array, groups []uint32, insert bool) {
+	switch a := arr.(type) {
+	case *array.Int16:
+		runIntTyped(t, vec.Values[int16](a), arr, groups, insert)
+	case *array.Int32:
+		runIntTyped(t, vec.Values[int32](a), arr, groups, insert)
+	case *array.Int64:
+		runIntTyped(t, vec.Values[int64](a), arr, groups, insert)
+	case *array.Date32:
+		runIntTyped(t, vec.Values[arrow.Date32](a), arr, groups, insert)
+	case *array.Time64:
+		runIntTyped(t, vec.Values[arrow.Time64](a), arr, groups, insert)
+	case *array.Timestamp:
+		runIntTyped(t, vec.Values[arrow.Timestamp](a), arr, groups, insert)
+	case *array.Null:
+		g := t.nullGroup(insert)
+		for i := range groups {
+			groups[i] = g
+		}
+	default:
+		t.runGeneralFallback(arr, groups, insert)
+	}
+}
+
+func runIntTyped[T ~int16 | ~int32 | ~int64](t *GroupTable, vals []T, arr arrow.Array, groups []uint32, insert bool) {
+	vm, off := vec.Validity(arr)
+	it := &t.ints
+	if vm == nil {
+		if insert {
+			for i, v := range vals[:len(groups)] {
+				g, isNew := it.findOrInsert(int64(v), uint32(t.n))
+				if isNew {
+					t.n++
+				}
+				groups[i] = g
+			}
+		} else {
+			for i, v := range vals[:len(groups)] {
+				groups[i] = it.find(int64(v))
+			}
+		}
+		return
+	}
+	for i := range groups {
+		if !bitutil.BitIsSet(vm, off+i) {
+			groups[i] = t.nullGroup(insert)
+			continue
+		}
+		if insert {
+			g, isNew := it.findOrInsert(int64(vals[i]), uint32(t.n))
+			if isNew {
+				t.n++
+			}
+			groups[i] = g
+		} else {
+			groups[i] = it.find(int64(vals[i]))
+		}
+	}
+}
+
+func (t *GroupTable) runBytes(arr arrow.Array, groups []uint32, insert bool) {
+	if _, ok := arr.(*array.Null); ok {
+		g := t.nullGroup(insert)
+		for i := range groups {
+			groups[i] = g
+		}
+		return
+	}
+	offs, data := vec.BinaryParts(arr)
+	if offs == nil {
+		t.runGeneralFallback(arr, groups, insert)
+		return
+	}
+	vm, voff := vec.Validity(arr)
+	bt := &t.bytes
+	for i := range groups {
+		if vm != nil && !bitutil.BitIsSet(vm, voff+i) {
+			groups[i] = t.nullGroup(insert)
+			continue
+		}
+		k := data[offs[i]:offs[i+1]]
+		h := vec.HashBytes(k)
+		if insert {
+			g, isNew := bt.findOrInsert(k, h, uint32(t.n))
+			if isNew {
+				t.n++
+			}
+			groups[i] = g
+		} else {
+			groups[i] = bt.find(k, h)
+		}
+	}
+}
+
+// runGeneralFallback handles an array whose Arrow type does not match the
+// declared key type's fast path; it cannot happen with well-typed plans.
+func (t *GroupTable) runGeneralFallback(arr arrow.Array, groups []uint32, insert bool) {
+	for i := range groups {
+		if arr.IsNull(i) {
+			groups[i] = t.nullGroup(insert)
+			continue
+		}
+		k := []byte(arr.ValueStr(i))
+		h := vec.HashBytes(k)
+		if insert {
+			g, isNew := t.bytes.findOrInsert(k, h, uint32(t.n))
+			if isNew {
+				t.n++
+			}
+			groups[i] = g
+		} else {
+			groups[i] = t.bytes.find(k, h)
+		}
+	}
+}
+
+func (t *GroupTable) runGeneral(keys []arrow.Array, groups []uint32, insert bool) {
+	if len(keys) == 0 { // GROUP BY (): one group
+		if t.n == 0 && insert {
+			t.n = 1
+		}
+		g := NoGroup
+		if t.n == 1 {
+			g = 0
+		}
+		for i := range groups {
+			groups[i] = g
+		}
+		return
+	}
+	t.enc.Encode(keys)
+	t.newIdx = t.newIdx[:0]
+	bt := &t.bytes
+	for i := range groups {
+		k := t.enc.Key(i)
+		h := vec.HashBytes(k)
+		if insert {
+			g, isNew := bt.findOrInsert(k, h, uint32(t.n))
+			if isNew {
+				t.n++
+				t.newIdx = append(t.newIdx, int32(i))
+			}
+			groups[i] = g
+		} else {
+			groups[i] = bt.find(k, h)
+		}
+	}
+	if len(t.newIdx) > 0 {
+		for c, col := range keys {
+			t.chunks[c] = append(t.chunks[c], vec.Take(t.mem, col, t.newIdx))
+		}
+	}
+}
+
+// KeyArrays returns the distinct keys in group-id order, one array per key
+// column (of types.ArrowType of the key type). The caller releases them.
+func (t *GroupTable) KeyArrays() []arrow.Array {
+	switch t.kind {
+	case kindInt:
+		b := array.NewBuilder(t.mem, types.ArrowType(t.keyTypes[0]))
+		defer b.Release()
+		b.Reserve(t.n)
+		appendInts(b, t.ints.order, t.nullID)
+		return []arrow.Array{b.NewArray()}
+	case kindBytes:
+		b := array.NewBuilder(t.mem, types.ArrowType(t.keyTypes[0]))
+		defer b.Release()
+		b.Reserve(t.n)
+		bt := &t.bytes
+		for g := 0; g < t.n; g++ {
+			if uint32(g) == t.nullID {
+				b.AppendNull()
+				continue
+			}
+			k := bt.key(uint32(g))
+			switch bb := b.(type) {
+			case *array.StringBuilder:
+				bb.BinaryBuilder.Append(k)
+			case *array.BinaryBuilder:
+				bb.Append(k)
+			}
+		}
+		return []arrow.Array{b.NewArray()}
+	}
+	out := make([]arrow.Array, len(t.keyTypes))
+	for c := range out {
+		if len(t.chunks[c]) == 0 {
+			out[c] = array.MakeArrayOfNull(t.mem, types.ArrowType(t.keyTypes[c]), 0)
+			continue
+		}
+		out[c] = vec.Concat(t.mem, t.chunks[c])
+		// Keep one compacted chunk for later calls.
+		for _, a := range t.chunks[c] {
+			a.Release()
+		}
+		out[c].Retain()
+		t.chunks[c] = append(t.chunks[c][:0], out[c])
+	}
+	return out
+}
+
+func appendInts(b array.Builder, vals []int64, nullID uint32) {
+	for g, v := range vals {
+		if uint32(g) == nullID {
+			b.AppendNull()
+			continue
+		}
+		switch bb := b.(type) {
+		case *array.Int16Builder:
+			bb.Append(int16(v))
+		case *array.Int32Builder:
+			bb.Append(int32(v))
+		case *array.Int64Builder:
+			bb.Append(v)
+		case *array.Date32Builder:
+			bb.Append(arrow.Date32(v))
+		case *array.Time64Builder:
+			bb.Append(arrow.Time64(v))
+		case *array.TimestampBuilder:
+			bb.Append(arrow.Timestamp(v))
+		}
+	}
+}
+
+// MemoryBytes estimates the heap the table holds.
+func (t *GroupTable) MemoryBytes() int64 {
+	m := t.ints.memoryBytes() + t.bytes.memoryBytes() + int64(cap(t.enc.Arena)) + int64(cap(t.enc.Offsets))*8
+	for _, cs := range t.chunks {
+		for _, a := range cs {
+			for _, b := range a.Data().Buffers() {
+				if b != nil {
+					m += int64(b.Len())
+				}
+			}
+		}
+	}
+	return m
+}
+
+// Release frees the representative key arrays the table holds.
+func (t *GroupTable) Release() {
+	for c, cs := range t.chunks {
+		for _, a := range cs {
+			a.Release()
+		}
+		t.chunks[c] = nil
+	}
+}
+
+// intTable is an open-addressing hash table from int64 keys to group ids.
+type intTable struct {
+	slots []intSlot // id == 0 means empty; otherwise group id + 1
+	mask  uint64
+	shift uint8
+	used  int
+	order []int64 // keys by group id (0 for the NULL group)
+}
+
+type intSlot struct {
+	key int64
+	id  uint32
+}
+
+const fib = 0x9E3779B97F4A7C15
+
+func (it *intTable) init() {
+	it.slots = make([]intSlot, 64)
+	it.mask = 63
+	it.shift = 64 - 6
+}
+
+func (it *intTable) slotOf(k int64) uint64 { return (uint64(k) * fib) >> it.shift }
+
+func (it *intTable) find(k int64) uint32 {
+	s := it.slotOf(k)
+	for {
+		sl := &it.slots[s]
+		if sl.id == 0 {
+			return NoGroup
+		}
+		if sl.key == k {
+			return sl.id - 1
+		}
+		s = (s + 1) & it.mask
+	}
+}
+
+// findOrInsert returns k's group, giving it id next when absent.
+func (it *intTable) findOrInsert(k int64, next uint32) (uint32, bool) {
+	s := it.slotOf(k)
+	for {
+		sl := &it.slots[s]
+		if sl.id == 0 {
+			break
+		}
+		if sl.key == k {
+			return sl.id - 1, false
+		}
+		s = (s + 1) & it.mask
+	}
+	it.slots[s] = intSlot{key: k, id: next + 1}
+	it.order = append(it.order, k)
+	it.used++
+	if it.used*2 > len(it.slots) {
+		it.grow()
+	}
+	return next, true
+}
+
+func (it *intTable) grow() {
+	old := it.slots
+	it.slots = make([]intSlot, len(old)*2)
+	it.mask = uint64(len(it.slots) - 1)
+	it.shift--
+	for _, sl := range old {
+		if sl.id == 0 {
+			continue
+		}
+		s := it.slotOf(sl.key)
+		for it.slots[s].id != 0 {
+			s = (s + 1) & it.mask
+		}
+		it.slots[s] = sl
+	}
+}
+
+func (it *intTable) memoryBytes() int64 {
+	return int64(cap(it.slots))*16 + int64(cap(it.order))*8
+}
+
+// bytesTable is an open-addressing hash table from byte strings (kept in an
+// arena) to group ids.
+type bytesTable struct {
+	slots []bytesSlot
+	mask  uint64
+	used  int
+	arena []byte
+	ends  []int // ends[id] is the end of key id in arena; starts at ends[id-1]
+}
+
+type bytesSlot struct {
+	hash uint64
+	id   uint32 // group id + 1; 0 = empty
+}
+
+func (bt *bytesTable) init() {
+	bt.slots = make([]bytesSlot, 64)
+	bt.mask = 63
+}
+
+func (bt *bytesTable) key(id uint32) []byte {
+	start := 0
+	if id > 0 {
+		start = bt.ends[id-1]
+	}
+	return bt.arena[start:bt.ends[id]]
+}
+
+// appendKey stores k as the key of the next id (also used for the NULL
+// group, whose stored key is never looked up).
+func (bt *bytesTable) appendKey(k []byte) {
+	bt.arena = append(bt.arena, k...)
+	bt.ends = append(bt.ends, len(bt.arena))
+}
+
+func (bt *bytesTable) find(k []byte, h uint64) uint32 {
+	s := h & bt.mask
+	for {
+		sl := &bt.slots[s]
+		if sl.id == 0 {
+			return NoGroup
+		}
+		if sl.hash == h && bytes.Equal(bt.key(sl.id-1), k) {
+			return sl.id - 1
+		}
+		s = (s + 1) & bt.mask
+	}
+}
+
+func (bt *bytesTable) findOrInsert(k []byte, h uint64, next uint32) (uint32, bool) {
+	s := h & bt.mask
+	for {
+		sl := &bt.slots[s]
+		if sl.id == 0 {
+			break
+		}
+		if sl.hash == h && bytes.Equal(bt.key(sl.id-1), k) {
+			return sl.id - 1, false
+		}
+		s = (s + 1) & bt.mask
+	}
+	bt.slots[s] = bytesSlot{hash: h, id: next + 1}
+	bt.appendKey(k)
+	bt.used++
+	if bt.used*2 > len(bt.slots) {
+		bt.grow()
+	}
+	return next, true
+}
+
+func (bt *bytesTable) grow() {
+	old := bt.slots
+	bt.slots = make([]bytesSlot, len(old)*2)
+	bt.mask = uint64(len(bt.slots) - 1)
+	for _, sl := range old {
+		if sl.id == 0 {
+			continue
+		}
+		s := sl.hash & bt.mask
+		for bt.slots[s].id != 0 {
+			s = (s + 1) & bt.mask
+		}
+		bt.slots[s] = sl
+	}
+}
+
+func (bt *bytesTable) memoryBytes() int64 {
+	return int64(cap(bt.slots))*16 + int64(cap(bt.arena)) + int64(cap(bt.ends))*8
+}
