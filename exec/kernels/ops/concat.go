@@ -47,6 +47,13 @@ func asText(ctx *kernels.EvalContext, d types.Datum, t types.T) (string, error) 
 	if s, ok := d.(string); ok && t.Family != types.FamBpchar {
 		return s, nil
 	}
+	if b, ok := d.(bool); ok {
+		// text || boolean goes through boolean's cast to text.
+		if b {
+			return "true", nil
+		}
+		return "false", nil
+	}
 	if t.Family == types.FamAny {
 		var ok bool
 		if t, ok = datumType(d); !ok {

@@ -13,8 +13,8 @@ import (
 // 4713-11-24 BC up to the largest value our int64 representation holds
 // below +infinity.
 const (
-	minDateDays = -2440588      // 4713-11-24 BC
-	maxDateDays = 2145031948    // 5874898-01-01, exclusive
+	minDateDays = -2440588   // 4713-11-24 BC
+	maxDateDays = 2145031948 // 5874898-01-01, exclusive
 	minTSMicros = minDateDays * types.MicrosPerDay
 	maxTSMicros = math.MaxInt64 // exclusive: MaxInt64 is +infinity
 )
@@ -268,8 +268,12 @@ func toTimestampTZ(ctx *kernels.EvalContext, d types.Datum) (types.TimestampTZ, 
 // tsround rounds to microsecond precision (PostgreSQL's TSROUND).
 func tsround(x float64) float64 { return math.RoundToEven(x*1e6) / 1e6 }
 
-func fitsInt32(x float64) bool { return !math.IsNaN(x) && x >= math.MinInt32 && x < -float64(math.MinInt32) }
-func fitsInt64(x float64) bool { return !math.IsNaN(x) && x >= math.MinInt64 && x < -float64(math.MinInt64) }
+func fitsInt32(x float64) bool {
+	return !math.IsNaN(x) && x >= math.MinInt32 && x < -float64(math.MinInt32)
+}
+func fitsInt64(x float64) bool {
+	return !math.IsNaN(x) && x >= math.MinInt64 && x < -float64(math.MinInt64)
+}
 
 // intervalScale multiplies (div=false) or divides an interval by f,
 // cascading fractional months into days (30 per month) and fractional days

@@ -19,6 +19,7 @@ const (
 	tokLit  likeTokKind = iota // one literal character
 	tokOne                     // _
 	tokMany                    // %
+	tokBadEsc                  // a trailing escape: an error once reached with input left
 )
 
 type likeTok struct {
@@ -46,7 +47,7 @@ func errLikeEscape() error {
 // compileLike parses a pattern with the default escape '\'.
 func compileLike(p string, fold, byteWise bool) (*likePattern, error) {
 	if fold {
-		p = strings.ToLower(p)
+		p = asciiLower(p)
 	}
 	lp := &likePattern{fold: fold, bytes: byteWise}
 	for i := 0; i < len(p); {
@@ -54,7 +55,10 @@ func compileLike(p string, fold, byteWise bool) (*likePattern, error) {
 		switch {
 		case c == '\\':
 			if i+1 >= len(p) {
-				return nil, errLikeEscape()
+				// PostgreSQL reports this only when matching reaches it.
+				lp.toks = append(lp.toks, likeTok{kind: tokBadEsc})
+				i++
+				continue
 			}
 			i++
 			lp.appendLit(p, &i)
@@ -114,20 +118,37 @@ func (lp *likePattern) classify() {
 	lp.lit = sb.String()
 }
 
-func (lp *likePattern) match(s string) bool {
+// asciiLower folds ASCII letters only, as PostgreSQL's ILIKE does under
+// the C locale.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+func (lp *likePattern) match(s string) (bool, error) {
 	if lp.fold {
-		s = strings.ToLower(s)
+		s = asciiLower(s)
 	}
 	if lp.simple {
 		switch {
 		case lp.lead && lp.tail:
-			return strings.Contains(s, lp.lit)
+			return strings.Contains(s, lp.lit), nil
 		case lp.lead:
-			return strings.HasSuffix(s, lp.lit)
+			return strings.HasSuffix(s, lp.lit), nil
 		case lp.tail:
-			return strings.HasPrefix(s, lp.lit)
+			return strings.HasPrefix(s, lp.lit), nil
 		}
-		return s == lp.lit
+		return s == lp.lit, nil
 	}
 	return lp.matchGeneral(s)
 }
@@ -146,7 +167,7 @@ func (lp *likePattern) next(s string, i int) (rune, byte, int) {
 
 // matchGeneral is the classic wildcard match with backtracking to the last
 // %: linear in practice, O(len(s)·len(p)) at worst.
-func (lp *likePattern) matchGeneral(s string) bool {
+func (lp *likePattern) matchGeneral(s string) (bool, error) {
 	p := lp.toks
 	pi, si := 0, 0
 	starP, starS := -1, 0
@@ -158,6 +179,8 @@ func (lp *likePattern) matchGeneral(s string) bool {
 				starP, starS = pi, si
 				pi++
 				continue
+			case tokBadEsc:
+				return false, errLikeEscape()
 			case tokOne:
 				_, _, w := lp.next(s, si)
 				pi++
@@ -173,7 +196,7 @@ func (lp *likePattern) matchGeneral(s string) bool {
 			}
 		}
 		if starP < 0 {
-			return false
+			return false, nil
 		}
 		_, _, w := lp.next(s, starS)
 		starS += w
@@ -182,7 +205,7 @@ func (lp *likePattern) matchGeneral(s string) bool {
 	for pi < len(p) && p[pi].kind == tokMany {
 		pi++
 	}
-	return pi == len(p)
+	return pi == len(p), nil
 }
 
 // likeEscape rewrites a pattern written with escape character esc into one
@@ -268,7 +291,7 @@ func datumBytesOrText(d types.Datum) (string, bool) {
 
 func registerLike(r *kernels.Registry) {
 	type form struct {
-		name        string
+		name         string
 		fold, negate bool
 	}
 	forms := []form{{"~~", false, false}, {"!~~", false, true}, {"~~*", true, false}, {"!~~*", true, true}}
@@ -296,7 +319,11 @@ func registerLike(r *kernels.Registry) {
 					if err != nil {
 						return nil, err
 					}
-					return lp.match(s) != f.negate, nil
+					m, err := lp.match(s)
+					if err != nil {
+						return nil, err
+					}
+					return m != f.negate, nil
 				},
 				likeVec(f.fold, f.negate, byteWise))
 			// Three-argument form: the pattern's explicit ESCAPE character.
@@ -319,7 +346,11 @@ func registerLike(r *kernels.Registry) {
 					if err != nil {
 						return nil, err
 					}
-					return lp.match(s) != f.negate, nil
+					m, err := lp.match(s)
+					if err != nil {
+						return nil, err
+					}
+					return m != f.negate, nil
 				}, nil)
 		}
 	}
@@ -386,7 +417,12 @@ func likeVec(fold, negate, byteWise bool) vecFn {
 				}
 				sb := sd[so[i]:so[i+1]]
 				s := unsafe.String(unsafe.SliceData(sb), len(sb))
-				out[i>>3] |= b2u(lp.match(s) != negate) << (i & 7)
+				m, err := lp.match(s)
+				if err != nil {
+					errOut = err
+					return
+				}
+				out[i>>3] |= b2u(m != negate) << (i & 7)
 			}
 		})
 		if errOut != nil {

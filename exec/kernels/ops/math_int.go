@@ -20,7 +20,7 @@ func iGcd[T intT](a, b T) (T, error) {
 	for ub != 0 {
 		ua, ub = ub, ua%ub
 	}
-	if ua > uint64(-(minOf[T]()+1)) {
+	if ua > uint64(-(minOf[T]() + 1)) {
 		return 0, errIntRange[T]()
 	}
 	return T(ua), nil

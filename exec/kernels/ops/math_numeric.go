@@ -187,7 +187,7 @@ func numLog(b, x *apd.Decimal) (*apd.Decimal, error) {
 	}
 	dwB, dwX := lnDWeight(b), lnDWeight(x)
 	rs := finishScale(numMinSigDigits-(dwX-dwB), dscale(b), dscale(x))
-	p := max(dwX, dwB) + rs + 10 + max(0, -(dwX - dwB))
+	p := max(dwX, dwB) + rs + 10 + max(0, -(dwX-dwB))
 	return withPrec(p+(dwX-dwB), rs, func(c *apd.Context, out *apd.Decimal) error {
 		c2 := precCtx(p+8, apd.RoundHalfUp)
 		lx, lb := new(apd.Decimal), new(apd.Decimal)
@@ -358,7 +358,7 @@ func scaledInt(d *apd.Decimal, s int) *apd.BigInt {
 
 func numFactorial(n int64) (*apd.Decimal, error) {
 	if n < 0 {
-		return nil, pgerror.New(pgerror.InvalidParameterValue, "factorial of a negative number is undefined")
+		return nil, pgerror.New(pgerror.NumericValueOutOfRange, "factorial of a negative number is undefined")
 	}
 	if n > 32177 {
 		return nil, pgerror.New(pgerror.NumericValueOutOfRange, "value overflows numeric format")

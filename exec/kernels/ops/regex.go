@@ -1,7 +1,9 @@
 package ops
 
 import (
+	"errors"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
 	"unsafe"
@@ -97,13 +99,34 @@ func compileRegex(p string, fold bool) (*regexp.Regexp, error) {
 	}
 	re, err := regexp.Compile(t)
 	if err != nil {
-		msg := err.Error()
-		if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
-			msg = strings.TrimPrefix(msg, "error parsing regexp: ")
-		}
-		return nil, pgerror.New(pgerror.InvalidRegularExpression, "invalid regular expression: %s", msg)
+		return nil, pgerror.New(pgerror.InvalidRegularExpression, "invalid regular expression: %s", regexMessage(err))
 	}
 	return re, nil
+}
+
+// regexMessage words an RE2 syntax error as PostgreSQL's regex library does.
+func regexMessage(err error) string {
+	var se *syntax.Error
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	switch se.Code {
+	case syntax.ErrMissingParen, syntax.ErrUnexpectedParen:
+		return "parentheses () not balanced"
+	case syntax.ErrMissingBracket:
+		return "brackets [] not balanced"
+	case syntax.ErrMissingRepeatArgument, syntax.ErrInvalidRepeatOp:
+		return "quantifier operand invalid"
+	case syntax.ErrTrailingBackslash, syntax.ErrInvalidEscape:
+		return "invalid escape \\ sequence"
+	case syntax.ErrInvalidCharRange:
+		return "invalid character range"
+	case syntax.ErrInvalidRepeatSize:
+		return "invalid repetition count(s)"
+	case syntax.ErrInvalidCharClass:
+		return "invalid character class"
+	}
+	return se.Code.String()
 }
 
 // regexCache memoises compiled expressions for one overload; shared by
