@@ -16,10 +16,10 @@ import (
 type likeTokKind uint8
 
 const (
-	tokLit  likeTokKind = iota // one literal character
-	tokOne                     // _
-	tokMany                    // %
-	tokBadEsc                  // a trailing escape: an error once reached with input left
+	tokLit    likeTokKind = iota // one literal character
+	tokOne                       // _
+	tokMany                      // %
+	tokBadEsc                    // a trailing escape: an error once reached with input left
 )
 
 type likeTok struct {
