@@ -226,6 +226,9 @@ func (s *fakeSession) plan(sql string, declared []types.T) (*fakePrepared, error
 		}
 		cols := p.cols
 		p.run = func(_ context.Context, params []types.Datum) (api.Result, error) {
+			if len(params) != len(cols) {
+				return api.Result{}, pgerror.New(pgerror.UndefinedParameter, "there is no parameter $1")
+			}
 			return api.Result{Rows: newRows(cols, [][]types.Datum{params}, 1, "SELECT 1")}, nil
 		}
 	case lq == "error":
@@ -433,6 +436,9 @@ func parseBinaryCopy(r io.Reader) ([][]types.Datum, error) {
 	data = data[19:]
 	var rows [][]types.Datum
 	for {
+		if len(data) == 0 {
+			return rows, nil // the trailer is optional (pgx omits it)
+		}
 		if len(data) < 2 {
 			return nil, bad
 		}
