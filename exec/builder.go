@@ -79,7 +79,7 @@ func Build(env *Env, n planner.Node) (Operator, error) {
 				return nil, err
 			}
 			op, err := newTopN(env, n, s, in)
-		return finish(in, op, err)
+			return finish(in, op, err)
 		}
 		in, err := Build(env, n.Input)
 		if err != nil {
