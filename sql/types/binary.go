@@ -403,7 +403,7 @@ func DecodeBinary(c *Ctx, b []byte, t T) (Datum, error) {
 		}
 		v := int64(binary.BigEndian.Uint64(b))
 		if v < 0 || v > MicrosPerDay {
-			return nil, pgerror.New(pgerror.DatetimeFieldOverflow, "time out of range")
+			return nil, pgerror.New(pgerror.NumericValueOutOfRange, "time out of range")
 		}
 		return roundTimeTypmod(TimeOfDay(v), t), nil
 	case FamTimestamp, FamTimestampTZ:

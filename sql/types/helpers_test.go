@@ -1,6 +1,7 @@
 package types
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,5 +62,11 @@ func requireCode(t testing.TB, err error, code string, msgAndArgs ...any) {
 	require.Error(t, err, msgAndArgs...)
 	pe := pgerror.As(err)
 	require.NotNil(t, pe, "error %v is not a *pgerror.Error", err)
-	require.Equal(t, code, pe.Code, append([]any{"error: %v", err}, msgAndArgs...)...)
+	ctx := ""
+	if len(msgAndArgs) > 0 {
+		if f, ok := msgAndArgs[0].(string); ok {
+			ctx = fmt.Sprintf(f, msgAndArgs[1:]...)
+		}
+	}
+	require.Equal(t, code, pe.Code, "error %q %s", err.Error(), ctx)
 }
