@@ -46,10 +46,10 @@ func (e *env) registerString() {
 	}
 	e.strict("lower", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		return asciiLower(str(a[0])), nil
-	}, textT).Vec = vecMapString(asciiLowerAppend)
+	}, textT).Vec = vecASCIICase(false)
 	e.strict("upper", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		return asciiUpper(str(a[0])), nil
-	}, textT).Vec = vecMapString(asciiUpperAppend)
+	}, textT).Vec = vecASCIICase(true)
 	e.strict("initcap", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		return initcap(str(a[0])), nil
 	}, textT)

@@ -90,6 +90,45 @@ func vecMapString(f func(dst []byte, s string) []byte) vecFn {
 	}
 }
 
+// vecASCIICase lower- or upper-cases ASCII letters of a text column. The
+// transformation keeps every value's length, so the result shares the
+// input's validity and offsets buffers and only the value bytes are new.
+func vecASCIICase(upper bool) vecFn {
+	generic := vecMapString(asciiLowerAppend)
+	if upper {
+		generic = vecMapString(asciiUpperAppend)
+	}
+	return func(ctx *kernels.EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		in, err := stringArg(args, 0)
+		if err != nil {
+			return nil, err
+		}
+		data := in.Data()
+		bufs := data.Buffers()
+		if data.Offset() != 0 || len(bufs) < 3 || bufs[1] == nil || bufs[2] == nil || data.Len() != n {
+			return generic(ctx, args, n)
+		}
+		src := bufs[2].Bytes()
+		out := memory.NewResizableBuffer(allocator(ctx))
+		out.Resize(len(src))
+		dst := out.Bytes()
+		lo, hi := byte('A'), byte('Z')
+		if upper {
+			lo, hi = 'a', 'z'
+		}
+		for i, c := range src {
+			if c >= lo && c <= hi {
+				c ^= 0x20
+			}
+			dst[i] = c
+		}
+		res := array.NewData(data.DataType(), n, []*memory.Buffer{bufs[0], bufs[1], out}, nil, data.NullN(), 0)
+		out.Release()
+		defer res.Release()
+		return array.NewStringData(res), nil
+	}
+}
+
 // vecLength counts characters; bpchar ignores trailing spaces.
 func vecLength(bpchar bool) vecFn {
 	return func(ctx *kernels.EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
@@ -215,17 +254,17 @@ func vecDateTrunc(tz bool) vecFn {
 		out := make([]arrow.Timestamp, n)
 		valid := validity(args, n)
 		var uc unitCache
-		checked := uUnknown
+		checked, haveChecked := uUnknown, false
 		for i := 0; i < n; i++ {
 			if valid != nil && !valid[i] {
 				continue
 			}
 			u, name := uc.get(units.Value(i))
-			if u != checked {
+			if !haveChecked || u != checked {
 				if err := checkTruncUnit(u, name, typ); err != nil {
 					return nil, err
 				}
-				checked = u
+				checked, haveChecked = u, true
 			}
 			v := int64(vals[i])
 			if tz {
