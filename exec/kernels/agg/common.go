@@ -1,7 +1,6 @@
 package agg
 
 import (
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -47,7 +46,9 @@ func builderMismatch(b array.Builder, want string) error {
 	return pgerror.Internal("aggregate result builder is %T, expected %s", b, want)
 }
 
-func bigintOutOfRange() error { return pgerror.New(pgerror.NumericValueOutOfRange, "bigint out of range") }
+func bigintOutOfRange() error {
+	return pgerror.New(pgerror.NumericValueOutOfRange, "bigint out of range")
+}
 
 func floatOverflow() error {
 	return pgerror.New(pgerror.NumericValueOutOfRange, "value out of range: overflow")

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sabotsql/sabotsql/exec/kernels/vec/vectest"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
@@ -29,8 +30,8 @@ func maybeSlice(r *rand.Rand, mem memory.Allocator, t types.T, arr arrow.Array, 
 		arr.Retain()
 		return arr
 	}
-	pre, _ := randArray(r, mem, t, 1+r.IntN(9), 30)
-	post, _ := randArray(r, mem, t, r.IntN(5), 30)
+	pre, _ := vectest.RandArray(r, mem, t, 1+r.IntN(9), 30)
+	post, _ := vectest.RandArray(r, mem, t, r.IntN(5), 30)
 	defer pre.Release()
 	defer post.Release()
 	all := Concat(mem, []arrow.Array{pre, arr, post})
@@ -42,17 +43,17 @@ func TestTakeFilterConcat(t *testing.T) {
 	r := newRand(t)
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	for _, typ := range testTypes {
+	for _, typ := range vectest.TestTypes {
 		t.Run(typ.String(), func(t *testing.T) {
 			for iter := 0; iter < 20; iter++ {
 				n := r.IntN(70)
-				base, ds := randArray(r, mem, typ, n, []int{0, 10, 60}[iter%3])
+				base, ds := vectest.RandArray(r, mem, typ, n, []int{0, 10, 60}[iter%3])
 				arr := maybeSlice(r, mem, typ, base, ds)
 				base.Release()
 				require.Equal(t, ds, ds)
-				got := datums(arr, typ)
+				got := vectest.Datums(arr, typ)
 				for i := range ds {
-					require.True(t, sameDatum(ds[i], got[i]), "slice row %d", i)
+					require.True(t, vectest.SameDatum(ds[i], got[i]), "slice row %d", i)
 				}
 
 				// Take with -1s.
@@ -72,7 +73,7 @@ func TestTakeFilterConcat(t *testing.T) {
 					if i < 0 {
 						require.Nil(t, d)
 					} else {
-						require.True(t, sameDatum(ds[i], d), "take row %d: %v vs %v", k, ds[i], d)
+						require.True(t, vectest.SameDatum(ds[i], d), "take row %d: %v vs %v", k, ds[i], d)
 					}
 				}
 				tk.Release()
@@ -97,7 +98,7 @@ func TestTakeFilterConcat(t *testing.T) {
 				validate(t, fl)
 				require.Equal(t, len(keep), fl.Len())
 				for k, i := range keep {
-					require.True(t, sameDatum(ds[i], types.GetDatum(fl, k, typ)))
+					require.True(t, vectest.SameDatum(ds[i], types.GetDatum(fl, k, typ)))
 				}
 				fl.Release()
 				mask.Release()
@@ -113,7 +114,7 @@ func TestTakeFilterConcat(t *testing.T) {
 					cc := Concat(mem, pieces)
 					require.Equal(t, n, cc.Len())
 					for i := range ds {
-						require.True(t, sameDatum(ds[i], types.GetDatum(cc, i, typ)))
+						require.True(t, vectest.SameDatum(ds[i], types.GetDatum(cc, i, typ)))
 					}
 					cc.Release()
 				}
@@ -124,13 +125,13 @@ func TestTakeFilterConcat(t *testing.T) {
 				// ConstArray.
 				var d types.Datum
 				if r.IntN(4) > 0 {
-					d = randDatum(r, typ)
+					d = vectest.RandDatum(r, typ)
 				}
 				k := r.IntN(20)
 				ca := ConstArray(mem, d, typ, k)
 				require.Equal(t, k, ca.Len())
 				for i := 0; i < k; i++ {
-					require.True(t, sameDatum(d, types.GetDatum(ca, i, typ)))
+					require.True(t, vectest.SameDatum(d, types.GetDatum(ca, i, typ)))
 				}
 				ca.Release()
 				arr.Release()
@@ -143,8 +144,8 @@ func TestFilterBatchTakeBatch(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	r := newRand(t)
-	a, ad := randArray(r, mem, types.Int8T, 50, 20)
-	b, bd := randArray(r, mem, types.TextT, 50, 20)
+	a, ad := vectest.RandArray(r, mem, types.Int8T, 50, 20)
+	b, bd := vectest.RandArray(r, mem, types.TextT, 50, 20)
 	schema := arrow.NewSchema([]arrow.Field{types.ArrowField("a", types.Int8T), types.ArrowField("b", types.TextT)}, nil)
 	rb := array.NewRecordBatch(schema, []arrow.Array{a, b}, 50)
 	a.Release()
@@ -191,9 +192,9 @@ func TestSortIndices(t *testing.T) {
 		ds := make([][]types.Datum, ncols)
 		ts := make([]types.T, ncols)
 		for c := range cols {
-			ts[c] = testTypes[r.IntN(len(testTypes))]
+			ts[c] = vectest.TestTypes[r.IntN(len(vectest.TestTypes))]
 			var base arrow.Array
-			base, ds[c] = randArray(r, mem, ts[c], n, []int{0, 15}[r.IntN(2)])
+			base, ds[c] = vectest.RandArray(r, mem, ts[c], n, []int{0, 15}[r.IntN(2)])
 			cols[c] = maybeSlice(r, mem, ts[c], base, ds[c])
 			base.Release()
 		}
@@ -251,7 +252,7 @@ func naiveRowCompare(ds [][]types.Datum, keys []SortKey, i, j int) int {
 				c = 1
 			}
 		default:
-			c = naiveCompare(a, b, k.T)
+			c = vectest.NaiveCompare(a, b, k.T)
 			if k.Desc {
 				c = -c
 			}
@@ -274,9 +275,9 @@ func TestHashAndKeysMatchSQLEquality(t *testing.T) {
 		ds := make([][]types.Datum, ncols)
 		ts := make([]types.T, ncols)
 		for c := range cols {
-			ts[c] = testTypes[r.IntN(len(testTypes))]
+			ts[c] = vectest.TestTypes[r.IntN(len(vectest.TestTypes))]
 			var base arrow.Array
-			base, ds[c] = randArray(r, mem, ts[c], n, 10)
+			base, ds[c] = vectest.RandArray(r, mem, ts[c], n, 10)
 			cols[c] = maybeSlice(r, mem, ts[c], base, ds[c])
 			base.Release()
 		}
@@ -288,7 +289,7 @@ func TestHashAndKeysMatchSQLEquality(t *testing.T) {
 			for j := 0; j < n; j++ {
 				eq := true
 				for c := range cols {
-					if naiveCompare(ds[c][i], ds[c][j], ts[c]) != 0 {
+					if vectest.NaiveCompare(ds[c][i], ds[c][j], ts[c]) != 0 {
 						eq = false
 						break
 					}
@@ -312,7 +313,7 @@ func TestNumericKeyOrder(t *testing.T) {
 			a, _ := AppendNumericKey(nil, vals[i])
 			b, _ := AppendNumericKey(nil, vals[j])
 			c := compareStrKeys(a, b)
-			require.Equal(t, naiveCompare(numDatum(t, vals[i]), numDatum(t, vals[j]), types.NumericT), c, "%s vs %s", vals[i], vals[j])
+			require.Equal(t, vectest.NaiveCompare(vectest.NumDatum(t, vals[i]), vectest.NumDatum(t, vals[j]), types.NumericT), c, "%s vs %s", vals[i], vals[j])
 		}
 	}
 	_, ok := AppendNumericKey(nil, "abc")

@@ -1,4 +1,7 @@
-package vec
+// Package vectest generates random Arrow arrays of SQL types and offers
+// naive, Datum-based reference semantics (ordering, SQL equality) for
+// testing kernels against.
+package vectest
 
 import (
 	"bytes"
@@ -17,20 +20,21 @@ import (
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
-// testTypes are the SQL types the kernels are checked on.
-var testTypes = []types.T{
+// TestTypes are the SQL types the kernels are checked on.
+var TestTypes = []types.T{
 	types.BoolT, types.Int2T, types.Int4T, types.Int8T, types.Float4T, types.Float8T,
 	types.NumericT, types.TextT, types.VarcharT, types.BpcharT, types.ByteaT,
 	types.DateT, types.TimeT, types.TimestampT, types.TimestampTZT, types.IntervalT,
 	types.ArrayOf(types.Int4T), types.ArrayOf(types.TextT),
 }
 
-var numericTexts = []string{"0", "-0", "0.00", "1", "1.0", "1.00", "1E+0", "10", "1E+1", "-1", "-1.5", "-1.50",
+// NumericTexts are numeric spellings with many SQL-equal pairs.
+var NumericTexts = []string{"0", "-0", "0.00", "1", "1.0", "1.00", "1E+0", "10", "1E+1", "-1", "-1.5", "-1.50",
 	"2.5", "0.001", "1E-3", "123456789012345678901234567890", "-123.456", "NaN", "Infinity", "-Infinity", "99.99", "100"}
 
-// randDatum returns a random non-NULL Datum of t from a small domain so that
+// RandDatum returns a random non-NULL Datum of t from a small domain so that
 // duplicates (and SQL-equal but differently spelled values) are common.
-func randDatum(r *rand.Rand, t types.T) types.Datum {
+func RandDatum(r *rand.Rand, t types.T) types.Datum {
 	switch t.Family {
 	case types.FamBool:
 		return r.IntN(2) == 1
@@ -56,17 +60,17 @@ func randDatum(r *rand.Rand, t types.T) types.Datum {
 		}
 		return float64(r.IntN(21)-10) / 4
 	case types.FamNumeric:
-		d, _, err := apd.NewFromString(numericTexts[r.IntN(len(numericTexts))])
+		d, _, err := apd.NewFromString(NumericTexts[r.IntN(len(NumericTexts))])
 		if err != nil {
 			panic(err)
 		}
 		return d
 	case types.FamText, types.FamVarchar, types.FamName:
-		return randString(r)
+		return RandString(r)
 	case types.FamBpchar:
-		return randString(r) + strings.Repeat(" ", r.IntN(3))
+		return RandString(r) + strings.Repeat(" ", r.IntN(3))
 	case types.FamBytea:
-		return append([]byte(randString(r)), []byte("\xff\x00")[:r.IntN(3)]...)
+		return append([]byte(RandString(r)), []byte("\xff\x00")[:r.IntN(3)]...)
 	case types.FamDate:
 		return types.Date(r.IntN(21) - 10)
 	case types.FamTime:
@@ -95,15 +99,16 @@ func randDatum(r *rand.Rand, t types.T) types.Datum {
 			if r.IntN(5) == 0 {
 				a.Elems = append(a.Elems, nil)
 			} else {
-				a.Elems = append(a.Elems, randDatum(r, t.ElemType()))
+				a.Elems = append(a.Elems, RandDatum(r, t.ElemType()))
 			}
 		}
 		return a
 	}
-	panic(fmt.Sprintf("randDatum: %v", t))
+	panic(fmt.Sprintf("RandDatum: %v", t))
 }
 
-func randString(r *rand.Rand) string {
+// RandString returns a short string over a tiny alphabet.
+func RandString(r *rand.Rand) string {
 	n := r.IntN(4)
 	var sb strings.Builder
 	for i := 0; i < n; i++ {
@@ -112,22 +117,22 @@ func randString(r *rand.Rand) string {
 	return sb.String()
 }
 
-// randArray builds an array of n random Datums of t with about nullPct% NULLs.
-func randArray(r *rand.Rand, mem memory.Allocator, t types.T, n, nullPct int) (arrow.Array, []types.Datum) {
+// RandArray builds an array of n random Datums of t with about nullPct% NULLs.
+func RandArray(r *rand.Rand, mem memory.Allocator, t types.T, n, nullPct int) (arrow.Array, []types.Datum) {
 	b := array.NewBuilder(mem, types.ArrowType(t))
 	defer b.Release()
 	ds := make([]types.Datum, n)
 	for i := range ds {
 		if r.IntN(100) >= nullPct {
-			ds[i] = randDatum(r, t)
+			ds[i] = RandDatum(r, t)
 		}
 		types.AppendDatum(b, ds[i], t)
 	}
 	return b.NewArray(), ds
 }
 
-// naiveCompare orders two Datums of t (nil = NULL, last) without any kernel code.
-func naiveCompare(a, b types.Datum, t types.T) int {
+// NaiveCompare orders two Datums of t (nil = NULL, last) without any kernel code.
+func NaiveCompare(a, b types.Datum, t types.T) int {
 	switch {
 	case a == nil && b == nil:
 		return 0
@@ -178,17 +183,17 @@ func naiveCompare(a, b types.Datum, t types.T) int {
 	case types.TimestampTZ:
 		return cmp.Compare(x, b.(types.TimestampTZ))
 	case types.Interval:
-		return naiveSpan(x).Cmp(naiveSpan(b.(types.Interval)))
+		return NaiveSpan(x).Cmp(NaiveSpan(b.(types.Interval)))
 	case *types.Array:
 		y := b.(*types.Array)
 		for k := 0; k < len(x.Elems) && k < len(y.Elems); k++ {
-			if c := naiveCompare(x.Elems[k], y.Elems[k], t.ElemType()); c != 0 {
+			if c := NaiveCompare(x.Elems[k], y.Elems[k], t.ElemType()); c != 0 {
 				return c
 			}
 		}
 		return cmp.Compare(len(x.Elems), len(y.Elems))
 	}
-	panic(fmt.Sprintf("naiveCompare %T", a))
+	panic(fmt.Sprintf("NaiveCompare %T", a))
 }
 
 func naiveNumCmp(x, y *apd.Decimal) int {
@@ -210,29 +215,32 @@ func naiveNumCmp(x, y *apd.Decimal) int {
 	return x.Cmp(y)
 }
 
-func naiveSpan(v types.Interval) *big.Int {
+// NaiveSpan is an interval's comparison value in microseconds.
+func NaiveSpan(v types.Interval) *big.Int {
 	s := big.NewInt(int64(v.Months)*30 + int64(v.Days))
 	s.Mul(s, big.NewInt(types.MicrosPerDay))
 	return s.Add(s, big.NewInt(v.Micros))
 }
 
-// sameDatum reports whether two Datums are identical (not just SQL-equal).
-func sameDatum(a, b types.Datum) bool {
-	return datumString(a) == datumString(b)
+// SameDatum reports whether two Datums are identical (not just SQL-equal).
+func SameDatum(a, b types.Datum) bool {
+	return DatumString(a) == DatumString(b)
 }
 
-func datumString(d types.Datum) string {
+// DatumString renders a Datum with its Go type, arrays element-wise.
+func DatumString(d types.Datum) string {
 	if arr, ok := d.(*types.Array); ok {
 		parts := make([]string, len(arr.Elems))
 		for i, e := range arr.Elems {
-			parts[i] = datumString(e)
+			parts[i] = DatumString(e)
 		}
 		return "{" + strings.Join(parts, ",") + "}"
 	}
 	return fmt.Sprintf("%T/%v", d, d)
 }
 
-func datums(arr arrow.Array, t types.T) []types.Datum {
+// Datums reads every row of arr as Datums.
+func Datums(arr arrow.Array, t types.T) []types.Datum {
 	out := make([]types.Datum, arr.Len())
 	for i := range out {
 		out[i] = types.GetDatum(arr, i, t)
@@ -240,7 +248,8 @@ func datums(arr arrow.Array, t types.T) []types.Datum {
 	return out
 }
 
-func numDatum(t interface{ Fatal(...any) }, s string) types.Datum {
+// NumDatum parses numeric text, failing the test on error.
+func NumDatum(t interface{ Fatal(...any) }, s string) types.Datum {
 	d, _, err := apd.NewFromString(s)
 	if err != nil {
 		t.Fatal(err)
