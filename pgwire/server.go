@@ -157,8 +157,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
 
-	connCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
 
@@ -192,7 +190,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("pgwire: accept: %w", err)
 		}
 		tempDelay = 0
-		c := s.newConn(connCtx, nc)
+		c := s.newConn(ctx, nc)
 		if c == nil {
 			continue
 		}
