@@ -29,10 +29,15 @@ type row = []types.Datum
 type memTables struct {
 	rows      map[*catalog.Table][]row
 	batchSize int
+	scans     map[string]int // ScanTable calls per table name
 }
 
 func (m *memTables) ScanTable(ctx context.Context, t *catalog.Table, cols []int, rowID bool) (Operator, error) {
 	rows := m.rows[t]
+	if m.scans == nil {
+		m.scans = map[string]int{}
+	}
+	m.scans[t.Name]++
 	fs := make([]arrow.Field, len(cols))
 	for i, c := range cols {
 		fs[i] = types.ArrowField(t.Columns[c].Name, t.Columns[c].T)
@@ -178,11 +183,11 @@ func sortedRows(rs []row) []string {
 // ---- expressions ----
 
 func col(i int, t types.T) *planner.ColRef { return &planner.ColRef{Idx: i, T: t} }
-func ci(i int) *planner.ColRef           { return col(i, types.Int8T) }
-func cb(i int) *planner.ColRef           { return col(i, types.BoolT) }
-func ival(v int64) *planner.Const        { return &planner.Const{Val: v, T: types.Int8T} }
-func bval(v any) *planner.Const          { return &planner.Const{Val: v, T: types.BoolT} }
-func inull() *planner.Const              { return &planner.Const{T: types.Int8T} }
+func ci(i int) *planner.ColRef             { return col(i, types.Int8T) }
+func cb(i int) *planner.ColRef             { return col(i, types.BoolT) }
+func ival(v int64) *planner.Const          { return &planner.Const{Val: v, T: types.Int8T} }
+func bval(v any) *planner.Const            { return &planner.Const{Val: v, T: types.BoolT} }
+func inull() *planner.Const                { return &planner.Const{T: types.Int8T} }
 
 // test functions (row-wise unless noted)
 var (
@@ -198,10 +203,14 @@ var (
 			return a[0].(int64) / a[1].(int64), nil
 		}}
 	fnMul = &kernels.ScalarFunc{Name: "*", Args: []types.T{types.Int8T, types.Int8T}, Ret: types.Int8T, Strict: true,
-		Eval: func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) { return a[0].(int64) * a[1].(int64), nil }}
+		Eval: func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+			return a[0].(int64) * a[1].(int64), nil
+		}}
 	// fnAdd is vectorized (Vec) to exercise that path.
 	fnAdd = &kernels.ScalarFunc{Name: "+", Args: []types.T{types.Int8T, types.Int8T}, Ret: types.Int8T, Strict: true,
-		Eval: func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) { return a[0].(int64) + a[1].(int64), nil },
+		Eval: func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+			return a[0].(int64) + a[1].(int64), nil
+		},
 		Vec: func(ctx *kernels.EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
 			x, y := args[0].(*array.Int64), args[1].(*array.Int64)
 			b := array.NewInt64Builder(memory.DefaultAllocator)

@@ -374,7 +374,6 @@ func TestSortTopNLimitRandom(t *testing.T) {
 	}
 }
 
-
 func TestLimitStopsPullingAndValidatesBounds(t *testing.T) {
 	f := newFixture(t, 10)
 	data := genRows(rand.New(rand.NewSource(1)), 1000, 1, 100, 0)
