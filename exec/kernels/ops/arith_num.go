@@ -263,34 +263,38 @@ func vIntNeg[T intT](a, r []T, valid []byte) error {
 func vFloat[T floatT](op byte, f func(a, b T) (T, error)) func(a, b, r []T, valid []byte) error {
 	return func(a, b, r []T, valid []byte) error {
 		a, b = a[:len(r)], b[:len(r)]
-		bad := false
+		// bad counts slots that may need an error: a non-finite result,
+		// a zero product/quotient of nonzero inputs, or a zero divisor.
+		var bad byte
 		switch op {
 		case '+':
 			for i := range r {
 				v := a[i] + b[i]
 				r[i] = v
-				bad = bad || v-v != 0
+				bad |= b2u(v-v != 0)
 			}
 		case '-':
 			for i := range r {
 				v := a[i] - b[i]
 				r[i] = v
-				bad = bad || v-v != 0
+				bad |= b2u(v-v != 0)
 			}
 		case '*':
 			for i := range r {
-				v := a[i] * b[i]
+				x, y := a[i], b[i]
+				v := x * y
 				r[i] = v
-				bad = bad || v-v != 0 || v == 0
+				bad |= b2u(v-v != 0) | b2u(v == 0 && x != 0 && y != 0)
 			}
 		default:
 			for i := range r {
-				v := a[i] / b[i]
+				x, y := a[i], b[i]
+				v := x / y
 				r[i] = v
-				bad = bad || v-v != 0 || v == 0
+				bad |= b2u(v-v != 0) | b2u(y == 0) | b2u(v == 0 && x != 0)
 			}
 		}
-		if bad {
+		if bad != 0 {
 			for i := range r {
 				if !isValid(valid, i) {
 					continue

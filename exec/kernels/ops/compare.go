@@ -394,21 +394,23 @@ func cmpVarlenVec(bpchar bool) func(cmpOp) vecFn {
 				return nil, pgerror.Internal("comparison: unexpected string array layout")
 			}
 			return boolResult(ctx, args, n, func(out []byte) {
-				for i := 0; i < n; i++ {
-					x, y := ad[ao[i]:ao[i+1]], bd[bo[i]:bo[i+1]]
-					if bpchar {
-						x, y = trimSpaces(x), trimSpaces(y)
+				ao, bo := ao[:n+1], bo[:n+1]
+				switch {
+				case !bpchar && (op == opEq || op == opNe):
+					ne := b2u(op == opNe)
+					for i := 0; i < n; i++ {
+						as, ae, bs, be := ao[i], ao[i+1], bo[i], bo[i+1]
+						eq := ae-as == be-bs && string(ad[as:ae]) == string(bd[bs:be])
+						out[i>>3] |= (b2u(eq) ^ ne) << (i & 7)
 					}
-					var res bool
-					switch op {
-					case opEq:
-						res = bytes.Equal(x, y)
-					case opNe:
-						res = !bytes.Equal(x, y)
-					default:
-						res = op.holds(bytes.Compare(x, y))
+				default:
+					for i := 0; i < n; i++ {
+						x, y := ad[ao[i]:ao[i+1]], bd[bo[i]:bo[i+1]]
+						if bpchar {
+							x, y = trimSpaces(x), trimSpaces(y)
+						}
+						out[i>>3] |= b2u(op.holds(bytes.Compare(x, y))) << (i & 7)
 					}
-					out[i>>3] |= b2u(res) << (i & 7)
 				}
 			}), nil
 		}
