@@ -74,32 +74,30 @@ func newConn(s *Server, parent context.Context, nc net.Conn, pid uint32) *conn {
 // serve runs the connection to its end.
 func (c *conn) serve() {
 	log := c.srv.log
-	defer func() {
-		c.closePortals()
-		if c.sess != nil {
-			if err := c.sess.Close(); err != nil {
-				log.Debug("pgwire: session close", "pid", c.pid, "err", err)
-			}
-		}
-		c.cancel(nil)
-		_ = c.nc.Close()
-		c.srv.removeConn(c)
-		log.Debug("pgwire: connection closed", "pid", c.pid, "remote", c.nc.RemoteAddr().String(),
-			"user", c.user, "duration", time.Since(c.start))
-	}()
 	log.Debug("pgwire: connection opened", "pid", c.pid, "remote", c.nc.RemoteAddr().String())
-
 	err := c.run()
 	var fe *fatalError
+	reason := "client left"
 	switch {
 	case err == nil:
 	case errors.As(err, &fe):
 		c.send(errorResponse(fe.pe))
 		_ = c.flush()
-		log.Debug("pgwire: connection ended", "pid", c.pid, "code", fe.pe.Code, "msg", fe.pe.Message)
+		reason = fe.pe.Code + " " + fe.pe.Message
 	default:
-		log.Debug("pgwire: connection ended", "pid", c.pid, "err", err)
+		reason = err.Error()
 	}
+	c.closePortals()
+	if c.sess != nil {
+		if cerr := c.sess.Close(); cerr != nil {
+			log.Warn("pgwire: closing session", "pid", c.pid, "err", cerr)
+		}
+	}
+	c.cancel(nil)
+	_ = c.nc.Close()
+	c.srv.removeConn(c)
+	log.Debug("pgwire: connection closed", "pid", c.pid, "remote", c.nc.RemoteAddr().String(),
+		"user", c.user, "duration", time.Since(c.start), "reason", reason)
 }
 
 // run performs startup, authentication and the command loop. A *fatalError

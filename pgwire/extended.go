@@ -192,7 +192,7 @@ func (c *conn) decodeParam(raw []byte, format int16, t types.T, n int) (types.Da
 			return nil, pgerror.New(pgerror.IndeterminateDatatype,
 				"could not determine data type of parameter $%d", n)
 		}
-		d, err := decodeBinary(c.tctx, raw, t)
+		d, err := types.DecodeBinary(c.tctx, raw, t)
 		if err != nil {
 			if pe := pgerror.As(err); pe != nil {
 				return nil, pe

@@ -83,7 +83,7 @@ type fakePrepared struct {
 	run    func(ctx context.Context, params []types.Datum) (api.Result, error)
 }
 
-func (p *fakePrepared) ParamTypes() []types.T  { return p.params }
+func (p *fakePrepared) ParamTypes() []types.T { return p.params }
 func (p *fakePrepared) Columns() []api.Column { return p.cols }
 func (p *fakePrepared) SQL() string           { return p.sql }
 
@@ -279,9 +279,15 @@ func (s *fakeSession) plan(sql string, declared []types.T) (*fakePrepared, error
 			return api.Result{Tag: "DO", Notices: []string{"hello from the engine"}}, nil
 		}
 	case lq == "begin":
-		p.run = func(context.Context, []types.Datum) (api.Result, error) { s.tx = 'T'; return api.Result{Tag: "BEGIN"}, nil }
+		p.run = func(context.Context, []types.Datum) (api.Result, error) {
+			s.tx = 'T'
+			return api.Result{Tag: "BEGIN"}, nil
+		}
 	case lq == "commit":
-		p.run = func(context.Context, []types.Datum) (api.Result, error) { s.tx = 'I'; return api.Result{Tag: "COMMIT"}, nil }
+		p.run = func(context.Context, []types.Datum) (api.Result, error) {
+			s.tx = 'I'
+			return api.Result{Tag: "COMMIT"}, nil
+		}
 	case strings.HasPrefix(lq, "count "):
 		table := strings.TrimSpace(lq[6:])
 		p.cols = []api.Column{{Name: "count", T: types.Int8T}}
@@ -325,7 +331,7 @@ func (s *fakeSession) plan(sql string, declared []types.T) (*fakePrepared, error
 			return api.Result{Rows: newRows(tableCols, data, 100, fmt.Sprintf("SELECT %d", len(data)))}, nil
 		}
 	default:
-		e := pgerror.New(pgerror.SyntaxError, "syntax error at or near %q", strings.Fields(q+" x")[0])
+		e := pgerror.New(pgerror.SyntaxError, "syntax error at or near %q", strings.Fields(q + " x")[0])
 		e.Position = 1
 		return nil, e
 	}

@@ -247,14 +247,14 @@ func (c *conn) appendTextValue(out []byte, arr arrow.Array, i int, t types.T) []
 			return append(out, a.Value(i)...)
 		}
 	}
-	return append(out, types.FormatText(c.tctx, types.GetDatum(arr, i, t), t)...)
+	return types.AppendText(out, c.tctx, types.GetDatum(arr, i, t), t)
 }
 
 // appendBinaryValue appends the binary form of non-null row i of arr.
 func (c *conn) appendBinaryValue(out []byte, arr arrow.Array, i int, t types.T) ([]byte, error) {
-	b, err := encodeBinary(c.tctx, types.GetDatum(arr, i, t), t)
+	res, err := types.AppendBinary(out, c.tctx, types.GetDatum(arr, i, t), t)
 	if err != nil {
 		return out, fmt.Errorf("pgwire: binary output of %s: %w", t, err)
 	}
-	return append(out, b...), nil
+	return res, nil
 }
