@@ -394,6 +394,9 @@ func cmpVarlenVec(bpchar bool) func(cmpOp) vecFn {
 				return nil, pgerror.Internal("comparison: unexpected string array layout")
 			}
 			return boolResult(ctx, args, n, func(out []byte) {
+				if n == 0 {
+					return
+				}
 				ao, bo := ao[:n+1], bo[:n+1]
 				switch {
 				case !bpchar && (op == opEq || op == opNe):

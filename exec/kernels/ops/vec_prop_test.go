@@ -3,8 +3,8 @@ package ops
 import (
 	"flag"
 	"math"
-	"strconv"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
