@@ -97,6 +97,12 @@ func newHashAggregate(env *Env, n *planner.Aggregate, input Operator) (*HashAggr
 		st.acc = c.Fn.New(st.argTypes, c.T)
 		h.aggs = append(h.aggs, st)
 	}
+	h.track(h.groupBy...)
+	for _, st := range h.aggs {
+		h.track(st.args...)
+		h.track(st.filter)
+		h.track(st.order...)
+	}
 	if len(n.Out) != len(n.GroupBy)+len(n.Aggs) {
 		return nil, pgerror.Internal("aggregate output has %d columns, want %d", len(n.Out), len(n.GroupBy)+len(n.Aggs))
 	}

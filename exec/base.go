@@ -20,6 +20,16 @@ type opBase struct {
 	last   arrow.RecordBatch
 	mem    int64
 	closed bool
+	evals  []*Evaluator
+}
+
+// track registers evaluators whose cached state is released on Close.
+func (b *opBase) track(evs ...*Evaluator) {
+	for _, e := range evs {
+		if e != nil && len(e.subs) > 0 {
+			b.evals = append(b.evals, e)
+		}
+	}
 }
 
 func (b *opBase) initBase(ctx context.Context) {
@@ -84,6 +94,9 @@ func (b *opBase) shrinkAll() {
 }
 
 func (b *opBase) closeBase() {
+	for _, e := range b.evals {
+		e.release()
+	}
 	b.dropLast()
 	b.shrinkAll()
 	b.closed = true

@@ -29,6 +29,7 @@ func newDistinct(env *Env, n *planner.Distinct, input Operator) (*Distinct, erro
 			return nil, err
 		}
 		d.on = evs
+		d.track(evs...)
 		for _, e := range n.On {
 			d.enc.Types = append(d.enc.Types, e.Type())
 		}

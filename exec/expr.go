@@ -21,6 +21,14 @@ type Evaluator struct {
 	env  *Env
 	root node
 	T    types.T
+	subs []*subqueryNode
+}
+
+// release returns the memory held by cached subquery results.
+func (ev *Evaluator) release() {
+	for _, s := range ev.subs {
+		s.release()
+	}
 }
 
 // chunk is the set of rows an expression node is evaluated over: the input
@@ -44,7 +52,7 @@ func Compile(env *Env, e planner.Expr, input planner.Schema) (*Evaluator, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Evaluator{env: env, root: n, T: e.Type()}, nil
+	return &Evaluator{env: env, root: n, T: e.Type(), subs: cp.subs}, nil
 }
 
 // Eval computes the expression for every row of b. The result has b's row
@@ -60,6 +68,7 @@ func (ev *Evaluator) evalCols(ctx context.Context, cols []arrow.Array, n int) (a
 
 // evalConst evaluates an expression that references no columns (one row).
 func (ev *Evaluator) evalConst(ctx context.Context) (types.Datum, error) {
+	defer ev.release()
 	a, err := ev.root.eval(&chunk{ctx: ctx, n: 1})
 	if err != nil {
 		return nil, err
@@ -71,6 +80,7 @@ func (ev *Evaluator) evalConst(ctx context.Context) (types.Datum, error) {
 type compiler struct {
 	env   *Env
 	input planner.Schema
+	subs  []*subqueryNode
 }
 
 func (cp *compiler) evalCtx() *kernels.EvalContext { return cp.env.evalCtx() }

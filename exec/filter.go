@@ -23,7 +23,9 @@ func newFilter(env *Env, n *planner.Filter, input Operator) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{opBase: opBase{env: env}, input: input, cond: cond}, nil
+	f := &Filter{opBase: opBase{env: env}, input: input, cond: cond}
+	f.track(cond)
+	return f, nil
 }
 
 // Init initializes the input.

@@ -84,6 +84,9 @@ func newJoin(env *Env, n *planner.Join, left, right Operator) (*Join, error) {
 		j.condSchema = arrowSchema(both)
 	}
 	j.leftTypes = n.Left.Schema().Types()
+	j.track(j.lkeys...)
+	j.track(j.rkeys...)
+	j.track(j.cond)
 	want := len(both)
 	if j.kind == planner.JoinSemi || j.kind == planner.JoinAnti {
 		want = len(n.Left.Schema())

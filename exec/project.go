@@ -20,7 +20,9 @@ func newProject(env *Env, n *planner.Project, input Operator) (*Project, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Project{opBase: opBase{env: env, schema: arrowSchema(n.Out)}, input: input, exprs: evs}, nil
+	p := &Project{opBase: opBase{env: env, schema: arrowSchema(n.Out)}, input: input, exprs: evs}
+	p.track(evs...)
+	return p, nil
 }
 
 // Init initializes the input.

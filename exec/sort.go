@@ -119,6 +119,7 @@ func newSort(env *Env, n *planner.Sort, input Operator) (*Sort, error) {
 		return nil, err
 	}
 	s.buf.keys = evs
+	s.track(evs...)
 	s.buf.base = &s.opBase
 	return s, nil
 }

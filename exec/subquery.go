@@ -67,6 +67,7 @@ func (cp *compiler) compileSubquery(e *planner.Subquery) (node, error) {
 		})
 		n.memo = map[string]*subResult{}
 	}
+	cp.subs = append(cp.subs, n)
 	return n, nil
 }
 
@@ -268,6 +269,16 @@ func (n *subqueryNode) value(r *subResult, left arrow.Array, i int) (types.Datum
 		return nil, nil
 	}
 	return !any, nil
+}
+
+// release returns the memory of cached results.
+func (n *subqueryNode) release() {
+	n.env.Mem.Shrink(n.mem)
+	n.mem = 0
+	n.once = nil
+	if n.memo != nil {
+		n.memo = map[string]*subResult{}
+	}
 }
 
 // arrayBytes estimates the memory an array's buffers hold.

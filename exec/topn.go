@@ -44,6 +44,7 @@ func newTopN(env *Env, l *planner.Limit, s *planner.Sort, input Operator) (*TopN
 		return nil, err
 	}
 	t.keys = evs
+	t.track(evs...)
 	t.pending = buffer{base: &t.opBase, keys: evs, keyT: t.keyT}
 	return t, nil
 }

@@ -26,6 +26,7 @@ func newValues(env *Env, n *planner.Values) (*Values, error) {
 			return nil, err
 		}
 		v.evs = append(v.evs, evs)
+		v.track(evs...)
 	}
 	return v, nil
 }

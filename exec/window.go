@@ -98,6 +98,10 @@ func newWindow(env *Env, n *planner.Window, input Operator) (*Window, error) {
 				return nil, pgerror.Unsupported("window function %s is not supported", c.Name)
 			}
 		}
+		w.track(wc.args...)
+		w.track(wc.filter)
+		w.track(wc.part...)
+		w.track(wc.order...)
 		w.calls = append(w.calls, wc)
 	}
 	if len(n.Out) != len(in)+len(n.Calls) {
