@@ -288,6 +288,13 @@ func (p *Planner) coerceCtx(e Expr, to types.T, what string, allowed types.CastC
 	}
 	if from.Family == to.Family && from.Elem == to.Elem {
 		// Only the modifier differs: enforce it.
+		if c, ok := e.(*Const); ok {
+			v, err := p.castConst(c.Val, from, to, allowed == types.CastExplicit)
+			if err != nil {
+				return nil, err
+			}
+			return constOf(to, v), nil
+		}
 		return &Cast{E: e, To: to, Explicit: allowed == types.CastExplicit}, nil
 	}
 	k := types.CastKind(from, to)

@@ -743,6 +743,9 @@ func (p *Planner) bindSubLink(ec *exprCtx, sl *pg_query.SubLink) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if node, err = Optimize(node); err != nil {
+		return nil, err
+	}
 	sq := &Subquery{Plan: node, Correlated: planIsCorrelated(node)}
 	cols := node.Schema()
 	switch sl.SubLinkType {

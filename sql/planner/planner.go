@@ -64,6 +64,9 @@ func (p *Planner) PlanSelect(n *pg_query.Node) (*Query, error) {
 	if err := p.finishParams(); err != nil {
 		return nil, err
 	}
+	if node, err = Optimize(node); err != nil {
+		return nil, err
+	}
 	q := &Query{Plan: node}
 	for i, c := range node.Schema() {
 		oc := OutputCol{Name: c.Name, T: c.T}

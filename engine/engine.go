@@ -1,0 +1,243 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sabotsql/sabotsql/api"
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/agg"
+	"github.com/sabotsql/sabotsql/exec/kernels/funcs"
+	"github.com/sabotsql/sabotsql/exec/kernels/ops"
+	"github.com/sabotsql/sabotsql/sql/catalog"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+	"github.com/sabotsql/sabotsql/storage/memtable"
+)
+
+// DefaultUser is the superuser created in every new data directory.
+const DefaultUser = "sabot"
+
+// Options configure an engine.
+type Options struct {
+	// DataDir holds the engine's files; "" runs purely in memory (tests).
+	DataDir string
+	// MemoryLimit bounds the memory of the engine's queries in bytes; a
+	// query needing more fails with SQLSTATE 53200. 0 means 4 GiB.
+	MemoryLimit int64
+	// Password, when set, is the default user's password: clients must
+	// authenticate with SCRAM-SHA-256.
+	Password string
+	// HashPassword turns a password into the stored SCRAM verifier (the
+	// pgwire package provides it); required when Password is set or users
+	// are created with passwords.
+	HashPassword func(string) (string, error)
+	// Logger receives the engine's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Engine is an open database. Safe for concurrent use by many sessions.
+type Engine struct {
+	opts Options
+	log  *slog.Logger
+	cat  *catalog.Catalog
+	reg  *kernels.Registry
+	mem  memory.Allocator
+
+	// writeMu serializes DDL and DML.
+	writeMu sync.Mutex
+
+	mu      sync.RWMutex
+	tables  map[catalog.ObjectID]*tableState
+	indexes map[string]*indexDef // by index name
+	seqs    map[string]*sequence
+
+	lockFile *os.File
+	closed   bool
+}
+
+// Open opens (creating if needed) the database in opts.DataDir.
+func Open(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.MemoryLimit <= 0 {
+		opts.MemoryLimit = 4 << 30
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		opts:    opts,
+		log:     log,
+		cat:     catalog.New(),
+		mem:     memory.DefaultAllocator,
+		tables:  map[catalog.ObjectID]*tableState{},
+		indexes: map[string]*indexDef{},
+		seqs:    map[string]*sequence{},
+	}
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+			return nil, pgerror.Wrap(err, pgerror.IOError, "could not create data directory")
+		}
+		f, err := os.OpenFile(filepath.Join(opts.DataDir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o640)
+		if err != nil {
+			return nil, pgerror.Wrap(err, pgerror.IOError, "could not open lock file")
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			return nil, pgerror.New(pgerror.ObjectNotInPrerequisiteState,
+				"data directory %q is in use by another SabotSQL process", opts.DataDir)
+		}
+		e.lockFile = f
+	}
+	e.reg = kernels.NewRegistry()
+	e.registerEngineFunctions(e.reg)
+	ops.Register(e.reg)
+	funcs.Register(e.reg)
+	agg.Register(e.reg)
+	role := &catalog.Role{Name: DefaultUser, Superuser: true}
+	if opts.Password != "" {
+		if opts.HashPassword == nil {
+			return nil, errors.New("engine: Options.HashPassword is required with Password")
+		}
+		v, err := opts.HashPassword(opts.Password)
+		if err != nil {
+			return nil, fmt.Errorf("engine: hashing password: %w", err)
+		}
+		role.Verifier = v
+	}
+	e.cat.PutRole(role)
+	if _, ok := e.cat.Role("postgres"); !ok {
+		e.cat.PutRole(&catalog.Role{Name: "postgres", Superuser: true, Verifier: role.Verifier})
+	}
+	log.Info("engine open", "data_dir", opts.DataDir, "memory_limit", opts.MemoryLimit)
+	return e, nil
+}
+
+// Close releases the engine's resources.
+func (e *Engine) Close() error {
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	e.mu.Lock()
+	for _, t := range e.tables {
+		t.store.Truncate()
+	}
+	e.mu.Unlock()
+	if e.lockFile != nil {
+		syscall.Flock(int(e.lockFile.Fd()), syscall.LOCK_UN)
+		return e.lockFile.Close()
+	}
+	return nil
+}
+
+// Catalog returns the engine's catalog (read-only use).
+func (e *Engine) Catalog() *catalog.Catalog { return e.cat }
+
+// Registry returns the function registry.
+func (e *Engine) Registry() *kernels.Registry { return e.reg }
+
+// PasswordConfigured reports whether clients must authenticate.
+func (e *Engine) PasswordConfigured() bool { return e.opts.Password != "" }
+
+// Authenticate implements api.Engine.
+func (e *Engine) Authenticate(user string) (string, bool, bool) {
+	r, ok := e.cat.Role(user)
+	if !ok {
+		// Without a configured password any role name is trusted (a local,
+		// single-user database); with one, only existing roles may log in.
+		if e.opts.Password == "" {
+			return "", true, true
+		}
+		return "", false, false
+	}
+	if r.Verifier == "" {
+		return "", e.opts.Password == "", true
+	}
+	return r.Verifier, false, true
+}
+
+// NewSession implements api.Engine.
+func (e *Engine) NewSession(ctx context.Context, user, database string, params map[string]string) (api.Session, error) {
+	return e.Session(user, database, params)
+}
+
+// Session opens a session directly (embedded use).
+func (e *Engine) Session(user, database string, params map[string]string) (*Session, error) {
+	if user == "" {
+		user = DefaultUser
+	}
+	if database == "" {
+		database = user
+	}
+	s := newSession(e, user, database)
+	for k, v := range params {
+		switch k {
+		case "user", "database", "replication":
+			continue
+		case "options":
+			continue
+		}
+		if _, ok := settingDefs[normSetting(k)]; ok {
+			if err := s.set(normSetting(k), v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// tableState is a table's storage and indexes.
+type tableState struct {
+	def     *catalog.Table
+	store   *memtable.Table
+	schema  *arrow.Schema
+	indexes []*indexDef
+}
+
+// indexDef is a unique (or plain) index on a table.
+type indexDef struct {
+	name    string
+	table   catalog.ObjectID
+	cols    []int
+	unique  bool
+	primary bool
+	id      catalog.ObjectID
+	// keys maps encoded key → row id (unique indexes only); rowKeys is the
+	// reverse map for deletes.
+	keys    map[string]int64
+	rowKeys map[int64]string
+}
+
+type sequence struct {
+	mu        sync.Mutex
+	next      int64
+	increment int64
+	called    bool
+	last      int64
+}
+
+func (e *Engine) table(id catalog.ObjectID) *tableState {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.tables[id]
+}
+
+func arrowSchemaOf(t *catalog.Table) *arrow.Schema {
+	fields := make([]arrow.Field, len(t.Columns))
+	for i, c := range t.Columns {
+		fields[i] = types.ArrowField(c.Name, c.T)
+	}
+	return arrow.NewSchema(fields, nil)
+}

@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/planner"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// registerEngineFunctions adds the functions that need engine state
+// (sequences). They are registered before the kernel packages so they win
+// overload ties.
+func (e *Engine) registerEngineFunctions(r *kernels.Registry) {
+	seq := func(name string) (*sequence, error) {
+		n := strings.ToLower(strings.TrimPrefix(name, "public."))
+		e.mu.RLock()
+		defer e.mu.RUnlock()
+		s, ok := e.seqs[n]
+		if !ok {
+			return nil, pgerror.New(pgerror.UndefinedTable, "relation %q does not exist", name)
+		}
+		return s, nil
+	}
+	r.AddScalar(&kernels.ScalarFunc{
+		Name: "nextval", Args: []types.T{types.TextT}, Ret: types.Int8T, Strict: true, Volatility: kernels.Volatile,
+		Eval: func(_ *kernels.EvalContext, args []types.Datum) (types.Datum, error) {
+			s, err := seq(args[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			v := s.next
+			s.next += s.increment
+			s.last, s.called = v, true
+			return v, nil
+		},
+	})
+	r.AddScalar(&kernels.ScalarFunc{
+		Name: "currval", Args: []types.T{types.TextT}, Ret: types.Int8T, Strict: true, Volatility: kernels.Volatile,
+		Eval: func(_ *kernels.EvalContext, args []types.Datum) (types.Datum, error) {
+			s, err := seq(args[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if !s.called {
+				return nil, pgerror.New(pgerror.ObjectNotInPrerequisiteState, "currval of sequence %q is not yet defined in this session", args[0])
+			}
+			return s.last, nil
+		},
+	})
+	r.AddScalar(&kernels.ScalarFunc{
+		Name: "setval", Args: []types.T{types.TextT, types.Int8T}, Ret: types.Int8T, Strict: true, Volatility: kernels.Volatile,
+		Eval: func(_ *kernels.EvalContext, args []types.Datum) (types.Datum, error) {
+			s, err := seq(args[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			v := args[1].(int64)
+			s.next, s.last, s.called = v+s.increment, v, true
+			return v, nil
+		},
+	})
+}
+
+// virtualTables returns the catalog emulation for a session (nil until the
+// pgcatalog package is wired in).
+func (e *Engine) virtualTables(s *Session) planner.VirtualTables { return nil }
