@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/cockroachdb/apd/v3"
 
 	"github.com/sabotsql/sabotsql/api"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -160,6 +161,25 @@ var rowsData = [][]types.Datum{
 	{int64(3), nil, nil, nil, int64(-1), types.Date(10956)},
 }
 
+var typesCols = []api.Column{
+	{Name: "n", T: types.NumericT}, {Name: "ts", T: types.TimestampTZT}, {Name: "iv", T: types.IntervalT},
+	{Name: "by", T: types.ByteaT}, {Name: "arr", T: types.ArrayOf(types.Int4T)}, {Name: "r", T: types.Float4T},
+	{Name: "vc", T: types.VarcharT.WithMod(10)},
+}
+
+func typesData() [][]types.Datum {
+	n, _, _ := apd.NewFromString("12345.678")
+	return [][]types.Datum{{
+		n,
+		types.TimestampTZ(1704164645 * types.MicrosPerSecond), // 2024-01-02 03:04:05 UTC
+		types.Interval{Months: 14, Days: 3, Micros: 4*types.MicrosPerHour + 5*types.MicrosPerMinute},
+		[]byte{0xde, 0xad, 0x00},
+		&types.Array{Elem: types.Int4T, Elems: []types.Datum{int64(1), nil, int64(3)}},
+		0.25,
+		"short",
+	}}
+}
+
 // weirdData exercises COPY escaping.
 var weirdData = [][]types.Datum{
 	{int64(1), "tab\there"},
@@ -208,6 +228,11 @@ func (s *fakeSession) plan(sql string, declared []types.T) (*fakePrepared, error
 		p.cols = rowsCols
 		p.run = func(context.Context, []types.Datum) (api.Result, error) {
 			return api.Result{Rows: newRows(rowsCols, rowsData, 2, "SELECT 3")}, nil
+		}
+	case lq == "select types":
+		p.cols = typesCols
+		p.run = func(context.Context, []types.Datum) (api.Result, error) {
+			return api.Result{Rows: newRows(typesCols, typesData(), 1, "SELECT 1")}, nil
 		}
 	case strings.HasPrefix(lq, "echo"):
 		// echo <type>...: one row with the parameters as columns.

@@ -9,9 +9,11 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
 )
@@ -275,4 +277,98 @@ func TestRefuseNonLoopbackWithoutPassword(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, <-errc, ErrServerClosed)
 	require.Error(t, conn.Ping(context.Background()))
+}
+
+func TestMoreTypesTextAndBinary(t *testing.T) {
+	ts := startServer(t, Config{}, nil)
+	conn := ts.connect(t, "")
+	ctx := context.Background()
+
+	// Text, as the simple protocol returns it.
+	res, err := conn.PgConn().Exec(ctx, "select types").ReadAll()
+	require.NoError(t, err)
+	got := make([]string, len(res[0].Rows[0]))
+	for i, v := range res[0].Rows[0] {
+		got[i] = string(v)
+	}
+	require.Equal(t, []string{"12345.678", "2024-01-02 03:04:05+00", "1 year 2 mons 3 days 04:05:00",
+		`\xdead00`, "{1,NULL,3}", "0.25", "short"}, got)
+	fd := res[0].FieldDescriptions
+	require.Equal(t, uint32(1700), fd[0].DataTypeOID)
+	require.Equal(t, uint32(1007), fd[4].DataTypeOID)
+	require.Equal(t, uint32(1043), fd[6].DataTypeOID)
+	require.Equal(t, int32(14), fd[6].TypeModifier)
+
+	// The session TimeZone shapes timestamptz text output.
+	_, err = conn.Exec(ctx, "set TimeZone = 'America/New_York'", pgx.QueryExecModeSimpleProtocol)
+	require.NoError(t, err)
+	require.Equal(t, "America/New_York", conn.PgConn().ParameterStatus("TimeZone"))
+	res, err = conn.PgConn().Exec(ctx, "select types").ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, "2024-01-01 22:04:05-05", string(res[0].Rows[0][1]))
+
+	// Binary, decoded by pgx.
+	var (
+		n   pgtype.Numeric
+		tsz time.Time
+		iv  pgtype.Interval
+		by  []byte
+		arr []*int32
+		r   float32
+		vc  string
+	)
+	require.NoError(t, conn.QueryRow(ctx, "select types").Scan(&n, &tsz, &iv, &by, &arr, &r, &vc))
+	f, err := n.Float64Value()
+	require.NoError(t, err)
+	require.Equal(t, 12345.678, f.Float64)
+	require.True(t, tsz.Equal(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)))
+	require.Equal(t, pgtype.Interval{Months: 14, Days: 3, Microseconds: 4*3600e6 + 5*60e6, Valid: true}, iv)
+	require.Equal(t, []byte{0xde, 0xad, 0}, by)
+	require.Len(t, arr, 3)
+	require.Equal(t, int32(1), *arr[0])
+	require.Nil(t, arr[1])
+	require.Equal(t, float32(0.25), r)
+	require.Equal(t, "short", vc)
+}
+
+func TestProtocolNegotiation(t *testing.T) {
+	ts := startServer(t, Config{}, nil)
+	c := dialRaw(t, ts)
+	// A client asking for 3.2 with a protocol extension is told 3.0.
+	c.send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion32,
+		Parameters: map[string]string{"user": "sabot", "_pq_.fancy": "on"}})
+	msg, err := c.fe.Receive()
+	require.NoError(t, err)
+	npv, ok := msg.(*pgproto3.NegotiateProtocolVersion)
+	require.True(t, ok, "%T", msg)
+	require.Equal(t, uint32(0), npv.NewestMinorProtocol)
+	require.Equal(t, []string{"_pq_.fancy"}, npv.UnrecognizedOptions)
+	var key *pgproto3.BackendKeyData
+	for {
+		msg, err := c.fe.Receive()
+		require.NoError(t, err)
+		if k, ok := msg.(*pgproto3.BackendKeyData); ok {
+			key = &pgproto3.BackendKeyData{ProcessID: k.ProcessID, SecretKey: append([]byte(nil), k.SecretKey...)}
+		}
+		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	require.NotNil(t, key)
+	require.Len(t, key.SecretKey, 4)
+
+	// GSSENCRequest is declined and the client may go on in plain text.
+	nc, err := net.Dial("tcp", ts.addr.String())
+	require.NoError(t, err)
+	defer nc.Close()
+	_, err = nc.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30})
+	require.NoError(t, err)
+	var b [1]byte
+	_, err = io.ReadFull(nc, b[:])
+	require.NoError(t, err)
+	require.Equal(t, byte('N'), b[0])
+	raw := &rawClient{t: t, nc: nc, fe: pgproto3.NewFrontend(nc, nc)}
+	raw.startup()
+	raw.send(&pgproto3.Query{String: "select 1"})
+	require.Equal(t, []string{"T:1", "D:1", "C:SELECT 1", "Z:I"}, raw.until('Z'))
 }
