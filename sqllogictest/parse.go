@@ -346,7 +346,7 @@ func (p *parser) query(start int, line string, toks []string, rest string) {
 					p.invalid(start, line, "bad column type %q in %q (want I, T or R)", c, r.Types)
 					return
 				}
-				if rs && !(c >= 'A' && c <= 'Z') {
+				if rs && !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
 					p.invalid(start, line, "bad column type %q in %q", c, r.Types)
 					return
 				}
