@@ -151,35 +151,34 @@ func (t *GroupTable) runInt(arr arrow.Array, groups []uint32, insert bool) {
 func runIntTyped[T ~int16 | ~int32 | ~int64](t *GroupTable, vals []T, arr arrow.Array, groups []uint32, insert bool) {
 	vm, off := vec.Validity(arr)
 	it := &t.ints
-	if vm == nil {
-		if insert {
-			for i, v := range vals[:len(groups)] {
-				g, isNew := it.findOrInsert(int64(v), uint32(t.n))
+	// Probe in blocks: first compute every row's home slot (independent
+	// work), then walk the table, so the CPU overlaps the cache misses of
+	// consecutive rows.
+	var home [256]uint64
+	for lo := 0; lo < len(groups); lo += len(home) {
+		hi := min(len(groups), lo+len(home))
+		var touch uint32
+		for i := lo; i < hi; i++ {
+			h := vec.HashU64(uint64(int64(vals[i])))
+			home[i-lo] = h
+			touch += it.slots[h&it.mask].id // warm the slot's cache line
+		}
+		it.touch = touch
+		for i := lo; i < hi; i++ {
+			if vm != nil && !bitutil.BitIsSet(vm, off+i) {
+				groups[i] = t.nullGroup(insert)
+				continue
+			}
+			k := int64(vals[i])
+			if insert {
+				g, isNew := it.findOrInsertHashed(k, home[i-lo], uint32(t.n))
 				if isNew {
 					t.n++
 				}
 				groups[i] = g
+			} else {
+				groups[i] = it.findHashed(k, home[i-lo])
 			}
-		} else {
-			for i, v := range vals[:len(groups)] {
-				groups[i] = it.find(int64(v))
-			}
-		}
-		return
-	}
-	for i := range groups {
-		if !bitutil.BitIsSet(vm, off+i) {
-			groups[i] = t.nullGroup(insert)
-			continue
-		}
-		if insert {
-			g, isNew := it.findOrInsert(int64(vals[i]), uint32(t.n))
-			if isNew {
-				t.n++
-			}
-			groups[i] = g
-		} else {
-			groups[i] = it.find(int64(vals[i]))
 		}
 	}
 }
@@ -377,9 +376,9 @@ func (t *GroupTable) Release() {
 type intTable struct {
 	slots []intSlot // id == 0 means empty; otherwise group id + 1
 	mask  uint64
-	shift uint8
 	used  int
 	order []int64 // keys by group id (0 for the NULL group)
+	touch uint32  // sink for cache-warming loads
 }
 
 type intSlot struct {
@@ -387,18 +386,17 @@ type intSlot struct {
 	id  uint32
 }
 
-const fib = 0x9E3779B97F4A7C15
-
 func (it *intTable) init() {
 	it.slots = make([]intSlot, 64)
 	it.mask = 63
-	it.shift = 64 - 6
 }
 
-func (it *intTable) slotOf(k int64) uint64 { return (uint64(k) * fib) >> it.shift }
+// slotOf mixes k fully (multiplicative hashing alone clusters keys that
+// are themselves multiples of a large odd constant).
+func (it *intTable) slotOf(k int64) uint64 { return vec.HashU64(uint64(k)) & it.mask }
 
-func (it *intTable) find(k int64) uint32 {
-	s := it.slotOf(k)
+func (it *intTable) findHashed(k int64, h uint64) uint32 {
+	s := h & it.mask
 	for {
 		sl := &it.slots[s]
 		if sl.id == 0 {
@@ -411,9 +409,9 @@ func (it *intTable) find(k int64) uint32 {
 	}
 }
 
-// findOrInsert returns k's group, giving it id next when absent.
-func (it *intTable) findOrInsert(k int64, next uint32) (uint32, bool) {
-	s := it.slotOf(k)
+// findOrInsertHashed returns k's group (h = vec.HashU64(k)), giving it id next when absent.
+func (it *intTable) findOrInsertHashed(k int64, h uint64, next uint32) (uint32, bool) {
+	s := h & it.mask
 	for {
 		sl := &it.slots[s]
 		if sl.id == 0 {
@@ -437,7 +435,6 @@ func (it *intTable) grow() {
 	old := it.slots
 	it.slots = make([]intSlot, len(old)*2)
 	it.mask = uint64(len(it.slots) - 1)
-	it.shift--
 	for _, sl := range old {
 		if sl.id == 0 {
 			continue

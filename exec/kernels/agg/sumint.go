@@ -91,21 +91,22 @@ func (a *sumIntAcc[T]) AppendResult(_ *kernels.EvalContext, g uint32, b array.Bu
 }
 
 // wideIntAcc keeps an exact 128-bit sum and a count of integers per group:
-// sum(int8) → numeric and avg(int2/int4/int8) → numeric.
+// sum(int8) → numeric and avg(int2/int4/int8) → numeric. One struct per
+// group keeps a row's update to one cache line.
 type wideIntAcc[T anyInt] struct {
 	avg bool
-	hi  []int64
-	lo  []uint64
-	cnt []int64
+	st  []wideState
 }
 
-func (a *wideIntAcc[T]) Grow(n int) {
-	a.hi = growTo(a.hi, n)
-	a.lo = growTo(a.lo, n)
-	a.cnt = growTo(a.cnt, n)
+type wideState struct {
+	lo  uint64
+	hi  int64
+	cnt int64
 }
 
-func (a *wideIntAcc[T]) MemoryBytes() int64 { return int64(cap(a.hi)+cap(a.lo)+cap(a.cnt)) * 8 }
+func (a *wideIntAcc[T]) Grow(n int) { a.st = growTo(a.st, n) }
+
+func (a *wideIntAcc[T]) MemoryBytes() int64 { return int64(cap(a.st)) * 24 }
 
 func (a *wideIntAcc[T]) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
 	arg, err := argArray(args, 0)
@@ -117,17 +118,18 @@ func (a *wideIntAcc[T]) Update(_ *kernels.EvalContext, groups []uint32, args []a
 	}
 	vals := vec.Values[T](arg)
 	vm, off := vec.Validity(arg)
-	hi, lo, cnt := a.hi, a.lo, a.cnt
+	st := a.st
 	if vm == nil {
 		for i, g := range groups {
 			if g == NoGroup {
 				continue
 			}
 			v := int64(vals[i])
-			l, c := bits.Add64(lo[g], uint64(v), 0)
-			lo[g] = l
-			hi[g] += v>>63 + int64(c)
-			cnt[g]++
+			s := &st[g]
+			l, c := bits.Add64(s.lo, uint64(v), 0)
+			s.lo = l
+			s.hi += v>>63 + int64(c)
+			s.cnt++
 		}
 		return nil
 	}
@@ -136,10 +138,11 @@ func (a *wideIntAcc[T]) Update(_ *kernels.EvalContext, groups []uint32, args []a
 			continue
 		}
 		v := int64(vals[i])
-		l, c := bits.Add64(lo[g], uint64(v), 0)
-		lo[g] = l
-		hi[g] += v>>63 + int64(c)
-		cnt[g]++
+		s := &st[g]
+		l, c := bits.Add64(s.lo, uint64(v), 0)
+		s.lo = l
+		s.hi += v>>63 + int64(c)
+		s.cnt++
 	}
 	return nil
 }
@@ -159,17 +162,18 @@ func (a *wideIntAcc[T]) Retract(_ *kernels.EvalContext, groups []uint32, args []
 			continue
 		}
 		v := int64(vals[i])
-		l, br := bits.Sub64(a.lo[g], uint64(v), 0)
-		a.lo[g] = l
-		a.hi[g] -= v>>63 + int64(br)
-		a.cnt[g]--
+		s := &a.st[g]
+		l, br := bits.Sub64(s.lo, uint64(v), 0)
+		s.lo = l
+		s.hi -= v>>63 + int64(br)
+		s.cnt--
 	}
 	return nil
 }
 
 // sumBig returns group g's sum as a big.Int.
 func (a *wideIntAcc[T]) sumBig(g uint32) *big.Int {
-	hi, lo := a.hi[g], a.lo[g]
+	hi, lo := a.st[g].hi, a.st[g].lo
 	if hi == int64(lo)>>63 {
 		return big.NewInt(int64(lo))
 	}
@@ -179,17 +183,18 @@ func (a *wideIntAcc[T]) sumBig(g uint32) *big.Int {
 }
 
 func (a *wideIntAcc[T]) result(g uint32) (string, bool) {
-	if a.cnt[g] == 0 {
+	s := a.st[g]
+	if s.cnt == 0 {
 		return "", false
 	}
 	if !a.avg {
-		if hi, lo := a.hi[g], a.lo[g]; hi == int64(lo)>>63 {
-			return strconv.FormatInt(int64(lo), 10), true
+		if s.hi == int64(s.lo)>>63 {
+			return strconv.FormatInt(int64(s.lo), 10), true
 		}
 		return a.sumBig(g).String(), true
 	}
-	q, s := numericDiv(a.sumBig(g), 0, big.NewInt(a.cnt[g]), 0)
-	return formatDecimal(q, s), true
+	q, sc := numericDiv(a.sumBig(g), 0, big.NewInt(s.cnt), 0)
+	return formatDecimal(q, sc), true
 }
 
 func (a *wideIntAcc[T]) AppendResult(_ *kernels.EvalContext, g uint32, b array.Builder) error {
@@ -206,5 +211,5 @@ func (a *wideIntAcc[T]) AppendResult(_ *kernels.EvalContext, g uint32, b array.B
 }
 
 func (a *wideIntAcc[T]) Finish(ctx *kernels.EvalContext, b array.Builder) error {
-	return finishAll(ctx, a, len(a.cnt), b)
+	return finishAll(ctx, a, len(a.st), b)
 }
