@@ -71,9 +71,7 @@ func renderInt(s string, kind ValueKind) string {
 		if n, err := strconv.ParseInt(intPart, 10, 64); err == nil {
 			return strconv.FormatInt(n, 10)
 		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return truncFloat(f)
-		}
+		// Beyond int64: the exact integer digits.
 		return intPart
 	case KindFloat:
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
