@@ -167,7 +167,7 @@ select 1
 
 func TestParseRSInvalidForms(t *testing.T) {
 	for _, src := range []string{
-		"statement ok\nselect 1\n----\n1\n",   // results under a statement
+		"statement ok\nselect 1\n----\n1\n",     // results under a statement
 		"statement error (unclosed\nselect 1\n", // bad regex
 		"statement count x\nselect 1\n",
 		"control sortmode sideways\n",
