@@ -33,7 +33,7 @@ func testCatalog(t *testing.T) *catalog.Catalog {
 		Columns: []catalog.Column{{Name: "a", T: types.Int4T}}}
 	require.NoError(t, cat.Add(v, []catalog.ObjectID{tbl.ID}))
 	m := &catalog.View{ID: cat.NextID(), Schema: "public", Name: "m", SQL: "SELECT a, count(*) AS n FROM t GROUP BY a",
-		Kind: catalog.KindMaterializedView,
+		Kind:    catalog.KindMaterializedView,
 		Columns: []catalog.Column{{Name: "a", T: types.Int4T}, {Name: "n", T: types.Int8T}}}
 	require.NoError(t, cat.Add(m, []catalog.ObjectID{tbl.ID}))
 	return cat
