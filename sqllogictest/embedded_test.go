@@ -123,7 +123,6 @@ func (r *fakeRows) Next(context.Context) (arrow.RecordBatch, error) {
 func (r *fakeRows) Tag() string  { return "SELECT " + strconv.FormatInt(r.batch.NumRows(), 10) }
 func (r *fakeRows) Close() error { r.batch.Release(); return nil }
 
-
 func buildRows(cols []api.Column, rows [][]types.Datum) *fakeRows {
 	mem := memory.NewGoAllocator()
 	fields := make([]arrow.Field, len(cols))
@@ -262,8 +261,8 @@ NULL
 	require.Contains(t, stdout.String(), "1 known failures")
 
 	for _, args := range [][]string{
-		{},                  // no paths
-		{good},              // no target
+		{},     // no paths
+		{good}, // no target
 		{"--engine", "x", good},
 		{"--addr", "postgres://x", "--engine", "embedded", good},
 		{"--jobs", "0", "--engine", "embedded", good},
