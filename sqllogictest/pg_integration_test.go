@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,4 +59,150 @@ func headLines(s string, n int) string {
 		lines = lines[:n]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestPostgresDriver runs both formats against a real PostgreSQL 15: a
+// passing rs file, a file whose every record is wrong in a different way,
+// and --complete through the command line.
+func TestPostgresDriver(t *testing.T) {
+	srv := pgtest.StartT(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	t.Run("rs format passes", func(t *testing.T) {
+		p := writeFile(t, dir, "ok.slt", `statement ok
+create table t (v int, s text, b boolean);
+
+statement count 3
+insert into t values (1, 'a b', true), (2, '', false), (3, NULL, NULL);
+
+query ITT rowsort
+select v, s, b from t;
+----
+1 a b t
+2 (empty) f
+3 NULL NULL
+
+statement error division by zero
+select 1/0;
+
+statement error 22012
+select 1/0;
+
+query error
+select 1/0;
+----
+division by zero
+
+
+query RR
+select 1.5::float8 / 3, 2.50::numeric
+----
+0.5 2.50
+
+statement count 2
+update t set v = v + 10 where v < 3;
+
+query I valuesort
+select v from t
+----
+11 12 3
+`)
+		var out bytes.Buffer
+		code := Main(ctx, []string{"--addr", srv.DSN(), p}, &out, &out, nil)
+		require.Equal(t, 0, code, out.String())
+		require.True(t, strings.HasSuffix(out.String(), "\n9 passed, 0 failed\n"), out.String())
+	})
+
+	t.Run("every wrong record fails", func(t *testing.T) {
+		sqlite := writeFile(t, dir, "bad.test", `statement ok
+CREATE TABLE t1(a INTEGER)
+
+statement ok
+INSERT INTO t1 VALUES(1),(2),(3)
+
+query I rowsort
+SELECT a FROM t1
+----
+1
+2
+4
+
+query I rowsort
+SELECT a FROM t1
+----
+3 values hashing to 0123456789abcdef0123456789abcdef
+
+statement ok
+SELECT nope FROM t1
+
+statement error
+SELECT a FROM t1
+
+frobnicate
+SELECT 1
+`)
+		rs := writeFile(t, dir, "bad.slt", `statement error no such thing
+select 1/0;
+
+statement count 5
+select 1;
+
+query I
+select 1 where false
+----
+1
+`)
+		var out bytes.Buffer
+		code := Main(ctx, []string{"--addr", srv.DSN(), "--jobs", "2", sqlite, rs}, &out, &out, nil)
+		require.Equal(t, 1, code)
+		for _, want := range []string{
+			"bad.test:7: result differs", "bad.test:14: result hash differs",
+			"bad.test:19: unexpected error: column \"nope\" does not exist (SQLSTATE 42703)",
+			"bad.test:22: statement succeeded but an error was expected", "bad.test:25: unknown directive",
+			"bad.slt:1: error does not match /no such thing/", "bad.slt:4: statement count: expected 5, got 1",
+			"bad.slt:7: result differs",
+		} {
+			require.Contains(t, out.String(), want)
+		}
+		require.True(t, strings.HasSuffix(out.String(), "\n2 passed, 8 failed\n"), out.String())
+	})
+
+	t.Run("complete fills a prototype", func(t *testing.T) {
+		p := writeFile(t, dir, "proto.test", `hash-threshold 4
+
+statement ok
+CREATE TABLE t1(a INTEGER, b VARCHAR(30), c REAL)
+
+statement ok
+INSERT INTO t1 VALUES(1,'x',1.5),(2,NULL,-2.25),(3,'',NULL)
+
+query ITR rowsort
+SELECT a, b, c FROM t1
+
+query I nosort
+SELECT a FROM t1 ORDER BY a
+`)
+		var out bytes.Buffer
+		require.Equal(t, 0, Main(ctx, []string{"--addr", srv.DSN(), "--complete", p}, &out, &out, nil), out.String())
+		got, err := os.ReadFile(p)
+		require.NoError(t, err)
+		vals := []string{"1", "x", "1.500", "2", "NULL", "-2.250", "3", "(empty)", "NULL"}
+		require.Contains(t, string(got), "query ITR rowsort\nSELECT a, b, c FROM t1\n----\n"+hashLine(vals)+"\n\n")
+		require.True(t, strings.HasSuffix(string(got), "query I nosort\nSELECT a FROM t1 ORDER BY a\n----\n1\n2\n3\n"), string(got))
+		out.Reset()
+		require.Equal(t, 0, Main(ctx, []string{"--addr", srv.DSN(), p}, &out, &out, nil), out.String())
+		require.True(t, strings.HasSuffix(out.String(), "\n4 passed, 0 failed\n"), out.String())
+	})
+
+	t.Run("databases are dropped", func(t *testing.T) {
+		drv, err := NewPGDriver(srv.DSN())
+		require.NoError(t, err)
+		db, err := drv.Open(ctx)
+		require.NoError(t, err)
+		res, err := db.Exec(ctx, "SELECT count(*) FROM pg_database WHERE datname LIKE 'slt\\_%'")
+		require.NoError(t, err)
+		require.Equal(t, "1", res.Rows[0][0].Text, "only this file's database exists")
+		require.NoError(t, db.Close())
+	})
 }
