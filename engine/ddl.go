@@ -16,9 +16,19 @@ import (
 	"github.com/sabotsql/sabotsql/storage/memtable"
 )
 
+// parseTreeVersion is the PostgreSQL version number pg_query stamps on parse
+// trees; Deparse refuses trees with another.
+var parseTreeVersion = func() int32 {
+	t, err := pg_query.Parse("SELECT 1")
+	if err != nil {
+		return 0
+	}
+	return t.Version
+}()
+
 // deparseExpr renders an expression node back to SQL text.
 func deparseExpr(n *pg_query.Node) (string, error) {
-	tree := &pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{
+	tree := &pg_query.ParseResult{Version: parseTreeVersion, Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{
 		SelectStmt: &pg_query.SelectStmt{TargetList: []*pg_query.Node{{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Val: n}}}}},
 	}}}}}
 	s, err := pg_query.Deparse(tree)
@@ -29,7 +39,7 @@ func deparseExpr(n *pg_query.Node) (string, error) {
 }
 
 func deparseStmt(n *pg_query.Node) (string, error) {
-	s, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: n}}})
+	s, err := pg_query.Deparse(&pg_query.ParseResult{Version: parseTreeVersion, Stmts: []*pg_query.RawStmt{{Stmt: n}}})
 	if err != nil {
 		return "", pgerror.Wrap(err, pgerror.InternalError, "deparse")
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/sabotsql/sabotsql/exec/kernels/funcs"
 	"github.com/sabotsql/sabotsql/exec/kernels/ops"
 	"github.com/sabotsql/sabotsql/sql/catalog"
+	"github.com/sabotsql/sabotsql/sql/pgcatalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
 	"github.com/sabotsql/sabotsql/storage/memtable"
@@ -100,6 +101,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.reg = kernels.NewRegistry()
 	e.registerEngineFunctions(e.reg)
+	pgcatalog.RegisterFunctions(e.reg, e.cat, pgcatalog.Info{Indexes: e.indexInfos})
 	ops.Register(e.reg)
 	funcs.Register(e.reg)
 	agg.Register(e.reg)

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/sql/pgcatalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
@@ -69,6 +71,38 @@ func (e *Engine) registerEngineFunctions(r *kernels.Registry) {
 	})
 }
 
-// virtualTables returns the catalog emulation for a session (nil until the
-// pgcatalog package is wired in).
-func (e *Engine) virtualTables(s *Session) planner.VirtualTables { return nil }
+// virtualTables returns the pg_catalog/information_schema emulation as the
+// session sees it.
+func (e *Engine) virtualTables(s *Session) planner.VirtualTables {
+	return pgcatalog.New(e.cat, e.reg, pgcatalog.Info{
+		CurrentUser: s.user, Database: s.database, ServerVersion: s.settings["server_version"],
+		Settings: s.pgSettings, Indexes: e.indexInfos,
+	})
+}
+
+// indexInfos lists every index for catalog emulation.
+func (e *Engine) indexInfos() []pgcatalog.IndexInfo {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]pgcatalog.IndexInfo, 0, len(e.indexes))
+	for _, ix := range e.indexes {
+		out = append(out, pgcatalog.IndexInfo{ID: ix.id, Name: ix.name, TableID: ix.table, Columns: ix.cols, Unique: ix.unique, Primary: ix.primary})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// pgSettings lists the session's settings for pg_settings.
+func (s *Session) pgSettings() []pgcatalog.Setting {
+	var out []pgcatalog.Setting
+	for _, n := range sortedSettingNames() {
+		d := settingDefs[strings.ToLower(n)]
+		ctx := "user"
+		if d.readOnly {
+			ctx = "internal"
+		}
+		out = append(out, pgcatalog.Setting{Name: d.name, Setting: s.settings[strings.ToLower(d.name)], ShortDesc: d.desc,
+			Context: ctx, BootVal: d.def, ResetVal: d.def})
+	}
+	return out
+}

@@ -147,6 +147,18 @@ func resolveOverload(sigs []sig, actual []types.T) (int, []types.T, bool) {
 			}
 			anyT = &t
 		}
+		var anyArr *types.T
+		for j, a := range actual {
+			if s.argAt(j).Family == types.FamAnyArray && a.Family == types.FamArray {
+				x := a
+				anyArr = &x
+				break
+			}
+		}
+		if anyArr == nil && anyT != nil && anyT.Family != types.FamUnknown {
+			x := types.ArrayOf(*anyT)
+			anyArr = &x
+		}
 		exact, pref := 0, 0
 		for j, a := range actual {
 			want := s.argAt(j)
@@ -154,15 +166,14 @@ func resolveOverload(sigs []sig, actual []types.T) (int, []types.T, bool) {
 			case types.FamAny:
 				want = *anyT
 			case types.FamAnyArray:
-				if a.Family != types.FamArray {
-					if a.Family == types.FamUnknown {
-						ok = false
-					}
-					if a.Family != types.FamUnknown {
-						ok = false
-					}
+				if anyArr == nil || (a.Family != types.FamUnknown && (a.Family != types.FamArray || a.Elem != anyArr.Elem)) {
+					ok = false
+				} else {
+					want = *anyArr
 				}
-				want = a
+			}
+			if !ok {
+				break
 			}
 			if a.Family == want.Family && a.Elem == want.Elem {
 				exact++

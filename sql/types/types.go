@@ -336,7 +336,7 @@ func ByName(name string) (T, bool) {
 		return TimestampTZT, true
 	case "interval":
 		return IntervalT, true
-	case "oid":
+	case "oid", "regnamespace", "regproc", "regprocedure", "regoper", "regoperator", "regrole", "regconfig", "xid", "cid", "tid":
 		return OidT, true
 	case "regclass":
 		return RegclassT, true

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sabotsql/sabotsql/engine"
+	"github.com/sabotsql/sabotsql/pgwire"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:5433", "address to listen on")
+	dataDir := fs.String("data-dir", "./sabot-data", "data directory")
+	memLimit := fs.String("memory-limit", "4GiB", "memory limit for queries and state (e.g. 512MiB, 8GiB)")
+	password := fs.String("password", "", "password of the default user "+engine.DefaultUser+" (enables SCRAM-SHA-256 authentication)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
+	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	insecure := fs.Bool("insecure", false, "allow listening on a non-loopback address without a password")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "sabotsql: bad --log-level %q\n", *logLevel)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	limit, err := parseSize(*memLimit)
+	if err != nil {
+		fmt.Fprintf(stderr, "sabotsql: --memory-limit: %v\n", err)
+		return 2
+	}
+	var tlsCfg *tls.Config
+	if *tlsCert != "" || *tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			fmt.Fprintf(stderr, "sabotsql: loading TLS certificate: %v\n", err)
+			return 1
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	eng, err := engine.Open(ctx, engine.Options{
+		DataDir: *dataDir, MemoryLimit: limit, Password: *password,
+		HashPassword: pgwire.NewSCRAMVerifier, Logger: log,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "sabotsql: %v\n", err)
+		return 1
+	}
+	defer eng.Close()
+	srv, err := pgwire.New(pgwire.Config{
+		Listen: *listen, TLSConfig: tlsCfg, PasswordConfigured: *password != "",
+		Insecure: *insecure, Logger: log,
+	}, eng)
+	if err != nil {
+		fmt.Fprintf(stderr, "sabotsql: %v\n", err)
+		return 1
+	}
+	host, port, err := net.SplitHostPort(*listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "sabotsql: bad --listen %q: %v\n", *listen, err)
+		return 2
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	log.Info("sabotsql listening", "addr", *listen, "data_dir", *dataDir,
+		"connect", fmt.Sprintf("psql -h %s -p %s -U %s", host, port, engine.DefaultUser))
+	serveCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe(serveCtx) }()
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, pgwire.ErrServerClosed) {
+			fmt.Fprintf(stderr, "sabotsql: %v\n", err)
+			return 1
+		}
+		return 0
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	cancel()
+	<-errc
+	return 0
+}
+
+// parseSize parses sizes like 512MiB, 4GiB, 1GB, 1048576.
+func parseSize(s string) (int64, error) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, x := range []struct {
+		suf string
+		m   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"TIB", 1 << 40}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"TB", 1 << 40}, {"B", 1}} {
+		if strings.HasSuffix(u, x.suf) {
+			u, mult = strings.TrimSpace(strings.TrimSuffix(u, x.suf)), x.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(u, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return n * mult, nil
+}
