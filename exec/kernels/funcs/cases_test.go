@@ -1,6 +1,13 @@
 package funcs
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
 
 // Expected values below were produced by PostgreSQL 15.18 (TimeZone UTC,
 // C locale, UTF8) for the equivalent SQL call, e.g.
@@ -325,3 +332,24 @@ func TestStringFunctions(t *testing.T)   { runCases(t, "", stringCases) }
 func TestDateTimeFunctions(t *testing.T) { runCases(t, "", dateTimeCases) }
 func TestArrayFunctions(t *testing.T)    { runCases(t, "", arrayCases) }
 func TestSysInfoFunctions(t *testing.T)  { runCases(t, "", sysInfoCases) }
+
+var overflowCases = []fnCase{
+	{"date_part", []string{"text:year", "date:5874897-12-31"}, `ERR:22008`},
+	{"to_char", []string{"date:5874897-12-31", "text:YYYY"}, `ERR:22008`},
+	{"justify_hours", []string{"interval:2147483647 days 48 hours"}, `ERR:22008`},
+	{"extract", []string{"text:epoch", "interval:178956970 years 7 months 2147483647 days 2562047788 hours"}, `5842218453753600.000000`},
+}
+
+func TestOverflow(t *testing.T) {
+	runCases(t, "", overflowCases)
+	// timezone(interval, timestamp) at the end of the timestamp range
+	// (PostgreSQL: '294276-12-31 23:00' AT TIME ZONE INTERVAL '5 hours' is
+	// '294276-12-31 18:00:00+00'; with '-5 hours' it fails with 22008).
+	f := resolve("timezone", []types.T{intervalT, tsT})
+	last := types.Timestamp(endTimestamp - types.MicrosPerHour)
+	got, err := f.Eval(newCtx(""), []types.Datum{types.Interval{Micros: 5 * types.MicrosPerHour}, last})
+	require.NoError(t, err)
+	require.Equal(t, types.TimestampTZ(endTimestamp-6*types.MicrosPerHour), got)
+	_, err = f.Eval(newCtx(""), []types.Datum{types.Interval{Micros: -5 * types.MicrosPerHour}, last})
+	require.Equal(t, pgerror.DatetimeFieldOverflow, pgerror.CodeOf(err))
+}

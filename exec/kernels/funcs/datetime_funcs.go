@@ -42,6 +42,16 @@ func dateToTS(d types.Date) int64 {
 	return int64(d) * types.MicrosPerDay
 }
 
+// dateToTSChecked converts a date to a timestamp, failing as PostgreSQL
+// does for dates beyond the timestamp range.
+func dateToTSChecked(d types.Date) (int64, error) {
+	v := dateToTS(d)
+	if tsFinite(v) && (int64(d) < minTimestamp/types.MicrosPerDay || int64(d) >= endTimestamp/types.MicrosPerDay) {
+		return 0, errf(pgerror.DatetimeFieldOverflow, "date out of range for timestamp")
+	}
+	return v, nil
+}
+
 func ivArg(d types.Datum) types.Interval { v, _ := d.(types.Interval); return v }
 
 func txnTime(ctx *kernels.EvalContext) int64 {
@@ -188,11 +198,15 @@ func (e *env) registerDateTime() {
 		}, textT, tstzT)).Vec = vecExtract(true, numeric)
 		e.strict(name, ret, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 			u, n := lookupUnit(str(a[0]))
+			d, _ := a[1].(types.Date)
 			if numeric {
-				d, _ := a[1].(types.Date)
 				return out(datePart(u, n, int64(d)))
 			}
-			return out(tsPart(u, n, tsArg(a[1]), false, 0))
+			v, err := dateToTSChecked(d)
+			if err != nil {
+				return nil, err
+			}
+			return out(tsPart(u, n, v, false, 0))
 		}, textT, dateT)
 		e.strict(name, ret, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 			u, n := lookupUnit(str(a[0]))
@@ -272,13 +286,13 @@ func (e *env) registerDateTime() {
 
 	// justify_*
 	e.strict("justify_days", intervalT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		return justifyDays(ivArg(a[0])), nil
+		return checkedInterval(justifyDays(ivArg(a[0])))
 	}, intervalT)
 	e.strict("justify_hours", intervalT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		return justifyHours(ivArg(a[0])), nil
+		return checkedInterval(justifyHours(ivArg(a[0])))
 	}, intervalT)
 	e.strict("justify_interval", intervalT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		return justifyInterval(ivArg(a[0])), nil
+		return checkedInterval(justifyInterval(ivArg(a[0])))
 	}, intervalT)
 
 	e.strict("to_timestamp", tstzT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
@@ -326,7 +340,10 @@ func (e *env) registerDateTime() {
 		if !tsFinite(v) {
 			return types.TimestampTZ(v), nil
 		}
-		return types.TimestampTZ(v - off), nil
+		if r := v - off; tsInRange(r) && (off >= 0) == (r <= v) {
+			return types.TimestampTZ(r), nil
+		}
+		return nil, errTSRange()
 	}, intervalT, tsT)
 	e.strict("timezone", tsT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		off, err := intervalZone(ivArg(a[0]))
@@ -337,7 +354,10 @@ func (e *env) registerDateTime() {
 		if !tsFinite(v) {
 			return types.Timestamp(v), nil
 		}
-		return types.Timestamp(v + off), nil
+		if r := v + off; tsInRange(r) && (off >= 0) == (r >= v) {
+			return types.Timestamp(r), nil
+		}
+		return nil, errTSRange()
 	}, intervalT, tstzT)
 }
 
@@ -496,54 +516,71 @@ func makeInterval(a []types.Datum) (types.Datum, error) {
 		Micros: hours*types.MicrosPerHour + mins*types.MicrosPerMinute + int64(math.RoundToEven(secs*1e6))}, nil
 }
 
-func justifyDays(iv types.Interval) types.Interval {
-	m := iv.Days / 30
-	iv.Days -= m * 30
-	iv.Months += m
-	if iv.Months > 0 && iv.Days < 0 {
-		iv.Days += 30
-		iv.Months--
-	} else if iv.Months < 0 && iv.Days > 0 {
-		iv.Days -= 30
-		iv.Months++
+// wideInterval is an interval with room to overflow int32 fields.
+type wideInterval struct{ months, days, micros int64 }
+
+func widen(iv types.Interval) wideInterval {
+	return wideInterval{int64(iv.Months), int64(iv.Days), iv.Micros}
+}
+
+func checkedInterval(w wideInterval) (types.Datum, error) {
+	if w.months > math.MaxInt32 || w.months < math.MinInt32 || w.days > math.MaxInt32 || w.days < math.MinInt32 {
+		return nil, errf(pgerror.DatetimeFieldOverflow, "interval out of range")
+	}
+	return types.Interval{Months: int32(w.months), Days: int32(w.days), Micros: w.micros}, nil
+}
+
+func justifyDays(in types.Interval) wideInterval {
+	iv := widen(in)
+	m := iv.days / 30
+	iv.days -= m * 30
+	iv.months += m
+	if iv.months > 0 && iv.days < 0 {
+		iv.days += 30
+		iv.months--
+	} else if iv.months < 0 && iv.days > 0 {
+		iv.days -= 30
+		iv.months++
 	}
 	return iv
 }
 
-func justifyHours(iv types.Interval) types.Interval {
-	d := iv.Micros / types.MicrosPerDay
-	iv.Micros -= d * types.MicrosPerDay
-	iv.Days += int32(d)
-	if iv.Days > 0 && iv.Micros < 0 {
-		iv.Micros += types.MicrosPerDay
-		iv.Days--
-	} else if iv.Days < 0 && iv.Micros > 0 {
-		iv.Micros -= types.MicrosPerDay
-		iv.Days++
+func justifyHours(in types.Interval) wideInterval {
+	iv := widen(in)
+	d := iv.micros / types.MicrosPerDay
+	iv.micros -= d * types.MicrosPerDay
+	iv.days += d
+	if iv.days > 0 && iv.micros < 0 {
+		iv.micros += types.MicrosPerDay
+		iv.days--
+	} else if iv.days < 0 && iv.micros > 0 {
+		iv.micros -= types.MicrosPerDay
+		iv.days++
 	}
 	return iv
 }
 
-func justifyInterval(iv types.Interval) types.Interval {
-	d := iv.Micros / types.MicrosPerDay
-	iv.Micros -= d * types.MicrosPerDay
-	iv.Days += int32(d)
-	m := iv.Days / 30
-	iv.Days -= m * 30
-	iv.Months += m
-	if iv.Months > 0 && (iv.Days < 0 || (iv.Days == 0 && iv.Micros < 0)) {
-		iv.Days += 30
-		iv.Months--
-	} else if iv.Months < 0 && (iv.Days > 0 || (iv.Days == 0 && iv.Micros > 0)) {
-		iv.Days -= 30
-		iv.Months++
+func justifyInterval(in types.Interval) wideInterval {
+	iv := widen(in)
+	d := iv.micros / types.MicrosPerDay
+	iv.micros -= d * types.MicrosPerDay
+	iv.days += d
+	m := iv.days / 30
+	iv.days -= m * 30
+	iv.months += m
+	if iv.months > 0 && (iv.days < 0 || (iv.days == 0 && iv.micros < 0)) {
+		iv.days += 30
+		iv.months--
+	} else if iv.months < 0 && (iv.days > 0 || (iv.days == 0 && iv.micros > 0)) {
+		iv.days -= 30
+		iv.months++
 	}
-	if iv.Days > 0 && iv.Micros < 0 {
-		iv.Micros += types.MicrosPerDay
-		iv.Days--
-	} else if iv.Days < 0 && iv.Micros > 0 {
-		iv.Micros -= types.MicrosPerDay
-		iv.Days++
+	if iv.days > 0 && iv.micros < 0 {
+		iv.micros += types.MicrosPerDay
+		iv.days--
+	} else if iv.days < 0 && iv.micros > 0 {
+		iv.micros -= types.MicrosPerDay
+		iv.days++
 	}
 	return iv
 }

@@ -19,6 +19,7 @@ type partVal struct {
 	fl    float64
 	inf   int8 // +1 or -1 when the value is ±Infinity
 	null  bool
+	dec   *apd.Decimal // exact value when coef would overflow
 }
 
 func intPart(v int64) partVal { return partVal{coef: v, fl: float64(v)} }
@@ -30,6 +31,8 @@ func (p partVal) numeric() types.Datum {
 		return nil
 	case p.inf != 0:
 		return &apd.Decimal{Form: apd.Infinite, Negative: p.inf < 0}
+	case p.dec != nil:
+		return p.dec
 	}
 	return apd.New(p.coef, -int32(p.scale))
 }
@@ -295,10 +298,21 @@ func intervalPart(u unit, name string, iv types.Interval) (partVal, error) {
 		const secsPerYear = 31557600 // 365.25 days
 		const secsPerMonth = 30 * 86400
 		secs := secsPerYear*years + secsPerMonth*mons + 86400*int64(iv.Days)
-		coef := secs*types.MicrosPerSecond + iv.Micros
 		fl := float64(iv.Micros)/1e6 + float64(secsPerYear)*float64(years) +
 			float64(secsPerMonth)*float64(mons) + 86400.0*float64(iv.Days)
-		return partVal{coef: coef, scale: 6, fl: fl}, nil
+		const limit = math.MaxInt64/types.MicrosPerSecond - 1
+		if secs > -limit && secs < limit {
+			if coef := secs*types.MicrosPerSecond + iv.Micros; (iv.Micros >= 0) == (coef >= secs*types.MicrosPerSecond) {
+				return partVal{coef: coef, scale: 6, fl: fl}, nil
+			}
+		}
+		// Exact arithmetic for values beyond int64 microseconds.
+		d := apd.New(secs, 0)
+		ctx := apd.BaseContext.WithPrecision(40)
+		_, _ = ctx.Mul(d, d, apd.New(types.MicrosPerSecond, 0))
+		_, _ = ctx.Add(d, d, apd.New(iv.Micros, 0))
+		d.Exponent -= 6
+		return partVal{dec: d, scale: 6, fl: fl}, nil
 	}
 	return partVal{}, errUnitUnsupported(name, tnInterval)
 }

@@ -409,19 +409,16 @@ func pad(s string, n int64, fill string, left bool) (types.Datum, error) {
 		return substrChars(s, 1, n+1), nil
 	}
 	need := n - l
-	fr := []rune(fill)
-	var b strings.Builder
-	b.Grow(len(s) + int(need)*utf8.UTFMax)
-	if !left {
-		b.WriteString(s)
-	}
-	for i := int64(0); i < need; i++ {
-		b.WriteRune(fr[i%int64(len(fr))])
+	var padding string
+	if fr := utf8.RuneCountInString(fill); fr == len(fill) { // ASCII fill
+		padding = strings.Repeat(fill, int(need)/len(fill)+1)[:need]
+	} else {
+		padding = substrChars(strings.Repeat(fill, int(need)/fr+1), 1, need+1)
 	}
 	if left {
-		b.WriteString(s)
+		return padding + s, nil
 	}
-	return b.String(), nil
+	return s + padding, nil
 }
 
 func leftChars(s string, n int64) string {

@@ -477,7 +477,11 @@ func (e *env) registerToChar() {
 		return toChar(dv, parseDTFormat(str(a[1]))), nil
 	}, tstzT, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		v := tsArg(a[0])
+		d, _ := a[0].(types.Date)
+		v, err := dateToTSChecked(d)
+		if err != nil {
+			return nil, err
+		}
 		if !tsFinite(v) {
 			return nil, nil
 		}
