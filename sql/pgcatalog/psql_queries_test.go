@@ -200,19 +200,41 @@ func checkQueryColumns(t *testing.T, sql string) *refChecker {
 	return c
 }
 
-func TestPsqlQueriesReferenceExistingColumns(t *testing.T) {
-	b, err := os.ReadFile("testdata/psql_queries.sql")
+// readQueries splits a testdata file into its queries; each starts with a
+// "-- title" line and queries are separated by blank lines.
+func readQueries(t *testing.T, path string) (titles, sqls []string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	queries := strings.Split(string(b), "\n-- psql 15: ")
-	require.Greater(t, len(queries), 40)
+	for _, block := range strings.Split(strings.TrimSpace(string(b)), "\n\n-- ") {
+		title, sql, ok := strings.Cut(strings.TrimPrefix(block, "-- "), "\n")
+		require.True(t, ok, "malformed block in %s: %q", path, block)
+		titles, sqls = append(titles, title), append(sqls, sql)
+	}
+	return titles, sqls
+}
+
+func checkQueryFile(t *testing.T, path string, minQueries, minRefs int) {
+	titles, sqls := readQueries(t, path)
+	require.GreaterOrEqual(t, len(sqls), minQueries)
 	total := 0
-	for _, q := range queries {
-		title, sql, _ := strings.Cut(strings.TrimPrefix(q, "-- psql 15: "), "\n")
+	for i, sql := range sqls {
 		c := checkQueryColumns(t, sql)
-		require.Empty(t, c.errs, "psql %s:\n%s", title, sql)
+		require.Empty(t, c.errs, "%s:\n%s", titles[i], sql)
 		total += c.checked
 	}
-	require.Greater(t, total, 300, "the check resolved too few column references to be meaningful")
+	require.Greater(t, total, minRefs, "the check resolved too few column references to be meaningful")
+}
+
+func TestPsqlQueriesReferenceExistingColumns(t *testing.T) {
+	checkQueryFile(t, "testdata/psql_queries.sql", 50, 300)
+}
+
+// testdata/driver_queries.sql holds introspection queries drivers and
+// tools send: pgjdbc's getTables/getColumns/getPrimaryKeys, Metabase,
+// DBeaver, psqlODBC, and pgx's LoadType.
+func TestDriverQueriesReferenceExistingColumns(t *testing.T) {
+	checkQueryFile(t, "testdata/driver_queries.sql", 13, 100)
 }
 
 func TestColumnCheckerCatchesMistakes(t *testing.T) {

@@ -431,6 +431,7 @@ func (t *Tables) defaultSettings() []Setting {
 		{Name: "integer_datetimes", Setting: "on", VarType: "bool", Context: "internal", Category: "Preset Options"},
 		{Name: "IntervalStyle", Setting: "postgres", VarType: "enum", Category: "Client Connection Defaults / Locale and Formatting",
 			EnumVals: []string{"postgres", "postgres_verbose", "sql_standard", "iso_8601"}},
+		{Name: "max_index_keys", Setting: "32", VarType: "integer", Context: "internal", Category: "Preset Options"},
 		{Name: "max_identifier_length", Setting: "63", VarType: "integer", Context: "internal", Category: "Preset Options"},
 		{Name: "search_path", Setting: `"$user", public`, Category: "Client Connection Defaults / Statement Behavior"},
 		{Name: "server_encoding", Setting: "UTF8", Context: "internal", Category: "Preset Options"},
