@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/agg"
 	"github.com/sabotsql/sabotsql/exec/kernels/vec"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
@@ -26,7 +27,9 @@ type HashAggregate struct {
 	node    *planner.Aggregate
 	groupBy []*Evaluator
 	aggs    []*aggState
-	gt      *groupTable
+	gt      *agg.GroupTable // nil without GROUP BY (one group)
+	ngroups int
+	groups  []uint32
 	ordered bool
 	keep    []arrow.RecordBatch
 	keepGrp []uint32
@@ -46,8 +49,7 @@ type aggState struct {
 	filter   *Evaluator
 	order    []*Evaluator
 	argTypes []types.T
-	distinct map[string]struct{}
-	enc      vec.KeyEncoder
+	distinct *agg.DistinctFilter
 	grp      []uint32
 }
 
@@ -62,7 +64,9 @@ func newHashAggregate(env *Env, n *planner.Aggregate, input Operator) (*HashAggr
 	for i, e := range n.GroupBy {
 		gts[i] = e.Type()
 	}
-	h.gt = newGroupTable(gts)
+	if len(gts) > 0 {
+		h.gt = agg.NewGroupTable(gts, env.alloc())
+	}
 	for i := range n.Aggs {
 		c := &n.Aggs[i]
 		if c.Fn == nil || c.Fn.New == nil {
@@ -91,8 +95,8 @@ func newHashAggregate(env *Env, n *planner.Aggregate, input Operator) (*HashAggr
 			h.ordered = true
 		}
 		if c.Distinct {
-			st.distinct = map[string]struct{}{}
-			st.enc.Types = append([]types.T{types.Int8T}, st.argTypes...)
+			// The accumulator itself skips NULLs where the aggregate does.
+			st.distinct = agg.NewDistinctFilter(st.argTypes, false)
 		}
 		st.acc = c.Fn.New(st.argTypes, c.T)
 		h.aggs = append(h.aggs, st)
@@ -141,30 +145,7 @@ func (st *aggState) groupsFor(ctx context.Context, h *HashAggregate, b arrow.Rec
 		m.Release()
 	}
 	if st.distinct != nil {
-		gcol := array.NewInt64Builder(h.env.alloc())
-		for _, x := range g {
-			gcol.Append(int64(x))
-		}
-		ga := gcol.NewArray()
-		gcol.Release()
-		st.enc.Encode(append([]arrow.Array{ga}, args...))
-		ga.Release()
-		var added int64
-		for i := range g {
-			if g[i] == kernels.NoGroup {
-				continue
-			}
-			k := st.enc.Key(i)
-			if _, dup := st.distinct[string(k)]; dup {
-				g[i] = kernels.NoGroup
-				continue
-			}
-			st.distinct[string(k)] = struct{}{}
-			added += int64(len(k)) + 48
-		}
-		if err := h.grow(added); err != nil {
-			return nil, err
-		}
+		st.distinct.Filter(g, args)
 	}
 	return g, nil
 }
@@ -179,7 +160,7 @@ func (h *HashAggregate) feed(list []*aggState, b arrow.RecordBatch, groups []uin
 		}
 		g, err := st.groupsFor(h.ctx, h, b, groups, args)
 		if err == nil {
-			st.acc.Grow(h.gt.n)
+			st.acc.Grow(h.ngroups)
 			err = st.acc.Update(ctx, g, args)
 		}
 		releaseAll(args)
@@ -194,8 +175,14 @@ func (h *HashAggregate) account() error {
 	var accs int64
 	for _, st := range h.aggs {
 		accs += st.acc.MemoryBytes()
+		if st.distinct != nil {
+			accs += st.distinct.MemoryBytes()
+		}
 	}
-	gm := h.gt.memoryBytes()
+	var gm int64
+	if h.gt != nil {
+		gm = h.gt.MemoryBytes()
+	}
 	d := (accs - h.accMem) + (gm - h.gtMem)
 	if d > 0 {
 		if err := h.grow(d); err != nil {
@@ -232,7 +219,7 @@ func (h *HashAggregate) consume() error {
 		if err != nil {
 			return err
 		}
-		groups := h.gt.insert(keys, int(b.NumRows()))
+		groups := h.assign(keys, int(b.NumRows()))
 		releaseAll(keys)
 		if err := h.feed(unordered, b, groups); err != nil {
 			return err
@@ -249,8 +236,8 @@ func (h *HashAggregate) consume() error {
 			return err
 		}
 	}
-	if len(h.groupBy) == 0 && h.gt.n == 0 {
-		h.gt.n = 1
+	if h.gt == nil {
+		h.ngroups = 1 // no GROUP BY: one row even for empty input
 	}
 	if len(ordered) > 0 && len(h.keep) > 0 {
 		if err := h.feedOrdered(ordered); err != nil {
@@ -304,17 +291,29 @@ func (h *HashAggregate) feedOrdered(list []*aggState) error {
 	return nil
 }
 
+// assign returns the group of each of n rows (reused by the next call).
+func (h *HashAggregate) assign(keys []arrow.Array, n int) []uint32 {
+	g := h.groups[:0]
+	g = append(g, make([]uint32, n)...)
+	h.groups = g
+	if h.gt != nil {
+		h.gt.Insert(keys, g)
+		h.ngroups = h.gt.Len()
+	} else if n > 0 {
+		h.ngroups = 1
+	}
+	return g
+}
+
 func (h *HashAggregate) finish() error {
 	mem := h.env.alloc()
-	keys, err := h.gt.keyArrays(mem)
-	if err != nil {
-		return err
+	if h.gt != nil {
+		h.out = h.gt.KeyArrays()
+		h.gt.Release()
 	}
-	h.out = keys
-	h.gt.release()
 	ctx := h.env.evalCtx()
 	for _, st := range h.aggs {
-		st.acc.Grow(h.gt.n)
+		st.acc.Grow(h.ngroups)
 		bld := array.NewBuilder(mem, types.ArrowType(st.call.T))
 		if err := st.acc.Finish(ctx, bld); err != nil {
 			bld.Release()
@@ -322,13 +321,13 @@ func (h *HashAggregate) finish() error {
 		}
 		a := bld.NewArray()
 		bld.Release()
-		if a.Len() != h.gt.n {
+		if a.Len() != h.ngroups {
 			a.Release()
-			return pgerror.Internal("aggregate %s finished %d groups, want %d", st.call.Fn.Name, a.Len(), h.gt.n)
+			return pgerror.Internal("aggregate %s finished %d groups, want %d", st.call.Fn.Name, a.Len(), h.ngroups)
 		}
 		h.out = append(h.out, a)
 	}
-	h.rows = h.gt.n
+	h.rows = h.ngroups
 	for _, b := range h.keep {
 		b.Release()
 	}
@@ -368,7 +367,9 @@ func (h *HashAggregate) Close() error {
 	h.closeBase()
 	releaseAll(h.out)
 	h.out = nil
-	h.gt.release()
+	if h.gt != nil {
+		h.gt.Release()
+	}
 	for _, b := range h.keep {
 		b.Release()
 	}

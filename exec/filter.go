@@ -6,6 +6,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/sabotsql/sabotsql/exec/kernels/vec"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
 )
@@ -15,7 +16,6 @@ type Filter struct {
 	opBase
 	input Operator
 	cond  *Evaluator
-	sel   []int32
 }
 
 func newFilter(env *Env, n *planner.Filter, input Operator) (*Filter, error) {
@@ -62,23 +62,12 @@ func (f *Filter) apply(b arrow.RecordBatch, mask arrow.Array) (arrow.RecordBatch
 	if !ok {
 		return nil, pgerror.Internal("filter condition is %s, not boolean", mask.DataType())
 	}
-	n := int(b.NumRows())
-	sel := f.sel[:0]
-	hasNulls := bm.NullN() > 0
-	for i := 0; i < n; i++ {
-		if bm.Value(i) && (!hasNulls || bm.IsValid(i)) {
-			sel = append(sel, int32(i))
-		}
-	}
-	f.sel = sel
-	switch len(sel) {
-	case 0:
+	out := vec.FilterBatch(f.env.alloc(), b, bm)
+	if out.NumRows() == 0 {
+		out.Release()
 		return nil, nil
-	case n:
-		b.Retain()
-		return b, nil
 	}
-	return takeBatch(b, sel), nil
+	return out, nil
 }
 
 // Close closes the input.

@@ -51,6 +51,7 @@ type Join struct {
 	li       int
 	chain    int32
 	lmatched []bool
+	heads    []int32
 	rightPos int
 	leftDone bool
 
@@ -272,40 +273,6 @@ func (j *Join) build() error {
 	return nil
 }
 
-// first returns the first candidate build row for probe row i (-1: none).
-func (j *Join) first(i int) int32 {
-	if j.nested {
-		if j.rn == 0 {
-			return -1
-		}
-		return 0
-	}
-	if j.ht != nil {
-		if j.lnull[i] {
-			return -1
-		}
-		return j.ht.lookup(j.lints[i])
-	}
-	if anyNull(j.lkeyArrs, i) {
-		return -1
-	}
-	h, ok := j.hs[string(j.lenc.Key(i))]
-	if !ok {
-		return -1
-	}
-	return h
-}
-
-func (j *Join) nextCand(r int32) int32 {
-	if j.nested {
-		if int(r)+1 < j.rn {
-			return r + 1
-		}
-		return -1
-	}
-	return j.next[r]
-}
-
 // Next returns the next batch of joined rows.
 func (j *Join) Next() (arrow.RecordBatch, error) {
 	if !j.built {
@@ -362,6 +329,28 @@ func (j *Join) startProbe(b arrow.RecordBatch) error {
 	j.li = 0
 	j.chain = -2
 	n := int(b.NumRows())
+	j.heads = append(j.heads[:0], make([]int32, n)...)
+	switch {
+	case j.nested:
+		for i := range j.heads {
+			j.heads[i] = -1
+			if j.rn > 0 {
+				j.heads[i] = 0
+			}
+		}
+	case j.ht != nil:
+		j.ht.lookupAll(j.lints, j.lnull, j.heads)
+	default:
+		for i := range j.heads {
+			j.heads[i] = -1
+			if anyNull(j.lkeyArrs, i) {
+				continue
+			}
+			if h, ok := j.hs[string(j.lenc.Key(i))]; ok {
+				j.heads[i] = h
+			}
+		}
+	}
 	j.lmatched = append(j.lmatched[:0], make([]bool, n)...)
 	return nil
 }
@@ -372,26 +361,39 @@ func (j *Join) probeChunk(bs int) (arrow.RecordBatch, error) {
 	n := int(j.lb.NumRows())
 	pl, pr := j.pl[:0], j.pr[:0]
 	quick := (j.kind == planner.JoinSemi || j.kind == planner.JoinAnti) && j.cond == nil
-	for j.li < n && len(pl) < bs {
-		if j.chain == -2 {
-			j.chain = j.first(j.li)
-			if quick {
-				j.lmatched[j.li] = j.chain >= 0
-				j.li++
-				j.chain = -2
-				continue
+	if quick {
+		for i, h := range j.heads {
+			j.lmatched[i] = h >= 0
+		}
+		j.li = n
+	}
+	heads, next := j.heads, j.next
+	li, chain := j.li, j.chain
+	for li < n && len(pl) < bs {
+		if chain == -2 {
+			chain = heads[li]
+		}
+		if j.nested {
+			for chain >= 0 && len(pl) < bs {
+				pl = append(pl, int32(li))
+				pr = append(pr, chain)
+				if chain++; int(chain) >= j.rn {
+					chain = -1
+				}
+			}
+		} else {
+			for chain >= 0 && len(pl) < bs {
+				pl = append(pl, int32(li))
+				pr = append(pr, chain)
+				chain = next[chain]
 			}
 		}
-		for j.chain >= 0 && len(pl) < bs {
-			pl = append(pl, int32(j.li))
-			pr = append(pr, j.chain)
-			j.chain = j.nextCand(j.chain)
-		}
-		if j.chain < 0 {
-			j.li++
-			j.chain = -2
+		if chain < 0 {
+			li++
+			chain = -2
 		}
 	}
+	j.li, j.chain = li, chain
 	j.pl, j.pr = pl, pr
 	if j.cond != nil && len(pl) > 0 {
 		var err error
@@ -535,12 +537,18 @@ func (j *Join) Close() error {
 }
 
 // i64Table is an open-addressing hash table from int64 keys to the first
-// build row with that key; further rows chain through next.
+// build row with that key; further rows chain through next. Key and head
+// share one 16-byte slot so a probe touches one cache line.
 type i64Table struct {
 	shift uint
 	mask  uint64
-	keys  []int64
-	heads []int32
+	slots []i64Slot
+}
+
+type i64Slot struct {
+	key  int64
+	head int32 // -1: empty
+	_    int32
 }
 
 func tableSlots(n int) int {
@@ -557,36 +565,49 @@ func newI64Table(n int) *i64Table {
 	for 1<<bits < s {
 		bits++
 	}
-	t := &i64Table{shift: 64 - bits, mask: uint64(s - 1), keys: make([]int64, s), heads: make([]int32, s)}
-	for i := range t.heads {
-		t.heads[i] = -1
+	t := &i64Table{shift: 64 - bits, mask: uint64(s - 1), slots: make([]i64Slot, s)}
+	for i := range t.slots {
+		t.slots[i].head = -1
 	}
 	return t
 }
 
-func (t *i64Table) slot(k int64) uint64 { return (uint64(k) * 0x9E3779B97F4A7C15) >> t.shift }
+func hashSlot(k int64, shift uint) uint64 { return (uint64(k) * 0x9E3779B97F4A7C15) >> shift }
 
 func (t *i64Table) insert(k int64, row int32, next []int32) {
-	for s := t.slot(k); ; s = (s + 1) & t.mask {
-		h := t.heads[s]
-		if h < 0 {
-			t.keys[s], t.heads[s] = k, row
+	for s := hashSlot(k, t.shift); ; s = (s + 1) & t.mask {
+		sl := &t.slots[s]
+		if sl.head < 0 {
+			sl.key, sl.head = k, row
 			next[row] = -1
 			return
 		}
-		if t.keys[s] == k {
-			next[row] = h
-			t.heads[s] = row
+		if sl.key == k {
+			next[row] = sl.head
+			sl.head = row
 			return
 		}
 	}
 }
 
-func (t *i64Table) lookup(k int64) int32 {
-	for s := t.slot(k); ; s = (s + 1) & t.mask {
-		h := t.heads[s]
-		if h < 0 || t.keys[s] == k {
-			return h
+// lookupAll sets heads[i] to the first build row for keys[i] (-1: none or
+// NULL). The iterations are independent, so cache misses overlap.
+func (t *i64Table) lookupAll(keys []int64, nulls []bool, heads []int32) {
+	slots, mask, shift := t.slots, t.mask, t.shift
+	for i, k := range keys {
+		h := int32(-1)
+		for s := hashSlot(k, shift); ; s = (s + 1) & mask {
+			sl := &slots[s]
+			if sl.head < 0 || sl.key == k {
+				h = sl.head
+				break
+			}
+		}
+		heads[i] = h
+	}
+	for i, isNull := range nulls {
+		if isNull {
+			heads[i] = -1
 		}
 	}
 }

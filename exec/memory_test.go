@@ -36,7 +36,7 @@ func TestMemoryLimitFailsWith53200(t *testing.T) {
 		"distinct":  &planner.Distinct{Input: g},
 		"intersect": &planner.SetOp{Kind: planner.SetIntersect, Left: series(10), Right: g2, Out: schemaOf(icol("g"))},
 		"union":     &planner.SetOp{Kind: planner.SetUnion, Left: g, Right: g2, Out: schemaOf(icol("g"))},
-		"subquery": project(series(3), &planner.Subquery{Kind: planner.SubAny, Plan: g2, Left: ci(0), Op: fnLt, T: types.BoolT}),
+		"subquery":  project(series(3), &planner.Subquery{Kind: planner.SubAny, Plan: g2, Left: ci(0), Op: fnLt, T: types.BoolT}),
 	}
 	for name, p := range plans {
 		t.Run(name, func(t *testing.T) {

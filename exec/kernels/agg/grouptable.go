@@ -48,16 +48,15 @@ type GroupTable struct {
 // NewGroupTable returns an empty table for keys of the given SQL types.
 func NewGroupTable(keyTypes []types.T, mem memory.Allocator) *GroupTable {
 	t := &GroupTable{keyTypes: append([]types.T(nil), keyTypes...), mem: mem, nullID: NoGroup}
+	t.bytes.init()
 	switch {
 	case len(keyTypes) == 1 && isIntLike(keyTypes[0]):
 		t.kind = kindInt
 		t.ints.init()
 	case len(keyTypes) == 1 && isBytesLike(keyTypes[0]):
 		t.kind = kindBytes
-		t.bytes.init()
 	default:
 		t.kind = kindGeneral
-		t.bytes.init()
 		t.enc.Types = t.keyTypes
 		t.chunks = make([][]arrow.Array, len(keyTypes))
 	}

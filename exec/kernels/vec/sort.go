@@ -38,8 +38,11 @@ func SortIndices(cols []arrow.Array, keys []SortKey) []int32 {
 	first := keys[0]
 	arr := cols[first.Col]
 	rest := keysComparator(cols, keys[1:])
-	norm, ok := normalizedKeys(arr)
-	if !ok {
+	norm, exact := normalizedKeys(arr), true
+	if norm == nil {
+		norm, exact = prefixKeys(arr, first.T), false
+	}
+	if norm == nil {
 		all := keysComparator(cols, keys)
 		slices.SortFunc(idx, func(a, b int32) int {
 			if c := all(a, b); c != 0 {
@@ -69,24 +72,42 @@ func SortIndices(cols []arrow.Array, keys []SortKey) []int32 {
 			norm[i] = ^norm[i]
 		}
 	}
-	if rest == nil {
+	var full func(a, b int32) int
+	if !exact {
+		full = valueComparator(arr, first.T)
+		if first.Desc {
+			inner := full
+			full = func(a, b int32) int { return inner(b, a) }
+		}
+	}
+	if rest == nil && exact {
 		radixSortIndices(nonNull, norm)
 	} else {
 		slices.SortFunc(nonNull, func(a, b int32) int {
 			if c := cmp.Compare(norm[a], norm[b]); c != 0 {
 				return c
 			}
+			if full != nil {
+				if c := full(a, b); c != 0 {
+					return c
+				}
+			}
+			if rest == nil {
+				return cmp.Compare(a, b)
+			}
 			if c := rest(a, b); c != 0 {
 				return c
 			}
 			return cmp.Compare(a, b)
 		})
-		slices.SortFunc(nulls, func(a, b int32) int {
-			if c := rest(a, b); c != 0 {
-				return c
-			}
-			return cmp.Compare(a, b)
-		})
+		if rest != nil {
+			slices.SortFunc(nulls, func(a, b int32) int {
+				if c := rest(a, b); c != 0 {
+					return c
+				}
+				return cmp.Compare(a, b)
+			})
+		}
 	}
 	if vm == nil {
 		return nonNull
@@ -100,35 +121,68 @@ func SortIndices(cols []arrow.Array, keys []SortKey) []int32 {
 	return out
 }
 
+// prefixKeys maps every row of a text or bytea column to its first eight
+// bytes (big endian, zero padded; bpchar without trailing spaces), an order-
+// preserving prefix: rows with different prefixes are ordered by them, ties
+// need the full comparison. nil for other types.
+func prefixKeys(arr arrow.Array, t types.T) []uint64 {
+	if t.Family == types.FamNumeric {
+		return nil
+	}
+	switch arr.(type) {
+	case *array.String, *array.Binary:
+	default:
+		return nil
+	}
+	offs, data := binaryParts(arr)
+	out := make([]uint64, arr.Len())
+	for i := range out {
+		v := data[offs[i]:offs[i+1]]
+		if t.Family == types.FamBpchar {
+			v = trimBpchar(v)
+		}
+		var p uint64
+		for k := 0; k < 8; k++ {
+			p <<= 8
+			if k < len(v) {
+				p |= uint64(v[k])
+			}
+		}
+		out[i] = p
+	}
+	return out
+}
+
 // normalizedKeys maps every row of a fixed-width ordered column to a uint64
-// whose unsigned order is the SQL order (values of NULL rows are arbitrary).
-func normalizedKeys(arr arrow.Array) ([]uint64, bool) {
+// whose unsigned order is the SQL order (values of NULL rows are arbitrary);
+// nil for other types.
+func normalizedKeys(arr arrow.Array) []uint64 {
 	n := arr.Len()
 	switch a := arr.(type) {
 	case *array.Int16:
-		return normInts(values[int16](a), n), true
+		return normInts(values[int16](a), n)
 	case *array.Int32:
-		return normInts(values[int32](a), n), true
+		return normInts(values[int32](a), n)
 	case *array.Int64:
-		return normInts(values[int64](a), n), true
+		return normInts(values[int64](a), n)
 	case *array.Date32:
-		return normInts(values[arrow.Date32](a), n), true
+		return normInts(values[arrow.Date32](a), n)
 	case *array.Time64:
-		return normInts(values[arrow.Time64](a), n), true
+		return normInts(values[arrow.Time64](a), n)
 	case *array.Timestamp:
-		return normInts(values[arrow.Timestamp](a), n), true
+		return normInts(values[arrow.Timestamp](a), n)
 	case *array.Float32:
 		out := make([]uint64, n)
 		for i, v := range values[float32](a) {
 			out[i] = floatKey(float64(v))
 		}
-		return out, true
+		return out
 	case *array.Float64:
 		out := make([]uint64, n)
 		for i, v := range values[float64](a) {
 			out[i] = floatKey(v)
 		}
-		return out, true
+		return out
 	case *array.Boolean:
 		out := make([]uint64, n)
 		for i := range out {
@@ -136,9 +190,9 @@ func normalizedKeys(arr arrow.Array) ([]uint64, bool) {
 				out[i] = 1
 			}
 		}
-		return out, true
+		return out
 	}
-	return nil, false
+	return nil
 }
 
 func normInts[T ~int16 | ~int32 | ~int64](v []T, n int) []uint64 {
@@ -251,7 +305,7 @@ func keyComparator(arr arrow.Array, key SortKey) func(a, b int32) int {
 
 // valueComparator compares two non-NULL rows of arr.
 func valueComparator(arr arrow.Array, t types.T) func(a, b int32) int {
-	if norm, ok := normalizedKeys(arr); ok {
+	if norm := normalizedKeys(arr); norm != nil {
 		return func(a, b int32) int { return cmp.Compare(norm[a], norm[b]) }
 	}
 	switch a := arr.(type) {

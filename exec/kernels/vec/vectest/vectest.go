@@ -1,6 +1,3 @@
-// Package vectest generates random Arrow arrays of SQL types and offers
-// naive, Datum-based reference semantics (ordering, SQL equality) for
-// testing kernels against.
 package vectest
 
 import (
