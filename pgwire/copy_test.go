@@ -137,3 +137,33 @@ func TestPsql(t *testing.T) {
 	require.NoError(t, err, errOut)
 	require.Equal(t, "UTC\n", out)
 }
+
+func TestCopyBinaryOutAndExtendedCopyIn(t *testing.T) {
+	ts := startServer(t, Config{}, nil)
+	conn := ts.connect(t, "")
+	ctx := context.Background()
+	_, err := conn.PgConn().CopyFrom(ctx, strings.NewReader("7\tseven\n8\t\\N\n"), "copy t from stdin")
+	require.NoError(t, err)
+
+	var buf bytes.Buffer
+	tag, err := conn.PgConn().CopyTo(ctx, &buf, "copy t to stdout binary")
+	require.NoError(t, err)
+	require.Equal(t, "COPY 2", tag.String())
+	want := []byte(binaryCopySignature + "\x00\x00\x00\x00\x00\x00\x00\x00")
+	want = append(want, 0, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 5)
+	want = append(want, "seven"...)
+	want = append(want, 0, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	require.Equal(t, want, buf.Bytes())
+
+	// COPY FROM STDIN through Parse/Bind/Execute.
+	c := dialRaw(t, ts)
+	c.startup()
+	c.send(&pgproto3.Parse{Query: "copy t from stdin"}, &pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Flush{})
+	require.Equal(t, []string{"1", "2"}, c.until('2'))
+	msg, err := c.fe.Receive()
+	require.NoError(t, err)
+	require.IsType(t, &pgproto3.CopyInResponse{}, msg)
+	c.send(&pgproto3.CopyData{Data: []byte("9\tnine\n")}, &pgproto3.CopyDone{}, &pgproto3.Sync{})
+	require.Equal(t, []string{"C:COPY 1", "Z:I"}, c.until('Z'))
+	require.Len(t, ts.eng.rows("t"), 3)
+}
