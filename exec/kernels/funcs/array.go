@@ -145,7 +145,7 @@ func (e *env) registerArray() {
 
 	e.strict("array_to_string", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		return arrayToString(ctx, arrArg(a[0]), str(a[1]), nil), nil
-	}, anyArr, textT)
+	}, anyArr, textT).Volatility = kernels.Stable
 	e.lax("array_to_string", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		if a[0] == nil || a[1] == nil {
 			return nil, nil
@@ -156,7 +156,7 @@ func (e *env) registerArray() {
 			null = &s
 		}
 		return arrayToString(ctx, arrArg(a[0]), str(a[1]), null), nil
-	}, anyArr, textT, textT)
+	}, anyArr, textT, textT).Volatility = kernels.Stable
 	textArr := types.ArrayOf(types.TextT)
 	split := func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		if a[0] == nil {

@@ -12,7 +12,10 @@ import (
 
 func (e *env) registerFormat() {
 	anyT := types.AnyT
-	e.lax("concat", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+	// Output of non-text arguments depends on session settings (DateStyle,
+	// TimeZone), so these are Stable as in PostgreSQL.
+	stable := func(f *kernels.ScalarFunc) *kernels.ScalarFunc { f.Volatility = kernels.Stable; return f }
+	stable(e.lax("concat", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		var b strings.Builder
 		for _, d := range a {
 			if d != nil {
@@ -20,8 +23,8 @@ func (e *env) registerFormat() {
 			}
 		}
 		return b.String(), nil
-	}, anyT).Variadic = true
-	e.lax("concat_ws", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+	}, anyT)).Variadic = true
+	stable(e.lax("concat_ws", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		if a[0] == nil {
 			return nil, nil
 		}
@@ -39,28 +42,28 @@ func (e *env) registerFormat() {
 			b.WriteString(datumText(ctx, d))
 		}
 		return b.String(), nil
-	}, textT, anyT).Variadic = true
-	e.lax("format", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+	}, textT, anyT)).Variadic = true
+	stable(e.lax("format", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		if a[0] == nil {
 			return nil, nil
 		}
 		return formatSQL(ctx, str(a[0]), a[1:])
-	}, textT)
-	e.lax("format", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+	}, textT))
+	stable(e.lax("format", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		if a[0] == nil {
 			return nil, nil
 		}
 		return formatSQL(ctx, str(a[0]), a[1:])
-	}, textT, anyT).Variadic = true
+	}, textT, anyT)).Variadic = true
 	e.strict("quote_ident", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		return quoteIdent(str(a[0])), nil
 	}, textT)
 	e.strict("quote_literal", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		return quoteLiteral(str(a[0])), nil
 	}, textT)
-	e.strict("quote_literal", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+	stable(e.strict("quote_literal", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		return quoteLiteral(datumText(ctx, a[0])), nil
-	}, anyT)
+	}, anyT))
 	e.lax("quote_nullable", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		if a[0] == nil {
 			return "NULL", nil
@@ -72,7 +75,7 @@ func (e *env) registerFormat() {
 			return "NULL", nil
 		}
 		return quoteLiteral(datumText(ctx, a[0])), nil
-	}, anyT)
+	}, anyT).Volatility = kernels.Stable
 }
 
 // keywords lists PostgreSQL 15's keywords that are not unreserved (reserved,

@@ -39,7 +39,7 @@ func (e *env) registerSysInfo() {
 	oidT := types.OidT
 	stable := func(f *kernels.ScalarFunc) { f.Volatility = kernels.Stable }
 	constText := func(name string, ret types.T, v string, args ...types.T) {
-		e.strict(name, ret, func(_ *kernels.EvalContext, _ []types.Datum) (types.Datum, error) { return v, nil }, args...)
+		stable(e.strict(name, ret, func(_ *kernels.EvalContext, _ []types.Datum) (types.Datum, error) { return v, nil }, args...))
 	}
 	stable(e.strict("version", textT, func(_ *kernels.EvalContext, _ []types.Datum) (types.Datum, error) {
 		return Version, nil
@@ -83,20 +83,15 @@ func (e *env) registerSysInfo() {
 		return nil, errf(pgerror.UndefinedObject, "unrecognized configuration parameter \"%s\"", name)
 	}
 	stable(e.strict("current_setting", textT, setting, textT))
-	stable(e.lax("current_setting", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		if a[1] == nil {
-			return nil, nil
-		}
-		return setting(ctx, a)
-	}, textT, boolT))
+	stable(e.strict("current_setting", textT, setting, textT, boolT))
 	stable(e.strict("pg_backend_pid", int4T, func(_ *kernels.EvalContext, _ []types.Datum) (types.Datum, error) {
 		return int64(1), nil
 	}))
 	nullText := func(_ *kernels.EvalContext, _ []types.Datum) (types.Datum, error) { return nil, nil }
-	e.lax("obj_description", textT, nullText, oidT).Volatility = kernels.Stable
-	e.lax("obj_description", textT, nullText, oidT, nameT).Volatility = kernels.Stable
-	e.lax("col_description", textT, nullText, oidT, int4T).Volatility = kernels.Stable
-	e.lax("shobj_description", textT, nullText, oidT, nameT).Volatility = kernels.Stable
+	stable(e.strict("obj_description", textT, nullText, oidT))
+	stable(e.strict("obj_description", textT, nullText, oidT, nameT))
+	stable(e.strict("col_description", textT, nullText, oidT, int4T))
+	stable(e.strict("shobj_description", textT, nullText, oidT, nameT))
 	stable(e.strict("pg_get_userbyid", nameT, func(ctx *kernels.EvalContext, _ []types.Datum) (types.Datum, error) {
 		return currentUser(ctx), nil
 	}, oidT))
@@ -120,7 +115,7 @@ func (e *env) registerSysInfo() {
 			stable(e.strict("has_column_privilege", boolT, trueFn, oidT, obj, col, textT))
 		}
 	}
-	e.strict("pg_encoding_to_char", nameT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+	stable(e.strict("pg_encoding_to_char", nameT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		switch i64(a[0]) {
 		case 0:
 			return "SQL_ASCII", nil
@@ -128,7 +123,7 @@ func (e *env) registerSysInfo() {
 			return "UTF8", nil
 		}
 		return "", nil
-	}, int4T)
+	}, int4T))
 	e.strict("pg_get_expr", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		return str(a[0]), nil
 	}, textT, oidT).Volatility = kernels.Stable
@@ -145,11 +140,11 @@ func (e *env) registerSysInfo() {
 	constText("pg_get_indexdef", textT, "", oidT, int4T, boolT)
 	constText("pg_get_constraintdef", textT, "", oidT)
 	constText("pg_get_constraintdef", textT, "", oidT, boolT)
+	zero := func(_ *kernels.EvalContext, _ []types.Datum) (types.Datum, error) { return int64(0), nil }
 	for _, n := range []string{"pg_total_relation_size", "pg_relation_size", "pg_table_size", "pg_indexes_size"} {
-		stable(e.strict(n, int8T, func(_ *kernels.EvalContext, _ []types.Datum) (types.Datum, error) {
-			return int64(0), nil
-		}, types.RegclassT))
+		e.strict(n, int8T, zero, types.RegclassT).Volatility = kernels.Volatile
 	}
+	e.strict("pg_relation_size", int8T, zero, types.RegclassT, textT).Volatility = kernels.Volatile
 	e.strict("pg_size_pretty", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		return sizePretty(i64(a[0])), nil
 	}, int8T)

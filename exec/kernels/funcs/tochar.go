@@ -460,7 +460,7 @@ func (e *env) registerToChar() {
 			return nil, nil
 		}
 		return toChar(tsValue(v), parseDTFormat(str(a[1]))), nil
-	}, tsT, textT)
+	}, tsT, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		v := tsArg(a[0])
 		if !tsFinite(v) {
@@ -486,7 +486,7 @@ func (e *env) registerToChar() {
 			return nil, nil
 		}
 		return toChar(tsValue(v), parseDTFormat(str(a[1]))), nil
-	}, dateT, textT)
+	}, dateT, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		iv := ivArg(a[0])
 		t := iv.Micros
@@ -498,7 +498,7 @@ func (e *env) registerToChar() {
 		dv.sec = t / types.MicrosPerSecond
 		dv.usec = t % types.MicrosPerSecond
 		return toChar(dv, parseDTFormat(str(a[1]))), nil
-	}, intervalT, textT)
+	}, intervalT, textT).Volatility = kernels.Stable
 	e.registerNumToChar()
 
 	e.strict("to_timestamp", tstzT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {

@@ -345,15 +345,15 @@ func (e *env) registerNumToChar() {
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		nf := parseNumFormat(str(a[1]))
 		return formatNumber(digitsOfDecimal(apd.New(i64(a[0]), 0), nf), nf), nil
-	}, int8T, textT)
+	}, int8T, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		nf := parseNumFormat(str(a[1]))
 		return formatNumber(digitsOfDecimal(apd.New(i64(a[0]), 0), nf), nf), nil
-	}, int4T, textT)
+	}, int4T, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		nf := parseNumFormat(str(a[1]))
 		return formatNumber(digitsOfFloat(f64(a[0]), nf), nf), nil
-	}, float8T, textT)
+	}, float8T, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		nf := parseNumFormat(str(a[1]))
 		v, ok := a[0].(*apd.Decimal)
@@ -361,5 +361,5 @@ func (e *env) registerNumToChar() {
 			v = apd.New(0, 0)
 		}
 		return formatNumber(digitsOfDecimal(v, nf), nf), nil
-	}, numericT, textT)
+	}, numericT, textT).Volatility = kernels.Stable
 }
