@@ -153,7 +153,8 @@ func AppendDatum(b array.Builder, d Datum, t T) {
 		case string:
 			bb.Append(v)
 		case *apd.Decimal:
-			bb.Append(v.String())
+			// The canonical numeric_out text: exact, keeps the scale.
+			bb.Append(string(appendNumeric(nil, v)))
 		default:
 			panic(fmt.Sprintf("types: AppendDatum: %T into string column", d))
 		}

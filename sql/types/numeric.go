@@ -65,7 +65,8 @@ func parseNumeric(s string, t T) (*apd.Decimal, error) {
 	}
 	d, _, err := apd.NewFromString(str)
 	if err != nil {
-		return nil, errSyntax(t, s)
+		// The syntax is valid, so the exponent is beyond apd's range.
+		return nil, pgerror.New(pgerror.NumericValueOutOfRange, "value overflows numeric format")
 	}
 	if err := checkNumericLimits(d); err != nil {
 		return nil, err
