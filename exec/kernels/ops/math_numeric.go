@@ -248,14 +248,14 @@ func numPower(b, e *apd.Decimal) (*apd.Decimal, error) {
 	if integral && fits && ev >= math.MinInt32 && ev <= math.MaxInt32 {
 		rs := finishScale(numMinSigDigits, dscale(b))
 		// Estimated decimal weight of the result.
-		dw := float64(msdPos(b)+1) * float64(ev)
+		dw := math.Log10(math.Abs(toFloat(b))) * float64(ev)
 		if dw > 131072 {
 			return nil, pgerror.New(pgerror.NumericValueOutOfRange, "value overflows numeric format")
 		}
 		if ev > 0 {
 			// Exact integer power, then rounded.
 			out := new(apd.Decimal)
-			c := precCtx(int(max(dw, 0))+int(b.NumDigits())*int(ev)+rs+8, apd.RoundHalfUp)
+			c := precCtx(int(max(dw, 0))+rs+8, apd.RoundHalfUp)
 			if _, err := c.Pow(out, b, e); err != nil {
 				return nil, numErr(err)
 			}
