@@ -177,7 +177,7 @@ func appendNumericBinary(buf []byte, d *apd.Decimal) []byte {
 	// Number of decimal digits before the point.
 	intDigits := len(digits) + int(d.Exponent)
 	// Pad on the left so the point falls on a group boundary.
-	padL := ((intDigits%numericDigits)+numericDigits)%numericDigits
+	padL := ((intDigits % numericDigits) + numericDigits) % numericDigits
 	if padL != 0 {
 		padL = numericDigits - padL
 	}

@@ -160,7 +160,7 @@ func (iv Interval) Duration() time.Duration {
 // tzToLocal converts an instant to the naive wall clock of loc, and returns
 // the zone offset in seconds east of UTC.
 func tzToLocal(ts TimestampTZ, loc *time.Location) (Timestamp, int) {
-	if ts == TimestampTZInfinity || ts == TimestampTZNegInfinity {
+	if ts == TimestampTZInfinity || ts == TimestampTZNegInfinity || loc == time.UTC {
 		return Timestamp(ts), 0
 	}
 	sec, _ := floorDiv(int64(ts), MicrosPerSecond)

@@ -715,7 +715,11 @@ func LoadZone(name string) (*time.Location, error) {
 
 // special date/time words valid as a whole input.
 func specialDateTime(c *Ctx, s string) (Timestamp, TimestampTZ, bool, bool) {
-	w := strings.ToLower(trimPGSpace(s))
+	w := trimPGSpace(s)
+	if w == "" || isDigit(w[0]) {
+		return 0, 0, false, false
+	}
+	w = strings.ToLower(w)
 	loc := c.Location()
 	startOfDay := func(add int) (Timestamp, TimestampTZ) {
 		local, _ := tzToLocal(TimestampTZ(c.now().UnixMicro()), loc)
@@ -800,7 +804,73 @@ func parseTime(c *Ctx, s string) (TimeOfDay, error) {
 	return TimeOfDay(us), nil
 }
 
+// parseISOFast handles the common 'YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]]]'
+// without a zone; ok is false for anything else (the general parser then
+// decides).
+func parseISOFast(s string) (Timestamp, bool) {
+	n := len(s)
+	if n < 10 || n > 26 || s[4] != '-' || s[7] != '-' {
+		return 0, false
+	}
+	num := func(i, w int) (int, bool) {
+		v := 0
+		for k := i; k < i+w; k++ {
+			c := s[k]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 2)
+	d, ok3 := num(8, 2)
+	if !ok1 || !ok2 || !ok3 || y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(int64(y), mo) {
+		return 0, false
+	}
+	var us int64
+	if n > 10 {
+		if n < 16 || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' {
+			return 0, false
+		}
+		h, ok1 := num(11, 2)
+		mi, ok2 := num(14, 2)
+		if !ok1 || !ok2 || h > 23 || mi > 59 {
+			return 0, false
+		}
+		us = int64(h)*MicrosPerHour + int64(mi)*MicrosPerMinute
+		if n > 16 {
+			if n < 19 || s[16] != ':' {
+				return 0, false
+			}
+			sec, ok := num(17, 2)
+			if !ok || sec > 59 {
+				return 0, false
+			}
+			us += int64(sec) * MicrosPerSecond
+			if n > 19 {
+				if s[19] != '.' || n == 20 {
+					return 0, false
+				}
+				frac, ok := num(20, n-20)
+				if !ok {
+					return 0, false
+				}
+				for k := n - 20; k < 6; k++ {
+					frac *= 10
+				}
+				us += int64(frac)
+			}
+		}
+	}
+	return Timestamp(daysFromCivil(int64(y), mo, d)*MicrosPerDay + us), true
+}
+
 func parseTimestampFields(c *Ctx, s string, t T) (*dtFields, Timestamp, error) {
+	if ts, ok := parseISOFast(s); ok {
+		return &dtFields{haveDate: true}, ts, nil
+	}
 	f, err := decodeDateTime(s, t)
 	if err != nil {
 		return nil, 0, err
