@@ -72,6 +72,7 @@ func RegisterFunctions(r *kernels.Registry, cat *catalog.Catalog, info Info) {
 		return ok && r.kind == 'r' && !r.system, nil
 	}, types.RegclassT)
 	add("pg_get_statisticsobjdef_columns", textT, true, null, oidT)
+	add("pg_get_partkeydef", textT, true, null, oidT)
 	add("pg_get_ruledef", textT, true, null, oidT)
 	add("pg_get_ruledef", textT, true, null, oidT, boolT)
 	add("pg_get_triggerdef", textT, true, null, oidT)

@@ -3,6 +3,8 @@ package pgcatalog
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/sql/catalog"
@@ -128,13 +130,26 @@ func (t *Tables) Resolve(schema, name string) (planner.Node, bool) {
 	return v, true
 }
 
-// OID returns the OID of a virtual relation ('pg_class'::regclass).
+// OID resolves a relation name the catalog does not hold for regclass
+// input ('pg_class'::regclass): emulated catalogs, indexes, and, as
+// PostgreSQL's regclass input does, a string of digits meaning the OID
+// itself ('16384'::regclass, as psql sends).
 func (t *Tables) OID(schema, name string) (int64, bool) {
-	d, ok := lookupDef(schema, name)
-	if !ok {
-		return 0, false
+	if d, ok := lookupDef(schema, name); ok {
+		return d.oid, true
 	}
-	return d.oid, true
+	if schema == "" && name != "" && len(name) <= 10 && strings.Trim(name, "0123456789") == "" {
+		if n, err := strconv.ParseInt(name, 10, 64); err == nil && n <= 0xffffffff {
+			return n, true
+		}
+	}
+	s := takeSnapshot(t.cat, t.info)
+	for _, r := range s.rels {
+		if r.kind == 'i' && r.name == name && (r.schema == schema || schema == "" && r.schema == "public") {
+			return r.oid, true
+		}
+	}
+	return 0, false
 }
 
 // RegclassName renders a relation OID as regclass output does: the name,
