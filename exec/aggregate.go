@@ -325,6 +325,10 @@ func (h *HashAggregate) finish() error {
 			a.Release()
 			return pgerror.Internal("aggregate %s finished %d groups, want %d", st.call.Fn.Name, a.Len(), h.ngroups)
 		}
+		a, err := conform(h.env, a, st.call.T, h.node.Out[len(h.out)].T)
+		if err != nil {
+			return err
+		}
 		h.out = append(h.out, a)
 	}
 	h.rows = h.ngroups

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
@@ -155,4 +156,25 @@ func constDatum(ctx context.Context, env *Env, e planner.Expr) (types.Datum, err
 		return nil, err
 	}
 	return ev.evalConst(ctx)
+}
+
+// conform returns a as SQL type to: unchanged when the Arrow layouts agree,
+// else converted value by value with an assignment cast (it takes ownership
+// of a).
+func conform(env *Env, a arrow.Array, from, to types.T) (arrow.Array, error) {
+	if arrow.TypeEqual(a.DataType(), types.ArrowType(to)) {
+		return a, nil
+	}
+	defer a.Release()
+	bld := array.NewBuilder(env.alloc(), types.ArrowType(to))
+	defer bld.Release()
+	c := &env.evalCtx().Ctx
+	for i := 0; i < a.Len(); i++ {
+		d, err := castDatum(c, types.GetDatum(a, i, from), from, to, false)
+		if err != nil {
+			return nil, err
+		}
+		types.AppendDatum(bld, d, to)
+	}
+	return bld.NewArray(), nil
 }

@@ -5,7 +5,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
+	"github.com/sabotsql/sabotsql/sql/types"
 )
 
 // Project computes one output column per expression.
@@ -16,7 +18,17 @@ type Project struct {
 }
 
 func newProject(env *Env, n *planner.Project, input Operator) (*Project, error) {
-	evs, err := compileAll(env, n.Exprs, n.Input.Schema())
+	exprs := make([]planner.Expr, len(n.Exprs))
+	for i, e := range n.Exprs {
+		exprs[i] = e
+		if i < len(n.Out) && !arrow.TypeEqual(types.ArrowType(e.Type()), types.ArrowType(n.Out[i].T)) {
+			exprs[i] = &planner.Cast{E: e, To: n.Out[i].T}
+		}
+	}
+	if len(n.Out) != len(n.Exprs) {
+		return nil, pgerror.Internal("project has %d expressions for %d columns", len(n.Exprs), len(n.Out))
+	}
+	evs, err := compileAll(env, exprs, n.Input.Schema())
 	if err != nil {
 		return nil, err
 	}

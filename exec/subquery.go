@@ -217,6 +217,9 @@ func (n *subqueryNode) value(r *subResult, left arrow.Array, i int) (types.Datum
 	case planner.SubExists:
 		return r.rows > 0, nil
 	case planner.SubScalar:
+		if r.first != nil && n.sq.T.Family != n.elemT.Family {
+			return castDatum(&n.env.evalCtx().Ctx, r.first, n.elemT, n.sq.T, false)
+		}
 		return r.first, nil
 	case planner.SubArray:
 		return &types.Array{Elem: n.elemT, Elems: r.vals}, nil

@@ -3,6 +3,7 @@ package exec
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"strings"
@@ -211,12 +212,36 @@ func (w *Window) compute() error {
 	w.out = data
 	all := newBatch(arrowSchema(w.node.Input.Schema()), retainAll(data), w.rows)
 	defer all.Release()
-	for _, wc := range w.calls {
+	// Calls over the same window (PARTITION BY + ORDER BY) share one sort.
+	type cached struct {
+		l         *layout
+		orderCols []arrow.Array
+	}
+	layouts := map[string]cached{}
+	defer func() {
+		for _, c := range layouts {
+			releaseAll(c.orderCols)
+		}
+	}()
+	for i, wc := range w.calls {
 		if err := w.checkCtx(); err != nil {
 			return err
 		}
-		res, err := w.computeCall(all, wc)
+		key := windowKey(wc.call)
+		c, ok := layouts[key]
+		if !ok {
+			l, orderCols, err := w.layoutFor(all, wc)
+			if err != nil {
+				return err
+			}
+			c = cached{l, orderCols}
+			layouts[key] = c
+		}
+		res, err := w.computeCall(all, wc, c.l, c.orderCols)
 		if err != nil {
+			return err
+		}
+		if res, err = conform(w.env, res, wc.call.T, w.node.Out[len(w.dataT)+i].T); err != nil {
 			return err
 		}
 		w.out = append(w.out, res)
@@ -319,12 +344,7 @@ func (w *Window) layoutFor(all arrow.RecordBatch, wc *winCall) (*layout, []arrow
 }
 
 // computeCall returns the call's values in input row order.
-func (w *Window) computeCall(all arrow.RecordBatch, wc *winCall) (arrow.Array, error) {
-	l, orderCols, err := w.layoutFor(all, wc)
-	if err != nil {
-		return nil, err
-	}
-	defer releaseAll(orderCols)
+func (w *Window) computeCall(all arrow.RecordBatch, wc *winCall, l *layout, orderCols []arrow.Array) (arrow.Array, error) {
 	args, err := evalList(w.ctx, wc.args, all)
 	if err != nil {
 		return nil, err
@@ -421,6 +441,20 @@ func (w *Window) computeCall(all arrow.RecordBatch, wc *winCall) (arrow.Array, e
 		}
 		return takeArr(args[0], src), nil
 	}
+}
+
+// windowKey identifies a call's window (partitioning and ordering).
+func windowKey(c *planner.WindowCall) string {
+	var sb strings.Builder
+	for _, e := range c.PartitionBy {
+		sb.WriteString(e.String())
+		sb.WriteByte(',')
+	}
+	sb.WriteByte('/')
+	for _, k := range c.OrderBy {
+		fmt.Fprintf(&sb, "%s %v %v,", k.E, k.Desc, k.NullsFirst)
+	}
+	return sb.String()
 }
 
 // ntile returns the bucket (1-based) of 0-based row i of a partition of
