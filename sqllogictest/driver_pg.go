@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,8 +20,9 @@ import (
 // connects to it; Close drops it. Servers that refuse CREATE DATABASE get
 // a new connection to the DSN's own database instead.
 type PGDriver struct {
-	cfg *pgconn.Config
-	seq atomic.Int64
+	cfg      *pgconn.Config
+	seq      atomic.Int64
+	warnOnce sync.Once
 }
 
 // NewPGDriver parses dsn (a postgres:// URL or key=value string).
@@ -50,6 +53,11 @@ func (d *PGDriver) Open(ctx context.Context) (DB, error) {
 	if createErr == nil {
 		cfg.Database = name
 		db.dbName = name
+	} else {
+		d.warnOnce.Do(func() {
+			slog.Warn("sqllogictest: CREATE DATABASE refused; test files share the server's database",
+				"database", d.cfg.Database, "err", createErr)
+		})
 	}
 	db.cfg = cfg
 	if err := db.connect(ctx); err != nil {

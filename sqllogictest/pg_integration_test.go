@@ -206,3 +206,16 @@ SELECT a FROM t1 ORDER BY a
 		require.NoError(t, db.Close())
 	})
 }
+
+// TestPostgresRecordTimeout: a record that outlives the per-record timeout
+// fails, is cancelled on the server, and the file goes on.
+func TestPostgresRecordTimeout(t *testing.T) {
+	srv := pgtest.StartT(t)
+	p := writeFile(t, t.TempDir(), "slow.slt", "statement ok\nselect pg_sleep(60)\n\nquery I\nselect 1\n----\n1\n")
+	var out bytes.Buffer
+	code := Main(context.Background(), []string{"--addr", srv.DSN(), "--timeout", "300ms", p}, &out, &out, nil)
+	require.Equal(t, 1, code, out.String())
+	require.Contains(t, out.String(), "slow.slt:1: unexpected error: ")
+	require.Contains(t, out.String(), "timed out after 300ms")
+	require.True(t, strings.HasSuffix(out.String(), "\n1 passed, 1 failed\n"), out.String())
+}

@@ -369,7 +369,8 @@ func (r *fileRun) exec(ctx context.Context, sql string) (*Result, error) {
 	defer cancel()
 	res, err := r.db.Exec(rctx, sql)
 	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
-		return nil, fmt.Errorf("timed out after %s: %w", r.opts.RecordTimeout, err)
+		// Not wrapped: a timeout never satisfies an expected error.
+		return nil, fmt.Errorf("timed out after %s (%v)", r.opts.RecordTimeout, err)
 	}
 	return res, err
 }

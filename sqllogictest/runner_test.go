@@ -226,6 +226,12 @@ func TestRunTimeout(t *testing.T) {
 	require.Equal(t, 1, sum.Failed, out)
 	require.Equal(t, 1, sum.Passed, "the file goes on after a timed-out record")
 	require.Contains(t, out, "timed out after 20ms")
+
+	// A timeout never counts as the error a record expects.
+	sum, out, _ = runFiles(t, Options{Driver: d, RecordTimeout: 20 * time.Millisecond},
+		map[string]string{"b.slt": "statement error\nSELECT slow()\n"})
+	require.Equal(t, 1, sum.Failed, out)
+	require.Contains(t, out, "got a failure to run it: timed out")
 }
 
 func TestRunHalt(t *testing.T) {

@@ -85,7 +85,7 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{binDir: binDir, exited: make(chan struct{})}
+	s := &Server{binDir: binDir}
 	if os.Geteuid() == 0 {
 		s.asUser = "postgres"
 	}
@@ -142,32 +142,53 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pgtest: initdb failed: %w\n%s", err, tail(initOut))
 	}
+	// The free port can be taken by someone else before postgres binds
+	// it: retry a few times on "address in use".
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		lastErr = s.launch(ctx)
+		if lastErr == nil || !strings.Contains(s.Log(), "could not bind") {
+			return lastErr
+		}
+		if err := os.Remove(s.logPath); err != nil {
+			return fmt.Errorf("pgtest: %w (and %v)", lastErr, err)
+		}
+	}
+	return lastErr
+}
+
+// launch starts postgres on a free port and waits until it accepts
+// connections.
+func (s *Server) launch(ctx context.Context) error {
 	port, err := freePort()
 	if err != nil {
 		return err
 	}
 	s.port = port
+	s.exited = make(chan struct{})
 	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("pgtest: log file: %w", err)
 	}
 	// The server outlives ctx (which only bounds start-up), so it is not
 	// started with CommandContext.
-	s.cmd = s.command(context.Background(), filepath.Join(s.binDir, "postgres"),
+	cmd := s.command(context.Background(), filepath.Join(s.binDir, "postgres"),
 		"-D", s.dataDir, "-p", strconv.Itoa(port), "-k", s.sockDir,
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
 		"-c", "max_connections=600")
-	s.cmd.Stdout = logf
-	s.cmd.Stderr = logf
-	if err := s.cmd.Start(); err != nil {
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("pgtest: start postgres: %w", err)
 	}
+	s.cmd = cmd
+	exited := s.exited
 	go func() {
-		s.waitErr = s.cmd.Wait()
+		s.waitErr = cmd.Wait()
 		logf.Close()
-		close(s.exited)
+		close(exited)
 	}()
 	return s.waitReady(ctx)
 }
