@@ -28,6 +28,7 @@ type numFormat struct {
 	hasPoint   bool
 	multiplier int  // digits after V
 	signItem   bool // S, MI, SG or PR present
+	fracZero   bool // a '0' among the fraction positions
 }
 
 func parseNumFormat(f string) numFormat {
@@ -48,6 +49,7 @@ func parseNumFormat(f string) numFormat {
 				nf.intPos++
 			case afterPoint:
 				nf.fracPos++
+				nf.fracZero = nf.fracZero || rest[0] == '0'
 			default:
 				nf.intPos++
 			}
@@ -127,11 +129,11 @@ func splitDecimalText(s string, frac int) numDigits {
 		fp += "0"
 	}
 	d.intPart, d.fracPart = ip, fp[:frac]
-	if d.intPart == "" && strings.Trim(d.fracPart, "0") == "" {
-		d.neg = false
-	}
 	return d
 }
+
+// isZero reports whether the rounded value is zero.
+func (d numDigits) isZero() bool { return d.intPart == "" && strings.Trim(d.fracPart, "0") == "" }
 
 func digitsOfDecimal(v *apd.Decimal, nf numFormat) numDigits {
 	if v.Form == apd.NaN || v.Form == apd.NaNSignaling {
@@ -146,7 +148,11 @@ func digitsOfDecimal(v *apd.Decimal, nf numFormat) numDigits {
 	if x.Form == apd.Finite {
 		_, _ = ctx.Quantize(x, x, -int32(nf.fracPos))
 	}
-	return splitDecimalText(x.Text('f'), nf.fracPos)
+	d := splitDecimalText(x.Text('f'), nf.fracPos)
+	if d.isZero() { // numeric zero has no sign; float's "-0.0" keeps its '-'
+		d.neg = false
+	}
+	return d
 }
 
 func digitsOfFloat(v float64, nf numFormat) numDigits {
@@ -168,7 +174,7 @@ func formatNumber(d numDigits, nf numFormat) string {
 		}
 		return " NaN"
 	}
-	overflow := len(d.intPart) > nf.intPos
+	overflow := max(len(d.intPart), 1) > nf.intPos
 	var b strings.Builder
 	// The default sign slot (no S/MI/SG/PR): '-' floats before the number,
 	// a blank is put first for positive values.
@@ -241,9 +247,6 @@ func formatNumber(d numDigits, nf numFormat) string {
 		fracOut, fracFromNine = nil, nil
 	}
 	lead := nf.intPos - len(d.intPart)
-	if overflow {
-		emitPending()
-	}
 	for _, it := range nf.items {
 		switch it.kind {
 		case '9', '0':
@@ -252,12 +255,13 @@ func formatNumber(d numDigits, nf numFormat) string {
 				pos++
 				switch {
 				case overflow:
+					emitPending()
 					b.WriteByte('#')
 				case idx >= 0:
 					emitPending()
 					b.WriteByte(d.intPart[idx])
 					started = true
-				case pos-1 >= firstZero || (d.intPart == "" && !nf.hasPoint && pos == nf.intPos):
+				case pos-1 >= firstZero || (pos == nf.intPos && (!nf.hasPoint || nf.fm && d.isZero() && !nf.fracZero)):
 					emitPending()
 					b.WriteByte('0')
 					started = true
@@ -274,9 +278,7 @@ func formatNumber(d numDigits, nf numFormat) string {
 			fracFromNine = append(fracFromNine, it.kind == '9')
 			fracIdx++
 		case '.':
-			if !overflow {
-				emitPending()
-			}
+			emitPending()
 			b.WriteByte('.')
 			started = true
 		case ',':

@@ -1,0 +1,60 @@
+package funcs
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The testdata/pg15_*.tsv files hold randomly generated inputs together
+// with PostgreSQL 15.18's answers (psql -At, tab-separated, NULL as NULL):
+//
+//	pg15_datetime_*.tsv:  type, ts1, ts2, field, trunc unit, extract(field from ts1),
+//	                      date_part(field, ts1), date_trunc(unit, ts1), to_char(ts1, datetimeTemplate),
+//	                      age(ts1, ts2), date_bin('17 minutes 3 seconds', ts1, '2001-01-01')
+//	pg15_to_char_number.tsv: type, value, template, to_char(value::type, template)
+const datetimeTemplate = "YYYY-MM-DD HH24:MI:SS.US Day Mon D ID DDD IDDD W WW IW IYYY CC J Q RM BC HH12 AM Y,YYY FMDD th TZ OF"
+
+func readTSV(t *testing.T, name string, cols int) [][]string {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + name)
+	require.NoError(t, err)
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		f := strings.Split(line, "\t")
+		require.Len(t, f, cols, "%s: %q", name, line)
+		rows = append(rows, f)
+	}
+	require.NotEmpty(t, rows)
+	return rows
+}
+
+func TestPostgresDateTimeRandom(t *testing.T) {
+	for _, tc := range []struct{ file, zone string }{
+		{"pg15_datetime_utc.tsv", ""},
+		{"pg15_datetime_new_york.tsv", "America/New_York"},
+	} {
+		ctx := newCtx(tc.zone)
+		for _, f := range readTSV(t, tc.file, 11) {
+			typ, t1, t2, u, tu := f[0], f[1], f[2], f[3], f[4]
+			check := func(name string, args []string, want string) {
+				require.Equal(t, want, call(t, ctx, name, args), "%s %s%v", tc.file, name, args)
+			}
+			check("extract", []string{"text:" + u, typ + ":" + t1}, f[5])
+			check("date_part", []string{"text:" + u, typ + ":" + t1}, f[6])
+			check("date_trunc", []string{"text:" + tu, typ + ":" + t1}, f[7])
+			check("to_char", []string{typ + ":" + t1, "text:" + datetimeTemplate}, f[8])
+			check("age", []string{typ + ":" + t1, typ + ":" + t2}, f[9])
+			check("date_bin", []string{"interval:17 minutes 3 seconds", typ + ":" + t1, typ + ":2001-01-01"}, f[10])
+		}
+	}
+}
+
+func TestPostgresToCharNumberRandom(t *testing.T) {
+	ctx := newCtx("")
+	for _, f := range readTSV(t, "pg15_to_char_number.tsv", 4) {
+		require.Equal(t, f[3], call(t, ctx, "to_char", []string{f[0] + ":" + f[1], "text:" + f[2]}), "to_char(%s::%s, %q)", f[1], f[0], f[2])
+	}
+}
