@@ -500,17 +500,25 @@ func checkNumericVar(t *testing.T, vals []types.Datum, sample, stddev bool, got,
 		checkRounded(t, variance, got, 0, msg)
 		return
 	}
-	// stddev is sqrt of the variance already rounded to the same scale;
-	// allow one unit in the last place.
-	f := new(big.Float).SetPrec(400).SetRat(variance)
-	f.Sqrt(f)
-	g, _ := new(big.Float).SetPrec(400).SetString(got)
-	diff := new(big.Float).Sub(g, f)
-	diff.Abs(diff)
+	// PostgreSQL takes the square root of the variance already rounded to
+	// the result scale; allow one unit in the last place on top of that.
 	scale := 0
 	if i := strings.IndexByte(got, '.'); i >= 0 {
 		scale = len(got) - i - 1
 	}
+	pow := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)
+	scaled := new(big.Rat).Mul(variance, new(big.Rat).SetInt(pow))
+	rn, rd := scaled.Num(), scaled.Denom()
+	q, rem := new(big.Int).QuoRem(rn, rd, new(big.Int))
+	if new(big.Int).Lsh(rem.Abs(rem), 1).Cmp(rd) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	rounded := new(big.Rat).SetFrac(q, pow)
+	f := new(big.Float).SetPrec(400).SetRat(rounded)
+	f.Sqrt(f)
+	g, _ := new(big.Float).SetPrec(400).SetString(got)
+	diff := new(big.Float).Sub(g, f)
+	diff.Abs(diff)
 	ulp := new(big.Float).SetPrec(400).SetFloat64(math.Pow(10, -float64(scale)))
 	require.True(t, diff.Cmp(ulp) <= 0, "%s: got %s want ~%s", msg, got, f.Text('f', scale+3))
 }

@@ -1,6 +1,7 @@
 package agg
 
 import (
+	"math"
 	"math/big"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -31,6 +32,9 @@ type decState struct {
 	n, nan, pinf, ninf int64
 	scale              int32 // scale of sum's coefficient; sum2 is at 2*scale
 	sum, sum2          big.Int
+	// small is a part of sum (same scale) kept in an int64 so that the
+	// common case — short decimals — adds without math/big.
+	small int64
 	// scaleCnt[s] counts the finite inputs of display scale s: the result's
 	// display scale is the largest s still present, so retraction restores
 	// exactly what the remaining rows would give.
@@ -47,9 +51,18 @@ func (st *decState) displayScale() int32 {
 	return 0
 }
 
+// flush moves small into sum.
+func (st *decState) flush(scratch *big.Int) {
+	if st.small != 0 {
+		st.sum.Add(&st.sum, scratch.SetInt64(st.small))
+		st.small = 0
+	}
+}
+
 // sums returns sum and sum2 at the display scale (exact: every input has a
 // scale no larger than it).
 func (st *decState) sums() (*big.Int, *big.Int, int32) {
+	st.flush(new(big.Int))
 	d := st.displayScale()
 	if d == st.scale {
 		return &st.sum, &st.sum2, d
@@ -101,6 +114,11 @@ func (a *decAcc) apply(groups []uint32, args []arrow.Array, retract bool) error 
 			if g == NoGroup || (vm != nil && !bitutil.BitIsSet(vm, off+i)) {
 				continue
 			}
+			if !a.sq {
+				if c, sc, ok := parseSmallDecimal(x.Value(i)); ok && a.addSmall(&a.groups[g], c, sc, retract) {
+					continue
+				}
+			}
 			var sc int32
 			var kind numKind
 			var ok bool
@@ -132,6 +150,82 @@ func addInts[T anyInt](a *decAcc, groups []uint32, vals []T, vm []byte, off int,
 	}
 }
 
+// parseSmallDecimal parses plain decimal text ([-]digits[.digits]) of at
+// most 18 digits; ok is false for anything else (the general parser then
+// handles it).
+func parseSmallDecimal(s string) (coef int64, scale int32, ok bool) {
+	neg := false
+	if len(s) > 0 && s[0] == '-' {
+		neg = true
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 19 {
+		return 0, 0, false
+	}
+	dot := -1
+	nd := 0
+	for k := 0; k < len(s); k++ {
+		c := s[k]
+		switch {
+		case c >= '0' && c <= '9':
+			coef = coef*10 + int64(c-'0')
+			nd++
+		case c == '.' && dot < 0:
+			dot = k
+		default:
+			return 0, 0, false
+		}
+	}
+	if nd == 0 || nd > 18 {
+		return 0, 0, false
+	}
+	if dot >= 0 {
+		scale = int32(len(s) - dot - 1)
+	}
+	if neg {
+		coef = -coef
+	}
+	return coef, scale, true
+}
+
+// addSmall adds (or retracts) a short finite decimal through st.small when
+// that is exact; false means the caller must take the general path (state
+// unchanged).
+func (a *decAcc) addSmall(st *decState, c int64, sc int32, retract bool) bool {
+	if sc > st.scale {
+		if st.scale != 0 || st.small != 0 || st.sum.Sign() != 0 {
+			return false // rescaling the state: rare, general path
+		}
+		st.scale = sc
+	}
+	if k := st.scale - sc; k > 0 {
+		if k > 18 {
+			return false
+		}
+		p := pow10i64[k]
+		if c > math.MaxInt64/p || c < math.MinInt64/p {
+			return false
+		}
+		c *= p
+	}
+	d := int64(1)
+	if retract {
+		c, d = -c, -1
+	}
+	if s := st.small + c; (s^st.small)&(s^c) < 0 {
+		st.flush(&a.t)
+		st.small = c
+	} else {
+		st.small = s
+	}
+	st.n += d
+	st.scaleCnt = growTo(st.scaleCnt, int(sc)+1)
+	st.scaleCnt[sc] += d
+	return true
+}
+
+var pow10i64 = [19]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+
 // add folds a.z (at scale sc) or a special value into st.
 func (a *decAcc) add(st *decState, kind numKind, sc int32, retract bool) {
 	d := int64(1)
@@ -152,6 +246,7 @@ func (a *decAcc) add(st *decState, kind numKind, sc int32, retract bool) {
 	st.n += d
 	st.scaleCnt = growTo(st.scaleCnt, int(sc)+1)
 	st.scaleCnt[sc] += d
+	st.flush(&a.t)
 	if sc > st.scale {
 		rescale(&st.sum, st.scale, sc)
 		if a.sq {

@@ -119,6 +119,8 @@ func TestPostgresResults(t *testing.T) {
 		{"sum", num, nums(t, "0.1", "0.25", "100.125"), "100.475"},
 		{"variance", num, nums(t, "0.1", "0.25", "100.125"), "3330.0064583333333333"},
 		{"stddev", num, nums(t, "0.001", "0.002", "0.004"), "0.001527525231651946668754"},
+		{"stddev", num, nums(t, "0.001", "0", "0"), "0.000577350269189625764220"},
+		{"variance", num, nums(t, "0.001", "0", "0"), "0.000000333333333333333333"},
 		{"max", num, nums(t, "1.0", "1.00"), "1.00"},
 		{"min", num, nums(t, "1.0", "1.00"), "1.00"},
 		{"sum", num, nums(t, "NaN", "1"), "NaN"},
@@ -177,4 +179,21 @@ func TestPostgresErrors(t *testing.T) {
 	}
 	_, err := aggOne(t, "sum", []types.T{types.Int4T}, ints(1<<31-1)...)
 	require.NoError(t, err)
+}
+
+// TestNumericSumOverflowsInt64 drives the int64 fast path of numeric sums
+// past its range: results must stay exact.
+func TestNumericSumOverflowsInt64(t *testing.T) {
+	var rows []string
+	for i := 0; i < 20; i++ {
+		rows = append(rows, "999999999999999999", "-0.5", "99999999999999999.9")
+	}
+	got, err := aggOne(t, "sum", []types.T{types.NumericT}, nums(t, rows...)...)
+	require.NoError(t, err)
+	// PostgreSQL 15: select sum(x), avg(x) from (select unnest(array[999999999999999999,
+	// -0.5, 99999999999999999.9]) from generate_series(1,20)) v(x)
+	require.Equal(t, "21999999999999999968.0", got)
+	got, err = aggOne(t, "avg", []types.T{types.NumericT}, nums(t, rows...)...)
+	require.NoError(t, err)
+	require.Equal(t, "366666666666666666.1", got) // PostgreSQL 15
 }
