@@ -278,6 +278,12 @@ func TestKnownFailuresEnforcedBothWays(t *testing.T) {
 	require.Equal(t, 1, sum.Failed, out)
 	require.Contains(t, out, "names no statement or query that ran")
 
+	// Paths relative to the list's directory match too.
+	sum, out = run("../../x/sub/k.test:4 broken\n")
+	require.Equal(t, 1, sum.Failed, out)
+	sum, out = run("../sub/k.test:4 broken\n")
+	require.Equal(t, 0, sum.Failed, out)
+
 	// Entries for other files are ignored.
 	sum, out = run("sub/k.test:4 broken\nother.test:3 elsewhere\n")
 	require.Equal(t, 0, sum.Failed, out)
@@ -384,4 +390,10 @@ func TestRowSortComparesColumnwise(t *testing.T) {
 	require.Equal(t, []string{"a", "10", "a", "2", "a b", "1"}, sqliteValues(res, "TI", RowSort))
 	require.Equal(t, []string{"1", "10", "2", "a", "a", "a b"}, sqliteValues(res, "TI", ValueSort))
 	require.Equal(t, []string{"a b", "1", "a", "2", "a", "10"}, sqliteValues(res, "TI", NoSort))
+}
+
+func TestCheckedInKnownFailuresListParses(t *testing.T) {
+	kf, err := LoadKnownFailures("known_failures.txt")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, kf.Len(), 0)
 }
