@@ -47,6 +47,7 @@ type conn struct {
 	mu         sync.Mutex
 	stmtCancel context.CancelCauseFunc // the running statement's, or nil
 	idle       bool                    // waiting for a command after ReadyForQuery
+	starting   bool                    // in startup/authentication
 
 	backend        *pgproto3.Backend
 	out            []byte
@@ -65,7 +66,7 @@ type conn struct {
 
 func newConn(s *Server, parent context.Context, nc net.Conn, pid uint32) *conn {
 	ctx, cancel := context.WithCancelCause(parent)
-	c := &conn{srv: s, nc: nc, pid: pid, start: time.Now(), ctx: ctx, cancel: cancel,
+	c := &conn{srv: s, nc: nc, pid: pid, start: time.Now(), ctx: ctx, cancel: cancel, starting: true,
 		stmts: make(map[string]*prepStmt), portals: make(map[string]*portal)}
 	_, _ = rand.Read(c.secret[:])
 	return c
@@ -77,6 +78,10 @@ func (c *conn) serve() {
 	log.Debug("pgwire: connection opened", "pid", c.pid, "remote", c.nc.RemoteAddr().String())
 	err := c.run()
 	var fe *fatalError
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && c.srv.closing.Load() {
+		err = &fatalError{pe: errAdminShutdown}
+	}
 	reason := "client left"
 	switch {
 	case err == nil:
@@ -113,7 +118,13 @@ func (c *conn) run() error {
 	if err := c.authenticate(); err != nil {
 		return err
 	}
+	c.mu.Lock()
+	c.starting = false
 	_ = c.nc.SetDeadline(time.Time{})
+	c.mu.Unlock()
+	if c.srv.closing.Load() {
+		return &fatalError{pe: errAdminShutdown}
+	}
 
 	sess, err := c.srv.engine.NewSession(c.ctx, c.user, c.database, params)
 	if err != nil {
@@ -177,7 +188,9 @@ func (c *conn) startup() (map[string]string, error) {
 			if err := tc.HandshakeContext(c.ctx); err != nil {
 				return nil, fmt.Errorf("pgwire: tls handshake: %w", err)
 			}
+			c.mu.Lock()
 			c.nc = tc
+			c.mu.Unlock()
 			c.isTLS = true
 			continue
 		case codeGSSENCRequest:
@@ -426,12 +439,12 @@ func (c *conn) receive(idle bool) (pgproto3.FrontendMessage, error) {
 	return nil, newFatal(pgerror.ProtocolViolation, "invalid frontend message: %v", err)
 }
 
-// nudgeIfIdle makes an idle connection's pending read return so it notices
-// the shutdown.
+// nudgeIfIdle makes an idle (or still logging in) connection's pending read
+// return so it notices the shutdown.
 func (c *conn) nudgeIfIdle() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.idle {
+	if c.idle || c.starting {
 		_ = c.nc.SetReadDeadline(time.Now())
 	}
 }
@@ -439,7 +452,10 @@ func (c *conn) nudgeIfIdle() {
 // kill cancels everything the connection runs and closes its socket.
 func (c *conn) kill(cause error) {
 	c.cancel(cause)
-	_ = c.nc.Close()
+	c.mu.Lock()
+	nc := c.nc
+	c.mu.Unlock()
+	_ = nc.Close()
 }
 
 // cancelFromClient cancels the running statement if key is the secret.

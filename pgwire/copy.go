@@ -33,13 +33,10 @@ func copyFormats(spec *api.CopySpec) (overall byte, cols []uint16) {
 	return overall, cols
 }
 
-type copyInResult struct {
-	n   int64
-	err error
-}
-
-// copyIn runs the COPY FROM STDIN sub-protocol, streaming the client's data
-// to Session.CopyIn through a pipe.
+// copyIn runs the COPY FROM STDIN sub-protocol. A reader goroutine takes
+// the client's CopyData messages and streams them through a pipe to
+// Session.CopyIn, which runs on the connection goroutine (so the Session is
+// only ever called from there).
 func (c *conn) copyIn(ctx context.Context, spec *api.CopySpec) error {
 	overall, cols := copyFormats(spec)
 	c.send(&pgproto3.CopyInResponse{OverallFormat: overall, ColumnFormatCodes: cols})
@@ -47,19 +44,30 @@ func (c *conn) copyIn(ctx context.Context, spec *api.CopySpec) error {
 		return err
 	}
 	pr, pw := io.Pipe()
-	resCh := make(chan copyInResult, 1)
-	go func() {
-		n, err := c.sess.CopyIn(ctx, spec, pr)
-		_ = pr.CloseWithError(errCopyConsumerDone)
-		resCh <- copyInResult{n: n, err: err}
-	}()
+	readDone := make(chan error, 1)
+	go func() { readDone <- c.readCopyData(pw) }()
+	n, err := c.sess.CopyIn(ctx, spec, pr)
+	// Further client data is drained and dropped by readCopyData.
+	_ = pr.CloseWithError(errCopyConsumerDone)
+	// The reader's error wins: the client failed the copy, broke the
+	// protocol or went away.
+	if rerr := <-readDone; rerr != nil {
+		return rerr
+	}
+	if err != nil {
+		return err
+	}
+	c.send(&pgproto3.CommandComplete{CommandTag: fmt.Appendf(nil, "COPY %d", n)})
+	return nil
+}
 
-	var clientErr error // CopyFail or a protocol error from the client
+// readCopyData forwards CopyData to pw until CopyDone (nil), CopyFail or a
+// protocol error (an ERROR to report), or a connection failure (fatal).
+func (c *conn) readCopyData(pw *io.PipeWriter) error {
 	for {
 		msg, err := c.receive(false)
 		if err != nil {
 			_ = pw.CloseWithError(err)
-			<-resCh
 			var fe *fatalError
 			if errors.As(err, &fe) {
 				return err
@@ -68,37 +76,29 @@ func (c *conn) copyIn(ctx context.Context, spec *api.CopySpec) error {
 		}
 		switch m := msg.(type) {
 		case *pgproto3.CopyData:
-			// A failed write means the consumer already finished (with an
-			// error); the rest of the data is drained and dropped.
+			// A failed write means the consumer already finished; the rest
+			// of the data is dropped. Write returns only once the consumer
+			// has taken all of m.Data, before the next receive reuses it.
 			_, _ = pw.Write(m.Data)
-			continue
 		case *pgproto3.CopyDone:
 			_ = pw.Close()
+			return nil
 		case *pgproto3.CopyFail:
-			clientErr = pgerror.New(pgerror.QueryCanceled, "COPY from stdin failed: %s", m.Message)
-			_ = pw.CloseWithError(clientErr)
+			err := pgerror.New(pgerror.QueryCanceled, "COPY from stdin failed: %s", m.Message)
+			_ = pw.CloseWithError(err)
+			return err
 		case *pgproto3.Flush, *pgproto3.Sync:
-			continue
+			// Ignored during COPY, as PostgreSQL does.
 		case *pgproto3.Terminate:
 			_ = pw.CloseWithError(io.ErrUnexpectedEOF)
-			<-resCh
 			return &connLost{err: io.ErrUnexpectedEOF}
 		default:
-			clientErr = pgerror.New(pgerror.ProtocolViolation,
+			err := pgerror.New(pgerror.ProtocolViolation,
 				"unexpected message type 0x%02X during COPY from stdin", msgTypeByte(msg))
-			_ = pw.CloseWithError(clientErr)
+			_ = pw.CloseWithError(err)
+			return err
 		}
-		break
 	}
-	res := <-resCh
-	if clientErr != nil {
-		return clientErr
-	}
-	if res.err != nil {
-		return res.err
-	}
-	c.send(&pgproto3.CommandComplete{CommandTag: fmt.Appendf(nil, "COPY %d", res.n)})
-	return nil
 }
 
 func msgTypeByte(msg pgproto3.FrontendMessage) byte {

@@ -299,6 +299,21 @@ func (s *fakeSession) plan(sql string, declared []types.T) (*fakePrepared, error
 			}
 			return api.Result{Rows: newRows(tableCols, data, 1000, fmt.Sprintf("SELECT %d", n))}, nil
 		}
+	case strings.HasPrefix(lq, "wide "):
+		// wide N: N rows of 1000-byte strings, cheap to build.
+		n, err := strconv.Atoi(strings.TrimSpace(lq[5:]))
+		if err != nil {
+			return nil, pgerror.New(pgerror.SyntaxError, "bad wide count")
+		}
+		p.cols = tableCols
+		p.run = func(context.Context, []types.Datum) (api.Result, error) {
+			wide := strings.Repeat("w", 1000)
+			data := make([][]types.Datum, n)
+			for i := range data {
+				data[i] = []types.Datum{int64(i), wide}
+			}
+			return api.Result{Rows: newRows(tableCols, data, 1000, fmt.Sprintf("SELECT %d", n))}, nil
+		}
 	case lq == "notice":
 		p.run = func(context.Context, []types.Datum) (api.Result, error) {
 			return api.Result{Tag: "DO", Notices: []string{"hello from the engine"}}, nil

@@ -167,7 +167,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			if s.closing.Load() || ctx.Err() != nil {
 				s.removeListener(ln)
 				if ctx.Err() != nil {
-					s.closeAll(context.Cause(ctx))
+					s.closeAll(errAdminShutdown)
 				}
 				return ErrServerClosed
 			}
@@ -190,7 +190,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("pgwire: accept: %w", err)
 		}
 		tempDelay = 0
-		c := s.newConn(ctx, nc)
+		// Connections outlive Serve's return during a graceful shutdown;
+		// they end through kill (with a proper cause) instead.
+		c := s.newConn(context.WithoutCancel(ctx), nc)
 		if c == nil {
 			continue
 		}
