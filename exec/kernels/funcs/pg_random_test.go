@@ -15,6 +15,7 @@ import (
 //	                      date_part(field, ts1), date_trunc(unit, ts1), to_char(ts1, datetimeTemplate),
 //	                      age(ts1, ts2), date_bin('17 minutes 3 seconds', ts1, '2001-01-01')
 //	pg15_to_char_number.tsv: type, value, template, to_char(value::type, template)
+//	pg15_strings.tsv: see TestPostgresStringsRandom
 const datetimeTemplate = "YYYY-MM-DD HH24:MI:SS.US Day Mon D ID DDD IDDD W WW IW IYYY CC J Q RM BC HH12 AM Y,YYY FMDD th TZ OF"
 
 func readTSV(t *testing.T, name string, cols int) [][]string {
@@ -56,5 +57,22 @@ func TestPostgresToCharNumberRandom(t *testing.T) {
 	ctx := newCtx("")
 	for _, f := range readTSV(t, "pg15_to_char_number.tsv", 4) {
 		require.Equal(t, f[3], call(t, ctx, "to_char", []string{f[0] + ":" + f[1], "text:" + f[2]}), "to_char(%s::%s, %q)", f[1], f[0], f[2])
+	}
+}
+
+// pg15_strings.tsv: function, arguments ("type:value" joined by U+001F),
+// PostgreSQL's answer as text. Patterns with back-references are left out
+// (RE2 does not support them; see the package report).
+func TestPostgresStringsRandom(t *testing.T) {
+	ctx := newCtx("")
+	data, err := os.ReadFile("testdata/pg15_strings.tsv")
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	require.Greater(t, len(lines), 100)
+	for _, line := range lines {
+		f := strings.SplitN(line, "\t", 3)
+		require.Len(t, f, 3)
+		args := strings.Split(f[1], "\x1f")
+		require.Equal(t, f[2], call(t, ctx, f[0], args), "%s%q", f[0], args)
 	}
 }

@@ -290,13 +290,13 @@ func substrRange(start, count int64, hasCount bool) (from, to int64, err error) 
 	}
 	end := start + count
 	if end < start { // overflow: to the end
-		end = -1
+		return max(start, 1), -1, nil
+	}
+	if end <= 1 { // the window ends before the first character
+		return 1, 1, nil
 	}
 	if start < 1 {
 		start = 1
-	}
-	if end >= 0 && end < start {
-		end = start
 	}
 	return start, end, nil
 }
