@@ -280,6 +280,15 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isAlpha(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 func isAlnum(c byte) bool { return isDigit(c) || isAlpha(c) }
 
+func isAlphaString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isAlpha(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
 func isDigitString(s string) bool {
 	if s == "" {
 		return false
@@ -696,15 +705,30 @@ func loadZone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// LoadZone resolves a PostgreSQL TimeZone setting value: an IANA name
-// (Europe/Paris), UTC/GMT, a fixed abbreviation (EST) or a numeric offset
-// (+02, -05:30, which follow the ISO sign convention). Unknown names yield
-// a 22023 error.
+// LoadZone resolves a PostgreSQL TimeZone setting value as SET TimeZone
+// does: an IANA name (Europe/Paris), UTC/GMT, a fixed abbreviation (EST), a
+// plain number of hours (+02, -7: east of UTC, ISO sign), or a POSIX-style
+// offset (-05:30, UTC+3: the POSIX sign, west of UTC positive). Unknown
+// names yield a 22023 error.
 func LoadZone(name string) (*time.Location, error) {
 	n := strings.TrimSpace(name)
 	if n != "" && (n[0] == '+' || n[0] == '-') {
+		if isDigitString(n[1:]) {
+			if h := atoiSat(n[1:]); h <= 15 {
+				off := h * 3600
+				if n[0] == '-' {
+					off = -off
+				}
+				return time.FixedZone(n, off), nil
+			}
+		}
 		if off, st := parseZoneOffset(n); st == zoneOK {
-			return time.FixedZone(n, off), nil
+			return time.FixedZone(n, -off), nil
+		}
+	}
+	if i := strings.IndexAny(n, "+-"); i >= 3 && isAlphaString(n[:i]) {
+		if off, st := parseZoneOffset(n[i:]); st == zoneOK {
+			return time.FixedZone(n, -off), nil
 		}
 	}
 	if off, ok := zoneAbbrevs[strings.ToLower(n)]; ok && off != 0 {
