@@ -2,6 +2,7 @@ package vec
 
 import (
 	"fmt"
+	"math/bits"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -226,31 +227,35 @@ func SelectionIndices(mask *array.Boolean) []int32 {
 	n := mask.Len()
 	d := mask.Data()
 	off := d.Offset()
-	var bits []byte
+	var bm []byte
 	if b := d.Buffers()[1]; b != nil {
-		bits = b.Bytes()
+		bm = b.Bytes()
 	}
 	vm, voff := validity(mask)
-	cnt := 0
-	if vm == nil {
-		cnt = bitutil.CountSetBits(bits, off, n)
-	} else {
-		cnt = n // upper bound
+	if n == 0 {
+		return []int32{}
 	}
-	out := make([]int32, 0, cnt)
+	capHint := n
 	if vm == nil {
-		if cnt == 0 {
-			return out
-		}
-		for i := 0; i < n; i++ {
-			if bitutil.BitIsSet(bits, off+i) {
-				out = append(out, int32(i))
+		capHint = bitutil.CountSetBits(bm, off, n)
+	}
+	out := make([]int32, 0, capHint)
+	i := 0
+	if off%8 == 0 && (vm == nil || voff%8 == 0) {
+		// Whole bytes: walk the set bits of value AND validity.
+		for ; i+8 <= n; i += 8 {
+			m := bm[(off+i)/8]
+			if vm != nil {
+				m &= vm[(voff+i)/8]
+			}
+			for m != 0 {
+				out = append(out, int32(i+bits.TrailingZeros8(m)))
+				m &= m - 1
 			}
 		}
-		return out
 	}
-	for i := 0; i < n; i++ {
-		if bitutil.BitIsSet(bits, off+i) && bitutil.BitIsSet(vm, voff+i) {
+	for ; i < n; i++ {
+		if bitutil.BitIsSet(bm, off+i) && (vm == nil || bitutil.BitIsSet(vm, voff+i)) {
 			out = append(out, int32(i))
 		}
 	}

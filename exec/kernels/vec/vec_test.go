@@ -329,3 +329,38 @@ func validate(t *testing.T, a arrow.Array) {
 		require.NoError(t, v.ValidateFull())
 	}
 }
+
+func TestSelectionIndicesOffsets(t *testing.T) {
+	r := newRand(t)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	for iter := 0; iter < 100; iter++ {
+		n := r.IntN(200)
+		b := array.NewBooleanBuilder(mem)
+		vals := make([]*bool, n)
+		for i := range vals {
+			switch r.IntN(3) {
+			case 0:
+				b.AppendNull()
+			default:
+				v := r.IntN(2) == 0
+				vals[i] = &v
+				b.Append(v)
+			}
+		}
+		full := b.NewBooleanArray()
+		b.Release()
+		lo := r.IntN(n + 1)
+		hi := lo + r.IntN(n-lo+1)
+		sl := Slice(full, lo, hi).(*array.Boolean)
+		want := []int32{}
+		for i := lo; i < hi; i++ {
+			if vals[i] != nil && *vals[i] {
+				want = append(want, int32(i-lo))
+			}
+		}
+		require.Equal(t, want, SelectionIndices(sl))
+		sl.Release()
+		full.Release()
+	}
+}
