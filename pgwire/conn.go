@@ -69,6 +69,9 @@ func newConn(s *Server, parent context.Context, nc net.Conn, pid uint32) *conn {
 	c := &conn{srv: s, nc: nc, pid: pid, start: time.Now(), ctx: ctx, cancel: cancel, starting: true,
 		stmts: make(map[string]*prepStmt), portals: make(map[string]*portal)}
 	_, _ = rand.Read(c.secret[:])
+	// Bound the login phase. Set here, before the connection is visible to
+	// Shutdown, so a shutdown nudge is never overwritten.
+	_ = nc.SetDeadline(time.Now().Add(s.cfg.AuthTimeout))
 	return c
 }
 
@@ -108,7 +111,6 @@ func (c *conn) serve() {
 // run performs startup, authentication and the command loop. A *fatalError
 // result is reported to the client by serve.
 func (c *conn) run() error {
-	_ = c.nc.SetDeadline(time.Now().Add(c.srv.cfg.AuthTimeout))
 	params, err := c.startup()
 	if err != nil || params == nil {
 		return err

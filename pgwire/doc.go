@@ -12,8 +12,8 @@
 //
 // Invariants:
 //  1. A connection's Session is only called from that connection's
-//     goroutine (the COPY FROM goroutine runs while the connection goroutine
-//     only reads the socket).
+//     goroutine. During COPY FROM STDIN a helper goroutine reads the socket
+//     and feeds Session.CopyIn through a pipe; nothing else reads it then.
 //  2. Every error sent to a client carries a SQLSTATE: errors without a
 //     *pgerror.Error become 57014 (context cancellation) or XX000.
 //  3. Malformed input never panics: protocol errors end the connection with
