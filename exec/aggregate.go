@@ -310,6 +310,14 @@ func (h *HashAggregate) finish() error {
 	if h.gt != nil {
 		h.out = h.gt.KeyArrays()
 		h.gt.Release()
+		for i, e := range h.node.GroupBy {
+			a, err := conform(h.env, h.out[i], e.Type(), h.node.Out[i].T)
+			if err != nil {
+				h.out[i] = nil
+				return err
+			}
+			h.out[i] = a
+		}
 	}
 	ctx := h.env.evalCtx()
 	for _, st := range h.aggs {

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/agg"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
@@ -150,9 +151,23 @@ func BenchmarkProject(b *testing.B) {
 func benchAggregate(b *testing.B, groups int64) {
 	const n = 10_000_000
 	bt := benchTables{"t": genInt64Batches(n, groups, 1000)}
+	r := kernels.NewRegistry()
+	agg.Register(r)
+	sum, count := r.Aggs("sum"), r.Aggs("count")
+	var sumFn, countFn *kernels.AggFunc
+	for _, f := range sum {
+		if len(f.Args) == 1 && f.Args[0].Family == types.FamInt8 {
+			sumFn = f
+		}
+	}
+	for _, f := range count {
+		if len(f.Args) == 0 {
+			countFn = f
+		}
+	}
 	plan := &planner.Aggregate{Input: benchScan(bt, "t", 2), GroupBy: []planner.Expr{ci(0)},
-		Aggs: []planner.AggCall{{Fn: aggSum, Args: []planner.Expr{ci(1)}, T: types.Int8T}, {Fn: aggCountStar, T: types.Int8T}},
-		Out:  schemaOf(icol("g"), icol("s"), icol("c"))}
+		Aggs: []planner.AggCall{{Fn: sumFn, Args: []planner.Expr{ci(1)}, T: sumFn.Ret}, {Fn: countFn, T: types.Int8T}},
+		Out:  schemaOf(icol("g"), planner.Column{Name: "s", T: sumFn.Ret}, icol("c"))}
 	runBench(b, &Env{Tables: bt}, plan, n)
 }
 

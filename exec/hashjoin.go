@@ -59,7 +59,7 @@ type Join struct {
 }
 
 func newJoin(env *Env, n *planner.Join, left, right Operator) (*Join, error) {
-	j := &Join{opBase: opBase{env: env, schema: arrowSchema(n.Out)}, node: n, kind: n.Kind, left: left, right: right}
+	j := &Join{opBase: opBase{env: env}, node: n, kind: n.Kind, left: left, right: right}
 	if j.kind == planner.JoinCross {
 		j.kind = planner.JoinInner
 	}
@@ -95,6 +95,14 @@ func newJoin(env *Env, n *planner.Join, left, right Operator) (*Join, error) {
 	if len(n.Out) != want {
 		return nil, pgerror.Internal("join output has %d columns, want %d", len(n.Out), want)
 	}
+	// Column layouts come from the inputs (names from the plan), so a
+	// batch always matches its schema.
+	outT := both[:want]
+	fs := make([]arrow.Field, want)
+	for i := range fs {
+		fs[i] = types.ArrowField(n.Out[i].Name, outT[i].T)
+	}
+	j.schema = arrow.NewSchema(fs, nil)
 	return j, nil
 }
 

@@ -53,9 +53,16 @@ func (s *Scan) Next() (arrow.RecordBatch, error) {
 		if int(b.NumCols()) != s.schema.NumFields() {
 			return nil, pgerror.Internal("scan of %s returned %d columns, want %d", s.node.Table.Name, b.NumCols(), s.schema.NumFields())
 		}
-		cols := b.Columns()
-		for _, c := range cols {
+		cols := make([]arrow.Array, b.NumCols())
+		for i, c := range b.Columns() {
 			c.Retain()
+			t := s.node.Out[i].T
+			a, err := conform(s.env, c, t, t)
+			if err != nil {
+				releaseAll(cols[:i])
+				return nil, err
+			}
+			cols[i] = a
 		}
 		return s.emit(newBatch(s.schema, cols, int(b.NumRows()))), nil
 	}

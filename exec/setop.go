@@ -52,6 +52,12 @@ func (s *SetOp) relabel(b arrow.RecordBatch, sel []int32) arrow.RecordBatch {
 		} else {
 			cols[i] = takeArr(b.Column(i), sel)
 		}
+		if !arrow.TypeEqual(cols[i].DataType(), s.schema.Field(i).Type) {
+			t := s.node.Out[i].T
+			if a, err := conform(s.env, cols[i], t, t); err == nil {
+				cols[i] = a
+			}
+		}
 	}
 	n := int(b.NumRows())
 	if sel != nil {

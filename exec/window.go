@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -635,7 +636,11 @@ func (w *Window) rangeBound(wc *winCall, l *layout, k int, b frameBound, precedi
 		if sub {
 			iv = types.Interval{Months: -iv.Months, Days: -iv.Days, Micros: -iv.Micros}
 		}
-		lim = float64(addInterval(int64(v), iv, w.env.evalCtx().Ctx.Location()))
+		loc := time.UTC
+		if ot.Family == types.FamTimestampTZ {
+			loc = w.env.evalCtx().Ctx.Location()
+		}
+		lim = float64(addInterval(int64(v), iv, loc))
 	} else if sub {
 		lim = v - b.num
 	} else {
