@@ -73,6 +73,7 @@ type snapshot struct {
 	rels    []*relInfo
 	byOID   map[int64]*relInfo
 	indexes []IndexInfo
+	onTable map[int64][]*IndexInfo // table OID → its indexes
 	roles   []roleInfo
 	owner   roleInfo
 }
@@ -88,8 +89,10 @@ func takeSnapshot(cat *catalog.Catalog, info Info) *snapshot {
 		s.add(ri)
 	}
 	s.indexes = indexesOf(cat, info)
+	s.onTable = map[int64][]*IndexInfo{}
 	for i := range s.indexes {
 		ix := &s.indexes[i]
+		s.onTable[int64(ix.TableID)] = append(s.onTable[int64(ix.TableID)], ix)
 		t, ok := s.byOID[int64(ix.TableID)]
 		if !ok {
 			continue
@@ -119,15 +122,7 @@ func (s *snapshot) add(r *relInfo) {
 }
 
 // indexesOn lists the indexes of relation oid.
-func (s *snapshot) indexesOn(oid int64) []*IndexInfo {
-	var out []*IndexInfo
-	for i := range s.indexes {
-		if int64(s.indexes[i].TableID) == oid {
-			out = append(out, &s.indexes[i])
-		}
-	}
-	return out
-}
+func (s *snapshot) indexesOn(oid int64) []*IndexInfo { return s.onTable[oid] }
 
 func (s *snapshot) nsOID(name string) int64 {
 	for _, sc := range s.schemas {
@@ -275,9 +270,23 @@ func findRel(cat *catalog.Catalog, info Info, oid int64) (*relInfo, bool) {
 		}
 		return virtualRel(d, isOID), true
 	}
-	s := takeSnapshot(cat, info)
-	r, ok := s.byOID[oid]
-	return r, ok
+	// An index: build just its row, not a whole snapshot (callers such as
+	// pg_table_is_visible run once per pg_class row).
+	for _, ix := range indexesOf(cat, info) {
+		if int64(ix.ID) != oid {
+			continue
+		}
+		t, ok := cat.ByID(ix.TableID)
+		if !ok {
+			return nil, false
+		}
+		tr := userRel(cat, t)
+		if tr == nil {
+			return nil, false
+		}
+		return &relInfo{oid: oid, schema: tr.schema, nsOID: tr.nsOID, name: ix.Name, kind: 'i', tableOID: tr.oid}, true
+	}
+	return nil, false
 }
 
 // indexDef renders CREATE INDEX text as pg_get_indexdef does.
