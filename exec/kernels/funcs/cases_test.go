@@ -353,3 +353,20 @@ func TestOverflow(t *testing.T) {
 	_, err = f.Eval(newCtx(""), []types.Datum{types.Interval{Micros: -5 * types.MicrosPerHour}, last})
 	require.Equal(t, pgerror.DatetimeFieldOverflow, pgerror.CodeOf(err))
 }
+
+var julianCases = []fnCase{
+	{"extract", []string{"text:julian", "timestamp:2024-01-01 12:00"}, `2460311.50000000000000000000`},
+	{"extract", []string{"text:julian", "timestamp:2024-01-01 00:00:00.000001"}, `2460311.0000000000115740740740740741`},
+	{"extract", []string{"text:julian", "timestamp:2024-01-01 00:00"}, `2460311.0000000000000000000000000000`},
+	{"extract", []string{"text:julian", "timestamp:2024-01-01 23:59:59.999999"}, `2460311.99999999998842592593`},
+	{"extract", []string{"text:julian", "timestamp:2024-01-01 00:00:10"}, `2460311.00011574074074074074`},
+	{"extract", []string{"text:julian", "timestamp:0100-01-01 BC 01:00"}, `1684901.04166666666666666667`},
+	{"extract", []string{"text:julian", "timestamptz:2024-01-01 12:00+00"}, `2460311.50000000000000000000`},
+	{"extract", []string{"text:julian", "date:2024-01-01"}, `2460311`},
+	{"extract", []string{"text:julian", "time:10:00"}, `ERR:0A000`},
+	{"date_part", []string{"text:julian", "timestamp:2024-01-01 06:00"}, `2460311.25`},
+	{"date_part", []string{"text:julian", "date:2024-01-01"}, `2460311`},
+	{"to_char", []string{"timestamp:2024-01-01 06:00", "text:J"}, `2460311`},
+}
+
+func TestJulian(t *testing.T) { runCases(t, "", julianCases) }

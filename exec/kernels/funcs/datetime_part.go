@@ -132,8 +132,6 @@ func tsPart(u unit, name string, local int64, tz bool, offSec int64) (partVal, e
 	switch u {
 	case uUnknown:
 		return partVal{}, errUnitUnknown(name, typ)
-	case uJulian:
-		return partVal{}, errUnitUnsupported(name, typ)
 	case uTimezone, uTimezoneHour, uTimezoneMinute:
 		if !tz {
 			return partVal{}, errUnitUnsupported(name, typ)
@@ -161,6 +159,8 @@ func tsPart(u unit, name string, local int64, tz bool, offSec int64) (partVal, e
 	}
 	days, rem := floorDiv(local, types.MicrosPerDay)
 	switch u {
+	case uJulian:
+		return julianPart(days, rem), nil
 	case uMicrosecond, uMillisecond, uSecond:
 		us := rem % types.MicrosPerMinute
 		sec, fsec := us/types.MicrosPerSecond, us%types.MicrosPerSecond
@@ -215,7 +215,7 @@ func datePart(u unit, name string, d int64) (partVal, error) {
 	switch u {
 	case uUnknown:
 		return partVal{}, errUnitUnknown(name, tnDate)
-	case uMicrosecond, uMillisecond, uSecond, uMinute, uHour, uTimezone, uTimezoneHour, uTimezoneMinute, uJulian:
+	case uMicrosecond, uMillisecond, uSecond, uMinute, uHour, uTimezone, uTimezoneHour, uTimezoneMinute:
 		return partVal{}, errUnitUnsupported(name, tnDate)
 	}
 	if d == dateNegInf || d == datePosInf {
@@ -227,8 +227,11 @@ func datePart(u unit, name string, d int64) (partVal, error) {
 		}
 		return partVal{null: true}, nil
 	}
-	if u == uEpoch {
+	switch u {
+	case uEpoch:
 		return intPart(d * 86400), nil
+	case uJulian:
+		return intPart(d + julianEpochDay), nil
 	}
 	return tsPart(u, name, d*types.MicrosPerDay, false, 0)
 }
@@ -315,4 +318,39 @@ func intervalPart(u unit, name string, iv types.Interval) (partVal, error) {
 		return partVal{dec: d, scale: 6, fl: fl}, nil
 	}
 	return partVal{}, errUnitUnsupported(name, tnInterval)
+}
+
+// julianEpochDay is the Julian day number of 1970-01-01.
+const julianEpochDay = 2440588
+
+// julianPart is the Julian day with the time of day as a fraction. The
+// numeric result has the scale PostgreSQL's numeric division picks for
+// timeUS / 86400000000: 16 significant digits, counted in base-10000 groups.
+func julianPart(days, timeUS int64) partVal {
+	jd := days + julianEpochDay
+	fl := float64(jd) + float64(timeUS)/float64(types.MicrosPerDay)
+	// Weight (base 10000) and leading group of the numerator; the
+	// denominator 86400000000 has weight 2 and leading group 864.
+	weight, first := int64(0), timeUS
+	for first >= 10000 {
+		first /= 10000
+		weight++
+	}
+	qweight := weight - 2
+	if first <= 864 {
+		qweight--
+	}
+	rscale := 16 - qweight*4
+	if rscale < 0 {
+		rscale = 0
+	}
+	ctx := apd.BaseContext.WithPrecision(uint32(40 + rscale))
+	ctx.Rounding = apd.RoundHalfUp
+	frac := new(apd.Decimal)
+	_, _ = ctx.Quo(frac, apd.New(timeUS, 0), apd.New(types.MicrosPerDay, 0))
+	_, _ = ctx.Quantize(frac, frac, -int32(rscale))
+	res := new(apd.Decimal)
+	_, _ = ctx.Add(res, apd.New(jd, 0), frac)
+	_, _ = ctx.Quantize(res, res, -int32(rscale))
+	return partVal{dec: res, fl: fl}
 }

@@ -386,6 +386,8 @@ func vecExtract(tz, numeric bool) vecFn {
 				} else {
 					sb.Append("-Infinity")
 				}
+			case numeric && p.dec != nil:
+				sb.Append(p.dec.Text('f'))
 			case numeric:
 				scratch = appendScaled(scratch[:0], p.coef, p.scale)
 				sb.BinaryBuilder.Append(scratch)

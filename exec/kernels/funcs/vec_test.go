@@ -18,7 +18,7 @@ import (
 
 var (
 	truncUnits   = []string{"microseconds", "milliseconds", "second", "minute", "hour", "day", "week", "month", "quarter", "year", "decade", "century", "millennium", "Minute", "hours"}
-	extractUnits = []string{"microseconds", "milliseconds", "second", "minute", "hour", "day", "week", "month", "quarter", "year", "decade", "century", "millennium", "epoch", "dow", "isodow", "doy", "isoyear"}
+	extractUnits = []string{"microseconds", "milliseconds", "second", "minute", "hour", "day", "week", "month", "quarter", "year", "decade", "century", "millennium", "epoch", "dow", "isodow", "doy", "isoyear", "julian"}
 	strideValues = []types.Interval{{Micros: types.MicrosPerMinute}, {Micros: 15 * types.MicrosPerMinute}, {Micros: 90 * types.MicrosPerSecond},
 		{Micros: types.MicrosPerHour}, {Days: 1}, {Days: 7, Micros: 3}}
 )
