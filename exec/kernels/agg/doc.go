@@ -11,7 +11,9 @@
 // with PostgreSQL's display-scale and rounding rules (select_div_scale, half
 // away from zero), float statistics with PostgreSQL's Youngs-Cramer state.
 // string_agg/array_agg keep arrival order; the executor sorts their input
-// when the call has ORDER BY.
+// when the call has ORDER BY. Registry min/max keep one value per group and
+// cannot retract; NewRetractableMinMax keeps each group's multiset for
+// streaming deletes and sliding frames.
 //
 // Invariants:
 //  1. Group ids are dense and assigned in order of first appearance; a
