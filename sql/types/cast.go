@@ -62,6 +62,9 @@ func castableByIO(f Family) bool {
 // CastKind tells whether PostgreSQL allows a cast from → to implicitly,
 // on assignment, or only explicitly (or not at all).
 func CastKind(from, to T) CastContext {
+	if to.Family == FamAny {
+		return CastImplicit
+	}
 	if from.Family == FamUnknown {
 		if castableByIO(to.Family) {
 			return CastImplicit
@@ -75,7 +78,7 @@ func CastKind(from, to T) CastContext {
 		// Length coercion (typmod) casts are implicit.
 		return CastImplicit
 	}
-	if to.Family == FamAny || (to.Family == FamAnyArray && from.Family == FamArray) {
+	if to.Family == FamAnyArray && from.Family == FamArray {
 		return CastImplicit
 	}
 	if k, ok := castTable[[2]Family{from.Family, to.Family}]; ok {
