@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,4 +216,48 @@ func TestCompareMismatchedDatumsDoNotPanic(t *testing.T) {
 		_ = AppendKey(nil, struct{}{}, Int8T)
 		_ = Hash64(int32(4), Int4T)
 	})
+}
+
+// pgOrderCase is a recorded PostgreSQL ORDER BY (see pggen_test.go).
+type pgOrderCase struct {
+	typ, vals, order string
+}
+
+// TestCompareAgainstPostgres sorts values with Compare (ties by position)
+// and with AppendKey and checks both against PostgreSQL's ORDER BY.
+func TestCompareAgainstPostgres(t *testing.T) {
+	for _, c := range pgOrderExpect {
+		typ := typeSpec(t, c.typ)
+		ins := strings.Split(c.vals, "|")
+		ds := make([]Datum, len(ins))
+		for i, s := range ins {
+			d, err := ParseText(nil, s, typ)
+			require.NoError(t, err, "%s %q", c.typ, s)
+			ds[i] = d
+		}
+		idx := make([]int, len(ds))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return Compare(ds[idx[a]], ds[idx[b]], typ) < 0 })
+		require.Equal(t, c.order, positions(idx), "%s Compare order", c.typ)
+
+		for i := range idx {
+			idx[i] = i
+		}
+		keys := make([][]byte, len(ds))
+		for i, d := range ds {
+			keys[i] = AppendKey(nil, d, typ)
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return bytes.Compare(keys[idx[a]], keys[idx[b]]) < 0 })
+		require.Equal(t, c.order, positions(idx), "%s key order", c.typ)
+	}
+}
+
+func positions(idx []int) string {
+	parts := make([]string, len(idx))
+	for i, v := range idx {
+		parts[i] = strconv.Itoa(v + 1)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }

@@ -765,3 +765,21 @@ var pgCastExpect = []pgCastCase{
 	{from: "interval", to: "int4", in: "1 day", tz: "", explicit: true, code: "42846", msg: "cannot cast type interval to integer"},
 	{from: "interval", to: "int4", in: "1 day", tz: "", explicit: false, code: "42804", msg: "column \"c\" is of type integer but expression is of type interval"},
 }
+
+// pgOrderExpect records ORDER BY v, position over '|'-separated values
+// (C collation): order lists the 1-based positions in sorted order.
+var pgOrderExpect = []pgOrderCase{
+	{typ: "float8", vals: "NaN|Infinity|-Infinity|0|-0|1e-300|-1e300|1.5|1.4999999999999998|NaN", order: "{3,7,4,5,6,9,8,2,1,10}"},
+	{typ: "float4", vals: "NaN|3.4e38|-1|0.1|0.1", order: "{3,4,5,2,1}"},
+	{typ: "numeric", vals: "NaN|Infinity|-Infinity|1.0|1.00|1|0.999999999999999999999|-1e-20|0|-0.0|123456789012345678901234567890|1e-20|-123.4", order: "{3,13,8,9,10,12,7,4,5,6,11,2,1}"},
+	{typ: "text", vals: "a|B|b|ab|a b|| |Z|é|e|a\\|A", order: "{6,7,12,2,8,1,5,11,4,3,10,9}"},
+	{typ: "bpchar", vals: "a|a  |ab|a b| |", order: "{5,6,1,2,4,3}"},
+	{typ: "bytea", vals: "\\x00|\\x|\\x0000|\\xff|\\x01", order: "{2,1,3,5,4}"},
+	{typ: "interval", vals: "1 mon|30 days|720 hours|1 day|24:00:00|-1 day|1 year|360 days|1 mon 1 sec|-00:00:01|0|29 days 24:00:01", order: "{6,10,11,4,5,1,2,3,9,12,7,8}"},
+	{typ: "date", vals: "infinity|-infinity|2024-01-02|0001-01-01 BC|1970-01-01", order: "{2,4,5,3,1}"},
+	{typ: "timestamptz", vals: "2024-01-02 03:04:05+02|2024-01-02 01:04:05+00|2024-01-02 01:04:05.000001+00|infinity|epoch", order: "{5,1,2,3,4}"},
+	{typ: "int4[]", vals: "{1,2}|{1}|{1,NULL}|{NULL}|{}|{2}|{1,2,3}|{0,5}", order: "{5,8,2,1,7,3,6,4}"},
+	{typ: "text[]", vals: "{a}|{a,b}|{b}|{\"\"}|{}|{NULL}", order: "{5,4,1,2,3,6}"},
+	{typ: "bool", vals: "t|f|t", order: "{2,1,3}"},
+	{typ: "time", vals: "24:00|00:00|12:00:00.000001", order: "{2,3,1}"},
+}

@@ -219,6 +219,25 @@ func genCastCases() []genCast {
 	return cs
 }
 
+// genOrders lists values whose ORDER BY order (C collation) is recorded.
+func genOrders() []genCase {
+	return []genCase{
+		{typ: "float8", in: "NaN|Infinity|-Infinity|0|-0|1e-300|-1e300|1.5|1.4999999999999998|NaN"},
+		{typ: "float4", in: "NaN|3.4e38|-1|0.1|0.1"},
+		{typ: "numeric", in: "NaN|Infinity|-Infinity|1.0|1.00|1|0.999999999999999999999|-1e-20|0|-0.0|123456789012345678901234567890|1e-20|-123.4"},
+		{typ: "text", in: "a|B|b|ab|a b|| |Z|é|e|a\\|A"},
+		{typ: "bpchar", in: "a|a  |ab|a b| |"},
+		{typ: "bytea", in: "\\x00|\\x|\\x0000|\\xff|\\x01"},
+		{typ: "interval", in: "1 mon|30 days|720 hours|1 day|24:00:00|-1 day|1 year|360 days|1 mon 1 sec|-00:00:01|0|29 days 24:00:01"},
+		{typ: "date", in: "infinity|-infinity|2024-01-02|0001-01-01 BC|1970-01-01"},
+		{typ: "timestamptz", in: "2024-01-02 03:04:05+02|2024-01-02 01:04:05+00|2024-01-02 01:04:05.000001+00|infinity|epoch"},
+		{typ: "int4[]", in: "{1,2}|{1}|{1,NULL}|{NULL}|{}|{2}|{1,2,3}|{0,5}"},
+		{typ: "text[]", in: "{a}|{a,b}|{b}|{\"\"}|{}|{NULL}"},
+		{typ: "bool", in: "t|f|t"},
+		{typ: "time", in: "24:00|00:00|12:00:00.000001"},
+	}
+}
+
 func TestGeneratePGExpectations(t *testing.T) {
 	dsn := os.Getenv("PGGEN_DSN")
 	if dsn == "" {
@@ -290,6 +309,21 @@ func TestGeneratePGExpectations(t *testing.T) {
 				require.NoError(t, err)
 			}
 		}
+	}
+	out.WriteString("}\n\n")
+	out.WriteString("// pgOrderExpect records ORDER BY v, position over '|'-separated values\n")
+	out.WriteString("// (C collation): order lists the 1-based positions in sorted order.\n")
+	out.WriteString("var pgOrderExpect = []pgOrderCase{\n")
+	for _, c := range genOrders() {
+		vals := strings.Split(c.in, "|")
+		var lits []string
+		for _, v := range vals {
+			lits = append(lits, "'"+strings.ReplaceAll(v, "'", "''")+"'")
+		}
+		q := fmt.Sprintf("SELECT array_agg(i ORDER BY v::%s, i)::text FROM unnest(ARRAY[%s]::text[]) WITH ORDINALITY AS u(v, i)", c.typ, strings.Join(lits, ","))
+		var order string
+		require.NoError(t, conn.QueryRow(ctx, q, pgx.QueryExecModeSimpleProtocol).Scan(&order))
+		fmt.Fprintf(&out, "\t{typ: %q, vals: %q, order: %q},\n", c.typ, c.in, order)
 	}
 	out.WriteString("}\n")
 	require.NoError(t, os.WriteFile("pg_expect_test.go", []byte(out.String()), 0o644))
