@@ -370,3 +370,32 @@ var julianCases = []fnCase{
 }
 
 func TestJulian(t *testing.T) { runCases(t, "", julianCases) }
+
+var regexpPG15Cases = []fnCase{
+	{"regexp_replace", []string{"text:abcabcabc", "text:b", "text:X", "int4:2"}, `aXcabcabc`},
+	{"regexp_replace", []string{"text:abcabcabc", "text:b", "text:X", "int4:1", "int4:2"}, `abcaXcabc`},
+	{"regexp_replace", []string{"text:abcabcabc", "text:b", "text:X", "int4:1", "int4:0"}, `aXcaXcaXc`},
+	{"regexp_replace", []string{"text:abcabcabc", "text:B", "text:X", "int4:1", "int4:2", "text:i"}, `abcaXcabc`},
+	{"regexp_replace", []string{"text:abcabcabc", "text:b", "text:X", "int4:3", "int4:1", "text:g"}, `abcaXcabc`},
+	{"regexp_replace", []string{"text:abc", "text:b", "text:X", "int4:0"}, `ERR:22023`},
+	{"regexp_replace", []string{"text:abc", "text:b", "text:X", "int4:1", "int4:-1"}, `ERR:22023`},
+	{"regexp_replace", []string{"text:abc", "text:b", "text:X", "int4:9"}, `abc`},
+	{"regexp_count", []string{"text:abcabc", "text:b"}, `2`},
+	{"regexp_count", []string{"text:abcabc", "text:B", "int4:3", "text:i"}, `1`},
+	{"regexp_count", []string{"text:ééé", "text:é", "int4:2"}, `2`},
+	{"regexp_like", []string{"text:abc", "text:B"}, `false`},
+	{"regexp_like", []string{"text:abc", "text:B", "text:i"}, `true`},
+	{"regexp_like", []string{"text:abc", "text:B", "text:g"}, `ERR:22023`},
+	{"regexp_substr", []string{"text:abcabc", "text:b.", "int4:1", "int4:2"}, `bc`},
+	{"regexp_substr", []string{"text:abc", "text:z"}, `NULL`},
+	{"regexp_substr", []string{"text:a1b2", "text:([a-z])([0-9])", "int4:1", "int4:2", "text:", "int4:2"}, `2`},
+	{"regexp_substr", []string{"text:a1b2", "text:([a-z])([0-9])", "int4:1", "int4:1", "text:", "int4:3"}, `NULL`},
+	{"regexp_instr", []string{"text:abcabc", "text:c", "int4:1", "int4:2"}, `6`},
+	{"regexp_instr", []string{"text:abcabc", "text:c", "int4:1", "int4:1", "int4:1"}, `4`},
+	{"regexp_instr", []string{"text:abc", "text:z"}, `0`},
+	{"regexp_instr", []string{"text:éaéb", "text:b"}, `4`},
+	{"regexp_instr", []string{"text:abc", "text:b", "int4:1", "int4:1", "int4:2"}, `ERR:22023`},
+	{"regexp_instr", []string{"text:a1b2", "text:([a-z])([0-9])", "int4:1", "int4:1", "int4:0", "text:", "int4:2"}, `2`},
+}
+
+func TestRegexpPG15(t *testing.T) { runCases(t, "", regexpPG15Cases) }

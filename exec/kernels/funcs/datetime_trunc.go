@@ -99,8 +99,33 @@ func truncInterval(u unit, name string, iv types.Interval) (types.Datum, error) 
 	secs := t / types.MicrosPerSecond
 	fsec := t % types.MicrosPerSecond
 	// Each unit clears everything below it.
-	level := map[unit]int{uMillennium: 12, uCentury: 11, uDecade: 10, uYear: 9, uQuarter: 8, uMonth: 7,
-		uDay: 6, uHour: 5, uMinute: 4, uSecond: 3, uMillisecond: 2, uMicrosecond: 1}[u]
+	var level int
+	switch u {
+	case uMillennium:
+		level = 12
+	case uCentury:
+		level = 11
+	case uDecade:
+		level = 10
+	case uYear:
+		level = 9
+	case uQuarter:
+		level = 8
+	case uMonth:
+		level = 7
+	case uDay:
+		level = 6
+	case uHour:
+		level = 5
+	case uMinute:
+		level = 4
+	case uSecond:
+		level = 3
+	case uMillisecond:
+		level = 2
+	default:
+		level = 1
+	}
 	if level >= 12 {
 		years = (years / 1000) * 1000
 	}

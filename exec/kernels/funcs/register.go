@@ -29,6 +29,7 @@ func Register(r *kernels.Registry) {
 	e := &env{r: r, zones: map[string]*time.Location{}, regexps: map[string]*regexp.Regexp{}}
 	e.registerString()
 	e.registerRegexp()
+	e.registerRegexpPG15()
 	e.registerFormat()
 	e.registerDateTime()
 	e.registerToChar()
