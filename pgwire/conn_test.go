@@ -136,6 +136,12 @@ func TestTLS(t *testing.T) {
 	_, err = conn.Exec(ctx, "slow")
 	require.Equal(t, "57014", pgErr(t, err).Code)
 
+	// libpq negotiates TLS too.
+	t.Setenv("PGSSLMODE", "require")
+	out, errOut, err := psql(t, ts, "", "-A", "-t", "-c", "select 1")
+	require.NoError(t, err, errOut)
+	require.Equal(t, "1\n", out)
+
 	// Plain connections are allowed unless RequireTLS.
 	plain := ts.connect(t, "")
 	require.NoError(t, plain.Ping(ctx))

@@ -3,6 +3,7 @@ package pgwire
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -98,7 +99,10 @@ func psql(t *testing.T, ts *testServer, stdin string, args ...string) (string, s
 	}
 	full := append([]string{"-X", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", strconv.Itoa(ts.addr.Port), "-U", "sabot", "-d", "sabot"}, args...)
 	cmd := exec.Command(path, full...)
-	cmd.Env = append(cmd.Environ(), "PGSSLMODE=disable", "PGCONNECT_TIMEOUT=30")
+	cmd.Env = append(cmd.Environ(), "PGCONNECT_TIMEOUT=30")
+	if os.Getenv("PGSSLMODE") == "" {
+		cmd.Env = append(cmd.Env, "PGSSLMODE=disable")
+	}
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
