@@ -366,7 +366,6 @@ func firstPID(s *Server) uint32 {
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-
 func TestShutdownEndsLoginsInProgress(t *testing.T) {
 	eng := newFakeEngine()
 	srv, err := New(Config{AuthTimeout: time.Hour}, eng)
