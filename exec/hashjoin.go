@@ -259,7 +259,7 @@ func (j *Join) build() error {
 	row := 0
 	for _, ks := range keyBatches {
 		enc.Encode(ks)
-		if err := j.grow(int64(len(enc.Arena)) + int64(len(ks[0].Data().Buffers()))*0 + int64(ks[0].Len())*24); err != nil {
+		if err := j.grow(int64(len(enc.Arena)) + int64(ks[0].Len())*24); err != nil {
 			return err
 		}
 		for i := 0; i < ks[0].Len(); i++ {

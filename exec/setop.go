@@ -85,10 +85,10 @@ func (s *SetOp) Next() (arrow.RecordBatch, error) {
 			return nil, err
 		}
 		n := int(b.NumRows())
-		s.enc.Encode(b.Columns())
+		key := rowKeys(&s.enc, b.Columns())
 		sel := s.sel[:0]
 		for i := 0; i < n; i++ {
-			k := s.enc.Key(i)
+			k := key(i)
 			c, inRight := s.counts[string(k)]
 			switch {
 			case s.node.Kind == planner.SetIntersect:
@@ -138,10 +138,10 @@ func (s *SetOp) countRight() error {
 		if b == nil {
 			return nil
 		}
-		enc.Encode(b.Columns())
+		key := rowKeys(&enc, b.Columns())
 		var added int64
 		for i := 0; i < int(b.NumRows()); i++ {
-			k := enc.Key(i)
+			k := key(i)
 			if _, ok := s.counts[string(k)]; !ok {
 				added += int64(len(k)) + 56
 			}
@@ -200,4 +200,14 @@ func (s *SetOp) Close() error {
 		return err1
 	}
 	return err2
+}
+
+// rowKeys encodes the rows of cols and returns a lookup of row i's key
+// (rows of zero columns all have the empty key).
+func rowKeys(enc *vec.KeyEncoder, cols []arrow.Array) func(i int) []byte {
+	if len(cols) == 0 {
+		return func(int) []byte { return nil }
+	}
+	enc.Encode(cols)
+	return enc.Key
 }

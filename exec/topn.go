@@ -123,8 +123,10 @@ func (t *TopN) Next() (arrow.RecordBatch, error) {
 				return nil, err
 			}
 			t.done = true
-			t.pos = int(t.offset)
-			t.end = t.kept[0].Len()
+			t.pos = int(min(t.offset, int64(1)<<40))
+			if len(t.kept) > 0 {
+				t.end = t.kept[0].Len()
+			}
 			break
 		}
 		if err := t.pending.add(b); err != nil {
