@@ -62,8 +62,8 @@ func TestRegisterFunctions(t *testing.T) {
 	require.Nil(t, call(t, reg, "pg_get_viewdef", []types.T{oid}, tid))
 	require.Nil(t, call(t, reg, "pg_get_viewdef", []types.T{oid}, int64(-5)))
 
-	require.Equal(t, "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (a)", call(t, reg, "pg_get_indexdef", []types.T{oid}, pkid))
-	require.Equal(t, "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (a)",
+	require.Equal(t, "CREATE UNIQUE INDEX t_pkey ON t USING btree (a)", call(t, reg, "pg_get_indexdef", []types.T{oid}, pkid))
+	require.Equal(t, "CREATE UNIQUE INDEX t_pkey ON t USING btree (a)",
 		call(t, reg, "pg_get_indexdef", []types.T{oid, i4, b}, pkid, int64(0), true))
 	require.Equal(t, "a", call(t, reg, "pg_get_indexdef", []types.T{oid, i4, b}, pkid, int64(1), true))
 	require.Equal(t, "", call(t, reg, "pg_get_indexdef", []types.T{oid, i4, b}, pkid, int64(2), true))

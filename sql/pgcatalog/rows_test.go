@@ -78,6 +78,13 @@ func TestPgAttributeRows(t *testing.T) {
 	require.Equal(t, "ts", cols[3]["attname"])
 	require.EqualValues(t, 5, cols[3]["attnum"])
 
+	view, _ := cat.Lookup("public", "v")
+	for _, r := range rowsOf(t, tb, "pg_catalog", "pg_attribute") {
+		if r["attrelid"] == int64(view.ObjID()) {
+			require.Equal(t, false, r["attnotnull"], "view columns are never NOT NULL")
+		}
+	}
+
 	defs := rowsOf(t, tb, "pg_catalog", "pg_attrdef")
 	require.Len(t, defs, 1)
 	require.EqualValues(t, tbl.ObjID(), defs[0]["adrelid"])
@@ -118,7 +125,15 @@ func TestIndexesAndConstraints(t *testing.T) {
 	require.Equal(t, "m_a_key", find(cons, "contype", "u")["conname"])
 
 	ixv := rowsOf(t, tb, "pg_catalog", "pg_indexes")
-	require.Equal(t, "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (a)", find(ixv, "indexname", "t_pkey")["indexdef"])
+	require.Equal(t, "CREATE UNIQUE INDEX t_pkey ON t USING btree (a)", find(ixv, "indexname", "t_pkey")["indexdef"])
+
+	// Relations outside the search path are schema-qualified.
+	require.NoError(t, cat.CreateSchema("s2", false))
+	t3 := &catalog.Table{ID: cat.NextID(), Schema: "s2", Name: "Order", PrimaryKey: []int{1}, PKIndexName: "order_pkey",
+		Columns: []catalog.Column{{Name: "x", T: types.TextT}, {Name: "select", T: types.Int8T}}}
+	require.NoError(t, cat.Add(t3, nil))
+	ixv = rowsOf(t, tb, "pg_catalog", "pg_indexes")
+	require.Equal(t, `CREATE UNIQUE INDEX order_pkey ON s2."Order" USING btree ("select")`, find(ixv, "indexname", "order_pkey")["indexdef"])
 
 	tc := rowsOf(t, tb, "information_schema", "table_constraints")
 	require.Equal(t, "PRIMARY KEY", find(tc, "constraint_name", "t_pkey")["constraint_type"])
@@ -134,9 +149,14 @@ func TestIndexesAndConstraints(t *testing.T) {
 	tb = New(cat, nil, Info{Indexes: func() []IndexInfo {
 		return []IndexInfo{{ID: pkid, Name: "t_pkey", TableID: tbl.ObjID(), Columns: []int{0}, Primary: true, Unique: true}}
 	}})
-	idx = rowsOf(t, tb, "pg_catalog", "pg_index")
-	require.Len(t, idx, 1)
-	require.EqualValues(t, pkid, idx[0]["indexrelid"])
+	var onT []map[string]types.Datum
+	for _, r := range rowsOf(t, tb, "pg_catalog", "pg_index") {
+		if r["indrelid"] == int64(tbl.ObjID()) {
+			onT = append(onT, r)
+		}
+	}
+	require.Len(t, onT, 1)
+	require.EqualValues(t, pkid, onT[0]["indexrelid"])
 }
 
 func TestNamespaceRolesDatabase(t *testing.T) {

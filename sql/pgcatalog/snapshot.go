@@ -167,7 +167,9 @@ func userRel(cat *catalog.Catalog, r catalog.Relation) *relInfo {
 		if c.Hidden {
 			continue
 		}
-		ri.cols = append(ri.cols, colInfo{name: c.Name, t: c.T, notNull: c.NotNull, def: c.Default, attnum: i + 1})
+		// View columns are never NOT NULL in PostgreSQL's catalogs.
+		notNull := c.NotNull && ri.kind != 'v' && ri.kind != 'm'
+		ri.cols = append(ri.cols, colInfo{name: c.Name, t: c.T, notNull: notNull, def: c.Default, attnum: i + 1})
 	}
 	if t, ok := r.(*catalog.Table); ok {
 		for _, k := range t.PrimaryKey {
@@ -289,6 +291,15 @@ func findRel(cat *catalog.Catalog, info Info, oid int64) (*relInfo, bool) {
 	return nil, false
 }
 
+// qualifiedName renders a relation name as PostgreSQL's deparser does:
+// schema-qualified only when the schema is not on the search path.
+func qualifiedName(schema, name string) string {
+	if schema == "public" || schema == "pg_catalog" {
+		return quoteIdent(name)
+	}
+	return quoteIdent(schema) + "." + quoteIdent(name)
+}
+
 // indexDef renders CREATE INDEX text as pg_get_indexdef does.
 func indexDef(ix *IndexInfo, table *relInfo) string {
 	var b strings.Builder
@@ -299,7 +310,7 @@ func indexDef(ix *IndexInfo, table *relInfo) string {
 	b.WriteString("INDEX ")
 	b.WriteString(quoteIdent(ix.Name))
 	b.WriteString(" ON ")
-	b.WriteString(quoteIdent(table.schema) + "." + quoteIdent(table.name))
+	b.WriteString(qualifiedName(table.schema, table.name))
 	b.WriteString(" USING ")
 	b.WriteString(ix.Method)
 	b.WriteString(" (")

@@ -161,10 +161,7 @@ func (t *Tables) RegclassName(oid int64) string {
 
 func regclassName(cat *catalog.Catalog, info Info, oid int64) string {
 	if r, ok := findRel(cat, info, oid); ok {
-		if r.schema == "public" || r.schema == "pg_catalog" {
-			return quoteIdent(r.name)
-		}
-		return quoteIdent(r.schema) + "." + quoteIdent(r.name)
+		return qualifiedName(r.schema, r.name)
 	}
 	return fmt.Sprint(oid)
 }

@@ -30,7 +30,7 @@ func testCatalog(t *testing.T) *catalog.Catalog {
 	}
 	require.NoError(t, cat.Add(tbl, nil))
 	v := &catalog.View{ID: cat.NextID(), Schema: "public", Name: "v", SQL: "SELECT a FROM t", Kind: catalog.KindView,
-		Columns: []catalog.Column{{Name: "a", T: types.Int4T}}}
+		Columns: []catalog.Column{{Name: "a", T: types.Int4T, NotNull: true}}}
 	require.NoError(t, cat.Add(v, []catalog.ObjectID{tbl.ID}))
 	m := &catalog.View{ID: cat.NextID(), Schema: "public", Name: "m", SQL: "SELECT a, count(*) AS n FROM t GROUP BY a",
 		Kind:    catalog.KindMaterializedView,
