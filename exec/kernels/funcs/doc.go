@@ -13,6 +13,12 @@
 // value slices without boxing. Semantics, result types and SQLSTATEs follow
 // PostgreSQL 15; tests pin results taken from a real PostgreSQL 15.
 //
+// Known differences from PostgreSQL: regular expressions run on Go's RE2
+// (no back-references or \m \M \y inside patterns: 2201B); the variadic
+// "any" functions (concat, concat_ws, format, quote_literal(anyelement))
+// infer each argument's type from its Go value, so a real is printed as
+// double precision; lower/upper/initcap follow the C collation (ASCII only).
+//
 // Invariants:
 //  1. No function panics on user input: every bad value becomes a
 //     *pgerror.Error with PostgreSQL's SQLSTATE.

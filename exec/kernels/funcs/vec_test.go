@@ -186,6 +186,29 @@ func TestVecMatchesEval(t *testing.T) {
 							"seed %d %s%v row %d args %v", seed, f.Name, f.Args, i, rowOf(cols, i))
 					}
 					res.Release()
+					// The same rows through sliced inputs (non-zero Arrow offsets).
+					if n > 2 {
+						k := 1 + r.Intn(n-2)
+						sliced := make([]arrow.Array, len(arrs))
+						for j, a := range arrs {
+							sliced[j] = array.NewSlice(a, int64(k), int64(n))
+						}
+						sres, err := f.Vec(ctx, sliced, n-k)
+						require.NoError(t, err)
+						for i := k; i < n; i++ {
+							got := types.GetDatum(sres, i-k, ret)
+							if want[i] == nil || got == nil {
+								require.Equal(t, want[i] == nil, got == nil, "seed %d %s%v sliced row %d", seed, f.Name, f.Args, i)
+								continue
+							}
+							require.Equal(t, types.FormatText(&ctx.Ctx, want[i], ret), types.FormatText(&ctx.Ctx, got, ret),
+								"seed %d %s%v sliced row %d", seed, f.Name, f.Args, i)
+						}
+						sres.Release()
+						for _, a := range sliced {
+							a.Release()
+						}
+					}
 					for _, a := range arrs {
 						a.Release()
 					}
