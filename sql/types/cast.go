@@ -148,6 +148,10 @@ func applyTypmod(d Datum, to T, explicit bool) (Datum, error) {
 		if v, ok := d.(TimeOfDay); ok {
 			return roundTimeTypmod(v, to), nil
 		}
+	case FamInterval:
+		if v, ok := d.(Interval); ok {
+			return applyIntervalTypmod(v, to), nil
+		}
 	case FamTimestamp:
 		if v, ok := d.(Timestamp); ok {
 			return roundTimestampTypmod(v, to)

@@ -174,7 +174,11 @@ func ParseText(c *Ctx, s string, t T) (Datum, error) {
 		}
 		return TimestampTZ(r.(Timestamp)), nil
 	case FamInterval:
-		return parseInterval(s)
+		d, err := parseInterval(s, t)
+		if err != nil {
+			return nil, err
+		}
+		return applyIntervalTypmod(d.(Interval), t), nil
 	case FamArray:
 		return parseArray(c, s, t)
 	case FamVoid:

@@ -301,7 +301,12 @@ func tokenizeInterval(s string) ([]ivTok, bool) {
 // parseInterval implements interval_in for IntervalStyle postgres input
 // (with '@' and 'ago'), the time form [-]h:m[:s[.f]], and ISO 8601
 // durations (P1Y2M3DT4H5M6S, also the P0001-02-03T04:05:06 form).
-func parseInterval(s string) (Datum, error) {
+//
+// Under a field range (INTERVAL '5' MINUTE) a bare number counts in the
+// range's lowest field, and 'a:b' means minutes:seconds for MINUTE TO
+// SECOND.
+func parseInterval(s string, t T) (Datum, error) {
+	rangeMask, _ := intervalRange(t)
 	str := trimPGSpace(s)
 	bad := func() (Datum, error) {
 		return nil, pgerror.New(pgerror.InvalidDatetimeFormat, "invalid input syntax for type interval: \"%s\"", s)
@@ -342,7 +347,14 @@ func parseInterval(s string) (Datum, error) {
 			if seen&(ivHour|ivMinute|ivSecond) != 0 {
 				return bad()
 			}
-			us, ok := parseIntervalTime(tok.s)
+			ts := tok.s
+			if rangeMask == IntervalMaskMinute|IntervalMaskSecond && strings.Count(ts, ":") == 1 {
+				ts = "0:" + strings.TrimLeft(ts, "+-")
+				if tok.s[0] == '-' {
+					ts = "-" + ts
+				}
+			}
+			us, ok := parseIntervalTime(ts)
 			if !ok {
 				return nil, pgerror.New(intervalFieldOverflow, "interval field value out of range: \"%s\"", s)
 			}
@@ -354,7 +366,7 @@ func parseInterval(s string) (Datum, error) {
 		if !ok {
 			return bad()
 		}
-		unit := ivSecond
+		unit := intervalLowestUnit(rangeMask)
 		switch {
 		case i+1 < len(toks) && toks[i+1].word && toks[i+1].s != "ago":
 			u, ok := intervalUnit(toks[i+1].s)

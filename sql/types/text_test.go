@@ -158,3 +158,61 @@ func TestFormatFloatShortest(t *testing.T) {
 		require.Equal(t, c.out, string(appendFloat(nil, c.f, c.bits)), "%v", c.f)
 	}
 }
+
+func TestIntervalTypmod(t *testing.T) {
+	day, hour, minute, sec := IntervalMaskDay, IntervalMaskHour, IntervalMaskMinute, IntervalMaskSecond
+	year, month := IntervalMaskYear, IntervalMaskMonth
+	// Recorded from PostgreSQL 15 (SELECT INTERVAL 'in' <fields>).
+	cases := []struct {
+		rng  int32
+		prec int
+		in   string
+		out  string
+	}{
+		{minute, -1, "5", "00:05:00"},
+		{day, -1, "1 day 2 hours 3 minutes 4.5 seconds", "1 day"},
+		{hour | minute, -1, "1 day 2 hours 3 minutes 4.5 seconds", "1 day 02:03:00"},
+		{minute | sec, -1, "1:2", "00:01:02"},
+		{hour | minute, -1, "1:2", "01:02:00"},
+		{year, -1, "1.5", "1 year"},
+		{year | month, -1, "2", "2 mons"},
+		{year, -1, "1 year 5 mons 3 days", "1 year"},
+		{month, -1, "1 year 5 mons 3 days", "1 year 5 mons"},
+		{sec, 1, "3.25", "00:00:03.3"},
+		{hour, -1, "5", "05:00:00"},
+		{day, -1, "5", "5 days"},
+		{sec, -1, "5", "00:00:05"},
+		{minute, -1, "1 day 2 hours", "1 day 02:00:00"},
+		{day, -1, "2.5", "2 days"},
+		{hour, -1, "-1 day -02:03:04", "-1 days -02:00:00"},
+		{hour, -1, "2.5", "02:00:00"},
+		{day | hour | minute | sec, -1, "1:2:3", "01:02:03"},
+		{day | hour | minute, -1, "1 2:3", "1 day 02:03:00"},
+		{IntervalFullRange, 1, "1 day 12:00:00.55", "1 day 12:00:00.6"},
+		{month, -1, "99", "8 years 3 mons"},
+	}
+	for _, c := range cases {
+		typ := IntervalT.WithMod(IntervalTypmod(c.rng, c.prec))
+		d, err := ParseText(nil, c.in, typ)
+		require.NoError(t, err, "%s %q", typ, c.in)
+		require.Equal(t, c.out, FormatText(nil, d, typ), "%s %q", typ, c.in)
+	}
+	// Type names and typmods as pg_attribute/format_type report them.
+	require.Equal(t, int32(589823), IntervalTypmod(day, -1))
+	require.Equal(t, "interval day", IntervalT.WithMod(589823).String())
+	require.Equal(t, int32(201392127), IntervalTypmod(hour|minute, -1))
+	require.Equal(t, "interval hour to minute", IntervalT.WithMod(201392127).String())
+	require.Equal(t, int32(268435458), IntervalTypmod(sec, 2))
+	require.Equal(t, "interval second(2)", IntervalT.WithMod(268435458).String())
+	require.Equal(t, int32(2147418115), IntervalTypmod(IntervalFullRange, 3))
+	require.Equal(t, "interval(3)", IntervalT.WithMod(2147418115).String())
+	require.Equal(t, "interval year to month", IntervalT.WithMod(458751).String())
+	require.Equal(t, int32(458751), IntervalT.WithMod(458751).PGTypmod())
+
+	// Casts apply the same coercion.
+	iv, err := ParseText(nil, "1 day 02:03:04", IntervalT)
+	require.NoError(t, err)
+	v, err := Cast(nil, iv, IntervalT, IntervalT.WithMod(IntervalTypmod(hour, -1)), false)
+	require.NoError(t, err)
+	require.Equal(t, "1 day 02:00:00", FormatText(nil, v, IntervalT))
+}

@@ -264,6 +264,8 @@ func (t T) String() string {
 		return fmt.Sprintf("timestamp(%d) without time zone", t.Mod)
 	case FamTimestampTZ:
 		return fmt.Sprintf("timestamp(%d) with time zone", t.Mod)
+	case FamInterval:
+		return intervalTypeString(t)
 	}
 	return name
 }
