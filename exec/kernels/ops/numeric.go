@@ -41,8 +41,10 @@ func precCtx(p int, r apd.Rounder) *apd.Context {
 	}
 }
 
-func numErr(err error) error {
-	return pgerror.Wrap(err, pgerror.NumericValueOutOfRange, "value overflows numeric format")
+// numErr reports an apd failure (exponent or precision exhausted) as
+// PostgreSQL's numeric overflow.
+func numErr(error) error {
+	return pgerror.New(pgerror.NumericValueOutOfRange, "value overflows numeric format")
 }
 
 // dscale is the display scale of a finite numeric (digits after the point).
@@ -82,7 +84,7 @@ func roundTo(d *apd.Decimal, s int, r apd.Rounder) (*apd.Decimal, error) {
 	if out.IsZero() {
 		out.Negative = false
 	}
-	return out, nil
+	return checkNumRange(out)
 }
 
 // normalize gives a finite result a non-positive exponent (PostgreSQL
@@ -98,6 +100,14 @@ func normalize(d *apd.Decimal) (*apd.Decimal, error) {
 	}
 	if d.IsZero() {
 		d.Negative = false
+	}
+	return checkNumRange(d)
+}
+
+// checkNumRange rejects values with more integer digits than numeric holds.
+func checkNumRange(d *apd.Decimal) (*apd.Decimal, error) {
+	if d.Form == apd.Finite && !d.IsZero() && msdPos(d) >= 131072 {
+		return nil, pgerror.New(pgerror.NumericValueOutOfRange, "value overflows numeric format")
 	}
 	return d, nil
 }

@@ -106,7 +106,7 @@ func toArray(mem memory.Allocator, t types.T, ds []types.Datum) arrow.Array {
 // package here; the two may differ in the last bit.
 var libmFuncs = map[string]bool{"cbrt": true, "tan": true, "cot": true, "acos": true, "asin": true,
 	"atan": true, "atan2": true, "sin": true, "cos": true, "sinh": true, "cosh": true, "tanh": true,
-	"exp": true, "ln": true, "log": true, "log10": true, "power": true, "pow": true}
+	"exp": true, "ln": true, "log": true, "log10": true, "power": true, "pow": true, "u||/": true, "^": true}
 
 func requireResult(t *testing.T, c pgCase, got string) {
 	t.Helper()

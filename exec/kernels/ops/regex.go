@@ -19,13 +19,13 @@ import (
 // In an ARE "." matches a newline and ^/$ anchor the whole string, which is
 // RE2's (?s) mode. \y/\Y/\m/\M/[[:<:]]/[[:>:]] become \b/\B; \Z becomes \z.
 // Back references have no RE2 equivalent and are reported as unsupported.
+//
+// Case-insensitive matching (~*) folds ASCII letters only, as PostgreSQL's
+// regex engine does under the C locale: the pattern's literal letters are
+// lower-cased here and the input by the caller (asciiLower).
 func translateRegex(p string, fold bool) (string, error) {
 	var sb strings.Builder
-	if fold {
-		sb.WriteString("(?is)")
-	} else {
-		sb.WriteString("(?s)")
-	}
+	sb.WriteString("(?s)")
 	inBracket := false
 	for i := 0; i < len(p); i++ {
 		c := p[i]
@@ -85,11 +85,54 @@ func translateRegex(p string, fold bool) (string, error) {
 		case c == ']' && inBracket:
 			inBracket = false
 			sb.WriteByte(c)
+		case c == '{' && !inBracket:
+			end := strings.IndexByte(p[i:], '}')
+			if end < 0 {
+				return "", pgerror.New(pgerror.InvalidRegularExpression, "invalid regular expression: braces {} not balanced")
+			}
+			if !validBound(p[i+1 : i+end]) {
+				return "", pgerror.New(pgerror.InvalidRegularExpression, "invalid regular expression: invalid repetition count(s)")
+			}
+			sb.WriteString(p[i : i+end+1])
+			i += end
+		case fold && c >= 'A' && c <= 'Z':
+			sb.WriteByte(c + 'a' - 'A')
 		default:
 			sb.WriteByte(c)
 		}
 	}
 	return sb.String(), nil
+}
+
+// validBound reports whether s is a repetition bound "m", "m," or "m,n"
+// with counts up to 255 (PostgreSQL's DUPMAX) and m <= n.
+func validBound(s string) bool {
+	lo, hi, comma := s, "", false
+	if i := strings.IndexByte(s, ','); i >= 0 {
+		lo, hi, comma = s[:i], s[i+1:], true
+	}
+	num := func(x string) (int, bool) {
+		if x == "" || len(x) > 3 {
+			return 0, false
+		}
+		v := 0
+		for _, ch := range []byte(x) {
+			if ch < '0' || ch > '9' {
+				return 0, false
+			}
+			v = v*10 + int(ch-'0')
+		}
+		return v, v <= 255
+	}
+	m, ok := num(lo)
+	if !ok {
+		return false
+	}
+	if !comma || hi == "" {
+		return true
+	}
+	n, ok := num(hi)
+	return ok && m <= n
 }
 
 func compileRegex(p string, fold bool) (*regexp.Regexp, error) {
@@ -180,6 +223,9 @@ func registerRegex(r *kernels.Registry) {
 					if err != nil {
 						return nil, err
 					}
+					if f.fold {
+						s = asciiLower(s)
+					}
 					return re.MatchString(s) != f.negate, nil
 				},
 				regexVec(f.fold, f.negate))
@@ -225,6 +271,9 @@ func regexVec(fold, negate bool) vecFn {
 				}
 				sb := sd[so[i]:so[i+1]]
 				s := unsafe.String(unsafe.SliceData(sb), len(sb))
+				if fold {
+					s = asciiLower(s)
+				}
 				out[i>>3] |= b2u(re.MatchString(s) != negate) << (i & 7)
 			}
 		})

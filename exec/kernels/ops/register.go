@@ -21,6 +21,7 @@ func Register(r *kernels.Registry) {
 	registerLike(r)
 	registerRegex(r)
 	registerMath(r)
+	registerBitwise(r)
 }
 
 // add registers a strict, immutable overload and returns it for tweaks.
