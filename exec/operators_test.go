@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/apd/v3"
 	"github.com/stretchr/testify/require"
 
+	_ "time/tzdata" // Europe/Berlin for the DST test
+
+	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
@@ -514,4 +518,43 @@ func TestValuesAndGenerateSeries(t *testing.T) {
 	arr := &planner.Const{Val: &types.Array{Elem: types.Int8T, Elems: []types.Datum{int64(3), nil, int64(1)}}, T: types.ArrayOf(types.Int8T)}
 	un := &planner.TableFunc{Name: "unnest", Args: []planner.Expr{arr}, Out: schemaOf(icol("u"))}
 	require.Equal(t, []string{"3", "NULL", "1"}, fmtRows(f.mustRun(un)))
+}
+
+func TestGenerateSeriesNumericAndTimestampTZ(t *testing.T) {
+	f := newFixture(t, 2)
+	num := func(s string) *planner.Const {
+		d, _, err := apd.NewFromString(s)
+		require.NoError(t, err)
+		return &planner.Const{Val: d, T: types.NumericT}
+	}
+	gs := func(out types.T, args ...planner.Expr) []string {
+		rows := f.mustRun(&planner.TableFunc{Name: "generate_series", Args: args, Out: schemaOf(planner.Column{Name: "g", T: out})})
+		var s []string
+		for _, r := range rows {
+			switch v := r[0].(type) {
+			case *apd.Decimal:
+				s = append(s, v.String())
+			case types.TimestampTZ:
+				s = append(s, fmt.Sprint(int64(v)/1_000_000))
+			default:
+				s = append(s, fmt.Sprint(v))
+			}
+		}
+		return s
+	}
+	// Values from PostgreSQL 15.
+	require.Equal(t, []string{"1.5", "2.0", "2.5", "3.0"}, gs(types.NumericT, num("1.5"), num("3.25"), num("0.5")))
+	require.Equal(t, []string{"0.10", "0.20", "0.30"}, gs(types.NumericT, num("0.10"), num("0.3"), num("0.1")))
+	_, err := f.run(&planner.TableFunc{Name: "generate_series", Args: []planner.Expr{num("1"), num("2"), num("0")}, Out: schemaOf(planner.Column{Name: "g", T: types.NumericT})})
+	require.Equal(t, pgerror.InvalidParameterValue, pgerror.CodeOf(err))
+
+	// SET timezone = 'Europe/Berlin'; one day steps keep the local time across DST.
+	loc, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	f.env.Eval = &kernels.EvalContext{Ctx: types.Ctx{Loc: loc}}
+	tz := func(unix int64) *planner.Const {
+		return &planner.Const{Val: types.TimestampTZ(unix * 1_000_000), T: types.TimestampTZT}
+	}
+	day := &planner.Const{Val: types.Interval{Days: 1}, T: types.IntervalT}
+	require.Equal(t, []string{"1711796400", "1711879200", "1711965600"}, gs(types.TimestampTZT, tz(1711796400), tz(1711965600), day))
 }
