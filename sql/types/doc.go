@@ -28,6 +28,11 @@
 //	interval              Interval      (months, days, microseconds)
 //	arrays                *Array        (one dimension, lower bound 1)
 //
+// Type modifiers (T.Mod) are enforced by ParseText (as on assignment) and
+// Cast: varchar(n)/char(n) lengths, numeric(p,s) rounding and overflow,
+// time/timestamp precision, and interval field ranges and precision (Mod
+// holds PostgreSQL's interval typmod; see IntervalTypmod).
+//
 // Dates and timestamps use the extreme values of their integer as
 // 'infinity' and '-infinity' (DateInfinity, TimestampInfinity, ...). The
 // supported range starts at 4714-11-24 BC like PostgreSQL's but timestamps

@@ -10,21 +10,7 @@ import (
 // ---- output ----
 
 func appendPad(buf []byte, v int64, width int) []byte {
-	var tmp [20]byte
-	i := len(tmp)
-	u := uint64(v)
-	for {
-		i--
-		tmp[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
-			break
-		}
-	}
-	for n := len(tmp) - i; n < width; n++ {
-		buf = append(buf, '0')
-	}
-	return append(buf, tmp[i:]...)
+	return appendUintPad(buf, uint64(v), width)
 }
 
 // appendYMD appends YYYY-MM-DD and reports whether the year is BC.
@@ -349,8 +335,6 @@ type dtFields struct {
 	day       int
 	haveDate  bool
 	textMonth bool // month came from a name; day/year come from numbers
-	haveDay   bool
-	haveYear  bool
 	hour      int
 	minute    int
 	sec       int
@@ -738,10 +722,10 @@ func LoadZone(name string) (*time.Location, error) {
 }
 
 // special date/time words valid as a whole input.
-func specialDateTime(c *Ctx, s string) (Timestamp, TimestampTZ, bool, bool) {
+func specialDateTime(c *Ctx, s string) (Timestamp, TimestampTZ, bool) {
 	w := trimPGSpace(s)
 	if w == "" || isDigit(w[0]) {
-		return 0, 0, false, false
+		return 0, 0, false
 	}
 	w = strings.ToLower(w)
 	loc := c.Location()
@@ -753,26 +737,26 @@ func specialDateTime(c *Ctx, s string) (Timestamp, TimestampTZ, bool, bool) {
 	}
 	switch w {
 	case "epoch":
-		return 0, 0, true, true
+		return 0, 0, true
 	case "infinity", "+infinity":
-		return TimestampInfinity, TimestampTZInfinity, true, true
+		return TimestampInfinity, TimestampTZInfinity, true
 	case "-infinity":
-		return TimestampNegInfinity, TimestampTZNegInfinity, true, true
+		return TimestampNegInfinity, TimestampTZNegInfinity, true
 	case "now":
 		tz := TimestampTZ(c.now().UnixMicro())
 		ts, _ := tzToLocal(tz, loc)
-		return ts, tz, true, true
+		return ts, tz, true
 	case "today":
 		ts, tz := startOfDay(0)
-		return ts, tz, true, true
+		return ts, tz, true
 	case "tomorrow":
 		ts, tz := startOfDay(1)
-		return ts, tz, true, true
+		return ts, tz, true
 	case "yesterday":
 		ts, tz := startOfDay(-1)
-		return ts, tz, true, true
+		return ts, tz, true
 	}
-	return 0, 0, false, false
+	return 0, 0, false
 }
 
 func (f *dtFields) timeMicros() int64 {
@@ -780,7 +764,7 @@ func (f *dtFields) timeMicros() int64 {
 }
 
 func parseDate(c *Ctx, s string) (Datum, error) {
-	if ts, _, ok, _ := specialDateTime(c, s); ok {
+	if ts, _, ok := specialDateTime(c, s); ok {
 		switch ts {
 		case TimestampInfinity:
 			return DateInfinity, nil
@@ -917,7 +901,7 @@ func checkTimestampRange(v int64, s string) error {
 }
 
 func parseTimestamp(c *Ctx, s string) (Timestamp, error) {
-	if ts, _, ok, _ := specialDateTime(c, s); ok {
+	if ts, _, ok := specialDateTime(c, s); ok {
 		return ts, nil
 	}
 	_, ts, err := parseTimestampFields(c, s, TimestampT)
@@ -931,7 +915,7 @@ func parseTimestamp(c *Ctx, s string) (Timestamp, error) {
 }
 
 func parseTimestampTZ(c *Ctx, s string) (TimestampTZ, error) {
-	if _, tz, ok, _ := specialDateTime(c, s); ok {
+	if _, tz, ok := specialDateTime(c, s); ok {
 		return tz, nil
 	}
 	f, ts, err := parseTimestampFields(c, s, TimestampTZT)
