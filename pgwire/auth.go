@@ -19,6 +19,8 @@ import (
 )
 
 const (
+	scramPlus       = "SCRAM-SHA-256-PLUS"
+	cbindType       = "tls-server-end-point"
 	scramMechanism  = "SCRAM-SHA-256"
 	scramIterations = 4096
 	scramSaltLen    = 16
@@ -123,14 +125,19 @@ func (c *conn) receiveAuth(authType uint32) (pgproto3.FrontendMessage, error) {
 	return c.receive(false)
 }
 
-// scram runs SCRAM-SHA-256 (RFC 5802, RFC 7677) without channel binding.
+// scram runs SCRAM-SHA-256 (RFC 5802, RFC 7677), with tls-server-end-point
+// channel binding (SCRAM-SHA-256-PLUS) on TLS connections.
 func (c *conn) scram(verifier string) error {
 	secret, err := parseVerifier(verifier)
 	if err != nil {
 		c.srv.log.Error("pgwire: bad stored verifier", "user", c.user, "err", err)
 		return c.authFailed()
 	}
-	c.send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{scramMechanism}})
+	mechs := []string{scramMechanism}
+	if c.cbind != nil {
+		mechs = []string{scramPlus, scramMechanism}
+	}
+	c.send(&pgproto3.AuthenticationSASL{AuthMechanisms: mechs})
 	msg, err := c.receiveAuth(pgproto3.AuthTypeSASL)
 	if err != nil {
 		return err
@@ -139,12 +146,30 @@ func (c *conn) scram(verifier string) error {
 	if !ok {
 		return newFatal(pgerror.ProtocolViolation, "expected SASL initial response, got %T", msg)
 	}
-	if initial.AuthMechanism != scramMechanism {
+	plus := initial.AuthMechanism == scramPlus && c.cbind != nil
+	if initial.AuthMechanism != scramMechanism && !plus {
 		return newFatal(pgerror.ProtocolViolation, "client selected an invalid SASL authentication mechanism")
 	}
 	clientFirstBare, clientNonce, gs2, err := parseClientFirst(initial.Data)
 	if err != nil {
 		return err
+	}
+	// The GS2 flag must agree with the mechanism: "p=" only with -PLUS, and
+	// "y" (client could bind but thinks we cannot) is a downgrade when we
+	// offered -PLUS.
+	var cbindInput []byte
+	switch {
+	case plus:
+		if gs2 != "p="+cbindType+",," {
+			return newFatal(pgerror.ProtocolViolation, "SCRAM channel binding negotiation error: expected %s", cbindType)
+		}
+		cbindInput = append([]byte(gs2), c.cbind...)
+	case strings.HasPrefix(gs2, "p="):
+		return newFatal(pgerror.ProtocolViolation, "SCRAM channel binding negotiation error: binding requested without %s", scramPlus)
+	case strings.HasPrefix(gs2, "y") && c.cbind != nil:
+		return newFatal(pgerror.ProtocolViolation, "SCRAM channel binding negotiation error: client supports binding but the server offered it")
+	default:
+		cbindInput = []byte(gs2)
 	}
 	nonceBytes := make([]byte, scramNonceLen)
 	if _, err := rand.Read(nonceBytes); err != nil {
@@ -182,7 +207,7 @@ func (c *conn) scram(verifier string) error {
 		}
 	}
 	cbData, err := base64.StdEncoding.DecodeString(cb)
-	if err != nil || !bytes.Equal(cbData, []byte(gs2)) {
+	if err != nil || !bytes.Equal(cbData, cbindInput) {
 		return newFatal(pgerror.ProtocolViolation, "SCRAM channel binding check failed")
 	}
 	if gotNonce != nonce {
@@ -216,10 +241,7 @@ func parseClientFirst(data []byte) (bare, nonce, gs2 string, err error) {
 		return "", "", "", bad("missing GS2 header")
 	}
 	switch {
-	case flag == "n", flag == "y":
-	case strings.HasPrefix(flag, "p="):
-		return "", "", "", newFatal(pgerror.ProtocolViolation,
-			"channel binding is not supported by this server")
+	case flag == "n", flag == "y", strings.HasPrefix(flag, "p="):
 	default:
 		return "", "", "", bad("unexpected channel-binding flag")
 	}

@@ -53,6 +53,7 @@ type conn struct {
 	out            []byte
 	werr           error // first write error: the connection is dead
 	isTLS          bool
+	cbind          []byte // tls-server-end-point data; nil without TLS
 	user, database string
 	sess           api.Session
 	tctx           *types.Ctx
@@ -186,10 +187,12 @@ func (c *conn) startup() (map[string]string, error) {
 			if _, err := c.nc.Write([]byte{'S'}); err != nil {
 				return nil, err
 			}
-			tc := tls.Server(c.nc, c.srv.cfg.TLSConfig)
+			cfg, chosen := tlsServerConfig(c.srv.cfg.TLSConfig)
+			tc := tls.Server(c.nc, cfg)
 			if err := tc.HandshakeContext(c.ctx); err != nil {
 				return nil, fmt.Errorf("pgwire: tls handshake: %w", err)
 			}
+			c.cbind, _ = endPointHash(chosen())
 			c.mu.Lock()
 			c.nc = tc
 			c.mu.Unlock()

@@ -3,6 +3,7 @@ package pgwire
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
@@ -391,4 +392,57 @@ func TestShutdownEndsLoginsInProgress(t *testing.T) {
 	er, ok := msg.(*pgproto3.ErrorResponse)
 	require.True(t, ok, "%T", msg)
 	require.Equal(t, "57P01", er.Code)
+}
+
+func TestSCRAMChannelBinding(t *testing.T) {
+	eng := newFakeEngine()
+	v, err := NewSCRAMVerifier("pw")
+	require.NoError(t, err)
+	eng.verifiers["secure"] = v
+	ts := startServer(t, Config{TLSConfig: selfSignedTLS(t), PasswordConfigured: true}, eng)
+	ctx := context.Background()
+	for _, cb := range []string{"require", "prefer", "disable"} {
+		url := fmt.Sprintf("postgres://secure:pw@127.0.0.1:%d/db?sslmode=require&channel_binding=%s", ts.addr.Port, cb)
+		conn, err := pgx.Connect(ctx, url)
+		require.NoError(t, err, cb)
+		require.NoError(t, conn.Ping(ctx))
+		require.NoError(t, conn.Close(ctx))
+	}
+	_, err = pgx.Connect(ctx, fmt.Sprintf("postgres://secure:bad@127.0.0.1:%d/db?sslmode=require&channel_binding=require", ts.addr.Port))
+	require.Equal(t, "28P01", pgErr(t, err).Code)
+
+	// Without TLS, channel binding cannot be required.
+	_, err = pgx.Connect(ctx, fmt.Sprintf("postgres://secure:pw@127.0.0.1:%d/db?sslmode=disable&channel_binding=require", ts.addr.Port))
+	require.Error(t, err)
+
+	// libpq (psql) with channel binding required.
+	t.Setenv("PGSSLMODE", "require")
+	t.Setenv("PGCHANNELBINDING", "require")
+	out, errOut, err := psqlAs(t, ts, "secure", "pw", "-A", "-t", "-c", "select 1")
+	require.NoError(t, err, errOut)
+	require.Equal(t, "1\n", out)
+}
+
+func TestEndPointHash(t *testing.T) {
+	mk := func(pub, priv any, alg x509.SignatureAlgorithm) *tls.Certificate {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), SignatureAlgorithm: alg,
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+		require.NoError(t, err)
+		return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv}
+	}
+	k384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	require.NoError(t, err)
+	sum, ok := endPointHash(mk(&k384.PublicKey, k384, x509.ECDSAWithSHA384))
+	require.True(t, ok)
+	require.Len(t, sum, 48)
+	sum, ok = endPointHash(mk(&k384.PublicKey, k384, x509.ECDSAWithSHA256))
+	require.True(t, ok)
+	require.Len(t, sum, 32)
+	edPub, edPriv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	_, ok = endPointHash(mk(edPub, edPriv, x509.PureEd25519))
+	require.False(t, ok)
+	_, ok = endPointHash(nil)
+	require.False(t, ok)
 }
