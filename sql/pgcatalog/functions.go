@@ -51,8 +51,9 @@ func RegisterFunctions(r *kernels.Registry, cat *catalog.Catalog, info Info) {
 	add("pg_get_constraintdef", textT, true, condef, oidT, boolT)
 	zero := func(_ *kernels.EvalContext, _ []types.Datum) (types.Datum, error) { return int64(0), nil }
 	for _, n := range []string{"pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size"} {
+		// Only regclass, as PostgreSQL: an oid overload would capture
+		// unknown literals ('t') and oid arguments cast implicitly anyway.
 		add(n, types.Int8T, true, zero, types.RegclassT)
-		add(n, types.Int8T, true, zero, oidT)
 	}
 	add("pg_relation_size", types.Int8T, true, zero, types.RegclassT, textT)
 	add("to_regclass", types.RegclassT, true, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {

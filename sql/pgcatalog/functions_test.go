@@ -103,7 +103,8 @@ func TestRegisterFunctions(t *testing.T) {
 
 	require.Nil(t, call(t, reg, "obj_description", []types.T{oid, types.NameT}, tid, "pg_class"))
 	require.EqualValues(t, 0, call(t, reg, "pg_total_relation_size", []types.T{types.RegclassT}, tid))
-	require.EqualValues(t, 0, call(t, reg, "pg_relation_size", []types.T{oid}, tid))
+	require.EqualValues(t, 0, call(t, reg, "pg_relation_size", []types.T{types.RegclassT}, tid))
+	require.Len(t, reg.Scalars("pg_table_size"), 1)
 	require.Equal(t, true, call(t, reg, "pg_relation_is_publishable", []types.T{types.RegclassT}, tid))
 	require.Equal(t, false, call(t, reg, "pg_relation_is_publishable", []types.T{types.RegclassT}, vid))
 }
