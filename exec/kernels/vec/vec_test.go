@@ -131,7 +131,13 @@ func TestTakeFilterConcat(t *testing.T) {
 				ca := ConstArray(mem, d, typ, k)
 				require.Equal(t, k, ca.Len())
 				for i := 0; i < k; i++ {
-					require.True(t, vectest.SameDatum(d, types.GetDatum(ca, i, typ)))
+					got := types.GetDatum(ca, i, typ)
+					if d == nil || got == nil {
+						require.Equal(t, d == nil, got == nil)
+						continue
+					}
+					// types may canonicalize the spelling (numeric 1E+1 → 10).
+					require.Zero(t, vectest.NaiveCompare(d, got, typ), "%v vs %v", d, got)
 				}
 				ca.Release()
 				arr.Release()

@@ -125,7 +125,13 @@ func RandArray(r *rand.Rand, mem memory.Allocator, t types.T, n, nullPct int) (a
 		}
 		types.AppendDatum(b, ds[i], t)
 	}
-	return b.NewArray(), ds
+	arr := b.NewArray()
+	// Report what the column holds: package types may canonicalize on the
+	// way in (numeric 1E+1 is stored as 10, -0 as 0).
+	for i := range ds {
+		ds[i] = types.GetDatum(arr, i, t)
+	}
+	return arr, ds
 }
 
 // NaiveCompare orders two Datums of t (nil = NULL, last) without any kernel code.
