@@ -54,6 +54,7 @@ type conn struct {
 	werr           error // first write error: the connection is dead
 	isTLS          bool
 	cbind          []byte // tls-server-end-point data; nil without TLS
+	overLimit      bool   // accepted beyond Config.MaxConnections
 	user, database string
 	sess           api.Session
 	tctx           *types.Ctx
@@ -115,6 +116,9 @@ func (c *conn) run() error {
 	params, err := c.startup()
 	if err != nil || params == nil {
 		return err
+	}
+	if c.overLimit {
+		return newFatal(pgerror.TooManyConnections, "sorry, too many clients already")
 	}
 	c.backend = pgproto3.NewBackend(c.nc, io.Discard)
 	c.backend.SetMaxBodyLen(c.srv.cfg.MaxMessageSize)

@@ -446,3 +446,17 @@ func TestEndPointHash(t *testing.T) {
 	_, ok = endPointHash(nil)
 	require.False(t, ok)
 }
+
+func TestMaxConnections(t *testing.T) {
+	ts := startServer(t, Config{MaxConnections: 2}, nil)
+	ctx := context.Background()
+	a := ts.connect(t, "")
+	b := ts.connect(t, "")
+	_, err := pgx.Connect(ctx, ts.dsn(""))
+	require.Equal(t, "53300", pgErr(t, err).Code)
+	// Cancel requests are not counted against the limit.
+	go func() { <-ts.eng.slowStarted; _ = a.PgConn().CancelRequest(ctx) }()
+	_, err = a.Exec(ctx, "slow")
+	require.Equal(t, "57014", pgErr(t, err).Code)
+	require.NoError(t, b.Ping(ctx))
+}

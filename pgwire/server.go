@@ -50,6 +50,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// AuthTimeout bounds the startup and authentication phase (default 60s).
 	AuthTimeout time.Duration
+	// MaxConnections bounds concurrent client sessions (0: no limit);
+	// clients beyond it get 53300 too_many_connections after startup.
+	// Cancel requests are always served.
+	MaxConnections int
 	// Logger receives connection and error logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -220,6 +224,7 @@ func (s *Server) newConn(ctx context.Context, nc net.Conn) *conn {
 		pid = s.nextPID.Add(1)
 	}
 	c := newConn(s, ctx, nc, pid)
+	c.overLimit = s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections
 	s.conns[pid] = c
 	s.wg.Add(1)
 	return c
