@@ -399,3 +399,29 @@ var regexpPG15Cases = []fnCase{
 }
 
 func TestRegexpPG15(t *testing.T) { runCases(t, "", regexpPG15Cases) }
+
+var sqlSyntaxCases = []fnCase{
+	{"overlay", []string{"text:Txxxxas", "text:hom", "int4:2", "int4:4"}, `Thomas`},
+	{"overlay", []string{"text:abc", "text:X", "int4:2"}, `aXc`},
+	{"overlay", []string{"text:abc", "text:X", "int4:5"}, `abcX`},
+	{"overlay", []string{"text:abc", "text:XY", "int4:1", "int4:0"}, `XYabc`},
+	{"overlay", []string{"text:abc", "text:X", "int4:2", "int4:-1"}, `aXabc`},
+	{"overlay", []string{"text:héllo", "text:É", "int4:2", "int4:1"}, `hÉllo`},
+	{"overlay", []string{"text:abc", "text:X", "int4:0"}, `ERR:22011`},
+	{"similar_to_escape", []string{"text:a%b_c"}, `^(?:a.*b.c)$`},
+	{"similar_to_escape", []string{"text:a.b"}, `^(?:a\.b)$`},
+	{"similar_to_escape", []string{"text:(a|b)*c+"}, `^(?:(?:a|b)*c+)$`},
+	{"similar_to_escape", []string{"text:a\\%b"}, `^(?:a\%b)$`},
+	{"similar_to_escape", []string{"text:a#%b", "text:#"}, `^(?:a\%b)$`},
+	{"similar_to_escape", []string{"text:[a-c]%"}, `^(?:[a-c].*)$`},
+	{"similar_to_escape", []string{"text:^$"}, `^(?:\^\$)$`},
+	{"similar_to_escape", []string{"text:a%", "text:"}, `^(?:a.*)$`},
+	{"similar_to_escape", []string{"text:x{2}"}, `^(?:x{2})$`},
+	{"similar_to_escape", []string{"text:a", "text:xx"}, `ERR:22025`},
+	{"similar_to_escape", []string{"text:a##b", "text:#"}, `^(?:a\#b)$`},
+	{"similar_to_escape", []string{"text:a\\\\b"}, `^(?:a\\b)$`},
+	{"similar_to_escape", []string{"text:a\\b", "text:#"}, `^(?:a\\b)$`},
+	{"similar_to_escape", []string{"text:[%_]"}, `^(?:[%_])$`},
+}
+
+func TestSQLSyntaxFunctions(t *testing.T) { runCases(t, "", sqlSyntaxCases) }

@@ -31,6 +31,7 @@ func Register(r *kernels.Registry) {
 	e.registerRegexp()
 	e.registerRegexpPG15()
 	e.registerFormat()
+	e.registerSQLSyntax()
 	e.registerDateTime()
 	e.registerToChar()
 	e.registerArray()
