@@ -1,6 +1,6 @@
 // Package pgwire is SabotSQL's PostgreSQL wire-protocol (v3) server. It
 // accepts client connections (optionally upgraded to TLS), authenticates them
-// with trust or SCRAM-SHA-256, and translates the simple and extended query
+// with trust or SCRAM-SHA-256 (-PLUS over TLS), and translates the simple and extended query
 // protocols, COPY, notices and query cancellation onto the api.Engine and
 // api.Session contract. Message framing is done by pgx's pgproto3; value
 // conversion by sql/types.
