@@ -254,7 +254,7 @@ func (e *funcEnv) userByID(ctx *kernels.EvalContext, oid int64) types.Datum {
 			return r.name
 		}
 	}
-	if oid == owner.oid {
+	if oid == owner.oid || oid == bootstrapRoleOID {
 		return owner.name
 	}
 	return fmt.Sprintf("unknown (OID=%d)", oid)

@@ -88,6 +88,8 @@ func TestRegisterFunctions(t *testing.T) {
 	cat.PutRole(&catalog.Role{Name: "root", Superuser: true})
 	root, _ := cat.Role("root")
 	require.Equal(t, "root", call(t, reg, "pg_get_userbyid", []types.T{oid}, int64(root.ID)))
+	// OID 10 (the bootstrap owner of built-in objects) names the owner too.
+	require.Equal(t, "root", call(t, reg, "pg_get_userbyid", []types.T{oid}, int64(10)))
 
 	require.Equal(t, true, call(t, reg, "pg_table_is_visible", []types.T{oid}, tid))
 	require.Equal(t, true, call(t, reg, "pg_table_is_visible", []types.T{oid}, pkid))

@@ -26,7 +26,7 @@ func (t *Tables) rows(d *relDef) []row {
 	case "pg_constraint":
 		return t.snap().constraintRows()
 	case "pg_type":
-		return typeRows()
+		return typeRows(takeSnapshotRolesOnly(t))
 	case "pg_database":
 		return t.snap().databaseRows()
 	case "pg_roles", "pg_authid", "pg_user", "pg_shadow":
@@ -96,7 +96,7 @@ func (s *snapshot) classRows() []row {
 		nIdx := len(s.indexesOn(r.oid))
 		x := row{
 			"oid": r.oid, "relname": r.name, "relnamespace": r.nsOID, "relowner": s.owner.oid,
-			"relkind": string(r.kind), "relnatts": len(r.cols), "relpersistence": "p",
+			"relkind": string(r.kind), "relnatts": maxAttnum(r), "relpersistence": "p",
 			"relhasindex": nIdx > 0, "reltuples": float64(-1), "relispopulated": true,
 			"relreplident": "d",
 		}
@@ -124,6 +124,17 @@ func (s *snapshot) classRows() []row {
 		out = append(out, x)
 	}
 	return out
+}
+
+// maxAttnum is relnatts: the highest attnum (hidden columns leave gaps).
+func maxAttnum(r *relInfo) int {
+	n := 0
+	for _, c := range r.cols {
+		if c.attnum > n {
+			n = c.attnum
+		}
+	}
+	return n
 }
 
 // typeAttrs returns the storage facts pg_type and pg_attribute share.
@@ -304,7 +315,7 @@ func typeCategory(t types.T) string {
 	return "U"
 }
 
-func typeRow(t types.T) row {
+func typeRow(t types.T, owner int64) row {
 	l, byval, align, storage := typeAttrs(t)
 	oid := typeOID(t)
 	in, out, recv, send := t.ShortName()+"in", t.ShortName()+"out", t.ShortName()+"recv", t.ShortName()+"send"
@@ -312,7 +323,7 @@ func typeRow(t types.T) row {
 		in, out, recv, send = p+"_in", p+"_out", p+"_recv", p+"_send"
 	}
 	x := row{
-		"oid": oid, "typname": t.ShortName(), "typnamespace": pgCatalogNSOID, "typowner": bootstrapRoleOID,
+		"oid": oid, "typname": t.ShortName(), "typnamespace": pgCatalogNSOID, "typowner": owner,
 		"typlen": l, "typbyval": byval, "typtype": "b", "typcategory": typeCategory(t),
 		"typispreferred": false, "typisdefined": true, "typdelim": ",", "typsubscript": "-",
 		"typinput": in, "typoutput": out, "typreceive": recv, "typsend": send,
@@ -338,15 +349,15 @@ func typeRow(t types.T) row {
 	return x
 }
 
-func typeRows() []row {
+func typeRows(owner int64) []row {
 	var out []row
 	for _, t := range pgTypes {
-		out = append(out, typeRow(t))
+		out = append(out, typeRow(t, owner))
 	}
 	for _, t := range pgTypes {
 		a := types.ArrayOf(t)
 		if a.Oid() != types.OidTextArray || t.Family == types.FamText {
-			out = append(out, typeRow(a))
+			out = append(out, typeRow(a, owner))
 		}
 	}
 	for _, p := range []struct {
@@ -354,7 +365,7 @@ func typeRows() []row {
 		name string
 	}{{oidAnyElement, "anyelement"}, {oidAnyArray, "anyarray"}} {
 		out = append(out, row{
-			"oid": p.oid, "typname": p.name, "typnamespace": pgCatalogNSOID, "typowner": bootstrapRoleOID,
+			"oid": p.oid, "typname": p.name, "typnamespace": pgCatalogNSOID, "typowner": owner,
 			"typlen": 4, "typbyval": true, "typtype": "p", "typcategory": "P", "typisdefined": true,
 			"typdelim": ",", "typsubscript": "-", "typinput": p.name + "_in", "typoutput": p.name + "_out",
 			"typreceive": "-", "typsend": "-", "typmodin": "-", "typmodout": "-", "typanalyze": "-",
