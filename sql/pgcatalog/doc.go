@@ -44,5 +44,13 @@
 //     are not shadowed.
 //  5. Every object is owned by one role: the lowest-id superuser in the
 //     catalog, else the lowest-id role, else a bootstrap role with OID 10
-//     named after the session user.
+//     named after the session user; pg_get_userbyid(10) names that owner.
+//  6. OID (regclass input for names the catalog does not hold) resolves
+//     emulated catalogs, index names, and all-digit strings as the OID itself,
+//     as PostgreSQL's regclass input does ('16384'::regclass, which psql sends).
+//
+// Deliberate differences from PostgreSQL: materialized views are listed in
+// information_schema.tables (as 'VIEW') and information_schema.views, since
+// they are SabotSQL's main objects; view definitions are the stored SQL text,
+// not a deparsed query; relation sizes are 0; pg_description is empty.
 package pgcatalog
