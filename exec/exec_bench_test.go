@@ -188,3 +188,21 @@ func BenchmarkSort(b *testing.B) {
 	plan := &planner.Sort{Input: benchScan(bt, "t", 1), Keys: []planner.SortKey{{E: ci(0)}}}
 	runBench(b, &Env{Tables: bt}, plan, n)
 }
+
+func BenchmarkWindowSlidingSum(b *testing.B) {
+	const n = 1_000_000
+	bt := benchTables{"t": genInt64Batches(n, 1000, 1<<40, 1000)}
+	r := kernels.NewRegistry()
+	agg.Register(r)
+	var sumFn *kernels.AggFunc
+	for _, f := range r.Aggs("sum") {
+		if len(f.Args) == 1 && f.Args[0].Family == types.FamInt8 {
+			sumFn = f
+		}
+	}
+	frame := planner.Frame{Mode: planner.FrameRows, Start: planner.FrameBound{Kind: planner.OffsetPreceding, Offset: ival(3)}, End: planner.FrameBound{Kind: planner.CurrentRow}}
+	plan := &planner.Window{Input: benchScan(bt, "t", 3), Calls: []planner.WindowCall{{Agg: sumFn, Name: "sum", Args: []planner.Expr{ci(2)},
+		PartitionBy: []planner.Expr{ci(0)}, OrderBy: []planner.SortKey{{E: ci(1)}}, Frame: frame, T: sumFn.Ret}},
+		Out: schemaOf(icol("a"), icol("b"), icol("c"), planner.Column{Name: "s", T: sumFn.Ret})}
+	runBench(b, &Env{Tables: bt}, plan, n)
+}

@@ -734,6 +734,9 @@ func (w *Window) frameAgg(all arrow.RecordBatch, wc *winCall, l *layout, orderCo
 	}
 	bld := array.NewBuilder(mem, types.ArrowType(t))
 	defer bld.Release()
+	if s, e, ok := shiftFrame(wc); ok {
+		return w.shiftedAgg(wc, l, sargs, keep, s, e)
+	}
 	probe := fn.New(wc.argT, t)
 	_, resulter := probe.(kernels.GroupResulter)
 	_, retractor := probe.(kernels.Retractor)
@@ -744,11 +747,14 @@ func (w *Window) frameAgg(all arrow.RecordBatch, wc *winCall, l *layout, orderCo
 	cs, ce := 0, 0 // rows currently in acc (sorted positions)
 	var accMem int64
 	defer func() { w.shrink(accMem) }()
+	var groupsBuf []uint32
+	sl := make([]arrow.Array, len(sargs))
 	feed := func(lo, hi int, retract bool) error {
 		if hi <= lo {
 			return nil
 		}
-		groups := make([]uint32, hi-lo)
+		groupsBuf = append(groupsBuf[:0], make([]uint32, hi-lo)...)
+		groups := groupsBuf
 		if keep != nil {
 			for i := range groups {
 				if !keep[lo+i] {
@@ -756,7 +762,6 @@ func (w *Window) frameAgg(all arrow.RecordBatch, wc *winCall, l *layout, orderCo
 				}
 			}
 		}
-		sl := make([]arrow.Array, len(sargs))
 		for i, a := range sargs {
 			sl[i] = array.NewSlice(a, int64(lo), int64(hi))
 		}
@@ -854,4 +859,72 @@ func (w *Window) Close() error {
 	releaseAll(w.out)
 	w.out = nil
 	return w.input.Close()
+}
+
+// maxShiftWidth bounds the ROWS frames computed by shifting (one Update
+// pass per frame row offset).
+const maxShiftWidth = 64
+
+// shiftFrame reports whether a call's frame is ROWS with both bounds at
+// fixed offsets from the current row (s..e, negative = preceding) and a
+// small width.
+func shiftFrame(wc *winCall) (s, e int64, ok bool) {
+	if wc.call.Frame.Mode != planner.FrameRows {
+		return 0, 0, false
+	}
+	rel := func(b frameBound) (int64, bool) {
+		switch b.kind {
+		case planner.CurrentRow:
+			return 0, true
+		case planner.OffsetPreceding:
+			return -b.n, true
+		case planner.OffsetFollowing:
+			return b.n, true
+		}
+		return 0, false
+	}
+	s, ok1 := rel(wc.start)
+	e, ok2 := rel(wc.end)
+	if !ok1 || !ok2 || s < -maxShiftWidth || e > maxShiftWidth || e-s+1 > maxShiftWidth {
+		return 0, 0, false
+	}
+	return s, e, true
+}
+
+// shiftedAgg computes a fixed-offset ROWS frame aggregate with one group
+// per output row: for each offset d in s..e (ascending, so every group sees
+// its rows in frame order), row j is fed to group j-d when that row is in
+// j's partition. This is e-s+1 vectorized Update passes instead of one
+// call per row, and works for every aggregate.
+func (w *Window) shiftedAgg(wc *winCall, l *layout, sargs []arrow.Array, keep []bool, s, e int64) (arrow.Array, error) {
+	n := w.rows
+	ctx := w.env.evalCtx()
+	acc := wc.call.Agg.New(wc.argT, wc.call.T)
+	acc.Grow(n)
+	groups := make([]uint32, n)
+	for d := s; d <= e; d++ {
+		if err := w.checkCtx(); err != nil {
+			return nil, err
+		}
+		for j := range groups {
+			k := int64(j) - d
+			if k < int64(l.pstart[j]) || k >= int64(l.pend[j]) || (keep != nil && !keep[j]) {
+				groups[j] = kernels.NoGroup
+			} else {
+				groups[j] = uint32(k)
+			}
+		}
+		if err := acc.Update(ctx, groups, sargs); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.grow(acc.MemoryBytes()); err != nil {
+		return nil, err
+	}
+	bld := array.NewBuilder(w.env.alloc(), types.ArrowType(wc.call.T))
+	defer bld.Release()
+	if err := acc.Finish(ctx, bld); err != nil {
+		return nil, err
+	}
+	return bld.NewArray(), nil
 }
