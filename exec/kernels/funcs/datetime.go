@@ -313,3 +313,34 @@ func intervalZone(iv types.Interval) (int64, error) {
 func intervalString(iv types.Interval) string {
 	return types.FormatText(nil, iv, types.IntervalT)
 }
+
+// offsetCache remembers the zone period of the last lookup so runs of
+// nearby instants (a batch of event times) cost one comparison each.
+type offsetCache struct {
+	l      *time.Location
+	lo, hi int64 // [lo, hi) in microseconds
+	off    int64 // seconds east of UTC
+	ok     bool
+}
+
+func (c *offsetCache) offset(us int64) int64 {
+	if c.l == time.UTC {
+		return 0
+	}
+	if c.ok && us >= c.lo && us < c.hi {
+		return c.off
+	}
+	sec, _ := floorDiv(us, types.MicrosPerSecond)
+	t := time.Unix(sec, 0).In(c.l)
+	_, off := t.Zone()
+	start, end := t.ZoneBounds()
+	c.lo, c.hi = int64(math.MinInt64), int64(math.MaxInt64)
+	if !start.IsZero() {
+		c.lo = start.UnixMicro()
+	}
+	if !end.IsZero() {
+		c.hi = end.UnixMicro()
+	}
+	c.off, c.ok = int64(off), true
+	return c.off
+}

@@ -316,6 +316,13 @@ func (e *env) registerDateTime() {
 		return true, nil
 	}, intervalT)
 
+	// timezone(x): x AT LOCAL (the session zone).
+	stable(e.strict("timezone", tstzT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+		return types.TimestampTZ(fromLocal(tsArg(a[0]), loc(ctx))), nil
+	}, tsT))
+	stable(e.strict("timezone", tsT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+		return types.Timestamp(toLocal(tsArg(a[0]), loc(ctx))), nil
+	}, tstzT))
 	// timezone(zone, x): AT TIME ZONE.
 	stable(e.strict("timezone", tstzT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		l, err := e.zoneArg(str(a[0]))

@@ -12,6 +12,10 @@ import (
 const benchRows = 4096
 
 func benchVec(b *testing.B, name string, argTypes []types.T, cols [][]types.Datum) {
+	benchVecZone(b, "", name, argTypes, cols)
+}
+
+func benchVecZone(b *testing.B, zone, name string, argTypes []types.T, cols [][]types.Datum) {
 	f := resolve(name, argTypes)
 	if f == nil || f.Vec == nil {
 		b.Fatalf("no vectorized %s%v", name, argTypes)
@@ -22,7 +26,7 @@ func benchVec(b *testing.B, name string, argTypes []types.T, cols [][]types.Datu
 		arrs[i] = buildArray(t, argTypes[i], c)
 		defer arrs[i].Release()
 	}
-	ctx := newCtx("")
+	ctx := newCtx(zone)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res, err := f.Vec(ctx, arrs, benchRows)
@@ -88,4 +92,12 @@ func BenchmarkDatePartEpoch(b *testing.B) {
 func BenchmarkDateBin(b *testing.B) {
 	benchVec(b, "date_bin", []types.T{intervalT, tsT, tsT},
 		[][]types.Datum{constCol(types.Interval{Micros: 15 * types.MicrosPerMinute}), tsCol(false), constCol(types.Timestamp(0))})
+}
+
+func BenchmarkDateTruncMinuteTZNewYork(b *testing.B) {
+	benchVecZone(b, "America/New_York", "date_trunc", []types.T{textT, tstzT}, [][]types.Datum{constCol("minute"), tsCol(true)})
+}
+
+func BenchmarkExtractHourTZNewYork(b *testing.B) {
+	benchVecZone(b, "America/New_York", "date_part", []types.T{textT, tstzT}, [][]types.Datum{constCol("hour"), tsCol(true)})
 }

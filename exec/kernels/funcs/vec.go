@@ -254,6 +254,7 @@ func vecDateTrunc(tz bool) vecFn {
 		out := make([]arrow.Timestamp, n)
 		valid := validity(args, n)
 		var uc unitCache
+		oc := offsetCache{l: l}
 		checked, haveChecked := uUnknown, false
 		for i := 0; i < n; i++ {
 			if valid != nil && !valid[i] {
@@ -267,9 +268,14 @@ func vecDateTrunc(tz bool) vecFn {
 				checked, haveChecked = u, true
 			}
 			v := int64(vals[i])
-			if tz {
+			switch {
+			case tz && tsFinite(v) && u < uDay && l != time.UTC:
+				// Sub-day units keep the instant's own offset.
+				off := oc.offset(v) * types.MicrosPerSecond
+				out[i] = arrow.Timestamp(truncLocal(u, v+off) - off)
+			case tz:
 				out[i] = arrow.Timestamp(truncTZValue(u, v, l))
-			} else {
+			default:
 				out[i] = arrow.Timestamp(truncLocal(u, v))
 			}
 		}
@@ -340,6 +346,7 @@ func vecExtract(tz, numeric bool) vecFn {
 		if tz {
 			l = loc(ctx)
 		}
+		oc := offsetCache{l: l}
 		vals := ts.TimestampValues()
 		nulls := hasNulls(args)
 		var uc unitCache
@@ -368,7 +375,7 @@ func vecExtract(tz, numeric bool) vecFn {
 			v := int64(vals[i])
 			off := int64(0)
 			if tz && tsFinite(v) && l != time.UTC {
-				off = zoneOffset(v, l)
+				off = oc.offset(v)
 				v += off * types.MicrosPerSecond
 			}
 			p, err := tsPart(u, name, v, tz, off)

@@ -34,6 +34,9 @@ var newYorkCases = []fnCase{
 	{"timezone", []string{"text:UTC", "timestamptz:2024-07-01 00:00+00"}, `2024-07-01 00:00:00`},
 	{"timezone", []string{"text:Asia/Kolkata", "timestamp:2024-07-01 00:00"}, `2024-06-30 14:30:00-04`},
 	{"date_bin", []string{"interval:1 day", "timestamptz:2024-01-01 10:00+05", "timestamptz:2000-01-01"}, `2024-01-01 00:00:00-05`},
+	// x AT LOCAL (PostgreSQL 17 syntax; same as AT TIME ZONE current_setting('TimeZone')).
+	{"timezone", []string{"timestamptz:2024-07-01 00:00+00"}, `2024-06-30 20:00:00`},
+	{"timezone", []string{"timestamp:2024-07-01 00:00"}, `2024-07-01 00:00:00-04`},
 }
 
 func TestNewYorkSession(t *testing.T) { runCases(t, "America/New_York", newYorkCases) }
