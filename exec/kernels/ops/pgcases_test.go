@@ -1,6 +1,6 @@
 package ops
 
-// Code generated from PostgreSQL 15 output by a script (expected values are
+// Code generated from PostgreSQL 15 output by testdata/gen_pgcases.py (expected values are
 // literals taken from a real server); edit by regenerating.
 
 var pgCases = []pgCase{
