@@ -1,0 +1,177 @@
+package exec
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/sql/planner"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// refFrame computes frame [fs, fe) of sorted position k by the SQL
+// definitions, over rows sorted by (p, o) with partition bounds ps..pe.
+func refFrame(mode planner.FrameMode, start, end planner.FrameBound, offS, offE int64, o []types.Datum, ps, pe, k int) (int, int) {
+	peer := func(a, b int) bool { return fmt.Sprint(o[a]) == fmt.Sprint(o[b]) }
+	gstart, gend := k, k+1
+	for gstart > ps && peer(gstart-1, k) {
+		gstart--
+	}
+	for gend < pe && peer(gend, k) {
+		gend++
+	}
+	// group numbers within the partition
+	grp := make([]int, pe-ps)
+	for i := ps + 1; i < pe; i++ {
+		grp[i-ps] = grp[i-1-ps]
+		if !peer(i, i-1) {
+			grp[i-ps]++
+		}
+	}
+	inFrame := func(j int, b planner.FrameBound, off int64, isStart bool) bool {
+		// reports whether row j is on the inner side of bound b
+		switch b.Kind {
+		case planner.UnboundedPreceding, planner.UnboundedFollowing:
+			return true
+		}
+		sign := int64(0)
+		switch b.Kind {
+		case planner.OffsetPreceding:
+			sign = -1
+		case planner.OffsetFollowing:
+			sign = 1
+		}
+		switch mode {
+		case planner.FrameRows:
+			lim := int64(k) + sign*off
+			if isStart {
+				return int64(j) >= lim
+			}
+			return int64(j) <= lim
+		case planner.FrameGroups:
+			lim := int64(grp[k-ps]) + sign*off
+			if isStart {
+				return int64(grp[j-ps]) >= lim
+			}
+			return int64(grp[j-ps]) <= lim
+		}
+		// RANGE
+		if b.Kind == planner.CurrentRow || o[k] == nil || o[j] == nil {
+			if isStart {
+				return j >= gstart
+			}
+			return j < gend
+		}
+		lim := o[k].(int64) + sign*off
+		if isStart {
+			return o[j].(int64) >= lim
+		}
+		return o[j].(int64) <= lim
+	}
+	fs, fe := -1, -1
+	for j := ps; j < pe; j++ {
+		if inFrame(j, start, offS, true) && inFrame(j, end, offE, false) {
+			if fs < 0 {
+				fs = j
+			}
+			fe = j + 1
+		}
+	}
+	if fs < 0 {
+		return ps, ps
+	}
+	return fs, fe
+}
+
+func TestWindowFramesRandom(t *testing.T) {
+	rng := seeded(t)
+	data := genRows(rng, 150, 3, 8, 15) // p, o, v
+	for i := range data {
+		if data[i][0] != nil {
+			data[i][0] = data[i][0].(int64) % 3
+		}
+	}
+	// Reference sort: (p asc nulls last, o asc nulls last), stable on input order.
+	idx := make([]int, len(data))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		if c := cmpNullable(data[idx[a]][0], data[idx[b]][0], false, false); c != 0 {
+			return c < 0
+		}
+		return cmpNullable(data[idx[a]][1], data[idx[b]][1], false, false) < 0
+	})
+	sortedO := make([]types.Datum, len(idx))
+	for k, i := range idx {
+		sortedO[k] = data[i][1]
+	}
+	type b = planner.BoundKind
+	kinds := []b{planner.UnboundedPreceding, planner.OffsetPreceding, planner.CurrentRow, planner.OffsetFollowing, planner.UnboundedFollowing}
+	offs := []int64{0, 1, 3, 70}
+	for _, mode := range []planner.FrameMode{planner.FrameRows, planner.FrameGroups, planner.FrameRange} {
+		for si, sk := range kinds[:4] {
+			for _, ek := range kinds[max(si, 1):] {
+				for trial := 0; trial < 2; trial++ {
+					offS, offE := offs[rng.Intn(len(offs))], offs[rng.Intn(len(offs))]
+					start, end := planner.FrameBound{Kind: sk}, planner.FrameBound{Kind: ek}
+					if sk == planner.OffsetPreceding || sk == planner.OffsetFollowing {
+						start.Offset = ival(offS)
+					}
+					if ek == planner.OffsetPreceding || ek == planner.OffsetFollowing {
+						end.Offset = ival(offE)
+					}
+					frame := planner.Frame{Mode: mode, Start: start, End: end}
+					// expected, per input row
+					want := make([]string, len(data))
+					for k := range idx {
+						ps, pe := k, k+1
+						for ps > 0 && fmt.Sprint(data[idx[ps-1]][0]) == fmt.Sprint(data[idx[k]][0]) {
+							ps--
+						}
+						for pe < len(idx) && fmt.Sprint(data[idx[pe]][0]) == fmt.Sprint(data[idx[k]][0]) {
+							pe++
+						}
+						fs, fe := refFrame(mode, start, end, offS, offE, sortedO, ps, pe, k)
+						var sum, mx types.Datum
+						cnt := int64(0)
+						for j := fs; j < fe; j++ {
+							v, ok := i64(data[idx[j]][2])
+							if !ok {
+								continue
+							}
+							cnt++
+							if sum == nil {
+								sum = int64(0)
+							}
+							sum = sum.(int64) + v
+							if mx == nil || v > mx.(int64) {
+								mx = v
+							}
+						}
+						want[idx[k]] = fmtRow(row{sum, cnt, mx})
+					}
+					for _, bs := range []int{1, 7, 1024} {
+						f := newFixture(t, bs)
+						scan := f.table("w", intCols("p", "o", "v"), data)
+						mk := func(fn *kernels.AggFunc) planner.WindowCall {
+							return planner.WindowCall{Agg: fn, Name: fn.Name, Args: []planner.Expr{ci(2)}, PartitionBy: []planner.Expr{ci(0)},
+								OrderBy: []planner.SortKey{{E: ci(1)}}, Frame: frame, T: types.Int8T}
+						}
+						w := &planner.Window{Input: scan, Calls: []planner.WindowCall{mk(aggSum), mk(aggCount), mk(aggMax)},
+							Out: schemaOf(icol("p"), icol("o"), icol("v"), icol("s"), icol("c"), icol("m"))}
+						rows := f.mustRun(w)
+						got := make([]string, len(rows))
+						for i, r := range rows {
+							got[i] = fmtRow(r[3:])
+						}
+						require.Equal(t, want, got, "mode=%d start=%d(%d) end=%d(%d) bs=%d", mode, sk, offS, ek, offE, bs)
+					}
+				}
+			}
+		}
+	}
+}
