@@ -5,6 +5,7 @@ import (
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
+	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
@@ -539,9 +540,10 @@ func splitJoinCond(j *Join) {
 	nl := len(j.Left.Schema())
 	var rest []Expr
 	for _, c := range conjuncts(j.Cond) {
-		if l, r, ok := equiKey(c, nl); ok {
+		if l, r, fn, ok := equiKey(c, nl); ok {
 			j.LeftKeys = append(j.LeftKeys, l)
 			j.RightKeys = append(j.RightKeys, r)
+			j.KeyFns = append(j.KeyFns, fn)
 			continue
 		}
 		rest = append(rest, c)
@@ -599,27 +601,27 @@ func colSpan(e Expr) (lo, hi int, pure bool) {
 }
 
 // equiKey recognises left = right with each side reading one join input.
-func equiKey(c Expr, nl int) (Expr, Expr, bool) {
+func equiKey(c Expr, nl int) (Expr, Expr, *kernels.ScalarFunc, bool) {
 	call, ok := c.(*Call)
 	if !ok || call.Fn.Name != "=" || len(call.Args) != 2 {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	a, b := call.Args[0], call.Args[1]
 	alo, ahi, apure := colSpan(a)
 	blo, bhi, bpure := colSpan(b)
 	if !apure || !bpure || ahi < 0 || bhi < 0 {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	if a.Type().Family != b.Type().Family {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	switch {
 	case ahi < nl && blo >= nl:
-		return a, shiftCols(b, -nl), true
+		return a, shiftCols(b, -nl), call.Fn, true
 	case bhi < nl && alo >= nl:
-		return b, shiftCols(a, -nl), true
+		return b, shiftCols(a, -nl), call.Fn, true
 	}
-	return nil, nil, false
+	return nil, nil, nil, false
 }
 
 // shiftCols adds delta to every ColRef index in e.

@@ -1,6 +1,9 @@
 package planner
 
-import "github.com/sabotsql/sabotsql/sql/pgerror"
+import (
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+)
 
 // Rule is one rewrite of the plan. It returns the new plan and whether it
 // changed anything. Rules never change a node's output schema.
@@ -12,6 +15,7 @@ type Rule struct {
 // DefaultRules is the rule set run by Optimize, in order.
 var DefaultRules = []Rule{
 	{Name: "push_filters_into_joins", Apply: pushFiltersIntoJoins},
+	{Name: "reorder_joins", Apply: reorderJoins},
 }
 
 // Optimize runs the rules over the plan, checking after each that the root
@@ -139,9 +143,10 @@ func pushFiltersIntoJoins(n Node) (Node, bool, error) {
 		case j.Kind == JoinLeft:
 			keep = append(keep, c)
 		default:
-			if l, r, ok := equiKey(c, nl); ok {
+			if l, r, fn, ok := equiKey(c, nl); ok {
 				nj.LeftKeys = append(append([]Expr{}, nj.LeftKeys...), l)
 				nj.RightKeys = append(append([]Expr{}, nj.RightKeys...), r)
+				nj.KeyFns = append(append([]*kernels.ScalarFunc{}, nj.KeyFns...), fn)
 			} else if nj.Cond == nil {
 				nj.Cond = c
 			} else {

@@ -111,8 +111,11 @@ type Join struct {
 	Right     Node
 	LeftKeys  []Expr
 	RightKeys []Expr
-	Cond      Expr
-	Out       Schema
+	// KeyFns holds the resolved "=" of each key pair (planner bookkeeping;
+	// the executor compares keys by SQL equality of their common type).
+	KeyFns []*kernels.ScalarFunc
+	Cond   Expr
+	Out    Schema
 }
 
 // SortKey is one ORDER BY item.
