@@ -603,13 +603,7 @@ func floatToTimestamp(f float64) (int64, error) {
 	}
 	us := math.RoundToEven(f * 1e6)
 	if us < float64(minTimestamp) || us >= float64(endTimestamp) {
-		return 0, errf(pgerror.DatetimeFieldOverflow, "timestamp out of range: \"%s\"", fmtG(f))
+		return 0, errf(pgerror.DatetimeFieldOverflow, "timestamp out of range: \"%s\"", fmt.Sprintf("%g", f))
 	}
 	return int64(us), nil
-}
-
-// fmtG formats like C's "%g".
-func fmtG(f float64) string {
-	s := fmt.Sprintf("%g", f)
-	return s
 }

@@ -55,11 +55,8 @@ func (e *env) lax(name string, ret types.T, fn evalFn, args ...types.T) *kernels
 
 func errf(code, format string, args ...any) *pgerror.Error { return pgerror.New(code, format, args...) }
 
-// Codes PostgreSQL uses that pgerror does not name.
-const (
-	codeSubstringError     = "22011"
-	codeInvalidArgForPower = "2201F"
-)
+// codeSubstringError is PostgreSQL's substring_error, which pgerror does not name.
+const codeSubstringError = "22011"
 
 // Argument accessors. The registry guarantees the Go type of each Datum, so
 // the conversions cannot fail for resolved calls; they never panic either.

@@ -38,10 +38,10 @@ func (e *env) registerString() {
 	}, byteaT)
 	for _, t := range []types.T{textT, types.BpcharT, byteaT} {
 		e.strict("octet_length", int4T, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-			return int64(len(bytesOrStr(a[0]))), nil
+			return int64(len(bytesArg(a[0]))), nil
 		}, t)
 		e.strict("bit_length", int4T, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-			return int64(8 * len(bytesOrStr(a[0]))), nil
+			return int64(8 * len(bytesArg(a[0]))), nil
 		}, t)
 	}
 	e.strict("lower", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
@@ -129,15 +129,15 @@ func (e *env) registerString() {
 		return splitPart(str(a[0]), str(a[1]), i64(a[2]))
 	}, textT, textT, int4T)
 	e.strict("md5", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		sum := md5.Sum(bytesOrStr(a[0]))
+		sum := md5.Sum(bytesArg(a[0]))
 		return hex.EncodeToString(sum[:]), nil
 	}, textT)
 	e.strict("md5", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		sum := md5.Sum(bytesOrStr(a[0]))
+		sum := md5.Sum(bytesArg(a[0]))
 		return hex.EncodeToString(sum[:]), nil
 	}, byteaT)
 	e.strict("sha256", byteaT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		sum := sha256.Sum256(bytesOrStr(a[0]))
+		sum := sha256.Sum256(bytesArg(a[0]))
 		return sum[:], nil
 	}, byteaT)
 	e.strict("ascii", int4T, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
@@ -191,8 +191,6 @@ func bytesArg(d types.Datum) []byte {
 	}
 	return nil
 }
-
-func bytesOrStr(d types.Datum) []byte { return bytesArg(d) }
 
 func toHex(v uint64) string {
 	const digits = "0123456789abcdef"
