@@ -108,10 +108,9 @@ func (p *parser) run() {
 
 func (p *parser) add(r Record) {
 	r.File = p.f.Path
-	if r.Kind == KindStatement || r.Kind == KindQuery || r.Kind == KindInvalid {
-		r.Conditions = p.conds
-		p.conds = nil
-	}
+	// Conditions prefix any record, "onlyif mssql" + "halt" included.
+	r.Conditions = p.conds
+	p.conds = nil
 	p.f.Records = append(p.f.Records, r)
 }
 

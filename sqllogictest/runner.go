@@ -283,6 +283,12 @@ func (r *fileRun) runRecords(ctx context.Context, f *File, depth int) {
 			return
 		}
 		rec := &f.Records[i]
+		if rec.Kind != KindInvalid && rec.Skipped(r.opts.Engines) {
+			if rec.Kind == KindStatement || rec.Kind == KindQuery {
+				r.res.Skipped++
+			}
+			continue
+		}
 		switch rec.Kind {
 		case KindHalt:
 			r.halted = true
@@ -303,10 +309,6 @@ func (r *fileRun) runRecords(ctx context.Context, f *File, depth int) {
 		case KindInvalid:
 			r.outcome(rec, false, rec.Problem+": "+rec.Arg)
 		case KindStatement, KindQuery:
-			if rec.Skipped(r.opts.Engines) {
-				r.res.Skipped++
-				continue
-			}
 			r.executed[recordKey(rec.File, rec.Line)] = true
 			var msg string
 			if rec.Kind == KindStatement {

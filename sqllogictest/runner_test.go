@@ -236,7 +236,7 @@ func TestRunTimeout(t *testing.T) {
 
 func TestRunHalt(t *testing.T) {
 	d := newFake().ok("SELECT 1", 0)
-	sum, out, _ := runFiles(t, Options{Driver: d}, map[string]string{"a.test": "statement ok\nSELECT 1\n\nhalt\n\nstatement ok\nSELECT 2\n"})
+	sum, out, _ := runFiles(t, Options{Driver: d}, map[string]string{"a.test": "onlyif mssql\nhalt\n\nstatement ok\nSELECT 1\n\nskipif mssql\nhalt\n\nstatement ok\nSELECT 2\n"})
 	require.Equal(t, Summary{Files: 1, Passed: 1}, sum, out)
 	require.True(t, strings.HasSuffix(out, "\n1 passed, 0 failed\n"), out)
 }
