@@ -16,9 +16,9 @@ import (
 //	    [--junit FILE] [--known-failures FILE] [--timeout D] PATH…
 //
 // Directories are walked for *.test and *.slt files. openEmbedded opens a
-// fresh engine for --engine embedded (called once per file). It returns the
-// exit status: 0 when every record passed, 1 when any failed, 2 for usage
-// or setup errors.
+// fresh engine for --engine embedded (called once per file, concurrently
+// when --jobs > 1). It returns the exit status: 0 when every record passed,
+// 1 when any failed, 2 for usage or setup errors.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer,
 	openEmbedded func(ctx context.Context) (api.Engine, func() error, error)) int {
 	cfg, err := parseArgs(args, stderr)
