@@ -80,9 +80,20 @@ func SortIndices(cols []arrow.Array, keys []SortKey) []int32 {
 			full = func(a, b int32) int { return inner(b, a) }
 		}
 	}
-	if rest == nil && exact {
+	switch {
+	case rest == nil && exact:
 		radixSortIndices(nonNull, norm)
-	} else {
+	case !exact:
+		msdSortBytes(nonNull, arr, first, rest)
+		if rest != nil {
+			slices.SortFunc(nulls, func(a, b int32) int {
+				if c := rest(a, b); c != 0 {
+					return c
+				}
+				return cmp.Compare(a, b)
+			})
+		}
+	default:
 		slices.SortFunc(nonNull, func(a, b int32) int {
 			if c := cmp.Compare(norm[a], norm[b]); c != 0 {
 				return c
@@ -344,4 +355,63 @@ func numericKeys(offs []int32, data []byte) ([]byte, []int32) {
 		koffs[i+1] = int32(len(keys))
 	}
 	return keys, koffs
+}
+
+// msdSortBytes stably sorts rows of a text/bytea column (no NULL rows in
+// idx) by value, then by rest: a most-significant-digit radix sort on
+// 8-byte chunks. Each level orders the rows by (chunk at depth, how much of
+// the value is left), then recurses into runs that share a chunk and go on;
+// runs of equal values are ordered by rest.
+func msdSortBytes(idx []int32, arr arrow.Array, key SortKey, rest func(a, b int32) int) {
+	offs, data := binaryParts(arr)
+	get := func(i int32) []byte {
+		v := data[offs[i]:offs[i+1]]
+		if key.T.Family == types.FamBpchar {
+			v = trimBpchar(v)
+		}
+		return v
+	}
+	n := arr.Len()
+	chunk := make([]uint64, n)
+	left := make([]uint64, n)
+	var rec func(part []int32, depth int)
+	rec = func(part []int32, depth int) {
+		for _, i := range part {
+			v := get(i)
+			var c uint64
+			for k := depth; k < depth+8; k++ {
+				c <<= 8
+				if k < len(v) {
+					c |= uint64(v[k])
+				}
+			}
+			l := uint64(min(max(len(v)-depth, 0), 9)) // 9: continues past this chunk
+			if key.Desc {
+				c, l = ^c, 9-l
+			}
+			chunk[i], left[i] = c, l
+		}
+		radixSortIndices(part, left)
+		radixSortIndices(part, chunk)
+		for s := 0; s < len(part); {
+			e := s + 1
+			for e < len(part) && chunk[part[e]] == chunk[part[s]] && left[part[e]] == left[part[s]] {
+				e++
+			}
+			if e-s > 1 {
+				if len(get(part[s])) > depth+8 {
+					rec(part[s:e], depth+8)
+				} else if rest != nil {
+					slices.SortFunc(part[s:e], func(a, b int32) int {
+						if c := rest(a, b); c != 0 {
+							return c
+						}
+						return cmp.Compare(a, b)
+					})
+				}
+			}
+			s = e
+		}
+	}
+	rec(idx, 0)
 }

@@ -3,6 +3,7 @@ package vec
 import (
 	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -64,10 +65,12 @@ func BenchmarkFilter(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			arr := mk(mem)
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				Filter(mem, arr, mask).Release()
 			}
 			b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(benchRows)/float64(b.N), "cpu-ns/row")
 		})
 	}
 }
@@ -79,10 +82,12 @@ func BenchmarkTake(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			arr := mk(mem)
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				Take(mem, arr, idx).Release()
 			}
 			b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(benchRows)/float64(b.N), "cpu-ns/row")
 		})
 	}
 }
@@ -93,19 +98,23 @@ func BenchmarkSortIndices(b *testing.B) {
 		arr := benchInt64(mem)
 		keys := []SortKey{{Col: 0, T: types.Int8T}}
 		b.ResetTimer()
+		cpu0 := cpuTime()
 		for i := 0; i < b.N; i++ {
 			SortIndices([]arrow.Array{arr}, keys)
 		}
 		b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		b.ReportMetric(float64(cpuTime()-cpu0)/float64(benchRows)/float64(b.N), "cpu-ns/row")
 	})
 	b.Run("string", func(b *testing.B) {
 		arr := benchStrings(mem)
 		keys := []SortKey{{Col: 0, T: types.TextT}}
 		b.ResetTimer()
+		cpu0 := cpuTime()
 		for i := 0; i < b.N; i++ {
 			SortIndices([]arrow.Array{arr}, keys)
 		}
 		b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		b.ReportMetric(float64(cpuTime()-cpu0)/float64(benchRows)/float64(b.N), "cpu-ns/row")
 	})
 }
 
@@ -114,8 +123,20 @@ func BenchmarkHashColumns(b *testing.B) {
 	cols := []arrow.Array{benchInt64(mem), benchStrings(mem)}
 	out := make([]uint64, benchRows)
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		HashColumns(cols, out)
 	}
 	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(benchRows)/float64(b.N), "cpu-ns/row")
+}
+
+// cpuTime returns the process's user+system CPU time in nanoseconds (steadier
+// than wall time on a shared machine).
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -368,5 +369,61 @@ func TestSelectionIndicesOffsets(t *testing.T) {
 		require.Equal(t, want, SelectionIndices(sl))
 		sl.Release()
 		full.Release()
+	}
+}
+
+// TestSortLongStrings exercises the multi-level string sort: long values
+// sharing prefixes across 8-byte chunks, embedded zero bytes, a second key.
+func TestSortLongStrings(t *testing.T) {
+	r := newRand(t)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	for iter := 0; iter < 100; iter++ {
+		n := r.IntN(700)
+		typ := []types.T{types.TextT, types.ByteaT, types.BpcharT}[r.IntN(3)]
+		sb := array.NewBuilder(mem, types.ArrowType(typ))
+		ib := array.NewInt32Builder(mem)
+		strs := make([]types.Datum, n)
+		second := make([]types.Datum, n)
+		prefix := "common-prefix-"[:r.IntN(15)]
+		for i := range strs {
+			var v []byte
+			v = append(v, prefix...)
+			for k := r.IntN(20); k > 0; k-- {
+				v = append(v, "ab\x00 "[r.IntN(4)])
+			}
+			if typ.Family != types.FamBytea && r.IntN(2) == 0 {
+				v = []byte(strings.ReplaceAll(string(v), "\x00", "z"))
+			}
+			if typ.Family != types.FamBytea {
+				v = []byte(strings.ReplaceAll(string(v), "\x00", "y"))
+				strs[i] = string(v)
+			} else {
+				strs[i] = v
+			}
+			if r.IntN(10) == 0 {
+				strs[i] = nil
+			}
+			types.AppendDatum(sb, strs[i], typ)
+			second[i] = int64(r.IntN(3))
+			ib.Append(int32(second[i].(int64)))
+		}
+		cols := []arrow.Array{sb.NewArray(), ib.NewArray()}
+		sb.Release()
+		ib.Release()
+		keys := []SortKey{{Col: 0, Desc: r.IntN(2) == 0, NullsFirst: r.IntN(2) == 0, T: typ}}
+		if r.IntN(2) == 0 {
+			keys = append(keys, SortKey{Col: 1, Desc: r.IntN(2) == 0, T: types.Int4T})
+		}
+		want := make([]int32, n)
+		for i := range want {
+			want[i] = int32(i)
+		}
+		ds := [][]types.Datum{strs, second}
+		sort.SliceStable(want, func(x, y int) bool { return naiveRowCompare(ds, keys, int(want[x]), int(want[y])) < 0 })
+		require.Equal(t, want, SortIndices(cols, keys), "keys %+v", keys)
+		for _, c := range cols {
+			c.Release()
+		}
 	}
 }
