@@ -121,7 +121,7 @@ func registerDatetimeArith(r *kernels.Registry) {
 	// timestamp ± interval.
 	add(r, "+", targs(TS, IV), TS, ev2(func(_ *kernels.EvalContext, ts types.Timestamp, iv types.Interval) (types.Datum, error) {
 		return wrapTS(tsPlusInterval(ts, iv))
-	}), nil)
+	}), tsIntervalVec(false, false))
 	add(r, "+", targs(IV, TS), TS, ev2(func(_ *kernels.EvalContext, iv types.Interval, ts types.Timestamp) (types.Datum, error) {
 		return wrapTS(tsPlusInterval(ts, iv))
 	}), nil)
@@ -131,12 +131,12 @@ func registerDatetimeArith(r *kernels.Registry) {
 			return nil, err
 		}
 		return wrapTS(tsPlusInterval(ts, neg))
-	}), nil)
+	}), tsIntervalVec(false, true))
 
 	// timestamptz ± interval (session zone: Stable).
 	add(r, "+", targs(TZ, IV), TZ, ev2(func(ctx *kernels.EvalContext, ts types.TimestampTZ, iv types.Interval) (types.Datum, error) {
 		return wrapTZ(tstzPlusInterval(ctx, ts, iv))
-	}), nil).Volatility = kernels.Stable
+	}), tsIntervalVec(true, false)).Volatility = kernels.Stable
 	add(r, "+", targs(IV, TZ), TZ, ev2(func(ctx *kernels.EvalContext, iv types.Interval, ts types.TimestampTZ) (types.Datum, error) {
 		return wrapTZ(tstzPlusInterval(ctx, ts, iv))
 	}), nil).Volatility = kernels.Stable
@@ -146,7 +146,7 @@ func registerDatetimeArith(r *kernels.Registry) {
 			return nil, err
 		}
 		return wrapTZ(tstzPlusInterval(ctx, ts, neg))
-	}), nil).Volatility = kernels.Stable
+	}), tsIntervalVec(true, true)).Volatility = kernels.Stable
 
 	// timestamp - timestamp, timestamptz - timestamptz → interval.
 	add(r, "-", targs(TS, TS), IV, ev2(func(_ *kernels.EvalContext, a, b types.Timestamp) (types.Datum, error) {

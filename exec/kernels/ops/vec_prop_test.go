@@ -19,6 +19,9 @@ import (
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
+// newYork is the session zone of the agreement test (DST transitions).
+var newYork *time.Location
+
 var seedFlag = flag.Uint64("ops.seed", 0, "seed for the randomized Vec/Eval agreement test (0 = time based)")
 
 // randDatum draws a value of t that favours edge cases (extremes, zero,
@@ -98,10 +101,34 @@ func randDatum(rng *rand.Rand, t types.T, fn string) types.Datum {
 		return types.Date(rng.Int32N(5) - 2)
 	case types.FamTime:
 		return types.TimeOfDay(rng.Int64N(5) * types.MicrosPerHour)
-	case types.FamTimestamp:
-		return types.Timestamp(rng.Int64N(5) - 2)
-	case types.FamTimestampTZ:
-		return types.TimestampTZ(rng.Int64N(5) - 2)
+	case types.FamTimestamp, types.FamTimestampTZ:
+		var v int64
+		switch pick {
+		case 0:
+			v = math.MaxInt64 // infinity
+		case 1:
+			v = math.MaxInt64 - types.MicrosPerDay // near the top of the range
+		case 2:
+			v = minTSMicros
+		default:
+			// Around 2024, on hour boundaries so DST steps are hit.
+			v = 1704067200*types.MicrosPerSecond + rng.Int64N(24*366)*types.MicrosPerHour + rng.Int64N(3) - 1
+		}
+		if t.Family == types.FamTimestampTZ {
+			return types.TimestampTZ(v)
+		}
+		return types.Timestamp(v)
+	case types.FamInterval:
+		switch pick {
+		case 0:
+			// Large, but within what Arrow's MonthDayNano (ns) can hold.
+			return types.Interval{Micros: 9e15 * int64(1-2*rng.IntN(2))}
+		case 1:
+			return types.Interval{Months: int32(rng.IntN(25) - 12)}
+		case 2:
+			return types.Interval{Days: int32(rng.IntN(61) - 30), Micros: rng.Int64N(3) * types.MicrosPerHour}
+		}
+		return types.Interval{Micros: (rng.Int64N(200) - 100) * types.MicrosPerMinute}
 	case types.FamOid:
 		return rng.Int64N(4)
 	}
@@ -112,6 +139,9 @@ func randDatum(rng *rand.Rand, t types.T, fn string) types.Datum {
 // (NULLs, edge values, sliced arrays with offsets) and checks that each row
 // equals Eval on that row, and that errors agree with the first failing row.
 func TestVecMatchesEval(t *testing.T) {
+	var err error
+	newYork, err = time.LoadLocation("America/New_York")
+	require.NoError(t, err)
 	seed := *seedFlag
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -144,7 +174,7 @@ func TestVecMatchesEval(t *testing.T) {
 func checkVecEval(t *testing.T, rng *rand.Rand, f *kernels.ScalarFunc, n, off, nullPct int, seed uint64) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	ctx := &kernels.EvalContext{Mem: mem}
+	ctx := &kernels.EvalContext{Mem: mem, Ctx: types.Ctx{Loc: newYork}}
 	rows := make([][]types.Datum, len(f.Args))
 	arrs := make([]arrow.Array, len(f.Args))
 	for i, at := range f.Args {
