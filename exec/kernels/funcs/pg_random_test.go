@@ -76,3 +76,20 @@ func TestPostgresStringsRandom(t *testing.T) {
 		require.Equal(t, f[2], call(t, ctx, f[0], args), "%s%q", f[0], args)
 	}
 }
+
+// pg15_to_timestamp_*.tsv: text produced by PostgreSQL's to_char for a
+// random timestamp, the template, to_timestamp(text, template)::text and
+// to_date(text, template)::text, in the file's session zone.
+func TestPostgresToTimestampRandom(t *testing.T) {
+	for _, tc := range []struct{ file, zone string }{
+		{"pg15_to_timestamp_utc.tsv", ""},
+		{"pg15_to_timestamp_new_york.tsv", "America/New_York"},
+	} {
+		ctx := newCtx(tc.zone)
+		for _, f := range readTSV(t, tc.file, 4) {
+			args := []string{"text:" + f[0], "text:" + f[1]}
+			require.Equal(t, f[2], call(t, ctx, "to_timestamp", args), "%s to_timestamp%q", tc.file, args)
+			require.Equal(t, f[3], call(t, ctx, "to_date", args), "%s to_date%q", tc.file, args)
+		}
+	}
+}

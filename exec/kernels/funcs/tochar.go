@@ -604,8 +604,16 @@ func parseWithFormat(s, f string) (*parsedDT, error) {
 			}
 			if strings.HasPrefix(s[i:], n.lit) {
 				i += len(n.lit)
-			} else if !isDigitByte(s[i]) && !isLetter(s[i]) {
-				i++
+				continue
+			}
+			// A separator in the template matches any one separator in
+			// the input, after any spaces (PostgreSQL's non-FX mode).
+			j := i
+			for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n') {
+				j++
+			}
+			if j < len(s) && !isDigitByte(s[j]) && !isLetter(s[j]) {
+				i = j + 1
 			}
 			continue
 		}
@@ -665,6 +673,10 @@ func parseWithFormat(s, f string) (*parsedDT, error) {
 		i = j
 		if err := p.setNumeric(n.pat, v, digits, neg); err != nil {
 			return nil, err
+		}
+		// An ordinal suffix (TH/th) consumes two letters after the number.
+		if n.th != 0 && i+1 < len(s) && isLetter(s[i]) && isLetter(s[i+1]) {
+			i += 2
 		}
 	}
 	return p, nil
