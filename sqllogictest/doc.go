@@ -13,6 +13,13 @@
 // ways, lets CI stay green while records are still failing, and --complete
 // rewrites expected results from a trusted engine for a person to review.
 //
+// Not supported (reported or noted, never silently passed): sqllogictest-rs
+// `connection`, `system` and `retry` (failures as unknown directives);
+// `control substitution on` is accepted but variables are not substituted;
+// sqlite's cross-check of a skipped labelled query's expected results
+// against other queries with the same label is not done (executed queries
+// with a shared label are checked).
+//
 // Record layout (both formats; records are separated by blank lines, lines
 // starting with '#' are comments):
 //
