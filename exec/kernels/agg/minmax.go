@@ -309,16 +309,16 @@ func (a *minMaxStringAcc) Update(_ *kernels.EvalContext, groups []uint32, args [
 		var c int
 		switch a.t.Family {
 		case types.FamNumeric:
-			a.key, _ = vec.AppendNumericKey(a.key[:0], string(v))
+			a.key, _ = vec.AppendNumericKey(a.key[:0], vec.BytesView(v))
 			c = bytes.Compare(a.keys[g], a.key)
 		case types.FamBpchar:
-			c = strings.Compare(strings.TrimRight(a.vals[g], " "), string(bytes.TrimRight(v, " ")))
+			c = strings.Compare(strings.TrimRight(a.vals[g], " "), vec.BytesView(bytes.TrimRight(v, " ")))
 			// bpchar_larger/smaller keep the current value on ties.
 			if c == 0 {
 				continue
 			}
 		default:
-			c = strings.Compare(a.vals[g], string(v))
+			c = strings.Compare(a.vals[g], vec.BytesView(v))
 		}
 		if a.max && c <= 0 || !a.max && c >= 0 {
 			a.set(g, v)

@@ -60,8 +60,7 @@ func HashBytes(b []byte) uint64 {
 
 // HashString is HashBytes of a string's bytes.
 func HashString(s string) uint64 {
-	// Strings and byte slices hash the same; the conversion does not escape.
-	return HashBytes([]byte(s))
+	return HashBytes(stringBytes(s))
 }
 
 // CombineHash folds the hash of one more column into a row hash.
@@ -132,7 +131,7 @@ func hashColumn(col arrow.Array, t types.T, out []uint64) {
 		case isStr && t.Family == types.FamNumeric:
 			var scratch []byte
 			for i := range out {
-				scratch, _ = AppendNumericKey(scratch[:0], string(data[offs[i]:offs[i+1]]))
+				scratch, _ = AppendNumericKey(scratch[:0], BytesView(data[offs[i]:offs[i+1]]))
 				out[i] = HashBytes(scratch)
 			}
 		case t.Family == types.FamBpchar:

@@ -95,7 +95,7 @@ func appendValueKey(buf []byte, col arrow.Array, t types.T, i int) []byte {
 			buf, _ = AppendNumericKey(buf, s)
 			return buf
 		case types.FamBpchar:
-			b := trimBpchar([]byte(s))
+			b := trimBpchar(stringBytes(s))
 			buf = binary.AppendUvarint(buf, uint64(len(b)))
 			return append(buf, b...)
 		}

@@ -351,7 +351,7 @@ func numericKeys(offs []int32, data []byte) ([]byte, []int32) {
 	koffs := make([]int32, n+1)
 	keys := make([]byte, 0, len(data)+8*n)
 	for i := 0; i < n; i++ {
-		keys, _ = AppendNumericKey(keys, string(data[offs[i]:offs[i+1]]))
+		keys, _ = AppendNumericKey(keys, BytesView(data[offs[i]:offs[i+1]]))
 		koffs[i+1] = int32(len(keys))
 	}
 	return keys, koffs
