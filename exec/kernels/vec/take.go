@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
 
 // Take gathers arr[idx[k]] for every k into a new array of len(idx) rows.
@@ -46,6 +48,29 @@ func Take(mem memory.Allocator, arr arrow.Array, idx []int32) arrow.Array {
 		valid.Release()
 	}
 	return takeGeneric(mem, arr, idx)
+}
+
+// LimitError reports a result too large for Arrow's 32-bit offsets. Take
+// panics with it; TakeErr returns it.
+type LimitError struct{ Bytes int }
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("vec: result of %d bytes exceeds the 2 GiB Utf8/Binary/List limit", e.Bytes)
+}
+
+// TakeErr is Take returning a *pgerror.Error (54000) instead of panicking
+// when a Utf8/Binary result would exceed 2 GiB.
+func TakeErr(mem memory.Allocator, arr arrow.Array, idx []int32) (out arrow.Array, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			le, ok := r.(*LimitError)
+			if !ok {
+				panic(r)
+			}
+			err = pgerror.Wrap(le, pgerror.ProgramLimitExceeded, "result value too large")
+		}
+	}()
+	return Take(mem, arr, idx), nil
 }
 
 // takeValidity builds the output validity bitmap; it returns nil when every
@@ -147,7 +172,7 @@ func takeBinary(mem memory.Allocator, arr arrow.Array, idx []int32, valid *memor
 		}
 	}
 	if total > maxInt32 {
-		panic(fmt.Sprintf("vec: Take result of %d bytes exceeds the 2 GiB Utf8/Binary limit", total))
+		panic(&LimitError{Bytes: total})
 	}
 	obuf := newBuffer(mem, (len(idx)+1)*4)
 	oo := arrow.GetData[int32](obuf.Bytes())[:len(idx)+1]
@@ -174,6 +199,9 @@ func takeList(mem memory.Allocator, arr *array.List, idx []int32, valid *memory.
 		if i >= 0 {
 			total += int(offs[i+1] - offs[i])
 		}
+	}
+	if total > maxInt32 {
+		panic(&LimitError{Bytes: total})
 	}
 	obuf := newBuffer(mem, (len(idx)+1)*4)
 	oo := arrow.GetData[int32](obuf.Bytes())[:len(idx)+1]
