@@ -3,6 +3,7 @@ package types
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -79,25 +80,142 @@ func appendFloat(buf []byte, f float64, bits int) []byte {
 	case math.IsInf(f, -1):
 		return append(buf, "-Infinity"...)
 	}
-	if bits == 32 {
-		// strconv's shortest 'g' switches to exponent form exactly at
-		// exponents < -4 or >= 6, which is float4out's rule.
-		return strconv.AppendFloat(buf, float64(float32(f)), 'g', -1, 32)
-	}
 	var scratch [32]byte
-	e := strconv.AppendFloat(scratch[:0], f, 'e', -1, 64)
+	limit := 15
+	var e []byte
+	if bits == 32 {
+		limit = 6
+		e = shortestFloat(scratch[:0], float64(float32(f)), 32)
+	} else {
+		e = shortestFloat(scratch[:0], f, 64)
+	}
+	// e is d[.ddd]e±XX.
+	k := len(e) - 1
+	for e[k] != 'e' {
+		k--
+	}
 	exp := 0
-	for i := len(e) - 1; i >= 0; i-- {
-		if e[i] == 'e' {
-			n, _ := strconv.Atoi(string(e[i+1:]))
-			exp = n
+	for _, c := range e[k+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if e[k+1] == '-' {
+		exp = -exp
+	}
+	if exp < -4 || exp >= limit {
+		return append(buf, e...)
+	}
+	// Fixed notation from the same digits.
+	mant := e[:k]
+	neg := mant[0] == '-'
+	if neg {
+		buf = append(buf, '-')
+		mant = mant[1:]
+	}
+	var digits [24]byte
+	nd := 0
+	for _, c := range mant {
+		if c != '.' {
+			digits[nd] = c
+			nd++
+		}
+	}
+	if exp < 0 {
+		buf = append(buf, '0', '.')
+		for i := 0; i < -exp-1; i++ {
+			buf = append(buf, '0')
+		}
+		return append(buf, digits[:nd]...)
+	}
+	intDigits := exp + 1
+	if nd <= intDigits {
+		buf = append(buf, digits[:nd]...)
+		for i := nd; i < intDigits; i++ {
+			buf = append(buf, '0')
+		}
+		return buf
+	}
+	buf = append(buf, digits[:intDigits]...)
+	buf = append(buf, '.')
+	return append(buf, digits[intDigits:nd]...)
+}
+
+// shortestFloat appends the shortest 'e' rendering of f (of the given bit
+// size) that reads back as f, excluding decimals exactly halfway to a
+// neighbouring float: PostgreSQL's float4out/float8out (Ryu) never emit
+// those, while strconv does when f's mantissa is even.
+func shortestFloat(buf []byte, f float64, bits int) []byte {
+	start := len(buf)
+	buf = strconv.AppendFloat(buf, f, 'e', -1, bits)
+	if !onMidpoint(buf[start:], f, bits) {
+		return buf
+	}
+	nd := 0
+	for _, c := range buf[start:] {
+		if c == 'e' {
+			break
+		}
+		if c >= '0' && c <= '9' {
+			nd++
+		}
+	}
+	maxDigits := 17
+	if bits == 32 {
+		maxDigits = 9
+	}
+	for p := nd + 1; p <= maxDigits; p++ {
+		buf = strconv.AppendFloat(buf[:start], f, 'e', p-1, bits)
+		if !onMidpoint(buf[start:], f, bits) {
 			break
 		}
 	}
-	if exp < -4 || exp >= 15 {
-		return append(buf, e...)
+	return buf
+}
+
+// onMidpoint reports whether decimal s equals the midpoint between f and
+// one of its neighbours of the given bit size.
+func onMidpoint(s []byte, f float64, bits int) bool {
+	if math.IsInf(f, 0) || f == 0 {
+		return false
 	}
-	return strconv.AppendFloat(buf, f, 'f', -1, 64)
+	var up, down float64
+	if bits == 32 {
+		f32 := float32(f)
+		up = float64(math.Nextafter32(f32, float32(math.Inf(1))))
+		down = float64(math.Nextafter32(f32, float32(math.Inf(-1))))
+		// float32 midpoints are exact in float64: compare cheaply first.
+		v, err := strconv.ParseFloat(string(s), 64)
+		if err != nil || (v != (f+up)/2 && v != (f+down)/2) {
+			return false
+		}
+	} else {
+		// Below 2^53 a float64 midpoint has a binary fraction, so its
+		// decimal expansion ends in 5.
+		k := 0
+		for k < len(s) && s[k] != 'e' {
+			k++
+		}
+		if math.Abs(f) < 1<<53 && (k == 0 || s[k-1] != '5') {
+			return false
+		}
+		up = math.Nextafter(f, math.Inf(1))
+		down = math.Nextafter(f, math.Inf(-1))
+	}
+	r, ok := new(big.Rat).SetString(string(s))
+	if !ok {
+		return false
+	}
+	fr := new(big.Rat).SetFloat64(f)
+	for _, n := range []float64{up, down} {
+		if math.IsInf(n, 0) {
+			continue
+		}
+		mid := new(big.Rat).Add(fr, new(big.Rat).SetFloat64(n))
+		mid.Quo(mid, big.NewRat(2, 1))
+		if r.Cmp(mid) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 const hexDigits = "0123456789abcdef"

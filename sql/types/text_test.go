@@ -153,6 +153,9 @@ func TestFormatFloatShortest(t *testing.T) {
 		{123456, 32, "123456"},
 		{12345678, 32, "1.2345678e+07"},
 		{0.1, 32, "0.1"},
+		// Shortest candidates exactly halfway to a neighbour are skipped.
+		{220588608, 32, "2.2058861e+08"},
+		{37968880018388384, 64, "3.7968880018388384e+16"},
 	}
 	for _, c := range cases {
 		require.Equal(t, c.out, string(appendFloat(nil, c.f, c.bits)), "%v", c.f)
