@@ -22,11 +22,16 @@ type env struct {
 
 	rmu     sync.Mutex
 	regexps map[string]*regexp.Regexp
+
+	fmu        sync.Mutex
+	dtFormats  map[string][]dtNode
+	numFormats map[string]numFormat
 }
 
 // Register adds every function of this package to r.
 func Register(r *kernels.Registry) {
-	e := &env{r: r, zones: map[string]*time.Location{}, regexps: map[string]*regexp.Regexp{}}
+	e := &env{r: r, zones: map[string]*time.Location{}, regexps: map[string]*regexp.Regexp{},
+		dtFormats: map[string][]dtNode{}, numFormats: map[string]numFormat{}}
 	e.registerString()
 	e.registerRegexp()
 	e.registerRegexpPG15()
@@ -128,4 +133,42 @@ func (e *env) compile(pattern string) (*regexp.Regexp, error) {
 	}
 	e.rmu.Unlock()
 	return re, nil
+}
+
+// cacheLimit bounds each cache; beyond it new entries are not kept.
+const cacheLimit = 4096
+
+// dtFormat returns the parsed date/time template (parsed nodes are
+// read-only once cached).
+func (e *env) dtFormat(f string) []dtNode {
+	e.fmu.Lock()
+	nodes, ok := e.dtFormats[f]
+	e.fmu.Unlock()
+	if ok {
+		return nodes
+	}
+	nodes = parseDTFormat(f)
+	e.fmu.Lock()
+	if len(e.dtFormats) < cacheLimit {
+		e.dtFormats[f] = nodes
+	}
+	e.fmu.Unlock()
+	return nodes
+}
+
+// numFormat returns the parsed numeric template.
+func (e *env) numFormat(f string) numFormat {
+	e.fmu.Lock()
+	nf, ok := e.numFormats[f]
+	e.fmu.Unlock()
+	if ok {
+		return nf
+	}
+	nf = parseNumFormat(f)
+	e.fmu.Lock()
+	if len(e.numFormats) < cacheLimit {
+		e.numFormats[f] = nf
+	}
+	e.fmu.Unlock()
+	return nf
 }

@@ -459,7 +459,7 @@ func (e *env) registerToChar() {
 		if !tsFinite(v) {
 			return nil, nil
 		}
-		return toChar(tsValue(v), parseDTFormat(str(a[1]))), nil
+		return toChar(tsValue(v), e.dtFormat(str(a[1]))), nil
 	}, tsT, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		v := tsArg(a[0])
@@ -474,7 +474,7 @@ func (e *env) registerToChar() {
 		if l == time.UTC {
 			dv.zoneAbbrev = "UTC"
 		}
-		return toChar(dv, parseDTFormat(str(a[1]))), nil
+		return toChar(dv, e.dtFormat(str(a[1]))), nil
 	}, tstzT, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		d, _ := a[0].(types.Date)
@@ -485,7 +485,7 @@ func (e *env) registerToChar() {
 		if !tsFinite(v) {
 			return nil, nil
 		}
-		return toChar(tsValue(v), parseDTFormat(str(a[1]))), nil
+		return toChar(tsValue(v), e.dtFormat(str(a[1]))), nil
 	}, dateT, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		iv := ivArg(a[0])
@@ -497,12 +497,12 @@ func (e *env) registerToChar() {
 		t -= dv.min * types.MicrosPerMinute
 		dv.sec = t / types.MicrosPerSecond
 		dv.usec = t % types.MicrosPerSecond
-		return toChar(dv, parseDTFormat(str(a[1]))), nil
+		return toChar(dv, e.dtFormat(str(a[1]))), nil
 	}, intervalT, textT).Volatility = kernels.Stable
 	e.registerNumToChar()
 
 	e.strict("to_timestamp", tstzT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		p, err := parseWithFormat(str(a[0]), str(a[1]))
+		p, err := parseWithFormat(str(a[0]), e.dtFormat(str(a[1])))
 		if err != nil {
 			return nil, err
 		}
@@ -516,7 +516,7 @@ func (e *env) registerToChar() {
 		return types.TimestampTZ(fromLocal(local, loc(ctx))), nil
 	}, textT, textT).Volatility = kernels.Stable
 	e.strict("to_date", dateT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		p, err := parseWithFormat(str(a[0]), str(a[1]))
+		p, err := parseWithFormat(str(a[0]), e.dtFormat(str(a[1])))
 		if err != nil {
 			return nil, err
 		}
@@ -584,8 +584,7 @@ func isTextKey(k dtKey) bool {
 
 // parseWithFormat reads s according to template f (PostgreSQL's lenient,
 // non-FX matching: separators match any separator, spaces are skipped).
-func parseWithFormat(s, f string) (*parsedDT, error) {
-	nodes := parseDTFormat(f)
+func parseWithFormat(s string, nodes []dtNode) (*parsedDT, error) {
 	p := &parsedDT{day: 1, month: 1}
 	i := 0
 	skipSpace := func() {

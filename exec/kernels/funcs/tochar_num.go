@@ -345,19 +345,19 @@ func formatNumber(d numDigits, nf numFormat) string {
 
 func (e *env) registerNumToChar() {
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		nf := parseNumFormat(str(a[1]))
+		nf := e.numFormat(str(a[1]))
 		return formatNumber(digitsOfDecimal(apd.New(i64(a[0]), 0), nf), nf), nil
 	}, int8T, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		nf := parseNumFormat(str(a[1]))
+		nf := e.numFormat(str(a[1]))
 		return formatNumber(digitsOfDecimal(apd.New(i64(a[0]), 0), nf), nf), nil
 	}, int4T, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		nf := parseNumFormat(str(a[1]))
+		nf := e.numFormat(str(a[1]))
 		return formatNumber(digitsOfFloat(f64(a[0]), nf), nf), nil
 	}, float8T, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		nf := parseNumFormat(str(a[1]))
+		nf := e.numFormat(str(a[1]))
 		v, ok := a[0].(*apd.Decimal)
 		if !ok {
 			v = apd.New(0, 0)
