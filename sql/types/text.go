@@ -174,7 +174,14 @@ func shortestFloat(buf []byte, f float64, bits int) []byte {
 // onMidpoint reports whether decimal s equals the midpoint between f and
 // one of its neighbours of the given bit size.
 func onMidpoint(s []byte, f float64, bits int) bool {
-	if math.IsInf(f, 0) || f == 0 {
+	// A midpoint below 2^(mantissa bits + 1) has more significant decimal
+	// digits than a shortest rendering can have (its binary fraction
+	// needs as many decimal places), so only large values need checking.
+	limit := float64(1 << 53)
+	if bits == 32 {
+		limit = 1 << 24
+	}
+	if math.IsInf(f, 0) || math.Abs(f) < limit {
 		return false
 	}
 	var up, down float64
@@ -188,15 +195,6 @@ func onMidpoint(s []byte, f float64, bits int) bool {
 			return false
 		}
 	} else {
-		// Below 2^53 a float64 midpoint has a binary fraction, so its
-		// decimal expansion ends in 5.
-		k := 0
-		for k < len(s) && s[k] != 'e' {
-			k++
-		}
-		if math.Abs(f) < 1<<53 && (k == 0 || s[k-1] != '5') {
-			return false
-		}
 		up = math.Nextafter(f, math.Inf(1))
 		down = math.Nextafter(f, math.Inf(-1))
 	}
