@@ -3,6 +3,11 @@
 // hashing (HashColumns) and canonical row keys (KeyEncoder) over Arrow arrays
 // in the layout that package sql/types defines for each SQL type.
 //
+// Sorting uses LSD radix sort on normalized uint64 keys for a fixed-width
+// first key, MSD radix on 8-byte chunks for text/bytea, and pdqsort with an
+// index tie-break (stable) otherwise. Subpackage vectest holds random data
+// generators and naive reference semantics for tests.
+//
 // Kernels loop over raw Arrow value slices through Go generics keyed by value
 // width (fixed-width types), with dedicated code for Boolean bitmaps,
 // Utf8/Binary offsets, List, MonthDayNano and Null. They never use
@@ -19,6 +24,8 @@
 //  3. Orderings follow PostgreSQL's default b-tree classes: NaN above all
 //     floats, text bytewise (C collation), NULL placement as the SortKey asks.
 //  4. Sorting is stable: rows with equal keys keep their input order.
-//  5. Index arguments out of range are programming errors (they panic);
-//     values from user data never panic.
+//  5. Index arguments out of range and mismatched array types are
+//     programming errors (they panic); values from user data never panic,
+//     except a Take result past Arrow's 2 GiB offsets, for which TakeErr
+//     (and ConcatErr) return SQLSTATE 54000 instead.
 package vec
