@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"strings"
+
 	"github.com/cockroachdb/apd/v3"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
@@ -44,7 +46,10 @@ func datumType(d types.Datum) (types.T, bool) {
 // asText renders d as its type's text output; t is the static type or
 // FamAny to infer it from the Datum.
 func asText(ctx *kernels.EvalContext, d types.Datum, t types.T) (string, error) {
-	if s, ok := d.(string); ok && t.Family != types.FamBpchar {
+	if s, ok := d.(string); ok {
+		if t.Family == types.FamBpchar {
+			return strings.TrimRight(s, " "), nil
+		}
 		return s, nil
 	}
 	if b, ok := d.(bool); ok {
@@ -77,9 +82,11 @@ func registerConcat(r *kernels.Registry) {
 		}
 		return a + b, nil
 	}, nil)
-	// float4's text output differs from float8's for the same float64
-	// Datum, so it gets exact overloads; FamAny covers everything else.
-	for _, other := range []types.T{types.AnyT, types.Float4T} {
+	// Exact overloads come before the FamAny ones: the planner breaks ties
+	// between equally good candidates by registration order. bpchar's cast
+	// to text drops trailing spaces; float4's text output differs from
+	// float8's for the same float64 Datum; FamAny covers everything else.
+	for _, other := range []types.T{types.BpcharT, types.Float4T, types.AnyT} {
 		other := other
 		add(r, "||", targs(T, other), T, func(ctx *kernels.EvalContext, args []types.Datum) (types.Datum, error) {
 			if len(args) != 2 {

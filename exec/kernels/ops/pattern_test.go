@@ -154,3 +154,16 @@ func TestPatternCachesConcurrent(t *testing.T) {
 		t.Fatalf("concurrent evaluation failed: %v", err)
 	}
 }
+
+// TestConcatOverloadOrder pins that exact || overloads are registered
+// before the polymorphic ones (the planner breaks ties by order).
+func TestConcatOverloadOrder(t *testing.T) {
+	r := newRegistry()
+	pos := map[string]int{}
+	for i, f := range r.Scalars("||") {
+		pos[argTypes(f)] = i
+	}
+	require.Less(t, pos["text,text"], pos["text,anyelement"])
+	require.Less(t, pos["bpchar,text"], pos["anyelement,text"])
+	require.Less(t, pos["text,float4"], pos["text,anyelement"])
+}

@@ -705,4 +705,8 @@ var pgCases = []pgCase{
 	{"UTC", "~", "text text", []string{"a\nb", "^b"}, "false", ""},
 	{"UTC", "~", "text text", []string{"a.b", "a\\.b"}, "true", ""},
 	{"UTC", "~", "text text", []string{"tab	here", "\\t"}, "true", ""},
+	{"UTC", "||", "bpchar text", []string{"ab  ", "x"}, "abx", ""},
+	{"UTC", "||", "text bpchar", []string{"x", "ab  "}, "xab", ""},
+	{"UTC", "||", "float4 text", []string{"0.1", "!"}, "0.1!", ""},
+	{"UTC", "||", "text varchar", []string{"a", "b "}, "ab ", ""},
 }

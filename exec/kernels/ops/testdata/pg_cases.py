@@ -169,3 +169,5 @@ c("^", "float8 float8", "2", "10"); c("^", "numeric numeric", "2.0", "3"); c("u|
 c("*", "numeric numeric", "1e100000", "1e100000"); c("power", "numeric numeric", "10", "131072"); c("power", "numeric numeric", "2", "1e9"); c("power", "numeric numeric", "0.5", "1000")
 c("~", "text text", "foo bar", "[[:<:]]bar"); c("~", "text text", "foobar", "[[:<:]]bar"); c("~", "text text", "a1", "[\\d]"); c("~", "text text", "a]b", "[]]"); c("~", "text text", "a-b", "[^]a]-"); c("~", "text text", "ab", "a{2"); c("~", "text text", "x", "*")
 c("~", "text text", "ABC", "(?i)abc"); c("~*", "text text", "ÄX", "äx"); c("~", "text text", "a\nb", "^b"); c("~", "text text", "a.b", "a\\.b"); c("~", "text text", "tab\there", "\\t")
+# --- round 4: bpchar concatenation trims, float4 text
+c("||", "bpchar text", "ab  ", "x"); c("||", "text bpchar", "x", "ab  "); c("||", "float4 text", "0.1", "!"); c("||", "text varchar", "a", "b ")
