@@ -425,3 +425,24 @@ var sqlSyntaxCases = []fnCase{
 }
 
 func TestSQLSyntaxFunctions(t *testing.T) { runCases(t, "", sqlSyntaxCases) }
+
+var extraCases = []fnCase{
+	{"substring", []string{"text:foobar", "text:#\"o_b#\"%", "text:#"}, `NULL`},
+	{"substring", []string{"text:foobar", "text:f%", "text:#"}, `foobar`},
+	{"substring", []string{"text:foobar", "text:#\"x#\"%", "text:#"}, `NULL`},
+	{"substring", []string{"text:foobar", "text:%#\"o#\"%", "text:#"}, `o`},
+	{"substring", []string{"text:foobar", "text:%#\"o%#\"", "text:#"}, `oobar`},
+	{"substring", []string{"text:abcdef", "text:a#\"%#\"e_", "text:#"}, `bcd`},
+	{"substring", []string{"text:abcdef", "text:a#\"%#\"e_#\"", "text:#"}, `ERR:2200C`},
+	{"pg_size_pretty", []string{"numeric:123456789"}, `118 MB`},
+	{"pg_size_pretty", []string{"numeric:10239.5"}, `10239.5 bytes`},
+	{"pg_size_pretty", []string{"numeric:1e30"}, `888178419700125 PB`},
+	{"pg_size_pretty", []string{"numeric:-20971520"}, `-20 MB`},
+	{"pg_size_pretty", []string{"numeric:10752.7"}, `11 kB`},
+	{"pg_size_pretty", []string{"numeric:-10752.7"}, `-11 kB`},
+	{"sha224", []string{"bytea:\\x616263"}, `\x23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7`},
+	{"sha384", []string{"bytea:\\x616263"}, `\xcb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7`},
+	{"sha512", []string{"bytea:\\x616263"}, `\xddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f`},
+}
+
+func TestExtraFunctions(t *testing.T) { runCases(t, "", extraCases) }

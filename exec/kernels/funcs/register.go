@@ -37,6 +37,7 @@ func Register(r *kernels.Registry) {
 	e.registerRegexpPG15()
 	e.registerFormat()
 	e.registerSQLSyntax()
+	e.registerExtras()
 	e.registerDateTime()
 	e.registerToChar()
 	e.registerArray()
@@ -62,6 +63,9 @@ func errf(code, format string, args ...any) *pgerror.Error { return pgerror.New(
 
 // codeSubstringError is PostgreSQL's substring_error, which pgerror does not name.
 const codeSubstringError = "22011"
+
+// codeInvalidUseOfEscape is PostgreSQL's invalid_use_of_escape_character.
+const codeInvalidUseOfEscape = "2200C"
 
 // Argument accessors. The registry guarantees the Go type of each Datum, so
 // the conversions cannot fail for resolved calls; they never panic either.
