@@ -318,7 +318,7 @@ func (p *Planner) PlanUpdate(up *pg_query.UpdateStmt) (*DML, error) {
 	for _, c := range t.Columns {
 		out = append(out, Column{Name: c.Name, T: c.T})
 	}
-	src, err := Optimize(&Project{Input: node, Exprs: exprs, Out: out})
+	src, err := p.optimize(&Project{Input: node, Exprs: exprs, Out: out})
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +365,7 @@ func (p *Planner) PlanDelete(del *pg_query.DeleteStmt) (*DML, error) {
 		exprs = append(exprs, &ColRef{Idx: i, T: c.T, Name: c.Name})
 		out = append(out, Column{Name: c.Name, T: c.T})
 	}
-	src, err := Optimize(&Project{Input: node, Exprs: exprs, Out: out})
+	src, err := p.optimize(&Project{Input: node, Exprs: exprs, Out: out})
 	if err != nil {
 		return nil, err
 	}

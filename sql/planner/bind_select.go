@@ -743,7 +743,7 @@ func (p *Planner) bindSubLink(ec *exprCtx, sl *pg_query.SubLink) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	if node, err = Optimize(node); err != nil {
+	if node, err = p.optimize(node); err != nil {
 		return nil, err
 	}
 	sq := &Subquery{Plan: node, Correlated: planIsCorrelated(node)}

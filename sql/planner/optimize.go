@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
@@ -20,8 +22,22 @@ var DefaultRules = []Rule{
 
 // Optimize runs the rules over the plan, checking after each that the root
 // schema is unchanged and naming the rule that broke it.
-func Optimize(n Node) (Node, error) {
-	for _, r := range DefaultRules {
+func Optimize(n Node) (Node, error) { return optimize(n, DefaultRules) }
+
+// optimize folds constants (with the planner's session context), then runs
+// the other rules.
+func (p *Planner) optimize(n Node) (Node, error) {
+	ec := &kernels.EvalContext{Mem: memory.DefaultAllocator}
+	if p.Ctx != nil {
+		ec.Ctx = *p.Ctx
+	}
+	f := &folder{ec: ec}
+	rules := append([]Rule{{Name: "fold_constants", Apply: f.rule}}, DefaultRules...)
+	return optimize(n, rules)
+}
+
+func optimize(n Node, rules []Rule) (Node, error) {
+	for _, r := range rules {
 		before := n.Schema()
 		out, _, err := r.Apply(n)
 		if err != nil {

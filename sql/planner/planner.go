@@ -64,7 +64,7 @@ func (p *Planner) PlanSelect(n *pg_query.Node) (*Query, error) {
 	if err := p.finishParams(); err != nil {
 		return nil, err
 	}
-	if node, err = Optimize(node); err != nil {
+	if node, err = p.optimize(node); err != nil {
 		return nil, err
 	}
 	q := &Query{Plan: node}
