@@ -258,54 +258,65 @@ func vIntNeg[T intT](a, r []T, valid []byte) error {
 }
 
 // vFloat returns the vector loop for a float operator whose scalar form is f.
-// The fast loop flags any slot whose result is infinite, NaN or zero (the
-// only results that can need an error); flagged batches are re-checked.
+// Only slots whose result is infinite, NaN or zero (or whose divisor is
+// zero) can need an error; those go through f, in row order, and only
+// valid (non-NULL) slots report. The guard is a well-predicted branch.
 func vFloat[T floatT](op byte, f func(a, b T) (T, error)) func(a, b, r []T, valid []byte) error {
 	return func(a, b, r []T, valid []byte) error {
 		a, b = a[:len(r)], b[:len(r)]
-		// bad counts slots that may need an error: a non-finite result,
-		// a zero product/quotient of nonzero inputs, or a zero divisor.
-		var bad byte
 		switch op {
 		case '+':
 			for i := range r {
 				v := a[i] + b[i]
 				r[i] = v
-				bad |= b2u(v-v != 0)
+				if v-v != 0 {
+					if err := floatCheck(f, a[i], b[i], valid, i); err != nil {
+						return err
+					}
+				}
 			}
 		case '-':
 			for i := range r {
 				v := a[i] - b[i]
 				r[i] = v
-				bad |= b2u(v-v != 0)
+				if v-v != 0 {
+					if err := floatCheck(f, a[i], b[i], valid, i); err != nil {
+						return err
+					}
+				}
 			}
 		case '*':
 			for i := range r {
-				x, y := a[i], b[i]
-				v := x * y
+				v := a[i] * b[i]
 				r[i] = v
-				bad |= b2u(v-v != 0) | b2u(v == 0 && x != 0 && y != 0)
+				if v-v != 0 || v == 0 {
+					if err := floatCheck(f, a[i], b[i], valid, i); err != nil {
+						return err
+					}
+				}
 			}
 		default:
 			for i := range r {
-				x, y := a[i], b[i]
-				v := x / y
+				v := a[i] / b[i]
 				r[i] = v
-				bad |= b2u(v-v != 0) | b2u(y == 0) | b2u(v == 0 && x != 0)
-			}
-		}
-		if bad != 0 {
-			for i := range r {
-				if !isValid(valid, i) {
-					continue
-				}
-				if _, err := f(a[i], b[i]); err != nil {
-					return err
+				if v-v != 0 || v == 0 || b[i] == 0 {
+					if err := floatCheck(f, a[i], b[i], valid, i); err != nil {
+						return err
+					}
 				}
 			}
 		}
 		return nil
 	}
+}
+
+// floatCheck re-runs the scalar operator on a flagged slot.
+func floatCheck[T floatT](f func(a, b T) (T, error), x, y T, valid []byte, i int) error {
+	if !isValid(valid, i) {
+		return nil
+	}
+	_, err := f(x, y)
+	return err
 }
 
 func vFloatNeg[T floatT](a, r []T, _ []byte) error {
