@@ -186,17 +186,11 @@ func vIntSub[T intT](a, b, r []T, valid []byte) error {
 
 func vIntMul[T intT](a, b, r []T, valid []byte) error {
 	a, b = a[:len(r)], b[:len(r)]
-	bad := false
 	for i := range r {
 		p, ovf := mulOvf(a[i], b[i])
 		r[i] = p
-		bad = bad || ovf
-	}
-	if bad {
-		for i := range r {
-			if _, ovf := mulOvf(a[i], b[i]); ovf && isValid(valid, i) {
-				return errIntRange[T]()
-			}
+		if ovf && isValid(valid, i) {
+			return errIntRange[T]()
 		}
 	}
 	return nil

@@ -21,4 +21,13 @@
 //     since one ScalarFunc is shared by concurrent statements.
 //  4. Vec results are freshly allocated from ctx.Mem (or the default
 //     allocator) and owned by the caller; inputs are never retained.
+//  5. Text semantics are the C locale's, as the server runs: comparisons
+//     are bytewise, ILIKE and ~* fold ASCII letters only, bpchar compares
+//     (and casts to text) without trailing spaces.
+//  6. Regular expressions run on Go's RE2 after a translation of
+//     PostgreSQL's ARE syntax (see translateRegex); constructs RE2 lacks
+//     (back references, lookaround) are 0A000, malformed patterns 2201B.
+//
+// Expected results in the tests are literals produced by a real
+// PostgreSQL 15 (testdata/gen_pgcases.py regenerates them).
 package ops
