@@ -93,3 +93,13 @@ func TestPostgresToTimestampRandom(t *testing.T) {
 		}
 	}
 }
+
+// pg15_to_number.tsv: input text (hand-picked, or to_char output of a
+// random number), template, to_number(text, template)::text or ERR:<code>.
+func TestPostgresToNumber(t *testing.T) {
+	ctx := newCtx("")
+	for _, f := range readTSV(t, "pg15_to_number.tsv", 3) {
+		args := []string{"text:" + f[0], "text:" + f[1]}
+		require.Equal(t, f[2], call(t, ctx, "to_number", args), "to_number%q", args)
+	}
+}

@@ -242,6 +242,7 @@ var pgProc = []struct {
 	{"to_date", "text,text", true, "Stable"},
 	{"to_hex", "int4", true, "Immutable"},
 	{"to_hex", "int8", true, "Immutable"},
+	{"to_number", "text,text", true, "Stable"},
 	{"to_timestamp", "float8", true, "Immutable"},
 	{"to_timestamp", "text,text", true, "Stable"},
 	{"transaction_timestamp", "", true, "Stable"},

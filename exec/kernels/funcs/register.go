@@ -38,6 +38,7 @@ func Register(r *kernels.Registry) {
 	e.registerFormat()
 	e.registerSQLSyntax()
 	e.registerExtras()
+	e.registerToNumber()
 	e.registerDateTime()
 	e.registerToChar()
 	e.registerArray()
