@@ -36,6 +36,10 @@ func TestTranslateRegex(t *testing.T) {
 	}
 	_, err := translateRegex(`(a)\1`, false)
 	require.Equal(t, pgerror.FeatureNotSupported, pgerror.CodeOf(err))
+	for _, la := range []string{`a(?=b)`, `a(?!b)`, `(?<=a)b`} {
+		_, err := compileRegex(la, false)
+		require.Equal(t, pgerror.FeatureNotSupported, pgerror.CodeOf(err), la)
+	}
 	for _, bad := range []string{`a{2`, `a{x}`, `a{3,2}`, `a{256}`} {
 		_, err := compileRegex(bad, false)
 		require.Equal(t, pgerror.InvalidRegularExpression, pgerror.CodeOf(err), bad)

@@ -142,6 +142,12 @@ func compileRegex(p string, fold bool) (*regexp.Regexp, error) {
 	}
 	re, err := regexp.Compile(t)
 	if err != nil {
+		var se *syntax.Error
+		if errors.As(err, &se) && (se.Code == syntax.ErrInvalidPerlOp || se.Code == syntax.ErrInvalidNamedCapture) &&
+			(strings.HasPrefix(se.Expr, "(?=") || strings.HasPrefix(se.Expr, "(?!") ||
+				strings.HasPrefix(se.Expr, "(?<=") || strings.HasPrefix(se.Expr, "(?<!")) {
+			return nil, pgerror.Unsupported("regular expression lookahead and lookbehind constraints are not supported")
+		}
 		return nil, pgerror.New(pgerror.InvalidRegularExpression, "invalid regular expression: %s", regexMessage(err))
 	}
 	return re, nil
