@@ -275,7 +275,7 @@ func tokenizeInterval(s string) ([]ivTok, bool) {
 	for i < len(s) {
 		c := s[i]
 		switch {
-		case isPGSpace(c) || c == ',':
+		case isPGSpace(c) || c == ',' || c == '@':
 			i++
 		case isDigit(c) || c == '+' || c == '-' || c == '.' || c == ':':
 			j := i + 1
@@ -288,6 +288,13 @@ func tokenizeInterval(s string) ([]ivTok, bool) {
 			j := i
 			for j < len(s) && isAlpha(s[j]) {
 				j++
+			}
+			// A unit glued to its number ("1d2h") or a one-letter unit
+			// ("h2") may run into the next number; a longer free-standing
+			// word may not ("days1"), as in PostgreSQL.
+			attached := i > 0 && (isDigit(s[i-1]) || s[i-1] == '.')
+			if !attached && j-i > 1 && j < len(s) && (isDigit(s[j]) || s[j] == '.' || s[j] == ':') {
+				return nil, false
 			}
 			toks = append(toks, ivTok{s: strings.ToLower(s[i:j]), word: true})
 			i = j
@@ -324,27 +331,38 @@ func parseInterval(s string, t T) (Datum, error) {
 		}
 		return iv, nil
 	}
-	if str[0] == '@' {
-		str = str[1:]
-	}
 	toks, ok := tokenizeInterval(str)
 	if !ok || len(toks) == 0 {
 		return bad()
 	}
+	// Fields are read right to left, as PostgreSQL does: a unit word
+	// names the unit of the number before it; a number without a unit
+	// takes the pending unit, which starts as the range's lowest field
+	// and becomes days after a time field or an hour count ('1 2:03',
+	// '2 6 hours').
+	const allSecs = ivSecond | ivMilli | ivMicro
 	var acc ivAcc
 	seen := 0
 	ago := false
-	for i := 0; i < len(toks); i++ {
+	pending := intervalLowestUnit(rangeMask)
+	afterAgo := false
+	for i := len(toks) - 1; i >= 0; i-- {
 		tok := toks[i]
 		if tok.word {
-			if tok.s == "ago" && i == len(toks)-1 {
+			afterAgo = tok.s == "ago"
+			if afterAgo {
 				ago = true
 				continue
 			}
-			return bad()
+			u, ok := intervalUnit(tok.s)
+			if !ok {
+				return bad()
+			}
+			pending = u
+			continue
 		}
 		if strings.Contains(tok.s, ":") {
-			if seen&(ivHour|ivMinute|ivSecond) != 0 {
+			if seen&(ivHour|ivMinute|allSecs) != 0 {
 				return bad()
 			}
 			ts := tok.s
@@ -356,35 +374,40 @@ func parseInterval(s string, t T) (Datum, error) {
 			}
 			us, ok := parseIntervalTime(ts)
 			if !ok {
+				if tok.s[0] == '+' || tok.s[0] == '-' {
+					return bad()
+				}
 				return nil, pgerror.New(intervalFieldOverflow, "interval field value out of range: \"%s\"", s)
 			}
-			acc.addMicros(us)
-			seen |= ivHour | ivMinute | ivSecond
+			// The time replaces sub-day time accumulated so far (from
+			// fractional days to its right), as PostgreSQL's field-wise
+			// decoding does.
+			acc.us = us
+			seen |= ivHour | ivMinute | allSecs
+			pending = ivDay
+			afterAgo = false
 			continue
 		}
 		val, frac, ok := parseNumberFrac(tok.s)
-		if !ok {
+		if !ok || afterAgo {
 			return bad()
 		}
-		unit := intervalLowestUnit(rangeMask)
-		switch {
-		case i+1 < len(toks) && toks[i+1].word && toks[i+1].s != "ago":
-			u, ok := intervalUnit(toks[i+1].s)
-			if !ok {
-				return bad()
-			}
-			unit = u
-			i++
-		case i+1 < len(toks) && !toks[i+1].word && strings.Contains(toks[i+1].s, ":"):
-			unit = ivDay
-		case i+1 < len(toks) && !toks[i+1].word:
+		unit := pending
+		mask := unit
+		if unit == ivSecond && frac != 0 {
+			mask = allSecs
+		}
+		if seen&mask != 0 {
 			return bad()
 		}
-		if seen&unit != 0 {
-			return bad()
-		}
-		seen |= unit
+		seen |= mask
 		acc.addUnit(unit, val, frac)
+		if unit == ivHour {
+			pending = ivDay
+		}
+	}
+	if seen == 0 {
+		return bad()
 	}
 	iv, err := acc.result(s)
 	if err != nil {
