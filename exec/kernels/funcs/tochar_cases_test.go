@@ -97,3 +97,19 @@ var toCharCases = []fnCase{
 }
 
 func TestToChar(t *testing.T) { runCases(t, "", toCharCases) }
+
+var toCharSciCases = []fnCase{
+	{"to_char", []string{"numeric:1234.5", "text:9.99EEEE"}, ` 1.23e+03`},
+	{"to_char", []string{"numeric:-0.000123", "text:9.9EEEE"}, `-1.2e-04`},
+	{"to_char", []string{"numeric:0", "text:9.99EEEE"}, ` 0.00e+00`},
+	{"to_char", []string{"float8:1234.5", "text:9.99EEEE"}, ` 1.23e+03`},
+	{"to_char", []string{"int4:5", "text:9EEEE"}, ` 5e+00`},
+	{"to_char", []string{"float8:1e100", "text:9.9EEEE"}, ` 1.0e+100`},
+	{"to_char", []string{"numeric:1.5", "text:99.9EEEE"}, ` 1.5e+00`},
+	{"to_char", []string{"numeric:9.996", "text:9.99EEEE"}, ` 10.00e+00`},
+	{"to_char", []string{"numeric:12345", "text:FM9.99EEEE"}, `ERR:42601`},
+	{"to_char", []string{"float8:-2.5e-7", "text:9.9EEEE"}, `-2.5e-07`},
+	{"to_char", []string{"int8:-42", "text:9.9EEEE"}, `-4.2e+01`},
+}
+
+func TestToCharScientific(t *testing.T) { runCases(t, "", toCharSciCases) }

@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/apd/v3"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
@@ -28,6 +29,8 @@ type numFormat struct {
 	hasPoint   bool
 	multiplier int  // digits after V
 	signItem   bool // S, MI, SG or PR present
+	eeee       bool // scientific notation (EEEE)
+	other      bool // items EEEE cannot be combined with
 	fracZero   bool // a '0' among the fraction positions
 }
 
@@ -41,6 +44,9 @@ func parseNumFormat(f string) numFormat {
 		case strings.HasPrefix(up, "FM"):
 			nf.fm = true
 			i += 2
+		case strings.HasPrefix(up, "EEEE"):
+			nf.eeee = true
+			i += 4
 		case rest[0] == '9' || rest[0] == '0':
 			nf.items = append(nf.items, numItem{kind: rest[0]})
 			switch {
@@ -105,7 +111,88 @@ func parseNumFormat(f string) numFormat {
 			i += w
 		}
 	}
+	nf.other = nf.fm
+	for _, it := range nf.items {
+		if it.kind != '9' && it.kind != '0' && it.kind != '.' {
+			nf.other = true
+		}
+	}
 	return nf
+}
+
+// errEEEE is the error for EEEE combined with other patterns.
+func errEEEE() error {
+	return errf(pgerror.SyntaxError, "\"EEEE\" is incompatible with other formats").
+		WithDetail("\"EEEE\" may only be used together with digit and decimal point patterns.")
+}
+
+// sciDecimal renders v as PostgreSQL's to_char(..., 'EEEE') does: a
+// mantissa with frac digits (rounded half away from zero) and a signed
+// exponent of at least two digits.
+func sciDecimal(v *apd.Decimal, frac int, fm bool) string {
+	if v.Form == apd.NaN || v.Form == apd.NaNSignaling {
+		return " NaN"
+	}
+	neg := v.Negative && !v.IsZero()
+	m := new(apd.Decimal).Set(v)
+	m.Negative = false
+	exp := int64(0)
+	ctx := apd.BaseContext.WithPrecision(1000)
+	ctx.Rounding = apd.RoundHalfUp
+	if !m.IsZero() {
+		exp = m.NumDigits() + int64(m.Exponent) - 1
+		m.Exponent -= int32(exp)
+		// Rounding may carry into a two-digit mantissa (9.996 → 10.00e+00);
+		// PostgreSQL prints it as is.
+		_, _ = ctx.Quantize(m, m, -int32(frac))
+	} else {
+		_, _ = ctx.Quantize(m, apd.New(0, 0), -int32(frac))
+	}
+	return sciString(neg, m.Text('f'), exp, fm)
+}
+
+func sciFloat(v float64, frac int, fm bool) string {
+	if math.IsNaN(v) {
+		return " NaN"
+	}
+	s := strconv.FormatFloat(math.Abs(v), 'e', frac, 64)
+	mant, e, _ := strings.Cut(s, "e")
+	exp, _ := strconv.ParseInt(e, 10, 64)
+	return sciString(v < 0, mant, exp, fm)
+}
+
+func sciString(neg bool, mant string, exp int64, fm bool) string {
+	var b strings.Builder
+	switch {
+	case neg:
+		b.WriteByte('-')
+	case !fm:
+		b.WriteByte(' ')
+	}
+	b.WriteString(mant)
+	b.WriteByte('e')
+	if exp < 0 {
+		b.WriteByte('-')
+		exp = -exp
+	} else {
+		b.WriteByte('+')
+	}
+	if exp < 10 {
+		b.WriteByte('0')
+	}
+	b.WriteString(strconv.FormatInt(exp, 10))
+	return b.String()
+}
+
+// numToChar formats a decimal (numeric, integers) with template nf.
+func numToChar(v *apd.Decimal, nf numFormat) (types.Datum, error) {
+	if nf.eeee {
+		if nf.other {
+			return nil, errEEEE()
+		}
+		return sciDecimal(v, nf.fracPos, nf.fm), nil
+	}
+	return formatNumber(digitsOfDecimal(v, nf), nf), nil
 }
 
 // numDigits is a number split for formatting: sign, integer digits without
@@ -345,23 +432,26 @@ func formatNumber(d numDigits, nf numFormat) string {
 
 func (e *env) registerNumToChar() {
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		nf := e.numFormat(str(a[1]))
-		return formatNumber(digitsOfDecimal(apd.New(i64(a[0]), 0), nf), nf), nil
+		return numToChar(apd.New(i64(a[0]), 0), e.numFormat(str(a[1])))
 	}, int8T, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		nf := e.numFormat(str(a[1]))
-		return formatNumber(digitsOfDecimal(apd.New(i64(a[0]), 0), nf), nf), nil
+		return numToChar(apd.New(i64(a[0]), 0), e.numFormat(str(a[1])))
 	}, int4T, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		nf := e.numFormat(str(a[1]))
+		if nf.eeee {
+			if nf.other {
+				return nil, errEEEE()
+			}
+			return sciFloat(f64(a[0]), nf.fracPos, nf.fm), nil
+		}
 		return formatNumber(digitsOfFloat(f64(a[0]), nf), nf), nil
 	}, float8T, textT).Volatility = kernels.Stable
 	e.strict("to_char", textT, func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
-		nf := e.numFormat(str(a[1]))
 		v, ok := a[0].(*apd.Decimal)
 		if !ok {
 			v = apd.New(0, 0)
 		}
-		return formatNumber(digitsOfDecimal(v, nf), nf), nil
+		return numToChar(v, e.numFormat(str(a[1])))
 	}, numericT, textT).Volatility = kernels.Stable
 }
