@@ -11,7 +11,6 @@ import (
 	"github.com/cockroachdb/apd/v3"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
@@ -118,5 +117,4 @@ func TestNoPanics(t *testing.T) {
 			}
 		}
 	}
-	_ = kernels.Immutable
 }
