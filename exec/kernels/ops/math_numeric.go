@@ -230,7 +230,7 @@ func numPower(b, e *apd.Decimal) (*apd.Decimal, error) {
 		return nan(), nil
 	}
 	if b.Form != apd.Finite || e.Form != apd.Finite {
-		return nil, pgerror.Unsupported("power() of infinite numeric values is not supported")
+		return numPowerInf(b, e)
 	}
 	if b.IsZero() && e.Sign() < 0 {
 		return nil, pgerror.New(codeInvalidPowerArg, "zero raised to a negative power is undefined")
@@ -281,6 +281,53 @@ func numPower(b, e *apd.Decimal) (*apd.Decimal, error) {
 		_, err := c.Pow(out, b, e)
 		return err
 	})
+}
+
+// numPowerInf is power() with an infinite base or exponent, following
+// POSIX pow() as PostgreSQL does.
+func numPowerInf(b, e *apd.Decimal) (*apd.Decimal, error) {
+	one := apd.New(1, 0)
+	if e.Form == apd.Finite && e.IsZero() {
+		return one, nil
+	}
+	if b.Form == apd.Finite && b.Cmp(one) == 0 {
+		return one, nil
+	}
+	if e.Form == apd.Infinite {
+		if b.Form == apd.Finite && b.IsZero() && e.Negative {
+			return nil, pgerror.New(codeInvalidPowerArg, "zero raised to a negative power is undefined")
+		}
+		c := absDec(b).Cmp(one) // ±Inf base compares as > 1
+		if b.Form == apd.Infinite {
+			c = 1
+		}
+		switch {
+		case c == 0:
+			return one, nil
+		case (c > 0) != e.Negative:
+			return inf(false), nil
+		}
+		return new(apd.Decimal), nil
+	}
+	// Infinite base, finite nonzero exponent.
+	if !b.Negative {
+		if e.Negative {
+			return new(apd.Decimal), nil
+		}
+		return inf(false), nil
+	}
+	if _, integral, _ := numIntegral(e); !integral {
+		return nil, pgerror.New(codeInvalidPowerArg, "a negative number raised to a non-integer power yields a complex result")
+	}
+	rem := new(apd.Decimal)
+	if _, err := exactCtx().Rem(rem, e, apd.New(2, 0)); err != nil {
+		return nil, numErr(err)
+	}
+	odd := !rem.IsZero()
+	if e.Negative {
+		return new(apd.Decimal), nil
+	}
+	return inf(odd), nil
 }
 
 func absDec(d *apd.Decimal) *apd.Decimal {

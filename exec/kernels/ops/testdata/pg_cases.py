@@ -171,3 +171,8 @@ c("~", "text text", "foo bar", "[[:<:]]bar"); c("~", "text text", "foobar", "[[:
 c("~", "text text", "ABC", "(?i)abc"); c("~*", "text text", "ÄX", "äx"); c("~", "text text", "a\nb", "^b"); c("~", "text text", "a.b", "a\\.b"); c("~", "text text", "tab\there", "\\t")
 # --- round 4: bpchar concatenation trims, float4 text
 c("||", "bpchar text", "ab  ", "x"); c("||", "text bpchar", "x", "ab  "); c("||", "float4 text", "0.1", "!"); c("||", "text varchar", "a", "b ")
+# --- round 5: numeric power with infinities
+for b, e in [("Infinity", "2"), ("Infinity", "-2"), ("-Infinity", "3"), ("-Infinity", "2"), ("-Infinity", "-3"), ("-Infinity", "0.5"), ("Infinity", "0"),
+             ("2", "Infinity"), ("0.5", "Infinity"), ("2", "-Infinity"), ("0.5", "-Infinity"), ("-2", "Infinity"), ("-0.5", "Infinity"), ("1", "Infinity"),
+             ("-1", "Infinity"), ("0", "-Infinity"), ("0", "Infinity"), ("Infinity", "Infinity"), ("Infinity", "-Infinity"), ("NaN", "0"), ("1", "NaN"), ("NaN", "1")]:
+    c("power", "numeric numeric", b, e)
