@@ -103,3 +103,18 @@ func TestPostgresToNumber(t *testing.T) {
 		require.Equal(t, f[2], call(t, ctx, "to_number", args), "to_number%q", args)
 	}
 }
+
+// pg15_dst_new_york.tsv: instants every 13 minutes across New York's 2024
+// transitions (as UTC text), a unit, and with TimeZone America/New_York:
+// date_trunc(unit, ts), extract(hour), extract(timezone), to_char(ts,
+// 'YYYY-MM-DD HH24:MI TZ OF').
+func TestPostgresDSTNewYork(t *testing.T) {
+	ctx := newCtx("America/New_York")
+	for _, f := range readTSV(t, "pg15_dst_new_york.tsv", 6) {
+		ts := "timestamptz:" + f[0] + "+00"
+		require.Equal(t, f[2], call(t, ctx, "date_trunc", []string{"text:" + f[1], ts}), "date_trunc(%s, %s)", f[1], ts)
+		require.Equal(t, f[3], call(t, ctx, "extract", []string{"text:hour", ts}), "hour %s", ts)
+		require.Equal(t, f[4], call(t, ctx, "extract", []string{"text:timezone", ts}), "timezone %s", ts)
+		require.Equal(t, f[5], call(t, ctx, "to_char", []string{ts, "text:YYYY-MM-DD HH24:MI TZ OF"}), "to_char %s", ts)
+	}
+}

@@ -269,10 +269,18 @@ func vecDateTrunc(tz bool) vecFn {
 			}
 			v := int64(vals[i])
 			switch {
-			case tz && tsFinite(v) && u < uDay && l != time.UTC:
-				// Sub-day units keep the instant's own offset.
+			case tz && tsFinite(v) && l != time.UTC:
 				off := oc.offset(v) * types.MicrosPerSecond
-				out[i] = arrow.Timestamp(truncLocal(u, v+off) - off)
+				t := truncLocal(u, v+off)
+				if u < uDay {
+					// Sub-day units keep the instant's own offset.
+					out[i] = arrow.Timestamp(t - off)
+				} else if back := t - off; oc.offset(back)*types.MicrosPerSecond == off && oc.offset(back-types.MicrosPerDay) == oc.offset(back+types.MicrosPerDay) {
+					// No transition near the result: the same offset applies.
+					out[i] = arrow.Timestamp(back)
+				} else {
+					out[i] = arrow.Timestamp(fromLocal(t, l))
+				}
 			case tz:
 				out[i] = arrow.Timestamp(truncTZValue(u, v, l))
 			default:

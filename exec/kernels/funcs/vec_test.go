@@ -257,3 +257,40 @@ func TestVecErrors(t *testing.T) {
 	_, err = f.Vec(ctx, []arrow.Array{s, one, neg}, 1)
 	require.Equal(t, codeSubstringError, pgerror.CodeOf(err))
 }
+
+// TestVecDateTruncAcrossDST compares Vec with Eval for timestamptz
+// truncation on instants every 7 minutes around New York's transitions.
+func TestVecDateTruncAcrossDST(t *testing.T) {
+	ctx := newCtx("America/New_York")
+	f := resolve("date_trunc", []types.T{textT, tstzT})
+	var vals []types.Datum
+	for _, day := range []string{"2024-03-10", "2024-11-03", "2024-03-31", "2024-11-30"} {
+		d, err := time.Parse("2006-01-02", day)
+		require.NoError(t, err)
+		for m := int64(-36 * 60); m <= 36*60; m += 7 {
+			vals = append(vals, types.TimestampTZ(d.UnixMicro()+m*types.MicrosPerMinute))
+		}
+	}
+	ts := buildArray(t, tstzT, vals)
+	defer ts.Release()
+	for _, u := range truncUnits {
+		units := buildArray(t, textT, constColN(u, len(vals)))
+		res, err := f.Vec(ctx, []arrow.Array{units, ts}, len(vals))
+		require.NoError(t, err)
+		for i, v := range vals {
+			want, err := f.Eval(ctx, []types.Datum{u, v})
+			require.NoError(t, err)
+			require.Equal(t, want, types.GetDatum(res, i, tstzT), "date_trunc(%s, %v)", u, v)
+		}
+		res.Release()
+		units.Release()
+	}
+}
+
+func constColN(v types.Datum, n int) []types.Datum {
+	out := make([]types.Datum, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
