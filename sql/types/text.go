@@ -493,7 +493,7 @@ func hasNonZeroMantissa(s string) bool {
 
 // parseBytea implements byteain: \x hex format or the escape format.
 func parseBytea(s string) (Datum, error) {
-	if len(s) >= 2 && s[0] == '\\' && (s[1] == 'x' || s[1] == 'X') {
+	if len(s) >= 2 && s[0] == '\\' && s[1] == 'x' {
 		out := make([]byte, 0, (len(s)-2)/2)
 		for i := 2; i < len(s); {
 			c := s[i]

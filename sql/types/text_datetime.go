@@ -1,6 +1,8 @@
 package types
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -356,6 +358,7 @@ func decodeDateTime(s string, t T) (*dtFields, error) {
 	}
 	f := &dtFields{}
 	var nums []string
+	monthFirst := false
 	bad := func() (*dtFields, error) { return nil, errDatetimeSyntax(t, s) }
 	for _, tok := range toks {
 		switch tok.kind {
@@ -375,15 +378,12 @@ func decodeDateTime(s string, t T) (*dtFields, error) {
 			case !f.haveDate && len(tok.raw) <= 4 && len(nums) < 2:
 				// Day and year around a month name ("Jan 2 2024", "2 Jan 2024").
 				nums = append(nums, tok.raw)
-			case !f.haveDate && !f.textMonth && len(tok.raw) == 8:
-				f.year, f.yearLen = int64(atoiSat(tok.raw[:4])), 4
-				f.month = atoiSat(tok.raw[4:6])
-				f.day = atoiSat(tok.raw[6:])
-				f.haveDate = true
-			case !f.haveDate && !f.textMonth && len(tok.raw) == 6:
-				f.year, f.yearLen = int64(atoiSat(tok.raw[:2])), 2
-				f.month = atoiSat(tok.raw[2:4])
-				f.day = atoiSat(tok.raw[4:])
+			case !f.haveDate && !f.textMonth && len(tok.raw) >= 6 && len(tok.raw) <= 12:
+				// Concatenated date: [YY...]YYMMDD.
+				n := len(tok.raw)
+				f.year, f.yearLen = int64(atoiSat(tok.raw[:n-4])), n-4
+				f.month = atoiSat(tok.raw[n-4 : n-2])
+				f.day = atoiSat(tok.raw[n-2:])
 				f.haveDate = true
 			default:
 				return bad()
@@ -394,6 +394,9 @@ func decodeDateTime(s string, t T) (*dtFields, error) {
 			}
 			if !f.setTime(tok.raw) {
 				return bad()
+			}
+			if f.minute > 59 || f.sec > 60 {
+				return nil, errFieldRange(s)
 			}
 		case dtZone:
 			if f.haveZone || !(f.haveTime || f.haveDate) {
@@ -411,6 +414,7 @@ func decodeDateTime(s string, t T) (*dtFields, error) {
 			w := strings.ToLower(tok.raw)
 			if m := monthNumber(w); m > 0 && !f.haveDate && !f.textMonth {
 				f.month, f.textMonth = m, true
+				monthFirst = len(nums) == 0
 				continue
 			}
 			switch {
@@ -450,6 +454,14 @@ func decodeDateTime(s string, t T) (*dtFields, error) {
 			y, d = nums[0], nums[1]
 		}
 		if len(d) > 2 {
+			return bad()
+		}
+		if dv := atoiSat(d); dv < 1 || dv > 31 {
+			// PostgreSQL reads a day before the month name as an
+			// ambiguous field (syntax) and after it as a day (range).
+			if monthFirst {
+				return nil, errFieldRange(s)
+			}
 			return bad()
 		}
 		f.day = atoiSat(d)
@@ -584,31 +596,17 @@ func parseSecondsFrac(s string) (int, int64, bool) {
 	return sec, us, true
 }
 
-// fracToMicros converts the digits after a decimal point into microseconds,
-// rounding half to even; carry reports rounding up to a whole unit.
+// fracToMicros converts the digits after a decimal point into microseconds
+// as PostgreSQL does (strtod of the fraction, then rint of it times 10^6,
+// in double precision); carry reports rounding up to a whole second.
 func fracToMicros(frac string) (int64, bool) {
-	var us int64
-	for i := 0; i < 6; i++ {
-		us *= 10
-		if i < len(frac) {
-			us += int64(frac[i] - '0')
-		}
+	f, err := strconv.ParseFloat("0."+frac, 64)
+	if err != nil {
+		return 0, false
 	}
-	if len(frac) > 6 {
-		rest := frac[6:]
-		up := false
-		switch {
-		case rest[0] > '5':
-			up = true
-		case rest[0] == '5':
-			up = strings.TrimRight(rest[1:], "0") != "" || us%2 == 1
-		}
-		if up {
-			us++
-		}
-	}
-	if us == MicrosPerSecond {
-		return 0, true
+	us := int64(math.RoundToEven(f * float64(MicrosPerSecond)))
+	if us >= MicrosPerSecond {
+		return us - MicrosPerSecond, true
 	}
 	return us, false
 }

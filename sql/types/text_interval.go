@@ -2,6 +2,7 @@ package types
 
 import (
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -252,11 +253,8 @@ func parseNumberFrac(s string) (int64, float64, bool) {
 	}
 	var f float64
 	if fp != "" {
-		scale := 0.1
-		for i := 0; i < len(fp) && i < 18; i++ {
-			f += float64(fp[i]-'0') * scale
-			scale /= 10
-		}
+		// strtod of the fraction, as PostgreSQL.
+		f, _ = strconv.ParseFloat("0."+fp, 64)
 	}
 	if neg {
 		return -v, -f, true
