@@ -32,7 +32,7 @@ func query(t *testing.T, s *Session, sql string) [][]string {
 			if v == nil {
 				out[i][j] = "NULL"
 			} else {
-				out[i][j] = types.FormatText(nil, v, cols[j].T)
+				out[i][j] = types.FormatText(&s.tctx, v, cols[j].T)
 			}
 		}
 	}

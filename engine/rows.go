@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sabotsql/sabotsql/api"
 	"github.com/sabotsql/sabotsql/exec"
@@ -102,7 +103,7 @@ func textRows(tag string, names []string, rows [][]string) *staticRows {
 	bs := make([]*array.StringBuilder, len(names))
 	arrs := make([]arrow.Array, len(names))
 	for i := range bs {
-		bs[i] = array.NewStringBuilder(nil)
+		bs[i] = array.NewStringBuilder(memory.DefaultAllocator)
 		for _, r := range rows {
 			bs[i].Append(r[i])
 		}

@@ -29,6 +29,10 @@ type Session struct {
 	txn      *txn // nil outside a transaction block
 	txFailed bool
 
+	// curStarExcept carries the running statement's "* EXCEPT" lists to
+	// the planner.
+	curStarExcept map[int][]string
+
 	// sqlPrepared holds SQL-level PREPARE statements.
 	sqlPrepared map[string]*prepared
 	closed      bool
@@ -131,7 +135,7 @@ func (s *Session) evalContext() *kernels.EvalContext {
 }
 
 func (s *Session) newPlanner(params []types.T) *planner.Planner {
-	p := &planner.Planner{Cat: s.e.cat, Reg: s.e.reg, Ctx: &s.tctx, Params: params}
+	p := &planner.Planner{Cat: s.e.cat, Reg: s.e.reg, Ctx: &s.tctx, Params: params, StarExcept: s.curStarExcept}
 	if v := s.e.virtualTables(s); v != nil {
 		p.Virtual = v
 	}
@@ -195,6 +199,8 @@ func (s *Session) prepare(sql string, st *parser.Statement, paramTypes []types.T
 	if s.txFailed && !isTxnEnd(st) {
 		return nil, errTxAborted
 	}
+	s.curStarExcept = copyStarExcept(st.Stream.StarExcept)
+	defer func() { s.curStarExcept = nil }()
 	pl := s.newPlanner(p.paramTypes)
 	cols, err := s.describe(pl, st)
 	if err != nil {
@@ -402,9 +408,22 @@ func (s *Session) run(ctx context.Context, st *parser.Statement, paramTypes []ty
 			}
 		}
 	}()
+	s.curStarExcept = copyStarExcept(st.Stream.StarExcept)
+	defer func() { s.curStarExcept = nil }()
 	if st.Kind == parser.KindFlush {
 		// Without streaming views every committed change is already visible.
 		return api.Result{Tag: "FLUSH"}, nil
 	}
 	return s.dispatch(ctx, st, paramTypes, params)
+}
+
+func copyStarExcept(m map[int][]string) map[int][]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[int][]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

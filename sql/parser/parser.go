@@ -40,6 +40,9 @@ type StreamClauses struct {
 	Watermarks []Watermark
 	// EmitOnWindowClose is set by EMIT ON WINDOW CLOSE.
 	EmitOnWindowClose bool
+	// StarExcept maps the byte offset (within the statement) of a "*" in a
+	// select list to the columns of its "* EXCEPT (a, b)" (RisingWave syntax).
+	StarExcept map[int][]string
 }
 
 // Watermark is one WATERMARK FOR column AS expression clause.

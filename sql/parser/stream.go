@@ -41,6 +41,30 @@ func cutStreamClauses(sql string, start, end int, toks []*pg_query.ScanToken, sc
 			continue
 		}
 		switch {
+		case toks[i].Token == pg_query.Token_ASCII_42 && low(i+1) == "except" && i+2 < len(toks) && toks[i+2].Token == pg_query.Token_ASCII_40:
+			// * EXCEPT (col, …): only identifiers and commas inside.
+			var cols []string
+			j := i + 3
+			okList := true
+			for ; j < len(toks) && toks[j].Token != pg_query.Token_ASCII_41; j++ {
+				if toks[j].Token == pg_query.Token_ASCII_44 {
+					continue
+				}
+				if toks[j].Token != pg_query.Token_IDENT && toks[j].KeywordKind == pg_query.KeywordKind_NO_KEYWORD {
+					okList = false
+					break
+				}
+				cols = append(cols, unquoteIdent(sql[toks[j].Start:toks[j].End]))
+			}
+			if !okList || j >= len(toks) || len(cols) == 0 {
+				continue
+			}
+			if sc.StarExcept == nil {
+				sc.StarExcept = map[int][]string{}
+			}
+			sc.StarExcept[int(toks[i].Start)-start] = cols
+			blank(int(toks[i+1].Start), int(toks[j].End))
+			i = j
 		case depth == 0 && low(i) == "append" && low(i+1) == "only":
 			sc.AppendOnly = true
 			blank(int(toks[i].Start), int(toks[i+1].End))

@@ -339,8 +339,15 @@ func (p *Planner) bindSimpleSelect(sel *pg_query.SelectStmt, sc *scope) (Node, *
 					return nil, nil, pgerror.New(pgerror.UndefinedTable, "missing FROM-clause entry for table %q", tbl)
 				}
 			}
+			except, err := p.starExcept(int(cr.Location), idxs, sc)
+			if err != nil {
+				return nil, nil, err
+			}
 			for _, i := range idxs {
 				c := sc.cols[i]
+				if except[c.name] {
+					continue
+				}
 				targets = append(targets, target{name: c.name, expr: &ColRef{Idx: i, T: c.t, Name: c.name}, col: c})
 			}
 			continue
@@ -797,4 +804,34 @@ func (p *Planner) bindSubLink(ec *exprCtx, sl *pg_query.SubLink) (Expr, error) {
 		return sq, nil
 	}
 	return nil, pgerror.Unsupported("unsupported subquery kind")
+}
+
+// starExcept returns the column names excluded from the star at byte
+// offset loc ("* EXCEPT (a, b)"), checking that each names a column.
+func (p *Planner) starExcept(loc int, idxs []int, sc *scope) (map[string]bool, error) {
+	best := -1
+	for k := range p.StarExcept {
+		if k >= loc && k <= loc+128 && (best < 0 || k < best) {
+			best = k
+		}
+	}
+	if best < 0 {
+		return nil, nil
+	}
+	names := p.StarExcept[best]
+	delete(p.StarExcept, best)
+	out := map[string]bool{}
+	for _, n := range names {
+		found := false
+		for _, i := range idxs {
+			if sc.cols[i].name == n {
+				found = true
+			}
+		}
+		if !found {
+			return nil, pgerror.New(pgerror.UndefinedColumn, "column %q in EXCEPT list does not exist", n)
+		}
+		out[n] = true
+	}
+	return out, nil
 }

@@ -32,6 +32,9 @@ type Planner struct {
 	// MVScan, when set, plans a read of a materialized view's stored
 	// contents; otherwise materialized views are expanded like views.
 	MVScan func(v *catalog.View) Node
+	// StarExcept holds "* EXCEPT (cols)" lists found by the parser's token
+	// pass, keyed by the byte offset of the "*" in the statement.
+	StarExcept map[int][]string
 	// viewDepth guards against runaway view expansion.
 	viewDepth int
 }

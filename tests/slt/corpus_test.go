@@ -103,3 +103,9 @@ func TestSQLiteRandom(t *testing.T) {
 	}
 	runCorpus(t, "sqlite random", corpus(t, "sqlite-slt/random"), 0.995)
 }
+
+// TestRisingWaveBatch runs the RisingWave e2e files that need only features
+// that have landed (the list grows with the streaming work).
+func TestRisingWaveBatch(t *testing.T) {
+	runCorpus(t, "risingwave batch", corpus(t, "risingwave-slt/e2e_test/batch"), 1.0)
+}
