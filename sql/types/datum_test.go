@@ -95,7 +95,7 @@ func TestArrowRoundTrip(t *testing.T) {
 		in  string
 	}{
 		{BoolT, "t"}, {Int2T, "-7"}, {Int4T, "7"}, {Int8T, "-9000000000"}, {Float4T, "0.1"}, {Float8T, "1e+20"},
-		{NumericT, "1000"}, {NumericT, "1.50"}, {TextT, "héllo"}, {BpcharT.WithMod(3), "a  "}, {ByteaT, `\x00ff`},
+		{NumericT, "1000"}, {NumericT, "1.50"}, {NumericT, "NaN"}, {NumericT, "-Infinity"}, {NumericT, "-0.000001"}, {TextT, "héllo"}, {BpcharT.WithMod(3), "a  "}, {ByteaT, `\x00ff`},
 		{DateT, "2024-01-02"}, {TimeT, "12:00:00.5"}, {TimestampT, "2024-01-02 03:04:05"},
 		{TimestampTZT, "2024-01-02 03:04:05+00"}, {IntervalT, "1 mon -2 days +00:00:01.5"}, {ArrayOf(Int4T), "{1,NULL,3}"},
 	}

@@ -194,3 +194,41 @@ func TestDifferentialParse(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialZones parses wall times around DST transitions in
+// several session zones, and formats random instants there.
+func TestDifferentialZones(t *testing.T) {
+	dsn := os.Getenv("PGGEN_DSN")
+	if dsn == "" {
+		t.Skip("PGGEN_DSN not set")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 3))
+	for _, tz := range []string{"Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "America/Sao_Paulo", "Pacific/Apia"} {
+		_, err = conn.Exec(ctx, "SET DateStyle = 'ISO, MDY'; SET TimeZone = '"+tz+"'")
+		require.NoError(t, err)
+		loc, err := time.LoadLocation(tz)
+		require.NoError(t, err)
+		c := &Ctx{Loc: loc}
+		for i := 0; i < 400; i++ {
+			y := 1900 + r.IntN(160)
+			m := []int{3, 4, 10, 11, 9, 1}[r.IntN(6)]
+			d := 1 + r.IntN(28)
+			in := time.Date(y, time.Month(m), d, r.IntN(24), []int{0, 15, 30, 45, 59}[r.IntN(5)], 0, 0, time.UTC).Format("2006-01-02 15:04:05")
+			for _, typ := range []string{"timestamptz", "timestamp"} {
+				var theirs string
+				require.NoError(t, conn.QueryRow(ctx, "SELECT format('%s', $1::text::"+typ+")", pgx.QueryExecModeSimpleProtocol, in).Scan(&theirs))
+				dd, err := ParseText(c, in, typeSpec(t, typ))
+				require.NoError(t, err)
+				if got := FormatText(c, dd, typeSpec(t, typ)); got != theirs {
+					t.Errorf("seed %d tz %s %s %q: PostgreSQL %q, we %q", seed, tz, typ, in, theirs, got)
+				}
+			}
+		}
+	}
+}
