@@ -57,6 +57,11 @@
 // self-delimiting, so a multi-column key is the concatenation of its
 // columns' keys.
 //
+// Behaviour is pinned to PostgreSQL 15 by pg_expect_test.go, recorded from a
+// real server by pggen_test.go (build tag pggen, PGGEN_DSN=...), which also
+// holds differential tests that compare random values and inputs with a
+// live server.
+//
 // Invariants:
 //  1. Datums handed across package boundaries are never mutated.
 //  2. Bool/integer/float Datums are always bool/int64/float64, whatever the

@@ -875,7 +875,7 @@ func parseISOFast(s string) (Timestamp, bool) {
 
 func parseTimestampFields(c *Ctx, s string, t T) (*dtFields, Timestamp, error) {
 	if ts, ok := parseISOFast(s); ok {
-		return &dtFields{haveDate: true}, ts, nil
+		return nil, ts, nil // no zone
 	}
 	f, err := decodeDateTime(s, t)
 	if err != nil {
@@ -925,6 +925,8 @@ func parseTimestampTZ(c *Ctx, s string) (TimestampTZ, error) {
 	}
 	var tz TimestampTZ
 	switch {
+	case f == nil:
+		tz = localToTZ(ts, c.Location())
 	case f.haveZone && f.zoneLoc != nil:
 		tz = localToTZ(ts, f.zoneLoc)
 	case f.haveZone:
