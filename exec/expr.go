@@ -238,6 +238,8 @@ func (cp *compiler) compile(e planner.Expr) (node, error) {
 		return &inListNode{e: l, list: list, eqs: eqs, negate: e.Negate}, nil
 	case *planner.Subquery:
 		return cp.compileSubquery(e)
+	case *planner.ArrayCtor, *planner.ArraySubscript, *planner.ArrayCompare:
+		return cp.compileArray(e)
 	case nil:
 		return nil, pgerror.Internal("nil expression")
 	}

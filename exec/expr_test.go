@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
@@ -220,3 +221,41 @@ func TestCallsCastsParams(t *testing.T) {
 }
 
 var _ arrow.Array
+
+func TestArrayExpressions(t *testing.T) {
+	env := &Env{}
+	ts := []types.T{types.Int8T, types.Int8T}
+	rows := []row{{int64(1), int64(2)}, {nil, int64(3)}, {int64(5), nil}}
+	arrT := types.ArrayOf(types.Int8T)
+	ctor := &planner.ArrayCtor{Elems: []planner.Expr{ci(0), ci(1), ival(9)}, T: arrT}
+	got, err := evalRows(t, env, ctor, ts, rows)
+	require.NoError(t, err)
+	require.Equal(t, "&{bigint [1 2 9]}", fmtRow(row{got[0]}))
+	require.Equal(t, "&{bigint [<nil> 3 9]}", fmtRow(row{got[1]}))
+
+	// ARRAY[a, b, 9][i] for i = 1, b (2, 3, NULL), 0: out of range and NULL index give NULL.
+	sub := func(i planner.Expr) []types.Datum {
+		got, err := evalRows(t, env, &planner.ArraySubscript{Array: ctor, Index: i, T: types.Int8T}, ts, rows)
+		require.NoError(t, err)
+		return got
+	}
+	require.Equal(t, []types.Datum{int64(1), nil, int64(5)}, sub(ival(1)))
+	require.Equal(t, []types.Datum{int64(2), int64(9), nil}, sub(ci(1)))
+	require.Equal(t, []types.Datum{nil, nil, nil}, sub(ival(0)))
+
+	// x = ANY(ARRAY[1, NULL]) / x <> ALL(...) three-valued, with an empty and a NULL array.
+	withNull := &planner.ArrayCtor{Elems: []planner.Expr{ival(1), inull()}, T: arrT}
+	empty := &planner.ArrayCtor{T: arrT}
+	nullArr := &planner.Const{T: arrT}
+	cmp := func(kind planner.SubqueryKind, op *kernels.ScalarFunc, arr planner.Expr) []types.Datum {
+		got, err := evalRows(t, env, &planner.ArrayCompare{Kind: kind, Left: ci(0), Array: arr, Op: op}, ts, rows)
+		require.NoError(t, err)
+		return got
+	}
+	require.Equal(t, []types.Datum{true, nil, nil}, cmp(planner.SubAny, fnEq, withNull))
+	require.Equal(t, []types.Datum{false, nil, nil}, cmp(planner.SubAll, fnNe, withNull))
+	require.Equal(t, []types.Datum{false, false, false}, cmp(planner.SubAny, fnEq, empty))
+	require.Equal(t, []types.Datum{true, true, true}, cmp(planner.SubAll, fnNe, empty))
+	require.Equal(t, []types.Datum{nil, nil, nil}, cmp(planner.SubAny, fnEq, nullArr))
+	require.Equal(t, []types.Datum{true, nil, false}, cmp(planner.SubAll, fnLt, &planner.ArrayCtor{Elems: []planner.Expr{ival(3), ival(4)}, T: arrT}))
+}

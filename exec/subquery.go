@@ -354,6 +354,16 @@ func walkExpr(e planner.Expr, fn func(planner.Expr)) {
 		}
 	case *planner.Subquery:
 		walkExpr(e.Left, fn)
+	case *planner.ArrayCtor:
+		for _, a := range e.Elems {
+			walkExpr(a, fn)
+		}
+	case *planner.ArraySubscript:
+		walkExpr(e.Array, fn)
+		walkExpr(e.Index, fn)
+	case *planner.ArrayCompare:
+		walkExpr(e.Left, fn)
+		walkExpr(e.Array, fn)
 	}
 }
 
