@@ -1,0 +1,26 @@
+// Package state defines the state-table interface through which streaming
+// operators (aggregation, join, window, top-N) and materialized views keep
+// their state, the value-row codec shared by the backends, and the `memory`
+// backend. The `columnar` backend (the default, an Arrow-native LSM) lives in
+// storage/columnar; a `pebble` backend will follow.
+//
+// A state table maps memcomparable keys (package state/keys) to one row of the
+// table's value schema. Writes land in the writer's current, uncommitted epoch;
+// Commit(e) stamps them with epoch e and makes them visible to snapshot reads
+// at any epoch ≥ e. Older versions are kept while a snapshot may still read
+// them (MVCC by epoch).
+//
+// Invariants:
+//  1. Bytewise key order equals SQL order; the store never interprets keys.
+//  2. Committed epochs strictly increase; a write is stamped with the epoch of
+//     the Commit that follows it, never with an earlier one.
+//  3. A snapshot at epoch E sees exactly the writes committed at epochs ≤ E,
+//     minus range deletions committed at epochs ≤ E that cover them, whatever
+//     commits, flushes or compactions happen while it is open.
+//  4. Within one epoch, operations apply in call order: a CleanBelow hides the
+//     epoch's earlier writes to the range but not its later ones.
+//  5. The writer view (Table.Get/Scan) sees committed state plus the writer's
+//     own uncommitted writes.
+//  6. Tables copy what they keep: callers own the keys and batches they pass
+//     in, and release the batches they get back.
+package state

@@ -1,0 +1,116 @@
+package state
+
+import (
+	"context"
+	"errors"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Epoch numbers barriers. Epoch 0 means "nothing committed yet".
+type Epoch uint64
+
+// MaxEpoch is larger than every real epoch.
+const MaxEpoch = Epoch(^uint64(0))
+
+// Op is the operation applied to one key by Table.Write.
+type Op uint8
+
+const (
+	// OpPut inserts or replaces the key's value row.
+	OpPut Op = iota
+	// OpDelete removes the key; the value row is ignored.
+	OpDelete
+)
+
+// KeyRange is the half-open key interval [Start, End). A nil Start is
+// unbounded below, a nil End unbounded above.
+type KeyRange struct {
+	Start, End []byte
+}
+
+// Prefix returns the range of all keys that start with p.
+func Prefix(p []byte) KeyRange {
+	r := KeyRange{Start: append([]byte(nil), p...)}
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			r.End = end[:i+1]
+			return r
+		}
+	}
+	return r // p is all 0xff: no upper bound
+}
+
+// Contains reports whether k lies in the range.
+func (r KeyRange) Contains(k []byte) bool {
+	return (r.Start == nil || string(k) >= string(r.Start)) &&
+		(r.End == nil || string(k) < string(r.End))
+}
+
+// Lookup is the answer to a vectorized Get: Values has one row per requested
+// key, in request order, with the value schema; rows of absent keys are all
+// NULL and Found[i] is false. The caller releases Values.
+type Lookup struct {
+	Values arrow.RecordBatch
+	Found  []bool
+}
+
+// ScanFunc receives consecutive, key-ordered pieces of a scan. keys[i] and
+// row i of values belong together. Both are valid only during the call; a
+// callee that keeps the batch must Retain it, and must copy keys it keeps.
+// Returning an error stops the scan and Scan returns that error.
+type ScanFunc func(keys [][]byte, values arrow.RecordBatch) error
+
+// Reader is the read side shared by a table's writer view and its snapshots.
+type Reader interface {
+	// Get looks up a batch of keys. Keys may repeat and need not be sorted.
+	Get(ctx context.Context, keys [][]byte) (Lookup, error)
+	// Scan visits the live keys in r in ascending key order, in pieces of at
+	// most a few thousand rows.
+	Scan(ctx context.Context, r KeyRange, fn ScanFunc) error
+}
+
+// Table is a state table. Its writer methods (Write, CleanBelow, Commit and
+// the writer-view Get/Scan) must be called by one goroutine at a time — the
+// operator that owns the table. Snapshots may be taken and read from any
+// goroutine concurrently with the writer.
+type Table interface {
+	Reader
+	// ValueSchema is the schema of the value rows.
+	ValueSchema() *arrow.Schema
+	// Write applies ops[i] to keys[i] in the current uncommitted epoch; for
+	// OpPut the value is row i of values. ops may be nil (all puts); values
+	// may be nil when every op is OpDelete. Later entries for the same key
+	// win. The table copies keys and values: the caller keeps ownership.
+	Write(ctx context.Context, keys [][]byte, ops []Op, values arrow.RecordBatch) error
+	// CleanBelow deletes every key < watermark in the current epoch (range
+	// deletion, for watermark-driven state cleanup).
+	CleanBelow(ctx context.Context, watermark []byte) error
+	// Commit stamps the pending writes with epoch e and makes them visible to
+	// snapshots at epochs ≥ e. e must exceed CommittedEpoch; a Commit with no
+	// pending writes just advances the epoch.
+	Commit(ctx context.Context, e Epoch) error
+	// CommittedEpoch is the last committed epoch (0 if none).
+	CommittedEpoch() Epoch
+	// Snapshot returns a consistent reader at committed epoch e
+	// (0 < e ≤ CommittedEpoch, or e == 0 for an empty view). The table keeps
+	// the versions it needs until Release.
+	Snapshot(e Epoch) (Snapshot, error)
+	// Close releases the table's resources. Pending (uncommitted) writes are
+	// discarded. Open snapshots become invalid.
+	Close() error
+}
+
+// Snapshot is a read-only view of a table at one committed epoch. It is safe
+// for concurrent use.
+type Snapshot interface {
+	Reader
+	Epoch() Epoch
+	// Release lets the table drop versions only this snapshot needed.
+	Release()
+}
+
+// ErrClosed is returned by operations on a closed table.
+var ErrClosed = errors.New("state: table closed")
