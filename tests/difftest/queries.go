@@ -1,0 +1,540 @@
+package difftest
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// item is one output column of a generated SELECT.
+type item struct {
+	sql  string
+	kind Kind
+}
+
+// Query generates one query.
+func (g *Gen) Query() Query {
+	switch g.pick(20) {
+	case 0, 1, 2, 3:
+		return g.plainQuery(false)
+	case 4, 5:
+		return g.plainQuery(true)
+	case 6, 7, 8, 9:
+		return g.aggQuery()
+	case 10, 11:
+		return g.setOpQuery()
+	case 12, 13, 14:
+		return g.windowQuery()
+	case 15, 16:
+		return g.cteQuery()
+	case 17:
+		return g.seriesQuery()
+	case 18:
+		if !g.opts.NoRisky {
+			return g.riskyQuery()
+		}
+		return g.plainQuery(false)
+	default:
+		return g.joinQuery()
+	}
+}
+
+func (g *Gen) randTable() *Table { return &g.s.Tables[g.pick(len(g.s.Tables))] }
+
+// tableSource is "tN AS xM" with its columns in scope.
+func (g *Gen) tableSource(t *Table, sc *scope) string {
+	a := g.newAlias("x")
+	for _, c := range t.Cols {
+		sc.cols = append(sc.cols, col{ref: a + "." + c.Name, kind: c.Kind, big: c.Big})
+	}
+	sc.tables = append(sc.tables, aliased{alias: a, t: t})
+	return t.Name + " AS " + a
+}
+
+// joinSource joins two or three tables.
+func (g *Gen) joinSource(sc *scope) string {
+	from := g.tableSource(g.randTable(), sc)
+	n := 1 + g.pick(2)
+	for i := 0; i < n; i++ {
+		left := sc.tables[len(sc.tables)-1]
+		t := g.randTable()
+		var right scope
+		rs := g.tableSource(t, &right)
+		ra := right.tables[0].alias
+		kinds := []string{"JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "CROSS JOIN"}
+		kw := kinds[g.pick(len(kinds))]
+		if kw == "CROSS JOIN" && (i > 0 || len(left.t.Rows)*len(t.Rows) > 2000) {
+			kw = "JOIN"
+		}
+		var cond string
+		switch {
+		case kw == "CROSS JOIN":
+		case i == 0 && g.chance(0.3):
+			cond = " USING (k)"
+		default:
+			cond = fmt.Sprintf(" ON %s.k = %s.k", left.alias, ra)
+			if g.chance(0.4) {
+				both := &scope{cols: append(append([]col{}, sc.cols...), right.cols...)}
+				cond += " AND " + g.pred(both, 1, false)
+			}
+		}
+		from = fmt.Sprintf("%s %s %s%s", from, kw, rs, cond)
+		sc.cols = append(sc.cols, right.cols...)
+		sc.tables = append(sc.tables, right.tables...)
+	}
+	return from
+}
+
+// source is a FROM clause: a table, a join, a derived table or a series.
+func (g *Gen) source(sc *scope) string {
+	switch g.pick(10) {
+	case 0, 1, 2, 3:
+		return g.tableSource(g.randTable(), sc)
+	case 4, 5, 6:
+		return g.joinSource(sc)
+	case 7:
+		inner := g.plainSelect(g.randTable(), 1+g.pick(3), false)
+		a := g.newAlias("d")
+		for i, it := range inner.items {
+			sc.cols = append(sc.cols, col{ref: fmt.Sprintf("%s.c%d", a, i+1), kind: it.kind})
+		}
+		return "(" + inner.sql + ") AS " + a
+	case 8:
+		a := g.newAlias("g")
+		sc.cols = append(sc.cols, col{ref: a + ".v", kind: KInt})
+		return fmt.Sprintf("generate_series(%d, %d) AS %s(v)", g.pick(3)-1, g.pick(8), a)
+	default:
+		return g.tableSource(g.randTable(), sc)
+	}
+}
+
+type selectSQL struct {
+	sql   string
+	items []item
+}
+
+// plainSelect is SELECT items FROM t [WHERE] with items aliased c1..cn.
+func (g *Gen) plainSelect(t *Table, n int, risky bool) selectSQL {
+	sc := &scope{}
+	from := g.tableSource(t, sc)
+	items := g.items(sc, n, risky)
+	sql := "SELECT " + itemList(items) + " FROM " + from
+	if g.chance(0.5) {
+		sql += " WHERE " + g.pred(sc, 2, false)
+	}
+	return selectSQL{sql: sql, items: items}
+}
+
+func (g *Gen) items(sc *scope, n int, risky bool) []item {
+	items := make([]item, n)
+	for i := range items {
+		k := g.cmpKind(sc)
+		items[i] = item{sql: g.expr(sc, k, 2, risky), kind: k}
+	}
+	return items
+}
+
+func itemList(items []item) string {
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = fmt.Sprintf("%s AS c%d", it.sql, i+1)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// orderBy appends a total ORDER BY (every output column) and maybe
+// LIMIT/OFFSET; it reports whether it did.
+func (g *Gen) orderBy(sql string, n int) (string, bool) {
+	if !g.chance(0.4) {
+		return sql, false
+	}
+	parts := make([]string, n)
+	for i := range parts {
+		p := strconv.Itoa(i + 1)
+		if g.chance(0.4) {
+			p += " DESC"
+		}
+		switch g.pick(3) {
+		case 0:
+			p += " NULLS FIRST"
+		case 1:
+			p += " NULLS LAST"
+		}
+		parts[i] = p
+	}
+	sql += " ORDER BY " + strings.Join(parts, ", ")
+	if g.chance(0.5) {
+		sql += " LIMIT " + strconv.Itoa(g.pick(10))
+		if g.chance(0.5) {
+			sql += " OFFSET " + strconv.Itoa(g.pick(5))
+		}
+	}
+	return sql, true
+}
+
+// subPred is a predicate with a subquery, correlated to the outer scope
+// when it has an integer column.
+func (g *Gen) subPred(outer *scope) string {
+	t := g.randTable()
+	var in scope
+	from := g.tableSource(t, &in)
+	ia := in.tables[0].alias
+	corr := ""
+	if oc := outer.ofKind(KInt, true); len(oc) > 0 && g.chance(0.6) {
+		corr = fmt.Sprintf("%s.k = %s", ia, oc[g.pick(len(oc))].ref)
+	}
+	where := func(extra string) string {
+		conds := []string{}
+		if corr != "" {
+			conds = append(conds, corr)
+		}
+		if extra != "" {
+			conds = append(conds, extra)
+		}
+		if len(conds) == 0 {
+			return ""
+		}
+		return " WHERE " + strings.Join(conds, " AND ")
+	}
+	var filter string
+	if g.chance(0.5) {
+		filter = g.pred(&in, 1, false)
+	}
+	switch g.pick(3) {
+	case 0:
+		c := in.cols[g.pick(len(in.cols))]
+		not := ""
+		if g.chance(0.3) {
+			not = "NOT "
+		}
+		return fmt.Sprintf("(%s %sIN (SELECT %s FROM %s%s))", g.expr(outer, c.kind, 1, false), not, c.ref, from, where(filter))
+	case 1:
+		not := ""
+		if g.chance(0.3) {
+			not = "NOT "
+		}
+		return fmt.Sprintf("(%sEXISTS (SELECT 1 FROM %s%s))", not, from, where(filter))
+	default:
+		c := in.cols[g.pick(len(in.cols))]
+		agg := "max"
+		if c.kind == KBool {
+			agg = "bool_or"
+		}
+		ops := []string{"=", "<", ">=", "<>"}
+		return fmt.Sprintf("(%s %s (SELECT %s(%s) FROM %s%s))", g.expr(outer, c.kind, 1, false), ops[g.pick(len(ops))], agg, c.ref, from, where(filter))
+	}
+}
+
+// scalarSub is a scalar subquery item for a select list.
+func (g *Gen) scalarSub(outer *scope) item {
+	t := g.randTable()
+	var in scope
+	from := g.tableSource(t, &in)
+	ia := in.tables[0].alias
+	where := ""
+	if oc := outer.ofKind(KInt, true); len(oc) > 0 {
+		where = fmt.Sprintf(" WHERE %s.k = %s", ia, oc[g.pick(len(oc))].ref)
+	}
+	c := in.cols[g.pick(len(in.cols))]
+	switch g.pick(3) {
+	case 0:
+		return item{sql: fmt.Sprintf("(SELECT count(*) FROM %s%s)", from, where), kind: KInt}
+	case 1:
+		if !g.opts.NoRisky && g.chance(0.3) {
+			return item{sql: fmt.Sprintf("(SELECT %s FROM %s%s)", c.ref, from, where), kind: c.kind}
+		}
+	}
+	if c.kind == KBool {
+		return item{sql: fmt.Sprintf("(SELECT bool_and(%s) FROM %s%s)", c.ref, from, where), kind: KBool}
+	}
+	return item{sql: fmt.Sprintf("(SELECT min(%s) FROM %s%s)", c.ref, from, where), kind: c.kind}
+}
+
+func (g *Gen) where(sc *scope) string {
+	if !g.chance(0.6) {
+		return ""
+	}
+	p := g.pred(sc, 2, false)
+	if g.chance(0.25) {
+		p = fmt.Sprintf("(%s OR %s)", g.subPred(sc), p)
+		if g.chance(0.5) {
+			p = g.subPred(sc)
+		}
+	}
+	return " WHERE " + p
+}
+
+func (g *Gen) plainQuery(distinct bool) Query {
+	sc := &scope{}
+	from := g.source(sc)
+	items := g.items(sc, 1+g.pick(4), false)
+	if g.chance(0.2) {
+		items = append(items, g.scalarSub(sc))
+	}
+	kw := "SELECT "
+	if distinct {
+		kw = "SELECT DISTINCT "
+	}
+	sql := kw + itemList(items) + " FROM " + from + g.where(sc)
+	sql, ordered := g.orderBy(sql, len(items))
+	return Query{SQL: sql, Ordered: ordered}
+}
+
+func (g *Gen) joinQuery() Query {
+	sc := &scope{}
+	from := g.joinSource(sc)
+	items := g.items(sc, 1+g.pick(4), false)
+	sql := "SELECT " + itemList(items) + " FROM " + from + g.where(sc)
+	sql, ordered := g.orderBy(sql, len(items))
+	return Query{SQL: sql, Ordered: ordered}
+}
+
+// agg generates an aggregate call over sc.
+func (g *Gen) agg(sc *scope) item {
+	k := g.cmpKind(sc)
+	e := g.expr(sc, k, 1, false)
+	switch g.pick(8) {
+	case 0:
+		return item{sql: "count(*)", kind: KInt}
+	case 1:
+		if g.chance(0.5) {
+			return item{sql: fmt.Sprintf("count(DISTINCT %s)", e), kind: KInt}
+		}
+		return item{sql: fmt.Sprintf("count(%s)", e), kind: KInt}
+	case 2:
+		if k == KBool {
+			return item{sql: fmt.Sprintf("bool_and(%s)", e), kind: KBool}
+		}
+		return item{sql: fmt.Sprintf("min(%s)", e), kind: k}
+	case 3:
+		if k == KBool {
+			return item{sql: fmt.Sprintf("bool_or(%s)", e), kind: KBool}
+		}
+		return item{sql: fmt.Sprintf("max(%s)", e), kind: k}
+	case 4:
+		t := g.expr(sc, KText, 1, false)
+		return item{sql: fmt.Sprintf("string_agg(%s, ',' ORDER BY %s)", t, t), kind: KText}
+	}
+	var n string
+	var nk Kind
+	switch g.pick(3) {
+	case 0:
+		n, nk = g.expr(sc, KInt, 1, false), KInt
+	case 1:
+		n, nk = g.expr(sc, KFloat, 1, false), KFloat
+	default:
+		n, nk = g.expr(sc, KNum, 1, false), KNum
+	}
+	fns := []string{"sum", "avg", "sum", "stddev", "variance", "stddev_pop", "var_pop", "avg"}
+	f := fns[g.pick(len(fns))]
+	rk := KNum
+	if nk == KFloat {
+		rk = KFloat
+	} else if f == "sum" && nk == KInt {
+		rk = KInt
+	}
+	return item{sql: fmt.Sprintf("%s(%s)", f, n), kind: rk}
+}
+
+func (g *Gen) aggQuery() Query {
+	sc := &scope{}
+	from := g.source(sc)
+	var groups []item
+	if g.chance(0.8) && len(sc.cols) > 0 {
+		for i := 0; i < 1+g.pick(2); i++ {
+			c := sc.cols[g.pick(len(sc.cols))]
+			groups = append(groups, item{sql: c.ref, kind: c.kind})
+		}
+	}
+	items := append([]item{}, groups...)
+	for i := 0; i < 1+g.pick(3); i++ {
+		items = append(items, g.agg(sc))
+	}
+	sql := "SELECT " + itemList(items) + " FROM " + from + g.where(sc)
+	if len(groups) > 0 {
+		gs := make([]string, len(groups))
+		for i, it := range groups {
+			gs[i] = it.sql
+		}
+		sql += " GROUP BY " + strings.Join(gs, ", ")
+	}
+	if g.chance(0.3) {
+		a := g.agg(sc)
+		sql += fmt.Sprintf(" HAVING %s IS NOT NULL", a.sql)
+		if a.kind == KInt {
+			sql = strings.TrimSuffix(sql, " IS NOT NULL") + fmt.Sprintf(" > %d", g.pick(3))
+		}
+	}
+	sql, ordered := g.orderBy(sql, len(items))
+	return Query{SQL: sql, Ordered: ordered}
+}
+
+func (g *Gen) setOpQuery() Query {
+	n := 1 + g.pick(3)
+	kinds := make([]Kind, n)
+	for i := range kinds {
+		kinds[i] = Kind(g.pick(int(numKinds)))
+	}
+	branch := func() string {
+		sc := &scope{}
+		from := g.tableSource(g.randTable(), sc)
+		items := make([]item, n)
+		for i, k := range kinds {
+			items[i] = item{sql: g.expr(sc, k, 1, false), kind: k}
+		}
+		s := "SELECT " + itemList(items) + " FROM " + from
+		if g.chance(0.5) {
+			s += " WHERE " + g.pred(sc, 1, false)
+		}
+		return s
+	}
+	ops := []string{"UNION", "UNION ALL", "INTERSECT", "INTERSECT ALL", "EXCEPT", "EXCEPT ALL"}
+	sql := "(" + branch() + ") " + ops[g.pick(len(ops))] + " (" + branch() + ")"
+	if g.chance(0.3) {
+		sql = "(" + sql + ") " + ops[g.pick(len(ops))] + " (" + branch() + ")"
+	}
+	sql, ordered := g.orderBy(sql, n)
+	return Query{SQL: sql, Ordered: ordered}
+}
+
+// windowQuery uses windows over one table whose ORDER BY is total within
+// partitions (every column) wherever the function depends on row order.
+func (g *Gen) windowQuery() Query {
+	sc := &scope{}
+	t := g.randTable()
+	from := g.tableSource(t, sc)
+	part := ""
+	if g.chance(0.7) {
+		part = "PARTITION BY " + sc.cols[g.pick(len(sc.cols))].ref + " "
+	}
+	total := make([]string, len(sc.cols))
+	for i, p := range g.r.Perm(len(sc.cols)) {
+		o := sc.cols[p].ref
+		if g.chance(0.4) {
+			o += " DESC"
+		}
+		if g.chance(0.3) {
+			o += " NULLS FIRST"
+		}
+		total[i] = o
+	}
+	w := "(" + part + "ORDER BY " + strings.Join(total, ", ")
+	var items []item
+	for i := 0; i < 1+g.pick(2); i++ {
+		c := sc.cols[g.pick(len(sc.cols))]
+		items = append(items, item{sql: c.ref, kind: c.kind})
+	}
+	for i := 0; i < 1+g.pick(3); i++ {
+		c := sc.cols[g.pick(len(sc.cols))]
+		var it item
+		switch g.pick(9) {
+		case 0:
+			it = item{sql: "row_number() OVER " + w + ")", kind: KInt}
+		case 1:
+			fn := []string{"rank", "dense_rank"}[g.pick(2)]
+			it = item{sql: fmt.Sprintf("%s() OVER (%sORDER BY %s)", fn, part, c.ref), kind: KInt}
+		case 2:
+			it = item{sql: fmt.Sprintf("lag(%s) OVER %s)", c.ref, w), kind: c.kind}
+		case 3:
+			it = item{sql: fmt.Sprintf("lead(%s, %d) OVER %s)", c.ref, 1+g.pick(2), w), kind: c.kind}
+		case 4:
+			it = item{sql: fmt.Sprintf("first_value(%s) OVER %s)", c.ref, w), kind: c.kind}
+		case 5:
+			frames := []string{
+				" ROWS BETWEEN 1 PRECEDING AND CURRENT ROW",
+				" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
+				" ROWS BETWEEN CURRENT ROW AND 2 FOLLOWING",
+				" ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING",
+			}
+			n := g.expr(sc, []Kind{KInt, KNum, KFloat}[g.pick(3)], 1, false)
+			it = item{sql: fmt.Sprintf("sum(%s) OVER %s%s)", n, w, frames[g.pick(len(frames))]), kind: KNum}
+		case 6:
+			it = item{sql: fmt.Sprintf("count(*) OVER (%s)", strings.TrimSpace(part)), kind: KInt}
+		case 7:
+			n := g.expr(sc, []Kind{KInt, KNum}[g.pick(2)], 1, false)
+			it = item{sql: fmt.Sprintf("sum(%s) OVER (%sORDER BY %s)", n, part, c.ref), kind: KNum}
+		default:
+			it = item{sql: fmt.Sprintf("count(%s) OVER %s)", c.ref, w), kind: KInt}
+		}
+		items = append(items, it)
+	}
+	sql := "SELECT " + itemList(items) + " FROM " + from
+	if g.chance(0.4) {
+		sql += " WHERE " + g.pred(sc, 1, false)
+	}
+	sql, ordered := g.orderBy(sql, len(items))
+	return Query{SQL: sql, Ordered: ordered}
+}
+
+func (g *Gen) cteQuery() Query {
+	inner := g.plainSelect(g.randTable(), 1+g.pick(3), false)
+	name := g.newAlias("w")
+	sc := &scope{}
+	a := g.newAlias("x")
+	for i, it := range inner.items {
+		sc.cols = append(sc.cols, col{ref: fmt.Sprintf("%s.c%d", a, i+1), kind: it.kind})
+	}
+	from := name + " AS " + a
+	if g.chance(0.4) {
+		var right scope
+		rs := g.tableSource(g.randTable(), &right)
+		if ic := sc.ofKind(KInt, true); len(ic) > 0 {
+			from += fmt.Sprintf(" LEFT JOIN %s ON %s = %s.k", rs, ic[0].ref, right.tables[0].alias)
+		} else {
+			from += " JOIN " + rs + " ON true"
+		}
+		sc.cols = append(sc.cols, right.cols...)
+		sc.tables = append(sc.tables, right.tables...)
+	}
+	with := "WITH " + name + " AS (" + inner.sql + ") "
+	if g.chance(0.5) {
+		items := g.items(sc, 1+g.pick(3), false)
+		sql := with + "SELECT " + itemList(items) + " FROM " + from + g.where(sc)
+		sql, ordered := g.orderBy(sql, len(items))
+		return Query{SQL: sql, Ordered: ordered}
+	}
+	c := sc.cols[g.pick(len(sc.cols))]
+	items := []item{{sql: c.ref, kind: c.kind}, g.agg(sc)}
+	sql := with + "SELECT " + itemList(items) + " FROM " + from + g.where(sc) + " GROUP BY " + c.ref
+	sql, ordered := g.orderBy(sql, len(items))
+	return Query{SQL: sql, Ordered: ordered}
+}
+
+func (g *Gen) seriesQuery() Query {
+	sc := &scope{}
+	a := g.newAlias("g")
+	sc.cols = append(sc.cols, col{ref: a + ".v", kind: KInt})
+	from := fmt.Sprintf("generate_series(%d, %d) AS %s(v)", g.pick(3)-1, g.pick(10), a)
+	if g.chance(0.6) {
+		var right scope
+		rs := g.tableSource(g.randTable(), &right)
+		kw := []string{"JOIN", "LEFT JOIN", "FULL JOIN"}[g.pick(3)]
+		from += fmt.Sprintf(" %s %s ON %s.v = %s.k", kw, rs, a, right.tables[0].alias)
+		sc.cols = append(sc.cols, right.cols...)
+	}
+	items := g.items(sc, 1+g.pick(3), false)
+	sql := "SELECT " + itemList(items) + " FROM " + from + g.where(sc)
+	sql, ordered := g.orderBy(sql, len(items))
+	return Query{SQL: sql, Ordered: ordered}
+}
+
+// riskyQuery may fail at run time (overflow, division by zero, a scalar
+// subquery with several rows): both engines must then agree on SQLSTATE.
+func (g *Gen) riskyQuery() Query {
+	sc := &scope{}
+	from := g.tableSource(g.randTable(), sc)
+	var items []item
+	switch g.pick(3) {
+	case 0:
+		items = g.items(sc, 1+g.pick(2), true)
+	case 1:
+		items = []item{{sql: fmt.Sprintf("sum(%s)", g.expr(sc, KInt, 2, true)), kind: KNum}}
+	default:
+		items = []item{g.scalarSub(sc)}
+	}
+	sql := "SELECT " + itemList(items) + " FROM " + from
+	if g.chance(0.4) {
+		sql += " WHERE " + g.pred(sc, 1, false)
+	}
+	return Query{SQL: sql}
+}
