@@ -56,6 +56,10 @@ type ScalarFunc struct {
 	Args []types.T
 	// Variadic means the last entry of Args may repeat zero or more times.
 	Variadic bool
+	// AnyIndependent makes each FamAny argument resolve to its own type
+	// (PostgreSQL's "any" pseudo-type, as in concat and format) instead of
+	// one common type (anyelement).
+	AnyIndependent bool
 	// Ret is the result type, or computed by RetFn from the resolved
 	// argument types when RetFn is set.
 	Ret   types.T

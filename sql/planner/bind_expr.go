@@ -497,7 +497,8 @@ func (p *Planner) bindAExpr(ec *exprCtx, a *pg_query.A_Expr) (Expr, error) {
 			return nil, err
 		}
 		return p.bindOp(opName, []Expr{l, r})
-	case pg_query.A_Expr_Kind_AEXPR_LIKE, pg_query.A_Expr_Kind_AEXPR_ILIKE:
+	case pg_query.A_Expr_Kind_AEXPR_LIKE, pg_query.A_Expr_Kind_AEXPR_ILIKE, pg_query.A_Expr_Kind_AEXPR_SIMILAR:
+		// The grammar already wrapped a SIMILAR TO pattern in similar_to_escape.
 		l, err := bindSide(a.Lexpr)
 		if err != nil {
 			return nil, err
@@ -507,8 +508,6 @@ func (p *Planner) bindAExpr(ec *exprCtx, a *pg_query.A_Expr) (Expr, error) {
 			return nil, err
 		}
 		return p.bindOp(opName, []Expr{l, r})
-	case pg_query.A_Expr_Kind_AEXPR_SIMILAR:
-		return nil, pgerror.Unsupported("SIMILAR TO is not supported")
 	case pg_query.A_Expr_Kind_AEXPR_DISTINCT, pg_query.A_Expr_Kind_AEXPR_NOT_DISTINCT:
 		l, err := bindSide(a.Lexpr)
 		if err != nil {

@@ -98,6 +98,8 @@ func commonType(ts []types.T, ctx string) (types.T, error) {
 type sig struct {
 	args     []types.T
 	variadic bool
+	// anyIndependent: FamAny arguments keep their own types.
+	anyIndependent bool
 }
 
 func (s sig) argAt(i int) types.T {
@@ -140,7 +142,7 @@ func resolveOverload(sigs []sig, actual []types.T) (int, []types.T, bool) {
 				anyTs = append(anyTs, a)
 			}
 		}
-		if len(anyTs) > 0 {
+		if len(anyTs) > 0 && !s.anyIndependent {
 			t, err := commonType(anyTs, "argument")
 			if err != nil {
 				continue
@@ -164,7 +166,11 @@ func resolveOverload(sigs []sig, actual []types.T) (int, []types.T, bool) {
 			want := s.argAt(j)
 			switch want.Family {
 			case types.FamAny:
-				want = *anyT
+				if s.anyIndependent {
+					want = a
+				} else {
+					want = *anyT
+				}
 			case types.FamAnyArray:
 				if anyArr == nil || (a.Family != types.FamUnknown && (a.Family != types.FamArray || a.Elem != anyArr.Elem)) {
 					ok = false
@@ -271,7 +277,7 @@ func resolveOverload(sigs []sig, actual []types.T) (int, []types.T, bool) {
 func scalarSigs(fs []*kernels.ScalarFunc) []sig {
 	out := make([]sig, len(fs))
 	for i, f := range fs {
-		out[i] = sig{args: f.Args, variadic: f.Variadic}
+		out[i] = sig{args: f.Args, variadic: f.Variadic, anyIndependent: f.AnyIndependent}
 	}
 	return out
 }

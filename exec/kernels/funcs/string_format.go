@@ -12,6 +12,14 @@ import (
 
 func (e *env) registerFormat() {
 	anyT := types.AnyT
+	// PostgreSQL declares these with "any": each argument keeps its own type.
+	defer func() {
+		for _, n := range []string{"concat", "concat_ws", "format"} {
+			for _, f := range e.r.Scalars(n) {
+				f.AnyIndependent = true
+			}
+		}
+	}()
 	// Output of non-text arguments depends on session settings (DateStyle,
 	// TimeZone), so these are Stable as in PostgreSQL.
 	stable := func(f *kernels.ScalarFunc) *kernels.ScalarFunc { f.Volatility = kernels.Stable; return f }
