@@ -317,10 +317,10 @@ func (p *Planner) castConst(v types.Datum, from, to types.T, explicit bool) (typ
 	}
 	if to.Family == types.FamRegclass && from.IsString() || to.Family == types.FamRegclass && from.Family == types.FamUnknown {
 		s, _ := v.(string)
-		name := strings.ToLower(strings.TrimSpace(s))
-		schema := ""
-		if i := strings.IndexByte(name, '.'); i >= 0 {
-			schema, name = name[:i], name[i+1:]
+		parts := splitQualifiedName(strings.TrimSpace(s))
+		schema, name := "", parts[len(parts)-1]
+		if len(parts) > 1 {
+			schema = parts[len(parts)-2]
 		}
 		if r, ok := p.Cat.Lookup(schema, name); ok {
 			return int64(r.ObjID()), nil
@@ -845,8 +845,10 @@ func (p *Planner) bindFuncCall(ec *exprCtx, f *pg_query.FuncCall) (Expr, error) 
 	name := strings.ToLower(strVal(f.Funcname[len(f.Funcname)-1]))
 	if len(f.Funcname) == 2 {
 		schema := strVal(f.Funcname[0])
-		if schema != "pg_catalog" && schema != "public" {
-			return nil, pgerror.New(pgerror.InvalidSchemaName, "schema %q does not exist", schema)
+		if schema != "pg_catalog" && schema != "public" && schema != "information_schema" {
+			if _, ok := p.Cat.SchemaID(schema); !ok {
+				return nil, pgerror.New(pgerror.InvalidSchemaName, "schema %q does not exist", schema)
+			}
 		}
 	}
 	if f.Over != nil {
@@ -1198,3 +1200,37 @@ func exprTypes(es []Expr) string {
 }
 
 var _ = kernels.Immutable
+
+// splitQualifiedName splits a possibly quoted, dotted SQL name into its
+// parts, folding unquoted parts to lower case.
+func splitQualifiedName(s string) []string {
+	var parts []string
+	var cur strings.Builder
+	quoted, wasQuoted := false, false
+	flush := func() {
+		p := cur.String()
+		if !wasQuoted {
+			p = strings.ToLower(strings.TrimSpace(p))
+		}
+		parts = append(parts, p)
+		cur.Reset()
+		wasQuoted = false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quoted && c == '"' && i+1 < len(s) && s[i+1] == '"':
+			cur.WriteByte('"')
+			i++
+		case c == '"':
+			quoted = !quoted
+			wasQuoted = true
+		case c == '.' && !quoted:
+			flush()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	flush()
+	return parts
+}
