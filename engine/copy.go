@@ -48,7 +48,7 @@ func (s *Session) copy(ctx context.Context, c *pg_query.CopyStmt) (api.Result, e
 			case "csv":
 				spec.Format = api.CopyCSV
 			case "binary":
-				return api.Result{}, pgerror.Unsupported("COPY BINARY is not supported")
+				spec.Format = api.CopyBinary
 			default:
 				return api.Result{}, pgerror.New(pgerror.InvalidParameterValue, "COPY format %q not recognized", val)
 			}
@@ -242,11 +242,30 @@ func (s *Session) copyIn(ctx context.Context, spec *api.CopySpec, h *copyHandle,
 	br := bufio.NewReaderSize(r, 1<<16)
 	line := 0
 	first := true
+	if spec.Format == api.CopyBinary {
+		if err := readBinaryHeader(br); err != nil {
+			return 0, err
+		}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, pgerror.Wrap(err, pgerror.QueryCanceled, "canceling statement due to user request")
 		}
-		fields, eof, err := readCopyRecord(br, spec)
+		var fields []*string
+		var binFields [][]byte
+		var eof bool
+		var err error
+		if spec.Format == api.CopyBinary {
+			binFields, eof, err = readBinaryTuple(br, len(h.cols))
+			if err == nil && binFields == nil && !eof {
+				eof = true
+			}
+			if binFields != nil {
+				fields = make([]*string, len(binFields))
+			}
+		} else {
+			fields, eof, err = readCopyRecord(br, spec)
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -254,7 +273,7 @@ func (s *Session) copyIn(ctx context.Context, spec *api.CopySpec, h *copyHandle,
 			break
 		}
 		line++
-		if first && spec.Header {
+		if first && spec.Header && spec.Format != api.CopyBinary {
 			first = false
 			continue
 		}
@@ -272,6 +291,17 @@ func (s *Session) copyIn(ctx context.Context, spec *api.CopySpec, h *copyHandle,
 		vals := make([]types.Datum, len(t.Columns))
 		for k, f := range fields {
 			ci := h.cols[k]
+			if binFields != nil {
+				if binFields[k] == nil {
+					continue
+				}
+				v, err := types.DecodeBinary(&s.tctx, binFields[k], t.Columns[ci].T)
+				if err != nil {
+					return 0, err
+				}
+				vals[ci] = v
+				continue
+			}
 			if f == nil {
 				continue
 			}
@@ -481,3 +511,62 @@ func readCSVRecord(br *bufio.Reader, spec *api.CopySpec) ([]*string, bool, error
 }
 
 var _ = exec.Run
+
+var binaryCopySignature = []byte("PGCOPY\n\xff\r\n\x00")
+
+func readBinaryHeader(br *bufio.Reader) error {
+	hdr := make([]byte, len(binaryCopySignature)+8)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		return pgerror.New(pgerror.BadCopyFileFormat, "COPY file signature not recognized")
+	}
+	if string(hdr[:len(binaryCopySignature)]) != string(binaryCopySignature) {
+		return pgerror.New(pgerror.BadCopyFileFormat, "COPY file signature not recognized")
+	}
+	ext := int(uint32(hdr[len(hdr)-4])<<24 | uint32(hdr[len(hdr)-3])<<16 | uint32(hdr[len(hdr)-2])<<8 | uint32(hdr[len(hdr)-1]))
+	if ext < 0 || ext > 1<<20 {
+		return pgerror.New(pgerror.BadCopyFileFormat, "invalid COPY file header (extension length)")
+	}
+	if _, err := io.CopyN(io.Discard, br, int64(ext)); err != nil {
+		return pgerror.New(pgerror.BadCopyFileFormat, "invalid COPY file header (missing extension)")
+	}
+	return nil
+}
+
+// readBinaryTuple reads one tuple of binary COPY data; nil at the trailer.
+// A nil field is NULL.
+func readBinaryTuple(br *bufio.Reader, want int) ([][]byte, bool, error) {
+	var b2 [2]byte
+	if _, err := io.ReadFull(br, b2[:]); err != nil {
+		if err == io.EOF {
+			return nil, true, nil
+		}
+		return nil, false, pgerror.New(pgerror.BadCopyFileFormat, "unexpected EOF in COPY data")
+	}
+	n := int(int16(uint16(b2[0])<<8 | uint16(b2[1])))
+	if n == -1 {
+		return nil, true, nil
+	}
+	if n != want {
+		return nil, false, pgerror.New(pgerror.BadCopyFileFormat, "row field count is %d, expected %d", n, want)
+	}
+	out := make([][]byte, n)
+	var b4 [4]byte
+	for i := range out {
+		if _, err := io.ReadFull(br, b4[:]); err != nil {
+			return nil, false, pgerror.New(pgerror.BadCopyFileFormat, "unexpected EOF in COPY data")
+		}
+		l := int32(uint32(b4[0])<<24 | uint32(b4[1])<<16 | uint32(b4[2])<<8 | uint32(b4[3]))
+		if l == -1 {
+			continue
+		}
+		if l < 0 || l > 1<<30 {
+			return nil, false, pgerror.New(pgerror.BadCopyFileFormat, "invalid field size")
+		}
+		buf := make([]byte, l)
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return nil, false, pgerror.New(pgerror.BadCopyFileFormat, "unexpected EOF in COPY data")
+		}
+		out[i] = buf
+	}
+	return out, false, nil
+}
