@@ -165,6 +165,20 @@ func TestDifferentialParse(t *testing.T) {
 		"bool": func() string {
 			return pick("", " ") + pick("t", "tr", "TRUE", "y", "ye", "yes", "on", "of", "off", "o", "1", "0", "n", "no", "f", "fa", "false", "nope", "10") + pick("", " ")
 		},
+		"text[]": func() string {
+			var parts []string
+			for n := r.IntN(4); n > 0; n-- {
+				parts = append(parts, pick("a", "\"b c\"", "NULL", "null", "\"NULL\"", " d ", "\"\"", "e\\,f", "\"g\\\"h\"", "{", "}", "\"{}\"", "x y", "\"", "é"))
+			}
+			return pick("", " ") + "{" + strings.Join(parts, pick(",", " , ", ",,")) + "}" + pick("", " ", "x")
+		},
+		"int4[]": func() string {
+			var parts []string
+			for n := r.IntN(4); n > 0; n-- {
+				parts = append(parts, pick("1", " 2 ", "NULL", "\"3\"", "-4", "x", ""))
+			}
+			return "{" + strings.Join(parts, ",") + "}"
+		},
 		"bytea": func() string {
 			return pick("\\x", "\\X", "", "\\\\", "\\001", "\\1", "\\x0", "ab", "\\xab cd", "\\xAB", "\\x0g", "\\378")
 		},

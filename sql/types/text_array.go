@@ -94,6 +94,9 @@ func parseArray(c *Ctx, s string, t T) (Datum, error) {
 			return nil, errMalformedArray(s, "Unexpected end of input.")
 		}
 		if str[i] == '{' {
+			if !wellFormedNested(str) {
+				return nil, errMalformedArray(s, `Unexpected "{" character.`)
+			}
 			return nil, pgerror.Unsupported("multidimensional arrays are not supported")
 		}
 		elem = elem[:0]
@@ -140,6 +143,9 @@ func parseArray(c *Ctx, s string, t T) (Datum, error) {
 				trailingSpace = 0
 				i += 2
 			case ch == '{':
+				if wellFormedNested(str) {
+					return nil, pgerror.Unsupported("multidimensional arrays are not supported")
+				}
 				return nil, errMalformedArray(s, `Unexpected "{" character.`)
 			case isPGSpace(ch):
 				if len(elem) > 0 || sawQuote {
@@ -181,4 +187,77 @@ func parseArray(c *Ctx, s string, t T) (Datum, error) {
 		}
 		i++ // ','
 	}
+}
+
+// wellFormedNested reports whether s (trimmed, starting with '{') is a
+// syntactically valid multidimensional array literal, so that such input
+// is reported as unsupported rather than malformed: braces balance (outside
+// quotes), no element is empty, a level holding sub-arrays holds nothing
+// else, and nothing follows the closing brace.
+func wellFormedNested(s string) bool {
+	depth := 0
+	// per level: 0 nothing yet, 1 holds sub-arrays, 2 holds elements
+	kinds := make([]int, 0, 4)
+	expectItem := false // just after '{' or ','
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isPGSpace(c):
+			continue
+		case c == '{':
+			if depth > 0 {
+				if !expectItem || kinds[depth-1] == 2 {
+					return false
+				}
+				kinds[depth-1] = 1
+			} else if i != 0 {
+				return false
+			}
+			depth++
+			kinds = append(kinds[:depth-1], 0)
+			expectItem = true
+		case c == '}':
+			if depth == 0 || (expectItem && kinds[depth-1] != 0) {
+				return false
+			}
+			depth--
+			kinds = kinds[:depth]
+			expectItem = false
+			if depth == 0 {
+				return strings.TrimLeft(s[i+1:], " \t\n\r\v\f") == ""
+			}
+		case c == ',':
+			if expectItem || depth == 0 {
+				return false
+			}
+			expectItem = true
+		default:
+			if depth == 0 || !expectItem || kinds[depth-1] == 1 {
+				return false
+			}
+			kinds[depth-1] = 2
+			// Skip the element (quoted or not).
+			if c == '"' {
+				i++
+				for i < len(s) && s[i] != '"' {
+					if s[i] == '\\' {
+						i++
+					}
+					i++
+				}
+				if i >= len(s) {
+					return false
+				}
+			} else {
+				for i+1 < len(s) && s[i+1] != ',' && s[i+1] != '}' && s[i+1] != '{' && s[i+1] != '"' {
+					if s[i+1] == '\\' {
+						i++
+					}
+					i++
+				}
+			}
+			expectItem = false
+		}
+	}
+	return false
 }
