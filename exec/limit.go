@@ -107,7 +107,9 @@ func (l *Limit) Next() (arrow.RecordBatch, error) {
 		l.seen += n
 		hi := n
 		if l.count >= 0 {
-			hi = min(n, lo+l.count-l.sent)
+			if rem := l.count - l.sent; rem < n-lo {
+				hi = lo + rem
+			}
 		}
 		if hi <= lo {
 			continue

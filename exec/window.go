@@ -427,7 +427,7 @@ func (w *Window) computeCall(all arrow.RecordBatch, wc *winCall, l *layout, orde
 				if nth <= 0 {
 					return nil, pgerror.New("22016", "argument of nth_value must be greater than zero")
 				}
-				if int64(fs)+nth-1 < int64(fe) {
+				if nth <= int64(fe-fs) {
 					pos = fs + int(nth) - 1
 				}
 			}
@@ -555,7 +555,8 @@ func (w *Window) frame(wc *winCall, l *layout, k int, orderCols []arrow.Array) (
 		preceding := b.kind == planner.OffsetPreceding
 		switch mode {
 		case planner.FrameRows:
-			off := b.n
+			// Offsets beyond the partition saturate (no int64 overflow).
+			off := min(b.n, int64(pe-ps)+1)
 			if preceding {
 				off = -off
 			}
@@ -582,6 +583,7 @@ func (w *Window) frame(wc *winCall, l *layout, k int, orderCols []arrow.Array) (
 func groupBound(l *layout, k int, off int64, preceding, start bool) int {
 	ps, pe := int(l.pstart[k]), int(l.pend[k])
 	target := int64(l.gnum[k])
+	off = min(off, int64(pe-ps)+1) // saturate: no overflow
 	if preceding {
 		target -= off
 	} else {

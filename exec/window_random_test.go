@@ -175,3 +175,27 @@ func TestWindowFramesRandom(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowHugeOffsetsAndLimits(t *testing.T) {
+	const huge = int64(9223372036854775807)
+	data := []row{{int64(1), int64(1), int64(1)}, {int64(1), int64(2), int64(2)}, {int64(1), int64(3), int64(4)}}
+	f := newFixture(t, 2)
+	scan := f.table("w", intCols("p", "o", "v"), data)
+	for _, mode := range []planner.FrameMode{planner.FrameRows, planner.FrameGroups} {
+		frame := planner.Frame{Mode: mode, Start: planner.FrameBound{Kind: planner.CurrentRow},
+			End: planner.FrameBound{Kind: planner.OffsetFollowing, Offset: ival(huge)}}
+		back := planner.Frame{Mode: mode, Start: planner.FrameBound{Kind: planner.OffsetPreceding, Offset: ival(huge)},
+			End: planner.FrameBound{Kind: planner.CurrentRow}}
+		mk := func(fr planner.Frame) planner.WindowCall {
+			return planner.WindowCall{Agg: aggSum, Name: "sum", Args: []planner.Expr{ci(2)}, OrderBy: []planner.SortKey{{E: ci(1)}}, Frame: fr, T: types.Int8T}
+		}
+		nth := planner.WindowCall{Name: "nth_value", Args: []planner.Expr{ci(2), ival(huge)}, OrderBy: []planner.SortKey{{E: ci(1)}}, Frame: frame, T: types.Int8T}
+		w := &planner.Window{Input: scan, Calls: []planner.WindowCall{mk(frame), mk(back), nth},
+			Out: schemaOf(icol("p"), icol("o"), icol("v"), icol("f"), icol("b"), icol("n"))}
+		got := f.mustRun(w)
+		require.Equal(t, []string{"1|1|1|7|1|NULL", "1|2|2|6|3|NULL", "1|3|4|4|7|NULL"}, fmtRows(got), "mode %d", mode)
+	}
+	// LIMIT near the int64 maximum with an offset.
+	require.Equal(t, []string{"1|3|4"}, fmtRows(f.mustRun(&planner.Limit{Input: scan, Count: huge, Offset: 2})))
+	require.Equal(t, []string{"1|3|4"}, fmtRows(f.mustRun(&planner.Limit{Input: &planner.Sort{Input: scan, Keys: []planner.SortKey{{E: ci(1)}}}, Count: huge, Offset: 2})))
+}
