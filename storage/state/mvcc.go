@@ -102,4 +102,3 @@ func CheckWrite(codec *RowCodec, keys [][]byte, ops []Op, values arrow.RecordBat
 	}
 	return nil
 }
-
