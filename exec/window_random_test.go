@@ -3,11 +3,16 @@ package exec
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/cockroachdb/apd/v3"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
@@ -198,4 +203,63 @@ func TestWindowHugeOffsetsAndLimits(t *testing.T) {
 	// LIMIT near the int64 maximum with an offset.
 	require.Equal(t, []string{"1|3|4"}, fmtRows(f.mustRun(&planner.Limit{Input: scan, Count: huge, Offset: 2})))
 	require.Equal(t, []string{"1|3|4"}, fmtRows(f.mustRun(&planner.Limit{Input: &planner.Sort{Input: scan, Keys: []planner.SortKey{{E: ci(1)}}}, Count: huge, Offset: 2})))
+}
+
+// RANGE offsets over timestamps (interval, calendar months) and numerics;
+// expected values from PostgreSQL 15:
+//
+//	sum(v) OVER (ORDER BY t RANGE BETWEEN '1 month' PRECEDING AND CURRENT ROW),
+//	sum(v) OVER (ORDER BY t DESC RANGE BETWEEN '1 day' PRECEDING AND '2 hours' FOLLOWING),
+//	sum(v) OVER (ORDER BY x RANGE BETWEEN 0.75 PRECEDING AND 0.5 FOLLOWING)
+func TestWindowRangeIntervalAndNumericOffsets(t *testing.T) {
+	ts := func(s string) types.Datum {
+		tm, err := time.Parse("2006-01-02 15:04", s)
+		require.NoError(t, err)
+		return types.Timestamp(tm.UnixMicro())
+	}
+	num := func(s string) types.Datum {
+		d, _, err := apd.NewFromString(s)
+		require.NoError(t, err)
+		return d
+	}
+	data := []row{
+		{int64(1), ts("2024-01-31 10:00"), num("1.5"), int64(1)},
+		{int64(2), ts("2024-02-29 09:00"), num("2.25"), int64(2)},
+		{int64(3), ts("2024-02-29 11:00"), num("2.5"), int64(4)},
+		{int64(4), ts("2024-03-01 00:00"), nil, int64(8)},
+		{int64(5), nil, num("4.0"), int64(16)},
+		{int64(6), ts("2024-03-31 10:00"), num("3.75"), int64(32)},
+	}
+	cols := []catalog.Column{{Name: "id", T: types.Int8T}, {Name: "t", T: types.TimestampT}, {Name: "x", T: types.NumericT}, {Name: "v", T: types.Int8T}}
+	iv := func(v types.Interval) *planner.Const { return &planner.Const{Val: v, T: types.IntervalT} }
+	nc := func(s string) *planner.Const { return &planner.Const{Val: num(s), T: types.NumericT} }
+	rng := func(start, end planner.FrameBound) planner.Frame {
+		return planner.Frame{Mode: planner.FrameRange, Start: start, End: end}
+	}
+	P := func(e planner.Expr) planner.FrameBound {
+		return planner.FrameBound{Kind: planner.OffsetPreceding, Offset: e}
+	}
+	F := func(e planner.Expr) planner.FrameBound {
+		return planner.FrameBound{Kind: planner.OffsetFollowing, Offset: e}
+	}
+	cur := planner.FrameBound{Kind: planner.CurrentRow}
+	for _, bs := range batchSizes {
+		f := newFixture(t, bs)
+		scan := f.table("ts", cols, data)
+		mk := func(key planner.SortKey, fr planner.Frame) planner.WindowCall {
+			return planner.WindowCall{Agg: aggSum, Name: "sum", Args: []planner.Expr{ci(3)}, OrderBy: []planner.SortKey{key}, Frame: fr, T: types.Int8T}
+		}
+		w := &planner.Window{Input: scan, Calls: []planner.WindowCall{
+			mk(planner.SortKey{E: col(1, types.TimestampT)}, rng(P(iv(types.Interval{Months: 1})), cur)),
+			mk(planner.SortKey{E: col(1, types.TimestampT), Desc: true, NullsFirst: true}, rng(P(iv(types.Interval{Days: 1})), F(iv(types.Interval{Micros: 2 * types.MicrosPerHour})))),
+			mk(planner.SortKey{E: col(2, types.NumericT)}, rng(P(nc("0.75")), F(nc("0.5")))),
+		}}
+		w.Out = append(append(planner.Schema{}, scan.Out...), icol("a"), icol("b"), icol("c"))
+		got := f.mustRun(w)
+		var res []string
+		for _, r := range got {
+			res = append(res, fmtRow(row{r[0], r[4], r[5], r[6]}))
+		}
+		require.Equal(t, strings.Fields("1|1|1|1 2|3|14|7 3|7|14|6 4|14|8|8 5|16|16|48 6|44|32|48"), res, "bs=%d", bs)
+	}
 }
