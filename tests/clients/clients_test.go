@@ -252,3 +252,20 @@ func TestPsql(t *testing.T) {
 		require.Contains(t, string(out), fmt.Sprintf("password authentication failed for user \"%s\"", user))
 	})
 }
+
+func TestPsycopg2(t *testing.T) {
+	py := requireTool(t, "/usr/bin/python3")
+	if out, err := exec.Command(py, "-c", "import psycopg2").CombinedOutput(); err != nil {
+		t.Fatalf("psycopg2 missing for %s: %v %s; %s", py, err, out, installHint)
+	}
+	srv := startServer(t, "")
+	scram := startServer(t, scramPassword)
+	dir, err := filepath.Abs("python")
+	require.NoError(t, err)
+	program{
+		name: "psycopg2",
+		args: []string{py, "client.py"},
+		dir:  dir, env: clientEnv(srv, scram, "psycopg2"),
+		steps: append([]string{"types text"}, commonSteps...),
+	}.run(t, srv)
+}
