@@ -30,6 +30,7 @@ type Join struct {
 	keyTypes    []types.T
 	cond        *Evaluator
 	condSchema  *arrow.Schema
+	condNeed    []bool // columns the residual condition reads (nil: all)
 	leftTypes   []types.T
 	nested      bool
 
@@ -83,6 +84,15 @@ func newJoin(env *Env, n *planner.Join, left, right Operator) (*Join, error) {
 			return nil, err
 		}
 		j.condSchema = arrowSchema(both)
+		cp := &compiler{env: env, input: both}
+		if need := cp.need(n.Cond); need != nil {
+			j.condNeed = make([]bool, len(both))
+			for _, c := range need {
+				if c < len(both) {
+					j.condNeed[c] = true
+				}
+			}
+		}
 	}
 	j.leftTypes = n.Left.Schema().Types()
 	j.track(j.lkeys...)
@@ -470,16 +480,21 @@ func (j *Join) assemble(lb arrow.RecordBatch, outL, outR []int32) arrow.RecordBa
 
 // applyCond keeps the candidate pairs that satisfy the residual condition.
 func (j *Join) applyCond(pl, pr []int32) ([]int32, []int32, error) {
-	cols := make([]arrow.Array, 0, j.condSchema.NumFields())
-	for c := 0; c < int(j.lb.NumCols()); c++ {
-		cols = append(cols, takeArr(j.lb.Column(c), pl))
+	// Gather only the columns the condition reads.
+	nl := int(j.lb.NumCols())
+	cols := make([]arrow.Array, nl+len(j.rcols))
+	for c := range cols {
+		if j.condNeed != nil && !j.condNeed[c] {
+			continue
+		}
+		if c < nl {
+			cols[c] = takeArr(j.lb.Column(c), pl)
+		} else {
+			cols[c] = takeArr(j.rcols[c-nl], pr)
+		}
 	}
-	for _, rc := range j.rcols {
-		cols = append(cols, takeArr(rc, pr))
-	}
-	cb := newBatch(j.condSchema, cols, len(pl))
-	defer cb.Release()
-	m, err := j.cond.Eval(j.ctx, cb)
+	defer releaseAll(cols)
+	m, err := j.cond.evalCols(j.ctx, cols, len(pl))
 	if err != nil {
 		return nil, nil, err
 	}
