@@ -58,6 +58,7 @@ func clientEnv(srv, scram *server, name string) []string {
 		}
 	}
 	env = append(env,
+		"TZ=UTC",
 		"SABOT_HOST="+srv.host,
 		"SABOT_PORT="+strconv.Itoa(srv.port),
 		"SABOT_USER="+user,
@@ -266,6 +267,21 @@ func TestPsycopg2(t *testing.T) {
 		name: "psycopg2",
 		args: []string{py, "client.py"},
 		dir:  dir, env: clientEnv(srv, scram, "psycopg2"),
+		steps: append([]string{"types text"}, commonSteps...),
+	}.run(t, srv)
+}
+
+func TestNodePostgres(t *testing.T) {
+	node := requireTool(t, "node")
+	dir, err := filepath.Abs("node")
+	require.NoError(t, err)
+	requireFile(t, filepath.Join(dir, "node_modules", "pg", "package.json"))
+	srv := startServer(t, "")
+	scram := startServer(t, scramPassword)
+	program{
+		name: "node",
+		args: []string{node, "--no-deprecation", "client.js"},
+		dir:  dir, env: clientEnv(srv, scram, "node"),
 		steps: append([]string{"types text"}, commonSteps...),
 	}.run(t, srv)
 }
