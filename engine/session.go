@@ -126,7 +126,11 @@ func (s *Session) set(name, value string) error {
 }
 
 func (s *Session) evalContext() *kernels.EvalContext {
-	now := types.TimestampTZ(time.Now().UnixMicro())
+	t := s.tctx.Now
+	if t.IsZero() {
+		t = time.Now()
+	}
+	now := types.TimestampTZ(t.UnixMicro())
 	ec := &kernels.EvalContext{Ctx: s.tctx, StmtTime: now, TxnTime: now, Mem: s.e.mem, Session: s}
 	if s.txn != nil {
 		ec.TxnTime = s.txn.start
@@ -410,6 +414,7 @@ func (s *Session) run(ctx context.Context, st *parser.Statement, paramTypes []ty
 	}()
 	s.curStarExcept = copyStarExcept(st.Stream.StarExcept)
 	defer func() { s.curStarExcept = nil }()
+	s.tctx.Now = time.Now()
 	if st.Kind == parser.KindFlush {
 		// Without streaming views every committed change is already visible.
 		return api.Result{Tag: "FLUSH"}, nil

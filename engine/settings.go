@@ -8,6 +8,7 @@ import (
 	_ "time/tzdata" // zone data for SET TimeZone on machines without it
 
 	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
 )
 
 // settingDef describes a session setting (SET/SHOW/current_setting).
@@ -147,13 +148,10 @@ func checkTimeZone(v string) (string, error) {
 // TIME ZONE 2 does in PostgreSQL).
 func parseZone(v string) (*time.Location, error) {
 	switch strings.ToLower(v) {
-	case "utc", "gmt", "z", "zulu", "local", "default":
+	case "local", "default":
 		return time.UTC, nil
 	}
-	if h, err := strconv.ParseFloat(v, 64); err == nil {
-		return time.FixedZone(v, int(h*3600)), nil
-	}
-	return time.LoadLocation(v)
+	return types.LoadZone(v)
 }
 
 func checkDuration(v string) (string, error) {

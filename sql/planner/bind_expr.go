@@ -267,7 +267,10 @@ func (p *Planner) coerceCtx(e Expr, to types.T, what string, allowed types.CastC
 			if x.Val == nil {
 				return constOf(to, nil), nil
 			}
-			v, err := p.castConst(x.Val, from, to, true)
+			// An unknown literal is read as the target type: an explicit
+			// cast except on assignment, where varchar(n)/char(n) limits
+			// raise 22001 instead of truncating.
+			v, err := p.castConst(x.Val, from, to, allowed != types.CastAssignment)
 			if err != nil {
 				return nil, err
 			}

@@ -175,9 +175,26 @@ func ResolveTypeName(tn *pg_query.TypeName) (types.T, error) {
 				t = types.Float4T
 			}
 		}
-	case types.FamTime, types.FamTimestamp, types.FamTimestampTZ, types.FamInterval:
-		if len(mods) == 1 && mods[0] >= 0 && mods[0] <= 6 {
-			t.Mod = int32(mods[0])
+	case types.FamTime, types.FamTimestamp, types.FamTimestampTZ:
+		if len(mods) == 1 {
+			if mods[0] < 0 {
+				return types.UnknownT, pgerror.New(pgerror.InvalidParameterValue, "%s(%d) precision must not be negative", t.ShortName(), mods[0])
+			}
+			p := mods[0]
+			if p > 6 {
+				p = 6
+			}
+			t.Mod = int32(p)
+		}
+	case types.FamInterval:
+		switch len(mods) {
+		case 1:
+			t.Mod = types.IntervalTypmod(int32(mods[0]), -1)
+		case 2:
+			if mods[1] < 0 || mods[1] > 6 {
+				return types.UnknownT, pgerror.New(pgerror.InvalidParameterValue, "interval(%d) precision must be between 0 and 6", mods[1])
+			}
+			t.Mod = types.IntervalTypmod(int32(mods[0]), int(mods[1]))
 		}
 	}
 	if len(tn.ArrayBounds) > 0 {
