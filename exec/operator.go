@@ -61,10 +61,12 @@ type outerFrame struct {
 // Env has none).
 func (e *Env) evalCtx() *kernels.EvalContext {
 	if e.Eval == nil {
-		e.Eval = &kernels.EvalContext{}
-	}
-	if e.Eval.Mem == nil {
-		e.Eval.Mem = memory.DefaultAllocator
+		e.Eval = &kernels.EvalContext{Mem: memory.DefaultAllocator}
+	} else if e.Eval.Mem == nil {
+		// Never write into the caller's (shared) context: use a copy.
+		cp := *e.Eval
+		cp.Mem = memory.DefaultAllocator
+		e.Eval = &cp
 	}
 	return e.Eval
 }
