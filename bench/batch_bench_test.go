@@ -10,9 +10,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -372,6 +375,34 @@ func queries() []benchQuery {
 	}
 }
 
+// cpuTime is the CPU time (user + system) the process has used so far: every
+// thread, so Go's GC workers count against SabotSQL as DuckDB's one worker
+// counts against DuckDB.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measure times run b.N times and reports input rows per wall second and
+// process CPU nanoseconds per input row (less sensitive than wall time to
+// other processes competing for the machine's cores).
+func measure(b *testing.B, input int, run func() error) {
+	runtime.GC()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		require.NoError(b, run())
+	}
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	rows := float64(input) * float64(b.N)
+	b.ReportMetric(rows/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/rows, "cpu-ns/row")
+}
+
 // BenchmarkBatch runs every query on both engines over the same data. Data
 // is generated once and loaded into an engine only when a selected
 // sub-benchmark needs it.
@@ -420,25 +451,25 @@ func BenchmarkBatch(b *testing.B) {
 			for _, tn := range q.tables {
 				require.NoError(b, sb.load(ctx, tableFor(tn)), "loading %s into SabotSQL", tn)
 			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
+			measure(b, q.input, func() error {
 				fp, err := sb.query(ctx, q.sql)
-				require.NoError(b, err)
-				check(b, q, "sabotsql", fp)
-			}
-			b.ReportMetric(float64(q.input)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+				if err == nil {
+					check(b, q, "sabotsql", fp)
+				}
+				return err
+			})
 		})
 		b.Run(q.name+"/engine=duckdb", func(b *testing.B) {
 			for _, tn := range q.tables {
 				require.NoError(b, d.load(ctx, tableFor(tn)), "loading %s into DuckDB", tn)
 			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
+			measure(b, q.input, func() error {
 				fp, err := d.query(ctx, q.sql)
-				require.NoError(b, err)
-				check(b, q, "duckdb", fp)
-			}
-			b.ReportMetric(float64(q.input)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+				if err == nil {
+					check(b, q, "duckdb", fp)
+				}
+				return err
+			})
 		})
 	}
 }
