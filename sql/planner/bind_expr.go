@@ -286,7 +286,7 @@ func (p *Planner) coerceCtx(e Expr, to types.T, what string, allowed types.CastC
 			e = &Param{Idx: x.Idx, T: pt}
 			from = pt
 		default:
-			return &Cast{E: e, To: to, Explicit: true}, nil
+			return &Cast{E: e, To: to, Explicit: allowed != types.CastAssignment}, nil
 		}
 	}
 	if from.Family == to.Family && from.Elem == to.Elem {
