@@ -26,7 +26,7 @@ var (
 
 // stats counts outcomes across a run.
 type stats struct {
-	queries, errorsBoth, mismatches int
+	queries, errorsBoth, empty, mismatches int
 }
 
 // TestDifferential runs generated queries against PostgreSQL 15 and the
@@ -46,8 +46,8 @@ func TestDifferential(t *testing.T) {
 	for s := *flagSeed; s < *flagSeed+uint64(*flagSeeds); s++ {
 		runSeed(t, ctx, srv, admin, s, opts, &st)
 	}
-	t.Logf("difftest: seeds %d..%d, %d queries, %d failed identically in both engines, %d mismatches (options %+v)",
-		*flagSeed, *flagSeed+uint64(*flagSeeds)-1, st.queries, st.errorsBoth, st.mismatches, opts)
+	t.Logf("difftest: seeds %d..%d, %d queries, %d failed identically in both engines, %d returned no rows, %d mismatches (options %+v)",
+		*flagSeed, *flagSeed+uint64(*flagSeeds)-1, st.queries, st.errorsBoth, st.empty, st.mismatches, opts)
 	if *flagQuery < 0 && *flagN >= 50 {
 		// Most generated queries must run: a generator that only produces
 		// errors would agree vacuously.
@@ -99,6 +99,8 @@ func runSeed(t *testing.T, ctx context.Context, srv *pgtest.Server, admin *pgcon
 		}
 		if want.Code != "" && want.Code == got.Code {
 			st.errorsBoth++
+		} else if want.Code == "" && len(want.Rows) == 0 {
+			st.empty++
 		}
 		if why := Compare(want, got, q.Ordered); why != "" {
 			st.mismatches++
