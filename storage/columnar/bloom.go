@@ -42,8 +42,7 @@ func hashKey(b []byte) uint64 {
 	return h
 }
 
-func (f *bloom) add(key []byte) {
-	h := hashKey(key)
+func (f *bloom) addHash(h uint64) {
 	delta := h>>33 | h<<31
 	n := uint64(len(f.bits)) * 8
 	for i := uint32(0); i < f.k; i++ {

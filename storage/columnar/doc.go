@@ -1,0 +1,68 @@
+// Package columnar is SabotSQL's Arrow-native LSM: the default backend of
+// state.Table, holding operator state and materialized-view contents larger
+// than memory. Committed writes enter a mutable memtable (hash index + skip
+// list of epoch-stamped versions); when it outgrows its size it is frozen
+// into sorted Arrow record batches (built with Arrow builders) and written as
+// an immutable sorted run; a background compactor merges runs of similar
+// size (tiered), dropping versions and tombstones no reader needs. Reads
+// consult the memtable, frozen memtables and runs newest first. Every file
+// operation goes through vfs.FS; the manifest goes through ManifestStore.
+//
+// Runs are Arrow IPC rather than Parquet: blocks are read back whole and
+// decoded without transcoding (IPC buffers are Arrow's own layout), there are
+// no pages or encodings to decode on the point-lookup path, and the ipc
+// package is already linked by the engine. Each block is an independent IPC
+// stream, so a block can be read, checksummed and decoded alone.
+//
+// Run file layout (all integers little-endian):
+//
+//	+-----------------------------+  offset 0
+//	| block 0: Arrow IPC stream   |  schema {key binary, epoch uint64,
+//	|   (schema + 1 record batch) |          tomb bool, val binary}
+//	+-----------------------------+  rows sorted by key asc, epoch desc;
+//	| block 1 …                   |  a key's versions never straddle blocks
+//	+-----------------------------+  metaOff
+//	| meta: u32 nblocks           |
+//	|   per block: u64 off,       |  sparse key index: the first key of
+//	|     u32 len, u32 crc32c,    |  each block, with the block's CRC32C
+//	|     u32 rows, uvarint+first |
+//	|   uvarint+last key          |
+//	|   u64 entries, u64 minEpoch,|
+//	|   u64 maxEpoch              |
+//	|   u32 bloomK, uvarint+bits  |  Bloom filter over distinct keys
+//	+-----------------------------+  size-32
+//	| trailer: u64 metaOff,       |
+//	|   u32 metaLen, u32 metaCRC, |
+//	|   u32 version, u32 0,       |
+//	|   u64 magic "SABOTRUN"      |
+//	+-----------------------------+
+//
+// Values are stored as state.RowCodec rows in the val column; keys are the
+// memcomparable encodings of storage/state/keys.
+//
+// Invariants:
+//  1. Sources are ordered by epoch: every version in the memtable is newer
+//     than every version in a frozen memtable, and frozen memtables and runs
+//     are each ordered newest first with disjoint epoch ranges; compaction
+//     merges only adjacent runs. So the first source holding a version ≤ E
+//     of a key holds the version visible at E.
+//  2. A version is dropped only when no reader can see it: the latest view
+//     and every pinned snapshot epoch (state.PruneVersions); a tombstone only
+//     when nothing older can exist below it; a version covered by a range
+//     deletion only when every reader's epoch is at or after that deletion.
+//  3. Durability is per checkpoint: Checkpoint flushes everything committed
+//     and stores a manifest naming the live runs; Open recovers exactly the
+//     last stored manifest and deletes files it does not name. A run file
+//     is deleted only when neither the live set nor the stored manifest
+//     names it and no reader holds the read lock.
+//  4. Every block and the meta section carry CRC32C checksums; a mismatch,
+//     a truncated file or a malformed section is reported as XX001
+//     (data_corrupted) naming the file, never silently read or repaired.
+//  5. Memtables, frozen memtables, pending writes and cached blocks are
+//     charged to the Budget. A write that still does not fit after evicting
+//     the cache and flushing fails with 53200 (out_of_memory); a full disk
+//     is 53100.
+//  6. Writer methods come from one goroutine; snapshots, compaction and
+//     readers run concurrently, coordinated by the table's RWMutex; files
+//     are read and written outside it.
+package columnar

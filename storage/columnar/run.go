@@ -1,0 +1,372 @@
+package columnar
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"sort"
+	"syscall"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
+)
+
+const (
+	runMagic      = 0x4e5552544f424153 // "SABOTRUN" little-endian
+	runVersion    = 1
+	trailerSize   = 32
+	maxMetaSize   = 1 << 30
+	maxBlockBytes = 1 << 31
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// corruptf reports corruption of a named file (XX001).
+func corruptf(file, format string, args ...any) error {
+	return pgerror.New(pgerror.DataCorrupted, "columnar: corrupt file %s: %s", file, fmt.Sprintf(format, args...))
+}
+
+// ioErr classifies a filesystem error: a full disk is 53100, anything else
+// 58030; the cause stays reachable through errors.Is.
+func ioErr(err error, what, file string) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return pgerror.Wrap(err, pgerror.DiskFull, fmt.Sprintf("columnar: %s %s: could not write: no space left on device", what, file))
+	}
+	return pgerror.Wrap(err, pgerror.IOError, fmt.Sprintf("columnar: %s %s: %v", what, file, err))
+}
+
+// blockHandle locates one block of a run file.
+type blockHandle struct {
+	off      uint64
+	length   uint32
+	crc      uint32
+	rows     uint32
+	firstKey []byte
+}
+
+// runInfo is what the manifest records about a run.
+type runInfo struct {
+	ID       uint64 `json:"id"`
+	File     string `json:"file"`
+	Size     int64  `json:"size"`
+	Entries  int64  `json:"entries"`
+	MinEpoch uint64 `json:"min_epoch"`
+	MaxEpoch uint64 `json:"max_epoch"`
+}
+
+func runFileName(id uint64) string { return fmt.Sprintf("%06d.run", id) }
+
+// runWriter streams sorted entries into a run file.
+type runWriter struct {
+	fs       vfs.FS
+	name     string
+	f        vfs.File
+	off      uint64
+	bb       *blockBuilder
+	index    []blockHandle
+	hashes   []uint64
+	lastKey  []byte
+	hasLast  bool
+	entries  int64
+	minE     uint64
+	maxE     uint64
+	rowLimit int
+	err      error
+}
+
+func newRunWriter(fs vfs.FS, name string, blockRows int) (*runWriter, error) {
+	f, err := fs.Create(name)
+	if err != nil {
+		return nil, ioErr(err, "create", name)
+	}
+	return &runWriter{fs: fs, name: name, f: f, bb: newBlockBuilder(memory.NewGoAllocator()), rowLimit: blockRows, minE: ^uint64(0)}, nil
+}
+
+// add appends one entry; entries arrive sorted by key asc, epoch desc.
+func (w *runWriter) add(key []byte, epoch uint64, tomb bool, val []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	newKey := !w.hasLast || !bytes.Equal(key, w.lastKey)
+	if newKey {
+		// Cut blocks only between keys, so a key's versions share a block.
+		if w.bb.rows >= w.rowLimit {
+			if err := w.flushBlock(); err != nil {
+				return err
+			}
+		}
+		w.hashes = append(w.hashes, hashKey(key))
+		w.lastKey = append(w.lastKey[:0], key...)
+		w.hasLast = true
+	}
+	w.bb.add(key, epoch, tomb, val)
+	w.entries++
+	w.minE = min(w.minE, epoch)
+	w.maxE = max(w.maxE, epoch)
+	return nil
+}
+
+func (w *runWriter) flushBlock() error {
+	if w.bb.rows == 0 {
+		return nil
+	}
+	b := w.bb.finish()
+	defer b.rec.Release()
+	data, err := encodeBlock(b)
+	if err != nil {
+		w.err = err
+		return err
+	}
+	if _, err := w.f.Write(data); err != nil {
+		w.err = ioErr(err, "write", w.name)
+		return w.err
+	}
+	w.index = append(w.index, blockHandle{
+		off: w.off, length: uint32(len(data)), crc: crc32.Checksum(data, castagnoli),
+		rows: uint32(b.len()), firstKey: bytes.Clone(b.keys.Value(0)),
+	})
+	w.off += uint64(len(data))
+	return nil
+}
+
+// finish writes the meta section and trailer and syncs the file. On error
+// the partial file is removed.
+func (w *runWriter) finish(id uint64) (runInfo, error) {
+	err := w.flushBlock()
+	if err == nil {
+		err = w.writeMeta()
+	}
+	if err == nil {
+		if serr := w.f.Sync(); serr != nil {
+			err = ioErr(serr, "sync", w.name)
+		}
+	}
+	w.bb.release()
+	if cerr := w.f.Close(); err == nil && cerr != nil {
+		err = ioErr(cerr, "close", w.name)
+	}
+	if err != nil {
+		_ = w.fs.Remove(w.name)
+		return runInfo{}, err
+	}
+	if w.entries == 0 {
+		w.minE = 0
+	}
+	return runInfo{ID: id, File: w.name, Size: int64(w.off), Entries: w.entries, MinEpoch: w.minE, MaxEpoch: w.maxE}, nil
+}
+
+// abort discards the partial file.
+func (w *runWriter) abort() {
+	w.bb.release()
+	_ = w.f.Close()
+	_ = w.fs.Remove(w.name)
+}
+
+func (w *runWriter) writeMeta() error {
+	var m []byte
+	m = binary.LittleEndian.AppendUint32(m, uint32(len(w.index)))
+	for _, h := range w.index {
+		m = binary.LittleEndian.AppendUint64(m, h.off)
+		m = binary.LittleEndian.AppendUint32(m, h.length)
+		m = binary.LittleEndian.AppendUint32(m, h.crc)
+		m = binary.LittleEndian.AppendUint32(m, h.rows)
+		m = binary.AppendUvarint(m, uint64(len(h.firstKey)))
+		m = append(m, h.firstKey...)
+	}
+	m = binary.AppendUvarint(m, uint64(len(w.lastKey)))
+	m = append(m, w.lastKey...)
+	m = binary.LittleEndian.AppendUint64(m, uint64(w.entries))
+	m = binary.LittleEndian.AppendUint64(m, w.minE)
+	m = binary.LittleEndian.AppendUint64(m, w.maxE)
+	bf := newBloom(len(w.hashes))
+	for _, h := range w.hashes {
+		bf.addHash(h)
+	}
+	m = binary.LittleEndian.AppendUint32(m, bf.k)
+	m = binary.AppendUvarint(m, uint64(len(bf.bits)))
+	m = append(m, bf.bits...)
+
+	var t [trailerSize]byte
+	binary.LittleEndian.PutUint64(t[0:], w.off)
+	binary.LittleEndian.PutUint32(t[8:], uint32(len(m)))
+	binary.LittleEndian.PutUint32(t[12:], crc32.Checksum(m, castagnoli))
+	binary.LittleEndian.PutUint32(t[16:], runVersion)
+	binary.LittleEndian.PutUint64(t[24:], runMagic)
+	if _, err := w.f.Write(append(m, t[:]...)); err != nil {
+		return ioErr(err, "write", w.name)
+	}
+	w.off += uint64(len(m) + trailerSize)
+	return nil
+}
+
+// run is an open, immutable run file.
+type run struct {
+	info    runInfo
+	f       vfs.File
+	index   []blockHandle
+	lastKey []byte
+	bloom   *bloom
+}
+
+// openRun opens and validates a run's trailer and meta section.
+func openRun(fs vfs.FS, info runInfo) (*run, error) {
+	f, err := fs.Open(info.File)
+	if err != nil {
+		return nil, ioErr(err, "open", info.File)
+	}
+	r, err := parseRun(f, info)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func parseRun(f vfs.File, info runInfo) (*run, error) {
+	name := info.File
+	size, err := f.Size()
+	if err != nil {
+		return nil, ioErr(err, "stat", name)
+	}
+	if size != info.Size {
+		return nil, corruptf(name, "size %d, manifest says %d (truncated?)", size, info.Size)
+	}
+	if size < trailerSize {
+		return nil, corruptf(name, "too short for a trailer (%d bytes)", size)
+	}
+	var t [trailerSize]byte
+	if _, err := f.ReadAt(t[:], size-trailerSize); err != nil {
+		return nil, corruptf(name, "read trailer: %v", err)
+	}
+	if binary.LittleEndian.Uint64(t[24:]) != runMagic {
+		return nil, corruptf(name, "bad magic")
+	}
+	if v := binary.LittleEndian.Uint32(t[16:]); v != runVersion {
+		return nil, corruptf(name, "unknown format version %d", v)
+	}
+	metaOff := binary.LittleEndian.Uint64(t[0:])
+	metaLen := binary.LittleEndian.Uint32(t[8:])
+	if metaLen > maxMetaSize || metaOff+uint64(metaLen)+trailerSize != uint64(size) {
+		return nil, corruptf(name, "meta section [%d,+%d) does not fit file of %d bytes", metaOff, metaLen, size)
+	}
+	m := make([]byte, metaLen)
+	if _, err := f.ReadAt(m, int64(metaOff)); err != nil {
+		return nil, corruptf(name, "read meta: %v", err)
+	}
+	if crc32.Checksum(m, castagnoli) != binary.LittleEndian.Uint32(t[12:]) {
+		return nil, corruptf(name, "meta checksum mismatch")
+	}
+	d := decoder{b: m}
+	r := &run{info: info, f: f}
+	n := d.u32()
+	if uint64(n) > uint64(len(m)) {
+		return nil, corruptf(name, "block count %d", n)
+	}
+	prevEnd := uint64(0)
+	for i := uint32(0); i < n && d.err == nil; i++ {
+		h := blockHandle{off: d.u64(), length: d.u32(), crc: d.u32(), rows: d.u32()}
+		h.firstKey = d.bytes()
+		if d.err == nil && (h.off != prevEnd || h.off+uint64(h.length) > metaOff) {
+			return nil, corruptf(name, "block %d at [%d,+%d) out of place", i, h.off, h.length)
+		}
+		prevEnd = h.off + uint64(h.length)
+		r.index = append(r.index, h)
+	}
+	r.lastKey = d.bytes()
+	entries, minE, maxE := d.u64(), d.u64(), d.u64()
+	bf := &bloom{k: d.u32()}
+	bf.bits = d.bytes()
+	if d.err != nil || len(d.b) != 0 {
+		return nil, corruptf(name, "malformed meta section")
+	}
+	if prevEnd != metaOff {
+		return nil, corruptf(name, "blocks end at %d, meta starts at %d", prevEnd, metaOff)
+	}
+	if int64(entries) != info.Entries || minE != info.MinEpoch || maxE != info.MaxEpoch {
+		return nil, corruptf(name, "stats disagree with the manifest")
+	}
+	if bf.k == 0 || bf.k > 30 {
+		return nil, corruptf(name, "bloom probes %d", bf.k)
+	}
+	r.bloom = bf
+	return r, nil
+}
+
+// findBlock returns the block that would hold k, or -1.
+func (r *run) findBlock(k []byte) int {
+	if len(r.index) == 0 || bytes.Compare(k, r.lastKey) > 0 {
+		return -1
+	}
+	i := sort.Search(len(r.index), func(i int) bool { return bytes.Compare(r.index[i].firstKey, k) > 0 }) - 1
+	return i
+}
+
+// readBlock reads, verifies and decodes block i.
+func (r *run) readBlock(i int) (*block, error) {
+	h := r.index[i]
+	data := make([]byte, h.length)
+	if _, err := r.f.ReadAt(data, int64(h.off)); err != nil {
+		return nil, corruptf(r.info.File, "read block %d: %v", i, err)
+	}
+	if crc32.Checksum(data, castagnoli) != h.crc {
+		return nil, corruptf(r.info.File, "block %d checksum mismatch", i)
+	}
+	b, err := decodeBlock(data)
+	if err != nil {
+		return nil, corruptf(r.info.File, "block %d: %v", i, err)
+	}
+	if uint32(b.len()) != h.rows {
+		return nil, corruptf(r.info.File, "block %d has %d rows, index says %d", i, b.len(), h.rows)
+	}
+	return b, nil
+}
+
+func (r *run) close() error { return r.f.Close() }
+
+// decoder reads little-endian fields, remembering the first error.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) need(n int) bool {
+	if d.err == nil && len(d.b) < n {
+		d.err = errors.New("short")
+	}
+	return d.err == nil
+}
+
+func (d *decoder) u32() uint32 {
+	if !d.need(4) {
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(d.b)
+	d.b = d.b[4:]
+	return v
+}
+
+func (d *decoder) u64() uint64 {
+	if !d.need(8) {
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	if d.err != nil {
+		return nil
+	}
+	n, w := binary.Uvarint(d.b)
+	if w <= 0 || n > uint64(len(d.b)-w) {
+		d.err = errors.New("bad length")
+		return nil
+	}
+	v := bytes.Clone(d.b[w : w+int(n)])
+	d.b = d.b[w+int(n):]
+	return v
+}

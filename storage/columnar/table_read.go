@@ -1,0 +1,420 @@
+package columnar
+
+import (
+	"bytes"
+	"context"
+	"slices"
+
+	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/sabotsql/sabotsql/storage/state/skiplist"
+)
+
+const scanPiece = 1024
+
+// getBlock returns block i of r through the cache.
+func (t *Table) getBlock(r *run, i int) (*block, error) {
+	k := cacheKey{run: r.info.ID, block: i}
+	if b := t.cache.get(k); b != nil {
+		return b, nil
+	}
+	b, err := r.readBlock(i)
+	if err != nil {
+		return nil, err
+	}
+	t.cache.put(k, b)
+	return b, nil
+}
+
+// hiddenLocked reports whether a version of k at epoch ve is hidden by a
+// range deletion visible at epoch at.
+func (t *Table) hiddenLocked(k []byte, ve, at state.Epoch) bool {
+	for _, rd := range t.rds {
+		if state.Epoch(rd.Epoch) <= at && ve < state.Epoch(rd.Epoch) && bytes.Compare(k, rd.End) < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupLocked finds the version of k visible at epoch at in committed
+// state: memtable, then frozen memtables, then runs, newest first.
+func (t *Table) lookupLocked(k []byte, at state.Epoch) (state.Version, bool, error) {
+	if en := t.mem.idx[string(k)]; en != nil {
+		if v, ok := state.VersionAt(en.vs, at); ok {
+			return v, true, nil
+		}
+	}
+	for _, fm := range t.frozen {
+		if i := findBlock(fm.firstKeys, k); i >= 0 {
+			if v, ok := versionIn(fm.blocks[i], k, at); ok {
+				return v, true, nil
+			}
+		}
+	}
+	for _, r := range t.runs {
+		if state.Epoch(r.info.MinEpoch) > at || !r.bloom.mayContain(k) {
+			continue
+		}
+		i := r.findBlock(k)
+		if i < 0 {
+			continue
+		}
+		b, err := t.getBlock(r, i)
+		if err != nil {
+			return state.Version{}, false, err
+		}
+		if v, ok := versionIn(b, k, at); ok {
+			return v, true, nil
+		}
+	}
+	return state.Version{}, false, nil
+}
+
+// Get implements state.Table: the writer view.
+func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
+	return t.get(ctx, keys, state.MaxEpoch, true)
+}
+
+func (t *Table) get(ctx context.Context, keys [][]byte, at state.Epoch, writer bool) (state.Lookup, error) {
+	if err := ctx.Err(); err != nil {
+		return state.Lookup{}, err
+	}
+	vals := make([][]byte, len(keys))
+	found := make([]bool, len(keys))
+	t.mu.RLock()
+	if t.closed {
+		t.mu.RUnlock()
+		return state.Lookup{}, state.ErrClosed
+	}
+	for i, k := range keys {
+		if writer {
+			if len(t.pending) > 0 {
+				if p, ok := t.pending[string(k)]; ok {
+					vals[i], found[i] = p.val, !p.tomb
+					continue
+				}
+			}
+			if t.hasClean && bytes.Compare(k, t.cleanBel) < 0 {
+				continue
+			}
+		}
+		v, ok, err := t.lookupLocked(k, at)
+		if err != nil {
+			t.mu.RUnlock()
+			return state.Lookup{}, err
+		}
+		if ok && !v.Tomb && !t.hiddenLocked(k, v.Epoch, at) {
+			vals[i], found[i] = v.Val, true
+		}
+	}
+	t.mu.RUnlock()
+	rec, err := state.BuildRows(t.opts.Allocator, t.codec, vals, found)
+	if err != nil {
+		return state.Lookup{}, err
+	}
+	return state.Lookup{Values: rec, Found: found}, nil
+}
+
+// entryIter walks entries in key-ascending, epoch-descending order.
+type entryIter interface {
+	seek(k []byte) error
+	valid() bool
+	key() []byte
+	epoch() state.Epoch
+	tomb() bool
+	val() []byte
+	next() error
+}
+
+type memIter struct {
+	m  *memtable
+	it skiplist.Iter[*memEntry]
+	vi int // index into the current entry's versions, counting down
+	kb []byte
+}
+
+func (mi *memIter) load() {
+	for mi.it.Valid() {
+		en := mi.it.Value()
+		if len(en.vs) > 0 {
+			mi.vi = len(en.vs) - 1
+			mi.kb = []byte(en.key)
+			return
+		}
+		mi.it.Next()
+	}
+}
+
+func (mi *memIter) seek(k []byte) error {
+	mi.it = mi.m.order.Seek(k)
+	mi.load()
+	return nil
+}
+func (mi *memIter) valid() bool        { return mi.it.Valid() }
+func (mi *memIter) key() []byte        { return mi.kb }
+func (mi *memIter) cur() state.Version { return mi.it.Value().vs[mi.vi] }
+func (mi *memIter) epoch() state.Epoch { return mi.cur().Epoch }
+func (mi *memIter) tomb() bool         { return mi.cur().Tomb }
+func (mi *memIter) val() []byte        { return mi.cur().Val }
+func (mi *memIter) next() error {
+	if mi.vi > 0 {
+		mi.vi--
+		return nil
+	}
+	mi.it.Next()
+	mi.load()
+	return nil
+}
+
+// blocksIter walks a sequence of sorted blocks.
+type blocksIter struct {
+	n         int
+	firstKeys func(i int) []byte
+	load      func(i int) (*block, error)
+	bi        int
+	b         *block
+	row       int
+}
+
+func (bi *blocksIter) seek(k []byte) error {
+	i := 0
+	if k != nil {
+		lo, hi := 0, bi.n
+		for lo < hi { // last block with firstKey ≤ k
+			mid := (lo + hi) / 2
+			if bytes.Compare(bi.firstKeys(mid), k) <= 0 {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		i = max(lo-1, 0)
+	}
+	if err := bi.loadBlock(i); err != nil {
+		return err
+	}
+	if bi.b != nil && k != nil {
+		bi.row = bi.b.seek(k)
+		return bi.skipExhausted()
+	}
+	return nil
+}
+
+func (bi *blocksIter) loadBlock(i int) error {
+	bi.bi, bi.row, bi.b = i, 0, nil
+	if i >= bi.n {
+		return nil
+	}
+	b, err := bi.load(i)
+	if err != nil {
+		return err
+	}
+	bi.b = b
+	return nil
+}
+
+func (bi *blocksIter) skipExhausted() error {
+	for bi.b != nil && bi.row >= bi.b.len() {
+		if err := bi.loadBlock(bi.bi + 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (bi *blocksIter) valid() bool        { return bi.b != nil }
+func (bi *blocksIter) key() []byte        { return bi.b.keys.Value(bi.row) }
+func (bi *blocksIter) epoch() state.Epoch { return state.Epoch(bi.b.epochs[bi.row]) }
+func (bi *blocksIter) tomb() bool         { return bi.b.tombs.Value(bi.row) }
+func (bi *blocksIter) val() []byte        { return bi.b.vals.Value(bi.row) }
+func (bi *blocksIter) next() error {
+	bi.row++
+	return bi.skipExhausted()
+}
+
+func frozenIter(fm *frozenMem) *blocksIter {
+	return &blocksIter{n: len(fm.blocks), firstKeys: func(i int) []byte { return fm.firstKeys[i] },
+		load: func(i int) (*block, error) { return fm.blocks[i], nil }}
+}
+
+func runIter(r *run, load func(r *run, i int) (*block, error)) *blocksIter {
+	return &blocksIter{n: len(r.index), firstKeys: func(i int) []byte { return r.index[i].firstKey },
+		load: func(i int) (*block, error) { return load(r, i) }}
+}
+
+// itersLocked returns iterators over every committed source, newest first.
+func (t *Table) itersLocked(at state.Epoch) []entryIter {
+	its := []entryIter{&memIter{m: t.mem}}
+	for _, fm := range t.frozen {
+		its = append(its, frozenIter(fm))
+	}
+	for _, r := range t.runs {
+		if state.Epoch(r.info.MinEpoch) > at {
+			continue
+		}
+		its = append(its, runIter(r, t.getBlock))
+	}
+	return its
+}
+
+type kv struct {
+	key  []byte
+	tomb bool
+	val  []byte
+}
+
+// mergeStep finds the smallest key among its, resolves its version at epoch
+// at (the newest source holding a version ≤ at wins) and advances every
+// iterator past it. ok is false when all iterators are exhausted.
+func mergeStep(its []entryIter, at state.Epoch, fn func(k []byte, vs []state.Version)) (ok bool, err error) {
+	var minKey []byte
+	for _, it := range its {
+		if it.valid() && (minKey == nil || bytes.Compare(it.key(), minKey) < 0) {
+			minKey = it.key()
+		}
+	}
+	if minKey == nil {
+		return false, nil
+	}
+	minKey = bytes.Clone(minKey)
+	var vs []state.Version // descending epochs across sources
+	for _, it := range its {
+		for it.valid() && bytes.Equal(it.key(), minKey) {
+			if it.epoch() <= at {
+				vs = append(vs, state.Version{Epoch: it.epoch(), Tomb: it.tomb(), Val: it.val()})
+			}
+			if err := it.next(); err != nil {
+				return false, err
+			}
+		}
+	}
+	fn(minKey, vs)
+	return true, nil
+}
+
+// Scan implements state.Table: the writer view.
+func (t *Table) Scan(ctx context.Context, r state.KeyRange, fn state.ScanFunc) error {
+	return t.scan(ctx, r, state.MaxEpoch, true, fn)
+}
+
+func (t *Table) scan(ctx context.Context, r state.KeyRange, at state.Epoch, writer bool, fn state.ScanFunc) error {
+	var pend []kv
+	if writer {
+		for k, p := range t.pending {
+			if r.Contains([]byte(k)) {
+				pend = append(pend, kv{key: []byte(k), tomb: p.tomb, val: p.val})
+			}
+		}
+		slices.SortFunc(pend, func(a, b kv) int { return bytes.Compare(a.key, b.key) })
+	}
+	cursor := r.Start
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		got, done, err := t.scanPiece(cursor, r.End, at, writer)
+		if err != nil {
+			return err
+		}
+		var limit []byte
+		if !done {
+			limit = got[len(got)-1].key
+			cursor = append(bytes.Clone(limit), 0)
+		}
+		merged := make([]kv, 0, len(got)+len(pend))
+		i := 0
+		for _, c := range got {
+			for i < len(pend) && bytes.Compare(pend[i].key, c.key) < 0 {
+				merged = append(merged, pend[i])
+				i++
+			}
+			if i < len(pend) && bytes.Equal(pend[i].key, c.key) {
+				merged = append(merged, pend[i])
+				i++
+				continue
+			}
+			merged = append(merged, c)
+		}
+		for i < len(pend) && (done || bytes.Compare(pend[i].key, limit) <= 0) {
+			merged = append(merged, pend[i])
+			i++
+		}
+		pend = pend[i:]
+		if err := t.emit(merged, fn); err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// scanPiece gathers up to scanPiece resolved keys ≥ cursor and < end under
+// the read lock (tombstones included, so pending writes merge correctly).
+func (t *Table) scanPiece(cursor, end []byte, at state.Epoch, writer bool) ([]kv, bool, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return nil, false, state.ErrClosed
+	}
+	its := t.itersLocked(at)
+	for _, it := range its {
+		if err := it.seek(cursor); err != nil {
+			return nil, false, err
+		}
+	}
+	var got []kv
+	for {
+		if len(got) == scanPiece {
+			return got, false, nil
+		}
+		var stop bool
+		ok, err := mergeStep(its, at, func(k []byte, vs []state.Version) {
+			if end != nil && bytes.Compare(k, end) >= 0 {
+				stop = true
+				return
+			}
+			if len(vs) == 0 {
+				return
+			}
+			v := vs[0]
+			tomb := v.Tomb || t.hiddenLocked(k, v.Epoch, at) ||
+				(writer && t.hasClean && bytes.Compare(k, t.cleanBel) < 0)
+			got = append(got, kv{key: k, tomb: tomb, val: v.Val})
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok || stop {
+			return got, true, nil
+		}
+	}
+}
+
+func (t *Table) emit(kvs []kv, fn state.ScanFunc) error {
+	var keys, vals [][]byte
+	for _, x := range kvs {
+		if !x.tomb {
+			keys = append(keys, x.key)
+			vals = append(vals, x.val)
+		}
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), scanPiece)
+		found := make([]bool, n)
+		for i := range found {
+			found[i] = true
+		}
+		rec, err := state.BuildRows(t.opts.Allocator, t.codec, vals[:n], found)
+		if err != nil {
+			return err
+		}
+		err = fn(keys[:n], rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+		keys, vals = keys[n:], vals[n:]
+	}
+	return nil
+}
