@@ -267,7 +267,7 @@ func TestPsycopg2(t *testing.T) {
 		name: "psycopg2",
 		args: []string{py, "client.py"},
 		dir:  dir, env: clientEnv(srv, scram, "psycopg2"),
-		steps: append([]string{"types text"}, commonSteps...),
+		steps: append([]string{"types text", "types arrays"}, commonSteps...),
 	}.run(t, srv)
 }
 
@@ -283,5 +283,30 @@ func TestNodePostgres(t *testing.T) {
 		args: []string{node, "--no-deprecation", "client.js"},
 		dir:  dir, env: clientEnv(srv, scram, "node"),
 		steps: append([]string{"types text"}, commonSteps...),
+	}.run(t, srv)
+}
+
+// jdbcJar is the PostgreSQL JDBC driver from Debian's libpostgresql-jdbc-java.
+const jdbcJar = "/usr/share/java/postgresql.jar"
+
+func TestJDBC(t *testing.T) {
+	javac := requireTool(t, "javac")
+	java := requireTool(t, "java")
+	requireFile(t, jdbcJar)
+	dir, err := filepath.Abs("java")
+	require.NoError(t, err)
+	classes := t.TempDir()
+	if out, err := exec.Command(javac, "-encoding", "UTF-8", "-d", classes, "-cp", jdbcJar,
+		filepath.Join(dir, "Client.java")).CombinedOutput(); err != nil {
+		t.Fatalf("javac: %v\n%s", err, out)
+	}
+	srv := startServer(t, "")
+	scram := startServer(t, scramPassword)
+	program{
+		name: "jdbc",
+		// Tiered compilation stopped at C1 starts the JVM faster.
+		args: []string{java, "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", classes + string(os.PathListSeparator) + jdbcJar, "Client"},
+		dir:  dir, env: clientEnv(srv, scram, "jdbc"),
+		steps: append([]string{"types text", "types binary", "type lookup"}, commonSteps...),
 	}.run(t, srv)
 }

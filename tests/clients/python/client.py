@@ -123,13 +123,14 @@ def main():
 
     # The type round trip runs on its own so that a failure there still
     # lets the later steps run (and report).
-    try:
-        types(conn)
-        ok("types text")
-    except (StepFailed, psycopg2.Error) as e:
-        FAILED.append("types text: %s" % e)
-        print("FAIL types text: %s" % e, flush=True)
-        conn.rollback()
+    for name, fn in (("types text", types), ("types arrays", types_arrays)):
+        try:
+            fn(conn)
+            ok(name)
+        except (StepFailed, psycopg2.Error) as e:
+            FAILED.append("%s: %s" % (name, e))
+            print("FAIL %s: %s" % (name, e), flush=True)
+            conn.rollback()
 
     expect_error(conn, "SELECT * FROM py_no_such_table", None, "42P01")
     expect_error(conn, "SELECT 1 / %s", (0,), "22012")
@@ -163,39 +164,59 @@ def main():
 
 
 def types(conn):
+    round_trip(conn, "py_types", SCALARS)
     cur = conn.cursor()
-    cols = [
-        ("b", "boolean", True),
-        ("i2", "smallint", -32768),
-        ("i4", "integer", -2147483648),
-        ("i8", "bigint", 9223372036854775807),
-        ("f4", "real", 3.25),
-        ("f8", "double precision", 2.718281828459045),
-        ("n", "numeric(12,4)", decimal.Decimal("-12345678.9012")),
-        ("nbig", "numeric", decimal.Decimal("123456789012345678901234567890.000000000000000000001")),
-        ("t", "text", "h\u00e9llo, \"w\u00f6rld\"\n\\ 'q' \u2211"),
-        ("vc", "varchar(10)", "abc d\u00e9f"),
-        ("c", "char(5)", "ab   "),
-        ("by", "bytea", b"\x00\xff\x10\\'"),
-        ("d", "date", datetime.date(2024, 2, 29)),
-        ("tm", "time", datetime.time(13, 45, 30, 123456)),
-        ("ts", "timestamp", datetime.datetime(2024, 2, 29, 13, 45, 30, 123456)),
-        ("tz", "timestamptz", datetime.datetime(2024, 2, 29, 13, 45, 30, 123456, tzinfo=datetime.timezone.utc)),
-        ("iv", "interval", datetime.timedelta(days=3, hours=4, minutes=5, seconds=6, microseconds=789000)),
-        ("ai", "integer[]", [1, 2, None, 4]),
-        ("at", "text[]", ["a", "b c", "\"q\"", None, "{x,y}"]),
-        ("an", "numeric[]", [decimal.Decimal("1.5"), decimal.Decimal("-2.25")]),
-        ("ab", "boolean[]", [True, False]),
-        ("af8", "double precision[]", [1.5, float("inf")]),
-        ("ad", "date[]", [datetime.date(2024, 1, 1)]),
-        ("ats", "timestamptz[]", [datetime.datetime(2024, 2, 29, 13, 45, 30, tzinfo=datetime.timezone.utc)]),
-    ]
-    cur.execute("CREATE TABLE py_types (id integer, %s)" % ", ".join("%s %s" % (c, t) for c, t, _ in cols))
-    ph = ", ".join(["%s"] * (len(cols) + 1))
-    cur.execute("INSERT INTO py_types VALUES (%s)" % ph, [1] + [v for _, _, v in cols])
-    cur.execute("INSERT INTO py_types VALUES (%s)" % ph, [2] + [None] * len(cols))
+    cols = SCALARS
+    # Typed comparisons on the server with parameters.
+    cur.execute("SELECT count(*) FROM py_types WHERE tz = %s AND iv = %s AND n = %s AND by = %s",
+                (cols[15][2], cols[16][2], cols[6][2], cols[11][2]))
+    eq(cur.fetchone()[0], 1, "server-side comparison with parameters")
     conn.commit()
-    cur.execute("SELECT * FROM py_types WHERE id = %s", (1,))
+
+
+def types_arrays(conn):
+    # psycopg2 sends a Python list as ARRAY[...].
+    round_trip(conn, "py_arrays", ARRAYS)
+
+
+SCALARS = [
+    ("b", "boolean", True),
+    ("i2", "smallint", -32768),
+    ("i4", "integer", -2147483648),
+    ("i8", "bigint", 9223372036854775807),
+    ("f4", "real", 3.25),
+    ("f8", "double precision", 2.718281828459045),
+    ("n", "numeric(12,4)", decimal.Decimal("-12345678.9012")),
+    ("nbig", "numeric", decimal.Decimal("123456789012345678901234567890.000000000000000000001")),
+    ("t", "text", "h\u00e9llo, \"w\u00f6rld\"\n\\ 'q' \u2211"),
+    ("vc", "varchar(10)", "abc d\u00e9f"),
+    ("c", "char(5)", "ab   "),
+    ("by", "bytea", b"\x00\xff\x10\\'"),
+    ("d", "date", datetime.date(2024, 2, 29)),
+    ("tm", "time", datetime.time(13, 45, 30, 123456)),
+    ("ts", "timestamp", datetime.datetime(2024, 2, 29, 13, 45, 30, 123456)),
+    ("tz", "timestamptz", datetime.datetime(2024, 2, 29, 13, 45, 30, 123456, tzinfo=datetime.timezone.utc)),
+    ("iv", "interval", datetime.timedelta(days=3, hours=4, minutes=5, seconds=6, microseconds=789000)),
+]
+ARRAYS = [
+    ("ai", "integer[]", [1, 2, None, 4]),
+    ("at", "text[]", ["a", "b c", "\"q\"", None, "{x,y}"]),
+    ("an", "numeric[]", [decimal.Decimal("1.5"), decimal.Decimal("-2.25")]),
+    ("ab", "boolean[]", [True, False]),
+    ("af8", "double precision[]", [1.5, float("inf")]),
+    ("ad", "date[]", [datetime.date(2024, 1, 1)]),
+    ("ats", "timestamptz[]", [datetime.datetime(2024, 2, 29, 13, 45, 30, tzinfo=datetime.timezone.utc)]),
+]
+
+
+def round_trip(conn, table, cols):
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE " + table + " (id integer, %s)" % ", ".join("%s %s" % (c, t) for c, t, _ in cols))
+    ph = ", ".join(["%s"] * (len(cols) + 1))
+    cur.execute("INSERT INTO " + table + " VALUES (%s)" % ph, [1] + [v for _, _, v in cols])
+    cur.execute("INSERT INTO " + table + " VALUES (%s)" % ph, [2] + [None] * len(cols))
+    conn.commit()
+    cur.execute("SELECT * FROM " + table + " WHERE id = %s", (1,))
     row = cur.fetchone()
     for (c, t, v), got in zip(cols, row[1:]):
         if isinstance(got, memoryview):  # psycopg2 returns bytea as memoryview
@@ -204,12 +225,8 @@ def types(conn):
             check(got == v, "%s: got %r, want %r" % (t, got, v))  # aware datetimes compare by instant
         else:
             eq(got, v, t)
-    cur.execute("SELECT * FROM py_types WHERE id = %s", (2,))
+    cur.execute("SELECT * FROM " + table + " WHERE id = %s", (2,))
     eq(list(cur.fetchone()[1:]), [None] * len(cols), "NULLs")
-    # Typed comparisons on the server with parameters.
-    cur.execute("SELECT count(*) FROM py_types WHERE tz = %s AND iv = %s AND n = %s AND by = %s",
-                (cols[15][2], cols[16][2], cols[6][2], cols[11][2]))
-    eq(cur.fetchone()[0], 1, "server-side comparison with parameters")
     conn.commit()
 
 
