@@ -145,7 +145,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 		} else {
 			en.vs = append(en.vs, v)
 		}
-		en.vs = PruneVersions(en.vs, pinned)
+		en.vs = PruneVersions(en.vs, pinned, true)
 		switch {
 		case len(en.vs) == 0:
 			delete(m.idx, en.key)
@@ -191,7 +191,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 func (m *MemoryTable) gcLocked() {
 	pinned := m.pinnedLocked()
 	for k, en := range m.gcKeys {
-		en.vs = PruneVersions(en.vs, pinned)
+		en.vs = PruneVersions(en.vs, pinned, true)
 		switch {
 		case len(en.vs) == 0:
 			delete(m.idx, k)

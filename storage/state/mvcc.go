@@ -32,10 +32,11 @@ func VersionAt(vs []Version, e Epoch) (Version, bool) {
 }
 
 // PruneVersions drops the versions of vs (ascending by epoch) that neither
-// the latest view nor any snapshot epoch in pinned (ascending) can read, and
-// leading tombstones, which hide nothing once older versions are gone. It
+// the latest view nor any snapshot epoch in pinned (ascending) can read. With
+// dropLeadingTombs (vs holds every version of the key, nothing older exists
+// elsewhere) it also drops leading tombstones, which then hide nothing. It
 // reuses vs's storage.
-func PruneVersions(vs []Version, pinned []Epoch) []Version {
+func PruneVersions(vs []Version, pinned []Epoch, dropLeadingTombs bool) []Version {
 	if len(vs) == 0 {
 		return vs
 	}
@@ -50,7 +51,7 @@ func PruneVersions(vs []Version, pinned []Epoch) []Version {
 	}
 	out = append(out, vs[len(vs)-1])
 	k := 0
-	for k < len(out) && out[k].Tomb {
+	for dropLeadingTombs && k < len(out) && out[k].Tomb {
 		k++
 	}
 	if k > 0 {

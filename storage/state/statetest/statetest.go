@@ -38,6 +38,9 @@ type Backend struct {
 	// crash; the result holds exactly the last checkpoint. Nil disables
 	// restarts.
 	Reopen func(t testing.TB, tbl state.Table) state.Table
+	// Maintain runs backend housekeeping (flush, compaction) at random
+	// points; it must not change what reads return. Nil disables it.
+	Maintain func(t testing.TB, tbl state.Table, rng *rand.Rand) string
 }
 
 // Config shapes the random operations.
@@ -271,6 +274,11 @@ func Run(t *testing.T, b Backend, cfg Config) {
 			trace = append(trace, fmt.Sprintf("release snapshot %d", snaps[i].e))
 			snaps[i].s.Release()
 			snaps = slices.Delete(snaps, i, i+1)
+		case p < 95: // housekeeping
+			if b.Maintain == nil {
+				continue
+			}
+			trace = append(trace, "maintain: "+b.Maintain(t, tbl, rng))
 		case p < 97: // checkpoint
 			if b.Checkpoint == nil {
 				continue
