@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "rewrite psql/expected.out from the psql run")
+var update = flag.Bool("update", false, "rewrite psql/expected.txt from the psql run")
 
 // installHint is appended to every "client missing" failure.
 const installHint = "install the client matrix with: bash tests/clients/install.sh"
@@ -193,13 +193,13 @@ func TestPsql(t *testing.T) {
 			// The script cancels with statement_timeout on its own.
 			cancel: func(*os.Process) error { return nil },
 		}.run(t, srv)
-		golden := filepath.Join(dir, "expected.out")
+		golden := filepath.Join(dir, "expected.txt")
 		if *update {
 			require.NoError(t, os.WriteFile(golden, []byte(out), 0o644))
 		}
 		want, err := os.ReadFile(golden)
 		require.NoError(t, err)
-		require.Equal(t, string(want), out, "psql output differs from psql/expected.out (run with -update to rewrite it)")
+		require.Equal(t, string(want), out, "psql output differs from psql/expected.txt (run with -update to rewrite it)")
 	})
 
 	t.Run("sigint cancels", func(t *testing.T) {

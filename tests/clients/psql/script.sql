@@ -1,6 +1,6 @@
 -- The psql client scenario. Run as
 --   psql -X -v ON_ERROR_STOP=1 -v long_query=... -f script.sql
--- and compared with expected.out by clients_test.go.
+-- and compared with expected.txt by clients_test.go.
 \pset footer on
 \echo ok connect
 SELECT current_user, current_database();
