@@ -217,6 +217,9 @@ func outputRef(n *pg_query.Node, out Schema) (int, error) {
 			}
 			return i - 1, nil
 		}
+		// PostgreSQL rejects any other bare constant (5.0, 'a', NULL,
+		// true) rather than sorting by a constant.
+		return -1, pgerror.New(pgerror.SyntaxError, "non-integer constant in ORDER BY")
 	}
 	if cr := n.GetColumnRef(); cr != nil && len(cr.Fields) == 1 {
 		name := strVal(cr.Fields[0])
@@ -632,6 +635,9 @@ func (p *Planner) bindGroupItem(ec *exprCtx, g *pg_query.Node, targets []target)
 			return nil, pgerror.New(pgerror.InvalidColumnReference, "GROUP BY position %d is not in select list", i)
 		}
 		return p.groupTargetExpr(ec, targets[i-1])
+	}
+	if g.GetAConst() != nil {
+		return nil, pgerror.New(pgerror.SyntaxError, "non-integer constant in GROUP BY")
 	}
 	e, err := p.bindExpr(ec, g)
 	if err == nil {
