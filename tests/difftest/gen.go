@@ -50,6 +50,10 @@ type Options struct {
 	// NoRisky turns off expressions that may raise division by zero,
 	// overflow or cardinality errors at run time.
 	NoRisky bool
+	// NoFilter turns off aggregate FILTER (WHERE …) clauses.
+	NoFilter bool
+	// NoAnyAll turns off op ANY/ALL (subquery).
+	NoAnyAll bool
 }
 
 // DefaultOptions is what the CI run generates.
@@ -121,6 +125,9 @@ type Gen struct {
 	// aliasN numbers table aliases within one query so nested scopes never
 	// clash.
 	aliasN int
+	// lastItems are the output kinds of the last aggQuery (for derived
+	// tables built from one).
+	lastItems []Kind
 }
 
 // NewSchema generates the schema and data of seed.
@@ -157,9 +164,9 @@ func (g *Gen) table(i int) Table {
 		}
 		t.Cols = append(t.Cols, c)
 	}
-	nr := g.r.IntN(61)
-	if g.r.IntN(10) == 0 {
-		nr = 0
+	nr := 5 + g.r.IntN(56)
+	if g.r.IntN(12) == 0 {
+		nr = g.r.IntN(3)
 	}
 	for n := 0; n < nr; n++ {
 		row := make([]string, len(t.Cols))
@@ -325,10 +332,27 @@ func (g *Gen) expr(sc *scope, k Kind, depth int, risky bool) string {
 		case 5:
 			return fmt.Sprintf("(%s %% NULLIF(%s, 0))", e(KInt), e(KInt))
 		case 6:
-			return fmt.Sprintf("length(%s)", e(KText))
+			switch g.pick(3) {
+			case 0:
+				return fmt.Sprintf("length(%s)", e(KText))
+			case 1:
+				return fmt.Sprintf("strpos(%s, 'b')", e(KText))
+			default:
+				if risky && g.chance(0.5) {
+					return fmt.Sprintf("%s::int4", e(KText))
+				}
+				return fmt.Sprintf("%s::int4", e([]Kind{KNum, KFloat}[g.pick(2)]))
+			}
 		case 7:
-			return fmt.Sprintf("(%s - %s)", e(KDate), e(KDate))
+			if g.chance(0.5) {
+				return fmt.Sprintf("(%s - %s)", e(KDate), e(KDate))
+			}
+			return fmt.Sprintf("%s(%s, %s)", []string{"greatest", "least"}[g.pick(2)], e(KInt), e(KInt))
 		default:
+			if g.chance(0.3) {
+				return fmt.Sprintf("CASE %s WHEN %s THEN %s WHEN %s THEN %s ELSE %s END",
+					g.leaf(sc, KInt, risky), g.literal(KInt), e(KInt), g.literal(KInt), e(KInt), e(KInt))
+			}
 			return fmt.Sprintf("abs(%s)", e(KInt))
 		}
 	case KFloat:
@@ -342,9 +366,16 @@ func (g *Gen) expr(sc *scope, k Kind, depth int, risky bool) string {
 		case 3:
 			return fmt.Sprintf("(%s / NULLIF(%s, 0))", e(KFloat), e(KFloat))
 		case 4:
+			if g.chance(0.5) {
+				return fmt.Sprintf("%s::float8", e(KNum))
+			}
 			return fmt.Sprintf("%s::float8", g.leaf(sc, KInt, false))
 		default:
-			return fmt.Sprintf("abs(%s)", e(KFloat))
+			fns := []string{"abs", "round", "ceil", "floor", "trunc"}
+			if g.chance(0.2) {
+				return fmt.Sprintf("sqrt(abs(%s))", e(KFloat))
+			}
+			return fmt.Sprintf("%s(%s)", fns[g.pick(len(fns))], e(KFloat))
 		}
 	case KNum:
 		switch g.pick(7) {
@@ -359,9 +390,17 @@ func (g *Gen) expr(sc *scope, k Kind, depth int, risky bool) string {
 		case 4:
 			return fmt.Sprintf("round(%s, %d)", e(KNum), g.pick(3))
 		case 5:
-			return fmt.Sprintf("%s::numeric", g.leaf(sc, KInt, true))
+			switch g.pick(3) {
+			case 0:
+				return fmt.Sprintf("%s::numeric", g.leaf(sc, KInt, true))
+			case 1:
+				return fmt.Sprintf("%s::numeric", e(KFloat))
+			default:
+				return fmt.Sprintf("(%s::numeric / %d)", g.leaf(sc, KInt, true), 3+g.pick(5))
+			}
 		default:
-			return fmt.Sprintf("abs(%s)", e(KNum))
+			fns := []string{"abs", "ceil", "floor", "trunc", "sign"}
+			return fmt.Sprintf("%s(%s)", fns[g.pick(len(fns))], e(KNum))
 		}
 	case KText:
 		switch g.pick(6) {
@@ -371,10 +410,24 @@ func (g *Gen) expr(sc *scope, k Kind, depth int, risky bool) string {
 			return fmt.Sprintf("upper(%s)", e(KText))
 		case 2:
 			return fmt.Sprintf("substr(%s, %d, %d)", e(KText), g.pick(4), g.pick(4))
-		case 3, 4:
+		case 3:
 			return fmt.Sprintf("(%s || %s)", e(KText), e(KText))
+		case 4:
+			switch g.pick(5) {
+			case 0:
+				return fmt.Sprintf("trim(%s)", e(KText))
+			case 1:
+				return fmt.Sprintf("replace(%s, 'a', 'xy')", e(KText))
+			case 2:
+				return fmt.Sprintf("left(%s, %d)", e(KText), g.pick(4)-1)
+			case 3:
+				return fmt.Sprintf("right(%s, %d)", e(KText), g.pick(3))
+			default:
+				return fmt.Sprintf("repeat(%s, %d)", e(KText), g.pick(3))
+			}
 		default:
-			return fmt.Sprintf("%s::text", g.leaf(sc, KInt, true))
+			k := []Kind{KInt, KNum, KFloat, KDate, KBool, KTs}[g.pick(6)]
+			return fmt.Sprintf("%s::text", g.leaf(sc, k, true))
 		}
 	case KBool:
 		return g.pred(sc, depth, risky)
@@ -398,7 +451,7 @@ func (g *Gen) expr(sc *scope, k Kind, depth int, risky bool) string {
 
 func (g *Gen) leaf(sc *scope, k Kind, risky bool) string {
 	cs := sc.ofKind(k, risky)
-	if len(cs) > 0 && g.chance(0.8) {
+	if len(cs) > 0 && g.chance(0.85) {
 		return cs[g.pick(len(cs))].ref
 	}
 	return g.literal(k)
@@ -406,7 +459,7 @@ func (g *Gen) leaf(sc *scope, k Kind, risky bool) string {
 
 // cmpKind picks a kind to compare, preferring kinds with columns.
 func (g *Gen) cmpKind(sc *scope) Kind {
-	if len(sc.cols) > 0 && g.chance(0.8) {
+	if len(sc.cols) > 0 && g.chance(0.92) {
 		return sc.cols[g.pick(len(sc.cols))].kind
 	}
 	return Kind(g.pick(int(numKinds)))
@@ -433,9 +486,9 @@ func (g *Gen) atom(sc *scope, depth int, risky bool) string {
 	e := func() string { return g.expr(sc, k, depth, risky) }
 	switch g.pick(10) {
 	case 0:
-		return fmt.Sprintf("(%s IS NULL)", e())
+		return fmt.Sprintf("(%s IS NULL)", g.operand(sc, k, depth, risky))
 	case 1:
-		return fmt.Sprintf("(%s IS NOT NULL)", e())
+		return fmt.Sprintf("(%s IS NOT NULL)", g.operand(sc, k, depth, risky))
 	case 2:
 		if k == KBool {
 			break
@@ -449,7 +502,7 @@ func (g *Gen) atom(sc *scope, depth int, risky bool) string {
 		if g.chance(0.3) {
 			not = "NOT "
 		}
-		return fmt.Sprintf("(%s %sIN (%s))", e(), not, strings.Join(lits, ", "))
+		return fmt.Sprintf("(%s %sIN (%s))", g.operand(sc, k, depth, risky), not, strings.Join(lits, ", "))
 	case 3:
 		if k == KBool {
 			break
@@ -458,7 +511,7 @@ func (g *Gen) atom(sc *scope, depth int, risky bool) string {
 		if g.chance(0.3) {
 			not = "NOT "
 		}
-		return fmt.Sprintf("(%s %sBETWEEN %s AND %s)", e(), not, g.literal(k), g.literal(k))
+		return fmt.Sprintf("(%s %sBETWEEN %s AND %s)", g.operand(sc, k, depth, risky), not, g.literal(k), g.literal(k))
 	case 4:
 		pats := []string{"a%", "%b", "_b", "%", "", "A%", "%\\%%", "a_c", "%a%"}
 		not := ""
@@ -471,8 +524,27 @@ func (g *Gen) atom(sc *scope, depth int, risky bool) string {
 			return cs[g.pick(len(cs))].ref
 		}
 	case 6:
-		return fmt.Sprintf("(%s IS DISTINCT FROM %s)", e(), e())
+		not := ""
+		if g.chance(0.4) {
+			not = "NOT "
+		}
+		return fmt.Sprintf("(%s IS %sDISTINCT FROM %s)", g.operand(sc, k, depth, risky), not, e())
 	}
 	ops := []string{"=", "<>", "<", "<=", ">", ">="}
-	return fmt.Sprintf("(%s %s %s)", e(), ops[g.pick(len(ops))], e())
+	op := ops[g.pick(len(ops))]
+	if g.chance(0.2) {
+		// Mixed numeric kinds compare after promotion.
+		nk := []Kind{KInt, KNum, KFloat}
+		a, b := nk[g.pick(3)], nk[g.pick(3)]
+		return fmt.Sprintf("(%s %s %s)", g.operand(sc, a, depth, risky), op, g.expr(sc, b, depth, risky))
+	}
+	return fmt.Sprintf("(%s %s %s)", g.operand(sc, k, depth, risky), op, e())
+}
+
+// operand is a column of kind k when one is in scope, else an expression.
+func (g *Gen) operand(sc *scope, k Kind, depth int, risky bool) string {
+	if cs := sc.ofKind(k, true); len(cs) > 0 && g.chance(0.6) {
+		return cs[g.pick(len(cs))].ref
+	}
+	return g.expr(sc, k, depth, risky)
 }

@@ -99,6 +99,13 @@ func (g *Gen) source(sc *scope) string {
 			sc.cols = append(sc.cols, col{ref: fmt.Sprintf("%s.c%d", a, i+1), kind: it.kind})
 		}
 		return "(" + inner.sql + ") AS " + a
+	case 9:
+		inner := g.aggQuery()
+		a := g.newAlias("d")
+		for i, k := range g.lastItems {
+			sc.cols = append(sc.cols, col{ref: fmt.Sprintf("%s.c%d", a, i+1), kind: k})
+		}
+		return "(" + inner.SQL + ") AS " + a
 	case 8:
 		a := g.newAlias("g")
 		sc.cols = append(sc.cols, col{ref: a + ".v", kind: KInt})
@@ -200,7 +207,15 @@ func (g *Gen) subPred(outer *scope) string {
 	if g.chance(0.5) {
 		filter = g.pred(&in, 1, false)
 	}
-	switch g.pick(3) {
+	switch g.pick(4) {
+	case 3:
+		c := in.cols[g.pick(len(in.cols))]
+		if c.kind == KBool || g.opts.NoAnyAll {
+			return fmt.Sprintf("(EXISTS (SELECT 1 FROM %s%s))", from, where(filter))
+		}
+		ops := []string{"=", "<", ">=", "<>"}
+		return fmt.Sprintf("(%s %s %s (SELECT %s FROM %s%s))", g.expr(outer, c.kind, 1, false), ops[g.pick(len(ops))],
+			[]string{"ANY", "ALL"}[g.pick(2)], c.ref, from, where(filter))
 	case 0:
 		c := in.cols[g.pick(len(in.cols))]
 		not := ""
@@ -295,6 +310,9 @@ func (g *Gen) agg(sc *scope) item {
 	e := g.expr(sc, k, 1, false)
 	switch g.pick(8) {
 	case 0:
+		if !g.opts.NoFilter && g.chance(0.4) {
+			return item{sql: fmt.Sprintf("count(*) FILTER (WHERE %s)", g.pred(sc, 1, false)), kind: KInt}
+		}
 		return item{sql: "count(*)", kind: KInt}
 	case 1:
 		if g.chance(0.5) {
@@ -343,6 +361,10 @@ func (g *Gen) aggQuery() Query {
 	if g.chance(0.8) && len(sc.cols) > 0 {
 		for i := 0; i < 1+g.pick(2); i++ {
 			c := sc.cols[g.pick(len(sc.cols))]
+			if g.chance(0.25) {
+				groups = append(groups, item{sql: g.expr(sc, c.kind, 1, false), kind: c.kind})
+				continue
+			}
 			groups = append(groups, item{sql: c.ref, kind: c.kind})
 		}
 	}
@@ -366,6 +388,10 @@ func (g *Gen) aggQuery() Query {
 		}
 	}
 	sql, ordered := g.orderBy(sql, len(items))
+	g.lastItems = g.lastItems[:0]
+	for _, it := range items {
+		g.lastItems = append(g.lastItems, it.kind)
+	}
 	return Query{SQL: sql, Ordered: ordered}
 }
 
@@ -401,8 +427,12 @@ func (g *Gen) setOpQuery() Query {
 // partitions (every column) wherever the function depends on row order.
 func (g *Gen) windowQuery() Query {
 	sc := &scope{}
-	t := g.randTable()
-	from := g.tableSource(t, sc)
+	var from string
+	if g.chance(0.25) {
+		from = g.joinSource(sc)
+	} else {
+		from = g.tableSource(g.randTable(), sc)
+	}
 	part := ""
 	if g.chance(0.7) {
 		part = "PARTITION BY " + sc.cols[g.pick(len(sc.cols))].ref + " "
