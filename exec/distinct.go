@@ -7,7 +7,6 @@ import (
 
 	"github.com/sabotsql/sabotsql/exec/kernels/vec"
 	"github.com/sabotsql/sabotsql/sql/planner"
-	"github.com/sabotsql/sabotsql/sql/types"
 )
 
 // Distinct passes the first row of each group of equal rows (all columns,
@@ -103,6 +102,3 @@ func firstSeen(base *opBase, enc *vec.KeyEncoder, seen map[string]struct{}, cols
 
 // Close closes the input.
 func (d *Distinct) Close() error { d.closeBase(); d.seen = nil; return d.input.Close() }
-
-// typesOf returns the SQL types of a schema.
-func typesOf(s planner.Schema) []types.T { return s.Types() }

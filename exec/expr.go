@@ -2,7 +2,6 @@ package exec
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -551,5 +550,3 @@ func validityCopy(a arrow.Array) *memory.Buffer {
 	}
 	return memory.NewBufferBytes(out)
 }
-
-func errf(format string, args ...any) error { return fmt.Errorf("exec: "+format, args...) }
