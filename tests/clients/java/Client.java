@@ -5,7 +5,9 @@
 // step, and exits non-zero with a message on failure. The type round trip
 // runs twice: with text transfer (binaryTransfer=false) and with binary
 // transfer (binaryTransfer=true, prepareThreshold=1, so the driver switches
-// to named server-side statements and binary results at once). For the
+// to named server-side statements and binary results at once), each through
+// its own port (SABOT_TEXT_PORT, SABOT_BINARY_PORT: proxies with which the
+// Go test checks the formats the driver asked for). For the
 // cancel step it starts SABOT_LONG_QUERY and calls Statement.cancel() from
 // another thread once a line arrives on stdin (the Go test writes it when
 // the query has reached the server).
@@ -198,12 +200,12 @@ public class Client {
         });
 
         step("types text", () -> {
-            try (Connection tc = connect(PORT, "?binaryTransfer=false", null)) {
+            try (Connection tc = connect(System.getenv("SABOT_TEXT_PORT"), "?binaryTransfer=false", null)) {
                 types(tc, "jdbc_types_text");
             }
         });
         step("types binary", () -> {
-            try (Connection bc = connect(PORT, "?binaryTransfer=true&prepareThreshold=1", null)) {
+            try (Connection bc = connect(System.getenv("SABOT_BINARY_PORT"), "?binaryTransfer=true&prepareThreshold=1", null)) {
                 types(bc, "jdbc_types_bin");
             }
         });
