@@ -56,11 +56,12 @@ type winCall struct {
 
 // frameBound is a frame bound with its offset evaluated.
 type frameBound struct {
-	kind planner.BoundKind
-	n    int64          // ROWS/GROUPS offset
-	num  float64        // RANGE offset over numbers
-	iv   types.Interval // RANGE offset over timestamps
-	isIv bool
+	kind    planner.BoundKind
+	n       int64          // ROWS/GROUPS offset
+	num     float64        // RANGE offset over floats
+	numText string         // RANGE offset over numerics (exact)
+	iv      types.Interval // RANGE offset over timestamps
+	isIv    bool
 }
 
 func newWindow(env *Env, n *planner.Window, input Operator) (*Window, error) {
@@ -137,12 +138,15 @@ func (w *Window) evalBound(b planner.FrameBound, mode planner.FrameMode, start b
 	neg := false
 	switch v := d.(type) {
 	case int64:
-		fb.n, fb.num, neg = v, float64(v), v < 0
+		fb.n, fb.num, fb.numText, neg = v, float64(v), fmt.Sprint(v), v < 0
 	case float64:
-		fb.num, neg = v, v < 0
+		fb.num, fb.n, fb.numText, neg = v, int64(v), fmt.Sprint(v), v < 0
 	case *apd.Decimal:
 		f, _ := v.Float64()
-		fb.num, neg = f, v.Negative
+		fb.num, fb.numText, neg = f, v.String(), v.Negative
+		if i, err := v.Int64(); err == nil {
+			fb.n = i
+		}
 	case types.Interval:
 		fb.iv, fb.isIv = v, true
 		neg = v.Months < 0 || v.Days < 0 || v.Micros < 0
@@ -629,25 +633,6 @@ func (w *Window) rangeBound(wc *winCall, l *layout, k int, b frameBound, precedi
 		}
 		return int(l.gend[k])
 	}
-	v := orderValue(col, cur, ot)
-	// The bound value: v ∓ offset, in the direction of the sort.
-	sub := preceding != desc
-	var lim float64
-	if b.isIv {
-		iv := b.iv
-		if sub {
-			iv = types.Interval{Months: -iv.Months, Days: -iv.Days, Micros: -iv.Micros}
-		}
-		loc := time.UTC
-		if ot.Family == types.FamTimestampTZ {
-			loc = w.env.evalCtx().Ctx.Location()
-		}
-		lim = float64(addInterval(int64(v), iv, loc))
-	} else if sub {
-		lim = v - b.num
-	} else {
-		lim = v + b.num
-	}
 	// Non-NULL region of the partition.
 	lo, hi := ps, pe
 	for lo < hi && col.IsNull(int(l.perm[lo])) {
@@ -656,22 +641,127 @@ func (w *Window) rangeBound(wc *winCall, l *layout, k int, b frameBound, precedi
 	for hi > lo && col.IsNull(int(l.perm[hi-1])) {
 		hi--
 	}
-	val := func(p int) float64 { return orderValue(col, int(l.perm[p]), ot) }
-	// before(p): row p sorts strictly before lim (start) / at or before lim (end).
-	before := func(p int) bool {
-		x := val(p)
-		if start {
-			if desc {
-				return x > lim
+	// cmp(p) compares row p's value with the bound value v ∓ offset (moving
+	// in the direction of the sort), exactly for each kind of key.
+	sub := preceding != desc
+	var cmp func(p int) int
+	switch x := col.(type) {
+	case *array.Float32, *array.Float64:
+		v := orderValue(col, cur, ot)
+		lim := v + b.num
+		if sub {
+			lim = v - b.num
+		}
+		cmp = func(p int) int {
+			y := orderValue(x, int(l.perm[p]), ot)
+			switch {
+			case y < lim:
+				return -1
+			case y > lim:
+				return 1
 			}
-			return x < lim
+			return 0
 		}
+	case *array.String: // numeric
+		v, _, err := apd.NewFromString(x.Value(cur))
+		if err != nil {
+			return ps
+		}
+		off, _, _ := apd.NewFromString(b.numText)
+		if off == nil {
+			off = apd.New(b.n, 0)
+		}
+		lim := new(apd.Decimal)
+		c := apd.BaseContext.WithPrecision(1000)
+		if sub {
+			c.Sub(lim, v, off)
+		} else {
+			c.Add(lim, v, off)
+		}
+		cmp = func(p int) int {
+			y, _, err := apd.NewFromString(x.Value(int(l.perm[p])))
+			if err != nil {
+				return 0
+			}
+			return y.Cmp(lim)
+		}
+	default: // integers, date, time, timestamps: exact int64
+		v, ok := orderInt(col, cur)
+		if !ok {
+			return ps
+		}
+		var lim int64
+		if b.isIv {
+			iv := b.iv
+			if sub {
+				iv = types.Interval{Months: -iv.Months, Days: -iv.Days, Micros: -iv.Micros}
+			}
+			loc := time.UTC
+			if ot.Family == types.FamTimestampTZ {
+				loc = w.env.evalCtx().Ctx.Location()
+			}
+			lim = addInterval(v, iv, loc)
+		} else if sub {
+			lim = satAdd(v, -b.n)
+		} else {
+			lim = satAdd(v, b.n)
+		}
+		cmp = func(p int) int {
+			y, _ := orderInt(col, int(l.perm[p]))
+			switch {
+			case y < lim:
+				return -1
+			case y > lim:
+				return 1
+			}
+			return 0
+		}
+	}
+	// before(p): row p sorts strictly before the bound (start) or at or
+	// before it (end); rows are sorted, so this is a prefix.
+	before := func(p int) bool {
+		c := cmp(p)
 		if desc {
-			return x >= lim
+			c = -c
 		}
-		return x <= lim
+		if start {
+			return c < 0
+		}
+		return c <= 0
 	}
 	return lo + sort.Search(hi-lo, func(i int) bool { return !before(lo + i) })
+}
+
+// satAdd adds without wrapping around.
+func satAdd(a, b int64) int64 {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		if b > 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return s
+}
+
+// orderInt reads an integer-like ORDER BY value (dates as microseconds, so
+// interval offsets apply).
+func orderInt(a arrow.Array, i int) (int64, bool) {
+	switch x := a.(type) {
+	case *array.Int16:
+		return int64(x.Value(i)), true
+	case *array.Int32:
+		return int64(x.Value(i)), true
+	case *array.Int64:
+		return x.Value(i), true
+	case *array.Date32:
+		return int64(x.Value(i)) * types.MicrosPerDay, true
+	case *array.Timestamp:
+		return int64(x.Value(i)), true
+	case *array.Time64:
+		return int64(x.Value(i)), true
+	}
+	return 0, false
 }
 
 // orderValue reads an ORDER BY value as a number for RANGE arithmetic.
