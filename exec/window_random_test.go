@@ -263,3 +263,20 @@ func TestWindowRangeIntervalAndNumericOffsets(t *testing.T) {
 		require.Equal(t, strings.Fields("1|1|1|1 2|3|14|7 3|7|14|6 4|14|8|8 5|16|16|48 6|44|32|48"), res, "bs=%d", bs)
 	}
 }
+
+func TestWindowRangeExactForLargeIntegers(t *testing.T) {
+	const base = int64(1) << 60
+	data := []row{{base, int64(1)}, {base + 1, int64(2)}, {base + 3, int64(4)}, {int64(9223372036854775807), int64(8)}}
+	f := newFixture(t, 3)
+	scan := f.table("w", intCols("o", "v"), data)
+	frame := planner.Frame{Mode: planner.FrameRange, Start: planner.FrameBound{Kind: planner.OffsetPreceding, Offset: ival(1)},
+		End: planner.FrameBound{Kind: planner.OffsetFollowing, Offset: ival(1)}}
+	w := &planner.Window{Input: scan, Calls: []planner.WindowCall{{Agg: aggSum, Name: "sum", Args: []planner.Expr{ci(1)},
+		OrderBy: []planner.SortKey{{E: ci(0)}}, Frame: frame, T: types.Int8T}}, Out: schemaOf(icol("o"), icol("v"), icol("s"))}
+	var sums []string
+	for _, r := range f.mustRun(w) {
+		sums = append(sums, fmtRow(r[2:]))
+	}
+	// the last key is int8's maximum: v + 1 saturates instead of wrapping
+	require.Equal(t, []string{"3", "3", "4", "8"}, sums)
+}
