@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,36 +14,38 @@ import (
 // scanPiece is the number of rows a Scan hands to its callback at a time.
 const scanPiece = 1024
 
-type memEntry struct {
-	key string
-	vs  []Version // ascending by epoch
-}
+// uncommitted stamps the writer's pending versions until Commit replaces it
+// with the real epoch. It exceeds every committed epoch, so snapshots never
+// see pending versions, and is below MaxEpoch, so the writer view does.
+const uncommitted = MaxEpoch - 1
 
-type pendVal struct {
-	tomb bool
-	val  []byte
+type memEntry struct {
+	key     string
+	vs      []Version // ascending by epoch; the last may be uncommitted
+	touched bool      // in MemoryTable.touched
+	inGC    bool      // in MemoryTable.gcKeys
 }
 
 // MemoryTable is the `memory` backend: a hash index for point lookups and a
 // skip list for ordered scans over multi-versioned entries, all in RAM and
-// lost on restart (the engine rebuilds it from the last checkpoint).
+// lost on restart (the engine rebuilds it from the last checkpoint). Pending
+// writes live in the same structures, stamped uncommitted, so a write costs
+// one hash probe and a commit one pass over the touched entries.
 type MemoryTable struct {
 	codec *RowCodec
 	alloc memory.Allocator
 
-	mu        sync.RWMutex // guards the fields below up to the writer state
+	mu        sync.RWMutex // guards everything below
 	idx       map[string]*memEntry
 	order     *skiplist.List[*memEntry]
 	committed Epoch
 	pins      map[Epoch]int // live snapshots per epoch
 	gcKeys    map[string]*memEntry
 	closed    bool
-
-	// Writer state: touched only by the writer goroutine.
-	pending  map[string]pendVal
-	cleanBel []byte // CleanBelow watermark of the pending epoch
-	hasClean bool
-	arena    []byte
+	touched   []*memEntry // entries with a pending version
+	cleanBel  []byte      // CleanBelow watermark of the pending epoch
+	hasClean  bool
+	arena     []byte
 }
 
 var _ Table = (*MemoryTable)(nil)
@@ -59,13 +60,12 @@ func NewMemoryTable(valueSchema *arrow.Schema, alloc memory.Allocator) (*MemoryT
 		alloc = memory.DefaultAllocator
 	}
 	return &MemoryTable{
-		codec:   codec,
-		alloc:   alloc,
-		idx:     make(map[string]*memEntry),
-		order:   skiplist.New[*memEntry](),
-		pins:    make(map[Epoch]int),
-		gcKeys:  make(map[string]*memEntry),
-		pending: make(map[string]pendVal),
+		codec:  codec,
+		alloc:  alloc,
+		idx:    make(map[string]*memEntry),
+		order:  skiplist.New[*memEntry](),
+		pins:   make(map[Epoch]int),
+		gcKeys: make(map[string]*memEntry),
 	}, nil
 }
 
@@ -80,26 +80,53 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
 	for i, k := range keys {
-		if ops != nil && ops[i] == OpDelete {
-			m.pending[string(k)] = pendVal{tomb: true}
-			continue
+		v := Version{Epoch: uncommitted, Tomb: true}
+		if ops == nil || ops[i] == OpPut {
+			if cap(m.arena)-len(m.arena) < 256 {
+				m.arena = make([]byte, 0, 256<<10)
+			}
+			start := len(m.arena)
+			m.arena = m.codec.AppendRow(m.arena, values, i)
+			v = Version{Epoch: uncommitted, Val: m.arena[start:len(m.arena):len(m.arena)]}
 		}
-		if cap(m.arena)-len(m.arena) < 256 {
-			m.arena = make([]byte, 0, 64<<10)
+		en := m.idx[string(k)]
+		if en == nil {
+			en = &memEntry{key: string(k)}
+			m.idx[en.key] = en
+			m.order.Set(en.key, en)
 		}
-		start := len(m.arena)
-		m.arena = m.codec.AppendRow(m.arena, values, i)
-		m.pending[string(k)] = pendVal{val: m.arena[start:len(m.arena):len(m.arena)]}
+		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
+			en.vs[n-1] = v
+		} else {
+			en.vs = append(en.vs, v)
+		}
+		if !en.touched {
+			en.touched = true
+			m.touched = append(m.touched, en)
+		}
 	}
 	return nil
 }
 
 // CleanBelow implements Table.
 func (m *MemoryTable) CleanBelow(ctx context.Context, watermark []byte) error {
-	for k := range m.pending {
-		if k < string(watermark) {
-			delete(m.pending, k)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	// Earlier writes of this epoch below the watermark are undone.
+	for it := m.order.First(); it.Valid() && it.Key() < string(watermark); it.Next() {
+		en := it.Value()
+		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
+			en.vs[n-1] = Version{}
+			en.vs = en.vs[:n-1]
 		}
 	}
 	if !m.hasClean || string(watermark) > string(m.cleanBel) {
@@ -128,6 +155,32 @@ func (m *MemoryTable) pinnedLocked() []Epoch {
 	return p
 }
 
+// settleLocked prunes en and files it in the index, GC set or nowhere.
+func (m *MemoryTable) settleLocked(en *memEntry, pinned []Epoch) {
+	if len(en.vs) > 1 || (len(en.vs) == 1 && en.vs[0].Tomb) {
+		en.vs = PruneVersions(en.vs, pinned, true)
+	}
+	switch {
+	case len(en.vs) == 0:
+		delete(m.idx, en.key)
+		m.order.Delete(en.key)
+		if en.inGC {
+			delete(m.gcKeys, en.key)
+			en.inGC = false
+		}
+	case len(en.vs) > 1 || en.vs[0].Tomb:
+		if !en.inGC {
+			m.gcKeys[en.key] = en
+			en.inGC = true
+		}
+	default:
+		if en.inGC {
+			delete(m.gcKeys, en.key)
+			en.inGC = false
+		}
+	}
+}
+
 // Commit implements Table.
 func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	m.mu.Lock()
@@ -135,52 +188,37 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	if m.closed {
 		return ErrClosed
 	}
-	if e <= m.committed {
+	if e <= m.committed || e >= uncommitted {
 		return pgerror.Internal("state: commit of epoch %d after epoch %d", e, m.committed)
 	}
 	pinned := m.pinnedLocked()
-	touch := func(en *memEntry, v Version) {
-		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == e {
-			en.vs[n-1] = v
-		} else {
-			en.vs = append(en.vs, v)
-		}
-		en.vs = PruneVersions(en.vs, pinned, true)
-		switch {
-		case len(en.vs) == 0:
-			delete(m.idx, en.key)
-			delete(m.gcKeys, en.key)
-			m.order.Delete(en.key)
-		case len(en.vs) > 1 || en.vs[0].Tomb:
-			m.gcKeys[en.key] = en
-		default:
-			delete(m.gcKeys, en.key)
-		}
-	}
 	if m.hasClean {
 		var doomed []*memEntry
 		for it := m.order.First(); it.Valid() && it.Key() < string(m.cleanBel); it.Next() {
-			if en := it.Value(); !en.vs[len(en.vs)-1].Tomb {
+			en := it.Value()
+			if n := len(en.vs); n > 0 && en.vs[n-1].Epoch != uncommitted && !en.vs[n-1].Tomb {
 				doomed = append(doomed, en)
 			}
 		}
 		for _, en := range doomed {
-			touch(en, Version{Epoch: e, Tomb: true})
+			en.vs = append(en.vs, Version{Epoch: e, Tomb: true})
+			m.settleLocked(en, pinned)
 		}
 	}
-	for k, p := range m.pending {
-		en := m.idx[k]
-		if en == nil {
-			if p.tomb {
-				continue
-			}
-			en = &memEntry{key: k}
-			m.idx[k] = en
-			m.order.Set(k, en)
+	for _, en := range m.touched {
+		en.touched = false
+		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
+			en.vs[n-1].Epoch = e
 		}
-		touch(en, Version{Epoch: e, Tomb: p.tomb, Val: p.val})
+		if n := len(en.vs); n >= 2 && en.vs[n-2].Epoch == e {
+			// Cleaned at this epoch, then rewritten: the write wins.
+			en.vs[n-2] = en.vs[n-1]
+			en.vs = en.vs[:n-1]
+		}
+		m.settleLocked(en, pinned)
 	}
-	clear(m.pending)
+	clear(m.touched)
+	m.touched = m.touched[:0]
 	m.hasClean = false
 	m.arena = nil
 	m.committed = e
@@ -190,25 +228,36 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 // gcLocked prunes every multi-version key against the current pins.
 func (m *MemoryTable) gcLocked() {
 	pinned := m.pinnedLocked()
-	for k, en := range m.gcKeys {
-		en.vs = PruneVersions(en.vs, pinned, true)
-		switch {
-		case len(en.vs) == 0:
-			delete(m.idx, k)
-			delete(m.gcKeys, k)
-			m.order.Delete(k)
-		case len(en.vs) == 1 && !en.vs[0].Tomb:
-			delete(m.gcKeys, k)
+	for _, en := range m.gcKeys {
+		if !en.touched {
+			m.settleLocked(en, pinned)
 		}
 	}
 }
 
-// Get implements Table: the writer view.
-func (m *MemoryTable) Get(ctx context.Context, keys [][]byte) (Lookup, error) {
-	return m.get(keys, MaxEpoch, true)
+// visibleLocked returns the version of en visible at epoch at; the writer
+// view (at == MaxEpoch) includes pending versions and the pending CleanBelow.
+func (m *MemoryTable) visibleLocked(en *memEntry, at Epoch) (Version, bool) {
+	if at != MaxEpoch {
+		return VersionAt(en.vs, at)
+	}
+	n := len(en.vs)
+	if n == 0 {
+		return Version{}, false
+	}
+	v := en.vs[n-1]
+	if m.hasClean && v.Epoch != uncommitted && en.key < string(m.cleanBel) {
+		return Version{}, false
+	}
+	return v, true
 }
 
-func (m *MemoryTable) get(keys [][]byte, at Epoch, writer bool) (Lookup, error) {
+// Get implements Table: the writer view.
+func (m *MemoryTable) Get(ctx context.Context, keys [][]byte) (Lookup, error) {
+	return m.get(keys, MaxEpoch)
+}
+
+func (m *MemoryTable) get(keys [][]byte, at Epoch) (Lookup, error) {
 	vals := make([][]byte, len(keys))
 	found := make([]bool, len(keys))
 	m.mu.RLock()
@@ -217,31 +266,11 @@ func (m *MemoryTable) get(keys [][]byte, at Epoch, writer bool) (Lookup, error) 
 		return Lookup{}, ErrClosed
 	}
 	for i, k := range keys {
-		if writer {
-			if len(m.pending) > 0 {
-				if p, ok := m.pending[string(k)]; ok {
-					vals[i], found[i] = p.val, !p.tomb
-					continue
-				}
-			}
-			if m.hasClean && string(k) < string(m.cleanBel) {
-				continue
+		if en := m.idx[string(k)]; en != nil {
+			if v, ok := m.visibleLocked(en, at); ok && !v.Tomb {
+				vals[i], found[i] = v.Val, true
 			}
 		}
-		en := m.idx[string(k)]
-		if en == nil {
-			continue
-		}
-		var v Version
-		if at == MaxEpoch {
-			v = en.vs[len(en.vs)-1]
-		} else {
-			var ok bool
-			if v, ok = VersionAt(en.vs, at); !ok {
-				continue
-			}
-		}
-		vals[i], found[i] = v.Val, !v.Tomb
 	}
 	m.mu.RUnlock()
 	rec, err := BuildRows(m.alloc, m.codec, vals, found)
@@ -253,32 +282,18 @@ func (m *MemoryTable) get(keys [][]byte, at Epoch, writer bool) (Lookup, error) 
 
 // Scan implements Table: the writer view.
 func (m *MemoryTable) Scan(ctx context.Context, r KeyRange, fn ScanFunc) error {
-	return m.scan(ctx, r, MaxEpoch, true, fn)
+	return m.scan(ctx, r, MaxEpoch, fn)
 }
 
-type kv struct {
-	key  string
-	tomb bool
-	val  []byte
-}
-
-func (m *MemoryTable) scan(ctx context.Context, r KeyRange, at Epoch, writer bool, fn ScanFunc) error {
-	var pend []kv
-	if writer {
-		for k, p := range m.pending {
-			if r.Contains([]byte(k)) {
-				pend = append(pend, kv{key: k, tomb: p.tomb, val: p.val})
-			}
-		}
-		sort.Slice(pend, func(i, j int) bool { return pend[i].key < pend[j].key })
-	}
+// scan gathers pieces under the read lock and calls fn without it, so fn
+// may call the table's other methods.
+func (m *MemoryTable) scan(ctx context.Context, r KeyRange, at Epoch, fn ScanFunc) error {
 	cursor := r.Start
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// Gather the next piece of committed entries under the read lock.
-		var got []kv
+		var keys, vals [][]byte
 		done := true
 		m.mu.RLock()
 		if m.closed {
@@ -290,83 +305,36 @@ func (m *MemoryTable) scan(ctx context.Context, r KeyRange, at Epoch, writer boo
 			if r.End != nil && k >= string(r.End) {
 				break
 			}
-			if len(got) == scanPiece {
+			if len(keys) == scanPiece {
 				done = false
+				cursor = append([]byte(keys[len(keys)-1]), 0)
 				break
 			}
-			en := it.Value()
-			v, ok := VersionAt(en.vs, at)
-			if !ok {
-				continue
+			if v, ok := m.visibleLocked(it.Value(), at); ok && !v.Tomb {
+				keys = append(keys, []byte(k))
+				vals = append(vals, v.Val)
 			}
-			if writer && m.hasClean && k < string(m.cleanBel) {
-				v.Tomb = true
-			}
-			got = append(got, kv{key: k, tomb: v.Tomb, val: v.Val})
 		}
 		m.mu.RUnlock()
-		// Merge pending writes up to the last gathered key (or all, at the end).
-		var limit string
-		if !done {
-			limit = got[len(got)-1].key
-			cursor = append([]byte(limit), 0)
-		}
-		merged := make([]kv, 0, len(got)+len(pend))
-		i := 0
-		for _, c := range got {
-			for i < len(pend) && pend[i].key < c.key {
-				merged = append(merged, pend[i])
-				i++
+		if len(keys) > 0 {
+			found := make([]bool, len(keys))
+			for i := range found {
+				found[i] = true
 			}
-			if i < len(pend) && pend[i].key == c.key {
-				merged = append(merged, pend[i])
-				i++
-				continue
+			rec, err := BuildRows(m.alloc, m.codec, vals, found)
+			if err != nil {
+				return err
 			}
-			merged = append(merged, c)
-		}
-		for i < len(pend) && (done || pend[i].key <= limit) {
-			merged = append(merged, pend[i])
-			i++
-		}
-		pend = pend[i:]
-		if err := emit(m.alloc, m.codec, merged, fn); err != nil {
-			return err
+			err = fn(keys, rec)
+			rec.Release()
+			if err != nil {
+				return err
+			}
 		}
 		if done {
 			return nil
 		}
 	}
-}
-
-// emit hands the live rows of kvs to fn in pieces.
-func emit(alloc memory.Allocator, codec *RowCodec, kvs []kv, fn ScanFunc) error {
-	var keys [][]byte
-	var vals [][]byte
-	for _, x := range kvs {
-		if !x.tomb {
-			keys = append(keys, []byte(x.key))
-			vals = append(vals, x.val)
-		}
-	}
-	for len(keys) > 0 {
-		n := min(len(keys), scanPiece)
-		found := make([]bool, n)
-		for i := range found {
-			found[i] = true
-		}
-		rec, err := BuildRows(alloc, codec, vals[:n], found)
-		if err != nil {
-			return err
-		}
-		err = fn(keys[:n], rec)
-		rec.Release()
-		if err != nil {
-			return err
-		}
-		keys, vals = keys[n:], vals[n:]
-	}
-	return nil
 }
 
 // Snapshot implements Table.
@@ -391,7 +359,7 @@ func (m *MemoryTable) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
-	m.idx, m.order, m.gcKeys, m.pending = nil, skiplist.New[*memEntry](), nil, nil
+	m.idx, m.order, m.gcKeys, m.touched = nil, skiplist.New[*memEntry](), nil, nil
 	return nil
 }
 
@@ -404,11 +372,11 @@ type memSnapshot struct {
 func (s *memSnapshot) Epoch() Epoch { return s.e }
 
 func (s *memSnapshot) Get(ctx context.Context, keys [][]byte) (Lookup, error) {
-	return s.m.get(keys, s.e, false)
+	return s.m.get(keys, s.e)
 }
 
 func (s *memSnapshot) Scan(ctx context.Context, r KeyRange, fn ScanFunc) error {
-	return s.m.scan(ctx, r, s.e, false, fn)
+	return s.m.scan(ctx, r, s.e, fn)
 }
 
 func (s *memSnapshot) Release() {

@@ -68,6 +68,18 @@ func BuildRows(alloc memory.Allocator, codec *RowCodec, vals [][]byte, found []b
 	b := array.NewRecordBuilder(alloc, codec.schema)
 	defer b.Release()
 	b.Reserve(len(vals))
+	total := 0
+	for _, v := range vals {
+		total += len(v)
+	}
+	for _, f := range b.Fields() {
+		switch fb := f.(type) {
+		case *array.StringBuilder:
+			fb.ReserveData(total)
+		case *array.BinaryBuilder:
+			fb.ReserveData(total)
+		}
+	}
 	for i, v := range vals {
 		if !found[i] {
 			codec.AppendNullRow(b)
