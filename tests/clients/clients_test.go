@@ -191,7 +191,7 @@ func TestPsql(t *testing.T) {
 			args: append(append([]string{}, base...), "-v", "ON_ERROR_STOP=1",
 				"-v", "long_query="+longQuery("psql"), "-f", "script.sql"),
 			dir: dir, env: env,
-			steps: []string{"connect", "create", "insert with parameters", "select with parameters",
+			steps: []string{"connect", "create", "describe", "insert with parameters", "select with parameters",
 				"prepared reuse", "transaction", "types text", "errors", "cancel"},
 			// The script cancels with statement_timeout on its own.
 			cancel: func(*os.Process) error { return nil },

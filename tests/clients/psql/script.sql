@@ -8,6 +8,12 @@ SELECT current_user, current_database();
 CREATE TABLE psql_items (id integer PRIMARY KEY, name text NOT NULL, price numeric(10,2));
 \echo ok create
 
+-- psql's describe commands query pg_catalog.
+\d psql_items
+\dt
+\df pg_catalog.abs
+\echo ok describe
+
 -- Parameters: psql 15 has no \bind, so parameters travel through
 -- PREPARE/EXECUTE, and psql variables are interpolated as literals.
 PREPARE ins(integer, text, numeric) AS INSERT INTO psql_items VALUES ($1, $2, $3);
