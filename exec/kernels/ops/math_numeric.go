@@ -82,6 +82,35 @@ func lnDWeight(d *apd.Decimal) int {
 	return int(math.Log10(math.Abs(lnv)))
 }
 
+// lnDec computes ln(x) for a finite x > 0 to prec significant digits as
+// ln(m) + k·ln(10) with x = m·10^k, 1 <= m < 10: apd's Ln is slow on
+// values with large exponents, this form is not.
+func lnDec(x *apd.Decimal, prec int) (*apd.Decimal, error) {
+	k := msdPos(x)
+	m := new(apd.Decimal).Set(x)
+	m.Exponent -= int32(k)
+	// ln(10)·k carries its integer digits on top of prec.
+	kDigits := len(strconv.Itoa(max(k, -k))) + 1
+	c := precCtx(prec+kDigits+4, apd.RoundHalfUp)
+	out := new(apd.Decimal)
+	if _, err := c.Ln(out, m); err != nil {
+		return nil, err
+	}
+	if k != 0 {
+		ln10 := new(apd.Decimal)
+		if _, err := c.Ln(ln10, apd.New(10, 0)); err != nil {
+			return nil, err
+		}
+		if _, err := c.Mul(ln10, ln10, apd.New(int64(k), 0)); err != nil {
+			return nil, err
+		}
+		if _, err := c.Add(out, out, ln10); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // withPrec runs f in a context of precision p (half-up) and rounds the
 // result to scale rs.
 func withPrec(p, rs int, f func(c *apd.Context, out *apd.Decimal) error) (*apd.Decimal, error) {
@@ -122,13 +151,18 @@ func numExp(x *apd.Decimal) (*apd.Decimal, error) {
 		}
 		return inf(false), nil
 	}
-	val := toFloat(x) * 0.434294481903252
+	xf := toFloat(x)
+	val := xf * 0.434294481903252
 	val = max(min(val, numMaxResultScale), -numMaxResultScale)
-	if val > 131072 {
-		return nil, pgerror.New(pgerror.NumericValueOutOfRange, "value overflows numeric format")
-	}
 	rs := finishScale(numMinSigDigits-int(val), dscale(x))
-	return withPrec(int(val)+rs+8, rs, func(c *apd.Context, out *apd.Decimal) error {
+	// Beyond |x| = 3 × 2000 the result overflows or rounds to zero.
+	if math.Abs(xf) >= 3*numMaxResultScale {
+		if xf > 0 {
+			return nil, pgerror.New(pgerror.NumericValueOutOfRange, "value overflows numeric format")
+		}
+		return roundTo(new(apd.Decimal), rs, apd.RoundHalfUp)
+	}
+	return withPrec(int(max(xf*0.434294481903252, 0))+rs+8, rs, func(c *apd.Context, out *apd.Decimal) error {
 		_, err := c.Exp(out, x)
 		return err
 	})
@@ -157,8 +191,12 @@ func numLn(x *apd.Decimal) (*apd.Decimal, error) {
 	dw := lnDWeight(x)
 	rs := finishScale(numMinSigDigits-dw, dscale(x))
 	return withPrec(dw+rs+8, rs, func(c *apd.Context, out *apd.Decimal) error {
-		_, err := c.Ln(out, x)
-		return err
+		v, err := lnDec(x, int(c.Precision))
+		if err != nil {
+			return err
+		}
+		out.Set(v)
+		return nil
 	})
 }
 
@@ -189,15 +227,15 @@ func numLog(b, x *apd.Decimal) (*apd.Decimal, error) {
 	rs := finishScale(numMinSigDigits-(dwX-dwB), dscale(b), dscale(x))
 	p := max(dwX, dwB) + rs + 10 + max(0, -(dwX-dwB))
 	return withPrec(p+(dwX-dwB), rs, func(c *apd.Context, out *apd.Decimal) error {
-		c2 := precCtx(p+8, apd.RoundHalfUp)
-		lx, lb := new(apd.Decimal), new(apd.Decimal)
-		if _, err := c2.Ln(lx, x); err != nil {
+		lx, err := lnDec(x, p+8)
+		if err != nil {
 			return err
 		}
-		if _, err := c2.Ln(lb, b); err != nil {
+		lb, err := lnDec(b, p+8)
+		if err != nil {
 			return err
 		}
-		_, err := c.Quo(out, lx, lb)
+		_, err = c.Quo(out, lx, lb)
 		return err
 	})
 }
@@ -266,20 +304,51 @@ func numPower(b, e *apd.Decimal) (*apd.Decimal, error) {
 			return err
 		})
 	}
-	// Non-integer exponent: exp(e * ln(b)); scale from the result's weight.
-	lb := new(apd.Decimal)
-	if _, err := precCtx(20, apd.RoundHalfUp).Ln(lb, absDec(b)); err != nil {
+	// Non-integer exponent: exp(e * ln|b|) (b > 0 here, or an integral e
+	// too large for the integer path); scale from the result's weight.
+	lb, err := lnDec(absDec(b), 20)
+	if err != nil {
 		return nil, numErr(err)
 	}
-	val := toFloat(e) * toFloat(lb) * 0.434294481903252
-	if val > 131072 {
-		return nil, pgerror.New(pgerror.NumericValueOutOfRange, "value overflows numeric format")
+	if lb.IsZero() { // b = 1
+		return roundTo(apd.New(1, 0), finishScale(numMinSigDigits, dscale(b), dscale(e)), apd.RoundHalfUp)
 	}
-	val = max(min(val, numMaxResultScale), -numMaxResultScale)
+	lnNum := toFloat(e) * toFloat(lb)
+	if math.Abs(lnNum) > 3.01*numMaxResultScale || math.IsNaN(lnNum) {
+		if lnNum > 0 {
+			return nil, pgerror.New(pgerror.NumericValueOutOfRange, "value overflows numeric format")
+		}
+		return roundTo(new(apd.Decimal), numMaxDisplay, apd.RoundHalfUp)
+	}
+	weight := lnNum * 0.434294481903252
+	val := max(min(weight, numMaxResultScale), -numMaxResultScale)
 	rs := finishScale(numMinSigDigits-int(val), dscale(b), dscale(e))
-	return withPrec(int(max(val, 0))+rs+8, rs, func(c *apd.Context, out *apd.Decimal) error {
-		_, err := c.Pow(out, b, e)
-		return err
+	p := int(max(weight, 0)) + rs + 8
+	// e·ln|b| needs absolute accuracy 10^-(p+2): ln|b| gets extra digits
+	// for e's magnitude and its own integer digits.
+	lb, err = lnDec(absDec(b), p+4+max(msdPos(e), 0)+8)
+	if err != nil {
+		return nil, numErr(err)
+	}
+	return withPrec(p, rs, func(c *apd.Context, out *apd.Decimal) error {
+		prod := new(apd.Decimal)
+		if _, err := precCtx(p+12, apd.RoundHalfUp).Mul(prod, lb, e); err != nil {
+			return err
+		}
+		if _, err := precCtx(p+4, apd.RoundHalfUp).Exp(out, prod); err != nil {
+			return err
+		}
+		if b.Negative {
+			// Integral e here: the sign follows e's parity.
+			rem := new(apd.Decimal)
+			if _, err := exactCtx().Rem(rem, e, apd.New(2, 0)); err != nil {
+				return err
+			}
+			if !rem.IsZero() {
+				out.Negative = true
+			}
+		}
+		return nil
 	})
 }
 

@@ -176,3 +176,6 @@ for b, e in [("Infinity", "2"), ("Infinity", "-2"), ("-Infinity", "3"), ("-Infin
              ("2", "Infinity"), ("0.5", "Infinity"), ("2", "-Infinity"), ("0.5", "-Infinity"), ("-2", "Infinity"), ("-0.5", "Infinity"), ("1", "Infinity"),
              ("-1", "Infinity"), ("0", "-Infinity"), ("0", "Infinity"), ("Infinity", "Infinity"), ("Infinity", "-Infinity"), ("NaN", "0"), ("1", "NaN"), ("NaN", "1")]:
     c("power", "numeric numeric", b, e)
+# --- round 6: numeric overflow/underflow guards
+c("exp", "numeric", "-7000"); c("exp", "numeric", "7000"); c("exp", "numeric", "5000"); c("power", "numeric numeric", "0.5", "100000.5")
+c("power", "numeric numeric", "10", "5000.5"); c("power", "numeric numeric", "-0.5", "99999999999"); c("power", "numeric numeric", "1.0000000001", "100000000000")
