@@ -81,7 +81,8 @@ func registerCompare(r *kernels.Registry) {
 	regCmp(r, types.BpcharT, types.BpcharT, cmpBpchar, cmpVarlenVec(true))
 	regCmp(r, types.ByteaT, types.ByteaT, cmpBytea, cmpVarlenVec(false))
 	regCmp(r, types.OidT, types.OidT, cmpInt64, cmpIntVec[int64, int64])
-	for _, t := range []types.T{types.BoolT, types.NumericT, types.IntervalT} {
+	regCmp(r, types.BoolT, types.BoolT, cmpGeneric(types.BoolT), cmpBoolVec)
+	for _, t := range []types.T{types.NumericT, types.IntervalT} {
 		regCmp(r, t, t, cmpGeneric(t), nil)
 	}
 	regCmp(r, types.AnyArrayT, types.AnyArrayT, cmpArray, nil)

@@ -131,6 +131,8 @@ func randDatum(rng *rand.Rand, t types.T, fn string) types.Datum {
 		return types.Interval{Micros: (rng.Int64N(200) - 100) * types.MicrosPerMinute}
 	case types.FamOid:
 		return rng.Int64N(4)
+	case types.FamBool:
+		return rng.IntN(2) == 0
 	}
 	panic("randDatum: unsupported type " + t.String())
 }
