@@ -10,8 +10,10 @@
 // query (57014).
 //
 // External programs live beside this file (psql/, python/, java/, node/)
-// and print "ok <step>" for each step they pass; they exit non-zero with a
-// message on the first failure. tests/clients/install.sh installs them; the
+// and print "ok <step>" for each step they pass and "FAIL <step>: …" for
+// each step that fails (later steps still run), exiting non-zero if any
+// failed. A step that probes a known, accepted gap prints "gap <step>: …"
+// instead, which the test logs without failing. tests/clients/install.sh installs them; the
 // test fails, never skips, when one is missing.
 //
 // Invariants:
