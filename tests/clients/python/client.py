@@ -3,7 +3,8 @@
 
 Runs the shared scenario against the server named by SABOT_HOST/SABOT_PORT
 (and SABOT_SCRAM_PORT/SABOT_PASSWORD for SCRAM), prints "ok <step>" per
-step, and exits non-zero with a message on the first failure. For the
+step or "FAIL <step>: <why>" (the next steps still run), and exits non-zero
+if any step failed. For the
 cancel step it starts SABOT_LONG_QUERY and calls conn.cancel() from a
 thread once a line arrives on stdin (the Go test writes it when the query
 has reached the server).
@@ -58,108 +59,125 @@ def expect_error(conn, sql, args, code):
     fail("%r did not fail with %s" % (sql, code))
 
 
-def main():
-    conn = psycopg2.connect(host=HOST, port=PORT, user=USER, dbname=DB)
-    cur = conn.cursor()
-    cur.execute("SELECT 1")
-    eq(cur.fetchone(), (1,), "SELECT 1")
-    conn.commit()
-    ok("connect")
-
-    # psycopg2 opens a transaction implicitly (BEGIN before the first
-    # statement); everything below runs in such transactions.
-    cur.execute("CREATE TABLE py_items (id integer PRIMARY KEY, name text NOT NULL, price numeric(10,2))")
-    conn.commit()
-    ok("create")
-
-    cur.execute("INSERT INTO py_items (id, name, price) VALUES (%s, %s, %s)", (1, "apple", decimal.Decimal("1.25")))
-    eq(cur.rowcount, 1, "rowcount")
-    cur.executemany("INSERT INTO py_items VALUES (%(id)s, %(name)s, %(price)s)",
-                    [{"id": 2, "name": "pear's", "price": decimal.Decimal("0.50")},
-                     {"id": 3, "name": "plum", "price": None}])
-    conn.commit()
-    ok("insert with parameters")
-
-    cur.execute("SELECT id, name, price FROM py_items WHERE id >= %s AND name <> %s ORDER BY id", (2, "plum"))
-    eq(cur.fetchall(), [(2, "pear's", decimal.Decimal("0.50"))], "select with parameters")
-    eq([d.name for d in cur.description], ["id", "name", "price"], "column names")
-    cur.execute("SELECT count(*) FROM py_items WHERE price IS NULL")
-    eq(cur.fetchone()[0], 1, "NULL parameter")
-    conn.commit()
-    ok("select with parameters")
-
-    # psycopg2 has no client-side prepared statements: reuse a server-side
-    # PREPARE through EXECUTE with parameters.
-    cur.execute("PREPARE py_ins(integer, text) AS INSERT INTO py_items (id, name) VALUES ($1, $2)")
-    for i in range(10, 15):
-        cur.execute("EXECUTE py_ins(%s, %s)", (i, "n%d" % i))
-    cur.execute("PREPARE py_sel(integer) AS SELECT name FROM py_items WHERE id = $1")
-    for i in range(10, 15):
-        cur.execute("EXECUTE py_sel(%s)", (i,))
-        eq(cur.fetchone(), ("n%d" % i,), "EXECUTE py_sel(%d)" % i)
-    cur.execute("DEALLOCATE py_ins")
-    conn.commit()
-    ok("prepared reuse")
-
-    cur.execute("INSERT INTO py_items (id, name) VALUES (%s, %s)", (100, "rolled back"))
-    conn.rollback()
-    cur.execute("INSERT INTO py_items (id, name) VALUES (%s, %s)", (101, "committed"))
-    conn.commit()
-    eq(conn.get_transaction_status(), psycopg2.extensions.TRANSACTION_STATUS_IDLE, "status after commit")
-    with conn:  # commits on success
-        with conn.cursor() as c2:
-            c2.execute("INSERT INTO py_items (id, name) VALUES (%s, %s)", (102, "with block"))
-    cur.execute("SELECT id FROM py_items WHERE id >= 100 ORDER BY id")
-    eq(cur.fetchall(), [(101,), (102,)], "transactions")
-    conn.rollback()
-    conn.autocommit = True
-    cur.execute("BEGIN")
-    cur.execute("INSERT INTO py_items (id, name) VALUES (%s, %s)", (103, "explicit"))
-    cur.execute("COMMIT")
-    cur.execute("SELECT count(*) FROM py_items WHERE id = 103")
-    eq(cur.fetchone()[0], 1, "explicit BEGIN/COMMIT in autocommit mode")
-    conn.autocommit = False
-    ok("transaction")
-
-    # The type round trip runs on its own so that a failure there still
-    # lets the later steps run (and report).
-    for name, fn in (("types text", types), ("types arrays", types_arrays)):
-        try:
-            fn(conn)
-            ok(name)
-        except (StepFailed, psycopg2.Error) as e:
-            FAILED.append("%s: %s" % (name, e))
-            print("FAIL %s: %s" % (name, e), flush=True)
+def step(conn, name, fn):
+    """Runs one step; a failure is reported and the next steps still run."""
+    try:
+        fn()
+        ok(name)
+    except (StepFailed, psycopg2.Error) as e:
+        FAILED.append(name)
+        print("FAIL %s: %s" % (name, e), flush=True)
+        if conn is not None and not conn.closed:
             conn.rollback()
 
-    expect_error(conn, "SELECT * FROM py_no_such_table", None, "42P01")
-    expect_error(conn, "SELECT 1 / %s", (0,), "22012")
-    e = expect_error(conn, "INSERT INTO py_items (id, name) VALUES (%s, %s)", (1, "dup"), "23505")
-    check(isinstance(e, psycopg2.errors.UniqueViolation), "23505 maps to UniqueViolation: %r" % type(e))
-    # An error inside a transaction aborts it until ROLLBACK.
-    cur = conn.cursor()
-    cur.execute("SELECT 1")
+
+def main():
     try:
-        cur.execute("SELECT 1 / 0")
-        fail("1/0 did not fail")
-    except psycopg2.errors.DivisionByZero:
-        pass
-    try:
+        conn = psycopg2.connect(host=HOST, port=PORT, user=USER, dbname=DB)
+    except psycopg2.Error as e:
+        fail("connect: %s" % e)
+
+    def connect_step():
+        cur = conn.cursor()
         cur.execute("SELECT 1")
-        fail("statement after error in a transaction did not fail")
-    except psycopg2.Error as e2:
-        eq(e2.pgcode, "25P02", "in failed transaction")
-    conn.rollback()
-    cur.execute("SELECT 2")
-    eq(cur.fetchone(), (2,), "after rollback")
-    conn.commit()
-    ok("errors")
+        eq(cur.fetchone(), (1,), "SELECT 1")
+        conn.commit()
 
-    cancel(conn)
-    ok("cancel")
+    # psycopg2 opens a transaction implicitly (BEGIN before the first
+    # statement); the steps commit or roll back explicitly.
+    def create():
+        conn.cursor().execute("CREATE TABLE py_items (id integer PRIMARY KEY, name text NOT NULL, price numeric(10,2))")
+        conn.commit()
 
-    scram()
-    ok("scram")
+    def insert():
+        cur = conn.cursor()
+        cur.execute("INSERT INTO py_items (id, name, price) VALUES (%s, %s, %s)", (1, "apple", decimal.Decimal("1.25")))
+        eq(cur.rowcount, 1, "rowcount")
+        cur.executemany("INSERT INTO py_items VALUES (%(id)s, %(name)s, %(price)s)",
+                        [{"id": 2, "name": "pear's", "price": decimal.Decimal("0.50")},
+                         {"id": 3, "name": "plum", "price": None}])
+        conn.commit()
+
+    def select():
+        cur = conn.cursor()
+        cur.execute("SELECT id, name, price FROM py_items WHERE id >= %s AND name <> %s ORDER BY id", (2, "plum"))
+        eq(cur.fetchall(), [(2, "pear's", decimal.Decimal("0.50"))], "select with parameters")
+        eq([d.name for d in cur.description], ["id", "name", "price"], "column names")
+        cur.execute("SELECT count(*) FROM py_items WHERE price IS NULL")
+        eq(cur.fetchone()[0], 1, "NULL parameter")
+        conn.commit()
+
+    def prepared():
+        # psycopg2 has no client-side prepared statements: reuse a
+        # server-side PREPARE through EXECUTE with parameters.
+        cur = conn.cursor()
+        cur.execute("PREPARE py_ins(integer, text) AS INSERT INTO py_items (id, name) VALUES ($1, $2)")
+        for i in range(10, 15):
+            cur.execute("EXECUTE py_ins(%s, %s)", (i, "n%d" % i))
+        cur.execute("PREPARE py_sel(integer) AS SELECT name FROM py_items WHERE id = $1")
+        for i in range(10, 15):
+            cur.execute("EXECUTE py_sel(%s)", (i,))
+            eq(cur.fetchone(), ("n%d" % i,), "EXECUTE py_sel(%d)" % i)
+        cur.execute("DEALLOCATE py_ins")
+        conn.commit()
+
+    def transaction():
+        cur = conn.cursor()
+        cur.execute("INSERT INTO py_items (id, name) VALUES (%s, %s)", (100, "rolled back"))
+        conn.rollback()
+        cur.execute("INSERT INTO py_items (id, name) VALUES (%s, %s)", (101, "committed"))
+        conn.commit()
+        eq(conn.get_transaction_status(), psycopg2.extensions.TRANSACTION_STATUS_IDLE, "status after commit")
+        with conn:  # commits on success
+            with conn.cursor() as c2:
+                c2.execute("INSERT INTO py_items (id, name) VALUES (%s, %s)", (102, "with block"))
+        cur.execute("SELECT id FROM py_items WHERE id >= 100 ORDER BY id")
+        eq(cur.fetchall(), [(101,), (102,)], "transactions")
+        conn.rollback()
+        conn.autocommit = True
+        try:
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO py_items (id, name) VALUES (%s, %s)", (103, "explicit"))
+            cur.execute("COMMIT")
+            cur.execute("SELECT count(*) FROM py_items WHERE id = 103")
+            eq(cur.fetchone()[0], 1, "explicit BEGIN/COMMIT in autocommit mode")
+        finally:
+            conn.autocommit = False
+
+    def errors():
+        expect_error(conn, "SELECT * FROM py_no_such_table", None, "42P01")
+        expect_error(conn, "SELECT 1 / %s", (0,), "22012")
+        e = expect_error(conn, "INSERT INTO py_items (id, name) VALUES (%s, %s)", (1, "dup"), "23505")
+        check(isinstance(e, psycopg2.errors.UniqueViolation), "23505 maps to UniqueViolation: %r" % type(e))
+        # An error inside a transaction aborts it until ROLLBACK.
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        try:
+            cur.execute("SELECT 1 / 0")
+            fail("1/0 did not fail")
+        except psycopg2.errors.DivisionByZero:
+            pass
+        try:
+            cur.execute("SELECT 1")
+            fail("statement after error in a transaction did not fail")
+        except psycopg2.Error as e2:
+            eq(e2.pgcode, "25P02", "in failed transaction")
+        conn.rollback()
+        cur.execute("SELECT 2")
+        eq(cur.fetchone(), (2,), "after rollback")
+        conn.commit()
+
+    step(conn, "connect", connect_step)
+    step(conn, "create", create)
+    step(conn, "insert with parameters", insert)
+    step(conn, "select with parameters", select)
+    step(conn, "prepared reuse", prepared)
+    step(conn, "transaction", transaction)
+    step(conn, "types text", lambda: types(conn))
+    step(conn, "types arrays", lambda: types_arrays(conn))
+    step(conn, "errors", errors)
+    step(conn, "cancel", lambda: cancel(conn))
+    step(None, "scram", scram)
     conn.close()
 
 
@@ -283,5 +301,5 @@ if __name__ == "__main__":
         print("FAIL: %s" % e, flush=True)
         sys.exit(1)
     if FAILED:
-        print("FAILED steps: %s" % "; ".join(FAILED), flush=True)
+        print("FAILED steps: %s" % ", ".join(FAILED), flush=True)
         sys.exit(1)
