@@ -1,0 +1,188 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+)
+
+// Changelog is the append-only sequence of changes of one table: chunks of
+// DML and the barriers the Coordinator injects between them. Subscribers
+// read it from an epoch on, each at its own pace; appends never block.
+//
+// A Changelog is safe for concurrent use. It retains every batch appended to
+// it until Close (truncation below the oldest subscriber is a later task).
+type Changelog struct {
+	schema *arrow.Schema
+
+	mu      sync.Mutex
+	entries []Message
+	// barrierAt[e] is the index in entries of barrier e (for Subscribe).
+	barrierAt map[uint64]int
+	changed   chan struct{} // closed and replaced on every append
+	closed    bool
+}
+
+// NewChangelog returns an empty changelog of rows with the given schema.
+func NewChangelog(schema *arrow.Schema) *Changelog {
+	return &Changelog{schema: schema, barrierAt: map[uint64]int{}, changed: make(chan struct{})}
+}
+
+// Schema is the schema of the table's rows.
+func (l *Changelog) Schema() *arrow.Schema { return l.schema }
+
+func (l *Changelog) appendLocked(m Message) {
+	l.entries = append(l.entries, m)
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// Append adds a chunk. The log retains c.Batch (the caller keeps its own
+// reference) and copies the ops. Empty chunks are ignored.
+func (l *Changelog) Append(c *Chunk) error {
+	if c == nil || c.NumRows() == 0 {
+		return nil
+	}
+	if int64(len(c.Ops)) != c.Batch.NumRows() {
+		return pgerror.Internal("stream: chunk has %d ops for %d rows", len(c.Ops), c.Batch.NumRows())
+	}
+	if !c.Batch.Schema().Equal(l.schema) {
+		return pgerror.Internal("stream: chunk schema %s does not match changelog schema %s", c.Batch.Schema(), l.schema)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return pgerror.Internal("stream: append to a closed changelog")
+	}
+	c.Batch.Retain()
+	l.appendLocked(&Chunk{Batch: c.Batch, Ops: append([]Op(nil), c.Ops...)})
+	return nil
+}
+
+// AppendBarrier adds barrier b. The Coordinator calls it; tests call it to
+// place barriers on single inputs. Epochs must increase.
+func (l *Changelog) AppendBarrier(b Barrier) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return pgerror.Internal("stream: barrier on a closed changelog")
+	}
+	if _, dup := l.barrierAt[b.Epoch]; dup || b.Epoch == 0 {
+		return pgerror.Internal("stream: barrier epoch %d repeated or zero", b.Epoch)
+	}
+	l.barrierAt[b.Epoch] = len(l.entries)
+	l.appendLocked(b)
+	return nil
+}
+
+// AppendWatermark adds a watermark.
+func (l *Changelog) AppendWatermark(w Watermark) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return pgerror.Internal("stream: watermark on a closed changelog")
+	}
+	l.appendLocked(w)
+	return nil
+}
+
+// Close ends the log: subscribers that reach its end get end-of-stream.
+// It releases the retained batches once no subscriber can read them; here,
+// subscribers share the entries, so Close releases nothing and Release does.
+func (l *Changelog) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.closed = true
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
+}
+
+// Release closes the log and releases the retained batches. Subscribers
+// must be done with it.
+func (l *Changelog) Release() {
+	l.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.entries {
+		ReleaseMessage(m)
+	}
+	l.entries = nil
+}
+
+// Subscribe returns a reader of the log positioned right after barrier
+// fromEpoch (fromEpoch 0: from the beginning). Barrier fromEpoch must have
+// been appended already.
+func (l *Changelog) Subscribe(fromEpoch uint64) (*Subscription, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pos := 0
+	if fromEpoch > 0 {
+		i, ok := l.barrierAt[fromEpoch]
+		if !ok {
+			return nil, pgerror.Internal("stream: subscribe from unknown epoch %d", fromEpoch)
+		}
+		pos = i + 1
+	}
+	return &Subscription{log: l, pos: pos}, nil
+}
+
+// Subscription reads a Changelog in order. It is used by one goroutine.
+type Subscription struct {
+	log *Changelog
+	pos int
+}
+
+// Next returns the next entry, blocking until one is appended or ctx is
+// done; (nil, nil) after the log was closed and fully read. A returned
+// chunk is the caller's (it holds its own reference).
+func (s *Subscription) Next(ctx context.Context) (Message, error) {
+	for {
+		l := s.log
+		l.mu.Lock()
+		if s.pos < len(l.entries) {
+			m := l.entries[s.pos]
+			s.pos++
+			l.mu.Unlock()
+			if c, ok := m.(*Chunk); ok {
+				c.Batch.Retain()
+				return &Chunk{Batch: c.Batch, Ops: append([]Op(nil), c.Ops...)}, nil
+			}
+			return m, nil
+		}
+		if l.closed {
+			l.mu.Unlock()
+			return nil, nil
+		}
+		wait := l.changed
+		l.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("stream: changelog read: %w", ctx.Err())
+		}
+	}
+}
+
+// Source is the executor at the leaf of a dataflow: it emits a table's
+// changelog from a subscription.
+type Source struct {
+	sub *Subscription
+}
+
+// NewSource returns a source reading sub.
+func NewSource(sub *Subscription) *Source { return &Source{sub: sub} }
+
+// Schema implements Executor.
+func (s *Source) Schema() *arrow.Schema { return s.sub.log.schema }
+
+// Next implements Executor.
+func (s *Source) Next(ctx context.Context) (Message, error) { return s.sub.Next(ctx) }
+
+// Close implements Executor.
+func (s *Source) Close() error { return nil }

@@ -1,0 +1,41 @@
+// Package stream is SabotSQL's streaming executor: the incremental dataflow
+// behind CREATE MATERIALIZED VIEW. Base tables publish their changes into a
+// Changelog; a view's dataflow is a tree of pull-based Executors (Source,
+// Project, Filter, HashAggregate, HashJoin, Union) that turn input changes
+// into output changes, ending in a Materialize that applies them to the
+// view's state table. A Coordinator injects numbered barriers into every
+// changelog; once every view has committed epoch E, E becomes the cut that
+// reads see, so all views are read at one consistent epoch.
+//
+// Edges carry Messages: *Chunk (an Arrow batch plus an Op per row: Insert,
+// Delete, UpdateDelete, UpdateInsert), Barrier{Epoch, Checkpoint} and
+// Watermark{Col, Value}. The package is independent of the planner: callers
+// hand in compiled Evaluators (exec.Evaluator satisfies the interface),
+// column positions, SQL types and aggregate constructors.
+//
+//	INSERT/DELETE ──▶ Changelog(t1) ──Subscribe──▶ Source ─▶ Filter ─▶ Project ─┐
+//	                       ▲                                                      ├▶ HashJoin ─▶ HashAggregate ─▶ Materialize ──▶ state.Table
+//	INSERT/DELETE ──▶ Changelog(t2) ──Subscribe──▶ Source ────────────────────────┘                                   │  (MVCC by epoch)
+//	                       ▲                                                                                            │
+//	Coordinator ──Barrier{E}──┘ (into every log)     ◀──────────────── CommitView(E) ──────────────────────────────────┘
+//	Flush = inject E, wait until every view committed E; reads use the minimum committed epoch.
+//
+// Invariants:
+//  1. Every Executor passes barriers and watermarks on in order; no row of
+//     epoch E+1 is emitted before barrier E.
+//  2. Barrier alignment: an executor with several inputs forwards barrier E
+//     only after receiving E on every input, and reads no input past its
+//     barrier E before that.
+//  3. A chunk's ops are consistent: UpdateDelete is immediately followed by
+//     its UpdateInsert in the same chunk; an executor that drops one half of
+//     a pair turns the other half into a plain Delete or Insert.
+//  4. Chunk ownership moves with Next: the receiver releases a chunk or
+//     passes it on; nobody touches a chunk after handing it on.
+//  5. Applying every chunk an executor emitted up to barrier E to an empty
+//     collection yields exactly its query evaluated on its inputs' net
+//     contents at E (multiset semantics; aggregates use the retractable
+//     accumulators so deletes never need a recomputation).
+//  6. A Materialize commits epoch E in its state table before reporting E to
+//     the Coordinator; E is readable on every view once Committed() ≥ E.
+//  7. No panics from data: errors are *pgerror.Error or wrap ctx errors.
+package stream
