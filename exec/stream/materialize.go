@@ -1,0 +1,372 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sabotsql/sabotsql/exec/kernels/vec"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/sabotsql/sabotsql/storage/state/keys"
+)
+
+// countField is the hidden multiplicity column of a view without a key.
+const countField = "_count"
+
+// Materialize is the sink of a view's dataflow: it applies the changelog to
+// the view's state table and commits the table at every barrier, then
+// reports the epoch to its Committer.
+//
+// With key columns (the group keys of an aggregate view) the table maps the
+// key to the row: inserts put, deletes remove. Without (a view with no
+// unique key) the key is the whole row and a hidden count column holds its
+// multiplicity, so duplicates and their deletes are exact.
+//
+// Next/Run are used by one goroutine; Read and the Coordinator's
+// ReadViews may run concurrently from any goroutine.
+type Materialize struct {
+	input    Executor
+	colTypes []types.T
+	keyCols  []int // nil: bag mode (key = all columns, hidden count)
+	table    state.Table
+	enc      *keys.Encoder
+	commit   Committer
+	mem      memory.Allocator
+
+	mu   sync.Mutex
+	pins map[uint64]state.Snapshot // committed epochs kept for consistent reads
+	done bool
+}
+
+// NewMaterialize returns a Materialize of input (columns of SQL types
+// colTypes) keyed by keyCols (nil: no key, rows counted). table must have
+// the value schema ValueSchema returns; nil makes a memory table. commit may
+// be nil (no coordinator).
+func NewMaterialize(input Executor, colTypes []types.T, keyCols []int, table state.Table, commit Committer) (*Materialize, error) {
+	in := input.Schema()
+	if in.NumFields() != len(colTypes) {
+		return nil, pgerror.Internal("stream: materialize input has %d fields and %d types", in.NumFields(), len(colTypes))
+	}
+	m := &Materialize{input: input, colTypes: colTypes, keyCols: keyCols, commit: commit, mem: memory.DefaultAllocator, pins: map[uint64]state.Snapshot{}}
+	kc := keyCols
+	if kc == nil {
+		kc = make([]int, len(colTypes))
+		for i := range kc {
+			kc[i] = i
+		}
+	}
+	cols := make([]keys.Column, len(kc))
+	for i, c := range kc {
+		if c < 0 || c >= len(colTypes) {
+			return nil, pgerror.Internal("stream: materialize key column %d out of range", c)
+		}
+		kind := keys.KindNative
+		if colTypes[c].Family == types.FamNumeric {
+			kind = keys.KindNumericText
+		}
+		cols[i] = keys.Column{Type: types.ArrowType(colTypes[c]), Kind: kind}
+	}
+	enc, err := keys.NewEncoder(cols)
+	if err != nil {
+		return nil, fmt.Errorf("stream: materialize key: %w", err)
+	}
+	m.enc = enc
+	vs := m.ValueSchema()
+	if table == nil {
+		t, err := state.NewMemoryTable(vs, m.mem)
+		if err != nil {
+			return nil, err
+		}
+		table = t
+	} else if !table.ValueSchema().Equal(vs) {
+		return nil, pgerror.Internal("stream: materialize table schema %s, want %s", table.ValueSchema(), vs)
+	}
+	m.table = table
+	return m, nil
+}
+
+// ValueSchema is the schema of the state table's value rows: the view's
+// columns, plus the hidden count in bag mode.
+func (m *Materialize) ValueSchema() *arrow.Schema {
+	in := m.input.Schema()
+	fs := make([]arrow.Field, 0, in.NumFields()+1)
+	for _, f := range in.Fields() {
+		f.Nullable = true
+		fs = append(fs, f)
+	}
+	if m.keyCols == nil {
+		fs = append(fs, arrow.Field{Name: countField, Type: arrow.PrimitiveTypes.Int64})
+	}
+	return arrow.NewSchema(fs, nil)
+}
+
+// Schema implements Executor (the view's columns).
+func (m *Materialize) Schema() *arrow.Schema { return m.input.Schema() }
+
+// Next implements Executor: it applies chunks and returns only barriers and
+// watermarks (after committing the barrier's epoch).
+func (m *Materialize) Next(ctx context.Context) (Message, error) {
+	for {
+		msg, err := m.input.Next(ctx)
+		if err != nil || msg == nil {
+			return msg, err
+		}
+		switch msg := msg.(type) {
+		case *Chunk:
+			err := m.apply(ctx, msg)
+			msg.Release()
+			if err != nil {
+				return nil, err
+			}
+		case Barrier:
+			if err := m.commitEpoch(ctx, msg.Epoch); err != nil {
+				return nil, err
+			}
+			return msg, nil
+		default:
+			return msg, nil
+		}
+	}
+}
+
+// Run drives the dataflow until the input ends or ctx is done.
+func (m *Materialize) Run(ctx context.Context) error {
+	for {
+		msg, err := m.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if msg == nil {
+			return nil
+		}
+	}
+}
+
+func (m *Materialize) keyArrays(b arrow.RecordBatch) []arrow.Array {
+	if m.keyCols == nil {
+		return b.Columns()
+	}
+	out := make([]arrow.Array, len(m.keyCols))
+	for i, c := range m.keyCols {
+		out[i] = b.Column(c)
+	}
+	return out
+}
+
+func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
+	ks, err := m.enc.EncodeBatch(m.keyArrays(c.Batch))
+	if err != nil {
+		return fmt.Errorf("stream: materialize key: %w", err)
+	}
+	if m.keyCols != nil {
+		ops := make([]state.Op, len(c.Ops))
+		for i, op := range c.Ops {
+			if op.Sign() < 0 {
+				ops[i] = state.OpDelete
+			}
+		}
+		return m.table.Write(ctx, ks, ops, c.Batch)
+	}
+	// Bag mode: net delta per distinct row, added to the stored count.
+	type acc struct {
+		first int32
+		delta int64
+	}
+	pos := map[string]int{}
+	var order []acc
+	var distinct [][]byte
+	for i, op := range c.Ops {
+		k := string(ks[i])
+		j, ok := pos[k]
+		if !ok {
+			j = len(order)
+			pos[k] = j
+			order = append(order, acc{first: int32(i)})
+			distinct = append(distinct, ks[i])
+		}
+		order[j].delta += op.Sign()
+	}
+	look, err := m.table.Get(ctx, distinct)
+	if err != nil {
+		return err
+	}
+	defer look.Values.Release()
+	cur, ok := look.Values.Column(int(look.Values.NumCols()) - 1).(*array.Int64)
+	if !ok {
+		return pgerror.Internal("stream: materialize count column is %s", look.Values.Column(int(look.Values.NumCols())-1).DataType())
+	}
+	ops := make([]state.Op, len(order))
+	idx := make([]int32, len(order))
+	counts := array.NewInt64Builder(m.mem)
+	defer counts.Release()
+	for j, a := range order {
+		n := a.delta
+		if look.Found[j] {
+			n += cur.Value(j)
+		}
+		idx[j] = a.first
+		if n <= 0 {
+			// n < 0 means the input deleted a row it never inserted; the
+			// row stays absent.
+			ops[j] = state.OpDelete
+		}
+		counts.Append(n)
+	}
+	rows := vec.TakeBatch(m.mem, c.Batch, idx)
+	defer rows.Release()
+	cnt := counts.NewArray()
+	defer cnt.Release()
+	vals := array.NewRecordBatch(m.ValueSchema(), append(append([]arrow.Array(nil), rows.Columns()...), cnt), int64(len(order)))
+	defer vals.Release()
+	return m.table.Write(ctx, distinct, ops, vals)
+}
+
+func (m *Materialize) commitEpoch(ctx context.Context, e uint64) error {
+	if err := m.table.Commit(ctx, state.Epoch(e)); err != nil {
+		return fmt.Errorf("stream: materialize commit %d: %w", e, err)
+	}
+	snap, err := m.table.Snapshot(state.Epoch(e))
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.pins[e] = snap
+	m.mu.Unlock()
+	if m.commit == nil {
+		m.releasePinsBelow(e)
+		return nil
+	}
+	m.releasePinsBelow(m.commit.CommitView(e))
+	return nil
+}
+
+func (m *Materialize) releasePinsBelow(e uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for pe, s := range m.pins {
+		if pe < e {
+			s.Release()
+			delete(m.pins, pe)
+		}
+	}
+}
+
+// CommittedEpoch is the last epoch this view committed.
+func (m *Materialize) CommittedEpoch() uint64 { return uint64(m.table.CommittedEpoch()) }
+
+// snapshot pins the view at committed epoch e (0: empty).
+func (m *Materialize) snapshot(e uint64) (state.Snapshot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done {
+		return nil, state.ErrClosed
+	}
+	return m.table.Snapshot(state.Epoch(e))
+}
+
+// Read returns the view's rows at committed epoch e in key order (bag-mode
+// rows repeated by their count). e must be the view's last committed epoch
+// or one still pinned for consistent reads (≥ the Coordinator's committed
+// epoch). The caller releases the batches.
+func (m *Materialize) Read(ctx context.Context, e uint64) ([]arrow.RecordBatch, error) {
+	s, err := m.snapshot(e)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Release()
+	return m.scan(ctx, s)
+}
+
+func (m *Materialize) scan(ctx context.Context, s state.Snapshot) ([]arrow.RecordBatch, error) {
+	var out []arrow.RecordBatch
+	schema := m.Schema()
+	err := s.Scan(ctx, state.KeyRange{}, func(_ [][]byte, vals arrow.RecordBatch) error {
+		if m.keyCols != nil {
+			vals.Retain()
+			out = append(out, vals)
+			return nil
+		}
+		cnt := vals.Column(int(vals.NumCols()) - 1).(*array.Int64)
+		var idx []int32
+		for i := 0; i < cnt.Len(); i++ {
+			for k := int64(0); k < cnt.Value(i); k++ {
+				idx = append(idx, int32(i))
+			}
+		}
+		rows := vec.TakeBatch(m.mem, vals, idx)
+		defer rows.Release()
+		out = append(out, array.NewRecordBatch(schema, rows.Columns()[:schema.NumFields()], int64(len(idx))))
+		return nil
+	})
+	if err != nil {
+		for _, b := range out {
+			b.Release()
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// Close implements Executor: it releases the pins and closes the table and
+// the input.
+func (m *Materialize) Close() error {
+	m.mu.Lock()
+	if m.done {
+		m.mu.Unlock()
+		return nil
+	}
+	m.done = true
+	for e, s := range m.pins {
+		s.Release()
+		delete(m.pins, e)
+	}
+	m.mu.Unlock()
+	err := m.input.Close()
+	if cerr := m.table.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ReadViews reads every view at the Coordinator's committed epoch — one
+// consistent cut across views — and returns the epoch and each view's rows.
+func (c *Coordinator) ReadViews(ctx context.Context, views ...*Materialize) (uint64, [][]arrow.RecordBatch, error) {
+	c.mu.Lock()
+	e := c.committedLocked()
+	snaps := make([]state.Snapshot, 0, len(views))
+	var err error
+	for _, v := range views {
+		var s state.Snapshot
+		if s, err = v.snapshot(e); err != nil {
+			break
+		}
+		snaps = append(snaps, s)
+	}
+	c.mu.Unlock()
+	defer func() {
+		for _, s := range snaps {
+			s.Release()
+		}
+	}()
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([][]arrow.RecordBatch, len(views))
+	for i, v := range views {
+		if out[i], err = v.scan(ctx, snaps[i]); err != nil {
+			for _, bs := range out[:i] {
+				for _, b := range bs {
+					b.Release()
+				}
+			}
+			return 0, nil, err
+		}
+	}
+	return e, out, nil
+}
