@@ -25,7 +25,24 @@ const (
 	opGe
 )
 
-var cmpNames = [...]string{opEq: "=", opNe: "<>", opLt: "<", opLe: "<=", opGt: ">", opGe: ">="}
+// cmpOps lists the operators in order; name returns the SQL symbol.
+func cmpOps() []cmpOp { return []cmpOp{opEq, opNe, opLt, opLe, opGt, opGe} }
+
+func (op cmpOp) name() string {
+	switch op {
+	case opEq:
+		return "="
+	case opNe:
+		return "<>"
+	case opLt:
+		return "<"
+	case opLe:
+		return "<="
+	case opGt:
+		return ">"
+	}
+	return ">="
+}
 
 // holds reports whether a three-way comparison result c satisfies op.
 func (op cmpOp) holds(c int) bool {
@@ -108,9 +125,9 @@ func registerCompare(r *kernels.Registry) {
 // regCmp registers the six operators for (a, b) given a three-way
 // comparator and an optional vector kernel factory.
 func regCmp(r *kernels.Registry, a, b types.T, c cmpFn, vec func(cmpOp) vecFn) []*kernels.ScalarFunc {
-	out := make([]*kernels.ScalarFunc, 0, len(cmpNames))
-	for op, name := range cmpNames {
-		op := cmpOp(op)
+	out := make([]*kernels.ScalarFunc, 0, 6)
+	for _, op := range cmpOps() {
+		name := op.name()
 		var v vecFn
 		if vec != nil {
 			v = vec(op)

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -72,8 +71,7 @@ func likeOracle(p string) (*regexp.Regexp, bool) {
 }
 
 func TestLikeMatchesOracle(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	gen := func(alpha string, n int) string {
 		b := make([]byte, rng.IntN(n+1))

@@ -19,10 +19,17 @@ import (
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
-// newYork is the session zone of the agreement test (DST transitions).
-var newYork *time.Location
-
 var seedFlag = flag.Uint64("ops.seed", 0, "seed for the randomized Vec/Eval agreement test (0 = time based)")
+
+// testSeed returns -ops.seed or a time-based seed, and logs it.
+func testSeed(t *testing.T) uint64 {
+	seed := *seedFlag
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d (rerun with -ops.seed=%d)", seed, seed)
+	return seed
+}
 
 // randDatum draws a value of t that favours edge cases (extremes, zero,
 // NaN, equal values) so overflow and ordering paths are exercised.
@@ -141,14 +148,10 @@ func randDatum(rng *rand.Rand, t types.T, fn string) types.Datum {
 // (NULLs, edge values, sliced arrays with offsets) and checks that each row
 // equals Eval on that row, and that errors agree with the first failing row.
 func TestVecMatchesEval(t *testing.T) {
-	var err error
-	newYork, err = time.LoadLocation("America/New_York")
+	// The session zone has DST transitions, for timestamptz ± interval.
+	newYork, err := time.LoadLocation("America/New_York")
 	require.NoError(t, err)
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (rerun with -ops.seed=%d)", seed, seed)
+	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	r := newRegistry()
 	sizes := []int{0, 1, 3, 8, 63, 64, 65, 1000}
@@ -166,17 +169,17 @@ func TestVecMatchesEval(t *testing.T) {
 					off = rng.IntN(9)
 				}
 				nullPct := []int{0, 20, 100}[rng.IntN(3)]
-				checkVecEval(t, rng, f, n, off, nullPct, seed)
+				checkVecEval(t, rng, f, n, off, nullPct, seed, newYork)
 			}
 		}
 	}
 	require.Greater(t, checked, 100)
 }
 
-func checkVecEval(t *testing.T, rng *rand.Rand, f *kernels.ScalarFunc, n, off, nullPct int, seed uint64) {
+func checkVecEval(t *testing.T, rng *rand.Rand, f *kernels.ScalarFunc, n, off, nullPct int, seed uint64, loc *time.Location) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	ctx := &kernels.EvalContext{Mem: mem, Ctx: types.Ctx{Loc: newYork}}
+	ctx := &kernels.EvalContext{Mem: mem, Ctx: types.Ctx{Loc: loc}}
 	rows := make([][]types.Datum, len(f.Args))
 	arrs := make([]arrow.Array, len(f.Args))
 	for i, at := range f.Args {
