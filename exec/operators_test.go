@@ -558,3 +558,24 @@ func TestGenerateSeriesNumericAndTimestampTZ(t *testing.T) {
 	day := &planner.Const{Val: types.Interval{Days: 1}, T: types.IntervalT}
 	require.Equal(t, []string{"1711796400", "1711879200", "1711965600"}, gs(types.TimestampTZT, tz(1711796400), tz(1711965600), day))
 }
+
+func TestGenerateSeriesMixedIntervalSteps(t *testing.T) {
+	f := newFixture(t, 1024)
+	ts := func(s string) *planner.Const {
+		tm, err := time.Parse("2006-01-02", s)
+		require.NoError(t, err)
+		return &planner.Const{Val: types.Timestamp(tm.UnixMicro()), T: types.TimestampT}
+	}
+	gs := func(step types.Interval) *planner.TableFunc {
+		return &planner.TableFunc{Name: "generate_series", Args: []planner.Expr{ts("2024-01-31"), ts("2024-06-01"), &planner.Const{Val: step, T: types.IntervalT}},
+			Out: schemaOf(planner.Column{Name: "g", T: types.TimestampT})}
+	}
+	// A span of zero (1 month - 30 days) is rejected like a zero step.
+	_, err := f.run(gs(types.Interval{Months: 1, Days: -30}))
+	require.Equal(t, pgerror.InvalidParameterValue, pgerror.CodeOf(err))
+	// 1 month - 29 days stalls at the end of February: the series ends
+	// instead of looping forever.
+	rows, err := f.run(gs(types.Interval{Months: 1, Days: -29}))
+	require.NoError(t, err)
+	require.Less(t, len(rows), 200)
+}

@@ -157,13 +157,16 @@ func (f *TableFunc) series(args []types.Datum) (func() ([]types.Datum, bool, err
 		if tz {
 			loc = f.env.evalCtx().Ctx.Location()
 		}
-		probe := addInterval(cur, step, loc)
-		forward := probe > cur
-		if probe == cur {
+		// Direction as PostgreSQL decides it: by the interval's span
+		// (a month counts 30 days).
+		span := float64(step.Months)*30*float64(types.MicrosPerDay) + float64(step.Days)*float64(types.MicrosPerDay) + float64(step.Micros)
+		if span == 0 {
 			return nil, zeroStep
 		}
+		forward := span > 0
+		finished := false
 		return func() ([]types.Datum, bool, error) {
-			if (forward && cur > stop) || (!forward && cur < stop) {
+			if finished || (forward && cur > stop) || (!forward && cur < stop) {
 				return nil, false, nil
 			}
 			if tz {
@@ -172,8 +175,10 @@ func (f *TableFunc) series(args []types.Datum) (func() ([]types.Datum, bool, err
 				row[0] = types.Timestamp(cur)
 			}
 			next := addInterval(cur, step, loc)
-			if next == cur {
-				return nil, false, zeroStep
+			if (forward && next <= cur) || (!forward && next >= cur) {
+				// A mixed-sign step that stalls or turns back on the
+				// calendar would never reach stop: end the series.
+				finished = true
 			}
 			cur = next
 			return row, true, nil
