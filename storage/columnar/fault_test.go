@@ -269,3 +269,21 @@ func TestBudgetSpillsThenFails(t *testing.T) {
 	putRange(t, tbl, 20000, 20100, 41)
 	requireRange(t, tbl, 0, 20100)
 }
+
+func TestConcurrentSnapshotsWithFlushAndCompaction(t *testing.T) {
+	ctx := context.Background()
+	tbl := openTest(t, vfs.NewMem(), func(o *Options) {
+		o.MemtableSize = 8 << 10
+		o.CompactionTrigger = 2
+		o.DisableAutoCompaction = false
+		o.CacheSize = 16 << 10
+	})
+	defer tbl.Close()
+	statetest.RunConcurrent(t, tbl, 300, 150, 2, func(e state.Epoch) error {
+		if e%10 == 0 {
+			_, err := tbl.Checkpoint(ctx)
+			return err
+		}
+		return nil
+	})
+}

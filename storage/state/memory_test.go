@@ -95,3 +95,10 @@ func TestPrefix(t *testing.T) {
 	require.False(t, r.Contains([]byte{2}))
 	require.Nil(t, state.Prefix([]byte{0xff}).End)
 }
+
+func TestMemoryConcurrentSnapshots(t *testing.T) {
+	tbl, err := state.NewMemoryTable(statetest.Schema, nil)
+	require.NoError(t, err)
+	defer tbl.Close()
+	statetest.RunConcurrent(t, tbl, 500, 200, 2, nil)
+}

@@ -1,0 +1,78 @@
+package columnar
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"testing"
+
+	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
+	"github.com/sabotsql/sabotsql/storage/state/statetest"
+)
+
+var bigBench = flag.Bool("bench.big", false, "include the 10M-key benchmark sizes")
+
+func benchSizes() []int {
+	s := []int{1_000, 100_000, 1_000_000}
+	if *bigBench {
+		s = append(s, 10_000_000)
+	}
+	return s
+}
+
+func benchTable(b *testing.B, mut func(*Options)) *Table {
+	fs, err := vfs.NewOS(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := Options{FS: fs}
+	if mut != nil {
+		mut(&o)
+	}
+	tbl, err := Open(context.Background(), statetest.Schema, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tbl
+}
+
+// BenchmarkColumnarUpsert: batched upserts of random int64 keys (memtable,
+// with flushes to OS files when it passes MemtableSize).
+func BenchmarkColumnarUpsert(b *testing.B) {
+	for _, n := range benchSizes() {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			tbl := benchTable(b, nil)
+			defer tbl.Close()
+			statetest.BenchUpsert(b, tbl, n)
+		})
+	}
+}
+
+// BenchmarkColumnarGet: lookups of keys that live in on-disk runs, with a
+// warm block cache and with no cache (every lookup reads, verifies and
+// decodes a block).
+func BenchmarkColumnarGet(b *testing.B) {
+	for _, n := range benchSizes() {
+		for _, cached := range []bool{true, false} {
+			name := fmt.Sprintf("keys=%d/cached=%v", n, cached)
+			b.Run(name, func(b *testing.B) {
+				tbl := benchTable(b, func(o *Options) {
+					o.BlockRows = 256
+					if !cached {
+						o.CacheSize = 1
+					}
+				})
+				defer tbl.Close()
+				statetest.Fill(b, tbl, n)
+				if _, err := tbl.Checkpoint(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				if err := tbl.CompactAll(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.Run("batch", func(b *testing.B) { statetest.BenchGetBatch(b, tbl, n) })
+				b.Run("single", func(b *testing.B) { statetest.BenchGetLatency(b, tbl, n) })
+			})
+		}
+	}
+}
