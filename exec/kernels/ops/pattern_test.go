@@ -169,3 +169,21 @@ func TestConcatOverloadOrder(t *testing.T) {
 	require.Less(t, pos["bpchar,text"], pos["anyelement,text"])
 	require.Less(t, pos["text,float4"], pos["text,anyelement"])
 }
+
+// TestNoDuplicateOverloads: two overloads with the same name and argument
+// types would make resolution depend on registration order.
+func TestNoDuplicateOverloads(t *testing.T) {
+	r := newRegistry()
+	total := 0
+	for _, name := range r.ScalarNames() {
+		seen := map[string]bool{}
+		for _, f := range r.Scalars(name) {
+			key := argTypes(f)
+			require.False(t, seen[key], "%s(%s) registered twice", name, key)
+			seen[key] = true
+			require.NotNil(t, f.Eval, "%s(%s) has no Eval", name, key)
+			total++
+		}
+	}
+	t.Logf("%d overloads under %d names", total, len(r.ScalarNames()))
+}
