@@ -78,8 +78,9 @@ func (w *testLogWriter) Write(p []byte) (int, error) {
 }
 
 // cancelMarker is the alias that marks client's long query; the probe
-// reports when a statement holding it starts executing.
-func cancelMarker(client string) string { return "cancel_" + client }
+// reports when a statement holding it starts executing. The closing "_q"
+// keeps one client's marker from being a prefix of another's.
+func cancelMarker(client string) string { return "cancel_" + client + "_q" }
 
 // longQuery is the statement each client cancels: it would run for hours.
 func longQuery(client string) string {
