@@ -118,3 +118,34 @@ func BenchmarkGroupTableMultiKey(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkGroupTableInt64 is GroupTable.Insert alone over 10M int8 keys
+// drawn from [0, 1K) (the direct-window mode) and [0, 1M) (hashed).
+func BenchmarkGroupTableInt64(b *testing.B) {
+	const rows = 10_000_000
+	for _, distinct := range []int{1_000, 1_000_000} {
+		b.Run(fmt.Sprintf("keys=%d", distinct), func(b *testing.B) {
+			mem := memory.NewGoAllocator()
+			r := rand.New(rand.NewPCG(1, 2))
+			keys := make([]int64, 1<<21)
+			for i := range keys {
+				keys[i] = int64(r.IntN(distinct))
+			}
+			var kb []arrow.Array
+			for lo := 0; lo < len(keys); lo += benchBatch {
+				kb = append(kb, int64Array(mem, keys[lo:lo+benchBatch]))
+			}
+			groups := make([]uint32, benchBatch)
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for it := 0; it < b.N; it++ {
+				gt := NewGroupTable([]types.T{types.Int8T}, mem)
+				for done, k := 0, 0; done < rows; done, k = done+benchBatch, (k+1)%len(kb) {
+					gt.Insert(kb[k:k+1], groups)
+				}
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(rows)/float64(b.N), "cpu-ns/row")
+		})
+	}
+}

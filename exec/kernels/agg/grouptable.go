@@ -2,6 +2,7 @@ package agg
 
 import (
 	"bytes"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -150,11 +151,22 @@ func (t *GroupTable) runInt(arr arrow.Array, groups []uint32, insert bool) {
 func runIntTyped[T ~int16 | ~int32 | ~int64](t *GroupTable, vals []T, arr arrow.Array, groups []uint32, insert bool) {
 	vm, off := vec.Validity(arr)
 	it := &t.ints
+	if insert && !it.decided {
+		it.decide(vals, vm, off)
+	}
+	start := 0
+	if it.direct != nil {
+		start = runIntDirect(t, vals, vm, off, groups, insert)
+		if start == len(groups) {
+			return
+		}
+		it.toHashed() // row start's key is outside the window
+	}
 	// Probe in blocks: first compute every row's home slot (independent
 	// work), then walk the table, so the CPU overlaps the cache misses of
 	// consecutive rows.
 	var home [256]uint64
-	for lo := 0; lo < len(groups); lo += len(home) {
+	for lo := start; lo < len(groups); lo += len(home) {
 		hi := min(len(groups), lo+len(home))
 		var touch uint32
 		for i := lo; i < hi; i++ {
@@ -180,6 +192,46 @@ func runIntTyped[T ~int16 | ~int32 | ~int64](t *GroupTable, vals []T, arr arrow.
 			}
 		}
 	}
+}
+
+// runIntDirect assigns groups while keys stay inside the direct window and
+// returns the index of the first row it could not handle (len(groups) when
+// it handled all): an inserted key outside the window. Probed keys outside
+// the window are absent.
+func runIntDirect[T ~int16 | ~int32 | ~int64](t *GroupTable, vals []T, vm []byte, off int, groups []uint32, insert bool) int {
+	it := &t.ints
+	direct, base := it.direct, it.base
+	n := uint64(len(direct))
+	vals = vals[:len(groups)]
+	for i, v := range vals {
+		if vm != nil && !bitutil.BitIsSet(vm, off+i) {
+			groups[i] = t.nullGroup(insert)
+			continue
+		}
+		d := uint64(int64(v) - base) // wraps: in the window iff d < n
+		if d >= n {
+			if insert {
+				return i
+			}
+			groups[i] = NoGroup
+			continue
+		}
+		if id := direct[d]; id != 0 {
+			groups[i] = id - 1
+			continue
+		}
+		if !insert {
+			groups[i] = NoGroup
+			continue
+		}
+		g := uint32(t.n)
+		direct[d] = g + 1
+		it.order = append(it.order, int64(v))
+		it.used++
+		t.n++
+		groups[i] = g
+	}
+	return len(groups)
 }
 
 func (t *GroupTable) runBytes(arr arrow.Array, groups []uint32, insert bool) {
@@ -378,11 +430,103 @@ type intTable struct {
 	used  int
 	order []int64 // keys by group id (0 for the NULL group)
 	touch uint32  // sink for cache-warming loads
+
+	// Direct mode (see decide): while direct is non-nil every key is in
+	// [base, base+len(direct)) and direct[key-base] is its id+1 (0: absent);
+	// slots is unused.
+	direct  []uint32
+	base    int64
+	decided bool
 }
 
 type intSlot struct {
 	key int64
 	id  uint32
+}
+
+// maxDirect is the largest direct window (64K ids, 256 KiB: L2-resident).
+const maxDirect = 1 << 16
+
+// decide picks the table's mode from the first batch inserted into it:
+// when its non-NULL keys span fewer than maxDirect/4 values, ids live in a
+// direct array indexed by key-base (a "perfect hash" for small key ranges,
+// as DuckDB does from column statistics); otherwise, and from the first
+// key that falls outside that window on, they live in the hash table.
+func (it *intTable) decide(vals any, vm []byte, off int) {
+	var lo, hi int64
+	var ok bool
+	switch v := vals.(type) {
+	case []int64:
+		lo, hi, ok = keyRange(v, vm, off)
+	case []int32:
+		lo, hi, ok = keyRange(v, vm, off)
+	case []int16:
+		lo, hi, ok = keyRange(v, vm, off)
+	default:
+		it.decided = true // other integer-like types: always hashed
+		return
+	}
+	if !ok {
+		return // only NULLs so far: decide on a later batch
+	}
+	it.decided = true
+	span := uint64(hi - lo) // wraps for huge spans, caught by the check below
+	if hi < lo || span >= maxDirect/4 || it.used > 0 {
+		return
+	}
+	size := uint64(1024)
+	for size < 4*(span+1) {
+		size *= 2
+	}
+	// Center the keys in the window without overflowing int64.
+	slack := int64((size - span - 1) / 2)
+	base := lo
+	if lo >= math.MinInt64+slack {
+		base = lo - slack
+	}
+	if base > math.MaxInt64-int64(size)+1 {
+		base = math.MaxInt64 - int64(size) + 1
+	}
+	it.direct = make([]uint32, size)
+	it.base = base
+}
+
+// keyRange returns the smallest and largest non-NULL key (ok=false: none).
+func keyRange[T ~int16 | ~int32 | ~int64](vals []T, vm []byte, off int) (lo, hi int64, ok bool) {
+	for i, v := range vals {
+		if vm != nil && !bitutil.BitIsSet(vm, off+i) {
+			continue
+		}
+		k := int64(v)
+		if !ok {
+			lo, hi, ok = k, k, true
+			continue
+		}
+		lo, hi = min(lo, k), max(hi, k)
+	}
+	return lo, hi, ok
+}
+
+// toHashed moves the direct window's ids into the hash table for good.
+func (it *intTable) toHashed() {
+	size := len(it.slots)
+	for it.used*2 > size {
+		size *= 2
+	}
+	it.slots = make([]intSlot, size)
+	it.mask = uint64(size - 1)
+	for d, id := range it.direct {
+		if id == 0 {
+			continue
+		}
+		k := it.base + int64(d)
+		s := it.slotOf(k)
+		for it.slots[s].id != 0 {
+			s = (s + 1) & it.mask
+		}
+		it.slots[s] = intSlot{key: k, id: id}
+	}
+	it.direct = nil
 }
 
 func (it *intTable) init() {
@@ -447,7 +591,7 @@ func (it *intTable) grow() {
 }
 
 func (it *intTable) memoryBytes() int64 {
-	return int64(cap(it.slots))*16 + int64(cap(it.order))*8
+	return int64(cap(it.slots))*16 + int64(cap(it.order))*8 + int64(cap(it.direct))*4
 }
 
 // bytesTable is an open-addressing hash table from byte strings (kept in an
