@@ -287,3 +287,11 @@ func TestConcurrentSnapshotsWithFlushAndCompaction(t *testing.T) {
 		return nil
 	})
 }
+
+func TestMissingRunIsCorruption(t *testing.T) {
+	mem, name := checkpointedRun(t)
+	require.NoError(t, mem.Remove(name))
+	_, err := Open(context.Background(), statetest.Schema, Options{FS: mem})
+	require.Equal(t, pgerror.DataCorrupted, pgerror.CodeOf(err))
+	require.Contains(t, err.Error(), name)
+}

@@ -60,7 +60,7 @@ func columnarBackend(t *testing.T, seed uint64) (statetest.Backend, string) {
 			switch rng.IntN(3) {
 			case 0:
 				err := ct.flush(ctx)
-				if err != errNotCommitted {
+				if err != errNothingToFlush {
 					require.NoError(tb, err)
 				}
 				return "flush"

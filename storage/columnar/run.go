@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	iofs "io/fs"
 	"sort"
 	"syscall"
 
@@ -15,11 +16,10 @@ import (
 )
 
 const (
-	runMagic      = 0x4e5552544f424153 // "SABOTRUN" little-endian
-	runVersion    = 1
-	trailerSize   = 32
-	maxMetaSize   = 1 << 30
-	maxBlockBytes = 1 << 31
+	runMagic    = 0x4e5552544f424153 // "SABOTRUN" little-endian
+	runVersion  = 1
+	trailerSize = 32
+	maxMetaSize = 1 << 30
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -214,6 +214,9 @@ type run struct {
 // openRun opens and validates a run's trailer and meta section.
 func openRun(fs vfs.FS, info runInfo) (*run, error) {
 	f, err := fs.Open(info.File)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return nil, corruptf(info.File, "named by the manifest but missing")
+	}
 	if err != nil {
 		return nil, ioErr(err, "open", info.File)
 	}

@@ -311,7 +311,7 @@ func (t *Table) Stats() Stats {
 	return s
 }
 
-var errNotCommitted = errors.New("columnar: nothing to flush")
+var errNothingToFlush = errors.New("columnar: nothing to flush")
 
 func (t *Table) logf(msg string, err error) {
 	t.opts.Logger.Warn(msg, slog.String("err", fmt.Sprint(err)))

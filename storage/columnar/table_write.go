@@ -20,7 +20,7 @@ func (t *Table) reserve(ctx context.Context, n int64) error {
 	if b.TryReserve(n) {
 		return nil
 	}
-	if err := t.flush(ctx); err != nil && err != errNotCommitted {
+	if err := t.flush(ctx); err != nil && err != errNothingToFlush {
 		return err
 	}
 	t.cache.clear()
@@ -158,7 +158,7 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 	full := m.bytes >= t.opts.MemtableSize || len(t.frozen) > 0
 	t.mu.Unlock()
 	if full {
-		if err := t.flush(ctx); err != nil && err != errNotCommitted {
+		if err := t.flush(ctx); err != nil && err != errNothingToFlush {
 			t.logf("columnar: flush after commit failed; will retry", err)
 		}
 	}
@@ -183,7 +183,7 @@ func (t *Table) flush(ctx context.Context) error {
 	if len(t.frozen) == 0 {
 		t.flushedEpoch = t.committed // everything committed is in runs
 		t.mu.Unlock()
-		return errNotCommitted
+		return errNothingToFlush
 	}
 	t.mu.Unlock()
 	for {
@@ -247,7 +247,7 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 // Files that left the live set are deleted once no stored manifest names
 // them. Must be called by the writer.
 func (t *Table) Checkpoint(ctx context.Context) (state.Epoch, error) {
-	if err := t.flush(ctx); err != nil && err != errNotCommitted {
+	if err := t.flush(ctx); err != nil && err != errNothingToFlush {
 		return 0, err
 	}
 	return t.storeManifest(ctx)
