@@ -72,11 +72,13 @@ func NewMaterialize(input Executor, colTypes []types.T, keyCols []int, table sta
 		}
 		cols[i] = keys.Column{Type: types.ArrowType(colTypes[c]), Kind: kind}
 	}
-	enc, err := keys.NewEncoder(cols)
-	if err != nil {
-		return nil, fmt.Errorf("stream: materialize key: %w", err)
+	if len(cols) > 0 {
+		enc, err := keys.NewEncoder(cols)
+		if err != nil {
+			return nil, fmt.Errorf("stream: materialize key: %w", err)
+		}
+		m.enc = enc
 	}
-	m.enc = enc
 	vs := m.ValueSchema()
 	if table == nil {
 		t, err := state.NewMemoryTable(vs, m.mem)
@@ -160,9 +162,18 @@ func (m *Materialize) keyArrays(b arrow.RecordBatch) []arrow.Array {
 }
 
 func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
-	ks, err := m.enc.EncodeBatch(m.keyArrays(c.Batch))
-	if err != nil {
-		return fmt.Errorf("stream: materialize key: %w", err)
+	var ks [][]byte
+	if m.enc == nil {
+		// A view with an empty key (a global aggregate) has one row.
+		ks = make([][]byte, len(c.Ops))
+		for i := range ks {
+			ks[i] = []byte{}
+		}
+	} else {
+		var err error
+		if ks, err = m.enc.EncodeBatch(m.keyArrays(c.Batch)); err != nil {
+			return fmt.Errorf("stream: materialize key: %w", err)
+		}
 	}
 	if m.keyCols != nil {
 		ops := make([]state.Op, len(c.Ops))
