@@ -323,6 +323,14 @@ public class Client {
                 check(rs.next(), "no row after cancel");
                 eq(rs.getString(1), "alive", "after cancel");
             }
+            // setQueryTimeout: the driver's timer sends the CancelRequest.
+            try (Statement st = c.createStatement()) {
+                st.setQueryTimeout(1);
+                st.executeQuery(System.getenv("SABOT_LONG_QUERY"));
+                throw new AssertionError("query timeout did not cancel the long query");
+            } catch (SQLException e) {
+                eq(e.getSQLState(), "57014", "query timeout SQLSTATE (" + e.getMessage() + ")");
+            }
         });
 
         step("scram", () -> {
