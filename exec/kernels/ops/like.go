@@ -325,7 +325,7 @@ func registerLike(r *kernels.Registry) {
 					}
 					return m != f.negate, nil
 				},
-				likeVec(f.fold, f.negate, byteWise))
+				likeVec(cache, f.fold, f.negate, byteWise))
 			// Three-argument form: the pattern's explicit ESCAPE character.
 			add(r, f.name, targs(as[0], as[1], as[1]), types.BoolT,
 				func(_ *kernels.EvalContext, args []types.Datum) (types.Datum, error) {
@@ -377,10 +377,11 @@ func registerLike(r *kernels.Registry) {
 	}
 }
 
-// likeVec matches a string column against a pattern column, compiling each
-// distinct consecutive pattern once per call (a constant pattern arrives as
-// one value repeated n times).
-func likeVec(fold, negate, byteWise bool) vecFn {
+// likeVec matches a string column against a pattern column. Each run of
+// equal consecutive patterns (a constant arrives as one value repeated n
+// times) is looked up once in the overload's cache, so a constant pattern
+// is compiled once for the life of the registry.
+func likeVec(cache *likeCache, fold, negate, byteWise bool) vecFn {
 	return func(ctx *kernels.EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
 		if err := checkArgs(args, n, 2); err != nil {
 			return nil, err
@@ -410,7 +411,7 @@ func likeVec(fold, negate, byteWise bool) vecFn {
 				if lp == nil || string(pb) != lastP {
 					lastP = string(pb)
 					var err error
-					if lp, err = compileLike(lastP, fold, byteWise); err != nil {
+					if lp, err = cache.get(lastP, fold, byteWise); err != nil {
 						errOut = err
 						return
 					}

@@ -111,3 +111,16 @@ func BenchmarkTextEqual(b *testing.B) {
 	defer c.Release()
 	benchVec(b, "=", types.TextT, a, c)
 }
+
+func BenchmarkLikeContains(b *testing.B) {
+	ba := array.NewStringBuilder(memory.DefaultAllocator)
+	bb := array.NewStringBuilder(memory.DefaultAllocator)
+	for i := 0; i < benchRows; i++ {
+		ba.Append("customer-" + strconv.Itoa(i%5000) + "-name")
+		bb.Append("%r-42%")
+	}
+	a, c := ba.NewArray(), bb.NewArray()
+	defer a.Release()
+	defer c.Release()
+	benchVec(b, "~~", types.TextT, a, c)
+}

@@ -234,13 +234,14 @@ func registerRegex(r *kernels.Registry) {
 					}
 					return re.MatchString(s) != f.negate, nil
 				},
-				regexVec(f.fold, f.negate))
+				regexVec(cache, f.fold, f.negate))
 		}
 	}
 }
 
-// regexVec compiles each distinct consecutive pattern once per call.
-func regexVec(fold, negate bool) vecFn {
+// regexVec looks each run of equal consecutive patterns up once in the
+// overload's cache (constants compile once for the life of the registry).
+func regexVec(cache *regexCache, fold, negate bool) vecFn {
 	return func(ctx *kernels.EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
 		if err := checkArgs(args, n, 2); err != nil {
 			return nil, err
@@ -270,7 +271,7 @@ func regexVec(fold, negate bool) vecFn {
 				if re == nil || string(pb) != lastP {
 					lastP = string(pb)
 					var err error
-					if re, err = compileRegex(lastP, fold); err != nil {
+					if re, err = cache.get(lastP, fold); err != nil {
 						errOut = err
 						return
 					}
