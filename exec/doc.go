@@ -13,6 +13,14 @@
 //	planner.Node ──Build──▶ Operator tree ──Init/Next/Close──▶ arrow.RecordBatch
 //	planner.Expr ──Compile─▶ Evaluator ──Eval(batch)──▶ arrow.Array
 //
+// Files by concern: expr*.go and subquery.go (evaluation), one file per
+// operator (scan, values, filter, project, aggregate, hashjoin, nestedloop,
+// sort, topn, limit, distinct, setop, window, tablefunc), builder.go,
+// base.go (shared operator plumbing), memory.go and operator.go (contracts).
+// Correlated subqueries are re-planned per distinct combination of the outer
+// values they read (bound as constants through Env's stack of outer rows)
+// and memoized; uncorrelated ones run once per evaluator.
+//
 // Invariants:
 //  1. A batch returned by Next is owned by the operator and valid until the
 //     next Next/Close; consumers Retain what they keep. Evaluator results
