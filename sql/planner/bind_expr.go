@@ -377,6 +377,21 @@ func (p *Planner) unify(args []Expr, what string) (types.T, []Expr, error) {
 }
 
 func (p *Planner) bindTypeCast(ec *exprCtx, tc *pg_query.TypeCast) (Expr, error) {
+	// 'schema.func'::regproc: catalog emulation keeps function references as
+	// their names, so the literal becomes the bare name.
+	if n := tc.TypeName.Names; len(n) > 0 {
+		switch strVal(n[len(n)-1]) {
+		case "regproc", "regprocedure":
+			if c := tc.Arg.GetAConst(); c != nil && c.GetSval() != nil {
+				parts := splitQualifiedName(c.GetSval().Sval)
+				name := parts[len(parts)-1]
+				if i := strings.IndexByte(name, '('); i >= 0 {
+					name = name[:i]
+				}
+				return constOf(types.TextT, name), nil
+			}
+		}
+	}
 	to, err := ResolveTypeName(tc.TypeName)
 	if err != nil {
 		return nil, err
