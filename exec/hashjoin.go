@@ -387,7 +387,14 @@ func (j *Join) probeChunk(bs int) (arrow.RecordBatch, error) {
 	}
 	heads, next := j.heads, j.next
 	li, chain := j.li, j.chain
+	semi := j.kind == planner.JoinSemi || j.kind == planner.JoinAnti
 	for li < n && len(pl) < bs {
+		if semi && j.lmatched[li] {
+			// Decided by an earlier chunk: skip its other candidates.
+			li++
+			chain = -2
+			continue
+		}
 		if chain == -2 {
 			chain = heads[li]
 		}
@@ -419,8 +426,10 @@ func (j *Join) probeChunk(bs int) (arrow.RecordBatch, error) {
 			return nil, err
 		}
 	}
-	for _, l := range pl {
-		j.lmatched[l] = true
+	if j.kind != planner.JoinInner && j.kind != planner.JoinRight {
+		for _, l := range pl {
+			j.lmatched[l] = true
+		}
 	}
 	if j.rmatched != nil {
 		for _, r := range pr {
