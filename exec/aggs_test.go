@@ -105,6 +105,13 @@ func (a *maxAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Ar
 	return nil
 }
 
+// AppendResult makes max a GroupResulter without Retractor: running and
+// backward-swept frames use it, sliding frames recompute.
+func (a *maxAcc) AppendResult(_ *kernels.EvalContext, g uint32, b array.Builder) error {
+	types.AppendDatum(b, a.vals[g], types.Int8T)
+	return nil
+}
+
 func (a *maxAcc) Finish(_ *kernels.EvalContext, b array.Builder) error {
 	for _, v := range a.vals {
 		types.AppendDatum(b, v, types.Int8T)

@@ -863,6 +863,46 @@ func (w *Window) frameAgg(all arrow.RecordBatch, wc *winCall, l *layout, orderCo
 		}
 		return acc.Update(ctx, groups, sl)
 	}
+	// Frames that end at the partition's end and only shrink (start moves
+	// forward) are swept backwards so they grow: one running accumulator
+	// per partition instead of recomputation (not for order-sensitive
+	// aggregates, which would see their rows reversed).
+	if resulter && !retractor && !growOnly && wc.end.kind == planner.UnboundedFollowing && !fn.OrderSensitive {
+		pos := make([]int32, n)
+		next := int32(0)
+		for k := n - 1; k >= 0; {
+			if err := w.checkCtx(); err != nil {
+				return nil, err
+			}
+			ps := int(l.pstart[k])
+			acc = fn.New(wc.argT, t)
+			acc.Grow(1)
+			cs := int(l.pend[k]) // rows [cs, pend) are in acc
+			for ; k >= ps; k-- {
+				fs, _ := w.frame(wc, l, k, orderCols)
+				if fs < cs {
+					if err := feed(fs, cs, false); err != nil {
+						return nil, err
+					}
+					cs = fs
+				}
+				if err := acc.(kernels.GroupResulter).AppendResult(ctx, 0, bld); err != nil {
+					return nil, err
+				}
+				pos[k] = next
+				next++
+			}
+			if d := acc.MemoryBytes() - accMem; d > 0 {
+				if err := w.grow(d); err != nil {
+					return nil, err
+				}
+				accMem += d
+			}
+		}
+		rev := bld.NewArray()
+		defer rev.Release()
+		return takeArr(rev, pos), nil
+	}
 	lastFs, lastFe := -1, -1
 	var lastVal arrow.Array
 	defer func() {
