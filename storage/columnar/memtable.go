@@ -13,10 +13,18 @@ import (
 // memtable (map slot, skip-list node, version header).
 const entryOverhead = 96
 
+// uncommitted stamps pending versions until Commit gives them their epoch;
+// it exceeds every snapshot epoch and is below the writer view's MaxEpoch.
+const uncommitted = state.MaxEpoch - 1
+
 type memEntry struct {
-	key string
-	vs  []state.Version // ascending by epoch
+	key     string
+	vs      []state.Version // ascending by epoch; the last may be uncommitted
+	touched bool
 }
+
+// charge is the budget charge of one version of k.
+func charge(k string, v state.Version) int64 { return int64(len(k)+len(v.Val)) + entryOverhead }
 
 // memtable holds committed versions not yet frozen: a hash index for point
 // lookups and a skip list for ordered scans and freezing.
@@ -24,13 +32,12 @@ type memtable struct {
 	idx   map[string]*memEntry
 	order *skiplist.List[*memEntry]
 	bytes int64 // charged to the budget
+	dirty bool  // holds committed versions
 }
 
 func newMemtable() *memtable {
 	return &memtable{idx: make(map[string]*memEntry), order: skiplist.New[*memEntry]()}
 }
-
-func (m *memtable) empty() bool { return m.order.Len() == 0 }
 
 // frozenMem is a memtable turned into sorted Arrow blocks, waiting to be
 // written as a run. It still holds its budget charge.
@@ -41,16 +48,28 @@ type frozenMem struct {
 	bytes     int64
 }
 
-// freeze converts the memtable into blocks of at most blockRows rows (a
-// key's versions never straddle blocks), newest version first per key,
-// pruned against the pinned epochs.
-func (m *memtable) freeze(blockRows int, pinned []state.Epoch, maxEpoch state.Epoch) *frozenMem {
-	fm := &frozenMem{maxEpoch: maxEpoch, bytes: m.bytes}
+// freeze converts the committed versions of the memtable into blocks of at
+// most blockRows rows (a key's versions never straddle blocks), newest first
+// per key, pruned against the pinned epochs. Uncommitted versions move to
+// the returned fresh memtable, whose entries are returned as touched.
+func (m *memtable) freeze(blockRows int, pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMem, *memtable, []*memEntry) {
+	fm := &frozenMem{maxEpoch: maxEpoch}
+	next := newMemtable()
+	var touched []*memEntry
 	bb := newBlockBuilder(memory.NewGoAllocator())
 	defer bb.release()
 	for it := m.order.First(); it.Valid(); it.Next() {
 		en := it.Value()
-		vs := state.PruneVersions(en.vs, pinned, false)
+		vs := en.vs
+		if n := len(vs); n > 0 && vs[n-1].Epoch == uncommitted {
+			ne := &memEntry{key: en.key, vs: []state.Version{vs[n-1]}, touched: true}
+			next.idx[ne.key] = ne
+			next.order.Set(ne.key, ne)
+			next.bytes += charge(ne.key, vs[n-1])
+			touched = append(touched, ne)
+			vs = vs[:n-1]
+		}
+		vs = state.PruneVersions(vs, pinned, false)
 		if len(vs) == 0 {
 			continue
 		}
@@ -69,7 +88,8 @@ func (m *memtable) freeze(blockRows int, pinned []state.Epoch, maxEpoch state.Ep
 		fm.blocks = append(fm.blocks, b)
 		fm.firstKeys = append(fm.firstKeys, b.keys.Value(0))
 	}
-	return fm
+	fm.bytes = max(m.bytes-next.bytes, 0)
+	return fm, next, touched
 }
 
 // findBlock returns the index of the last block whose first key ≤ k, or -1.

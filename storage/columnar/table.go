@@ -74,11 +74,6 @@ type rangeDel struct {
 	Epoch uint64 `json:"epoch"`
 }
 
-type pendVal struct {
-	tomb bool
-	val  []byte
-}
-
 // Table is the columnar backend's state table. See the package doc.
 type Table struct {
 	opts  Options
@@ -98,12 +93,12 @@ type Table struct {
 	obsolete     []*run          // out of the live set, still named by the stored manifest
 	closed       bool
 
-	// Writer state: touched only by the writer goroutine.
-	pending   map[string]pendVal
-	cleanBel  []byte
-	hasClean  bool
-	pendBytes int64
-	arena     []byte
+	// The pending epoch: the writer's versions sit in the memtable stamped
+	// uncommitted; touched lists their entries.
+	touched  []*memEntry
+	cleanBel []byte // CleanBelow watermark of the pending epoch
+	hasClean bool
+	arena    []byte // writer-only scratch for encoding rows
 
 	flushMu    sync.Mutex // serializes flushes
 	manifestMu sync.Mutex // serializes manifest stores
@@ -134,7 +129,6 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		mem:         newMemtable(),
 		pins:        make(map[state.Epoch]int),
 		durableRuns: make(map[uint64]bool),
-		pending:     make(map[string]pendVal),
 		compactCh:   make(chan struct{}, 1),
 		nextID:      1,
 	}
@@ -282,12 +276,11 @@ func (t *Table) Close() error {
 	t.runs, t.obsolete = nil, nil
 	t.cache.clear()
 	b := t.opts.Budget
-	b.Release(t.mem.bytes + t.pendBytes)
+	b.Release(t.mem.bytes)
 	for _, fm := range t.frozen {
 		b.Release(fm.bytes)
 	}
-	t.mem, t.frozen, t.pending = newMemtable(), nil, nil
-	t.pendBytes = 0
+	t.mem, t.frozen, t.touched = newMemtable(), nil, nil
 	return nil
 }
 

@@ -3,7 +3,6 @@ package columnar
 import (
 	"bytes"
 	"context"
-	"slices"
 
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/skiplist"
@@ -25,9 +24,16 @@ func (t *Table) getBlock(r *run, i int) (*block, error) {
 	return b, nil
 }
 
-// hiddenLocked reports whether a version of k at epoch ve is hidden by a
-// range deletion visible at epoch at.
-func (t *Table) hiddenLocked(k []byte, ve, at state.Epoch) bool {
+// hiddenLocked reports whether version v of k is hidden by a range deletion
+// visible at epoch at, or, in the writer view, by the pending CleanBelow.
+func (t *Table) hiddenLocked(k []byte, v state.Version, at state.Epoch, writer bool) bool {
+	ve := v.Epoch
+	if ve == uncommitted {
+		return false
+	}
+	if writer && t.hasClean && bytes.Compare(k, t.cleanBel) < 0 {
+		return true
+	}
 	for _, rd := range t.rds {
 		if state.Epoch(rd.Epoch) <= at && ve < state.Epoch(rd.Epoch) && bytes.Compare(k, rd.End) < 0 {
 			return true
@@ -87,23 +93,12 @@ func (t *Table) get(ctx context.Context, keys [][]byte, at state.Epoch, writer b
 		return state.Lookup{}, state.ErrClosed
 	}
 	for i, k := range keys {
-		if writer {
-			if len(t.pending) > 0 {
-				if p, ok := t.pending[string(k)]; ok {
-					vals[i], found[i] = p.val, !p.tomb
-					continue
-				}
-			}
-			if t.hasClean && bytes.Compare(k, t.cleanBel) < 0 {
-				continue
-			}
-		}
 		v, ok, err := t.lookupLocked(k, at)
 		if err != nil {
 			t.mu.RUnlock()
 			return state.Lookup{}, err
 		}
-		if ok && !v.Tomb && !t.hiddenLocked(k, v.Epoch, at) {
+		if ok && !v.Tomb && !t.hiddenLocked(k, v, at, writer) {
 			vals[i], found[i] = v.Val, true
 		}
 	}
@@ -298,15 +293,6 @@ func (t *Table) Scan(ctx context.Context, r state.KeyRange, fn state.ScanFunc) e
 }
 
 func (t *Table) scan(ctx context.Context, r state.KeyRange, at state.Epoch, writer bool, fn state.ScanFunc) error {
-	var pend []kv
-	if writer {
-		for k, p := range t.pending {
-			if r.Contains([]byte(k)) {
-				pend = append(pend, kv{key: []byte(k), tomb: p.tomb, val: p.val})
-			}
-		}
-		slices.SortFunc(pend, func(a, b kv) int { return bytes.Compare(a.key, b.key) })
-	}
 	cursor := r.Start
 	for {
 		if err := ctx.Err(); err != nil {
@@ -316,31 +302,10 @@ func (t *Table) scan(ctx context.Context, r state.KeyRange, at state.Epoch, writ
 		if err != nil {
 			return err
 		}
-		var limit []byte
 		if !done {
-			limit = got[len(got)-1].key
-			cursor = append(bytes.Clone(limit), 0)
+			cursor = append(bytes.Clone(got[len(got)-1].key), 0)
 		}
-		merged := make([]kv, 0, len(got)+len(pend))
-		i := 0
-		for _, c := range got {
-			for i < len(pend) && bytes.Compare(pend[i].key, c.key) < 0 {
-				merged = append(merged, pend[i])
-				i++
-			}
-			if i < len(pend) && bytes.Equal(pend[i].key, c.key) {
-				merged = append(merged, pend[i])
-				i++
-				continue
-			}
-			merged = append(merged, c)
-		}
-		for i < len(pend) && (done || bytes.Compare(pend[i].key, limit) <= 0) {
-			merged = append(merged, pend[i])
-			i++
-		}
-		pend = pend[i:]
-		if err := t.emit(merged, fn); err != nil {
+		if err := t.emit(got, fn); err != nil {
 			return err
 		}
 		if done {
@@ -350,7 +315,7 @@ func (t *Table) scan(ctx context.Context, r state.KeyRange, at state.Epoch, writ
 }
 
 // scanPiece gathers up to scanPiece resolved keys ≥ cursor and < end under
-// the read lock (tombstones included, so pending writes merge correctly).
+// the read lock (tombstones included, so a piece is never empty before the end).
 func (t *Table) scanPiece(cursor, end []byte, at state.Epoch, writer bool) ([]kv, bool, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -378,9 +343,7 @@ func (t *Table) scanPiece(cursor, end []byte, at state.Epoch, writer bool) ([]kv
 				return
 			}
 			v := vs[0]
-			tomb := v.Tomb || t.hiddenLocked(k, v.Epoch, at) ||
-				(writer && t.hasClean && bytes.Compare(k, t.cleanBel) < 0)
-			got = append(got, kv{key: k, tomb: tomb, val: v.Val})
+			got = append(got, kv{key: k, tomb: v.Tomb || t.hiddenLocked(k, v, at, writer), val: v.Val})
 		})
 		if err != nil {
 			return nil, false, err

@@ -30,7 +30,8 @@ func (t *Table) reserve(ctx context.Context, n int64) error {
 	return outOfMemory(n, b)
 }
 
-// Write implements state.Table.
+// Write implements state.Table. Rows go straight into the memtable as
+// uncommitted versions.
 func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values arrow.RecordBatch) error {
 	if err := state.CheckWrite(t.codec, keys, ops, values); err != nil {
 		return err
@@ -38,51 +39,69 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if t.pending == nil {
-		return state.ErrClosed
-	}
-	// Encode first, so the charge is exact.
-	start := len(t.arena)
+	// Encode first, so the charge is exact; rows get their own buffer since
+	// the memtable keeps slices of it.
 	offs := make([]int, len(keys)+1)
-	for i := range keys {
-		offs[i] = len(t.arena) - start
+	enc := t.arena[:0]
+	var need int64
+	for i, k := range keys {
+		offs[i] = len(enc)
 		if ops == nil || ops[i] == state.OpPut {
-			t.arena = t.codec.AppendRow(t.arena, values, i)
+			enc = t.codec.AppendRow(enc, values, i)
 		}
+		need += int64(len(k)) + entryOverhead
 	}
-	offs[len(keys)] = len(t.arena) - start
-	enc := t.arena[start:]
-	var charge int64
-	for _, k := range keys {
-		charge += int64(len(k)) + entryOverhead
-	}
-	charge += int64(len(enc))
-	if err := t.reserve(ctx, charge); err != nil {
-		t.arena = t.arena[:start]
+	offs[len(keys)] = len(enc)
+	t.arena = enc[:0]
+	need += int64(len(enc))
+	if err := t.reserve(ctx, need); err != nil {
 		return err
 	}
-	t.pendBytes += charge
-	// Own copy of the encoded rows: the arena is reused after Commit.
 	rows := bytes.Clone(enc)
-	t.arena = t.arena[:start]
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		t.opts.Budget.Release(need)
+		return state.ErrClosed
+	}
+	m := t.mem
+	m.bytes += need
 	for i, k := range keys {
-		if ops != nil && ops[i] == state.OpDelete {
-			t.pending[string(k)] = pendVal{tomb: true}
-			continue
+		v := state.Version{Epoch: uncommitted, Tomb: true}
+		if ops == nil || ops[i] == state.OpPut {
+			v = state.Version{Epoch: uncommitted, Val: rows[offs[i]:offs[i+1]:offs[i+1]]}
 		}
-		t.pending[string(k)] = pendVal{val: rows[offs[i]:offs[i+1]:offs[i+1]]}
+		en := m.idx[string(k)]
+		if en == nil {
+			en = &memEntry{key: string(k)}
+			m.idx[en.key] = en
+			m.order.Set(en.key, en)
+		}
+		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
+			en.vs[n-1] = v
+		} else {
+			en.vs = append(en.vs, v)
+		}
+		if !en.touched {
+			en.touched = true
+			t.touched = append(t.touched, en)
+		}
 	}
 	return nil
 }
 
 // CleanBelow implements state.Table.
 func (t *Table) CleanBelow(ctx context.Context, watermark []byte) error {
-	if t.pending == nil {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
 		return state.ErrClosed
 	}
-	for k := range t.pending {
-		if k < string(watermark) {
-			delete(t.pending, k)
+	// Undo this epoch's earlier writes below the watermark.
+	for _, en := range t.touched {
+		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted && en.key < string(watermark) {
+			en.vs[n-1] = state.Version{}
+			en.vs = en.vs[:n-1]
 		}
 	}
 	if !t.hasClean || bytes.Compare(watermark, t.cleanBel) > 0 {
@@ -102,7 +121,7 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		t.mu.Unlock()
 		return state.ErrClosed
 	}
-	if e <= t.committed {
+	if e <= t.committed || e >= uncommitted {
 		t.mu.Unlock()
 		return pgerror.Internal("columnar: commit of epoch %d after epoch %d", e, t.committed)
 	}
@@ -110,16 +129,20 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 	m := t.mem
 	if t.hasClean {
 		wm := bytes.Clone(t.cleanBel)
-		// Versions below the watermark are hidden by the range deletion;
-		// with no snapshot to serve, the memtable can drop them now.
+		// Committed versions below the watermark are hidden by the range
+		// deletion; with no snapshot to serve, the memtable drops them now.
 		if len(pinned) == 0 {
-			var doomed []string
+			var doomed []*memEntry
 			for it := m.order.First(); it.Valid() && it.Key() < string(wm); it.Next() {
-				doomed = append(doomed, it.Key())
+				doomed = append(doomed, it.Value())
 			}
-			for _, k := range doomed {
-				delete(m.idx, k)
-				m.order.Delete(k)
+			for _, en := range doomed {
+				if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
+					en.vs = append(en.vs[:0], en.vs[n-1])
+					continue
+				}
+				delete(m.idx, en.key)
+				m.order.Delete(en.key)
 			}
 		}
 		// A new deletion subsumes older ones it covers once no snapshot
@@ -133,26 +156,22 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		}
 		t.rds = append(kept, rangeDel{End: wm, Epoch: uint64(e)})
 	}
-	for k, p := range t.pending {
-		en := m.idx[k]
-		if en == nil {
-			en = &memEntry{key: k}
-			m.idx[k] = en
-			m.order.Set(k, en)
+	for _, en := range t.touched {
+		en.touched = false
+		n := len(en.vs)
+		if n == 0 || en.vs[n-1].Epoch != uncommitted {
+			continue // undone by CleanBelow
 		}
-		v := state.Version{Epoch: e, Tomb: p.tomb, Val: p.val}
-		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == e {
-			en.vs[n-1] = v
-		} else {
-			en.vs = append(en.vs, v)
-		}
-		if len(en.vs) > 1 {
+		en.vs[n-1].Epoch = e
+		if n > 1 {
 			en.vs = state.PruneVersions(en.vs, pinned, false)
 		}
 	}
-	m.bytes += t.pendBytes
-	t.pendBytes = 0
-	clear(t.pending)
+	if len(t.touched) > 0 {
+		m.dirty = true
+	}
+	clear(t.touched)
+	t.touched = t.touched[:0]
 	t.hasClean = false
 	t.committed = e
 	full := m.bytes >= t.opts.MemtableSize || len(t.frozen) > 0
@@ -175,10 +194,10 @@ func (t *Table) flush(ctx context.Context) error {
 		t.mu.Unlock()
 		return state.ErrClosed
 	}
-	if !t.mem.empty() {
-		fm := t.mem.freeze(t.opts.BlockRows, t.pinnedLocked(), t.committed)
+	if t.mem.dirty {
+		fm, next, touched := t.mem.freeze(t.opts.BlockRows, t.pinnedLocked(), t.committed)
 		t.frozen = append([]*frozenMem{fm}, t.frozen...)
-		t.mem = newMemtable()
+		t.mem, t.touched = next, touched
 	}
 	if len(t.frozen) == 0 {
 		t.flushedEpoch = t.committed // everything committed is in runs
