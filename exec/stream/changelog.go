@@ -21,15 +21,19 @@ type Changelog struct {
 
 	mu      sync.Mutex
 	entries []Message
-	// barrierAt[e] is the index in entries of barrier e (for Subscribe).
+	// base is the absolute position of entries[0] (entries before it were
+	// truncated); positions below are absolute.
+	base int
+	// barrierAt[e] is the position of barrier e (for Subscribe).
 	barrierAt map[uint64]int
+	subs      map[*Subscription]struct{}
 	changed   chan struct{} // closed and replaced on every append
 	closed    bool
 }
 
 // NewChangelog returns an empty changelog of rows with the given schema.
 func NewChangelog(schema *arrow.Schema) *Changelog {
-	return &Changelog{schema: schema, barrierAt: map[uint64]int{}, changed: make(chan struct{})}
+	return &Changelog{schema: schema, barrierAt: map[uint64]int{}, subs: map[*Subscription]struct{}{}, changed: make(chan struct{})}
 }
 
 // Schema is the schema of the table's rows.
@@ -74,7 +78,7 @@ func (l *Changelog) AppendBarrier(b Barrier) error {
 	if _, dup := l.barrierAt[b.Epoch]; dup || b.Epoch == 0 {
 		return pgerror.Internal("stream: barrier epoch %d repeated or zero", b.Epoch)
 	}
-	l.barrierAt[b.Epoch] = len(l.entries)
+	l.barrierAt[b.Epoch] = l.base + len(l.entries)
 	l.appendLocked(b)
 	return nil
 }
@@ -117,7 +121,8 @@ func (l *Changelog) Release() {
 
 // Subscribe returns a reader of the log positioned right after barrier
 // fromEpoch (fromEpoch 0: from the beginning). Barrier fromEpoch must have
-// been appended already.
+// been appended and not truncated. Close the subscription when done, so
+// Truncate can drop what it read.
 func (l *Changelog) Subscribe(fromEpoch uint64) (*Subscription, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -128,14 +133,65 @@ func (l *Changelog) Subscribe(fromEpoch uint64) (*Subscription, error) {
 			return nil, pgerror.Internal("stream: subscribe from unknown epoch %d", fromEpoch)
 		}
 		pos = i + 1
+	} else if l.base > 0 {
+		return nil, pgerror.Internal("stream: subscribe from the beginning of a truncated changelog")
 	}
-	return &Subscription{log: l, pos: pos}, nil
+	s := &Subscription{log: l, pos: pos}
+	l.subs[s] = struct{}{}
+	return s, nil
+}
+
+// Truncate drops the entries up to and including barrier e that every open
+// subscription has read, releasing their batches, and returns how many it
+// dropped. Later subscriptions can start at epochs ≥ e only.
+func (l *Changelog) Truncate(e uint64) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at, ok := l.barrierAt[e]
+	if !ok {
+		return 0
+	}
+	end := at + 1
+	for s := range l.subs {
+		end = min(end, s.pos)
+	}
+	n := end - l.base
+	if n <= 0 {
+		return 0
+	}
+	for i, m := range l.entries[:n] {
+		ReleaseMessage(m)
+		l.entries[i] = nil
+	}
+	l.entries = l.entries[n:]
+	l.base = end
+	for be, p := range l.barrierAt {
+		// A barrier right before the new base still works for Subscribe.
+		if p < end-1 {
+			delete(l.barrierAt, be)
+		}
+	}
+	return n
+}
+
+// Len is the number of entries the log holds (after truncation).
+func (l *Changelog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.entries)
 }
 
 // Subscription reads a Changelog in order. It is used by one goroutine.
 type Subscription struct {
 	log *Changelog
-	pos int
+	pos int // absolute position of the next entry
+}
+
+// Close unregisters the subscription. It is idempotent.
+func (s *Subscription) Close() {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	delete(s.log.subs, s)
 }
 
 // Next returns the next entry, blocking until one is appended or ctx is
@@ -145,8 +201,12 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 	for {
 		l := s.log
 		l.mu.Lock()
-		if s.pos < len(l.entries) {
-			m := l.entries[s.pos]
+		if s.pos < l.base {
+			l.mu.Unlock()
+			return nil, pgerror.Internal("stream: subscription fell behind truncation")
+		}
+		if s.pos-l.base < len(l.entries) {
+			m := l.entries[s.pos-l.base]
 			s.pos++
 			l.mu.Unlock()
 			if c, ok := m.(*Chunk); ok {
@@ -184,5 +244,8 @@ func (s *Source) Schema() *arrow.Schema { return s.sub.log.schema }
 // Next implements Executor.
 func (s *Source) Next(ctx context.Context) (Message, error) { return s.sub.Next(ctx) }
 
-// Close implements Executor.
-func (s *Source) Close() error { return nil }
+// Close implements Executor: it closes the subscription.
+func (s *Source) Close() error {
+	s.sub.Close()
+	return nil
+}

@@ -275,6 +275,12 @@ func buildPipeline(t testing.TB, name string) *pipeline {
 			keyCols = []int{}
 		}
 		top, p.ts = h, ats
+	case "distinct":
+		// SELECT DISTINCT a, b FROM t: a group per distinct row, no aggregates.
+		in, ts := source("a", "b")
+		h, err := NewHashAggregate(in, ts, []int{0, 1}, nil, nil)
+		require.NoError(t, err)
+		top, p.ts, keyCols = h, ts, []int{0, 1}
 	case "join_inner", "join_left", "join_right", "join_full":
 		l, lts := source("a", "b")
 		r, rts := source("c", "d")

@@ -381,3 +381,48 @@ func (c *Coordinator) ReadViews(ctx context.Context, views ...*Materialize) (uin
 	}
 	return e, out, nil
 }
+
+// ViewScan is a batch operator over a view's rows at one committed epoch;
+// it satisfies exec.Operator (Init, then Next until nil, Close). A returned
+// batch is valid until the next Next or Close.
+type ViewScan struct {
+	m       *Materialize
+	epoch   uint64
+	batches []arrow.RecordBatch
+	i       int
+}
+
+// Scan returns a batch operator over the view at committed epoch e (see
+// Read for which epochs are readable).
+func (m *Materialize) Scan(e uint64) *ViewScan { return &ViewScan{m: m, epoch: e} }
+
+// Init reads the snapshot.
+func (s *ViewScan) Init(ctx context.Context) error {
+	bs, err := s.m.Read(ctx, s.epoch)
+	if err != nil {
+		return err
+	}
+	s.batches = bs
+	return nil
+}
+
+// Next returns the next non-empty batch, or nil at the end.
+func (s *ViewScan) Next() (arrow.RecordBatch, error) {
+	for s.i < len(s.batches) {
+		b := s.batches[s.i]
+		s.i++
+		if b.NumRows() > 0 {
+			return b, nil
+		}
+	}
+	return nil, nil
+}
+
+// Close releases the batches. It is idempotent.
+func (s *ViewScan) Close() error {
+	for _, b := range s.batches {
+		b.Release()
+	}
+	s.batches, s.i = nil, 0
+	return nil
+}

@@ -14,10 +14,20 @@ import (
 
 // Project computes one output column per evaluator; ops pass unchanged (an
 // update whose halves project to equal rows stays an update pair).
+// Watermarks pass only for input columns the projection outputs unchanged
+// (see WithWatermarks), renumbered; others are dropped.
 type Project struct {
 	input  Executor
 	exprs  []Evaluator
 	schema *arrow.Schema
+	wm     map[int]int
+}
+
+// WithWatermarks declares which input columns are output unchanged
+// (input position → output position), so their watermarks pass on.
+func (p *Project) WithWatermarks(inToOut map[int]int) *Project {
+	p.wm = inToOut
+	return p
 }
 
 // NewProject returns a projection of input to schema (one field per expr).
@@ -39,6 +49,14 @@ func (p *Project) Next(ctx context.Context) (Message, error) {
 	}
 	c, ok := m.(*Chunk)
 	if !ok {
+		if w, isWM := m.(Watermark); isWM {
+			out, mapped := p.wm[w.Col]
+			if !mapped {
+				return p.Next(ctx)
+			}
+			w.Col = out
+			return w, nil
+		}
 		return m, nil
 	}
 	defer c.Release()

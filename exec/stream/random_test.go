@@ -25,7 +25,7 @@ func TestRandomized(t *testing.T) {
 		seed = v
 	}
 	t.Logf("seed %d (rerun with STREAM_SEED=%d)", seed, seed)
-	for _, name := range []string{"agg", "agg_global", "join_inner", "join_left", "join_full", "join_agg", "union", "filter", "project"} {
+	for _, name := range []string{"agg", "agg_global", "join_inner", "join_left", "join_full", "join_agg", "union", "filter", "project", "distinct"} {
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, uint64(len(name))))
 			runRandom(t, rng, name, seed)
@@ -128,6 +128,16 @@ func naive(name string, ms []model) []string {
 			}
 		}
 		return naiveAgg(joined, 0, 3, true)
+	case "distinct":
+		seen := map[string]bool{}
+		var out []string
+		for _, r := range ms[0].rows {
+			if s := fmtRow(r); !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+		return out
 	case "filter":
 		var out []string
 		for _, r := range ms[0].rows {
