@@ -27,6 +27,7 @@ var (
 // stats counts outcomes across a run.
 type stats struct {
 	queries, errorsBoth, empty, mismatches int
+	codes                                  map[string]int
 }
 
 // TestDifferential runs generated queries against PostgreSQL 15 and the
@@ -42,12 +43,12 @@ func TestDifferential(t *testing.T) {
 	if *flagAll {
 		opts = Options{}
 	}
-	var st stats
+	st := stats{codes: map[string]int{}}
 	for s := *flagSeed; s < *flagSeed+uint64(*flagSeeds); s++ {
 		runSeed(t, ctx, srv, admin, s, opts, &st)
 	}
-	t.Logf("difftest: seeds %d..%d, %d queries, %d failed identically in both engines, %d returned no rows, %d mismatches (options %+v)",
-		*flagSeed, *flagSeed+uint64(*flagSeeds)-1, st.queries, st.errorsBoth, st.empty, st.mismatches, opts)
+	t.Logf("difftest: seeds %d..%d, %d queries, %d failed identically in both engines (by SQLSTATE %v), %d returned no rows, %d mismatches (options %+v)",
+		*flagSeed, *flagSeed+uint64(*flagSeeds)-1, st.queries, st.errorsBoth, st.codes, st.empty, st.mismatches, opts)
 	if *flagQuery < 0 && *flagN >= 50 {
 		// Most generated queries must run: a generator that only produces
 		// errors would agree vacuously.
@@ -99,6 +100,7 @@ func runSeed(t *testing.T, ctx context.Context, srv *pgtest.Server, admin *pgcon
 		}
 		if want.Code != "" && want.Code == got.Code {
 			st.errorsBoth++
+			st.codes[want.Code]++
 		} else if want.Code == "" && len(want.Rows) == 0 {
 			st.empty++
 		}

@@ -236,9 +236,17 @@ func (g *Gen) literal(k Kind) string {
 	}
 	switch k {
 	case KInt:
-		return strconv.Itoa(g.r.IntN(12) - 2)
+		if v := g.r.IntN(12) - 2; v < 0 {
+			return "(" + strconv.Itoa(v) + ")"
+		} else {
+			return strconv.Itoa(v)
+		}
 	case KFloat:
-		return quarter(g.r.IntN(41)-20) + "::float8"
+		if v := g.r.IntN(41) - 20; v < 0 {
+			return "(" + quarter(v) + ")::float8"
+		} else {
+			return quarter(v) + "::float8"
+		}
 	case KNum:
 		return fmt.Sprintf("%d.%d", g.r.IntN(20), g.r.IntN(10))
 	case KDate:
@@ -276,6 +284,16 @@ type scope struct {
 type aliased struct {
 	alias string
 	t     *Table
+}
+
+// mentions reports whether sql references a column of s.
+func (s *scope) mentions(sql string) bool {
+	for _, c := range s.cols {
+		if strings.Contains(sql, c.ref) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *scope) ofKind(k Kind, allowBig bool) []col {
@@ -396,6 +414,14 @@ func (g *Gen) expr(sc *scope, k Kind, depth int, risky bool) string {
 			case 1:
 				return fmt.Sprintf("%s::numeric", e(KFloat))
 			default:
+				if g.chance(0.5) {
+					fields := []string{"year", "month", "day", "hour", "minute", "dow", "doy", "epoch", "quarter", "week"}
+					src := e(KTs)
+					if g.chance(0.5) {
+						src = e(KDate)
+					}
+					return fmt.Sprintf("extract(%s from %s)", fields[g.pick(len(fields))], src)
+				}
 				return fmt.Sprintf("(%s::numeric / %d)", g.leaf(sc, KInt, true), 3+g.pick(5))
 			}
 		default:
@@ -518,7 +544,11 @@ func (g *Gen) atom(sc *scope, depth int, risky bool) string {
 		if g.chance(0.3) {
 			not = "NOT "
 		}
-		return fmt.Sprintf("(%s %sLIKE '%s')", g.expr(sc, KText, depth, risky), not, pats[g.pick(len(pats))])
+		like := "LIKE"
+		if g.chance(0.25) {
+			like = "ILIKE"
+		}
+		return fmt.Sprintf("(%s %s%s '%s')", g.operand(sc, KText, depth, risky), not, like, pats[g.pick(len(pats))])
 	case 5:
 		if cs := sc.ofKind(KBool, true); len(cs) > 0 {
 			return cs[g.pick(len(cs))].ref

@@ -10,6 +10,8 @@ import (
 type item struct {
 	sql  string
 	kind Kind
+	// plain marks a bare column reference.
+	plain bool
 }
 
 // Query generates one query.
@@ -331,7 +333,11 @@ func (g *Gen) agg(sc *scope) item {
 		return item{sql: fmt.Sprintf("max(%s)", e), kind: k}
 	case 4:
 		t := g.expr(sc, KText, 1, false)
-		return item{sql: fmt.Sprintf("string_agg(%s, ',' ORDER BY %s)", t, t), kind: KText}
+		dir := []string{"", " DESC", " NULLS FIRST", " DESC NULLS LAST"}[g.pick(4)]
+		if g.chance(0.3) {
+			return item{sql: fmt.Sprintf("string_agg(DISTINCT %s, ',' ORDER BY %s%s)", t, t, dir), kind: KText}
+		}
+		return item{sql: fmt.Sprintf("string_agg(%s, ',' ORDER BY %s%s)", t, t, dir), kind: KText}
 	}
 	var n string
 	var nk Kind
@@ -345,6 +351,9 @@ func (g *Gen) agg(sc *scope) item {
 	}
 	fns := []string{"sum", "avg", "sum", "stddev", "variance", "stddev_pop", "var_pop", "avg"}
 	f := fns[g.pick(len(fns))]
+	if (f == "sum" || f == "avg") && g.chance(0.2) {
+		n = "DISTINCT " + n
+	}
 	rk := KNum
 	if nk == KFloat {
 		rk = KFloat
@@ -361,16 +370,35 @@ func (g *Gen) aggQuery() Query {
 	if g.chance(0.8) && len(sc.cols) > 0 {
 		for i := 0; i < 1+g.pick(2); i++ {
 			c := sc.cols[g.pick(len(sc.cols))]
-			if g.chance(0.25) {
-				groups = append(groups, item{sql: g.expr(sc, c.kind, 1, false), kind: c.kind})
+			if e := g.expr(sc, c.kind, 1, false); g.chance(0.25) && sc.mentions(e) {
+				// A grouping expression (never a bare constant: PostgreSQL
+				// reads those as errors or ordinals).
+				groups = append(groups, item{sql: e, kind: c.kind})
 				continue
 			}
-			groups = append(groups, item{sql: c.ref, kind: c.kind})
+			groups = append(groups, item{sql: c.ref, kind: c.kind, plain: true})
 		}
 	}
 	items := append([]item{}, groups...)
 	for i := 0; i < 1+g.pick(3); i++ {
 		items = append(items, g.agg(sc))
+	}
+	if len(groups) > 0 && g.chance(0.2) {
+		// A window over the grouped rows: rank (ties are peers), a
+		// whole-partition sum, or row_number ordered by every output
+		// column, so the result is deterministic.
+		all := make([]string, len(items))
+		for i, it := range items {
+			all[i] = it.sql
+		}
+		switch g.pick(3) {
+		case 0:
+			items = append(items, item{sql: fmt.Sprintf("rank() OVER (ORDER BY %s)", items[len(items)-1].sql), kind: KInt})
+		case 1:
+			items = append(items, item{sql: "sum(count(*)) OVER ()", kind: KNum})
+		default:
+			items = append(items, item{sql: fmt.Sprintf("row_number() OVER (ORDER BY %s)", strings.Join(all, ", ")), kind: KInt})
+		}
 	}
 	sql := "SELECT " + itemList(items) + " FROM " + from + g.where(sc)
 	if len(groups) > 0 {
@@ -381,11 +409,24 @@ func (g *Gen) aggQuery() Query {
 		sql += " GROUP BY " + strings.Join(gs, ", ")
 	}
 	if g.chance(0.3) {
-		a := g.agg(sc)
-		sql += fmt.Sprintf(" HAVING %s IS NOT NULL", a.sql)
-		if a.kind == KInt {
-			sql = strings.TrimSuffix(sql, " IS NOT NULL") + fmt.Sprintf(" > %d", g.pick(3))
+		var conds []string
+		if len(groups) > 0 && g.chance(0.3) {
+			// Subqueries in HAVING see only the grouped expressions.
+			gsc := &scope{}
+			for _, it := range groups {
+				if it.plain {
+					gsc.cols = append(gsc.cols, col{ref: it.sql, kind: it.kind})
+				}
+			}
+			conds = append(conds, g.subPred(gsc))
 		}
+		a := g.agg(sc)
+		if a.kind == KInt {
+			conds = append(conds, fmt.Sprintf("%s > %d", a.sql, g.pick(3)))
+		} else {
+			conds = append(conds, a.sql+" IS NOT NULL")
+		}
+		sql += " HAVING " + strings.Join(conds, " AND ")
 	}
 	sql, ordered := g.orderBy(sql, len(items))
 	g.lastItems = g.lastItems[:0]
