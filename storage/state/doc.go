@@ -4,6 +4,10 @@
 // backend. The `columnar` backend (the default, an Arrow-native LSM) lives in
 // storage/columnar; a `pebble` backend will follow.
 //
+// Subpackages: keys (memcomparable key encoding), skiplist (ordered map used
+// by the in-memory structures), statetest (the metamorphic harness, the
+// concurrency check and benchmark helpers every backend runs).
+//
 // A state table maps memcomparable keys (package state/keys) to one row of the
 // table's value schema. Writes land in the writer's current, uncommitted epoch;
 // Commit(e) stamps them with epoch e and makes them visible to snapshot reads
@@ -23,4 +27,8 @@
 //     own uncommitted writes.
 //  6. Tables copy what they keep: callers own the keys and batches they pass
 //     in, and release the batches they get back.
+//  7. Values are stored as RowCodec rows and rebuilt as Arrow batches of the
+//     table's value schema on read; a row that fails to decode is XX001.
+//  8. Snapshots can be taken at the committed epoch, or at an older epoch
+//     another live snapshot still pins; otherwise 72000 (snapshot too old).
 package state

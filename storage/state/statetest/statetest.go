@@ -316,6 +316,7 @@ func Run(t *testing.T, b Backend, cfg Config) {
 		s.s.Release()
 	}
 	check("final", tbl, m.writerView())
+	t.Logf("seed=%d: %d ops, final epoch %d, %d keys", cfg.Seed, len(trace), m.committed, len(m.writerView()))
 }
 
 func decode(b arrow.RecordBatch) []val {
