@@ -1,7 +1,8 @@
 // Package columnar is SabotSQL's Arrow-native LSM: the default backend of
 // state.Table, holding operator state and materialized-view contents larger
-// than memory. Committed writes enter a mutable memtable (hash index + skip
-// list of epoch-stamped versions); when it outgrows its size it is frozen
+// than memory. Writes enter a mutable memtable (hash index + skip list of
+// epoch-stamped versions) as uncommitted versions that Commit stamps with
+// the epoch; when it outgrows its size it is frozen
 // into sorted Arrow record batches (built with Arrow builders) and written as
 // an immutable sorted run; a background compactor merges runs of similar
 // size (tiered), dropping versions and tombstones no reader needs. Reads
