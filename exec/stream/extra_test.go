@@ -6,7 +6,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/stretchr/testify/require"
-
 )
 
 // script is an executor that replays fixed messages, then ends.
