@@ -181,8 +181,11 @@ func resolveOverload(sigs []sig, actual []types.T) (int, []types.T, bool) {
 			if !ok {
 				break
 			}
+			poly := s.argAt(j).Family == types.FamAny || s.argAt(j).Family == types.FamAnyArray
 			if a.Family == want.Family && a.Elem == want.Elem {
-				exact++
+				if !poly {
+					exact++
+				}
 			} else if !implicitOK(a, want) {
 				ok = false
 				break

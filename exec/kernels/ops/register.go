@@ -17,6 +17,7 @@ func Register(r *kernels.Registry) {
 	registerNumericArith(r)
 	registerDatetimeArith(r)
 	registerConcat(r)
+	registerArrayOps(r)
 	registerCompare(r)
 	registerLike(r)
 	registerRegex(r)
