@@ -309,3 +309,5 @@ var errNothingToFlush = errors.New("columnar: nothing to flush")
 func (t *Table) logf(msg string, err error) {
 	t.opts.Logger.Warn(msg, slog.String("err", fmt.Sprint(err)))
 }
+
+var _ state.Checkpointer = (*Table)(nil)
