@@ -125,7 +125,9 @@ func unseal(key, value []byte) ([]byte, error) {
 	if want != got {
 		return nil, corruptf(key, "checksum mismatch (stored %08x, computed %08x)", want, got)
 	}
-	return append([]byte(nil), payload...), nil
+	out := make([]byte, len(payload))
+	copy(out, payload)
+	return out, nil
 }
 
 // ErrCorrupt is wrapped by every error that reports damaged metadata.
