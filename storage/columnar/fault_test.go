@@ -295,3 +295,27 @@ func TestMissingRunIsCorruption(t *testing.T) {
 	require.Equal(t, pgerror.DataCorrupted, pgerror.CodeOf(err))
 	require.Contains(t, err.Error(), name)
 }
+
+func TestOSFilesystemRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fs, err := vfs.NewOS(dir)
+	require.NoError(t, err)
+	tbl := openTest(t, fs, nil)
+	putRange(t, tbl, 0, 500, 1)
+	require.NoError(t, tbl.CleanBelow(ctx, keys.Int64Key(100)))
+	require.NoError(t, tbl.Commit(ctx, 2))
+	e, err := tbl.Checkpoint(ctx)
+	require.NoError(t, err)
+	require.Equal(t, state.Epoch(2), e)
+	require.NoError(t, tbl.Close())
+	fs2, err := vfs.NewOS(dir)
+	require.NoError(t, err)
+	tbl = openTest(t, fs2, nil)
+	defer tbl.Close()
+	requireRange(t, tbl, 100, 500)
+	lk, err := tbl.Get(ctx, [][]byte{keys.Int64Key(99)})
+	require.NoError(t, err)
+	require.False(t, lk.Found[0])
+	lk.Values.Release()
+}
