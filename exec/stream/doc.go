@@ -7,6 +7,15 @@
 // changelog; once every view has committed epoch E, E becomes the cut that
 // reads see, so all views are read at one consistent epoch.
 //
+// State: Materialize keeps the view in a storage/state Table (MVCC by epoch;
+// a memory table unless the caller supplies one), keyed by the view key (group
+// columns) or, for views without a key, by the whole row with a hidden count
+// column — changelog deletes carry no row id, so the row content plus its
+// multiplicity is what makes duplicates exact. HashAggregate and HashJoin keep
+// their state in memory for now (rebuilt by replaying changelogs); moving it
+// onto state tables for checkpoints is the next step. DISTINCT is a
+// HashAggregate with group columns and no aggregates.
+//
 // Edges carry Messages: *Chunk (an Arrow batch plus an Op per row: Insert,
 // Delete, UpdateDelete, UpdateInsert), Barrier{Epoch, Checkpoint} and
 // Watermark{Col, Value}. The package is independent of the planner: callers
@@ -38,4 +47,6 @@
 //  6. A Materialize commits epoch E in its state table before reporting E to
 //     the Coordinator; E is readable on every view once Committed() ≥ E.
 //  7. No panics from data: errors are *pgerror.Error or wrap ctx errors.
+//  8. A Changelog never drops an entry an open subscription has not read
+//     (Truncate stops at the slowest subscriber).
 package stream

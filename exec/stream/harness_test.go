@@ -76,9 +76,13 @@ func parseRows(t testing.TB, text string) []row {
 
 // makeChunk builds a chunk of int8 rows.
 func makeChunk(t testing.TB, schema *arrow.Schema, rows []row) *Chunk {
+	return makeChunkMem(t, memory.DefaultAllocator, schema, rows)
+}
+
+func makeChunkMem(t testing.TB, mem memory.Allocator, schema *arrow.Schema, rows []row) *Chunk {
 	bs := make([]*array.Int64Builder, schema.NumFields())
 	for i := range bs {
-		bs[i] = array.NewInt64Builder(memory.DefaultAllocator)
+		bs[i] = array.NewInt64Builder(mem)
 		defer bs[i].Release()
 	}
 	ops := make([]Op, len(rows))
@@ -237,7 +241,13 @@ type pipeline struct {
 
 // buildPipeline builds a named dataflow over int8 tables.
 func buildPipeline(t testing.TB, name string) *pipeline {
+	return buildPipelineMem(t, name, memory.DefaultAllocator)
+}
+
+// buildPipelineMem builds the pipeline with executors allocating from mem.
+func buildPipelineMem(t testing.TB, name string, mem memory.Allocator) *pipeline {
 	p := &pipeline{coord: NewCoordinator()}
+	ectx := &kernels.EvalContext{Mem: mem}
 	source := func(names ...string) (Executor, []types.T) {
 		s, ts := int8Schema(names...)
 		l := NewChangelog(s)
@@ -258,7 +268,7 @@ func buildPipeline(t testing.TB, name string) *pipeline {
 		top, p.ts = pr, ts
 	case "filter":
 		in, ts := source("a", "b")
-		top, p.ts = NewFilter(in, gtConst(1, 3)), ts
+		top, p.ts = NewFilter(in, gtConst(1, 3)).WithAllocator(mem), ts
 	case "agg", "agg_global":
 		in, ts := source("k", "v")
 		calls, ats := aggCalls(t, 1)
@@ -269,7 +279,7 @@ func buildPipeline(t testing.TB, name string) *pipeline {
 			ats = append([]types.T{types.Int8T}, ats...)
 			keyCols = []int{0}
 		}
-		h, err := NewHashAggregate(in, ts, group, calls, nil)
+		h, err := NewHashAggregate(in, ts, group, calls, ectx)
 		require.NoError(t, err)
 		if group == nil {
 			keyCols = []int{}
@@ -278,7 +288,7 @@ func buildPipeline(t testing.TB, name string) *pipeline {
 	case "distinct":
 		// SELECT DISTINCT a, b FROM t: a group per distinct row, no aggregates.
 		in, ts := source("a", "b")
-		h, err := NewHashAggregate(in, ts, []int{0, 1}, nil, nil)
+		h, err := NewHashAggregate(in, ts, []int{0, 1}, nil, ectx)
 		require.NoError(t, err)
 		top, p.ts, keyCols = h, ts, []int{0, 1}
 	case "join_inner", "join_left", "join_right", "join_full":
@@ -287,7 +297,7 @@ func buildPipeline(t testing.TB, name string) *pipeline {
 		jt := map[string]JoinType{"join_inner": InnerJoin, "join_left": LeftJoin, "join_right": RightJoin, "join_full": FullJoin}[name]
 		j, err := NewHashJoin(l, r, lts, rts, []int{0}, []int{0}, jt)
 		require.NoError(t, err)
-		top, p.ts = j, append(append([]types.T(nil), lts...), rts...)
+		top, p.ts = j.WithAllocator(mem), append(append([]types.T(nil), lts...), rts...)
 	case "union":
 		l, ts := source("a", "b")
 		r, _ := source("a", "b")
@@ -301,7 +311,7 @@ func buildPipeline(t testing.TB, name string) *pipeline {
 		j, err := NewHashJoin(l, r, lts, rts, []int{0}, []int{0}, InnerJoin)
 		require.NoError(t, err)
 		calls, ats := aggCalls(t, 3)
-		h, err := NewHashAggregate(j, append(append([]types.T(nil), lts...), rts...), []int{0}, calls, nil)
+		h, err := NewHashAggregate(j.WithAllocator(mem), append(append([]types.T(nil), lts...), rts...), []int{0}, calls, ectx)
 		require.NoError(t, err)
 		top, p.ts, keyCols = h, append([]types.T{types.Int8T}, ats...), []int{0}
 	default:
@@ -312,6 +322,7 @@ func buildPipeline(t testing.TB, name string) *pipeline {
 	require.NoError(t, err)
 	p.mat, err = NewMaterialize(p.tap, p.ts, keyCols, nil, commit)
 	require.NoError(t, err)
+	p.mat.WithAllocator(mem)
 	return p
 }
 

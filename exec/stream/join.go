@@ -96,6 +96,12 @@ func NewHashJoin(left, right Executor, leftTypes, rightTypes []types.T, leftKeys
 	return j, nil
 }
 
+// WithAllocator makes the join allocate its output with mem (before use).
+func (j *HashJoin) WithAllocator(mem memory.Allocator) *HashJoin {
+	j.mem = mem
+	return j
+}
+
 // Schema implements Executor.
 func (j *HashJoin) Schema() *arrow.Schema { return j.schema }
 

@@ -93,6 +93,13 @@ func NewMaterialize(input Executor, colTypes []types.T, keyCols []int, table sta
 	return m, nil
 }
 
+// WithAllocator makes the view allocate the rows it builds (bag-mode
+// writes, reads) with mem (before use). The state table keeps its own.
+func (m *Materialize) WithAllocator(mem memory.Allocator) *Materialize {
+	m.mem = mem
+	return m
+}
+
 // ValueSchema is the schema of the state table's value rows: the view's
 // columns, plus the hidden count in bag mode.
 func (m *Materialize) ValueSchema() *arrow.Schema {
@@ -303,7 +310,10 @@ func (m *Materialize) scan(ctx context.Context, s state.Snapshot) ([]arrow.Recor
 			out = append(out, vals)
 			return nil
 		}
-		cnt := vals.Column(int(vals.NumCols()) - 1).(*array.Int64)
+		cnt, ok := vals.Column(int(vals.NumCols()) - 1).(*array.Int64)
+		if !ok {
+			return pgerror.New(pgerror.DataCorrupted, "stream: view count column is %s", vals.Column(int(vals.NumCols())-1).DataType())
+		}
 		var idx []int32
 		for i := 0; i < cnt.Len(); i++ {
 			for k := int64(0); k < cnt.Value(i); k++ {

@@ -96,6 +96,12 @@ func NewFilter(input Executor, pred Evaluator) *Filter {
 	return &Filter{input: input, pred: pred, mem: memory.DefaultAllocator}
 }
 
+// WithAllocator makes the filter allocate its output with mem (before use).
+func (f *Filter) WithAllocator(mem memory.Allocator) *Filter {
+	f.mem = mem
+	return f
+}
+
 // Schema implements Executor.
 func (f *Filter) Schema() *arrow.Schema { return f.input.Schema() }
 

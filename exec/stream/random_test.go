@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 )
 
@@ -28,7 +29,10 @@ func TestRandomized(t *testing.T) {
 	for _, name := range []string{"agg", "agg_global", "join_inner", "join_left", "join_full", "join_agg", "union", "filter", "project", "distinct"} {
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, uint64(len(name))))
-			runRandom(t, rng, name, seed)
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			runRandom(t, rng, name, seed, mem)
+			// Every batch the executors built was released (chunk ownership).
+			mem.AssertSize(t, 0)
 		})
 	}
 }
@@ -43,10 +47,10 @@ func randVal(rng *rand.Rand, lo, hi int64, nullPct int) *int64 {
 	return &v
 }
 
-func runRandom(t *testing.T, rng *rand.Rand, name string, seed uint64) {
+func runRandom(t *testing.T, rng *rand.Rand, name string, seed uint64, mem memory.Allocator) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p := buildPipeline(t, name)
+	p := buildPipelineMem(t, name, mem)
 	defer p.close()
 	models := make([]model, len(p.logs))
 	keys := int64(1 + rng.IntN(8))
@@ -81,7 +85,7 @@ func runRandom(t *testing.T, rng *rand.Rand, name string, seed uint64) {
 					m.rows[i] = v
 				}
 			}
-			ch := makeChunk(t, p.logs[tbl].Schema(), rows)
+			ch := makeChunkMem(t, mem, p.logs[tbl].Schema(), rows)
 			require.NoError(t, p.logs[tbl].Append(ch))
 			ch.Release()
 		}
