@@ -21,6 +21,8 @@ const (
 	KDate
 	KTs
 	numKinds
+	// kArray is an array_agg result: projected, never operated on.
+	kArray
 )
 
 // sqlType is the column type a kind is stored as (int columns pick int4 or
@@ -54,6 +56,10 @@ type Options struct {
 	NoFilter bool
 	// NoAnyAll turns off op ANY/ALL (subquery).
 	NoAnyAll bool
+	// NoGroupsFrame turns off GROUPS window frames.
+	NoGroupsFrame bool
+	// NoArrayAgg turns off array_agg.
+	NoArrayAgg bool
 }
 
 // DefaultOptions is what the CI run generates.
@@ -197,7 +203,7 @@ func (g *Gen) bigInt(typ string) string {
 	return vals[g.r.IntN(len(vals))]
 }
 
-var words = []string{"", "a", "b", "ab", "ba", "abc", "B", "A b", "x%", "bb", "ca"}
+var words = []string{"", "a", "b", "ab", "ba", "abc", "B", "A b", "x%", "bb", "ca", "É", "éa", "it's", `\`, "{a,b}", "NULL", " b "}
 
 // value is a non-NULL literal of kind k as it appears in INSERT (untyped
 // where PostgreSQL infers the column type).

@@ -105,7 +105,9 @@ func (g *Gen) source(sc *scope) string {
 		inner := g.aggQuery()
 		a := g.newAlias("d")
 		for i, k := range g.lastItems {
-			sc.cols = append(sc.cols, col{ref: fmt.Sprintf("%s.c%d", a, i+1), kind: k})
+			if k != kArray {
+				sc.cols = append(sc.cols, col{ref: fmt.Sprintf("%s.c%d", a, i+1), kind: k})
+			}
 		}
 		return "(" + inner.SQL + ") AS " + a
 	case 8:
@@ -331,6 +333,11 @@ func (g *Gen) agg(sc *scope) item {
 			return item{sql: fmt.Sprintf("bool_or(%s)", e), kind: KBool}
 		}
 		return item{sql: fmt.Sprintf("max(%s)", e), kind: k}
+	case 5:
+		if g.opts.NoArrayAgg || k == KBool || k == KFloat {
+			break
+		}
+		return item{sql: fmt.Sprintf("array_agg(%s ORDER BY %s)", e, e), kind: kArray}
 	case 4:
 		t := g.expr(sc, KText, 1, false)
 		dir := []string{"", " DESC", " NULLS FIRST", " DESC NULLS LAST"}[g.pick(4)]
@@ -520,10 +527,39 @@ func (g *Gen) windowQuery() Query {
 			n := g.expr(sc, []Kind{KInt, KNum, KFloat}[g.pick(3)], 1, false)
 			it = item{sql: fmt.Sprintf("sum(%s) OVER %s%s)", n, w, frames[g.pick(len(frames))]), kind: KNum}
 		case 6:
-			it = item{sql: fmt.Sprintf("count(*) OVER (%s)", strings.TrimSpace(part)), kind: KInt}
+			switch g.pick(6) {
+			case 0:
+				it = item{sql: fmt.Sprintf("count(*) OVER (%s)", strings.TrimSpace(part)), kind: KInt}
+			case 1:
+				it = item{sql: fmt.Sprintf("ntile(%d) OVER %s)", 1+g.pick(4), w), kind: KInt}
+			case 2:
+				fn := []string{"percent_rank", "cume_dist"}[g.pick(2)]
+				it = item{sql: fmt.Sprintf("%s() OVER (%sORDER BY %s)", fn, part, c.ref), kind: KFloat}
+			case 3:
+				it = item{sql: fmt.Sprintf("last_value(%s) OVER %s ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)", c.ref, w), kind: c.kind}
+			case 4:
+				it = item{sql: fmt.Sprintf("nth_value(%s, %d) OVER %s)", c.ref, 1+g.pick(3), w), kind: c.kind}
+			default:
+				it = item{sql: fmt.Sprintf("lag(%s, %d, %s) OVER %s)", c.ref, 1+g.pick(2), c.ref, w), kind: c.kind}
+			}
 		case 7:
 			n := g.expr(sc, []Kind{KInt, KNum}[g.pick(2)], 1, false)
-			it = item{sql: fmt.Sprintf("sum(%s) OVER (%sORDER BY %s)", n, part, c.ref), kind: KNum}
+			frame := ""
+			if ic := sc.ofKind(KInt, false); len(ic) > 0 && g.chance(0.5) {
+				// Offset RANGE and GROUPS frames treat peers alike, so
+				// any ORDER BY is deterministic.
+				c = ic[g.pick(len(ic))]
+				frame = []string{
+					" RANGE BETWEEN 2 PRECEDING AND CURRENT ROW",
+					" RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING",
+					" GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW",
+					" RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING",
+				}[g.pick(4)]
+				if g.opts.NoGroupsFrame && strings.HasPrefix(frame, " GROUPS") {
+					frame = ""
+				}
+			}
+			it = item{sql: fmt.Sprintf("sum(%s) OVER (%sORDER BY %s%s)", n, part, c.ref, frame), kind: KNum}
 		default:
 			it = item{sql: fmt.Sprintf("count(%s) OVER %s)", c.ref, w), kind: KInt}
 		}
