@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -35,6 +36,9 @@ func (r *opRows) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	b, err := r.op.Next()
 	if err != nil {
 		r.finish()
+		if pgerror.CodeOf(err) == pgerror.QueryCanceled && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = errStatementTimeout
+		}
 		r.err = err
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -405,10 +406,9 @@ func (s *Session) run(ctx context.Context, st *parser.Statement, paramTypes []ty
 	defer func() {
 		if err != nil {
 			s.noteError()
-			if cause := context.Cause(ctx); cause != nil && pgerror.CodeOf(err) == pgerror.QueryCanceled {
-				if pe := pgerror.As(cause); pe != nil {
-					err = pe
-				}
+			if pgerror.CodeOf(err) == pgerror.QueryCanceled && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				// The statement's own deadline (statement_timeout) fired.
+				err = errStatementTimeout
 			}
 		}
 	}()

@@ -109,3 +109,9 @@ func TestSQLiteRandom(t *testing.T) {
 func TestRisingWaveBatch(t *testing.T) {
 	runCorpus(t, "risingwave batch", corpus(t, "risingwave-slt/e2e_test/batch"), 1.0)
 }
+
+// TestOwnFiles runs our own sqllogictest files (tests/slt/testdata), whose
+// expected results were produced by PostgreSQL 15 (pg_compat).
+func TestOwnFiles(t *testing.T) {
+	runCorpus(t, "sabotsql pg_compat", []string{filepath.Join(repoRoot(t), "tests", "slt", "testdata")}, 0.99)
+}
