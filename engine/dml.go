@@ -116,7 +116,8 @@ func (s *Session) checkNotNull(ts *tableState, b arrow.RecordBatch, from int) er
 		for r := 0; r < arr.Len(); r++ {
 			if arr.IsNull(r) {
 				return pgerror.New(pgerror.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", c.Name, ts.def.Name).
-					WithDetail("Failing row contains (%s).", s.rowText(ts, b, from, r))
+					WithDetail("Failing row contains (%s).", s.rowText(ts, b, from, r)).
+					WithObject(ts.def.Schema, ts.def.Name, c.Name)
 			}
 		}
 	}
@@ -160,7 +161,8 @@ func (s *Session) uniqueViolation(ts *tableState, ix *indexDef, b arrow.RecordBa
 		vals[k] = types.FormatText(&s.tctx, types.GetDatum(b.Column(from+c), r, col.T), col.T)
 	}
 	return pgerror.New(pgerror.UniqueViolation, "duplicate key value violates unique constraint %q", ix.name).
-		WithDetail("Key (%s)=(%s) already exists.", strings.Join(names, ", "), strings.Join(vals, ", "))
+		WithDetail("Key (%s)=(%s) already exists.", strings.Join(names, ", "), strings.Join(vals, ", ")).
+		WithObject(ts.def.Schema, ts.def.Name, "").WithConstraint(ix.name)
 }
 
 // validateUnique checks rows of bs (table columns start at from) against

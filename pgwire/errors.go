@@ -88,5 +88,10 @@ func errorResponse(pe *pgerror.Error) *pgproto3.ErrorResponse {
 		Detail:              pe.Detail,
 		Hint:                pe.Hint,
 		Position:            int32(pe.Position),
+		SchemaName:          pe.SchemaName,
+		TableName:           pe.TableName,
+		ColumnName:          pe.ColumnName,
+		DataTypeName:        pe.DataTypeName,
+		ConstraintName:      pe.ConstraintName,
 	}
 }

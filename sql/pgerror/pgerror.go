@@ -119,7 +119,11 @@ type Error struct {
 	// Position is the 1-based character position in the statement text the
 	// error refers to, or 0 when none.
 	Position int
-	cause    error
+	// SchemaName, TableName, ColumnName, DataTypeName and ConstraintName
+	// identify the object an error is about (sent as ErrorResponse fields
+	// s, t, c, d, n; drivers expose them, e.g. for unique violations).
+	SchemaName, TableName, ColumnName, DataTypeName, ConstraintName string
+	cause                                                           error
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -158,6 +162,18 @@ func WithPosition(err error, pos int) error {
 // WithDetail sets the detail of e and returns it.
 func (e *Error) WithDetail(format string, args ...any) *Error {
 	e.Detail = fmt.Sprintf(format, args...)
+	return e
+}
+
+// WithObject sets the schema, table and column the error is about.
+func (e *Error) WithObject(schema, table, column string) *Error {
+	e.SchemaName, e.TableName, e.ColumnName = schema, table, column
+	return e
+}
+
+// WithConstraint sets the constraint the error is about.
+func (e *Error) WithConstraint(name string) *Error {
+	e.ConstraintName = name
 	return e
 }
 
