@@ -12,15 +12,28 @@ const scanPiece = 1024
 
 // getBlock returns block i of r through the cache.
 func (t *Table) getBlock(r *run, i int) (*block, error) {
+	return t.getBlockMemo(r, i, nil)
+}
+
+// getBlockMemo is getBlock with a per-call memo, so one vectorized lookup
+// reads and decodes each block at most once even when the cache cannot
+// keep it.
+func (t *Table) getBlockMemo(r *run, i int, memo map[cacheKey]*block) (*block, error) {
 	k := cacheKey{run: r.info.ID, block: i}
-	if b := t.cache.get(k); b != nil {
+	if b := memo[k]; b != nil {
 		return b, nil
 	}
-	b, err := r.readBlock(i)
-	if err != nil {
-		return nil, err
+	b := t.cache.get(k)
+	if b == nil {
+		var err error
+		if b, err = r.readBlock(i); err != nil {
+			return nil, err
+		}
+		t.cache.put(k, b)
 	}
-	t.cache.put(k, b)
+	if memo != nil {
+		memo[k] = b
+	}
 	return b, nil
 }
 
@@ -44,7 +57,7 @@ func (t *Table) hiddenLocked(k []byte, v state.Version, at state.Epoch, writer b
 
 // lookupLocked finds the version of k visible at epoch at in committed
 // state: memtable, then frozen memtables, then runs, newest first.
-func (t *Table) lookupLocked(k []byte, at state.Epoch) (state.Version, bool, error) {
+func (t *Table) lookupLocked(k []byte, at state.Epoch, memo map[cacheKey]*block) (state.Version, bool, error) {
 	if en := t.mem.idx[string(k)]; en != nil {
 		if v, ok := state.VersionAt(en.vs, at); ok {
 			return v, true, nil
@@ -65,7 +78,7 @@ func (t *Table) lookupLocked(k []byte, at state.Epoch) (state.Version, bool, err
 		if i < 0 {
 			continue
 		}
-		b, err := t.getBlock(r, i)
+		b, err := t.getBlockMemo(r, i, memo)
 		if err != nil {
 			return state.Version{}, false, err
 		}
@@ -92,8 +105,12 @@ func (t *Table) get(ctx context.Context, keys [][]byte, at state.Epoch, writer b
 		t.mu.RUnlock()
 		return state.Lookup{}, state.ErrClosed
 	}
+	var memo map[cacheKey]*block
+	if len(keys) > 1 && len(t.runs) > 0 {
+		memo = make(map[cacheKey]*block)
+	}
 	for i, k := range keys {
-		v, ok, err := t.lookupLocked(k, at)
+		v, ok, err := t.lookupLocked(k, at, memo)
 		if err != nil {
 			t.mu.RUnlock()
 			return state.Lookup{}, err

@@ -275,21 +275,24 @@ func (t *Table) Checkpoint(ctx context.Context) (state.Epoch, error) {
 func (t *Table) storeManifest(ctx context.Context) (state.Epoch, error) {
 	t.manifestMu.Lock()
 	defer t.manifestMu.Unlock()
-	t.mu.RLock()
+	t.mu.Lock()
 	if t.closed {
-		t.mu.RUnlock()
+		t.mu.Unlock()
 		return 0, state.ErrClosed
 	}
 	m := Manifest{DurableEpoch: uint64(t.flushedEpoch), NextFileID: t.nextID}
 	for _, r := range t.runs {
 		m.Runs = append(m.Runs, r.info)
+		// Until the store settles, a compaction must treat these runs as
+		// durable too (keep their files), whichever manifest wins.
+		t.durableRuns[r.info.ID] = true
 	}
 	for _, rd := range t.rds {
 		if state.Epoch(rd.Epoch) <= t.flushedEpoch {
 			m.RangeDels = append(m.RangeDels, rd)
 		}
 	}
-	t.mu.RUnlock()
+	t.mu.Unlock()
 	if err := t.opts.Manifests.Store(ctx, m); err != nil {
 		return 0, err
 	}
