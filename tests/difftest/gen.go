@@ -134,6 +134,8 @@ type Gen struct {
 	// lastItems are the output kinds of the last aggQuery (for derived
 	// tables built from one).
 	lastItems []Kind
+	// depth is the subquery nesting level being generated.
+	depth int
 }
 
 // NewSchema generates the schema and data of seed.

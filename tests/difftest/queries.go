@@ -98,7 +98,9 @@ func (g *Gen) source(sc *scope) string {
 		inner := g.plainSelect(g.randTable(), 1+g.pick(3), false)
 		a := g.newAlias("d")
 		for i, it := range inner.items {
-			sc.cols = append(sc.cols, col{ref: fmt.Sprintf("%s.c%d", a, i+1), kind: it.kind})
+			if it.kind != kArray {
+				sc.cols = append(sc.cols, col{ref: fmt.Sprintf("%s.c%d", a, i+1), kind: it.kind})
+			}
 		}
 		return "(" + inner.sql + ") AS " + a
 	case 9:
@@ -111,6 +113,22 @@ func (g *Gen) source(sc *scope) string {
 		}
 		return "(" + inner.SQL + ") AS " + a
 	case 8:
+		if g.chance(0.3) {
+			a := g.newAlias("v")
+			n := 1 + g.pick(5)
+			rows := make([]string, n)
+			for i := range rows {
+				if i == 0 {
+					rows[i] = fmt.Sprintf("(%d, %s::text)", g.pick(7), g.value(KText))
+				} else if g.chance(0.2) {
+					rows[i] = "(NULL, NULL)"
+				} else {
+					rows[i] = fmt.Sprintf("(%d, %s)", g.pick(7), g.value(KText))
+				}
+			}
+			sc.cols = append(sc.cols, col{ref: a + ".k", kind: KInt}, col{ref: a + ".s", kind: KText})
+			return fmt.Sprintf("(VALUES %s) AS %s(k, s)", strings.Join(rows, ", "), a)
+		}
 		a := g.newAlias("g")
 		sc.cols = append(sc.cols, col{ref: a + ".v", kind: KInt})
 		return fmt.Sprintf("generate_series(%d, %d) AS %s(v)", g.pick(3)-1, g.pick(8), a)
@@ -140,7 +158,16 @@ func (g *Gen) items(sc *scope, n int, risky bool) []item {
 	items := make([]item, n)
 	for i := range items {
 		k := g.cmpKind(sc)
-		items[i] = item{sql: g.expr(sc, k, 2, risky), kind: k}
+		items[i] = item{sql: g.expr(sc, k, 2+g.pick(2), risky), kind: k}
+		if i > 0 && g.chance(0.07) {
+			// Interval results: projected only, never first (scopes
+			// built from items keep at least one column).
+			ts := g.expr(sc, KTs, 1, risky)
+			items[i] = item{sql: fmt.Sprintf("(%s - %s)", ts, g.expr(sc, KTs, 1, risky)), kind: kArray}
+			if g.chance(0.5) {
+				items[i].sql = fmt.Sprintf("(%s - %s) * %d", ts, g.expr(sc, KTs, 1, risky), g.pick(4))
+			}
+		}
 	}
 	return items
 }
@@ -210,6 +237,13 @@ func (g *Gen) subPred(outer *scope) string {
 	var filter string
 	if g.chance(0.5) {
 		filter = g.pred(&in, 1, false)
+	}
+	if g.depth < 2 && g.chance(0.15) {
+		// A nested subquery that may reference both enclosing scopes.
+		g.depth++
+		both := &scope{cols: append(append([]col{}, in.cols...), outer.cols...)}
+		filter = g.subPred(both)
+		g.depth--
 	}
 	switch g.pick(4) {
 	case 3:
@@ -579,7 +613,9 @@ func (g *Gen) cteQuery() Query {
 	sc := &scope{}
 	a := g.newAlias("x")
 	for i, it := range inner.items {
-		sc.cols = append(sc.cols, col{ref: fmt.Sprintf("%s.c%d", a, i+1), kind: it.kind})
+		if it.kind != kArray {
+			sc.cols = append(sc.cols, col{ref: fmt.Sprintf("%s.c%d", a, i+1), kind: it.kind})
+		}
 	}
 	from := name + " AS " + a
 	if g.chance(0.4) {
