@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgcatalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
@@ -105,4 +106,26 @@ func (s *Session) pgSettings() []pgcatalog.Setting {
 			Context: ctx, BootVal: d.def, ResetVal: d.def})
 	}
 	return out
+}
+
+// ObjectName names a regclass or regtype value for output (used by the
+// wire protocol and the embedded text rendering).
+func (s *Session) ObjectName(t types.T, oid int64) (string, bool) {
+	switch t.Family {
+	case types.FamRegclass:
+		if r, ok := s.e.cat.ByID(catalog.ObjectID(oid)); ok {
+			if r.SchemaName() == "public" {
+				return r.RelName(), true
+			}
+			return r.SchemaName() + "." + r.RelName(), true
+		}
+		if name := s.e.virtualTables(s).(*pgcatalog.Tables).RegclassName(oid); name != "" {
+			return name, true
+		}
+	case types.FamRegtype:
+		if tt, ok := types.FromOid(uint32(oid)); ok {
+			return tt.String(), true
+		}
+	}
+	return "", false
 }

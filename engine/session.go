@@ -46,6 +46,7 @@ func newSession(e *Engine, user, database string) *Session {
 	}
 	s.settings["session_authorization"] = user
 	s.tctx.Loc = time.UTC
+	s.tctx.ObjectName = s.ObjectName
 	return s
 }
 

@@ -330,6 +330,13 @@ func (c *conn) refreshCtx() {
 	}
 	c.tz = tz
 	c.tctx = &types.Ctx{Loc: loadLocation(tz)}
+	// Sessions that can name catalog objects print regclass/regtype values
+	// as names, as PostgreSQL does.
+	if n, ok := c.sess.(interface {
+		ObjectName(t types.T, oid int64) (string, bool)
+	}); ok {
+		c.tctx.ObjectName = n.ObjectName
+	}
 }
 
 // loadLocation resolves a TimeZone setting: a zone name, or a numeric

@@ -11,6 +11,9 @@ type Ctx struct {
 	// 'yesterday' refer to; the zero value means the wall clock at the time
 	// of parsing.
 	Now time.Time
+	// ObjectName, when set, names catalog objects for regclass and regtype
+	// output (PostgreSQL prints 't', not its OID); ok=false prints the number.
+	ObjectName func(t T, oid int64) (string, bool)
 }
 
 // now returns the statement time of c.

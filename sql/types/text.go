@@ -36,6 +36,11 @@ func AppendText(buf []byte, c *Ctx, d Datum, t T) []byte {
 		}
 		return append(buf, 'f')
 	case int64:
+		if (t.Family == FamRegclass || t.Family == FamRegtype) && c != nil && c.ObjectName != nil {
+			if name, ok := c.ObjectName(t, v); ok {
+				return append(buf, name...)
+			}
+		}
 		return strconv.AppendInt(buf, v, 10)
 	case float64:
 		if t.Family == FamFloat4 {
