@@ -28,7 +28,11 @@ func explain(sb *strings.Builder, n Node, depth int) {
 func describeNode(n Node) string {
 	switch x := n.(type) {
 	case *Scan:
-		return fmt.Sprintf("Scan %s", x.Table.Name)
+		names := make([]string, len(x.Out))
+		for i, c := range x.Out {
+			names[i] = c.Name
+		}
+		return fmt.Sprintf("Scan %s [%s]", x.Table.Name, strings.Join(names, ", "))
 	case *Values:
 		return fmt.Sprintf("Values (%d rows)", len(x.Rows))
 	case *Filter:

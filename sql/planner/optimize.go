@@ -18,6 +18,7 @@ type Rule struct {
 var DefaultRules = []Rule{
 	{Name: "push_filters_into_joins", Apply: pushFiltersIntoJoins},
 	{Name: "reorder_joins", Apply: reorderJoins},
+	{Name: "prune_columns", Apply: pruneColumns},
 }
 
 // Optimize runs the rules over the plan, checking after each that the root
