@@ -29,7 +29,8 @@ type Options struct {
 	MemtableSize int64
 	// BlockRows is the target rows per block (default 1024).
 	BlockRows int
-	// CacheSize caps this table's block cache (default: only the budget).
+	// CacheSize caps this table's block cache (default: only the budget
+	// bounds it, or 256 MiB when the budget is unlimited).
 	CacheSize int64
 	// CompactionTrigger is the number of similar-sized runs that triggers a
 	// compaction (default 4).
@@ -49,6 +50,9 @@ func (o *Options) fill() {
 	}
 	if o.Budget == nil {
 		o.Budget = NewBudget(0)
+	}
+	if o.CacheSize == 0 && o.Budget.Limit() <= 0 {
+		o.CacheSize = 256 << 20
 	}
 	if o.MemtableSize <= 0 {
 		o.MemtableSize = 64 << 20
