@@ -17,8 +17,8 @@ import (
 
 var (
 	flagSeed  = flag.Uint64("difftest.seed", 1, "first seed of the run")
-	flagSeeds = flag.Int("difftest.seeds", 10, "number of consecutive seeds (each a fresh schema); raise for a longer run")
-	flagN     = flag.Int("difftest.n", 60, "queries per seed")
+	flagSeeds = flag.Int("difftest.seeds", 10, "number of consecutive seeds, each a fresh schema in a fresh database")
+	flagN     = flag.Int("difftest.n", 600, "total number of queries, spread evenly over the seeds (longer run: -difftest.seeds=100 -difftest.n=10000)")
 	flagQuery = flag.Int("difftest.query", -1, "run only this query number of each seed (for reproducing a mismatch)")
 	flagAll   = flag.Bool("difftest.all", false, "generate every construct, including those DefaultOptions excludes")
 	flagV     = flag.Bool("difftest.v", false, "log every query")
@@ -44,12 +44,13 @@ func TestDifferential(t *testing.T) {
 		opts = Options{}
 	}
 	st := stats{codes: map[string]int{}}
+	perSeed := (*flagN + *flagSeeds - 1) / max(*flagSeeds, 1)
 	for s := *flagSeed; s < *flagSeed+uint64(*flagSeeds); s++ {
-		runSeed(t, ctx, srv, admin, s, opts, &st)
+		runSeed(t, ctx, srv, admin, s, perSeed, opts, &st)
 	}
 	t.Logf("difftest: seeds %d..%d, %d queries, %d failed identically in both engines (by SQLSTATE %v), %d returned no rows, %d mismatches (options %+v)",
 		*flagSeed, *flagSeed+uint64(*flagSeeds)-1, st.queries, st.errorsBoth, st.codes, st.empty, st.mismatches, opts)
-	if *flagQuery < 0 && *flagN >= 50 {
+	if *flagQuery < 0 && st.queries >= 50 {
 		// Most generated queries must run: a generator that only produces
 		// errors would agree vacuously.
 		require.Less(t, st.errorsBoth*4, st.queries, "too many queries fail in both engines: generator bug")
@@ -57,7 +58,7 @@ func TestDifferential(t *testing.T) {
 	require.Zero(t, st.mismatches, "queries whose results differ from PostgreSQL")
 }
 
-func runSeed(t *testing.T, ctx context.Context, srv *pgtest.Server, admin *pgconn.PgConn, seed uint64, opts Options, st *stats) {
+func runSeed(t *testing.T, ctx context.Context, srv *pgtest.Server, admin *pgconn.PgConn, seed uint64, n int, opts Options, st *stats) {
 	t.Helper()
 	db := fmt.Sprintf("difftest_%d", seed)
 	_, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db).ReadAll()
@@ -85,7 +86,7 @@ func runSeed(t *testing.T, ctx context.Context, srv *pgtest.Server, admin *pgcon
 		t.Fatalf("seed %d: loading our engine: %s %s\n%s", seed, r.Code, r.Msg, script)
 	}
 	printedSchema := false
-	for i := 0; i < *flagN; i++ {
+	for i := 0; i < n; i++ {
 		if *flagQuery >= 0 && i != *flagQuery {
 			continue
 		}

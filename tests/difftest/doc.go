@@ -10,6 +10,12 @@
 // tolerance of 1e-9, and failing statements by SQLSTATE. errors_test.go
 // checks one statement per error class against both engines.
 //
+// One PostgreSQL server (internal/pgtest) serves the whole test; each seed
+// gets a fresh database there and a fresh in-memory engine. Flags:
+// -difftest.seed (first seed), -difftest.seeds, -difftest.n (total
+// queries), -difftest.query (one query number per seed, to reproduce),
+// -difftest.all (ignore DefaultOptions' exclusions), -difftest.v.
+//
 // Invariants:
 //  1. Generation is a pure function of (seed, query number, Options): a
 //     mismatch report names the seed and query number that reproduce it.

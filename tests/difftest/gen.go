@@ -244,17 +244,17 @@ func (g *Gen) literal(k Kind) string {
 	}
 	switch k {
 	case KInt:
-		if v := g.r.IntN(12) - 2; v < 0 {
+		v := g.r.IntN(12) - 2
+		if v < 0 {
 			return "(" + strconv.Itoa(v) + ")"
-		} else {
-			return strconv.Itoa(v)
 		}
+		return strconv.Itoa(v)
 	case KFloat:
-		if v := g.r.IntN(41) - 20; v < 0 {
+		v := g.r.IntN(41) - 20
+		if v < 0 {
 			return "(" + quarter(v) + ")::float8"
-		} else {
-			return quarter(v) + "::float8"
 		}
+		return quarter(v) + "::float8"
 	case KNum:
 		return fmt.Sprintf("%d.%d", g.r.IntN(20), g.r.IntN(10))
 	case KDate:
