@@ -30,7 +30,7 @@
 //	|   uvarint+last key          |
 //	|   u64 entries, u64 minEpoch,|
 //	|   u64 maxEpoch              |
-//	|   u32 bloomK, uvarint+bits  |  Bloom filter over distinct keys
+//	|   u32 bloomK, uvarint+bits  |  blocked Bloom filter (512-bit blocks)
 //	+-----------------------------+  size-32
 //	| trailer: u64 metaOff,       |
 //	|   u32 metaLen, u32 metaCRC, |

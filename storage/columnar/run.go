@@ -291,8 +291,8 @@ func parseRun(f vfs.File, info runInfo) (*run, error) {
 	if int64(entries) != info.Entries || minE != info.MinEpoch || maxE != info.MaxEpoch {
 		return nil, corruptf(name, "stats disagree with the manifest")
 	}
-	if bf.k == 0 || bf.k > 30 {
-		return nil, corruptf(name, "bloom probes %d", bf.k)
+	if bf.k == 0 || bf.k > 7 || len(bf.bits)%bloomBlock != 0 {
+		return nil, corruptf(name, "bloom filter shape (%d probes, %d bytes)", bf.k, len(bf.bits))
 	}
 	r.bloom = bf
 	return r, nil
