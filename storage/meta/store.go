@@ -133,8 +133,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		opts.MemTableSize = 4 << 20
 	}
 	s := &Store{dir: dir, fs: opts.FS, opts: opts, log: opts.Logger.With("component", "storage/meta", "dir", dir)}
-	if err := s.fs.MkdirAll(dir, 0o755); err != nil {
-		return nil, ioError("create data directory "+dir, err)
+	if err := s.makeDir(); err != nil {
+		return nil, err
 	}
 	lockPath := s.fs.PathJoin(dir, lockFileName)
 	lock, err := s.fs.Lock(lockPath)
@@ -156,8 +156,75 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// makeDir creates the data directory and syncs the parent of every
+// directory it created, so the directory itself survives a crash (Pebble
+// syncs only the directory's own entries).
+func (s *Store) makeDir() error {
+	var missing []string
+	for p := s.dir; ; {
+		if _, err := s.fs.Stat(p); err == nil {
+			break
+		}
+		missing = append(missing, p)
+		parent := s.fs.PathDir(p)
+		if parent == p {
+			break
+		}
+		p = parent
+	}
+	if err := s.fs.MkdirAll(s.dir, 0o755); err != nil {
+		return ioError("create data directory "+s.dir, err)
+	}
+	for _, p := range missing {
+		parent := s.fs.PathDir(p)
+		d, err := s.fs.OpenDir(parent)
+		if err == nil {
+			err = d.Sync()
+			if cerr := d.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return ioError("sync directory "+parent, err)
+		}
+	}
+	return nil
+}
+
+// probeFileName is written, synced and removed before Pebble is opened.
+const probeFileName = "SABOTSQL.PROBE"
+
+// probe checks that the directory accepts a synced write. Pebble's Open
+// flushes the replayed WAL and retries a failed flush until it succeeds, so
+// opening on a failing disk would block; the probe turns the common case (a
+// fault that is still present) into an error instead.
+func (s *Store) probe() error {
+	path := s.fs.PathJoin(s.dir, probeFileName)
+	f, err := s.fs.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return ioError("data directory is not writable", err)
+	}
+	_, err = f.Write(make([]byte, 4096))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if rerr := s.fs.Remove(path); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return ioError("data directory is not writable", err)
+	}
+	return nil
+}
+
 // openPebble opens a Pebble instance on s.dir. Callers hold mu (or own s).
 func (s *Store) openPebble() error {
+	if err := s.probe(); err != nil {
+		return err
+	}
 	inst := &instanceLogger{log: s.log}
 	popts := &pebble.Options{
 		FS:                 s.fs,
