@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
 
@@ -190,11 +192,36 @@ func (s *Store) CommitCheckpoint(m Manifest) error {
 // LatestCheckpoint returns the newest committed manifest, or false when no
 // checkpoint was ever committed.
 func (s *Store) LatestCheckpoint() (Manifest, bool, error) {
-	ms, err := s.Checkpoints()
-	if err != nil || len(ms) == 0 {
+	if _, err := s.readDB(); err != nil {
 		return Manifest{}, false, err
 	}
-	return ms[len(ms)-1], true, nil
+	defer s.mu.RUnlock()
+	lower, upper := sectionBounds(prefixManifest)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return Manifest{}, false, ioError("read latest checkpoint", err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		if err := it.Error(); err != nil {
+			return Manifest{}, false, ioError("read latest checkpoint", err)
+		}
+		return Manifest{}, false, nil
+	}
+	key := append([]byte(nil), it.Key()...)
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return Manifest{}, false, ioError("read "+fmtKey(key), err)
+	}
+	payload, err := unseal(key, v)
+	if err != nil {
+		return Manifest{}, false, err
+	}
+	m, err := decodeManifest(key, payload)
+	if err != nil {
+		return Manifest{}, false, err
+	}
+	return m, true, nil
 }
 
 // Checkpoints returns the retained manifests, oldest first.
