@@ -202,6 +202,10 @@ func (g *Gen) orderBy(sql string, n int) (string, bool) {
 	}
 	sql += " ORDER BY " + strings.Join(parts, ", ")
 	if g.chance(0.5) {
+		if g.chance(0.15) {
+			sql += " OFFSET " + strconv.Itoa(g.pick(5))
+			return sql, true
+		}
 		sql += " LIMIT " + strconv.Itoa(g.pick(10))
 		if g.chance(0.5) {
 			sql += " OFFSET " + strconv.Itoa(g.pick(5))
@@ -260,7 +264,12 @@ func (g *Gen) subPred(outer *scope) string {
 		if g.chance(0.3) {
 			not = "NOT "
 		}
-		return fmt.Sprintf("(%s %sIN (SELECT %s FROM %s%s))", g.expr(outer, c.kind, 1, false), not, c.ref, from, where(filter))
+		lim := ""
+		if g.chance(0.25) {
+			// Ordering by the only output column is total.
+			lim = fmt.Sprintf(" ORDER BY %s%s LIMIT %d", c.ref, []string{"", " DESC", " NULLS FIRST"}[g.pick(3)], 1+g.pick(4))
+		}
+		return fmt.Sprintf("(%s %sIN (SELECT %s FROM %s%s%s))", g.expr(outer, c.kind, 1, false), not, c.ref, from, where(filter), lim)
 	case 1:
 		not := ""
 		if g.chance(0.3) {
@@ -299,6 +308,11 @@ func (g *Gen) scalarSub(outer *scope) item {
 	}
 	if c.kind == KBool {
 		return item{sql: fmt.Sprintf("(SELECT bool_and(%s) FROM %s%s)", c.ref, from, where), kind: KBool}
+	}
+	if g.chance(0.3) {
+		// First value under a total order of the only output column.
+		return item{sql: fmt.Sprintf("(SELECT %s FROM %s%s ORDER BY 1%s LIMIT 1)", c.ref, from, where,
+			[]string{"", " DESC", " NULLS FIRST", " DESC NULLS LAST"}[g.pick(4)]), kind: c.kind}
 	}
 	return item{sql: fmt.Sprintf("(SELECT min(%s) FROM %s%s)", c.ref, from, where), kind: c.kind}
 }
