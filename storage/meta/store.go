@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -472,14 +473,28 @@ func ioError(what string, err error) error {
 	}
 	code := pgerror.IOError
 	switch {
-	case errors.Is(err, pebble.ErrCorruption):
+	case pebble.IsCorruptionError(err):
 		code = pgerror.DataCorrupted
-		err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+		// Pebble's marked errors append a detail line to Error(); keep the
+		// message to its first line (it names the file and block).
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		err = &corruption{msg: ErrCorrupt.Error() + ": " + msg, cause: err}
 	case errors.Is(err, syscall.ENOSPC):
 		code = pgerror.DiskFull
 	}
 	return pgerror.Wrap(err, code, "storage/meta: "+what)
 }
+
+// corruption wraps a Pebble corruption error: it is ErrCorrupt and unwraps to
+// Pebble's error.
+type corruption struct {
+	msg   string
+	cause error
+}
+
+func (c *corruption) Error() string        { return c.msg }
+func (c *corruption) Unwrap() error        { return c.cause }
+func (c *corruption) Is(target error) bool { return target == ErrCorrupt }
 
 func encodeUvarint(v uint64) []byte {
 	return binary.AppendUvarint(nil, v)

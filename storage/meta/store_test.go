@@ -280,3 +280,45 @@ func TestOpenErrors(t *testing.T) {
 		require.ErrorIs(t, err, ErrClosed)
 	})
 }
+
+func TestConcurrentUse(t *testing.T) {
+	s := openFS(t, vfs.NewMem())
+	defer s.Close()
+	const workers, per = 4, 50
+	ids := make(chan uint64, workers*per)
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			for i := 0; i < per; i++ {
+				id, err := s.NextID()
+				if err == nil {
+					err = s.PutObject(uint64(w), id, 1, nil)
+				}
+				if err == nil {
+					_, _, err = s.LatestCheckpoint()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				ids <- id
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < workers; w++ {
+		require.NoError(t, <-errs)
+	}
+	close(ids)
+	seen := map[uint64]bool{}
+	for id := range ids {
+		require.False(t, seen[id], "id %d allocated twice", id)
+		seen[id] = true
+	}
+	require.Len(t, seen, workers*per)
+	total := 0
+	for w := 0; w < workers; w++ {
+		total += len(collectObjects(t, s, uint64(w)))
+	}
+	require.Equal(t, workers*per, total)
+}
