@@ -32,6 +32,13 @@
 //     (ErrLocked, 55006, for a second opener), besides Pebble's own LOCK.
 //  6. Manifest epochs strictly increase; the newest RetainCheckpoints are
 //     kept and LiveFiles is the union of their files.
+//  7. Before Pebble is (re)opened, a probe file is written, synced and
+//     removed: Pebble's Open retries a failed flush of the replayed WAL
+//     forever, so a disk that still fails must be reported, not waited on.
+//     (A fault that starts between the probe and that flush still makes Open
+//     wait until it clears.)
+//  8. Creating the data directory syncs the parent of every directory
+//     created, so a crash cannot lose the directory itself.
 //
 // Key layout (first byte = section; integers big-endian so keys sort
 // numerically; fireAt has its sign bit flipped so negative times sort first):
