@@ -90,7 +90,7 @@ func RunOurs(ctx context.Context, s *engine.Session, sql string) (res Result) {
 	if err != nil {
 		return Result{Code: pgerror.CodeOf(err), Msg: err.Error()}
 	}
-	tc := &types.Ctx{}
+	tc := &types.Ctx{ObjectName: s.ObjectName}
 	for _, c := range cols {
 		res.OIDs = append(res.OIDs, c.T.Oid())
 	}

@@ -60,10 +60,17 @@ type Options struct {
 	NoGroupsFrame bool
 	// NoArrayAgg turns off array_agg.
 	NoArrayAgg bool
+	// NoNullifPromotion turns off NULLIF(int, numeric|float8). Engine bug
+	// (sql/planner NULLIF binding): the result is typed as the first
+	// argument (int4) instead of the = operator's promoted left input
+	// (numeric/float8), so NULLIF(1, 1.5) prints 1 and NULLIF(7, 2.5) / 2
+	// is 3 instead of 3.5000000000000000.
+	NoNullifPromotion bool
 }
 
-// DefaultOptions is what the CI run generates.
-func DefaultOptions() Options { return Options{} }
+// DefaultOptions is what the CI run generates: everything except the
+// constructs that expose the open engine bugs named on each Options field.
+func DefaultOptions() Options { return Options{NoNullifPromotion: true} }
 
 // Column is one generated table column.
 type Column struct {
@@ -337,6 +344,11 @@ func (g *Gen) expr(sc *scope, k Kind, depth int, risky bool) string {
 	case 1:
 		return fmt.Sprintf("COALESCE(%s, %s)", e(k), e(k))
 	case 2:
+		if (k == KNum || k == KFloat) && !g.opts.NoNullifPromotion && g.chance(0.3) {
+			// The = operator promotes the int argument: the result is
+			// numeric/float8.
+			return fmt.Sprintf("NULLIF(%s, %s)", e(KInt), e(k))
+		}
 		if k != KBool && g.chance(0.5) {
 			return fmt.Sprintf("NULLIF(%s, %s)", e(k), e(k))
 		}
