@@ -91,6 +91,7 @@ func encodeManifest(m *Manifest) []byte {
 
 func decodeManifest(key, payload []byte) (Manifest, error) {
 	d := decoder{key: key, buf: payload}
+	whole := string(payload)
 	var m Manifest
 	if c := d.uvarint("manifest codec"); d.err == nil && c != manifestCodec {
 		return Manifest{}, corruptf(key, "unknown manifest codec version %d", c)
@@ -107,7 +108,7 @@ func decodeManifest(key, payload []byte) (Manifest, error) {
 			if nf := d.count("file count", 1); nf > 0 {
 				t.Files = make([]string, nf)
 				for j := range t.Files {
-					t.Files[j] = string(d.bytes("file name"))
+					t.Files[j] = d.str("file name", whole)
 				}
 			}
 		}
@@ -117,7 +118,7 @@ func decodeManifest(key, payload []byte) (Manifest, error) {
 		for i := range m.Offsets {
 			o := &m.Offsets[i]
 			o.SourceID = d.uvarint("source id")
-			o.Split = string(d.bytes("split"))
+			o.Split = d.str("split", whole)
 			o.Offset = append([]byte(nil), d.bytes("offset")...)
 		}
 	}
@@ -126,7 +127,7 @@ func decodeManifest(key, payload []byte) (Manifest, error) {
 		for i := range m.Watermarks {
 			w := &m.Watermarks[i]
 			w.ObjectID = d.uvarint("object id")
-			w.Column = string(d.bytes("column"))
+			w.Column = d.str("column", whole)
 			w.Value = d.varint("watermark")
 		}
 	}

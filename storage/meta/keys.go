@@ -225,6 +225,17 @@ func (d *decoder) bytes(what string) []byte {
 	return b
 }
 
+// str is bytes as a substring of whole, the payload decoding started from,
+// so many strings share one allocation.
+func (d *decoder) str(what, whole string) string {
+	b := d.bytes(what)
+	if d.err != nil || len(b) == 0 {
+		return ""
+	}
+	end := len(whole) - len(d.buf)
+	return whole[end-len(b) : end]
+}
+
 func (d *decoder) done() error {
 	if d.err == nil && len(d.buf) != 0 {
 		d.err = corruptf(d.key, "%d trailing bytes", len(d.buf))
