@@ -322,3 +322,30 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	require.Equal(t, workers*per, total)
 }
+
+func TestDeleteViewTimers(t *testing.T) {
+	s := openFS(t, vfs.NewMem())
+	defer s.Close()
+	require.NoError(t, s.PutTimer(1, []byte("a"), 5))
+	require.NoError(t, s.PutTimer(1, []byte("b"), -5))
+	require.NoError(t, s.PutTimer(2, []byte("a"), 5))
+	require.NoError(t, s.PutTimer(math.MaxUint64, []byte("z"), 1))
+	n, err := s.DeleteViewTimers(1)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	n, err = s.DeleteViewTimers(math.MaxUint64)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	n, err = s.DeleteViewTimers(7)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	var left []Timer
+	for tm, err := range s.DueTimers(math.MaxInt64) {
+		require.NoError(t, err)
+		left = append(left, tm)
+	}
+	require.Equal(t, []Timer{{ViewID: 2, Key: []byte("a"), FireAt: 5}}, left)
+	// The owner index is gone too: re-adding works and is found once.
+	require.NoError(t, s.PutTimer(1, []byte("a"), 9))
+	require.NoError(t, s.DeleteTimer(1, []byte("a")))
+}

@@ -124,3 +124,44 @@ func (s *Store) dueTimers(upTo int64) ([]Timer, error) {
 	})
 	return ts, err
 }
+
+// DeleteViewTimers removes every timer of viewID (e.g. when the view is
+// dropped) in one synced batch and returns how many there were.
+func (s *Store) DeleteViewTimers(viewID uint64) (int, error) {
+	if err := s.writeLock(); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	lower := timerOwnerKey(viewID, nil)
+	var upper []byte
+	if viewID == math.MaxUint64 {
+		upper = []byte{prefixTimerByKey + 1}
+	} else {
+		upper = timerOwnerKey(viewID+1, nil)
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	n := 0
+	err := s.scanLocked(lower, upper, func(key, payload []byte) error {
+		d := decoder{key: key, buf: payload}
+		fireAt := d.varint("timer fire time")
+		if err := d.done(); err != nil {
+			return err
+		}
+		n++
+		if err := b.Delete(timerDueKey(fireAt, viewID, key[9:]), nil); err != nil {
+			return ioError("delete view timers", err)
+		}
+		if err := b.Delete(key, nil); err != nil {
+			return ioError("delete view timers", err)
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	if err := s.commitLocked(b, "delete view timers"); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
