@@ -554,11 +554,13 @@ func (p *Planner) bindAExpr(ec *exprCtx, a *pg_query.A_Expr) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		// NULLIF(a, b) = CASE WHEN a = b THEN NULL ELSE a END, typed as a.
+		// NULLIF(a, b) = CASE WHEN a = b THEN NULL ELSE a END, typed as
+		// the = operator's left operand: a promoted to the operator's input
+		// type (NULLIF(1, 1.0) is numeric), as in PostgreSQL.
 		c := eq.(*Call)
-		lt := l.Type()
-		if lt.Family == types.FamUnknown {
-			lt = c.Args[0].Type()
+		lt := c.Args[0].Type()
+		if lt.Family == types.FamUnknown || lt.Family == types.FamAny || lt.Family == types.FamAnyArray {
+			lt = l.Type()
 		}
 		lv, err := p.coerce(l, lt, "NULLIF")
 		if err != nil {

@@ -70,7 +70,7 @@ type Options struct {
 
 // DefaultOptions is what the CI run generates: everything except the
 // constructs that expose the open engine bugs named on each Options field.
-func DefaultOptions() Options { return Options{NoNullifPromotion: true} }
+func DefaultOptions() Options { return Options{} }
 
 // Column is one generated table column.
 type Column struct {
