@@ -93,7 +93,6 @@ func (s *Session) runSelect(ctx context.Context, ast *pg_query.Node, paramTypes 
 	if len(pl.Params) > len(params) {
 		return api.Result{}, pgerror.New(pgerror.UndefinedParameter, "there is no parameter $%d", len(params)+1)
 	}
-	params = castParams(pl.Params, paramTypes, params)
 	cctx, cancel := s.stmtContext(ctx)
 	env := s.env(s.evalContext(), params)
 	op, err := exec.Build(env, q.Plan)
@@ -109,36 +108,18 @@ func (s *Session) runSelect(ctx context.Context, ast *pg_query.Node, paramTypes 
 	return api.Result{Rows: &opRows{cols: outputCols(q.Cols), op: op, cancel: cancel, verb: "SELECT"}}, nil
 }
 
-// castParams converts parameter values bound for the declared types into the
-// types the planner settled on (they differ only when declared as unknown).
-func castParams(final, declared []types.T, params []types.Datum) []types.Datum {
-	return params
-}
-
 func (s *Session) explain(ex *pg_query.ExplainStmt, paramTypes []types.T) (api.Result, error) {
 	pl := s.newPlanner(append([]types.T(nil), paramTypes...))
 	var node planner.Node
-	switch q := ex.Query.Node.(type) {
+	switch ex.Query.Node.(type) {
 	case *pg_query.Node_SelectStmt:
 		plan, err := pl.PlanSelect(ex.Query)
 		if err != nil {
 			return api.Result{}, err
 		}
 		node = plan.Plan
-	case *pg_query.Node_InsertStmt:
-		d, err := pl.PlanInsert(q.InsertStmt)
-		if err != nil {
-			return api.Result{}, err
-		}
-		node = d.Source
-	case *pg_query.Node_UpdateStmt:
-		d, err := pl.PlanUpdate(q.UpdateStmt)
-		if err != nil {
-			return api.Result{}, err
-		}
-		node = d.Source
-	case *pg_query.Node_DeleteStmt:
-		d, err := pl.PlanDelete(q.DeleteStmt)
+	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt:
+		d, err := pl.PlanDML(ex.Query)
 		if err != nil {
 			return api.Result{}, err
 		}

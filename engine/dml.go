@@ -23,16 +23,7 @@ const returningTableID catalog.ObjectID = 1
 
 func (s *Session) runDML(ctx context.Context, ast *pg_query.Node, paramTypes []types.T, params []types.Datum) (api.Result, error) {
 	pl := s.newPlanner(append([]types.T(nil), paramTypes...))
-	var d *planner.DML
-	var err error
-	switch n := ast.Node.(type) {
-	case *pg_query.Node_InsertStmt:
-		d, err = pl.PlanInsert(n.InsertStmt)
-	case *pg_query.Node_UpdateStmt:
-		d, err = pl.PlanUpdate(n.UpdateStmt)
-	case *pg_query.Node_DeleteStmt:
-		d, err = pl.PlanDelete(n.DeleteStmt)
-	}
+	d, err := pl.PlanDML(ast)
 	if err != nil {
 		return api.Result{}, err
 	}

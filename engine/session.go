@@ -229,20 +229,8 @@ func (s *Session) describe(pl *planner.Planner, st *parser.Statement) ([]api.Col
 			return nil, err
 		}
 		return outputCols(q.Cols), nil
-	case *pg_query.Node_InsertStmt:
-		d, err := pl.PlanInsert(n.InsertStmt)
-		if err != nil {
-			return nil, err
-		}
-		return outputCols(d.ReturnCols), nil
-	case *pg_query.Node_UpdateStmt:
-		d, err := pl.PlanUpdate(n.UpdateStmt)
-		if err != nil {
-			return nil, err
-		}
-		return outputCols(d.ReturnCols), nil
-	case *pg_query.Node_DeleteStmt:
-		d, err := pl.PlanDelete(n.DeleteStmt)
+	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt:
+		d, err := pl.PlanDML(st.AST)
 		if err != nil {
 			return nil, err
 		}

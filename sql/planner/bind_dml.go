@@ -68,6 +68,19 @@ func (p *Planner) defaultExpr(c catalog.Column) (Expr, error) {
 	return p.coerceAssign(e, c.T, c.Name)
 }
 
+// PlanDML plans an INSERT, UPDATE or DELETE statement node.
+func (p *Planner) PlanDML(n *pg_query.Node) (*DML, error) {
+	switch x := n.Node.(type) {
+	case *pg_query.Node_InsertStmt:
+		return p.PlanInsert(x.InsertStmt)
+	case *pg_query.Node_UpdateStmt:
+		return p.PlanUpdate(x.UpdateStmt)
+	case *pg_query.Node_DeleteStmt:
+		return p.PlanDelete(x.DeleteStmt)
+	}
+	return nil, pgerror.Internal("PlanDML on %T", n.Node)
+}
+
 // PlanInsert plans INSERT.
 func (p *Planner) PlanInsert(ins *pg_query.InsertStmt) (*DML, error) {
 	if ins.WithClause != nil {
@@ -268,18 +281,11 @@ func (p *Planner) PlanUpdate(up *pg_query.UpdateStmt) (*DML, error) {
 		alias = up.Relation.Alias.Aliasname
 	}
 	scan, sc := tableScope(t, alias, true)
-	var node Node = scan
-	ec := &exprCtx{sc: sc, clause: "WHERE"}
-	if up.WhereClause != nil {
-		cond, err := p.bindExpr(ec, up.WhereClause)
-		if err != nil {
-			return nil, err
-		}
-		if cond, err = p.coerce(cond, types.BoolT, "argument of WHERE"); err != nil {
-			return nil, err
-		}
-		node = &Filter{Input: node, Cond: cond}
+	node, err := p.bindWhere(scan, sc, up.WhereClause)
+	if err != nil {
+		return nil, err
 	}
+	ec := &exprCtx{sc: sc}
 	n := len(t.Columns)
 	exprs := make([]Expr, n+1)
 	exprs[0] = &ColRef{Idx: n, T: types.Int8T, Name: "_rowid"}
@@ -346,17 +352,9 @@ func (p *Planner) PlanDelete(del *pg_query.DeleteStmt) (*DML, error) {
 		alias = del.Relation.Alias.Aliasname
 	}
 	scan, sc := tableScope(t, alias, true)
-	var node Node = scan
-	if del.WhereClause != nil {
-		ec := &exprCtx{sc: sc, clause: "WHERE"}
-		cond, err := p.bindExpr(ec, del.WhereClause)
-		if err != nil {
-			return nil, err
-		}
-		if cond, err = p.coerce(cond, types.BoolT, "argument of WHERE"); err != nil {
-			return nil, err
-		}
-		node = &Filter{Input: node, Cond: cond}
+	node, err := p.bindWhere(scan, sc, del.WhereClause)
+	if err != nil {
+		return nil, err
 	}
 	n := len(t.Columns)
 	exprs := []Expr{&ColRef{Idx: n, T: types.Int8T, Name: "_rowid"}}
@@ -388,4 +386,19 @@ func (p *Planner) BindStandaloneExpr(n *pg_query.Node, t types.T) (Expr, error) 
 		return p.coerceAssign(e, t, "value")
 	}
 	return e, nil
+}
+
+// bindWhere puts a Filter for an UPDATE/DELETE WHERE clause over the scan.
+func (p *Planner) bindWhere(scan Node, sc *scope, where *pg_query.Node) (Node, error) {
+	if where == nil {
+		return scan, nil
+	}
+	cond, err := p.bindExpr(&exprCtx{sc: sc, clause: "WHERE"}, where)
+	if err != nil {
+		return nil, err
+	}
+	if cond, err = p.coerce(cond, types.BoolT, "argument of WHERE"); err != nil {
+		return nil, err
+	}
+	return &Filter{Input: scan, Cond: cond}, nil
 }
