@@ -71,6 +71,8 @@ func (s *Session) copy(ctx context.Context, c *pg_query.CopyStmt) (api.Result, e
 				return api.Result{}, pgerror.New(pgerror.FeatureNotSupported, "COPY escape must be a single one-byte character")
 			}
 			spec.Escape, escSet = val[0], true
+		case "freeze":
+			// A loading hint for PostgreSQL's heap; nothing to do here.
 		case "encoding":
 			if _, err := checkEncoding(val); err != nil {
 				return api.Result{}, err

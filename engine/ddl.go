@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -612,7 +614,12 @@ func (s *Session) truncate(t *pg_query.TruncateStmt) (api.Result, error) {
 			return api.Result{}, pgerror.New(pgerror.WrongObjectType, "%q is not a table", rv.Relname)
 		}
 		if s.txn != nil {
-			return api.Result{}, pgerror.Unsupported("TRUNCATE inside a transaction block is not supported")
+			// Inside a block TRUNCATE must be undoable: delete every live row.
+			ids := liveRowIDs(ts, s.e)
+			s.removeIndexEntries(ts, ids)
+			ts.store.Delete(ids)
+			s.recordUndo(undoEntry{kind: undoDelete, table: ts.def.ID, rows: ids})
+			continue
 		}
 		ts.store.Truncate()
 		for _, ix := range ts.indexes {
@@ -700,3 +707,19 @@ func (s *Session) dropRole(d *pg_query.DropRoleStmt) (api.Result, error) {
 }
 
 var _ = types.TextT
+
+// liveRowIDs lists the row ids of every live row of a table.
+func liveRowIDs(ts *tableState, e *Engine) []int64 {
+	snap := ts.store.Snapshot()
+	defer snap.Release()
+	var ids []int64
+	for c := 0; c < snap.NumChunks(); c++ {
+		b, ok := snap.Chunk(c, []int{0}, true, e.mem)
+		if !ok {
+			continue
+		}
+		ids = append(ids, b.Column(int(b.NumCols())-1).(*array.Int64).Int64Values()...)
+		b.Release()
+	}
+	return ids
+}

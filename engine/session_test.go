@@ -140,3 +140,18 @@ func TestCopyInAndOut(t *testing.T) {
 	require.Equal(t, pgerror.InvalidTextRepresentation, pgerror.CodeOf(err))
 	require.Equal(t, [][]string{{"5"}}, query(t, s, "SELECT count(*) FROM t"))
 }
+
+func TestTruncateInTransaction(t *testing.T) {
+	s := openTest(t)
+	query(t, s, "CREATE TABLE t (a int PRIMARY KEY)")
+	query(t, s, "INSERT INTO t VALUES (1), (2)")
+	query(t, s, "BEGIN")
+	query(t, s, "TRUNCATE t")
+	require.Equal(t, [][]string{{"0"}}, query(t, s, "SELECT count(*) FROM t"))
+	query(t, s, "INSERT INTO t VALUES (1)")
+	query(t, s, "ROLLBACK")
+	require.Equal(t, [][]string{{"1"}, {"2"}}, query(t, s, "SELECT a FROM t ORDER BY a"))
+	require.Equal(t, pgerror.UniqueViolation, execErr(t, s, "INSERT INTO t VALUES (2)"))
+	query(t, s, "TRUNCATE t")
+	require.Equal(t, [][]string{{"0"}}, query(t, s, "SELECT count(*) FROM t"))
+}
