@@ -631,10 +631,6 @@ func (s *Session) truncate(t *pg_query.TruncateStmt) (api.Result, error) {
 	return api.Result{Tag: "TRUNCATE TABLE"}, nil
 }
 
-func (s *Session) alterTable(a *pg_query.AlterTableStmt) (api.Result, error) {
-	return api.Result{}, pgerror.Unsupported("ALTER TABLE is not supported yet")
-}
-
 func (s *Session) createRole(c *pg_query.CreateRoleStmt) (api.Result, error) {
 	if _, ok := s.e.cat.Role(c.Role); ok {
 		return api.Result{}, pgerror.New(pgerror.DuplicateObject, "role %q already exists", c.Role)

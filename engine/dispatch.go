@@ -79,6 +79,8 @@ func (s *Session) dispatch(ctx context.Context, st *parser.Statement, paramTypes
 		return api.Result{Tag: "CHECKPOINT"}, nil
 	case *pg_query.Node_AlterTableStmt:
 		return s.alterTable(n.AlterTableStmt)
+	case *pg_query.Node_RenameStmt:
+		return s.renameStmt(n.RenameStmt)
 	}
 	tag := commandVerb(st.SQL)
 	return api.Result{}, pgerror.Unsupported("%s is not supported", tag)

@@ -155,3 +155,30 @@ func TestTruncateInTransaction(t *testing.T) {
 	query(t, s, "TRUNCATE t")
 	require.Equal(t, [][]string{{"0"}}, query(t, s, "SELECT count(*) FROM t"))
 }
+
+func TestAlterTable(t *testing.T) {
+	s := openTest(t)
+	query(t, s, "CREATE TABLE t (a int, b text)")
+	query(t, s, "INSERT INTO t VALUES (1, 'x'), (2, 'y')")
+	query(t, s, "ALTER TABLE t ADD COLUMN c int DEFAULT 7, ADD COLUMN d text")
+	require.Equal(t, [][]string{{"1", "x", "7", "NULL"}, {"2", "y", "7", "NULL"}}, query(t, s, "SELECT * FROM t ORDER BY a"))
+	require.Equal(t, pgerror.NotNullViolation, execErr(t, s, "ALTER TABLE t ADD COLUMN e int NOT NULL"))
+	require.Equal(t, pgerror.NotNullViolation, execErr(t, s, "ALTER TABLE t ALTER COLUMN d SET NOT NULL"))
+	query(t, s, "ALTER TABLE t ADD PRIMARY KEY (a)")
+	require.Equal(t, pgerror.UniqueViolation, execErr(t, s, "INSERT INTO t (a) VALUES (1)"))
+	query(t, s, "ALTER TABLE t DROP COLUMN b")
+	query(t, s, "INSERT INTO t (a) VALUES (3)")
+	require.Equal(t, [][]string{{"1", "7"}, {"2", "7"}, {"3", "7"}}, query(t, s, "SELECT a, c FROM t ORDER BY a"))
+	require.Equal(t, pgerror.UniqueViolation, execErr(t, s, "INSERT INTO t (a) VALUES (3)"))
+	query(t, s, "ALTER TABLE t RENAME COLUMN c TO cc")
+	query(t, s, "ALTER TABLE t RENAME TO u")
+	require.Equal(t, [][]string{{"3"}}, query(t, s, "SELECT count(cc) FROM u"))
+	query(t, s, "ALTER TABLE u DROP CONSTRAINT t_pkey") // indexes keep their names on RENAME, as in PostgreSQL
+	require.Equal(t, pgerror.UndefinedObject, execErr(t, s, "ALTER TABLE u DROP CONSTRAINT t_pkey"))
+	query(t, s, "INSERT INTO u (a) VALUES (3)")
+	query(t, s, "CREATE VIEW v AS SELECT a FROM u")
+	require.Equal(t, pgerror.DependentObjectsStillExist, execErr(t, s, "ALTER TABLE u DROP COLUMN d"))
+	query(t, s, "ALTER TABLE u DROP COLUMN d CASCADE")
+	require.Equal(t, pgerror.UndefinedTable, execErr(t, s, "SELECT * FROM v"))
+	require.Equal(t, pgerror.FeatureNotSupported, execErr(t, s, "ALTER TABLE u ADD CONSTRAINT ck CHECK (a > 0)"))
+}
