@@ -479,6 +479,14 @@ func (p *Planner) bindAExpr(ec *exprCtx, a *pg_query.A_Expr) (Expr, error) {
 		opName = opName[i+1:] // OPERATOR(pg_catalog.+)
 	}
 	bindSide := func(n *pg_query.Node) (Expr, error) { return p.bindExpr(ec, n) }
+	bindBoth := func() (Expr, Expr, error) {
+		l, err := bindSide(a.Lexpr)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := bindSide(a.Rexpr)
+		return l, r, err
+	}
 	switch a.Kind {
 	case pg_query.A_Expr_Kind_AEXPR_OP:
 		if a.Lexpr == nil {
@@ -506,32 +514,20 @@ func (p *Planner) bindAExpr(ec *exprCtx, a *pg_query.A_Expr) (Expr, error) {
 			}
 			return p.bindOp("u"+opName, []Expr{r})
 		}
-		l, err := bindSide(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := bindSide(a.Rexpr)
+		l, r, err := bindBoth()
 		if err != nil {
 			return nil, err
 		}
 		return p.bindOp(opName, []Expr{l, r})
 	case pg_query.A_Expr_Kind_AEXPR_LIKE, pg_query.A_Expr_Kind_AEXPR_ILIKE, pg_query.A_Expr_Kind_AEXPR_SIMILAR:
 		// The grammar already wrapped a SIMILAR TO pattern in similar_to_escape.
-		l, err := bindSide(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := bindSide(a.Rexpr)
+		l, r, err := bindBoth()
 		if err != nil {
 			return nil, err
 		}
 		return p.bindOp(opName, []Expr{l, r})
 	case pg_query.A_Expr_Kind_AEXPR_DISTINCT, pg_query.A_Expr_Kind_AEXPR_NOT_DISTINCT:
-		l, err := bindSide(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := bindSide(a.Rexpr)
+		l, r, err := bindBoth()
 		if err != nil {
 			return nil, err
 		}
@@ -542,11 +538,7 @@ func (p *Planner) bindAExpr(ec *exprCtx, a *pg_query.A_Expr) (Expr, error) {
 		c := eq.(*Call)
 		return &IsDistinct{L: c.Args[0], R: c.Args[1], Eq: c.Fn, Negate: a.Kind == pg_query.A_Expr_Kind_AEXPR_NOT_DISTINCT}, nil
 	case pg_query.A_Expr_Kind_AEXPR_NULLIF:
-		l, err := bindSide(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := bindSide(a.Rexpr)
+		l, r, err := bindBoth()
 		if err != nil {
 			return nil, err
 		}
