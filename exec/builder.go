@@ -22,6 +22,13 @@ func Build(env *Env, n planner.Node) (Operator, error) {
 		return newValues(env, n)
 	case *planner.TableFunc:
 		return newTableFunc(env, n)
+	case *planner.TimeWindow:
+		in, err := Build(env, n.Input)
+		if err != nil {
+			return nil, err
+		}
+		op, err := newTimeWindow(env, n, in)
+		return finish(in, op, err)
 	case *planner.Filter:
 		in, err := Build(env, n.Input)
 		if err != nil {

@@ -396,6 +396,9 @@ func (p *Planner) bindTypeCast(ec *exprCtx, tc *pg_query.TypeCast) (Expr, error)
 	if err != nil {
 		return nil, err
 	}
+	if to.Family == types.FamInterval && len(tc.TypeName.Typmods) > 0 {
+		intervalFieldLiteral(tc)
+	}
 	// ARRAY[...]::int[] types the elements.
 	if ae := tc.Arg.GetAArrayExpr(); ae != nil && to.Family == types.FamArray {
 		return p.bindArrayExpr(ec, ae.Elements, to.ElemType())
@@ -1245,4 +1248,32 @@ func splitQualifiedName(s string) []string {
 	}
 	flush()
 	return parts
+}
+
+// intervalFieldLiteral gives a bare number in INTERVAL '30' MINUTE the unit
+// of the qualifier's last field, as PostgreSQL does (the typmod holds the
+// field mask: bits 1 MONTH, 2 YEAR, 3 DAY, 10 HOUR, 11 MINUTE, 12 SECOND).
+func intervalFieldLiteral(tc *pg_query.TypeCast) {
+	c := tc.Arg.GetAConst()
+	if c == nil || c.GetSval() == nil {
+		return
+	}
+	m := tc.TypeName.Typmods[0].GetAConst()
+	if m == nil || m.GetIval() == nil {
+		return
+	}
+	mask := m.GetIval().Ival
+	lit := strings.TrimSpace(c.GetSval().Sval)
+	if _, err := strconv.ParseFloat(lit, 64); err != nil {
+		return
+	}
+	for _, f := range []struct {
+		bit  int32
+		unit string
+	}{{12, "second"}, {11, "minute"}, {10, "hour"}, {3, "day"}, {1, "month"}, {2, "year"}} {
+		if mask&(1<<f.bit) != 0 {
+			c.GetSval().Sval = lit + " " + f.unit
+			return
+		}
+	}
 }

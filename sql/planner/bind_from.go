@@ -283,6 +283,9 @@ func (p *Planner) bindRangeFunction(sc *scope, rf *pg_query.RangeFunction) (*fro
 		return nil, pgerror.Unsupported("unsupported function in FROM")
 	}
 	name := strings.ToLower(strVal(fc.Funcname[len(fc.Funcname)-1]))
+	if len(fc.Funcname) == 1 && isTimeWindowFunc(name) {
+		return p.bindTimeWindow(sc, rf, fc, name)
+	}
 	ec := &exprCtx{sc: &scope{parent: sc, sameLevel: true}, clause: "functions in FROM"}
 	args, err := p.bindList(ec, fc.Args)
 	if err != nil {

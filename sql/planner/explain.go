@@ -86,6 +86,8 @@ func describeNode(n Node) string {
 		return "Window " + strings.Join(names, ", ")
 	case *TableFunc:
 		return fmt.Sprintf("TableFunc %s(%s)", x.Name, exprList(x.Args))
+	case *TimeWindow:
+		return fmt.Sprintf("TimeWindow %s(col %d)", x.Kind, x.TimeCol)
 	}
 	return n.Op()
 }

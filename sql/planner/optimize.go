@@ -28,13 +28,18 @@ func Optimize(n Node) (Node, error) { return optimize(n, DefaultRules) }
 // optimize folds constants (with the planner's session context), then runs
 // the other rules.
 func (p *Planner) optimize(n Node) (Node, error) {
+	f := &folder{ec: p.foldContext()}
+	rules := append([]Rule{{Name: "fold_constants", Apply: f.rule}}, DefaultRules...)
+	return optimize(n, rules)
+}
+
+// foldContext is the evaluation context of plan-time constant folding.
+func (p *Planner) foldContext() *kernels.EvalContext {
 	ec := &kernels.EvalContext{Mem: memory.DefaultAllocator}
 	if p.Ctx != nil {
 		ec.Ctx = *p.Ctx
 	}
-	f := &folder{ec: ec}
-	rules := append([]Rule{{Name: "fold_constants", Apply: f.rule}}, DefaultRules...)
-	return optimize(n, rules)
+	return ec
 }
 
 func optimize(n Node, rules []Rule) (Node, error) {
@@ -94,6 +99,10 @@ func withChildren(n Node, ch []Node) Node {
 		c.Left, c.Right = ch[0], ch[1]
 		return &c
 	case *Window:
+		c := *x
+		c.Input = ch[0]
+		return &c
+	case *TimeWindow:
 		c := *x
 		c.Input = ch[0]
 		return &c

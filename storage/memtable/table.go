@@ -247,3 +247,56 @@ func (s *Snapshot) Chunk(i int, cols []int, rowID bool, mem memory.Allocator) (a
 	rb.Release()
 	return out, true
 }
+
+// Fetch returns the rows with the given ids (live or deleted), in the order
+// of ids, as one batch of the table's schema owned by the caller. Unknown
+// ids are skipped.
+func (t *Table) Fetch(ids []int64) arrow.RecordBatch {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var parts []arrow.RecordBatch
+	for i := 0; i < len(ids); {
+		ci, _ := splitRowID(ids[i])
+		var idx []int32
+		for i < len(ids) {
+			c, r := splitRowID(ids[i])
+			if c != ci {
+				break
+			}
+			if c < len(t.chunks) && r < int(t.chunks[c].rb.NumRows()) {
+				idx = append(idx, int32(r))
+			}
+			i++
+		}
+		if ci < len(t.chunks) && len(idx) > 0 {
+			parts = append(parts, vec.TakeBatch(t.mem, t.chunks[ci].rb, idx))
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	n := int64(0)
+	cols := make([]arrow.Array, t.schema.NumFields())
+	for j := range cols {
+		arrs := make([]arrow.Array, len(parts))
+		for k, p := range parts {
+			arrs[k] = p.Column(j)
+		}
+		if len(parts) == 0 {
+			b := array.NewBuilder(t.mem, t.schema.Field(j).Type)
+			cols[j] = b.NewArray()
+			b.Release()
+			continue
+		}
+		cols[j] = vec.Concat(t.mem, arrs)
+	}
+	for _, p := range parts {
+		n += p.NumRows()
+		p.Release()
+	}
+	out := array.NewRecordBatch(t.schema, cols, n)
+	for _, c := range cols {
+		c.Release()
+	}
+	return out
+}
