@@ -235,14 +235,15 @@ func checkReference(t *testing.T, c aggCase, rows [][]types.Datum, got types.Dat
 			}
 			require.Equal(t, s.String(), got, msg)
 		case types.FamFloat4:
-			var s float32
-			for _, v := range vals {
+			// PostgreSQL's sum starts from the first input (-0 stays -0).
+			s := float32(vals[0].(float64))
+			for _, v := range vals[1:] {
 				s += float32(v.(float64))
 			}
 			require.Equal(t, vectest.DatumString(float64(s)), vectest.DatumString(got), msg)
 		case types.FamFloat8:
-			var s float64
-			for _, v := range vals {
+			s := vals[0].(float64)
+			for _, v := range vals[1:] {
 				s += v.(float64)
 			}
 			require.Equal(t, vectest.DatumString(s), vectest.DatumString(got), msg)

@@ -1,6 +1,7 @@
 package agg
 
 import (
+	"math"
 	"strconv"
 	"testing"
 
@@ -37,7 +38,9 @@ func aggOne(t *testing.T, name string, ts []types.T, rows ...[]types.Datum) (str
 		return "", err
 	}
 	b := array.NewBuilder(mem, types.ArrowType(ret))
-	require.NoError(t, acc.Finish(ctx, b))
+	if err := acc.Finish(ctx, b); err != nil {
+		return "", err // float overflow is detected when the result is read
+	}
 	out := b.NewArray()
 	if out.IsNull(0) {
 		return "NULL", nil
@@ -163,6 +166,15 @@ func TestPostgresResults(t *testing.T) {
 			g, err2 := strconv.ParseFloat(got, 64)
 			require.NoError(t, err1)
 			require.NoError(t, err2)
+			if c.name != "sum" && c.name != "avg" {
+				// The variance family rounds the exact result once;
+				// PostgreSQL's Youngs-Cramer state rounds at every row,
+				// which can leave its result one unit in the last place
+				// away (var_pop(1.5, 2.25, 7) is 5.930555555555556 there,
+				// 5.930555555555555 correctly rounded).
+				require.LessOrEqual(t, math.Abs(w-g), math.Abs(math.Nextafter(w, math.Inf(1))-w), "%s%v over %v: want %v got %v", c.name, c.ts, c.rows, w, g)
+				continue
+			}
 			require.Equal(t, w, g, "%s%v over %v", c.name, c.ts, c.rows)
 			continue
 		}

@@ -23,8 +23,8 @@ func Register(r *kernels.Registry) {
 	add("sum", one(types.Int2T), types.Int8T, func([]types.T, types.T) kernels.GroupedAcc { return &sumIntAcc[int16]{} })
 	add("sum", one(types.Int4T), types.Int8T, func([]types.T, types.T) kernels.GroupedAcc { return &sumIntAcc[int32]{} })
 	add("sum", one(types.Int8T), types.NumericT, func([]types.T, types.T) kernels.GroupedAcc { return &wideIntAcc[int64]{} })
-	add("sum", one(types.Float4T), types.Float4T, func([]types.T, types.T) kernels.GroupedAcc { return &sumFloatAcc[float32]{} })
-	add("sum", one(types.Float8T), types.Float8T, func([]types.T, types.T) kernels.GroupedAcc { return &sumFloatAcc[float64]{} })
+	add("sum", one(types.Float4T), types.Float4T, func([]types.T, types.T) kernels.GroupedAcc { return &floatAcc[float32]{kind: statSum} })
+	add("sum", one(types.Float8T), types.Float8T, func([]types.T, types.T) kernels.GroupedAcc { return &floatAcc[float64]{kind: statSum} })
 	add("sum", one(types.NumericT), types.NumericT, func([]types.T, types.T) kernels.GroupedAcc { return &decAcc{kind: decSum} })
 	add("sum", one(types.IntervalT), types.IntervalT, func([]types.T, types.T) kernels.GroupedAcc { return &intervalAcc{} })
 
@@ -32,8 +32,8 @@ func Register(r *kernels.Registry) {
 	add("avg", one(types.Int2T), types.NumericT, func([]types.T, types.T) kernels.GroupedAcc { return &wideIntAcc[int16]{avg: true} })
 	add("avg", one(types.Int4T), types.NumericT, func([]types.T, types.T) kernels.GroupedAcc { return &wideIntAcc[int32]{avg: true} })
 	add("avg", one(types.Int8T), types.NumericT, func([]types.T, types.T) kernels.GroupedAcc { return &wideIntAcc[int64]{avg: true} })
-	add("avg", one(types.Float4T), types.Float8T, func([]types.T, types.T) kernels.GroupedAcc { return &floatStatAcc[float32]{kind: statAvg} })
-	add("avg", one(types.Float8T), types.Float8T, func([]types.T, types.T) kernels.GroupedAcc { return &floatStatAcc[float64]{kind: statAvg} })
+	add("avg", one(types.Float4T), types.Float8T, func([]types.T, types.T) kernels.GroupedAcc { return &floatAcc[float32]{kind: statAvg} })
+	add("avg", one(types.Float8T), types.Float8T, func([]types.T, types.T) kernels.GroupedAcc { return &floatAcc[float64]{kind: statAvg} })
 	add("avg", one(types.NumericT), types.NumericT, func([]types.T, types.T) kernels.GroupedAcc { return &decAcc{kind: decAvg} })
 	add("avg", one(types.IntervalT), types.IntervalT, func([]types.T, types.T) kernels.GroupedAcc { return &intervalAcc{avg: true} })
 
@@ -82,8 +82,8 @@ func Register(r *kernels.Registry) {
 		for _, t := range []types.T{types.Int2T, types.Int4T, types.Int8T, types.NumericT} {
 			add(v.name, one(t), types.NumericT, func([]types.T, types.T) kernels.GroupedAcc { return &decAcc{kind: dk, sq: true} })
 		}
-		add(v.name, one(types.Float4T), types.Float8T, func([]types.T, types.T) kernels.GroupedAcc { return &floatStatAcc[float32]{kind: fk} })
-		add(v.name, one(types.Float8T), types.Float8T, func([]types.T, types.T) kernels.GroupedAcc { return &floatStatAcc[float64]{kind: fk} })
+		add(v.name, one(types.Float4T), types.Float8T, func([]types.T, types.T) kernels.GroupedAcc { return &floatAcc[float32]{kind: fk} })
+		add(v.name, one(types.Float8T), types.Float8T, func([]types.T, types.T) kernels.GroupedAcc { return &floatAcc[float64]{kind: fk} })
 	}
 
 	// boolean and bitwise
