@@ -1,0 +1,309 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// WindowFunc computes the window columns of one whole partition: it gets
+// the partition's rows (input schema, sorted by the operator's order, ties
+// in a deterministic order) and returns one array per extra output column,
+// each with one value per row. The arrays are owned by the caller.
+type WindowFunc func(ctx context.Context, partition arrow.RecordBatch) ([]arrow.Array, error)
+
+// OverWindow evaluates window functions (OVER (PARTITION BY … ORDER BY …))
+// incrementally by partition. Each partition keeps its distinct rows in an
+// ordered treap (order key, then whole-row key, with counts) and the
+// multiset of output rows it last emitted. At a barrier, every partition
+// changed in the epoch is recomputed as one batch through compute, and only
+// the output rows whose presence or window values changed are emitted
+// (Deletes of the old rows, then Inserts of the new ones). The cost of an
+// epoch is the size of the partitions it touched. Watermarks pass through
+// unchanged.
+type OverWindow struct {
+	input     Executor
+	inTypes   []types.T
+	outTypes  []types.T
+	schema    *arrow.Schema
+	partition []int
+	order     []SortCol
+	compute   WindowFunc
+	mem       memory.Allocator
+
+	parts map[string]*owPart
+	dirty []*owPart
+	kbuf  []byte
+	em    *emitter
+	q     queue
+}
+
+type owPart struct {
+	key   string
+	tree  *ordTree
+	out   map[string]*owOut // emitted output rows by row key
+	dirty bool
+}
+
+type owOut struct {
+	vals []types.Datum
+	n    int64
+}
+
+// NewOverWindow returns the window operator over input (columns of SQL
+// types inTypes) partitioned by partition and sorted by order; outSchema
+// holds the input fields then one field per window column (its SQL type is
+// read from the field metadata that types.ArrowField writes, else inferred
+// from the Arrow type).
+func NewOverWindow(input Executor, inTypes []types.T, outSchema *arrow.Schema, partition []int, order []SortCol, compute func(ctx context.Context, partition arrow.RecordBatch) ([]arrow.Array, error)) (*OverWindow, error) {
+	in := input.Schema()
+	if in.NumFields() != len(inTypes) {
+		return nil, pgerror.Internal("stream: window input has %d fields and %d types", in.NumFields(), len(inTypes))
+	}
+	if outSchema == nil || outSchema.NumFields() < len(inTypes) {
+		return nil, pgerror.Internal("stream: window output schema must hold the %d input fields first", len(inTypes))
+	}
+	if compute == nil {
+		return nil, pgerror.Internal("stream: window without a compute function")
+	}
+	if err := checkSortCols(order, len(inTypes)); err != nil {
+		return nil, err
+	}
+	for _, c := range partition {
+		if c < 0 || c >= len(inTypes) {
+			return nil, pgerror.Internal("stream: partition column %d out of range", c)
+		}
+	}
+	outTypes := append([]types.T(nil), inTypes...)
+	for i := len(inTypes); i < outSchema.NumFields(); i++ {
+		t, err := fieldSQLType(outSchema.Field(i))
+		if err != nil {
+			return nil, err
+		}
+		outTypes = append(outTypes, t)
+	}
+	for i := range inTypes {
+		if !arrow.TypeEqual(in.Field(i).Type, outSchema.Field(i).Type) {
+			return nil, pgerror.Internal("stream: window output field %d is %s, input is %s", i, outSchema.Field(i).Type, in.Field(i).Type)
+		}
+	}
+	return &OverWindow{input: input, inTypes: inTypes, outTypes: outTypes, schema: outSchema, partition: partition,
+		order: order, compute: compute, mem: memory.DefaultAllocator, parts: map[string]*owPart{},
+		em: newEmitter(outSchema, outTypes, memory.DefaultAllocator)}, nil
+}
+
+// fieldSQLType is the SQL type of an output field.
+func fieldSQLType(f arrow.Field) (types.T, error) {
+	if tag, ok := f.Metadata.GetValue("sabot.type"); ok {
+		t, err := types.DecodeTypeTag(tag)
+		if err != nil {
+			return types.UnknownT, pgerror.Internal("stream: window field %s: %v", f.Name, err)
+		}
+		return t, nil
+	}
+	switch f.Type.ID() {
+	case arrow.BOOL:
+		return types.BoolT, nil
+	case arrow.INT16:
+		return types.Int2T, nil
+	case arrow.INT32:
+		return types.Int4T, nil
+	case arrow.INT64:
+		return types.Int8T, nil
+	case arrow.FLOAT32:
+		return types.Float4T, nil
+	case arrow.FLOAT64:
+		return types.Float8T, nil
+	case arrow.STRING:
+		return types.TextT, nil
+	}
+	return types.UnknownT, pgerror.Internal("stream: window field %s of type %s has no SQL type", f.Name, f.Type)
+}
+
+// WithAllocator makes the operator allocate its batches with mem (before use).
+func (w *OverWindow) WithAllocator(mem memory.Allocator) *OverWindow {
+	w.mem = mem
+	w.em.mem = mem
+	return w
+}
+
+// Schema implements Executor.
+func (w *OverWindow) Schema() *arrow.Schema { return w.schema }
+
+// Next implements Executor.
+func (w *OverWindow) Next(ctx context.Context) (Message, error) {
+	for {
+		if m, ok := w.q.pop(); ok {
+			return m, nil
+		}
+		m, err := w.input.Next(ctx)
+		if err != nil || m == nil {
+			return m, err
+		}
+		switch m := m.(type) {
+		case *Chunk:
+			err := w.apply(m)
+			m.Release()
+			if err != nil {
+				return nil, err
+			}
+		case Barrier:
+			for _, p := range w.dirty {
+				if err := w.flushPart(ctx, p); err != nil {
+					return nil, err
+				}
+			}
+			clear(w.dirty)
+			w.dirty = w.dirty[:0]
+			w.q.push(w.em.take()...)
+			w.q.push(m)
+		default:
+			return m, nil
+		}
+	}
+}
+
+func (w *OverWindow) apply(c *Chunk) error {
+	for i, op := range c.Ops {
+		vals := rowDatums(c.Batch, i, w.inTypes)
+		w.kbuf = appendColsKey(w.kbuf[:0], vals, w.inTypes, w.partition)
+		p := w.parts[string(w.kbuf)]
+		if p == nil {
+			p = &owPart{key: string(w.kbuf), tree: newOrdTree(), out: map[string]*owOut{}}
+			w.parts[p.key] = p
+		}
+		w.kbuf = appendSortKey(w.kbuf[:0], vals, w.inTypes, w.order)
+		plen := len(w.kbuf)
+		w.kbuf = appendRowKey(w.kbuf, vals, w.inTypes)
+		n, err := p.tree.add(string(w.kbuf), plen, vals, op.Sign())
+		if err != nil {
+			return err
+		}
+		if n.cnt == 0 {
+			p.tree.remove(n.key)
+		}
+		if !p.dirty {
+			p.dirty = true
+			w.dirty = append(w.dirty, p)
+		}
+	}
+	return nil
+}
+
+// partitionBatch builds p's rows in order as one batch, with the node of
+// every row.
+func (w *OverWindow) partitionBatch(p *owPart) (arrow.RecordBatch, []*otNode) {
+	in := w.input.Schema()
+	bs := make([]array.Builder, in.NumFields())
+	for i, f := range in.Fields() {
+		bs[i] = array.NewBuilder(w.mem, f.Type)
+	}
+	var nodes []*otNode
+	for it := p.tree.first(); it.node() != nil; it.next() {
+		x := it.node()
+		for k := x.cnt; k > 0; k-- {
+			for c, d := range x.vals {
+				types.AppendDatum(bs[c], d, w.inTypes[c])
+			}
+			nodes = append(nodes, x)
+		}
+	}
+	cols := make([]arrow.Array, len(bs))
+	for i, b := range bs {
+		cols[i] = b.NewArray()
+		b.Release()
+	}
+	rb := array.NewRecordBatch(in, cols, int64(len(nodes)))
+	for _, a := range cols {
+		a.Release()
+	}
+	return rb, nodes
+}
+
+// flushPart recomputes p and emits the output rows that changed.
+func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
+	p.dirty = false
+	newOut := map[string]*owOut{}
+	if p.tree.total() > 0 {
+		rb, nodes := w.partitionBatch(p)
+		extra, err := w.compute(ctx, rb)
+		rb.Release()
+		defer func() {
+			for _, a := range extra {
+				if a != nil {
+					a.Release()
+				}
+			}
+		}()
+		if err != nil {
+			return fmt.Errorf("stream: window function: %w", err)
+		}
+		if len(extra) != len(w.outTypes)-len(w.inTypes) {
+			return pgerror.Internal("stream: window function returned %d columns, want %d", len(extra), len(w.outTypes)-len(w.inTypes))
+		}
+		for _, a := range extra {
+			if a == nil || a.Len() != len(nodes) {
+				return pgerror.Internal("stream: window function returned a column of the wrong length")
+			}
+		}
+		for j, x := range nodes {
+			vals := make([]types.Datum, len(w.outTypes))
+			copy(vals, x.vals)
+			for k, a := range extra {
+				vals[len(x.vals)+k] = types.GetDatum(a, j, w.outTypes[len(x.vals)+k])
+			}
+			w.kbuf = appendRowKey(w.kbuf[:0], vals, w.outTypes)
+			o := newOut[string(w.kbuf)]
+			if o == nil {
+				o = &owOut{vals: vals}
+				newOut[string(w.kbuf)] = o
+			}
+			o.n++
+		}
+	}
+	for _, k := range sortedKeys(p.out) {
+		o := p.out[k]
+		var n int64
+		if x := newOut[k]; x != nil {
+			n = x.n
+		}
+		w.em.diff(min(n-o.n, 0), o.vals)
+	}
+	for _, k := range sortedKeys(newOut) {
+		o := newOut[k]
+		var n int64
+		if x := p.out[k]; x != nil {
+			n = x.n
+		}
+		w.em.diff(max(o.n-n, 0), o.vals)
+	}
+	p.out = newOut
+	if p.tree.size == 0 {
+		delete(w.parts, p.key)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]*owOut) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// Close implements Executor.
+func (w *OverWindow) Close() error {
+	w.q.release()
+	w.em.release()
+	w.parts = map[string]*owPart{}
+	return w.input.Close()
+}
