@@ -1,0 +1,212 @@
+package streamdiff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sabotsql/sabotsql/engine"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// Null renders a NULL cell; a text value "NULL" is quoted to stay distinct.
+const Null = "NULL"
+
+// floatDigits is the number of significant digits float cells are rounded
+// to before comparison: incremental and batch evaluation sum floats in
+// different orders, so the last bits of avg/stddev/variance may differ.
+const floatDigits = 10
+
+// Result is one statement's outcome in PostgreSQL text form.
+type Result struct {
+	// Code is the SQLSTATE of a failure, "" on success.
+	Code string
+	Msg  string
+	OIDs []uint32
+	Rows [][]string
+}
+
+func (r Result) err() error {
+	if r.Code == "" {
+		return nil
+	}
+	return fmt.Errorf("%s: %s", r.Code, r.Msg)
+}
+
+func cellText(s string) string {
+	if s == Null {
+		return "'NULL'"
+	}
+	return s
+}
+
+// runPG runs one statement on PostgreSQL (simple protocol).
+func runPG(ctx context.Context, c *pgconn.PgConn, sql string) Result {
+	var res Result
+	mrr := c.Exec(ctx, sql)
+	for mrr.NextResult() {
+		rr := mrr.ResultReader()
+		res = Result{}
+		for rr.NextRow() {
+			raw := rr.Values()
+			row := make([]string, len(raw))
+			for i, b := range raw {
+				if b == nil {
+					row[i] = Null
+				} else {
+					row[i] = cellText(string(b))
+				}
+			}
+			res.Rows = append(res.Rows, row)
+		}
+		for _, fd := range rr.FieldDescriptions() {
+			res.OIDs = append(res.OIDs, fd.DataTypeOID)
+		}
+		if _, err := rr.Close(); err != nil {
+			break // reported by mrr.Close
+		}
+	}
+	if err := mrr.Close(); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			return Result{Code: pe.Code, Msg: pe.Message}
+		}
+		return Result{Code: "client", Msg: err.Error()}
+	}
+	return res
+}
+
+// runOurs runs one statement on the embedded engine, rendering cells with
+// types.FormatText. An engine panic becomes a Result with code "panic" so
+// one bug does not end the whole run.
+func runOurs(ctx context.Context, s *engine.Session, sql string) (res Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = Result{Code: "panic", Msg: fmt.Sprint(p)}
+		}
+	}()
+	cols, rows, _, err := s.Exec(ctx, sql)
+	if err != nil {
+		return Result{Code: pgerror.CodeOf(err), Msg: err.Error()}
+	}
+	tc := &types.Ctx{ObjectName: s.ObjectName}
+	for _, c := range cols {
+		res.OIDs = append(res.OIDs, c.T.Oid())
+	}
+	for _, r := range rows {
+		row := make([]string, len(r))
+		for i, d := range r {
+			if d == nil {
+				row[i] = Null
+			} else {
+				row[i] = cellText(types.FormatText(tc, d, cols[i].T))
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	return res
+}
+
+func isFloatOID(o uint32) bool { return o == 700 || o == 701 }
+
+// normFloat rounds a float cell to floatDigits significant digits.
+func normFloat(c string) string {
+	if c == Null {
+		return c
+	}
+	f, err := strconv.ParseFloat(c, 64)
+	if err != nil {
+		return c
+	}
+	if f == 0 {
+		return "0" // -0 and 0 agree
+	}
+	return strconv.FormatFloat(f, 'g', floatDigits, 64)
+}
+
+// rowKeys renders each row as one comparable string (floats rounded) and
+// sorts them: a multiset in canonical order.
+func rowKeys(r Result, floats []bool) []string {
+	out := make([]string, len(r.Rows))
+	for i, row := range r.Rows {
+		cells := make([]string, len(row))
+		for j, c := range row {
+			if j < len(floats) && floats[j] {
+				c = normFloat(c)
+			}
+			cells[j] = c
+		}
+		out[i] = strings.Join(cells, " | ")
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Diff compares two results as multisets of rows: both must succeed with
+// the same column types and the same rows. It returns "" when they agree,
+// else a report naming the rows only one side has (at most limit of each).
+func Diff(wantName string, want Result, gotName string, got Result, limit int) string {
+	if want.Code != "" || got.Code != "" {
+		if want.Code == got.Code {
+			return ""
+		}
+		return fmt.Sprintf("%s: %s; %s: %s", wantName, describe(want), gotName, describe(got))
+	}
+	if len(want.OIDs) != len(got.OIDs) {
+		return fmt.Sprintf("column count: %s %d, %s %d", wantName, len(want.OIDs), gotName, len(got.OIDs))
+	}
+	floats := make([]bool, len(want.OIDs))
+	for i := range want.OIDs {
+		if want.OIDs[i] != got.OIDs[i] {
+			return fmt.Sprintf("column %d type: %s oid %d, %s oid %d", i+1, wantName, want.OIDs[i], gotName, got.OIDs[i])
+		}
+		floats[i] = isFloatOID(want.OIDs[i])
+	}
+	a, b := rowKeys(want, floats), rowKeys(got, floats)
+	var onlyA, onlyB []string
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			onlyA = append(onlyA, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			onlyB = append(onlyB, b[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	if len(onlyA) == 0 && len(onlyB) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "rows differ (%s %d rows, %s %d rows)\n", wantName, len(a), gotName, len(b))
+	show := func(name string, rows []string) {
+		fmt.Fprintf(&sb, "  only in %s (%d):\n", name, len(rows))
+		for k, r := range rows {
+			if k == limit {
+				fmt.Fprintf(&sb, "    … %d more\n", len(rows)-limit)
+				break
+			}
+			sb.WriteString("    " + r + "\n")
+		}
+	}
+	show(wantName, onlyA)
+	show(gotName, onlyB)
+	return sb.String()
+}
+
+func describe(r Result) string {
+	if r.Code == "" {
+		return fmt.Sprintf("OK (%d rows)", len(r.Rows))
+	}
+	return fmt.Sprintf("ERROR %s %s", r.Code, r.Msg)
+}

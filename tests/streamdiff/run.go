@@ -1,0 +1,206 @@
+package streamdiff
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sabotsql/sabotsql/engine"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+)
+
+// Status is the outcome of one view over a run.
+type Status uint8
+
+// View outcomes, worst last.
+const (
+	Passed      Status = iota // every comparison agreed
+	Unsupported               // CREATE refused with 0A000
+	CreateError               // CREATE failed otherwise
+	Mismatch                  // a comparison differed
+)
+
+func (s Status) String() string {
+	return [...]string{"pass", "unsupported", "create-error", "MISMATCH"}[s]
+}
+
+// Failure describes the first failure of one view.
+type Failure struct {
+	View   *View
+	Status Status
+	// Oracle is "batch" or "postgres" for a mismatch.
+	Oracle string
+	// Detail is the error or the row diff.
+	Detail string
+	// Step is the index of the plan step where it failed.
+	Step int
+}
+
+// Outcome is what one plan's run found.
+type Outcome struct {
+	// Checks counts view comparisons that agreed.
+	Checks int
+	// Status of every view of the plan, by name.
+	Status   map[string]Status
+	Failures []Failure
+}
+
+// Runner executes plans against a fresh embedded engine and, optionally, a
+// PostgreSQL database holding the same tables and plain views.
+type Runner struct {
+	// PG is a connection to an empty database, nil to skip PostgreSQL.
+	PG *pgconn.PgConn
+	// Logf, when set, receives progress lines.
+	Logf func(format string, args ...any)
+}
+
+// Run executes every step of p. Failing DML or table DDL is a harness
+// error (returned); view failures are recorded in the Outcome.
+func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
+	eng, err := engine.Open(ctx, engine.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open engine: %w", err)
+	}
+	defer eng.Close()
+	// Writes and reads go through different sessions: a flushed change
+	// must be visible to every session.
+	w, err := eng.Session(engine.DefaultUser, "sabot", nil)
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	defer w.Close()
+	rd, err := eng.Session(engine.DefaultUser, "sabot", nil)
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	defer rd.Close()
+
+	out := &Outcome{Status: map[string]Status{}}
+	live := []*View{}
+	failed := map[string]bool{}
+	fail := func(f Failure) {
+		failed[f.View.Name] = true
+		out.Status[f.View.Name] = f.Status
+		out.Failures = append(out.Failures, f)
+	}
+	for i, st := range p.Steps {
+		switch st.Kind {
+		case StepTable, StepDML:
+			if res := runOurs(ctx, w, st.SQL); res.Code != "" {
+				return out, fmt.Errorf("seed %d step %d: engine: %s: %w", p.Seed, i, abbrev(st.SQL), res.err())
+			}
+			if r.PG != nil && st.PG != "" {
+				if res := runPG(ctx, r.PG, st.PG); res.Code != "" {
+					return out, fmt.Errorf("seed %d step %d: postgres: %s: %w", p.Seed, i, abbrev(st.PG), res.err())
+				}
+			}
+		case StepView:
+			v := st.View
+			dead := false
+			for _, d := range v.Deps {
+				dead = dead || failed[d]
+			}
+			if dead {
+				// Reported under its dependency.
+				failed[v.Name] = true
+				out.Status[v.Name] = CreateError
+				continue
+			}
+			if r.PG != nil && st.PG != "" {
+				if res := runPG(ctx, r.PG, st.PG); res.Code != "" {
+					return out, fmt.Errorf("seed %d: postgres refuses generated view %s: %w\n%s", p.Seed, v.Name, res.err(), st.PG)
+				}
+			}
+			res := runOurs(ctx, w, st.SQL)
+			switch {
+			case res.Code == pgerror.FeatureNotSupported:
+				fail(Failure{View: v, Status: Unsupported, Detail: res.Msg, Step: i})
+			case res.Code != "":
+				fail(Failure{View: v, Status: CreateError, Detail: res.Code + " " + res.Msg, Step: i})
+			default:
+				out.Status[v.Name] = Passed
+				live = append(live, v)
+			}
+		case StepFlush:
+			if res := runOurs(ctx, w, st.SQL); res.Code != "" {
+				return out, fmt.Errorf("seed %d step %d: FLUSH: %w", p.Seed, i, res.err())
+			}
+			for _, v := range live {
+				if failed[v.Name] {
+					continue
+				}
+				if f := r.check(ctx, rd, v); f != nil {
+					f.Step = i
+					fail(*f)
+				} else {
+					out.Checks++
+				}
+			}
+		}
+	}
+	if r.Logf != nil {
+		r.Logf("seed %d: %d steps, %d views, %d checks passed, %d failures", p.Seed, len(p.Steps), len(p.Views), out.Checks, len(out.Failures))
+	}
+	return out, nil
+}
+
+// check compares view v with the batch engine and PostgreSQL.
+func (r *Runner) check(ctx context.Context, rd *engine.Session, v *View) *Failure {
+	got := runOurs(ctx, rd, "SELECT * FROM "+v.Name)
+	want := runOurs(ctx, rd, v.BatchSQL)
+	if got.Code != "" && want.Code == "" {
+		return &Failure{View: v, Status: Mismatch, Oracle: "batch", Detail: "reading the view: " + describe(got)}
+	}
+	if d := Diff("batch", want, "view", got, 12); d != "" {
+		return &Failure{View: v, Status: Mismatch, Oracle: "batch", Detail: d}
+	}
+	if r.PG == nil || v.PGSQL == "" {
+		return nil
+	}
+	pg := runPG(ctx, r.PG, "SELECT * FROM "+v.Name)
+	if d := Diff("postgres", pg, "view", got, 12); d != "" {
+		return &Failure{View: v, Status: Mismatch, Oracle: "postgres", Detail: d}
+	}
+	return nil
+}
+
+func abbrev(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
+
+// Replay renders the engine statements of p up to step upto (inclusive)
+// that matter to view v (its tables' statements, its own and its
+// dependencies' CREATE, every FLUSH), followed by the two queries to
+// compare: a self-contained script reproducing a failure.
+func Replay(p *Plan, v *View, upto int) string {
+	need := map[string]bool{v.Name: true}
+	var addDeps func(*View)
+	addDeps = func(x *View) {
+		for _, d := range x.Deps {
+			need[d] = true
+			for _, y := range p.Views {
+				if y.Name == d {
+					addDeps(y)
+				}
+			}
+		}
+	}
+	addDeps(v)
+	var b strings.Builder
+	for i, st := range p.Steps {
+		if i > upto {
+			break
+		}
+		if st.Kind == StepView && !need[st.View.Name] {
+			continue
+		}
+		b.WriteString(st.SQL + ";\n")
+	}
+	fmt.Fprintf(&b, "SELECT * FROM %s;\n-- must equal:\n%s;\n", v.Name, v.BatchSQL)
+	return b.String()
+}
