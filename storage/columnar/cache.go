@@ -94,3 +94,10 @@ func (c *blockCache) dropRun(id uint64) {
 }
 
 func (c *blockCache) clear() { c.shrink(1 << 62) }
+
+// bytes is the size of the cached blocks.
+func (c *blockCache) bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.used
+}

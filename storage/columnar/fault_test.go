@@ -85,7 +85,7 @@ func TestWriteErrorsAndENOSPC(t *testing.T) {
 			// The data stays readable from the frozen memtable, and no
 			// partial run file is left behind.
 			requireRange(t, tbl, 0, 200)
-			require.Equal(t, 1, tbl.Stats().Frozen)
+			require.Equal(t, 1, tbl.Shape().Frozen)
 			// A crash now recovers the last checkpoint.
 			require.NoError(t, tbl.Close())
 			fs.FailWrites("", nil)
@@ -119,7 +119,7 @@ func TestRetryAfterWriteError(t *testing.T) {
 	e, err := tbl.Checkpoint(ctx)
 	require.NoError(t, err)
 	require.Equal(t, state.Epoch(2), e)
-	st := tbl.Stats()
+	st := tbl.Shape()
 	require.Equal(t, 0, st.Frozen)
 	require.Equal(t, 2, st.Runs)
 	requireRange(t, tbl, 0, 150)
@@ -155,7 +155,7 @@ func TestSyncErrorKeepsOldManifest(t *testing.T) {
 	for _, n := range names {
 		require.False(t, strings.HasSuffix(n, ".tmp"), n)
 	}
-	require.Equal(t, len(names)-1, tbl.Stats().Runs)
+	require.Equal(t, len(names)-1, tbl.Shape().Runs)
 }
 
 func checkpointedRun(t *testing.T) (*vfs.Mem, string) {
@@ -221,16 +221,16 @@ func TestCompactionWriteErrorLeavesRunsIntact(t *testing.T) {
 		_, err := tbl.Checkpoint(ctx)
 		require.NoError(t, err)
 	}
-	before := tbl.Stats().Runs
+	before := tbl.Shape().Runs
 	require.GreaterOrEqual(t, before, 2)
 	fs.FailWrites(".run", syscall.ENOSPC)
 	err := tbl.CompactAll(ctx)
 	require.Equal(t, pgerror.DiskFull, pgerror.CodeOf(err))
-	require.Equal(t, before, tbl.Stats().Runs)
+	require.Equal(t, before, tbl.Shape().Runs)
 	requireRange(t, tbl, 0, 300)
 	fs.FailWrites("", nil)
 	require.NoError(t, tbl.CompactAll(ctx))
-	require.Equal(t, 1, tbl.Stats().Runs)
+	require.Equal(t, 1, tbl.Shape().Runs)
 	requireRange(t, tbl, 0, 300)
 }
 
@@ -247,7 +247,7 @@ func TestBudgetSpillsThenFails(t *testing.T) {
 		putRange(t, tbl, e*500, e*500+500, state.Epoch(e+1))
 		require.LessOrEqual(t, budget.Used(), budget.Limit())
 	}
-	require.Greater(t, tbl.Stats().Runs, 0)
+	require.Greater(t, tbl.Shape().Runs, 0)
 	requireRange(t, tbl, 0, 20000)
 	require.LessOrEqual(t, budget.Used(), budget.Limit())
 	// One epoch larger than the whole budget cannot be held: 53200.

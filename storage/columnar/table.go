@@ -288,22 +288,44 @@ func (t *Table) Close() error {
 	return nil
 }
 
-// Stats describe a table's shape, for tests and monitoring.
-type Stats struct {
+// Shape describes a table's LSM structure, for tests and monitoring.
+type Shape struct {
 	Runs, Frozen, RangeDels int
 	MemtableBytes           int64
 	RunBytes                int64
 	Entries                 int64
 }
 
-// Stats returns the current shape.
-func (t *Table) Stats() Stats {
+// Shape returns the current LSM structure.
+func (t *Table) Shape() Shape {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	s := Stats{Runs: len(t.runs), Frozen: len(t.frozen), RangeDels: len(t.rds), MemtableBytes: t.mem.bytes}
+	s := Shape{Runs: len(t.runs), Frozen: len(t.frozen), RangeDels: len(t.rds), MemtableBytes: t.mem.bytes}
 	for _, r := range t.runs {
 		s.RunBytes += r.info.Size
 		s.Entries += r.info.Entries
+	}
+	return s
+}
+
+// Stats implements state.Table. Keys is an upper-bound estimate: memtable
+// keys plus the entries (versions and tombstones included) of frozen
+// memtables and runs, so keys present in several sources count once per
+// source until compaction merges them. MemBytes is the budget charge of the
+// memtables plus this table's cached blocks; DiskBytes the run files.
+func (t *Table) Stats() state.Stats {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	s := state.Stats{Keys: int64(len(t.mem.idx)), MemBytes: t.mem.bytes + t.cache.bytes()}
+	for _, fm := range t.frozen {
+		s.MemBytes += fm.bytes
+		for _, b := range fm.blocks {
+			s.Keys += int64(b.len())
+		}
+	}
+	for _, r := range t.runs {
+		s.DiskBytes += r.info.Size
+		s.Keys += r.info.Entries
 	}
 	return s
 }

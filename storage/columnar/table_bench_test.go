@@ -70,7 +70,7 @@ func BenchmarkColumnarGet(b *testing.B) {
 				if err := tbl.CompactAll(context.Background()); err != nil {
 					b.Fatal(err)
 				}
-				b.Logf("%+v", tbl.Stats())
+				b.Logf("%+v", tbl.Shape())
 				b.Run("batch", func(b *testing.B) { statetest.BenchGetBatch(b, tbl, n) })
 				b.Run("single", func(b *testing.B) { statetest.BenchGetLatency(b, tbl, n) })
 			})

@@ -42,6 +42,8 @@ type MemoryTable struct {
 	pins      map[Epoch]int // live snapshots per epoch
 	gcKeys    map[string]*memEntry
 	closed    bool
+	keyBytes  int64       // Σ len(key) over idx
+	valBytes  int64       // Σ len(Val) over every stored version
 	touched   []*memEntry // entries with a pending version
 	cleanBel  []byte      // CleanBelow watermark of the pending epoch
 	hasClean  bool
@@ -100,8 +102,11 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 			en = &memEntry{key: string(k)}
 			m.idx[en.key] = en
 			m.order.Set(en.key, en)
+			m.keyBytes += int64(len(k))
 		}
+		m.valBytes += int64(len(v.Val))
 		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
+			m.valBytes -= int64(len(en.vs[n-1].Val))
 			en.vs[n-1] = v
 		} else {
 			en.vs = append(en.vs, v)
@@ -125,6 +130,7 @@ func (m *MemoryTable) CleanBelow(ctx context.Context, watermark []byte) error {
 	for it := m.order.First(); it.Valid() && it.Key() < string(watermark); it.Next() {
 		en := it.Value()
 		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
+			m.valBytes -= int64(len(en.vs[n-1].Val))
 			en.vs[n-1] = Version{}
 			en.vs = en.vs[:n-1]
 		}
@@ -158,10 +164,13 @@ func (m *MemoryTable) pinnedLocked() []Epoch {
 // settleLocked prunes en and files it in the index, GC set or nowhere.
 func (m *MemoryTable) settleLocked(en *memEntry, pinned []Epoch) {
 	if len(en.vs) > 1 || (len(en.vs) == 1 && en.vs[0].Tomb) {
+		m.valBytes -= valBytes(en.vs)
 		en.vs = PruneVersions(en.vs, pinned, true)
+		m.valBytes += valBytes(en.vs)
 	}
 	switch {
 	case len(en.vs) == 0:
+		m.keyBytes -= int64(len(en.key))
 		delete(m.idx, en.key)
 		m.order.Delete(en.key)
 		if en.inGC {
@@ -212,6 +221,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 		}
 		if n := len(en.vs); n >= 2 && en.vs[n-2].Epoch == e {
 			// Cleaned at this epoch, then rewritten: the write wins.
+			m.valBytes -= int64(len(en.vs[n-2].Val))
 			en.vs[n-2] = en.vs[n-1]
 			en.vs = en.vs[:n-1]
 		}
@@ -352,6 +362,28 @@ func (m *MemoryTable) Snapshot(e Epoch) (Snapshot, error) {
 	}
 	m.pins[e]++
 	return &memSnapshot{m: m, e: e}, nil
+}
+
+func valBytes(vs []Version) (n int64) {
+	for _, v := range vs {
+		n += int64(len(v.Val))
+	}
+	return n
+}
+
+// memEntryOverhead approximates the bytes of one entry besides its key and
+// values: the map slot, the skip-list node and the entry with its version
+// slice.
+const memEntryOverhead = 160
+
+// Stats implements Table: Keys counts entries (live keys plus tombstones a
+// snapshot still needs); MemBytes estimates keys, values and per-entry
+// overhead. DiskBytes is 0.
+func (m *MemoryTable) Stats() Stats {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := int64(len(m.idx))
+	return Stats{Keys: n, MemBytes: m.keyBytes + m.valBytes + n*memEntryOverhead}
 }
 
 // Close implements Table.

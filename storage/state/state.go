@@ -98,9 +98,24 @@ type Table interface {
 	// (0 < e ≤ CommittedEpoch, or e == 0 for an empty view). The table keeps
 	// the versions it needs until Release.
 	Snapshot(e Epoch) (Snapshot, error)
+	// Stats reports the table's size (for the system view listing state per
+	// view). Cheap enough to call per query; may be approximate.
+	Stats() Stats
 	// Close releases the table's resources. Pending (uncommitted) writes are
 	// discarded. Open snapshots become invalid.
 	Close() error
+}
+
+// Stats is the size of a state table.
+type Stats struct {
+	// Keys is the number of live keys; persistent backends estimate it
+	// (versions and tombstones not yet compacted may be counted).
+	Keys int64
+	// MemBytes is the memory the table holds (memtables, pending writes,
+	// its share of caches).
+	MemBytes int64
+	// DiskBytes is the size of the table's files.
+	DiskBytes int64
 }
 
 // Snapshot is a read-only view of a table at one committed epoch. It is safe

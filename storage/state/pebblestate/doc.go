@@ -1,0 +1,38 @@
+// Package pebblestate is the `pebble` state backend: a row key-value store on
+// Pebble (github.com/cockroachdb/pebble/v2) implementing state.Table. Keys are
+// the memcomparable keys as given, values are state.RowCodec rows; Pebble's
+// own ordering, block cache, Bloom filters and compactions do the rest. It
+// suits state with many small random accesses and little scanning, and
+// persists every checkpoint.
+//
+// MVCC by epoch uses Pebble's sequence numbers instead of epoch suffixes in
+// the keys: the pending epoch is an indexed Pebble batch (the writer view
+// reads through it), Commit applies it atomically, and a Snapshot at epoch E
+// is a Pebble snapshot taken while E was the committed epoch, shared by every
+// snapshot of E. CleanBelow is a Pebble range deletion in the pending batch.
+// Durability follows the Checkpointer contract: Checkpoint writes a Pebble
+// checkpoint (hard-linked sstables, copied WAL and MANIFEST) of the committed
+// state; Open rebuilds the live directory from the newest one, so a crash or
+// Close loses exactly the commits after the last Checkpoint.
+//
+// Directory layout:
+//
+//	Dir/
+//	  live/                   the Pebble instance being written
+//	  ckpt-<epoch, 20 digits>/ the last complete checkpoint (a Pebble DB)
+//	  ckpt.tmp/               a checkpoint being written (removed on Open)
+//
+// Invariants:
+//  1. Pebble holds exactly the committed state; pending writes live only in
+//     the writer's indexed batch, so readers never see them.
+//  2. Commit applies the whole epoch in one Pebble batch while holding the
+//     table lock, and Snapshot takes its Pebble snapshot under the same lock,
+//     so a snapshot at epoch E sees every write of epochs ≤ E and none later.
+//  3. A snapshot epoch other than the committed one is served only while a
+//     live snapshot pins it (72000 otherwise), as in the other backends.
+//  4. A checkpoint directory is complete once renamed to ckpt-<epoch>; Open
+//     trusts only such directories and never modifies them (sstables are
+//     hard-linked, everything else is copied into live/).
+//  5. Readers hold the table's read lock while touching Pebble, Close takes
+//     the write lock, so Close never races an in-flight read.
+package pebblestate

@@ -1,0 +1,224 @@
+package pebblestate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/sabotsql/sabotsql/storage/state"
+)
+
+// scanPiece is the number of rows a Scan hands to its callback at a time.
+const scanPiece = 1024
+
+// pebbleReader is what both the writer's indexed batch and a Pebble
+// snapshot offer.
+type pebbleReader interface {
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+	Get(key []byte) ([]byte, io.Closer, error)
+}
+
+// Get implements state.Table: the writer view (committed state plus the
+// pending batch).
+func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
+	if t.batch == nil {
+		return state.Lookup{}, state.ErrClosed
+	}
+	return t.get(ctx, keys, t.batch)
+}
+
+// get looks the keys up with one iterator, visiting them in key order so
+// the seeks move forward (Pebble then reuses its position). Values are
+// copied into one buffer before the iterator closes.
+func (t *Table) get(ctx context.Context, keys [][]byte, r pebbleReader) (state.Lookup, error) {
+	if err := ctx.Err(); err != nil {
+		return state.Lookup{}, err
+	}
+	n := len(keys)
+	found := make([]bool, n)
+	vals := make([][]byte, n)
+	order := sortedOrder(keys)
+	var buf []byte
+	ends := make([]int, n) // end offset of key i's value in buf
+	t.mu.RLock()
+	if t.closed {
+		t.mu.RUnlock()
+		return state.Lookup{}, state.ErrClosed
+	}
+	var err error
+	if n <= pointGets {
+		for _, i := range order {
+			v, closer, gerr := r.Get(keys[i])
+			switch {
+			case gerr == nil:
+				buf = append(buf, v...)
+				found[i] = true
+				gerr = closer.Close()
+			case errors.Is(gerr, pebble.ErrNotFound):
+				gerr = nil
+			}
+			if gerr != nil {
+				err = gerr
+				break
+			}
+			ends[i] = len(buf)
+		}
+	} else {
+		err = iterGet(r, keys, order, found, ends, &buf)
+	}
+	t.mu.RUnlock()
+	if err != nil {
+		return state.Lookup{}, storageErr("read", t.opts.Dir, err)
+	}
+	// Rebuild the slices now that buf no longer moves: values were appended
+	// in sorted order, so each starts where the previous (in that order)
+	// ended.
+	start := 0
+	for _, i := range order {
+		if found[i] {
+			vals[i] = buf[start:ends[i]:ends[i]]
+		}
+		start = ends[i]
+	}
+	rec, err := state.BuildRows(t.opts.Allocator, t.codec, vals, found)
+	if err != nil {
+		return state.Lookup{}, err
+	}
+	return state.Lookup{Values: rec, Found: found}, nil
+}
+
+// pointGets is the batch size up to which Get uses Pebble point lookups
+// (each builds its own iterator internally) instead of one shared iterator.
+const pointGets = 2
+
+func iterGet(r pebbleReader, keys [][]byte, order []int, found []bool, ends []int, buf *[]byte) error {
+	it, err := r.NewIter(nil)
+	if err != nil {
+		return err
+	}
+	for _, i := range order {
+		k := keys[i]
+		if it.SeekGE(k) && bytes.Equal(it.Key(), k) {
+			v, verr := it.ValueAndErr()
+			if verr != nil {
+				err = verr
+				break
+			}
+			*buf = append(*buf, v...)
+			found[i] = true
+		}
+		ends[i] = len(*buf)
+	}
+	if err == nil {
+		err = it.Error()
+	}
+	return errors.Join(err, it.Close())
+}
+
+// sortedOrder returns the indexes of keys in ascending key order (nil-safe;
+// already sorted input costs one pass).
+func sortedOrder(keys [][]byte) []int {
+	order := make([]int, len(keys))
+	sorted := true
+	for i := range order {
+		order[i] = i
+		if i > 0 && bytes.Compare(keys[i-1], keys[i]) > 0 {
+			sorted = false
+		}
+	}
+	if !sorted {
+		slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
+	}
+	return order
+}
+
+// Scan implements state.Table: the writer view.
+func (t *Table) Scan(ctx context.Context, r state.KeyRange, fn state.ScanFunc) error {
+	if t.batch == nil {
+		return state.ErrClosed
+	}
+	return t.scan(ctx, r, t.batch, fn)
+}
+
+// scan reads pieces of up to scanPiece rows, each with a fresh iterator
+// closed before fn runs, so fn may call the table's other methods (even
+// write to the pending batch).
+func (t *Table) scan(ctx context.Context, r state.KeyRange, src pebbleReader, fn state.ScanFunc) error {
+	cursor := r.Start
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ks, vals, done, err := t.scanPiece(src, cursor, r.End)
+		if err != nil {
+			return err
+		}
+		if len(ks) > 0 {
+			found := make([]bool, len(ks))
+			for i := range found {
+				found[i] = true
+			}
+			rec, err := state.BuildRows(t.opts.Allocator, t.codec, vals, found)
+			if err != nil {
+				return err
+			}
+			err = fn(ks, rec)
+			rec.Release()
+			if err != nil {
+				return err
+			}
+		}
+		if done {
+			return nil
+		}
+		cursor = append(bytes.Clone(ks[len(ks)-1]), 0)
+	}
+}
+
+func (t *Table) scanPiece(src pebbleReader, lower, upper []byte) (ks, vals [][]byte, done bool, err error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return nil, nil, false, state.ErrClosed
+	}
+	it, err := src.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, nil, false, storageErr("scan", t.opts.Dir, err)
+	}
+	var kbuf, vbuf []byte
+	var kends, vends []int
+	done = true
+	for ok := it.First(); ok; ok = it.Next() {
+		if len(kends) == scanPiece {
+			done = false
+			break
+		}
+		v, verr := it.ValueAndErr()
+		if verr != nil {
+			err = verr
+			break
+		}
+		kbuf = append(kbuf, it.Key()...)
+		vbuf = append(vbuf, v...)
+		kends = append(kends, len(kbuf))
+		vends = append(vends, len(vbuf))
+	}
+	if err == nil {
+		err = it.Error()
+	}
+	if err = errors.Join(err, it.Close()); err != nil {
+		return nil, nil, false, storageErr("scan", t.opts.Dir, err)
+	}
+	ks = make([][]byte, len(kends))
+	vals = make([][]byte, len(vends))
+	kp, vp := 0, 0
+	for i := range ks {
+		ks[i] = kbuf[kp:kends[i]:kends[i]]
+		vals[i] = vbuf[vp:vends[i]:vends[i]]
+		kp, vp = kends[i], vends[i]
+	}
+	return ks, vals, done, nil
+}

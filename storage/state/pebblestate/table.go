@@ -1,0 +1,361 @@
+package pebblestate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"syscall"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/storage/state"
+)
+
+// Options configure a Table. Zero values take the defaults.
+type Options struct {
+	// Dir is the table's directory (required); see the package doc.
+	Dir string
+	// FS is Pebble's filesystem; default vfs.Default (the OS). Tests pass
+	// vfs.NewMem().
+	FS vfs.FS
+	// Cache is a Pebble block cache shared between tables (the caller keeps
+	// its reference). Nil: a private cache of CacheSize bytes.
+	Cache *pebble.Cache
+	// CacheSize is the private block cache's size (default 8 MiB).
+	CacheSize int64
+	// MemTableSize is Pebble's memtable size (default 4 MiB).
+	MemTableSize uint64
+	// Allocator builds the batches returned by reads (default Go allocator).
+	Allocator memory.Allocator
+	// Logger receives Pebble's messages at debug level and background
+	// errors at warn level (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Table is the pebble backend's state table. See the package doc.
+type Table struct {
+	opts  Options
+	codec *state.RowCodec
+	cache *pebble.Cache // ours to Unref
+
+	mu        sync.RWMutex // guards the fields below and Pebble's lifetime
+	db        *pebble.DB
+	committed state.Epoch
+	snaps     map[state.Epoch]*snapRef
+	closed    bool
+	applied   int64 // puts applied since Open, for the key estimate
+
+	// Writer-only: the pending epoch and scratch space.
+	batch *pebble.Batch
+	arena []byte
+}
+
+type snapRef struct {
+	ps *pebble.Snapshot
+	n  int
+}
+
+var (
+	_ state.Table        = (*Table)(nil)
+	_ state.Checkpointer = (*Table)(nil)
+)
+
+// Open opens (or creates) the table in opts.Dir at its last checkpoint;
+// commits after that checkpoint are discarded.
+func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table, error) {
+	if opts.Dir == "" {
+		return nil, pgerror.Internal("pebblestate: Options.Dir is required")
+	}
+	if opts.FS == nil {
+		opts.FS = vfs.Default
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = 8 << 20
+	}
+	if opts.MemTableSize == 0 {
+		opts.MemTableSize = 4 << 20
+	}
+	if opts.Allocator == nil {
+		opts.Allocator = memory.NewGoAllocator()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	codec, err := state.NewRowCodec(valueSchema)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	epoch, err := restoreLive(opts.FS, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{opts: opts, codec: codec, committed: epoch, snaps: make(map[state.Epoch]*snapRef)}
+	cache := opts.Cache
+	if cache == nil {
+		t.cache = pebble.NewCache(opts.CacheSize)
+		cache = t.cache
+	}
+	popts := &pebble.Options{
+		FS:                 opts.FS,
+		Cache:              cache,
+		MemTableSize:       opts.MemTableSize,
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             pebbleLogger{opts.Logger},
+	}
+	popts.EventListener = &pebble.EventListener{
+		BackgroundError: func(err error) { opts.Logger.Warn("pebblestate: background error", "dir", opts.Dir, "err", err) },
+	}
+	db, err := pebble.Open(opts.FS.PathJoin(opts.Dir, liveDir), popts)
+	if err != nil {
+		t.unrefCache()
+		return nil, storageErr("open", opts.Dir, err)
+	}
+	t.db = db
+	t.batch = db.NewIndexedBatch()
+	return t, nil
+}
+
+func (t *Table) unrefCache() {
+	if t.cache != nil {
+		t.cache.Unref()
+		t.cache = nil
+	}
+}
+
+// ValueSchema implements state.Table.
+func (t *Table) ValueSchema() *arrow.Schema { return t.codec.Schema() }
+
+// CommittedEpoch implements state.Table.
+func (t *Table) CommittedEpoch() state.Epoch {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.committed
+}
+
+// Write implements state.Table: the rows go into the pending batch.
+func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values arrow.RecordBatch) error {
+	if err := state.CheckWrite(t.codec, keys, ops, values); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t.batch == nil {
+		return state.ErrClosed
+	}
+	for i, k := range keys {
+		if ops != nil && ops[i] == state.OpDelete {
+			if err := t.batch.Delete(k, nil); err != nil {
+				return storageErr("write", t.opts.Dir, err)
+			}
+			continue
+		}
+		t.arena = t.codec.AppendRow(t.arena[:0], values, i)
+		if err := t.batch.Set(k, t.arena, nil); err != nil {
+			return storageErr("write", t.opts.Dir, err)
+		}
+	}
+	return nil
+}
+
+// CleanBelow implements state.Table with a range deletion from the empty
+// (smallest) key to watermark in the pending batch.
+func (t *Table) CleanBelow(ctx context.Context, watermark []byte) error {
+	if t.batch == nil {
+		return state.ErrClosed
+	}
+	if len(watermark) == 0 {
+		return nil // nothing is below the smallest key
+	}
+	if err := t.batch.DeleteRange([]byte{}, watermark, nil); err != nil {
+		return storageErr("clean", t.opts.Dir, err)
+	}
+	return nil
+}
+
+// Commit implements state.Table: the pending batch is applied to Pebble
+// without a WAL sync (durability comes from Checkpoint).
+func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return state.ErrClosed
+	}
+	if e <= t.committed || e == state.MaxEpoch {
+		return pgerror.Internal("pebblestate: commit of epoch %d after epoch %d", e, t.committed)
+	}
+	if !t.batch.Empty() {
+		puts := int64(t.batch.Count())
+		if err := t.db.Apply(t.batch, pebble.NoSync); err != nil {
+			return storageErr("commit", t.opts.Dir, err)
+		}
+		t.applied += puts
+		t.batch.Reset()
+	}
+	t.committed = e
+	return nil
+}
+
+// Snapshot implements state.Table.
+func (t *Table) Snapshot(e state.Epoch) (state.Snapshot, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil, state.ErrClosed
+	}
+	if e > t.committed {
+		return nil, pgerror.Internal("pebblestate: snapshot at epoch %d beyond committed epoch %d", e, t.committed)
+	}
+	ref := t.snaps[e]
+	if ref == nil {
+		if e != t.committed {
+			return nil, pgerror.New(state.SnapshotTooOld, "snapshot too old: epoch %d is no longer retained (committed %d)", e, t.committed)
+		}
+		ref = &snapRef{ps: t.db.NewSnapshot()}
+		t.snaps[e] = ref
+	}
+	ref.n++
+	return &snapshot{t: t, e: e, ref: ref}, nil
+}
+
+type snapshot struct {
+	t    *Table
+	e    state.Epoch
+	ref  *snapRef
+	once sync.Once
+}
+
+func (s *snapshot) Epoch() state.Epoch { return s.e }
+
+func (s *snapshot) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
+	return s.t.get(ctx, keys, s.ref.ps)
+}
+
+func (s *snapshot) Scan(ctx context.Context, r state.KeyRange, fn state.ScanFunc) error {
+	return s.t.scan(ctx, r, s.ref.ps, fn)
+}
+
+func (s *snapshot) Release() {
+	s.once.Do(func() {
+		t := s.t
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if s.ref.n--; s.ref.n > 0 || t.closed {
+			return
+		}
+		if t.snaps[s.e] == s.ref {
+			delete(t.snaps, s.e)
+		}
+		if err := s.ref.ps.Close(); err != nil {
+			t.opts.Logger.Warn("pebblestate: close snapshot", "err", err)
+		}
+	})
+}
+
+// Stats implements state.Table. Keys is estimated from the sstables'
+// properties (entries minus deletions) plus the puts applied since Open
+// that are still in memtables, scaled by the flushed share; MemBytes counts
+// memtables, the pending batch and the block cache when it is private.
+func (t *Table) Stats() state.Stats {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return state.Stats{}
+	}
+	m := t.db.Metrics()
+	s := state.Stats{
+		MemBytes:  int64(m.MemTable.Size) + int64(len(t.batch.Repr())),
+		DiskBytes: int64(m.DiskSpaceUsage()),
+	}
+	if t.cache != nil {
+		s.MemBytes += m.BlockCache.Size
+	}
+	var sstKeys int64
+	if levels, err := t.db.SSTables(pebble.WithProperties()); err == nil {
+		for _, lvl := range levels {
+			for _, f := range lvl {
+				if p := f.Properties; p != nil {
+					sstKeys += int64(p.NumEntries) - 2*int64(p.NumDeletions)
+				}
+			}
+		}
+	}
+	// Memtable entries are unknown; assume the not-yet-flushed share of the
+	// puts applied since Open is still there.
+	flushed := int64(m.Flush.WriteThroughput.Bytes)
+	memKeys := t.applied
+	if flushed > 0 && m.MemTable.Size > 0 {
+		memKeys = int64(float64(t.applied) * float64(m.MemTable.Size) / float64(uint64(flushed)+m.MemTable.Size))
+	} else if flushed > 0 {
+		memKeys = 0
+	}
+	s.Keys = max(sstKeys, 0) + memKeys
+	return s
+}
+
+// Close implements state.Table: pending writes and commits after the last
+// Checkpoint are discarded (the next Open restores the checkpoint).
+func (t *Table) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	var errs []error
+	for e, ref := range t.snaps {
+		errs = append(errs, ref.ps.Close())
+		delete(t.snaps, e)
+	}
+	if t.batch != nil {
+		errs = append(errs, t.batch.Close())
+		t.batch = nil
+	}
+	errs = append(errs, t.db.Close())
+	t.unrefCache()
+	if err := errors.Join(errs...); err != nil {
+		return storageErr("close", t.opts.Dir, err)
+	}
+	return nil
+}
+
+// storageErr classifies a Pebble error: corruption → XX001, a full disk →
+// 53100, anything else → 58030; errors that already carry a SQLSTATE or a
+// context error pass through.
+func storageErr(op, dir string, err error) error {
+	if pgerror.As(err) != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	code := pgerror.IOError
+	switch {
+	case pebble.IsCorruptionError(err):
+		code = pgerror.DataCorrupted
+	case errors.Is(err, syscall.ENOSPC):
+		code = pgerror.DiskFull
+	}
+	return pgerror.Wrap(err, code, fmt.Sprintf("pebblestate: %s %s", op, dir))
+}
+
+// pebbleLogger routes Pebble's messages to slog. Fatalf is reached only on
+// Pebble-internal invariant failures; it logs and panics as Pebble expects.
+type pebbleLogger struct{ log *slog.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.log.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Warn("pebble: " + fmt.Sprintf(format, args...))
+}
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error("pebble: " + msg)
+	panic("pebble: " + msg)
+}
