@@ -52,30 +52,24 @@ func (a *ofiAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Ar
 		pb, qb, pa, qa := c[0].vals[i], c[1].vals[i], c[2].vals[i], c[3].vals[i]
 		s := &a.st[g]
 		if s.has {
-			s.sum.add(ofiTerm(s.pb, s.qb, s.pa, s.qa, pb, qb, pa, qa))
+			// Each term enters the compensated sum on its own: eₙ's
+			// terms can be large and nearly cancel.
+			if pb >= s.pb {
+				s.sum.add(qb)
+			}
+			if pb <= s.pb {
+				s.sum.add(-s.qb)
+			}
+			if pa <= s.pa {
+				s.sum.add(-qa)
+			}
+			if pa >= s.pa {
+				s.sum.add(s.qa)
+			}
 		}
 		s.pb, s.qb, s.pa, s.qa, s.has = pb, qb, pa, qa, true
 	}
 	return nil
-}
-
-// ofiTerm is eₙ for the previous quote (pb0, qb0, pa0, qa0) and the
-// current one.
-func ofiTerm(pb0, qb0, pa0, qa0, pb, qb, pa, qa float64) float64 {
-	var e float64
-	if pb >= pb0 {
-		e += qb
-	}
-	if pb <= pb0 {
-		e -= qb0
-	}
-	if pa <= pa0 {
-		e -= qa
-	}
-	if pa >= pa0 {
-		e += qa0
-	}
-	return e
 }
 
 func (a *ofiAcc) AppendResult(_ *kernels.EvalContext, g uint32, b array.Builder) error {

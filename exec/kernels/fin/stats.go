@@ -68,15 +68,21 @@ func (a *bipowerAcc) Finish(ctx *kernels.EvalContext, b array.Builder) error {
 	return finishAll(ctx, a, len(a.st), b)
 }
 
-// welford is a running count, mean and sum of squared deviations (Welford
-// 1962), updated in O(1) per value in both directions: add a value, or
-// remove one previously added (a sliding window's oldest row).
+// welford is a running count, mean and sum of squared deviations
+// (Welford 1962) of the values shifted by the first one, k: keeping the
+// moments of x − k instead of x makes prices with a large common level
+// (1e9 + 1e-3 noise) lose nothing to that level. Both directions are O(1):
+// add a value, or remove one added before (a sliding frame's oldest row).
 type welford struct {
-	n, mean, m2 float64
+	k, n, mean, m2 float64 // mean and m2 are of x − k
 }
 
 // add includes x.
 func (w *welford) add(x float64) {
+	if w.n == 0 {
+		w.k = x
+	}
+	x -= w.k
 	w.n++
 	d := x - w.mean
 	w.mean += d / w.n
@@ -90,6 +96,7 @@ func (w *welford) remove(x float64) {
 		*w = welford{}
 		return
 	}
+	x -= w.k
 	n := w.n - 1
 	d := x - w.mean
 	mean := w.mean - d/n
@@ -120,8 +127,8 @@ type zscoreState struct {
 //
 // where x_last is the last non-NULL value in arrival order (the current
 // row in a window ordered by ts) and mean/stddev_samp are over all non-NULL
-// values (Welford's update, accurate for values with a large common
-// offset). NULL for fewer than two values and when stddev_samp is 0.
+// values (Welford's update on values shifted by the group's first value,
+// accurate for values with a large common offset). NULL for fewer than two values and when stddev_samp is 0.
 // Order-sensitive (x_last); not retractable.
 type zscoreAcc struct {
 	st []zscoreState
@@ -129,7 +136,7 @@ type zscoreAcc struct {
 
 func (a *zscoreAcc) Grow(n int) { a.st = growTo(a.st, n) }
 
-func (a *zscoreAcc) MemoryBytes() int64 { return int64(cap(a.st)) * 32 }
+func (a *zscoreAcc) MemoryBytes() int64 { return int64(cap(a.st)) * 40 }
 
 func (a *zscoreAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
 	x, err := floatArg("zscore", args, 0, len(groups))
@@ -157,7 +164,7 @@ func (a *zscoreAcc) result(g uint32) (float64, bool) {
 	if !ok || sd == 0 {
 		return 0, false
 	}
-	return (s.last - s.w.mean) / sd, true
+	return ((s.last - s.w.k) - s.w.mean) / sd, true
 }
 
 func (a *zscoreAcc) AppendResult(_ *kernels.EvalContext, g uint32, b array.Builder) error {
