@@ -93,30 +93,97 @@ type HashAggregate struct {
 	input     Executor
 	inTypes   []types.T
 	groupCols []int
+	keyTypes  []types.T
 	aggs      []AggCall
 	schema    *arrow.Schema
 	mem       memory.Allocator
 	ectx      *kernels.EvalContext
 
-	gt    *agg.GroupTable // nil without group columns
-	accs  []kernels.GroupedAcc
-	rets  []kernels.GroupResulter
-	retrs []kernels.Retractor
-	rows  []int64 // live input rows per group
-	seen  bool    // global group emitted at least once
+	// gens hold the group state, newest last (see aggGen); there is one
+	// generation until watermarks clean groups up.
+	gens []*aggGen
+	seen bool // global group emitted at least once
+
+	// Watermark cleanup: per group column position, the largest watermark
+	// that removed groups (nil: none). Rows below it are late.
+	cleaned  []types.Datum
+	lateRows int64
 
 	// Epoch state: groups touched since the last barrier, in first-touch
 	// order, with their output as of the first touch.
-	isDirty   []bool
-	dirty     []uint32
+	dirty     []groupRef
 	oldExists []bool
 	oldKeys   [][]arrow.Array // per group column: parts of the dirty keys
 	oldVals   []array.Builder // per agg: old results of dirty groups
 
 	pending []Message
 	groups  []uint32
+	rowGen  []int32
 	upd     []uint32
 	ret     []uint32
+}
+
+// aggGen is one generation of group state: a group table with dense ids and
+// the accumulators of those groups. Watermark cleanup marks groups dead
+// (their ids are never probed again: rows for them are late); the group
+// table and accumulators cannot shrink, so once half of the newest
+// generation is dead a new one starts, and a generation whose groups are all
+// dead is dropped whole. Lookups probe older generations first, so a live
+// group stays in the generation that created it.
+type aggGen struct {
+	gt      *agg.GroupTable // nil without group columns
+	accs    []kernels.GroupedAcc
+	rets    []kernels.GroupResulter
+	retrs   []kernels.Retractor
+	rows    []int64 // live input rows per group
+	isDirty []bool
+	dead    []bool
+	ndead   int
+}
+
+type groupRef struct {
+	gen *aggGen
+	g   uint32
+}
+
+func (h *HashAggregate) newGen() (*aggGen, error) {
+	gen := &aggGen{}
+	for _, a := range h.aggs {
+		acc := a.New()
+		r1, ok1 := acc.(kernels.GroupResulter)
+		r2, ok2 := acc.(kernels.Retractor)
+		if !ok1 || !ok2 {
+			return nil, pgerror.Unsupported("aggregate %s is not supported in materialized views (it cannot retract rows)", a.Name)
+		}
+		gen.accs = append(gen.accs, acc)
+		gen.rets = append(gen.rets, r1)
+		gen.retrs = append(gen.retrs, r2)
+	}
+	if len(h.groupCols) > 0 {
+		gen.gt = agg.NewGroupTable(h.keyTypes, h.mem)
+	} else {
+		gen.grow(1)
+	}
+	return gen, nil
+}
+
+func (gen *aggGen) grow(n int) {
+	if n <= len(gen.rows) {
+		return
+	}
+	for _, a := range gen.accs {
+		a.Grow(n)
+	}
+	gen.rows = append(gen.rows, make([]int64, n-len(gen.rows))...)
+	gen.isDirty = append(gen.isDirty, make([]bool, n-len(gen.isDirty))...)
+	gen.dead = append(gen.dead, make([]bool, n-len(gen.dead))...)
+}
+
+func (gen *aggGen) release() {
+	if gen.gt != nil {
+		gen.gt.Release()
+		gen.gt = nil
+	}
 }
 
 // NewHashAggregate returns an incremental aggregation of input (whose
@@ -136,7 +203,7 @@ func NewHashAggregate(input Executor, inTypes []types.T, groupCols []int, aggs [
 	}
 	h := &HashAggregate{input: input, inTypes: inTypes, groupCols: groupCols, aggs: aggs, mem: ectx.Mem, ectx: ectx}
 	fields := make([]arrow.Field, 0, len(groupCols)+len(aggs))
-	keyTypes := make([]types.T, len(groupCols))
+	h.keyTypes = make([]types.T, len(groupCols))
 	for i, c := range groupCols {
 		if c < 0 || c >= len(inTypes) {
 			return nil, pgerror.Internal("stream: group column %d out of range", c)
@@ -144,7 +211,7 @@ func NewHashAggregate(input Executor, inTypes []types.T, groupCols []int, aggs [
 		f := in.Field(c)
 		f.Nullable = true
 		fields = append(fields, f)
-		keyTypes[i] = inTypes[c]
+		h.keyTypes[i] = inTypes[c]
 	}
 	for _, a := range aggs {
 		for _, c := range a.Args {
@@ -152,44 +219,38 @@ func NewHashAggregate(input Executor, inTypes []types.T, groupCols []int, aggs [
 				return nil, pgerror.Internal("stream: aggregate %s argument column %d out of range", a.Name, c)
 			}
 		}
-		acc := a.New()
-		r1, ok1 := acc.(kernels.GroupResulter)
-		r2, ok2 := acc.(kernels.Retractor)
-		if !ok1 || !ok2 {
-			return nil, pgerror.Unsupported("aggregate %s is not supported in materialized views (it cannot retract rows)", a.Name)
-		}
-		h.accs = append(h.accs, acc)
-		h.rets = append(h.rets, r1)
-		h.retrs = append(h.retrs, r2)
 		fields = append(fields, types.ArrowField(a.Name, a.Type))
+	}
+	gen, err := h.newGen()
+	if err != nil {
+		return nil, err
+	}
+	h.gens = []*aggGen{gen}
+	for _, a := range aggs {
 		h.oldVals = append(h.oldVals, array.NewBuilder(h.mem, types.ArrowType(a.Type)))
 	}
 	h.schema = arrow.NewSchema(fields, nil)
 	h.oldKeys = make([][]arrow.Array, len(groupCols))
-	if len(groupCols) > 0 {
-		h.gt = agg.NewGroupTable(keyTypes, h.mem)
-	} else {
-		h.grow(1)
-	}
+	h.cleaned = make([]types.Datum, len(groupCols))
 	return h, nil
 }
 
 // Schema implements Executor.
 func (h *HashAggregate) Schema() *arrow.Schema { return h.schema }
 
-// Groups is the number of groups ever seen (live or vanished).
-func (h *HashAggregate) Groups() int { return len(h.rows) }
-
-func (h *HashAggregate) grow(n int) {
-	if n <= len(h.rows) {
-		return
+// Groups is the number of groups held in state: every group ever seen
+// (live or vanished by deletes) except those watermarks cleaned up.
+func (h *HashAggregate) Groups() int {
+	n := 0
+	for _, gen := range h.gens {
+		n += len(gen.rows) - gen.ndead
 	}
-	for _, a := range h.accs {
-		a.Grow(n)
-	}
-	h.rows = append(h.rows, make([]int64, n-len(h.rows))...)
-	h.isDirty = append(h.isDirty, make([]bool, n-len(h.isDirty))...)
+	return n
 }
+
+// LateRows is the number of input rows dropped because their group had been
+// cleaned up by a watermark.
+func (h *HashAggregate) LateRows() int64 { return h.lateRows }
 
 // Next implements Executor.
 func (h *HashAggregate) Next(ctx context.Context) (Message, error) {
@@ -220,46 +281,44 @@ func (h *HashAggregate) Next(ctx context.Context) (Message, error) {
 				h.pending = append(h.pending, out)
 			}
 			h.pending = append(h.pending, m)
-		default:
-			// Watermarks on group columns would let windows close; this
-			// slice passes them on unchanged only when they name a group
-			// column, renumbered to its output position.
-			if w, ok := m.(Watermark); ok {
-				for i, c := range h.groupCols {
-					if c == w.Col {
-						return Watermark{Col: i, Value: w.Value}, nil
-					}
-				}
+		case Watermark:
+			if err := h.watermark(m); err != nil {
+				return nil, err
 			}
+		default:
+			return m, nil
 		}
 	}
 }
 
 func (h *HashAggregate) apply(c *Chunk) error {
-	n := len(c.Ops)
 	b := c.Batch
+	ops := c.Ops
+	if kept, keptOps := h.dropLate(b, ops); kept != nil {
+		defer kept.Release()
+		b, ops = kept, keptOps
+	}
+	n := len(ops)
+	if n == 0 {
+		return nil
+	}
 	h.groups = resize(h.groups, n)
-	if h.gt != nil {
-		keys := make([]arrow.Array, len(h.groupCols))
-		for i, col := range h.groupCols {
-			keys[i] = b.Column(col)
-		}
-		h.gt.Insert(keys, h.groups)
-		h.grow(h.gt.Len())
-	} else {
-		clear(h.groups)
+	h.rowGen = resize(h.rowGen, n)
+	if err := h.assign(b); err != nil {
+		return err
 	}
 	// First touches this epoch: remember the output as it was.
 	var first []int32
 	for i, g := range h.groups {
-		if h.isDirty[g] {
+		gen := h.gens[h.rowGen[i]]
+		if gen.isDirty[g] {
 			continue
 		}
-		h.isDirty[g] = true
-		h.dirty = append(h.dirty, g)
+		gen.isDirty[g] = true
+		h.dirty = append(h.dirty, groupRef{gen: gen, g: g})
 		first = append(first, int32(i))
-		h.oldExists = append(h.oldExists, h.exists(g))
-		for j, r := range h.rets {
+		h.oldExists = append(h.oldExists, h.exists(gen, g))
+		for j, r := range gen.rets {
 			if err := r.AppendResult(h.ectx, g, h.oldVals[j]); err != nil {
 				return fmt.Errorf("stream: aggregate %s: %w", h.aggs[j].Name, err)
 			}
@@ -272,50 +331,116 @@ func (h *HashAggregate) apply(c *Chunk) error {
 	}
 	h.upd = resize(h.upd, n)
 	h.ret = resize(h.ret, n)
-	anyRet := false
-	for i, g := range h.groups {
-		if c.Ops[i].Sign() > 0 {
-			h.upd[i], h.ret[i] = g, kernels.NoGroup
-			h.rows[g]++
-		} else {
-			h.upd[i], h.ret[i] = kernels.NoGroup, g
-			h.rows[g]--
-			anyRet = true
-		}
-	}
 	args := make([]arrow.Array, 0, 2)
-	for j, a := range h.aggs {
-		args = args[:0]
-		for _, col := range a.Args {
-			args = append(args, b.Column(col))
+	for gi, gen := range h.gens {
+		any, anyRet := false, false
+		for i, g := range h.groups {
+			if int(h.rowGen[i]) != gi {
+				h.upd[i], h.ret[i] = kernels.NoGroup, kernels.NoGroup
+				continue
+			}
+			any = true
+			if ops[i].Sign() > 0 {
+				h.upd[i], h.ret[i] = g, kernels.NoGroup
+				gen.rows[g]++
+			} else {
+				h.upd[i], h.ret[i] = kernels.NoGroup, g
+				gen.rows[g]--
+				anyRet = true
+			}
 		}
-		if err := h.accs[j].Update(h.ectx, h.upd, args); err != nil {
-			return fmt.Errorf("stream: aggregate %s: %w", a.Name, err)
+		if !any {
+			continue
 		}
-		if anyRet {
-			if err := h.retrs[j].Retract(h.ectx, h.ret, args); err != nil {
-				return fmt.Errorf("stream: aggregate %s retract: %w", a.Name, err)
+		for j, a := range h.aggs {
+			args = args[:0]
+			for _, col := range a.Args {
+				args = append(args, b.Column(col))
+			}
+			if err := gen.accs[j].Update(h.ectx, h.upd, args); err != nil {
+				return fmt.Errorf("stream: aggregate %s: %w", a.Name, err)
+			}
+			if anyRet {
+				if err := gen.retrs[j].Retract(h.ectx, h.ret, args); err != nil {
+					return fmt.Errorf("stream: aggregate %s retract: %w", a.Name, err)
+				}
 			}
 		}
 	}
 	return nil
 }
 
-func (h *HashAggregate) exists(g uint32) bool {
-	if h.gt == nil {
+// assign sets h.groups and h.rowGen for every row of b: a group found in an
+// older generation stays there; the rest go to the newest generation.
+func (h *HashAggregate) assign(b arrow.RecordBatch) error {
+	newest := len(h.gens) - 1
+	top := h.gens[newest]
+	if top.gt == nil {
+		clear(h.groups)
+		clear(h.rowGen)
+		return nil
+	}
+	keys := make([]arrow.Array, len(h.groupCols))
+	for i, col := range h.groupCols {
+		keys[i] = b.Column(col)
+	}
+	if newest == 0 {
+		top.gt.Insert(keys, h.groups)
+		top.grow(top.gt.Len())
+		clear(h.rowGen)
+		return nil
+	}
+	n := len(h.groups)
+	for i := range h.rowGen {
+		h.rowGen[i] = -1
+	}
+	probe := make([]uint32, n)
+	for gi, gen := range h.gens[:newest] {
+		gen.gt.Probe(keys, probe)
+		for i, g := range probe {
+			if h.rowGen[i] < 0 && g != kernels.NoGroup && !gen.dead[g] {
+				h.rowGen[i], h.groups[i] = int32(gi), g
+			}
+		}
+	}
+	var rest []int32
+	for i, g := range h.rowGen {
+		if g < 0 {
+			rest = append(rest, int32(i))
+		}
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	sub := make([]arrow.Array, len(keys))
+	for i, k := range keys {
+		sub[i] = vec.Take(h.mem, k, rest)
+		defer sub[i].Release()
+	}
+	ids := make([]uint32, len(rest))
+	top.gt.Insert(sub, ids)
+	top.grow(top.gt.Len())
+	for k, i := range rest {
+		h.rowGen[i], h.groups[i] = int32(newest), ids[k]
+	}
+	return nil
+}
+
+func (h *HashAggregate) exists(gen *aggGen, g uint32) bool {
+	if gen.gt == nil {
 		return h.seen
 	}
-	return h.rows[g] > 0
+	return gen.rows[g] > 0
 }
 
 // flush builds the epoch's output changes and resets the epoch state.
 func (h *HashAggregate) flush() (*Chunk, error) {
-	if h.gt == nil && !h.seen && !h.isDirty[0] {
+	if gen := h.gens[0]; gen.gt == nil && !h.seen && !gen.isDirty[0] {
 		// The global row appears at the first barrier even without input.
-		h.isDirty[0] = true
-		h.dirty = append(h.dirty, 0)
+		gen.isDirty[0] = true
+		h.dirty = append(h.dirty, groupRef{gen: gen, g: 0})
 		h.oldExists = append(h.oldExists, false)
-		for j, r := range h.rets {
+		for j, r := range gen.rets {
 			if err := r.AppendResult(h.ectx, 0, h.oldVals[j]); err != nil {
 				return nil, err
 			}
@@ -326,7 +451,7 @@ func (h *HashAggregate) flush() (*Chunk, error) {
 		return nil, nil
 	}
 	defer h.resetEpoch()
-	if h.gt == nil {
+	if len(h.groupCols) == 0 {
 		h.seen = true
 	}
 	cols := make([]arrow.Array, 0, len(h.groupCols)+len(h.aggs))
@@ -353,11 +478,11 @@ func (h *HashAggregate) flush() (*Chunk, error) {
 			}
 		}
 	}()
-	for j, r := range h.rets {
+	for j := range h.aggs {
 		olds[j] = h.oldVals[j].NewArray()
 		nb := array.NewBuilder(h.mem, types.ArrowType(h.aggs[j].Type))
-		for _, g := range h.dirty {
-			if err := r.AppendResult(h.ectx, g, nb); err != nil {
+		for _, ref := range h.dirty {
+			if err := ref.gen.rets[j].AppendResult(h.ectx, ref.g, nb); err != nil {
 				nb.Release()
 				return nil, fmt.Errorf("stream: aggregate %s: %w", h.aggs[j].Name, err)
 			}
@@ -368,8 +493,8 @@ func (h *HashAggregate) flush() (*Chunk, error) {
 	}
 	idx := make([]int32, 0, 2*d)
 	ops := make([]Op, 0, 2*d)
-	for i, g := range h.dirty {
-		oldEx, newEx := h.oldExists[i], h.exists(g)
+	for i, ref := range h.dirty {
+		oldEx, newEx := h.oldExists[i], h.exists(ref.gen, ref.g)
 		switch {
 		case oldEx && newEx:
 			if h.sameOutput(olds, news, i) {
@@ -420,8 +545,8 @@ func sameValue(t types.T, a arrow.Array, i int, b arrow.Array, j int) bool {
 }
 
 func (h *HashAggregate) resetEpoch() {
-	for _, g := range h.dirty {
-		h.isDirty[g] = false
+	for _, ref := range h.dirty {
+		ref.gen.isDirty[ref.g] = false
 	}
 	h.dirty = h.dirty[:0]
 	h.oldExists = h.oldExists[:0]
@@ -444,10 +569,10 @@ func (h *HashAggregate) Close() error {
 		b.Release()
 	}
 	h.oldVals = nil
-	if h.gt != nil {
-		h.gt.Release()
-		h.gt = nil
+	for _, gen := range h.gens {
+		gen.release()
 	}
+	h.gens = nil
 	return h.input.Close()
 }
 
@@ -456,4 +581,135 @@ func resize[T any](s []T, n int) []T {
 		return make([]T, n)
 	}
 	return s[:n]
+}
+
+// watermark handles a watermark on input column w.Col. On a group column it
+// first emits the changes pending since the last barrier (so nothing below
+// the watermark follows it), removes the groups whose value of that column
+// is below w from state (their view rows stay), and forwards the watermark
+// renumbered to the column's output position. Other watermarks are dropped.
+func (h *HashAggregate) watermark(w Watermark) error {
+	gi := -1
+	for i, c := range h.groupCols {
+		if c == w.Col {
+			gi = i
+			break
+		}
+	}
+	if gi < 0 || w.Value == nil {
+		return nil
+	}
+	out, err := h.flush()
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		h.pending = append(h.pending, out)
+	}
+	t := h.keyTypes[gi]
+	if prev := h.cleaned[gi]; prev == nil || types.Compare(w.Value, prev, t) > 0 {
+		h.cleaned[gi] = w.Value
+		h.cleanup(gi, w.Value)
+	}
+	h.pending = append(h.pending, Watermark{Col: gi, Value: w.Value})
+	return nil
+}
+
+// cleanup marks dead the groups whose key column gi is below v, starts a
+// new generation when the newest is at least half dead, and drops
+// generations that are entirely dead.
+func (h *HashAggregate) cleanup(gi int, v types.Datum) {
+	t := h.keyTypes[gi]
+	bound := vec.ConstArray(h.mem, v, t, 1)
+	defer bound.Release()
+	for _, gen := range h.gens {
+		if gen.gt == nil || gen.ndead == len(gen.rows) {
+			continue
+		}
+		keys := gen.gt.KeyArrays()
+		col := keys[gi]
+		for g := 0; g < len(gen.rows) && g < col.Len(); g++ {
+			if !gen.dead[g] && col.IsValid(g) && vec.CompareValues(t, col, g, bound, 0) < 0 {
+				gen.dead[g] = true
+				gen.ndead++
+			}
+		}
+		for _, k := range keys {
+			k.Release()
+		}
+	}
+	if top := h.gens[len(h.gens)-1]; top.ndead > 0 && 2*top.ndead >= len(top.rows) {
+		if gen, err := h.newGen(); err == nil {
+			h.gens = append(h.gens, gen)
+		}
+	}
+	kept := h.gens[:0]
+	for i, gen := range h.gens {
+		if i < len(h.gens)-1 && gen.ndead == len(gen.rows) {
+			gen.release()
+			continue
+		}
+		kept = append(kept, gen)
+	}
+	for i := len(kept); i < len(h.gens); i++ {
+		h.gens[i] = nil
+	}
+	h.gens = kept
+}
+
+// dropLate removes the rows whose cleaned-up group column is below its
+// watermark: their groups are gone, so they are late. It returns nil when
+// no row is late, else the kept rows (the caller releases the batch).
+func (h *HashAggregate) dropLate(b arrow.RecordBatch, ops []Op) (arrow.RecordBatch, []Op) {
+	var bounds []arrow.Array
+	var cols []int
+	for gi, v := range h.cleaned {
+		if v != nil {
+			bounds = append(bounds, vec.ConstArray(h.mem, v, h.keyTypes[gi], 1))
+			cols = append(cols, gi)
+		}
+	}
+	if len(cols) == 0 {
+		return nil, nil
+	}
+	defer func() {
+		for _, a := range bounds {
+			a.Release()
+		}
+	}()
+	n := len(ops)
+	var keep []int32
+	late := 0
+	for i := 0; i < n; i++ {
+		isLate := false
+		for k, gi := range cols {
+			col := b.Column(h.groupCols[gi])
+			if col.IsValid(i) && vec.CompareValues(h.keyTypes[gi], col, i, bounds[k], 0) < 0 {
+				isLate = true
+				break
+			}
+		}
+		if isLate {
+			if late == 0 {
+				keep = make([]int32, 0, n)
+				for j := 0; j < i; j++ {
+					keep = append(keep, int32(j))
+				}
+			}
+			late++
+			continue
+		}
+		if late > 0 {
+			keep = append(keep, int32(i))
+		}
+	}
+	if late == 0 {
+		return nil, nil
+	}
+	h.lateRows += int64(late)
+	keptOps := make([]Op, len(keep))
+	for k, i := range keep {
+		keptOps[k] = ops[i]
+	}
+	return vec.TakeBatch(h.mem, b, keep), keptOps
 }

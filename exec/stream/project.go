@@ -10,17 +10,38 @@ import (
 
 	"github.com/sabotsql/sabotsql/exec/kernels/vec"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
 )
 
 // Project computes one output column per evaluator; ops pass unchanged (an
 // update whose halves project to equal rows stays an update pair).
 // Watermarks pass only for input columns the projection outputs unchanged
-// (see WithWatermarks), renumbered; others are dropped.
+// (see WithWatermarks), renumbered, or as monotone functions of an input
+// column (see WithDerivedWatermark); others are dropped.
 type Project struct {
 	input  Executor
 	exprs  []Evaluator
 	schema *arrow.Schema
 	wm     map[int]int
+	// derived watermarks: a watermark on in becomes one on out through a
+	// monotone function.
+	derived []derivedWM
+	pending []Message
+}
+
+type derivedWM struct {
+	in, out int
+	f       func(types.Datum) (types.Datum, error)
+}
+
+// WithDerivedWatermark declares that output column outCol is a monotone
+// non-decreasing function f of input column inCol (tumble_start(ts), ts +
+// interval, date_trunc): a watermark w on inCol then also yields
+// Watermark{outCol, f(w)} (after the pass-through one of WithWatermarks, if
+// any). f returning NULL emits nothing; an error stops the stream.
+func (p *Project) WithDerivedWatermark(inCol, outCol int, f func(types.Datum) (types.Datum, error)) *Project {
+	p.derived = append(p.derived, derivedWM{in: inCol, out: outCol, f: f})
+	return p
 }
 
 // WithWatermarks declares which input columns are output unchanged
@@ -43,22 +64,50 @@ func (p *Project) Schema() *arrow.Schema { return p.schema }
 
 // Next implements Executor.
 func (p *Project) Next(ctx context.Context) (Message, error) {
-	m, err := p.input.Next(ctx)
-	if err != nil || m == nil {
-		return m, err
-	}
-	c, ok := m.(*Chunk)
-	if !ok {
-		if w, isWM := m.(Watermark); isWM {
-			out, mapped := p.wm[w.Col]
-			if !mapped {
-				return p.Next(ctx)
-			}
-			w.Col = out
-			return w, nil
+	for len(p.pending) == 0 {
+		m, err := p.input.Next(ctx)
+		if err != nil || m == nil {
+			return m, err
 		}
-		return m, nil
+		c, ok := m.(*Chunk)
+		if !ok {
+			if w, isWM := m.(Watermark); isWM {
+				if err := p.watermark(w); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			return m, nil
+		}
+		return p.project(ctx, c)
 	}
+	m := p.pending[0]
+	p.pending[0] = nil
+	p.pending = p.pending[1:]
+	return m, nil
+}
+
+// watermark queues the output watermarks w yields.
+func (p *Project) watermark(w Watermark) error {
+	if out, mapped := p.wm[w.Col]; mapped {
+		p.pending = append(p.pending, Watermark{Col: out, Value: w.Value})
+	}
+	for _, d := range p.derived {
+		if d.in != w.Col {
+			continue
+		}
+		v, err := d.f(w.Value)
+		if err != nil {
+			return fmt.Errorf("stream: project watermark: %w", err)
+		}
+		if v != nil {
+			p.pending = append(p.pending, Watermark{Col: d.out, Value: v})
+		}
+	}
+	return nil
+}
+
+func (p *Project) project(ctx context.Context, c *Chunk) (Message, error) {
 	defer c.Release()
 	cols := make([]arrow.Array, len(p.exprs))
 	defer func() {
@@ -80,7 +129,10 @@ func (p *Project) Next(ctx context.Context) (Message, error) {
 }
 
 // Close implements Executor.
-func (p *Project) Close() error { return p.input.Close() }
+func (p *Project) Close() error {
+	p.pending = nil
+	return p.input.Close()
+}
 
 // Filter keeps the rows whose predicate is true. When the two halves of an
 // update pair are filtered differently, the surviving half becomes a plain
