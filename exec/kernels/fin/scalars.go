@@ -37,7 +37,12 @@ func microprice(bid, bidSz, ask, askSz float64) (float64, bool) {
 	if d == 0 {
 		return 0, false
 	}
-	return (bid*askSz + ask*bidSz) / d, true
+	// The numerator in double-double (exact products, compensated sum):
+	// its two terms may nearly cancel.
+	var num ksum
+	num.addProd(bid, askSz)
+	num.addProd(ask, bidSz)
+	return num.value() / d, true
 }
 
 // spread_bps(bid, ask) = (ask − bid) / ((bid + ask)/2) · 10⁴. NULL when the
