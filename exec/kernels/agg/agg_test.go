@@ -561,7 +561,9 @@ func TestRetractIsInverse(t *testing.T) {
 	for _, c := range cases() {
 		f := lookup(t, reg, c.name, c.args)
 		ret := f.ResultType(c.args)
-		if _, ok := f.New(c.args, ret).(kernels.Retractor); !ok {
+		if _, ok := f.New(c.args, ret).(kernels.Retractor); !ok || f.OrderSensitive {
+			// Order-sensitive aggregates retract the latest equal row, not
+			// the one inserted first: TestRetractMatchesRecompute covers them.
 			continue
 		}
 		tested++

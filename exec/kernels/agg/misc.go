@@ -1,13 +1,14 @@
 package agg
 
 import (
+	"math/bits"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/exec/kernels/vec"
-	"github.com/sabotsql/sabotsql/sql/types"
 )
 
 // boolAcc is bool_and/every (and) and bool_or (!and), kept as counts of
@@ -71,18 +72,44 @@ func (a *boolAcc) Finish(ctx *kernels.EvalContext, b array.Builder) error {
 	return finishAll(ctx, a, len(a.trues), b)
 }
 
-// bitAcc is bit_and/bit_or over integers (result of the input type).
+// bitAcc is bit_and/bit_or over integers (result of the input type). To
+// retract, each group keeps its input count and, per bit position, how many
+// inputs have that bit set: bit_and sets the bits every input has, bit_or
+// the bits some input has. That is 8 bytes per bit of the type per group
+// (512 bytes for int8), the price of deletes.
 type bitAcc[T anyInt] struct {
 	and  bool
-	vals []T
-	has  []bool
+	ones []int64 // group g's counts are ones[g*width : (g+1)*width]
+	n    []int64
 }
 
-func (a *bitAcc[T]) Grow(n int) { a.vals = growTo(a.vals, n); a.has = growTo(a.has, n) }
+func (a *bitAcc[T]) width() int {
+	var z T
+	switch any(z).(type) {
+	case int16:
+		return 16
+	case int32:
+		return 32
+	}
+	return 64
+}
 
-func (a *bitAcc[T]) MemoryBytes() int64 { return int64(cap(a.vals))*8 + int64(cap(a.has)) }
+func (a *bitAcc[T]) Grow(n int) {
+	a.ones = growTo(a.ones, n*a.width())
+	a.n = growTo(a.n, n)
+}
+
+func (a *bitAcc[T]) MemoryBytes() int64 { return int64(cap(a.ones)+cap(a.n)) * 8 }
 
 func (a *bitAcc[T]) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
+	return a.apply(groups, args, 1)
+}
+
+func (a *bitAcc[T]) Retract(_ *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
+	return a.apply(groups, args, -1)
+}
+
+func (a *bitAcc[T]) apply(groups []uint32, args []arrow.Array, d int64) error {
 	arg, err := argArray(args, 0)
 	if err != nil {
 		return err
@@ -92,141 +119,50 @@ func (a *bitAcc[T]) Update(_ *kernels.EvalContext, groups []uint32, args []arrow
 	}
 	vals := vec.Values[T](arg)
 	vm, off := vec.Validity(arg)
+	w := a.width()
+	mask := uint64(1)<<w - 1
+	if w == 64 {
+		mask = ^uint64(0)
+	}
 	for i, g := range groups {
 		if g == NoGroup || (vm != nil && !bitutil.BitIsSet(vm, off+i)) {
 			continue
 		}
-		v := vals[i]
-		switch {
-		case !a.has[g]:
-			a.vals[g], a.has[g] = v, true
-		case a.and:
-			a.vals[g] &= v
-		default:
-			a.vals[g] |= v
+		a.n[g] += d
+		ones := a.ones[int(g)*w : int(g+1)*w]
+		for v := uint64(vals[i]) & mask; v != 0; v &= v - 1 {
+			ones[bits.TrailingZeros64(v)] += d
 		}
 	}
 	return nil
+}
+
+// value returns group g's result; ok is false for NULL.
+func (a *bitAcc[T]) value(g uint32) (T, bool) {
+	n := a.n[g]
+	if n == 0 {
+		return 0, false
+	}
+	w := a.width()
+	var v uint64
+	for b, c := range a.ones[int(g)*w : int(g+1)*w] {
+		if (a.and && c == n) || (!a.and && c > 0) {
+			v |= 1 << b
+		}
+	}
+	return T(v), true
 }
 
 func (a *bitAcc[T]) AppendResult(_ *kernels.EvalContext, g uint32, b array.Builder) error {
-	return appendFixed(b, a.vals[g:g+1], a.has[g:g+1])
+	v, ok := a.value(g)
+	return appendFixed(b, []T{v}, []bool{ok})
 }
 
 func (a *bitAcc[T]) Finish(_ *kernels.EvalContext, b array.Builder) error {
-	return appendFixed(b, a.vals, a.has)
-}
-
-// stringAggAcc is string_agg(text, text) and string_agg(bytea, bytea):
-// non-NULL values in arrival order, each but the first preceded by its own
-// row's delimiter (NULL delimiter = empty).
-type stringAggAcc struct {
-	bufs [][]byte
-	has  []bool
-}
-
-func (a *stringAggAcc) Grow(n int) { a.bufs = growTo(a.bufs, n); a.has = growTo(a.has, n) }
-
-func (a *stringAggAcc) MemoryBytes() int64 {
-	m := int64(cap(a.bufs))*24 + int64(cap(a.has))
-	for _, b := range a.bufs {
-		m += int64(cap(b))
+	vals := make([]T, len(a.n))
+	valid := make([]bool, len(a.n))
+	for g := range vals {
+		vals[g], valid[g] = a.value(uint32(g))
 	}
-	return m
-}
-
-func (a *stringAggAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
-	val, err := argArray(args, 0)
-	if err != nil {
-		return err
-	}
-	del, err := argArray(args, 1)
-	if err != nil {
-		return err
-	}
-	if _, isNull := val.(*array.Null); isNull {
-		return nil
-	}
-	voffs, vdata := vec.BinaryParts(val)
-	doffs, ddata := vec.BinaryParts(del)
-	for i, g := range groups {
-		if g == NoGroup || val.IsNull(i) {
-			continue
-		}
-		if a.has[g] && doffs != nil && del.IsValid(i) {
-			a.bufs[g] = append(a.bufs[g], ddata[doffs[i]:doffs[i+1]]...)
-		}
-		a.bufs[g] = append(a.bufs[g], vdata[voffs[i]:voffs[i+1]]...)
-		a.has[g] = true
-	}
-	return nil
-}
-
-func (a *stringAggAcc) AppendResult(_ *kernels.EvalContext, g uint32, b array.Builder) error {
-	if !a.has[g] {
-		b.AppendNull()
-		return nil
-	}
-	switch bb := b.(type) {
-	case *array.StringBuilder:
-		bb.BinaryBuilder.Append(a.bufs[g])
-	case *array.BinaryBuilder:
-		bb.Append(a.bufs[g])
-	default:
-		return builderMismatch(b, "StringBuilder or BinaryBuilder")
-	}
-	return nil
-}
-
-func (a *stringAggAcc) Finish(ctx *kernels.EvalContext, b array.Builder) error {
-	return finishAll(ctx, a, len(a.bufs), b)
-}
-
-// arrayAggAcc is array_agg(anynonarray): every input, NULLs included, in
-// arrival order. It keeps Datums (a row-at-a-time fallback).
-type arrayAggAcc struct {
-	elem  types.T
-	elems [][]types.Datum
-	has   []bool
-}
-
-func (a *arrayAggAcc) Grow(n int) { a.elems = growTo(a.elems, n); a.has = growTo(a.has, n) }
-
-func (a *arrayAggAcc) MemoryBytes() int64 {
-	m := int64(cap(a.elems))*24 + int64(cap(a.has))
-	for _, e := range a.elems {
-		m += int64(cap(e)) * 24
-	}
-	return m
-}
-
-func (a *arrayAggAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
-	arg, err := argArray(args, 0)
-	if err != nil {
-		return err
-	}
-	for i, g := range groups {
-		if g == NoGroup {
-			continue
-		}
-		a.elems[g] = append(a.elems[g], types.GetDatum(arg, i, a.elem))
-		a.has[g] = true
-	}
-	return nil
-}
-
-func (a *arrayAggAcc) AppendResult(_ *kernels.EvalContext, g uint32, b array.Builder) error {
-	if _, ok := b.(*array.ListBuilder); !ok {
-		return builderMismatch(b, "ListBuilder")
-	}
-	if !a.has[g] {
-		b.AppendNull()
-		return nil
-	}
-	types.AppendDatum(b, &types.Array{Elem: a.elem, Elems: a.elems[g]}, types.ArrayOf(a.elem))
-	return nil
-}
-
-func (a *arrayAggAcc) Finish(ctx *kernels.EvalContext, b array.Builder) error {
-	return finishAll(ctx, a, len(a.elems), b)
+	return appendFixed(b, vals, valid)
 }
