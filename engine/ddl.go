@@ -10,6 +10,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/sabotsql/sabotsql/api"
+	"github.com/sabotsql/sabotsql/exec/stream"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/parser"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -244,7 +245,7 @@ func strVal(n *pg_query.Node) string {
 
 func (s *Session) createTableAs(ctx context.Context, c *pg_query.CreateTableAsStmt, st *parser.Statement) (api.Result, error) {
 	if c.Objtype == pg_query.ObjectType_OBJECT_MATVIEW {
-		return api.Result{}, pgerror.Unsupported("CREATE MATERIALIZED VIEW is not supported yet")
+		return s.createMaterializedView(ctx, c, st)
 	}
 	into := c.Into
 	pl := s.newPlanner(nil)
@@ -564,9 +565,13 @@ func (s *Session) dropRelation(schema, name string, kind catalog.ObjectKind, mis
 
 func (s *Session) removeRelation(r catalog.Relation) {
 	s.e.cat.Remove(r.ObjID())
+	if r.RelKind() == catalog.KindMaterializedView {
+		s.e.dropView(r.ObjID())
+	}
 	s.e.mu.Lock()
 	defer s.e.mu.Unlock()
 	if ts, ok := s.e.tables[r.ObjID()]; ok {
+		s.e.dropLog(ts)
 		for _, ix := range ts.indexes {
 			delete(s.e.indexes, ix.name)
 		}
@@ -616,10 +621,14 @@ func (s *Session) truncate(t *pg_query.TruncateStmt) (api.Result, error) {
 		if s.txn != nil {
 			// Inside a block TRUNCATE must be undoable: delete every live row.
 			ids := liveRowIDs(ts, s.e)
+			s.e.publishIDs(ts, stream.Delete, ids)
 			s.removeIndexEntries(ts, ids)
 			ts.store.Delete(ids)
 			s.recordUndo(undoEntry{kind: undoDelete, table: ts.def.ID, rows: ids})
 			continue
+		}
+		if ts.log != nil {
+			s.e.publishIDs(ts, stream.Delete, liveRowIDs(ts, s.e))
 		}
 		ts.store.Truncate()
 		for _, ix := range ts.indexes {

@@ -95,8 +95,16 @@ func (s *Session) runSelect(ctx context.Context, ast *pg_query.Node, paramTypes 
 	if len(pl.Params) > len(params) {
 		return api.Result{}, pgerror.New(pgerror.UndefinedParameter, "there is no parameter $%d", len(params)+1)
 	}
-	cctx, cancel := s.stmtContext(ctx)
+	cctx, cancel0 := s.stmtContext(ctx)
 	env := s.env(s.evalContext(), params)
+	cancel := func() {
+		cancel0()
+		env.Tables.(*tableReader).release()
+	}
+	if err := s.e.attachViewReads(cctx, env, q.Plan); err != nil {
+		cancel()
+		return api.Result{}, err
+	}
 	op, err := exec.Build(env, q.Plan)
 	if err != nil {
 		cancel()

@@ -12,6 +12,7 @@ import (
 	"github.com/sabotsql/sabotsql/api"
 	"github.com/sabotsql/sabotsql/exec"
 	"github.com/sabotsql/sabotsql/exec/kernels/vec"
+	"github.com/sabotsql/sabotsql/exec/stream"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
@@ -39,7 +40,12 @@ func (s *Session) runDML(ctx context.Context, ast *pg_query.Node, paramTypes []t
 	if ts == nil {
 		return api.Result{}, pgerror.New(pgerror.UndefinedTable, "relation %q does not exist", d.Table.Name)
 	}
-	src, err := exec.Run(cctx, s.env(ec, params), d.Source)
+	denv := s.env(ec, params)
+	defer denv.Tables.(*tableReader).release()
+	if err := s.e.attachViewReads(cctx, denv, d.Source); err != nil {
+		return api.Result{}, err
+	}
+	src, err := exec.Run(cctx, denv, d.Source)
 	if err != nil {
 		return api.Result{}, err
 	}
@@ -331,6 +337,7 @@ func (s *Session) applyInsert(ts *tableState, bs []arrow.RecordBatch, doNothing 
 		}
 		s.addIndexEntries(ts, tb, 0, ids)
 		s.recordUndo(undoEntry{kind: undoInsert, table: ts.def.ID, rows: ids})
+		s.e.publish(ts, stream.Insert, tb)
 		n += tb.NumRows()
 		out = append(out, tb)
 	}
@@ -353,7 +360,9 @@ func (s *Session) applyDelete(ts *tableState, bs []arrow.RecordBatch) (int64, []
 		ts.store.Delete(ids)
 		s.recordUndo(undoEntry{kind: undoDelete, table: ts.def.ID, rows: ids})
 		n += int64(len(ids))
-		out = append(out, withSchema(ts, b, 1))
+		old := withSchema(ts, b, 1)
+		s.e.publish(ts, stream.Delete, old)
+		out = append(out, old)
 	}
 	return n, out, nil
 }
@@ -386,6 +395,7 @@ func (s *Session) applyUpdate(ts *tableState, bs []arrow.RecordBatch) (int64, []
 	var out []arrow.RecordBatch
 	for _, b := range bs {
 		ids := rowIDs(b)
+		s.e.publishIDs(ts, stream.Delete, ids)
 		s.removeIndexEntries(ts, ids)
 		ts.store.Delete(ids)
 		s.recordUndo(undoEntry{kind: undoDelete, table: ts.def.ID, rows: ids})
@@ -397,6 +407,7 @@ func (s *Session) applyUpdate(ts *tableState, bs []arrow.RecordBatch) (int64, []
 		}
 		s.addIndexEntries(ts, tb, 0, newIDs)
 		s.recordUndo(undoEntry{kind: undoInsert, table: ts.def.ID, rows: newIDs})
+		s.e.publish(ts, stream.Insert, tb)
 		n += tb.NumRows()
 		out = append(out, tb)
 	}

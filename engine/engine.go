@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -18,6 +19,7 @@ import (
 	"github.com/sabotsql/sabotsql/exec/kernels/agg"
 	"github.com/sabotsql/sabotsql/exec/kernels/funcs"
 	"github.com/sabotsql/sabotsql/exec/kernels/ops"
+	"github.com/sabotsql/sabotsql/exec/stream"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgcatalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -44,6 +46,9 @@ type Options struct {
 	HashPassword func(string) (string, error)
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger
+	// BarrierInterval is the time between epochs of the streaming views
+	// (0: DefaultBarrierInterval).
+	BarrierInterval time.Duration
 }
 
 // Engine is an open database. Safe for concurrent use by many sessions.
@@ -64,6 +69,8 @@ type Engine struct {
 
 	lockFile *os.File
 	closed   bool
+
+	st *streams
 }
 
 // Open opens (creating if needed) the database in opts.DataDir.
@@ -120,12 +127,14 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if _, ok := e.cat.Role("postgres"); !ok {
 		e.cat.PutRole(&catalog.Role{Name: "postgres", Superuser: true, Verifier: role.Verifier})
 	}
+	e.startStreams(opts.BarrierInterval)
 	log.Info("engine open", "data_dir", opts.DataDir, "memory_limit", opts.MemoryLimit)
 	return e, nil
 }
 
 // Close releases the engine's resources.
 func (e *Engine) Close() error {
+	e.stopStreams()
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	if e.closed {
@@ -206,6 +215,8 @@ type tableState struct {
 	store   *memtable.Table
 	schema  *arrow.Schema
 	indexes []*indexDef
+	// log receives the table's changes once a materialized view reads it.
+	log *stream.Changelog
 }
 
 // indexDef is a unique (or plain) index on a table.

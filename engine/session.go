@@ -141,7 +141,7 @@ func (s *Session) evalContext() *kernels.EvalContext {
 }
 
 func (s *Session) newPlanner(params []types.T) *planner.Planner {
-	p := &planner.Planner{Cat: s.e.cat, Reg: s.e.reg, Ctx: &s.tctx, Params: params, StarExcept: s.curStarExcept}
+	p := &planner.Planner{Cat: s.e.cat, Reg: s.e.reg, Ctx: &s.tctx, Params: params, StarExcept: s.curStarExcept, MVScan: mvScanNode}
 	if v := s.e.virtualTables(s); v != nil {
 		p.Virtual = v
 	}
@@ -405,10 +405,18 @@ func (s *Session) run(ctx context.Context, st *parser.Statement, paramTypes []ty
 	defer func() { s.curStarExcept = nil }()
 	s.tctx.Now = time.Now()
 	if st.Kind == parser.KindFlush {
-		// Without streaming views every committed change is already visible.
+		if err := s.e.Flush(ctx); err != nil {
+			return api.Result{}, err
+		}
 		return api.Result{Tag: "FLUSH"}, nil
 	}
-	return s.dispatch(ctx, st, paramTypes, params)
+	res, err = s.dispatch(ctx, st, paramTypes, params)
+	if err == nil && s.implicitFlush() && isDML(st) {
+		if ferr := s.e.Flush(ctx); ferr != nil {
+			return api.Result{}, ferr
+		}
+	}
+	return res, err
 }
 
 func copyStarExcept(m map[int][]string) map[int][]string {
@@ -420,4 +428,19 @@ func copyStarExcept(m map[int][]string) map[int][]string {
 		out[k] = v
 	}
 	return out
+}
+
+// implicitFlush reports SET implicit_flush = on.
+func (s *Session) implicitFlush() bool { return s.settings["implicit_flush"] == "on" }
+
+// isDML reports statements that change table rows.
+func isDML(st *parser.Statement) bool {
+	if st.AST == nil {
+		return false
+	}
+	switch st.AST.Node.(type) {
+	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_CopyStmt, *pg_query.Node_TruncateStmt:
+		return true
+	}
+	return false
 }

@@ -28,6 +28,7 @@ var settingList = []settingDef{
 	{name: "default_transaction_isolation", def: "read committed", desc: "Sets the transaction isolation level of each new transaction."},
 	{name: "default_transaction_read_only", def: "off", desc: "Sets the default read-only status of new transactions.", check: checkBool},
 	{name: "extra_float_digits", def: "1", desc: "Sets the number of digits displayed for floating-point values.", check: checkInt},
+	{name: "watermark_idle_timeout", def: "0", desc: "Advances the watermark of an idle watermarked table by the elapsed time after this long without rows (ms, or with a unit; 0: never).", check: checkDuration},
 	{name: "implicit_flush", def: "off", desc: "Makes each DML statement wait until its effects are visible in every materialized view.", check: checkBool},
 	{name: "integer_datetimes", def: "on", desc: "Shows whether datetimes are integer based.", reported: true, readOnly: true},
 	{name: "IntervalStyle", def: "postgres", desc: "Sets the display format for interval values.", reported: true, check: checkIntervalStyle},

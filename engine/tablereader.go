@@ -17,6 +17,17 @@ import (
 type tableReader struct {
 	e     *Engine
 	extra map[catalog.ObjectID][]arrow.RecordBatch
+	// owned are batches read for this statement (materialized views),
+	// released by release.
+	owned []arrow.RecordBatch
+}
+
+// release drops the batches the reader owns.
+func (r *tableReader) release() {
+	for _, b := range r.owned {
+		b.Release()
+	}
+	r.owned = nil
 }
 
 func (r *tableReader) ScanTable(ctx context.Context, t *catalog.Table, cols []int, rowID bool) (exec.Operator, error) {

@@ -6,6 +6,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/sabotsql/sabotsql/api"
+	"github.com/sabotsql/sabotsql/exec/stream"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
@@ -85,6 +86,7 @@ func (s *Session) rollback() {
 			}
 		case undoInsert:
 			if ts := s.e.table(u.table); ts != nil {
+				s.e.publishIDs(ts, stream.Delete, u.rows)
 				s.removeIndexEntries(ts, u.rows)
 				ts.store.Delete(u.rows)
 			}
@@ -92,6 +94,7 @@ func (s *Session) rollback() {
 			if ts := s.e.table(u.table); ts != nil {
 				ts.store.Undelete(u.rows)
 				s.restoreIndexEntries(ts, u.rows)
+				s.e.publishIDs(ts, stream.Insert, u.rows)
 			}
 		}
 	}

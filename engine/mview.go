@@ -1,0 +1,710 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/sabotsql/sabotsql/api"
+	"github.com/sabotsql/sabotsql/exec"
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/stream"
+	"github.com/sabotsql/sabotsql/exec/streamplan"
+	"github.com/sabotsql/sabotsql/sql/catalog"
+	"github.com/sabotsql/sabotsql/sql/parser"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/planner"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// DefaultBarrierInterval is the default time between injected barriers.
+const DefaultBarrierInterval = 100 * time.Millisecond
+
+// streams is the engine's streaming side: the epoch coordinator, the
+// running materialized views and the barrier clock.
+type streams struct {
+	coord *stream.Coordinator
+	// ticks is a changelog without rows whose barriers drive views over
+	// constant inputs.
+	ticks *stream.Changelog
+
+	mu    sync.RWMutex
+	views map[catalog.ObjectID]*mview
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// mview is one running materialized view.
+type mview struct {
+	def    *catalog.View
+	mat    *stream.Materialize
+	out    *stream.Changelog // the view's changes, for views over it
+	cancel context.CancelFunc
+	done   chan struct{}
+	late   atomic.Int64
+
+	mu  sync.Mutex
+	err error // the dataflow's failure, if it stopped with one
+}
+
+func (v *mview) failure() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.err
+}
+
+func (e *Engine) startStreams(interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultBarrierInterval
+	}
+	st := &streams{
+		coord: stream.NewCoordinator(),
+		ticks: stream.NewChangelog(arrow.NewSchema(nil, nil)),
+		views: map[catalog.ObjectID]*mview{},
+		done:  make(chan struct{}),
+	}
+	st.coord.AddChangelog(st.ticks)
+	ctx, cancel := context.WithCancel(context.Background())
+	st.cancel = cancel
+	e.st = st
+	go e.barrierLoop(ctx, interval)
+}
+
+// barrierLoop injects a barrier every interval while views exist, and
+// trims the changelogs behind their slowest reader.
+func (e *Engine) barrierLoop(ctx context.Context, interval time.Duration) {
+	defer close(e.st.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		e.st.mu.RLock()
+		n := len(e.st.views)
+		e.st.mu.RUnlock()
+		if n == 0 {
+			continue
+		}
+		e.writeMu.Lock()
+		ep, err := e.st.coord.InjectBarrier(false)
+		e.writeMu.Unlock()
+		if err != nil {
+			e.log.Error("barrier injection failed", "err", err)
+			continue
+		}
+		e.truncateLogs(ep)
+	}
+}
+
+// truncateLogs drops changelog entries every reader has passed.
+func (e *Engine) truncateLogs(ep uint64) {
+	e.st.ticks.Truncate(ep)
+	e.mu.RLock()
+	for _, ts := range e.tables {
+		if ts.log != nil {
+			ts.log.Truncate(ep)
+		}
+	}
+	e.mu.RUnlock()
+	e.st.mu.RLock()
+	for _, v := range e.st.views {
+		v.out.Truncate(ep)
+	}
+	e.st.mu.RUnlock()
+}
+
+func (e *Engine) stopStreams() {
+	if e.st == nil {
+		return
+	}
+	e.st.cancel()
+	<-e.st.done
+	e.st.mu.Lock()
+	views := e.st.views
+	e.st.views = map[catalog.ObjectID]*mview{}
+	e.st.mu.Unlock()
+	for _, v := range views {
+		v.stop()
+	}
+}
+
+// Flush injects a barrier and waits until every view has committed it:
+// afterwards every change made before the call is visible in every view.
+func (e *Engine) Flush(ctx context.Context) error {
+	e.writeMu.Lock()
+	ep, err := e.st.coord.InjectBarrier(false)
+	e.writeMu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := e.st.coord.WaitCommitted(ctx, ep); err != nil {
+		return pgerror.Wrap(err, pgerror.QueryCanceled, "canceling FLUSH")
+	}
+	return nil
+}
+
+// publish appends a table's changed rows to its changelog (when a view
+// reads the table). Called with writeMu held, so a statement's changes
+// never straddle a barrier.
+func (e *Engine) publish(ts *tableState, op stream.Op, rows arrow.RecordBatch) {
+	if ts.log == nil || rows == nil || rows.NumRows() == 0 {
+		return
+	}
+	b := rows
+	if !rows.Schema().Equal(ts.schema) {
+		b = array.NewRecordBatch(ts.schema, rows.Columns(), rows.NumRows())
+		defer b.Release()
+	}
+	ops := make([]stream.Op, b.NumRows())
+	for i := range ops {
+		ops[i] = op
+	}
+	if err := ts.log.Append(&stream.Chunk{Batch: b, Ops: ops}); err != nil {
+		e.log.Error("changelog append failed", "table", ts.def.Name, "err", err)
+	}
+}
+
+// publishIDs publishes rows by id (before a delete, or after an insert by
+// undo); must be called while the rows are still fetchable.
+func (e *Engine) publishIDs(ts *tableState, op stream.Op, ids []int64) {
+	if ts.log == nil || len(ids) == 0 {
+		return
+	}
+	b := ts.store.Fetch(ids)
+	defer b.Release()
+	e.publish(ts, op, b)
+}
+
+// ensureLog gives a table a changelog that receives barriers.
+func (e *Engine) ensureLog(ts *tableState) {
+	if ts.log != nil {
+		return
+	}
+	ts.log = stream.NewChangelog(ts.schema)
+	e.st.coord.AddChangelog(ts.log)
+}
+
+// dropLog detaches a dropped table's changelog.
+func (e *Engine) dropLog(ts *tableState) {
+	if ts.log == nil {
+		return
+	}
+	e.st.coord.RemoveChangelog(ts.log)
+	ts.log.Close()
+}
+
+func (e *Engine) view(id catalog.ObjectID) *mview {
+	e.st.mu.RLock()
+	defer e.st.mu.RUnlock()
+	return e.st.views[id]
+}
+
+// mvScanNode is the planner hook reading a materialized view's contents.
+func mvScanNode(v *catalog.View) planner.Node {
+	t := &catalog.Table{ID: v.ID, Schema: v.Schema, Name: v.Name, Columns: v.Columns}
+	s := &planner.Scan{Table: t, Alias: v.Name}
+	for i, c := range v.Columns {
+		s.Cols = append(s.Cols, i)
+		s.Out = append(s.Out, planner.Column{Name: c.Name, T: c.T, Table: v.Name})
+	}
+	return s
+}
+
+// viewIDs lists the materialized views a plan reads (subquery plans included).
+func (e *Engine) viewIDs(n planner.Node, out map[catalog.ObjectID]bool) {
+	if s, ok := n.(*planner.Scan); ok && e.view(s.Table.ID) != nil {
+		out[s.Table.ID] = true
+	}
+	for _, x := range planner.NodeExprs(n) {
+		planner.WalkExpr(x, func(y planner.Expr) bool {
+			if sq, ok := y.(*planner.Subquery); ok {
+				e.viewIDs(sq.Plan, out)
+			}
+			return true
+		})
+	}
+	for _, c := range n.Children() {
+		e.viewIDs(c, out)
+	}
+}
+
+// attachViewReads reads every materialized view the plan uses at one
+// committed epoch (a consistent cut across views) into the statement's
+// table reader.
+func (e *Engine) attachViewReads(ctx context.Context, env *exec.Env, plan planner.Node) error {
+	ids := map[catalog.ObjectID]bool{}
+	e.viewIDs(plan, ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	var views []*mview
+	var mats []*stream.Materialize
+	for id := range ids {
+		v := e.view(id)
+		if err := v.failure(); err != nil {
+			return viewFailed(v, err)
+		}
+		views = append(views, v)
+		mats = append(mats, v.mat)
+	}
+	_, snaps, err := e.st.coord.PinViews(mats...)
+	if err != nil {
+		return fmt.Errorf("reading materialized views: %w", err)
+	}
+	defer func() {
+		for _, s := range snaps {
+			s.Release()
+		}
+	}()
+	tr, ok := env.Tables.(*tableReader)
+	if !ok {
+		return pgerror.Internal("materialized view read without the engine's table reader")
+	}
+	if tr.extra == nil {
+		tr.extra = map[catalog.ObjectID][]arrow.RecordBatch{}
+	}
+	for i, v := range views {
+		bs, err := snaps[i].Read(ctx)
+		if err != nil {
+			return err
+		}
+		tr.extra[v.def.ID] = bs
+		tr.owned = append(tr.owned, bs...)
+	}
+	return nil
+}
+
+func viewFailed(v *mview, err error) error {
+	code := pgerror.CodeOf(err)
+	if code == "" || code == pgerror.QueryCanceled {
+		code = pgerror.InternalError
+	}
+	return pgerror.New(code, "materialized view %q stopped after an error: %v", v.def.Name, err)
+}
+
+// createMaterializedView plans the query, builds its dataflow, backfills it
+// from the current contents of its inputs and starts it.
+func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.CreateTableAsStmt, st *parser.Statement) (api.Result, error) {
+	if s.txn != nil {
+		return api.Result{}, pgerror.New(pgerror.ActiveSQLTransaction, "CREATE MATERIALIZED VIEW cannot run inside a transaction block")
+	}
+	into := c.Into
+	schema, err := schemaOf(into.Rel)
+	if err != nil {
+		return api.Result{}, err
+	}
+	name := into.Rel.Relname
+	pl := s.newPlanner(nil)
+	pl.MVScan = mvScanNode
+	q, err := pl.PlanSelect(c.Query)
+	if err != nil {
+		return api.Result{}, err
+	}
+	if len(pl.Params) > 0 {
+		return api.Result{}, pgerror.New(pgerror.UndefinedParameter, "there is no parameter $1")
+	}
+	if n := len(into.ColNames); n > 0 && n != len(q.Cols) {
+		// RisingWave's rule (PostgreSQL accepts fewer names).
+		return api.Result{}, pgerror.New(pgerror.SyntaxError, "CREATE MATERIALIZED VIEW specifies %d column names, but the query has %d columns", n, len(q.Cols))
+	}
+	sql, err := deparseStmt(c.Query)
+	if err != nil {
+		return api.Result{}, err
+	}
+	def := &catalog.View{Schema: schema, Name: name, SQL: sql, Kind: catalog.KindMaterializedView,
+		EmitOnWindowClose: st.Stream.EmitOnWindowClose, Options: map[string]string{}}
+	for i, oc := range q.Cols {
+		cn := oc.Name
+		if i < len(into.ColNames) {
+			cn = strVal(into.ColNames[i])
+		}
+		def.Columns = append(def.Columns, catalog.Column{Name: cn, T: oc.T})
+	}
+	for _, o := range into.Options {
+		if d := o.GetDefElem(); d != nil {
+			def.Options[d.Defname] = defElemString(d)
+		}
+	}
+
+	s.e.writeMu.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			s.e.writeMu.Unlock()
+		}
+	}()
+	if _, ok := s.e.cat.Lookup(schema, name); ok {
+		if c.IfNotExists {
+			return api.Result{Tag: "CREATE MATERIALIZED VIEW", Notices: []string{fmt.Sprintf("relation %q already exists, skipping", name)}}, nil
+		}
+		return api.Result{}, pgerror.New(pgerror.DuplicateTable, "relation %q already exists", name)
+	}
+	// Inputs: tables get changelogs before the start barrier, so every
+	// input log holds it.
+	rels := map[catalog.ObjectID]bool{}
+	collectScans(q.Plan, rels)
+	upstream := false
+	for id := range rels {
+		if ts := s.e.table(id); ts != nil {
+			s.e.ensureLog(ts)
+		} else if v := s.e.view(id); v != nil {
+			if err := v.failure(); err != nil {
+				return api.Result{}, viewFailed(v, err)
+			}
+			upstream = true
+		}
+	}
+	start, err := s.e.st.coord.InjectBarrier(false)
+	if err != nil {
+		return api.Result{}, err
+	}
+	if upstream {
+		// Views read here must have passed the start barrier, so their
+		// output logs hold it and their contents at it are pinned.
+		if err := s.e.st.coord.WaitCommitted(ctx, start); err != nil {
+			return api.Result{}, pgerror.Wrap(err, pgerror.QueryCanceled, "canceling CREATE MATERIALIZED VIEW")
+		}
+	}
+	def.ID = s.e.cat.NextID()
+	ec := &kernels.EvalContext{Ctx: s.tctx, Mem: s.e.mem}
+	now := types.TimestampTZ(time.Now().UnixMicro())
+	ec.StmtTime, ec.TxnTime = now, now
+	env := &exec.Env{Eval: ec, Tables: &tableReader{e: s.e}, Mem: exec.NewMemAccount(s.e.opts.MemoryLimit)}
+	in := &mvInputs{s: s, start: start}
+	b := &streamplan.Builder{Env: env, In: in}
+	res, err := b.Build(ctx, q.Plan)
+	if err != nil {
+		in.closeAll()
+		return api.Result{}, err
+	}
+	root := res.Root
+	if def.EmitOnWindowClose {
+		wcol := -1
+		for i := range res.Types {
+			if res.WatermarkCols[i] {
+				wcol = i
+				break
+			}
+		}
+		if wcol < 0 {
+			root.Close()
+			return api.Result{}, pgerror.Unsupported("EMIT ON WINDOW CLOSE needs a GROUP BY on a window column derived from a watermarked time column")
+		}
+		keyCols := make([]int, len(res.Types))
+		for i := range keyCols {
+			keyCols[i] = i
+		}
+		eowc, err := stream.NewEOWC(root, res.Types, keyCols, wcol)
+		if err != nil {
+			root.Close()
+			return api.Result{}, err
+		}
+		root = eowc
+	}
+	out := stream.NewChangelog(root.Schema())
+	tee := stream.NewTee(root, out)
+	committer, err := s.e.st.coord.RegisterView(strconv.FormatInt(int64(def.ID), 10), start)
+	if err != nil {
+		tee.Close()
+		return api.Result{}, err
+	}
+	mat, err := stream.NewMaterialize(tee, res.Types, nil, nil, committer)
+	if err != nil {
+		s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
+		tee.Close()
+		return api.Result{}, err
+	}
+	if err := s.e.cat.Add(def, s.referencedRelations(c.Query)); err != nil {
+		s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
+		mat.Close()
+		return api.Result{}, err
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{})}
+	s.e.st.mu.Lock()
+	s.e.st.views[def.ID] = v
+	s.e.st.mu.Unlock()
+	go s.e.runView(rctx, v)
+	s.e.writeMu.Unlock()
+	locked = false
+	// The view answers queries once its backfill is committed.
+	if err := s.e.Flush(ctx); err != nil {
+		return api.Result{}, err
+	}
+	if err := v.failure(); err != nil {
+		return api.Result{}, viewFailed(v, err)
+	}
+	return api.Result{Tag: "CREATE MATERIALIZED VIEW"}, nil
+}
+
+func defElemString(d *pg_query.DefElem) string {
+	if d.Arg == nil {
+		return "true"
+	}
+	if s := d.Arg.GetString_(); s != nil {
+		return s.Sval
+	}
+	if c := d.Arg.GetAConst(); c != nil {
+		if c.GetSval() != nil {
+			return c.GetSval().Sval
+		}
+		if c.GetIval() != nil {
+			return strconv.Itoa(int(c.GetIval().Ival))
+		}
+	}
+	if tn := d.Arg.GetTypeName(); tn != nil && len(tn.Names) > 0 {
+		return strVal(tn.Names[len(tn.Names)-1])
+	}
+	return ""
+}
+
+// collectScans lists the relations a plan scans (subquery plans included).
+func collectScans(n planner.Node, out map[catalog.ObjectID]bool) {
+	if s, ok := n.(*planner.Scan); ok {
+		out[s.Table.ID] = true
+	}
+	for _, x := range planner.NodeExprs(n) {
+		planner.WalkExpr(x, func(y planner.Expr) bool {
+			if sq, ok := y.(*planner.Subquery); ok {
+				collectScans(sq.Plan, out)
+			}
+			return true
+		})
+	}
+	for _, c := range n.Children() {
+		collectScans(c, out)
+	}
+}
+
+// runView drives a view's dataflow until it is dropped or fails.
+func (e *Engine) runView(ctx context.Context, v *mview) {
+	defer close(v.done)
+	err := v.mat.Run(ctx)
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	e.log.Error("materialized view stopped", "view", v.def.Name, "err", err)
+	v.mu.Lock()
+	v.err = err
+	v.mu.Unlock()
+	// Other views keep committing; this one stays readable at its last epoch.
+	e.st.coord.DropView(strconv.FormatInt(int64(v.def.ID), 10))
+	v.out.Close()
+}
+
+// stop ends the view's dataflow and releases its state.
+func (v *mview) stop() {
+	v.cancel()
+	<-v.done
+	v.mat.Close()
+	v.out.Release()
+}
+
+// dropView stops a dropped materialized view (writeMu held).
+func (e *Engine) dropView(id catalog.ObjectID) {
+	e.st.mu.Lock()
+	v := e.st.views[id]
+	delete(e.st.views, id)
+	e.st.mu.Unlock()
+	if v == nil {
+		return
+	}
+	e.st.coord.DropView(strconv.FormatInt(int64(id), 10))
+	v.stop()
+}
+
+// mvInputs supplies a new view's dataflow leaves: each input's contents at
+// the start barrier as inserts, then its changelog after it.
+type mvInputs struct {
+	s     *Session
+	start uint64
+	srcs  []stream.Executor
+}
+
+func (in *mvInputs) closeAll() {
+	for _, s := range in.srcs {
+		s.Close()
+	}
+}
+
+func (in *mvInputs) Ticks(ctx context.Context) (stream.Executor, error) {
+	sub, err := in.s.e.st.ticks.Subscribe(in.start)
+	if err != nil {
+		return nil, err
+	}
+	src := stream.NewSource(sub)
+	in.srcs = append(in.srcs, src)
+	return src, nil
+}
+
+func (in *mvInputs) Relation(ctx context.Context, id catalog.ObjectID) (stream.Executor, streamplan.RelInfo, error) {
+	e := in.s.e
+	info := streamplan.RelInfo{WatermarkCol: -1}
+	if ts := e.table(id); ts != nil {
+		if ts.log == nil {
+			return nil, info, pgerror.Internal("table %q has no changelog", ts.def.Name)
+		}
+		sub, err := ts.log.Subscribe(in.start)
+		if err != nil {
+			return nil, info, err
+		}
+		snap := ts.store.Snapshot()
+		var rows []arrow.RecordBatch
+		for i := 0; i < snap.NumChunks(); i++ {
+			if b, ok := snap.Chunk(i, nil, false, e.mem); ok {
+				rows = append(rows, b)
+			}
+		}
+		snap.Release()
+		var src stream.Executor = &backfill{schema: ts.schema, rows: rows, next: stream.NewSource(sub)}
+		info.AppendOnly = ts.def.AppendOnly
+		if ts.def.WatermarkColumn != "" {
+			wsrc, col, err := in.watermark(ts, src)
+			if err != nil {
+				src.Close()
+				return nil, info, err
+			}
+			src, info.WatermarkCol = wsrc, col
+		}
+		in.srcs = append(in.srcs, src)
+		return src, info, nil
+	}
+	v := e.view(id)
+	if v == nil {
+		return nil, info, pgerror.New(pgerror.UndefinedTable, "relation %d does not exist", id)
+	}
+	sub, err := v.out.Subscribe(in.start)
+	if err != nil {
+		return nil, info, err
+	}
+	_, snaps, err := e.st.coord.PinViews(v.mat)
+	if err != nil {
+		sub.Close()
+		return nil, info, err
+	}
+	rows, err := snaps[0].Read(ctx)
+	snaps[0].Release()
+	if err != nil {
+		sub.Close()
+		return nil, info, err
+	}
+	src := &backfill{schema: v.out.Schema(), rows: rows, next: stream.NewSource(sub)}
+	in.srcs = append(in.srcs, src)
+	return src, info, nil
+}
+
+// watermark wraps a table source in the table's WATERMARK FOR col AS expr.
+func (in *mvInputs) watermark(ts *tableState, src stream.Executor) (stream.Executor, int, error) {
+	col := -1
+	for i, c := range ts.def.Columns {
+		if c.Name == ts.def.WatermarkColumn {
+			col = i
+		}
+	}
+	if col < 0 {
+		return nil, -1, pgerror.New(pgerror.UndefinedColumn, "watermark column %q does not exist", ts.def.WatermarkColumn)
+	}
+	pl := in.s.newPlanner(nil)
+	q, err := pl.ParseQuery(fmt.Sprintf("SELECT %s FROM %s.%s", ts.def.WatermarkExpr, quoteIdent(ts.def.Schema), quoteIdent(ts.def.Name)))
+	if err != nil {
+		return nil, -1, fmt.Errorf("watermark expression: %w", err)
+	}
+	ev := &planEval{e: in.s.e, plan: q.Plan, ec: &kernels.EvalContext{Ctx: in.s.tctx, Mem: in.s.e.mem}}
+	idle := time.Duration(0)
+	if d, err := parseDurationMS(in.s.settings["watermark_idle_timeout"]); err == nil && d > 0 {
+		idle = d
+	}
+	return stream.NewWatermarkFilter(src, col, ev, stream.WatermarkOptions{IdleTimeout: idle}), col, nil
+}
+
+// planEval evaluates a one-column plan over a table's full rows (the
+// table scan inside the plan reads the batch).
+type planEval struct {
+	e    *Engine
+	plan planner.Node
+	ec   *kernels.EvalContext
+}
+
+func (p *planEval) Eval(ctx context.Context, b arrow.RecordBatch) (arrow.Array, error) {
+	env := &exec.Env{Eval: p.ec, Tables: &oneBatchReader{b: b}, Mem: exec.NewMemAccount(p.e.opts.MemoryLimit)}
+	out, err := exec.Run(ctx, env, p.plan)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, o := range out {
+			o.Release()
+		}
+	}()
+	parts := make([]arrow.Array, 0, len(out))
+	for _, o := range out {
+		parts = append(parts, o.Column(0))
+	}
+	if len(parts) == 0 {
+		bld := array.NewBuilder(p.e.mem, types.ArrowType(p.plan.Schema()[0].T))
+		defer bld.Release()
+		return bld.NewArray(), nil
+	}
+	a, err := array.Concatenate(parts, p.e.mem)
+	if err != nil {
+		return nil, err
+	}
+	if a.Len() != int(b.NumRows()) {
+		a.Release()
+		return nil, pgerror.Internal("watermark expression returned %d rows for %d", a.Len(), b.NumRows())
+	}
+	return a, nil
+}
+
+// oneBatchReader serves one full-row batch as the scanned table.
+type oneBatchReader struct{ b arrow.RecordBatch }
+
+func (r *oneBatchReader) ScanTable(_ context.Context, _ *catalog.Table, cols []int, _ bool) (exec.Operator, error) {
+	return &batchScan{batches: []arrow.RecordBatch{r.b}, cols: cols}, nil
+}
+
+// backfill emits a relation's contents as inserts, then its changelog.
+type backfill struct {
+	schema *arrow.Schema
+	rows   []arrow.RecordBatch
+	next   stream.Executor
+}
+
+func (b *backfill) Schema() *arrow.Schema { return b.schema }
+
+func (b *backfill) Next(ctx context.Context) (stream.Message, error) {
+	for len(b.rows) > 0 {
+		r := b.rows[0]
+		b.rows = b.rows[1:]
+		if r.NumRows() == 0 {
+			r.Release()
+			continue
+		}
+		rb := array.NewRecordBatch(b.schema, r.Columns(), r.NumRows())
+		r.Release()
+		return &stream.Chunk{Batch: rb, Ops: make([]stream.Op, rb.NumRows())}, nil
+	}
+	return b.next.Next(ctx)
+}
+
+func (b *backfill) Close() error {
+	for _, r := range b.rows {
+		r.Release()
+	}
+	b.rows = nil
+	return b.next.Close()
+}
+
+var errViewsClosed = errors.New("engine closed")

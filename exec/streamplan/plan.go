@@ -1,0 +1,779 @@
+package streamplan
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sabotsql/sabotsql/exec"
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/agg"
+	"github.com/sabotsql/sabotsql/exec/stream"
+	"github.com/sabotsql/sabotsql/sql/catalog"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/planner"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// RelInfo describes a streaming input.
+type RelInfo struct {
+	// AppendOnly inputs never delete or update rows.
+	AppendOnly bool
+	// WatermarkCol is the column carrying watermarks (-1: none).
+	WatermarkCol int
+}
+
+// Inputs supplies the leaves of a dataflow.
+type Inputs interface {
+	// Relation returns an executor of the changes of a table or
+	// materialized view (its full row in catalog column order), starting
+	// with its current contents as inserts.
+	Relation(ctx context.Context, id catalog.ObjectID) (stream.Executor, RelInfo, error)
+	// Ticks returns an executor that emits only barriers (the clock of
+	// inputs that never change).
+	Ticks(ctx context.Context) (stream.Executor, error)
+}
+
+// Builder turns one optimized query plan into a dataflow.
+type Builder struct {
+	// Env compiles expressions (its Tables are unused: constant subplans
+	// are evaluated through it once, so it needs a reader only for them).
+	Env *exec.Env
+	In  Inputs
+}
+
+// Result is a built dataflow.
+type Result struct {
+	Root       stream.Executor
+	Types      []types.T
+	AppendOnly bool
+	// WatermarkCols are the output columns carrying watermarks.
+	WatermarkCols map[int]bool
+}
+
+// flow is a partially built dataflow.
+type flow struct {
+	ex         stream.Executor
+	ts         []types.T
+	appendOnly bool
+	wm         map[int]bool
+}
+
+// Build builds the dataflow for plan n. On error the executors built so far
+// are closed.
+func (b *Builder) Build(ctx context.Context, n planner.Node) (*Result, error) {
+	f, err := b.build(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Root: f.ex, Types: f.ts, AppendOnly: f.appendOnly, WatermarkCols: f.wm}, nil
+}
+
+// hasStreamingInput reports whether n reads a table or view.
+func hasStreamingInput(n planner.Node) bool {
+	if _, ok := n.(*planner.Scan); ok {
+		return true
+	}
+	for _, c := range n.Children() {
+		if hasStreamingInput(c) {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Builder) build(ctx context.Context, n planner.Node) (flow, error) {
+	if !hasStreamingInput(n) {
+		return b.constant(ctx, n)
+	}
+	if err := checkExprs(n); err != nil {
+		return flow{}, err
+	}
+	switch x := n.(type) {
+	case *planner.Scan:
+		return b.scan(ctx, x)
+	case *planner.Filter:
+		return b.filter(ctx, x)
+	case *planner.Project:
+		in, err := b.build(ctx, x.Input)
+		if err != nil {
+			return flow{}, err
+		}
+		return b.project(in, x.Exprs, x.Input.Schema(), x.Out)
+	case *planner.Aggregate:
+		return b.aggregate(ctx, x)
+	case *planner.Join:
+		return b.join(ctx, x)
+	case *planner.Sort:
+		// A view is a set: ordering matters only under a LIMIT.
+		return b.build(ctx, x.Input)
+	case *planner.Limit:
+		return b.limit(ctx, x)
+	case *planner.Distinct:
+		return b.distinct(ctx, x)
+	case *planner.SetOp:
+		return b.setOp(ctx, x)
+	case *planner.Window:
+		return b.window(ctx, x)
+	case *planner.TimeWindow:
+		return b.timeWindow(ctx, x)
+	}
+	return flow{}, pgerror.Unsupported("%s is not supported in materialized views", strings.ToLower(n.Op()))
+}
+
+// checkExprs refuses expressions a dataflow cannot maintain: volatile
+// functions (a retraction would not cancel its insertion) and subqueries
+// (handled only as dynamic filters, before this check).
+func checkExprs(n planner.Node) error {
+	var err error
+	for _, e := range planner.NodeExprs(n) {
+		planner.WalkExpr(e, func(x planner.Expr) bool {
+			if err != nil {
+				return false
+			}
+			switch y := x.(type) {
+			case *planner.Call:
+				if y.Fn != nil && y.Fn.Volatility == kernels.Volatile {
+					err = pgerror.Unsupported("volatile function %s is not supported in materialized views over tables", y.Fn.Name)
+				}
+			case *planner.Subquery:
+				err = pgerror.Unsupported("subqueries in expressions are not supported in materialized views (except a comparison with a scalar subquery in WHERE)")
+			case *planner.Param:
+				err = pgerror.New(pgerror.UndefinedParameter, "there is no parameter $%d", y.Idx+1)
+			}
+			return err == nil
+		})
+	}
+	return err
+}
+
+func (b *Builder) scan(ctx context.Context, s *planner.Scan) (flow, error) {
+	if s.RowID {
+		return flow{}, pgerror.Internal("streamplan: scan with row ids")
+	}
+	ex, info, err := b.In.Relation(ctx, s.Table.ID)
+	if err != nil {
+		return flow{}, err
+	}
+	all := make([]types.T, len(s.Table.Columns))
+	for i, c := range s.Table.Columns {
+		all[i] = c.T
+	}
+	f := flow{ex: ex, ts: all, appendOnly: info.AppendOnly, wm: map[int]bool{}}
+	if info.WatermarkCol >= 0 {
+		f.wm[info.WatermarkCol] = true
+	}
+	identity := len(s.Cols) == len(all)
+	for i, c := range s.Cols {
+		identity = identity && c == i
+	}
+	if identity {
+		return f, nil
+	}
+	exprs := make([]planner.Expr, len(s.Cols))
+	in := make(planner.Schema, len(all))
+	for i, c := range s.Table.Columns {
+		in[i] = planner.Column{Name: c.Name, T: c.T}
+	}
+	for i, c := range s.Cols {
+		exprs[i] = &planner.ColRef{Idx: c, T: all[c]}
+	}
+	return b.project(f, exprs, in, s.Out)
+}
+
+// project evaluates exprs over f (whose schema is in) into out.
+func (b *Builder) project(f flow, exprs []planner.Expr, in planner.Schema, out planner.Schema) (flow, error) {
+	evs := make([]stream.Evaluator, len(exprs))
+	wm := map[int]int{}
+	outWM := map[int]bool{}
+	for i, e := range exprs {
+		ev, err := exec.Compile(b.Env, e, in)
+		if err != nil {
+			f.ex.Close()
+			return flow{}, err
+		}
+		evs[i] = ev
+		if c, ok := e.(*planner.ColRef); ok && f.wm[c.Idx] {
+			if _, dup := wm[c.Idx]; !dup {
+				wm[c.Idx] = i
+				outWM[i] = true
+			}
+		}
+	}
+	p, err := stream.NewProject(f.ex, evs, arrowSchema(out))
+	if err != nil {
+		f.ex.Close()
+		return flow{}, err
+	}
+	return flow{ex: p.WithWatermarks(wm), ts: out.Types(), appendOnly: f.appendOnly, wm: outWM}, nil
+}
+
+// extend appends computed columns to f: the result has f's columns then
+// one per expr; positions of the new columns are returned.
+func (b *Builder) extend(f flow, in planner.Schema, exprs []planner.Expr) (flow, planner.Schema, []int, error) {
+	if len(exprs) == 0 {
+		return f, in, nil, nil
+	}
+	all := make([]planner.Expr, 0, len(in)+len(exprs))
+	out := make(planner.Schema, 0, len(in)+len(exprs))
+	for i, c := range in {
+		all = append(all, &planner.ColRef{Idx: i, T: c.T})
+		out = append(out, planner.Column{Name: c.Name, T: c.T})
+	}
+	pos := make([]int, len(exprs))
+	for i, e := range exprs {
+		if c, ok := e.(*planner.ColRef); ok {
+			pos[i] = c.Idx
+			continue
+		}
+		pos[i] = len(all)
+		all = append(all, e)
+		out = append(out, planner.Column{Name: fmt.Sprintf("_x%d", i), T: e.Type()})
+	}
+	if len(all) == len(in) {
+		return f, in, pos, nil
+	}
+	nf, err := b.project(f, all, in, out)
+	return nf, out, pos, err
+}
+
+// narrow keeps the first n columns of f (whose schema is in).
+func (b *Builder) narrow(f flow, in planner.Schema, n int) (flow, error) {
+	if n == len(in) {
+		return f, nil
+	}
+	exprs := make([]planner.Expr, n)
+	for i := range exprs {
+		exprs[i] = &planner.ColRef{Idx: i, T: in[i].T}
+	}
+	return b.project(f, exprs, in, in[:n])
+}
+
+func (b *Builder) filter(ctx context.Context, x *planner.Filter) (flow, error) {
+	if df, ok, err := b.dynamicFilter(ctx, x); ok || err != nil {
+		return df, err
+	}
+	in, err := b.build(ctx, x.Input)
+	if err != nil {
+		return flow{}, err
+	}
+	ev, err := exec.Compile(b.Env, x.Cond, x.Input.Schema())
+	if err != nil {
+		in.ex.Close()
+		return flow{}, err
+	}
+	in.ex = stream.NewFilter(in.ex, ev)
+	return in, nil
+}
+
+// constant evaluates a plan without streaming inputs once (VALUES,
+// generate_series, SELECT random()) and emits its rows as inserts in the
+// view's first epoch.
+func (b *Builder) constant(ctx context.Context, n planner.Node) (flow, error) {
+	rows, err := exec.Run(ctx, b.Env, n)
+	if err != nil {
+		return flow{}, err
+	}
+	ticks, err := b.In.Ticks(ctx)
+	if err != nil {
+		for _, r := range rows {
+			r.Release()
+		}
+		return flow{}, err
+	}
+	return flow{ex: &constSource{ticks: ticks, schema: arrowSchema(n.Schema()), rows: rows}, ts: n.Schema().Types(), appendOnly: true, wm: map[int]bool{}}, nil
+}
+
+// constSource emits fixed rows as inserts, then the barriers of ticks.
+type constSource struct {
+	ticks  stream.Executor
+	schema *arrow.Schema
+	rows   []arrow.RecordBatch
+}
+
+func (c *constSource) Schema() *arrow.Schema { return c.schema }
+
+func (c *constSource) Next(ctx context.Context) (stream.Message, error) {
+	for len(c.rows) > 0 {
+		r := c.rows[0]
+		c.rows = c.rows[1:]
+		if r.NumRows() == 0 {
+			r.Release()
+			continue
+		}
+		rb := array.NewRecordBatch(c.schema, r.Columns(), r.NumRows())
+		r.Release()
+		return &stream.Chunk{Batch: rb, Ops: make([]stream.Op, rb.NumRows())}, nil
+	}
+	return c.ticks.Next(ctx)
+}
+
+func (c *constSource) Close() error {
+	for _, r := range c.rows {
+		r.Release()
+	}
+	c.rows = nil
+	return c.ticks.Close()
+}
+
+func arrowSchema(s planner.Schema) *arrow.Schema {
+	fs := make([]arrow.Field, len(s))
+	for i, c := range s {
+		fs[i] = types.ArrowField(c.Name, c.T)
+	}
+	return arrow.NewSchema(fs, nil)
+}
+
+// aggregate builds a HashAggregate over a projection of the group keys and
+// the aggregate arguments.
+func (b *Builder) aggregate(ctx context.Context, x *planner.Aggregate) (flow, error) {
+	in, err := b.build(ctx, x.Input)
+	if err != nil {
+		return flow{}, err
+	}
+	inSchema := x.Input.Schema()
+	var exprs []planner.Expr
+	exprs = append(exprs, x.GroupBy...)
+	type argPos struct{ args []int }
+	calls := make([]stream.AggCall, 0, len(x.Aggs))
+	for i, a := range x.Aggs {
+		if a.Distinct || len(a.OrderBy) > 0 {
+			if err := distinctOrderedSupported(a); err != nil {
+				in.ex.Close()
+				return flow{}, err
+			}
+		}
+		var cols []int
+		var argTypes []types.T
+		for _, e := range a.Args {
+			cols = append(cols, len(exprs))
+			exprs = append(exprs, e)
+			argTypes = append(argTypes, e.Type())
+		}
+		var orderCols []int
+		for _, k := range a.OrderBy {
+			orderCols = append(orderCols, len(exprs))
+			exprs = append(exprs, k.E)
+		}
+		filterCol := -1
+		if a.Filter != nil {
+			filterCol = len(exprs)
+			exprs = append(exprs, a.Filter)
+		}
+		call, err := aggCall(fmt.Sprintf("_a%d", i), a, argTypes)
+		if err != nil {
+			in.ex.Close()
+			return flow{}, err
+		}
+		call.Args = append(cols, orderCols...)
+		if filterCol >= 0 {
+			inner := call.New
+			call.New = func() kernels.GroupedAcc { return newFilterAcc(inner()) }
+			call.Args = append(call.Args, filterCol)
+		}
+		calls = append(calls, call)
+	}
+	pre := make(planner.Schema, len(exprs))
+	for i, e := range exprs {
+		pre[i] = planner.Column{Name: fmt.Sprintf("_g%d", i), T: e.Type()}
+		if i < len(x.GroupBy) && i < len(x.Out) {
+			pre[i].Name = x.Out[i].Name
+		}
+	}
+	pf, err := b.project(in, exprs, inSchema, pre)
+	if err != nil {
+		return flow{}, err
+	}
+	groupCols := make([]int, len(x.GroupBy))
+	for i := range groupCols {
+		groupCols[i] = i
+	}
+	for i := range calls {
+		calls[i].Name = x.Out[len(x.GroupBy)+i].Name
+	}
+	h, err := stream.NewHashAggregate(pf.ex, pre.Types(), groupCols, calls, b.Env.Eval)
+	if err != nil {
+		pf.ex.Close()
+		return flow{}, err
+	}
+	outWM := map[int]bool{}
+	for i := range x.GroupBy {
+		if pf.wm[i] {
+			outWM[i] = true
+		}
+	}
+	return flow{ex: h, ts: x.Out.Types(), wm: outWM}, nil
+}
+
+// aggCall resolves one planner aggregate to a retractable stream aggregate.
+func aggCall(name string, a planner.AggCall, argTypes []types.T) (stream.AggCall, error) {
+	fn := a.Fn
+	ret := a.T
+	fname := strings.ToLower(fn.Name)
+	mk := func() kernels.GroupedAcc { return fn.New(argTypes, ret) }
+	if (fname == "min" || fname == "max") && len(argTypes) == 1 {
+		t, isMax := argTypes[0], fname == "max"
+		mk = func() kernels.GroupedAcc { return agg.NewRetractableMinMax(t, isMax) }
+	}
+	if len(a.OrderBy) > 0 || a.Distinct {
+		var err error
+		if mk, err = wrapDistinctOrdered(a, argTypes, mk); err != nil {
+			return stream.AggCall{}, err
+		}
+	}
+	acc := mk()
+	_, r1 := acc.(kernels.Retractor)
+	_, r2 := acc.(kernels.GroupResulter)
+	if !r1 || !r2 {
+		return stream.AggCall{}, pgerror.Unsupported("aggregate %s(%s) is not supported in materialized views (it cannot retract rows)", fn.Name, typeNames(argTypes))
+	}
+	return stream.AggCall{Name: name, New: mk, Type: ret}, nil
+}
+
+func typeNames(ts []types.T) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// filterAcc applies FILTER (WHERE …): its last argument is the condition;
+// rows where it is not true are skipped.
+type filterAcc struct {
+	inner kernels.GroupedAcc
+	buf   []uint32
+}
+
+func newFilterAcc(inner kernels.GroupedAcc) *filterAcc { return &filterAcc{inner: inner} }
+
+func (f *filterAcc) Grow(n int)         { f.inner.Grow(n) }
+func (f *filterAcc) MemoryBytes() int64 { return f.inner.MemoryBytes() }
+
+func (f *filterAcc) Finish(ctx *kernels.EvalContext, b array.Builder) error {
+	return f.inner.Finish(ctx, b)
+}
+
+func (f *filterAcc) mask(groups []uint32, args []arrow.Array) ([]uint32, []arrow.Array) {
+	cond := args[len(args)-1].(*array.Boolean)
+	f.buf = append(f.buf[:0], groups...)
+	for i := range f.buf {
+		if !cond.IsValid(i) || !cond.Value(i) {
+			f.buf[i] = kernels.NoGroup
+		}
+	}
+	return f.buf, args[:len(args)-1]
+}
+
+func (f *filterAcc) Update(ctx *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
+	g, a := f.mask(groups, args)
+	return f.inner.Update(ctx, g, a)
+}
+
+func (f *filterAcc) Retract(ctx *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
+	r, ok := f.inner.(kernels.Retractor)
+	if !ok {
+		return pgerror.Internal("streamplan: filtered aggregate cannot retract")
+	}
+	g, a := f.mask(groups, args)
+	return r.Retract(ctx, g, a)
+}
+
+func (f *filterAcc) AppendResult(ctx *kernels.EvalContext, g uint32, b array.Builder) error {
+	r, ok := f.inner.(kernels.GroupResulter)
+	if !ok {
+		return pgerror.Internal("streamplan: filtered aggregate cannot report results")
+	}
+	return r.AppendResult(ctx, g, b)
+}
+
+// join builds a hash join; key expressions that are not plain columns are
+// computed into extra columns first, and a constant key stands in for
+// joins without equality conditions.
+func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
+	var jt stream.JoinType
+	switch x.Kind {
+	case planner.JoinInner, planner.JoinCross:
+		jt = stream.InnerJoin
+	case planner.JoinLeft:
+		jt = stream.LeftJoin
+	case planner.JoinRight:
+		jt = stream.RightJoin
+	case planner.JoinFull:
+		jt = stream.FullJoin
+	default:
+		return flow{}, pgerror.Unsupported("semi and anti joins are not supported in materialized views")
+	}
+	if x.Cond != nil && jt != stream.InnerJoin {
+		return flow{}, pgerror.Unsupported("outer joins with non-equality conditions are not supported in materialized views")
+	}
+	lk, rk := x.LeftKeys, x.RightKeys
+	if len(lk) == 0 {
+		one := &planner.Const{Val: int64(1), T: types.Int4T}
+		lk, rk = []planner.Expr{one}, []planner.Expr{one}
+	}
+	// Keys of different families meet in a common type.
+	lk, rk = append([]planner.Expr(nil), lk...), append([]planner.Expr(nil), rk...)
+	for i := range lk {
+		lt, rt := lk[i].Type(), rk[i].Type()
+		if lt.Family != rt.Family {
+			ct, err := commonKeyType(lt, rt)
+			if err != nil {
+				return flow{}, err
+			}
+			if lt.Family != ct.Family {
+				lk[i] = &planner.Cast{E: lk[i], To: ct}
+			}
+			if rt.Family != ct.Family {
+				rk[i] = &planner.Cast{E: rk[i], To: ct}
+			}
+		}
+	}
+	left, err := b.build(ctx, x.Left)
+	if err != nil {
+		return flow{}, err
+	}
+	right, err := b.build(ctx, x.Right)
+	if err != nil {
+		left.ex.Close()
+		return flow{}, err
+	}
+	ls, rs := x.Left.Schema(), x.Right.Schema()
+	left, ls2, lpos, err := b.extend(left, ls, lk)
+	if err != nil {
+		right.ex.Close()
+		return flow{}, err
+	}
+	right, rs2, rpos, err := b.extend(right, rs, rk)
+	if err != nil {
+		left.ex.Close()
+		return flow{}, err
+	}
+	hj, err := stream.NewHashJoin(left.ex, right.ex, ls2.Types(), rs2.Types(), lpos, rpos, jt)
+	if err != nil {
+		left.ex.Close()
+		right.ex.Close()
+		return flow{}, err
+	}
+	joined := append(append(planner.Schema{}, ls2...), rs2...)
+	f := flow{ex: hj, ts: joined.Types(), wm: map[int]bool{}}
+	if jt == stream.InnerJoin {
+		f.appendOnly = left.appendOnly && right.appendOnly
+	}
+	// Back to left columns + right columns.
+	if len(ls2) != len(ls) || len(rs2) != len(rs) {
+		exprs := make([]planner.Expr, 0, len(ls)+len(rs))
+		for i, c := range ls {
+			exprs = append(exprs, &planner.ColRef{Idx: i, T: c.T})
+		}
+		for i, c := range rs {
+			exprs = append(exprs, &planner.ColRef{Idx: len(ls2) + i, T: c.T})
+		}
+		out := append(append(planner.Schema{}, ls...), rs...)
+		if f, err = b.project(f, exprs, joined, out); err != nil {
+			return flow{}, err
+		}
+	}
+	if x.Cond != nil {
+		ev, err := exec.Compile(b.Env, x.Cond, append(append(planner.Schema{}, ls...), rs...))
+		if err != nil {
+			f.ex.Close()
+			return flow{}, err
+		}
+		f.ex = stream.NewFilter(f.ex, ev)
+	}
+	return f, nil
+}
+
+func commonKeyType(a, b types.T) (types.T, error) {
+	rank := func(t types.T) int {
+		switch t.Family {
+		case types.FamInt2:
+			return 1
+		case types.FamInt4:
+			return 2
+		case types.FamInt8:
+			return 3
+		case types.FamNumeric:
+			return 4
+		case types.FamFloat4:
+			return 5
+		case types.FamFloat8:
+			return 6
+		}
+		return 0
+	}
+	ra, rb := rank(a), rank(b)
+	if ra == 0 || rb == 0 {
+		if a.IsString() && b.IsString() {
+			return types.TextT, nil
+		}
+		return types.T{}, pgerror.Unsupported("join keys of types %s and %s are not supported in materialized views", a, b)
+	}
+	if ra >= rb {
+		return a, nil
+	}
+	return b, nil
+}
+
+func sortCols(keys []planner.SortKey, pos []int) []stream.SortCol {
+	out := make([]stream.SortCol, len(keys))
+	for i, k := range keys {
+		out[i] = stream.SortCol{Col: pos[i], Desc: k.Desc, NullsFirst: k.NullsFirst}
+	}
+	return out
+}
+
+func sortExprs(keys []planner.SortKey) []planner.Expr {
+	out := make([]planner.Expr, len(keys))
+	for i, k := range keys {
+		out[i] = k.E
+	}
+	return out
+}
+
+// limit maintains ORDER BY … LIMIT n [OFFSET m] as a top-N.
+func (b *Builder) limit(ctx context.Context, x *planner.Limit) (flow, error) {
+	if x.CountExpr != nil || x.OffsetExpr != nil {
+		return flow{}, pgerror.Unsupported("LIMIT and OFFSET in materialized views must be constants")
+	}
+	s, ok := x.Input.(*planner.Sort)
+	if !ok {
+		if x.Count < 0 && x.Offset == 0 {
+			return b.build(ctx, x.Input)
+		}
+		return flow{}, pgerror.Unsupported("LIMIT without ORDER BY is not supported in materialized views")
+	}
+	in, err := b.build(ctx, s.Input)
+	if err != nil {
+		return flow{}, err
+	}
+	schema := s.Input.Schema()
+	in, ext, pos, err := b.extend(in, schema, sortExprs(s.Keys))
+	if err != nil {
+		return flow{}, err
+	}
+	count := x.Count
+	if count < 0 {
+		count = 1 << 62
+	}
+	tn, err := stream.NewTopN(in.ex, ext.Types(), sortCols(s.Keys, pos), count, x.Offset, false)
+	if err != nil {
+		in.ex.Close()
+		return flow{}, err
+	}
+	return b.narrow(flow{ex: tn, ts: ext.Types(), wm: map[int]bool{}}, ext, len(schema))
+}
+
+// distinct is DISTINCT (a grouping without aggregates) or DISTINCT ON (a
+// per-group top-1 under the ORDER BY below it).
+func (b *Builder) distinct(ctx context.Context, x *planner.Distinct) (flow, error) {
+	if len(x.On) == 0 {
+		in, err := b.build(ctx, x.Input)
+		if err != nil {
+			return flow{}, err
+		}
+		cols := make([]int, len(in.ts))
+		for i := range cols {
+			cols[i] = i
+		}
+		h, err := stream.NewHashAggregate(in.ex, in.ts, cols, nil, b.Env.Eval)
+		if err != nil {
+			in.ex.Close()
+			return flow{}, err
+		}
+		return flow{ex: h, ts: in.ts, wm: in.wm}, nil
+	}
+	var keys []planner.SortKey
+	child := x.Input
+	if s, ok := child.(*planner.Sort); ok {
+		keys, child = s.Keys, s.Input
+	}
+	in, err := b.build(ctx, child)
+	if err != nil {
+		return flow{}, err
+	}
+	schema := child.Schema()
+	exprs := append(append([]planner.Expr{}, x.On...), sortExprs(keys)...)
+	in, ext, pos, err := b.extend(in, schema, exprs)
+	if err != nil {
+		return flow{}, err
+	}
+	part := pos[:len(x.On)]
+	order := sortCols(keys, pos[len(x.On):])
+	// Ties on the ORDER BY keep one row chosen by the remaining columns.
+	gt, err := stream.NewGroupTopN(in.ex, ext.Types(), part, order, "row_number", 1, false)
+	if err != nil {
+		in.ex.Close()
+		return flow{}, err
+	}
+	return b.narrow(flow{ex: gt, ts: ext.Types(), wm: map[int]bool{}}, ext, len(schema))
+}
+
+func (b *Builder) setOp(ctx context.Context, x *planner.SetOp) (flow, error) {
+	left, err := b.build(ctx, x.Left)
+	if err != nil {
+		return flow{}, err
+	}
+	right, err := b.build(ctx, x.Right)
+	if err != nil {
+		left.ex.Close()
+		return flow{}, err
+	}
+	// Give both sides the output's column names so their schemas match.
+	names := func(f flow, in planner.Schema) (flow, error) {
+		exprs := make([]planner.Expr, len(in))
+		for i, c := range in {
+			exprs[i] = &planner.ColRef{Idx: i, T: c.T}
+		}
+		return b.project(f, exprs, in, x.Out)
+	}
+	if left, err = names(left, x.Left.Schema()); err != nil {
+		right.ex.Close()
+		return flow{}, err
+	}
+	if right, err = names(right, x.Right.Schema()); err != nil {
+		left.ex.Close()
+		return flow{}, err
+	}
+	ts := x.Out.Types()
+	switch x.Kind {
+	case planner.SetUnion:
+		u, err := stream.NewUnion(ts, left.ex, right.ex)
+		if err != nil {
+			left.ex.Close()
+			right.ex.Close()
+			return flow{}, err
+		}
+		f := flow{ex: u, ts: ts, appendOnly: left.appendOnly && right.appendOnly, wm: map[int]bool{}}
+		if x.All {
+			return f, nil
+		}
+		cols := make([]int, len(ts))
+		for i := range cols {
+			cols[i] = i
+		}
+		h, err := stream.NewHashAggregate(u, ts, cols, nil, b.Env.Eval)
+		if err != nil {
+			u.Close()
+			return flow{}, err
+		}
+		return flow{ex: h, ts: ts, wm: map[int]bool{}}, nil
+	case planner.SetIntersect, planner.SetExcept:
+		kind := "intersect"
+		if x.Kind == planner.SetExcept {
+			kind = "except"
+		}
+		so, err := stream.NewSetOp(left.ex, right.ex, ts, kind, x.All)
+		if err != nil {
+			left.ex.Close()
+			right.ex.Close()
+			return flow{}, err
+		}
+		return flow{ex: so, ts: ts, wm: map[int]bool{}}, nil
+	}
+	return flow{}, pgerror.Internal("streamplan: set operation %d", x.Kind)
+}
