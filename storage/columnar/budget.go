@@ -1,18 +1,24 @@
 package columnar
 
 import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
 	"sync"
 
 	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/storage/state"
 )
 
 // Budget is a byte limit shared by the memtables and block caches of every
 // table that holds it (the engine's --memory-limit share for state). It is
 // safe for concurrent use.
 type Budget struct {
-	mu    sync.Mutex
-	limit int64
-	used  int64
+	mu     sync.Mutex
+	limit  int64
+	used   int64
+	tables map[*Table]struct{} // open tables charging this budget
 }
 
 // NewBudget returns a budget of limit bytes (≤ 0: unlimited).
@@ -41,6 +47,68 @@ func (b *Budget) Used() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.used
+}
+
+func (b *Budget) register(t *Table) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tables == nil {
+		b.tables = make(map[*Table]struct{})
+	}
+	b.tables[t] = struct{}{}
+}
+
+func (b *Budget) unregister(t *Table) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.tables, t)
+}
+
+// reclaim makes the other tables sharing the budget give memory back until
+// n bytes fit: first their block caches, then, largest memtable first,
+// flushes of their committed data to disk. It reports whether n now fits.
+// It holds no lock while calling into tables, so tables reclaiming from
+// each other concurrently cannot deadlock.
+func (b *Budget) reclaim(ctx context.Context, self *Table, n int64) bool {
+	b.mu.Lock()
+	others := make([]*Table, 0, len(b.tables))
+	for t := range b.tables {
+		if t != self {
+			others = append(others, t)
+		}
+	}
+	b.mu.Unlock()
+	fits := func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.limit <= 0 || b.used+n <= b.limit
+	}
+	for _, o := range others {
+		if fits() {
+			return true
+		}
+		o.cache.shrink(n)
+	}
+	type sized struct {
+		t *Table
+		n int64
+	}
+	bySize := make([]sized, len(others))
+	for i, o := range others {
+		o.mu.RLock()
+		bySize[i] = sized{o, o.mem.bytes}
+		o.mu.RUnlock()
+	}
+	slices.SortFunc(bySize, func(x, y sized) int { return cmp.Compare(y.n, x.n) })
+	for _, o := range bySize {
+		if fits() {
+			return true
+		}
+		if err := o.t.flush(ctx); err != nil && err != errNothingToFlush && !errors.Is(err, state.ErrClosed) {
+			o.t.logf("columnar: flush to free the shared budget failed", err)
+		}
+	}
+	return fits()
 }
 
 // Limit is the byte limit (≤ 0: unlimited).

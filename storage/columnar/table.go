@@ -159,6 +159,7 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		t.closeRuns()
 		return nil, err
 	}
+	opts.Budget.register(t)
 	bg, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
 	if !opts.DisableAutoCompaction {
@@ -268,8 +269,12 @@ func (s *snapshot) Release() {
 // Close implements state.Table: it stops compaction and closes the files.
 // Committed data after the last Checkpoint is not persisted.
 func (t *Table) Close() error {
+	t.opts.Budget.unregister(t)
 	t.cancel()
 	t.wg.Wait()
+	// Wait for a flush another table's budget reclaim may have started.
+	t.flushMu.Lock()
+	defer t.flushMu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {

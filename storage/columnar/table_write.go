@@ -27,6 +27,10 @@ func (t *Table) reserve(ctx context.Context, n int64) error {
 	if b.TryReserve(n) {
 		return nil
 	}
+	// Other tables sharing the budget spill their caches and memtables.
+	if b.reclaim(ctx, t, n) && b.TryReserve(n) {
+		return nil
+	}
 	return outOfMemory(n, b)
 }
 

@@ -7,17 +7,21 @@ import (
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
 
-// Backend names a state-table implementation, as chosen per materialized
-// view with WITH (state_backend = '…') or by the server default.
-type Backend string
+// BackendKind names a state-table implementation, as chosen per
+// materialized view with WITH (state_backend = '…') or by the server
+// default. Package storage/state/backends opens tables of each kind.
+type BackendKind string
+
+// Backend is the former name of BackendKind.
+type Backend = BackendKind
 
 const (
 	// BackendMemory is MemoryTable: fastest, volatile between checkpoints.
-	BackendMemory Backend = "memory"
-	// BackendPebble is a row KV on Pebble (not built yet).
-	BackendPebble Backend = "pebble"
+	BackendMemory BackendKind = "memory"
+	// BackendPebble is storage/state/pebblestate: a row KV on Pebble.
+	BackendPebble BackendKind = "pebble"
 	// BackendColumnar is storage/columnar, the default.
-	BackendColumnar Backend = "columnar"
+	BackendColumnar BackendKind = "columnar"
 )
 
 // DefaultBackend is the server default unless a setting overrides it.
@@ -25,8 +29,8 @@ const DefaultBackend = BackendColumnar
 
 // ParseBackend reads a state_backend option value (case-insensitive);
 // unknown names are 22023.
-func ParseBackend(s string) (Backend, error) {
-	switch b := Backend(strings.ToLower(strings.TrimSpace(s))); b {
+func ParseBackend(s string) (BackendKind, error) {
+	switch b := BackendKind(strings.ToLower(strings.TrimSpace(s))); b {
 	case BackendMemory, BackendPebble, BackendColumnar:
 		return b, nil
 	}

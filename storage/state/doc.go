@@ -2,11 +2,14 @@
 // operators (aggregation, join, window, top-N) and materialized views keep
 // their state, the value-row codec shared by the backends, and the `memory`
 // backend. The `columnar` backend (the default, an Arrow-native LSM) lives in
-// storage/columnar; a `pebble` backend will follow.
+// storage/columnar, the `pebble` backend in state/pebblestate, and
+// state/backends opens a table of any kind by name under one directory and
+// one memory budget.
 //
 // Subpackages: keys (memcomparable key encoding), skiplist (ordered map used
 // by the in-memory structures), statetest (the metamorphic harness, the
-// concurrency check and benchmark helpers every backend runs).
+// concurrency check and benchmark helpers every backend runs), pebblestate,
+// backends.
 //
 // A state table maps memcomparable keys (package state/keys) to one row of the
 // table's value schema. Writes land in the writer's current, uncommitted epoch;

@@ -1,0 +1,19 @@
+// Package backends opens state tables of any kind (state.BackendKind) by
+// name: the engine asks a Factory for the table of a view and gets a
+// state.Table whose files live under Factory.Dir/<name>. It is the only
+// place that knows every backend, so storage/state stays free of them.
+//
+// One Factory is built per engine. Its columnar tables share one Budget (the
+// engine's --memory-limit share for state): memtables and block caches of
+// all of them are charged to it, a table that needs more first evicts its
+// cache and spills its memtable to disk, and a write that still does not
+// fit fails with 53200. Pebble tables share one Pebble block cache.
+//
+// Invariants:
+//  1. Table names are single path elements, so tables never share files.
+//  2. With Dir == "" every table lives in memory (Pebble's MemFS or the
+//     columnar in-memory FS); the Factory keeps those filesystems by name, so
+//     reopening a name finds its last checkpoint, as on disk.
+//  3. The Factory owns the shared Pebble cache; Close releases it after the
+//     caller has closed the tables.
+package backends

@@ -1,0 +1,161 @@
+package backends
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/cockroachdb/pebble/v2"
+	pebblevfs "github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/storage/columnar"
+	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
+	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/sabotsql/sabotsql/storage/state/pebblestate"
+)
+
+// Factory opens state tables. The zero value keeps everything in memory
+// with an unlimited budget. Set the fields before the first Open and do not
+// change them afterwards. Safe for concurrent use.
+type Factory struct {
+	// Dir is the root directory; table name lives in Dir/name. Empty: every
+	// table is kept in memory (tests, embedded use without persistence).
+	Dir string
+	// Budget bounds the memtables and block caches of every columnar table
+	// (nil: unlimited).
+	Budget *columnar.Budget
+	// NewFS returns the columnar filesystem rooted at a table's directory
+	// (default vfs.NewOS; tests inject vfs.NewFault here).
+	NewFS func(dir string) (vfs.FS, error)
+	// PebbleFS is the pebble backend's filesystem (default the OS).
+	PebbleFS pebblevfs.FS
+	// PebbleCacheSize is the block cache shared by pebble tables (default
+	// 32 MiB).
+	PebbleCacheSize int64
+	// Columnar is the template for columnar tables' options; FS, Budget,
+	// Allocator and Logger are filled in by the Factory.
+	Columnar columnar.Options
+	// Allocator builds the batches tables return (default Go allocator).
+	Allocator memory.Allocator
+	// Logger receives background errors (default slog.Default()).
+	Logger *slog.Logger
+
+	mu          sync.Mutex
+	pebbleCache *pebble.Cache
+	memFS       map[string]vfs.FS // Dir == "": columnar filesystems by name
+	pebbleMemFS pebblevfs.FS      // Dir == "": one MemFS for every pebble table
+}
+
+// Open opens (or creates) table name of the given kind with the value
+// schema, recovering its last checkpoint if it has one. Name must be a
+// single path element. The caller closes the table; persistent tables also
+// implement state.Checkpointer.
+func (f *Factory) Open(ctx context.Context, kind state.BackendKind, name string, valueSchema *arrow.Schema) (state.Table, error) {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return nil, pgerror.Internal("state backends: table name %q is not a single path element", name)
+	}
+	alloc, logger := f.Allocator, f.Logger
+	if alloc == nil {
+		alloc = memory.NewGoAllocator()
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	switch kind {
+	case state.BackendMemory:
+		return state.NewMemoryTable(valueSchema, alloc)
+	case state.BackendPebble:
+		fs, cache := f.pebbleEnv()
+		dir := name
+		if f.Dir != "" {
+			dir = filepath.Join(f.Dir, name)
+		}
+		return pebblestate.Open(ctx, valueSchema, pebblestate.Options{
+			Dir: dir, FS: fs, Cache: cache, Allocator: alloc, Logger: logger,
+		})
+	case "", state.BackendColumnar:
+		fs, err := f.columnarFS(name)
+		if err != nil {
+			return nil, err
+		}
+		o := f.Columnar
+		o.FS, o.Budget, o.Allocator, o.Logger = fs, f.Budget, alloc, logger
+		if o.Budget == nil {
+			o.Budget = f.sharedUnlimited()
+		}
+		return columnar.Open(ctx, valueSchema, o)
+	}
+	_, err := state.ParseBackend(string(kind))
+	return nil, err
+}
+
+// sharedUnlimited gives columnar tables one unlimited budget, so Used still
+// reports their total.
+func (f *Factory) sharedUnlimited() *columnar.Budget {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Budget == nil {
+		f.Budget = columnar.NewBudget(0)
+	}
+	return f.Budget
+}
+
+func (f *Factory) columnarFS(name string) (vfs.FS, error) {
+	if f.Dir == "" {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.memFS == nil {
+			f.memFS = make(map[string]vfs.FS)
+		}
+		fs := f.memFS[name]
+		if fs == nil {
+			fs = vfs.NewMem()
+			f.memFS[name] = fs
+		}
+		return fs, nil
+	}
+	newFS := f.NewFS
+	if newFS == nil {
+		newFS = func(dir string) (vfs.FS, error) { return vfs.NewOS(dir) }
+	}
+	fs, err := newFS(filepath.Join(f.Dir, name))
+	if err != nil {
+		return nil, pgerror.Wrap(err, pgerror.IOError, "state backends: open table directory")
+	}
+	return fs, nil
+}
+
+func (f *Factory) pebbleEnv() (pebblevfs.FS, *pebble.Cache) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pebbleCache == nil {
+		size := f.PebbleCacheSize
+		if size <= 0 {
+			size = 32 << 20
+		}
+		f.pebbleCache = pebble.NewCache(size)
+	}
+	fs := f.PebbleFS
+	if f.Dir == "" && fs == nil {
+		if f.pebbleMemFS == nil {
+			f.pebbleMemFS = pebblevfs.NewMem()
+		}
+		fs = f.pebbleMemFS
+	}
+	return fs, f.pebbleCache
+}
+
+// Close releases the shared Pebble cache. Close the tables first.
+func (f *Factory) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pebbleCache != nil {
+		f.pebbleCache.Unref()
+		f.pebbleCache = nil
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package backends_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/storage/columnar"
+	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/sabotsql/sabotsql/storage/state/backends"
+	"github.com/sabotsql/sabotsql/storage/state/keys"
+	"github.com/sabotsql/sabotsql/storage/state/statetest"
+	"github.com/stretchr/testify/require"
+)
+
+var kinds = []state.BackendKind{state.BackendMemory, state.BackendPebble, state.BackendColumnar}
+
+// TestConformance runs the shared metamorphic harness on a table of every
+// kind opened through the Factory (restarts for the persistent kinds).
+func TestConformance(t *testing.T) {
+	for _, dir := range []string{"", "disk"} {
+		for _, kind := range kinds {
+			t.Run(fmt.Sprintf("%s/dir=%s", kind, dir), func(t *testing.T) {
+				f := &backends.Factory{Columnar: columnar.Options{MemtableSize: 8 << 10, BlockRows: 16}}
+				if dir != "" {
+					f.Dir = t.TempDir()
+				}
+				defer f.Close()
+				ctx := context.Background()
+				open := func(tb testing.TB) state.Table {
+					tbl, err := f.Open(ctx, kind, "view_1", statetest.Schema)
+					require.NoError(tb, err)
+					return tbl
+				}
+				b := statetest.Backend{Open: open}
+				if kind != state.BackendMemory {
+					b.Checkpoint = func(tb testing.TB, tbl state.Table) state.Epoch {
+						e, err := tbl.(state.Checkpointer).Checkpoint(ctx)
+						require.NoError(tb, err)
+						return e
+					}
+					b.Reopen = func(tb testing.TB, tbl state.Table) state.Table {
+						require.NoError(tb, tbl.Close())
+						return open(tb)
+					}
+				}
+				statetest.Run(t, b, statetest.Config{Seed: 11, Ops: 1500})
+			})
+		}
+	}
+}
+
+func putRange(t *testing.T, tbl state.Table, lo, hi int, e state.Epoch, pad int) error {
+	t.Helper()
+	ctx := context.Background()
+	b := array.NewRecordBuilder(memory.NewGoAllocator(), statetest.Schema)
+	defer b.Release()
+	var ks [][]byte
+	for k := lo; k < hi; k++ {
+		ks = append(ks, keys.Int64Key(int64(k)))
+		b.Field(0).(*array.Int64Builder).Append(int64(k))
+		b.Field(1).(*array.StringBuilder).Append(strings.Repeat("x", pad))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	if err := tbl.Write(ctx, ks, nil, rec); err != nil {
+		return err
+	}
+	return tbl.Commit(ctx, e)
+}
+
+// TestReopenAndStats: each kind reports its size; persistent kinds come
+// back at their checkpoint under the same name, on disk and in memory.
+func TestReopenAndStats(t *testing.T) {
+	ctx := context.Background()
+	for _, dir := range []string{"", t.TempDir()} {
+		f := &backends.Factory{Dir: dir}
+		for _, kind := range kinds {
+			name := "v_" + string(kind)
+			tbl, err := f.Open(ctx, kind, name, statetest.Schema)
+			require.NoError(t, err)
+			require.NoError(t, putRange(t, tbl, 0, 1000, 1, 10))
+			st := tbl.Stats()
+			require.Equal(t, int64(1000), st.Keys, kind)
+			require.Positive(t, st.MemBytes, kind)
+			cp, ok := tbl.(state.Checkpointer)
+			require.Equal(t, kind != state.BackendMemory, ok, kind)
+			if !ok {
+				require.NoError(t, tbl.Close())
+				continue
+			}
+			_, err = cp.Checkpoint(ctx)
+			require.NoError(t, err)
+			require.Positive(t, tbl.Stats().DiskBytes, kind)
+			require.NoError(t, tbl.Close())
+			tbl, err = f.Open(ctx, kind, name, statetest.Schema)
+			require.NoError(t, err)
+			require.Equal(t, state.Epoch(1), tbl.CommittedEpoch(), kind)
+			lk, err := tbl.Get(ctx, [][]byte{keys.Int64Key(999)})
+			require.NoError(t, err)
+			require.True(t, lk.Found[0], kind)
+			lk.Values.Release()
+			require.NoError(t, tbl.Close())
+		}
+		require.NoError(t, f.Close())
+	}
+}
+
+func TestBadKindAndName(t *testing.T) {
+	f := &backends.Factory{}
+	_, err := f.Open(context.Background(), "rocksdb", "v", statetest.Schema)
+	require.Equal(t, pgerror.InvalidParameterValue, pgerror.CodeOf(err))
+	for _, name := range []string{"", "..", "a/b"} {
+		_, err = f.Open(context.Background(), state.BackendColumnar, name, statetest.Schema)
+		require.Error(t, err, name)
+	}
+}
+
+// TestSharedBudget: two columnar tables share a budget. The first holds
+// committed data in its memtable; the second's writes make it spill to
+// disk (b has nothing to spill itself); an epoch larger than the whole budget is 53200.
+func TestSharedBudget(t *testing.T) {
+	ctx := context.Background()
+	budget := columnar.NewBudget(512 << 10)
+	f := &backends.Factory{Budget: budget, Columnar: columnar.Options{MemtableSize: 1 << 30, DisableAutoCompaction: true}}
+	a, err := f.Open(ctx, state.BackendColumnar, "a", statetest.Schema)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := f.Open(ctx, state.BackendColumnar, "b", statetest.Schema)
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, putRange(t, a, 0, 2000, 1, 40))
+	before := a.Stats().MemBytes
+	require.Greater(t, before, int64(256<<10))
+	// More than what a leaves free, and b has nothing of its own to spill.
+	require.NoError(t, putRange(t, b, 10000, 11500, 1, 40))
+	require.LessOrEqual(t, budget.Used(), budget.Limit())
+	require.Less(t, a.Stats().MemBytes, before, "a spilled its memtable")
+	require.Positive(t, a.Stats().DiskBytes)
+	lk, err := a.Get(ctx, [][]byte{keys.Int64Key(1999)})
+	require.NoError(t, err)
+	require.True(t, lk.Found[0])
+	lk.Values.Release()
+	err = putRange(t, b, 100000, 110000, 20, 40)
+	require.Equal(t, pgerror.OutOfMemory, pgerror.CodeOf(err))
+}
