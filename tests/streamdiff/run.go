@@ -20,10 +20,11 @@ const (
 	Unsupported               // CREATE refused with 0A000
 	CreateError               // CREATE failed otherwise
 	Mismatch                  // a comparison differed
+	DepFailed                 // not created: a view it reads failed
 )
 
 func (s Status) String() string {
-	return [...]string{"pass", "unsupported", "create-error", "MISMATCH"}[s]
+	return [...]string{"pass", "unsupported", "create-error", "MISMATCH", "dep-failed"}[s]
 }
 
 // Failure describes the first failure of one view.
@@ -105,7 +106,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 			if dead {
 				// Reported under its dependency.
 				failed[v.Name] = true
-				out.Status[v.Name] = CreateError
+				out.Status[v.Name] = DepFailed
 				continue
 			}
 			if r.PG != nil && st.PG != "" {

@@ -35,7 +35,7 @@ var (
 var expectedUnsupported = map[string]string{}
 
 // tally is the per-template summary of a run.
-type tally struct{ views, passed, unsupported, createErr, mismatch int }
+type tally struct{ views, passed, unsupported, createErr, mismatch, depFailed int }
 
 func TestStreamDiff(t *testing.T) {
 	ctx := context.Background()
@@ -57,6 +57,7 @@ func TestStreamDiff(t *testing.T) {
 		tallies[name] = &tally{}
 	}
 	checks := 0
+	reportedUnsupported := map[string]bool{}
 	for seed := *flagSeed; seed < *flagSeed+uint64(*flagSeeds); seed++ {
 		p := NewPlan(PlanOptions{Seed: seed, Steps: *flagSteps, Plain: *flagPlain, Templates: filter})
 		r := &Runner{}
@@ -86,13 +87,17 @@ func TestStreamDiff(t *testing.T) {
 				tl.createErr++
 			case Mismatch:
 				tl.mismatch++
+			case DepFailed:
+				tl.depFailed++
 			}
 		}
 		for _, f := range out.Failures {
 			if f.Status == Unsupported {
-				if _, ok := expectedUnsupported[f.View.Template]; ok {
+				// One report per template: the message names the construct.
+				if _, ok := expectedUnsupported[f.View.Template]; ok || reportedUnsupported[f.View.Template] {
 					continue
 				}
+				reportedUnsupported[f.View.Template] = true
 			}
 			t.Error(report(ctx, p, f))
 		}
@@ -157,10 +162,10 @@ func report(ctx context.Context, p *Plan, f Failure) string {
 func summary(tallies map[string]*tally, checks int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "streamdiff: %d view comparisons agreed\n", checks)
-	fmt.Fprintf(&b, "%-24s %5s %5s %11s %12s %8s\n", "template", "views", "pass", "unsupported", "create-error", "mismatch")
+	fmt.Fprintf(&b, "%-24s %5s %5s %11s %12s %8s %10s\n", "template", "views", "pass", "unsupported", "create-error", "mismatch", "dep-failed")
 	for _, name := range TemplateNames() {
 		tl := tallies[name]
-		fmt.Fprintf(&b, "%-24s %5d %5d %11d %12d %8d\n", name, tl.views, tl.passed, tl.unsupported, tl.createErr, tl.mismatch)
+		fmt.Fprintf(&b, "%-24s %5d %5d %11d %12d %8d %10d\n", name, tl.views, tl.passed, tl.unsupported, tl.createErr, tl.mismatch, tl.depFailed)
 	}
 	var exp []string
 	for name, why := range expectedUnsupported {

@@ -13,8 +13,8 @@ type View struct {
 	Template string
 	// SQL is the view's query as given to CREATE MATERIALIZED VIEW.
 	SQL string
-	// BatchSQL is the batch-engine oracle: SQL itself unless the view uses
-	// streaming-only syntax (tumble, hop), which is rewritten.
+	// BatchSQL is the batch-engine oracle: SQL itself (the batch engine
+	// runs tumble and hop too).
 	BatchSQL string
 	// PGSQL is the body of the PostgreSQL view, "" when the view is not
 	// compared with PostgreSQL.
@@ -308,8 +308,14 @@ func tmplTumble(g *Gen, _ []*View) *View {
 	stream := fmt.Sprintf("tumble(%s, ts, INTERVAL '%s')", t.Name, size)
 	bin := fmt.Sprintf("date_bin(INTERVAL '%s', ts, %s)", size, epochOrigin)
 	rewrite := fmt.Sprintf("(SELECT *, %s AS window_start, %s + INTERVAL '%s' AS window_end FROM %s) w", bin, bin, size, t.Name)
-	q := strings.Replace(sel, "{FROM}", rewrite, 1)
-	return &View{SQL: strings.Replace(sel, "{FROM}", stream, 1), BatchSQL: q, PGSQL: q}
+	return windowView(sel, stream, rewrite)
+}
+
+// windowView is a view over a time-window table function: the batch
+// engine runs it as is, PostgreSQL runs the date_bin rewrite.
+func windowView(sel, stream, rewrite string) *View {
+	q := strings.Replace(sel, "{FROM}", stream, 1)
+	return &View{SQL: q, BatchSQL: q, PGSQL: strings.Replace(sel, "{FROM}", rewrite, 1)}
 }
 
 func tmplHop(g *Gen, _ []*View) *View {
@@ -328,8 +334,7 @@ func tmplHop(g *Gen, _ []*View) *View {
 	bin := fmt.Sprintf("date_bin(INTERVAL '%s', w.ts, %s) - h.i * INTERVAL '%s'", slide, epochOrigin, slide)
 	rewrite := fmt.Sprintf("(SELECT w.*, %s AS window_start, %s + INTERVAL '%s' AS window_end FROM %s w CROSS JOIN generate_series(0, %d) AS h(i)) hw",
 		bin, bin, size, t.Name, factor-1)
-	q := strings.Replace(sel, "{FROM}", rewrite, 1)
-	return &View{SQL: strings.Replace(sel, "{FROM}", stream, 1), BatchSQL: q, PGSQL: q}
+	return windowView(sel, stream, rewrite)
 }
 
 // lastOf is the most recent earlier view of a template, nil if none.
