@@ -39,8 +39,8 @@ type DynamicFilter struct {
 	v      types.Datum // current value; nil: nothing passes
 	kbuf   []byte
 	rdirty bool
-	em     *emitter
-	q      queue
+	em     *rowEmitter
+	q      opQueue
 }
 
 type dfRight struct {
@@ -73,7 +73,7 @@ func NewDynamicFilter(left, right Executor, leftTypes []types.T, col int, op str
 	}
 	return &DynamicFilter{al: newAligner(left, right), leftTypes: leftTypes, col: col, op: op, rightType: rightType,
 		schema: ls, mem: memory.DefaultAllocator, tree: newOrdTree(), right: map[string]*dfRight{},
-		em: newEmitter(ls, leftTypes, memory.DefaultAllocator)}, nil
+		em: newRowEmitter(ls, leftTypes, memory.DefaultAllocator)}, nil
 }
 
 // WithAllocator makes the operator allocate its output with mem (before use).
@@ -154,10 +154,10 @@ func (f *DynamicFilter) passes(x, v types.Datum) bool {
 func (f *DynamicFilter) applyLeft(c *Chunk) (*Chunk, error) {
 	keep := make([]bool, len(c.Ops))
 	for i, op := range c.Ops {
-		vals := rowDatums(c.Batch, i, f.leftTypes)
+		vals := boxRow(c.Batch, i, f.leftTypes)
 		f.kbuf = types.AppendKey(f.kbuf[:0], vals[f.col], f.leftTypes[f.col])
 		plen := len(f.kbuf)
-		f.kbuf = appendRowKey(f.kbuf, vals, f.leftTypes)
+		f.kbuf = appendRowIdentity(f.kbuf, vals, f.leftTypes)
 		n, err := f.tree.add(string(f.kbuf), plen, vals, op.Sign())
 		if err != nil {
 			return nil, err

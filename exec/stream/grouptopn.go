@@ -42,8 +42,8 @@ type GroupTopN struct {
 	parts map[string]*gtPart
 	dirty []*gtPart
 	kbuf  []byte
-	em    *emitter
-	q     queue
+	em    *rowEmitter
+	q     opQueue
 }
 
 type gtPart struct {
@@ -85,7 +85,7 @@ func NewGroupTopN(input Executor, inTypes []types.T, partition []int, order []So
 		g.schema = arrow.NewSchema(fields, nil)
 		outTypes = append(append([]types.T(nil), inTypes...), types.Int8T)
 	}
-	g.em = newEmitter(g.schema, outTypes, memory.DefaultAllocator)
+	g.em = newRowEmitter(g.schema, outTypes, memory.DefaultAllocator)
 	return g, nil
 }
 
@@ -134,16 +134,16 @@ func (g *GroupTopN) Next(ctx context.Context) (Message, error) {
 
 func (g *GroupTopN) apply(c *Chunk) error {
 	for i, op := range c.Ops {
-		vals := rowDatums(c.Batch, i, g.inTypes)
-		g.kbuf = appendColsKey(g.kbuf[:0], vals, g.inTypes, g.partition)
+		vals := boxRow(c.Batch, i, g.inTypes)
+		g.kbuf = appendColsIdentity(g.kbuf[:0], vals, g.inTypes, g.partition)
 		p := g.parts[string(g.kbuf)]
 		if p == nil {
 			p = &gtPart{key: string(g.kbuf), tree: newOrdTree()}
 			g.parts[p.key] = p
 		}
-		g.kbuf = appendSortKey(g.kbuf[:0], vals, g.inTypes, g.order)
+		g.kbuf = appendOrderKey(g.kbuf[:0], vals, g.inTypes, g.order)
 		plen := len(g.kbuf)
-		g.kbuf = appendRowKey(g.kbuf, vals, g.inTypes)
+		g.kbuf = appendRowIdentity(g.kbuf, vals, g.inTypes)
 		n, err := p.tree.add(string(g.kbuf), plen, vals, op.Sign())
 		if err != nil {
 			return err

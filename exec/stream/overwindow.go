@@ -41,8 +41,8 @@ type OverWindow struct {
 	parts map[string]*owPart
 	dirty []*owPart
 	kbuf  []byte
-	em    *emitter
-	q     queue
+	em    *rowEmitter
+	q     opQueue
 }
 
 type owPart struct {
@@ -96,7 +96,7 @@ func NewOverWindow(input Executor, inTypes []types.T, outSchema *arrow.Schema, p
 	}
 	return &OverWindow{input: input, inTypes: inTypes, outTypes: outTypes, schema: outSchema, partition: partition,
 		order: order, compute: compute, mem: memory.DefaultAllocator, parts: map[string]*owPart{},
-		em: newEmitter(outSchema, outTypes, memory.DefaultAllocator)}, nil
+		em: newRowEmitter(outSchema, outTypes, memory.DefaultAllocator)}, nil
 }
 
 // fieldSQLType is the SQL type of an output field.
@@ -172,16 +172,16 @@ func (w *OverWindow) Next(ctx context.Context) (Message, error) {
 
 func (w *OverWindow) apply(c *Chunk) error {
 	for i, op := range c.Ops {
-		vals := rowDatums(c.Batch, i, w.inTypes)
-		w.kbuf = appendColsKey(w.kbuf[:0], vals, w.inTypes, w.partition)
+		vals := boxRow(c.Batch, i, w.inTypes)
+		w.kbuf = appendColsIdentity(w.kbuf[:0], vals, w.inTypes, w.partition)
 		p := w.parts[string(w.kbuf)]
 		if p == nil {
 			p = &owPart{key: string(w.kbuf), tree: newOrdTree(), out: map[string]*owOut{}}
 			w.parts[p.key] = p
 		}
-		w.kbuf = appendSortKey(w.kbuf[:0], vals, w.inTypes, w.order)
+		w.kbuf = appendOrderKey(w.kbuf[:0], vals, w.inTypes, w.order)
 		plen := len(w.kbuf)
-		w.kbuf = appendRowKey(w.kbuf, vals, w.inTypes)
+		w.kbuf = appendRowIdentity(w.kbuf, vals, w.inTypes)
 		n, err := p.tree.add(string(w.kbuf), plen, vals, op.Sign())
 		if err != nil {
 			return err
@@ -259,7 +259,7 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 			for k, a := range extra {
 				vals[len(x.vals)+k] = types.GetDatum(a, j, w.outTypes[len(x.vals)+k])
 			}
-			w.kbuf = appendRowKey(w.kbuf[:0], vals, w.outTypes)
+			w.kbuf = appendRowIdentity(w.kbuf[:0], vals, w.outTypes)
 			o := newOut[string(w.kbuf)]
 			if o == nil {
 				o = &owOut{vals: vals}
@@ -268,7 +268,7 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 			o.n++
 		}
 	}
-	for _, k := range sortedKeys(p.out) {
+	for _, k := range owSortedKeys(p.out) {
 		o := p.out[k]
 		var n int64
 		if x := newOut[k]; x != nil {
@@ -276,7 +276,7 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 		}
 		w.em.diff(min(n-o.n, 0), o.vals)
 	}
-	for _, k := range sortedKeys(newOut) {
+	for _, k := range owSortedKeys(newOut) {
 		o := newOut[k]
 		var n int64
 		if x := p.out[k]; x != nil {
@@ -291,7 +291,7 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 	return nil
 }
 
-func sortedKeys(m map[string]*owOut) []string {
+func owSortedKeys(m map[string]*owOut) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)

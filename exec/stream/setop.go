@@ -21,13 +21,13 @@ type SetOp struct {
 	except bool
 	all    bool
 	schema *arrow.Schema
-	wm     *wmMerger
+	wm     *minWatermarks
 
 	rows  map[string]*setRow
 	dirty []*setRow
 	kbuf  []byte
-	em    *emitter
-	q     queue
+	em    *rowEmitter
+	q     opQueue
 }
 
 type setRow struct {
@@ -62,7 +62,7 @@ func NewSetOp(left, right Executor, ts []types.T, kind string, all bool) (*SetOp
 		}
 	}
 	return &SetOp{al: newAligner(left, right), ts: ts, except: except, all: all, schema: ls,
-		wm: newWMMerger(ts, 2), rows: map[string]*setRow{}, em: newEmitter(ls, ts, memory.DefaultAllocator)}, nil
+		wm: newMinWatermarks(ts, 2), rows: map[string]*setRow{}, em: newRowEmitter(ls, ts, memory.DefaultAllocator)}, nil
 }
 
 // WithAllocator makes the operator allocate its output with mem (before use).
@@ -114,8 +114,8 @@ func (s *SetOp) Next(ctx context.Context) (Message, error) {
 
 func (s *SetOp) apply(side int, c *Chunk) error {
 	for i, op := range c.Ops {
-		vals := rowDatums(c.Batch, i, s.ts)
-		s.kbuf = appendRowKey(s.kbuf[:0], vals, s.ts)
+		vals := boxRow(c.Batch, i, s.ts)
+		s.kbuf = appendRowIdentity(s.kbuf[:0], vals, s.ts)
 		r := s.rows[string(s.kbuf)]
 		if r == nil {
 			r = &setRow{key: string(s.kbuf), vals: vals}

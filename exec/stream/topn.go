@@ -38,8 +38,8 @@ type TopN struct {
 	hasWin   bool   // the emitted window is non-empty
 	lo, hi   string // keys of its first and last node
 	kbuf     []byte
-	em       *emitter
-	q        queue
+	em       *rowEmitter
+	q        opQueue
 }
 
 // NewTopN keeps the rows ranked [offset, offset+limit) under order (ties
@@ -58,7 +58,7 @@ func NewTopN(input Executor, inTypes []types.T, order []SortCol, limit, offset i
 		return nil, pgerror.New(pgerror.InvalidRowCountInOffset, "OFFSET must not be negative")
 	}
 	return &TopN{input: input, inTypes: inTypes, order: order, limit: limit, offset: offset, withTies: withTies,
-		schema: s, tree: newOrdTree(), em: newEmitter(s, inTypes, memory.DefaultAllocator)}, nil
+		schema: s, tree: newOrdTree(), em: newRowEmitter(s, inTypes, memory.DefaultAllocator)}, nil
 }
 
 // WithAllocator makes the operator allocate its output with mem (before use).
@@ -99,10 +99,10 @@ func (t *TopN) Next(ctx context.Context) (Message, error) {
 
 func (t *TopN) apply(c *Chunk) error {
 	for i, op := range c.Ops {
-		vals := rowDatums(c.Batch, i, t.inTypes)
-		t.kbuf = appendSortKey(t.kbuf[:0], vals, t.inTypes, t.order)
+		vals := boxRow(c.Batch, i, t.inTypes)
+		t.kbuf = appendOrderKey(t.kbuf[:0], vals, t.inTypes, t.order)
 		plen := len(t.kbuf)
-		t.kbuf = appendRowKey(t.kbuf, vals, t.inTypes)
+		t.kbuf = appendRowIdentity(t.kbuf, vals, t.inTypes)
 		key := string(t.kbuf)
 		n, err := t.tree.add(key, plen, vals, op.Sign())
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 
 // This file holds the helpers shared by TopN, GroupTopN, SetOp,
 // DynamicFilter and OverWindow: an order-statistic treap over
-// memcomparable row keys, the sort-key encoding, a row emitter that cuts
+// memcomparable row keys, the sort-key encoding, a row rowEmitter that cuts
 // output chunks, and a watermark merger for two-input operators.
 
 // SortCol is one ORDER BY column of an operator's input.
@@ -30,8 +30,8 @@ const (
 	sortNullLast  = 0x02
 )
 
-// appendSortKey appends the order key of vals under order.
-func appendSortKey(buf []byte, vals []types.Datum, ts []types.T, order []SortCol) []byte {
+// appendOrderKey appends the order key of vals under order.
+func appendOrderKey(buf []byte, vals []types.Datum, ts []types.T, order []SortCol) []byte {
 	for _, sc := range order {
 		d := vals[sc.Col]
 		if d == nil {
@@ -54,25 +54,25 @@ func appendSortKey(buf []byte, vals []types.Datum, ts []types.T, order []SortCol
 	return buf
 }
 
-// appendRowKey appends the identity key of a whole row (equal keys mean
+// appendRowIdentity appends the identity key of a whole row (equal keys mean
 // equal rows in the GROUP BY sense; NULLs equal).
-func appendRowKey(buf []byte, vals []types.Datum, ts []types.T) []byte {
+func appendRowIdentity(buf []byte, vals []types.Datum, ts []types.T) []byte {
 	for i, d := range vals {
 		buf = types.AppendKey(buf, d, ts[i])
 	}
 	return buf
 }
 
-// appendColsKey appends the identity key of columns cols of a row.
-func appendColsKey(buf []byte, vals []types.Datum, ts []types.T, cols []int) []byte {
+// appendColsIdentity appends the identity key of columns cols of a row.
+func appendColsIdentity(buf []byte, vals []types.Datum, ts []types.T, cols []int) []byte {
 	for _, c := range cols {
 		buf = types.AppendKey(buf, vals[c], ts[c])
 	}
 	return buf
 }
 
-// rowDatums boxes row i of b.
-func rowDatums(b arrow.RecordBatch, i int, ts []types.T) []types.Datum {
+// boxRow boxes row i of b.
+func boxRow(b arrow.RecordBatch, i int, ts []types.T) []types.Datum {
 	vals := make([]types.Datum, len(ts))
 	for c, t := range ts {
 		vals[c] = types.GetDatum(b.Column(c), i, t)
@@ -222,7 +222,7 @@ func (t *ordTree) split(root *otNode, key string) (*otNode, *otNode) {
 	return a, root
 }
 
-func merge(a, b *otNode) *otNode {
+func otMerge(a, b *otNode) *otNode {
 	if a == nil {
 		return b
 	}
@@ -230,11 +230,11 @@ func merge(a, b *otNode) *otNode {
 		return a
 	}
 	if a.prio > b.prio {
-		a.r = merge(a.r, b)
+		a.r = otMerge(a.r, b)
 		a.fix()
 		return a
 	}
-	b.l = merge(a, b.l)
+	b.l = otMerge(a, b.l)
 	b.fix()
 	return b
 }
@@ -253,7 +253,7 @@ func (t *ordTree) remove(key string) {
 			n.r = rm(n.r)
 		default:
 			t.size--
-			return merge(n.l, n.r)
+			return otMerge(n.l, n.r)
 		}
 		n.fix()
 		return n
@@ -336,9 +336,9 @@ func (it *otIter) next() {
 	}
 }
 
-// emitter accumulates output rows (datums) into chunks of at most
-// emitChunkRows rows, never splitting an update pair.
-type emitter struct {
+// rowEmitter accumulates output rows (datums) into chunks of at most
+// rowEmitterChunk rows, never splitting an update pair.
+type rowEmitter struct {
 	schema   *arrow.Schema
 	ts       []types.T
 	mem      memory.Allocator
@@ -347,14 +347,14 @@ type emitter struct {
 	out      []Message
 }
 
-const emitChunkRows = 4096
+const rowEmitterChunk = 4096
 
-func newEmitter(schema *arrow.Schema, ts []types.T, mem memory.Allocator) *emitter {
-	return &emitter{schema: schema, ts: ts, mem: mem}
+func newRowEmitter(schema *arrow.Schema, ts []types.T, mem memory.Allocator) *rowEmitter {
+	return &rowEmitter{schema: schema, ts: ts, mem: mem}
 }
 
 // row appends one output row; extra values follow vals (for a rank column).
-func (e *emitter) row(op Op, vals []types.Datum, extra ...types.Datum) {
+func (e *rowEmitter) row(op Op, vals []types.Datum, extra ...types.Datum) {
 	if e.builders == nil {
 		for _, f := range e.schema.Fields() {
 			e.builders = append(e.builders, array.NewBuilder(e.mem, f.Type))
@@ -367,20 +367,20 @@ func (e *emitter) row(op Op, vals []types.Datum, extra ...types.Datum) {
 		types.AppendDatum(e.builders[len(vals)+j], d, e.ts[len(vals)+j])
 	}
 	e.ops = append(e.ops, op)
-	if len(e.ops) >= emitChunkRows && op != UpdateDelete {
+	if len(e.ops) >= rowEmitterChunk && op != UpdateDelete {
 		e.cut()
 	}
 }
 
 // rows appends n copies of a row with op.
-func (e *emitter) rows(op Op, n int64, vals []types.Datum, extra ...types.Datum) {
+func (e *rowEmitter) rows(op Op, n int64, vals []types.Datum, extra ...types.Datum) {
 	for ; n > 0; n-- {
 		e.row(op, vals, extra...)
 	}
 }
 
 // diff appends |d| inserts (d > 0) or deletes (d < 0) of a row.
-func (e *emitter) diff(d int64, vals []types.Datum, extra ...types.Datum) {
+func (e *rowEmitter) diff(d int64, vals []types.Datum, extra ...types.Datum) {
 	if d > 0 {
 		e.rows(Insert, d, vals, extra...)
 	} else if d < 0 {
@@ -389,7 +389,7 @@ func (e *emitter) diff(d int64, vals []types.Datum, extra ...types.Datum) {
 }
 
 // cut turns the buffered rows into a chunk queued on out.
-func (e *emitter) cut() {
+func (e *rowEmitter) cut() {
 	if len(e.ops) == 0 {
 		return
 	}
@@ -406,15 +406,15 @@ func (e *emitter) cut() {
 }
 
 // take returns the queued messages (after cutting the open chunk) and
-// empties the queue.
-func (e *emitter) take() []Message {
+// empties the opQueue.
+func (e *rowEmitter) take() []Message {
 	e.cut()
 	out := e.out
 	e.out = nil
 	return out
 }
 
-func (e *emitter) release() {
+func (e *rowEmitter) release() {
 	for _, m := range e.out {
 		ReleaseMessage(m)
 	}
@@ -426,12 +426,12 @@ func (e *emitter) release() {
 	e.ops = nil
 }
 
-// queue is a FIFO of messages waiting to be returned by Next.
-type queue struct{ msgs []Message }
+// opQueue is a FIFO of messages waiting to be returned by Next.
+type opQueue struct{ msgs []Message }
 
-func (q *queue) push(ms ...Message) { q.msgs = append(q.msgs, ms...) }
+func (q *opQueue) push(ms ...Message) { q.msgs = append(q.msgs, ms...) }
 
-func (q *queue) pop() (Message, bool) {
+func (q *opQueue) pop() (Message, bool) {
 	if len(q.msgs) == 0 {
 		return nil, false
 	}
@@ -441,28 +441,28 @@ func (q *queue) pop() (Message, bool) {
 	return m, true
 }
 
-func (q *queue) release() {
+func (q *opQueue) release() {
 	for _, m := range q.msgs {
 		ReleaseMessage(m)
 	}
 	q.msgs = nil
 }
 
-// wmMerger forwards, for a multi-input operator whose output columns are
+// minWatermarks forwards, for a multi-input operator whose output columns are
 // its inputs' columns, the minimum watermark of a column over the inputs
 // once every live input reported one.
-type wmMerger struct {
+type minWatermarks struct {
 	ts  []types.T
 	n   int
 	wms map[int][]types.Datum
 }
 
-func newWMMerger(ts []types.T, inputs int) *wmMerger {
-	return &wmMerger{ts: ts, n: inputs, wms: map[int][]types.Datum{}}
+func newMinWatermarks(ts []types.T, inputs int) *minWatermarks {
+	return &minWatermarks{ts: ts, n: inputs, wms: map[int][]types.Datum{}}
 }
 
 // observe records w from input i and returns the watermark to forward.
-func (m *wmMerger) observe(i int, w Watermark, ended []bool) (Watermark, bool, error) {
+func (m *minWatermarks) observe(i int, w Watermark, ended []bool) (Watermark, bool, error) {
 	if w.Col < 0 || w.Col >= len(m.ts) {
 		return Watermark{}, false, pgerror.Internal("stream: watermark column %d out of range", w.Col)
 	}
