@@ -156,7 +156,11 @@ func (e *EOWC) apply(c *Chunk) {
 					r.vals[col] = types.GetDatum(b.Column(col), i, t)
 				}
 			}
-			r.count++
+			if e.multiset {
+				r.count++
+			} else {
+				r.count = 1 // keyed: the latest row of the key
+			}
 			continue
 		}
 		if r == nil {
