@@ -15,6 +15,7 @@ type cliConfig struct {
 	addr          string
 	engine        string
 	complete      bool
+	values        bool
 	jobs          int
 	junit         string
 	knownFailures string
@@ -23,7 +24,7 @@ type cliConfig struct {
 }
 
 const usage = `usage: slt [--addr postgres://…] [--engine embedded] [--complete] [--jobs N]
-           [--junit FILE] [--known-failures FILE] [--timeout D] PATH…
+           [--junit FILE] [--known-failures FILE] [--timeout D] [--compare-values] PATH…
 
 Runs sqllogictest files (*.test: sqlite format, *.slt: sqllogictest-rs
 format; directories are walked) against a PostgreSQL-protocol server
@@ -46,6 +47,7 @@ func parseArgs(args []string, stderr io.Writer) (*cliConfig, error) {
 	fs.StringVar(&cfg.junit, "junit", "", "write a JUnit XML report to FILE")
 	fs.StringVar(&cfg.knownFailures, "known-failures", "", `known-failures list ("path:line reason" per line)`)
 	fs.DurationVar(&cfg.timeout, "timeout", DefaultRecordTimeout, "timeout per statement or query")
+	fs.BoolVar(&cfg.values, "compare-values", false, "compare decimals and times in sqllogictest-rs results by value (RisingWave's corpora print them in RisingWave's formats)")
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
@@ -93,6 +95,7 @@ func runCLI(ctx context.Context, cfg *cliConfig, drv Driver, stdout, stderr io.W
 		Complete:      cfg.complete,
 		JUnitPath:     cfg.junit,
 		RecordTimeout: cfg.timeout,
+		ValueCompare:  cfg.values,
 	}
 	if cfg.knownFailures != "" {
 		kf, err := LoadKnownFailures(cfg.knownFailures)

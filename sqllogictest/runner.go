@@ -41,6 +41,11 @@ type Options struct {
 	KnownFailures *KnownFailures
 	// RecordTimeout bounds each statement or query (0: DefaultRecordTimeout).
 	RecordTimeout time.Duration
+	// ValueCompare compares numbers and times in sqllogictest-rs results by
+	// value rather than by text (see valuecompare.go): RisingWave's corpora
+	// print decimals without trailing zeros and fractions of seconds padded
+	// to milliseconds, where PostgreSQL prints the value's scale.
+	ValueCompare bool
 }
 
 // Summary totals a run. Known failures are counted apart from Failed.
@@ -499,13 +504,17 @@ func (r *fileRun) compareRS(f *File, rec *Record, res *Result) string {
 		}
 		return ""
 	}
+	norm := normalizeLine
+	if r.opts.ValueCompare {
+		norm = canonValuesLine
+	}
 	want := make([]string, len(rec.Results))
 	for i, l := range rec.Results {
-		want[i] = normalizeLine(l)
+		want[i] = norm(l)
 	}
 	got := make([]string, len(lines))
 	for i, l := range lines {
-		got[i] = normalizeLine(l)
+		got[i] = norm(l)
 	}
 	switch mode {
 	case RowSort:
