@@ -1,0 +1,161 @@
+package agg
+
+import (
+	"encoding/binary"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/vec"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// NewDistinct returns a retractable DISTINCT wrapper around inner (the
+// aggregate of count(DISTINCT x), sum(DISTINCT x), string_agg(DISTINCT …)
+// in a streaming view). Per group it counts the rows of every distinct
+// argument tuple (SQL equality, as GROUP BY: 1.0 = 1.00, NULL = NULL) and
+// passes inner a tuple's first row when its count goes 0→1 (Update) and
+// that same row again when the count returns to 0 (Retract), so inner sees
+// each distinct tuple once, spelled as it first arrived. Rows whose first
+// argument is NULL are skipped, as PostgreSQL's strict aggregates skip them
+// (count(DISTINCT x) does not count NULL), except when inner is array_agg,
+// whose DISTINCT keeps one NULL element.
+//
+// The result implements kernels.Retractor and kernels.GroupResulter;
+// Retract fails when inner cannot retract, AppendResult when inner cannot
+// report one group. Memory: one map entry (group, key, first row as
+// Datums) per distinct tuple per group.
+func NewDistinct(argTypes []types.T, inner kernels.GroupedAcc) kernels.GroupedAcc {
+	_, keep := inner.(interface{ keepsNulls() bool })
+	return &distinctAcc{
+		types:     append([]types.T(nil), argTypes...),
+		inner:     inner,
+		keepNulls: keep,
+		seen:      map[string]distinctEntry{},
+	}
+}
+
+type distinctAcc struct {
+	types     []types.T
+	inner     kernels.GroupedAcc
+	keepNulls bool
+	seen      map[string]distinctEntry // group id (4 bytes) + row key → entry
+	keyBytes  int64
+	buf       []byte
+	mask      []uint32
+}
+
+type distinctEntry struct {
+	n   int64
+	rep []types.Datum // the row inner was given
+}
+
+func (a *distinctAcc) Grow(n int) { a.inner.Grow(n) }
+
+func (a *distinctAcc) MemoryBytes() int64 {
+	return a.inner.MemoryBytes() + a.keyBytes + int64(len(a.seen))*(64+24*int64(len(a.types)))
+}
+
+// key builds the entry key of row i of group g in a.buf; ok is false for a
+// skipped row.
+func (a *distinctAcc) key(g uint32, args []arrow.Array, i int) bool {
+	if len(args) > 0 && !a.keepNulls && args[0].IsNull(i) {
+		return false
+	}
+	a.buf = binary.LittleEndian.AppendUint32(a.buf[:0], g)
+	a.buf = vec.AppendRowKey(a.buf, args, a.types, i)
+	return true
+}
+
+func (a *distinctAcc) Update(ctx *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
+	if len(args) != len(a.types) {
+		return pgerror.Internal("distinct aggregate expects %d arguments, got %d", len(a.types), len(args))
+	}
+	a.mask = growTo(a.mask[:0], len(groups))
+	fresh := false
+	for i, g := range groups {
+		a.mask[i] = NoGroup
+		if g == NoGroup || !a.key(g, args, i) {
+			continue
+		}
+		if e, ok := a.seen[string(a.buf)]; ok {
+			e.n++
+			a.seen[string(a.buf)] = e
+			continue
+		}
+		rep := make([]types.Datum, len(args))
+		for k, col := range args {
+			rep[k] = types.GetDatum(col, i, a.types[k])
+		}
+		a.seen[string(a.buf)] = distinctEntry{n: 1, rep: rep}
+		a.keyBytes += int64(len(a.buf))
+		a.mask[i] = g
+		fresh = true
+	}
+	if !fresh {
+		return nil
+	}
+	return a.inner.Update(ctx, a.mask, args)
+}
+
+func (a *distinctAcc) Retract(ctx *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
+	if len(args) != len(a.types) {
+		return pgerror.Internal("distinct aggregate expects %d arguments, got %d", len(a.types), len(args))
+	}
+	var gone []uint32
+	var reps [][]types.Datum
+	for i, g := range groups {
+		if g == NoGroup || !a.key(g, args, i) {
+			continue
+		}
+		e, ok := a.seen[string(a.buf)]
+		if !ok {
+			continue // a row never added: nothing to undo
+		}
+		if e.n > 1 {
+			e.n--
+			a.seen[string(a.buf)] = e
+			continue
+		}
+		delete(a.seen, string(a.buf))
+		a.keyBytes -= int64(len(a.buf))
+		gone = append(gone, g)
+		reps = append(reps, e.rep)
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	r, ok := a.inner.(kernels.Retractor)
+	if !ok {
+		return pgerror.Internal("distinct aggregate over %T cannot retract", a.inner)
+	}
+	cols := make([]arrow.Array, len(a.types))
+	for k, t := range a.types {
+		b := array.NewBuilder(memOf(ctx), types.ArrowType(t))
+		for _, rep := range reps {
+			types.AppendDatum(b, rep[k], t)
+		}
+		cols[k] = b.NewArray()
+		b.Release()
+	}
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	return r.Retract(ctx, gone, cols)
+}
+
+func (a *distinctAcc) AppendResult(ctx *kernels.EvalContext, g uint32, b array.Builder) error {
+	r, ok := a.inner.(kernels.GroupResulter)
+	if !ok {
+		return pgerror.Internal("distinct aggregate over %T cannot report one group", a.inner)
+	}
+	return r.AppendResult(ctx, g, b)
+}
+
+func (a *distinctAcc) Finish(ctx *kernels.EvalContext, b array.Builder) error {
+	return a.inner.Finish(ctx, b)
+}
