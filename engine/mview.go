@@ -383,7 +383,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	ec.StmtTime, ec.TxnTime = now, now
 	env := &exec.Env{Eval: ec, Tables: &tableReader{e: s.e}, Mem: exec.NewMemAccount(s.e.opts.MemoryLimit)}
 	in := &mvInputs{s: s, start: start}
-	b := &streamplan.Builder{Env: env, In: in}
+	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: in}
 	res, err := b.Build(ctx, q.Plan)
 	if err != nil {
 		in.closeAll()

@@ -42,6 +42,7 @@ type Builder struct {
 	// Env compiles expressions (its Tables are unused: constant subplans
 	// are evaluated through it once, so it needs a reader only for them).
 	Env *exec.Env
+	Reg *kernels.Registry
 	In  Inputs
 }
 
@@ -89,8 +90,10 @@ func (b *Builder) build(ctx context.Context, n planner.Node) (flow, error) {
 	if !hasStreamingInput(n) {
 		return b.constant(ctx, n)
 	}
-	if err := checkExprs(n); err != nil {
-		return flow{}, err
+	if _, isFilter := n.(*planner.Filter); !isFilter {
+		if err := checkExprs(n); err != nil {
+			return flow{}, err
+		}
 	}
 	switch x := n.(type) {
 	case *planner.Scan:
@@ -253,14 +256,57 @@ func (b *Builder) narrow(f flow, in planner.Schema, n int) (flow, error) {
 }
 
 func (b *Builder) filter(ctx context.Context, x *planner.Filter) (flow, error) {
-	if df, ok, err := b.dynamicFilter(ctx, x); ok || err != nil {
-		return df, err
+	var conj []planner.Expr
+	var split func(e planner.Expr)
+	split = func(e planner.Expr) {
+		if a, ok := e.(*planner.And); ok {
+			for _, c := range a.Args {
+				split(c)
+			}
+			return
+		}
+		conj = append(conj, e)
+	}
+	split(x.Cond)
+	// IN / NOT IN (uncorrelated subquery) become semi and anti joins, and a
+	// comparison with a scalar subquery a dynamic filter; the rest is a
+	// plain filter on top.
+	var rest []planner.Expr
+	var special []planner.Expr
+	for _, c := range conj {
+		if isSemiAnti(c) || isDynamic(c) {
+			special = append(special, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	if len(special) == 0 {
+		if err := checkExprs(x); err != nil {
+			return flow{}, err
+		}
 	}
 	in, err := b.build(ctx, x.Input)
 	if err != nil {
 		return flow{}, err
 	}
-	ev, err := exec.Compile(b.Env, x.Cond, x.Input.Schema())
+	schema := x.Input.Schema()
+	for _, c := range special {
+		if in, err = b.specialFilter(ctx, in, schema, c); err != nil {
+			return flow{}, err
+		}
+	}
+	if len(rest) == 0 {
+		return in, nil
+	}
+	cond := rest[0]
+	if len(rest) > 1 {
+		cond = &planner.And{Args: rest}
+	}
+	if err := checkExprs(&planner.Filter{Input: x.Input, Cond: cond}); err != nil {
+		in.ex.Close()
+		return flow{}, err
+	}
+	ev, err := exec.Compile(b.Env, cond, schema)
 	if err != nil {
 		in.ex.Close()
 		return flow{}, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sabotsql/sabotsql/exec"
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/agg"
 	"github.com/sabotsql/sabotsql/exec/stream"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -17,77 +18,271 @@ import (
 )
 
 func distinctOrderedSupported(a planner.AggCall) error {
+	if a.Distinct && len(a.OrderBy) > 0 {
+		return pgerror.Unsupported("aggregate %s with both DISTINCT and ORDER BY is not supported in materialized views", a.Fn.Name)
+	}
 	return nil
 }
 
-// wrapDistinctOrdered makes DISTINCT and ORDER BY aggregates retractable.
+// wrapDistinctOrdered makes DISTINCT and ORDER BY aggregates retractable:
+// DISTINCT counts each argument tuple and feeds the aggregate on its first
+// copy; ORDER BY keeps each group's rows sorted and refolds changed groups.
 func wrapDistinctOrdered(a planner.AggCall, argTypes []types.T, mk func() kernels.GroupedAcc) (func() kernels.GroupedAcc, error) {
-	if a.Distinct && len(a.OrderBy) > 0 {
-		return nil, pgerror.Unsupported("aggregate %s with both DISTINCT and ORDER BY is not supported in materialized views", a.Fn.Name)
+	if err := distinctOrderedSupported(a); err != nil {
+		return nil, err
 	}
-	return nil, pgerror.Unsupported("aggregate %s with DISTINCT or ORDER BY is not supported in materialized views yet", a.Fn.Name)
+	if a.Distinct {
+		return func() kernels.GroupedAcc { return agg.NewDistinct(argTypes, mk()) }, nil
+	}
+	ots := make([]types.T, len(a.OrderBy))
+	desc := make([]bool, len(a.OrderBy))
+	nf := make([]bool, len(a.OrderBy))
+	for i, k := range a.OrderBy {
+		ots[i], desc[i], nf[i] = k.E.Type(), k.Desc, k.NullsFirst
+	}
+	return func() kernels.GroupedAcc { return agg.NewOrdered(argTypes, ots, desc, nf, mk) }, nil
 }
 
 // compareOps are the comparison operators a dynamic filter supports.
 var compareOps = map[string]bool{"<": true, "<=": true, ">": true, ">=": true, "=": true, "<>": true}
 
-// dynamicFilter recognizes WHERE expr op (SELECT scalar) (and its mirror)
-// and maintains it with a DynamicFilter: when the subquery's value changes,
-// only the rows between the old and new value move.
-func (b *Builder) dynamicFilter(ctx context.Context, x *planner.Filter) (flow, bool, error) {
-	call, ok := x.Cond.(*planner.Call)
+// isDynamic matches expr op (SELECT scalar) and its mirror.
+func isDynamic(c planner.Expr) bool {
+	call, ok := c.(*planner.Call)
 	if !ok || call.Fn == nil || len(call.Args) != 2 || !compareOps[call.Fn.Name] {
-		return flow{}, false, nil
+		return false
 	}
+	for _, a := range call.Args {
+		if sq, ok := unwrapSubquery(a); ok {
+			return sq.Kind == planner.SubScalar && !sq.Correlated
+		}
+	}
+	return false
+}
+
+// isSemiAnti matches x IN (SELECT …) and x NOT IN (SELECT …), uncorrelated.
+func isSemiAnti(c planner.Expr) bool {
+	if n, ok := c.(*planner.Not); ok {
+		c = n.E
+	}
+	sq, ok := c.(*planner.Subquery)
+	return ok && sq.Kind == planner.SubAny && !sq.Correlated && sq.Op != nil && sq.Op.Name == "=" && sq.Left != nil
+}
+
+func (b *Builder) specialFilter(ctx context.Context, in flow, schema planner.Schema, c planner.Expr) (flow, error) {
+	if isDynamic(c) {
+		return b.dynamicFilter(ctx, in, schema, c.(*planner.Call))
+	}
+	notIn := false
+	if n, ok := c.(*planner.Not); ok {
+		c, notIn = n.E, true
+	}
+	return b.semiAnti(ctx, in, schema, c.(*planner.Subquery), notIn)
+}
+
+// dynamicFilter maintains expr op (SELECT scalar) with a DynamicFilter:
+// when the subquery's value changes, only the rows between the old and new
+// value move.
+func (b *Builder) dynamicFilter(ctx context.Context, in flow, schema planner.Schema, call *planner.Call) (flow, error) {
 	op := call.Fn.Name
 	lhs, sub := call.Args[0], call.Args[1]
 	sq, isSub := unwrapSubquery(sub)
 	if !isSub {
 		lhs, sub = call.Args[1], call.Args[0]
-		if sq, isSub = unwrapSubquery(sub); !isSub {
-			return flow{}, false, nil
-		}
+		sq, _ = unwrapSubquery(sub)
 		op = map[string]string{"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}[op]
 	}
-	if sq.Kind != planner.SubScalar || sq.Correlated {
-		return flow{}, false, nil
+	fail := func(err error) (flow, error) {
+		in.ex.Close()
+		return flow{}, err
 	}
-	if _, isCast := sub.(*planner.Cast); isCast {
-		// The subquery's value would need a cast inside the filter.
-		return flow{}, true, pgerror.Unsupported("a comparison with a scalar subquery of another type is not supported in materialized views")
-	}
-	in, err := b.build(ctx, x.Input)
-	if err != nil {
-		return flow{}, true, err
-	}
-	schema := x.Input.Schema()
-	in, ext, pos, err := b.extend(in, schema, []planner.Expr{lhs})
-	if err != nil {
-		return flow{}, true, err
+	if err := checkExprs(&planner.Project{Input: &planner.Values{}, Exprs: []planner.Expr{lhs}}); err != nil {
+		return fail(err)
 	}
 	right, err := b.build(ctx, sq.Plan)
 	if err != nil {
-		in.ex.Close()
-		return flow{}, true, err
+		return fail(err)
 	}
 	if len(right.ts) != 1 {
-		in.ex.Close()
 		right.ex.Close()
-		return flow{}, true, pgerror.New(pgerror.SyntaxError, "subquery must return only one column")
+		return fail(pgerror.New(pgerror.SyntaxError, "subquery must return only one column"))
 	}
-	if right.ts[0].Family != lhs.Type().Family {
-		in.ex.Close()
+	rt := right.ts[0]
+	if rt.Family != lhs.Type().Family {
+		// Compare in the subquery's type when the binder cast it.
+		if c, ok := sub.(*planner.Cast); ok {
+			rt = c.To
+			rs := planner.Schema{{Name: "v", T: right.ts[0]}}
+			if right, err = b.project(right, []planner.Expr{&planner.Cast{E: &planner.ColRef{Idx: 0, T: right.ts[0]}, To: rt}}, rs, planner.Schema{{Name: "v", T: rt}}); err != nil {
+				return fail(err)
+			}
+		}
+		if rt.Family != lhs.Type().Family {
+			right.ex.Close()
+			return fail(pgerror.Unsupported("comparing %s with a scalar subquery of type %s is not supported in materialized views", lhs.Type(), right.ts[0]))
+		}
+	}
+	in, ext, pos, err := b.extend(in, schema, []planner.Expr{lhs})
+	if err != nil {
 		right.ex.Close()
-		return flow{}, true, pgerror.Unsupported("comparing %s with a scalar subquery of type %s is not supported in materialized views", lhs.Type(), right.ts[0])
+		return flow{}, err
 	}
-	df, err := stream.NewDynamicFilter(in.ex, right.ex, ext.Types(), pos[0], op, right.ts[0])
+	df, err := stream.NewDynamicFilter(in.ex, right.ex, ext.Types(), pos[0], op, rt)
 	if err != nil {
 		in.ex.Close()
 		right.ex.Close()
-		return flow{}, true, err
+		return flow{}, err
 	}
-	f, err := b.narrow(flow{ex: df, ts: ext.Types(), appendOnly: false, wm: map[int]bool{}}, ext, len(schema))
-	return f, true, err
+	return b.narrow(flow{ex: df, ts: ext.Types(), wm: map[int]bool{}}, ext, len(schema))
+}
+
+// semiAnti maintains x IN (SELECT k …) as a join with the subquery's
+// distinct keys, and x NOT IN (SELECT k …) as PostgreSQL evaluates it: true
+// when the subquery is empty; otherwise only for a non-NULL x without a
+// match while the subquery yields no NULL.
+func (b *Builder) semiAnti(ctx context.Context, in flow, schema planner.Schema, sq *planner.Subquery, notIn bool) (flow, error) {
+	fail := func(err error) (flow, error) {
+		in.ex.Close()
+		return flow{}, err
+	}
+	lhs := sq.Left
+	if err := checkExprs(&planner.Project{Input: &planner.Values{}, Exprs: []planner.Expr{lhs}}); err != nil {
+		return fail(err)
+	}
+	right, err := b.build(ctx, sq.Plan)
+	if err != nil {
+		return fail(err)
+	}
+	if len(right.ts) != 1 {
+		right.ex.Close()
+		return fail(pgerror.Unsupported("IN with a multi-column subquery is not supported in materialized views"))
+	}
+	lt, rt := lhs.Type(), right.ts[0]
+	rs := planner.Schema{{Name: "k", T: rt}}
+	if lt.Family != rt.Family {
+		ct, err := commonKeyType(lt, rt)
+		if err != nil {
+			right.ex.Close()
+			return fail(err)
+		}
+		if lt.Family != ct.Family {
+			lhs = &planner.Cast{E: lhs, To: ct}
+		}
+		if rt.Family != ct.Family {
+			if right, err = b.project(right, []planner.Expr{&planner.Cast{E: &planner.ColRef{Idx: 0, T: rt}, To: ct}}, rs, planner.Schema{{Name: "k", T: ct}}); err != nil {
+				return fail(err)
+			}
+			rt = ct
+			rs = planner.Schema{{Name: "k", T: ct}}
+		}
+	}
+	var stats stream.Executor
+	if notIn {
+		// A second reader of the subquery: its row count and NULL count.
+		r2, err := b.build(ctx, sq.Plan)
+		if err != nil {
+			right.ex.Close()
+			return fail(err)
+		}
+		cstar, err1 := stream.LookupAgg(b.Reg, "count", nil, nil)
+		ccol, err2 := stream.LookupAgg(b.Reg, "count", []int{0}, []types.T{r2.ts[0]})
+		if err1 != nil || err2 != nil {
+			r2.ex.Close()
+			right.ex.Close()
+			return fail(pgerror.Internal("streamplan: count aggregates missing"))
+		}
+		cstar.Name, ccol.Name = "n", "nn"
+		st, err := stream.NewHashAggregate(r2.ex, r2.ts, nil, []stream.AggCall{cstar, ccol}, b.Env.Eval)
+		if err != nil {
+			r2.ex.Close()
+			right.ex.Close()
+			return fail(err)
+		}
+		stats = st
+	}
+	dist, err := stream.NewHashAggregate(right.ex, []types.T{rt}, []int{0}, nil, b.Env.Eval)
+	if err != nil {
+		right.ex.Close()
+		return fail(err)
+	}
+	in, ext, pos, err := b.extend(in, schema, []planner.Expr{lhs})
+	if err != nil {
+		dist.Close()
+		if stats != nil {
+			stats.Close()
+		}
+		return flow{}, err
+	}
+	jt := stream.InnerJoin
+	if notIn {
+		jt = stream.LeftJoin
+	}
+	hj, err := stream.NewHashJoin(in.ex, dist, ext.Types(), []types.T{rt}, []int{pos[0]}, []int{0}, jt)
+	if err != nil {
+		in.ex.Close()
+		dist.Close()
+		if stats != nil {
+			stats.Close()
+		}
+		return flow{}, err
+	}
+	joined := append(append(planner.Schema{}, ext...), rs...)
+	f := flow{ex: hj, ts: joined.Types(), wm: map[int]bool{}}
+	if !notIn {
+		return b.narrow(f, joined, len(schema))
+	}
+	// Join the one-row statistics on a constant key and decide.
+	one := &planner.Const{Val: int64(1), T: types.Int4T}
+	f, joined2, lpos, err := b.extend(f, joined, []planner.Expr{one})
+	if err != nil {
+		stats.Close()
+		return flow{}, err
+	}
+	ss := planner.Schema{{Name: "n", T: types.Int8T}, {Name: "nn", T: types.Int8T}}
+	sf, ss2, spos, err := b.extend(flow{ex: stats, ts: ss.Types(), wm: map[int]bool{}}, ss, []planner.Expr{one})
+	if err != nil {
+		f.ex.Close()
+		return flow{}, err
+	}
+	hj2, err := stream.NewHashJoin(f.ex, sf.ex, joined2.Types(), ss2.Types(), lpos, spos, stream.InnerJoin)
+	if err != nil {
+		f.ex.Close()
+		sf.ex.Close()
+		return flow{}, err
+	}
+	all := append(append(planner.Schema{}, joined2...), ss2...)
+	nCol := len(joined2)
+	col := func(i int) planner.Expr { return &planner.ColRef{Idx: i, T: all[i].T} }
+	eq := func(a, c planner.Expr) planner.Expr {
+		return &planner.IsDistinct{L: a, R: c, Negate: true, Eq: b.eqFn(a.Type())}
+	}
+	zero := &planner.Const{Val: int64(0), T: types.Int8T}
+	// n = 0 OR (x IS NOT NULL AND n = nn AND no match)
+	cond := &planner.Or{Args: []planner.Expr{
+		eq(col(nCol), zero),
+		&planner.And{Args: []planner.Expr{
+			&planner.IsNull{E: col(pos[0]), Negate: true},
+			eq(col(nCol), col(nCol+1)),
+			&planner.IsNull{E: col(len(ext))},
+		}},
+	}}
+	ev, err := exec.Compile(b.Env, cond, all)
+	if err != nil {
+		hj2.Close()
+		return flow{}, err
+	}
+	out := flow{ex: stream.NewFilter(hj2, ev), ts: all.Types(), wm: map[int]bool{}}
+	return b.narrow(out, all, len(schema))
+}
+
+// eqFn resolves "=" for a type.
+func (b *Builder) eqFn(t types.T) *kernels.ScalarFunc {
+	for _, f := range b.Reg.Scalars("=") {
+		if len(f.Args) == 2 && f.Args[0].Family == t.Family && f.Args[1].Family == t.Family {
+			return f
+		}
+	}
+	return nil
 }
 
 func unwrapSubquery(e planner.Expr) (*planner.Subquery, bool) {
