@@ -375,3 +375,33 @@ func TestWelfordSliding(t *testing.T) {
 		require.Equal(t, welford{}, w)
 	}
 }
+
+// TestInfinities: non-finite inputs behave as the textbook recursion in
+// float arithmetic (∞ stays ∞; ∞ and −∞ give NaN).
+func TestInfinities(t *testing.T) {
+	inf := math.Inf(1)
+	for _, c := range []struct {
+		name string
+		x    []float64
+		p    float64
+		want float64
+	}{
+		{"ewma", []float64{inf, inf}, 0.5, inf},
+		{"ewma", []float64{1, inf}, 0.5, inf},
+		{"ewma", []float64{inf, 1}, 0.5, inf},
+		{"ewma", []float64{inf, -inf}, 0.5, math.NaN()},
+		{"ewvar", []float64{inf, 1}, 0.5, inf},
+		{"ewvar", []float64{1, inf}, 0.5, inf},
+	} {
+		arrs := arrays(fcol{v: c.x}, konst(c.p, len(c.x)))
+		got, err := runAgg(t, aggOf(t, c.name, f8s(2)...), f8s(2), make([]uint32, len(c.x)), 1, arrs, 2)
+		release(arrs)
+		require.NoError(t, err)
+		require.True(t, got[0].ok)
+		if math.IsNaN(c.want) {
+			require.True(t, math.IsNaN(got[0].v), "%s%v", c.name, c.x)
+		} else {
+			require.Equal(t, c.want, got[0].v, "%s%v", c.name, c.x)
+		}
+	}
+}

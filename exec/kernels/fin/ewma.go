@@ -1,8 +1,6 @@
 package fin
 
 import (
-	"math"
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -48,43 +46,26 @@ func (a *ewmaAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.A
 		return nil
 	}
 	st := a.st
-	if x.vm == nil && al.vm == nil {
-		xs, as := x.vals[:len(groups)], al.vals[:len(groups)]
-		for i, g := range groups {
-			if g == kernels.NoGroup {
-				continue
-			}
-			if err := ewmaStep(&st[g], xs[i], as[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	xs, as := x.vals[:len(groups)], al.vals[:len(groups)]
+	dense := x.vm == nil && al.vm == nil
 	for i, g := range groups {
-		if g == kernels.NoGroup || !x.valid(i) || !al.valid(i) {
+		if g == kernels.NoGroup || !dense && (!x.valid(i) || !al.valid(i)) {
 			continue
 		}
-		if err := ewmaStep(&st[g], x.vals[i], al.vals[i]); err != nil {
-			return err
+		alpha, v := as[i], xs[i]
+		if !(alpha > 0 && alpha <= 1) {
+			return errRange("ewma", "alpha", "(0, 1]", alpha)
 		}
-	}
-	return nil
-}
-
-// ewmaStep folds one value into s.
-func ewmaStep(s *ewmaState, x, alpha float64) error {
-	if !(alpha > 0 && alpha <= 1) {
-		return errRange("ewma", "alpha", "(0, 1]", alpha)
-	}
-	switch {
-	case !s.has:
-		s.s, s.has = x, true
-	case alpha == 1:
-		s.s = x
-	case math.IsInf(x, 0) || math.IsInf(s.s, 0):
-		s.s = alpha*x + (1-alpha)*s.s
-	default:
-		s.s += alpha * (x - s.s)
+		s := &st[g]
+		if s.has && alpha != 1 {
+			prev := s.s
+			v = prev + alpha*(v-prev)
+			if v != v && prev == prev && xs[i] == xs[i] {
+				// ∞ − ∞: fall back to the textbook form.
+				v = alpha*xs[i] + (1-alpha)*prev
+			}
+		}
+		s.s, s.has = v, true
 	}
 	return nil
 }

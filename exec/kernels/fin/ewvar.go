@@ -75,8 +75,9 @@ func (a *ewAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Arr
 		return nil
 	}
 	pair := lk == 2
+	dense := x.vm == nil && y.vm == nil && lam.vm == nil
 	for i, g := range groups {
-		if g == kernels.NoGroup || !x.valid(i) || !y.valid(i) || !lam.valid(i) {
+		if g == kernels.NoGroup || !dense && (!x.valid(i) || !y.valid(i) || !lam.valid(i)) {
 			continue
 		}
 		l := lam.vals[i]
@@ -84,30 +85,37 @@ func (a *ewAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Arr
 			return errRange(name, "lambda", "[0, 1)", l)
 		}
 		s := &a.st[g]
-		xv := x.vals[i]
+		xv, w := x.vals[i], 1-l
+		first := !s.has || l == 0
 		if !pair {
-			s.vx = ewStep(s.vx, xv*xv, l, s.has)
+			if first {
+				s.vx = xv * xv
+			} else {
+				s.vx = ewStep(s.vx, xv*xv, w)
+			}
 		} else {
 			yv := y.vals[i]
-			s.vx = ewStep(s.vx, xv*xv, l, s.has)
-			s.vy = ewStep(s.vy, yv*yv, l, s.has)
-			s.c = ewStep(s.c, xv*yv, l, s.has)
+			if first {
+				s.vx, s.vy, s.c = xv*xv, yv*yv, xv*yv
+			} else {
+				s.vx = ewStep(s.vx, xv*xv, w)
+				s.vy = ewStep(s.vy, yv*yv, w)
+				s.c = ewStep(s.c, xv*yv, w)
+			}
 		}
 		s.has = true
 	}
 	return nil
 }
 
-// ewStep returns λ·v + (1−λ)·sq, or sq for the first row, computed as
-// v + (1−λ)·(sq − v).
-func ewStep(v, sq, lambda float64, has bool) float64 {
-	if !has || lambda == 0 {
-		return sq
+// ewStep returns λ·v + (1−λ)·sq for w = 1−λ, computed as v + w·(sq − v)
+// (exact for sq = v); ∞ − ∞ falls back to the textbook form.
+func ewStep(v, sq, w float64) float64 {
+	r := v + w*(sq-v)
+	if r != r {
+		r = (1-w)*v + w*sq
 	}
-	if math.IsInf(sq, 0) || math.IsInf(v, 0) {
-		return lambda*v + (1-lambda)*sq
-	}
-	return v + (1-lambda)*(sq-v)
+	return r
 }
 
 func (a *ewAcc) result(g uint32) (float64, bool) {
