@@ -587,7 +587,8 @@ func resize[T any](s []T, n int) []T {
 // first emits the changes pending since the last barrier (so nothing below
 // the watermark follows it), removes the groups whose value of that column
 // is below w from state (their view rows stay), and forwards the watermark
-// renumbered to the column's output position. Other watermarks are dropped.
+// renumbered to the column's output position. Other watermarks, and those
+// not above the last one of their column, are dropped.
 func (h *HashAggregate) watermark(w Watermark) error {
 	gi := -1
 	for i, c := range h.groupCols {
@@ -599,6 +600,10 @@ func (h *HashAggregate) watermark(w Watermark) error {
 	if gi < 0 || w.Value == nil {
 		return nil
 	}
+	t := h.keyTypes[gi]
+	if prev := h.cleaned[gi]; prev != nil && types.Compare(w.Value, prev, t) <= 0 {
+		return nil // not an advance
+	}
 	out, err := h.flush()
 	if err != nil {
 		return err
@@ -606,11 +611,8 @@ func (h *HashAggregate) watermark(w Watermark) error {
 	if out != nil {
 		h.pending = append(h.pending, out)
 	}
-	t := h.keyTypes[gi]
-	if prev := h.cleaned[gi]; prev == nil || types.Compare(w.Value, prev, t) > 0 {
-		h.cleaned[gi] = w.Value
-		h.cleanup(gi, w.Value)
-	}
+	h.cleaned[gi] = w.Value
+	h.cleanup(gi, w.Value)
 	h.pending = append(h.pending, Watermark{Col: gi, Value: w.Value})
 	return nil
 }

@@ -25,9 +25,10 @@ import (
 //
 // On Watermark{windowCol, w} every pending row whose window value is < w is
 // emitted, ordered by window value (then key), and forgotten; the watermark
-// is then forwarded (all watermarks are forwarded). Input rows for a window
-// already closed (value < the last watermark) are dropped and counted in
-// LateRows. Rows whose window value is NULL never close.
+// is then forwarded (a window-column watermark not above the previous one is
+// dropped; others pass on). Input rows for a window already closed (value <
+// the last watermark) are dropped and counted in LateRows. Rows whose window
+// value is NULL never close.
 type EOWC struct {
 	input     Executor
 	inTypes   []types.T
@@ -115,7 +116,7 @@ func (e *EOWC) Next(ctx context.Context) (Message, error) {
 				return m, nil
 			}
 			if e.closed != nil && types.Compare(m.Value, e.closed, e.inTypes[e.windowCol]) <= 0 {
-				return m, nil
+				continue // not an advance
 			}
 			e.closed = m.Value
 			out := e.close(m.Value)

@@ -32,6 +32,7 @@ type Project struct {
 type derivedWM struct {
 	in, out int
 	f       func(types.Datum) (types.Datum, error)
+	last    types.Datum // last value emitted (nil: none)
 }
 
 // WithDerivedWatermark declares that output column outCol is a monotone
@@ -92,7 +93,8 @@ func (p *Project) watermark(w Watermark) error {
 	if out, mapped := p.wm[w.Col]; mapped {
 		p.pending = append(p.pending, Watermark{Col: out, Value: w.Value})
 	}
-	for _, d := range p.derived {
+	for i := range p.derived {
+		d := &p.derived[i]
 		if d.in != w.Col {
 			continue
 		}
@@ -100,9 +102,11 @@ func (p *Project) watermark(w Watermark) error {
 		if err != nil {
 			return fmt.Errorf("stream: project watermark: %w", err)
 		}
-		if v != nil {
-			p.pending = append(p.pending, Watermark{Col: d.out, Value: v})
+		if v == nil || (d.last != nil && !datumAbove(v, d.last)) {
+			continue // f is monotone: an equal value says nothing new
 		}
+		d.last = v
+		p.pending = append(p.pending, Watermark{Col: d.out, Value: v})
 	}
 	return nil
 }
@@ -240,3 +244,23 @@ func (f *Filter) filter(ctx context.Context, c *Chunk) (*Chunk, error) {
 
 // Close implements Executor.
 func (f *Filter) Close() error { return f.input.Close() }
+
+// datumAbove reports a > b for watermark values of one type (timestamps,
+// dates, integers); values it cannot order count as above.
+func datumAbove(a, b types.Datum) bool {
+	switch x := a.(type) {
+	case types.Timestamp:
+		y, ok := b.(types.Timestamp)
+		return !ok || x > y
+	case types.TimestampTZ:
+		y, ok := b.(types.TimestampTZ)
+		return !ok || x > y
+	case types.Date:
+		y, ok := b.(types.Date)
+		return !ok || x > y
+	case int64:
+		y, ok := b.(int64)
+		return !ok || x > y
+	}
+	return true
+}
