@@ -90,7 +90,15 @@ func (t *TopN) compact() error {
 		perm = seqIdx(all[0].Len())
 	}
 	if t.k >= 0 && len(perm) > t.k {
-		perm = perm[:t.k]
+		cut := t.k
+		if t.limit.WithTies && cut > 0 {
+			// FETCH … WITH TIES keeps the rows tied with the last one.
+			rc, keys := vec.NewRowComparator(vecKeys(t.sort.Keys)), all[nd:]
+			for cut < len(perm) && rc.Compare(keys, int(perm[t.k-1]), keys, int(perm[cut])) == 0 {
+				cut++
+			}
+		}
+		perm = perm[:cut]
 	}
 	t.kept = make([]arrow.Array, len(all))
 	for i, a := range all {

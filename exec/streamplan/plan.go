@@ -706,7 +706,7 @@ func (b *Builder) limit(ctx context.Context, x *planner.Limit) (flow, error) {
 	if count < 0 {
 		count = 1 << 62
 	}
-	tn, err := stream.NewTopN(in.ex, ext.Types(), sortCols(s.Keys, pos), count, x.Offset, false)
+	tn, err := stream.NewTopN(in.ex, ext.Types(), sortCols(s.Keys, pos), count, x.Offset, x.WithTies)
 	if err != nil {
 		in.ex.Close()
 		return flow{}, err

@@ -242,6 +242,12 @@ func (p *Planner) bindLimit(sel *pg_query.SelectStmt, node Node, sc *scope) (Nod
 		return node, nil
 	}
 	lim := &Limit{Input: node, Count: -1}
+	if sel.LimitOption == pg_query.LimitOption_LIMIT_OPTION_WITH_TIES {
+		if _, sorted := node.(*Sort); !sorted {
+			return nil, pgerror.New(pgerror.SyntaxError, "WITH TIES cannot be specified without ORDER BY clause")
+		}
+		lim.WithTies = true
+	}
 	ec := &exprCtx{sc: &scope{parent: sc, sameLevel: true, noColumns: true}, clause: "LIMIT"}
 	bind := func(n *pg_query.Node, what string) (Expr, error) {
 		if n == nil {

@@ -140,6 +140,9 @@ type Limit struct {
 	// CountExpr/OffsetExpr are set instead when the values are parameters
 	// or expressions evaluated at run time (must be non-negative integers).
 	CountExpr, OffsetExpr Expr
+	// WithTies (FETCH FIRST n ROWS WITH TIES) also passes the rows that sort
+	// equal to the last one; the input is then a Sort.
+	WithTies bool
 }
 
 // Distinct removes duplicate rows (all columns, NULLs equal). When On is

@@ -157,6 +157,10 @@ func (e *env) registerArray() {
 		}
 		return arrayToString(ctx, arrArg(a[0]), str(a[1]), null), nil
 	}, anyArr, textT, textT).Volatility = kernels.Stable
+	// array_join is RisingWave's name for array_to_string.
+	e.strict("array_join", textT, func(ctx *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
+		return arrayToString(ctx, arrArg(a[0]), str(a[1]), nil), nil
+	}, anyArr, textT).Volatility = kernels.Stable
 	textArr := types.ArrayOf(types.TextT)
 	split := func(_ *kernels.EvalContext, a []types.Datum) (types.Datum, error) {
 		if a[0] == nil {
