@@ -242,8 +242,16 @@ func (f *WatermarkFilter) filter(ctx context.Context, c *Chunk) (*Chunk, error) 
 	}
 	threshold, has := f.cur, f.has
 	late := func(i int) bool { return has && tcol.IsValid(i) && ts[i] < threshold }
-	var keep, lateIns []int32
-	var ops []Op
+	if !f.anyLate(tcol, ts, threshold) {
+		// Fast path: every row passes as it is.
+		f.raiseFrom(c.Ops, wa, wv)
+		out := c
+		c = nil
+		return out, nil
+	}
+	keep := make([]int32, 0, n)
+	ops := make([]Op, 0, n)
+	var lateIns []int32
 	nLate := int64(0)
 	for i := 0; i < n; i++ {
 		op := c.Ops[i]
@@ -315,6 +323,41 @@ func (f *WatermarkFilter) filter(ctx context.Context, c *Chunk) (*Chunk, error) 
 		return out, nil
 	}
 	return &Chunk{Batch: vec.TakeBatch(f.mem, c.Batch, keep), Ops: ops}, nil
+}
+
+// anyLate reports whether some row's time is below threshold.
+func (f *WatermarkFilter) anyLate(tcol arrow.Array, ts []int64, threshold int64) bool {
+	if !f.has {
+		return false
+	}
+	if tcol.NullN() == 0 {
+		for _, v := range ts {
+			if v < threshold {
+				return true
+			}
+		}
+		return false
+	}
+	for i, v := range ts {
+		if v < threshold && tcol.IsValid(i) {
+			return true
+		}
+	}
+	return false
+}
+
+// raiseFrom raises the watermark to the largest value of the insert rows.
+func (f *WatermarkFilter) raiseFrom(ops []Op, wa arrow.Array, wv []int64) {
+	best, found := int64(0), false
+	noNulls := wa.NullN() == 0
+	for i, op := range ops {
+		if op.Sign() > 0 && (noNulls || wa.IsValid(i)) && (!found || wv[i] > best) {
+			best, found = wv[i], true
+		}
+	}
+	if found {
+		f.raise(best)
+	}
 }
 
 // Close implements Executor.
