@@ -40,7 +40,7 @@ func registry() *kernels.Registry {
 }
 
 // query plans and runs sql and returns its rows as Datums.
-func query(t *testing.T, sql string) ([][]types.Datum, error) {
+func query(t testing.TB, sql string) ([][]types.Datum, error) {
 	t.Helper()
 	pl := &planner.Planner{Cat: catalog.New(), Reg: registry(), Ctx: &types.Ctx{}}
 	q, err := pl.ParseQuery(sql)
