@@ -298,6 +298,20 @@ func buildPipelineMem(t testing.TB, name string, mem memory.Allocator) *pipeline
 		j, err := NewHashJoin(l, r, lts, rts, []int{0}, []int{0}, jt)
 		require.NoError(t, err)
 		top, p.ts = j.WithAllocator(mem), append(append([]types.T(nil), lts...), rts...)
+	case "condjoin_inner", "condjoin_left", "condjoin_right", "condjoin_full":
+		// ON a = c AND b > d
+		l, lts := source("a", "b")
+		r, rts := source("c", "d")
+		jt := map[string]JoinType{"condjoin_inner": InnerJoin, "condjoin_left": LeftJoin, "condjoin_right": RightJoin, "condjoin_full": FullJoin}[name]
+		j, err := NewHashJoin(l, r, lts, rts, []int{0}, []int{0}, jt)
+		require.NoError(t, err)
+		j = j.WithCondition(func(l, r []types.Datum) (bool, error) {
+			if l[1] == nil || r[1] == nil {
+				return false, nil
+			}
+			return l[1].(int64) > r[1].(int64), nil
+		})
+		top, p.ts = j.WithAllocator(mem), append(append([]types.T(nil), lts...), rts...)
 	case "union":
 		l, ts := source("a", "b")
 		r, _ := source("a", "b")

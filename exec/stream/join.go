@@ -47,6 +47,18 @@ type HashJoin struct {
 
 	builders []array.Builder
 	ops      []Op
+
+	// cond is the residual ON condition over (left row, right row); nil
+	// means every key match joins.
+	cond func(l, r []types.Datum) (bool, error)
+}
+
+// WithCondition adds a residual ON condition: a left and a right row join
+// when their keys are equal and cond holds. Outer sides then track, per
+// row, how many rows of the other side it joins with.
+func (j *HashJoin) WithCondition(cond func(l, r []types.Datum) (bool, error)) *HashJoin {
+	j.cond = cond
+	return j
 }
 
 type joinBucket struct {
@@ -57,7 +69,10 @@ type joinBucket struct {
 
 type joinRow struct {
 	id   string
-	vals []types.Datum
+	// matches counts the other side's rows (with multiplicity) this row
+	// joins with under the residual condition (only with a condition).
+	matches int64
+	vals    []types.Datum
 	n    int64
 }
 
@@ -183,6 +198,12 @@ func (j *HashJoin) process(s int, c *Chunk) (*Chunk, error) {
 		}
 		j.kbuf = vec.AppendRowKey(j.kbuf[:0], keyCols, keyTypes, i)
 		key := string(j.kbuf)
+		if j.cond != nil {
+			if err := j.processCond(s, sg, key, vals, cols, ts, i); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		ob := j.state[o][key]
 		if ob != nil && ob.total > 0 {
 			for _, x := range ob.rows {
@@ -227,6 +248,60 @@ func (j *HashJoin) process(s int, c *Chunk) (*Chunk, error) {
 		a.Release()
 	}
 	return &Chunk{Batch: rb, Ops: append([]Op(nil), j.ops...)}, nil
+}
+
+// processCond handles one row of side s under a residual condition.
+func (j *HashJoin) processCond(s int, sg int64, key string, vals []types.Datum, cols []arrow.Array, ts []types.T, i int) error {
+	o := 1 - s
+	ob := j.state[o][key]
+	var m int64
+	if ob != nil {
+		for _, y := range ob.rows {
+			var l, r []types.Datum
+			if s == 0 {
+				l, r = vals, y.vals
+			} else {
+				l, r = y.vals, vals
+			}
+			ok, err := j.cond(l, r)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			m += y.n
+			j.emit(s, sg, vals, y.vals, y.n)
+			if j.preserved(o) {
+				before, after := y.matches, y.matches+sg
+				switch {
+				case before <= 0 && after > 0:
+					j.emit(o, -1, y.vals, nil, y.n)
+				case before > 0 && after <= 0:
+					j.emit(o, 1, y.vals, nil, y.n)
+				}
+			}
+			y.matches += sg
+		}
+	}
+	if m == 0 && j.preserved(s) {
+		j.emit(s, sg, vals, nil, 1)
+	}
+	sb := j.state[s][key]
+	if sb == nil {
+		sb = &joinBucket{index: map[string]int{}}
+		j.state[s][key] = sb
+	}
+	j.rbuf = vec.AppendRowKey(j.rbuf[:0], cols, ts, i)
+	id := string(j.rbuf)
+	sb.add(id, vals, sg)
+	if k, ok := sb.index[id]; ok {
+		sb.rows[k].matches = m
+	}
+	if len(sb.rows) == 0 {
+		delete(j.state[s], key)
+	}
+	return nil
 }
 
 // emit appends n copies of the joined row (own row from side s, other row

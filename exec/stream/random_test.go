@@ -26,7 +26,8 @@ func TestRandomized(t *testing.T) {
 		seed = v
 	}
 	t.Logf("seed %d (rerun with STREAM_SEED=%d)", seed, seed)
-	for _, name := range []string{"agg", "agg_global", "join_inner", "join_left", "join_full", "join_agg", "union", "filter", "project", "distinct"} {
+	for _, name := range []string{"agg", "agg_global", "join_inner", "join_left", "join_full", "join_agg", "union", "filter", "project", "distinct",
+		"condjoin_inner", "condjoin_left", "condjoin_right", "condjoin_full"} {
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, uint64(len(name))))
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -57,7 +58,7 @@ func runRandom(t *testing.T, rng *rand.Rand, name string, seed uint64, mem memor
 	newRow := func() []*int64 { return []*int64{randVal(rng, 0, keys, 5), randVal(rng, -20, 20, 10)} }
 	batchSizes := []int{1, 2, 3, 7, 64, 300}
 	maxRows := 2000
-	if strings.HasPrefix(name, "join") {
+	if strings.HasPrefix(name, "join") || strings.HasPrefix(name, "condjoin") {
 		// Joins multiply: keep tables small enough for the naive check.
 		batchSizes, maxRows = []int{1, 2, 3, 7, 16}, 60
 	}
@@ -122,6 +123,8 @@ func naive(name string, ms []model) []string {
 		return naiveAgg(ms[0].rows, -1, 1, false)
 	case "join_inner", "join_left", "join_full":
 		return naiveJoin(ms[0].rows, ms[1].rows, name != "join_inner", name == "join_full")
+	case "condjoin_inner", "condjoin_left", "condjoin_right", "condjoin_full":
+		return naiveCondJoin(ms[0].rows, ms[1].rows, name == "condjoin_left" || name == "condjoin_full", name == "condjoin_right" || name == "condjoin_full")
 	case "join_agg":
 		var joined [][]*int64
 		for _, l := range ms[0].rows {
@@ -237,6 +240,32 @@ func naiveJoin(left, right [][]*int64, leftOuter, rightOuter bool) []string {
 		matched := false
 		for j, r := range right {
 			if l[0] != nil && r[0] != nil && *l[0] == *r[0] {
+				out = append(out, fmtRow(l)+" "+fmtRow(r))
+				matched, matchedR[j] = true, true
+			}
+		}
+		if !matched && leftOuter {
+			out = append(out, fmtRow(l)+" NULL NULL")
+		}
+	}
+	if rightOuter {
+		for j, r := range right {
+			if !matchedR[j] {
+				out = append(out, "NULL NULL "+fmtRow(r))
+			}
+		}
+	}
+	return out
+}
+
+// naiveCondJoin joins on a = c AND b > d.
+func naiveCondJoin(left, right [][]*int64, leftOuter, rightOuter bool) []string {
+	var out []string
+	matchedR := make([]bool, len(right))
+	for _, l := range left {
+		matched := false
+		for j, r := range right {
+			if l[0] != nil && r[0] != nil && *l[0] == *r[0] && l[1] != nil && r[1] != nil && *l[1] > *r[1] {
 				out = append(out, fmtRow(l)+" "+fmtRow(r))
 				matched, matchedR[j] = true, true
 			}

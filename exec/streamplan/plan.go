@@ -553,9 +553,6 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 	default:
 		return flow{}, pgerror.Unsupported("semi and anti joins are not supported in materialized views")
 	}
-	if x.Cond != nil && jt != stream.InnerJoin {
-		return flow{}, pgerror.Unsupported("outer joins with non-equality conditions are not supported in materialized views")
-	}
 	lk, rk := x.LeftKeys, x.RightKeys
 	if len(lk) == 0 {
 		one := &planner.Const{Val: int64(1), T: types.Int4T}
@@ -604,6 +601,15 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 		right.ex.Close()
 		return flow{}, err
 	}
+	residual := x.Cond != nil && jt != stream.InnerJoin
+	if residual {
+		cond, err := b.pairCond(x.Cond, ls, rs)
+		if err != nil {
+			hj.Close()
+			return flow{}, err
+		}
+		hj = hj.WithCondition(cond)
+	}
 	joined := append(append(planner.Schema{}, ls2...), rs2...)
 	f := flow{ex: hj, ts: joined.Types(), wm: map[int]bool{}}
 	if jt == stream.InnerJoin {
@@ -623,7 +629,7 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 			return flow{}, err
 		}
 	}
-	if x.Cond != nil {
+	if x.Cond != nil && !residual {
 		ev, err := exec.Compile(b.Env, x.Cond, append(append(planner.Schema{}, ls...), rs...))
 		if err != nil {
 			f.ex.Close()
@@ -822,4 +828,44 @@ func (b *Builder) setOp(ctx context.Context, x *planner.SetOp) (flow, error) {
 		return flow{ex: so, ts: ts, wm: map[int]bool{}}, nil
 	}
 	return flow{}, pgerror.Internal("streamplan: set operation %d", x.Kind)
+}
+
+// pairCond compiles an ON condition over (left row, right row) Datums (the
+// rows may carry extra key columns after the first len(ls)/len(rs)).
+func (b *Builder) pairCond(cond planner.Expr, ls, rs planner.Schema) (func(l, r []types.Datum) (bool, error), error) {
+	all := append(append(planner.Schema{}, ls...), rs...)
+	ev, err := exec.Compile(b.Env, cond, all)
+	if err != nil {
+		return nil, err
+	}
+	schema := arrowSchema(all)
+	mem := b.Env.Eval.Mem
+	ctx := context.Background()
+	return func(l, r []types.Datum) (bool, error) {
+		cols := make([]arrow.Array, len(all))
+		for i, c := range all {
+			var d types.Datum
+			if i < len(ls) {
+				d = l[i]
+			} else {
+				d = r[i-len(ls)]
+			}
+			bld := array.NewBuilder(mem, schema.Field(i).Type)
+			types.AppendDatum(bld, d, c.T)
+			cols[i] = bld.NewArray()
+			bld.Release()
+		}
+		rb := array.NewRecordBatch(schema, cols, 1)
+		for _, c := range cols {
+			c.Release()
+		}
+		defer rb.Release()
+		res, err := ev.Eval(ctx, rb)
+		if err != nil {
+			return false, err
+		}
+		defer res.Release()
+		bres, ok := res.(*array.Boolean)
+		return ok && bres.IsValid(0) && bres.Value(0), nil
+	}, nil
 }
