@@ -68,12 +68,12 @@ type joinBucket struct {
 }
 
 type joinRow struct {
-	id   string
+	id string
 	// matches counts the other side's rows (with multiplicity) this row
 	// joins with under the residual condition (only with a condition).
 	matches int64
 	vals    []types.Datum
-	n    int64
+	n       int64
 }
 
 // NewHashJoin joins left and right (columns of SQL types leftTypes,
