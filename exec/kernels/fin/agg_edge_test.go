@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/cockroachdb/apd/v3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
@@ -280,6 +281,11 @@ func TestRetract(t *testing.T) {
 
 func TestFirstLastTypes(t *testing.T) {
 	mem := memory.DefaultAllocator
+	dec := func(s string) *apd.Decimal {
+		d, _, err := apd.NewFromString(s)
+		require.NoError(t, err)
+		return d
+	}
 	groups := []uint32{0, 1, 0, 1, 0}
 	cases := []struct {
 		t          types.T
@@ -292,6 +298,10 @@ func TestFirstLastTypes(t *testing.T) {
 		{types.TimestampTZT, []types.Datum{types.TimestampTZ(9), nil, nil, nil, types.TimestampTZ(7)}, []types.Datum{types.TimestampTZ(9), nil}, []types.Datum{types.TimestampTZ(7), nil}},
 		{types.BoolT, []types.Datum{true, false, false, nil, nil}, []types.Datum{true, false}, []types.Datum{false, false}},
 		{types.NumericT, []types.Datum{nil, nil, nil, nil, nil}, []types.Datum{nil, nil}, []types.Datum{nil, nil}},
+		{types.NumericT, []types.Datum{dec("1.50"), nil, dec("2"), dec("-0.001"), nil}, []types.Datum{dec("1.50"), dec("-0.001")}, []types.Datum{dec("2"), dec("-0.001")}},
+		{types.Int2T, []types.Datum{int64(1), int64(2), int64(3), int64(4), int64(5)}, []types.Datum{int64(1), int64(2)}, []types.Datum{int64(5), int64(4)}},
+		{types.Float4T, []types.Datum{float64(1.5), nil, nil, float64(2.5), float64(-1)}, []types.Datum{1.5, 2.5}, []types.Datum{-1.0, 2.5}},
+		{types.DateT, []types.Datum{types.Date(3), types.Date(1), nil, nil, nil}, []types.Datum{types.Date(3), types.Date(1)}, []types.Datum{types.Date(3), types.Date(1)}},
 	}
 	for _, c := range cases {
 		b := array.NewBuilder(mem, types.ArrowType(c.t))

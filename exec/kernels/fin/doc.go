@@ -9,9 +9,10 @@
 // The aggregates are kernels.GroupedAcc + GroupResulter over dense group
 // ids, so one implementation serves GROUP BY (with ORDER BY inside the
 // call), window frames over (PARTITION BY symbol ORDER BY ts) and
-// streaming views. Per-group state is a small struct in one slice (one
-// cache line per group touched), updated from Arrow value slices without
-// boxing. Order-dependent aggregates are marked OrderSensitive and do not
+// streaming views. Per-group state is a small struct held in a slice
+// indexed by group id (one cache line per group touched), updated from
+// Arrow value slices without boxing (first/last of variable-width types
+// box one value per group per batch). Order-dependent aggregates are marked OrderSensitive and do not
 // implement Retractor; the order-free sums (vwap, realized_var) do.
 //
 // Invariants:
