@@ -1,30 +1,67 @@
 // Package agg holds SabotSQL's grouped aggregation kernels: GroupTable (key
 // tuples → dense group ids, also the build side of hash joins),
-// DistinctFilter (DISTINCT inside an aggregate call) and the accumulators of
-// PostgreSQL's aggregates (count, sum, avg, min, max, variance/stddev family,
-// bool_and/bool_or/every, bit_and/bit_or, string_agg, array_agg), added to a
-// kernels.Registry by Register.
+// DistinctFilter (DISTINCT inside an aggregate call, batch) and the
+// accumulators of PostgreSQL's aggregates, added to a kernels.Registry by
+// Register, plus the retractable wrappers streaming views need:
+// NewRetractableMinMax, NewDistinct (DISTINCT) and NewOrdered (ORDER BY
+// inside the call).
 //
-// Accumulators update many groups per call from Arrow value slices
-// (count/sum/avg/min/max on integers and floats are generic loops with no
-// boxing); numeric results are computed exactly on scaled math/big integers
-// with PostgreSQL's display-scale and rounding rules (select_div_scale, half
-// away from zero), float statistics with PostgreSQL's Youngs-Cramer state.
-// string_agg/array_agg keep arrival order; the executor sorts their input
-// when the call has ORDER BY. Registry min/max keep one value per group and
-// cannot retract; NewRetractableMinMax keeps each group's multiset for
-// streaming deletes and sliding frames.
+// Accumulators update many groups per call from Arrow value slices; numeric
+// results are computed exactly on scaled math/big integers with
+// PostgreSQL's display-scale and rounding rules (select_div_scale, half away
+// from zero); float sums and statistics are kept exactly (exactSum: binary
+// fixed point, 128-bit fast path) and rounded once when read.
+// string_agg/array_agg keep arrival order; the batch executor sorts their
+// input when the call has ORDER BY, a streaming view wraps them in
+// NewOrdered.
+//
+// Retraction (kernels.Retractor) and per-group results
+// (kernels.GroupResulter) of every registered aggregate:
+//
+//	count(*), count(x)             counts
+//	sum/avg(int2, int4, int8)      exact integer sums and counts
+//	sum/avg(numeric), variance     exact Σx, Σx² (apd-compatible text in and
+//	  family (int*, numeric)       out), NaN/±Inf counts, counts per input
+//	                               display scale (result scale follows the
+//	                               rows still present)
+//	sum/avg(interval)              per-field sums and count
+//	sum/avg/variance family        exact Σx, Σx² in binary fixed point, NaN,
+//	  (float4, float8)             +Inf, -Inf and -0 counts
+//	bool_and, bool_or, every       counts of true and false
+//	bit_and, bit_or                per-bit counts of ones and a row count
+//	string_agg, array_agg          per-group arrival-ordered multiset
+//	                               (seqBag); retraction removes the latest
+//	                               exactly equal element
+//	min, max                       the registry's keep one value and cannot
+//	                               retract (batch); NewRetractableMinMax keeps
+//	                               the multiset (stream.LookupAgg uses it)
+//
+// Float guarantee: a float aggregate's result is a function of the
+// multiset of its rows, so after any Update/Retract sequence it is bit for
+// bit what a fresh accumulator fed the remaining rows returns (NaN and
+// infinities included: retracting them restores finite results). It is the
+// exact result rounded once (stddev: the square root of the rounded
+// variance); PostgreSQL rounds at every row, so the two can differ in the
+// last bits when PostgreSQL's running sums are inexact.
 //
 // Invariants:
 //  1. Group ids are dense and assigned in order of first appearance; a
 //     GroupTable never forgets or renumbers a group.
-//  2. Rows whose group is NoGroup are ignored by every accumulator and by
-//     DistinctFilter.
-//  3. A group that received no non-NULL input yields NULL, except count,
-//     which yields 0.
+//  2. Rows whose group is NoGroup are ignored by every accumulator, wrapper
+//     and DistinctFilter.
+//  3. A group that has no non-NULL input (never had, or all retracted)
+//     yields NULL, except count, which yields 0 (array_agg counts NULL
+//     elements as input).
 //  4. Retract(rows) after Update(rows) leaves a Retractor's result exactly
-//     as before (numeric display scales included).
-//  5. Key equality is SQL equality (package vec): NULL keys form one group,
+//     as before (numeric display scales and float bits included). For
+//     order-sensitive results, retracting a row removes the latest live row
+//     exactly equal to it, which prints the same.
+//  5. Retracting a row that was never added is ignored by the multiset
+//     accumulators (min/max, string_agg, array_agg, NewDistinct,
+//     NewOrdered); the counting ones trust the caller.
+//  6. Key equality is SQL equality (package vec): NULL keys form one group,
 //     1.0 = 1.00, -0 = 0, NaN = NaN, bpchar ignores trailing spaces,
 //     intervals compare by span.
+//  7. Float overflow (finite inputs, result beyond the type's range) is
+//     22003, reported when the result is read, not while rows are added.
 package agg
