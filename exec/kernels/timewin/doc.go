@@ -22,6 +22,9 @@
 //  4. Sizes with months are 0A000, non-positive sizes, slides and gaps are
 //     22023, and arithmetic that leaves int64 (including ±infinity inputs) is
 //     22008; no input panics.
-//  5. NULL timestamps have no window: HopExpand emits no row for them and
+//  5. A hop yields at most MaxWindowsPerRow windows per row and HopExpand at
+//     most MaxExpandRows rows per call; beyond, 54000 instead of exhausting
+//     memory.
+//  6. NULL timestamps have no window: HopExpand emits no row for them and
 //     TumbleStartArray returns NULL.
 package timewin

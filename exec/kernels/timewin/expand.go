@@ -11,6 +11,11 @@ import (
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
+// MaxExpandRows bounds the rows one HopExpand call may produce (a tiny slide
+// under a large size would otherwise exhaust memory); above it the call fails
+// with 54000.
+const MaxExpandRows = 1 << 26
+
 // Int64Values returns the values of a timestamp (or int64) array as int64s,
 // or ok=false for any other type. The slice aliases the array's buffer.
 func Int64Values(a arrow.Array) (vals []int64, ok bool) {
@@ -108,6 +113,9 @@ func HopExpand(mem memory.Allocator, b arrow.RecordBatch, timeCol int, slide, si
 		return nil, nil, err
 	}
 	n := int(b.NumRows())
+	if int64(n-tcol.NullN())*int64(h.n) > MaxExpandRows {
+		return nil, nil, pgerror.New(pgerror.ProgramLimitExceeded, "hop window expansion of %d rows into %d windows each exceeds %d rows per batch", n-tcol.NullN(), h.n, MaxExpandRows)
+	}
 	total := (n - tcol.NullN()) * h.n
 	srcRows = make([]int32, 0, total)
 	starts := make([]int64, 0, total)

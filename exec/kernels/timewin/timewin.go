@@ -144,6 +144,9 @@ func hopParams(slide, size types.Interval) (sl, sz int64, err error) {
 	return sl, sz, nil
 }
 
+// MaxWindowsPerRow bounds size/slide of a hop (54000 above it).
+const MaxWindowsPerRow = 1 << 20
+
 // hopper holds validated hop parameters in microseconds.
 type hopper struct {
 	slide, size, off int64
@@ -160,8 +163,8 @@ func newHopper(slide, size, offset types.Interval) (hopper, error) {
 		return hopper{}, err
 	}
 	n := sz / sl
-	if n > math.MaxInt32 {
-		return hopper{}, pgerror.New(pgerror.InvalidParameterValue, "invalid window size: hop produces %d windows per row", n)
+	if n > MaxWindowsPerRow {
+		return hopper{}, pgerror.New(pgerror.ProgramLimitExceeded, "hop size / slide is %d windows per row, more than the limit of %d", n, MaxWindowsPerRow)
 	}
 	return hopper{slide: sl, size: sz, off: floorMod(off, sl), n: int(n)}, nil
 }

@@ -273,3 +273,29 @@ func TestHopExpandRandomVsReference(t *testing.T) {
 		b.Release()
 	}
 }
+
+func TestHopExpandLimit(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	ts := tsArray(t, mem, []*int64{p(5), p(6)})
+	defer ts.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "ts", Type: ts.DataType(), Nullable: true}}, nil)
+	b := array.NewRecordBatch(schema, []arrow.Array{ts}, 2)
+	defer b.Release()
+	// 1 µs slide over 1 minute: 60M windows per row.
+	_, _, err := HopExpand(mem, b, 0, iv(0, 1), iv(0, types.MicrosPerMinute), iv(0, 0))
+	require.Equal(t, "54000", pgerror.CodeOf(err))
+	_, err = HopStarts(5, iv(0, 1), iv(0, 30*types.MicrosPerMinute), iv(0, 0), nil)
+	require.Equal(t, "54000", pgerror.CodeOf(err))
+	// Under the per-row limit but over the per-batch one.
+	big := make([]*int64, 100)
+	for i := range big {
+		big[i] = p(int64(i))
+	}
+	bt := tsArray(t, mem, big)
+	defer bt.Release()
+	bb := array.NewRecordBatch(schema, []arrow.Array{bt}, 100)
+	defer bb.Release()
+	_, _, err = HopExpand(mem, bb, 0, iv(0, 1), iv(0, MaxWindowsPerRow), iv(0, 0))
+	require.Equal(t, "54000", pgerror.CodeOf(err))
+}
