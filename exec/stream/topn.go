@@ -35,6 +35,8 @@ type TopN struct {
 	tree     *ordTree
 	dirty    []*otNode
 	minDirty string
+	maxDirty string
+	delta    int64 // net change of the live copies in the epoch
 	hasWin   bool   // the emitted window is non-empty
 	lo, hi   string // keys of its first and last node
 	kbuf     []byte
@@ -108,10 +110,14 @@ func (t *TopN) apply(c *Chunk) error {
 		if err != nil {
 			return err
 		}
+		t.delta += op.Sign()
 		if !n.dirty {
 			n.dirty = true
 			if len(t.dirty) == 0 || key < t.minDirty {
 				t.minDirty = key
+			}
+			if len(t.dirty) == 0 || key > t.maxDirty {
+				t.maxDirty = key
 			}
 			t.dirty = append(t.dirty, n)
 		}
@@ -156,6 +162,12 @@ func (t *TopN) flush() {
 			if pos >= end && !inTie && (!t.hasWin || x.key > t.hi) {
 				break
 			}
+			if t.limit < 0 && x.key > t.maxDirty && pos >= t.offset && pos-t.delta >= t.offset {
+				// Past the last change every node moved by delta; without
+				// a limit, nodes past the offset before and after keep
+				// their output.
+				break
+			}
 			var n int64
 			if x.cnt > 0 {
 				a, b := max(pos, t.offset), min(pos+x.cnt, end)
@@ -192,6 +204,7 @@ func (t *TopN) flush() {
 	}
 	clear(t.dirty)
 	t.dirty = t.dirty[:0]
+	t.delta = 0
 }
 
 // Close implements Executor.

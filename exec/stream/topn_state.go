@@ -1,9 +1,11 @@
 package stream
 
 import (
+	"encoding/binary"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"strings"
 
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
@@ -92,7 +94,8 @@ func checkSortCols(order []SortCol, n int) error {
 // otNode is a node of ordTree: one distinct row with its multiplicity.
 type otNode struct {
 	key   string
-	plen  int // length of the order prefix of key (ties share it)
+	pfx   uint64 // keyPrefix(key): most comparisons stop here
+	plen  int    // length of the order prefix of key (ties share it)
 	vals  []types.Datum
 	cnt   int64 // live copies
 	sum   int64 // copies in the subtree
@@ -122,7 +125,8 @@ func (n *otNode) fix() { n.sum = n.cnt + nodeSum(n.l) + nodeSum(n.r) }
 type ordTree struct {
 	root *otNode
 	rng  uint64
-	size int // nodes
+	size int       // nodes
+	path []*otNode // scratch of add
 }
 
 func newOrdTree() *ordTree { return &ordTree{rng: 0x2545f4914f6cdd1d} }
@@ -138,12 +142,13 @@ func (t *ordTree) nextPrio() uint64 {
 func (t *ordTree) total() int64 { return nodeSum(t.root) }
 
 func (t *ordTree) get(key string) *otNode {
+	pk := keyPrefix(key)
 	n := t.root
 	for n != nil {
-		switch {
-		case key < n.key:
+		switch c := cmpNodeKey(pk, key, n); {
+		case c < 0:
 			n = n.l
-		case key > n.key:
+		case c > 0:
 			n = n.r
 		default:
 			return n
@@ -152,38 +157,63 @@ func (t *ordTree) get(key string) *otNode {
 	return nil
 }
 
+// keyPrefix packs the first 8 bytes of a key (zero-padded) big-endian:
+// unequal prefixes order keys as the keys themselves do.
+func keyPrefix(key string) uint64 {
+	var b [8]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// cmpNodeKey compares key (with prefix pk) with n's key.
+func cmpNodeKey(pk uint64, key string, n *otNode) int {
+	switch {
+	case pk < n.pfx:
+		return -1
+	case pk > n.pfx:
+		return 1
+	}
+	return strings.Compare(key, n.key)
+}
+
 // add changes the count of key by delta, inserting a node (with vals and
 // order-prefix length plen) when absent. It returns the node, or an error
 // when a count would drop below zero (a delete of an absent row).
 func (t *ordTree) add(key string, plen int, vals []types.Datum, delta int64) (*otNode, error) {
-	n := t.get(key)
+	// One descent for a present key: remember the path, then fix its sums.
+	path := t.path[:0]
+	pk := keyPrefix(key)
+	n := t.root
+	for n != nil {
+		path = append(path, n)
+		c := cmpNodeKey(pk, key, n)
+		if c == 0 {
+			break
+		}
+		if c < 0 {
+			n = n.l
+		} else {
+			n = n.r
+		}
+	}
+	t.path = path
 	if n == nil {
 		if delta < 0 {
 			return nil, pgerror.Internal("stream: delete of a row that is not present")
 		}
-		n = &otNode{key: key, plen: plen, vals: vals, prio: t.nextPrio()}
+		n = &otNode{key: key, pfx: pk, plen: plen, vals: vals, cnt: delta, prio: t.nextPrio()}
 		t.root = t.insert(t.root, n)
 		t.size++
-	} else if n.cnt+delta < 0 {
+		return n, nil
+	}
+	if n.cnt+delta < 0 {
 		return nil, pgerror.Internal("stream: delete of a row that is not present")
 	}
-	t.bump(t.root, key, delta)
-	return n, nil
-}
-
-func (t *ordTree) bump(n *otNode, key string, delta int64) {
-	for n != nil {
-		n.sum += delta
-		switch {
-		case key < n.key:
-			n = n.l
-		case key > n.key:
-			n = n.r
-		default:
-			n.cnt += delta
-			return
-		}
+	n.cnt += delta
+	for _, p := range path {
+		p.sum += delta
 	}
+	return n, nil
 }
 
 func (t *ordTree) insert(root, n *otNode) *otNode {
@@ -192,11 +222,11 @@ func (t *ordTree) insert(root, n *otNode) *otNode {
 		return n
 	}
 	if n.prio > root.prio {
-		n.l, n.r = t.split(root, n.key)
+		n.l, n.r = t.split(root, n.pfx, n.key)
 		n.fix()
 		return n
 	}
-	if n.key < root.key {
+	if cmpNodeKey(n.pfx, n.key, root) < 0 {
 		root.l = t.insert(root.l, n)
 	} else {
 		root.r = t.insert(root.r, n)
@@ -206,17 +236,17 @@ func (t *ordTree) insert(root, n *otNode) *otNode {
 }
 
 // split divides root into keys < key and keys ≥ key.
-func (t *ordTree) split(root *otNode, key string) (*otNode, *otNode) {
+func (t *ordTree) split(root *otNode, pk uint64, key string) (*otNode, *otNode) {
 	if root == nil {
 		return nil, nil
 	}
-	if root.key < key {
-		a, b := t.split(root.r, key)
+	if cmpNodeKey(pk, key, root) > 0 {
+		a, b := t.split(root.r, pk, key)
 		root.r = a
 		root.fix()
 		return root, b
 	}
-	a, b := t.split(root.l, key)
+	a, b := t.split(root.l, pk, key)
 	root.l = b
 	root.fix()
 	return a, root
@@ -241,15 +271,16 @@ func otMerge(a, b *otNode) *otNode {
 
 // remove deletes the node of key (if any).
 func (t *ordTree) remove(key string) {
+	pk := keyPrefix(key)
 	var rm func(n *otNode) *otNode
 	rm = func(n *otNode) *otNode {
 		if n == nil {
 			return nil
 		}
-		switch {
-		case key < n.key:
+		switch c := cmpNodeKey(pk, key, n); {
+		case c < 0:
 			n.l = rm(n.l)
-		case key > n.key:
+		case c > 0:
 			n.r = rm(n.r)
 		default:
 			t.size--
@@ -264,9 +295,10 @@ func (t *ordTree) remove(key string) {
 // countBefore is the number of live copies with keys < key.
 func (t *ordTree) countBefore(key string) int64 {
 	var c int64
+	pk := keyPrefix(key)
 	n := t.root
 	for n != nil {
-		if n.key < key {
+		if cmpNodeKey(pk, key, n) > 0 {
 			c += nodeSum(n.l) + n.cnt
 			n = n.r
 		} else {
@@ -301,8 +333,9 @@ type otIter struct{ stack []*otNode }
 // seek positions at the first node with key ≥ key.
 func (t *ordTree) seek(key string) *otIter {
 	it := &otIter{}
+	pk := keyPrefix(key)
 	for n := t.root; n != nil; {
-		if n.key >= key {
+		if cmpNodeKey(pk, key, n) <= 0 {
 			it.stack = append(it.stack, n)
 			n = n.l
 		} else {
