@@ -59,8 +59,15 @@ func fixedArg[T arrow.FixedWidthType, A arrow.Array](fn string, args []arrow.Arr
 	if a.Len() < n {
 		return col[T]{}, pgerror.Internal("%s: argument %d has %d rows, expected %d", fn, k+1, a.Len(), n)
 	}
+	vals := vec.Values[T](a)
+	if len(vals) < n {
+		if a.NullN() == a.Len() {
+			return col[T]{allNull: true}, nil // an all-NULL array without a value buffer
+		}
+		return col[T]{}, pgerror.Internal("%s: argument %d has %d values, expected %d", fn, k+1, len(vals), n)
+	}
 	vm, off := vec.Validity(a)
-	return col[T]{vals: vec.Values[T](a), vm: vm, off: off}, nil
+	return col[T]{vals: vals, vm: vm, off: off}, nil
 }
 
 // floatArg reads a float8 argument.
