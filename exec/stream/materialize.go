@@ -38,6 +38,7 @@ type Materialize struct {
 	enc      *keys.Encoder
 	commit   Committer
 	mem      memory.Allocator
+	rowKey   bool // bag-mode keys are vec.AppendRowKey encodings
 
 	mu   sync.Mutex
 	pins map[uint64]state.Snapshot // committed epochs kept for consistent reads
@@ -74,10 +75,17 @@ func NewMaterialize(input Executor, colTypes []types.T, keyCols []int, table sta
 	}
 	if len(cols) > 0 {
 		enc, err := keys.NewEncoder(cols)
-		if err != nil {
+		switch {
+		case err != nil && keyCols == nil:
+			// A bag-mode row with a column the order-preserving encoding
+			// lacks (interval, arrays): identify rows by their exact value
+			// encoding instead (views have no order).
+			m.rowKey = true
+		case err != nil:
 			return nil, fmt.Errorf("stream: materialize key: %w", err)
+		default:
+			m.enc = enc
 		}
-		m.enc = enc
 	}
 	vs := m.ValueSchema()
 	if table == nil {
@@ -170,7 +178,13 @@ func (m *Materialize) keyArrays(b arrow.RecordBatch) []arrow.Array {
 
 func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
 	var ks [][]byte
-	if m.enc == nil {
+	if m.rowKey {
+		cols := c.Batch.Columns()
+		ks = make([][]byte, len(c.Ops))
+		for i := range ks {
+			ks[i] = vec.AppendRowKey(nil, cols, m.colTypes, i)
+		}
+	} else if m.enc == nil {
 		// A view with an empty key (a global aggregate) has one row.
 		ks = make([][]byte, len(c.Ops))
 		for i := range ks {
