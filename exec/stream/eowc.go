@@ -19,9 +19,12 @@ import (
 // column passes the row's window. Its output is append-only.
 //
 // Pending rows are keyed by keyCols (the view key of the input, e.g. the
-// group columns of an aggregate): an Insert or UpdateInsert replaces the
-// key's pending row, a Delete or UpdateDelete removes it. Without keyCols the
-// whole row is the key and pending rows keep a multiplicity.
+// group columns of an aggregate; nil means the whole row) with a
+// multiplicity: Insert and UpdateInsert add one (a keyed row takes the new
+// values), Delete and UpdateDelete remove one, and a row whose multiplicity
+// reaches 0 is forgotten. So an update pair of a key replaces its pending
+// row, and duplicate rows keyed by all columns are emitted as often as they
+// are pending.
 //
 // On Watermark{windowCol, w} every pending row whose window value is < w is
 // emitted, ordered by window value (then key), and forgotten; the watermark
@@ -157,11 +160,7 @@ func (e *EOWC) apply(c *Chunk) {
 					r.vals[col] = types.GetDatum(b.Column(col), i, t)
 				}
 			}
-			if e.multiset {
-				r.count++
-			} else {
-				r.count = 1 // keyed: the latest row of the key
-			}
+			r.count++
 			continue
 		}
 		if r == nil {

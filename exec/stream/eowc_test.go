@@ -56,3 +56,20 @@ func TestEOWCMultiset(t *testing.T) {
 	require.Equal(t, 1, e.Pending())
 	require.NoError(t, e.Close())
 }
+
+// TestEOWCAllColumnsKey keys by every column (as a view without a key
+// does): duplicates keep their multiplicity.
+func TestEOWCAllColumnsKey(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	s, ts := tsSchema("w", "v")
+	src := &etScript{schema: s, msgs: []Message{
+		tchunk(t, mem, s, "+ 0 2\n+ 0 1\n+ 0 1\n+ 0 1\n- 0 1\nU- 0 2\nU+ 0 3"),
+		Watermark{Col: 0, Value: int64(1)},
+	}}
+	e, err := NewEOWC(src, ts, []int{0, 1}, 0)
+	require.NoError(t, err)
+	got := drainAll(t, e.WithAllocator(mem))
+	require.Equal(t, etLines("+ 0 1\n+ 0 1\n+ 0 3\nwm 0 1"), got)
+	require.NoError(t, e.Close())
+}
