@@ -89,6 +89,13 @@ func argsMatch(decl, got []types.T) bool {
 // exists: its row is inserted at the first barrier and only updated after.
 //
 // Output columns: the group columns, then one column per AggCall.
+//
+// Watermarks: a Watermark on an input column that is a group column (e.g.
+// window_start) first flushes the epoch's pending changes, then removes the
+// groups below it from state — their view rows stay, final — and is
+// forwarded renumbered to that column's output position. Rows that later
+// arrive for a removed group are late: dropped and counted (LateRows).
+// Watermarks on other columns, or not above the previous one, are dropped.
 type HashAggregate struct {
 	input     Executor
 	inTypes   []types.T
