@@ -42,7 +42,13 @@ func registry() *kernels.Registry {
 // query plans and runs sql and returns its rows as Datums.
 func query(t testing.TB, sql string) ([][]types.Datum, error) {
 	t.Helper()
-	pl := &planner.Planner{Cat: catalog.New(), Reg: registry(), Ctx: &types.Ctx{}}
+	return queryReg(t, registry(), sql)
+}
+
+// queryReg is query with a given registry.
+func queryReg(t testing.TB, reg *kernels.Registry, sql string) ([][]types.Datum, error) {
+	t.Helper()
+	pl := &planner.Planner{Cat: catalog.New(), Reg: reg, Ctx: &types.Ctx{}}
 	q, err := pl.ParseQuery(sql)
 	if err != nil {
 		return nil, err
