@@ -175,3 +175,12 @@ func minusEval(col int, d int64) Evaluator {
 		return bl.NewArray(), nil
 	})
 }
+
+// arrowSchemaOf returns the schema of the given fields of s.
+func arrowSchemaOf(s *arrow.Schema, cols ...int) *arrow.Schema {
+	fs := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fs[i] = s.Field(c)
+	}
+	return arrow.NewSchema(fs, nil)
+}
