@@ -68,8 +68,10 @@ func NewDynamicFilter(left, right Executor, leftTypes []types.T, col int, op str
 	default:
 		return nil, pgerror.Internal("stream: dynamic filter operator %q", op)
 	}
-	if leftTypes[col].Family != rightType.Family {
-		return nil, pgerror.Internal("stream: dynamic filter compares %s with %s", leftTypes[col], rightType)
+	if lt := leftTypes[col]; lt.Family != rightType.Family && !(lt.IsInteger() && rightType.IsInteger()) {
+		// Integers share one Datum and key encoding; other mixes need a
+		// cast in the plan.
+		return nil, pgerror.Internal("stream: dynamic filter compares %s with %s (cast one side)", lt, rightType)
 	}
 	return &DynamicFilter{al: newAligner(left, right), leftTypes: leftTypes, col: col, op: op, rightType: rightType,
 		schema: ls, mem: memory.DefaultAllocator, tree: newOrdTree(), right: map[string]*dfRight{},
