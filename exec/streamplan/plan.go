@@ -198,7 +198,7 @@ func (b *Builder) project(f flow, exprs []planner.Expr, in planner.Schema, out p
 			f.ex.Close()
 			return flow{}, err
 		}
-		evs[i] = ev
+		evs[i] = &nullOnError{ev: ev, t: e.Type(), mem: b.Env.Eval.Mem}
 		if c, ok := e.(*planner.ColRef); ok && f.wm[c.Idx] {
 			if _, dup := wm[c.Idx]; !dup {
 				wm[c.Idx] = i
@@ -311,7 +311,7 @@ func (b *Builder) filter(ctx context.Context, x *planner.Filter) (flow, error) {
 		in.ex.Close()
 		return flow{}, err
 	}
-	in.ex = stream.NewFilter(in.ex, ev)
+	in.ex = stream.NewFilter(in.ex, &nullOnError{ev: ev, t: types.BoolT, mem: b.Env.Eval.Mem})
 	return in, nil
 }
 
