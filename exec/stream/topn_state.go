@@ -2,10 +2,11 @@ package stream
 
 import (
 	"encoding/binary"
+	"strings"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"strings"
 
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
@@ -13,8 +14,28 @@ import (
 
 // This file holds the helpers shared by TopN, GroupTopN, SetOp,
 // DynamicFilter and OverWindow: an order-statistic treap over
-// memcomparable row keys, the sort-key encoding, a row rowEmitter that cuts
+// memcomparable row keys, the order-key encoding, a row emitter that cuts
 // output chunks, and a watermark merger for two-input operators.
+//
+// Those five operators keep their state in Go memory (rebuilt by
+// replaying changelogs, like HashAggregate and HashJoin) and share these
+// rules:
+//  1. A row's identity is types.AppendKey of all its columns (NULLs equal,
+//     numeric 1.0 = 1.00); duplicates are one entry with a count, so a
+//     Delete retracts one copy. A Delete of an absent row is an internal
+//     error, never a negative count.
+//  2. Order keys are memcomparable (appendOrderKey): bytewise order is the
+//     SQL order with DESC and NULLS FIRST/LAST applied; the whole-row key
+//     follows it, so ties are ordered deterministically.
+//  3. Every entry records what it last emitted; an epoch's output is the
+//     difference between that and its new result, computed at the barrier
+//     (DynamicFilter: left rows at once, right changes at the barrier) and
+//     queued before the barrier. Applying the output up to barrier E gives
+//     the result over the inputs' net contents at E.
+//  4. Work per epoch is bounded by the entries the epoch touched plus the
+//     output that changes (TopN/GroupTopN: the kept window of changed
+//     partitions; OverWindow: the changed partitions; DynamicFilter: the
+//     rows between the old and the new value), never a rescan of all state.
 
 // SortCol is one ORDER BY column of an operator's input.
 type SortCol struct {
