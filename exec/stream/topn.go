@@ -36,7 +36,7 @@ type TopN struct {
 	dirty    []*otNode
 	minDirty string
 	maxDirty string
-	delta    int64 // net change of the live copies in the epoch
+	delta    int64  // net change of the live copies in the epoch
 	hasWin   bool   // the emitted window is non-empty
 	lo, hi   string // keys of its first and last node
 	kbuf     []byte
