@@ -133,6 +133,31 @@ func (s *exactSum) add(vhi int64, vlo uint64, k int32, scratch *big.Int) {
 	s.big.Add(s.big, scratch)
 }
 
+// addSmall adds m × 2^k (|m| < 2^53): add with the common case inlined —
+// the state is 128-bit, at most 2^122 in magnitude, and m shifted to its
+// exponent fits in 117 bits, so the sum cannot overflow.
+func (s *exactSum) addSmall(m int64, k int32, scratch *big.Int) {
+	if s.big == nil && k >= s.exp && s.hi < 1<<58 && s.hi > -(1<<58) && (s.hi != 0 || s.lo != 0) {
+		if sh := uint(k - s.exp); sh <= 64 {
+			var h int64
+			var l uint64
+			switch {
+			case sh == 0:
+				h, l = m>>63, uint64(m)
+			case sh < 64:
+				h, l = m>>(64-sh), uint64(m)<<sh
+			default:
+				h, l = m, 0
+			}
+			var c uint64
+			s.lo, c = bits.Add64(s.lo, l, 0)
+			s.hi += h + int64(c)
+			return
+		}
+	}
+	s.add(m>>63, uint64(m), k, scratch)
+}
+
 // int returns the state's integer (v of v × 2^exp), in z unless it is big.
 func (s *exactSum) int(z *big.Int) *big.Int {
 	if s.big != nil {

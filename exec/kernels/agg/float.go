@@ -131,7 +131,7 @@ func (a *floatAcc[T]) add(st *floatState, x float64, d int64, sq bool) {
 	if d < 0 {
 		m = -m
 	}
-	st.sum.add(m>>63, uint64(m), k, &a.z1)
+	st.sum.addSmall(m, k, &a.z1)
 	if sq {
 		h, l := bits.Mul64(uint64(am), uint64(am))
 		hi, lo := int64(h), l

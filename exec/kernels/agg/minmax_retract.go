@@ -1,6 +1,8 @@
 package agg
 
 import (
+	"encoding/binary"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -12,9 +14,10 @@ import (
 // that also implements kernels.Retractor, for streaming views over inputs
 // with deletes and for sliding window frames. Each group keeps the multiset
 // of its values (memcomparable key → count), so memory grows with the
-// number of distinct values per group; retracting the current extreme
-// rescans that group's multiset. Batch queries should use the registry's
-// min/max, which keep one value per group.
+// number of distinct values per group. Retracting the current extreme only
+// marks it stale; the next read rescans that group's keys once (O(distinct
+// values)), however many rows were retracted in between. Batch queries
+// should use the registry's min/max, which keep one value per group.
 //
 // SQL-equal values may be spelled differently (1.0 and 1.00, '1 mon' and
 // '30 days', -0 and 0, bpchar trailing spaces). Like PostgreSQL's
@@ -35,12 +38,19 @@ type retractMinMaxAcc struct {
 	buf    []byte
 	exact  []byte
 	seq    uint64
+	nkeys  int64
 }
 
 type mmGroup struct {
-	counts map[string]int64
-	reps   map[string][]mmSpelling // the live spellings of each key
-	best   string
+	keys  map[string]*mmKey
+	best  string
+	stale bool // best was retracted: rescan keys on the next read
+}
+
+// mmKey is one distinct value (SQL equality) of a group.
+type mmKey struct {
+	n  int64
+	sp []mmSpelling
 }
 
 // mmSpelling is one exact representation of a key's value: ancient copies
@@ -71,13 +81,7 @@ func (sp *mmSpelling) earliest() uint64 {
 func (a *retractMinMaxAcc) Grow(n int) { a.groups = growTo(a.groups, n) }
 
 func (a *retractMinMaxAcc) MemoryBytes() int64 {
-	m := int64(cap(a.groups)) * 48
-	for i := range a.groups {
-		for k := range a.groups[i].counts {
-			m += int64(len(k))*2 + 64
-		}
-	}
-	return m
+	return int64(cap(a.groups))*48 + a.nkeys*120
 }
 
 func (a *retractMinMaxAcc) better(k, than string) bool {
@@ -85,6 +89,29 @@ func (a *retractMinMaxAcc) better(k, than string) bool {
 		return k > than
 	}
 	return k < than
+}
+
+// orderKey appends the memcomparable key of row i of arg: types.AppendKey's
+// encoding, built straight from the values for integer-like columns.
+func (a *retractMinMaxAcc) orderKey(buf []byte, arg arrow.Array, i int) []byte {
+	var v int64
+	switch x := arg.(type) {
+	case *array.Int16:
+		v = int64(x.Value(i))
+	case *array.Int32:
+		v = int64(x.Value(i))
+	case *array.Int64:
+		v = x.Value(i)
+	case *array.Date32:
+		v = int64(x.Value(i))
+	case *array.Time64:
+		v = int64(x.Value(i))
+	case *array.Timestamp:
+		v = int64(x.Value(i))
+	default:
+		return types.AppendKey(buf, types.GetDatum(arg, i, a.t), a.t)
+	}
+	return binary.BigEndian.AppendUint64(append(buf, 0x01), uint64(v)^1<<63)
 }
 
 func (a *retractMinMaxAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
@@ -96,34 +123,39 @@ func (a *retractMinMaxAcc) Update(_ *kernels.EvalContext, groups []uint32, args 
 		if g == NoGroup || arg.IsNull(i) {
 			continue
 		}
-		d := types.GetDatum(arg, i, a.t)
-		a.buf = types.AppendKey(a.buf[:0], d, a.t)
+		a.buf = a.orderKey(a.buf[:0], arg, i)
 		a.exact = appendExactKey(a.exact[:0], arg, i)
 		st := &a.groups[g]
-		if st.counts == nil {
-			st.counts = map[string]int64{}
-			st.reps = map[string][]mmSpelling{}
+		if st.keys == nil {
+			st.keys = map[string]*mmKey{}
 		}
-		k := string(a.buf)
-		st.counts[k]++
 		a.seq++
-		sp := st.reps[k]
+		e := st.keys[string(a.buf)]
+		if e == nil {
+			e = &mmKey{}
+			k := string(a.buf)
+			st.keys[k] = e
+			a.nkeys++
+			if len(st.keys) == 1 {
+				st.best, st.stale = k, false
+			} else if !st.stale && a.better(k, st.best) {
+				st.best = k
+			}
+		}
+		e.n++
 		j := 0
-		for j < len(sp) && sp[j].exact != string(a.exact) {
+		for j < len(e.sp) && e.sp[j].exact != string(a.exact) {
 			j++
 		}
 		switch {
-		case j < len(sp) && len(sp) == 1:
-			sp[j].ancient++
-		case j < len(sp):
-			sp[j].seqs = append(sp[j].seqs, a.seq)
-		case len(sp) == 0:
-			st.reps[k] = append(sp, mmSpelling{exact: string(a.exact), ancient: 1, d: d})
+		case j < len(e.sp) && len(e.sp) == 1:
+			e.sp[j].ancient++
+		case j < len(e.sp):
+			e.sp[j].seqs = append(e.sp[j].seqs, a.seq)
+		case len(e.sp) == 0:
+			e.sp = append(e.sp, mmSpelling{exact: string(a.exact), ancient: 1, d: types.GetDatum(arg, i, a.t)})
 		default:
-			st.reps[k] = append(sp, mmSpelling{exact: string(a.exact), seqs: []uint64{a.seq}, d: d})
-		}
-		if len(st.counts) == 1 || !a.better(st.best, k) {
-			st.best = k
+			e.sp = append(e.sp, mmSpelling{exact: string(a.exact), seqs: []uint64{a.seq}, d: types.GetDatum(arg, i, a.t)})
 		}
 	}
 	return nil
@@ -138,47 +170,40 @@ func (a *retractMinMaxAcc) Retract(_ *kernels.EvalContext, groups []uint32, args
 		if g == NoGroup || arg.IsNull(i) {
 			continue
 		}
-		a.buf = types.AppendKey(a.buf[:0], types.GetDatum(arg, i, a.t), a.t)
-		a.exact = appendExactKey(a.exact[:0], arg, i)
+		a.buf = a.orderKey(a.buf[:0], arg, i)
 		st := &a.groups[g]
-		c, ok := st.counts[string(a.buf)]
-		if !ok {
+		e := st.keys[string(a.buf)]
+		if e == nil {
 			continue // retracting a row never added: nothing to undo
 		}
-		sp := st.reps[string(a.buf)]
+		a.exact = appendExactKey(a.exact[:0], arg, i)
 		j := 0
-		for j < len(sp) && sp[j].exact != string(a.exact) {
+		for j < len(e.sp) && e.sp[j].exact != string(a.exact) {
 			j++
 		}
-		if j == len(sp) {
+		if j == len(e.sp) {
 			continue // this spelling was never added
 		}
-		if n := len(sp[j].seqs); n > 0 {
-			sp[j].seqs = sp[j].seqs[:n-1]
+		sp := &e.sp[j]
+		if n := len(sp.seqs); n > 0 {
+			sp.seqs = sp.seqs[:n-1]
 		} else {
-			sp[j].ancient--
+			sp.ancient--
 		}
-		if sp[j].ancient == 0 && len(sp[j].seqs) == 0 {
-			sp = append(sp[:j], sp[j+1:]...)
-			st.reps[string(a.buf)] = sp
+		if sp.ancient == 0 && len(sp.seqs) == 0 {
+			e.sp = append(e.sp[:j], e.sp[j+1:]...)
 		}
-		if len(sp) == 1 && sp[0].seqs != nil {
-			sp[0].ancient += int64(len(sp[0].seqs))
-			sp[0].seqs = nil
+		if len(e.sp) == 1 && e.sp[0].seqs != nil {
+			e.sp[0].ancient += int64(len(e.sp[0].seqs))
+			e.sp[0].seqs = nil
 		}
-		if c > 1 {
-			st.counts[string(a.buf)] = c - 1
+		if e.n--; e.n > 0 {
 			continue
 		}
-		delete(st.counts, string(a.buf))
-		delete(st.reps, string(a.buf))
+		delete(st.keys, string(a.buf))
+		a.nkeys--
 		if st.best == string(a.buf) {
-			first := true
-			for k := range st.counts {
-				if first || a.better(k, st.best) {
-					st.best, first = k, false
-				}
-			}
+			st.stale = true
 		}
 	}
 	return nil
@@ -186,11 +211,20 @@ func (a *retractMinMaxAcc) Retract(_ *kernels.EvalContext, groups []uint32, args
 
 func (a *retractMinMaxAcc) AppendResult(_ *kernels.EvalContext, g uint32, b array.Builder) error {
 	st := &a.groups[g]
-	if len(st.counts) == 0 {
+	if len(st.keys) == 0 {
 		b.AppendNull()
 		return nil
 	}
-	sp := st.reps[st.best]
+	if st.stale {
+		first := true
+		for k := range st.keys {
+			if first || a.better(k, st.best) {
+				st.best, first = k, false
+			}
+		}
+		st.stale = false
+	}
+	sp := st.keys[st.best].sp
 	pick := 0
 	for j := range sp {
 		if a.t.Family == types.FamBpchar {
