@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/agg"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgcatalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -16,6 +17,16 @@ import (
 // (sequences). They are registered before the kernel packages so they win
 // overload ties.
 func (e *Engine) registerEngineFunctions(r *kernels.Registry) {
+	// min/max over bytea (a RisingWave extension; bytewise order), with
+	// the retractable multiset accumulator so views can use them too.
+	for _, isMax := range []bool{false, true} {
+		name, m := "min", isMax
+		if isMax {
+			name = "max"
+		}
+		r.AddAgg(&kernels.AggFunc{Name: name, Args: []types.T{types.ByteaT}, Ret: types.ByteaT,
+			New: func([]types.T, types.T) kernels.GroupedAcc { return agg.NewRetractableMinMax(types.ByteaT, m) }})
+	}
 	seq := func(name string) (*sequence, error) {
 		n := strings.ToLower(strings.TrimPrefix(name, "public."))
 		e.mu.RLock()
