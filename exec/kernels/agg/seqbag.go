@@ -25,6 +25,7 @@ type seqBag struct {
 	groups []bagGroup
 	top    map[string]int32 // group-prefixed exact key → its latest live element
 	buf    []byte
+	bytes  int64 // key bytes of the elements held, tombstones included
 }
 
 type bagGroup struct {
@@ -50,11 +51,8 @@ func (s *seqBag) memoryBytes() int64 {
 	m := int64(cap(s.groups)) * 32
 	for i := range s.groups {
 		m += int64(cap(s.groups[i].elems)) * 48
-		for _, e := range s.groups[i].elems {
-			m += int64(len(e.key))
-		}
 	}
-	return m + int64(len(s.top))*48
+	return m + s.bytes + int64(len(s.top))*48
 }
 
 // keyStart starts an exact key for group g in s.buf.
@@ -73,6 +71,7 @@ func (s *seqBag) push(g uint32, key []byte, val types.Datum) {
 	k := string(key)
 	pos := int32(len(st.elems))
 	st.elems = append(st.elems, bagElem{key: k, val: val, prev: prev})
+	s.bytes += int64(len(k))
 	s.top[k] = pos
 	st.live++
 }
@@ -110,6 +109,7 @@ func (s *seqBag) compact(st *bagGroup) {
 	}
 	for _, e := range st.elems {
 		if e.dead {
+			s.bytes -= int64(len(e.key))
 			continue
 		}
 		e.prev = s.top[e.key]
