@@ -246,6 +246,7 @@ func TestBudgetSpillsThenFails(t *testing.T) {
 	for e := int64(0); e < 40; e++ {
 		putRange(t, tbl, e*500, e*500+500, state.Epoch(e+1))
 		require.LessOrEqual(t, budget.Used(), budget.Limit())
+		require.GreaterOrEqual(t, budget.Used(), int64(0))
 	}
 	require.Greater(t, tbl.Shape().Runs, 0)
 	requireRange(t, tbl, 0, 20000)
@@ -268,6 +269,14 @@ func TestBudgetSpillsThenFails(t *testing.T) {
 	require.LessOrEqual(t, budget.Used(), budget.Limit())
 	putRange(t, tbl, 20000, 20100, 41)
 	requireRange(t, tbl, 0, 20100)
+	// Overwrites and deletes within and across epochs keep the charge
+	// balanced: closing the table returns every byte.
+	for e := int64(0); e < 10; e++ {
+		putRange(t, tbl, e*100, e*100+1000, state.Epoch(42+e))
+		require.GreaterOrEqual(t, budget.Used(), int64(0))
+	}
+	require.NoError(t, tbl.Close())
+	require.Equal(t, int64(0), budget.Used())
 }
 
 func TestConcurrentSnapshotsWithFlushAndCompaction(t *testing.T) {

@@ -2,16 +2,23 @@ package columnar
 
 import (
 	"bytes"
+	"slices"
 	"sort"
+	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/storage/state"
-	"github.com/sabotsql/sabotsql/storage/state/skiplist"
 )
 
 // entryOverhead approximates the per-version bookkeeping bytes of the
 // memtable (map slot, skip-list node, version header).
 const entryOverhead = 96
+
+// versionOverhead is the charge of one more version of a key already in the
+// memtable (its slot in the version slice).
+const versionOverhead = 40
 
 // uncommitted stamps pending versions until Commit gives them their epoch;
 // it exceeds every snapshot epoch and is below the writer view's MaxEpoch.
@@ -20,23 +27,94 @@ const uncommitted = state.MaxEpoch - 1
 type memEntry struct {
 	key     string
 	vs      []state.Version // ascending by epoch; the last may be uncommitted
+	one     [1]state.Version
 	touched bool
+	dead    bool // removed from idx; dropped from the order at the next sort
 }
 
 // charge is the budget charge of one version of k.
 func charge(k string, v state.Version) int64 { return int64(len(k)+len(v.Val)) + entryOverhead }
 
 // memtable holds committed versions not yet frozen: a hash index for point
-// lookups and a skip list for ordered scans and freezing.
+// lookups (the only structure a write touches) and a key order built lazily
+// for scans and freezing: entries inserted since the last ordering wait in
+// fresh and are sorted and merged into sorted on demand. Random upserts so
+// cost one hash probe instead of a skip-list insert whose pointer chase
+// misses the cache at every level.
 type memtable struct {
 	idx   map[string]*memEntry
-	order *skiplist.List[*memEntry]
 	bytes int64 // charged to the budget
 	dirty bool  // holds committed versions
+
+	// Mutated by writers under the table's write lock; ordered() may also
+	// run under its read lock, serialized by sortMu, and replaces sorted
+	// with a new slice, so slices handed out earlier stay valid.
+	sortMu sync.Mutex
+	sorted []*memEntry // ascending by key; may hold dead entries
+	fresh  []*memEntry // inserted since the last ordering, unordered
+	ndead  int         // dead entries in sorted
+
+	keyArena []byte // backing store of the entries' keys
 }
 
 func newMemtable() *memtable {
-	return &memtable{idx: make(map[string]*memEntry), order: skiplist.New[*memEntry]()}
+	return &memtable{idx: make(map[string]*memEntry)}
+}
+
+// insert adds a new entry for k (not in idx). Keys are carved from an arena,
+// so a new key costs no allocation of its own.
+func (m *memtable) insert(k []byte) *memEntry {
+	if cap(m.keyArena)-len(m.keyArena) < len(k) {
+		m.keyArena = make([]byte, 0, max(64<<10, len(k)))
+	}
+	start := len(m.keyArena)
+	m.keyArena = append(m.keyArena, k...)
+	kb := m.keyArena[start:len(m.keyArena):len(m.keyArena)]
+	en := &memEntry{key: unsafe.String(unsafe.SliceData(kb), len(kb))}
+	en.vs = en.one[:0]
+	m.idx[en.key] = en
+	m.fresh = append(m.fresh, en)
+	return en
+}
+
+// remove drops en from the index; the order forgets it at the next sort.
+func (m *memtable) remove(en *memEntry) {
+	delete(m.idx, en.key)
+	en.dead = true
+	m.ndead++
+}
+
+// ordered returns the live and dead entries in ascending key order (callers
+// skip dead ones). The slice must not be modified.
+func (m *memtable) ordered() []*memEntry {
+	m.sortMu.Lock()
+	defer m.sortMu.Unlock()
+	if len(m.fresh) == 0 && m.ndead == 0 {
+		return m.sorted
+	}
+	cmpEntry := func(a, b *memEntry) int { return strings.Compare(a.key, b.key) }
+	slices.SortFunc(m.fresh, cmpEntry)
+	out := make([]*memEntry, 0, len(m.sorted)+len(m.fresh)-m.ndead)
+	i, j := 0, 0
+	for i < len(m.sorted) || j < len(m.fresh) {
+		var en *memEntry
+		if j == len(m.fresh) || (i < len(m.sorted) && m.sorted[i].key < m.fresh[j].key) {
+			en, i = m.sorted[i], i+1
+		} else {
+			en, j = m.fresh[j], j+1
+		}
+		if !en.dead {
+			out = append(out, en)
+		}
+	}
+	clear(m.fresh)
+	m.sorted, m.fresh, m.ndead = out, m.fresh[:0], 0
+	return out
+}
+
+// seekOrdered returns the index of the first entry of ord with key ≥ k.
+func seekOrdered(ord []*memEntry, k []byte) int {
+	return sort.Search(len(ord), func(i int) bool { return ord[i].key >= string(k) })
 }
 
 // frozenMem is a memtable turned into sorted Arrow blocks, waiting to be
@@ -58,13 +136,15 @@ func (m *memtable) freeze(blockRows int, pinned []state.Epoch, maxEpoch state.Ep
 	var touched []*memEntry
 	bb := newBlockBuilder(memory.NewGoAllocator())
 	defer bb.release()
-	for it := m.order.First(); it.Valid(); it.Next() {
-		en := it.Value()
+	for _, en := range m.ordered() {
+		if en.dead {
+			continue
+		}
 		vs := en.vs
 		if n := len(vs); n > 0 && vs[n-1].Epoch == uncommitted {
-			ne := &memEntry{key: en.key, vs: []state.Version{vs[n-1]}, touched: true}
-			next.idx[ne.key] = ne
-			next.order.Set(ne.key, ne)
+			ne := next.insert([]byte(en.key))
+			ne.vs = append(ne.vs, vs[n-1])
+			ne.touched = true
 			next.bytes += charge(ne.key, vs[n-1])
 			touched = append(touched, ne)
 			vs = vs[:n-1]

@@ -5,7 +5,6 @@ import (
 	"context"
 
 	"github.com/sabotsql/sabotsql/storage/state"
-	"github.com/sabotsql/sabotsql/storage/state/skiplist"
 )
 
 const scanPiece = 1024
@@ -139,32 +138,34 @@ type entryIter interface {
 }
 
 type memIter struct {
-	m  *memtable
-	it skiplist.Iter[*memEntry]
-	vi int // index into the current entry's versions, counting down
-	kb []byte
+	m   *memtable
+	ord []*memEntry
+	i   int // position in ord
+	vi  int // index into the current entry's versions, counting down
+	kb  []byte
 }
 
+// load moves to the first live entry with versions at or after i.
 func (mi *memIter) load() {
-	for mi.it.Valid() {
-		en := mi.it.Value()
-		if len(en.vs) > 0 {
+	for ; mi.i < len(mi.ord); mi.i++ {
+		en := mi.ord[mi.i]
+		if !en.dead && len(en.vs) > 0 {
 			mi.vi = len(en.vs) - 1
 			mi.kb = []byte(en.key)
 			return
 		}
-		mi.it.Next()
 	}
 }
 
 func (mi *memIter) seek(k []byte) error {
-	mi.it = mi.m.order.Seek(k)
+	mi.ord = mi.m.ordered()
+	mi.i = seekOrdered(mi.ord, k)
 	mi.load()
 	return nil
 }
-func (mi *memIter) valid() bool        { return mi.it.Valid() }
+func (mi *memIter) valid() bool        { return mi.i < len(mi.ord) }
 func (mi *memIter) key() []byte        { return mi.kb }
-func (mi *memIter) cur() state.Version { return mi.it.Value().vs[mi.vi] }
+func (mi *memIter) cur() state.Version { return mi.ord[mi.i].vs[mi.vi] }
 func (mi *memIter) epoch() state.Epoch { return mi.cur().Epoch }
 func (mi *memIter) tomb() bool         { return mi.cur().Tomb }
 func (mi *memIter) val() []byte        { return mi.cur().Val }
@@ -173,7 +174,7 @@ func (mi *memIter) next() error {
 		mi.vi--
 		return nil
 	}
-	mi.it.Next()
+	mi.i++
 	mi.load()
 	return nil
 }

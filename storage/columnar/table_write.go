@@ -69,27 +69,35 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 		return state.ErrClosed
 	}
 	m := t.mem
-	m.bytes += need
+	// The reservation assumed a new entry per row; replacing a pending
+	// version costs only its row bytes, a new version of a known key a
+	// version header. The difference goes back to the budget.
+	used := int64(len(rows))
 	for i, k := range keys {
 		v := state.Version{Epoch: uncommitted, Tomb: true}
 		if ops == nil || ops[i] == state.OpPut {
 			v = state.Version{Epoch: uncommitted, Val: rows[offs[i]:offs[i+1]:offs[i+1]]}
 		}
 		en := m.idx[string(k)]
-		if en == nil {
-			en = &memEntry{key: string(k)}
-			m.idx[en.key] = en
-			m.order.Set(en.key, en)
-		}
-		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
-			en.vs[n-1] = v
-		} else {
+		switch {
+		case en == nil:
+			en = m.insert(k)
+			used += int64(len(k)) + entryOverhead
 			en.vs = append(en.vs, v)
+		case len(en.vs) > 0 && en.vs[len(en.vs)-1].Epoch == uncommitted:
+			en.vs[len(en.vs)-1] = v
+		default:
+			en.vs = append(en.vs, v)
+			used += versionOverhead
 		}
 		if !en.touched {
 			en.touched = true
 			t.touched = append(t.touched, en)
 		}
+	}
+	m.bytes += used
+	if used < need {
+		t.opts.Budget.Release(need - used)
 	}
 	return nil
 }
@@ -136,17 +144,18 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		// Committed versions below the watermark are hidden by the range
 		// deletion; with no snapshot to serve, the memtable drops them now.
 		if len(pinned) == 0 {
-			var doomed []*memEntry
-			for it := m.order.First(); it.Valid() && it.Key() < string(wm); it.Next() {
-				doomed = append(doomed, it.Value())
-			}
-			for _, en := range doomed {
+			for _, en := range m.ordered() {
+				if en.key >= string(wm) {
+					break
+				}
+				if en.dead {
+					continue
+				}
 				if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
 					en.vs = append(en.vs[:0], en.vs[n-1])
 					continue
 				}
-				delete(m.idx, en.key)
-				m.order.Delete(en.key)
+				m.remove(en)
 			}
 		}
 		// A new deletion subsumes older ones it covers once no snapshot

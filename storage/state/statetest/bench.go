@@ -16,7 +16,7 @@ import (
 )
 
 // BenchBatch is the rows per Write in the benchmarks.
-const BenchBatch = 1024
+const BenchBatch = 4096
 
 func benchValues() arrow.RecordBatch {
 	b := array.NewRecordBuilder(memory.NewGoAllocator(), Schema)
