@@ -83,29 +83,49 @@ func TestSessionRandomVsNaive(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
 	s, ts := tsSchema("id", "ts")
+	cleaned := int64(0)
 	for iter := 0; iter < 30; iter++ {
 		gap := int64(1 + r.Intn(20))
 		type rw struct{ id, ts int64 }
 		var live []rw
 		var msgs []Message
 		var wants [][]string
+		// With watermarks, rows are inserted and deleted at or above the
+		// watermark only (as a WatermarkFilter upstream guarantees); the
+		// sessions dropped from state must still net to the naive result.
+		useWM := iter%2 == 1
+		wm := int64(-100)
 		for step := 0; step < 40; step++ {
 			var text []string
 			for k := r.Intn(6); k >= 0; k-- {
-				if len(live) > 0 && r.Intn(3) == 0 {
-					i := r.Intn(len(live))
+				var cand []int
+				for i, x := range live {
+					if x.ts >= wm {
+						cand = append(cand, i)
+					}
+				}
+				if len(cand) > 0 && r.Intn(3) == 0 {
+					i := cand[r.Intn(len(cand))]
 					text = append(text, fmt.Sprintf("- %d %d", live[i].id, live[i].ts))
 					live = append(live[:i], live[i+1:]...)
 					continue
 				}
-				x := rw{int64(r.Intn(3)), int64(r.Intn(200) - 100)}
-				if len(live) > 0 && r.Intn(5) == 0 {
-					x = live[r.Intn(len(live))] // duplicate
+				x := rw{int64(r.Intn(3)), wm + int64(r.Intn(200))}
+				if !useWM {
+					x.ts = int64(r.Intn(200) - 100)
+				}
+				if len(cand) > 0 && r.Intn(5) == 0 {
+					x = live[cand[r.Intn(len(cand))]] // duplicate
 				}
 				live = append(live, x)
 				text = append(text, fmt.Sprintf("+ %d %d", x.id, x.ts))
 			}
-			msgs = append(msgs, tchunk(t, mem, s, strings.Join(text, "\n")), Barrier{Epoch: uint64(step + 1)})
+			msgs = append(msgs, tchunk(t, mem, s, strings.Join(text, "\n")))
+			if useWM && r.Intn(3) == 0 {
+				wm += int64(r.Intn(40))
+				msgs = append(msgs, Watermark{Col: 1, Value: types.Timestamp(wm)})
+			}
+			msgs = append(msgs, Barrier{Epoch: uint64(step + 1)})
 			// Naive: sort the live rows by time and assign sessions.
 			sorted := append([]rw(nil), live...)
 			sort.Slice(sorted, func(i, j int) bool { return sorted[i].ts < sorted[j].ts })
@@ -134,6 +154,9 @@ func TestSessionRandomVsNaive(t *testing.T) {
 				if _, ok := m.(Barrier); ok {
 					break
 				}
+				if _, ok := m.(Watermark); ok {
+					continue
+				}
 				for _, line := range renderMsg(m) {
 					op, rest, _ := strings.Cut(line, " ")
 					if op == "+" {
@@ -145,6 +168,7 @@ func TestSessionRandomVsNaive(t *testing.T) {
 				}
 				ReleaseMessage(m)
 			}
+			require.Zero(t, sess.LateRows())
 			var got []string
 			for k, n := range net {
 				for ; n > 0; n-- {
@@ -154,8 +178,17 @@ func TestSessionRandomVsNaive(t *testing.T) {
 			sort.Strings(got)
 			require.Equal(t, wants[step], nilIfEmpty(got), "iter %d step %d gap %d", iter, step, gap)
 		}
+		distinct := map[rw]bool{}
+		for _, x := range live {
+			distinct[x] = true
+		}
+		require.LessOrEqual(t, sess.StateRows(), int64(len(distinct)))
+		if useWM {
+			cleaned += int64(len(distinct)) - sess.StateRows()
+		}
 		require.NoError(t, sess.Close())
 	}
+	require.Positive(t, cleaned, "watermarks dropped final sessions from state")
 }
 
 func nilIfEmpty(s []string) []string {
