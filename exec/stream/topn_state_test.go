@@ -90,12 +90,20 @@ func TestOrderKeyMatchesCompare(t *testing.T) {
 // TestOrdTreeRandomized checks the treap's counts, positions and seeks
 // against a sorted slice model.
 func TestOrdTreeRandomized(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 9))
+	for _, keySpace := range []int{300, 5000} {
+		testOrdTree(t, keySpace)
+	}
+}
+
+func testOrdTree(t *testing.T, keySpace int) {
+	rng := rand.New(rand.NewPCG(3, uint64(keySpace)))
 	tr := newOrdTree()
 	model := map[string]int64{}
-	for step := 0; step < 4000; step++ {
-		k := fmt.Sprintf("k%03d", rng.IntN(300))
-		if rng.IntN(3) == 0 && model[k] > 0 {
+	steps := 10 * keySpace
+	for step := 0; step < steps; step++ {
+		k := fmt.Sprintf("k%05d", rng.IntN(keySpace))
+		// The last third mostly deletes, so nodes empty and the tree shrinks.
+		if (rng.IntN(3) == 0 || step > 2*steps/3) && model[k] > 0 {
 			_, err := tr.add(k, 1, nil, -1)
 			require.NoError(t, err)
 			model[k]--
@@ -104,11 +112,11 @@ func TestOrdTreeRandomized(t *testing.T) {
 			require.NoError(t, err)
 			model[k]++
 		}
-		if model[k] == 0 && rng.IntN(2) == 0 {
+		if model[k] == 0 && (rng.IntN(2) == 0 || step > 2*steps/3) {
 			tr.remove(k)
 			delete(model, k)
 		}
-		if step%97 != 0 {
+		if step%(keySpace/3) != 0 && step != steps-1 {
 			continue
 		}
 		keys := make([]string, 0, len(model))
@@ -142,6 +150,17 @@ func TestOrdTreeRandomized(t *testing.T) {
 		n, _ := tr.at(total)
 		require.Nil(t, n)
 	}
+	// Drain everything: the tree collapses to one empty leaf.
+	for k, n := range model {
+		_, err := tr.add(k, 1, nil, -n)
+		require.NoError(t, err)
+		tr.remove(k)
+	}
+	require.Equal(t, 0, tr.size)
+	require.Equal(t, int64(0), tr.total())
+	require.True(t, tr.root.leaf)
+	require.Nil(t, tr.first().node())
+	require.Nil(t, tr.seek("").node())
 	_, err := tr.add("absent", 1, nil, -1)
 	require.Error(t, err)
 }
