@@ -103,6 +103,8 @@ type Table struct {
 	cleanBel []byte // CleanBelow watermark of the pending epoch
 	hasClean bool
 	arena    []byte // writer-only scratch for encoding rows
+	offs     []int  // writer-only: row offsets into arena
+	skip     []bool // writer-only: rows not to encode (deletes)
 
 	flushMu    sync.Mutex // serializes flushes
 	manifestMu sync.Mutex // serializes manifest stores

@@ -3,6 +3,7 @@ package columnar
 import (
 	"bytes"
 	"context"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -45,19 +46,27 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	}
 	// Encode first, so the charge is exact; rows get their own buffer since
 	// the memtable keeps slices of it.
-	offs := make([]int, len(keys)+1)
+	offs := slices.Grow(t.offs[:0], len(keys)+1)[:len(keys)+1]
+	t.offs = offs
 	enc := t.arena[:0]
-	var need int64
-	for i, k := range keys {
-		offs[i] = len(enc)
-		if ops == nil || ops[i] == state.OpPut {
-			enc = t.codec.AppendRow(enc, values, i)
+	if values != nil {
+		var skip []bool
+		if ops != nil {
+			skip = slices.Grow(t.skip[:0], len(keys))[:len(keys)]
+			t.skip = skip
+			for i, op := range ops {
+				skip[i] = op == state.OpDelete
+			}
 		}
+		enc = t.codec.EncodeRows(enc, values, skip, offs)
+	} else {
+		clear(offs)
+	}
+	t.arena = enc[:0]
+	need := int64(len(enc))
+	for _, k := range keys {
 		need += int64(len(k)) + entryOverhead
 	}
-	offs[len(keys)] = len(enc)
-	t.arena = enc[:0]
-	need += int64(len(enc))
 	if err := t.reserve(ctx, need); err != nil {
 		return err
 	}

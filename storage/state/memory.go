@@ -48,6 +48,8 @@ type MemoryTable struct {
 	cleanBel  []byte      // CleanBelow watermark of the pending epoch
 	hasClean  bool
 	arena     []byte
+	offs      []int  // Write scratch: row offsets into arena
+	skip      []bool // Write scratch: rows not to encode (deletes)
 }
 
 var _ Table = (*MemoryTable)(nil)
@@ -87,15 +89,28 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 	if m.closed {
 		return ErrClosed
 	}
+	// Encode the batch's rows into the arena column at a time; the entries
+	// keep slices of it.
+	offs := slices.Grow(m.offs[:0], len(keys)+1)[:len(keys)+1]
+	m.offs = offs
+	if values != nil {
+		var skip []bool
+		if ops != nil {
+			skip = slices.Grow(m.skip[:0], len(keys))[:len(keys)]
+			m.skip = skip
+			for i, op := range ops {
+				skip[i] = op == OpDelete
+			}
+		}
+		if cap(m.arena)-len(m.arena) < 64*len(keys) {
+			m.arena = make([]byte, 0, max(256<<10, 64*len(keys)))
+		}
+		m.arena = m.codec.EncodeRows(m.arena, values, skip, offs)
+	}
 	for i, k := range keys {
 		v := Version{Epoch: uncommitted, Tomb: true}
 		if ops == nil || ops[i] == OpPut {
-			if cap(m.arena)-len(m.arena) < 256 {
-				m.arena = make([]byte, 0, 256<<10)
-			}
-			start := len(m.arena)
-			m.arena = m.codec.AppendRow(m.arena, values, i)
-			v = Version{Epoch: uncommitted, Val: m.arena[start:len(m.arena):len(m.arena)]}
+			v = Version{Epoch: uncommitted, Val: m.arena[offs[i]:offs[i+1]:offs[i+1]]}
 		}
 		en := m.idx[string(k)]
 		if en == nil {

@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -49,67 +50,72 @@ func (c *RowCodec) CheckBatch(b arrow.RecordBatch) error {
 // schema) to dst.
 func (c *RowCodec) AppendRow(dst []byte, b arrow.RecordBatch, r int) []byte {
 	for _, a := range b.Columns() {
-		if a.IsNull(r) {
+		dst = appendValue(dst, a, r)
+	}
+	return dst
+}
+
+// appendValue appends the flag byte and body of value r of a.
+func appendValue(dst []byte, a arrow.Array, r int) []byte {
+	if a.IsNull(r) {
+		return append(dst, 0)
+	}
+	dst = append(dst, 1)
+	switch v := a.(type) {
+	case *array.Boolean:
+		if v.Value(r) {
+			dst = append(dst, 1)
+		} else {
 			dst = append(dst, 0)
-			continue
 		}
-		dst = append(dst, 1)
-		switch v := a.(type) {
-		case *array.Boolean:
-			if v.Value(r) {
-				dst = append(dst, 1)
-			} else {
-				dst = append(dst, 0)
-			}
-		case *array.Int8:
-			dst = append(dst, byte(v.Value(r)))
-		case *array.Uint8:
-			dst = append(dst, v.Value(r))
-		case *array.Int16:
-			dst = binary.LittleEndian.AppendUint16(dst, uint16(v.Value(r)))
-		case *array.Uint16:
-			dst = binary.LittleEndian.AppendUint16(dst, v.Value(r))
-		case *array.Int32:
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(v.Value(r)))
-		case *array.Uint32:
-			dst = binary.LittleEndian.AppendUint32(dst, v.Value(r))
-		case *array.Date32:
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(v.Value(r)))
-		case *array.Time32:
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(v.Value(r)))
-		case *array.Float32:
-			dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(v.Value(r)))
-		case *array.Int64:
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Value(r)))
-		case *array.Uint64:
-			dst = binary.LittleEndian.AppendUint64(dst, v.Value(r))
-		case *array.Date64:
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Value(r)))
-		case *array.Time64:
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Value(r)))
-		case *array.Timestamp:
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Value(r)))
-		case *array.Duration:
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Value(r)))
-		case *array.Float64:
-			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.Value(r)))
-		case *array.String:
-			s := v.Value(r)
-			dst = binary.AppendUvarint(dst, uint64(len(s)))
-			dst = append(dst, s...)
-		case *array.LargeString:
-			s := v.Value(r)
-			dst = binary.AppendUvarint(dst, uint64(len(s)))
-			dst = append(dst, s...)
-		case *array.Binary:
-			s := v.Value(r)
-			dst = binary.AppendUvarint(dst, uint64(len(s)))
-			dst = append(dst, s...)
-		case *array.LargeBinary:
-			s := v.Value(r)
-			dst = binary.AppendUvarint(dst, uint64(len(s)))
-			dst = append(dst, s...)
-		}
+	case *array.Int8:
+		dst = append(dst, byte(v.Value(r)))
+	case *array.Uint8:
+		dst = append(dst, v.Value(r))
+	case *array.Int16:
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(v.Value(r)))
+	case *array.Uint16:
+		dst = binary.LittleEndian.AppendUint16(dst, v.Value(r))
+	case *array.Int32:
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(v.Value(r)))
+	case *array.Uint32:
+		dst = binary.LittleEndian.AppendUint32(dst, v.Value(r))
+	case *array.Date32:
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(v.Value(r)))
+	case *array.Time32:
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(v.Value(r)))
+	case *array.Float32:
+		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(v.Value(r)))
+	case *array.Int64:
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Value(r)))
+	case *array.Uint64:
+		dst = binary.LittleEndian.AppendUint64(dst, v.Value(r))
+	case *array.Date64:
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Value(r)))
+	case *array.Time64:
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Value(r)))
+	case *array.Timestamp:
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Value(r)))
+	case *array.Duration:
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Value(r)))
+	case *array.Float64:
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.Value(r)))
+	case *array.String:
+		s := v.Value(r)
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	case *array.LargeString:
+		s := v.Value(r)
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	case *array.Binary:
+		s := v.Value(r)
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	case *array.LargeBinary:
+		s := v.Value(r)
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
 	}
 	return dst
 }
@@ -267,4 +273,150 @@ func (c *RowCodec) DecodeInto(b *array.RecordBuilder, row []byte) error {
 		return ErrCorruptRow
 	}
 	return nil
+}
+
+// EncodeRows appends the encodings of every row of b (which must have the
+// codec's schema) whose skip flag is unset (skip may be nil) to dst, column
+// at a time: one type switch per column instead of per value. offs must
+// have b.NumRows()+1 entries; row i's encoding is dst[offs[i]:offs[i+1]]
+// afterwards (empty for skipped rows). The bytes equal AppendRow's.
+func (c *RowCodec) EncodeRows(dst []byte, b arrow.RecordBatch, skip []bool, offs []int) []byte {
+	n := int(b.NumRows())
+	cols := b.Columns()
+	// Pass 1: row sizes.
+	base := len(dst)
+	for i := 0; i < n; i++ {
+		offs[i] = 0
+	}
+	for _, a := range cols {
+		w := fixedWidth(a)
+		nulls := a.NullN() > 0
+		var strOffs []int32
+		if s, ok := a.(*array.String); ok {
+			strOffs = s.ValueOffsets()
+		}
+		for i := 0; i < n; i++ {
+			switch {
+			case skip != nil && skip[i]:
+			case nulls && a.IsNull(i):
+				offs[i]++
+			case w > 0:
+				offs[i] += 1 + w
+			default:
+				var l int
+				if strOffs != nil {
+					l = int(strOffs[i+1] - strOffs[i])
+				} else {
+					l = varLen(a, i)
+				}
+				offs[i] += 1 + uvarintLen(uint64(l)) + l
+			}
+		}
+	}
+	total := base
+	for i := 0; i < n; i++ {
+		sz := offs[i]
+		offs[i] = total
+		total += sz
+	}
+	offs[n] = total
+	dst = slices.Grow(dst, total-base)[:total]
+	// Pass 2: fill; pos[i] is row i's cursor.
+	pos := make([]int, n)
+	copy(pos, offs[:n])
+	for _, a := range cols {
+		nulls := a.NullN() > 0
+		put := func(i int) bool { // writes the flag; false for NULL
+			if nulls && a.IsNull(i) {
+				dst[pos[i]] = 0
+				pos[i]++
+				return false
+			}
+			dst[pos[i]] = 1
+			pos[i]++
+			return true
+		}
+		switch v := a.(type) {
+		case *array.Int64:
+			vals := v.Int64Values()
+			for i := 0; i < n; i++ {
+				if (skip == nil || !skip[i]) && put(i) {
+					binary.LittleEndian.PutUint64(dst[pos[i]:], uint64(vals[i]))
+					pos[i] += 8
+				}
+			}
+		case *array.Float64:
+			vals := v.Float64Values()
+			for i := 0; i < n; i++ {
+				if (skip == nil || !skip[i]) && put(i) {
+					binary.LittleEndian.PutUint64(dst[pos[i]:], math.Float64bits(vals[i]))
+					pos[i] += 8
+				}
+			}
+		case *array.Timestamp:
+			vals := v.TimestampValues()
+			for i := 0; i < n; i++ {
+				if (skip == nil || !skip[i]) && put(i) {
+					binary.LittleEndian.PutUint64(dst[pos[i]:], uint64(vals[i]))
+					pos[i] += 8
+				}
+			}
+		case *array.String:
+			so, data := v.ValueOffsets(), v.ValueBytes()
+			for i := 0; i < n; i++ {
+				if (skip == nil || !skip[i]) && put(i) {
+					s := data[so[i]-so[0] : so[i+1]-so[0]] // ValueBytes starts at so[0]
+					p := pos[i] + binary.PutUvarint(dst[pos[i]:], uint64(len(s)))
+					pos[i] = p + copy(dst[p:], s)
+				}
+			}
+		default:
+			// Other types: the row-wise encoder, one column at a time.
+			for i := 0; i < n; i++ {
+				if skip == nil || !skip[i] {
+					pos[i] += len(appendValue(dst[pos[i]:pos[i]], a, i))
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// fixedWidth is the encoded body width of a's values, or 0 if variable.
+func fixedWidth(a arrow.Array) int {
+	switch a.DataType().ID() {
+	case arrow.BOOL, arrow.INT8, arrow.UINT8:
+		return 1
+	case arrow.INT16, arrow.UINT16:
+		return 2
+	case arrow.INT32, arrow.UINT32, arrow.DATE32, arrow.TIME32, arrow.FLOAT32:
+		return 4
+	case arrow.INT64, arrow.UINT64, arrow.DATE64, arrow.TIME64, arrow.TIMESTAMP, arrow.DURATION, arrow.FLOAT64:
+		return 8
+	}
+	return 0
+}
+
+// varLen is the byte length of variable-width value i of a.
+func varLen(a arrow.Array, i int) int {
+	switch v := a.(type) {
+	case *array.String:
+		return v.ValueLen(i)
+	case *array.LargeString:
+		return v.ValueLen(i)
+	case *array.Binary:
+		return v.ValueLen(i)
+	case *array.LargeBinary:
+		return v.ValueLen(i)
+	}
+	return 0
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -53,6 +54,8 @@ type Table struct {
 	// Writer-only: the pending epoch and scratch space.
 	batch *pebble.Batch
 	arena []byte
+	offs  []int
+	skip  []bool
 }
 
 type snapRef struct {
@@ -151,15 +154,27 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	if t.batch == nil {
 		return state.ErrClosed
 	}
-	for i, k := range keys {
-		if ops != nil && ops[i] == state.OpDelete {
-			if err := t.batch.Delete(k, nil); err != nil {
-				return storageErr("write", t.opts.Dir, err)
-			}
-			continue
+	offs := slices.Grow(t.offs[:0], len(keys)+1)[:len(keys)+1]
+	t.offs = offs
+	var skip []bool
+	if ops != nil {
+		skip = slices.Grow(t.skip[:0], len(keys))[:len(keys)]
+		t.skip = skip
+		for i, op := range ops {
+			skip[i] = op == state.OpDelete
 		}
-		t.arena = t.codec.AppendRow(t.arena[:0], values, i)
-		if err := t.batch.Set(k, t.arena, nil); err != nil {
+	}
+	if values != nil {
+		t.arena = t.codec.EncodeRows(t.arena[:0], values, skip, offs)
+	}
+	for i, k := range keys {
+		var err error
+		if skip != nil && skip[i] {
+			err = t.batch.Delete(k, nil)
+		} else {
+			err = t.batch.Set(k, t.arena[offs[i]:offs[i+1]], nil)
+		}
+		if err != nil {
 			return storageErr("write", t.opts.Dir, err)
 		}
 	}
