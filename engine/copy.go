@@ -172,7 +172,9 @@ func (s *Session) CopyIn(ctx context.Context, spec *api.CopySpec, r io.Reader) (
 	if !ok {
 		return 0, pgerror.Internal("CopyIn without a COPY FROM handle")
 	}
+	walEnd := s.e.walBegin(s, nil)
 	n, err := s.copyIn(ctx, spec, h, r)
+	_, err = walEnd(ctx, api.Result{}, err)
 	if err != nil {
 		s.noteError()
 	}

@@ -625,12 +625,14 @@ func (s *Session) truncate(t *pg_query.TruncateStmt) (api.Result, error) {
 			s.removeIndexEntries(ts, ids)
 			ts.store.Delete(ids)
 			s.recordUndo(undoEntry{kind: undoDelete, table: ts.def.ID, rows: ids})
+			s.e.walDelete(s, ts, ids)
 			continue
 		}
 		if ts.log != nil {
 			s.e.publishIDs(ts, stream.Delete, liveRowIDs(ts, s.e))
 		}
 		ts.store.Truncate()
+		s.e.walTruncate(s, ts)
 		for _, ix := range ts.indexes {
 			if ix.unique {
 				ix.keys, ix.rowKeys = map[string]int64{}, map[int64]string{}

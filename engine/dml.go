@@ -338,6 +338,7 @@ func (s *Session) applyInsert(ts *tableState, bs []arrow.RecordBatch, doNothing 
 		s.addIndexEntries(ts, tb, 0, ids)
 		s.recordUndo(undoEntry{kind: undoInsert, table: ts.def.ID, rows: ids})
 		s.e.publish(ts, stream.Insert, tb)
+		s.e.walInsert(s, ts, tb, ids)
 		n += tb.NumRows()
 		out = append(out, tb)
 	}
@@ -359,6 +360,7 @@ func (s *Session) applyDelete(ts *tableState, bs []arrow.RecordBatch) (int64, []
 		s.removeIndexEntries(ts, ids)
 		ts.store.Delete(ids)
 		s.recordUndo(undoEntry{kind: undoDelete, table: ts.def.ID, rows: ids})
+		s.e.walDelete(s, ts, ids)
 		n += int64(len(ids))
 		old := withSchema(ts, b, 1)
 		s.e.publish(ts, stream.Delete, old)
@@ -399,6 +401,7 @@ func (s *Session) applyUpdate(ts *tableState, bs []arrow.RecordBatch) (int64, []
 		s.removeIndexEntries(ts, ids)
 		ts.store.Delete(ids)
 		s.recordUndo(undoEntry{kind: undoDelete, table: ts.def.ID, rows: ids})
+		s.e.walDelete(s, ts, ids)
 		tb := withSchema(ts, b, 1)
 		newIDs, err := ts.store.Append(tb)
 		if err != nil {
@@ -408,6 +411,7 @@ func (s *Session) applyUpdate(ts *tableState, bs []arrow.RecordBatch) (int64, []
 		s.addIndexEntries(ts, tb, 0, newIDs)
 		s.recordUndo(undoEntry{kind: undoInsert, table: ts.def.ID, rows: newIDs})
 		s.e.publish(ts, stream.Insert, tb)
+		s.e.walInsert(s, ts, tb, newIDs)
 		n += tb.NumRows()
 		out = append(out, tb)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/sabotsql/sabotsql/api"
 	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/exec/kernels/agg"
+	"github.com/sabotsql/sabotsql/exec/kernels/fin"
 	"github.com/sabotsql/sabotsql/exec/kernels/funcs"
 	"github.com/sabotsql/sabotsql/exec/kernels/ops"
 	"github.com/sabotsql/sabotsql/exec/stream"
@@ -49,6 +50,9 @@ type Options struct {
 	// BarrierInterval is the time between epochs of the streaming views
 	// (0: DefaultBarrierInterval).
 	BarrierInterval time.Duration
+	// CheckpointBytes is the WAL volume between checkpoints (0:
+	// DefaultCheckpointBytes). Only used with a DataDir.
+	CheckpointBytes int64
 }
 
 // Engine is an open database. Safe for concurrent use by many sessions.
@@ -71,6 +75,8 @@ type Engine struct {
 	closed   bool
 
 	st *streams
+
+	dur *durable // nil without a DataDir
 }
 
 // Open opens (creating if needed) the database in opts.DataDir.
@@ -112,6 +118,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	ops.Register(e.reg)
 	funcs.Register(e.reg)
 	agg.Register(e.reg)
+	fin.Register(e.reg)
 	role := &catalog.Role{Name: DefaultUser, Superuser: true}
 	if opts.Password != "" {
 		if opts.HashPassword == nil {
@@ -128,12 +135,17 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		e.cat.PutRole(&catalog.Role{Name: "postgres", Superuser: true, Verifier: role.Verifier})
 	}
 	e.startStreams(opts.BarrierInterval)
+	if err := e.openDurable(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
 	log.Info("engine open", "data_dir", opts.DataDir, "memory_limit", opts.MemoryLimit)
 	return e, nil
 }
 
 // Close releases the engine's resources.
 func (e *Engine) Close() error {
+	derr := e.closeDurable()
 	e.stopStreams()
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
@@ -148,9 +160,11 @@ func (e *Engine) Close() error {
 	e.mu.Unlock()
 	if e.lockFile != nil {
 		syscall.Flock(int(e.lockFile.Fd()), syscall.LOCK_UN)
-		return e.lockFile.Close()
+		if err := e.lockFile.Close(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return derr
 }
 
 // Catalog returns the engine's catalog (read-only use).

@@ -92,6 +92,7 @@ func (s *Session) Close() error {
 	}
 	s.closed = true
 	if s.txn != nil {
+		defer s.e.walLockShared()()
 		s.rollback()
 	}
 	return nil
@@ -410,7 +411,9 @@ func (s *Session) run(ctx context.Context, st *parser.Statement, paramTypes []ty
 		}
 		return api.Result{Tag: "FLUSH"}, nil
 	}
+	walEnd := s.e.walBegin(s, st)
 	res, err = s.dispatch(ctx, st, paramTypes, params)
+	res, err = walEnd(ctx, res, err)
 	if err == nil && s.implicitFlush() && isDML(st) {
 		if ferr := s.e.Flush(ctx); ferr != nil {
 			return api.Result{}, ferr

@@ -33,6 +33,7 @@ type undoEntry struct {
 }
 
 func (s *Session) recordUndo(u undoEntry) {
+	s.e.walNoteUndo(s, u)
 	if s.txn != nil {
 		s.txn.undo = append(s.txn.undo, u)
 	}
@@ -55,6 +56,7 @@ func (s *Session) transaction(t *pg_query.TransactionStmt) (api.Result, error) {
 			s.rollback()
 			return api.Result{Tag: "ROLLBACK"}, nil
 		}
+		s.e.walCommit(s)
 		s.txn = nil
 		return api.Result{Tag: "COMMIT"}, nil
 	case pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:
@@ -75,29 +77,35 @@ func (s *Session) rollback() {
 	s.e.writeMu.Lock()
 	defer s.e.writeMu.Unlock()
 	for i := len(s.txn.undo) - 1; i >= 0; i-- {
-		u := s.txn.undo[i]
-		switch u.kind {
-		case undoCreate:
-			if r, ok := s.e.cat.ByID(u.table); ok {
-				for _, d := range s.e.cat.Dependents(u.table) {
-					s.removeRelation(d)
-				}
-				s.removeRelation(r)
-			}
-		case undoInsert:
-			if ts := s.e.table(u.table); ts != nil {
-				s.e.publishIDs(ts, stream.Delete, u.rows)
-				s.removeIndexEntries(ts, u.rows)
-				ts.store.Delete(u.rows)
-			}
-		case undoDelete:
-			if ts := s.e.table(u.table); ts != nil {
-				ts.store.Undelete(u.rows)
-				s.restoreIndexEntries(ts, u.rows)
-				s.e.publishIDs(ts, stream.Insert, u.rows)
-			}
-		}
+		s.applyUndo(s.txn.undo[i])
+		s.e.walUndo(s)
 	}
+	s.e.walAbort(s)
 	s.txn = nil
 	s.txFailed = false
+}
+
+// applyUndo reverts one change (writeMu held).
+func (s *Session) applyUndo(u undoEntry) {
+	switch u.kind {
+	case undoCreate:
+		if r, ok := s.e.cat.ByID(u.table); ok {
+			for _, d := range s.e.cat.Dependents(u.table) {
+				s.removeRelation(d)
+			}
+			s.removeRelation(r)
+		}
+	case undoInsert:
+		if ts := s.e.table(u.table); ts != nil {
+			s.e.publishIDs(ts, stream.Delete, u.rows)
+			s.removeIndexEntries(ts, u.rows)
+			ts.store.Delete(u.rows)
+		}
+	case undoDelete:
+		if ts := s.e.table(u.table); ts != nil {
+			ts.store.Undelete(u.rows)
+			s.restoreIndexEntries(ts, u.rows)
+			s.e.publishIDs(ts, stream.Insert, u.rows)
+		}
+	}
 }

@@ -457,8 +457,10 @@ func (l *Log) TruncateBefore(lsn LSN) error {
 	l.mu.Lock()
 	var drop []segment
 	keep := l.segs[:0:0]
-	for _, s := range l.segs {
-		if s.end <= lsn {
+	for i, s := range l.segs {
+		// Without a current segment file the newest closed segment is the
+		// only record of the log's position: keep it.
+		if s.end <= lsn && (i < len(l.segs)-1 || !l.fresh) {
 			drop = append(drop, s)
 		} else {
 			keep = append(keep, s)

@@ -297,3 +297,22 @@ func TestAppendAfterClose(t *testing.T) {
 	_, err = l.Append([]byte("x"))
 	require.ErrorIs(t, err, ErrClosed)
 }
+
+func TestTruncateKeepsPosition(t *testing.T) {
+	mem := vfs.NewMem()
+	l, err := Open(Options{FS: mem})
+	require.NoError(t, err)
+	appendSync(t, l, 0, 5)
+	require.NoError(t, l.Close())
+	l, err = Open(Options{FS: mem})
+	require.NoError(t, err)
+	// Nothing written since Open: the only segment holds the position.
+	require.NoError(t, l.TruncateBefore(l.NextLSN()))
+	require.NoError(t, l.Close())
+	l, err = Open(Options{FS: mem})
+	require.NoError(t, err)
+	require.Equal(t, LSN(6), l.NextLSN())
+	got := 0
+	require.NoError(t, l.Replay(6, func(LSN, []byte) error { got++; return nil }))
+	require.Zero(t, got)
+}
