@@ -44,3 +44,46 @@ func TestGroupTopNErrors(t *testing.T) {
 	_, err = NewGroupTopN(r.ins[0], r.types(0), []int{0}, []SortCol{{Col: -1}}, "rank", 1, false)
 	require.Error(t, err)
 }
+
+// TestGroupTopNLargeRerank shifts the rank of 5000 kept rows at once: the
+// output is cut into chunks of at most rowEmitterChunk rows (plus the
+// U+ closing a pair) and no update pair is split across chunks.
+func TestGroupTopNLargeRerank(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	r := newGroupTopNRun(t, mem, 2, []int{0}, []SortCol{{Col: 1}}, "row_number", 10_000, true)
+	rows := make([]row, 5000)
+	for i := range rows {
+		k, v := int64(1), int64(i+1)
+		rows[i] = row{op: Insert, vals: []*int64{&k, &v}}
+	}
+	r.push(0, rows)
+	require.Len(t, r.barrier(), 5000)
+	r.push(0, parseRows(t, "+ 1 0"))
+	// Pull by hand to see the chunk sizes.
+	r.epoch++
+	r.ins[0].msgs = append(r.ins[0].msgs, Barrier{Epoch: r.epoch})
+	var sizes []int
+	pairs := 0
+	for {
+		m, err := r.op.Next(t.Context())
+		require.NoError(t, err)
+		if _, ok := m.(Barrier); ok {
+			break
+		}
+		c := m.(*Chunk)
+		sizes = append(sizes, len(c.Ops))
+		require.LessOrEqual(t, len(c.Ops), rowEmitterChunk+1)
+		require.NotEqual(t, UpdateDelete, c.Ops[len(c.Ops)-1])
+		for _, op := range c.Ops {
+			if op == UpdateInsert {
+				pairs++
+			}
+		}
+		c.Release()
+	}
+	require.Greater(t, len(sizes), 1)
+	require.Equal(t, 5000, pairs)
+	r.close()
+	mem.AssertSize(t, 0)
+}
+
