@@ -20,15 +20,18 @@ import (
 // that same row again when the count returns to 0 (Retract), so inner sees
 // each distinct tuple once, spelled as it first arrived. Rows whose first
 // argument is NULL are skipped, as PostgreSQL's strict aggregates skip them
-// (count(DISTINCT x) does not count NULL), except when inner is array_agg,
-// whose DISTINCT keeps one NULL element.
+// (count(DISTINCT x) does not count NULL), except when inner is array_agg
+// (or NewOrdered around it), whose DISTINCT keeps one NULL element. With
+// ORDER BY, wrap NewOrdered: the keys PostgreSQL allows there are argument
+// expressions, so distinct rows are distinct argument tuples.
 //
 // The result implements kernels.Retractor and kernels.GroupResulter;
 // Retract fails when inner cannot retract, AppendResult when inner cannot
 // report one group. Memory: one map entry (group, key, first row as
 // Datums) per distinct tuple per group.
 func NewDistinct(argTypes []types.T, inner kernels.GroupedAcc) kernels.GroupedAcc {
-	_, keep := inner.(interface{ keepsNulls() bool })
+	kn, ok := inner.(nullKeeper)
+	keep := ok && kn.keepsNulls()
 	return &distinctAcc{
 		types:     append([]types.T(nil), argTypes...),
 		inner:     inner,
@@ -36,6 +39,10 @@ func NewDistinct(argTypes []types.T, inner kernels.GroupedAcc) kernels.GroupedAc
 		seen:      map[string]distinctEntry{},
 	}
 }
+
+// nullKeeper is implemented by accumulators for which a NULL argument is an
+// input rather than a row to skip (array_agg, and NewOrdered around it).
+type nullKeeper interface{ keepsNulls() bool }
 
 type distinctAcc struct {
 	types     []types.T

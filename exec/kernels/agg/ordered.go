@@ -41,13 +41,20 @@ func NewOrdered(argTypes []types.T, orderTypes []types.T, orderDesc, nullsFirst 
 	copy(a.desc, orderDesc)
 	copy(a.nullsFirst, nullsFirst)
 	a.allTypes = append(append([]types.T(nil), argTypes...), orderTypes...)
+	kn, ok := mk().(nullKeeper)
+	a.nullsIn = ok && kn.keepsNulls()
 	return a
 }
+
+// keepsNulls reports whether the wrapped aggregate takes NULL arguments
+// as input (for NewDistinct).
+func (a *orderedAcc) keepsNulls() bool { return a.nullsIn }
 
 type orderedAcc struct {
 	argTypes, orderTypes, allTypes []types.T
 	desc, nullsFirst               []bool
 	mk                             func() kernels.GroupedAcc
+	nullsIn                        bool
 	groups                         []ordGroup
 	seq                            uint64
 	rows                           int64

@@ -20,12 +20,15 @@ import (
 //
 // Retracted elements become tombstones until they outnumber the live ones;
 // the group's list is then compacted. Each live key's occurrences form a
-// stack threaded through the elements (prev), whose top the map holds.
+// stack threaded through the elements (prev), whose top the map holds. The
+// map is built at the first retraction, so insert-only (batch) use pays
+// only for the list.
 type seqBag struct {
-	groups []bagGroup
-	top    map[string]int32 // group-prefixed exact key → its latest live element
-	buf    []byte
-	bytes  int64 // key bytes of the elements held, tombstones included
+	groups  []bagGroup
+	top     map[string]int32 // group-prefixed exact key → its latest live element
+	indexed bool             // top and prev are maintained
+	buf     []byte
+	bytes   int64 // key bytes of the elements held, tombstones included
 }
 
 type bagGroup struct {
@@ -42,9 +45,6 @@ type bagElem struct {
 
 func (s *seqBag) grow(n int) {
 	s.groups = growTo(s.groups, n)
-	if s.top == nil {
-		s.top = map[string]int32{}
-	}
 }
 
 func (s *seqBag) memoryBytes() int64 {
@@ -64,22 +64,46 @@ func (s *seqBag) keyStart(g uint32) []byte {
 func (s *seqBag) push(g uint32, key []byte, val types.Datum) {
 	s.buf = key
 	st := &s.groups[g]
-	prev, ok := s.top[string(key)]
-	if !ok {
-		prev = -1
-	}
 	k := string(key)
-	pos := int32(len(st.elems))
+	prev := int32(-1)
+	if s.indexed {
+		if p, ok := s.top[k]; ok {
+			prev = p
+		}
+		s.top[k] = int32(len(st.elems))
+	}
 	st.elems = append(st.elems, bagElem{key: k, val: val, prev: prev})
 	s.bytes += int64(len(k))
-	s.top[k] = pos
 	st.live++
+}
+
+// index builds top and prev over every live element.
+func (s *seqBag) index() {
+	s.top = map[string]int32{}
+	for gi := range s.groups {
+		st := &s.groups[gi]
+		for pos := range st.elems {
+			e := &st.elems[pos]
+			if e.dead {
+				continue
+			}
+			e.prev = -1
+			if p, ok := s.top[e.key]; ok {
+				e.prev = p
+			}
+			s.top[e.key] = int32(pos)
+		}
+	}
+	s.indexed = true
 }
 
 // remove retracts the latest live element of group g keyed by key; false
 // when there is none (a row that was never added).
 func (s *seqBag) remove(g uint32, key []byte) bool {
 	s.buf = key
+	if !s.indexed {
+		s.index()
+	}
 	pos, ok := s.top[string(key)]
 	if !ok {
 		return false

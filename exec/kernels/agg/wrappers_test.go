@@ -172,3 +172,37 @@ func TestOrderedRetract(t *testing.T) {
 	}
 	mem.AssertSize(t, 0)
 }
+
+// TestDistinctOverOrdered is array_agg(DISTINCT x ORDER BY x): NULL is one
+// distinct element, sorted last, gone once every NULL row is retracted.
+func TestDistinctOverOrdered(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	ctx := &kernels.EvalContext{Mem: mem}
+	i4 := []types.T{types.Int4T}
+	f := lookup(t, registry(), "array_agg", i4)
+	ret := f.ResultType(i4)
+	acc := NewDistinct([]types.T{types.Int4T, types.Int4T},
+		NewOrdered(i4, i4, []bool{false}, []bool{false}, func() kernels.GroupedAcc { return f.New(i4, ret) }))
+	acc.Grow(1)
+	step := func(retract bool, vals ...types.Datum) string {
+		rows := make([][]types.Datum, len(vals))
+		for i, v := range vals {
+			rows[i] = []types.Datum{v, v}
+		}
+		cols := buildCols(mem, []types.T{types.Int4T, types.Int4T}, rows)
+		defer releaseAll(cols)
+		if retract {
+			require.NoError(t, acc.(kernels.Retractor).Retract(ctx, make([]uint32, len(vals)), cols))
+		} else {
+			require.NoError(t, acc.Update(ctx, make([]uint32, len(vals)), cols))
+		}
+		return results(t, ctx, acc, ret, 1)[0]
+	}
+	require.Equal(t, "[1,2,3,null]", step(false, int64(3), nil, int64(1), int64(3), nil, int64(2)))
+	require.Equal(t, "[1,2,3,null]", step(true, int64(3)))
+	require.Equal(t, "[1,2,null]", step(true, int64(3)))
+	require.Equal(t, "[1,2,null]", step(true, nil))
+	require.Equal(t, "[1,2]", step(true, nil))
+	require.Equal(t, "NULL", step(true, int64(1), int64(2)))
+	mem.AssertSize(t, 0)
+}
