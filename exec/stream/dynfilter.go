@@ -159,7 +159,7 @@ func (f *DynamicFilter) applyLeft(c *Chunk) (*Chunk, error) {
 		vals := boxRow(c.Batch, i, f.leftTypes)
 		f.kbuf = types.AppendKey(f.kbuf[:0], vals[f.col], f.leftTypes[f.col])
 		plen := len(f.kbuf)
-		f.kbuf = appendRowIdentity(f.kbuf, vals, f.leftTypes)
+		f.kbuf = appendExactRowIdentity(f.kbuf, vals, f.leftTypes)
 		n, err := f.tree.add(string(f.kbuf), plen, vals, op.Sign())
 		if err != nil {
 			return nil, err

@@ -143,7 +143,7 @@ func (g *GroupTopN) apply(c *Chunk) error {
 		}
 		g.kbuf = appendOrderKey(g.kbuf[:0], vals, g.inTypes, g.order)
 		plen := len(g.kbuf)
-		g.kbuf = appendRowIdentity(g.kbuf, vals, g.inTypes)
+		g.kbuf = appendExactRowIdentity(g.kbuf, vals, g.inTypes)
 		n, err := p.tree.add(string(g.kbuf), plen, vals, op.Sign())
 		if err != nil {
 			return err

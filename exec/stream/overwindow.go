@@ -181,7 +181,7 @@ func (w *OverWindow) apply(c *Chunk) error {
 		}
 		w.kbuf = appendOrderKey(w.kbuf[:0], vals, w.inTypes, w.order)
 		plen := len(w.kbuf)
-		w.kbuf = appendRowIdentity(w.kbuf, vals, w.inTypes)
+		w.kbuf = appendExactRowIdentity(w.kbuf, vals, w.inTypes)
 		n, err := p.tree.add(string(w.kbuf), plen, vals, op.Sign())
 		if err != nil {
 			return err
@@ -259,7 +259,7 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 			for k, a := range extra {
 				vals[len(x.vals)+k] = types.GetDatum(a, j, w.outTypes[len(x.vals)+k])
 			}
-			w.kbuf = appendRowIdentity(w.kbuf[:0], vals, w.outTypes)
+			w.kbuf = appendExactRowIdentity(w.kbuf[:0], vals, w.outTypes)
 			o := newOut[string(w.kbuf)]
 			if o == nil {
 				o = &owOut{vals: vals}

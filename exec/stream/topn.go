@@ -104,7 +104,7 @@ func (t *TopN) apply(c *Chunk) error {
 		vals := boxRow(c.Batch, i, t.inTypes)
 		t.kbuf = appendOrderKey(t.kbuf[:0], vals, t.inTypes, t.order)
 		plen := len(t.kbuf)
-		t.kbuf = appendRowIdentity(t.kbuf, vals, t.inTypes)
+		t.kbuf = appendExactRowIdentity(t.kbuf, vals, t.inTypes)
 		key := string(t.kbuf)
 		n, err := t.tree.add(key, plen, vals, op.Sign())
 		if err != nil {

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"encoding/binary"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -79,6 +80,33 @@ func appendOrderKey(buf []byte, vals []types.Datum, ts []types.T, order []SortCo
 func appendRowIdentity(buf []byte, vals []types.Datum, ts []types.T) []byte {
 	for i, d := range vals {
 		buf = types.AppendKey(buf, d, ts[i])
+	}
+	return buf
+}
+
+// appendExactRowIdentity appends the key of a whole row that also tells
+// apart values equal in SQL but displayed differently (numeric 1.0 and
+// 1.00, float -0 and 0, bpchar trailing spaces): the canonical key of
+// appendRowIdentity, then, for such columns, their exact form
+// (length-prefixed). Pass-through operators use it so that the copies
+// they emit are the ones they received.
+func appendExactRowIdentity(buf []byte, vals []types.Datum, ts []types.T) []byte {
+	buf = appendRowIdentity(buf, vals, ts)
+	for i, d := range vals {
+		if d == nil {
+			continue
+		}
+		var exact string
+		switch ts[i].Family {
+		case types.FamNumeric, types.FamBpchar, types.FamFloat4, types.FamFloat8, types.FamArray:
+			var ctx types.Ctx
+			exact = types.FormatText(&ctx, d, ts[i])
+		default:
+			continue
+		}
+		buf = binary.AppendUvarint(buf, uint64(i))
+		buf = binary.AppendUvarint(buf, uint64(len(exact)))
+		buf = append(buf, exact...)
 	}
 	return buf
 }

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
@@ -60,4 +62,34 @@ func TestTopNErrors(t *testing.T) {
 	_, err = op.Next(t.Context())
 	require.ErrorContains(t, err, "not present")
 	require.NoError(t, op.Close())
+}
+
+// TestTopNKeepsExactValues: numeric 1.0 and 1.00 are equal in SQL but
+// distinct rows to pass on; deleting 1.00 must retract 1.00, not 1.0.
+func TestTopNKeepsExactValues(t *testing.T) {
+	ts := []types.T{types.NumericT}
+	schema := arrow.NewSchema([]arrow.Field{types.ArrowField("n", types.NumericT)}, nil)
+	chunk := func(ops []Op, vals ...string) *Chunk {
+		b := array.NewBuilder(memory.DefaultAllocator, schema.Field(0).Type)
+		defer b.Release()
+		for _, v := range vals {
+			d, err := types.NumericFromString(v)
+			require.NoError(t, err)
+			types.AppendDatum(b, d, ts[0])
+		}
+		a := b.NewArray()
+		defer a.Release()
+		return &Chunk{Batch: array.NewRecordBatch(schema, []arrow.Array{a}, int64(len(vals))), Ops: ops}
+	}
+	src := &opScript{schema: schema}
+	op, err := NewTopN(src, ts, []SortCol{{Col: 0}}, 2, 0, false)
+	require.NoError(t, err)
+	r := &opRun{t: t, mem: memory.DefaultAllocator, ins: []*opScript{src}, op: op, ts: ts, view: map[string]int64{}}
+	src.msgs = append(src.msgs, chunk([]Op{Insert, Insert, Insert}, "1.0", "1.00", "2"))
+	r.barrier()
+	require.Equal(t, []string{"1.0", "1.00"}, r.rows())
+	src.msgs = append(src.msgs, chunk([]Op{Delete}, "1.00"))
+	require.Equal(t, []string{"- 1.00", "+ 2"}, r.barrier())
+	require.Equal(t, []string{"1.0", "2"}, r.rows())
+	r.close()
 }
