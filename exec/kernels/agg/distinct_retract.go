@@ -32,12 +32,31 @@ import (
 func NewDistinct(argTypes []types.T, inner kernels.GroupedAcc) kernels.GroupedAcc {
 	kn, ok := inner.(nullKeeper)
 	keep := ok && kn.keepsNulls()
+	_, isCount := inner.(*countAcc)
+	needReps := !isCount && !exactEquality(argTypes)
 	return &distinctAcc{
 		types:     append([]types.T(nil), argTypes...),
 		inner:     inner,
 		keepNulls: keep,
+		needReps:  needReps,
 		seen:      map[string]distinctEntry{},
 	}
+}
+
+// exactEquality reports whether SQL-equal values of every type in ts are
+// stored identically, so that any row of a distinct tuple can stand for
+// the one inner was given.
+func exactEquality(ts []types.T) bool {
+	for _, t := range ts {
+		switch t.Family {
+		case types.FamBool, types.FamInt2, types.FamInt4, types.FamInt8, types.FamOid, types.FamText,
+			types.FamVarchar, types.FamName, types.FamBytea, types.FamDate, types.FamTime,
+			types.FamTimestamp, types.FamTimestampTZ:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // nullKeeper is implemented by accumulators for which a NULL argument is an
@@ -48,15 +67,19 @@ type distinctAcc struct {
 	types     []types.T
 	inner     kernels.GroupedAcc
 	keepNulls bool
-	seen      map[string]distinctEntry // group id (4 bytes) + row key → entry
-	keyBytes  int64
-	buf       []byte
-	mask      []uint32
+	// needReps: inner must retract the very row it was given (a SQL-equal
+	// row may be spelled differently); otherwise the retracted row itself
+	// is passed on and no copy is kept.
+	needReps bool
+	seen     map[string]distinctEntry // group id (4 bytes) + row key → entry
+	keyBytes int64
+	buf      []byte
+	mask     []uint32
 }
 
 type distinctEntry struct {
 	n   int64
-	rep []types.Datum // the row inner was given
+	rep []types.Datum // the row inner was given (needReps only)
 }
 
 func (a *distinctAcc) Grow(n int) { a.inner.Grow(n) }
@@ -92,9 +115,12 @@ func (a *distinctAcc) Update(ctx *kernels.EvalContext, groups []uint32, args []a
 			a.seen[string(a.buf)] = e
 			continue
 		}
-		rep := make([]types.Datum, len(args))
-		for k, col := range args {
-			rep[k] = types.GetDatum(col, i, a.types[k])
+		var rep []types.Datum
+		if a.needReps {
+			rep = make([]types.Datum, len(args))
+			for k, col := range args {
+				rep[k] = types.GetDatum(col, i, a.types[k])
+			}
 		}
 		a.seen[string(a.buf)] = distinctEntry{n: 1, rep: rep}
 		a.keyBytes += int64(len(a.buf))
@@ -113,7 +139,13 @@ func (a *distinctAcc) Retract(ctx *kernels.EvalContext, groups []uint32, args []
 	}
 	var gone []uint32
 	var reps [][]types.Datum
+	if !a.needReps {
+		a.mask = growTo(a.mask[:0], len(groups))
+	}
 	for i, g := range groups {
+		if !a.needReps {
+			a.mask[i] = NoGroup
+		}
 		if g == NoGroup || !a.key(g, args, i) {
 			continue
 		}
@@ -129,7 +161,11 @@ func (a *distinctAcc) Retract(ctx *kernels.EvalContext, groups []uint32, args []
 		delete(a.seen, string(a.buf))
 		a.keyBytes -= int64(len(a.buf))
 		gone = append(gone, g)
-		reps = append(reps, e.rep)
+		if a.needReps {
+			reps = append(reps, e.rep)
+		} else {
+			a.mask[i] = g
+		}
 	}
 	if len(gone) == 0 {
 		return nil
@@ -137,6 +173,9 @@ func (a *distinctAcc) Retract(ctx *kernels.EvalContext, groups []uint32, args []
 	r, ok := a.inner.(kernels.Retractor)
 	if !ok {
 		return pgerror.Internal("distinct aggregate over %T cannot retract", a.inner)
+	}
+	if !a.needReps {
+		return r.Retract(ctx, a.mask, args)
 	}
 	cols := make([]arrow.Array, len(a.types))
 	for k, t := range a.types {
