@@ -248,9 +248,12 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 		if len(extra) != len(w.outTypes)-len(w.inTypes) {
 			return pgerror.Internal("stream: window function returned %d columns, want %d", len(extra), len(w.outTypes)-len(w.inTypes))
 		}
-		for _, a := range extra {
+		for k, a := range extra {
 			if a == nil || a.Len() != len(nodes) {
 				return pgerror.Internal("stream: window function returned a column of the wrong length")
+			}
+			if f := w.schema.Field(len(w.inTypes) + k); !arrow.TypeEqual(a.DataType(), f.Type) {
+				return pgerror.Internal("stream: window function returned %s for column %s of type %s", a.DataType(), f.Name, f.Type)
 			}
 		}
 		for j, x := range nodes {

@@ -42,6 +42,20 @@ func TestOverWindowComputeErrors(t *testing.T) {
 		"error":  func(context.Context, arrow.RecordBatch) ([]arrow.Array, error) { return nil, boom },
 		"width":  func(context.Context, arrow.RecordBatch) ([]arrow.Array, error) { return nil, nil },
 		"length": naiveWindowShort,
+		"type": func(ctx context.Context, b arrow.RecordBatch) ([]arrow.Array, error) {
+			out, err := naiveWindowFunc(memory.DefaultAllocator)(ctx, b)
+			if err != nil {
+				return nil, err
+			}
+			bb := array.NewBooleanBuilder(memory.DefaultAllocator)
+			defer bb.Release()
+			for i := 0; i < out[1].Len(); i++ {
+				bb.Append(true)
+			}
+			out[1].Release()
+			out[1] = bb.NewArray()
+			return out, nil
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := newOpRun(t, memory.DefaultAllocator, 2)
