@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -46,6 +47,8 @@ type Outcome struct {
 	// Status of every view of the plan, by name.
 	Status   map[string]Status
 	Failures []Failure
+	// Rows is each view's row count at its last comparison.
+	Rows map[string]int
 }
 
 // Runner executes plans against a fresh embedded engine and, optionally, a
@@ -78,7 +81,10 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 	}
 	defer rd.Close()
 
-	out := &Outcome{Status: map[string]Status{}}
+	if r.Logf != nil {
+		r.Logf("seed %d: start (%d steps, %d views)", p.Seed, len(p.Steps), len(p.Views))
+	}
+	out := &Outcome{Status: map[string]Status{}, Rows: map[string]int{}}
 	live := []*View{}
 	failed := map[string]bool{}
 	fail := func(f Failure) {
@@ -86,7 +92,9 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 		out.Status[f.View.Name] = f.Status
 		out.Failures = append(out.Failures, f)
 	}
+	var tm timings
 	for i, st := range p.Steps {
+		start := time.Now()
 		switch st.Kind {
 		case StepTable, StepDML:
 			if res := runOurs(ctx, w, st.SQL); res.Code != "" {
@@ -128,28 +136,47 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 			if res := runOurs(ctx, w, st.SQL); res.Code != "" {
 				return out, fmt.Errorf("seed %d step %d: FLUSH: %w", p.Seed, i, res.err())
 			}
+			tm.flush += time.Since(start)
+			start = time.Now()
 			for _, v := range live {
 				if failed[v.Name] {
 					continue
 				}
-				if f := r.check(ctx, rd, v); f != nil {
+				if f := r.check(ctx, rd, v, out); f != nil {
 					f.Step = i
 					fail(*f)
 				} else {
 					out.Checks++
 				}
 			}
+			tm.check += time.Since(start)
+			continue
 		}
+		tm.other += time.Since(start)
 	}
 	if r.Logf != nil {
-		r.Logf("seed %d: %d steps, %d views, %d checks passed, %d failures", p.Seed, len(p.Steps), len(p.Views), out.Checks, len(out.Failures))
+		r.Logf("seed %d: %d steps, %d views, %d checks passed, %d failures (time: flush %v, checks %v, other %v)",
+			p.Seed, len(p.Steps), len(p.Views), out.Checks, len(out.Failures), tm.flush.Round(time.Millisecond), tm.check.Round(time.Millisecond), tm.other.Round(time.Millisecond))
+		big := ""
+		for _, v := range p.Views {
+			if n := out.Rows[v.Name]; n >= 5000 {
+				big += fmt.Sprintf(" %s=%d", v.Name, n)
+			}
+		}
+		if big != "" {
+			r.Logf("seed %d: views with ≥ 5000 rows:%s", p.Seed, big)
+		}
 	}
 	return out, nil
 }
 
+// timings splits a run's wall time (for -streamdiff.v).
+type timings struct{ flush, check, other time.Duration }
+
 // check compares view v with the batch engine and PostgreSQL.
-func (r *Runner) check(ctx context.Context, rd *engine.Session, v *View) *Failure {
+func (r *Runner) check(ctx context.Context, rd *engine.Session, v *View, out *Outcome) *Failure {
 	got := runOurs(ctx, rd, "SELECT * FROM "+v.Name)
+	out.Rows[v.Name] = len(got.Rows)
 	want := runOurs(ctx, rd, v.BatchSQL)
 	if got.Code != "" && want.Code == "" {
 		return &Failure{View: v, Status: Mismatch, Oracle: "batch", Detail: "reading the view: " + describe(got)}

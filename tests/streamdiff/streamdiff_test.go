@@ -26,7 +26,8 @@ var (
 	flagNoPG     = flag.Bool("streamdiff.nopg", false, "skip PostgreSQL (batch-engine oracle only)")
 	flagMinimize = flag.Int("streamdiff.minimize", 60, "engine runs spent minimizing each batch mismatch (0: off)")
 	flagOut      = flag.String("streamdiff.out", "", "directory for full replay scripts of failures (default: the OS temp dir)")
-	flagV        = flag.Bool("streamdiff.v", false, "log per-seed progress")
+	flagV        = flag.Bool("streamdiff.v", false, "log per-seed progress, timings and large views")
+	flagPrint    = flag.Bool("streamdiff.print", false, "print each seed's plan as an SQL script instead of running it")
 )
 
 // expectedUnsupported lists the templates whose views the engine may
@@ -60,6 +61,14 @@ func TestStreamDiff(t *testing.T) {
 	reportedUnsupported := map[string]bool{}
 	for seed := *flagSeed; seed < *flagSeed+uint64(*flagSeeds); seed++ {
 		p := NewPlan(PlanOptions{Seed: seed, Steps: *flagSteps, Plain: *flagPlain, Templates: filter})
+		if *flagPrint {
+			var b strings.Builder
+			for _, st := range p.Steps {
+				b.WriteString(st.SQL + ";\n")
+			}
+			t.Logf("-- seed %d\n%s", seed, b.String())
+			continue
+		}
 		r := &Runner{}
 		if *flagV {
 			r.Logf = t.Logf

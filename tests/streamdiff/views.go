@@ -269,7 +269,7 @@ func tmplScalarSubquery(g *Gen, _ []*View) *View {
 	a, b := g.twoTables()
 	x, y := g.numCol(a), g.numCol(b)
 	agg := []string{"avg", "min", "max"}[g.intn(3)]
-	return std(fmt.Sprintf("SELECT id, k, %s FROM %s WHERE %s > (SELECT %s(%s) FROM %s)", x.Name, a.Name, x.Name, agg, y.Name, b.Name))
+	return std(fmt.Sprintf("SELECT id, k, %s AS x FROM %s WHERE %s > (SELECT %s(%s) FROM %s)", x.Name, a.Name, x.Name, agg, y.Name, b.Name))
 }
 
 // appendOnly is the append-only table with ts (the first table).
