@@ -27,8 +27,10 @@ import (
 //
 // The result implements kernels.Retractor and kernels.GroupResulter;
 // Retract fails when inner cannot retract, AppendResult when inner cannot
-// report one group. Memory: one map entry (group, key, first row as
-// Datums) per distinct tuple per group.
+// report one group. Memory: one map entry (group, key) per distinct tuple
+// per group, plus a copy of the tuple's first row as Datums when a
+// SQL-equal row could be spelled differently (numeric, float, interval,
+// bpchar, arrays) and inner is not count.
 func NewDistinct(argTypes []types.T, inner kernels.GroupedAcc) kernels.GroupedAcc {
 	kn, ok := inner.(nullKeeper)
 	keep := ok && kn.keepsNulls()

@@ -161,16 +161,10 @@ type retractRun struct {
 	// reference computes the expected results from the live rows (nil:
 	// a fresh accumulator fed them in arrival order).
 	reference func(rows []liveRow) []string
-	// cell renders result cells (nil: cellString).
-	cell func(arrow.Array, int) string
 }
 
 func (rr *retractRun) results(acc kernels.GroupedAcc) []string {
-	cell := rr.cell
-	if cell == nil {
-		cell = cellString
-	}
-	return resultsBy(rr.t, rr.ctx, acc, rr.ret, rr.ngroups, cell)
+	return resultsBy(rr.t, rr.ctx, acc, rr.ret, rr.ngroups, cellString)
 }
 
 func (rr *retractRun) row() []types.Datum {
@@ -362,4 +356,52 @@ func TestFloatSumRetractsSpecials(t *testing.T) {
 	// and retracting one of them clears it.
 	require.Equal(t, "ERROR 22003", run([]float64{1e308, 1e308}, nil))
 	require.Equal(t, f8(1e308), run([]float64{1e308, 1e308}, []float64{1e308}))
+}
+
+// TestSeqBagCompaction retracts most of a large group, in random order,
+// through several compactions, checking string_agg against a fresh
+// accumulator after every retraction batch.
+func TestSeqBagCompaction(t *testing.T) {
+	r := newRand(t)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	ctx := &kernels.EvalContext{Mem: mem}
+	ts := []types.T{types.TextT, types.TextT}
+	f := lookup(t, registry(), "string_agg", ts)
+	rr := &retractRun{t: t, r: r, ctx: ctx, ts: ts, ret: types.TextT, ngroups: 2,
+		mk: func() kernels.GroupedAcc { return f.New(ts, types.TextT) }}
+	acc := rr.mk()
+	acc.Grow(2)
+	var m retractModel
+	rows := make([]liveRow, 300)
+	for i := range rows {
+		rows[i] = liveRow{g: uint32(i % 2), args: []types.Datum{fmt.Sprint(i % 37), []string{",", ";"}[i%2]}}
+	}
+	cols, groups := rr.batch(rows)
+	for i, j := 0, 0; i < len(groups); i++ {
+		if groups[i] != NoGroup {
+			rows[j].key = exactRowKey(cols, i)
+			j++
+		}
+	}
+	require.NoError(t, acc.Update(ctx, groups, cols))
+	releaseAll(cols)
+	m.insert(rows)
+	for len(m.rows) > 0 {
+		var del []liveRow
+		for k := 1 + r.IntN(25); k > 0 && len(m.rows) > 0; k-- {
+			row := m.rows[r.IntN(len(m.rows))]
+			require.True(t, m.retract(row))
+			del = append(del, row)
+		}
+		cols, groups := rr.batch(del)
+		require.NoError(t, acc.(kernels.Retractor).Retract(ctx, groups, cols))
+		releaseAll(cols)
+		require.Equal(t, rr.fresh(m.rows), rr.results(acc))
+	}
+	bag := &acc.(*stringAggAcc).bag
+	for g := range bag.groups {
+		require.Less(t, len(bag.groups[g].elems), 16, "tombstones were compacted away")
+	}
+	require.Empty(t, bag.top)
+	mem.AssertSize(t, 0)
 }
