@@ -420,7 +420,13 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 		tee.Close()
 		return api.Result{}, err
 	}
-	mat, err := stream.NewMaterialize(tee, res.Types, nil, nil, committer)
+	// Views with a known unique key (an aggregate's groups) store one row
+	// per key; others store rows with their multiplicity.
+	var key []int
+	if !def.EmitOnWindowClose {
+		key = res.Key
+	}
+	mat, err := stream.NewMaterialize(tee, res.Types, key, nil, committer)
 	if err != nil {
 		s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
 		tee.Close()

@@ -16,6 +16,7 @@ const usage = `sabotsql — a streaming SQL engine that speaks PostgreSQL
 Usage:
   sabotsql serve [--listen 127.0.0.1:5433] [--data-dir ./sabot-data] [flags]
   sabotsql slt [--addr postgres://…] [--engine embedded] [--complete] [--jobs N] PATH…
+  sabotsql bench [--rows N] [--scenario agg10k|agg1m|join|freshness] [flags]
   sabotsql version
 
 Run "sabotsql <command> --help" for a command's flags.
@@ -37,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "slt":
 		return slt(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sabotsql", version)
 		return 0

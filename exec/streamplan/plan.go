@@ -53,6 +53,10 @@ type Result struct {
 	AppendOnly bool
 	// WatermarkCols are the output columns carrying watermarks.
 	WatermarkCols map[int]bool
+	// Key lists output columns whose values are unique per row (the group
+	// columns of an aggregate at the root; empty for a global aggregate,
+	// which has one row); nil when no key is known.
+	Key []int
 }
 
 // flow is a partially built dataflow.
@@ -61,6 +65,7 @@ type flow struct {
 	ts         []types.T
 	appendOnly bool
 	wm         map[int]bool
+	key        []int // unique key columns, nil when unknown
 }
 
 // Build builds the dataflow for plan n. On error the executors built so far
@@ -70,7 +75,7 @@ func (b *Builder) Build(ctx context.Context, n planner.Node) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Root: f.ex, Types: f.ts, AppendOnly: f.appendOnly, WatermarkCols: f.wm}, nil
+	return &Result{Root: f.ex, Types: f.ts, AppendOnly: f.appendOnly, WatermarkCols: f.wm, Key: f.key}, nil
 }
 
 // hasStreamingInput reports whether n reads a table or view.
@@ -211,7 +216,7 @@ func (b *Builder) project(f flow, exprs []planner.Expr, in planner.Schema, out p
 		f.ex.Close()
 		return flow{}, err
 	}
-	return flow{ex: p.WithWatermarks(wm), ts: out.Types(), appendOnly: f.appendOnly, wm: outWM}, nil
+	return flow{ex: p.WithWatermarks(wm), ts: out.Types(), appendOnly: f.appendOnly, wm: outWM, key: mapKey(f.key, exprs)}, nil
 }
 
 // extend appends computed columns to f: the result has f's columns then
@@ -451,7 +456,34 @@ func (b *Builder) aggregate(ctx context.Context, x *planner.Aggregate) (flow, er
 			outWM[i] = true
 		}
 	}
-	return flow{ex: h, ts: x.Out.Types(), wm: outWM}, nil
+	key := make([]int, len(x.GroupBy))
+	for i := range key {
+		key[i] = i
+	}
+	return flow{ex: h, ts: x.Out.Types(), wm: outWM, key: key}, nil
+}
+
+// mapKey carries a unique key through a projection that outputs every key
+// column unchanged; otherwise the key is lost.
+func mapKey(key []int, exprs []planner.Expr) []int {
+	if key == nil {
+		return nil
+	}
+	out := make([]int, 0, len(key))
+	for _, k := range key {
+		found := -1
+		for i, e := range exprs {
+			if c, ok := e.(*planner.ColRef); ok && c.Idx == k {
+				found = i
+				break
+			}
+		}
+		if found < 0 {
+			return nil
+		}
+		out = append(out, found)
+	}
+	return out
 }
 
 // aggCall resolves one planner aggregate to a retractable stream aggregate.
@@ -737,7 +769,7 @@ func (b *Builder) distinct(ctx context.Context, x *planner.Distinct) (flow, erro
 			in.ex.Close()
 			return flow{}, err
 		}
-		return flow{ex: h, ts: in.ts, wm: in.wm}, nil
+		return flow{ex: h, ts: in.ts, wm: in.wm, key: cols}, nil
 	}
 	var keys []planner.SortKey
 	child := x.Input

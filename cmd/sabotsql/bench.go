@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sabotsql/sabotsql/engine"
+)
+
+// bench runs end-to-end streaming benchmarks on the embedded engine: rows
+// go in through SQL (INSERT … SELECT over generate_series, the engine's own
+// generator) and come out of materialized views.
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rows := fs.Int("rows", 2_000_000, "rows ingested per throughput scenario")
+	batch := fs.Int("batch", 100_000, "rows per INSERT statement")
+	rate := fs.Int("rate", 100_000, "rows per second for the freshness scenario")
+	dur := fs.Duration("duration", 5*time.Second, "length of the freshness scenario")
+	interval := fs.Duration("barrier-interval", engine.DefaultBarrierInterval, "barrier interval")
+	only := fs.String("scenario", "", "run one scenario: agg10k, agg1m, join, freshness")
+	profile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			fmt.Fprintln(stderr, "sabotsql bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "sabotsql bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Fprintf(stdout, "sabotsql bench: GOMAXPROCS=%d, barrier interval %s\n", runtime.GOMAXPROCS(0), *interval)
+	type scenario struct {
+		name string
+		run  func(ctx context.Context, e *engine.Engine, s *engine.Session) (string, error)
+	}
+	scenarios := []scenario{
+		{"agg10k", func(ctx context.Context, _ *engine.Engine, s *engine.Session) (string, error) {
+			return benchAgg(ctx, s, *rows, *batch, 10_000)
+		}},
+		{"agg1m", func(ctx context.Context, _ *engine.Engine, s *engine.Session) (string, error) {
+			return benchAgg(ctx, s, *rows, *batch, 1_000_000)
+		}},
+		{"join", func(ctx context.Context, _ *engine.Engine, s *engine.Session) (string, error) {
+			return benchJoin(ctx, s, *rows, *batch)
+		}},
+		{"freshness", func(ctx context.Context, e *engine.Engine, s *engine.Session) (string, error) {
+			return benchFreshness(ctx, e, s, *rate, *dur, *interval)
+		}},
+	}
+	for _, sc := range scenarios {
+		if *only != "" && *only != sc.name {
+			continue
+		}
+		e, err := engine.Open(ctx, engine.Options{BarrierInterval: *interval})
+		if err != nil {
+			fmt.Fprintln(stderr, "sabotsql bench:", err)
+			return 1
+		}
+		as, err := e.NewSession(ctx, engine.DefaultUser, "sabotsql", nil)
+		if err != nil {
+			e.Close()
+			fmt.Fprintln(stderr, "sabotsql bench:", err)
+			return 1
+		}
+		line, err := sc.run(ctx, e, as.(*engine.Session))
+		as.Close()
+		e.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "sabotsql bench %s: %v\n", sc.name, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%-10s %s\n", sc.name, line)
+	}
+	return 0
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func execAll(ctx context.Context, s *engine.Session, stmts ...string) error {
+	for _, q := range stmts {
+		if _, _, _, err := s.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// ingest inserts rows in batches with gen(lo, hi) building each INSERT,
+// then flushes, and reports throughput with and without the views' work.
+func ingest(ctx context.Context, s *engine.Session, rows, batch int, gen func(lo, hi int) string) (wall, cpu time.Duration, err error) {
+	c0, t0 := cpuTime(), time.Now()
+	for lo := 1; lo <= rows; lo += batch {
+		hi := min(lo+batch-1, rows)
+		if err := execAll(ctx, s, gen(lo, hi)); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := execAll(ctx, s, "FLUSH"); err != nil {
+		return 0, 0, err
+	}
+	return time.Since(t0), cpuTime() - c0, nil
+}
+
+func rateLine(rows int, wall, cpu, base time.Duration) string {
+	perCore := float64(rows) / cpu.Seconds()
+	line := fmt.Sprintf("%d rows in %.2fs wall, %.2fs CPU: %.0f rows/s wall, %.0f rows/s per core",
+		rows, wall.Seconds(), cpu.Seconds(), float64(rows)/wall.Seconds(), perCore)
+	if base > 0 && cpu > base {
+		line += fmt.Sprintf("; view maintenance alone %.0f rows/s per core (ingest without views: %.2fs CPU)",
+			float64(rows)/(cpu-base).Seconds(), base.Seconds())
+	}
+	return line
+}
+
+func benchAgg(ctx context.Context, s *engine.Session, rows, batch, keys int) (string, error) {
+	if err := execAll(ctx, s, "CREATE TABLE base (k int, v int)"); err != nil {
+		return "", err
+	}
+	gen := func(tbl string) func(lo, hi int) string {
+		return func(lo, hi int) string {
+			return fmt.Sprintf("INSERT INTO %s SELECT (g::bigint * 7919) %% %d, g %% 1000 FROM generate_series(%d, %d) g", tbl, keys, lo, hi)
+		}
+	}
+	// Baseline: the same ingest into a table no view reads.
+	_, base, err := ingest(ctx, s, rows, batch, gen("base"))
+	if err != nil {
+		return "", err
+	}
+	if err := execAll(ctx, s,
+		"CREATE TABLE t (k int, v int)",
+		"CREATE MATERIALIZED VIEW mv AS SELECT k, sum(v) AS s, count(*) AS c FROM t GROUP BY k"); err != nil {
+		return "", err
+	}
+	wall, cpu, err := ingest(ctx, s, rows, batch, gen("t"))
+	if err != nil {
+		return "", err
+	}
+	_, res, _, err := s.Exec(ctx, "SELECT count(*), sum(c) FROM mv")
+	if err != nil {
+		return "", err
+	}
+	if got := res[0][1]; fmt.Sprint(got) != fmt.Sprint(rows) {
+		return "", fmt.Errorf("view counts %v rows, want %d", got, rows)
+	}
+	return fmt.Sprintf("group-by-sum, %d keys: %s", keys, rateLine(rows, wall, cpu, base)), nil
+}
+
+func benchJoin(ctx context.Context, s *engine.Session, rows, batch int) (string, error) {
+	const dim = 100_000
+	if err := execAll(ctx, s,
+		"CREATE TABLE d (k int, name text)",
+		fmt.Sprintf("INSERT INTO d SELECT g, 'n' || g FROM generate_series(0, %d) g", dim-1),
+		"CREATE TABLE base (k int, v int)",
+		"CREATE TABLE f (k int, v int)",
+		"CREATE MATERIALIZED VIEW mv AS SELECT f.k, f.v, d.name FROM f JOIN d ON f.k = d.k"); err != nil {
+		return "", err
+	}
+	gen := func(tbl string) func(lo, hi int) string {
+		return func(lo, hi int) string {
+			return fmt.Sprintf("INSERT INTO %s SELECT (g::bigint * 7919) %% %d, g FROM generate_series(%d, %d) g", tbl, dim, lo, hi)
+		}
+	}
+	_, base, err := ingest(ctx, s, rows, batch, gen("base"))
+	if err != nil {
+		return "", err
+	}
+	wall, cpu, err := ingest(ctx, s, rows, batch, gen("f"))
+	if err != nil {
+		return "", err
+	}
+	_, res, _, err := s.Exec(ctx, "SELECT count(*) FROM mv")
+	if err != nil {
+		return "", err
+	}
+	if fmt.Sprint(res[0][0]) != fmt.Sprint(rows) {
+		return "", fmt.Errorf("join view has %v rows, want %d", res[0][0], rows)
+	}
+	return fmt.Sprintf("two-way join (fact x %d-row dimension): %s", dim, rateLine(rows, wall, cpu, base)), nil
+}
+
+// benchFreshness inserts at a fixed rate and measures, per batch, the time
+// from its acknowledgement to the moment a view first reflects it.
+func benchFreshness(ctx context.Context, e *engine.Engine, s *engine.Session, rate int, dur, interval time.Duration) (string, error) {
+	if err := execAll(ctx, s,
+		"CREATE TABLE t (seq bigint, k int, v int)",
+		"CREATE MATERIALIZED VIEW mv AS SELECT count(*) AS hi FROM t"); err != nil {
+		return "", err
+	}
+	const tick = 10 * time.Millisecond
+	per := max(1, rate*int(tick)/int(time.Second))
+	type sent struct {
+		seq int64
+		at  time.Time
+	}
+	var mu sync.Mutex
+	var pending []sent
+	var lat []time.Duration
+	var seen atomic.Int64
+	done := make(chan struct{})
+	pollErr := make(chan error, 1)
+	go func() {
+		defer close(pollErr)
+		ps, err := e.NewSession(ctx, engine.DefaultUser, "sabotsql", nil)
+		if err != nil {
+			pollErr <- err
+			return
+		}
+		defer ps.Close()
+		reader := ps.(*engine.Session)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			_, res, _, err := reader.Exec(ctx, "SELECT hi FROM mv")
+			if err != nil {
+				pollErr <- err
+				return
+			}
+			now := time.Now()
+			if len(res) == 1 && res[0][0] != nil {
+				hi := res[0][0].(int64)
+				seen.Store(hi)
+				mu.Lock()
+				i := 0
+				for i < len(pending) && pending[i].seq <= hi {
+					lat = append(lat, now.Sub(pending[i].at))
+					i++
+				}
+				pending = pending[i:]
+				mu.Unlock()
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var seq int64
+	start := time.Now()
+	next := start
+	for time.Since(start) < dur {
+		lo := seq + 1
+		seq += int64(per)
+		q := fmt.Sprintf("INSERT INTO t SELECT g, %d, 1 FROM generate_series(%d, %d) g", rng.IntN(100), lo, seq)
+		if err := execAll(ctx, s, q); err != nil {
+			close(done)
+			return "", err
+		}
+		mu.Lock()
+		pending = append(pending, sent{seq: seq, at: time.Now()})
+		mu.Unlock()
+		next = next.Add(tick)
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	// Let the last batches become visible.
+	deadline := time.Now().Add(10 * interval)
+	for seen.Load() < seq && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(done)
+	if err := <-pollErr; err != nil {
+		return "", err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lat) == 0 {
+		return "", fmt.Errorf("no batch became visible")
+	}
+	slices.Sort(lat)
+	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
+	return fmt.Sprintf("%d rows/s for %s (%d batches of %d): ingest-to-visible p50 %s, p99 %s, max %s (barrier interval %s; p99 = %.1f intervals)",
+		rate, dur, len(lat), per, p(0.5).Round(time.Millisecond), p(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
+		interval, float64(p(0.99))/float64(interval)), nil
+}
+
