@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 )
 
@@ -77,4 +80,62 @@ func BenchmarkGroupTopN(b *testing.B) {
 			benchEpochs(b, op, 16*1024)
 		})
 	}
+}
+
+// BenchmarkSetOp measures INTERSECT ALL of two streams of inserts with 10%
+// deletes (input rows/s over both sides).
+func BenchmarkSetOp(b *testing.B) {
+	l, r := topnBenchSource(b, 1000), topnBenchSource(b, 1000)
+	_, ts := int8Schema("k", "v")
+	op, err := NewSetOp(l, r, ts, "intersect", true)
+	require.NoError(b, err)
+	defer op.Close()
+	benchEpochs(b, op, 2*16*1024)
+}
+
+// dfRightSource emits, per epoch, the scalar v moving by one step (an
+// update pair; an insert the first time), then a barrier.
+type dfRightSource struct {
+	schema *arrow.Schema
+	epoch  uint64
+	sent   bool
+}
+
+func (s *dfRightSource) Schema() *arrow.Schema { return s.schema }
+func (s *dfRightSource) Close() error          { return nil }
+func (s *dfRightSource) Next(context.Context) (Message, error) {
+	if s.sent {
+		s.sent = false
+		return Barrier{Epoch: s.epoch}, nil
+	}
+	s.sent = true
+	s.epoch++
+	old, nv := int64(400_000+(s.epoch-1)%100*1000), int64(400_000+s.epoch%100*1000)
+	rows := []row{{op: UpdateDelete, vals: []*int64{&old}}, {op: UpdateInsert, vals: []*int64{&nv}}}
+	if s.epoch == 1 {
+		rows = rows[1:]
+		rows[0].op = Insert
+	}
+	bl := array.NewInt64Builder(memory.DefaultAllocator)
+	defer bl.Release()
+	ops := make([]Op, len(rows))
+	for i, r := range rows {
+		bl.Append(*r.vals[0])
+		ops[i] = r.op
+	}
+	a := bl.NewArray()
+	defer a.Release()
+	return &Chunk{Batch: array.NewRecordBatch(s.schema, []arrow.Array{a}, int64(len(rows))), Ops: ops}, nil
+}
+
+// BenchmarkDynamicFilter measures WHERE v > (scalar) with the scalar
+// moving every epoch (left input rows/s).
+func BenchmarkDynamicFilter(b *testing.B) {
+	l := topnBenchSource(b, 1000)
+	rs, _ := int8Schema("v")
+	_, ts := int8Schema("k", "v")
+	op, err := NewDynamicFilter(l, &dfRightSource{schema: rs}, ts, 1, ">", ts[1])
+	require.NoError(b, err)
+	defer op.Close()
+	benchEpochs(b, op, 16*1024)
 }
