@@ -86,4 +86,3 @@ func TestGroupTopNLargeRerank(t *testing.T) {
 	r.close()
 	mem.AssertSize(t, 0)
 }
-
