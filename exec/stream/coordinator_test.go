@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
@@ -182,11 +184,25 @@ func TestSubscribeFromEpoch(t *testing.T) {
 
 func TestLookupAggErrors(t *testing.T) {
 	reg := testRegistry()
-	_, err := LookupAgg(reg, "sum", []int{0}, []types.T{types.Float8T})
-	require.Equal(t, "0A000", pgerror.CodeOf(err), "float sums cannot retract: %v", err)
+	// An accumulator without Retract is refused with 0A000.
+	reg.AddAgg(&kernels.AggFunc{Name: "noretract", Args: []types.T{types.Int8T}, Ret: types.Int8T,
+		New: func([]types.T, types.T) kernels.GroupedAcc { return plainAcc{} }})
+	_, err := LookupAgg(reg, "noretract", []int{0}, []types.T{types.Int8T})
+	require.Equal(t, "0A000", pgerror.CodeOf(err), "non-retractable aggregates are refused: %v", err)
+	c, err := LookupAgg(reg, "sum", []int{0}, []types.T{types.Float8T})
+	require.NoError(t, err, "float sums retract exactly")
+	require.Equal(t, types.Float8T.Family, c.Type.Family)
 	_, err = LookupAgg(reg, "nosuch", []int{0}, []types.T{types.Int8T})
 	require.Equal(t, "42883", pgerror.CodeOf(err))
-	c, err := LookupAgg(reg, "avg", []int{0}, []types.T{types.Int8T})
+	c, err = LookupAgg(reg, "avg", []int{0}, []types.T{types.Int8T})
 	require.NoError(t, err)
 	require.Equal(t, types.NumericT.Family, c.Type.Family)
 }
+
+// plainAcc is an accumulator that can neither retract nor report a group.
+type plainAcc struct{}
+
+func (plainAcc) Grow(int)                                                   {}
+func (plainAcc) Update(*kernels.EvalContext, []uint32, []arrow.Array) error { return nil }
+func (plainAcc) Finish(*kernels.EvalContext, array.Builder) error           { return nil }
+func (plainAcc) MemoryBytes() int64                                         { return 0 }

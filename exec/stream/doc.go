@@ -16,6 +16,16 @@
 // onto state tables for checkpoints is the next step. DISTINCT is a
 // HashAggregate with group columns and no aggregates.
 //
+// Further executors: TopN and GroupTopN (ORDER BY … LIMIT, ranking
+// filters, DISTINCT ON; sorted B+trees per partition), SetOp (INTERSECT /
+// EXCEPT by row counts), DynamicFilter (a comparison with a changing scalar),
+// OverWindow (window functions, recomputing changed partitions), Hop and
+// Session (time windows), WatermarkFilter (a table's WATERMARK: late rows
+// counted and dropped or handed to a callback), EOWC (EMIT ON WINDOW CLOSE)
+// and Tee (a view's output changelog for views over it). Their rules are in
+// topn_state.go and the files of each executor. All operator state is in Go
+// memory except Materialize's.
+//
 // Edges carry Messages: *Chunk (an Arrow batch plus an Op per row: Insert,
 // Delete, UpdateDelete, UpdateInsert), Barrier{Epoch, Checkpoint} and
 // Watermark{Col, Value}. The package is independent of the planner: callers
@@ -49,4 +59,7 @@
 //  7. No panics from data: errors are *pgerror.Error or wrap ctx errors.
 //  8. A Changelog never drops an entry an open subscription has not read
 //     (Truncate stops at the slowest subscriber).
+//  9. Watermarks only move forward per column, and an executor emits a
+//     watermark after the rows it covers (WatermarkFilter emits it just
+//     before the barrier, so windows it closes land in that epoch).
 package stream
