@@ -2,14 +2,12 @@ package columnar
 
 import (
 	"bytes"
-	"slices"
 	"sort"
-	"strings"
-	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/sabotsql/sabotsql/storage/state/lazyorder"
 )
 
 // entryOverhead approximates the per-version bookkeeping bytes of the
@@ -36,33 +34,27 @@ type memEntry struct {
 func charge(k string, v state.Version) int64 { return int64(len(k)+len(v.Val)) + entryOverhead }
 
 // memtable holds committed versions not yet frozen: a hash index for point
-// lookups (the only structure a write touches) and a key order built lazily
-// for scans and freezing: entries inserted since the last ordering wait in
-// fresh and are sorted and merged into sorted on demand. Random upserts so
-// cost one hash probe instead of a skip-list insert whose pointer chase
-// misses the cache at every level.
+// lookups (the only structure a write touches) and a lazily sorted key
+// order (package lazyorder) for scans, range deletions and freezing.
 type memtable struct {
 	idx   map[string]*memEntry
+	order *lazyorder.Order[*memEntry]
 	bytes int64 // charged to the budget
 	dirty bool  // holds committed versions
-
-	// Mutated by writers under the table's write lock; ordered() may also
-	// run under its read lock, serialized by sortMu, and replaces sorted
-	// with a new slice, so slices handed out earlier stay valid.
-	sortMu sync.Mutex
-	sorted []*memEntry // ascending by key; may hold dead entries
-	fresh  []*memEntry // inserted since the last ordering, unordered
-	ndead  int         // dead entries in sorted
 
 	keyArena []byte // backing store of the entries' keys
 }
 
 func newMemtable() *memtable {
-	return &memtable{idx: make(map[string]*memEntry)}
+	return &memtable{
+		idx:   make(map[string]*memEntry),
+		order: lazyorder.New(func(e *memEntry) string { return e.key }, func(e *memEntry) bool { return e.dead }),
+	}
 }
 
 // insert adds a new entry for k (not in idx). Keys are carved from an arena,
-// so a new key costs no allocation of its own.
+// so a new key costs no allocation of its own; the arena lives as long as
+// the memtable (until its flush).
 func (m *memtable) insert(k []byte) *memEntry {
 	if cap(m.keyArena)-len(m.keyArena) < len(k) {
 		m.keyArena = make([]byte, 0, max(64<<10, len(k)))
@@ -73,49 +65,23 @@ func (m *memtable) insert(k []byte) *memEntry {
 	en := &memEntry{key: unsafe.String(unsafe.SliceData(kb), len(kb))}
 	en.vs = en.one[:0]
 	m.idx[en.key] = en
-	m.fresh = append(m.fresh, en)
+	m.order.Add(en)
 	return en
 }
 
-// remove drops en from the index; the order forgets it at the next sort.
+// remove drops en from the index; the order forgets it at its next sort.
 func (m *memtable) remove(en *memEntry) {
 	delete(m.idx, en.key)
 	en.dead = true
-	m.ndead++
+	m.order.Removed()
 }
 
-// ordered returns the live and dead entries in ascending key order (callers
-// skip dead ones). The slice must not be modified.
-func (m *memtable) ordered() []*memEntry {
-	m.sortMu.Lock()
-	defer m.sortMu.Unlock()
-	if len(m.fresh) == 0 && m.ndead == 0 {
-		return m.sorted
-	}
-	cmpEntry := func(a, b *memEntry) int { return strings.Compare(a.key, b.key) }
-	slices.SortFunc(m.fresh, cmpEntry)
-	out := make([]*memEntry, 0, len(m.sorted)+len(m.fresh)-m.ndead)
-	i, j := 0, 0
-	for i < len(m.sorted) || j < len(m.fresh) {
-		var en *memEntry
-		if j == len(m.fresh) || (i < len(m.sorted) && m.sorted[i].key < m.fresh[j].key) {
-			en, i = m.sorted[i], i+1
-		} else {
-			en, j = m.fresh[j], j+1
-		}
-		if !en.dead {
-			out = append(out, en)
-		}
-	}
-	clear(m.fresh)
-	m.sorted, m.fresh, m.ndead = out, m.fresh[:0], 0
-	return out
-}
+// ordered returns the entries in ascending key order, dead ones included
+// (callers skip them). The slice must not be modified.
+func (m *memtable) ordered() []*memEntry { return m.order.Sorted() }
 
 // seekOrdered returns the index of the first entry of ord with key ≥ k.
-func seekOrdered(ord []*memEntry, k []byte) int {
-	return sort.Search(len(ord), func(i int) bool { return ord[i].key >= string(k) })
-}
+func (m *memtable) seekOrdered(ord []*memEntry, k []byte) int { return m.order.Seek(ord, string(k)) }
 
 // frozenMem is a memtable turned into sorted Arrow blocks, waiting to be
 // written as a run. It still holds its budget charge.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
+	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/statetest"
 )
 
@@ -14,7 +15,7 @@ var bigBench = flag.Bool("bench.big", false, "include the 10M-key benchmark size
 
 func benchSizes() []int {
 	s := []int{1_000, 100_000, 1_000_000}
-	if *bigBench {
+	if *bigBench || statetest.BigBench() {
 		s = append(s, 10_000_000)
 	}
 	return s
@@ -76,4 +77,25 @@ func BenchmarkColumnarGet(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkColumnarEWMABytes: memory and disk per key of an EWMA state
+// (symbol text key; float8, int8, timestamp value), after a checkpoint.
+func BenchmarkColumnarEWMABytes(b *testing.B) {
+	statetest.BenchEWMABytes(b, 100_000, func() state.Table {
+		fs, err := vfs.NewOS(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		tbl, err := Open(context.Background(), statetest.EWMASchema, Options{FS: fs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tbl
+	}, func(t state.Table) error {
+		if _, err := t.(*Table).Checkpoint(context.Background()); err != nil {
+			return err
+		}
+		return t.(*Table).CompactAll(context.Background())
+	})
 }

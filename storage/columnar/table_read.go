@@ -159,7 +159,7 @@ func (mi *memIter) load() {
 
 func (mi *memIter) seek(k []byte) error {
 	mi.ord = mi.m.ordered()
-	mi.i = seekOrdered(mi.ord, k)
+	mi.i = mi.m.seekOrdered(mi.ord, k)
 	mi.load()
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
-	"github.com/sabotsql/sabotsql/storage/state/skiplist"
+	"github.com/sabotsql/sabotsql/storage/state/lazyorder"
 )
 
 // scanPiece is the number of rows a Scan hands to its callback at a time.
@@ -22,12 +22,19 @@ const uncommitted = MaxEpoch - 1
 type memEntry struct {
 	key     string
 	vs      []Version // ascending by epoch; the last may be uncommitted
-	touched bool      // in MemoryTable.touched
-	inGC    bool      // in MemoryTable.gcKeys
+	one     [1]Version
+	touched bool // in MemoryTable.touched
+	inGC    bool // in MemoryTable.gcKeys
+	dead    bool // out of idx; the order drops it at its next sort
+}
+
+func newOrder() *lazyorder.Order[*memEntry] {
+	return lazyorder.New(func(e *memEntry) string { return e.key }, func(e *memEntry) bool { return e.dead })
 }
 
 // MemoryTable is the `memory` backend: a hash index for point lookups and a
-// skip list for ordered scans over multi-versioned entries, all in RAM and
+// lazily sorted key order (package lazyorder) for scans and range deletions
+// over multi-versioned entries, all in RAM and
 // lost on restart (the engine rebuilds it from the last checkpoint). Pending
 // writes live in the same structures, stamped uncommitted, so a write costs
 // one hash probe and a commit one pass over the touched entries.
@@ -37,7 +44,7 @@ type MemoryTable struct {
 
 	mu        sync.RWMutex // guards everything below
 	idx       map[string]*memEntry
-	order     *skiplist.List[*memEntry]
+	order     *lazyorder.Order[*memEntry]
 	committed Epoch
 	pins      map[Epoch]int // live snapshots per epoch
 	gcKeys    map[string]*memEntry
@@ -67,7 +74,7 @@ func NewMemoryTable(valueSchema *arrow.Schema, alloc memory.Allocator) (*MemoryT
 		codec:  codec,
 		alloc:  alloc,
 		idx:    make(map[string]*memEntry),
-		order:  skiplist.New[*memEntry](),
+		order:  newOrder(),
 		pins:   make(map[Epoch]int),
 		gcKeys: make(map[string]*memEntry),
 	}, nil
@@ -115,8 +122,9 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 		en := m.idx[string(k)]
 		if en == nil {
 			en = &memEntry{key: string(k)}
+			en.vs = en.one[:0]
 			m.idx[en.key] = en
-			m.order.Set(en.key, en)
+			m.order.Add(en)
 			m.keyBytes += int64(len(k))
 		}
 		m.valBytes += int64(len(v.Val))
@@ -142,9 +150,11 @@ func (m *MemoryTable) CleanBelow(ctx context.Context, watermark []byte) error {
 		return ErrClosed
 	}
 	// Earlier writes of this epoch below the watermark are undone.
-	for it := m.order.First(); it.Valid() && it.Key() < string(watermark); it.Next() {
-		en := it.Value()
-		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
+	for _, en := range m.order.Sorted() {
+		if en.key >= string(watermark) {
+			break
+		}
+		if n := len(en.vs); !en.dead && n > 0 && en.vs[n-1].Epoch == uncommitted {
 			m.valBytes -= int64(len(en.vs[n-1].Val))
 			en.vs[n-1] = Version{}
 			en.vs = en.vs[:n-1]
@@ -187,7 +197,8 @@ func (m *MemoryTable) settleLocked(en *memEntry, pinned []Epoch) {
 	case len(en.vs) == 0:
 		m.keyBytes -= int64(len(en.key))
 		delete(m.idx, en.key)
-		m.order.Delete(en.key)
+		en.dead = true
+		m.order.Removed()
 		if en.inGC {
 			delete(m.gcKeys, en.key)
 			en.inGC = false
@@ -218,9 +229,11 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	pinned := m.pinnedLocked()
 	if m.hasClean {
 		var doomed []*memEntry
-		for it := m.order.First(); it.Valid() && it.Key() < string(m.cleanBel); it.Next() {
-			en := it.Value()
-			if n := len(en.vs); n > 0 && en.vs[n-1].Epoch != uncommitted && !en.vs[n-1].Tomb {
+		for _, en := range m.order.Sorted() {
+			if en.key >= string(m.cleanBel) {
+				break
+			}
+			if n := len(en.vs); !en.dead && n > 0 && en.vs[n-1].Epoch != uncommitted && !en.vs[n-1].Tomb {
 				doomed = append(doomed, en)
 			}
 		}
@@ -325,8 +338,12 @@ func (m *MemoryTable) scan(ctx context.Context, r KeyRange, at Epoch, fn ScanFun
 			m.mu.RUnlock()
 			return ErrClosed
 		}
-		for it := m.order.Seek(cursor); it.Valid(); it.Next() {
-			k := it.Key()
+		ord := m.order.Sorted()
+		for _, en := range ord[m.order.Seek(ord, string(cursor)):] {
+			if en.dead {
+				continue
+			}
+			k := en.key
 			if r.End != nil && k >= string(r.End) {
 				break
 			}
@@ -335,7 +352,7 @@ func (m *MemoryTable) scan(ctx context.Context, r KeyRange, at Epoch, fn ScanFun
 				cursor = append([]byte(keys[len(keys)-1]), 0)
 				break
 			}
-			if v, ok := m.visibleLocked(it.Value(), at); ok && !v.Tomb {
+			if v, ok := m.visibleLocked(en, at); ok && !v.Tomb {
 				keys = append(keys, []byte(k))
 				vals = append(vals, v.Val)
 			}
@@ -406,7 +423,7 @@ func (m *MemoryTable) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
-	m.idx, m.order, m.gcKeys, m.touched = nil, skiplist.New[*memEntry](), nil, nil
+	m.idx, m.order, m.gcKeys, m.touched = nil, newOrder(), nil, nil
 	return nil
 }
 

@@ -14,7 +14,7 @@ var bigBench = flag.Bool("bench.big", false, "include the 10M-key benchmark size
 
 func benchSizes() []int {
 	s := []int{1_000, 100_000, 1_000_000}
-	if *bigBench {
+	if *bigBench || statetest.BigBench() {
 		s = append(s, 10_000_000)
 	}
 	return s
@@ -48,4 +48,16 @@ func BenchmarkMemoryGet(b *testing.B) {
 			b.Run("single", func(b *testing.B) { statetest.BenchGetLatency(b, tbl, n) })
 		})
 	}
+}
+
+// BenchmarkMemoryEWMABytes: memory per key of an EWMA state (symbol text
+// key; float8, int8, timestamp value).
+func BenchmarkMemoryEWMABytes(b *testing.B) {
+	statetest.BenchEWMABytes(b, 100_000, func() state.Table {
+		tbl, err := state.NewMemoryTable(statetest.EWMASchema, memory.NewGoAllocator())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tbl
+	}, nil)
 }

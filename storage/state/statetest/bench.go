@@ -3,6 +3,7 @@ package statetest
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"syscall"
 	"testing"
@@ -164,3 +165,8 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BigBench reports whether the 10M-key benchmark sizes were asked for with
+// the environment variable SABOTSQL_BENCH_BIG (packages also offer a
+// -bench.big flag).
+func BigBench() bool { return os.Getenv("SABOTSQL_BENCH_BIG") != "" }

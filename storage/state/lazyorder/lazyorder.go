@@ -1,0 +1,84 @@
+// Package lazyorder keeps the key order of an in-memory hash-indexed table
+// without paying for it on every insert: new entries wait in an unsorted
+// list and are sorted and merged into the ordered list only when a reader
+// needs the order (a scan, a range deletion, a flush). Random upserts then
+// cost one hash probe instead of a skip-list insert, whose pointer chase
+// misses the cache at every level.
+//
+// Invariants:
+//  1. Sorted returns every added, not yet removed entry in ascending key
+//     order, possibly followed or interleaved by removed ones the caller
+//     recognizes with its dead function and skips.
+//  2. A slice returned by Sorted is never modified afterwards (a merge
+//     builds a new one), so readers may keep iterating it while later
+//     Sorted calls replace it.
+//  3. Add and Removed are called by the writer under the owner's write
+//     lock; Sorted may also run concurrently under its read lock (it
+//     serializes itself).
+package lazyorder
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Order is the lazily sorted key order of entries of type E (typically a
+// pointer). The zero value is not usable; call New.
+type Order[E any] struct {
+	key  func(E) string
+	dead func(E) bool
+
+	mu     sync.Mutex
+	sorted []E // ascending by key; may hold dead entries
+	fresh  []E // added since the last sort, unordered
+	ndead  int // entries removed since the last sort
+}
+
+// New returns an empty order. key gives an entry's key (immutable), dead
+// reports whether it was removed.
+func New[E any](key func(E) string, dead func(E) bool) *Order[E] {
+	return &Order[E]{key: key, dead: dead}
+}
+
+// Add records a new entry (its key must not be live in the order already).
+func (o *Order[E]) Add(e E) { o.fresh = append(o.fresh, e) }
+
+// Removed notes that an entry became dead; the next Sorted drops it.
+func (o *Order[E]) Removed() { o.ndead++ }
+
+// Len is the number of entries the order holds, dead ones included.
+func (o *Order[E]) Len() int { return len(o.sorted) + len(o.fresh) }
+
+// Sorted returns the entries in ascending key order; see the invariants.
+func (o *Order[E]) Sorted() []E {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.fresh) == 0 && o.ndead == 0 {
+		return o.sorted
+	}
+	slices.SortFunc(o.fresh, func(a, b E) int { return strings.Compare(o.key(a), o.key(b)) })
+	out := make([]E, 0, max(len(o.sorted)+len(o.fresh)-o.ndead, 0))
+	i, j := 0, 0
+	for i < len(o.sorted) || j < len(o.fresh) {
+		var e E
+		if j == len(o.fresh) || (i < len(o.sorted) && o.key(o.sorted[i]) < o.key(o.fresh[j])) {
+			e, i = o.sorted[i], i+1
+		} else {
+			e, j = o.fresh[j], j+1
+		}
+		if !o.dead(e) {
+			out = append(out, e)
+		}
+	}
+	clear(o.fresh)
+	o.sorted, o.fresh, o.ndead = out, o.fresh[:0], 0
+	return out
+}
+
+// Seek returns the index in s (a Sorted result) of the first entry with key
+// ≥ k.
+func (o *Order[E]) Seek(s []E, k string) int {
+	return sort.Search(len(s), func(i int) bool { return o.key(s[i]) >= k })
+}

@@ -1,0 +1,67 @@
+package lazyorder_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/sabotsql/sabotsql/storage/state/lazyorder"
+	"github.com/stretchr/testify/require"
+)
+
+type ent struct {
+	k    string
+	dead bool
+}
+
+// TestAgainstModel interleaves adds, removals and sorts and compares the
+// live entries with a sorted model; earlier Sorted slices stay unchanged.
+func TestAgainstModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	o := lazyorder.New(func(e *ent) string { return e.k }, func(e *ent) bool { return e.dead })
+	live := map[string]*ent{}
+	for step := 0; step < 3000; step++ {
+		switch rng.IntN(4) {
+		case 0, 1:
+			k := fmt.Sprint(rng.IntN(500))
+			if live[k] == nil {
+				e := &ent{k: k}
+				live[k] = e
+				o.Add(e)
+			}
+		case 2:
+			for k, e := range live {
+				e.dead = true
+				delete(live, k)
+				o.Removed()
+				break
+			}
+		default:
+			s := o.Sorted()
+			before := slices.Clone(s)
+			var got []string
+			for _, e := range s {
+				if !e.dead {
+					got = append(got, e.k)
+				}
+			}
+			var want []string
+			for k := range live {
+				want = append(want, k)
+			}
+			slices.Sort(want)
+			require.Equal(t, want, got, "step %d", step)
+			if len(want) > 0 {
+				i := o.Seek(s, want[len(want)/2])
+				require.Equal(t, want[len(want)/2], s[i].k)
+			}
+			extra := &ent{k: "zzz" + fmt.Sprint(step)}
+			o.Add(extra) // a later add and sort leave s as it was
+			_ = o.Sorted()
+			require.Equal(t, before, s)
+			extra.dead = true
+			o.Removed()
+		}
+	}
+}
