@@ -43,6 +43,18 @@ type StreamClauses struct {
 	// StarExcept maps the byte offset (within the statement) of a "*" in a
 	// select list to the columns of its "* EXCEPT (a, b)" (RisingWave syntax).
 	StarExcept map[int][]string
+	// AsOfJoins lists the ASOF [LEFT] JOIN clauses in order of appearance.
+	// The token pass blanks the ASOF word and the parser wraps each such
+	// join's ON condition in the marker call AsOfMarker(cond), so the
+	// information survives deparsing (stored views) and re-parsing.
+	AsOfJoins []AsOfJoin
+}
+
+// AsOfJoin is one ASOF [LEFT] JOIN: Left for ASOF LEFT JOIN, JoinOffset
+// the byte offset of its JOIN keyword within the statement.
+type AsOfJoin struct {
+	Left       bool
+	JoinOffset int
 }
 
 // Watermark is one WATERMARK FOR column AS expression clause.
@@ -127,7 +139,8 @@ func parseOne(sql string, start, end int, toks []*pg_query.ScanToken) (Statement
 		st.Kind = KindFlush
 		return st, nil
 	}
-	rewritten, err := cutStreamClauses(sql, start, end, toks, &st.Stream)
+	var joins []int
+	rewritten, err := cutStreamClauses(sql, start, end, toks, &st.Stream, &joins)
 	if err != nil {
 		return st, err
 	}
@@ -139,6 +152,11 @@ func parseOne(sql string, start, end int, toks []*pg_query.ScanToken) (Statement
 		return st, pgerror.Internal("token pass split %q into %d statements", text, len(tree.Stmts))
 	}
 	st.AST = tree.Stmts[0].Stmt
+	if len(st.Stream.AsOfJoins) > 0 {
+		if err := markAsOfJoins(sql, start, st.AST, st.Stream.AsOfJoins, joins); err != nil {
+			return st, err
+		}
+	}
 	return st, nil
 }
 

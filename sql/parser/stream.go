@@ -15,7 +15,11 @@ import (
 //
 //	CREATE TABLE … ( …, WATERMARK FOR col AS expr ) [APPEND ONLY]
 //	CREATE MATERIALIZED VIEW … AS … EMIT ON WINDOW CLOSE
-func cutStreamClauses(sql string, start, end int, toks []*pg_query.ScanToken, sc *StreamClauses) (string, error) {
+//	… FROM a ASOF [LEFT [OUTER]] JOIN b ON …   (ASOF blanked, see asof.go)
+//
+// joins receives the statement-relative offset of every JOIN keyword (used
+// to find the JoinExpr of each ASOF join after parsing).
+func cutStreamClauses(sql string, start, end int, toks []*pg_query.ScanToken, sc *StreamClauses, joins *[]int) (string, error) {
 	buf := []byte(sql[start:end])
 	blank := func(from, to int) {
 		for i := from - start; i < to-start; i++ {
@@ -40,7 +44,19 @@ func cutStreamClauses(sql string, start, end int, toks []*pg_query.ScanToken, sc
 			depth--
 			continue
 		}
+		if toks[i].Token == pg_query.Token_JOIN {
+			*joins = append(*joins, int(toks[i].Start)-start)
+		}
 		switch {
+		case low(i) == "asof" && low(i-1) != "as" && isJoinStart(low(i+1)):
+			aj, skip, err := asOfClause(sql, start, toks, i, low)
+			if err != nil {
+				return "", err
+			}
+			sc.AsOfJoins = append(sc.AsOfJoins, aj)
+			*joins = append(*joins, aj.JoinOffset)
+			blank(int(toks[i].Start), int(toks[i].End))
+			i += skip
 		case toks[i].Token == pg_query.Token_ASCII_42 && low(i+1) == "except" && i+2 < len(toks) && toks[i+2].Token == pg_query.Token_ASCII_40:
 			// * EXCEPT (col, …): only identifiers and commas inside.
 			var cols []string
