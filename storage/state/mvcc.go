@@ -1,6 +1,8 @@
 package state
 
 import (
+	"encoding/binary"
+	"math"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -63,33 +65,83 @@ func PruneVersions(vs []Version, pinned []Epoch, dropLeadingTombs bool) []Versio
 }
 
 // BuildRows decodes value rows into a batch of the codec's schema; rows with
-// found[i] false become NULL rows. The caller releases the batch.
+// found[i] false become NULL rows. It decodes column at a time (one type
+// switch per column, unchecked appends for the common fixed-width types),
+// keeping a cursor per row. The caller releases the batch.
 func BuildRows(alloc memory.Allocator, codec *RowCodec, vals [][]byte, found []bool) (arrow.RecordBatch, error) {
 	b := array.NewRecordBuilder(alloc, codec.schema)
 	defer b.Release()
-	b.Reserve(len(vals))
+	n := len(vals)
+	b.Reserve(n)
 	total := 0
 	for _, v := range vals {
 		total += len(v)
 	}
+	pos := make([]int, n)
 	for _, f := range b.Fields() {
+		var err error
 		switch fb := f.(type) {
-		case *array.StringBuilder:
-			fb.ReserveData(total)
-		case *array.BinaryBuilder:
-			fb.ReserveData(total)
+		case *array.Int64Builder:
+			err = decodeFixed(fb, vals, found, pos, 8, func(p []byte) { fb.UnsafeAppend(int64(binary.LittleEndian.Uint64(p))) })
+		case *array.Float64Builder:
+			err = decodeFixed(fb, vals, found, pos, 8, func(p []byte) { fb.UnsafeAppend(math.Float64frombits(binary.LittleEndian.Uint64(p))) })
+		case *array.TimestampBuilder:
+			err = decodeFixed(fb, vals, found, pos, 8, func(p []byte) { fb.UnsafeAppend(arrow.Timestamp(binary.LittleEndian.Uint64(p))) })
+		case *array.Int32Builder:
+			err = decodeFixed(fb, vals, found, pos, 4, func(p []byte) { fb.UnsafeAppend(int32(binary.LittleEndian.Uint32(p))) })
+		default:
+			switch vb := f.(type) {
+			case *array.StringBuilder:
+				vb.ReserveData(total)
+			case *array.BinaryBuilder:
+				vb.ReserveData(total)
+			}
+			for i, v := range vals {
+				if !found[i] {
+					f.AppendNull()
+					continue
+				}
+				if pos[i], err = decodeValue(f, v, pos[i]); err != nil {
+					break
+				}
+			}
 		}
-	}
-	for i, v := range vals {
-		if !found[i] {
-			codec.AppendNullRow(b)
-			continue
-		}
-		if err := codec.DecodeInto(b, v); err != nil {
+		if err != nil {
 			return nil, err
 		}
 	}
+	for i, v := range vals {
+		if found[i] && pos[i] != len(v) {
+			return nil, ErrCorruptRow
+		}
+	}
 	return b.NewRecordBatch(), nil
+}
+
+// decodeFixed decodes one fixed-width column (body width w) of every row
+// into fb (reserved for len(vals) values); put appends a present value.
+func decodeFixed(fb array.Builder, vals [][]byte, found []bool, pos []int, w int, put func([]byte)) error {
+	for i, v := range vals {
+		p := pos[i]
+		if !found[i] {
+			fb.AppendNull()
+			continue
+		}
+		if p >= len(v) {
+			return ErrCorruptRow
+		}
+		if v[p] == 0 {
+			fb.AppendNull()
+			pos[i] = p + 1
+			continue
+		}
+		if p+1+w > len(v) {
+			return ErrCorruptRow
+		}
+		put(v[p+1 : p+1+w])
+		pos[i] = p + 1 + w
+	}
+	return nil
 }
 
 // CheckWrite validates the arguments of Table.Write; backends call it.

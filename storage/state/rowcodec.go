@@ -135,144 +135,154 @@ func (c *RowCodec) AppendNullRow(b *array.RecordBuilder) {
 // partial row and should be discarded.
 func (c *RowCodec) DecodeInto(b *array.RecordBuilder, row []byte) error {
 	p := 0
-	need := func(n int) bool { return p+n <= len(row) }
 	for _, fb := range b.Fields() {
-		if !need(1) {
-			return ErrCorruptRow
-		}
-		flag := row[p]
-		p++
-		if flag == 0 {
-			fb.AppendNull()
-			continue
-		}
-		switch bb := fb.(type) {
-		case *array.BooleanBuilder:
-			if !need(1) {
-				return ErrCorruptRow
-			}
-			bb.Append(row[p] != 0)
-			p++
-		case *array.Int8Builder:
-			if !need(1) {
-				return ErrCorruptRow
-			}
-			bb.Append(int8(row[p]))
-			p++
-		case *array.Uint8Builder:
-			if !need(1) {
-				return ErrCorruptRow
-			}
-			bb.Append(row[p])
-			p++
-		case *array.Int16Builder:
-			if !need(2) {
-				return ErrCorruptRow
-			}
-			bb.Append(int16(binary.LittleEndian.Uint16(row[p:])))
-			p += 2
-		case *array.Uint16Builder:
-			if !need(2) {
-				return ErrCorruptRow
-			}
-			bb.Append(binary.LittleEndian.Uint16(row[p:]))
-			p += 2
-		case *array.Int32Builder:
-			if !need(4) {
-				return ErrCorruptRow
-			}
-			bb.Append(int32(binary.LittleEndian.Uint32(row[p:])))
-			p += 4
-		case *array.Uint32Builder:
-			if !need(4) {
-				return ErrCorruptRow
-			}
-			bb.Append(binary.LittleEndian.Uint32(row[p:]))
-			p += 4
-		case *array.Date32Builder:
-			if !need(4) {
-				return ErrCorruptRow
-			}
-			bb.Append(arrow.Date32(binary.LittleEndian.Uint32(row[p:])))
-			p += 4
-		case *array.Time32Builder:
-			if !need(4) {
-				return ErrCorruptRow
-			}
-			bb.Append(arrow.Time32(binary.LittleEndian.Uint32(row[p:])))
-			p += 4
-		case *array.Float32Builder:
-			if !need(4) {
-				return ErrCorruptRow
-			}
-			bb.Append(math.Float32frombits(binary.LittleEndian.Uint32(row[p:])))
-			p += 4
-		case *array.Int64Builder:
-			if !need(8) {
-				return ErrCorruptRow
-			}
-			bb.Append(int64(binary.LittleEndian.Uint64(row[p:])))
-			p += 8
-		case *array.Uint64Builder:
-			if !need(8) {
-				return ErrCorruptRow
-			}
-			bb.Append(binary.LittleEndian.Uint64(row[p:]))
-			p += 8
-		case *array.Date64Builder:
-			if !need(8) {
-				return ErrCorruptRow
-			}
-			bb.Append(arrow.Date64(binary.LittleEndian.Uint64(row[p:])))
-			p += 8
-		case *array.Time64Builder:
-			if !need(8) {
-				return ErrCorruptRow
-			}
-			bb.Append(arrow.Time64(binary.LittleEndian.Uint64(row[p:])))
-			p += 8
-		case *array.TimestampBuilder:
-			if !need(8) {
-				return ErrCorruptRow
-			}
-			bb.Append(arrow.Timestamp(binary.LittleEndian.Uint64(row[p:])))
-			p += 8
-		case *array.DurationBuilder:
-			if !need(8) {
-				return ErrCorruptRow
-			}
-			bb.Append(arrow.Duration(binary.LittleEndian.Uint64(row[p:])))
-			p += 8
-		case *array.Float64Builder:
-			if !need(8) {
-				return ErrCorruptRow
-			}
-			bb.Append(math.Float64frombits(binary.LittleEndian.Uint64(row[p:])))
-			p += 8
-		case *array.StringBuilder, *array.LargeStringBuilder, *array.BinaryBuilder:
-			n, w := binary.Uvarint(row[p:])
-			if w <= 0 || n > uint64(len(row)-p-w) {
-				return ErrCorruptRow
-			}
-			p += w
-			s := row[p : p+int(n)]
-			p += int(n)
-			switch x := bb.(type) {
-			case *array.StringBuilder:
-				x.BinaryBuilder.Append(s)
-			case *array.LargeStringBuilder:
-				x.BinaryBuilder.Append(s)
-			case *array.BinaryBuilder:
-				x.Append(s)
-			}
-		default:
-			return pgerror.Internal("state: no decoder for %T", fb)
+		var err error
+		if p, err = decodeValue(fb, row, p); err != nil {
+			return err
 		}
 	}
 	if p != len(row) {
 		return ErrCorruptRow
 	}
 	return nil
+}
+
+// decodeValue appends the value at row[p:] (flag byte and body) to fb and
+// returns the position after it.
+func decodeValue(fb array.Builder, row []byte, p int) (int, error) {
+	need := func(n int) bool { return p+n <= len(row) }
+	if !need(1) {
+		return p, ErrCorruptRow
+	}
+	flag := row[p]
+	p++
+	if flag == 0 {
+		fb.AppendNull()
+		return p, nil
+	}
+	switch bb := fb.(type) {
+	case *array.BooleanBuilder:
+		if !need(1) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(row[p] != 0)
+		p++
+	case *array.Int8Builder:
+		if !need(1) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(int8(row[p]))
+		p++
+	case *array.Uint8Builder:
+		if !need(1) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(row[p])
+		p++
+	case *array.Int16Builder:
+		if !need(2) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(int16(binary.LittleEndian.Uint16(row[p:])))
+		p += 2
+	case *array.Uint16Builder:
+		if !need(2) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(binary.LittleEndian.Uint16(row[p:]))
+		p += 2
+	case *array.Int32Builder:
+		if !need(4) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(int32(binary.LittleEndian.Uint32(row[p:])))
+		p += 4
+	case *array.Uint32Builder:
+		if !need(4) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(binary.LittleEndian.Uint32(row[p:]))
+		p += 4
+	case *array.Date32Builder:
+		if !need(4) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(arrow.Date32(binary.LittleEndian.Uint32(row[p:])))
+		p += 4
+	case *array.Time32Builder:
+		if !need(4) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(arrow.Time32(binary.LittleEndian.Uint32(row[p:])))
+		p += 4
+	case *array.Float32Builder:
+		if !need(4) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(math.Float32frombits(binary.LittleEndian.Uint32(row[p:])))
+		p += 4
+	case *array.Int64Builder:
+		if !need(8) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(int64(binary.LittleEndian.Uint64(row[p:])))
+		p += 8
+	case *array.Uint64Builder:
+		if !need(8) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(binary.LittleEndian.Uint64(row[p:]))
+		p += 8
+	case *array.Date64Builder:
+		if !need(8) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(arrow.Date64(binary.LittleEndian.Uint64(row[p:])))
+		p += 8
+	case *array.Time64Builder:
+		if !need(8) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(arrow.Time64(binary.LittleEndian.Uint64(row[p:])))
+		p += 8
+	case *array.TimestampBuilder:
+		if !need(8) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(arrow.Timestamp(binary.LittleEndian.Uint64(row[p:])))
+		p += 8
+	case *array.DurationBuilder:
+		if !need(8) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(arrow.Duration(binary.LittleEndian.Uint64(row[p:])))
+		p += 8
+	case *array.Float64Builder:
+		if !need(8) {
+			return p, ErrCorruptRow
+		}
+		bb.Append(math.Float64frombits(binary.LittleEndian.Uint64(row[p:])))
+		p += 8
+	case *array.StringBuilder, *array.LargeStringBuilder, *array.BinaryBuilder:
+		n, w := binary.Uvarint(row[p:])
+		if w <= 0 || n > uint64(len(row)-p-w) {
+			return p, ErrCorruptRow
+		}
+		p += w
+		s := row[p : p+int(n)]
+		p += int(n)
+		switch x := bb.(type) {
+		case *array.StringBuilder:
+			x.BinaryBuilder.Append(s)
+		case *array.LargeStringBuilder:
+			x.BinaryBuilder.Append(s)
+		case *array.BinaryBuilder:
+			x.Append(s)
+		}
+	default:
+		return p, pgerror.Internal("state: no decoder for %T", fb)
+	}
+	return p, nil
 }
 
 // EncodeRows appends the encodings of every row of b (which must have the

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/stretchr/testify/require"
 )
@@ -84,17 +85,37 @@ func TestEncodeRowsMatchesAppendRow(t *testing.T) {
 			enc := codec.EncodeRows(prefix, rec, sk, offs)
 			require.Equal(t, "prefix", string(enc[:6]))
 			out := array.NewRecordBuilder(memory.NewGoAllocator(), schema)
+			vals := make([][]byte, m)
+			found := make([]bool, m)
 			for i := 0; i < m; i++ {
 				got := enc[offs[i]:offs[i+1]]
 				if sk != nil && sk[i] {
 					require.Empty(t, got)
+					codec.AppendNullRow(out)
 					continue
 				}
 				require.Equal(t, codec.AppendRow(nil, rec, i), got, "row %d", i)
 				require.NoError(t, codec.DecodeInto(out, got))
+				vals[i], found[i] = got, true
 			}
 			dec := out.NewRecordBatch()
-			require.Positive(t, dec.NumRows())
+			// The column-at-a-time decoder agrees with the row decoder.
+			built, err := state.BuildRows(memory.NewGoAllocator(), codec, vals, found)
+			require.NoError(t, err)
+			require.True(t, array.RecordEqual(dec, built))
+			built.Release()
+			// Truncated or overlong rows are XX001, not a panic.
+			for i := range vals {
+				if found[i] {
+					short := vals[i][:len(vals[i])-1]
+					long := append(append([]byte(nil), vals[i]...), 1)
+					for _, bad := range [][]byte{short, long} {
+						_, err = state.BuildRows(memory.NewGoAllocator(), codec, [][]byte{bad}, []bool{true})
+						require.Equal(t, pgerror.DataCorrupted, pgerror.CodeOf(err))
+					}
+					break
+				}
+			}
 			dec.Release()
 			out.Release()
 		}
