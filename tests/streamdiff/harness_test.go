@@ -50,12 +50,24 @@ func TestPlanDeterministic(t *testing.T) {
 	for _, v := range p1.Views {
 		if v.Template == "join_full" {
 			require.Equal(t, v.SQL, p3.Views[0].SQL)
+			require.Equal(t, v.Name, p3.Views[0].Name)
 		}
 	}
+	// … and the same data changes.
+	dml := func(p *Plan) (out []string) {
+		for _, st := range p.Steps {
+			if st.Kind != StepView {
+				out = append(out, st.SQL)
+			}
+		}
+		return out
+	}
+	require.Equal(t, dml(p1), dml(p3))
 }
 
 func TestPlanInvariants(t *testing.T) {
 	seen := map[string]bool{}
+	totalTxns, totalChanges, implicit := 0, 0, false
 	for seed := uint64(1); seed <= 20; seed++ {
 		p := NewPlan(PlanOptions{Seed: seed, Steps: 40})
 		require.Equal(t, StepFlush, p.Steps[len(p.Steps)-1].Kind, "a plan ends with FLUSH")
@@ -65,7 +77,7 @@ func TestPlanInvariants(t *testing.T) {
 			appendOnly[tb.Name] = tb.AppendOnly
 		}
 		require.True(t, p.Schema.Tables[0].AppendOnly)
-		inserts, updates, deletes, mid := 0, 0, 0, false
+		inserts, updates, deletes, txns, mid := 0, 0, 0, 0, false
 		dataSeen := false
 		for _, st := range p.Steps {
 			switch st.Kind {
@@ -79,24 +91,37 @@ func TestPlanInvariants(t *testing.T) {
 				require.True(t, strings.HasPrefix(st.SQL, "CREATE MATERIALIZED VIEW "))
 			case StepDML:
 				dataSeen = true
-				f := strings.Fields(st.SQL)
-				switch f[0] {
-				case "INSERT":
-					inserts++
+				if st.Rows != nil {
 					require.Equal(t, len(st.Rows), strings.Count(st.SQL, "), (")+1)
-				case "UPDATE":
-					updates++
-					require.False(t, appendOnly[f[1]], "seed %d: %s", seed, st.SQL)
-				case "DELETE":
-					deletes++
-					require.False(t, appendOnly[f[2]], "seed %d: %s", seed, st.SQL)
+				}
+				for _, stmt := range strings.Split(st.SQL, "; ") {
+					f := strings.Fields(stmt)
+					switch f[0] {
+					case "INSERT":
+						inserts++
+					case "UPDATE":
+						updates++
+						require.False(t, appendOnly[f[1]], "seed %d: %s", seed, st.SQL)
+					case "DELETE":
+						deletes++
+						require.False(t, appendOnly[f[2]], "seed %d: %s", seed, st.SQL)
+					case "BEGIN", "COMMIT", "ROLLBACK":
+						txns++
+					default:
+						t.Fatalf("seed %d: unexpected statement %s", seed, stmt)
+					}
 				}
 			}
 		}
 		require.Positive(t, inserts)
 		require.True(t, mid, "seed %d: some view is created after data (backfill)", seed)
-		_ = updates + deletes
+		totalChanges += updates + deletes
+		totalTxns += txns
+		implicit = implicit || p.ImplicitFlush
 	}
+	require.Positive(t, totalTxns, "some plan has a transaction")
+	require.Greater(t, totalChanges, 100, "plans update and delete")
+	require.True(t, implicit, "some plan runs with implicit_flush")
 	for _, name := range TemplateNames() {
 		require.True(t, seen[name], "template %s never instantiated", name)
 	}

@@ -1,12 +1,15 @@
 package streamdiff
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Minimize shrinks the steps of p up to step upto into a smaller plan on
 // which view v still differs from the batch engine (no PostgreSQL
 // involved): it keeps the tables and the CREATE of v and its dependencies,
 // drops chunks of DML/FLUSH steps while the mismatch persists, then halves
-// INSERT row lists. It spends at most budget engine runs and returns the
+// INSERT row lists and drops statements inside transactions. It spends at most budget engine runs and returns the
 // replay script of the smallest reproducing plan, or "" when even the
 // unshrunk plan does not reproduce without PostgreSQL.
 func Minimize(ctx context.Context, p *Plan, v *View, upto, budget int) string {
@@ -32,7 +35,7 @@ func Minimize(ctx context.Context, p *Plan, v *View, upto, budget int) string {
 			break
 		}
 		switch {
-		case st.Kind == StepTable || (st.Kind == StepView && need[st.View.Name]):
+		case st.Kind == StepTable || st.Kind == StepSet || (st.Kind == StepView && need[st.View.Name]):
 			fixed = append(fixed, st)
 			fixedAt = append(fixedAt, len(vary))
 		case st.Kind == StepDML || st.Kind == StepFlush:
@@ -40,7 +43,7 @@ func Minimize(ctx context.Context, p *Plan, v *View, upto, budget int) string {
 		}
 	}
 	build := func(vs []indexedStep) *Plan {
-		q := &Plan{Seed: p.Seed, Schema: p.Schema, Views: p.Views}
+		q := &Plan{Seed: p.Seed, Schema: p.Schema, Views: p.Views, ImplicitFlush: p.ImplicitFlush}
 		return withSteps(q, fixed, fixedAt, vs)
 	}
 	r := &Runner{}
@@ -102,6 +105,22 @@ func Minimize(ctx context.Context, p *Plan, v *View, upto, budget int) string {
 			}
 		}
 	}
+	// Drop statements inside transactions.
+	for i := range cur {
+		for j := 1; j < len(cur[i].st.Txn)-1; {
+			cand := append([]indexedStep(nil), cur...)
+			st := cand[i].st
+			st.Txn = append(append([]string(nil), st.Txn[:j]...), st.Txn[j+1:]...)
+			st.SQL = strings.Join(st.Txn, "; ")
+			st.PG = st.SQL
+			cand[i].st = st
+			if fails(cand) {
+				cur = cand
+			} else {
+				j++
+			}
+		}
+	}
 	q := build(cur)
 	return Replay(q, v, len(q.Steps)-1)
 }
@@ -129,5 +148,8 @@ func withSteps(q *Plan, fixed []Step, fixedAt []int, vs []indexedStep) *Plan {
 		q.Steps = append(q.Steps, fixed[fi])
 	}
 	q.Steps = append(q.Steps, Step{Kind: StepFlush, SQL: "FLUSH"})
+	if q.ImplicitFlush {
+		q.Steps[len(q.Steps)-1].SQL = ""
+	}
 	return q
 }

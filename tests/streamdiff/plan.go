@@ -15,6 +15,7 @@ const (
 	StepView                  // CREATE [MATERIALIZED] VIEW
 	StepDML                   // INSERT, UPDATE or DELETE
 	StepFlush                 // FLUSH, then compare every live view
+	StepSet                   // a session setting of the engine's writer
 )
 
 // Step is one statement of a plan.
@@ -29,15 +30,21 @@ type Step struct {
 	// Table and Rows describe an INSERT (so a minimizer can drop rows).
 	Table *Table
 	Rows  []string
+	// Txn holds the statements of an explicit transaction, BEGIN and
+	// COMMIT/ROLLBACK included (so a minimizer can drop statements).
+	Txn []string
 }
 
 // Plan is everything one seed runs: the schema, the views and the ordered
 // steps. It is a pure function of its PlanOptions.
 type Plan struct {
-	Seed   uint64
-	Schema *Schema
-	Views  []*View
-	Steps  []Step
+	Seed uint64
+	// ImplicitFlush plans run with SET implicit_flush = on and compare at
+	// the same points without issuing FLUSH (every third seed).
+	ImplicitFlush bool
+	Schema        *Schema
+	Views         []*View
+	Steps         []Step
 }
 
 // PlanOptions select what a plan contains.
@@ -69,41 +76,41 @@ func insertSQL(t *Table, rows []string) string {
 // random points in between, and a final FLUSH.
 func NewPlan(o PlanOptions) *Plan {
 	sg := newGen(o.Seed, 1)
-	p := &Plan{Seed: o.Seed, Schema: sg.NewSchema()}
+	p := &Plan{Seed: o.Seed, Schema: sg.NewSchema(), ImplicitFlush: o.Seed%3 == 0}
 	vg := newGen(o.Seed, 2)
 	vg.s = p.Schema
-	for _, tp := range templates {
-		if o.Templates != nil && !o.Templates.MatchString(tp.name) {
-			// Keep the stream aligned: a filtered run generates the same
-			// SQL for the templates it keeps.
-			instantiate(vg, tp, p.Views, "")
-			continue
-		}
-		v := instantiate(vg, tp, p.Views, fmt.Sprintf("v%02d_%s", len(p.Views), tp.name))
-		if v != nil {
-			p.Views = append(p.Views, v)
-		}
-	}
-	dg := newGen(o.Seed, 3)
-	dg.s = p.Schema
 	// Creation point of each view: -2 before data, -1 after the initial
 	// load, i ≥ 0 before DML statement i; never before its dependencies.
+	// Drawn for every template, kept or not, so a template filter changes
+	// neither the views kept nor the DML stream.
+	posg := newGen(o.Seed, 4)
 	pos := map[string]int{}
-	for _, v := range p.Views {
+	for ti, tp := range templates {
 		at := -2
-		switch x := dg.intn(10); {
+		switch x := posg.intn(10); {
 		case x < 4:
 			at = -2
 		case x < 8:
 			at = -1
 		default:
-			at = dg.intn(max(o.Steps, 1))
+			at = posg.intn(max(o.Steps, 1))
+		}
+		if o.Templates != nil && !o.Templates.MatchString(tp.name) {
+			instantiate(vg, tp, p.Views, "")
+			continue
+		}
+		v := instantiate(vg, tp, p.Views, fmt.Sprintf("v%02d_%s", ti, tp.name))
+		if v == nil {
+			continue
 		}
 		for _, d := range v.Deps {
 			at = max(at, pos[d])
 		}
 		pos[v.Name] = at
+		p.Views = append(p.Views, v)
 	}
+	dg := newGen(o.Seed, 3)
+	dg.s = p.Schema
 	addViews := func(at int) {
 		for _, v := range p.Views {
 			if pos[v.Name] != at {
@@ -116,11 +123,15 @@ func NewPlan(o PlanOptions) *Plan {
 			p.Steps = append(p.Steps, st)
 		}
 	}
+	flush := Step{Kind: StepFlush, SQL: "FLUSH"}
+	if p.ImplicitFlush {
+		p.Steps = append(p.Steps, Step{Kind: StepSet, SQL: "SET implicit_flush = on"})
+		flush.SQL = ""
+	}
 	for _, t := range p.Schema.Tables {
 		p.Steps = append(p.Steps, Step{Kind: StepTable, SQL: t.DDL(false), PG: t.DDL(true)})
 	}
 	addViews(-2)
-	flush := Step{Kind: StepFlush, SQL: "FLUSH"}
 	p.Steps = append(p.Steps, flush)
 	for _, t := range p.Schema.Tables {
 		p.Steps = append(p.Steps, dg.insertStep(t, 20+dg.intn(130)))
@@ -130,16 +141,10 @@ func NewPlan(o PlanOptions) *Plan {
 	p.Steps = append(p.Steps, flush)
 	for i := 0; i < o.Steps; i++ {
 		addViews(i)
-		t := p.Schema.Tables[dg.intn(len(p.Schema.Tables))]
-		switch x := dg.intn(10); {
-		case t.AppendOnly || x < 5:
-			p.Steps = append(p.Steps, dg.insertStep(t, dg.batchSize()))
-		case x < 8:
-			sql := dg.Update(t)
-			p.Steps = append(p.Steps, Step{Kind: StepDML, SQL: sql, PG: sql})
-		default:
-			sql := dg.Delete(t)
-			p.Steps = append(p.Steps, Step{Kind: StepDML, SQL: sql, PG: sql})
+		if dg.chance(0.1) {
+			p.Steps = append(p.Steps, dg.txnStep())
+		} else {
+			p.Steps = append(p.Steps, dg.dmlStep())
 		}
 		if dg.chance(0.35) {
 			p.Steps = append(p.Steps, flush)
@@ -149,6 +154,40 @@ func NewPlan(o PlanOptions) *Plan {
 		p.Steps = append(p.Steps, flush)
 	}
 	return p
+}
+
+// dmlStep is one random INSERT, UPDATE or DELETE (rarely of every row).
+func (g *Gen) dmlStep() Step {
+	t := g.s.Tables[g.intn(len(g.s.Tables))]
+	var sql string
+	switch x := g.intn(100); {
+	case t.AppendOnly || x < 50:
+		return g.insertStep(t, g.batchSize())
+	case x < 80:
+		sql = g.Update(t)
+	case x < 97:
+		sql = g.Delete(t)
+	default:
+		sql = "DELETE FROM " + t.Name
+	}
+	return Step{Kind: StepDML, SQL: sql, PG: sql}
+}
+
+// txnStep is an explicit transaction of 2–3 DML statements that commits or
+// (one time in three) rolls back: rolled-back changes must never reach a
+// view.
+func (g *Gen) txnStep() Step {
+	stmts := []string{"BEGIN"}
+	for n := 2 + g.intn(2); n > 0; n-- {
+		stmts = append(stmts, g.dmlStep().SQL)
+	}
+	end := "COMMIT"
+	if g.intn(3) == 0 {
+		end = "ROLLBACK"
+	}
+	stmts = append(stmts, end)
+	sql := strings.Join(stmts, "; ")
+	return Step{Kind: StepDML, SQL: sql, PG: sql, Txn: stmts}
 }
 
 func (g *Gen) insertStep(t *Table, n int) Step {

@@ -96,6 +96,10 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 	for i, st := range p.Steps {
 		start := time.Now()
 		switch st.Kind {
+		case StepSet:
+			if res := runOurs(ctx, w, st.SQL); res.Code != "" {
+				return out, fmt.Errorf("seed %d step %d: %s: %w", p.Seed, i, st.SQL, res.err())
+			}
 		case StepTable, StepDML:
 			if res := runOurs(ctx, w, st.SQL); res.Code != "" {
 				return out, fmt.Errorf("seed %d step %d: engine: %s: %w", p.Seed, i, abbrev(st.SQL), res.err())
@@ -133,7 +137,9 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 				live = append(live, v)
 			}
 		case StepFlush:
-			if res := runOurs(ctx, w, st.SQL); res.Code != "" {
+			if st.SQL == "" {
+				// implicit_flush: the last statement already waited.
+			} else if res := runOurs(ctx, w, st.SQL); res.Code != "" {
 				return out, fmt.Errorf("seed %d step %d: FLUSH: %w", p.Seed, i, res.err())
 			}
 			tm.flush += time.Since(start)
@@ -225,6 +231,10 @@ func Replay(p *Plan, v *View, upto int) string {
 			break
 		}
 		if st.Kind == StepView && !need[st.View.Name] {
+			continue
+		}
+		if st.SQL == "" {
+			b.WriteString("-- (compare here: implicit_flush)\n")
 			continue
 		}
 		b.WriteString(st.SQL + ";\n")

@@ -40,10 +40,14 @@ var templates = []template{
 	{"agg_stddev", tmplStddev},
 	{"agg_string_agg", tmplStringAgg},
 	{"agg_bool", tmplBoolAgg},
+	{"agg_multi_key_filter", tmplAggMultiKey},
 	{"join_inner", joinTmpl("JOIN")},
 	{"join_left", joinTmpl("LEFT JOIN")},
 	{"join_right", joinTmpl("RIGHT JOIN")},
 	{"join_full", joinTmpl("FULL JOIN")},
+	{"join_outer_residual", tmplOuterResidual},
+	{"join_multi_key", tmplJoinMultiKey},
+	{"join_expr_key", tmplJoinExprKey},
 	{"join_3way", tmplJoin3},
 	{"join_agg", tmplJoinAgg},
 	{"distinct", tmplDistinct},
@@ -55,6 +59,8 @@ var templates = []template{
 	{"union", setOpTmpl("UNION")},
 	{"intersect", setOpTmpl("INTERSECT")},
 	{"except", setOpTmpl("EXCEPT")},
+	{"intersect_all", setOpTmpl("INTERSECT ALL")},
+	{"except_all", setOpTmpl("EXCEPT ALL")},
 	{"scalar_subquery_filter", tmplScalarSubquery},
 	{"over_row_number", tmplOverRowNumber},
 	{"over_lag", tmplOverLag},
@@ -63,6 +69,7 @@ var templates = []template{
 	{"hop_agg", tmplHop},
 	{"mv_on_mv_agg", tmplMVOnMVAgg},
 	{"mv_on_mv_join", tmplMVOnMVJoin},
+	{"mv_on_mv_topn", tmplMVOnMVTopN},
 }
 
 // TemplateNames lists the template names in generation order.
@@ -171,31 +178,66 @@ func tmplBoolAgg(g *Gen, _ []*View) *View {
 	return std(fmt.Sprintf("SELECT k, bool_and(%s) AS ba, bool_or(%s) AS bo, count(*) AS cnt FROM %s GROUP BY k", expr, expr, t.Name))
 }
 
-// joinCond is the join condition of a and b, sometimes with a residual
-// non-equi predicate (which matters for outer joins).
-func (g *Gen) joinCond(a, b *Table) string {
-	cond := "a.k = b.k"
-	if g.chance(0.35) {
-		x, y := g.numCol(a), g.numCol(b)
-		cond += fmt.Sprintf(" AND a.%s < b.%s", x.Name, y.Name)
-	}
-	return cond
+func tmplAggMultiKey(g *Gen, _ []*View) *View {
+	t := g.table()
+	c := g.pickCol(t.cols(all))
+	n := g.numCol(t)
+	return std(fmt.Sprintf("SELECT k %% 3 AS g, %s AS c, count(*) AS cnt, count(*) FILTER (WHERE %s) AS fc, sum(%s * 2) AS s2, max(id) AS mx FROM %s GROUP BY k %% 3, %s",
+		c.Name, g.condition(t), n.Name, t.Name, c.Name))
+}
+
+// joinView is the shared shape of the two-table join templates.
+func (g *Gen) joinView(a, b *Table, kind, cond string) *View {
+	x, y := g.pickCol(a.cols(all)), g.pickCol(b.cols(all))
+	return std(fmt.Sprintf("SELECT a.id AS aid, b.id AS bid, a.k AS ak, b.k AS bk, a.%s AS ax, b.%s AS bx FROM %s a %s %s b ON %s",
+		x.Name, y.Name, a.Name, kind, b.Name, cond))
 }
 
 func joinTmpl(kind string) func(*Gen, []*View) *View {
 	return func(g *Gen, _ []*View) *View {
 		a, b := g.twoTables()
-		x, y := g.pickCol(a.cols(all)), g.pickCol(b.cols(all))
-		return std(fmt.Sprintf("SELECT a.id AS aid, b.id AS bid, a.k AS ak, b.k AS bk, a.%s AS ax, b.%s AS bx FROM %s a %s %s b ON %s",
-			x.Name, y.Name, a.Name, kind, b.Name, g.joinCond(a, b)))
+		return g.joinView(a, b, kind, "a.k = b.k")
 	}
+}
+
+// tmplOuterResidual is an outer join whose ON clause adds a non-equi
+// predicate: unmatched rows must be null-extended, not dropped.
+func tmplOuterResidual(g *Gen, _ []*View) *View {
+	a, b := g.twoTables()
+	x, y := g.numCol(a), g.numCol(b)
+	kind := []string{"LEFT JOIN", "RIGHT JOIN", "FULL JOIN"}[g.intn(3)]
+	return g.joinView(a, b, kind, fmt.Sprintf("a.k = b.k AND a.%s < b.%s", x.Name, y.Name))
+}
+
+// tmplJoinMultiKey joins on k and a second column pair of one kind (int4
+// may meet int8).
+func tmplJoinMultiKey(g *Gen, _ []*View) *View {
+	a, b := g.twoTables()
+	cond := "a.k = b.k"
+	for tries := 0; tries < 8; tries++ {
+		ca, cb := g.pickCol(a.cols(all)), g.pickCol(b.cols(all))
+		if ca.Kind == cb.Kind && ca.Name != "k" {
+			cond += fmt.Sprintf(" AND a.%s = b.%s", ca.Name, cb.Name)
+			break
+		}
+	}
+	kind := []string{"JOIN", "LEFT JOIN", "FULL JOIN"}[g.intn(3)]
+	return g.joinView(a, b, kind, cond)
+}
+
+// tmplJoinExprKey joins on an expression of the probe side (a foreign key
+// computed from k).
+func tmplJoinExprKey(g *Gen, _ []*View) *View {
+	a, b := g.twoTables()
+	kind := []string{"JOIN", "LEFT JOIN"}[g.intn(2)]
+	return g.joinView(a, b, kind, "b.id = a.k + 1")
 }
 
 func tmplJoin3(g *Gen, _ []*View) *View {
 	a, b := g.twoTables()
 	c := g.table()
 	kind := []string{"JOIN", "LEFT JOIN"}[g.intn(2)]
-	return std(fmt.Sprintf("SELECT a.id AS aid, b.id AS bid, c.id AS cid, c.%s AS cx FROM %s a JOIN %s b ON a.k = b.k %s %s c ON c.id = b.k + 1",
+	return std(fmt.Sprintf("SELECT a.id AS aid, b.id AS bid, c.id AS cid, c.%s AS cx FROM %s a JOIN %s b ON a.k = b.k %s %s c ON c.id = b.k",
 		g.pickCol(c.cols(all)).Name, a.Name, b.Name, kind, c.Name))
 }
 
@@ -372,6 +414,14 @@ func tmplMVOnMVJoin(g *Gen, vs []*View) *View {
 	}
 	t := g.table()
 	return derive(fmt.Sprintf("SELECT t.id, t.k, v.cnt FROM %s t JOIN %s v ON v.k = t.k WHERE v.cnt > %d", t.Name, base.Name, 1+g.intn(4)), base)
+}
+
+func tmplMVOnMVTopN(g *Gen, vs []*View) *View {
+	base := lastOf(vs, "agg_group")
+	if base == nil {
+		return nil
+	}
+	return derive(fmt.Sprintf("SELECT k, cnt, s FROM %s ORDER BY cnt DESC, k NULLS FIRST LIMIT %d", base.Name, 1+g.intn(5)), base)
 }
 
 // instantiate generates one view of template tp, or nil when the schema
