@@ -373,7 +373,7 @@ func (s *Session) referencedRelations(n *pg_query.Node) []catalog.ObjectID {
 		}
 	}
 	walk(n)
-	return ids
+	return append(ids, s.referencedFunctions(n)...)
 }
 
 func (s *Session) createSchema(c *pg_query.CreateSchemaStmt) (api.Result, error) {

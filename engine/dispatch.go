@@ -27,7 +27,12 @@ func (s *Session) dispatch(ctx context.Context, st *parser.Statement, paramTypes
 	case *pg_query.Node_ViewStmt:
 		return s.createView(n.ViewStmt)
 	case *pg_query.Node_DropStmt:
+		if n.DropStmt.RemoveType == pg_query.ObjectType_OBJECT_FUNCTION {
+			return s.dropFunctions(n.DropStmt)
+		}
 		return s.drop(n.DropStmt)
+	case *pg_query.Node_CreateFunctionStmt:
+		return s.createFunction(n.CreateFunctionStmt)
 	case *pg_query.Node_IndexStmt:
 		return s.createIndex(n.IndexStmt)
 	case *pg_query.Node_CreateSchemaStmt:

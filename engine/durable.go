@@ -148,7 +148,8 @@ func classify(st *parser.Statement) stmtClass {
 	case *pg_query.Node_CreateStmt, *pg_query.Node_CreateTableAsStmt, *pg_query.Node_ViewStmt,
 		*pg_query.Node_DropStmt, *pg_query.Node_IndexStmt, *pg_query.Node_CreateSchemaStmt,
 		*pg_query.Node_CreateSeqStmt, *pg_query.Node_CreateRoleStmt, *pg_query.Node_AlterRoleStmt,
-		*pg_query.Node_DropRoleStmt, *pg_query.Node_AlterTableStmt, *pg_query.Node_RenameStmt:
+		*pg_query.Node_DropRoleStmt, *pg_query.Node_AlterTableStmt, *pg_query.Node_RenameStmt,
+		*pg_query.Node_CreateFunctionStmt:
 		return classDDL
 	}
 	return classNone

@@ -126,6 +126,7 @@ type Catalog struct {
 	byID    map[ObjectID]Relation
 	deps    map[ObjectID]map[ObjectID]bool // object → its dependents
 	roles   map[string]*Role
+	funcs   map[string][]*Function // "schema.name" → overloads (function.go)
 	version uint64
 }
 

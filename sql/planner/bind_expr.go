@@ -69,6 +69,9 @@ func (p *Planner) bindExpr(ec *exprCtx, n *pg_query.Node) (Expr, error) {
 	case *pg_query.Node_ColumnRef:
 		return p.bindColumnRef(ec, x.ColumnRef)
 	case *pg_query.Node_ParamRef:
+		if p.udf != nil {
+			return p.udfParam(int(x.ParamRef.Number))
+		}
 		idx := int(x.ParamRef.Number) - 1
 		if idx < 0 || idx >= 65535 {
 			return nil, pgerror.New(pgerror.UndefinedParameter, "there is no parameter $%d", idx+1)
@@ -226,6 +229,9 @@ func (p *Planner) bindColumnRef(ec *exprCtx, cr *pg_query.ColumnRef) (Expr, erro
 	}
 	depth, idx, t, err := ec.sc.resolveColumn(table, name)
 	if err != nil {
+		if e, ok := p.udfArgRef(table, name); ok {
+			return e, nil
+		}
 		return nil, pgerror.WithPosition(err, int(cr.Location)+1)
 	}
 	if depth == 0 {
@@ -881,6 +887,9 @@ func (p *Planner) bindFuncCall(ec *exprCtx, f *pg_query.FuncCall) (Expr, error) 
 	args, err := p.bindList(ec, f.Args)
 	if err != nil {
 		return nil, err
+	}
+	if e, ok, err := p.bindUDFCall(funcSchema(f), name, args); ok || err != nil {
+		return e, err
 	}
 	switch name {
 	case "pg_typeof":

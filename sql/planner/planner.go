@@ -37,6 +37,8 @@ type Planner struct {
 	StarExcept map[int][]string
 	// viewDepth guards against runaway view expansion.
 	viewDepth int
+	// udf is the SQL function body being inlined, nil outside one (udf.go).
+	udf *udfFrame
 }
 
 // Query is a planned SELECT (or VALUES, or set operation).
