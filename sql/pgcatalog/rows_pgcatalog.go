@@ -425,7 +425,7 @@ func (t *Tables) procRows() []row {
 		}
 		out = append(out, x)
 	}
-	return out
+	return append(out, t.userProcRows(owner)...)
 }
 
 // takeSnapshotRolesOnly returns the owner OID without reading relations.

@@ -1,0 +1,28 @@
+package pgcatalog
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sabotsql/sabotsql/sql/catalog"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+func TestPgProcListsSQLFunctions(t *testing.T) {
+	cat := catalog.New()
+	id, err := cat.AddFunction(&catalog.Function{Schema: "public", Name: "add1",
+		Args: []catalog.FuncArg{{Name: "a", T: types.Int4T}}, Ret: types.Int8T,
+		Body: "SELECT a + 1", Volatility: 'i'}, false)
+	require.NoError(t, err)
+	tb := New(cat, testRegistry(), Info{})
+	r := find(rowsOf(t, tb, "pg_catalog", "pg_proc"), "proname", "add1")
+	require.NotNil(t, r)
+	require.EqualValues(t, id, r["oid"])
+	require.EqualValues(t, 2200, r["pronamespace"])
+	require.EqualValues(t, sqlLangOID, r["prolang"])
+	require.EqualValues(t, types.OidInt8, r["prorettype"])
+	require.Equal(t, "i", r["provolatile"])
+	require.Equal(t, "SELECT a + 1", r["prosrc"])
+	require.Equal(t, &types.Array{Elem: types.OidT, Elems: []types.Datum{int64(types.OidInt4)}}, r["proargtypes"])
+}
