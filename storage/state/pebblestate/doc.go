@@ -6,10 +6,12 @@
 // persists every checkpoint.
 //
 // MVCC by epoch uses Pebble's sequence numbers instead of epoch suffixes in
-// the keys: the pending epoch is an indexed Pebble batch (the writer view
-// reads through it), Commit applies it atomically, and a Snapshot at epoch E
-// is a Pebble snapshot taken while E was the committed epoch, shared by every
-// snapshot of E. CleanBelow is a Pebble range deletion in the pending batch.
+// the keys: the pending epoch is an in-memory overlay holding the last write
+// per key (the writer view reads through it), Commit applies it as one
+// Pebble batch (the range deletion of CleanBelow first, then one operation
+// per key in key order), and a Snapshot at epoch E is a Pebble snapshot
+// taken while E was the committed epoch, shared by every snapshot of E. An
+// epoch that updates a key many times so costs Pebble one memtable insert.
 // Durability follows the Checkpointer contract: Checkpoint writes a Pebble
 // checkpoint (hard-linked sstables, copied WAL and MANIFEST) of the committed
 // state; Open rebuilds the live directory from the newest one, so a crash or
@@ -24,7 +26,7 @@
 //
 // Invariants:
 //  1. Pebble holds exactly the committed state; pending writes live only in
-//     the writer's indexed batch, so readers never see them.
+//     the writer's overlay, so snapshot readers never see them.
 //  2. Commit applies the whole epoch in one Pebble batch while holding the
 //     table lock, and Snapshot takes its Pebble snapshot under the same lock,
 //     so a snapshot at epoch E sees every write of epochs ≤ E and none later.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/sabotsql/sabotsql/storage/state"
@@ -21,21 +22,70 @@ type pebbleReader interface {
 	Get(key []byte) ([]byte, io.Closer, error)
 }
 
-// Get implements state.Table: the writer view (committed state plus the
-// pending batch).
+// Get implements state.Table: the writer view (committed state overlaid
+// with the pending epoch).
 func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
-	if t.batch == nil {
+	p := t.pend
+	if p == nil {
 		return state.Lookup{}, state.ErrClosed
 	}
-	return t.get(ctx, keys, t.batch)
+	// Keys the pending epoch decides are answered here; the rest go to
+	// Pebble in one call.
+	var rest [][]byte
+	var restIdx []int
+	decided := make([]bool, len(keys))
+	vals := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, ok := p.lookup(k)
+		if ok {
+			decided[i], vals[i] = true, v
+			continue
+		}
+		rest = append(rest, k)
+		restIdx = append(restIdx, i)
+	}
+	if len(rest) == len(keys) {
+		return t.get(ctx, keys, t.db)
+	}
+	found := make([]bool, len(keys))
+	for i := range keys {
+		found[i] = decided[i] && vals[i] != nil
+	}
+	if len(rest) > 0 {
+		rv, rf, err := t.read(ctx, rest, t.db)
+		if err != nil {
+			return state.Lookup{}, err
+		}
+		for j, i := range restIdx {
+			vals[i], found[i] = rv[j], rf[j]
+		}
+	}
+	rec, err := state.BuildRows(t.opts.Allocator, t.codec, vals, found)
+	if err != nil {
+		return state.Lookup{}, err
+	}
+	return state.Lookup{Values: rec, Found: found}, nil
 }
 
 // get looks the keys up with one iterator, visiting them in key order so
 // the seeks move forward (Pebble then reuses its position). Values are
 // copied into one buffer before the iterator closes.
 func (t *Table) get(ctx context.Context, keys [][]byte, r pebbleReader) (state.Lookup, error) {
-	if err := ctx.Err(); err != nil {
+	vals, found, err := t.read(ctx, keys, r)
+	if err != nil {
 		return state.Lookup{}, err
+	}
+	rec, err := state.BuildRows(t.opts.Allocator, t.codec, vals, found)
+	if err != nil {
+		return state.Lookup{}, err
+	}
+	return state.Lookup{Values: rec, Found: found}, nil
+}
+
+// read fetches the stored rows of keys from r (copied).
+func (t *Table) read(ctx context.Context, keys [][]byte, r pebbleReader) ([][]byte, []bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
 	}
 	n := len(keys)
 	found := make([]bool, n)
@@ -46,7 +96,7 @@ func (t *Table) get(ctx context.Context, keys [][]byte, r pebbleReader) (state.L
 	t.mu.RLock()
 	if t.closed {
 		t.mu.RUnlock()
-		return state.Lookup{}, state.ErrClosed
+		return nil, nil, state.ErrClosed
 	}
 	var err error
 	if n <= pointGets {
@@ -71,7 +121,7 @@ func (t *Table) get(ctx context.Context, keys [][]byte, r pebbleReader) (state.L
 	}
 	t.mu.RUnlock()
 	if err != nil {
-		return state.Lookup{}, storageErr("read", t.opts.Dir, err)
+		return nil, nil, storageErr("read", t.opts.Dir, err)
 	}
 	// Rebuild the slices now that buf no longer moves: values were appended
 	// in sorted order, so each starts where the previous (in that order)
@@ -83,11 +133,7 @@ func (t *Table) get(ctx context.Context, keys [][]byte, r pebbleReader) (state.L
 		}
 		start = ends[i]
 	}
-	rec, err := state.BuildRows(t.opts.Allocator, t.codec, vals, found)
-	if err != nil {
-		return state.Lookup{}, err
-	}
-	return state.Lookup{Values: rec, Found: found}, nil
+	return vals, found, nil
 }
 
 // pointGets is the batch size up to which Get uses Pebble point lookups
@@ -135,24 +181,34 @@ func sortedOrder(keys [][]byte) []int {
 	return order
 }
 
-// Scan implements state.Table: the writer view.
+// Scan implements state.Table: the writer view, Pebble's committed keys
+// merged with the pending epoch.
 func (t *Table) Scan(ctx context.Context, r state.KeyRange, fn state.ScanFunc) error {
-	if t.batch == nil {
+	p := t.pend
+	if p == nil {
 		return state.ErrClosed
 	}
-	return t.scan(ctx, r, t.batch, fn)
+	return t.scanWith(ctx, r, func(lower, upper []byte) ([][]byte, [][]byte, bool, error) {
+		return t.writerPiece(p, lower, upper)
+	}, fn)
 }
 
 // scan reads pieces of up to scanPiece rows, each with a fresh iterator
 // closed before fn runs, so fn may call the table's other methods (even
 // write to the pending batch).
 func (t *Table) scan(ctx context.Context, r state.KeyRange, src pebbleReader, fn state.ScanFunc) error {
+	return t.scanWith(ctx, r, func(lower, upper []byte) ([][]byte, [][]byte, bool, error) {
+		return t.scanPiece(src, lower, upper)
+	}, fn)
+}
+
+func (t *Table) scanWith(ctx context.Context, r state.KeyRange, piece func(lower, upper []byte) ([][]byte, [][]byte, bool, error), fn state.ScanFunc) error {
 	cursor := r.Start
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ks, vals, done, err := t.scanPiece(src, cursor, r.End)
+		ks, vals, done, err := piece(cursor, r.End)
 		if err != nil {
 			return err
 		}
@@ -210,6 +266,106 @@ func (t *Table) scanPiece(src pebbleReader, lower, upper []byte) (ks, vals [][]b
 		err = it.Error()
 	}
 	if err = errors.Join(err, it.Close()); err != nil {
+		return nil, nil, false, storageErr("scan", t.opts.Dir, err)
+	}
+	ks = make([][]byte, len(kends))
+	vals = make([][]byte, len(vends))
+	kp, vp := 0, 0
+	for i := range ks {
+		ks[i] = kbuf[kp:kends[i]:kends[i]]
+		vals[i] = vbuf[vp:vends[i]:vends[i]]
+		kp, vp = kends[i], vends[i]
+	}
+	return ks, vals, done, nil
+}
+
+// writerPiece gathers up to scanPiece writer-view rows in [lower, upper):
+// Pebble's keys at or above the pending CleanBelow watermark, merged with
+// the pending writes (which win on equal keys; pending deletes hide keys).
+func (t *Table) writerPiece(p *pending, lower, upper []byte) (ks, vals [][]byte, done bool, err error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return nil, nil, false, state.ErrClosed
+	}
+	dbLower := lower
+	if p.hasClean && bytes.Compare(dbLower, p.cleanBel) < 0 {
+		dbLower = p.cleanBel
+	}
+	var it *pebble.Iterator
+	dbOK := false
+	if upper == nil || bytes.Compare(dbLower, upper) < 0 {
+		if it, err = t.db.NewIter(&pebble.IterOptions{LowerBound: dbLower, UpperBound: upper}); err != nil {
+			return nil, nil, false, storageErr("scan", t.opts.Dir, err)
+		}
+		dbOK = it.First()
+	}
+	ord := p.order.Sorted()
+	pi := p.order.Seek(ord, string(lower))
+	nextPend := func() *pendEntry {
+		for ; pi < len(ord); pi++ {
+			e := ord[pi]
+			if upper != nil && e.key >= string(upper) {
+				pi = len(ord)
+				return nil
+			}
+			if !e.dead {
+				return e
+			}
+		}
+		return nil
+	}
+	var kbuf, vbuf []byte
+	var kends, vends []int
+	add := func(k, v []byte) {
+		kbuf = append(kbuf, k...)
+		vbuf = append(vbuf, v...)
+		kends = append(kends, len(kbuf))
+		vends = append(vends, len(vbuf))
+	}
+	done = true
+	for {
+		pe := nextPend()
+		if pe == nil && !dbOK {
+			break
+		}
+		if len(kends) == scanPiece {
+			done = false
+			break
+		}
+		c := 1 // which side is smaller: -1 Pebble, 0 equal, 1 pending
+		if pe == nil {
+			c = -1
+		} else if dbOK {
+			c = bytes.Compare(it.Key(), unsafe.Slice(unsafe.StringData(pe.key), len(pe.key)))
+		}
+		if c <= 0 && dbOK {
+			if c < 0 {
+				v, verr := it.ValueAndErr()
+				if verr != nil {
+					err = verr
+					break
+				}
+				add(it.Key(), v)
+			}
+			dbOK = it.Next()
+			if c < 0 {
+				continue
+			}
+		}
+		// c ≥ 0: the pending entry decides this key.
+		pi++
+		if !pe.del {
+			add([]byte(pe.key), pe.val)
+		}
+	}
+	if it != nil {
+		if err == nil {
+			err = it.Error()
+		}
+		err = errors.Join(err, it.Close())
+	}
+	if err != nil {
 		return nil, nil, false, storageErr("scan", t.opts.Dir, err)
 	}
 	ks = make([][]byte, len(kends))

@@ -51,11 +51,11 @@ type Table struct {
 	closed    bool
 	applied   int64 // puts applied since Open, for the key estimate
 
-	// Writer-only: the pending epoch and scratch space.
-	batch *pebble.Batch
-	arena []byte
-	offs  []int
-	skip  []bool
+	// Writer-only: the pending epoch and scratch space. pend is nil once
+	// the table is closed.
+	pend *pending
+	offs []int
+	skip []bool
 }
 
 type snapRef struct {
@@ -122,7 +122,7 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		return nil, storageErr("open", opts.Dir, err)
 	}
 	t.db = db
-	t.batch = db.NewIndexedBatch()
+	t.pend = newPending()
 	return t, nil
 }
 
@@ -151,7 +151,8 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if t.batch == nil {
+	p := t.pend
+	if p == nil {
 		return state.ErrClosed
 	}
 	offs := slices.Grow(t.offs[:0], len(keys)+1)[:len(keys)+1]
@@ -164,40 +165,40 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 			skip[i] = op == state.OpDelete
 		}
 	}
+	// Rows are encoded into the epoch's arena; pending entries keep slices
+	// of it (a full arena is replaced, never moved).
 	if values != nil {
-		t.arena = t.codec.EncodeRows(t.arena[:0], values, skip, offs)
+		if cap(p.arena)-len(p.arena) < 64*len(keys) {
+			p.arena = make([]byte, 0, max(256<<10, 64*len(keys)))
+		}
+		p.arena = t.codec.EncodeRows(p.arena, values, skip, offs)
 	}
 	for i, k := range keys {
-		var err error
 		if skip != nil && skip[i] {
-			err = t.batch.Delete(k, nil)
+			p.put(k, nil, true)
 		} else {
-			err = t.batch.Set(k, t.arena[offs[i]:offs[i+1]], nil)
-		}
-		if err != nil {
-			return storageErr("write", t.opts.Dir, err)
+			p.put(k, p.arena[offs[i]:offs[i+1]:offs[i+1]], false)
 		}
 	}
 	return nil
 }
 
-// CleanBelow implements state.Table with a range deletion from the empty
-// (smallest) key to watermark in the pending batch.
+// CleanBelow implements state.Table: the epoch's earlier writes below the
+// watermark are undone and Commit starts with a range deletion from the
+// empty (smallest) key to the watermark.
 func (t *Table) CleanBelow(ctx context.Context, watermark []byte) error {
-	if t.batch == nil {
+	if t.pend == nil {
 		return state.ErrClosed
 	}
 	if len(watermark) == 0 {
 		return nil // nothing is below the smallest key
 	}
-	if err := t.batch.DeleteRange([]byte{}, watermark, nil); err != nil {
-		return storageErr("clean", t.opts.Dir, err)
-	}
+	t.pend.cleanBelow(watermark)
 	return nil
 }
 
-// Commit implements state.Table: the pending batch is applied to Pebble
-// without a WAL sync (durability comes from Checkpoint).
+// Commit implements state.Table: the pending epoch is applied to Pebble as
+// one batch, without a WAL sync (durability comes from Checkpoint).
 func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -207,13 +208,21 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 	if e <= t.committed || e == state.MaxEpoch {
 		return pgerror.Internal("pebblestate: commit of epoch %d after epoch %d", e, t.committed)
 	}
-	if !t.batch.Empty() {
-		puts := int64(t.batch.Count())
-		if err := t.db.Apply(t.batch, pebble.NoSync); err != nil {
+	if !t.pend.empty() {
+		b := t.db.NewBatch()
+		err := t.pend.fill(b)
+		if err == nil {
+			err = t.db.Apply(b, pebble.NoSync)
+		}
+		puts := int64(b.Count())
+		if cerr := b.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return storageErr("commit", t.opts.Dir, err)
 		}
 		t.applied += puts
-		t.batch.Reset()
+		t.pend = newPending()
 	}
 	t.committed = e
 	return nil
@@ -287,7 +296,7 @@ func (t *Table) Stats() state.Stats {
 	}
 	m := t.db.Metrics()
 	s := state.Stats{
-		MemBytes:  int64(m.MemTable.Size) + int64(len(t.batch.Repr())),
+		MemBytes:  int64(m.MemTable.Size),
 		DiskBytes: int64(m.DiskSpaceUsage()),
 	}
 	if t.cache != nil {
@@ -330,10 +339,7 @@ func (t *Table) Close() error {
 		errs = append(errs, ref.ps.Close())
 		delete(t.snaps, e)
 	}
-	if t.batch != nil {
-		errs = append(errs, t.batch.Close())
-		t.batch = nil
-	}
+	t.pend = nil
 	errs = append(errs, t.db.Close())
 	t.unrefCache()
 	if err := errors.Join(errs...); err != nil {
