@@ -50,6 +50,10 @@ type Options struct {
 	// BarrierInterval is the time between epochs of the streaming views
 	// (0: DefaultBarrierInterval).
 	BarrierInterval time.Duration
+	// StateBackend is the default state backend of materialized views:
+	// "memory", "pebble" or "columnar" ("" means columnar). A view picks
+	// its own with WITH (state_backend = '…').
+	StateBackend string
 	// CheckpointBytes is the WAL volume between checkpoints (0:
 	// DefaultCheckpointBytes). Only used with a DataDir.
 	CheckpointBytes int64
@@ -134,7 +138,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if _, ok := e.cat.Role("postgres"); !ok {
 		e.cat.PutRole(&catalog.Role{Name: "postgres", Superuser: true, Verifier: role.Verifier})
 	}
-	e.startStreams(opts.BarrierInterval)
+	if err := e.startStreams(opts.BarrierInterval); err != nil {
+		return nil, err
+	}
 	if err := e.openDurable(ctx); err != nil {
 		e.Close()
 		return nil, err

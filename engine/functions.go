@@ -86,10 +86,10 @@ func (e *Engine) registerEngineFunctions(r *kernels.Registry) {
 // virtualTables returns the pg_catalog/information_schema emulation as the
 // session sees it.
 func (e *Engine) virtualTables(s *Session) planner.VirtualTables {
-	return pgcatalog.New(e.cat, e.reg, pgcatalog.Info{
+	return sysViews{e: e, next: pgcatalog.New(e.cat, e.reg, pgcatalog.Info{
 		CurrentUser: s.user, Database: s.database, ServerVersion: s.settings["server_version"],
 		Settings: s.pgSettings, Indexes: e.indexInfos,
-	})
+	})}
 }
 
 // indexInfos lists every index for catalog emulation.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,9 @@ import (
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
+	"github.com/sabotsql/sabotsql/storage/columnar"
+	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/sabotsql/sabotsql/storage/state/backends"
 )
 
 // DefaultBarrierInterval is the default time between injected barriers.
@@ -41,6 +46,11 @@ type streams struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// states opens the views' state tables.
+	states *backends.Factory
+	// backend is the server's default state backend.
+	backend state.BackendKind
 }
 
 // mview is one running materialized view.
@@ -50,7 +60,9 @@ type mview struct {
 	out    *stream.Changelog // the view's changes, for views over it
 	cancel context.CancelFunc
 	done   chan struct{}
-	late   atomic.Int64
+	late    *atomic.Int64
+	backend state.BackendKind
+	dlq     *deadLetter
 
 	mu  sync.Mutex
 	err error // the dataflow's failure, if it stopped with one
@@ -62,21 +74,44 @@ func (v *mview) failure() error {
 	return v.err
 }
 
-func (e *Engine) startStreams(interval time.Duration) {
+func (e *Engine) startStreams(interval time.Duration) error {
 	if interval <= 0 {
 		interval = DefaultBarrierInterval
 	}
+	kind := state.DefaultBackend
+	if e.opts.StateBackend != "" {
+		k, err := state.ParseBackend(e.opts.StateBackend)
+		if err != nil {
+			return err
+		}
+		kind = k
+	}
 	st := &streams{
-		coord: stream.NewCoordinator(),
-		ticks: stream.NewChangelog(arrow.NewSchema(nil, nil)),
-		views: map[catalog.ObjectID]*mview{},
-		done:  make(chan struct{}),
+		coord:   stream.NewCoordinator(),
+		ticks:   stream.NewChangelog(arrow.NewSchema(nil, nil)),
+		views:   map[catalog.ObjectID]*mview{},
+		done:    make(chan struct{}),
+		backend: kind,
+		states:  &backends.Factory{Budget: columnar.NewBudget(e.opts.MemoryLimit), Logger: e.log},
+	}
+	if e.opts.DataDir != "" {
+		// Views are rebuilt from their base tables at start (see
+		// ARCHITECTURE.md), so state files of an earlier run are garbage.
+		dir := filepath.Join(e.opts.DataDir, "state")
+		if err := os.RemoveAll(dir); err != nil {
+			return pgerror.Wrap(err, pgerror.IOError, "could not clear the state directory")
+		}
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return pgerror.Wrap(err, pgerror.IOError, "could not create the state directory")
+		}
+		st.states.Dir = dir
 	}
 	st.coord.AddChangelog(st.ticks)
 	ctx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
 	e.st = st
 	go e.barrierLoop(ctx, interval)
+	return nil
 }
 
 // barrierLoop injects a barrier every interval while views exist, and
@@ -151,6 +186,18 @@ func (e *Engine) Flush(ctx context.Context) error {
 	}
 	if err := e.st.coord.WaitCommitted(ctx, ep); err != nil {
 		return pgerror.Wrap(err, pgerror.QueryCanceled, "canceling FLUSH")
+	}
+	// Late rows routed to dead-letter tables are written too.
+	e.st.mu.RLock()
+	var dlqs []*deadLetter
+	for _, v := range e.st.views {
+		if v.dlq != nil {
+			dlqs = append(dlqs, v.dlq)
+		}
+	}
+	e.st.mu.RUnlock()
+	for _, d := range dlqs {
+		d.drain()
 	}
 	return nil
 }
@@ -382,7 +429,21 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	now := types.TimestampTZ(time.Now().UnixMicro())
 	ec.StmtTime, ec.TxnTime = now, now
 	env := &exec.Env{Eval: ec, Tables: &tableReader{e: s.e}, Mem: exec.NewMemAccount(s.e.opts.MemoryLimit)}
-	in := &mvInputs{s: s, start: start}
+	in := &mvInputs{s: s, start: start, late: new(atomic.Int64)}
+	if name, ok := def.Options["late_rows_table"]; ok {
+		dlq, err := s.e.newDeadLetter(ctx, s, name)
+		if err != nil {
+			return api.Result{}, err
+		}
+		in.dlq = dlq
+		started := false
+		defer func() {
+			if !started {
+				dlq.close()
+			}
+		}()
+		defer func() { started = s.e.view(def.ID) != nil }()
+	}
 	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: in}
 	res, err := b.Build(ctx, q.Plan)
 	if err != nil {
@@ -426,7 +487,27 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	if !def.EmitOnWindowClose {
 		key = res.Key
 	}
-	mat, err := stream.NewMaterialize(tee, res.Types, key, nil, committer)
+	backend := s.e.st.backend
+	if o, ok := def.Options["state_backend"]; ok {
+		if backend, err = state.ParseBackend(o); err != nil {
+			s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
+			tee.Close()
+			return api.Result{}, err
+		}
+	}
+	probe, err := stream.NewMaterialize(tee, res.Types, key, nil, nil)
+	if err != nil {
+		s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
+		tee.Close()
+		return api.Result{}, err
+	}
+	table, err := s.e.st.states.Open(ctx, backend, fmt.Sprintf("mv_%d_%d", def.ID, time.Now().UnixNano()), probe.ValueSchema())
+	if err != nil {
+		s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
+		tee.Close()
+		return api.Result{}, err
+	}
+	mat, err := stream.NewMaterialize(tee, res.Types, key, table, committer)
 	if err != nil {
 		s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
 		tee.Close()
@@ -438,7 +519,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 		return api.Result{}, err
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{})}
+	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{}), backend: backend, late: in.late, dlq: in.dlq}
 	s.e.st.mu.Lock()
 	s.e.st.views[def.ID] = v
 	s.e.st.mu.Unlock()
@@ -514,6 +595,9 @@ func (e *Engine) runView(ctx context.Context, v *mview) {
 func (v *mview) stop() {
 	v.cancel()
 	<-v.done
+	if v.dlq != nil {
+		v.dlq.close()
+	}
 	v.mat.Close()
 	v.out.Release()
 }
@@ -537,6 +621,8 @@ type mvInputs struct {
 	s     *Session
 	start uint64
 	srcs  []stream.Executor
+	late  *atomic.Int64 // late rows dropped by watermarked sources
+	dlq   *deadLetter   // receives late rows (WITH (late_rows_table = …))
 }
 
 func (in *mvInputs) closeAll() {
@@ -632,7 +718,14 @@ func (in *mvInputs) watermark(ts *tableState, src stream.Executor) (stream.Execu
 	if d, err := parseDurationMS(in.s.settings["watermark_idle_timeout"]); err == nil && d > 0 {
 		idle = d
 	}
-	return stream.NewWatermarkFilter(src, col, ev, stream.WatermarkOptions{IdleTimeout: idle}), col, nil
+	opts := stream.WatermarkOptions{IdleTimeout: idle, LateRows: in.late}
+	if in.dlq != nil {
+		if in.dlq.width != ts.schema.NumFields() {
+			return nil, -1, pgerror.New(pgerror.DatatypeMismatch, "late_rows_table %q must have the columns of table %q", in.dlq.name, ts.def.Name)
+		}
+		opts.Late = in.dlq.add
+	}
+	return stream.NewWatermarkFilter(src, col, ev, opts), col, nil
 }
 
 // planEval evaluates a one-column plan over a table's full rows (the

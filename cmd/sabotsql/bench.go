@@ -31,6 +31,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	interval := fs.Duration("barrier-interval", engine.DefaultBarrierInterval, "barrier interval")
 	only := fs.String("scenario", "", "run one scenario: agg10k, agg1m, join, freshness")
 	profile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
+	backend := fs.String("state-backend", "", "state backend of the views: memory, pebble, columnar (default columnar)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -47,7 +48,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Fprintf(stdout, "sabotsql bench: GOMAXPROCS=%d, barrier interval %s\n", runtime.GOMAXPROCS(0), *interval)
+	fmt.Fprintf(stdout, "sabotsql bench: GOMAXPROCS=%d, barrier interval %s, state backend %q\n", runtime.GOMAXPROCS(0), *interval, *backend)
 	type scenario struct {
 		name string
 		run  func(ctx context.Context, e *engine.Engine, s *engine.Session) (string, error)
@@ -70,7 +71,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if *only != "" && *only != sc.name {
 			continue
 		}
-		e, err := engine.Open(ctx, engine.Options{BarrierInterval: *interval})
+		e, err := engine.Open(ctx, engine.Options{BarrierInterval: *interval, StateBackend: *backend})
 		if err != nil {
 			fmt.Fprintln(stderr, "sabotsql bench:", err)
 			return 1

@@ -103,3 +103,6 @@ func (t *Tee) Close() error {
 	t.log.Close()
 	return t.input.Close()
 }
+
+// StateStats reports the size of the view's state table.
+func (m *Materialize) StateStats() state.Stats { return m.table.Stats() }
