@@ -55,11 +55,11 @@ type streams struct {
 
 // mview is one running materialized view.
 type mview struct {
-	def    *catalog.View
-	mat    *stream.Materialize
-	out    *stream.Changelog // the view's changes, for views over it
-	cancel context.CancelFunc
-	done   chan struct{}
+	def     *catalog.View
+	mat     *stream.Materialize
+	out     *stream.Changelog // the view's changes, for views over it
+	cancel  context.CancelFunc
+	done    chan struct{}
 	late    *atomic.Int64
 	backend state.BackendKind
 	dlq     *deadLetter

@@ -301,4 +301,3 @@ func benchFreshness(ctx context.Context, e *engine.Engine, s *engine.Session, ra
 		rate, dur, len(lat), per, p(0.5).Round(time.Millisecond), p(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
 		interval, float64(p(0.99))/float64(interval)), nil
 }
-
