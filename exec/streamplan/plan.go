@@ -44,6 +44,10 @@ type Builder struct {
 	Env *exec.Env
 	Reg *kernels.Registry
 	In  Inputs
+
+	// topN marks Window nodes whose ranking column a filter bounds
+	// (rank <= N): they are maintained as group top-N.
+	topN map[*planner.Window]int64
 }
 
 // Result is a built dataflow.
@@ -273,6 +277,7 @@ func (b *Builder) filter(ctx context.Context, x *planner.Filter) (flow, error) {
 		conj = append(conj, e)
 	}
 	split(x.Cond)
+	b.markTopN(x.Input, conj)
 	// IN / NOT IN (uncorrelated subquery) become semi and anti joins, and a
 	// comparison with a scalar subquery a dynamic filter; the rest is a
 	// plain filter on top.

@@ -293,6 +293,66 @@ func unwrapSubquery(e planner.Expr) (*planner.Subquery, bool) {
 	return s, ok
 }
 
+// markTopN finds rank <= N (or < N, = 1) over a window's only ranking
+// call, through projections that pass columns on, and marks the window.
+func (b *Builder) markTopN(n planner.Node, conj []planner.Expr) {
+	for _, c := range conj {
+		call, ok := c.(*planner.Call)
+		if !ok || call.Fn == nil || len(call.Args) != 2 {
+			continue
+		}
+		col, isCol := call.Args[0].(*planner.ColRef)
+		k, isConst := call.Args[1].(*planner.Const)
+		if !isCol || !isConst || k.Val == nil {
+			continue
+		}
+		lim, ok := k.Val.(int64)
+		if !ok {
+			continue
+		}
+		switch call.Fn.Name {
+		case "<=":
+		case "<":
+			lim--
+		case "=":
+			if lim != 1 {
+				continue
+			}
+		default:
+			continue
+		}
+		idx, node := col.Idx, n
+		for {
+			p, ok := node.(*planner.Project)
+			if !ok {
+				break
+			}
+			r, ok := p.Exprs[idx].(*planner.ColRef)
+			if !ok {
+				idx = -1
+				break
+			}
+			idx, node = r.Idx, p.Input
+		}
+		w, ok := node.(*planner.Window)
+		if !ok || idx < 0 || len(w.Calls) != 1 || idx != len(w.Out)-1 || lim < 0 {
+			continue
+		}
+		switch w.Calls[0].Name {
+		case "row_number", "rank", "dense_rank":
+			if w.Calls[0].Agg != nil || w.Calls[0].Filter != nil || len(w.Calls[0].OrderBy) == 0 {
+				continue
+			}
+			if b.topN == nil {
+				b.topN = map[*planner.Window]int64{}
+			}
+			if old, seen := b.topN[w]; !seen || lim < old {
+				b.topN[w] = lim
+			}
+		}
+	}
+}
+
 // window maintains window functions with an OverWindow: a changed
 // partition is recomputed by the batch window operator and only changed
 // rows are emitted.
@@ -324,6 +384,15 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 	opos := make([]int, len(first.OrderBy))
 	for i, k := range first.OrderBy {
 		opos[i] = k.E.(*planner.ColRef).Idx
+	}
+	if lim, ok := b.topN[x]; ok {
+		// A bounded rank: keep only the top rows of each partition.
+		gt, err := stream.NewGroupTopN(in.ex, in.ts, part, sortCols(first.OrderBy, opos), first.Name, lim, true)
+		if err != nil {
+			in.ex.Close()
+			return flow{}, err
+		}
+		return flow{ex: gt, ts: x.Out.Types(), wm: map[int]bool{}}, nil
 	}
 	env := b.Env
 	outSchema := arrowSchema(x.Out)
