@@ -2,11 +2,11 @@ package state
 
 import (
 	"encoding/binary"
-	"math"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
@@ -65,83 +65,185 @@ func PruneVersions(vs []Version, pinned []Epoch, dropLeadingTombs bool) []Versio
 }
 
 // BuildRows decodes value rows into a batch of the codec's schema; rows with
-// found[i] false become NULL rows. It decodes column at a time (one type
-// switch per column, unchecked appends for the common fixed-width types),
-// keeping a cursor per row. The caller releases the batch.
+// found[i] false become NULL rows. It decodes column at a time, keeping a
+// cursor per row, and assembles fixed-width and string columns directly
+// from Go slices (no builders: a one-row lookup costs a few allocations);
+// other types go through an Arrow builder of alloc. The caller releases the
+// batch.
 func BuildRows(alloc memory.Allocator, codec *RowCodec, vals [][]byte, found []bool) (arrow.RecordBatch, error) {
-	b := array.NewRecordBuilder(alloc, codec.schema)
-	defer b.Release()
 	n := len(vals)
-	b.Reserve(n)
-	total := 0
-	for _, v := range vals {
-		total += len(v)
-	}
 	pos := make([]int, n)
-	for _, f := range b.Fields() {
+	fields := codec.schema.Fields()
+	cols := make([]arrow.Array, 0, len(fields))
+	release := func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}
+	for _, f := range fields {
+		var col arrow.Array
 		var err error
-		switch fb := f.(type) {
-		case *array.Int64Builder:
-			err = decodeFixed(fb, vals, found, pos, 8, func(p []byte) { fb.UnsafeAppend(int64(binary.LittleEndian.Uint64(p))) })
-		case *array.Float64Builder:
-			err = decodeFixed(fb, vals, found, pos, 8, func(p []byte) { fb.UnsafeAppend(math.Float64frombits(binary.LittleEndian.Uint64(p))) })
-		case *array.TimestampBuilder:
-			err = decodeFixed(fb, vals, found, pos, 8, func(p []byte) { fb.UnsafeAppend(arrow.Timestamp(binary.LittleEndian.Uint64(p))) })
-		case *array.Int32Builder:
-			err = decodeFixed(fb, vals, found, pos, 4, func(p []byte) { fb.UnsafeAppend(int32(binary.LittleEndian.Uint32(p))) })
+		switch w := bodyWidth(f.Type.ID()); {
+		case w > 0:
+			col, err = decodeFixedCol(f.Type, w, vals, found, pos)
+		case f.Type.ID() == arrow.STRING || f.Type.ID() == arrow.BINARY:
+			col, err = decodeBinaryCol(f.Type, vals, found, pos)
 		default:
-			switch vb := f.(type) {
-			case *array.StringBuilder:
-				vb.ReserveData(total)
-			case *array.BinaryBuilder:
-				vb.ReserveData(total)
-			}
-			for i, v := range vals {
-				if !found[i] {
-					f.AppendNull()
-					continue
-				}
-				if pos[i], err = decodeValue(f, v, pos[i]); err != nil {
-					break
-				}
-			}
+			col, err = decodeWithBuilder(alloc, f.Type, vals, found, pos)
 		}
 		if err != nil {
+			release()
 			return nil, err
 		}
+		cols = append(cols, col)
 	}
 	for i, v := range vals {
 		if found[i] && pos[i] != len(v) {
+			release()
 			return nil, ErrCorruptRow
 		}
 	}
-	return b.NewRecordBatch(), nil
+	rec := array.NewRecordBatch(codec.schema, cols, int64(n))
+	release()
+	return rec, nil
 }
 
-// decodeFixed decodes one fixed-width column (body width w) of every row
-// into fb (reserved for len(vals) values); put appends a present value.
-func decodeFixed(fb array.Builder, vals [][]byte, found []bool, pos []int, w int, put func([]byte)) error {
-	for i, v := range vals {
-		p := pos[i]
-		if !found[i] {
-			fb.AppendNull()
-			continue
-		}
-		if p >= len(v) {
-			return ErrCorruptRow
-		}
-		if v[p] == 0 {
-			fb.AppendNull()
-			pos[i] = p + 1
-			continue
-		}
-		if p+1+w > len(v) {
-			return ErrCorruptRow
-		}
-		put(v[p+1 : p+1+w])
-		pos[i] = p + 1 + w
+// bodyWidth is the byte width of a fixed-width type's values whose Arrow
+// layout is the row encoding's little-endian body (0 otherwise; booleans are
+// bit-packed in Arrow).
+func bodyWidth(id arrow.Type) int {
+	switch id {
+	case arrow.INT8, arrow.UINT8:
+		return 1
+	case arrow.INT16, arrow.UINT16:
+		return 2
+	case arrow.INT32, arrow.UINT32, arrow.DATE32, arrow.TIME32, arrow.FLOAT32:
+		return 4
+	case arrow.INT64, arrow.UINT64, arrow.DATE64, arrow.TIME64, arrow.TIMESTAMP, arrow.DURATION, arrow.FLOAT64:
+		return 8
 	}
-	return nil
+	return 0
+}
+
+// flagAt reads the flag byte of row i at its cursor: present reports a
+// value follows; ok false means the row is malformed.
+func flagAt(v []byte, p int) (present, ok bool) {
+	if p >= len(v) {
+		return false, false
+	}
+	return v[p] != 0, true
+}
+
+func decodeFixedCol(dt arrow.DataType, w int, vals [][]byte, found []bool, pos []int) (arrow.Array, error) {
+	n := len(vals)
+	body := make([]byte, w*n)
+	var valid []byte
+	nulls := 0
+	for i, v := range vals {
+		present := false
+		if found[i] {
+			var ok bool
+			if present, ok = flagAt(v, pos[i]); !ok {
+				return nil, ErrCorruptRow
+			}
+			pos[i]++
+		}
+		if !present {
+			if valid == nil {
+				valid = make([]byte, bitutil.BytesForBits(int64(n)))
+				bitutil.SetBitsTo(valid, 0, int64(n), true)
+			}
+			bitutil.ClearBit(valid, i)
+			nulls++
+			continue
+		}
+		p := pos[i]
+		if p+w > len(v) {
+			return nil, ErrCorruptRow
+		}
+		// The row body is little-endian, as Arrow's buffers on the
+		// little-endian machines Go targets here.
+		copy(body[i*w:], v[p:p+w])
+		pos[i] = p + w
+	}
+	return makeArray(dt, n, nulls, valid, body, nil), nil
+}
+
+func decodeBinaryCol(dt arrow.DataType, vals [][]byte, found []bool, pos []int) (arrow.Array, error) {
+	n := len(vals)
+	offs := make([]int32, n+1)
+	total := 0
+	for i, v := range vals {
+		if found[i] {
+			total += len(v)
+		}
+	}
+	data := make([]byte, 0, total)
+	var valid []byte
+	nulls := 0
+	for i, v := range vals {
+		offs[i] = int32(len(data))
+		present := false
+		if found[i] {
+			var ok bool
+			if present, ok = flagAt(v, pos[i]); !ok {
+				return nil, ErrCorruptRow
+			}
+			pos[i]++
+		}
+		if !present {
+			if valid == nil {
+				valid = make([]byte, bitutil.BytesForBits(int64(n)))
+				bitutil.SetBitsTo(valid, 0, int64(n), true)
+			}
+			bitutil.ClearBit(valid, i)
+			nulls++
+			continue
+		}
+		p := pos[i]
+		l, w := binary.Uvarint(v[p:])
+		if w <= 0 || l > uint64(len(v)-p-w) {
+			return nil, ErrCorruptRow
+		}
+		p += w
+		data = append(data, v[p:p+int(l)]...)
+		pos[i] = p + int(l)
+	}
+	offs[n] = int32(len(data))
+	return makeArray(dt, n, nulls, valid, arrow.Int32Traits.CastToBytes(offs), data), nil
+}
+
+// makeArray wraps Go slices as an Arrow array (validity may be nil when
+// nulls is 0; data is the third buffer of binary layouts).
+func makeArray(dt arrow.DataType, n, nulls int, valid, body, data []byte) arrow.Array {
+	var vb *memory.Buffer
+	if valid != nil {
+		vb = memory.NewBufferBytes(valid)
+	}
+	bufs := []*memory.Buffer{vb, memory.NewBufferBytes(body)}
+	if data != nil {
+		bufs = append(bufs, memory.NewBufferBytes(data))
+	}
+	d := array.NewData(dt, n, bufs, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
+}
+
+func decodeWithBuilder(alloc memory.Allocator, dt arrow.DataType, vals [][]byte, found []bool, pos []int) (arrow.Array, error) {
+	b := array.NewBuilder(alloc, dt)
+	defer b.Release()
+	b.Reserve(len(vals))
+	for i, v := range vals {
+		if !found[i] {
+			b.AppendNull()
+			continue
+		}
+		var err error
+		if pos[i], err = decodeValue(b, v, pos[i]); err != nil {
+			return nil, err
+		}
+	}
+	return b.NewArray(), nil
 }
 
 // CheckWrite validates the arguments of Table.Write; backends call it.
