@@ -64,7 +64,7 @@ const (
 	recDrop     byte = 6  // txn, schema, relation (compensates a create)
 	recUndo     byte = 7  // txn: its newest remaining change was rolled back
 	recCommit   byte = 8  // txn
-	recAbort    byte = 9  // txn
+	recAbort    byte = 9  // txn: undoes what of it is not undone yet
 	recSeq      byte = 10 // name, next, increment, called, last
 )
 

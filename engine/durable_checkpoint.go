@@ -48,6 +48,7 @@ type ckptCatalog struct {
 	History []ddlEntry          `json:"history"`
 	Seqs    map[string]seqState `json:"sequences"`
 	Tables  []ckptTable         `json:"tables"`
+	NextTxn uint64              `json:"next_txn"`
 }
 
 type ckptTable struct {
@@ -88,7 +89,7 @@ func (e *Engine) Checkpoint(ctx context.Context) error {
 	lsn := d.wal.NextLSN()
 	d.wal.Rotate()
 	epoch := d.epoch + 1
-	cat := ckptCatalog{History: append([]ddlEntry(nil), d.history...), Seqs: e.seqStates()}
+	cat := ckptCatalog{History: append([]ddlEntry(nil), d.history...), Seqs: e.seqStates(), NextTxn: d.nextTxn}
 	d.mu.Unlock()
 	// Records below lsn describe the state being written; they need not be
 	// durable first: the checkpoint makes their effects durable itself.
@@ -365,6 +366,9 @@ func (r *replayer) loadCheckpoint(ctx context.Context, m meta.Manifest) (wal.LSN
 	}
 	for name, st := range cat.Seqs {
 		e.setSeq(name, st)
+	}
+	if cat.NextTxn > r.maxTxn {
+		r.maxTxn = cat.NextTxn
 	}
 	return lsn, nil
 }

@@ -87,7 +87,8 @@ func (e *Engine) openDurableFS(ctx context.Context, walFS, dataFS vfs.FS, metaDi
 	}); err != nil {
 		return fail(err)
 	}
-	if err := r.finish(); err != nil {
+	rolledBack, err := r.finish()
+	if err != nil {
 		return fail(err)
 	}
 	d.mu.Lock()
@@ -95,6 +96,18 @@ func (e *Engine) openDurableFS(ctx context.Context, walFS, dataFS vfs.FS, metaDi
 	d.nextTxn = r.maxTxn
 	d.replaying = false
 	d.mu.Unlock()
+	// Close the rolled-back transactions in the log, so their ids can never
+	// be mistaken for later ones.
+	for _, id := range rolledBack {
+		if _, err := lg.Append(encTxn(recAbort, id)); err != nil {
+			return fail(err)
+		}
+	}
+	if len(rolledBack) > 0 {
+		if err := lg.Sync(); err != nil {
+			return fail(err)
+		}
+	}
 	for name, st := range e.seqStates() {
 		d.seqLogged[name] = st
 	}
@@ -225,7 +238,13 @@ func (r *replayer) apply(ctx context.Context, lsn wal.LSN, p []byte) error {
 		r.history = append(r.history, ent)
 		return nil
 	case recCommit, recAbort:
-		r.noteTxn(id)
+		t := r.noteTxn(id)
+		if kind == recAbort && len(t.undo) > 0 {
+			// Changes not undone one by one before the abort (recovery
+			// logs a bare abort for a transaction it rolled back).
+			r.rs.txn = t
+			r.rs.rollback()
+		}
 		delete(r.txns, id)
 		r.endHistory(id, kind == recCommit)
 		return nil
@@ -325,9 +344,10 @@ func (r *replayer) endHistory(id uint64, commit bool) {
 	r.history = out
 }
 
-// finish rolls back transactions the log does not end, newest first, and
-// rebuilds the unique indexes from the recovered rows.
-func (r *replayer) finish() error {
+// finish rolls back transactions the log does not end, newest first,
+// returning their ids, and rebuilds the unique indexes from the recovered
+// rows.
+func (r *replayer) finish() ([]uint64, error) {
 	ids := make([]uint64, 0, len(r.txns))
 	for id := range r.txns {
 		ids = append(ids, id)
@@ -354,11 +374,11 @@ func (r *replayer) finish() error {
 				continue
 			}
 			if err := r.rs.buildUniqueIndex(ts, ix); err != nil {
-				return pgerror.Wrap(err, pgerror.DataCorrupted, fmt.Sprintf("recovery: rebuilding index %s", ix.name))
+				return nil, pgerror.Wrap(err, pgerror.DataCorrupted, fmt.Sprintf("recovery: rebuilding index %s", ix.name))
 			}
 		}
 	}
-	return nil
+	return ids, nil
 }
 
 // lsnOf reads the WAL position a manifest records.

@@ -261,3 +261,28 @@ func TestDurableInMemoryUnchanged(t *testing.T) {
 	query(t, s, durableSchema)
 	workload(t, s, 1)
 }
+
+// TestDurableRecoveryRollbackIsLogged: a transaction recovery rolls back
+// stays rolled back after further crashes (recovery logs its abort).
+func TestDurableRecoveryRollbackIsLogged(t *testing.T) {
+	dir := t.TempDir()
+	e, s := openDir(t, dir, 0)
+	query(t, s, durableSchema)
+	workload(t, s, 1)
+	s2, err := e.Session("sabot", "sabot", nil)
+	require.NoError(t, err)
+	query(t, s2, "BEGIN; INSERT INTO t (g, v) VALUES (5, 5); UPDATE t SET v = -1 WHERE g = 0")
+	query(t, s, "INSERT INTO t (g, v) VALUES (6, 6)") // syncs s2's records too
+	e.crashForTest()
+	for i := 0; i < 3; i++ {
+		e, s = openDir(t, dir, 0)
+		require.Empty(t, query(t, s, "SELECT * FROM t WHERE g = 5 OR v = -1"))
+		snap := snapshot(t, s)
+		require.Equal(t, snap[1], snap[2])
+		query(t, s, "INSERT INTO t (g, v) VALUES (6, 6)")
+		e.crashForTest()
+	}
+	e, s = openDir(t, dir, 0)
+	require.Equal(t, "4", flat(query(t, s, "SELECT count(*) FROM t WHERE g = 6")))
+	require.NoError(t, e.Close())
+}

@@ -13,7 +13,9 @@ import (
 	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
 )
 
-func payload(i int) []byte { return []byte(fmt.Sprintf("record-%04d-%s", i, string(make([]byte, i%37)))) }
+func payload(i int) []byte {
+	return []byte(fmt.Sprintf("record-%04d-%s", i, string(make([]byte, i%37))))
+}
 
 // replayAll reopens fs and returns every record's payload by LSN.
 func replayAll(t *testing.T, fs vfs.FS, from LSN) ([]string, *Log) {
