@@ -8,7 +8,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/sabotsql/sabotsql/exec/kernels/vec"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
@@ -25,12 +24,17 @@ const (
 )
 
 // HashJoin is an incremental equi-join of two inputs. Each side's rows are
-// kept in memory by join key with multiplicities; a change on one side
-// probes the other side's state and emits the joined changes with its own
-// sign. Outer sides emit NULL-extended rows while a key has no match and
-// retract them when the first match arrives (and the reverse when the last
-// match goes). Output updates are emitted as Delete/Insert rows, never as
-// update pairs. NULL keys never match.
+// kept in memory by join key with multiplicities (a columnar side table,
+// see joinSide); a change on one side probes the other side's state and
+// emits the joined changes with its own sign. Outer sides emit
+// NULL-extended rows while a key has no match and retract them when the
+// first match arrives (and the reverse when the last match goes). Output
+// updates are emitted as Delete/Insert rows, never as update pairs. NULL
+// keys never match.
+//
+// The join works a chunk at a time: key ids and row hashes are computed per
+// column, output rows are collected as pairs of row references and built by
+// gathering each output column from the retained input batches.
 //
 // Output columns: the left input's columns, then the right input's.
 type HashJoin struct {
@@ -41,12 +45,11 @@ type HashJoin struct {
 	width  [2]int
 	schema *arrow.Schema
 	mem    memory.Allocator
-	state  [2]map[string]*joinBucket
-	kbuf   []byte
-	rbuf   []byte
+	sides  [2]*joinSide
 
-	builders []array.Builder
-	ops      []Op
+	// The output being built: one (left, right) row pair and op per row.
+	refs [2][]rowRef
+	ops  []Op
 
 	// cond is the residual ON condition over (left row, right row); nil
 	// means every key match joins.
@@ -61,21 +64,6 @@ func (j *HashJoin) WithCondition(cond func(l, r []types.Datum) (bool, error)) *H
 	return j
 }
 
-type joinBucket struct {
-	rows  []*joinRow
-	index map[string]int // row identity → position in rows
-	total int64          // sum of multiplicities
-}
-
-type joinRow struct {
-	id string
-	// matches counts the other side's rows (with multiplicity) this row
-	// joins with under the residual condition (only with a condition).
-	matches int64
-	vals    []types.Datum
-	n       int64
-}
-
 // NewHashJoin joins left and right (columns of SQL types leftTypes,
 // rightTypes) on leftKeys[i] = rightKeys[i].
 func NewHashJoin(left, right Executor, leftTypes, rightTypes []types.T, leftKeys, rightKeys []int, jt JoinType) (*HashJoin, error) {
@@ -83,8 +71,7 @@ func NewHashJoin(left, right Executor, leftTypes, rightTypes []types.T, leftKeys
 		return nil, pgerror.Internal("stream: join needs equal, non-empty key lists (%d, %d)", len(leftKeys), len(rightKeys))
 	}
 	j := &HashJoin{al: newAligner(left, right), jt: jt, types: [2][]types.T{leftTypes, rightTypes},
-		keys: [2][]int{leftKeys, rightKeys}, mem: memory.DefaultAllocator,
-		state: [2]map[string]*joinBucket{{}, {}}}
+		keys: [2][]int{leftKeys, rightKeys}, mem: memory.DefaultAllocator}
 	var fields []arrow.Field
 	for s, in := range []Executor{left, right} {
 		sc := in.Schema()
@@ -108,6 +95,8 @@ func NewHashJoin(left, right Executor, leftTypes, rightTypes []types.T, leftKeys
 		}
 	}
 	j.schema = arrow.NewSchema(fields, nil)
+	j.sides[0] = newJoinSide(left.Schema(), leftTypes, leftKeys)
+	j.sides[1] = newJoinSide(right.Schema(), rightTypes, rightKeys)
 	return j, nil
 }
 
@@ -162,106 +151,104 @@ func (j *HashJoin) Next(ctx context.Context) (Message, error) {
 
 func (j *HashJoin) process(s int, c *Chunk) (*Chunk, error) {
 	o := 1 - s
+	sd, od := j.sides[s], j.sides[o]
 	b := c.Batch
-	ts := j.types[s]
-	cols := b.Columns()
-	keyCols := make([]arrow.Array, len(j.keys[s]))
-	keyTypes := make([]types.T, len(j.keys[s]))
-	for i, k := range j.keys[s] {
-		keyCols[i] = cols[k]
-		keyTypes[i] = ts[k]
+	if err := sd.prepare(b); err != nil {
+		return nil, err
 	}
-	if j.builders == nil {
-		for _, f := range j.schema.Fields() {
-			j.builders = append(j.builders, array.NewBuilder(j.mem, f.Type))
-		}
+	cur := sd.addSeg(b)
+	j.refs[0], j.refs[1], j.ops = j.refs[0][:0], j.refs[1][:0], j.ops[:0]
+	err := j.probe(s, o, sd, od, b, cur, c.Ops)
+	var out *Chunk
+	if err == nil && len(j.ops) > 0 {
+		out, err = j.build()
 	}
-	j.ops = j.ops[:0]
-	for i, op := range c.Ops {
-		sg := op.Sign()
-		nullKey := false
-		for _, kc := range keyCols {
-			if kc.IsNull(i) {
-				nullKey = true
-				break
-			}
-		}
-		vals := make([]types.Datum, len(ts))
-		for k := range ts {
-			vals[k] = types.GetDatum(cols[k], i, ts[k])
-		}
-		if nullKey {
-			if j.preserved(s) {
-				j.emit(s, sg, vals, nil, 1)
-			}
-			continue
-		}
-		j.kbuf = vec.AppendRowKey(j.kbuf[:0], keyCols, keyTypes, i)
-		key := string(j.kbuf)
-		if j.cond != nil {
-			if err := j.processCond(s, sg, key, vals, cols, ts, i); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		ob := j.state[o][key]
-		if ob != nil && ob.total > 0 {
-			for _, x := range ob.rows {
-				j.emit(s, sg, vals, x.vals, x.n)
-			}
-		} else if j.preserved(s) {
-			j.emit(s, sg, vals, nil, 1)
-		}
-		sb := j.state[s][key]
-		if sb == nil {
-			sb = &joinBucket{index: map[string]int{}}
-			j.state[s][key] = sb
-		}
-		if j.preserved(o) && ob != nil {
-			before, after := sb.total, sb.total+sg
-			switch {
-			case before <= 0 && after > 0:
-				for _, x := range ob.rows {
-					j.emit(o, -1, x.vals, nil, x.n)
-				}
-			case before > 0 && after <= 0:
-				for _, x := range ob.rows {
-					j.emit(o, 1, x.vals, nil, x.n)
-				}
-			}
-		}
-		j.rbuf = vec.AppendRowKey(j.rbuf[:0], cols, ts, i)
-		sb.add(string(j.rbuf), vals, sg)
-		if len(sb.rows) == 0 {
-			delete(j.state[s], key)
-		}
+	sd.sweep(cur)
+	if err == nil {
+		err = sd.maybeCompact(j.mem)
 	}
-	if len(j.ops) == 0 {
-		return nil, nil
+	if err != nil {
+		if out != nil {
+			out.Release()
+		}
+		return nil, err
 	}
-	out := make([]arrow.Array, len(j.builders))
-	for i, bl := range j.builders {
-		out[i] = bl.NewArray()
-	}
-	rb := array.NewRecordBatch(j.schema, out, int64(len(j.ops)))
-	for _, a := range out {
-		a.Release()
-	}
-	return &Chunk{Batch: rb, Ops: append([]Op(nil), j.ops...)}, nil
+	return out, nil
 }
 
-// processCond handles one row of side s under a residual condition.
-func (j *HashJoin) processCond(s int, sg int64, key string, vals []types.Datum, cols []arrow.Array, ts []types.T, i int) error {
+// probe runs the rows of one chunk of side s (batch b, retained as segment
+// cur) against the other side and applies them to their own side.
+func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur int32, ops []Op) error {
+	for i, op := range ops {
+		sg := op.Sign()
+		me := rowRef{seg: cur, row: int32(i)}
+		if sd.nullKey[i] {
+			if j.preserved(s) {
+				j.emit(s, sg, me, nullRef, 1)
+			}
+			continue
+		}
+		id, key := sd.keyIDs[i], sd.key(i)
+		ob := od.find(id, key)
+		if j.cond != nil {
+			if err := j.probeCond(s, sd, od, b, i, me, sg, id, key, ob); err != nil {
+				return err
+			}
+			continue
+		}
+		var obk *joinBucket
+		if ob >= 0 {
+			obk = &od.buckets[ob]
+		}
+		if obk != nil && obk.total > 0 {
+			for _, e := range obk.rows {
+				en := &od.entries[e]
+				j.emit(s, sg, me, en.ref, en.n)
+			}
+		} else if j.preserved(s) {
+			j.emit(s, sg, me, nullRef, 1)
+		}
+		sb := sd.bucket(id, key)
+		if j.preserved(o) && obk != nil {
+			before := sd.buckets[sb].total
+			after := before + sg
+			switch {
+			case before <= 0 && after > 0:
+				for _, e := range obk.rows {
+					j.emit(o, -1, od.entries[e].ref, nullRef, od.entries[e].n)
+				}
+			case before > 0 && after <= 0:
+				for _, e := range obk.rows {
+					j.emit(o, 1, od.entries[e].ref, nullRef, od.entries[e].n)
+				}
+			}
+		}
+		sd.add(sb, b, i, me, sg, nil)
+		if len(sd.buckets[sb].rows) == 0 {
+			sd.dropBucket(id, sb)
+		}
+	}
+	return nil
+}
+
+// probeCond handles row i of side s under a residual condition (ob: the
+// other side's bucket of its key, or -1).
+func (j *HashJoin) probeCond(s int, sd, od *joinSide, b arrow.RecordBatch, i int, me rowRef, sg int64, id uint64, key []byte, ob int32) error {
 	o := 1 - s
-	ob := j.state[o][key]
+	cols := b.Columns()
+	vals := make([]types.Datum, len(sd.ts))
+	for k, t := range sd.ts {
+		vals[k] = types.GetDatum(cols[k], i, t)
+	}
 	var m int64
-	if ob != nil {
-		for _, y := range ob.rows {
+	if ob >= 0 {
+		for _, e := range od.buckets[ob].rows {
+			y := &od.entries[e]
 			var l, r []types.Datum
 			if s == 0 {
-				l, r = vals, y.vals
+				l, r = vals, od.datums[e]
 			} else {
-				l, r = y.vals, vals
+				l, r = od.datums[e], vals
 			}
 			ok, err := j.cond(l, r)
 			if err != nil {
@@ -271,99 +258,83 @@ func (j *HashJoin) processCond(s int, sg int64, key string, vals []types.Datum, 
 				continue
 			}
 			m += y.n
-			j.emit(s, sg, vals, y.vals, y.n)
+			j.emit(s, sg, me, y.ref, y.n)
 			if j.preserved(o) {
 				before, after := y.matches, y.matches+sg
 				switch {
 				case before <= 0 && after > 0:
-					j.emit(o, -1, y.vals, nil, y.n)
+					j.emit(o, -1, y.ref, nullRef, y.n)
 				case before > 0 && after <= 0:
-					j.emit(o, 1, y.vals, nil, y.n)
+					j.emit(o, 1, y.ref, nullRef, y.n)
 				}
 			}
 			y.matches += sg
 		}
 	}
 	if m == 0 && j.preserved(s) {
-		j.emit(s, sg, vals, nil, 1)
+		j.emit(s, sg, me, nullRef, 1)
 	}
-	sb := j.state[s][key]
-	if sb == nil {
-		sb = &joinBucket{index: map[string]int{}}
-		j.state[s][key] = sb
+	sb := sd.bucket(id, key)
+	if e := sd.add(sb, b, i, me, sg, vals); e >= 0 {
+		sd.entries[e].matches = m
 	}
-	j.rbuf = vec.AppendRowKey(j.rbuf[:0], cols, ts, i)
-	id := string(j.rbuf)
-	sb.add(id, vals, sg)
-	if k, ok := sb.index[id]; ok {
-		sb.rows[k].matches = m
-	}
-	if len(sb.rows) == 0 {
-		delete(j.state[s], key)
+	if len(sd.buckets[sb].rows) == 0 {
+		sd.dropBucket(id, sb)
 	}
 	return nil
 }
 
 // emit appends n copies of the joined row (own row from side s, other row
-// from the other side; nil means NULLs) with sign sg.
-func (j *HashJoin) emit(s int, sg int64, own, other []types.Datum, n int64) {
+// from the other side; nullRef means NULLs) with sign sg.
+func (j *HashJoin) emit(s int, sg int64, own, other rowRef, n int64) {
 	if n <= 0 {
 		return
-	}
-	var l, r []types.Datum
-	if s == 0 {
-		l, r = own, other
-	} else {
-		l, r = other, own
 	}
 	op := Insert
 	if sg < 0 {
 		op = Delete
 	}
 	for ; n > 0; n-- {
-		for k := 0; k < j.width[0]; k++ {
-			var d types.Datum
-			if l != nil {
-				d = l[k]
-			}
-			types.AppendDatum(j.builders[k], d, j.types[0][k])
-		}
-		for k := 0; k < j.width[1]; k++ {
-			var d types.Datum
-			if r != nil {
-				d = r[k]
-			}
-			types.AppendDatum(j.builders[j.width[0]+k], d, j.types[1][k])
-		}
+		j.refs[s] = append(j.refs[s], own)
+		j.refs[1-s] = append(j.refs[1-s], other)
 		j.ops = append(j.ops, op)
 	}
 }
 
-func (b *joinBucket) add(id string, vals []types.Datum, sg int64) {
-	b.total += sg
-	if i, ok := b.index[id]; ok {
-		r := b.rows[i]
-		r.n += sg
-		if r.n == 0 {
-			last := len(b.rows) - 1
-			b.rows[i] = b.rows[last]
-			b.index[b.rows[i].id] = i
-			b.rows = b.rows[:last]
-			delete(b.index, id)
+// build gathers the collected row pairs into an output chunk.
+func (j *HashJoin) build() (*Chunk, error) {
+	out := make([]arrow.Array, 0, j.schema.NumFields())
+	release := func() {
+		for _, a := range out {
+			a.Release()
 		}
-		return
 	}
-	b.index[id] = len(b.rows)
-	b.rows = append(b.rows, &joinRow{id: id, vals: vals, n: sg})
+	for s := 0; s < 2; s++ {
+		base := 0
+		if s == 1 {
+			base = j.width[0]
+		}
+		for k := 0; k < j.width[s]; k++ {
+			a, err := gatherColumn(j.mem, j.schema.Field(base+k).Type, j.types[s][k], j.sides[s].segs, k, j.refs[s])
+			if err != nil {
+				release()
+				return nil, err
+			}
+			out = append(out, a)
+		}
+	}
+	rb := array.NewRecordBatch(j.schema, out, int64(len(j.ops)))
+	release()
+	return &Chunk{Batch: rb, Ops: append([]Op(nil), j.ops...)}, nil
 }
 
 // Close implements Executor.
 func (j *HashJoin) Close() error {
-	for _, b := range j.builders {
-		b.Release()
+	for _, sd := range j.sides {
+		if sd != nil {
+			sd.release()
+		}
 	}
-	j.builders = nil
-	j.state = [2]map[string]*joinBucket{{}, {}}
 	if err := j.al.close(); err != nil {
 		return fmt.Errorf("stream: join close: %w", err)
 	}

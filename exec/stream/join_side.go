@@ -1,0 +1,465 @@
+package stream
+
+import (
+	"bytes"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sabotsql/sabotsql/exec/kernels/vec"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// joinSide is one input's state in a HashJoin: a columnar side table.
+//
+// Rows live in segments — input batches the side retains — and a row is
+// named by a rowRef into them, so nothing is boxed per row. Distinct rows
+// (equal under SQL equality, vec.AppendRowKey) are entries with a
+// multiplicity; entries are grouped into buckets by join key. Buckets are
+// found through byKey: for a single integer key column the key's value is
+// the map key itself, otherwise the key's hash, with the encoded key kept in
+// the bucket to resolve collisions (buckets with equal hashes chain through
+// next). Within a bucket an entry is found by its row hash (a linear scan
+// of a packed hash slice, or a map for big buckets).
+//
+// An entry whose multiplicity reaches 0 is freed (tombstoned) and its
+// segment's live count drops; segments with no live entries are released,
+// and when the retained segments hold more than twice the live rows (plus
+// slack) the side compacts them into one batch of the live rows.
+type joinSide struct {
+	schema *arrow.Schema
+	ts     []types.T
+	keys   []int
+	intKey bool // one key column of an integer-like Arrow type: byKey is keyed by value
+
+	segs     []arrow.RecordBatch // nil: free slot
+	segLive  []int32             // live entries per segment
+	freeSegs []int32
+	segRows  int // rows held by all segments
+	dead     []int32
+	slack    int // dead segment rows tolerated beyond the live ones (compactSlack)
+
+	entries     []joinEntry
+	freeEntries []int32
+	live        int
+	datums      [][]types.Datum // per entry, only with a residual condition
+
+	buckets     []joinBucket
+	freeBuckets []int32
+	byKey       map[uint64]int32
+
+	// Per-chunk scratch.
+	keyIDs  []uint64
+	rowHash []uint64
+	nullKey []bool
+	enc     vec.KeyEncoder
+	curKey  []byte
+	curRow  int
+	kbuf    []byte
+}
+
+type joinEntry struct {
+	ref rowRef
+	n   int64
+	// matches counts the other side's rows (with multiplicity) this row
+	// joins with under the residual condition (only with a condition).
+	matches int64
+	hash    uint64
+}
+
+// bigBucket is the row count from which a bucket indexes its row hashes.
+const bigBucket = 32
+
+type joinBucket struct {
+	key     string // encoded join key (hash-keyed sides only)
+	next    int32  // next bucket with the same key hash, or -1
+	rows    []int32
+	hs      []uint64         // row hashes, parallel to rows
+	index   map[uint64]int32 // row hash → position in rows (big buckets)
+	collide int              // rows whose hash collided with another row's: index unusable
+	total   int64            // sum of multiplicities
+}
+
+func newJoinSide(schema *arrow.Schema, ts []types.T, keys []int) *joinSide {
+	sd := &joinSide{schema: schema, ts: ts, keys: keys, slack: compactSlack, byKey: map[uint64]int32{}}
+	if len(keys) == 1 {
+		switch types.ArrowType(ts[keys[0]]).ID() {
+		case arrow.INT16, arrow.INT32, arrow.INT64, arrow.DATE32, arrow.TIME64, arrow.TIMESTAMP:
+			sd.intKey = true
+		}
+	}
+	kts := make([]types.T, len(keys))
+	for i, k := range keys {
+		kts[i] = ts[k]
+	}
+	sd.enc.Types = kts
+	return sd
+}
+
+// prepare computes the per-row key ids, NULL-key flags, encoded keys and
+// row hashes of batch b.
+func (sd *joinSide) prepare(b arrow.RecordBatch) error {
+	n := int(b.NumRows())
+	cols := b.Columns()
+	keyCols := make([]arrow.Array, len(sd.keys))
+	for i, k := range sd.keys {
+		keyCols[i] = cols[k]
+	}
+	sd.keyIDs = grow(sd.keyIDs, n)
+	sd.rowHash = grow(sd.rowHash, n)
+	sd.nullKey = grow(sd.nullKey, n)
+	clear(sd.nullKey)
+	for _, kc := range keyCols {
+		if kc.NullN() == 0 {
+			continue
+		}
+		for i := 0; i < n; i++ {
+			if kc.IsNull(i) {
+				sd.nullKey[i] = true
+			}
+		}
+	}
+	if sd.intKey {
+		if !intKeyIDs(keyCols[0], sd.keyIDs) {
+			return pgerror.Internal("stream: join key column is %s, want an integer type", keyCols[0].DataType())
+		}
+	} else {
+		vec.HashColumns(keyCols, sd.keyIDs, sd.enc.Types...)
+		sd.enc.Encode(keyCols)
+	}
+	vec.HashColumns(cols, sd.rowHash, sd.ts...)
+	sd.curRow = -1
+	return nil
+}
+
+// intKeyIDs writes the values of an integer-like column as key ids; false
+// if the array is of another type.
+func intKeyIDs(a arrow.Array, out []uint64) bool {
+	switch a := a.(type) {
+	case *array.Int16:
+		for i, v := range a.Int16Values() {
+			out[i] = uint64(int64(v))
+		}
+	case *array.Int32:
+		for i, v := range a.Int32Values() {
+			out[i] = uint64(int64(v))
+		}
+	case *array.Int64:
+		for i, v := range a.Int64Values() {
+			out[i] = uint64(v)
+		}
+	case *array.Date32:
+		for i, v := range a.Date32Values() {
+			out[i] = uint64(int64(v))
+		}
+	case *array.Time64:
+		for i, v := range a.Time64Values() {
+			out[i] = uint64(int64(v))
+		}
+	case *array.Timestamp:
+		for i, v := range a.TimestampValues() {
+			out[i] = uint64(int64(v))
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// key returns row i's encoded key (nil on integer-keyed sides).
+func (sd *joinSide) key(i int) []byte {
+	if sd.intKey {
+		return nil
+	}
+	return sd.enc.Key(i)
+}
+
+// find returns the bucket of key (id, key), or -1.
+func (sd *joinSide) find(id uint64, key []byte) int32 {
+	b, ok := sd.byKey[id]
+	if !ok {
+		return -1
+	}
+	if sd.intKey {
+		return b
+	}
+	for b >= 0 && sd.buckets[b].key != string(key) {
+		b = sd.buckets[b].next
+	}
+	return b
+}
+
+// bucket returns the bucket of key (id, key), creating it.
+func (sd *joinSide) bucket(id uint64, key []byte) int32 {
+	if b := sd.find(id, key); b >= 0 {
+		return b
+	}
+	var b int32
+	if n := len(sd.freeBuckets); n > 0 {
+		b = sd.freeBuckets[n-1]
+		sd.freeBuckets = sd.freeBuckets[:n-1]
+	} else {
+		b = int32(len(sd.buckets))
+		sd.buckets = append(sd.buckets, joinBucket{})
+	}
+	bk := &sd.buckets[b]
+	bk.next = -1
+	if !sd.intKey {
+		bk.key = string(key)
+		if head, ok := sd.byKey[id]; ok {
+			bk.next = head
+		}
+	}
+	sd.byKey[id] = b
+	return b
+}
+
+// dropBucket unlinks the empty bucket b of key id and frees it.
+func (sd *joinSide) dropBucket(id uint64, b int32) {
+	next := sd.buckets[b].next
+	if head := sd.byKey[id]; head == b {
+		if next >= 0 {
+			sd.byKey[id] = next
+		} else {
+			delete(sd.byKey, id)
+		}
+	} else {
+		p := head
+		for sd.buckets[p].next != b {
+			p = sd.buckets[p].next
+		}
+		sd.buckets[p].next = next
+	}
+	sd.buckets[b] = joinBucket{rows: sd.buckets[b].rows[:0], hs: sd.buckets[b].hs[:0]}
+	sd.freeBuckets = append(sd.freeBuckets, b)
+}
+
+// addSeg retains b as a segment and returns its number.
+func (sd *joinSide) addSeg(b arrow.RecordBatch) int32 {
+	b.Retain()
+	sd.segRows += int(b.NumRows())
+	if n := len(sd.freeSegs); n > 0 {
+		s := sd.freeSegs[n-1]
+		sd.freeSegs = sd.freeSegs[:n-1]
+		sd.segs[s], sd.segLive[s] = b, 0
+		return s
+	}
+	sd.segs = append(sd.segs, b)
+	sd.segLive = append(sd.segLive, 0)
+	return int32(len(sd.segs) - 1)
+}
+
+// sweep releases the segments that hold no live entry (cur, the chunk's
+// own segment, included).
+func (sd *joinSide) sweep(cur int32) {
+	sd.dead = append(sd.dead, cur)
+	for _, s := range sd.dead {
+		if sd.segs[s] != nil && sd.segLive[s] == 0 {
+			sd.segRows -= int(sd.segs[s].NumRows())
+			sd.segs[s].Release()
+			sd.segs[s] = nil
+			sd.freeSegs = append(sd.freeSegs, s)
+		}
+	}
+	sd.dead = sd.dead[:0]
+}
+
+// curRowKey is the exact-row key of row i of the current chunk's batch b.
+func (sd *joinSide) curRowKey(b arrow.RecordBatch, i int) []byte {
+	if sd.curRow != i {
+		sd.curKey = vec.AppendRowKey(sd.curKey[:0], b.Columns(), sd.ts, i)
+		sd.curRow = i
+	}
+	return sd.curKey
+}
+
+// same reports whether entry e holds the same row as row i of b.
+func (sd *joinSide) same(e int32, b arrow.RecordBatch, i int) bool {
+	ref := sd.entries[e].ref
+	sd.kbuf = vec.AppendRowKey(sd.kbuf[:0], sd.segs[ref.seg].Columns(), sd.ts, int(ref.row))
+	return bytes.Equal(sd.kbuf, sd.curRowKey(b, i))
+}
+
+// findRow returns the position in bucket bk of the entry equal to row i of
+// b, or -1.
+func (sd *joinSide) findRow(bk *joinBucket, b arrow.RecordBatch, i int) int {
+	h := sd.rowHash[i]
+	if bk.index != nil && bk.collide == 0 {
+		p, ok := bk.index[h]
+		if ok && sd.same(bk.rows[p], b, i) {
+			return int(p)
+		}
+		return -1
+	}
+	for p, x := range bk.hs {
+		if x == h && sd.same(bk.rows[p], b, i) {
+			return p
+		}
+	}
+	return -1
+}
+
+// add applies sign sg for row i of the chunk (stored as ref) to bucket b
+// and returns the row's entry, or -1 once its multiplicity reached 0.
+// vals are the row's datums, kept only with a residual condition.
+func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg int64, vals []types.Datum) int32 {
+	bk := &sd.buckets[b]
+	bk.total += sg
+	if p := sd.findRow(bk, batch, i); p >= 0 {
+		e := bk.rows[p]
+		en := &sd.entries[e]
+		en.n += sg
+		if en.n != 0 {
+			return e
+		}
+		sd.removeAt(bk, p)
+		sd.freeEntry(e)
+		return -1
+	}
+	var e int32
+	if n := len(sd.freeEntries); n > 0 {
+		e = sd.freeEntries[n-1]
+		sd.freeEntries = sd.freeEntries[:n-1]
+	} else {
+		e = int32(len(sd.entries))
+		sd.entries = append(sd.entries, joinEntry{})
+		if vals != nil {
+			sd.datums = append(sd.datums, nil)
+		}
+	}
+	h := sd.rowHash[i]
+	sd.entries[e] = joinEntry{ref: ref, n: sg, hash: h}
+	if vals != nil {
+		sd.datums[e] = vals
+	}
+	sd.segLive[ref.seg]++
+	sd.live++
+	pos := int32(len(bk.rows))
+	bk.rows = append(bk.rows, e)
+	bk.hs = append(bk.hs, h)
+	switch {
+	case bk.index != nil:
+		if _, ok := bk.index[h]; ok {
+			bk.collide++
+		} else {
+			bk.index[h] = pos
+		}
+	case len(bk.rows) >= bigBucket && bk.collide == 0:
+		bk.index = make(map[uint64]int32, 2*len(bk.rows))
+		for p, x := range bk.hs {
+			if _, ok := bk.index[x]; ok {
+				bk.collide++
+			}
+			bk.index[x] = int32(p)
+		}
+	}
+	return e
+}
+
+// removeAt drops position p of bucket bk (moving the last row into it).
+func (sd *joinSide) removeAt(bk *joinBucket, p int) {
+	last := len(bk.rows) - 1
+	h := bk.hs[p]
+	if bk.index != nil && bk.index[h] == int32(p) {
+		delete(bk.index, h)
+	}
+	if p != last {
+		bk.rows[p], bk.hs[p] = bk.rows[last], bk.hs[last]
+		if bk.index != nil && bk.index[bk.hs[p]] == int32(last) {
+			bk.index[bk.hs[p]] = int32(p)
+		}
+	}
+	bk.rows, bk.hs = bk.rows[:last], bk.hs[:last]
+	if last == 0 {
+		bk.index, bk.collide = nil, 0
+	}
+}
+
+func (sd *joinSide) freeEntry(e int32) {
+	s := sd.entries[e].ref.seg
+	sd.segLive[s]--
+	if sd.segLive[s] == 0 {
+		sd.dead = append(sd.dead, s)
+	}
+	sd.entries[e] = joinEntry{}
+	if sd.datums != nil {
+		sd.datums[e] = nil
+	}
+	sd.freeEntries = append(sd.freeEntries, e)
+	sd.live--
+}
+
+// compactSlack is the number of dead rows a side tolerates in its segments
+// beyond as many as it has live rows.
+const compactSlack = 4096
+
+// maybeCompact rewrites the segments into one batch of the live rows once
+// they hold more than twice the live rows plus the slack.
+func (sd *joinSide) maybeCompact(mem memory.Allocator) error {
+	if sd.segRows <= 2*sd.live+sd.slack {
+		return nil
+	}
+	return sd.compact(mem)
+}
+
+func (sd *joinSide) compact(mem memory.Allocator) error {
+	refs := make([]rowRef, 0, sd.live)
+	ids := make([]int32, 0, sd.live)
+	for e := range sd.entries {
+		if sd.entries[e].n != 0 {
+			refs = append(refs, sd.entries[e].ref)
+			ids = append(ids, int32(e))
+		}
+	}
+	if len(refs) == 0 {
+		sd.release()
+		return nil
+	}
+	cols := make([]arrow.Array, sd.schema.NumFields())
+	for c := range cols {
+		a, err := gatherColumn(mem, sd.schema.Field(c).Type, sd.ts[c], sd.segs, c, refs)
+		if err != nil {
+			for _, x := range cols[:c] {
+				x.Release()
+			}
+			return err
+		}
+		cols[c] = a
+	}
+	nb := array.NewRecordBatch(sd.schema, cols, int64(len(refs)))
+	for _, a := range cols {
+		a.Release()
+	}
+	for _, s := range sd.segs {
+		if s != nil {
+			s.Release()
+		}
+	}
+	sd.segs = append(sd.segs[:0], nb)
+	sd.segLive = append(sd.segLive[:0], int32(len(refs)))
+	sd.freeSegs, sd.dead = sd.freeSegs[:0], sd.dead[:0]
+	sd.segRows = len(refs)
+	for k, e := range ids {
+		sd.entries[e].ref = rowRef{seg: 0, row: int32(k)}
+	}
+	return nil
+}
+
+// release drops every segment.
+func (sd *joinSide) release() {
+	for _, s := range sd.segs {
+		if s != nil {
+			s.Release()
+		}
+	}
+	*sd = joinSide{schema: sd.schema, ts: sd.ts, keys: sd.keys, intKey: sd.intKey, slack: sd.slack, byKey: map[uint64]int32{}, enc: vec.KeyEncoder{Types: sd.enc.Types}}
+}
