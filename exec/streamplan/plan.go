@@ -419,7 +419,7 @@ func (b *Builder) aggregate(ctx context.Context, x *planner.Aggregate) (flow, er
 			filterCol = len(exprs)
 			exprs = append(exprs, a.Filter)
 		}
-		call, err := aggCall(fmt.Sprintf("_a%d", i), a, argTypes)
+		call, err := aggCall(fmt.Sprintf("_a%d", i), a, argTypes, in.appendOnly)
 		if err != nil {
 			in.ex.Close()
 			return flow{}, err
@@ -492,7 +492,13 @@ func mapKey(key []int, exprs []planner.Expr) []int {
 }
 
 // aggCall resolves one planner aggregate to a retractable stream aggregate.
-func aggCall(name string, a planner.AggCall, argTypes []types.T) (stream.AggCall, error) {
+//
+// Over an append-only input nothing is ever retracted, so aggregates
+// without Retract (the order-dependent fintech aggregates such as ewma,
+// folded in arrival order) are allowed there; over inputs with updates or
+// deletes they need an ORDER BY inside the call (the group's rows are then
+// kept and refolded) or are refused.
+func aggCall(name string, a planner.AggCall, argTypes []types.T, appendOnly bool) (stream.AggCall, error) {
 	fn := a.Fn
 	ret := a.T
 	fname := strings.ToLower(fn.Name)
@@ -510,10 +516,32 @@ func aggCall(name string, a planner.AggCall, argTypes []types.T) (stream.AggCall
 	acc := mk()
 	_, r1 := acc.(kernels.Retractor)
 	_, r2 := acc.(kernels.GroupResulter)
-	if !r1 || !r2 {
-		return stream.AggCall{}, pgerror.Unsupported("aggregate %s(%s) is not supported in materialized views (it cannot retract rows)", fn.Name, typeNames(argTypes))
+	if !r2 {
+		return stream.AggCall{}, pgerror.Unsupported("aggregate %s(%s) is not supported in materialized views (it cannot report a running result)", fn.Name, typeNames(argTypes))
+	}
+	if !r1 {
+		if !appendOnly {
+			if fn.OrderSensitive {
+				return stream.AggCall{}, pgerror.Unsupported("aggregate %s(%s) depends on row order: over an input with updates or deletes, give it an ORDER BY inside the call (or make the table APPEND ONLY)", fn.Name, typeNames(argTypes))
+			}
+			return stream.AggCall{}, pgerror.Unsupported("aggregate %s(%s) is not supported in materialized views over inputs with updates or deletes (it cannot retract rows)", fn.Name, typeNames(argTypes))
+		}
+		inner := mk
+		mk = func() kernels.GroupedAcc { return appendOnlyAcc{inner()} }
 	}
 	return stream.AggCall{Name: name, New: mk, Type: ret}, nil
+}
+
+// appendOnlyAcc lets a non-retractable accumulator run over an append-only
+// input; a retraction there is a bug, reported as an internal error.
+type appendOnlyAcc struct{ kernels.GroupedAcc }
+
+func (a appendOnlyAcc) Retract(*kernels.EvalContext, []uint32, []arrow.Array) error {
+	return pgerror.Internal("streamplan: retraction reached an aggregate over an append-only input")
+}
+
+func (a appendOnlyAcc) AppendResult(ctx *kernels.EvalContext, g uint32, b array.Builder) error {
+	return a.GroupedAcc.(kernels.GroupResulter).AppendResult(ctx, g, b)
 }
 
 func typeNames(ts []types.T) string {
