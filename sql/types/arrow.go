@@ -23,7 +23,7 @@ func ArrowType(t T) arrow.DataType {
 		return arrow.PrimitiveTypes.Float32
 	case FamFloat8:
 		return arrow.PrimitiveTypes.Float64
-	case FamNumeric, FamText, FamVarchar, FamBpchar, FamName, FamUnknown, FamRecord, FamVoid:
+	case FamNumeric, FamText, FamVarchar, FamBpchar, FamName, FamUnknown, FamRecord, FamVoid, FamJSONB:
 		return arrow.BinaryTypes.String
 	case FamBytea:
 		return arrow.BinaryTypes.Binary

@@ -117,6 +117,11 @@ func AppendBinary(buf []byte, c *Ctx, d Datum, t T) ([]byte, error) {
 		}
 	case FamVoid:
 		return buf, nil
+	case FamJSONB:
+		// jsonb_send: version 1, then the text form.
+		if v, ok := d.(string); ok {
+			return append(append(buf, 1), v...), nil
+		}
 	}
 	return nil, errBadDatum(d, t)
 }
@@ -438,6 +443,15 @@ func DecodeBinary(c *Ctx, b []byte, t T) (Datum, error) {
 		return decodeArrayBinary(c, b, t)
 	case FamVoid:
 		return nil, nil
+	case FamJSONB:
+		if len(b) == 0 || b[0] != 1 {
+			v := -1
+			if len(b) > 0 {
+				v = int(b[0])
+			}
+			return nil, errBinary("unsupported jsonb version number %d", v)
+		}
+		return ParseJSONB(string(b[1:]))
 	}
 	return nil, pgerror.Unsupported("binary format of type %s is not supported", t)
 }

@@ -41,6 +41,8 @@ var castTable = func() map[[2]Family]CastContext {
 		{FamTimestamp, FamTimestampTZ, i}, {FamTimestamp, FamDate, a}, {FamTimestamp, FamTime, a},
 		{FamTimestampTZ, FamTimestamp, a}, {FamTimestampTZ, FamDate, a}, {FamTimestampTZ, FamTime, a},
 		{FamTime, FamInterval, i}, {FamInterval, FamTime, a},
+		{FamJSONB, FamBool, e}, {FamJSONB, FamNumeric, e}, {FamJSONB, FamInt2, e}, {FamJSONB, FamInt4, e},
+		{FamJSONB, FamInt8, e}, {FamJSONB, FamFloat4, e}, {FamJSONB, FamFloat8, e},
 	}
 	m := make(map[[2]Family]CastContext, len(rules))
 	for _, r := range rules {
@@ -219,6 +221,22 @@ func castValue(c *Ctx, d Datum, from, to T, explicit bool) (Datum, error) {
 		return ParseText(c, s, to.Unmodified())
 	}
 	switch from.Family {
+	case FamJSONB:
+		if to.Family == FamBool {
+			j, err := ParseJSONBDatum(d)
+			if err != nil {
+				return nil, err
+			}
+			if b, ok := j.Bool(); ok {
+				return b, nil
+			}
+			return nil, pgerror.New(pgerror.InvalidParameterValue, "cannot cast jsonb %s to type boolean", j.kindName())
+		}
+		n, err := jsonbToNumeric(d, to)
+		if err != nil {
+			return nil, err
+		}
+		return castFromNumeric(n, to)
 	case FamBool:
 		b, ok := d.(bool)
 		if !ok {

@@ -50,6 +50,9 @@ func Compare(a, b Datum, t T) int {
 			if t.Family == FamBpchar {
 				return strings.Compare(strings.TrimRight(x, " "), strings.TrimRight(y, " "))
 			}
+			if t.Family == FamJSONB {
+				return compareJSONB(x, y)
+			}
 			return strings.Compare(x, y)
 		}
 	case []byte:

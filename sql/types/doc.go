@@ -27,6 +27,9 @@
 //	timestamptz           TimestampTZ   (microseconds since 1970-01-01 UTC)
 //	interval              Interval      (months, days, microseconds)
 //	arrays                *Array        (one dimension, lower bound 1)
+//	jsonb                 string        (canonical jsonb text: keys sorted
+//	                      by length then bytes, last duplicate wins,
+//	                      PostgreSQL's spacing; see jsonb.go)
 //
 // Type modifiers (T.Mod) are enforced by ParseText (as on assignment) and
 // Cast: varchar(n)/char(n) lengths, numeric(p,s) rounding and overflow,
@@ -41,7 +44,7 @@
 // Arrow layout (see ArrowType): integers, floats and booleans use the Arrow
 // type of the same width; numeric is stored as Utf8 holding the canonical
 // decimal text (exact, arbitrary scale per value, as PostgreSQL); text types
-// use Utf8; bytea uses Binary; date Date32; time Time64(µs); timestamp
+// use Utf8; jsonb uses Utf8 of its canonical text; bytea uses Binary; date Date32; time Time64(µs); timestamp
 // Timestamp(µs) without zone and timestamptz Timestamp(µs, "UTC"); interval
 // MonthDayNano (nanoseconds = µs × 1000); arrays List of the element type.
 //

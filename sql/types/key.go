@@ -29,6 +29,7 @@ import (
 //	                 0x00 0x01 (bpchar drops trailing spaces first)
 //	interval         8-byte day span and 8-byte micros within the day
 //	array            per element 0x01 then the element key, ended by 0x00
+//	jsonb            structural, see appendKeyJSON in jsonb.go
 const (
 	keyNotNull = 0x01
 	keyNull    = 0x02
@@ -57,6 +58,9 @@ func AppendKey(buf []byte, d Datum, t T) []byte {
 	case string:
 		if t.Family == FamBpchar {
 			v = strings.TrimRight(v, " ")
+		}
+		if t.Family == FamJSONB {
+			return appendKeyJSONB(buf, v)
 		}
 		return appendKeyBytes(buf, v)
 	case []byte:

@@ -304,6 +304,8 @@ func ParseText(c *Ctx, s string, t T) (Datum, error) {
 		return parseArray(c, s, t)
 	case FamVoid:
 		return nil, nil
+	case FamJSONB:
+		return ParseJSONB(s)
 	}
 	return nil, pgerror.Unsupported("cannot parse values of type %s", t)
 }

@@ -39,6 +39,9 @@ const (
 	FamAny
 	// FamAnyArray is the pseudo-type anyarray.
 	FamAnyArray
+	// FamJSONB is jsonb, held as its canonical text (jsonb.go). New
+	// families go last: family numbers are stored in Arrow field metadata.
+	FamJSONB
 	numFamilies
 )
 
@@ -89,6 +92,8 @@ const (
 	OidIntervalArr uint32 = 1187
 	OidNumericArr  uint32 = 1231
 	OidNameArray   uint32 = 1003
+	OidJSONB       uint32 = 3802
+	OidJSONBArray  uint32 = 3807
 )
 
 // T is a SQL type: a family plus a type modifier. T is comparable.
@@ -129,6 +134,7 @@ var (
 	VoidT        = T{Family: FamVoid, Mod: -1}
 	AnyT         = T{Family: FamAny, Mod: -1}
 	AnyArrayT    = T{Family: FamAnyArray, Mod: -1}
+	JSONBT       = T{Family: FamJSONB, Mod: -1}
 )
 
 // ArrayOf returns the one-dimensional array type of elem.
@@ -181,7 +187,7 @@ var familyOids = [numFamilies]uint32{
 	FamVarchar: OidVarchar, FamBpchar: OidBpchar, FamBytea: OidBytea, FamDate: OidDate, FamTime: OidTime,
 	FamTimestamp: OidTimestamp, FamTimestampTZ: OidTimestampTZ, FamInterval: OidInterval,
 	FamOid: OidOid, FamRegclass: OidRegclass, FamRegtype: OidRegtype, FamName: OidName,
-	FamRecord: OidRecord, FamVoid: OidVoid,
+	FamRecord: OidRecord, FamVoid: OidVoid, FamJSONB: OidJSONB,
 }
 
 var arrayOids = [numFamilies]uint32{
@@ -189,7 +195,7 @@ var arrayOids = [numFamilies]uint32{
 	FamFloat4: OidFloat4Array, FamFloat8: OidFloat8Array, FamNumeric: OidNumericArr, FamText: OidTextArray,
 	FamVarchar: OidVarcharArr, FamBpchar: OidBpcharArray, FamBytea: OidByteaArray, FamDate: OidDateArray,
 	FamTime: OidTimeArray, FamTimestamp: OidTsArray, FamTimestampTZ: OidTstzArray,
-	FamInterval: OidIntervalArr, FamOid: OidOidArray, FamName: OidNameArray,
+	FamInterval: OidIntervalArr, FamOid: OidOidArray, FamName: OidNameArray, FamJSONB: OidJSONBArray,
 }
 
 // Oid returns the PostgreSQL type OID of t.
@@ -240,6 +246,7 @@ var familyNames = [numFamilies]string{
 	FamTime: "time without time zone", FamTimestamp: "timestamp without time zone",
 	FamTimestampTZ: "timestamp with time zone", FamInterval: "interval", FamOid: "oid",
 	FamRegclass: "regclass", FamRegtype: "regtype", FamName: "name", FamRecord: "record", FamVoid: "void", FamAny: "anyelement", FamAnyArray: "anyarray",
+	FamJSONB: "jsonb",
 }
 
 // String returns the type as PostgreSQL's format_type prints it, e.g.
@@ -352,6 +359,8 @@ func ByName(name string) (T, bool) {
 		return VoidT, true
 	case "unknown":
 		return UnknownT, true
+	case "jsonb":
+		return JSONBT, true
 	}
 	return UnknownT, false
 }
