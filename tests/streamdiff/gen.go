@@ -122,7 +122,7 @@ func (g *Gen) chance(p float64) bool      { return g.r.Float64() < p }
 func (g *Gen) pickCol(cs []Column) Column { return cs[g.r.IntN(len(cs))] }
 
 // keyDomain bounds k: large enough that joins on k stay small.
-const keyDomain = 30
+const keyDomain = 50
 
 // NewSchema generates the 2–4 tables of a seed.
 func (g *Gen) NewSchema() *Schema {

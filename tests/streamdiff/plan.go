@@ -134,7 +134,7 @@ func NewPlan(o PlanOptions) *Plan {
 	addViews(-2)
 	p.Steps = append(p.Steps, flush)
 	for _, t := range p.Schema.Tables {
-		p.Steps = append(p.Steps, dg.insertStep(t, 20+dg.intn(130)))
+		p.Steps = append(p.Steps, dg.insertStep(t, 10+dg.intn(100)))
 	}
 	p.Steps = append(p.Steps, flush)
 	addViews(-1)

@@ -66,6 +66,7 @@ var templates = []template{
 	{"over_lag", tmplOverLag},
 	{"over_running_sum", tmplOverSum},
 	{"tumble_agg", tmplTumble},
+	{"tumble_retract", tmplTumbleRetract},
 	{"hop_agg", tmplHop},
 	{"mv_on_mv_agg", tmplMVOnMVAgg},
 	{"mv_on_mv_join", tmplMVOnMVJoin},
@@ -237,7 +238,7 @@ func tmplJoin3(g *Gen, _ []*View) *View {
 	a, b := g.twoTables()
 	c := g.table()
 	kind := []string{"JOIN", "LEFT JOIN"}[g.intn(2)]
-	return std(fmt.Sprintf("SELECT a.id AS aid, b.id AS bid, c.id AS cid, c.%s AS cx FROM %s a JOIN %s b ON a.k = b.k %s %s c ON c.id = b.k",
+	return std(fmt.Sprintf("SELECT a.id AS aid, b.id AS bid, c.id AS cid, c.%s AS cx FROM %s a JOIN %s b ON a.k = b.k %s %s c ON c.id = b.id",
 		g.pickCol(c.cols(all)).Name, a.Name, b.Name, kind, c.Name))
 }
 
@@ -344,11 +345,37 @@ const epochOrigin = "TIMESTAMP '1970-01-01 00:00:00'"
 
 func tmplTumble(g *Gen, _ []*View) *View {
 	t := g.appendOnly()
-	size := windowSizes[g.intn(len(windowSizes))]
 	n := g.numCol(t)
 	sel := fmt.Sprintf("SELECT window_start, window_end, k %% 3 AS g, count(*) AS cnt, sum(%s) AS s, max(id) AS mx FROM {FROM} GROUP BY window_start, window_end, k %% 3", n.Name)
-	stream := fmt.Sprintf("tumble(%s, ts, INTERVAL '%s')", t.Name, size)
-	bin := fmt.Sprintf("date_bin(INTERVAL '%s', ts, %s)", size, epochOrigin)
+	return g.tumbleView(t, "ts", sel)
+}
+
+// tmplTumbleRetract windows a table that takes updates and deletes, on a
+// nullable timestamp column (rows with NULL time are filtered out).
+func tmplTumbleRetract(g *Gen, _ []*View) *View {
+	for _, t := range g.s.Tables {
+		if t.AppendOnly {
+			continue
+		}
+		for _, c := range t.cols(func(k Kind) bool { return k == KTs }) {
+			sel := "SELECT window_start, window_end, count(*) AS cnt, min(id) AS mn, max(k) AS mk FROM {FROM} WHERE " + c.Name + " IS NOT NULL GROUP BY window_start, window_end"
+			return g.tumbleView(t, c.Name, sel)
+		}
+	}
+	return nil
+}
+
+// tumbleView instantiates sel over tumble(t, col, size [, offset]); the
+// PostgreSQL rewrite bins col with date_bin from the epoch (plus offset).
+func (g *Gen) tumbleView(t *Table, col, sel string) *View {
+	size := windowSizes[g.intn(len(windowSizes))]
+	stream := fmt.Sprintf("tumble(%s, %s, INTERVAL '%s')", t.Name, col, size)
+	origin := epochOrigin
+	if g.chance(0.3) {
+		stream = fmt.Sprintf("tumble(%s, %s, INTERVAL '%s', INTERVAL '5 minutes')", t.Name, col, size)
+		origin = "TIMESTAMP '1970-01-01 00:05:00'"
+	}
+	bin := fmt.Sprintf("date_bin(INTERVAL '%s', %s, %s)", size, col, origin)
 	rewrite := fmt.Sprintf("(SELECT *, %s AS window_start, %s + INTERVAL '%s' AS window_end FROM %s) w", bin, bin, size, t.Name)
 	return windowView(sel, stream, rewrite)
 }
