@@ -1,8 +1,9 @@
 // Package columnar is SabotSQL's Arrow-native LSM: the default backend of
 // state.Table, holding operator state and materialized-view contents larger
-// than memory. Writes enter a mutable memtable (hash index + skip list of
-// epoch-stamped versions) as uncommitted versions that Commit stamps with
-// the epoch; when it outgrows its size it is frozen
+// than memory. Writes enter a mutable memtable (a hash index of
+// epoch-stamped versions whose key order is sorted lazily, only when a
+// scan, range deletion or flush needs it) as uncommitted versions that
+// Commit stamps with the epoch; when it outgrows its size it is frozen
 // into sorted Arrow record batches (built with Arrow builders) and written as
 // an immutable sorted run; a background compactor merges runs of similar
 // size (tiered), dropping versions and tombstones no reader needs. Reads
@@ -60,9 +61,11 @@
 //     a truncated file or a malformed section is reported as XX001
 //     (data_corrupted) naming the file, never silently read or repaired.
 //  5. Memtables, frozen memtables, pending writes and cached blocks are
-//     charged to the Budget. A write that still does not fit after evicting
-//     the cache and flushing fails with 53200 (out_of_memory); a full disk
-//     is 53100.
+//     charged to the Budget, which every table of an engine may share. A
+//     write that does not fit evicts its table's cache and flushes its
+//     memtable, then makes the other tables on the budget evict and flush
+//     (no lock held across tables); if it still does not fit it fails with
+//     53200 (out_of_memory). A full disk is 53100.
 //  6. Writer methods come from one goroutine; snapshots, compaction and
 //     readers run concurrently, coordinated by the table's RWMutex; files
 //     are read and written outside it.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -115,6 +116,12 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 	}
 	popts.EventListener = &pebble.EventListener{
 		BackgroundError: func(err error) { opts.Logger.Warn("pebblestate: background error", "dir", opts.Dir, "err", err) },
+		// Pebble's default is Fatalf; the failing read already returns the
+		// corruption error, which storageErr reports as XX001.
+		DataCorruption: func(info pebble.DataCorruptionInfo) {
+			msg, _, _ := strings.Cut(fmt.Sprint(info.Details), "\n")
+			opts.Logger.Error("pebblestate: data corruption", "dir", opts.Dir, "path", info.Path, "err", msg)
+		},
 	}
 	db, err := pebble.Open(opts.FS.PathJoin(opts.Dir, liveDir), popts)
 	if err != nil {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -152,4 +155,40 @@ func TestSnapshotTooOldAndClosed(t *testing.T) {
 	require.ErrorIs(t, err, state.ErrClosed)
 	s2.Release()
 	require.ErrorIs(t, tbl.Commit(context.Background(), 3), state.ErrClosed)
+}
+
+// TestCorruptSSTableIsXX001 flips a byte inside an sstable of the last
+// checkpoint; reopening and reading reports data_corrupted, never a panic
+// or wrong rows.
+func TestCorruptSSTableIsXX001(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	open := func() (*pebblestate.Table, error) {
+		return pebblestate.Open(ctx, statetest.Schema, pebblestate.Options{Dir: dir, MemTableSize: 64 << 10, CacheSize: 1 << 20})
+	}
+	tbl, err := open()
+	require.NoError(t, err)
+	for e := 0; e < 20; e++ {
+		putN(t, tbl, int64(e*1000), int64(e*1000+1000), state.Epoch(e+1))
+	}
+	_, err = tbl.Checkpoint(ctx)
+	require.NoError(t, err)
+	require.NoError(t, tbl.Close())
+
+	ssts, err := filepath.Glob(filepath.Join(dir, "ckpt-*", "*.sst"))
+	require.NoError(t, err)
+	require.NotEmpty(t, ssts)
+	for _, f := range ssts {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		data[len(data)/3] ^= 0x5a
+		require.NoError(t, os.WriteFile(f, data, 0o644))
+	}
+	tbl, err = open()
+	if err == nil {
+		defer tbl.Close()
+		err = tbl.Scan(ctx, state.KeyRange{}, func([][]byte, arrow.RecordBatch) error { return nil })
+	}
+	require.Error(t, err)
+	require.Equal(t, pgerror.DataCorrupted, pgerror.CodeOf(err), "%v", err)
 }
