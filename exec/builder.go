@@ -61,7 +61,9 @@ func Build(env *Env, n planner.Node) (Operator, error) {
 			return nil, err
 		}
 		var op Operator
-		if len(n.LeftKeys) > 0 {
+		if n.Kind == planner.JoinAsOf || n.Kind == planner.JoinAsOfLeft {
+			op, err = newAsOfJoin(env, n, l, r)
+		} else if len(n.LeftKeys) > 0 {
 			op, err = newJoin(env, n, l, r)
 		} else {
 			op, err = newNestedLoopJoin(env, n, l, r)

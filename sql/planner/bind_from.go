@@ -378,6 +378,9 @@ func (p *Planner) bindJoin(sc *scope, j *pg_query.JoinExpr) (*fromItem, error) {
 	if err != nil {
 		return nil, err
 	}
+	if quals, ok := asOfCondition(j); ok {
+		return p.bindAsOfJoin(sc, j, l, r, quals)
+	}
 	kind := map[pg_query.JoinType]JoinKind{
 		pg_query.JoinType_JOIN_INNER: JoinInner, pg_query.JoinType_JOIN_LEFT: JoinLeft,
 		pg_query.JoinType_JOIN_RIGHT: JoinRight, pg_query.JoinType_JOIN_FULL: JoinFull,

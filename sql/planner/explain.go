@@ -50,9 +50,11 @@ func describeNode(n Node) string {
 		}
 		return fmt.Sprintf("HashAggregate group=[%s] aggs=[%s]", exprList(x.GroupBy), strings.Join(aggs, ", "))
 	case *Join:
-		kind := [...]string{"Inner", "Left", "Right", "Full", "Cross", "Semi", "Anti"}[x.Kind]
+		kind := [...]string{"Inner", "Left", "Right", "Full", "Cross", "Semi", "Anti", "AsOf", "AsOfLeft"}[x.Kind]
 		algo := "NestedLoopJoin"
-		if len(x.LeftKeys) > 0 {
+		if x.Kind == JoinAsOf || x.Kind == JoinAsOfLeft {
+			algo = "MergeJoin"
+		} else if len(x.LeftKeys) > 0 {
 			algo = "HashJoin"
 		}
 		s := fmt.Sprintf("%s %s", algo, kind)

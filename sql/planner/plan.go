@@ -98,6 +98,10 @@ const (
 	JoinCross
 	JoinSemi
 	JoinAnti
+	// JoinAsOf and JoinAsOfLeft are ASOF [LEFT] JOIN: Cond holds the one
+	// inequality, see asof.go and AsOfInequality.
+	JoinAsOf
+	JoinAsOfLeft
 )
 
 // Join combines Left and Right. Output: left columns then right columns

@@ -196,6 +196,12 @@ func prune(n Node, need []bool) (Node, []int) {
 				rn[i] = need[nl+i]
 			}
 		}
+		if x.Kind == JoinAsOf || x.Kind == JoinAsOfLeft {
+			// Ties are broken over the whole right row (asof.go).
+			for i := range rn {
+				rn[i] = true
+			}
+		}
 		refs(ln, x.LeftKeys...)
 		refs(rn, x.RightKeys...)
 		both := make([]bool, nl+nr)
