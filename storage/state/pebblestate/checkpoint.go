@@ -1,6 +1,7 @@
 package pebblestate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -167,4 +168,32 @@ func copyFile(fs vfs.FS, from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// Flush writes Pebble's memtables to sstables (maintenance and tests; it
+// does not make anything durable beyond what Checkpoint does).
+func (t *Table) Flush() error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return state.ErrClosed
+	}
+	if err := t.db.Flush(); err != nil {
+		return storageErr("flush", t.opts.Dir, err)
+	}
+	return nil
+}
+
+// Compact compacts the whole key space (maintenance and tests).
+func (t *Table) Compact(ctx context.Context) error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return state.ErrClosed
+	}
+	end := bytes.Repeat([]byte{0xff}, 64)
+	if err := t.db.Compact(ctx, []byte{}, end, false); err != nil {
+		return storageErr("compact", t.opts.Dir, err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,6 +43,15 @@ func backend(fs vfs.FS, memtable uint64) statetest.Backend {
 		Reopen: func(tb testing.TB, tbl state.Table) state.Table {
 			require.NoError(tb, tbl.Close())
 			return open(tb)
+		},
+		Maintain: func(tb testing.TB, tbl state.Table, rng *rand.Rand) string {
+			pt := tbl.(*pebblestate.Table)
+			if rng.IntN(2) == 0 {
+				require.NoError(tb, pt.Flush())
+				return "flush"
+			}
+			require.NoError(tb, pt.Compact(ctx))
+			return "compact"
 		},
 	}
 }
