@@ -444,6 +444,9 @@ func isDML(st *parser.Statement) bool {
 	switch st.AST.Node.(type) {
 	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_CopyStmt, *pg_query.Node_TruncateStmt:
 		return true
+	case *pg_query.Node_TransactionStmt:
+		// ROLLBACK (also COMMIT of a failed block) publishes the undo.
+		return true
 	}
 	return false
 }
