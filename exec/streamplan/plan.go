@@ -605,6 +605,9 @@ func (f *filterAcc) AppendResult(ctx *kernels.EvalContext, g uint32, b array.Bui
 // computed into extra columns first, and a constant key stands in for
 // joins without equality conditions.
 func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
+	if x.Kind == planner.JoinAsOf || x.Kind == planner.JoinAsOfLeft {
+		return b.asofJoin(ctx, x)
+	}
 	var jt stream.JoinType
 	switch x.Kind {
 	case planner.JoinInner, planner.JoinCross:
