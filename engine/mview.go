@@ -578,7 +578,7 @@ func collectScans(n planner.Node, out map[catalog.ObjectID]bool) {
 // runView drives a view's dataflow until it is dropped or fails.
 func (e *Engine) runView(ctx context.Context, v *mview) {
 	defer close(v.done)
-	err := v.mat.Run(ctx)
+	err := runGuarded(ctx, v.mat)
 	if err == nil || ctx.Err() != nil {
 		return
 	}
@@ -807,3 +807,14 @@ func (b *backfill) Close() error {
 }
 
 var errViewsClosed = errors.New("engine closed")
+
+// runGuarded runs a view's dataflow, turning a panic (a bug) into the
+// view's error so one broken view cannot take the server down.
+func runGuarded(ctx context.Context, m *stream.Materialize) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = pgerror.Internal("materialized view dataflow panicked: %v", r)
+		}
+	}()
+	return m.Run(ctx)
+}
