@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -22,6 +23,10 @@ const Null = "NULL"
 // to before comparison: incremental and batch evaluation sum floats in
 // different orders, so the last bits of avg/stddev/variance may differ.
 const floatDigits = 10
+
+// stmtTimeout bounds every statement, so a view whose dataflow died
+// (making FLUSH wait forever) fails the run instead of hanging it.
+const stmtTimeout = 2 * time.Minute
 
 // Result is one statement's outcome in PostgreSQL text form.
 type Result struct {
@@ -48,6 +53,8 @@ func cellText(s string) string {
 
 // runPG runs one statement on PostgreSQL (simple protocol).
 func runPG(ctx context.Context, c *pgconn.PgConn, sql string) Result {
+	ctx, cancel := context.WithTimeout(ctx, stmtTimeout)
+	defer cancel()
 	var res Result
 	mrr := c.Exec(ctx, sql)
 	for mrr.NextResult() {
@@ -91,6 +98,8 @@ func runOurs(ctx context.Context, s *engine.Session, sql string) (res Result) {
 			res = Result{Code: "panic", Msg: fmt.Sprint(p)}
 		}
 	}()
+	ctx, cancel := context.WithTimeout(ctx, stmtTimeout)
+	defer cancel()
 	cols, rows, _, err := s.Exec(ctx, sql)
 	if err != nil {
 		return Result{Code: pgerror.CodeOf(err), Msg: err.Error()}

@@ -27,6 +27,7 @@ var (
 	flagMinimize = flag.Int("streamdiff.minimize", 60, "engine runs spent minimizing each batch mismatch (0: off)")
 	flagOut      = flag.String("streamdiff.out", "", "directory for full replay scripts of failures (default: the OS temp dir)")
 	flagV        = flag.Bool("streamdiff.v", false, "log per-seed progress, timings and large views")
+	flagAll      = flag.Bool("streamdiff.all", false, "generate everything, including what DefaultExclusions leaves out")
 	flagPrint    = flag.Bool("streamdiff.print", false, "print each seed's plan as an SQL script instead of running it")
 )
 
@@ -53,6 +54,10 @@ func TestStreamDiff(t *testing.T) {
 	if *flagTemplate != "" {
 		filter = regexp.MustCompile(*flagTemplate)
 	}
+	excl := DefaultExclusions()
+	if *flagAll {
+		excl = Exclusions{}
+	}
 	tallies := map[string]*tally{}
 	for _, name := range TemplateNames() {
 		tallies[name] = &tally{}
@@ -60,7 +65,7 @@ func TestStreamDiff(t *testing.T) {
 	checks := 0
 	reportedUnsupported := map[string]bool{}
 	for seed := *flagSeed; seed < *flagSeed+uint64(*flagSeeds); seed++ {
-		p := NewPlan(PlanOptions{Seed: seed, Steps: *flagSteps, Plain: *flagPlain, Templates: filter})
+		p := NewPlan(PlanOptions{Seed: seed, Steps: *flagSteps, Plain: *flagPlain, Templates: filter, Exclusions: excl})
 		if *flagPrint {
 			var b strings.Builder
 			for _, st := range p.Steps {
@@ -68,6 +73,11 @@ func TestStreamDiff(t *testing.T) {
 			}
 			t.Logf("-- seed %d\n%s", seed, b.String())
 			continue
+		}
+		if !testing.Verbose() {
+			// An engine panic in a dataflow goroutine ends the process:
+			// this line names the seed it happened in.
+			fmt.Fprintf(os.Stderr, "streamdiff: seed %d\n", seed)
 		}
 		r := &Runner{}
 		if *flagV {
@@ -111,7 +121,7 @@ func TestStreamDiff(t *testing.T) {
 			t.Error(report(ctx, p, f))
 		}
 	}
-	t.Log(summary(tallies, checks))
+	t.Log(summary(tallies, checks) + fmt.Sprintf("exclusions: %+v\n", excl))
 }
 
 func freshDB(t *testing.T, ctx context.Context, admin *pgconn.PgConn, srv *pgtest.Server, db string) *pgconn.PgConn {
@@ -131,8 +141,12 @@ func freshDB(t *testing.T, ctx context.Context, admin *pgconn.PgConn, srv *pgtes
 func report(ctx context.Context, p *Plan, f Failure) string {
 	var b strings.Builder
 	v := f.View
-	fmt.Fprintf(&b, "%s: seed %d view %s (template %s)\n  rerun: go test ./tests/streamdiff -streamdiff.seed=%d -streamdiff.seeds=1 -streamdiff.steps=%d -streamdiff.template='^%s$'\n",
-		f.Status, p.Seed, v.Name, v.Template, p.Seed, *flagSteps, v.Template)
+	extra := ""
+	if *flagAll {
+		extra = " -streamdiff.all"
+	}
+	fmt.Fprintf(&b, "%s: seed %d view %s (template %s)\n  rerun: go test ./tests/streamdiff -streamdiff.seed=%d -streamdiff.seeds=1 -streamdiff.steps=%d -streamdiff.template='^%s$'%s\n",
+		f.Status, p.Seed, v.Name, v.Template, p.Seed, *flagSteps, v.Template, extra)
 	fmt.Fprintf(&b, "-- view:\n%s;\n", v.SQL)
 	if v.BatchSQL != v.SQL {
 		fmt.Fprintf(&b, "-- batch oracle:\n%s;\n", v.BatchSQL)
