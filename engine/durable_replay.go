@@ -81,10 +81,15 @@ func (e *Engine) openDurableFS(ctx context.Context, walFS, dataFS vfs.FS, metaDi
 		d.epoch = m.Epoch
 	}
 	records := 0
-	if err := lg.Replay(from, func(lsn wal.LSN, p []byte) error {
+	// writeMu is held across the replay (apply releases it around DDL), so
+	// no barrier splits the replayed changes into many epochs.
+	e.writeMu.Lock()
+	err = lg.Replay(from, func(lsn wal.LSN, p []byte) error {
 		records++
 		return r.apply(ctx, lsn, p)
-	}); err != nil {
+	})
+	e.writeMu.Unlock()
+	if err != nil {
 		return fail(err)
 	}
 	rolledBack, err := r.finish()
@@ -204,7 +209,7 @@ func (r *replayer) tableByName(lsn wal.LSN, schema, name string) (*tableState, e
 	return ts, nil
 }
 
-// apply replays one WAL record.
+// apply replays one WAL record (writeMu held).
 func (r *replayer) apply(ctx context.Context, lsn wal.LSN, p []byte) error {
 	e := r.e
 	rd := &recReader{b: p}
@@ -232,7 +237,10 @@ func (r *replayer) apply(ctx context.Context, lsn wal.LSN, p []byte) error {
 		if id != 0 {
 			blk = r.noteTxn(id)
 		}
-		if err := r.runDDL(ctx, ent, blk); err != nil {
+		e.writeMu.Unlock()
+		err := r.runDDL(ctx, ent, blk)
+		e.writeMu.Lock()
+		if err != nil {
 			return err
 		}
 		r.history = append(r.history, ent)
@@ -243,7 +251,9 @@ func (r *replayer) apply(ctx context.Context, lsn wal.LSN, p []byte) error {
 			// Changes not undone one by one before the abort (recovery
 			// logs a bare abort for a transaction it rolled back).
 			r.rs.txn = t
+			e.writeMu.Unlock()
 			r.rs.rollback()
+			e.writeMu.Lock()
 		}
 		delete(r.txns, id)
 		r.endHistory(id, kind == recCommit)
@@ -265,12 +275,10 @@ func (r *replayer) apply(ctx context.Context, lsn wal.LSN, p []byte) error {
 	t := r.noteTxn(id)
 	if kind == recDrop {
 		if rel, ok := e.cat.Lookup(schema, name); ok {
-			e.writeMu.Lock()
 			for _, dep := range e.cat.Dependents(rel.ObjID()) {
 				r.rs.removeRelation(dep)
 			}
 			r.rs.removeRelation(rel)
-			e.writeMu.Unlock()
 		}
 		return nil
 	}
@@ -278,8 +286,6 @@ func (r *replayer) apply(ctx context.Context, lsn wal.LSN, p []byte) error {
 	if err != nil {
 		return err
 	}
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
 	switch kind {
 	case recInsert:
 		first := rd.varint()
