@@ -346,7 +346,7 @@ func (r *replayer) loadCheckpoint(ctx context.Context, m meta.Manifest) (wal.LSN
 		return 0, corruptFile(catName, "%v", err)
 	}
 	for _, ent := range cat.History {
-		if err := r.runDDL(ctx, ent, nil); err != nil {
+		if err := r.ddl(ctx, ent, nil); err != nil {
 			return 0, err
 		}
 		r.history = append(r.history, ent)

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
 	"github.com/sabotsql/sabotsql/exec/stream"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/parser"
@@ -22,8 +24,8 @@ import (
 // openDurable opens the WAL, checkpoint files and metadata store under
 // DataDir and recovers: latest checkpoint, then the WAL after it, then the
 // rollback of transactions the log does not commit. Materialized views come
-// back by re-running their CREATE statements (they are DDL records) and
-// receiving the recovered rows through their tables' changelogs.
+// back by re-running their CREATE statements (DDL records) once the tables
+// are recovered, so they backfill from the recovered rows.
 func (e *Engine) openDurable(ctx context.Context) error {
 	dir := e.opts.DataDir
 	if dir == "" {
@@ -66,7 +68,7 @@ func (e *Engine) openDurableFS(ctx context.Context, walFS, dataFS vfs.FS, metaDi
 		e.dur = nil
 		return err
 	}
-	r := &replayer{e: e, rs: newSession(e, DefaultUser, DefaultUser), txns: map[uint64]*txn{}}
+	r := &replayer{e: e, rs: newSession(e, DefaultUser, DefaultUser), txns: map[uint64]*txn{}, deferring: true}
 	from := wal.LSN(1)
 	m, ok, err := ms.LatestCheckpoint()
 	if err != nil {
@@ -94,6 +96,9 @@ func (e *Engine) openDurableFS(ctx context.Context, walFS, dataFS vfs.FS, metaDi
 	}
 	rolledBack, err := r.finish()
 	if err != nil {
+		return fail(err)
+	}
+	if err := r.createDeferred(ctx); err != nil {
 		return fail(err)
 	}
 	d.mu.Lock()
@@ -159,6 +164,49 @@ type replayer struct {
 	txns    map[uint64]*txn
 	history []ddlEntry
 	maxTxn  uint64
+
+	// CREATE MATERIALIZED VIEW statements are deferred to the end of
+	// recovery (the views then backfill from the recovered tables instead
+	// of consuming every replayed change), until a DDL statement that might
+	// depend on them forces them to be created in place.
+	deferring bool
+	deferred  []ddlEntry
+}
+
+// ddl replays one DDL entry, deferring materialized views.
+func (r *replayer) ddl(ctx context.Context, ent ddlEntry, blk *txn) error {
+	if r.deferring {
+		st, err := parser.ParseOne(ent.SQL)
+		if err == nil && st != nil && st.AST != nil {
+			switch n := st.AST.Node.(type) {
+			case *pg_query.Node_CreateTableAsStmt:
+				if n.CreateTableAsStmt.Objtype == pg_query.ObjectType_OBJECT_MATVIEW {
+					r.deferred = append(r.deferred, ent)
+					return nil
+				}
+			case *pg_query.Node_CreateStmt, *pg_query.Node_IndexStmt, *pg_query.Node_CreateSeqStmt,
+				*pg_query.Node_CreateSchemaStmt, *pg_query.Node_CreateRoleStmt, *pg_query.Node_AlterRoleStmt,
+				*pg_query.Node_DropRoleStmt:
+				return r.runDDL(ctx, ent, blk)
+			}
+		}
+		if err := r.createDeferred(ctx); err != nil {
+			return err
+		}
+		r.deferring = false
+	}
+	return r.runDDL(ctx, ent, blk)
+}
+
+// createDeferred creates the deferred materialized views, in log order.
+func (r *replayer) createDeferred(ctx context.Context) error {
+	for _, ent := range r.deferred {
+		if err := r.runDDL(ctx, ent, nil); err != nil {
+			return err
+		}
+	}
+	r.deferred = nil
+	return nil
 }
 
 func (r *replayer) noteTxn(id uint64) *txn {
@@ -238,7 +286,7 @@ func (r *replayer) apply(ctx context.Context, lsn wal.LSN, p []byte) error {
 			blk = r.noteTxn(id)
 		}
 		e.writeMu.Unlock()
-		err := r.runDDL(ctx, ent, blk)
+		err := r.ddl(ctx, ent, blk)
 		e.writeMu.Lock()
 		if err != nil {
 			return err
