@@ -58,7 +58,7 @@ func Minimize(ctx context.Context, p *Plan, v *View, upto, budget int) string {
 			return false
 		}
 		for _, f := range out.Failures {
-			if f.View.Name == v.Name && f.Status == Mismatch {
+			if f.View.Name == v.Name && (f.Status == Mismatch || f.Status == ViewError) {
 				return true
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,14 +16,32 @@ import (
 var flagReplay = flag.String("streamdiff.replay", "", "run a replay script (as printed by a failure) on a fresh engine and diff its last two queries")
 
 // TestReplay is a tool, not a check: with -streamdiff.replay=FILE it runs
-// the script's statements (one per line, ending in ";") on a fresh engine,
-// then compares the last two statements' results (the view and its batch
-// query) and fails when they differ.
+// a replay script (see replayScript).
 func TestReplay(t *testing.T) {
 	if *flagReplay == "" {
 		t.Skip("no -streamdiff.replay script given")
 	}
-	src, err := os.ReadFile(*flagReplay)
+	replayScript(t, *flagReplay)
+}
+
+// TestRegressions replays every script under testdata/regress: minimized
+// reproductions of engine bugs that are fixed. Open bugs live under
+// testdata/repro and are run by hand with -streamdiff.replay.
+func TestRegressions(t *testing.T) {
+	files, err := filepath.Glob("testdata/regress/*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) { replayScript(t, f) })
+	}
+}
+
+// replayScript runs the script's statements (one per line, ending in ";";
+// lines starting with -- are comments) on a fresh engine, then compares
+// the results of the last two statements (the view and its batch query)
+// and fails when they differ.
+func replayScript(t *testing.T, path string) {
+	src, err := os.ReadFile(path)
 	require.NoError(t, err)
 	var stmts []string
 	for _, line := range strings.Split(string(src), "\n") {

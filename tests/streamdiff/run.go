@@ -22,10 +22,11 @@ const (
 	CreateError               // CREATE failed otherwise
 	Mismatch                  // a comparison differed
 	DepFailed                 // not created: a view it reads failed
+	ViewError                 // reading the view failed (its dataflow stopped)
 )
 
 func (s Status) String() string {
-	return [...]string{"pass", "unsupported", "create-error", "MISMATCH", "dep-failed"}[s]
+	return [...]string{"pass", "unsupported", "create-error", "MISMATCH", "dep-failed", "VIEW-ERROR"}[s]
 }
 
 // Failure describes the first failure of one view.
@@ -185,7 +186,7 @@ func (r *Runner) check(ctx context.Context, rd *engine.Session, v *View, out *Ou
 	out.Rows[v.Name] = len(got.Rows)
 	want := runOurs(ctx, rd, v.BatchSQL)
 	if got.Code != "" && want.Code == "" {
-		return &Failure{View: v, Status: Mismatch, Oracle: "batch", Detail: "reading the view: " + describe(got)}
+		return &Failure{View: v, Status: ViewError, Oracle: "batch", Detail: "reading the view: " + describe(got) + "\n"}
 	}
 	if d := Diff("batch", want, "view", got, 12); d != "" {
 		return &Failure{View: v, Status: Mismatch, Oracle: "batch", Detail: d}

@@ -37,7 +37,7 @@ var (
 var expectedUnsupported = map[string]string{}
 
 // tally is the per-template summary of a run.
-type tally struct{ views, passed, unsupported, createErr, mismatch, depFailed int }
+type tally struct{ views, passed, unsupported, createErr, mismatch, depFailed, viewErr int }
 
 func TestStreamDiff(t *testing.T) {
 	ctx := context.Background()
@@ -108,6 +108,8 @@ func TestStreamDiff(t *testing.T) {
 				tl.mismatch++
 			case DepFailed:
 				tl.depFailed++
+			case ViewError:
+				tl.viewErr++
 			}
 		}
 		for _, f := range out.Failures {
@@ -151,7 +153,7 @@ func report(ctx context.Context, p *Plan, f Failure) string {
 	if v.BatchSQL != v.SQL {
 		fmt.Fprintf(&b, "-- batch oracle:\n%s;\n", v.BatchSQL)
 	}
-	if f.Status != Mismatch {
+	if f.Status != Mismatch && f.Status != ViewError {
 		fmt.Fprintf(&b, "-- CREATE failed: %s\n", f.Detail)
 		return b.String()
 	}
@@ -185,10 +187,10 @@ func report(ctx context.Context, p *Plan, f Failure) string {
 func summary(tallies map[string]*tally, checks int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "streamdiff: %d view comparisons agreed\n", checks)
-	fmt.Fprintf(&b, "%-24s %5s %5s %11s %12s %8s %10s\n", "template", "views", "pass", "unsupported", "create-error", "mismatch", "dep-failed")
+	fmt.Fprintf(&b, "%-24s %5s %5s %11s %12s %8s %10s %10s\n", "template", "views", "pass", "unsupported", "create-error", "mismatch", "view-error", "dep-failed")
 	for _, name := range TemplateNames() {
 		tl := tallies[name]
-		fmt.Fprintf(&b, "%-24s %5d %5d %11d %12d %8d %10d\n", name, tl.views, tl.passed, tl.unsupported, tl.createErr, tl.mismatch, tl.depFailed)
+		fmt.Fprintf(&b, "%-24s %5d %5d %11d %12d %8d %10d %10d\n", name, tl.views, tl.passed, tl.unsupported, tl.createErr, tl.mismatch, tl.viewErr, tl.depFailed)
 	}
 	var exp []string
 	for name, why := range expectedUnsupported {

@@ -1,5 +1,4 @@
--- Bug: with implicit_flush on, a ROLLBACKed INSERT reaches the materialized view.
--- Run: go test ./tests/streamdiff -run TestReplay -streamdiff.replay=testdata/repro/rollback_implicit_flush.sql
+-- Fixed in 9b27e5c: with implicit_flush on, a ROLLBACKed INSERT reached the materialized view.
 SET implicit_flush = on;
 CREATE TABLE t1 (id int8 NOT NULL, k int4, b1 numeric(10,2));
 CREATE MATERIALIZED VIEW v AS SELECT k, count(*) AS cnt, sum(b1) AS s FROM t1 GROUP BY k;
