@@ -3,7 +3,9 @@ package stream
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -40,9 +42,14 @@ type OverWindow struct {
 
 	parts map[string]*owPart
 	dirty []*owPart
-	kbuf  []byte
-	em    *rowEmitter
-	q     opQueue
+	// lookback ≥ 0 declares that a row's window values depend only on
+	// itself and the lookback rows before it (ROWS n PRECEDING … CURRENT
+	// ROW frames, lag): rows appended after a partition's last row are then
+	// computed from that tail alone, and earlier outputs stay as they are.
+	lookback int
+	kbuf     []byte
+	em       *rowEmitter
+	q        opQueue
 }
 
 type owPart struct {
@@ -50,6 +57,19 @@ type owPart struct {
 	tree  *ordTree
 	out   map[string]*owOut // emitted output rows by row key
 	dirty bool
+
+	// Append fast path (lookback ≥ 0): the largest row key at the last
+	// flush, the last lookback rows then, and this epoch's rows, valid
+	// while every change is an insert after lastKey.
+	lastKey  string
+	tail     [][]types.Datum
+	appended []owAppend
+	slow     bool
+}
+
+type owAppend struct {
+	key  string
+	vals []types.Datum
 }
 
 type owOut struct {
@@ -95,8 +115,15 @@ func NewOverWindow(input Executor, inTypes []types.T, outSchema *arrow.Schema, p
 		}
 	}
 	return &OverWindow{input: input, inTypes: inTypes, outTypes: outTypes, schema: outSchema, partition: partition,
-		order: order, compute: compute, mem: memory.DefaultAllocator, parts: map[string]*owPart{},
+		order: order, compute: compute, mem: memory.DefaultAllocator, parts: map[string]*owPart{}, lookback: -1,
 		em: newRowEmitter(outSchema, outTypes, memory.DefaultAllocator)}, nil
+}
+
+// WithLookback enables the append fast path (see OverWindow.lookback); n
+// must bound how many preceding rows any window column reads.
+func (w *OverWindow) WithLookback(n int) *OverWindow {
+	w.lookback = n
+	return w
 }
 
 // fieldSQLType is the SQL type of an output field.
@@ -186,6 +213,13 @@ func (w *OverWindow) apply(c *Chunk) error {
 		if err != nil {
 			return err
 		}
+		if w.lookback >= 0 && !p.slow {
+			if op.Sign() > 0 && string(w.kbuf) > p.lastKey {
+				p.appended = append(p.appended, owAppend{key: n.key, vals: vals})
+			} else {
+				p.slow = true
+			}
+		}
 		if n.cnt == 0 {
 			p.tree.remove(n.key)
 		}
@@ -227,9 +261,103 @@ func (w *OverWindow) partitionBatch(p *owPart) (arrow.RecordBatch, []*otNode) {
 	return rb, nodes
 }
 
+// flushAppended computes only the rows appended after the partition's last
+// row, from the tail of rows before them.
+func (w *OverWindow) flushAppended(ctx context.Context, p *owPart) error {
+	slices.SortStableFunc(p.appended, func(a, b owAppend) int { return strings.Compare(a.key, b.key) })
+	rows := make([][]types.Datum, 0, len(p.tail)+len(p.appended))
+	rows = append(rows, p.tail...)
+	for _, a := range p.appended {
+		rows = append(rows, a.vals)
+	}
+	in := w.input.Schema()
+	bs := make([]array.Builder, in.NumFields())
+	for i, f := range in.Fields() {
+		bs[i] = array.NewBuilder(w.mem, f.Type)
+	}
+	for _, r := range rows {
+		for c, d := range r {
+			types.AppendDatum(bs[c], d, w.inTypes[c])
+		}
+	}
+	cols := make([]arrow.Array, len(bs))
+	for i, b := range bs {
+		cols[i] = b.NewArray()
+		b.Release()
+	}
+	rb := array.NewRecordBatch(in, cols, int64(len(rows)))
+	for _, a := range cols {
+		a.Release()
+	}
+	extra, err := w.compute(ctx, rb)
+	rb.Release()
+	defer func() {
+		for _, a := range extra {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	if err != nil {
+		return fmt.Errorf("stream: window function: %w", err)
+	}
+	if len(extra) != len(w.outTypes)-len(w.inTypes) {
+		return pgerror.Internal("stream: window function returned %d columns, want %d", len(extra), len(w.outTypes)-len(w.inTypes))
+	}
+	for _, a := range extra {
+		if a == nil || a.Len() != len(rows) {
+			return pgerror.Internal("stream: window function returned a column of the wrong length")
+		}
+	}
+	for j := len(p.tail); j < len(rows); j++ {
+		vals := make([]types.Datum, len(w.outTypes))
+		copy(vals, rows[j])
+		for k, a := range extra {
+			vals[len(w.inTypes)+k] = types.GetDatum(a, j, w.outTypes[len(w.inTypes)+k])
+		}
+		w.kbuf = appendExactRowIdentity(w.kbuf[:0], vals, w.outTypes)
+		o := p.out[string(w.kbuf)]
+		if o == nil {
+			o = &owOut{vals: vals}
+			p.out[string(w.kbuf)] = o
+		}
+		o.n++
+		w.em.diff(1, vals)
+	}
+	p.lastKey = p.appended[len(p.appended)-1].key
+	if k := len(rows) - w.lookback; k > 0 {
+		rows = rows[k:]
+	}
+	p.tail = append(p.tail[:0:0], rows...)
+	p.appended = p.appended[:0]
+	return nil
+}
+
+// resetTail reloads the fast-path state from the tree after a full
+// recomputation.
+func (w *OverWindow) resetTail(p *owPart) {
+	p.appended, p.slow, p.tail, p.lastKey = p.appended[:0], false, nil, ""
+	total := p.tree.total()
+	if total == 0 {
+		return
+	}
+	for pos := max(0, total-int64(w.lookback)); pos < total; pos++ {
+		n, _ := p.tree.at(pos)
+		p.tail = append(p.tail, n.vals)
+	}
+	last, _ := p.tree.at(total - 1)
+	p.lastKey = last.key
+}
+
 // flushPart recomputes p and emits the output rows that changed.
 func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 	p.dirty = false
+	if w.lookback >= 0 {
+		if !p.slow && len(p.appended) > 0 {
+			return w.flushAppended(ctx, p)
+		}
+		defer w.resetTail(p)
+	}
 	newOut := map[string]*owOut{}
 	if p.tree.total() > 0 {
 		rb, nodes := w.partitionBatch(p)

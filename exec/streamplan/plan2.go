@@ -438,7 +438,59 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 		in.ex.Close()
 		return flow{}, err
 	}
+	if lb := windowLookback(x.Calls); lb >= 0 {
+		ow = ow.WithLookback(lb)
+	}
 	return flow{ex: ow, ts: x.Out.Types(), wm: map[int]bool{}}, nil
+}
+
+// windowLookback bounds how many preceding rows the calls read when every
+// call is an aggregate over ROWS BETWEEN n PRECEDING AND CURRENT ROW or a
+// lag; -1 otherwise (row numbers, unbounded or following frames).
+func windowLookback(calls []planner.WindowCall) int {
+	lb := 0
+	for _, c := range calls {
+		switch {
+		case c.Agg != nil:
+			f := c.Frame
+			if f.Mode != planner.FrameRows || f.End.Kind != planner.CurrentRow {
+				return -1
+			}
+			switch f.Start.Kind {
+			case planner.CurrentRow:
+			case planner.OffsetPreceding:
+				n, ok := constInt(f.Start.Offset)
+				if !ok || n < 0 || n > 1<<20 {
+					return -1
+				}
+				lb = max(lb, int(n))
+			default:
+				return -1
+			}
+		case c.Name == "lag":
+			n := int64(1)
+			if len(c.Args) > 1 {
+				v, ok := constInt(c.Args[1])
+				if !ok || v < 0 || v > 1<<20 {
+					return -1
+				}
+				n = v
+			}
+			lb = max(lb, int(n))
+		default:
+			return -1
+		}
+	}
+	return lb
+}
+
+func constInt(e planner.Expr) (int64, bool) {
+	k, ok := e.(*planner.Const)
+	if !ok {
+		return 0, false
+	}
+	v, ok := k.Val.(int64)
+	return v, ok
 }
 
 // partitionTableID names the one-batch input of a window recomputation.
