@@ -50,6 +50,8 @@ type HashJoin struct {
 	// The output being built: one (left, right) row pair and op per row.
 	refs [2][]rowRef
 	ops  []Op
+	obs  []int32 // per row of the chunk: the other side's bucket, or -1
+	sink uint64  // keeps the prefetching loads of probe alive
 
 	// cond is the residual ON condition over (left row, right row); nil
 	// means every key match joins.
@@ -179,6 +181,25 @@ func (j *HashJoin) process(s int, c *Chunk) (*Chunk, error) {
 // probe runs the rows of one chunk of side s (batch b, retained as segment
 // cur) against the other side and applies them to their own side.
 func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur int32, ops []Op) error {
+	// The other side does not change while this chunk runs, so its buckets
+	// are looked up for every row first, in a loop of independent lookups
+	// whose cache misses overlap (likewise a touch of this side's slots).
+	obs := grow(j.obs, len(ops))
+	j.obs = obs
+	var sink uint64
+	for i := range ops {
+		obs[i] = -1
+		if sd.nullKey[i] {
+			continue
+		}
+		id := sd.keyIDs[i]
+		sink += sd.byKey.touch(id)
+		if ob := od.find(id, sd.key(i)); ob >= 0 {
+			obs[i] = ob
+			sink += uint64(od.buckets[ob].total)
+		}
+	}
+	j.sink = sink
 	for i, op := range ops {
 		sg := op.Sign()
 		me := rowRef{seg: cur, row: int32(i)}
@@ -189,7 +210,7 @@ func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur in
 			continue
 		}
 		id, key := sd.keyIDs[i], sd.key(i)
-		ob := od.find(id, key)
+		ob := obs[i]
 		if j.cond != nil {
 			if err := j.probeCond(s, sd, od, b, i, me, sg, id, key, ob); err != nil {
 				return err
@@ -201,7 +222,7 @@ func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur in
 			obk = &od.buckets[ob]
 		}
 		if obk != nil && obk.total > 0 {
-			for _, e := range obk.rows {
+			for e := obk.head; e >= 0; e = od.entries[e].next {
 				en := &od.entries[e]
 				j.emit(s, sg, me, en.ref, en.n)
 			}
@@ -214,17 +235,17 @@ func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur in
 			after := before + sg
 			switch {
 			case before <= 0 && after > 0:
-				for _, e := range obk.rows {
+				for e := obk.head; e >= 0; e = od.entries[e].next {
 					j.emit(o, -1, od.entries[e].ref, nullRef, od.entries[e].n)
 				}
 			case before > 0 && after <= 0:
-				for _, e := range obk.rows {
+				for e := obk.head; e >= 0; e = od.entries[e].next {
 					j.emit(o, 1, od.entries[e].ref, nullRef, od.entries[e].n)
 				}
 			}
 		}
 		sd.add(sb, b, i, me, sg, nil)
-		if len(sd.buckets[sb].rows) == 0 {
+		if sd.buckets[sb].count == 0 {
 			sd.dropBucket(id, sb)
 		}
 	}
@@ -242,7 +263,7 @@ func (j *HashJoin) probeCond(s int, sd, od *joinSide, b arrow.RecordBatch, i int
 	}
 	var m int64
 	if ob >= 0 {
-		for _, e := range od.buckets[ob].rows {
+		for e := od.buckets[ob].head; e >= 0; e = od.entries[e].next {
 			y := &od.entries[e]
 			var l, r []types.Datum
 			if s == 0 {
@@ -278,7 +299,7 @@ func (j *HashJoin) probeCond(s int, sd, od *joinSide, b arrow.RecordBatch, i int
 	if e := sd.add(sb, b, i, me, sg, vals); e >= 0 {
 		sd.entries[e].matches = m
 	}
-	if len(sd.buckets[sb].rows) == 0 {
+	if sd.buckets[sb].count == 0 {
 		sd.dropBucket(id, sb)
 	}
 	return nil

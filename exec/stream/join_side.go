@@ -15,14 +15,15 @@ import (
 // joinSide is one input's state in a HashJoin: a columnar side table.
 //
 // Rows live in segments — input batches the side retains — and a row is
-// named by a rowRef into them, so nothing is boxed per row. Distinct rows
-// (equal under SQL equality, vec.AppendRowKey) are entries with a
-// multiplicity; entries are grouped into buckets by join key. Buckets are
-// found through byKey: for a single integer key column the key's value is
-// the map key itself, otherwise the key's hash, with the encoded key kept in
-// the bucket to resolve collisions (buckets with equal hashes chain through
-// next). Within a bucket an entry is found by its row hash (a linear scan
-// of a packed hash slice, or a map for big buckets).
+// named by a rowRef into them, so nothing is boxed per row. Entries are
+// rows with a multiplicity (rows equal under SQL equality, vec.AppendRowKey,
+// cancel each other; see add), grouped into buckets by join key. Buckets
+// are found through byKey: for a single integer key column the key's value
+// is the map key itself, otherwise the key's hash, with the encoded key kept
+// in the bucket to resolve collisions (buckets with equal hashes chain
+// through next). A bucket's entries form a linked list in arrival order;
+// big buckets also index them by row hash, so a delete finds its row
+// without a scan.
 //
 // An entry whose multiplicity reaches 0 is freed (tombstoned) and its
 // segment's live count drops; segments with no live entries are released,
@@ -48,7 +49,7 @@ type joinSide struct {
 
 	buckets     []joinBucket
 	freeBuckets []int32
-	byKey       map[uint64]int32
+	byKey       keyTable
 
 	// Per-chunk scratch.
 	keyIDs  []uint64
@@ -62,28 +63,31 @@ type joinSide struct {
 
 type joinEntry struct {
 	ref rowRef
-	n   int64
+	n   int64 // multiplicity, never 0
 	// matches counts the other side's rows (with multiplicity) this row
 	// joins with under the residual condition (only with a condition).
-	matches int64
-	hash    uint64
+	matches      int64
+	hash         uint64
+	prev, next   int32 // the bucket's doubly linked list of entries (-1 ends)
+	hprev, hnext int32 // entries of equal hash in an indexed bucket (-1 ends)
 }
 
-// bigBucket is the row count from which a bucket indexes its row hashes.
-const bigBucket = 32
+// bigBucket is the entry count from which a bucket indexes its row hashes.
+const bigBucket = 16
 
 type joinBucket struct {
-	key     string // encoded join key (hash-keyed sides only)
-	next    int32  // next bucket with the same key hash, or -1
-	rows    []int32
-	hs      []uint64         // row hashes, parallel to rows
-	index   map[uint64]int32 // row hash → position in rows (big buckets)
-	collide int              // rows whose hash collided with another row's: index unusable
-	total   int64            // sum of multiplicities
+	key   string           // encoded join key (hash-keyed sides only)
+	next  int32            // next bucket with the same key hash, or -1
+	head  int32            // first entry, or -1
+	tail  int32            // last entry, or -1
+	count int32            // entries
+	neg   int32            // entries with a negative multiplicity
+	index map[uint64]int32 // row hash → first entry of its hash chain (big buckets)
+	total int64            // sum of multiplicities
 }
 
 func newJoinSide(schema *arrow.Schema, ts []types.T, keys []int) *joinSide {
-	sd := &joinSide{schema: schema, ts: ts, keys: keys, slack: compactSlack, byKey: map[uint64]int32{}}
+	sd := &joinSide{schema: schema, ts: ts, keys: keys, slack: compactSlack}
 	if len(keys) == 1 {
 		switch types.ArrowType(ts[keys[0]]).ID() {
 		case arrow.INT16, arrow.INT32, arrow.INT64, arrow.DATE32, arrow.TIME64, arrow.TIMESTAMP:
@@ -185,7 +189,7 @@ func (sd *joinSide) key(i int) []byte {
 
 // find returns the bucket of key (id, key), or -1.
 func (sd *joinSide) find(id uint64, key []byte) int32 {
-	b, ok := sd.byKey[id]
+	b, ok := sd.byKey.get(id)
 	if !ok {
 		return -1
 	}
@@ -212,25 +216,25 @@ func (sd *joinSide) bucket(id uint64, key []byte) int32 {
 		sd.buckets = append(sd.buckets, joinBucket{})
 	}
 	bk := &sd.buckets[b]
-	bk.next = -1
+	bk.next, bk.head, bk.tail = -1, -1, -1
 	if !sd.intKey {
 		bk.key = string(key)
-		if head, ok := sd.byKey[id]; ok {
+		if head, ok := sd.byKey.get(id); ok {
 			bk.next = head
 		}
 	}
-	sd.byKey[id] = b
+	sd.byKey.put(id, b)
 	return b
 }
 
 // dropBucket unlinks the empty bucket b of key id and frees it.
 func (sd *joinSide) dropBucket(id uint64, b int32) {
 	next := sd.buckets[b].next
-	if head := sd.byKey[id]; head == b {
+	if head, _ := sd.byKey.get(id); head == b {
 		if next >= 0 {
-			sd.byKey[id] = next
+			sd.byKey.put(id, next)
 		} else {
-			delete(sd.byKey, id)
+			sd.byKey.del(id)
 		}
 	} else {
 		p := head
@@ -239,7 +243,7 @@ func (sd *joinSide) dropBucket(id uint64, b int32) {
 		}
 		sd.buckets[p].next = next
 	}
-	sd.buckets[b] = joinBucket{rows: sd.buckets[b].rows[:0], hs: sd.buckets[b].hs[:0]}
+	sd.buckets[b] = joinBucket{}
 	sd.freeBuckets = append(sd.freeBuckets, b)
 }
 
@@ -289,41 +293,58 @@ func (sd *joinSide) same(e int32, b arrow.RecordBatch, i int) bool {
 	return bytes.Equal(sd.kbuf, sd.curRowKey(b, i))
 }
 
-// findRow returns the position in bucket bk of the entry equal to row i of
-// b, or -1.
-func (sd *joinSide) findRow(bk *joinBucket, b arrow.RecordBatch, i int) int {
+// findOpposite returns an entry of bucket bk holding row i of b with a
+// multiplicity of the sign opposite to sg, or -1.
+func (sd *joinSide) findOpposite(bk *joinBucket, b arrow.RecordBatch, i int, sg int64) int32 {
 	h := sd.rowHash[i]
-	if bk.index != nil && bk.collide == 0 {
-		p, ok := bk.index[h]
-		if ok && sd.same(bk.rows[p], b, i) {
-			return int(p)
+	if bk.index != nil {
+		e, ok := bk.index[h]
+		if !ok {
+			return -1
+		}
+		for ; e >= 0; e = sd.entries[e].hnext {
+			if sd.entries[e].n*sg < 0 && sd.same(e, b, i) {
+				return e
+			}
 		}
 		return -1
 	}
-	for p, x := range bk.hs {
-		if x == h && sd.same(bk.rows[p], b, i) {
-			return p
+	for e := bk.head; e >= 0; e = sd.entries[e].next {
+		en := &sd.entries[e]
+		if en.hash == h && en.n*sg < 0 && sd.same(e, b, i) {
+			return e
 		}
 	}
 	return -1
 }
 
 // add applies sign sg for row i of the chunk (stored as ref) to bucket b
-// and returns the row's entry, or -1 once its multiplicity reached 0.
-// vals are the row's datums, kept only with a residual condition.
+// and returns the entry that now holds the row, or -1 if the change
+// cancelled an entry out. vals are the row's datums, kept only with a
+// residual condition.
+//
+// Equal rows may sit in several entries, but never with multiplicities of
+// both signs: a change first cancels against an entry of the opposite sign
+// and only otherwise becomes an entry of its own. So the positive entries
+// of a row sum to max(net count, 0), and an insert into a bucket without
+// negative entries is a plain append.
 func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg int64, vals []types.Datum) int32 {
 	bk := &sd.buckets[b]
 	bk.total += sg
-	if p := sd.findRow(bk, batch, i); p >= 0 {
-		e := bk.rows[p]
-		en := &sd.entries[e]
-		en.n += sg
-		if en.n != 0 {
-			return e
+	if sg < 0 || bk.neg > 0 {
+		if e := sd.findOpposite(bk, batch, i, sg); e >= 0 {
+			en := &sd.entries[e]
+			en.n += sg
+			if en.n != 0 {
+				return e
+			}
+			if sg > 0 {
+				bk.neg--
+			}
+			sd.unlink(bk, e)
+			sd.freeEntry(e)
+			return -1
 		}
-		sd.removeAt(bk, p)
-		sd.freeEntry(e)
-		return -1
 	}
 	var e int32
 	if n := len(sd.freeEntries); n > 0 {
@@ -337,50 +358,74 @@ func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg 
 		}
 	}
 	h := sd.rowHash[i]
-	sd.entries[e] = joinEntry{ref: ref, n: sg, hash: h}
+	sd.entries[e] = joinEntry{ref: ref, n: sg, hash: h, prev: bk.tail, next: -1, hprev: -1, hnext: -1}
+	if bk.tail >= 0 {
+		sd.entries[bk.tail].next = e
+	} else {
+		bk.head = e
+	}
+	bk.tail = e
+	bk.count++
+	if sg < 0 {
+		bk.neg++
+	}
 	if vals != nil {
 		sd.datums[e] = vals
 	}
 	sd.segLive[ref.seg]++
 	sd.live++
-	pos := int32(len(bk.rows))
-	bk.rows = append(bk.rows, e)
-	bk.hs = append(bk.hs, h)
 	switch {
 	case bk.index != nil:
-		if _, ok := bk.index[h]; ok {
-			bk.collide++
-		} else {
-			bk.index[h] = pos
-		}
-	case len(bk.rows) >= bigBucket && bk.collide == 0:
-		bk.index = make(map[uint64]int32, 2*len(bk.rows))
-		for p, x := range bk.hs {
-			if _, ok := bk.index[x]; ok {
-				bk.collide++
-			}
-			bk.index[x] = int32(p)
+		sd.indexEntry(bk, e)
+	case bk.count >= bigBucket:
+		bk.index = make(map[uint64]int32, 2*bk.count)
+		for x := bk.head; x >= 0; x = sd.entries[x].next {
+			sd.indexEntry(bk, x)
 		}
 	}
 	return e
 }
 
-// removeAt drops position p of bucket bk (moving the last row into it).
-func (sd *joinSide) removeAt(bk *joinBucket, p int) {
-	last := len(bk.rows) - 1
-	h := bk.hs[p]
-	if bk.index != nil && bk.index[h] == int32(p) {
-		delete(bk.index, h)
+// indexEntry puts entry e at the head of its hash chain in bk's index.
+func (sd *joinSide) indexEntry(bk *joinBucket, e int32) {
+	en := &sd.entries[e]
+	en.hprev, en.hnext = -1, -1
+	if first, ok := bk.index[en.hash]; ok {
+		en.hnext = first
+		sd.entries[first].hprev = e
 	}
-	if p != last {
-		bk.rows[p], bk.hs[p] = bk.rows[last], bk.hs[last]
-		if bk.index != nil && bk.index[bk.hs[p]] == int32(last) {
-			bk.index[bk.hs[p]] = int32(p)
+	bk.index[en.hash] = e
+}
+
+// unlink removes entry e from bucket bk's list (and hash chain).
+func (sd *joinSide) unlink(bk *joinBucket, e int32) {
+	en := &sd.entries[e]
+	if en.prev >= 0 {
+		sd.entries[en.prev].next = en.next
+	} else {
+		bk.head = en.next
+	}
+	if en.next >= 0 {
+		sd.entries[en.next].prev = en.prev
+	} else {
+		bk.tail = en.prev
+	}
+	if bk.index != nil {
+		switch {
+		case en.hprev >= 0:
+			sd.entries[en.hprev].hnext = en.hnext
+		case en.hnext >= 0:
+			bk.index[en.hash] = en.hnext
+		default:
+			delete(bk.index, en.hash)
+		}
+		if en.hnext >= 0 {
+			sd.entries[en.hnext].hprev = en.hprev
 		}
 	}
-	bk.rows, bk.hs = bk.rows[:last], bk.hs[:last]
-	if last == 0 {
-		bk.index, bk.collide = nil, 0
+	bk.count--
+	if bk.count == 0 {
+		bk.index = nil
 	}
 }
 
@@ -461,5 +506,5 @@ func (sd *joinSide) release() {
 			s.Release()
 		}
 	}
-	*sd = joinSide{schema: sd.schema, ts: sd.ts, keys: sd.keys, intKey: sd.intKey, slack: sd.slack, byKey: map[uint64]int32{}, enc: vec.KeyEncoder{Types: sd.enc.Types}}
+	*sd = joinSide{schema: sd.schema, ts: sd.ts, keys: sd.keys, intKey: sd.intKey, slack: sd.slack, enc: vec.KeyEncoder{Types: sd.enc.Types}}
 }

@@ -362,3 +362,40 @@ func TestJoinSideCompaction(t *testing.T) {
 	}
 	require.Equal(t, []string{"4900 0 4900 7"}, out)
 }
+
+// TestKeyTable checks the open-addressing key table against a map under
+// random puts and deletes, with ids that crowd a few probe runs.
+func TestKeyTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var kt keyTable
+	model := map[uint64]int32{}
+	for step := range 200_000 {
+		id := uint64(rng.IntN(3000))
+		if rng.IntN(4) == 0 {
+			id <<= 40 // far ids that share low bits
+		}
+		switch rng.IntN(3) {
+		case 0, 1:
+			b := int32(rng.IntN(1 << 20))
+			kt.put(id, b)
+			model[id] = b
+		case 2:
+			kt.del(id)
+			delete(model, id)
+		}
+		if step%997 == 0 {
+			require.Equal(t, len(model), kt.n)
+			for id, b := range model {
+				got, ok := kt.get(id)
+				require.True(t, ok, "id %d lost at step %d", id, step)
+				require.Equal(t, b, got)
+			}
+		}
+		got, ok := kt.get(id)
+		want, wok := model[id]
+		require.Equal(t, wok, ok)
+		if ok {
+			require.Equal(t, want, got)
+		}
+	}
+}

@@ -40,6 +40,13 @@ type Materialize struct {
 	mem      memory.Allocator
 	rowKey   bool // bag-mode keys are vec.AppendRowKey encodings
 
+	// Scratch reused across chunks by apply (one goroutine).
+	ops      []state.Op
+	bagPos   map[string]int32 // keys view the chunk's encoded keys; cleared after each chunk
+	bagAcc   []bagAcc
+	distinct [][]byte
+	idx      []int32
+
 	mu   sync.Mutex
 	pins map[uint64]state.Snapshot // committed epochs kept for consistent reads
 	done bool
@@ -197,29 +204,37 @@ func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
 		}
 	}
 	if m.keyCols != nil {
-		ops := make([]state.Op, len(c.Ops))
-		for i, op := range c.Ops {
+		ops := m.ops[:0]
+		for _, op := range c.Ops {
+			o := state.OpPut
 			if op.Sign() < 0 {
-				ops[i] = state.OpDelete
+				o = state.OpDelete
 			}
+			ops = append(ops, o)
 		}
+		m.ops = ops
 		return m.table.Write(ctx, ks, ops, c.Batch)
 	}
-	// Bag mode: net delta per distinct row, added to the stored count.
-	type acc struct {
-		first int32
-		delta int64
+	// Bag mode: net delta per distinct row, added to the stored count. The
+	// dedup map's keys alias ks (no copy per row) and are cleared before
+	// ks goes away.
+	if m.bagPos == nil {
+		m.bagPos = map[string]int32{}
 	}
-	pos := map[string]int{}
-	var order []acc
-	var distinct [][]byte
+	pos := m.bagPos
+	defer clear(pos)
+	order, distinct := m.bagAcc[:0], m.distinct[:0]
+	defer func() {
+		clear(distinct)
+		m.bagAcc, m.distinct = order[:0], distinct[:0]
+	}()
 	for i, op := range c.Ops {
-		k := string(ks[i])
+		k := vec.BytesView(ks[i])
 		j, ok := pos[k]
 		if !ok {
-			j = len(order)
+			j = int32(len(order))
 			pos[k] = j
-			order = append(order, acc{first: int32(i)})
+			order = append(order, bagAcc{first: int32(i)})
 			distinct = append(distinct, ks[i])
 		}
 		order[j].delta += op.Sign()
@@ -233,22 +248,25 @@ func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
 	if !ok {
 		return pgerror.Internal("stream: materialize count column is %s", look.Values.Column(int(look.Values.NumCols())-1).DataType())
 	}
-	ops := make([]state.Op, len(order))
-	idx := make([]int32, len(order))
+	ops := grow(m.ops, len(order))
+	idx := grow(m.idx, len(order))
+	m.ops, m.idx = ops, idx
 	counts := array.NewInt64Builder(m.mem)
 	defer counts.Release()
+	counts.Reserve(len(order))
 	for j, a := range order {
 		n := a.delta
 		if look.Found[j] {
 			n += cur.Value(j)
 		}
 		idx[j] = a.first
+		ops[j] = state.OpPut
 		if n <= 0 {
 			// n < 0 means the input deleted a row it never inserted; the
 			// row stays absent.
 			ops[j] = state.OpDelete
 		}
-		counts.Append(n)
+		counts.UnsafeAppend(n)
 	}
 	rows := vec.TakeBatch(m.mem, c.Batch, idx)
 	defer rows.Release()
@@ -257,6 +275,13 @@ func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
 	vals := array.NewRecordBatch(m.ValueSchema(), append(append([]arrow.Array(nil), rows.Columns()...), cnt), int64(len(order)))
 	defer vals.Release()
 	return m.table.Write(ctx, distinct, ops, vals)
+}
+
+// bagAcc is one distinct row of a bag-mode chunk: its first row and the
+// net change of its count.
+type bagAcc struct {
+	first int32
+	delta int64
 }
 
 func (m *Materialize) commitEpoch(ctx context.Context, e uint64) error {
