@@ -39,7 +39,7 @@ func charge(k string, v state.Version) int64 { return int64(len(k)+len(v.Val)) +
 // lookups (the only structure a write touches) and a lazily sorted key
 // order (package lazyorder) for scans, range deletions and freezing.
 type memtable struct {
-	idx   map[string]*memEntry
+	idx   *memIndex
 	order *lazyorder.Order[*memEntry]
 	bytes int64 // charged to the budget
 	dirty bool  // holds committed versions
@@ -49,7 +49,7 @@ type memtable struct {
 
 func newMemtable() *memtable {
 	return &memtable{
-		idx:   make(map[string]*memEntry),
+		idx:   newMemIndex(),
 		order: lazyorder.New(func(e *memEntry) string { return e.key }, func(e *memEntry) bool { return e.dead }),
 	}
 }
@@ -66,14 +66,14 @@ func (m *memtable) insert(k []byte) *memEntry {
 	kb := m.keyArena[start:len(m.keyArena):len(m.keyArena)]
 	en := &memEntry{key: unsafe.String(unsafe.SliceData(kb), len(kb))}
 	en.vs = en.one[:0]
-	m.idx[en.key] = en
+	m.idx.put(en)
 	m.order.Add(en)
 	return en
 }
 
 // remove drops en from the index; the order forgets it at its next sort.
 func (m *memtable) remove(en *memEntry) {
-	delete(m.idx, en.key)
+	m.idx.remove(en)
 	en.dead = true
 	m.order.Removed()
 }
