@@ -2,6 +2,7 @@ package exec
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"sort"
 
@@ -35,6 +36,11 @@ type AsOfJoin struct {
 	built  bool
 	rcols  []arrow.Array
 	rtsArr arrow.Array
+	// rInts holds the right times as int64 when their type is integer-like
+	// (ints, dates, times, timestamps): the fast comparison path.
+	rInts  []int64
+	lInts  []int64
+	lNulls []bool
 	groups map[string][]int32
 	lenc   vec.KeyEncoder
 }
@@ -154,6 +160,9 @@ func (j *AsOfJoin) build() error {
 		}
 		j.rtsArr = a
 	}
+	if intKeyable(j.tsType) {
+		j.rInts, _ = intValues(j.rtsArr, nil, nil)
+	}
 	j.groups = map[string][]int32{}
 	enc := vec.KeyEncoder{Types: j.keyTypes}
 	row := int32(0)
@@ -179,7 +188,7 @@ func (j *AsOfJoin) build() error {
 			return err
 		}
 		sort.SliceStable(g, func(a, b int) bool {
-			c := vec.CompareValues(j.tsType, j.rtsArr, int(g[a]), j.rtsArr, int(g[b]))
+			c := j.cmpRight(g[a], g[b])
 			if c != 0 {
 				return c < 0
 			}
@@ -191,14 +200,25 @@ func (j *AsOfJoin) build() error {
 	return nil
 }
 
+// cmpRight compares the times of right rows a and b.
+func (j *AsOfJoin) cmpRight(a, b int32) int {
+	if j.rInts != nil {
+		return cmp.Compare(j.rInts[a], j.rInts[b])
+	}
+	return vec.CompareValues(j.tsType, j.rtsArr, int(a), j.rtsArr, int(b))
+}
+
 // match returns the right row matched by the left value at row i of lts
 // within partition g, or -1.
 func (j *AsOfJoin) match(lts arrow.Array, i int, g []int32) int32 {
+	same := func(a, b int) bool { return j.cmpRight(g[a], g[b]) == 0 }
+	if j.rInts != nil {
+		lv := j.lInts[i]
+		return asOfMatch(j.op, len(g), func(k int) int { return cmp.Compare(j.rInts[g[k]], lv) }, same, g)
+	}
 	return asOfMatch(j.op, len(g), func(k int) int {
 		return vec.CompareValues(j.tsType, j.rtsArr, int(g[k]), lts, i)
-	}, func(a, b int) bool {
-		return vec.CompareValues(j.tsType, j.rtsArr, int(g[a]), j.rtsArr, int(g[b])) == 0
-	}, g)
+	}, same, g)
 }
 
 // asOfMatch finds the match in a partition of n rows sorted by (time, tie
@@ -219,6 +239,9 @@ func asOfMatch(op string, n int, cmp func(k int) int, same func(a, b int) bool, 
 			return -1
 		}
 		last := idx - 1
+		if last == 0 || !same(last-1, last) {
+			return g[last]
+		}
 		start := sort.Search(last+1, func(k int) bool { return same(k, last) })
 		return g[start]
 	default:
@@ -259,6 +282,9 @@ func (j *AsOfJoin) Next() (arrow.RecordBatch, error) {
 		if err != nil {
 			releaseAll(ks)
 			return nil, err
+		}
+		if j.rInts != nil {
+			j.lInts, j.lNulls = intValues(lts, j.lInts, j.lNulls)
 		}
 		j.lenc.Types = j.keyTypes
 		if len(ks) > 0 {

@@ -15,7 +15,7 @@
 //
 // Files by concern: expr*.go and subquery.go (evaluation), one file per
 // operator (scan, values, filter, project, aggregate, hashjoin, nestedloop,
-// sort, topn, limit, distinct, setop, window, tablefunc), builder.go,
+// asof, sort, topn, limit, distinct, setop, window, tablefunc), builder.go,
 // base.go (shared operator plumbing), memory.go and operator.go (contracts).
 // Correlated subqueries are re-planned per distinct combination of the outer
 // values they read (bound as constants through Env's stack of outer rows)

@@ -21,8 +21,10 @@
 // EXCEPT by row counts), DynamicFilter (a comparison with a changing scalar),
 // OverWindow (window functions, recomputing changed partitions), Hop and
 // Session (time windows), WatermarkFilter (a table's WATERMARK: late rows
-// counted and dropped or handed to a callback), EOWC (EMIT ON WINDOW CLOSE)
-// and Tee (a view's output changelog for views over it). Their rules are in
+// counted and dropped or handed to a callback), EOWC (EMIT ON WINDOW CLOSE),
+// AsOfJoin (ASOF [LEFT] JOIN: per-key sides sorted by time, a right change
+// revises only the left rows up to the neighbouring right time) and Tee (a
+// view's output changelog for views over it). Their rules are in
 // topn_state.go and the files of each executor. All operator state is in Go
 // memory except Materialize's.
 //

@@ -6,7 +6,10 @@
 // offsets), splits it into statements at top-level semicolons, recognises
 // SabotSQL statements by their leading tokens (FLUSH, …) and cuts streaming
 // clauses out of otherwise-PostgreSQL statements before handing the rest to
-// pg_query.Parse.
+// pg_query.Parse. ASOF [LEFT] JOIN is the one clause that stays in the tree:
+// the ASOF word is blanked and the join's ON condition wrapped in the marker
+// call sabotsql_internal.asof(…) (asof.go), which survives deparsing into
+// stored view text.
 //
 // Invariants:
 //  1. Every error returned is a *pgerror.Error; syntax errors have SQLSTATE

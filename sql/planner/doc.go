@@ -18,4 +18,7 @@
 //  2. Column references are positions in the input schema of the node that
 //     owns the expression; OuterRef depths count query levels outward.
 //  3. The planner never sees pgwire or storage; it reads the catalog only.
+//  4. An ASOF join (JoinAsOf, JoinAsOfLeft) keeps its one inequality,
+//     normalised to left OP right, as Cond; rules never push filters into
+//     it, reorder it or prune its right input's columns (asof.go).
 package planner
