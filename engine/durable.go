@@ -178,6 +178,11 @@ func (e *Engine) walBegin(s *Session, st *parser.Statement) func(context.Context
 					return api.Result{}, serr
 				}
 			}
+			if err == nil && r.Rows != nil && e.hasSeqs() {
+				// nextval() runs while the rows are read: log the
+				// sequences before the statement completes.
+				r.Rows = &seqRows{Rows: r.Rows, e: e}
+			}
 			return r, err
 		}
 	default:
@@ -191,6 +196,44 @@ func (e *Engine) walBegin(s *Session, st *parser.Statement) func(context.Context
 	return func(ctx context.Context, res api.Result, err error) (api.Result, error) {
 		return e.walEnd(ctx, s, st, sl, unlock, res, err)
 	}
+}
+
+// seqRows logs the sequences a query advanced once its rows are read.
+type seqRows struct {
+	api.Rows
+	e    *Engine
+	done bool
+}
+
+func (r *seqRows) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	b, err := r.Rows.Next(ctx)
+	if b == nil && err == nil && !r.done {
+		r.done = true
+		if r.e.walSeqs() {
+			if serr := r.e.walSync(); serr != nil {
+				return nil, serr
+			}
+		}
+	}
+	return b, err
+}
+
+func (r *seqRows) Close() error {
+	if !r.done {
+		r.done = true
+		if r.e.walSeqs() {
+			if err := r.e.walSync(); err != nil {
+				r.e.log.Error("write-ahead log sync failed", "err", err)
+			}
+		}
+	}
+	return r.Rows.Close()
+}
+
+func (e *Engine) hasSeqs() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.seqs) > 0
 }
 
 func closeResult(r api.Result) {

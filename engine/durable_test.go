@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sabotsql/sabotsql/api"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
 )
@@ -341,4 +342,29 @@ func TestDurableCheckpointFaults(t *testing.T) {
 			require.NoError(t, e.Close())
 		})
 	}
+}
+
+func TestDurableCopyAndSequences(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	e, s := openDir(t, dir, 0)
+	query(t, s, "CREATE TABLE c (id serial, a int, b text); CREATE SEQUENCE q")
+	var spec *api.CopySpec
+	require.NoError(t, s.ExecSimple(ctx, "COPY c (a, b) FROM STDIN", func(r api.Result) error {
+		spec = r.Copy
+		return nil
+	}))
+	n, err := s.CopyIn(ctx, spec, strings.NewReader("1\tx\n2\ty\n\\.\n"))
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n)
+	require.Equal(t, "1", flat(query(t, s, "SELECT nextval('q')")))
+	require.Equal(t, "2", flat(query(t, s, "SELECT nextval('q')")))
+	e.crashForTest()
+
+	e, s = openDir(t, dir, 0)
+	require.Equal(t, "1,1,x;2,2,y", flat(query(t, s, "SELECT * FROM c ORDER BY id")))
+	require.Equal(t, "3", flat(query(t, s, "SELECT nextval('q')")), "a sequence never repeats a returned value")
+	query(t, s, "INSERT INTO c (a, b) VALUES (3, 'z')")
+	require.Equal(t, "3,3,z", flat(query(t, s, "SELECT * FROM c WHERE a = 3")))
+	require.NoError(t, e.Close())
 }
