@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/sabotsql/sabotsql/storage/state/hashindex"
 	"github.com/sabotsql/sabotsql/storage/state/lazyorder"
 )
 
@@ -35,11 +36,12 @@ type memEntry struct {
 // charge is the budget charge of one version of k.
 func charge(k string, v state.Version) int64 { return int64(len(k)+len(v.Val)) + entryOverhead }
 
-// memtable holds committed versions not yet frozen: a hash index for point
-// lookups (the only structure a write touches) and a lazily sorted key
-// order (package lazyorder) for scans, range deletions and freezing.
+// memtable holds committed versions not yet frozen: a hash index (package
+// hashindex) for point lookups, the only structure a write touches, and a
+// lazily sorted key order (package lazyorder) for scans, range deletions
+// and freezing.
 type memtable struct {
-	idx   *memIndex
+	idx   *hashindex.Index[*memEntry]
 	order *lazyorder.Order[*memEntry]
 	bytes int64 // charged to the budget
 	dirty bool  // holds committed versions
@@ -49,7 +51,7 @@ type memtable struct {
 
 func newMemtable() *memtable {
 	return &memtable{
-		idx:   newMemIndex(),
+		idx:   hashindex.New(func(e *memEntry) string { return e.key }),
 		order: lazyorder.New(func(e *memEntry) string { return e.key }, func(e *memEntry) bool { return e.dead }),
 	}
 }
@@ -66,14 +68,14 @@ func (m *memtable) insert(k []byte) *memEntry {
 	kb := m.keyArena[start:len(m.keyArena):len(m.keyArena)]
 	en := &memEntry{key: unsafe.String(unsafe.SliceData(kb), len(kb))}
 	en.vs = en.one[:0]
-	m.idx.put(en)
+	m.idx.Put(en)
 	m.order.Add(en)
 	return en
 }
 
 // remove drops en from the index; the order forgets it at its next sort.
 func (m *memtable) remove(en *memEntry) {
-	m.idx.remove(en)
+	m.idx.Remove(en)
 	en.dead = true
 	m.order.Removed()
 }

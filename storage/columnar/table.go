@@ -323,7 +323,7 @@ func (t *Table) Shape() Shape {
 func (t *Table) Stats() state.Stats {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	s := state.Stats{Keys: int64(t.mem.idx.len()), MemBytes: t.mem.bytes + t.cache.bytes()}
+	s := state.Stats{Keys: int64(t.mem.idx.Len()), MemBytes: t.mem.bytes + t.cache.bytes()}
 	for _, fm := range t.frozen {
 		s.MemBytes += fm.bytes
 		for _, b := range fm.blocks {

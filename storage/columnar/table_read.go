@@ -57,7 +57,7 @@ func (t *Table) hiddenLocked(k []byte, v state.Version, at state.Epoch, writer b
 // lookupLocked finds the version of k visible at epoch at in committed
 // state: memtable, then frozen memtables, then runs, newest first.
 func (t *Table) lookupLocked(k []byte, at state.Epoch, memo map[cacheKey]*block) (state.Version, bool, error) {
-	if en := t.mem.idx.get(k); en != nil {
+	if en, ok := t.mem.idx.Get(k); ok {
 		if v, ok := state.VersionAt(en.vs, at); ok {
 			return v, true, nil
 		}

@@ -87,7 +87,7 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 		if ops == nil || ops[i] == state.OpPut {
 			v = state.Version{Epoch: uncommitted, Val: rows[offs[i]:offs[i+1]:offs[i+1]]}
 		}
-		en := m.idx.get(k)
+		en, _ := m.idx.Get(k)
 		switch {
 		case en == nil:
 			en = m.insert(k)

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/storage/state/hashindex"
 	"github.com/sabotsql/sabotsql/storage/state/lazyorder"
 )
 
@@ -43,7 +44,7 @@ type MemoryTable struct {
 	alloc memory.Allocator
 
 	mu        sync.RWMutex // guards everything below
-	idx       map[string]*memEntry
+	idx       *hashindex.Index[*memEntry]
 	order     *lazyorder.Order[*memEntry]
 	committed Epoch
 	pins      map[Epoch]int // live snapshots per epoch
@@ -73,7 +74,7 @@ func NewMemoryTable(valueSchema *arrow.Schema, alloc memory.Allocator) (*MemoryT
 	return &MemoryTable{
 		codec:  codec,
 		alloc:  alloc,
-		idx:    make(map[string]*memEntry),
+		idx:    hashindex.New(func(e *memEntry) string { return e.key }),
 		order:  newOrder(),
 		pins:   make(map[Epoch]int),
 		gcKeys: make(map[string]*memEntry),
@@ -119,11 +120,11 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 		if ops == nil || ops[i] == OpPut {
 			v = Version{Epoch: uncommitted, Val: m.arena[offs[i]:offs[i+1]:offs[i+1]]}
 		}
-		en := m.idx[string(k)]
+		en, _ := m.idx.Get(k)
 		if en == nil {
 			en = &memEntry{key: string(k)}
 			en.vs = en.one[:0]
-			m.idx[en.key] = en
+			m.idx.Put(en)
 			m.order.Add(en)
 			m.keyBytes += int64(len(k))
 		}
@@ -196,7 +197,7 @@ func (m *MemoryTable) settleLocked(en *memEntry, pinned []Epoch) {
 	switch {
 	case len(en.vs) == 0:
 		m.keyBytes -= int64(len(en.key))
-		delete(m.idx, en.key)
+		m.idx.Remove(en)
 		en.dead = true
 		m.order.Removed()
 		if en.inGC {
@@ -304,7 +305,7 @@ func (m *MemoryTable) get(keys [][]byte, at Epoch) (Lookup, error) {
 		return Lookup{}, ErrClosed
 	}
 	for i, k := range keys {
-		if en := m.idx[string(k)]; en != nil {
+		if en, ok := m.idx.Get(k); ok {
 			if v, ok := m.visibleLocked(en, at); ok && !v.Tomb {
 				vals[i], found[i] = v.Val, true
 			}
@@ -414,7 +415,7 @@ const memEntryOverhead = 160
 func (m *MemoryTable) Stats() Stats {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	n := int64(len(m.idx))
+	n := int64(m.idx.Len())
 	return Stats{Keys: n, MemBytes: m.keyBytes + m.valBytes + n*memEntryOverhead}
 }
 
@@ -423,7 +424,7 @@ func (m *MemoryTable) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
-	m.idx, m.order, m.gcKeys, m.touched = nil, newOrder(), nil, nil
+	m.idx, m.order, m.gcKeys, m.touched = hashindex.New(func(e *memEntry) string { return e.key }), newOrder(), nil, nil
 	return nil
 }
 

@@ -1,0 +1,119 @@
+// Package hashindex is the point-lookup index of the in-memory state
+// structures (the memory backend and columnar memtables): open addressing
+// with linear probing over (hash, entry) slots. Storing the full hash in the
+// slot lets a probe reject other keys without touching their entries, so a
+// lookup of a random key costs about two cache misses (slot, entry) where a
+// Go map of string keys costs three (group, key bytes, entry).
+//
+// Invariants:
+//  1. At most three quarters of the slots are used (live or tombstone), so
+//     every probe sequence reaches an empty slot and terminates.
+//  2. A removed entry leaves a tombstone until the next growth rehashes the
+//     live entries.
+//  3. Get does not mutate; the owner's lock lets readers call it
+//     concurrently with each other, never with Put or Remove.
+package hashindex
+
+import (
+	"hash/maphash"
+	"unsafe"
+)
+
+// Index maps keys to entries of type E (a pointer type whose key is given
+// by the key function and never changes). Build one with New.
+type Index[E comparable] struct {
+	key   func(E) string
+	seed  maphash.Seed
+	slots []slot[E] // len is a power of two
+	n     int       // live entries
+	used  int       // live entries plus tombstones
+}
+
+type slot[E comparable] struct {
+	h uint64 // 0: empty; tomb: removed
+	e E
+}
+
+const tomb = 1
+
+// New returns an empty index.
+func New[E comparable](key func(E) string) *Index[E] {
+	return &Index[E]{key: key, seed: maphash.MakeSeed(), slots: make([]slot[E], 64)}
+}
+
+func (x *Index[E]) hash(k string) uint64 {
+	h := maphash.String(x.seed, k)
+	if h <= tomb {
+		h += 2
+	}
+	return h
+}
+
+// Len is the number of entries.
+func (x *Index[E]) Len() int { return x.n }
+
+// Get returns the entry of k and whether it exists.
+func (x *Index[E]) Get(k []byte) (E, bool) {
+	ks := unsafe.String(unsafe.SliceData(k), len(k))
+	h := x.hash(ks)
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.h == h && x.key(s.e) == ks {
+			return s.e, true
+		}
+		if s.h == 0 {
+			var zero E
+			return zero, false
+		}
+	}
+}
+
+// Put adds e, whose key must not be in the index.
+func (x *Index[E]) Put(e E) {
+	if (x.used+1)*4 > len(x.slots)*3 {
+		x.grow()
+	}
+	x.insert(x.hash(x.key(e)), e)
+	x.n++
+	x.used++
+}
+
+func (x *Index[E]) insert(h uint64, e E) {
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for x.slots[i].h != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = slot[E]{h: h, e: e}
+}
+
+// Remove deletes e (a no-op if absent).
+func (x *Index[E]) Remove(e E) {
+	h := x.hash(x.key(e))
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; x.slots[i].h != 0; i = (i + 1) & mask {
+		if x.slots[i].h == h && x.slots[i].e == e {
+			x.slots[i] = slot[E]{h: tomb}
+			x.n--
+			return
+		}
+	}
+}
+
+// grow rehashes the live entries, doubling the table when they fill half
+// of it or more (otherwise it only drops tombstones).
+func (x *Index[E]) grow() {
+	size := len(x.slots)
+	if x.n*2 >= size {
+		size *= 2
+	}
+	old := x.slots
+	x.slots = make([]slot[E], size)
+	for _, s := range old {
+		if s.h > tomb {
+			x.insert(s.h, s.e)
+		}
+	}
+	x.used = x.n
+}

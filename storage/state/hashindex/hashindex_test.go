@@ -1,0 +1,43 @@
+package hashindex_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sabotsql/sabotsql/storage/state/hashindex"
+	"github.com/stretchr/testify/require"
+)
+
+type ent struct{ k string }
+
+// TestModel checks the index against a Go map through growth, removals
+// (tombstones) and re-insertions.
+func TestModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	x := hashindex.New(func(e *ent) string { return e.k })
+	model := map[string]*ent{}
+	for step := 0; step < 50000; step++ {
+		k := fmt.Sprint("k", rng.IntN(3000))
+		switch e := model[k]; {
+		case e == nil && rng.IntN(3) > 0:
+			e = &ent{k: k}
+			x.Put(e)
+			model[k] = e
+		case e != nil && rng.IntN(2) == 0:
+			x.Remove(e)
+			delete(model, k)
+		}
+		got, ok := x.Get([]byte(k))
+		require.Equal(t, model[k] != nil, ok, "step %d key %s", step, k)
+		require.Equal(t, model[k], got)
+		require.Equal(t, len(model), x.Len())
+	}
+	for k, e := range model {
+		got, ok := x.Get([]byte(k))
+		require.True(t, ok)
+		require.Same(t, e, got)
+	}
+	_, ok := x.Get([]byte("absent"))
+	require.False(t, ok)
+}
