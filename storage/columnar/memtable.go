@@ -12,9 +12,10 @@ import (
 )
 
 // entryOverhead approximates the bookkeeping bytes of a memtable entry: the
-// entry with its inline version (96), its hash-map slot with the map's
-// growth slack (~45) and its place in the sorted order (8). Measured: an
-// EWMA state charges ~266 B/key against ~290 B/key of Go heap.
+// entry with its inline version (96), its hash-index slot with growth slack
+// (16 bytes at 37-75% load: ~21-43) and its place in the sorted order (8-16
+// while merging). Measured with a Go map index: an EWMA state charged ~266
+// B/key against ~290 B/key of Go heap.
 const entryOverhead = 160
 
 // versionOverhead is the charge of one more version of a key already in the

@@ -6,8 +6,9 @@
 // state/backends opens a table of any kind by name under one directory and
 // one memory budget.
 //
-// Subpackages: keys (memcomparable key encoding), lazyorder (the lazily
-// sorted key order of the in-memory structures), statetest (the metamorphic harness, the
+// Subpackages: keys (memcomparable key encoding), hashindex and lazyorder
+// (the point index and the lazily sorted key order of the in-memory
+// structures), statetest (the metamorphic harness, the
 // concurrency check and benchmark helpers every backend runs), pebblestate,
 // backends.
 //
