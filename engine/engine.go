@@ -118,6 +118,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.reg = kernels.NewRegistry()
 	e.registerEngineFunctions(e.reg)
+	registerJSONBFunctions(e.reg)
 	pgcatalog.RegisterFunctions(e.reg, e.cat, pgcatalog.Info{Indexes: e.indexInfos})
 	ops.Register(e.reg)
 	funcs.Register(e.reg)

@@ -26,3 +26,18 @@ func TestPgProcListsSQLFunctions(t *testing.T) {
 	require.Equal(t, "SELECT a + 1", r["prosrc"])
 	require.Equal(t, &types.Array{Elem: types.OidT, Elems: []types.Datum{int64(types.OidInt4)}}, r["proargtypes"])
 }
+
+func TestPgTypeListsJSONB(t *testing.T) {
+	tb := New(catalog.New(), nil, Info{})
+	rows := rowsOf(t, tb, "pg_catalog", "pg_type")
+	j := find(rows, "typname", "jsonb")
+	require.NotNil(t, j)
+	require.EqualValues(t, 3802, j["oid"])
+	require.EqualValues(t, 3807, j["typarray"])
+	require.Equal(t, "jsonb_in", j["typinput"])
+	require.Equal(t, "U", j["typcategory"])
+	a := find(rows, "typname", "_jsonb")
+	require.NotNil(t, a)
+	require.EqualValues(t, 3807, a["oid"])
+	require.EqualValues(t, 3802, a["typelem"])
+}

@@ -285,12 +285,13 @@ var pgTypes = []types.T{
 	types.BoolT, types.ByteaT, types.NameT, types.Int8T, types.Int2T, types.Int4T, types.TextT, types.OidT,
 	types.Float4T, types.Float8T, types.UnknownT, types.BpcharT, types.VarcharT, types.DateT, types.TimeT,
 	types.TimestampT, types.TimestampTZT, types.IntervalT, types.NumericT, types.RegclassT, types.RegtypeT,
-	types.RecordT, types.VoidT,
+	types.RecordT, types.VoidT, types.JSONBT,
 }
 
 var typeIO = map[types.Family]string{
 	types.FamDate: "date", types.FamTime: "time", types.FamTimestamp: "timestamp", types.FamTimestampTZ: "timestamptz",
 	types.FamInterval: "interval", types.FamNumeric: "numeric", types.FamRecord: "record", types.FamVoid: "void",
+	types.FamJSONB: "jsonb",
 }
 
 func typeCategory(t types.T) string {

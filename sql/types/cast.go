@@ -236,6 +236,9 @@ func castValue(c *Ctx, d Datum, from, to T, explicit bool) (Datum, error) {
 		if err != nil {
 			return nil, err
 		}
+		if to.Family == FamNumeric {
+			return n, nil
+		}
 		return castFromNumeric(n, to)
 	case FamBool:
 		b, ok := d.(bool)

@@ -585,8 +585,17 @@ func (j JSONB) Field(key string) (JSONB, bool) {
 
 // Index returns element i of an array (-> int; negative counts from the
 // end); ok is false when j is not an array or i is out of range.
+//
+// A scalar behaves as a one-element array, as PostgreSQL stores a raw
+// scalar that way ('"s"'::jsonb -> 0 is "s").
 func (j JSONB) Index(i int64) (JSONB, bool) {
+	if j.n.kind == jsonObject {
+		return JSONB{}, false
+	}
 	if j.n.kind != jsonArray {
+		if i == 0 || i == -1 {
+			return j, true
+		}
 		return JSONB{}, false
 	}
 	n := int64(len(j.n.elems))
@@ -603,8 +612,12 @@ func (j JSONB) Index(i int64) (JSONB, bool) {
 // index written as an integer (negative counts from the end).
 func (j JSONB) Path(path []string) (JSONB, bool) {
 	cur := j
-	for _, step := range path {
-		switch cur.n.kind {
+	for depth, step := range path {
+		kind := cur.n.kind
+		if depth == 0 && kind != jsonObject {
+			kind = jsonArray // a raw scalar is a one-element array
+		}
+		switch kind {
 		case jsonObject:
 			next, ok := cur.Field(step)
 			if !ok {
@@ -744,4 +757,23 @@ func (j JSONB) kindName() string {
 		return "boolean"
 	}
 	return "null"
+}
+
+// HasKey implements jsonb ? text: key is a top-level object key, a string
+// element of a top-level array, or equals a top-level string scalar.
+func (j JSONB) HasKey(key string) bool {
+	switch j.n.kind {
+	case jsonObject:
+		_, ok := j.Field(key)
+		return ok
+	case jsonArray:
+		for i := range j.n.elems {
+			if e := &j.n.elems[i]; e.kind == jsonString && e.s == key {
+				return true
+			}
+		}
+	case jsonString:
+		return j.n.s == key
+	}
+	return false
 }
