@@ -94,6 +94,8 @@ func (s *Session) applyUndo(u undoEntry) {
 				s.removeRelation(d)
 			}
 			s.removeRelation(r)
+		} else {
+			s.undoCreateFunction(u.table)
 		}
 	case undoInsert:
 		if ts := s.e.table(u.table); ts != nil {

@@ -134,10 +134,27 @@ func (s *Session) createFunction(c *pg_query.CreateFunctionStmt) (api.Result, er
 	}
 	s.e.writeMu.Lock()
 	defer s.e.writeMu.Unlock()
-	if _, err := s.e.cat.AddFunction(f, c.Replace); err != nil {
+	existed := false
+	for _, o := range s.e.cat.Functions(f.Schema, f.Name) {
+		existed = existed || sameTypes(o.ArgTypes(), f.ArgTypes())
+	}
+	id, err := s.e.cat.AddFunction(f, c.Replace)
+	if err != nil {
 		return api.Result{}, err
 	}
+	if !existed {
+		s.recordUndo(undoEntry{kind: undoCreate, table: id})
+	}
 	return api.Result{Tag: "CREATE FUNCTION"}, nil
+}
+
+// undoCreateFunction drops a function created by a rolled-back
+// transaction, with any views created on it (writeMu held).
+func (s *Session) undoCreateFunction(id catalog.ObjectID) {
+	for _, d := range s.e.cat.Dependents(id) {
+		s.removeRelation(d)
+	}
+	s.e.cat.RemoveFunction(id)
 }
 
 // dropFunctions runs DROP FUNCTION [IF EXISTS] name[(types)], … [CASCADE].

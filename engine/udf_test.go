@@ -103,3 +103,16 @@ func TestSQLFunctionDurable(t *testing.T) {
 	require.Equal(t, pgerror.UndefinedFunction, execErr(t, s, "SELECT gone(1)"))
 	require.NoError(t, e.Close())
 }
+
+func TestSQLFunctionRollback(t *testing.T) {
+	s := openTest(t)
+	query(t, s, "BEGIN")
+	query(t, s, "CREATE FUNCTION f(a int) RETURNS int LANGUAGE SQL AS 'SELECT a * 2'")
+	require.Equal(t, [][]string{{"4"}}, query(t, s, "SELECT f(2)"))
+	query(t, s, "ROLLBACK")
+	require.Equal(t, pgerror.UndefinedFunction, execErr(t, s, "SELECT f(2)"))
+	query(t, s, "BEGIN")
+	query(t, s, "CREATE FUNCTION f(a int) RETURNS int LANGUAGE SQL AS 'SELECT a * 3'")
+	query(t, s, "COMMIT")
+	require.Equal(t, [][]string{{"6"}}, query(t, s, "SELECT f(2)"))
+}
