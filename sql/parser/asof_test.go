@@ -95,3 +95,20 @@ func TestAsOfJoinErrors(t *testing.T) {
 	_, err = ParseOne(`SELECT * FROM a ASOF LEFT b`)
 	require.Equal(t, pgerror.SyntaxError, pgerror.CodeOf(err))
 }
+
+func TestAsOfJoinInCTEAndSubquery(t *testing.T) {
+	st, err := ParseOne(`WITH x AS (SELECT * FROM "Trades" t ASOF JOIN quotes q ON t.ts >= q.ts) SELECT * FROM x JOIN y ON x.a = y.a`)
+	require.NoError(t, err)
+	cte := st.AST.GetSelectStmt().WithClause.Ctes[0].GetCommonTableExpr().Ctequery
+	js := joinsOf(cte)
+	require.Len(t, js, 1)
+	_, ok := AsOfCondition(js[0].Quals)
+	require.True(t, ok)
+	require.Equal(t, []bool{false}, asofFlags(t, `WITH x AS (SELECT * FROM a ASOF JOIN b ON a.t >= b.t) SELECT * FROM x JOIN y ON x.a = y.a`))
+	// Two statements: offsets are per statement.
+	stmts, err := Parse(`SELECT 1; SELECT * FROM a ASOF JOIN b ON a.t >= b.t`)
+	require.NoError(t, err)
+	require.Len(t, stmts, 2)
+	_, ok = AsOfCondition(joinsOf(stmts[1].AST)[0].Quals)
+	require.True(t, ok)
+}
