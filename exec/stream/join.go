@@ -183,7 +183,8 @@ func (j *HashJoin) process(s int, c *Chunk) (*Chunk, error) {
 func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur int32, ops []Op) error {
 	// The other side does not change while this chunk runs, so its buckets
 	// are looked up for every row first, in a loop of independent lookups
-	// whose cache misses overlap (likewise a touch of this side's slots).
+	// whose cache misses overlap (this side's buckets are read likewise, to
+	// bring them into cache).
 	obs := grow(j.obs, len(ops))
 	j.obs = obs
 	var sink uint64
@@ -193,7 +194,9 @@ func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur in
 			continue
 		}
 		id := sd.keyIDs[i]
-		sink += sd.byKey.touch(id)
+		if b, ok := sd.byKey.get(id); ok {
+			sink += uint64(sd.buckets[b].tail)
+		}
 		if ob := od.find(id, sd.key(i)); ob >= 0 {
 			obs[i] = ob
 			sink += uint64(od.buckets[ob].total)
@@ -222,8 +225,8 @@ func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur in
 			obk = &od.buckets[ob]
 		}
 		if obk != nil && obk.total > 0 {
-			for e := obk.head; e >= 0; e = od.entries[e].next {
-				en := &od.entries[e]
+			for e := obk.head; e >= 0; e = od.ent(e).next {
+				en := od.ent(e)
 				j.emit(s, sg, me, en.ref, en.n)
 			}
 		} else if j.preserved(s) {
@@ -235,12 +238,12 @@ func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur in
 			after := before + sg
 			switch {
 			case before <= 0 && after > 0:
-				for e := obk.head; e >= 0; e = od.entries[e].next {
-					j.emit(o, -1, od.entries[e].ref, nullRef, od.entries[e].n)
+				for e := obk.head; e >= 0; e = od.ent(e).next {
+					j.emit(o, -1, od.ent(e).ref, nullRef, od.ent(e).n)
 				}
 			case before > 0 && after <= 0:
-				for e := obk.head; e >= 0; e = od.entries[e].next {
-					j.emit(o, 1, od.entries[e].ref, nullRef, od.entries[e].n)
+				for e := obk.head; e >= 0; e = od.ent(e).next {
+					j.emit(o, 1, od.ent(e).ref, nullRef, od.ent(e).n)
 				}
 			}
 		}
@@ -263,8 +266,8 @@ func (j *HashJoin) probeCond(s int, sd, od *joinSide, b arrow.RecordBatch, i int
 	}
 	var m int64
 	if ob >= 0 {
-		for e := od.buckets[ob].head; e >= 0; e = od.entries[e].next {
-			y := &od.entries[e]
+		for e := od.buckets[ob].head; e >= 0; e = od.ent(e).next {
+			y := od.ent(e)
 			var l, r []types.Datum
 			if s == 0 {
 				l, r = vals, od.datums[e]
@@ -297,7 +300,7 @@ func (j *HashJoin) probeCond(s int, sd, od *joinSide, b arrow.RecordBatch, i int
 	}
 	sb := sd.bucket(id, key)
 	if e := sd.add(sb, b, i, me, sg, vals); e >= 0 {
-		sd.entries[e].matches = m
+		sd.ent(e).matches = m
 	}
 	if sd.buckets[sb].count == 0 {
 		sd.dropBucket(id, sb)

@@ -37,15 +37,6 @@ func (t *keyTable) get(id uint64) (int32, bool) {
 	}
 }
 
-// touch reads id's home slot, so that a later get finds it in cache; the
-// caller issues many independent touches in a row to overlap their misses.
-func (t *keyTable) touch(id uint64) uint64 {
-	if t.n == 0 {
-		return 0
-	}
-	return t.slots[t.home(id)].id
-}
-
 // put maps id to bucket b (replacing its previous bucket).
 func (t *keyTable) put(id uint64, b int32) {
 	if 2*(t.n+1) > len(t.slots) {

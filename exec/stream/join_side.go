@@ -42,7 +42,8 @@ type joinSide struct {
 	dead     []int32
 	slack    int // dead segment rows tolerated beyond the live ones (compactSlack)
 
-	entries     []joinEntry
+	pages       [][]joinEntry // entries, entryPage per page (no copying as they grow)
+	nEntries    int
 	freeEntries []int32
 	live        int
 	datums      [][]types.Datum // per entry, only with a residual condition
@@ -70,6 +71,24 @@ type joinEntry struct {
 	hash         uint64
 	prev, next   int32 // the bucket's doubly linked list of entries (-1 ends)
 	hprev, hnext int32 // entries of equal hash in an indexed bucket (-1 ends)
+}
+
+// entryPage is the number of entries per page of a side's entry store.
+const entryPage = 1024
+
+// ent returns entry e.
+func (sd *joinSide) ent(e int32) *joinEntry {
+	return &sd.pages[e/entryPage][e%entryPage]
+}
+
+// allocEntry appends a zero entry and returns its number.
+func (sd *joinSide) allocEntry() int32 {
+	e := int32(sd.nEntries)
+	if sd.nEntries%entryPage == 0 {
+		sd.pages = append(sd.pages, make([]joinEntry, entryPage))
+	}
+	sd.nEntries++
+	return e
 }
 
 // bigBucket is the entry count from which a bucket indexes its row hashes.
@@ -288,7 +307,7 @@ func (sd *joinSide) curRowKey(b arrow.RecordBatch, i int) []byte {
 
 // same reports whether entry e holds the same row as row i of b.
 func (sd *joinSide) same(e int32, b arrow.RecordBatch, i int) bool {
-	ref := sd.entries[e].ref
+	ref := sd.ent(e).ref
 	sd.kbuf = vec.AppendRowKey(sd.kbuf[:0], sd.segs[ref.seg].Columns(), sd.ts, int(ref.row))
 	return bytes.Equal(sd.kbuf, sd.curRowKey(b, i))
 }
@@ -302,15 +321,15 @@ func (sd *joinSide) findOpposite(bk *joinBucket, b arrow.RecordBatch, i int, sg 
 		if !ok {
 			return -1
 		}
-		for ; e >= 0; e = sd.entries[e].hnext {
-			if sd.entries[e].n*sg < 0 && sd.same(e, b, i) {
+		for ; e >= 0; e = sd.ent(e).hnext {
+			if sd.ent(e).n*sg < 0 && sd.same(e, b, i) {
 				return e
 			}
 		}
 		return -1
 	}
-	for e := bk.head; e >= 0; e = sd.entries[e].next {
-		en := &sd.entries[e]
+	for e := bk.head; e >= 0; e = sd.ent(e).next {
+		en := sd.ent(e)
 		if en.hash == h && en.n*sg < 0 && sd.same(e, b, i) {
 			return e
 		}
@@ -333,7 +352,7 @@ func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg 
 	bk.total += sg
 	if sg < 0 || bk.neg > 0 {
 		if e := sd.findOpposite(bk, batch, i, sg); e >= 0 {
-			en := &sd.entries[e]
+			en := sd.ent(e)
 			en.n += sg
 			if en.n != 0 {
 				return e
@@ -351,16 +370,15 @@ func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg 
 		e = sd.freeEntries[n-1]
 		sd.freeEntries = sd.freeEntries[:n-1]
 	} else {
-		e = int32(len(sd.entries))
-		sd.entries = append(sd.entries, joinEntry{})
+		e = sd.allocEntry()
 		if vals != nil {
 			sd.datums = append(sd.datums, nil)
 		}
 	}
 	h := sd.rowHash[i]
-	sd.entries[e] = joinEntry{ref: ref, n: sg, hash: h, prev: bk.tail, next: -1, hprev: -1, hnext: -1}
+	*sd.ent(e) = joinEntry{ref: ref, n: sg, hash: h, prev: bk.tail, next: -1, hprev: -1, hnext: -1}
 	if bk.tail >= 0 {
-		sd.entries[bk.tail].next = e
+		sd.ent(bk.tail).next = e
 	} else {
 		bk.head = e
 	}
@@ -379,7 +397,7 @@ func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg 
 		sd.indexEntry(bk, e)
 	case bk.count >= bigBucket:
 		bk.index = make(map[uint64]int32, 2*bk.count)
-		for x := bk.head; x >= 0; x = sd.entries[x].next {
+		for x := bk.head; x >= 0; x = sd.ent(x).next {
 			sd.indexEntry(bk, x)
 		}
 	}
@@ -388,39 +406,39 @@ func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg 
 
 // indexEntry puts entry e at the head of its hash chain in bk's index.
 func (sd *joinSide) indexEntry(bk *joinBucket, e int32) {
-	en := &sd.entries[e]
+	en := sd.ent(e)
 	en.hprev, en.hnext = -1, -1
 	if first, ok := bk.index[en.hash]; ok {
 		en.hnext = first
-		sd.entries[first].hprev = e
+		sd.ent(first).hprev = e
 	}
 	bk.index[en.hash] = e
 }
 
 // unlink removes entry e from bucket bk's list (and hash chain).
 func (sd *joinSide) unlink(bk *joinBucket, e int32) {
-	en := &sd.entries[e]
+	en := sd.ent(e)
 	if en.prev >= 0 {
-		sd.entries[en.prev].next = en.next
+		sd.ent(en.prev).next = en.next
 	} else {
 		bk.head = en.next
 	}
 	if en.next >= 0 {
-		sd.entries[en.next].prev = en.prev
+		sd.ent(en.next).prev = en.prev
 	} else {
 		bk.tail = en.prev
 	}
 	if bk.index != nil {
 		switch {
 		case en.hprev >= 0:
-			sd.entries[en.hprev].hnext = en.hnext
+			sd.ent(en.hprev).hnext = en.hnext
 		case en.hnext >= 0:
 			bk.index[en.hash] = en.hnext
 		default:
 			delete(bk.index, en.hash)
 		}
 		if en.hnext >= 0 {
-			sd.entries[en.hnext].hprev = en.hprev
+			sd.ent(en.hnext).hprev = en.hprev
 		}
 	}
 	bk.count--
@@ -430,12 +448,12 @@ func (sd *joinSide) unlink(bk *joinBucket, e int32) {
 }
 
 func (sd *joinSide) freeEntry(e int32) {
-	s := sd.entries[e].ref.seg
+	s := sd.ent(e).ref.seg
 	sd.segLive[s]--
 	if sd.segLive[s] == 0 {
 		sd.dead = append(sd.dead, s)
 	}
-	sd.entries[e] = joinEntry{}
+	*sd.ent(e) = joinEntry{}
 	if sd.datums != nil {
 		sd.datums[e] = nil
 	}
@@ -459,9 +477,9 @@ func (sd *joinSide) maybeCompact(mem memory.Allocator) error {
 func (sd *joinSide) compact(mem memory.Allocator) error {
 	refs := make([]rowRef, 0, sd.live)
 	ids := make([]int32, 0, sd.live)
-	for e := range sd.entries {
-		if sd.entries[e].n != 0 {
-			refs = append(refs, sd.entries[e].ref)
+	for e := range int32(sd.nEntries) {
+		if sd.ent(e).n != 0 {
+			refs = append(refs, sd.ent(e).ref)
 			ids = append(ids, int32(e))
 		}
 	}
@@ -494,7 +512,7 @@ func (sd *joinSide) compact(mem memory.Allocator) error {
 	sd.freeSegs, sd.dead = sd.freeSegs[:0], sd.dead[:0]
 	sd.segRows = len(refs)
 	for k, e := range ids {
-		sd.entries[e].ref = rowRef{seg: 0, row: int32(k)}
+		sd.ent(e).ref = rowRef{seg: 0, row: int32(k)}
 	}
 	return nil
 }

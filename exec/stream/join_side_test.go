@@ -399,3 +399,108 @@ func TestKeyTable(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinSideHashCollisions forces every row of a bucket to one row hash,
+// in a small and in an indexed (big) bucket, and checks that deletes still
+// remove exactly the rows they name.
+func TestJoinSideHashCollisions(t *testing.T) {
+	for _, n := range []int{5, 3 * bigBucket} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			s, ts := int8Schema("k", "v")
+			sd := newJoinSide(s, ts, []int{0})
+			defer sd.release()
+			apply := func(op Op, vs ...int64) {
+				rows := make([]row, len(vs))
+				for i, v := range vs {
+					k, v := int64(1), v
+					rows[i] = row{op: op, vals: []*int64{&k, &v}}
+				}
+				c := makeChunkMem(t, mem, s, rows)
+				defer c.Release()
+				require.NoError(t, sd.prepare(c.Batch))
+				for i := range sd.rowHash[:len(vs)] {
+					sd.rowHash[i] = 42
+				}
+				cur := sd.addSeg(c.Batch)
+				for i := range vs {
+					b := sd.bucket(sd.keyIDs[i], sd.key(i))
+					sd.add(b, c.Batch, i, rowRef{seg: cur, row: int32(i)}, op.Sign(), nil)
+					if sd.buckets[b].count == 0 {
+						sd.dropBucket(sd.keyIDs[i], b)
+					}
+				}
+				sd.sweep(cur)
+			}
+			contents := func() []int64 {
+				var out []int64
+				b := sd.find(1, nil)
+				if b < 0 {
+					return nil
+				}
+				for e := sd.buckets[b].head; e >= 0; e = sd.ent(e).next {
+					en := sd.ent(e)
+					v := sd.segs[en.ref.seg].Column(1).(*array.Int64).Value(int(en.ref.row))
+					for range en.n {
+						out = append(out, v)
+					}
+				}
+				sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+				return out
+			}
+			var all []int64
+			for v := range int64(n) {
+				all = append(all, v)
+			}
+			apply(Insert, all...)
+			apply(Insert, 0, 1) // duplicates
+			apply(Delete, all[2:]...)
+			require.Equal(t, []int64{0, 0, 1, 1}, contents())
+			apply(Delete, 1, 0, 0)
+			require.Equal(t, []int64{1}, contents())
+			apply(Delete, 7, 1) // 7 was already deleted: it stays negative
+			require.Nil(t, contents())
+			require.Equal(t, int64(-1), sd.buckets[sd.find(1, nil)].total)
+			apply(Insert, 7)
+			require.Equal(t, int32(-1), sd.find(1, nil))
+			require.Equal(t, 0, sd.live)
+		})
+	}
+}
+
+// TestHashJoinDeleteBeforeInsert checks that a delete of a row the join
+// never saw, followed by its insert, nets out in the output and the state.
+func TestHashJoinDeleteBeforeInsert(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	s, ts := int8Schema("k", "v")
+	left := &script{schema: s, msgs: []Message{Barrier{Epoch: 1},
+		makeChunkMem(t, mem, s, parseRows(t, "- 1 5")), makeChunkMem(t, mem, s, parseRows(t, "+ 1 5")), Barrier{Epoch: 2}}}
+	right := &script{schema: s, msgs: []Message{makeChunkMem(t, mem, s, parseRows(t, "+ 1 7")), Barrier{Epoch: 1}, Barrier{Epoch: 2}}}
+	j, err := NewHashJoin(left, right, ts, ts, []int{0}, []int{0}, FullJoin)
+	require.NoError(t, err)
+	j.WithAllocator(mem)
+	defer func() { require.NoError(t, j.Close()) }()
+	net := map[string]int64{}
+	for {
+		m, err := j.Next(context.Background())
+		require.NoError(t, err)
+		if m == nil {
+			break
+		}
+		if c, ok := m.(*Chunk); ok {
+			for i, r := range formatRows(c.Batch, append(ts, ts...)) {
+				net[r] += c.Ops[i].Sign()
+			}
+			c.Release()
+		}
+	}
+	for r, n := range net {
+		if n == 0 {
+			delete(net, r)
+		}
+	}
+	require.Equal(t, map[string]int64{"NULL NULL 1 7": 1}, net)
+	require.Equal(t, 0, j.sides[0].live)
+}
