@@ -92,7 +92,13 @@ func (s *Session) createFunction(c *pg_query.CreateFunctionStmt) (api.Result, er
 			default:
 				f.Volatility = 'v'
 			}
-		case "strict", "security", "leakproof", "parallel", "cost":
+		case "strict":
+			if b := d.Arg.GetBoolean(); b != nil {
+				f.Strict = b.Boolval
+			} else if i := d.Arg.GetInteger(); i != nil {
+				f.Strict = i.Ival != 0
+			}
+		case "security", "leakproof", "parallel", "cost":
 			// Accepted; inlining makes them moot.
 		default:
 			return api.Result{}, pgerror.Unsupported("function option %s is not supported", strings.ToUpper(d.Defname))

@@ -116,3 +116,12 @@ func TestSQLFunctionRollback(t *testing.T) {
 	query(t, s, "COMMIT")
 	require.Equal(t, [][]string{{"6"}}, query(t, s, "SELECT f(2)"))
 }
+
+func TestSQLFunctionStrict(t *testing.T) {
+	s := openTest(t)
+	query(t, s, "CREATE FUNCTION lax(a int, b int) RETURNS int LANGUAGE SQL AS 'SELECT coalesce(a, 0) + coalesce(b, 0)'")
+	query(t, s, "CREATE FUNCTION strict2(a int, b int) RETURNS int LANGUAGE SQL STRICT AS 'SELECT coalesce(a, 0) + coalesce(b, 0)'")
+	query(t, s, "CREATE FUNCTION rnoi(a int) RETURNS int LANGUAGE SQL RETURNS NULL ON NULL INPUT AS 'SELECT coalesce(a, 7)'")
+	require.Equal(t, [][]string{{"1", "NULL", "3", "NULL"}},
+		query(t, s, "SELECT lax(1, NULL), strict2(1, NULL), strict2(1, 2), rnoi(NULL)"))
+}

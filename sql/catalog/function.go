@@ -28,6 +28,9 @@ type Function struct {
 	Body string
 	// Volatility is PostgreSQL's provolatile: 'i', 's' or 'v'.
 	Volatility byte
+	// Strict (RETURNS NULL ON NULL INPUT) functions return NULL when any
+	// argument is NULL, without evaluating the body.
+	Strict bool
 }
 
 // ArgTypes returns the declared argument types.

@@ -179,7 +179,20 @@ func (p *Planner) inlineUDF(f *catalog.Function, args []Expr) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.coerceCtx(e, f.Ret, "return value of function "+f.Name, types.CastAssignment)
+	e, err = p.coerceCtx(e, f.Ret, "return value of function "+f.Name, types.CastAssignment)
+	if err != nil || !f.Strict || len(coerced) == 0 {
+		return e, err
+	}
+	// STRICT: CASE WHEN a1 IS NULL OR … THEN NULL ELSE body END.
+	tests := make([]Expr, len(coerced))
+	for i, a := range coerced {
+		tests[i] = &IsNull{E: cloneArg(a)}
+	}
+	var cond Expr = tests[0]
+	if len(tests) > 1 {
+		cond = &Or{Args: tests}
+	}
+	return &Case{Whens: []When{{Cond: cond, Result: constOf(f.Ret, nil)}}, Else: e, T: f.Ret}, nil
 }
 
 // udfParam resolves $n inside a function body.
