@@ -120,7 +120,9 @@ func NewOverWindow(input Executor, inTypes []types.T, outSchema *arrow.Schema, p
 }
 
 // WithLookback enables the append fast path (see OverWindow.lookback); n
-// must bound how many preceding rows any window column reads.
+// must bound how many preceding rows any window column reads. compute then
+// also receives several partitions at once (each contiguous and sorted)
+// and must evaluate each partition on its own.
 func (w *OverWindow) WithLookback(n int) *OverWindow {
 	w.lookback = n
 	return w
@@ -182,10 +184,20 @@ func (w *OverWindow) Next(ctx context.Context) (Message, error) {
 				return nil, err
 			}
 		case Barrier:
+			// Partitions that only grew at their end are computed together
+			// in one call; the others are recomputed one by one.
+			var fast []*owPart
 			for _, p := range w.dirty {
+				if w.lookback >= 0 && !p.slow && len(p.appended) > 0 {
+					fast = append(fast, p)
+					continue
+				}
 				if err := w.flushPart(ctx, p); err != nil {
 					return nil, err
 				}
+			}
+			if err := w.flushAppended(ctx, fast); err != nil {
+				return nil, err
 			}
 			clear(w.dirty)
 			w.dirty = w.dirty[:0]
@@ -261,14 +273,26 @@ func (w *OverWindow) partitionBatch(p *owPart) (arrow.RecordBatch, []*otNode) {
 	return rb, nodes
 }
 
-// flushAppended computes only the rows appended after the partition's last
-// row, from the tail of rows before them.
-func (w *OverWindow) flushAppended(ctx context.Context, p *owPart) error {
-	slices.SortStableFunc(p.appended, func(a, b owAppend) int { return strings.Compare(a.key, b.key) })
-	rows := make([][]types.Datum, 0, len(p.tail)+len(p.appended))
-	rows = append(rows, p.tail...)
-	for _, a := range p.appended {
-		rows = append(rows, a.vals)
+// flushAppended computes only the rows appended after each partition's
+// last row, from the tail of rows before them, for many partitions in one
+// compute call (compute evaluates every partition of its input).
+func (w *OverWindow) flushAppended(ctx context.Context, parts []*owPart) error {
+	if len(parts) == 0 {
+		return nil
+	}
+	type span struct{ from, tail, to int }
+	spans := make([]span, len(parts))
+	var rows [][]types.Datum
+	for i, p := range parts {
+		p.dirty = false
+		slices.SortStableFunc(p.appended, func(a, b owAppend) int { return strings.Compare(a.key, b.key) })
+		spans[i].from = len(rows)
+		rows = append(rows, p.tail...)
+		spans[i].tail = len(rows)
+		for _, a := range p.appended {
+			rows = append(rows, a.vals)
+		}
+		spans[i].to = len(rows)
 	}
 	in := w.input.Schema()
 	bs := make([]array.Builder, in.NumFields())
@@ -309,27 +333,31 @@ func (w *OverWindow) flushAppended(ctx context.Context, p *owPart) error {
 			return pgerror.Internal("stream: window function returned a column of the wrong length")
 		}
 	}
-	for j := len(p.tail); j < len(rows); j++ {
-		vals := make([]types.Datum, len(w.outTypes))
-		copy(vals, rows[j])
-		for k, a := range extra {
-			vals[len(w.inTypes)+k] = types.GetDatum(a, j, w.outTypes[len(w.inTypes)+k])
+	for i, p := range parts {
+		sp := spans[i]
+		for j := sp.tail; j < sp.to; j++ {
+			vals := make([]types.Datum, len(w.outTypes))
+			copy(vals, rows[j])
+			for k, a := range extra {
+				vals[len(w.inTypes)+k] = types.GetDatum(a, j, w.outTypes[len(w.inTypes)+k])
+			}
+			w.kbuf = appendExactRowIdentity(w.kbuf[:0], vals, w.outTypes)
+			o := p.out[string(w.kbuf)]
+			if o == nil {
+				o = &owOut{vals: vals}
+				p.out[string(w.kbuf)] = o
+			}
+			o.n++
+			w.em.diff(1, vals)
 		}
-		w.kbuf = appendExactRowIdentity(w.kbuf[:0], vals, w.outTypes)
-		o := p.out[string(w.kbuf)]
-		if o == nil {
-			o = &owOut{vals: vals}
-			p.out[string(w.kbuf)] = o
+		p.lastKey = p.appended[len(p.appended)-1].key
+		own := rows[sp.from:sp.to]
+		if k := len(own) - w.lookback; k > 0 {
+			own = own[k:]
 		}
-		o.n++
-		w.em.diff(1, vals)
+		p.tail = append(p.tail[:0:0], own...)
+		p.appended = p.appended[:0]
 	}
-	p.lastKey = p.appended[len(p.appended)-1].key
-	if k := len(rows) - w.lookback; k > 0 {
-		rows = rows[k:]
-	}
-	p.tail = append(p.tail[:0:0], rows...)
-	p.appended = p.appended[:0]
 	return nil
 }
 
@@ -353,9 +381,6 @@ func (w *OverWindow) resetTail(p *owPart) {
 func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 	p.dirty = false
 	if w.lookback >= 0 {
-		if !p.slow && len(p.appended) > 0 {
-			return w.flushAppended(ctx, p)
-		}
 		defer w.resetTail(p)
 	}
 	newOut := map[string]*owOut{}

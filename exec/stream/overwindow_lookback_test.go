@@ -14,15 +14,20 @@ import (
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
-// rollingSum3 is sum(v) OVER (ORDER BY ts ROWS BETWEEN 2 PRECEDING AND
-// CURRENT ROW) over one sorted partition (columns p, ts, v).
+// rollingSum3 is sum(v) OVER (PARTITION BY p ORDER BY ts ROWS BETWEEN 2
+// PRECEDING AND CURRENT ROW) over rows (p, ts, v) that arrive grouped by
+// partition, each partition sorted.
 func rollingSum3(_ context.Context, b arrow.RecordBatch) ([]arrow.Array, error) {
-	v := b.Column(2).(*array.Int64)
+	p, v := b.Column(0).(*array.Int64), b.Column(2).(*array.Int64)
 	bld := array.NewInt64Builder(memory.DefaultAllocator)
 	defer bld.Release()
+	start := 0
 	for i := 0; i < v.Len(); i++ {
+		if i > 0 && p.Value(i) != p.Value(i-1) {
+			start = i
+		}
 		var s int64
-		for j := max(0, i-2); j <= i; j++ {
+		for j := max(start, i-2); j <= i; j++ {
 			s += v.Value(j)
 		}
 		bld.Append(s)

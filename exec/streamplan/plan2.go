@@ -10,6 +10,7 @@ import (
 	"github.com/sabotsql/sabotsql/exec"
 	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/exec/kernels/agg"
+	"github.com/sabotsql/sabotsql/exec/kernels/vec"
 	"github.com/sabotsql/sabotsql/exec/stream"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -397,16 +398,32 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 	env := b.Env
 	outSchema := arrowSchema(x.Out)
 	nIn := len(schema)
+	// compute evaluates the calls over any set of rows (one partition or
+	// several): a hidden position column brings the window operator's
+	// output back into the input's row order.
+	posSchema := append(append(planner.Schema{}, schema...), planner.Column{Name: "_pos", T: types.Int8T})
+	wOut := append(append(planner.Schema{}, posSchema...), x.Out[nIn:]...)
 	compute := func(ctx context.Context, rows arrow.RecordBatch) ([]arrow.Array, error) {
+		n := int(rows.NumRows())
+		pb := array.NewInt64Builder(env.Eval.Mem)
+		for i := 0; i < n; i++ {
+			pb.Append(int64(i))
+		}
+		pos := pb.NewArray()
+		pb.Release()
+		cols := append(append([]arrow.Array{}, rows.Columns()...), pos)
+		withPos := array.NewRecordBatch(arrowSchema(posSchema), cols, int64(n))
+		pos.Release()
+		defer withPos.Release()
 		src := &catalog.Table{ID: partitionTableID, Name: "partition"}
-		scan := &planner.Scan{Table: src, Out: schema}
-		for i, c := range schema {
+		scan := &planner.Scan{Table: src, Out: posSchema}
+		for i, c := range posSchema {
 			src.Columns = append(src.Columns, catalog.Column{Name: c.Name, T: c.T})
 			scan.Cols = append(scan.Cols, i)
 		}
-		w := &planner.Window{Input: scan, Calls: x.Calls, Out: x.Out}
+		w := &planner.Window{Input: scan, Calls: x.Calls, Out: wOut}
 		e2 := *env
-		e2.Tables = batchReader{b: rows}
+		e2.Tables = batchReader{b: withPos}
 		e2.Mem = exec.NewMemAccount(1 << 40)
 		out, err := exec.Run(ctx, &e2, w)
 		if err != nil {
@@ -417,11 +434,23 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 				o.Release()
 			}
 		}()
+		inv := make([]int32, n)
+		k := 0
+		for _, o := range out {
+			pc := o.Column(nIn).(*array.Int64)
+			for i := 0; i < pc.Len(); i++ {
+				inv[pc.Value(i)] = int32(k)
+				k++
+			}
+		}
+		if k != n {
+			return nil, pgerror.Internal("streamplan: window returned %d rows for %d", k, n)
+		}
 		res := make([]arrow.Array, len(x.Out)-nIn)
 		for j := range res {
 			parts := make([]arrow.Array, 0, len(out))
 			for _, o := range out {
-				parts = append(parts, o.Column(nIn+j))
+				parts = append(parts, o.Column(nIn+1+j))
 			}
 			if len(parts) == 0 {
 				bld := array.NewBuilder(env.Eval.Mem, outSchema.Field(nIn+j).Type)
@@ -429,7 +458,9 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 				bld.Release()
 				continue
 			}
-			res[j] = concatArrays(env, parts)
+			all := concatArrays(env, parts)
+			res[j] = vec.Take(env.Eval.Mem, all, inv)
+			all.Release()
 		}
 		return res, nil
 	}
