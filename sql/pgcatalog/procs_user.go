@@ -21,7 +21,7 @@ func (t *Tables) userProcRows(owner int64) []row {
 		x := row{
 			"oid": int64(f.ID), "proname": f.Name, "pronamespace": int64(ns), "proowner": owner,
 			"prolang": int64(sqlLangOID), "procost": float64(100), "prorows": float64(0), "prosupport": "-",
-			"prokind": "f", "proisstrict": false, "provolatile": string(f.Volatility),
+			"prokind": "f", "proisstrict": f.Strict, "provolatile": string(f.Volatility),
 			"proparallel": "u", "pronargs": len(args), "prorettype": int64(f.Ret.Oid()), "proargtypes": args,
 			"prosrc": f.Body,
 		}
