@@ -249,6 +249,13 @@ func jsonKeyLess(a, b string) bool {
 // sortKeys orders an object's pairs by key (stable, so the last of
 // duplicate keys is last) and keeps only the last of duplicates.
 func (n *jsonNode) sortKeys() {
+	sorted := true
+	for i := 1; i < len(n.keys) && sorted; i++ {
+		sorted = jsonKeyLess(n.keys[i-1], n.keys[i])
+	}
+	if sorted {
+		return // canonical text re-parsed: already in order, no duplicates
+	}
 	idx := make([]int, len(n.keys))
 	for i := range idx {
 		idx[i] = i
