@@ -3,6 +3,7 @@ package columnar
 import (
 	"bytes"
 	"context"
+	"slices"
 
 	"github.com/sabotsql/sabotsql/storage/state"
 )
@@ -108,7 +109,10 @@ func (t *Table) get(ctx context.Context, keys [][]byte, at state.Epoch, writer b
 	if len(keys) > 1 && len(t.runs) > 0 {
 		memo = make(map[cacheKey]*block)
 	}
-	for i, k := range keys {
+	// Visit the keys in key order: consecutive lookups then walk the same
+	// index paths and blocks, which stay in the CPU cache.
+	for _, i := range sortedOrder(keys) {
+		k := keys[i]
 		v, ok, err := t.lookupLocked(k, at, memo)
 		if err != nil {
 			t.mu.RUnlock()
@@ -398,4 +402,21 @@ func (t *Table) emit(kvs []kv, fn state.ScanFunc) error {
 		keys, vals = keys[n:], vals[n:]
 	}
 	return nil
+}
+
+// sortedOrder returns the indexes of keys in ascending key order (one pass
+// when they already are).
+func sortedOrder(keys [][]byte) []int {
+	order := make([]int, len(keys))
+	sorted := true
+	for i := range order {
+		order[i] = i
+		if i > 0 && bytes.Compare(keys[i-1], keys[i]) > 0 {
+			sorted = false
+		}
+	}
+	if !sorted {
+		slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
+	}
+	return order
 }
