@@ -150,7 +150,7 @@ func (t *Table) CommittedEpoch() state.Epoch {
 	return t.committed
 }
 
-// Write implements state.Table: the rows go into the pending batch.
+// Write implements state.Table: the rows go into the pending epoch.
 func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values arrow.RecordBatch) error {
 	if err := state.CheckWrite(t.codec, keys, ops, values); err != nil {
 		return err
@@ -173,7 +173,8 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 		}
 	}
 	// Rows are encoded into the epoch's arena; pending entries keep slices
-	// of it (a full arena is replaced, never moved).
+	// of it. A full arena is replaced; if rows outgrow the estimate, the
+	// arena grows into a new array and earlier slices keep the old one.
 	if values != nil {
 		if cap(p.arena)-len(p.arena) < 64*len(keys) {
 			p.arena = make([]byte, 0, max(256<<10, 64*len(keys)))
