@@ -51,7 +51,7 @@ type HashJoin struct {
 	refs [2][]rowRef
 	ops  []Op
 	obs  []int32 // per row of the chunk: the other side's bucket, or -1
-	sink uint64  // keeps the prefetching loads of probe alive
+	sink int64   // keeps the prefetching loads of probe alive
 
 	// cond is the residual ON condition over (left row, right row); nil
 	// means every key match joins.
@@ -183,23 +183,28 @@ func (j *HashJoin) process(s int, c *Chunk) (*Chunk, error) {
 func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur int32, ops []Op) error {
 	// The other side does not change while this chunk runs, so its buckets
 	// are looked up for every row first, in a loop of independent lookups
-	// whose cache misses overlap (this side's buckets are read likewise, to
-	// bring them into cache).
+	// whose cache misses overlap; the loop also reads this side's bucket
+	// and the entries the row loop will touch first, to bring them into
+	// cache.
 	obs := grow(j.obs, len(ops))
 	j.obs = obs
-	var sink uint64
+	var sink int64
 	for i := range ops {
 		obs[i] = -1
 		if sd.nullKey[i] {
 			continue
 		}
-		id := sd.keyIDs[i]
-		if b, ok := sd.byKey.get(id); ok {
-			sink += uint64(sd.buckets[b].tail)
+		id, key := sd.keyIDs[i], sd.key(i)
+		if b := sd.find(id, key); b >= 0 {
+			if t := sd.buckets[b].tail; t >= 0 {
+				sink += sd.ent(t).n
+			}
 		}
-		if ob := od.find(id, sd.key(i)); ob >= 0 {
+		if ob := od.find(id, key); ob >= 0 {
 			obs[i] = ob
-			sink += uint64(od.buckets[ob].total)
+			if h := od.buckets[ob].head; h >= 0 {
+				sink += od.ent(h).n
+			}
 		}
 	}
 	j.sink = sink
