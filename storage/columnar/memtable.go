@@ -150,7 +150,7 @@ func findBlock(firstKeys [][]byte, k []byte) int {
 
 // versionIn finds the newest version of k with epoch ≤ at in block b.
 func versionIn(b *block, k []byte, at state.Epoch) (state.Version, bool) {
-	for i := b.seek(k); i < b.len() && bytes.Equal(b.keys.Value(i), k); i++ {
+	for i := b.seek(k); i < b.len() && bytes.Equal(b.key(i), k); i++ {
 		if state.Epoch(b.epochs[i]) <= at {
 			return state.Version{Epoch: state.Epoch(b.epochs[i]), Tomb: b.tombs.Value(i), Val: b.vals.Value(i)}, true
 		}
