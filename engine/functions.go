@@ -130,8 +130,12 @@ func (s *Session) ObjectName(t types.T, oid int64) (string, bool) {
 			}
 			return r.SchemaName() + "." + r.RelName(), true
 		}
-		if name := s.e.virtualTables(s).(*pgcatalog.Tables).RegclassName(oid); name != "" {
-			return name, true
+		if vt, ok := s.e.virtualTables(s).(sysViews); ok {
+			if pt, ok := vt.next.(*pgcatalog.Tables); ok {
+				if name := pt.RegclassName(oid); name != "" {
+					return name, true
+				}
+			}
 		}
 	case types.FamRegtype:
 		if tt, ok := types.FromOid(uint32(oid)); ok {

@@ -61,3 +61,14 @@ func (e *Engine) materializedViewsRelation() planner.Node {
 	}
 	return &planner.Values{Rows: rows, Out: out}
 }
+
+// OID passes regclass lookups of virtual relations on to the catalog
+// emulation (numeric strings and pg_catalog names).
+func (v sysViews) OID(schema, name string) (int64, bool) {
+	if o, ok := v.next.(interface {
+		OID(schema, name string) (int64, bool)
+	}); ok {
+		return o.OID(schema, name)
+	}
+	return 0, false
+}
