@@ -145,14 +145,15 @@ func classify(st *parser.Statement) stmtClass {
 		return classTxn
 	case *pg_query.Node_CheckPointStmt:
 		return classCheckpoint
-	case *pg_query.Node_CreateStmt, *pg_query.Node_CreateTableAsStmt, *pg_query.Node_ViewStmt,
-		*pg_query.Node_DropStmt, *pg_query.Node_IndexStmt, *pg_query.Node_CreateSchemaStmt,
-		*pg_query.Node_CreateSeqStmt, *pg_query.Node_CreateRoleStmt, *pg_query.Node_AlterRoleStmt,
-		*pg_query.Node_DropRoleStmt, *pg_query.Node_AlterTableStmt, *pg_query.Node_RenameStmt,
-		*pg_query.Node_CreateFunctionStmt:
-		return classDDL
+	case *pg_query.Node_SelectStmt, *pg_query.Node_VariableSetStmt, *pg_query.Node_VariableShowStmt,
+		*pg_query.Node_ExplainStmt, *pg_query.Node_PrepareStmt, *pg_query.Node_ExecuteStmt,
+		*pg_query.Node_DeallocateStmt, *pg_query.Node_DiscardStmt, *pg_query.Node_VacuumStmt:
+		return classNone
 	}
-	return classNone
+	// Everything else changes the catalog (CREATE/DROP/ALTER of tables,
+	// views, indexes, sequences, schemas, roles, functions, …) and is
+	// logged as SQL text; a statement kind added later is logged too.
+	return classDDL
 }
 
 // walBegin starts logging statement st of session s (nil: COPY data) and

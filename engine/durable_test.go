@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sabotsql/sabotsql/api"
+	"github.com/sabotsql/sabotsql/sql/parser"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
 )
@@ -366,5 +367,44 @@ func TestDurableCopyAndSequences(t *testing.T) {
 	require.Equal(t, "3", flat(query(t, s, "SELECT nextval('q')")), "a sequence never repeats a returned value")
 	query(t, s, "INSERT INTO c (a, b) VALUES (3, 'z')")
 	require.Equal(t, "3,3,z", flat(query(t, s, "SELECT * FROM c WHERE a = 3")))
+	require.NoError(t, e.Close())
+}
+
+func TestDurableClassifiesEveryCatalogChange(t *testing.T) {
+	for sql, want := range map[string]stmtClass{
+		"SELECT 1":                 classNone,
+		"SET search_path = public": classNone,
+		"INSERT INTO t VALUES (1)": classDML,
+		"TRUNCATE t":               classDML,
+		"COMMIT":                   classTxn,
+		"CHECKPOINT":               classCheckpoint,
+		"CREATE TABLE x (a int)":   classDDL,
+		"CREATE FUNCTION f() RETURNS int AS 'SELECT 1' LANGUAGE sql": classDDL,
+		"ALTER TABLE x ADD COLUMN b int":                             classDDL,
+		"DROP TABLE x":                                               classDDL,
+		"CREATE ROLE r":                                              classDDL,
+	} {
+		st, err := parser.ParseOne(sql)
+		require.NoError(t, err)
+		require.Equal(t, want, classify(st), sql)
+	}
+}
+
+func TestDurableFunctionsAndRolledBackDDL(t *testing.T) {
+	dir := t.TempDir()
+	e, s := openDir(t, dir, 0)
+	query(t, s, durableSchema)
+	query(t, s, "CREATE FUNCTION twice(x int) RETURNS int AS 'SELECT x * 2' LANGUAGE sql")
+	query(t, s, "BEGIN; CREATE FUNCTION gone(x int) RETURNS int AS 'SELECT x' LANGUAGE sql; INSERT INTO t (g, v) VALUES (1, 1); CREATE TABLE u (a int); ROLLBACK")
+	query(t, s, "INSERT INTO t (g, v) VALUES (twice(2), 3)")
+	e.crashForTest()
+	e, s = openDir(t, dir, 0)
+	require.Equal(t, "8", flat(query(t, s, "SELECT twice(4)")))
+	require.Equal(t, "4,3", flat(query(t, s, "SELECT g, v FROM t")))
+	execErr(t, s, "SELECT gone(1)")
+	require.Equal(t, pgerror.UndefinedTable, execErr(t, s, "SELECT * FROM u"))
+	require.NoError(t, e.Close())
+	e, s = openDir(t, dir, 0) // from the checkpoint
+	require.Equal(t, "8", flat(query(t, s, "SELECT twice(4)")))
 	require.NoError(t, e.Close())
 }
