@@ -240,6 +240,17 @@ func start(t *testing.T, bin, dir string) *server {
 	return s
 }
 
+// killDuringStartup starts the server and SIGKILLs it after d, usually
+// while it is still recovering.
+func killDuringStartup(t *testing.T, bin, dir string, d time.Duration) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", freeAddr(t), "--log-level", "warn")
+	require.NoError(t, cmd.Start())
+	timer := time.AfterFunc(d, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
+	_ = cmd.Wait()
+	timer.Stop()
+}
+
 func (s *server) kill(sig syscall.Signal) {
 	_ = s.cmd.Process.Signal(sig)
 	<-s.done
@@ -375,6 +386,9 @@ func TestCrashRecovery(t *testing.T) {
 		time.AfterFunc(time.Duration(20+rng.Intn(200))*time.Millisecond, func() { _ = srv.cmd.Process.Signal(sig) })
 		wg.Wait()
 		<-srv.done
+		if !last && rng.Intn(4) == 0 {
+			killDuringStartup(t, bin, dir, time.Duration(rng.Intn(40))*time.Millisecond)
+		}
 		srv = start(t, bin, dir)
 		check(t, ctx, srv, ws)
 		mu.Lock()

@@ -4,7 +4,9 @@
 // aggregate, a join and a tumble-window aggregate) are maintained, kills
 // the server with SIGKILL at random moments, restarts it on the same data
 // directory and checks every table and view against an oracle built from
-// exactly the acknowledged statements.
+// exactly the acknowledged statements. One restart in four is itself
+// killed a few milliseconds after start (usually mid-recovery), and the
+// last stop is a SIGTERM (a clean shutdown takes a checkpoint).
 //
 // Each worker owns a disjoint set of rows, so the effect of each of its
 // statements is known in advance. A statement that returned an error or
