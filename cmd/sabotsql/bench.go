@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,8 +31,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rate := fs.Int("rate", 100_000, "rows per second for the freshness scenario")
 	dur := fs.Duration("duration", 5*time.Second, "length of the freshness scenario")
 	interval := fs.Duration("barrier-interval", engine.DefaultBarrierInterval, "barrier interval")
-	only := fs.String("scenario", "", "run one scenario: agg10k, agg1m, join, freshness")
+	only := fs.String("scenario", "", "run one scenario: agg10k, agg1m, join, fin, freshness")
 	profile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
+	symbols := fs.String("symbols", "1000,100000,1000000", "symbol counts of the fin scenario")
 	backend := fs.String("state-backend", "", "state backend of the views: memory, pebble, columnar (default columnar)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -62,6 +65,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}},
 		{"join", func(ctx context.Context, _ *engine.Engine, s *engine.Session) (string, error) {
 			return benchJoin(ctx, s, *rows, *batch)
+		}},
+		{"fin", func(ctx context.Context, _ *engine.Engine, s *engine.Session) (string, error) {
+			return benchFin(ctx, s, *rows, *batch, *backend, *symbols)
 		}},
 		{"freshness", func(ctx context.Context, e *engine.Engine, s *engine.Session) (string, error) {
 			return benchFreshness(ctx, e, s, *rate, *dur, *interval)
@@ -300,4 +306,59 @@ func benchFreshness(ctx context.Context, e *engine.Engine, s *engine.Session, ra
 	return fmt.Sprintf("%d rows/s for %s (%d batches of %d): ingest-to-visible p50 %s, p99 %s, max %s (barrier interval %s; p99 = %.1f intervals)",
 		rate, dur, len(lat), per, p(0.5).Round(time.Millisecond), p(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
 		interval, float64(p(0.99))/float64(interval)), nil
+}
+
+// benchFin measures per-update costs of fintech views: ewma per symbol
+// (a group-by over an append-only table) and a 20-row rolling stddev per
+// symbol (an over-window view), for 1K, 100K and 1M symbols.
+func benchFin(ctx context.Context, s *engine.Session, rows, batch int, backend, symbols string) (string, error) {
+	if backend == "" {
+		backend = "columnar"
+	}
+	var out []string
+	for _, f := range strings.Split(symbols, ",") {
+		syms, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || syms <= 0 {
+			return "", fmt.Errorf("bad --symbols entry %q", f)
+		}
+		n := max(rows, 2*syms)
+		gen := func(tbl string) func(lo, hi int) string {
+			return func(lo, hi int) string {
+				return fmt.Sprintf("INSERT INTO %s SELECT (g::bigint * 7919) %% %d, 100.0::float8 + (g %% 97)::float8 / 64, g FROM generate_series(%d, %d) g", tbl, syms, lo, hi)
+			}
+		}
+		// The same ingest without views: subtracted to leave the views' cost.
+		base := fmt.Sprintf("base_%d", syms)
+		if err := execAll(ctx, s, fmt.Sprintf("CREATE TABLE %s (sym int, px float8, ts bigint) APPEND ONLY", base)); err != nil {
+			return "", err
+		}
+		_, baseCPU, err := ingest(ctx, s, n, batch, gen(base))
+		if err != nil {
+			return "", err
+		}
+		if err := execAll(ctx, s, "DROP TABLE "+base); err != nil {
+			return "", err
+		}
+		for _, view := range []struct{ name, sql string }{
+			{"ewma", "SELECT sym, ewma(px, 0.94) AS e FROM %s GROUP BY sym"},
+			{"rolling stddev(20)", "SELECT sym, ts, stddev_samp(px) OVER (PARTITION BY sym ORDER BY ts ROWS BETWEEN 19 PRECEDING AND CURRENT ROW) AS sd FROM %s"},
+		} {
+			tbl := fmt.Sprintf("tr_%d_%d", syms, len(out))
+			if err := execAll(ctx, s,
+				fmt.Sprintf("CREATE TABLE %s (sym int, px float8, ts bigint) APPEND ONLY", tbl),
+				fmt.Sprintf("CREATE MATERIALIZED VIEW v_%s WITH (state_backend = '%s') AS ", tbl, backend)+fmt.Sprintf(view.sql, tbl)); err != nil {
+				return "", err
+			}
+			wall, cpu, err := ingest(ctx, s, n, batch, gen(tbl))
+			if err != nil {
+				return "", err
+			}
+			out = append(out, fmt.Sprintf("%s %d symbols: %.0f ns/update per core for the view (%.0f with ingest; %d rows, %.2fs wall)",
+				view.name, syms, float64((cpu-baseCPU).Nanoseconds())/float64(n), float64(cpu.Nanoseconds())/float64(n), n, wall.Seconds()))
+			if err := execAll(ctx, s, "DROP MATERIALIZED VIEW v_"+tbl, "DROP TABLE "+tbl); err != nil {
+				return "", err
+			}
+		}
+	}
+	return fmt.Sprintf("backend %s:\n    %s", backend, strings.Join(out, "\n    ")), nil
 }
