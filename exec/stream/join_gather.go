@@ -26,6 +26,13 @@ var nullRef = rowRef{seg: -1}
 // Utf8/Binary columns are copied buffer to buffer, other types go through
 // builders. The caller owns the result.
 func gatherColumn(mem memory.Allocator, dt arrow.DataType, t types.T, segs []arrow.RecordBatch, c int, refs []rowRef) (arrow.Array, error) {
+	if seg, lo, ok := contiguous(refs); ok {
+		// One run of consecutive rows of one segment (a probe whose rows
+		// each joined once): a zero-copy slice of that column.
+		if col := segs[seg].Column(c); arrow.TypeEqual(col.DataType(), dt) {
+			return array.NewSlice(col, int64(lo), int64(lo)+int64(len(refs))), nil
+		}
+	}
 	srcs := make([]arrow.Array, len(segs))
 	for i, s := range segs {
 		if s != nil {
@@ -55,6 +62,20 @@ func gatherColumn(mem memory.Allocator, dt arrow.DataType, t types.T, segs []arr
 		}
 	}
 	return gatherGeneric(mem, dt, t, srcs, refs), nil
+}
+
+// contiguous reports whether refs name rows lo, lo+1, … of one segment.
+func contiguous(refs []rowRef) (seg int32, lo int32, ok bool) {
+	if len(refs) == 0 || refs[0].seg < 0 {
+		return 0, 0, false
+	}
+	seg, lo = refs[0].seg, refs[0].row
+	for k, r := range refs {
+		if r.seg != seg || r.row != lo+int32(k) {
+			return 0, 0, false
+		}
+	}
+	return seg, lo, true
 }
 
 // sourceValidity returns each source's validity bitmap and offset (nil
