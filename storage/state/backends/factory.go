@@ -50,10 +50,12 @@ type Factory struct {
 	pebbleMemFS pebblevfs.FS      // Dir == "": one MemFS for every pebble table
 }
 
-// Open opens (or creates) table name of the given kind with the value
-// schema, recovering its last checkpoint if it has one. Name must be a
-// single path element. The caller closes the table; persistent tables also
-// implement state.Checkpointer.
+// Open opens (or creates) table name of the given kind (empty: the default,
+// columnar) with the value schema, recovering its last checkpoint if it has
+// one. Name must be a single path element. The caller closes the table;
+// persistent tables also implement state.Checkpointer. Memory tables are
+// not charged to Budget; pebble tables are bounded by Pebble's own memtable
+// and cache sizes.
 func (f *Factory) Open(ctx context.Context, kind state.BackendKind, name string, valueSchema *arrow.Schema) (state.Table, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, pgerror.Internal("state backends: table name %q is not a single path element", name)
