@@ -60,7 +60,13 @@ type ckptTable struct {
 // maybeCheckpoint checkpoints when the WAL has grown by CheckpointBytes.
 func (e *Engine) maybeCheckpoint(ctx context.Context) {
 	d := e.dur
-	if d == nil || d.wal.Appended()-d.ckptAt < d.ckptSize {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	due := d.wal.Appended()-d.ckptAt >= d.ckptSize
+	d.mu.Unlock()
+	if !due {
 		return
 	}
 	if err := e.Checkpoint(ctx); err != nil {

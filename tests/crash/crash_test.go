@@ -25,6 +25,7 @@ import (
 var (
 	kills   = flag.Int("crash.kills", 20, "number of SIGKILL/restart cycles")
 	seedArg = flag.Int64("crash.seed", 0, "random seed (0: time-based)")
+	raceBin = flag.Bool("crash.race", false, "build the server with the race detector")
 )
 
 const (
@@ -178,6 +179,7 @@ type server struct {
 	addr  string
 	mu    sync.Mutex
 	lines []string
+	raced []string // lines after a race detector report
 	done  chan struct{}
 }
 
@@ -211,6 +213,9 @@ func start(t *testing.T, bin, dir string) *server {
 		signalled := false
 		for sc.Scan() {
 			s.mu.Lock()
+			if strings.Contains(sc.Text(), "WARNING: DATA RACE") || (len(s.raced) > 0 && len(s.raced) < 150) {
+				s.raced = append(s.raced, sc.Text())
+			}
 			s.lines = append(s.lines, sc.Text())
 			if len(s.lines) > 200 {
 				s.lines = s.lines[1:]
@@ -281,7 +286,11 @@ func (s *server) connectReady(ctx context.Context) (*pgx.Conn, error) {
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "sabotsql")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/sabotsql/sabotsql/cmd/sabotsql")
+	args := []string{"build", "-o", bin}
+	if *raceBin {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "github.com/sabotsql/sabotsql/cmd/sabotsql")...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 	return bin
@@ -386,6 +395,10 @@ func TestCrashRecovery(t *testing.T) {
 		time.AfterFunc(time.Duration(20+rng.Intn(200))*time.Millisecond, func() { _ = srv.cmd.Process.Signal(sig) })
 		wg.Wait()
 		<-srv.done
+		srv.mu.Lock()
+		raced := strings.Join(srv.raced, "\n")
+		srv.mu.Unlock()
+		require.Empty(t, raced, "the race detector reported")
 		if !last && rng.Intn(4) == 0 {
 			killDuringStartup(t, bin, dir, time.Duration(rng.Intn(40))*time.Millisecond)
 		}
