@@ -28,6 +28,10 @@ func NewRowCodec(schema *arrow.Schema) (*RowCodec, error) {
 			arrow.FLOAT32, arrow.FLOAT64, arrow.STRING, arrow.LARGE_STRING,
 			arrow.BINARY, arrow.LARGE_BINARY, arrow.DATE32, arrow.DATE64,
 			arrow.TIMESTAMP, arrow.TIME32, arrow.TIME64, arrow.DURATION:
+		case arrow.INTERVAL_MONTH_DAY_NANO, arrow.LIST:
+			if !extSupported(f.Type) {
+				return nil, pgerror.New(pgerror.FeatureNotSupported, "state value type %s (column %q) is not supported", f.Type, f.Name)
+			}
 		default:
 			return nil, pgerror.New(pgerror.FeatureNotSupported, "state value type %s (column %q) is not supported", f.Type, f.Name)
 		}
@@ -116,8 +120,88 @@ func appendValue(dst []byte, a arrow.Array, r int) []byte {
 		s := v.Value(r)
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
+	case *array.MonthDayNanoInterval, *array.List:
+		body := appendExtBody(nil, a, r)
+		dst = binary.AppendUvarint(dst, uint64(len(body)))
+		dst = append(dst, body...)
 	}
 	return dst
+}
+
+// Extended types (intervals, arrays) are encoded like variable-width
+// values: a uvarint length and a body. An interval's body is months and
+// days (int32) and nanoseconds (int64); a list's is a uvarint element count
+// then each element as a flag byte and body, recursively.
+func extSupported(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.INTERVAL_MONTH_DAY_NANO:
+		return true
+	case arrow.LIST:
+		et := t.(*arrow.ListType).Elem()
+		switch et.ID() {
+		case arrow.BOOL, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
+			arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64,
+			arrow.FLOAT32, arrow.FLOAT64, arrow.STRING, arrow.LARGE_STRING,
+			arrow.BINARY, arrow.LARGE_BINARY, arrow.DATE32, arrow.DATE64,
+			arrow.TIMESTAMP, arrow.TIME32, arrow.TIME64, arrow.DURATION:
+			return true
+		}
+		return extSupported(et)
+	}
+	return false
+}
+
+func appendExtBody(dst []byte, a arrow.Array, r int) []byte {
+	switch v := a.(type) {
+	case *array.MonthDayNanoInterval:
+		iv := v.Value(r)
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(iv.Months))
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(iv.Days))
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(iv.Nanoseconds))
+	case *array.List:
+		lo, hi := v.ValueOffsets(r)
+		dst = binary.AppendUvarint(dst, uint64(hi-lo))
+		elems := v.ListValues()
+		for i := lo; i < hi; i++ {
+			dst = appendValue(dst, elems, int(i))
+		}
+	}
+	return dst
+}
+
+// decodeExtBody appends the extended value in body to fb.
+func decodeExtBody(fb array.Builder, body []byte) error {
+	switch bb := fb.(type) {
+	case *array.MonthDayNanoIntervalBuilder:
+		if len(body) != 16 {
+			return ErrCorruptRow
+		}
+		bb.Append(arrow.MonthDayNanoInterval{
+			Months:      int32(binary.LittleEndian.Uint32(body)),
+			Days:        int32(binary.LittleEndian.Uint32(body[4:])),
+			Nanoseconds: int64(binary.LittleEndian.Uint64(body[8:])),
+		})
+		return nil
+	case *array.ListBuilder:
+		n, w := binary.Uvarint(body)
+		if w <= 0 || n > uint64(len(body)) {
+			return ErrCorruptRow
+		}
+		bb.Append(true)
+		vb := bb.ValueBuilder()
+		p := w
+		for i := uint64(0); i < n; i++ {
+			var err error
+			if p, err = decodeValue(vb, body, p); err != nil {
+				return err
+			}
+		}
+		if p != len(body) {
+			return ErrCorruptRow
+		}
+		return nil
+	}
+	return pgerror.Internal("state: no decoder for %T", fb)
 }
 
 // ErrCorruptRow reports a stored value row that does not decode.
@@ -279,6 +363,16 @@ func decodeValue(fb array.Builder, row []byte, p int) (int, error) {
 		case *array.BinaryBuilder:
 			x.Append(s)
 		}
+	case *array.MonthDayNanoIntervalBuilder, *array.ListBuilder:
+		n, w := binary.Uvarint(row[p:])
+		if w <= 0 || n > uint64(len(row)-p-w) {
+			return p, ErrCorruptRow
+		}
+		p += w
+		if err := decodeExtBody(fb, row[p:p+int(n)]); err != nil {
+			return p, err
+		}
+		p += int(n)
 	default:
 		return p, pgerror.Internal("state: no decoder for %T", fb)
 	}
@@ -418,6 +512,8 @@ func varLen(a arrow.Array, i int) int {
 		return v.ValueLen(i)
 	case *array.LargeBinary:
 		return v.ValueLen(i)
+	case *array.MonthDayNanoInterval, *array.List:
+		return len(appendExtBody(nil, a, i))
 	}
 	return 0
 }
