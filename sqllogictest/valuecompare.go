@@ -8,6 +8,9 @@ import (
 var (
 	decimalTok = regexp.MustCompile(`^-?[0-9]+\.[0-9]+$`)
 	timeTok    = regexp.MustCompile(`^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+$`)
+	// A time with a UTC offset: RisingWave prints +00:00 where PostgreSQL
+	// prints +00.
+	timeTZTok = regexp.MustCompile(`^([0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?)([+-][0-9]{2})(?::([0-9]{2}))?$`)
 )
 
 // maxFracDigits is where canonical decimals are cut: RisingWave's decimal
@@ -37,6 +40,17 @@ func canonValue(tok string) string {
 	case timeTok.MatchString(tok):
 		t := strings.TrimRight(tok, "0")
 		return strings.TrimSuffix(t, ".")
+	case timeTZTok.MatchString(tok):
+		m := timeTZTok.FindStringSubmatch(tok)
+		t := m[1]
+		if strings.Contains(t, ".") {
+			t = strings.TrimSuffix(strings.TrimRight(t, "0"), ".")
+		}
+		off := m[2]
+		if m[3] != "" && m[3] != "00" {
+			off += ":" + m[3]
+		}
+		return t + off
 	}
 	return tok
 }

@@ -55,6 +55,8 @@ func Register(reg *kernels.Registry) {
 			}})
 	}
 
+	registerFirstValue(reg)
+
 	reg.AddScalar(floatScalar("midprice", 2, fn2(midprice)))
 	reg.AddScalar(&kernels.ScalarFunc{Name: "midprice", Args: []types.T{types.NumericT, types.NumericT},
 		Ret: types.NumericT, Strict: true, Volatility: kernels.Immutable, Eval: midpriceNumeric})
