@@ -109,8 +109,9 @@ type Schema struct {
 // Gen draws everything of one seed from a seeded PCG: output is a pure
 // function of (seed, call sequence).
 type Gen struct {
-	r *rand.Rand
-	s *Schema
+	r    *rand.Rand
+	s    *Schema
+	excl Exclusions
 }
 
 func newGen(seed uint64, stream uint64) *Gen {

@@ -69,11 +69,15 @@ type Exclusions struct {
 	// seeds always COMMIT (kept for bisecting: ROLLBACKed changes reached
 	// the views until 9b27e5c, testdata/regress/rollback_implicit_flush.sql).
 	NoRollbackUnderImplicitFlush bool
+	// ExplicitCastJoinKey writes join_expr_key's int8 = int4 key with an
+	// explicit ::int8 cast: with the implicit coercion the join is ~100x
+	// slower to maintain (testdata/repro/slow_implicit_cast_join_key.sql),
+	// too slow for the CI time budget.
+	ExplicitCastJoinKey bool
 }
 
-// DefaultExclusions is what the CI run uses: nothing is excluded at
-// present.
-func DefaultExclusions() Exclusions { return Exclusions{} }
+// DefaultExclusions is what the CI run uses.
+func DefaultExclusions() Exclusions { return Exclusions{ExplicitCastJoinKey: true} }
 
 func viewDDL(name, body string, materialized bool) string {
 	if materialized {
@@ -95,6 +99,7 @@ func NewPlan(o PlanOptions) *Plan {
 	p := &Plan{Seed: o.Seed, Schema: sg.NewSchema(), ImplicitFlush: o.Seed%3 == 0}
 	vg := newGen(o.Seed, 2)
 	vg.s = p.Schema
+	vg.excl = o.Exclusions
 	// Creation point of each view: -2 before data, -1 after the initial
 	// load, i ≥ 0 before DML statement i; never before its dependencies.
 	// Drawn for every template, kept or not, so a template filter changes

@@ -231,6 +231,9 @@ func tmplJoinMultiKey(g *Gen, _ []*View) *View {
 func tmplJoinExprKey(g *Gen, _ []*View) *View {
 	a, b := g.twoTables()
 	kind := []string{"JOIN", "LEFT JOIN"}[g.intn(2)]
+	if g.excl.ExplicitCastJoinKey {
+		return g.joinView(a, b, kind, "b.id = (a.k + 1)::int8")
+	}
 	return g.joinView(a, b, kind, "b.id = a.k + 1")
 }
 
