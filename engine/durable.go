@@ -237,6 +237,19 @@ func (e *Engine) hasSeqs() bool {
 	return len(e.seqs) > 0
 }
 
+// inHistory reports whether a logged DDL statement belongs to the catalog
+// history that checkpoints replay over empty tables. A statement that
+// failed is left out (over empty tables it might succeed — a unique index
+// over duplicate rows), except CREATE TABLE AS, which can fail after
+// creating its table.
+func inHistory(ent ddlEntry) bool {
+	if ent.OK {
+		return true
+	}
+	st, err := parser.ParseOne(ent.SQL)
+	return err == nil && st != nil && st.AST != nil && st.AST.GetCreateTableAsStmt() != nil
+}
+
 func closeResult(r api.Result) {
 	if r.Rows != nil {
 		r.Rows.Close()
@@ -258,7 +271,9 @@ func (e *Engine) walEnd(ctx context.Context, s *Session, st *parser.Statement, s
 		if _, aerr := d.wal.Append(encDDL(ent)); aerr != nil {
 			herr = aerr
 		}
-		d.history = append(d.history, ent)
+		if inHistory(ent) {
+			d.history = append(d.history, ent)
+		}
 		needSync = s.txn == nil
 	}
 	if sl.stmtTxn != 0 {

@@ -355,7 +355,9 @@ func (r *replayer) loadCheckpoint(ctx context.Context, m meta.Manifest) (wal.LSN
 		if err := r.ddl(ctx, ent, nil); err != nil {
 			return 0, err
 		}
-		r.history = append(r.history, ent)
+		if inHistory(ent) {
+			r.history = append(r.history, ent)
+		}
 	}
 	for _, t := range cat.Tables {
 		ts, err := r.tableByName(0, t.Schema, t.Name)

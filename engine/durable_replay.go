@@ -291,7 +291,9 @@ func (r *replayer) apply(ctx context.Context, lsn wal.LSN, p []byte) error {
 		if err != nil {
 			return err
 		}
-		r.history = append(r.history, ent)
+		if inHistory(ent) {
+			r.history = append(r.history, ent)
+		}
 		return nil
 	case recCommit, recAbort:
 		t := r.noteTxn(id)

@@ -408,3 +408,21 @@ func TestDurableFunctionsAndRolledBackDDL(t *testing.T) {
 	require.Equal(t, "8", flat(query(t, s, "SELECT twice(4)")))
 	require.NoError(t, e.Close())
 }
+
+// TestDurableFailedDDLStaysFailed: a unique index that failed over duplicate
+// rows is not created when a checkpoint is loaded (over empty tables it
+// would succeed).
+func TestDurableFailedDDLStaysFailed(t *testing.T) {
+	dir := t.TempDir()
+	e, s := openDir(t, dir, 0)
+	query(t, s, "CREATE TABLE d (a int); INSERT INTO d VALUES (1), (1)")
+	require.Equal(t, pgerror.UniqueViolation, execErr(t, s, "CREATE UNIQUE INDEX d_a ON d (a)"))
+	e.crashForTest()
+	e, s = openDir(t, dir, 0) // WAL replay: fails again
+	query(t, s, "INSERT INTO d VALUES (1)")
+	require.NoError(t, e.Close())
+	e, s = openDir(t, dir, 0) // checkpoint load
+	query(t, s, "INSERT INTO d VALUES (1)")
+	require.Equal(t, "4", flat(query(t, s, "SELECT count(*) FROM d")))
+	require.NoError(t, e.Close())
+}
