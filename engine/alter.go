@@ -44,6 +44,15 @@ func (s *Session) alterTable(a *pg_query.AlterTableStmt) (api.Result, error) {
 		return api.Result{}, pgerror.New(pgerror.WrongObjectType, "%q is not a table", a.Relation.Relname)
 	}
 	ts := s.e.table(old.ID)
+	// A materialized view reads the table's changelog in its row layout.
+	if mv := s.e.dependentMV(old.ID, map[catalog.ObjectID]bool{}); mv != "" {
+		return api.Result{}, pgerror.Unsupported("cannot alter table %q because materialized view %q depends on it", old.Name, mv)
+	}
+	if ts != nil && ts.log != nil {
+		// No view reads it any more: the next view starts a fresh log.
+		s.e.dropLog(ts)
+		ts.log = nil
+	}
 	t := *old
 	t.Columns = append([]catalog.Column(nil), old.Columns...)
 	t.PrimaryKey = append([]int(nil), old.PrimaryKey...)
@@ -457,4 +466,22 @@ func (s *Session) renameStmt(r *pg_query.RenameStmt) (api.Result, error) {
 	s.e.tables[t.ID] = &tableState{def: &t, schema: arrowSchemaOf(&t), indexes: ts.indexes, store: ts.store}
 	s.e.mu.Unlock()
 	return api.Result{Tag: "ALTER TABLE"}, nil
+}
+
+// dependentMV names a materialized view that reads id, directly or through
+// views ("" when none).
+func (e *Engine) dependentMV(id catalog.ObjectID, seen map[catalog.ObjectID]bool) string {
+	for _, d := range e.cat.Dependents(id) {
+		if seen[d.ObjID()] {
+			continue
+		}
+		seen[d.ObjID()] = true
+		if d.RelKind() == catalog.KindMaterializedView {
+			return d.RelName()
+		}
+		if n := e.dependentMV(d.ObjID(), seen); n != "" {
+			return n
+		}
+	}
+	return ""
 }

@@ -134,16 +134,20 @@ func (e *Engine) barrierLoop(ctx context.Context, interval time.Duration) {
 		}
 		e.writeMu.Lock()
 		ep, err := e.st.coord.InjectBarrier(false)
+		if err == nil {
+			// Under writeMu: table changelogs are created and dropped by
+			// statements holding it.
+			e.truncateLogs(ep)
+		}
 		e.writeMu.Unlock()
 		if err != nil {
 			e.log.Error("barrier injection failed", "err", err)
 			continue
 		}
-		e.truncateLogs(ep)
 	}
 }
 
-// truncateLogs drops changelog entries every reader has passed.
+// truncateLogs drops changelog entries every reader has passed (writeMu held).
 func (e *Engine) truncateLogs(ep uint64) {
 	e.st.ticks.Truncate(ep)
 	e.mu.RLock()

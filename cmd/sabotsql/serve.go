@@ -28,6 +28,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
 	insecure := fs.Bool("insecure", false, "allow listening on a non-loopback address without a password")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	ckptBytes := fs.Int64("checkpoint-bytes", 0, "write-ahead log bytes between checkpoints (0: the default, 64 MiB)")
 	backend := fs.String("state-backend", "columnar", "default state backend of materialized views: memory, pebble or columnar")
 	barrier := fs.Duration("barrier-interval", engine.DefaultBarrierInterval, "time between epochs of materialized views (their freshness)")
 	if err := fs.Parse(args); err != nil {
@@ -55,7 +56,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	eng, err := engine.Open(ctx, engine.Options{
 		DataDir: *dataDir, MemoryLimit: limit, Password: *password,
-		HashPassword: pgwire.NewSCRAMVerifier, Logger: log, BarrierInterval: *barrier, StateBackend: *backend,
+		HashPassword: pgwire.NewSCRAMVerifier, Logger: log, BarrierInterval: *barrier, StateBackend: *backend, CheckpointBytes: *ckptBytes,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "sabotsql: %v\n", err)

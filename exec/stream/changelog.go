@@ -208,11 +208,15 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 		if s.pos-l.base < len(l.entries) {
 			m := l.entries[s.pos-l.base]
 			s.pos++
-			l.mu.Unlock()
 			if c, ok := m.(*Chunk); ok {
+				// Retain and copy under the lock: once the position moves
+				// past the entry, Truncate may release it.
 				c.Batch.Retain()
-				return &Chunk{Batch: c.Batch, Ops: append([]Op(nil), c.Ops...)}, nil
+				out := &Chunk{Batch: c.Batch, Ops: append([]Op(nil), c.Ops...)}
+				l.mu.Unlock()
+				return out, nil
 			}
+			l.mu.Unlock()
 			return m, nil
 		}
 		if l.closed {
