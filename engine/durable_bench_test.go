@@ -2,13 +2,25 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
 	"path/filepath"
 	"testing"
 	"time"
 )
 
-const benchRows = 200_000
+// benchRows and benchPayload size the data: SABOTSQL_DUR_ROWS and
+// SABOTSQL_DUR_PAYLOAD (bytes of padding per row) scale it up, e.g. 10M
+// rows of 100 bytes for about 1 GiB of table data.
+var benchRows, benchPayload = envInt("SABOTSQL_DUR_ROWS", 200_000), envInt("SABOTSQL_DUR_PAYLOAD", 0)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
 
 func dirBytes(b *testing.B, dir string) int64 {
 	var n int64
@@ -34,11 +46,15 @@ func benchLoad(b *testing.B, dir string) (*Engine, *Session) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, q := range []string{
+	stmts := []string{
 		"CREATE TABLE t (id bigint, g int, payload text)",
 		"CREATE MATERIALIZED VIEW mv AS SELECT g, count(*) AS n FROM t GROUP BY g",
-		"INSERT INTO t SELECT i, i % 100, 'payload-' || i FROM generate_series(1, 200000) AS i",
-	} {
+	}
+	for lo := 1; lo <= benchRows; lo += 1_000_000 {
+		hi := min(lo+999_999, benchRows)
+		stmts = append(stmts, fmt.Sprintf("INSERT INTO t SELECT i, i %% 100, repeat('x', %d) || 'payload-' || i FROM generate_series(%d, %d) AS i", benchPayload, lo, hi))
+	}
+	for _, q := range stmts {
 		if _, _, _, err := s.Exec(ctx, q); err != nil {
 			b.Fatal(q, err)
 		}
