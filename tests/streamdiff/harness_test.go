@@ -30,6 +30,9 @@ func TestDiffFloatRounding(t *testing.T) {
 	require.Empty(t, Diff("a", one("-0"), "b", one("0"), 5))
 	require.Empty(t, Diff("a", one("12345.678901234"), "b", one("12345.678901237"), 5))
 	require.NotEmpty(t, Diff("a", one("12345.6789"), "b", one("12345.6788"), 5))
+	// Straddling a rounding boundary of the 10th digit still agrees.
+	require.Empty(t, Diff("a", one("113.24609374999999"), "b", one("113.24609375000001"), 5))
+	require.NotEmpty(t, Diff("a", one("113.24609"), "b", one("113.24610"), 5))
 	require.NotEmpty(t, Diff("a", one("1"), "b", one(Null), 5))
 	// Numeric cells are exact.
 	n := []uint32{1700}
