@@ -35,7 +35,7 @@ func Minimize(ctx context.Context, p *Plan, v *View, upto, budget int) string {
 			break
 		}
 		switch {
-		case st.Kind == StepTable || st.Kind == StepSet || (st.Kind == StepView && need[st.View.Name]):
+		case st.Kind == StepTable || st.Kind == StepSet || ((st.Kind == StepView || st.Kind == StepDrop) && need[st.View.Name]):
 			fixed = append(fixed, st)
 			fixedAt = append(fixedAt, len(vary))
 		case st.Kind == StepDML || st.Kind == StepFlush:

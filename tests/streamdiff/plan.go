@@ -16,6 +16,7 @@ const (
 	StepDML                   // INSERT, UPDATE or DELETE
 	StepFlush                 // FLUSH, then compare every live view
 	StepSet                   // a session setting of the engine's writer
+	StepDrop                  // DROP [MATERIALIZED] VIEW (re-created later)
 )
 
 // Step is one statement of a plan.
@@ -86,6 +87,13 @@ func viewDDL(name, body string, materialized bool) string {
 	return fmt.Sprintf("CREATE VIEW %s AS %s", name, body)
 }
 
+func dropDDL(name string, materialized bool) string {
+	if materialized {
+		return "DROP MATERIALIZED VIEW " + name
+	}
+	return "DROP VIEW " + name
+}
+
 func insertSQL(t *Table, rows []string) string {
 	return fmt.Sprintf("INSERT INTO %s VALUES %s", t.Name, strings.Join(rows, ", "))
 }
@@ -132,16 +140,40 @@ func NewPlan(o PlanOptions) *Plan {
 	}
 	dg := newGen(o.Seed, 3)
 	dg.s = p.Schema
+	create := func(v *View) {
+		st := Step{Kind: StepView, SQL: viewDDL(v.Name, v.SQL, !o.Plain), View: v}
+		if v.PGSQL != "" {
+			st.PG = viewDDL(v.Name, v.PGSQL, false)
+		}
+		p.Steps = append(p.Steps, st)
+	}
 	addViews := func(at int) {
 		for _, v := range p.Views {
-			if pos[v.Name] != at {
-				continue
+			if pos[v.Name] == at {
+				create(v)
 			}
-			st := Step{Kind: StepView, SQL: viewDDL(v.Name, v.SQL, !o.Plain), View: v}
-			if v.PGSQL != "" {
-				st.PG = viewDDL(v.Name, v.PGSQL, false)
+		}
+	}
+	// One view without dependents is dropped before DML statement dropAt
+	// and re-created three statements later (its state must start afresh).
+	dropg := newGen(o.Seed, 5)
+	dropAt, dropped := -1, (*View)(nil)
+	if o.Steps > 4 {
+		dropAt = dropg.intn(o.Steps - 4)
+		hasDependent := map[string]bool{}
+		for _, v := range p.Views {
+			for _, d := range v.Deps {
+				hasDependent[d] = true
 			}
-			p.Steps = append(p.Steps, st)
+		}
+		var cands []*View
+		for _, v := range p.Views {
+			if pos[v.Name] < dropAt && !hasDependent[v.Name] {
+				cands = append(cands, v)
+			}
+		}
+		if len(cands) > 0 {
+			dropped = cands[dropg.intn(len(cands))]
 		}
 	}
 	flush := Step{Kind: StepFlush, SQL: "FLUSH"}
@@ -162,6 +194,16 @@ func NewPlan(o PlanOptions) *Plan {
 	p.Steps = append(p.Steps, flush)
 	for i := 0; i < o.Steps; i++ {
 		addViews(i)
+		if dropped != nil && i == dropAt {
+			st := Step{Kind: StepDrop, SQL: dropDDL(dropped.Name, !o.Plain), View: dropped}
+			if dropped.PGSQL != "" {
+				st.PG = dropDDL(dropped.Name, false)
+			}
+			p.Steps = append(p.Steps, st)
+		}
+		if dropped != nil && i == dropAt+3 {
+			create(dropped)
+		}
 		if dg.chance(0.1) {
 			p.Steps = append(p.Steps, dg.txnStep(!(p.ImplicitFlush && o.Exclusions.NoRollbackUnderImplicitFlush)))
 		} else {

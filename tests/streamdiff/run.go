@@ -110,8 +110,31 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 					return out, fmt.Errorf("seed %d step %d: postgres: %s: %w", p.Seed, i, abbrev(st.PG), res.err())
 				}
 			}
+		case StepDrop:
+			v := st.View
+			if failed[v.Name] {
+				continue
+			}
+			if res := runOurs(ctx, w, st.SQL); res.Code != "" {
+				fail(Failure{View: v, Status: CreateError, Detail: "DROP: " + res.Code + " " + res.Msg, Step: i})
+				continue
+			}
+			if r.PG != nil && st.PG != "" {
+				if res := runPG(ctx, r.PG, st.PG); res.Code != "" {
+					return out, fmt.Errorf("seed %d step %d: postgres: %s: %w", p.Seed, i, st.PG, res.err())
+				}
+			}
+			for k, x := range live {
+				if x == v {
+					live = append(live[:k:k], live[k+1:]...)
+					break
+				}
+			}
 		case StepView:
 			v := st.View
+			if failed[v.Name] {
+				continue // a re-creation after a failure
+			}
 			dead := false
 			for _, d := range v.Deps {
 				dead = dead || failed[d]
@@ -231,7 +254,7 @@ func Replay(p *Plan, v *View, upto int) string {
 		if i > upto {
 			break
 		}
-		if st.Kind == StepView && !need[st.View.Name] {
+		if (st.Kind == StepView || st.Kind == StepDrop) && !need[st.View.Name] {
 			continue
 		}
 		if st.SQL == "" {
