@@ -110,17 +110,22 @@ func (b *Builder) dynamicFilter(ctx context.Context, in flow, schema planner.Sch
 	}
 	rt := right.ts[0]
 	if rt.Family != lhs.Type().Family {
-		// Compare in the subquery's type when the binder cast it.
-		if c, ok := sub.(*planner.Cast); ok {
-			rt = c.To
-			rs := planner.Schema{{Name: "v", T: right.ts[0]}}
-			if right, err = b.project(right, []planner.Expr{&planner.Cast{E: &planner.ColRef{Idx: 0, T: right.ts[0]}, To: rt}}, rs, planner.Schema{{Name: "v", T: rt}}); err != nil {
+		// Compare in a common type (int8 > (SELECT min(int4)) …), as the
+		// batch engine's cross-type operators do.
+		ct, err := commonKeyType(lhs.Type(), rt)
+		if err != nil {
+			right.ex.Close()
+			return fail(pgerror.Unsupported("comparing %s with a scalar subquery of type %s is not supported in materialized views", lhs.Type(), rt))
+		}
+		if lhs.Type().Family != ct.Family {
+			lhs = &planner.Cast{E: lhs, To: ct}
+		}
+		if rt.Family != ct.Family {
+			rs := planner.Schema{{Name: "v", T: rt}}
+			if right, err = b.project(right, []planner.Expr{&planner.Cast{E: &planner.ColRef{Idx: 0, T: rt}, To: ct}}, rs, planner.Schema{{Name: "v", T: ct}}); err != nil {
 				return fail(err)
 			}
-		}
-		if rt.Family != lhs.Type().Family {
-			right.ex.Close()
-			return fail(pgerror.Unsupported("comparing %s with a scalar subquery of type %s is not supported in materialized views", lhs.Type(), right.ts[0]))
+			rt = ct
 		}
 	}
 	in, ext, pos, err := b.extend(in, schema, []planner.Expr{lhs})
