@@ -619,7 +619,12 @@ func equiKey(c Expr, nl int) (Expr, Expr, *kernels.ScalarFunc, bool) {
 		return nil, nil, nil, false
 	}
 	if a.Type().Family != b.Type().Family {
-		return nil, nil, nil, false
+		// Cross-type equality (int8 = int4, int = numeric) hashes in the
+		// wider type, where the comparison is exact.
+		var ok bool
+		if a, b, ok = widenKeys(a, b); !ok {
+			return nil, nil, nil, false
+		}
 	}
 	switch {
 	case ahi < nl && blo >= nl:
@@ -628,6 +633,33 @@ func equiKey(c Expr, nl int) (Expr, Expr, *kernels.ScalarFunc, bool) {
 		return b, shiftCols(a, -nl), call.Fn, true
 	}
 	return nil, nil, nil, false
+}
+
+// widenKeys casts the narrower of two integer/numeric key expressions to the
+// other's type; ok is false for other type pairs.
+func widenKeys(a, b Expr) (Expr, Expr, bool) {
+	rank := func(t types.T) int {
+		switch t.Family {
+		case types.FamInt2:
+			return 1
+		case types.FamInt4:
+			return 2
+		case types.FamInt8:
+			return 3
+		case types.FamNumeric:
+			return 4
+		}
+		return 0
+	}
+	ra, rb := rank(a.Type()), rank(b.Type())
+	switch {
+	case ra == 0 || rb == 0:
+		return nil, nil, false
+	case ra < rb:
+		return &Cast{E: a, To: b.Type()}, b, true
+	default:
+		return a, &Cast{E: b, To: a.Type()}, true
+	}
 }
 
 // shiftCols adds delta to every ColRef index in e.

@@ -78,7 +78,7 @@ type Exclusions struct {
 }
 
 // DefaultExclusions is what the CI run uses.
-func DefaultExclusions() Exclusions { return Exclusions{ExplicitCastJoinKey: true} }
+func DefaultExclusions() Exclusions { return Exclusions{} }
 
 func viewDDL(name, body string, materialized bool) string {
 	if materialized {
