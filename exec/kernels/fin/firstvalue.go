@@ -5,6 +5,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
@@ -29,6 +30,9 @@ func (a *firstValueAcc) Grow(n int) {
 func (a *firstValueAcc) MemoryBytes() int64 { return int64(len(a.vals)) * 24 }
 
 func (a *firstValueAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.Array) error {
+	if len(args) != 1 || args[0].Len() < len(groups) || !arrow.TypeEqual(args[0].DataType(), types.ArrowType(a.t)) {
+		return pgerror.Internal("%s: malformed arguments", map[bool]string{false: "first_value", true: "last_value"}[a.last])
+	}
 	x := args[0]
 	for i, g := range groups {
 		if g == kernels.NoGroup || (!a.last && a.has[g]) {
