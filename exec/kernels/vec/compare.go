@@ -59,6 +59,9 @@ func CompareValues(t types.T, a arrow.Array, i int, b arrow.Array, j int) int {
 		switch t.Family {
 		case types.FamNumeric:
 			return cmpNumericText(x.Value(i), y.Value(j))
+		case types.FamJSONB:
+			// jsonb's own order (1 = 1.0, numbers before strings, …).
+			return types.Compare(x.Value(i), y.Value(j), t)
 		case types.FamBpchar:
 			return cmpBpchar(x.Value(i), y.Value(j))
 		}

@@ -134,6 +134,12 @@ func hashColumn(col arrow.Array, t types.T, out []uint64) {
 				scratch, _ = AppendNumericKey(scratch[:0], BytesView(data[offs[i]:offs[i+1]]))
 				out[i] = HashBytes(scratch)
 			}
+		case isStr && t.Family == types.FamJSONB:
+			var scratch []byte
+			for i := range out {
+				scratch = types.AppendKey(scratch[:0], string(data[offs[i]:offs[i+1]]), t)
+				out[i] = HashBytes(scratch)
+			}
 		case t.Family == types.FamBpchar:
 			for i := range out {
 				out[i] = HashBytes(trimBpchar(data[offs[i]:offs[i+1]]))

@@ -94,6 +94,10 @@ func appendValueKey(buf []byte, col arrow.Array, t types.T, i int) []byte {
 		case types.FamNumeric:
 			buf, _ = AppendNumericKey(buf, s)
 			return buf
+		case types.FamJSONB:
+			k := types.AppendKey(nil, s, t)
+			buf = binary.AppendUvarint(buf, uint64(len(k)))
+			return append(buf, k...)
 		case types.FamBpchar:
 			b := trimBpchar(stringBytes(s))
 			buf = binary.AppendUvarint(buf, uint64(len(b)))

@@ -137,7 +137,7 @@ func SortIndices(cols []arrow.Array, keys []SortKey) []int32 {
 // preserving prefix: rows with different prefixes are ordered by them, ties
 // need the full comparison. nil for other types.
 func prefixKeys(arr arrow.Array, t types.T) []uint64 {
-	if t.Family == types.FamNumeric {
+	if t.Family == types.FamNumeric || t.Family == types.FamJSONB {
 		return nil
 	}
 	switch arr.(type) {
@@ -322,6 +322,11 @@ func valueComparator(arr arrow.Array, t types.T) func(a, b int32) int {
 	switch a := arr.(type) {
 	case *array.String, *array.Binary:
 		offs, data := binaryParts(arr)
+		if _, isStr := a.(*array.String); isStr && t.Family == types.FamJSONB {
+			return func(x, y int32) int {
+				return types.Compare(string(data[offs[x]:offs[x+1]]), string(data[offs[y]:offs[y+1]]), t)
+			}
+		}
 		if t.Family == types.FamNumeric {
 			if _, isStr := a.(*array.String); isStr {
 				keys, koffs := numericKeys(offs, data)
