@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -480,7 +479,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	}
 	out := stream.NewChangelog(root.Schema())
 	tee := stream.NewTee(root, out)
-	committer, err := s.e.st.coord.RegisterView(strconv.FormatInt(int64(def.ID), 10), start)
+	committer, err := s.e.st.coord.RegisterView(coordName(def.ID), start)
 	if err != nil {
 		tee.Close()
 		return api.Result{}, err
@@ -494,31 +493,25 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	backend := s.e.st.backend
 	if o, ok := def.Options["state_backend"]; ok {
 		if backend, err = state.ParseBackend(o); err != nil {
-			s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
+			s.e.st.coord.DropView(coordName(def.ID))
 			tee.Close()
 			return api.Result{}, err
 		}
 	}
-	probe, err := stream.NewMaterialize(tee, res.Types, key, nil, nil)
+	table, err := s.e.st.states.Open(ctx, backend, fmt.Sprintf("mv_%d_%d", def.ID, time.Now().UnixNano()), stream.MaterializeValueSchema(tee.Schema(), key))
 	if err != nil {
-		s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
-		tee.Close()
-		return api.Result{}, err
-	}
-	table, err := s.e.st.states.Open(ctx, backend, fmt.Sprintf("mv_%d_%d", def.ID, time.Now().UnixNano()), probe.ValueSchema())
-	if err != nil {
-		s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
+		s.e.st.coord.DropView(coordName(def.ID))
 		tee.Close()
 		return api.Result{}, err
 	}
 	mat, err := stream.NewMaterialize(tee, res.Types, key, table, committer)
 	if err != nil {
-		s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
+		s.e.st.coord.DropView(coordName(def.ID))
 		tee.Close()
 		return api.Result{}, err
 	}
 	if err := s.e.cat.Add(def, s.referencedRelations(c.Query)); err != nil {
-		s.e.st.coord.DropView(strconv.FormatInt(int64(def.ID), 10))
+		s.e.st.coord.DropView(coordName(def.ID))
 		mat.Close()
 		return api.Result{}, err
 	}
@@ -591,7 +584,7 @@ func (e *Engine) runView(ctx context.Context, v *mview) {
 	v.err = err
 	v.mu.Unlock()
 	// Other views keep committing; this one stays readable at its last epoch.
-	e.st.coord.DropView(strconv.FormatInt(int64(v.def.ID), 10))
+	e.st.coord.DropView(coordName(v.def.ID))
 	v.out.Close()
 }
 
@@ -615,7 +608,7 @@ func (e *Engine) dropView(id catalog.ObjectID) {
 	if v == nil {
 		return
 	}
-	e.st.coord.DropView(strconv.FormatInt(int64(id), 10))
+	e.st.coord.DropView(coordName(id))
 	v.stop()
 }
 
@@ -664,7 +657,7 @@ func (in *mvInputs) Relation(ctx context.Context, id catalog.ObjectID) (stream.E
 			}
 		}
 		snap.Release()
-		var src stream.Executor = &backfill{schema: ts.schema, rows: rows, next: stream.NewSource(sub)}
+		var src stream.Executor = stream.NewPrefixed(ts.schema, rows, stream.NewSource(sub))
 		info.AppendOnly = ts.def.AppendOnly
 		if ts.def.WatermarkColumn != "" {
 			wsrc, col, err := in.watermark(ts, src)
@@ -696,7 +689,7 @@ func (in *mvInputs) Relation(ctx context.Context, id catalog.ObjectID) (stream.E
 		sub.Close()
 		return nil, info, err
 	}
-	src := &backfill{schema: v.out.Schema(), rows: rows, next: stream.NewSource(sub)}
+	src := stream.NewPrefixed(v.out.Schema(), rows, stream.NewSource(sub))
 	in.srcs = append(in.srcs, src)
 	return src, info, nil
 }
@@ -778,40 +771,6 @@ func (r *oneBatchReader) ScanTable(_ context.Context, _ *catalog.Table, cols []i
 	return &batchScan{batches: []arrow.RecordBatch{r.b}, cols: cols}, nil
 }
 
-// backfill emits a relation's contents as inserts, then its changelog.
-type backfill struct {
-	schema *arrow.Schema
-	rows   []arrow.RecordBatch
-	next   stream.Executor
-}
-
-func (b *backfill) Schema() *arrow.Schema { return b.schema }
-
-func (b *backfill) Next(ctx context.Context) (stream.Message, error) {
-	for len(b.rows) > 0 {
-		r := b.rows[0]
-		b.rows = b.rows[1:]
-		if r.NumRows() == 0 {
-			r.Release()
-			continue
-		}
-		rb := array.NewRecordBatch(b.schema, r.Columns(), r.NumRows())
-		r.Release()
-		return &stream.Chunk{Batch: rb, Ops: make([]stream.Op, rb.NumRows())}, nil
-	}
-	return b.next.Next(ctx)
-}
-
-func (b *backfill) Close() error {
-	for _, r := range b.rows {
-		r.Release()
-	}
-	b.rows = nil
-	return b.next.Close()
-}
-
-var errViewsClosed = errors.New("engine closed")
-
 // runGuarded runs a view's dataflow, turning a panic (a bug) into the
 // view's error so one broken view cannot take the server down.
 func runGuarded(ctx context.Context, m *stream.Materialize) (err error) {
@@ -822,3 +781,6 @@ func runGuarded(ctx context.Context, m *stream.Materialize) (err error) {
 	}()
 	return m.Run(ctx)
 }
+
+// coordName is a view's name in the coordinator.
+func coordName(id catalog.ObjectID) string { return strconv.FormatInt(int64(id), 10) }

@@ -118,13 +118,19 @@ func (m *Materialize) WithAllocator(mem memory.Allocator) *Materialize {
 // ValueSchema is the schema of the state table's value rows: the view's
 // columns, plus the hidden count in bag mode.
 func (m *Materialize) ValueSchema() *arrow.Schema {
-	in := m.input.Schema()
+	return MaterializeValueSchema(m.input.Schema(), m.keyCols)
+}
+
+// MaterializeValueSchema is the value schema of a Materialize over input
+// rows of schema in keyed by keyCols (nil: bag mode with a hidden count), so
+// a caller can open the state table before building the Materialize.
+func MaterializeValueSchema(in *arrow.Schema, keyCols []int) *arrow.Schema {
 	fs := make([]arrow.Field, 0, in.NumFields()+1)
 	for _, f := range in.Fields() {
 		f.Nullable = true
 		fs = append(fs, f)
 	}
-	if m.keyCols == nil {
+	if keyCols == nil {
 		fs = append(fs, arrow.Field{Name: countField, Type: arrow.PrimitiveTypes.Int64})
 	}
 	return arrow.NewSchema(fs, nil)

@@ -106,3 +106,44 @@ func (t *Tee) Close() error {
 
 // StateStats reports the size of the view's state table.
 func (m *Materialize) StateStats() state.Stats { return m.table.Stats() }
+
+// Prefixed emits fixed rows as inserts (a relation's contents when a view
+// starts, or a constant query's result), then every message of next.
+type Prefixed struct {
+	schema *arrow.Schema
+	rows   []arrow.RecordBatch
+	next   Executor
+}
+
+// NewPrefixed returns a Prefixed; it owns rows (relabelled with schema).
+func NewPrefixed(schema *arrow.Schema, rows []arrow.RecordBatch, next Executor) *Prefixed {
+	return &Prefixed{schema: schema, rows: rows, next: next}
+}
+
+// Schema implements Executor.
+func (p *Prefixed) Schema() *arrow.Schema { return p.schema }
+
+// Next implements Executor.
+func (p *Prefixed) Next(ctx context.Context) (Message, error) {
+	for len(p.rows) > 0 {
+		r := p.rows[0]
+		p.rows = p.rows[1:]
+		if r.NumRows() == 0 {
+			r.Release()
+			continue
+		}
+		rb := array.NewRecordBatch(p.schema, r.Columns(), r.NumRows())
+		r.Release()
+		return &Chunk{Batch: rb, Ops: make([]Op, rb.NumRows())}, nil
+	}
+	return p.next.Next(ctx)
+}
+
+// Close implements Executor.
+func (p *Prefixed) Close() error {
+	for _, r := range p.rows {
+		r.Release()
+	}
+	p.rows = nil
+	return p.next.Close()
+}

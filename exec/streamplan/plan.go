@@ -340,39 +340,7 @@ func (b *Builder) constant(ctx context.Context, n planner.Node) (flow, error) {
 		}
 		return flow{}, err
 	}
-	return flow{ex: &constSource{ticks: ticks, schema: arrowSchema(n.Schema()), rows: rows}, ts: n.Schema().Types(), appendOnly: true, wm: map[int]bool{}}, nil
-}
-
-// constSource emits fixed rows as inserts, then the barriers of ticks.
-type constSource struct {
-	ticks  stream.Executor
-	schema *arrow.Schema
-	rows   []arrow.RecordBatch
-}
-
-func (c *constSource) Schema() *arrow.Schema { return c.schema }
-
-func (c *constSource) Next(ctx context.Context) (stream.Message, error) {
-	for len(c.rows) > 0 {
-		r := c.rows[0]
-		c.rows = c.rows[1:]
-		if r.NumRows() == 0 {
-			r.Release()
-			continue
-		}
-		rb := array.NewRecordBatch(c.schema, r.Columns(), r.NumRows())
-		r.Release()
-		return &stream.Chunk{Batch: rb, Ops: make([]stream.Op, rb.NumRows())}, nil
-	}
-	return c.ticks.Next(ctx)
-}
-
-func (c *constSource) Close() error {
-	for _, r := range c.rows {
-		r.Release()
-	}
-	c.rows = nil
-	return c.ticks.Close()
+	return flow{ex: stream.NewPrefixed(arrowSchema(n.Schema()), rows, ticks), ts: n.Schema().Types(), appendOnly: true, wm: map[int]bool{}}, nil
 }
 
 func arrowSchema(s planner.Schema) *arrow.Schema {

@@ -2,14 +2,15 @@ package streamplan
 
 import (
 	"context"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sabotsql/sabotsql/exec"
 	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/exec/kernels/agg"
+	"github.com/sabotsql/sabotsql/exec/kernels/timewin"
 	"github.com/sabotsql/sabotsql/exec/kernels/vec"
 	"github.com/sabotsql/sabotsql/exec/stream"
 	"github.com/sabotsql/sabotsql/sql/catalog"
@@ -121,8 +122,7 @@ func (b *Builder) dynamicFilter(ctx context.Context, in flow, schema planner.Sch
 			lhs = &planner.Cast{E: lhs, To: ct}
 		}
 		if rt.Family != ct.Family {
-			rs := planner.Schema{{Name: "v", T: rt}}
-			if right, err = b.project(right, []planner.Expr{&planner.Cast{E: &planner.ColRef{Idx: 0, T: rt}, To: ct}}, rs, planner.Schema{{Name: "v", T: ct}}); err != nil {
+			if right, err = b.castOne(right, rt, ct); err != nil {
 				return fail(err)
 			}
 			rt = ct
@@ -175,7 +175,7 @@ func (b *Builder) semiAnti(ctx context.Context, in flow, schema planner.Schema, 
 			lhs = &planner.Cast{E: lhs, To: ct}
 		}
 		if rt.Family != ct.Family {
-			if right, err = b.project(right, []planner.Expr{&planner.Cast{E: &planner.ColRef{Idx: 0, T: rt}, To: ct}}, rs, planner.Schema{{Name: "k", T: ct}}); err != nil {
+			if right, err = b.castOne(right, rt, ct); err != nil {
 				return fail(err)
 			}
 			rt = ct
@@ -289,6 +289,12 @@ func (b *Builder) eqFn(t types.T) *kernels.ScalarFunc {
 		}
 	}
 	return nil
+}
+
+// castOne casts the only column of f (a subquery's) from type from to to.
+func (b *Builder) castOne(f flow, from, to types.T) (flow, error) {
+	return b.project(f, []planner.Expr{&planner.Cast{E: &planner.ColRef{Idx: 0, T: from}, To: to}},
+		planner.Schema{{Name: "v", T: from}}, planner.Schema{{Name: "v", T: to}})
 }
 
 func unwrapSubquery(e planner.Expr) (*planner.Subquery, bool) {
@@ -604,7 +610,6 @@ func (b *Builder) timeWindow(ctx context.Context, x *planner.TimeWindow) (flow, 
 	}
 	switch x.Kind {
 	case planner.WindowTumble:
-		ev := &tumbleEval{n: x, schema: arrowSchema(x.Out), mem: b.Env}
 		// Rows with a NULL time have no window: drop them first.
 		notNull := &planner.IsNull{E: &planner.ColRef{Idx: x.TimeCol, T: x.Input.Schema()[x.TimeCol].T}, Negate: true}
 		fev, err := exec.Compile(b.Env, notNull, x.Input.Schema())
@@ -621,7 +626,8 @@ func (b *Builder) timeWindow(ctx context.Context, x *planner.TimeWindow) (flow, 
 				wm[i] = i
 			}
 		}
-		evs = append(evs, ev.col(0), ev.col(1))
+		mem := b.Env.Eval.Mem
+		evs = append(evs, &tumbleCol{n: x, mem: mem}, &tumbleCol{n: x, mem: mem, end: true})
 		p, err := stream.NewProject(filtered, evs, arrowSchema(x.Out))
 		if err != nil {
 			filtered.Close()
@@ -629,9 +635,8 @@ func (b *Builder) timeWindow(ctx context.Context, x *planner.TimeWindow) (flow, 
 		}
 		p = p.WithWatermarks(wm)
 		if in.wm[x.TimeCol] {
-			size, off := exec.IntervalMicros(x.Size), exec.IntervalMicros(x.Offset)
 			p = p.WithDerivedWatermark(x.TimeCol, nIn, func(d types.Datum) (types.Datum, error) {
-				return shiftTime(d, func(v int64) int64 { return exec.TumbleStart(v, size, off) }), nil
+				return shiftTime(d, func(v int64) (int64, error) { return timewin.TumbleStart(v, x.Size, x.Offset) })
 			})
 			outWM[nIn] = true
 		}
@@ -657,16 +662,18 @@ func (b *Builder) timeWindow(ctx context.Context, x *planner.TimeWindow) (flow, 
 	return flow{}, pgerror.Internal("streamplan: time window kind %d", x.Kind)
 }
 
-func shiftTime(d types.Datum, f func(int64) int64) types.Datum {
+func shiftTime(d types.Datum, f func(int64) (int64, error)) (types.Datum, error) {
 	switch v := d.(type) {
 	case types.Timestamp:
-		return types.Timestamp(f(int64(v)))
+		r, err := f(int64(v))
+		return types.Timestamp(r), err
 	case types.TimestampTZ:
-		return types.TimestampTZ(f(int64(v)))
+		r, err := f(int64(v))
+		return types.TimestampTZ(r), err
 	case int64:
 		return f(v)
 	}
-	return d
+	return d, nil
 }
 
 // colEval passes an input column through.
@@ -678,36 +685,28 @@ func (c colEval) Eval(_ context.Context, b arrow.RecordBatch) (arrow.Array, erro
 	return a, nil
 }
 
-// tumbleEval computes window_start (col 0) or window_end (col 1) of a tumble.
-type tumbleEval struct {
-	n      *planner.TimeWindow
-	schema *arrow.Schema
-	mem    *exec.Env
-}
-
+// tumbleCol computes a tumble's window_start (or window_end) of the rows
+// of a batch whose time column is never NULL.
 type tumbleCol struct {
-	t   *tumbleEval
+	n   *planner.TimeWindow
+	mem memory.Allocator
 	end bool
 }
 
-func (t *tumbleEval) col(i int) stream.Evaluator { return &tumbleCol{t: t, end: i == 1} }
-
 func (c *tumbleCol) Eval(_ context.Context, b arrow.RecordBatch) (arrow.Array, error) {
-	n := c.t.n
-	out, err := exec.WindowRows(c.t.mem.Eval.Mem, n, b, c.t.schema)
+	starts, err := timewin.TumbleStartArray(c.mem, b.Column(c.n.TimeCol), c.n.Size, c.n.Offset)
+	if err != nil || !c.end {
+		return starts, err
+	}
+	defer starts.Release()
+	size, err := timewin.Micros(c.n.Size)
 	if err != nil {
 		return nil, err
 	}
-	defer out.Release()
-	if out.NumRows() != b.NumRows() {
-		return nil, pgerror.Internal("tumble over NULL times")
+	vals, _ := timewin.Int64Values(starts)
+	ends := make([]int64, len(vals))
+	for i, v := range vals {
+		ends[i] = v + size
 	}
-	col := out.Column(int(out.NumCols()) - 2)
-	if c.end {
-		col = out.Column(int(out.NumCols()) - 1)
-	}
-	col.Retain()
-	return col, nil
+	return timewin.NewInt64Array(c.mem, starts.DataType(), ends), nil
 }
-
-var _ = strings.ToLower
