@@ -2,7 +2,6 @@ package streamdiff
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -13,12 +12,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sabotsql/sabotsql/engine"
-	"github.com/sabotsql/sabotsql/sql/pgerror"
-	"github.com/sabotsql/sabotsql/sql/types"
+	"github.com/sabotsql/sabotsql/tests/difftest"
 )
 
 // Null renders a NULL cell; a text value "NULL" is quoted to stay distinct.
-const Null = "NULL"
+const Null = difftest.Null
 
 // floatDigits is the number of significant digits float cells are rounded
 // to before comparison: incremental and batch evaluation sum floats in
@@ -31,98 +29,31 @@ const floatDigits = 10
 // (making FLUSH wait forever) fails the run instead of hanging it.
 const stmtTimeout = 2 * time.Minute
 
-// Result is one statement's outcome in PostgreSQL text form.
-type Result struct {
-	// Code is the SQLSTATE of a failure, "" on success.
-	Code string
-	Msg  string
-	OIDs []uint32
-	Rows [][]string
-}
+// Result is one statement's outcome in PostgreSQL text form (the
+// differential tests' type: both harnesses render cells alike).
+type Result = difftest.Result
 
-func (r Result) err() error {
+func resultErr(r Result) error {
 	if r.Code == "" {
 		return nil
 	}
 	return fmt.Errorf("%s: %s", r.Code, r.Msg)
 }
 
-func cellText(s string) string {
-	if s == Null {
-		return "'NULL'"
-	}
-	return s
-}
-
-// runPG runs one statement on PostgreSQL (simple protocol).
+// runPG runs one statement on PostgreSQL (simple protocol) within stmtTimeout.
 func runPG(ctx context.Context, c *pgconn.PgConn, sql string) Result {
 	ctx, cancel := context.WithTimeout(ctx, stmtTimeout)
 	defer cancel()
-	var res Result
-	mrr := c.Exec(ctx, sql)
-	for mrr.NextResult() {
-		rr := mrr.ResultReader()
-		res = Result{}
-		for rr.NextRow() {
-			raw := rr.Values()
-			row := make([]string, len(raw))
-			for i, b := range raw {
-				if b == nil {
-					row[i] = Null
-				} else {
-					row[i] = cellText(string(b))
-				}
-			}
-			res.Rows = append(res.Rows, row)
-		}
-		for _, fd := range rr.FieldDescriptions() {
-			res.OIDs = append(res.OIDs, fd.DataTypeOID)
-		}
-		if _, err := rr.Close(); err != nil {
-			break // reported by mrr.Close
-		}
-	}
-	if err := mrr.Close(); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			return Result{Code: pe.Code, Msg: pe.Message}
-		}
-		return Result{Code: "client", Msg: err.Error()}
-	}
-	return res
+	return difftest.RunPG(ctx, c, sql)
 }
 
-// runOurs runs one statement on the embedded engine, rendering cells with
-// types.FormatText. An engine panic becomes a Result with code "panic" so
-// one bug does not end the whole run.
-func runOurs(ctx context.Context, s *engine.Session, sql string) (res Result) {
-	defer func() {
-		if p := recover(); p != nil {
-			res = Result{Code: "panic", Msg: fmt.Sprint(p)}
-		}
-	}()
+// runOurs runs one statement on the embedded engine within stmtTimeout; an
+// engine panic becomes a Result with code "panic" so one bug does not end
+// the whole run.
+func runOurs(ctx context.Context, s *engine.Session, sql string) Result {
 	ctx, cancel := context.WithTimeout(ctx, stmtTimeout)
 	defer cancel()
-	cols, rows, _, err := s.Exec(ctx, sql)
-	if err != nil {
-		return Result{Code: pgerror.CodeOf(err), Msg: err.Error()}
-	}
-	tc := &types.Ctx{ObjectName: s.ObjectName}
-	for _, c := range cols {
-		res.OIDs = append(res.OIDs, c.T.Oid())
-	}
-	for _, r := range rows {
-		row := make([]string, len(r))
-		for i, d := range r {
-			if d == nil {
-				row[i] = Null
-			} else {
-				row[i] = cellText(types.FormatText(tc, d, cols[i].T))
-			}
-		}
-		res.Rows = append(res.Rows, row)
-	}
-	return res
+	return difftest.RunOurs(ctx, s, sql)
 }
 
 func isFloatOID(o uint32) bool { return o == 700 || o == 701 }

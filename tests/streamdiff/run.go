@@ -99,15 +99,15 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 		switch st.Kind {
 		case StepSet:
 			if res := runOurs(ctx, w, st.SQL); res.Code != "" {
-				return out, fmt.Errorf("seed %d step %d: %s: %w", p.Seed, i, st.SQL, res.err())
+				return out, fmt.Errorf("seed %d step %d: %s: %w", p.Seed, i, st.SQL, resultErr(res))
 			}
 		case StepTable, StepDML:
 			if res := runOurs(ctx, w, st.SQL); res.Code != "" {
-				return out, fmt.Errorf("seed %d step %d: engine: %s: %w", p.Seed, i, abbrev(st.SQL), res.err())
+				return out, fmt.Errorf("seed %d step %d: engine: %s: %w", p.Seed, i, abbrev(st.SQL), resultErr(res))
 			}
 			if r.PG != nil && st.PG != "" {
 				if res := runPG(ctx, r.PG, st.PG); res.Code != "" {
-					return out, fmt.Errorf("seed %d step %d: postgres: %s: %w", p.Seed, i, abbrev(st.PG), res.err())
+					return out, fmt.Errorf("seed %d step %d: postgres: %s: %w", p.Seed, i, abbrev(st.PG), resultErr(res))
 				}
 			}
 		case StepDrop:
@@ -121,7 +121,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 			}
 			if r.PG != nil && st.PG != "" {
 				if res := runPG(ctx, r.PG, st.PG); res.Code != "" {
-					return out, fmt.Errorf("seed %d step %d: postgres: %s: %w", p.Seed, i, st.PG, res.err())
+					return out, fmt.Errorf("seed %d step %d: postgres: %s: %w", p.Seed, i, st.PG, resultErr(res))
 				}
 			}
 			for k, x := range live {
@@ -147,7 +147,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 			}
 			if r.PG != nil && st.PG != "" {
 				if res := runPG(ctx, r.PG, st.PG); res.Code != "" {
-					return out, fmt.Errorf("seed %d: postgres refuses generated view %s: %w\n%s", p.Seed, v.Name, res.err(), st.PG)
+					return out, fmt.Errorf("seed %d: postgres refuses generated view %s: %w\n%s", p.Seed, v.Name, resultErr(res), st.PG)
 				}
 			}
 			res := runOurs(ctx, w, st.SQL)
@@ -164,7 +164,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*Outcome, error) {
 			if st.SQL == "" {
 				// implicit_flush: the last statement already waited.
 			} else if res := runOurs(ctx, w, st.SQL); res.Code != "" {
-				return out, fmt.Errorf("seed %d step %d: FLUSH: %w", p.Seed, i, res.err())
+				return out, fmt.Errorf("seed %d step %d: FLUSH: %w", p.Seed, i, resultErr(res))
 			}
 			tm.flush += time.Since(start)
 			start = time.Now()
