@@ -23,8 +23,9 @@
 // Session (time windows), WatermarkFilter (a table's WATERMARK: late rows
 // counted and dropped or handed to a callback), EOWC (EMIT ON WINDOW CLOSE),
 // AsOfJoin (ASOF [LEFT] JOIN: per-key sides sorted by time, a right change
-// revises only the left rows up to the neighbouring right time) and Tee (a
-// view's output changelog for views over it). Their rules are in
+// revises only the left rows up to the neighbouring right time), Tee (a
+// view's output changelog for views over it) and Prefixed (a relation's
+// contents as inserts ahead of its changelog: backfill). Their rules are in
 // topn_state.go and the files of each executor. All operator state is in Go
 // memory except Materialize's.
 //
