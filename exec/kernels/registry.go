@@ -118,6 +118,24 @@ type Retractor interface {
 	Retract(ctx *EvalContext, groups []uint32, args []arrow.Array) error
 }
 
+// GroupStater is implemented by accumulators whose per-group state can be
+// saved and restored: a streaming aggregate with more groups than its memory
+// share writes cold groups to a state table and loads them back when rows
+// for them arrive.
+type GroupStater interface {
+	// AppendGroupState appends an encoding of group g's state to dst and
+	// returns the extended slice. The encoding is private to the aggregate
+	// and its argument types, and must round-trip exactly (results after
+	// LoadGroupState and any later Update/Retract equal those of the
+	// original group).
+	AppendGroupState(dst []byte, g uint32) []byte
+	// LoadGroupState replaces the state of group g (already grown, fresh or
+	// not) with one decoded from src, produced by AppendGroupState of an
+	// accumulator of the same aggregate and argument types. Malformed input
+	// is an error (SQLSTATE XX001), never a panic.
+	LoadGroupState(g uint32, src []byte) error
+}
+
 // NoGroup marks a row that an accumulator must skip (filtered by FILTER
 // (WHERE …) or a DISTINCT duplicate).
 const NoGroup = ^uint32(0)
