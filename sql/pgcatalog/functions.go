@@ -6,6 +6,7 @@ import (
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/sql/catalog"
+	"github.com/sabotsql/sabotsql/sql/parser"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
@@ -118,7 +119,7 @@ func (e *funcEnv) viewDef(oid types.Datum) types.Datum {
 		return nil
 	}
 	if v, ok := r.(*catalog.View); ok {
-		return v.SQL
+		return parser.DisplayAsOf(v.SQL)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sabotsql/sabotsql/sql/catalog"
+	"github.com/sabotsql/sabotsql/sql/parser"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
@@ -161,7 +162,7 @@ func userRel(cat *catalog.Catalog, r catalog.Relation) *relInfo {
 		return nil
 	}
 	if v, ok := r.(*catalog.View); ok {
-		ri.viewSQL = v.SQL
+		ri.viewSQL = parser.DisplayAsOf(v.SQL)
 	}
 	for i, c := range r.Cols() {
 		if c.Hidden {
