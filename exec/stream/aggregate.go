@@ -123,6 +123,9 @@ type HashAggregate struct {
 	oldKeys   [][]arrow.Array // per group column: parts of the dirty keys
 	oldVals   []array.Builder // per agg: old results of dirty groups
 
+	// spill is the spill state set by WithSpill (nil: in memory only).
+	spill *aggSpill
+
 	pending []Message
 	groups  []uint32
 	rowGen  []int32
@@ -245,8 +248,9 @@ func NewHashAggregate(input Executor, inTypes []types.T, groupCols []int, aggs [
 // Schema implements Executor.
 func (h *HashAggregate) Schema() *arrow.Schema { return h.schema }
 
-// Groups is the number of groups held in state: every group ever seen
-// (live or vanished by deletes) except those watermarks cleaned up.
+// Groups is the number of groups held in memory: every group seen (live or
+// vanished by deletes) except those watermarks cleaned up and, with
+// WithSpill, those spilled and not read back since.
 func (h *HashAggregate) Groups() int {
 	n := 0
 	for _, gen := range h.gens {
@@ -261,6 +265,9 @@ func (h *HashAggregate) LateRows() int64 { return h.lateRows }
 
 // Next implements Executor.
 func (h *HashAggregate) Next(ctx context.Context) (Message, error) {
+	if h.spill != nil && h.spill.err != nil {
+		return nil, h.spill.err
+	}
 	for {
 		if len(h.pending) > 0 {
 			m := h.pending[0]
@@ -274,7 +281,7 @@ func (h *HashAggregate) Next(ctx context.Context) (Message, error) {
 		}
 		switch m := m.(type) {
 		case *Chunk:
-			err := h.apply(m)
+			err := h.apply(ctx, m)
 			m.Release()
 			if err != nil {
 				return nil, err
@@ -287,9 +294,12 @@ func (h *HashAggregate) Next(ctx context.Context) (Message, error) {
 			if out != nil {
 				h.pending = append(h.pending, out)
 			}
+			if err := h.afterBarrier(ctx, m.Epoch); err != nil {
+				return nil, err
+			}
 			h.pending = append(h.pending, m)
 		case Watermark:
-			if err := h.watermark(m); err != nil {
+			if err := h.watermark(ctx, m); err != nil {
 				return nil, err
 			}
 		default:
@@ -298,7 +308,7 @@ func (h *HashAggregate) Next(ctx context.Context) (Message, error) {
 	}
 }
 
-func (h *HashAggregate) apply(c *Chunk) error {
+func (h *HashAggregate) apply(ctx context.Context, c *Chunk) error {
 	b := c.Batch
 	ops := c.Ops
 	if kept, keptOps := h.dropLate(b, ops); kept != nil {
@@ -311,8 +321,19 @@ func (h *HashAggregate) apply(c *Chunk) error {
 	}
 	h.groups = resize(h.groups, n)
 	h.rowGen = resize(h.rowGen, n)
+	before := 0
+	if top := h.gens[len(h.gens)-1]; top.gt != nil {
+		before = top.gt.Len()
+	}
 	if err := h.assign(b); err != nil {
 		return err
+	}
+	if h.spilling() && h.spill.written {
+		// Groups new to memory may have been spilled: load them before
+		// their old output is recorded and the rows applied.
+		if err := h.loadSpilled(ctx, b, before); err != nil {
+			return err
+		}
 	}
 	// First touches this epoch: remember the output as it was.
 	var first []int32
@@ -580,7 +601,11 @@ func (h *HashAggregate) Close() error {
 		gen.release()
 	}
 	h.gens = nil
-	return h.input.Close()
+	err := h.input.Close()
+	if serr := h.closeSpill(); err == nil {
+		err = serr
+	}
+	return err
 }
 
 func resize[T any](s []T, n int) []T {
@@ -596,7 +621,7 @@ func resize[T any](s []T, n int) []T {
 // is below w from state (their view rows stay), and forwards the watermark
 // renumbered to the column's output position. Other watermarks, and those
 // not above the last one of their column, are dropped.
-func (h *HashAggregate) watermark(w Watermark) error {
+func (h *HashAggregate) watermark(ctx context.Context, w Watermark) error {
 	gi := -1
 	for i, c := range h.groupCols {
 		if c == w.Col {
@@ -620,6 +645,9 @@ func (h *HashAggregate) watermark(w Watermark) error {
 	}
 	h.cleaned[gi] = w.Value
 	h.cleanup(gi, w.Value)
+	if err := h.cleanSpilled(ctx, gi, w.Value); err != nil {
+		return err
+	}
 	h.pending = append(h.pending, Watermark{Col: gi, Value: w.Value})
 	return nil
 }

@@ -69,19 +69,15 @@ func NewMaterialize(input Executor, colTypes []types.T, keyCols []int, table sta
 			kc[i] = i
 		}
 	}
-	cols := make([]keys.Column, len(kc))
+	kts := make([]types.T, len(kc))
 	for i, c := range kc {
 		if c < 0 || c >= len(colTypes) {
 			return nil, pgerror.Internal("stream: materialize key column %d out of range", c)
 		}
-		kind := keys.KindNative
-		if colTypes[c].Family == types.FamNumeric {
-			kind = keys.KindNumericText
-		}
-		cols[i] = keys.Column{Type: types.ArrowType(colTypes[c]), Kind: kind}
+		kts[i] = colTypes[c]
 	}
-	if len(cols) > 0 {
-		enc, err := keys.NewEncoder(cols)
+	if len(kts) > 0 {
+		enc, err := viewKeyEncoder(kts)
 		switch {
 		case err != nil && keyCols == nil:
 			// A bag-mode row with a column the order-preserving encoding
@@ -106,6 +102,21 @@ func NewMaterialize(input Executor, colTypes []types.T, keyCols []int, table sta
 	}
 	m.table = table
 	return m, nil
+}
+
+// viewKeyEncoder returns the memcomparable encoder of key columns of SQL
+// types ts, as keyed views (and spilled aggregate groups) store them:
+// numerics by value (keys.KindNumericText), everything else natively.
+func viewKeyEncoder(ts []types.T) (*keys.Encoder, error) {
+	cols := make([]keys.Column, len(ts))
+	for i, t := range ts {
+		kind := keys.KindNative
+		if t.Family == types.FamNumeric {
+			kind = keys.KindNumericText
+		}
+		cols[i] = keys.Column{Type: types.ArrowType(t), Kind: kind}
+	}
+	return keys.NewEncoder(cols)
 }
 
 // WithAllocator makes the view allocate the rows it builds (bag-mode
