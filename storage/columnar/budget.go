@@ -35,6 +35,17 @@ func (b *Budget) TryReserve(n int64) bool {
 	return true
 }
 
+// Reserve takes n bytes, first making the tables sharing the budget give
+// memory back (caches, then memtable flushes) if they do not fit. It is how
+// holders that cannot spill themselves (memory state tables) charge the
+// budget; it reports whether the bytes were taken.
+func (b *Budget) Reserve(ctx context.Context, n int64) bool {
+	if b.TryReserve(n) {
+		return true
+	}
+	return b.reclaim(ctx, nil, n) && b.TryReserve(n)
+}
+
 // Release returns n bytes.
 func (b *Budget) Release(n int64) {
 	b.mu.Lock()

@@ -58,20 +58,29 @@ type MemoryTable struct {
 	arena     []byte
 	offs      []int  // Write scratch: row offsets into arena
 	skip      []bool // Write scratch: rows not to encode (deletes)
+	charge    memCharge
 }
 
 var _ Table = (*MemoryTable)(nil)
 
 // NewMemoryTable returns an empty memory table for the value schema.
 func NewMemoryTable(valueSchema *arrow.Schema, alloc memory.Allocator) (*MemoryTable, error) {
+	return OpenMemoryTable(valueSchema, MemoryOptions{Allocator: alloc})
+}
+
+// OpenMemoryTable returns an empty memory table for the value schema,
+// charging what it holds to opts.Budget.
+func OpenMemoryTable(valueSchema *arrow.Schema, opts MemoryOptions) (*MemoryTable, error) {
 	codec, err := NewRowCodec(valueSchema)
 	if err != nil {
 		return nil, err
 	}
+	alloc := opts.Allocator
 	if alloc == nil {
 		alloc = memory.DefaultAllocator
 	}
 	return &MemoryTable{
+		charge: memCharge{budget: opts.Budget, name: opts.Name},
 		codec:  codec,
 		alloc:  alloc,
 		idx:    hashindex.New(func(e *memEntry) string { return e.key }),
@@ -114,6 +123,17 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 			m.arena = make([]byte, 0, max(256<<10, 64*len(keys)))
 		}
 		m.arena = m.codec.EncodeRows(m.arena, values, skip, offs)
+	}
+	// Charge the worst case (every key new) before changing anything.
+	need := m.footprintLocked() + int64(len(keys))*memEntryOverhead
+	if values != nil {
+		need += int64(offs[len(keys)] - offs[0])
+	}
+	for _, k := range keys {
+		need += int64(len(k))
+	}
+	if err := m.charge.ensure(ctx, need); err != nil {
+		return err
 	}
 	for i, k := range keys {
 		v := Version{Epoch: uncommitted, Tomb: true}
@@ -261,6 +281,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	m.hasClean = false
 	m.arena = nil
 	m.committed = e
+	m.charge.trim(m.footprintLocked())
 	return nil
 }
 
@@ -415,8 +436,11 @@ const memEntryOverhead = 160
 func (m *MemoryTable) Stats() Stats {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	n := int64(m.idx.Len())
-	return Stats{Keys: n, MemBytes: m.keyBytes + m.valBytes + n*memEntryOverhead}
+	return Stats{Keys: int64(m.idx.Len()), MemBytes: m.footprintLocked()}
+}
+
+func (m *MemoryTable) footprintLocked() int64 {
+	return m.keyBytes + m.valBytes + int64(m.idx.Len())*memEntryOverhead
 }
 
 // Close implements Table.
@@ -424,6 +448,7 @@ func (m *MemoryTable) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
+	m.charge.releaseAll()
 	m.idx, m.order, m.gcKeys, m.touched = hashindex.New(func(e *memEntry) string { return e.key }), newOrder(), nil, nil
 	return nil
 }

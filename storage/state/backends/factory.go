@@ -26,7 +26,7 @@ type Factory struct {
 	// table is kept in memory (tests, embedded use without persistence).
 	Dir string
 	// Budget bounds the memtables and block caches of every columnar table
-	// (nil: unlimited).
+	// and the whole of every memory table (nil: unlimited).
 	Budget *columnar.Budget
 	// NewFS returns the columnar filesystem rooted at a table's directory
 	// (default vfs.NewOS; tests inject vfs.NewFault here).
@@ -53,9 +53,10 @@ type Factory struct {
 // Open opens (or creates) table name of the given kind (empty: the default,
 // columnar) with the value schema, recovering its last checkpoint if it has
 // one. Name must be a single path element. The caller closes the table;
-// persistent tables also implement state.Checkpointer. Memory tables are
-// not charged to Budget; pebble tables are bounded by Pebble's own memtable
-// and cache sizes.
+// persistent tables also implement state.Checkpointer. Memory tables charge
+// what they hold to Budget (a write that does not fit is 53200, after the
+// columnar tables sharing the budget have spilled what they can); pebble
+// tables are bounded by Pebble's own memtable and cache sizes.
 func (f *Factory) Open(ctx context.Context, kind state.BackendKind, name string, valueSchema *arrow.Schema) (state.Table, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, pgerror.Internal("state backends: table name %q is not a single path element", name)
@@ -69,7 +70,7 @@ func (f *Factory) Open(ctx context.Context, kind state.BackendKind, name string,
 	}
 	switch kind {
 	case state.BackendMemory:
-		return state.NewMemoryTable(valueSchema, alloc)
+		return state.OpenMemoryTable(valueSchema, state.MemoryOptions{Name: name, Allocator: alloc, Budget: f.sharedUnlimited()})
 	case state.BackendPebble:
 		fs, cache := f.pebbleEnv()
 		dir := name
@@ -95,8 +96,8 @@ func (f *Factory) Open(ctx context.Context, kind state.BackendKind, name string,
 	return nil, err
 }
 
-// sharedUnlimited gives columnar tables one unlimited budget, so Used still
-// reports their total.
+// sharedUnlimited gives columnar and memory tables one unlimited budget
+// when none was set, so Used still reports their total.
 func (f *Factory) sharedUnlimited() *columnar.Budget {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -148,3 +148,63 @@ func TestSharedBudget(t *testing.T) {
 	err = putRange(t, b, 100000, 110000, 20, 40)
 	require.Equal(t, pgerror.OutOfMemory, pgerror.CodeOf(err))
 }
+
+var (
+	_ state.MemoryBudget    = (*columnar.Budget)(nil)
+	_ state.BudgetReclaimer = (*columnar.Budget)(nil)
+)
+
+// TestMemoryTableBudget: memory tables charge the shared budget; a write
+// that does not fit is 53200 naming the table and the limit, leaves the
+// table as it was, and Close gives the bytes back.
+func TestMemoryTableBudget(t *testing.T) {
+	ctx := context.Background()
+	budget := columnar.NewBudget(256 << 10)
+	f := &backends.Factory{Budget: budget}
+	tbl, err := f.Open(ctx, state.BackendMemory, "mv_mem", statetest.Schema)
+	require.NoError(t, err)
+	require.NoError(t, putRange(t, tbl, 0, 100, 1, 10))
+	used := budget.Used()
+	require.Positive(t, used)
+	require.GreaterOrEqual(t, used, tbl.Stats().MemBytes)
+	err = putRange(t, tbl, 1000, 20000, 2, 10)
+	require.Equal(t, pgerror.OutOfMemory, pgerror.CodeOf(err))
+	require.Contains(t, err.Error(), "mv_mem")
+	require.Contains(t, err.Error(), "262144")
+	require.LessOrEqual(t, budget.Used(), budget.Limit())
+	// The failed write changed nothing.
+	require.NoError(t, tbl.Commit(ctx, 2))
+	require.Equal(t, int64(100), tbl.Stats().Keys)
+	lk, err := tbl.Get(ctx, [][]byte{keys.Int64Key(99), keys.Int64Key(1000)})
+	require.NoError(t, err)
+	require.Equal(t, []bool{true, false}, lk.Found)
+	lk.Values.Release()
+	// A second table shares the same budget.
+	tbl2, err := f.Open(ctx, state.BackendMemory, "mv_mem2", statetest.Schema)
+	require.NoError(t, err)
+	require.NoError(t, putRange(t, tbl2, 0, 100, 1, 10))
+	require.Greater(t, budget.Used(), used)
+	require.NoError(t, tbl2.Close())
+	require.NoError(t, tbl.Close())
+	require.Zero(t, budget.Used())
+}
+
+// TestMemoryTableReclaims: a memory table that needs budget makes a
+// columnar table sharing it spill its memtable first.
+func TestMemoryTableReclaims(t *testing.T) {
+	ctx := context.Background()
+	budget := columnar.NewBudget(512 << 10)
+	f := &backends.Factory{Budget: budget, Columnar: columnar.Options{MemtableSize: 1 << 30, DisableAutoCompaction: true}}
+	a, err := f.Open(ctx, state.BackendColumnar, "a", statetest.Schema)
+	require.NoError(t, err)
+	defer a.Close()
+	require.NoError(t, putRange(t, a, 0, 2000, 1, 40))
+	before := a.Stats().MemBytes
+	require.Greater(t, before, int64(256<<10))
+	m, err := f.Open(ctx, state.BackendMemory, "m", statetest.Schema)
+	require.NoError(t, err)
+	defer m.Close()
+	require.NoError(t, putRange(t, m, 0, 1000, 1, 40))
+	require.Less(t, a.Stats().MemBytes, before, "a spilled its memtable")
+	require.LessOrEqual(t, budget.Used(), budget.Limit())
+}
