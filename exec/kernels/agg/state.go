@@ -193,3 +193,52 @@ func (r *stateReader) bigInt(z *big.Int) {
 		r.fail("bad integer kind")
 	}
 }
+
+// exactSum: a kind byte, then
+//
+//	0  zero (nothing follows; the exponent is reset, which no result
+//	   depends on)
+//	1  128-bit: varint exponent, varint high word, varint low word
+//	2  big: varint exponent, big integer (appendBigInt)
+const (
+	esZero = 0
+	esWide = 1
+	esBig  = 2
+)
+
+// maxSumExp bounds a decoded exactSum exponent: float64 terms have
+// exponents in [-1074, 971], squares twice that.
+const maxSumExp = 4400
+
+func appendExactSum(dst []byte, s *exactSum) []byte {
+	switch {
+	case s.big != nil:
+		dst = binary.AppendVarint(append(dst, esBig), int64(s.exp))
+		return appendBigInt(dst, s.big)
+	case s.hi == 0 && s.lo == 0:
+		return append(dst, esZero)
+	}
+	dst = binary.AppendVarint(append(dst, esWide), int64(s.exp))
+	dst = binary.AppendVarint(dst, s.hi)
+	return binary.AppendVarint(dst, int64(s.lo))
+}
+
+func (r *stateReader) exactSum(s *exactSum) {
+	*s = exactSum{}
+	switch r.byte() {
+	case esZero:
+	case esWide:
+		s.exp = r.int32v(-maxSumExp, maxSumExp)
+		s.hi = r.varint()
+		s.lo = uint64(r.varint())
+		if r.err == nil && bitLen128(s.hi, s.lo) > wideLimit+1 {
+			r.fail("128-bit sum too wide")
+		}
+	case esBig:
+		s.exp = r.int32v(-maxSumExp, maxSumExp)
+		s.big = new(big.Int)
+		r.bigInt(s.big)
+	default:
+		r.fail("bad sum kind")
+	}
+}

@@ -1,0 +1,84 @@
+package agg
+
+import (
+	"encoding/binary"
+
+	"github.com/sabotsql/sabotsql/exec/kernels"
+)
+
+var _ kernels.GroupStater = (*decAcc)(nil)
+
+// Numeric sum/avg/variance family: version, varint finite count, a flag
+// byte (bit 0: special counts follow), then, when flagged, varint counts
+// of NaN, +Infinity and -Infinity inputs; uvarint scale of the sums; the
+// sum's coefficient (appendBigInt); for the variance family the sum of
+// squares' coefficient (at twice the scale); uvarint number of per-scale
+// counts and those counts (varints, scale 0 first).
+const decHasSpecials = 1
+
+// maxDecScale bounds a decoded scale (the text parser accepts exponents to
+// ±10^6, so real scales stay below ~1.1·10^6 plus the digits written).
+const maxDecScale = 1 << 22
+
+func (a *decAcc) AppendGroupState(dst []byte, g uint32) []byte {
+	st := &a.groups[g]
+	dst = binary.AppendVarint(append(dst, stateV1), st.n)
+	if st.nan|st.pinf|st.ninf == 0 {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, decHasSpecials)
+		dst = binary.AppendVarint(dst, st.nan)
+		dst = binary.AppendVarint(dst, st.pinf)
+		dst = binary.AppendVarint(dst, st.ninf)
+	}
+	dst = binary.AppendUvarint(dst, uint64(st.scale))
+	a.t.SetInt64(st.small)
+	a.t.Add(&a.t, &st.sum)
+	dst = appendBigInt(dst, &a.t)
+	if a.sq {
+		dst = appendBigInt(dst, &st.sum2)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(st.scaleCnt)))
+	for _, c := range st.scaleCnt {
+		dst = binary.AppendVarint(dst, c)
+	}
+	return dst
+}
+
+func (a *decAcc) LoadGroupState(g uint32, src []byte) error {
+	r := newStateReader(src)
+	var st decState
+	st.n = r.nonNeg()
+	switch r.byte() {
+	case 0:
+	case decHasSpecials:
+		// Counts are never negative here: results divide by them.
+		st.nan, st.pinf, st.ninf = r.nonNeg(), r.nonNeg(), r.nonNeg()
+	default:
+		r.fail("bad flags")
+	}
+	sc := r.uvarint()
+	if sc > maxDecScale {
+		r.fail("scale out of range")
+	}
+	st.scale = int32(sc)
+	r.bigInt(&st.sum)
+	if a.sq {
+		r.bigInt(&st.sum2)
+	}
+	n := r.count(1)
+	if n > int(st.scale)+1 {
+		r.fail("input scale above the sum's scale")
+	}
+	if r.err == nil && n > 0 {
+		st.scaleCnt = make([]int64, n)
+		for i := range st.scaleCnt {
+			st.scaleCnt[i] = r.varint()
+		}
+	}
+	if err := r.done(); err != nil {
+		return err
+	}
+	a.groups[g] = st
+	return nil
+}
