@@ -30,4 +30,10 @@
 //  5. Sums are compensated (TwoSum/TwoProduct) and running moments use
 //     difference updates (sₜ₋₁ + α(xₜ − sₜ₋₁), Welford), so inputs with a
 //     large common offset keep their small variations.
+//  6. Every streaming accumulator implements kernels.GroupStater (state.go
+//     describes the byte layout): a saved group loads bit-exactly into any
+//     group of an accumulator of the same overload; malformed bytes fail
+//     with XX001 and leave the group untouched.
+//  7. ewma's dense case (no NULLs, every alpha valid, checked in one
+//     pre-pass) runs without per-row validity or range checks.
 package fin

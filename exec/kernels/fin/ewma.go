@@ -45,29 +45,61 @@ func (a *ewmaAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.A
 	if x.allNull || al.allNull {
 		return nil
 	}
+	n := len(groups)
+	xs, as := x.vals[:n], al.vals[:n]
+	if x.vm == nil && al.vm == nil && alphasValid(as) {
+		ewmaDense(a.st, groups, xs, as)
+		return nil
+	}
 	st := a.st
-	xs, as := x.vals[:len(groups)], al.vals[:len(groups)]
-	dense := x.vm == nil && al.vm == nil
 	for i, g := range groups {
-		if g == kernels.NoGroup || !dense && (!x.valid(i) || !al.valid(i)) {
+		if g == kernels.NoGroup || !x.valid(i) || !al.valid(i) {
 			continue
 		}
-		alpha, v := as[i], xs[i]
+		alpha := as[i]
 		if !(alpha > 0 && alpha <= 1) {
 			return errRange("ewma", "alpha", "(0, 1]", alpha)
 		}
-		s := &st[g]
-		if s.has && alpha != 1 {
-			prev := s.s
-			v = prev + alpha*(v-prev)
-			if v != v && prev == prev && xs[i] == xs[i] {
-				// ∞ − ∞: fall back to the textbook form.
-				v = alpha*xs[i] + (1-alpha)*prev
-			}
-		}
-		s.s, s.has = v, true
+		ewmaStep(&st[g], xs[i], alpha)
 	}
 	return nil
+}
+
+// alphasValid reports whether every alpha is in (0, 1] (a branch-light
+// pre-pass, so the dense loop needs no range check).
+func alphasValid(as []float64) bool {
+	ok := true
+	for _, a := range as {
+		ok = ok && a > 0 && a <= 1
+	}
+	return ok
+}
+
+// ewmaDense folds rows without NULLs and with valid alphas: no validity
+// checks and no interface calls per row.
+func ewmaDense(st []ewmaState, groups []uint32, xs, as []float64) {
+	xs, as = xs[:len(groups)], as[:len(groups)]
+	for i, g := range groups {
+		if g == kernels.NoGroup {
+			continue
+		}
+		ewmaStep(&st[g], xs[i], as[i])
+	}
+}
+
+// ewmaStep folds x into s with weight alpha ∈ (0, 1].
+func ewmaStep(s *ewmaState, x, alpha float64) {
+	if !s.has || alpha == 1 {
+		s.s, s.has = x, true
+		return
+	}
+	prev := s.s
+	v := prev + alpha*(x-prev)
+	if v != v && prev == prev && x == x {
+		// ∞ − ∞: fall back to the textbook form.
+		v = alpha*x + (1-alpha)*prev
+	}
+	s.s = v
 }
 
 func (a *ewmaAcc) AppendResult(_ *kernels.EvalContext, g uint32, b array.Builder) error {

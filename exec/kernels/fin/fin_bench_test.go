@@ -134,3 +134,53 @@ func BenchmarkRollingStddev(b *testing.B) {
 		})
 	}
 }
+
+// ewmaRefUpdate is the per-row loop ewma used before its dense fast path
+// (validity and alpha range checked on every row), kept to report
+// before/after figures from one run.
+func ewmaRefUpdate(st []ewmaState, groups []uint32, x, al col[float64]) error {
+	xs, as := x.vals[:len(groups)], al.vals[:len(groups)]
+	dense := x.vm == nil && al.vm == nil
+	for i, g := range groups {
+		if g == kernels.NoGroup || !dense && (!x.valid(i) || !al.valid(i)) {
+			continue
+		}
+		alpha, v := as[i], xs[i]
+		if !(alpha > 0 && alpha <= 1) {
+			return errRange("ewma", "alpha", "(0, 1]", alpha)
+		}
+		s := &st[g]
+		if s.has && alpha != 1 {
+			prev := s.s
+			v = prev + alpha*(v-prev)
+			if v != v && prev == prev && xs[i] == xs[i] {
+				v = alpha*xs[i] + (1-alpha)*prev
+			}
+		}
+		s.s, s.has = v, true
+	}
+	return nil
+}
+
+// BenchmarkEWMABefore is BenchmarkEWMA through ewmaRefUpdate.
+func BenchmarkEWMABefore(b *testing.B) {
+	for _, ng := range benchGroups {
+		b.Run(fmt.Sprintf("groups=%d", ng), func(b *testing.B) {
+			in := makeBenchInput(ng, 2, 0.06)
+			defer in.release()
+			st := make([]ewmaState, ng)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k := i % len(in.groups)
+				x, _ := floatArg("ewma", in.cols[k], 0, benchBatch)
+				al, _ := floatArg("ewma", in.cols[k], 1, benchBatch)
+				if err := ewmaRefUpdate(st, in.groups[k], x, al); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*benchBatch)
+			b.ReportMetric(ns, "ns/update")
+		})
+	}
+}
