@@ -14,8 +14,9 @@ import (
 )
 
 var (
-	seedFlag = flag.Uint64("seed", 0, "run the metamorphic test with this seed only")
-	opsFlag  = flag.Int("ops", 2500, "operations per metamorphic run")
+	seedFlag  = flag.Uint64("seed", 0, "run the metamorphic test with this seed only")
+	opsFlag   = flag.Int("ops", 2500, "operations per metamorphic run")
+	seedsFlag = flag.Int("seeds", 0, "random seeds to run besides the fixed ones")
 )
 
 // randomOptions draws table options that make flushes, compactions and
@@ -76,13 +77,12 @@ func columnarBackend(t *testing.T, seed uint64) (statetest.Backend, string) {
 }
 
 // TestMetamorphic runs random operation sequences under random options
-// against the map model. -seed replays one seed, -ops lengthens runs.
+// against the map model, with flushes, compactions, checkpoints and
+// restarts (close, then reopen from the same filesystem and manifest: the
+// table comes back at its last checkpoint). -seed replays one seed, -seeds
+// adds random ones, -ops lengthens runs.
 func TestMetamorphic(t *testing.T) {
-	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
-	if *seedFlag != 0 {
-		seeds = []uint64{*seedFlag}
-	}
-	for _, s := range seeds {
+	for _, s := range statetest.Seeds([]uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, *seedFlag, *seedsFlag) {
 		t.Run(fmt.Sprint("seed=", s), func(t *testing.T) {
 			b, desc := columnarBackend(t, s)
 			t.Log(desc)

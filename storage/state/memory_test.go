@@ -3,6 +3,8 @@ package state_test
 import (
 	"context"
 	"flag"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,28 +18,70 @@ import (
 )
 
 var (
-	seedFlag = flag.Uint64("seed", 0, "run the metamorphic test with this seed only")
-	opsFlag  = flag.Int("ops", 3000, "operations per metamorphic run")
+	seedFlag  = flag.Uint64("seed", 0, "run the metamorphic test with this seed only")
+	opsFlag   = flag.Int("ops", 3000, "operations per metamorphic run")
+	seedsFlag = flag.Int("seeds", 0, "random seeds to run besides the fixed ones")
 )
 
-func memBackend() statetest.Backend {
-	return statetest.Backend{Open: func(t testing.TB) state.Table {
-		tbl, err := state.NewMemoryTable(statetest.Schema, memory.NewGoAllocator())
+// memBackend opens memory tables charged to a budget (of random size
+// from the seed, all large enough for the run). The memory backend is
+// volatile: a restart (close, open anew) comes back empty, at epoch 0,
+// which is what the model expects of a backend without checkpoints.
+func memBackend(seed uint64) (statetest.Backend, *testBudget) {
+	budget := &testBudget{limit: []int64{0, 64 << 20, 1 << 30}[seed%3]}
+	open := func(t testing.TB) state.Table {
+		tbl, err := state.OpenMemoryTable(statetest.Schema, state.MemoryOptions{Name: "m", Allocator: memory.NewGoAllocator(), Budget: budget})
 		require.NoError(t, err)
 		return tbl
-	}}
+	}
+	return statetest.Backend{
+		Open: open,
+		Reopen: func(t testing.TB, tbl state.Table) state.Table {
+			require.NoError(t, tbl.Close())
+			return open(t)
+		},
+	}, budget
 }
 
+// TestMemoryMetamorphic runs random operation sequences (writes, deletes,
+// range deletes, commits, snapshots, restarts) against the map model.
+// -seed replays one seed, -seeds adds random ones, -ops lengthens runs.
 func TestMemoryMetamorphic(t *testing.T) {
-	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
-	if *seedFlag != 0 {
-		seeds = []uint64{*seedFlag}
-	}
-	for _, s := range seeds {
-		statetest.Run(t, memBackend(), statetest.Config{Seed: s, Ops: *opsFlag})
-		statetest.Run(t, memBackend(), statetest.Config{Seed: s, Ops: *opsFlag, KeySpace: 20, MaxBatch: 5})
+	for _, s := range statetest.Seeds([]uint64{1, 2, 3, 4, 5, 6, 7, 8}, *seedFlag, *seedsFlag) {
+		t.Run(fmt.Sprint("seed=", s), func(t *testing.T) {
+			for _, cfg := range []statetest.Config{
+				{Seed: s, Ops: *opsFlag},
+				{Seed: s, Ops: *opsFlag, KeySpace: 20, MaxBatch: 5},
+			} {
+				b, budget := memBackend(s)
+				statetest.Run(t, b, cfg)
+				// Run closed the table: every byte went back.
+				require.Zero(t, budget.Used())
+			}
+		})
 	}
 }
+
+// testBudget is a plain state.MemoryBudget (the real one lives in
+// storage/columnar, which this package's tests may not import).
+type testBudget struct {
+	mu          sync.Mutex
+	limit, used int64
+}
+
+func (b *testBudget) TryReserve(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.limit > 0 && b.used+n > b.limit {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *testBudget) Release(n int64) { b.mu.Lock(); b.used -= n; b.mu.Unlock() }
+func (b *testBudget) Limit() int64    { return b.limit }
+func (b *testBudget) Used() int64     { b.mu.Lock(); defer b.mu.Unlock(); return b.used }
 
 func int64Batch(vals ...int64) arrow.RecordBatch {
 	b := array.NewRecordBuilder(memory.NewGoAllocator(), statetest.Schema)

@@ -32,6 +32,10 @@ type Options struct {
 	CacheSize int64
 	// MemTableSize is Pebble's memtable size (default 4 MiB).
 	MemTableSize uint64
+	// L0CompactionThreshold is the number of L0 read-amplification levels
+	// that triggers a compaction (0: Pebble's default). Tests lower it to
+	// make compactions frequent.
+	L0CompactionThreshold int
 	// Allocator builds the batches returned by reads (default Go allocator).
 	Allocator memory.Allocator
 	// Logger receives Pebble's messages at debug level and background
@@ -113,6 +117,10 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		MemTableSize:       opts.MemTableSize,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             pebbleLogger{opts.Logger},
+	}
+	if opts.L0CompactionThreshold > 0 {
+		popts.L0CompactionThreshold = opts.L0CompactionThreshold
+		popts.L0CompactionFileThreshold = opts.L0CompactionThreshold
 	}
 	popts.EventListener = &pebble.EventListener{
 		BackgroundError: func(err error) { opts.Logger.Warn("pebblestate: background error", "dir", opts.Dir, "err", err) },

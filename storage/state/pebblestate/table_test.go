@@ -22,14 +22,31 @@ import (
 )
 
 var (
-	seedFlag = flag.Uint64("seed", 0, "run the metamorphic test with this seed only")
-	opsFlag  = flag.Int("ops", 2500, "operations per metamorphic run")
+	seedFlag  = flag.Uint64("seed", 0, "run the metamorphic test with this seed only")
+	opsFlag   = flag.Int("ops", 2500, "operations per metamorphic run")
+	seedsFlag = flag.Int("seeds", 0, "random seeds to run besides the fixed ones")
 )
 
-func backend(fs vfs.FS, memtable uint64) statetest.Backend {
+// randomOptions draws table options from the seed: memtables small enough
+// that data reaches sstables (and checkpoints hard-link them), block caches
+// from none-to-speak-of to roomy, and L0 compaction triggers low enough to
+// compact often.
+func randomOptions(seed uint64, fs vfs.FS) (pebblestate.Options, string) {
+	rng := rand.New(rand.NewPCG(seed, 91))
+	o := pebblestate.Options{
+		Dir:                   "tbl",
+		FS:                    fs,
+		MemTableSize:          []uint64{64 << 10, 256 << 10, 4 << 20, 64 << 20}[rng.IntN(4)],
+		CacheSize:             []int64{1 << 10, 64 << 10, 8 << 20}[rng.IntN(3)],
+		L0CompactionThreshold: []int{0, 1, 2, 4}[rng.IntN(4)],
+	}
+	return o, fmt.Sprintf("memtable=%d cache=%d l0trigger=%d", o.MemTableSize, o.CacheSize, o.L0CompactionThreshold)
+}
+
+func backend(opts pebblestate.Options) statetest.Backend {
 	ctx := context.Background()
 	open := func(tb testing.TB) state.Table {
-		tbl, err := pebblestate.Open(ctx, statetest.Schema, pebblestate.Options{Dir: "tbl", FS: fs, MemTableSize: memtable})
+		tbl, err := pebblestate.Open(ctx, statetest.Schema, opts)
 		require.NoError(tb, err)
 		return tbl
 	}
@@ -58,25 +75,18 @@ func backend(fs vfs.FS, memtable uint64) statetest.Backend {
 
 // TestMetamorphic runs the shared random operation sequences (writes,
 // deletes, range deletes, commits, snapshots, checkpoints, restarts)
-// against the map model. -seed replays one seed, -ops lengthens runs.
+// under random options against the map model. -seed replays one seed,
+// -seeds adds random ones, -ops lengthens runs.
 func TestMetamorphic(t *testing.T) {
-	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
-	if *seedFlag != 0 {
-		seeds = []uint64{*seedFlag}
-	}
-	for _, s := range seeds {
+	for _, s := range statetest.Seeds([]uint64{1, 2, 3, 4, 5, 6, 7, 8}, *seedFlag, *seedsFlag) {
 		t.Run(fmt.Sprint("seed=", s), func(t *testing.T) {
-			// Small memtables on odd seeds, so data reaches sstables and
-			// checkpoints hard-link them.
-			mt := uint64(64 << 20)
-			if s%2 == 1 {
-				mt = 64 << 10
-			}
+			opts, desc := randomOptions(s, vfs.NewMem())
+			t.Log(desc)
 			cfg := statetest.Config{Seed: s, Ops: *opsFlag}
 			if s%3 == 0 {
 				cfg.KeySpace, cfg.MaxBatch = 30, 6
 			}
-			statetest.Run(t, backend(vfs.NewMem(), mt), cfg)
+			statetest.Run(t, backend(opts), cfg)
 		})
 	}
 }

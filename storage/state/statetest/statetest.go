@@ -328,3 +328,18 @@ func decode(b arrow.RecordBatch) []val {
 	}
 	return out
 }
+
+// Seeds is the seed list of a metamorphic test: only one when one != 0
+// (replaying a failure), else the fixed CI set followed by extra seeds
+// drawn at random (a -seeds flag asks for more; failures print the seed,
+// which one replays).
+func Seeds(fixed []uint64, one uint64, extra int) []uint64 {
+	if one != 0 {
+		return []uint64{one}
+	}
+	out := slices.Clone(fixed)
+	for range extra {
+		out = append(out, rand.Uint64()|1)
+	}
+	return out
+}
