@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -35,9 +36,23 @@ const DefaultUser = "sabot"
 type Options struct {
 	// DataDir holds the engine's files; "" runs purely in memory (tests).
 	DataDir string
-	// MemoryLimit bounds the memory of the engine's queries in bytes; a
-	// query needing more fails with SQLSTATE 53200. 0 means 4 GiB.
+	// MemoryLimit is the engine's memory budget in bytes (0 means 4 GiB).
+	// Open splits it into shares (see memoryShares): the columnar state
+	// tables, the in-memory part of the views' grouped aggregates (beyond it
+	// they spill to their state table), and each statement's operators (a
+	// statement needing more fails with SQLSTATE 53200); the rest is
+	// headroom for base tables, changelogs and the Go runtime, none of
+	// which is charged.
 	MemoryLimit int64
+	// StateMemory, AggregateMemory and QueryMemory override the shares of
+	// MemoryLimit (bytes; 0 keeps the default share).
+	StateMemory, AggregateMemory, QueryMemory int64
+	// SetRuntimeLimit also makes MemoryLimit the Go runtime's soft memory
+	// limit (runtime/debug.SetMemoryLimit), so the collector works harder
+	// before the process outgrows it. For a process that is the engine
+	// (sabotsql serve sets it); an embedded engine leaves its host's runtime
+	// alone unless asked.
+	SetRuntimeLimit bool
 	// Password, when set, is the default user's password: clients must
 	// authenticate with SCRAM-SHA-256.
 	Password string
@@ -81,12 +96,54 @@ type Engine struct {
 	st *streams
 
 	dur *durable // nil without a DataDir
+
+	// shares is the split of Options.MemoryLimit.
+	shares memoryShares
+}
+
+// memoryShares is how Options.MemoryLimit is divided. Only the state
+// budget and the query accounts are enforced with 53200 errors; the
+// aggregate share makes aggregates spill, and the remainder is what the
+// uncharged parts of the process (base tables, changelogs, the WAL buffer,
+// garbage not yet collected) may use.
+type memoryShares struct {
+	total int64
+	// state bounds the memtables and block caches of every columnar state
+	// table (views' contents and spilled aggregate state): 1/4.
+	state int64
+	// aggregate is the in-memory group state of the views' grouped
+	// aggregates, divided among them (aggSpillBytes): 1/8.
+	aggregate int64
+	// query is each statement's operator memory (exec.MemAccount): 1/4.
+	query int64
+}
+
+// newMemoryShares splits opts.MemoryLimit (already defaulted).
+func newMemoryShares(opts Options) memoryShares {
+	m := memoryShares{total: opts.MemoryLimit, state: opts.MemoryLimit / 4,
+		aggregate: opts.MemoryLimit / 8, query: opts.MemoryLimit / 4}
+	if opts.StateMemory > 0 {
+		m.state = opts.StateMemory
+	}
+	if opts.AggregateMemory > 0 {
+		m.aggregate = opts.AggregateMemory
+	}
+	if opts.QueryMemory > 0 {
+		m.query = opts.QueryMemory
+	}
+	return m
 }
 
 // Open opens (creating if needed) the database in opts.DataDir.
 func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.MemoryLimit <= 0 {
 		opts.MemoryLimit = 4 << 30
+	}
+	shares := newMemoryShares(opts)
+	// Statements read opts.MemoryLimit as their default limit.
+	opts.MemoryLimit = shares.query
+	if opts.SetRuntimeLimit {
+		debug.SetMemoryLimit(shares.total)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -100,6 +157,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		tables:  map[catalog.ObjectID]*tableState{},
 		indexes: map[string]*indexDef{},
 		seqs:    map[string]*sequence{},
+		shares:  shares,
 	}
 	if opts.DataDir != "" {
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
@@ -146,7 +204,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
-	log.Info("engine open", "data_dir", opts.DataDir, "memory_limit", opts.MemoryLimit)
+	log.Info("engine open", "data_dir", opts.DataDir, "memory_limit", shares.total,
+		"state_memory", shares.state, "aggregate_memory", shares.aggregate, "query_memory", shares.query,
+		"runtime_limit", opts.SetRuntimeLimit)
 	return e, nil
 }
 

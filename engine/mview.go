@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/sabotsql/sabotsql/api"
@@ -25,6 +26,7 @@ import (
 	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
 	"github.com/sabotsql/sabotsql/storage/columnar"
+	"github.com/sabotsql/sabotsql/storage/memtable"
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/backends"
 )
@@ -91,7 +93,7 @@ func (e *Engine) startStreams(interval time.Duration) error {
 		views:   map[catalog.ObjectID]*mview{},
 		done:    make(chan struct{}),
 		backend: kind,
-		states:  &backends.Factory{Budget: columnar.NewBudget(e.opts.MemoryLimit), Logger: e.log},
+		states:  &backends.Factory{Budget: columnar.NewBudget(e.shares.state), Logger: e.log},
 	}
 	if e.opts.DataDir != "" {
 		// Views are rebuilt from their base tables at start (see
@@ -484,6 +486,15 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 		tee.Close()
 		return api.Result{}, err
 	}
+	// The epochs the backfill spreads over (see pacedBackfill); writeMu
+	// keeps changes out of them.
+	for range s.e.backfillBarriers(in.rows) {
+		if _, err := s.e.st.coord.InjectBarrier(false); err != nil {
+			s.e.st.coord.DropView(coordName(def.ID))
+			tee.Close()
+			return api.Result{}, err
+		}
+	}
 	// Views with a known unique key (an aggregate's groups) store one row
 	// per key; others store rows with their multiplicity.
 	var key []int
@@ -619,6 +630,7 @@ type mvInputs struct {
 	start uint64
 	srcs  []stream.Executor
 	late  *atomic.Int64 // late rows dropped by watermarked sources
+	rows  int64         // backfill rows of every input
 	dlq   *deadLetter   // receives late rows (WITH (late_rows_table = …))
 }
 
@@ -650,14 +662,8 @@ func (in *mvInputs) Relation(ctx context.Context, id catalog.ObjectID) (stream.E
 			return nil, info, err
 		}
 		snap := ts.store.Snapshot()
-		var rows []arrow.RecordBatch
-		for i := 0; i < snap.NumChunks(); i++ {
-			if b, ok := snap.Chunk(i, nil, false, e.mem); ok {
-				rows = append(rows, b)
-			}
-		}
-		snap.Release()
-		var src stream.Executor = stream.NewPrefixed(ts.schema, rows, stream.NewSource(sub))
+		in.rows += ts.store.Rows()
+		var src stream.Executor = in.paced(ts.schema, tableBackfill(snap, e.mem), stream.NewSource(sub))
 		info.AppendOnly = ts.def.AppendOnly
 		if ts.def.WatermarkColumn != "" {
 			wsrc, col, err := in.watermark(ts, src)
@@ -689,9 +695,156 @@ func (in *mvInputs) Relation(ctx context.Context, id catalog.ObjectID) (stream.E
 		sub.Close()
 		return nil, info, err
 	}
-	src := stream.NewPrefixed(v.out.Schema(), rows, stream.NewSource(sub))
+	in.rows += countRows(rows)
+	src := in.paced(v.out.Schema(), batchesBackfill(rows), stream.NewSource(sub))
 	in.srcs = append(in.srcs, src)
 	return src, info, nil
+}
+
+// paced returns the backfill executor of one input (see pacedBackfill).
+func (in *mvInputs) paced(schema *arrow.Schema, rows backfillRows, next stream.Executor) *pacedBackfill {
+	return &pacedBackfill{schema: schema, rows: rows, next: next, slice: in.s.e.backfillSliceRows()}
+}
+
+// backfillSliceRows is how many backfill rows of one input a new view takes
+// per epoch: about one byte of the aggregate memory share per 256, so the
+// groups an epoch adds to a spilling aggregate stay a fraction of its
+// share (between 16Ki and 1Mi rows).
+func (e *Engine) backfillSliceRows() int64 {
+	return min(max(e.shares.aggregate/256, 16<<10), 1<<20)
+}
+
+// backfillBarriers is how many barriers a new view's backfill of rows input
+// rows spreads over (beyond the start barrier).
+func (e *Engine) backfillBarriers(rows int64) int {
+	return int(min(rows/e.backfillSliceRows(), 100_000))
+}
+
+// backfillRows yields a view input's contents at its start barrier: the
+// next batch (owned by the caller), nil at the end. release drops what is
+// left.
+type backfillRows struct {
+	next    func(ctx context.Context) (arrow.RecordBatch, error)
+	release func()
+}
+
+// tableBackfill reads a table snapshot chunk by chunk (the chunks share the
+// table's buffers), so a backfill holds no copy of the table.
+func tableBackfill(snap *memtable.Snapshot, mem memory.Allocator) backfillRows {
+	i := 0
+	return backfillRows{
+		next: func(context.Context) (arrow.RecordBatch, error) {
+			for snap != nil && i < snap.NumChunks() {
+				b, ok := snap.Chunk(i, nil, false, mem)
+				i++
+				if ok {
+					return b, nil
+				}
+			}
+			return nil, nil
+		},
+		release: func() {
+			if snap != nil {
+				snap.Release()
+				snap = nil
+			}
+		},
+	}
+}
+
+// batchesBackfill yields batches read beforehand.
+func batchesBackfill(rows []arrow.RecordBatch) backfillRows {
+	return backfillRows{
+		next: func(context.Context) (arrow.RecordBatch, error) {
+			if len(rows) == 0 {
+				return nil, nil
+			}
+			b := rows[0]
+			rows = rows[1:]
+			return b, nil
+		},
+		release: func() {
+			releaseAll(rows)
+			rows = nil
+		},
+	}
+}
+
+// pacedBackfill emits an input's contents at the view's start barrier as
+// inserts, then the input's changes; it spreads the contents over epochs,
+// at most slice rows (rounded up to whole batches) before each barrier of
+// the changes, so a spilling aggregate downstream can move its groups to
+// disk between them instead of holding a whole table's groups in one
+// epoch. createMaterializedView injects the barriers the backfill needs
+// before any statement can change the inputs, so those epochs carry no
+// changes; a change that arrives while backfill rows remain is held until
+// every backfill row has gone out (the contents precede the changes). A
+// view is readable once its backfill is committed: CREATE MATERIALIZED
+// VIEW waits for that.
+type pacedBackfill struct {
+	schema *arrow.Schema
+	rows   backfillRows
+	next   stream.Executor
+	slice  int64
+	sent   int64 // rows sent since the last barrier
+	done   bool  // every backfill row sent
+	drain  bool  // a change arrived: send the remaining rows at once
+	held   stream.Message
+}
+
+// Schema implements stream.Executor.
+func (p *pacedBackfill) Schema() *arrow.Schema { return p.schema }
+
+// Next implements stream.Executor.
+func (p *pacedBackfill) Next(ctx context.Context) (stream.Message, error) {
+	for !p.done {
+		if p.drain || p.sent < p.slice {
+			b, err := p.rows.next(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if b == nil {
+				p.done = true
+				p.rows.release()
+				break
+			}
+			if b.NumRows() == 0 {
+				b.Release()
+				continue
+			}
+			rb := array.NewRecordBatch(p.schema, b.Columns(), b.NumRows())
+			b.Release()
+			p.sent += rb.NumRows()
+			return &stream.Chunk{Batch: rb, Ops: make([]stream.Op, rb.NumRows())}, nil
+		}
+		m, err := p.next.Next(ctx)
+		if err != nil || m == nil {
+			return m, err
+		}
+		if _, ok := m.(stream.Barrier); ok {
+			p.sent = 0
+			return m, nil
+		}
+		p.held, p.drain = m, true
+	}
+	if m := p.held; m != nil {
+		p.held = nil
+		return m, nil
+	}
+	return p.next.Next(ctx)
+}
+
+// Close implements stream.Executor.
+func (p *pacedBackfill) Close() error {
+	if !p.done {
+		p.done = true
+		p.rows.release()
+	}
+	if p.held != nil {
+		stream.ReleaseMessage(p.held)
+		p.held = nil
+	}
+	return p.next.Close()
 }
 
 // watermark wraps a table source in the table's WATERMARK FOR col AS expr.

@@ -22,7 +22,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:5433", "address to listen on")
 	dataDir := fs.String("data-dir", "./sabot-data", "data directory")
-	memLimit := fs.String("memory-limit", "4GiB", "memory limit for queries and state (e.g. 512MiB, 8GiB)")
+	memLimit := fs.String("memory-limit", "4GiB", "memory limit of the process (e.g. 512MiB, 8GiB): the Go runtime's soft limit, split into shares for view state, view aggregates and each statement")
 	password := fs.String("password", "", "password of the default user "+engine.DefaultUser+" (enables SCRAM-SHA-256 authentication)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
@@ -55,7 +55,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	eng, err := engine.Open(ctx, engine.Options{
-		DataDir: *dataDir, MemoryLimit: limit, Password: *password,
+		DataDir: *dataDir, MemoryLimit: limit, SetRuntimeLimit: true, Password: *password,
 		HashPassword: pgwire.NewSCRAMVerifier, Logger: log, BarrierInterval: *barrier, StateBackend: *backend, CheckpointBytes: *ckptBytes,
 	})
 	if err != nil {
