@@ -278,3 +278,49 @@ func TestGroupStateSizes(t *testing.T) {
 	require.LessOrEqual(t, size("sum", i8, int64(1_000_000), int64(-5)), 8)
 	require.LessOrEqual(t, size("avg", i8, int64(1_000_000), int64(-5)), 8)
 }
+
+// TestGroupStateMinMaxSpellings: after a load, the arrival order of a
+// value's spellings continues across the load (the latest live spelling
+// of the extreme is the result).
+func TestGroupStateMinMaxSpellings(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	ctx := &kernels.EvalContext{Mem: mem}
+	ts := []types.T{types.NumericT}
+	num := func(ss ...string) [][]types.Datum {
+		out := make([][]types.Datum, len(ss))
+		for i, s := range ss {
+			out[i] = []types.Datum{numDatum(t, s)}
+		}
+		return out
+	}
+	feed := func(acc kernels.GroupedAcc, g uint32, retract bool, ss ...string) {
+		cols := buildCols(mem, ts, num(ss...))
+		defer releaseAll(cols)
+		groups := make([]uint32, len(ss))
+		for i := range groups {
+			groups[i] = g
+		}
+		if retract {
+			require.NoError(t, acc.(kernels.Retractor).Retract(ctx, groups, cols))
+		} else {
+			require.NoError(t, acc.Update(ctx, groups, cols))
+		}
+	}
+	src := NewRetractableMinMax(types.NumericT, true)
+	src.Grow(2)
+	feed(src, 1, false, "5", "6", "7", "8") // arrival numbers the load must not reuse
+	feed(src, 0, false, "1.0", "1.00", "0.5", "1.0")
+	dst := NewRetractableMinMax(types.NumericT, true)
+	dst.Grow(3)
+	require.NoError(t, dst.(kernels.GroupStater).LoadGroupState(2, src.(kernels.GroupStater).AppendGroupState(nil, 0)))
+	require.Equal(t, "1.0", groupResult(t, ctx, dst, types.NumericT, 2))
+	feed(dst, 2, false, "1.00")
+	require.Equal(t, "1.00", groupResult(t, ctx, dst, types.NumericT, 2))
+	feed(dst, 2, true, "1.00")
+	require.Equal(t, "1.0", groupResult(t, ctx, dst, types.NumericT, 2))
+	feed(dst, 2, true, "1.0", "1.0")
+	require.Equal(t, "1.00", groupResult(t, ctx, dst, types.NumericT, 2))
+	feed(dst, 2, true, "1.00")
+	require.Equal(t, "0.5", groupResult(t, ctx, dst, types.NumericT, 2))
+	mem.AssertSize(t, 0)
+}
