@@ -57,7 +57,35 @@ type AsOfJoin struct {
 	ops  []Op
 	kbuf []byte
 	cols []arrow.Array
+
+	bytes  int64 // asofRowBytes and asofGroupBytes of both sides
+	charge memCharge
 }
+
+// asofRowBytes estimates one kept row: the asofRow, its slot in the
+// group, its time, encoding and boxed values.
+func asofRowBytes(r *asofRow) int64 {
+	return 72 + ptrBytes + datumBytes(r.time) + int64(len(r.enc)) + rowBytes(r.row)
+}
+
+// asofGroupBytes is one key's group without its rows: the map entry, the
+// key and the asofGroup.
+func asofGroupBytes(key string) int64 {
+	return mapEntryBytes + stringBytes + ptrBytes + sliceBytes + int64(len(key))
+}
+
+// WithMemBudget makes AsOfJoin charge its state (every row of both inputs,
+// boxed, by key and time) to b after every chunk, failing with SQLSTATE
+// 53200 from Next when b refuses. Close releases it all. nil (the default)
+// means unlimited.
+func (j *AsOfJoin) WithMemBudget(b MemBudget) *AsOfJoin {
+	j.charge = memCharge{budget: b, what: "ASOF join"}
+	return j
+}
+
+// StateBytes is the operator's current estimate of the memory its state
+// holds.
+func (j *AsOfJoin) StateBytes() int64 { return j.bytes }
 
 // asofRow is one distinct row of a side with its multiplicity.
 type asofRow struct {
@@ -138,7 +166,13 @@ func (j *AsOfJoin) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			out, err := j.process(side, m)
 			m.Release()
+			if err == nil {
+				err = j.charge.set(j.StateBytes())
+			}
 			if err != nil {
+				if out != nil {
+					out.Release()
+				}
 				return nil, err
 			}
 			if out != nil {
@@ -159,6 +193,8 @@ func (j *AsOfJoin) Close() error {
 		j.bld = nil
 	}
 	j.rights, j.lefts = nil, nil
+	j.bytes = 0
+	j.charge.release()
 	var first error
 	for _, in := range j.al.inputs {
 		if err := in.Close(); err != nil && first == nil {
@@ -271,6 +307,7 @@ func (j *AsOfJoin) add(m map[string]*asofGroup, key string, r *asofRow, sign int
 		}
 		g = &asofGroup{}
 		m[key] = g
+		j.bytes += asofGroupBytes(key)
 	}
 	i, ok := j.find(g, r)
 	if !ok {
@@ -278,6 +315,7 @@ func (j *AsOfJoin) add(m map[string]*asofGroup, key string, r *asofRow, sign int
 			return nil
 		}
 		r.row, r.n = row(), 0
+		j.bytes += asofRowBytes(r)
 		g.rows = append(g.rows, nil)
 		copy(g.rows[i+1:], g.rows[i:])
 		g.rows[i] = r
@@ -286,8 +324,10 @@ func (j *AsOfJoin) add(m map[string]*asofGroup, key string, r *asofRow, sign int
 	e.n += sign
 	if e.n <= 0 {
 		g.rows = append(g.rows[:i], g.rows[i+1:]...)
+		j.bytes -= asofRowBytes(e)
 		if len(g.rows) == 0 {
 			delete(m, key)
+			j.bytes -= asofGroupBytes(key)
 		}
 	}
 	return e

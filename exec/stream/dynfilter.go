@@ -41,7 +41,28 @@ type DynamicFilter struct {
 	rdirty bool
 	em     *rowEmitter
 	q      opQueue
+
+	bytes  int64 // the tree's entries (ordTree.bytes) and dfRightBytes
+	charge memCharge
 }
+
+// dfRightBytes estimates one distinct right value of key length klen.
+func dfRightBytes(klen int, val types.Datum) int64 {
+	return mapEntryBytes + stringBytes + ptrBytes + 24 + int64(klen) + datumBytes(val)
+}
+
+// WithMemBudget makes DynamicFilter charge its state (every left row,
+// boxed, ordered by the filtered column; the right values) to b after
+// every chunk and barrier, failing with SQLSTATE 53200 from Next when b
+// refuses. Close releases it all. nil (the default) means unlimited.
+func (f *DynamicFilter) WithMemBudget(b MemBudget) *DynamicFilter {
+	f.charge = memCharge{budget: b, what: "dynamic filter"}
+	return f
+}
+
+// StateBytes is the operator's current estimate of the memory its state
+// holds.
+func (f *DynamicFilter) StateBytes() int64 { return f.bytes }
 
 type dfRight struct {
 	val types.Datum
@@ -73,9 +94,11 @@ func NewDynamicFilter(left, right Executor, leftTypes []types.T, col int, op str
 		// cast in the plan.
 		return nil, pgerror.Internal("stream: dynamic filter compares %s with %s (cast one side)", lt, rightType)
 	}
-	return &DynamicFilter{al: newAligner(left, right), leftTypes: leftTypes, col: col, op: op, rightType: rightType,
-		schema: ls, mem: memory.DefaultAllocator, tree: newOrdTree(), right: map[string]*dfRight{},
-		em: newRowEmitter(ls, leftTypes, memory.DefaultAllocator)}, nil
+	f := &DynamicFilter{al: newAligner(left, right), leftTypes: leftTypes, col: col, op: op, rightType: rightType,
+		schema: ls, mem: memory.DefaultAllocator, right: map[string]*dfRight{},
+		em: newRowEmitter(ls, leftTypes, memory.DefaultAllocator)}
+	f.tree = newOrdTreeAcct(&f.bytes)
+	return f, nil
 }
 
 // WithAllocator makes the operator allocate its output with mem (before use).
@@ -103,6 +126,9 @@ func (f *DynamicFilter) Next(ctx context.Context) (Message, error) {
 			if side == 1 {
 				err := f.applyRight(m)
 				m.Release()
+				if err == nil {
+					err = f.charge.set(f.StateBytes())
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -110,7 +136,13 @@ func (f *DynamicFilter) Next(ctx context.Context) (Message, error) {
 			}
 			out, err := f.applyLeft(m)
 			m.Release()
+			if err == nil {
+				err = f.charge.set(f.StateBytes())
+			}
 			if err != nil {
+				if out != nil {
+					out.Release()
+				}
 				return nil, err
 			}
 			if out != nil {
@@ -204,6 +236,7 @@ func (f *DynamicFilter) applyRight(c *Chunk) error {
 		if r == nil {
 			r = &dfRight{val: d}
 			f.right[string(f.kbuf)] = r
+			f.bytes += dfRightBytes(len(f.kbuf), d)
 		}
 		r.n += op.Sign()
 		switch {
@@ -211,6 +244,7 @@ func (f *DynamicFilter) applyRight(c *Chunk) error {
 			return pgerror.Internal("stream: dynamic filter right input deletes a row that is not present")
 		case r.n == 0:
 			delete(f.right, string(f.kbuf))
+			f.bytes -= dfRightBytes(len(f.kbuf), r.val)
 		}
 	}
 	f.rdirty = true
@@ -303,6 +337,9 @@ func (f *DynamicFilter) scan(old, nv types.Datum, lo, hi string) {
 func (f *DynamicFilter) Close() error {
 	f.q.release()
 	f.em.release()
-	f.tree = newOrdTree()
+	f.tree = newOrdTreeAcct(&f.bytes)
+	f.right = map[string]*dfRight{}
+	f.bytes = 0
+	f.charge.release()
 	return f.al.close()
 }

@@ -46,7 +46,29 @@ type EOWC struct {
 	queue    []Message
 	keyBuf   []byte
 	multiset bool // no key columns: the whole row is the key
+
+	bytes  int64 // eowcRowBytes of the pending rows
+	charge memCharge
 }
+
+// eowcRowBytes estimates one pending row without its values: its map
+// entry, key and eowcRow (rowBytes of its values come on top).
+func eowcRowBytes(r *eowcRow) int64 {
+	return mapEntryBytes + stringBytes + ptrBytes + 48 + int64(len(r.key))
+}
+
+// WithMemBudget makes EOWC charge its state (every pending row, boxed,
+// until its window closes) to b after every chunk and watermark, failing
+// with SQLSTATE 53200 from Next when b refuses. Close releases it all. nil
+// (the default) means unlimited.
+func (e *EOWC) WithMemBudget(b MemBudget) *EOWC {
+	e.charge = memCharge{budget: b, what: "emit-on-window-close"}
+	return e
+}
+
+// StateBytes is the operator's current estimate of the memory its state
+// holds.
+func (e *EOWC) StateBytes() int64 { return e.bytes }
 
 type eowcRow struct {
 	key   string
@@ -114,6 +136,9 @@ func (e *EOWC) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			e.apply(m)
 			m.Release()
+			if err := e.charge.set(e.StateBytes()); err != nil {
+				return nil, err
+			}
 		case Watermark:
 			if m.Col != e.windowCol || m.Value == nil {
 				return m, nil
@@ -123,6 +148,12 @@ func (e *EOWC) Next(ctx context.Context) (Message, error) {
 			}
 			e.closed = m.Value
 			out := e.close(m.Value)
+			if err := e.charge.set(e.StateBytes()); err != nil {
+				if out != nil {
+					out.Release()
+				}
+				return nil, err
+			}
 			if out == nil {
 				return m, nil
 			}
@@ -153,12 +184,17 @@ func (e *EOWC) apply(c *Chunk) {
 			if r == nil {
 				r = &eowcRow{key: string(e.keyBuf)}
 				e.pending[r.key] = r
+				e.bytes += eowcRowBytes(r)
 			}
 			if r.vals == nil || !e.multiset {
+				if r.vals != nil {
+					e.bytes -= rowBytes(r.vals)
+				}
 				r.vals = make([]types.Datum, len(e.inTypes))
 				for col, t := range e.inTypes {
 					r.vals[col] = types.GetDatum(b.Column(col), i, t)
 				}
+				e.bytes += rowBytes(r.vals)
 			}
 			r.count++
 			continue
@@ -169,6 +205,7 @@ func (e *EOWC) apply(c *Chunk) {
 		r.count--
 		if r.count <= 0 {
 			delete(e.pending, r.key)
+			e.bytes -= eowcRowBytes(r) + rowBytes(r.vals)
 		}
 	}
 }
@@ -199,6 +236,7 @@ func (e *EOWC) close(w types.Datum) *Chunk {
 	n := 0
 	for _, r := range due {
 		delete(e.pending, r.key)
+		e.bytes -= eowcRowBytes(r) + rowBytes(r.vals)
 		for k := int64(0); k < r.count; k++ {
 			for i, t := range e.inTypes {
 				types.AppendDatum(bs[i], r.vals[i], t)
@@ -226,5 +264,7 @@ func (e *EOWC) Close() error {
 	}
 	e.queue = nil
 	e.pending = map[string]*eowcRow{}
+	e.bytes = 0
+	e.charge.release()
 	return e.input.Close()
 }

@@ -44,7 +44,27 @@ type GroupTopN struct {
 	kbuf  []byte
 	em    *rowEmitter
 	q     opQueue
+
+	bytes  int64 // the partitions' tree entries (ordTree.bytes) and partitions
+	charge memCharge
 }
+
+// gtPartBytes is a partition beyond its key: the gtPart, its empty tree
+// and its map entry.
+const gtPartBytes = 96 + 120 + mapEntryBytes + stringBytes + ptrBytes
+
+// WithMemBudget makes GroupTopN charge its state (every distinct input row,
+// boxed, in its partition's tree, and the partitions) to b after every
+// chunk and barrier, failing with SQLSTATE 53200 from Next when b refuses.
+// Close releases it all. nil (the default) means unlimited.
+func (g *GroupTopN) WithMemBudget(b MemBudget) *GroupTopN {
+	g.charge = memCharge{budget: b, what: "grouped top-N"}
+	return g
+}
+
+// StateBytes is the operator's current estimate of the memory its state
+// holds.
+func (g *GroupTopN) StateBytes() int64 { return g.bytes + int64(cap(g.dirty))*ptrBytes }
 
 type gtPart struct {
 	key   string
@@ -115,6 +135,9 @@ func (g *GroupTopN) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			err := g.apply(m)
 			m.Release()
+			if err == nil {
+				err = g.charge.set(g.StateBytes())
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -124,6 +147,9 @@ func (g *GroupTopN) Next(ctx context.Context) (Message, error) {
 			}
 			clear(g.dirty)
 			g.dirty = g.dirty[:0]
+			if err := g.charge.set(g.StateBytes()); err != nil {
+				return nil, err
+			}
 			g.q.push(g.em.take()...)
 			g.q.push(m)
 		default:
@@ -138,8 +164,9 @@ func (g *GroupTopN) apply(c *Chunk) error {
 		g.kbuf = appendColsIdentity(g.kbuf[:0], vals, g.inTypes, g.partition)
 		p := g.parts[string(g.kbuf)]
 		if p == nil {
-			p = &gtPart{key: string(g.kbuf), tree: newOrdTree()}
+			p = &gtPart{key: string(g.kbuf), tree: newOrdTreeAcct(&g.bytes)}
 			g.parts[p.key] = p
+			g.bytes += gtPartBytes + int64(len(p.key))
 		}
 		g.kbuf = appendOrderKey(g.kbuf[:0], vals, g.inTypes, g.order)
 		plen := len(g.kbuf)
@@ -210,6 +237,7 @@ func (g *GroupTopN) flushPart(p *gtPart) {
 	p.dirty = p.dirty[:0]
 	if p.tree.size == 0 {
 		delete(g.parts, p.key)
+		g.bytes -= gtPartBytes + int64(len(p.key))
 	}
 }
 
@@ -271,5 +299,8 @@ func (g *GroupTopN) Close() error {
 	g.q.release()
 	g.em.release()
 	g.parts = map[string]*gtPart{}
+	g.dirty = nil
+	g.bytes = 0
+	g.charge.release()
 	return g.input.Close()
 }

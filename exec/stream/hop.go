@@ -33,6 +33,17 @@ type Hop struct {
 	mem                 memory.Allocator
 	tz, isInt           bool
 	pending             []Message
+
+	charge memCharge // the last expanded chunk, until the next call
+}
+
+// WithMemBudget makes Hop charge each expanded chunk (an input chunk
+// times size/slide windows, the one thing hop holds) to b until its next
+// Next call, failing with SQLSTATE 53200 when b refuses. Close releases
+// it. nil (the default) means unlimited.
+func (h *Hop) WithMemBudget(b MemBudget) *Hop {
+	h.charge = memCharge{budget: b, what: "hop window"}
+	return h
 }
 
 // NewHop returns hop over input's column timeCol. Bad intervals are 0A000
@@ -72,6 +83,7 @@ func (h *Hop) Schema() *arrow.Schema { return h.schema }
 
 // Next implements Executor.
 func (h *Hop) Next(ctx context.Context) (Message, error) {
+	h.charge.release()
 	for {
 		if len(h.pending) > 0 {
 			m := h.pending[0]
@@ -87,7 +99,13 @@ func (h *Hop) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			out, err := h.expand(m)
 			m.Release()
+			if err == nil && out != nil {
+				err = h.charge.set(batchBytes(out.Batch))
+			}
 			if err != nil {
+				if out != nil {
+					out.Release()
+				}
 				return nil, err
 			}
 			if out != nil {
@@ -186,5 +204,6 @@ func (h *Hop) Close() error {
 		ReleaseMessage(m)
 	}
 	h.pending = nil
+	h.charge.release()
 	return h.input.Close()
 }

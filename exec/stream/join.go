@@ -56,6 +56,28 @@ type HashJoin struct {
 	// cond is the residual ON condition over (left row, right row); nil
 	// means every key match joins.
 	cond func(l, r []types.Datum) (bool, error)
+
+	charge memCharge
+}
+
+// WithMemBudget makes the join charge its state (both sides' retained
+// batches, entries, buckets and key tables; see joinSide.bytes) to b after
+// every chunk, and fail with SQLSTATE 53200 from Next when b refuses. Close
+// releases it all. nil (the default) means unlimited.
+func (j *HashJoin) WithMemBudget(b MemBudget) *HashJoin {
+	j.charge = memCharge{budget: b, what: "hash join"}
+	return j
+}
+
+// StateBytes is the join's current estimate of the memory its state holds.
+func (j *HashJoin) StateBytes() int64 {
+	n := int64(cap(j.refs[0])+cap(j.refs[1]))*8 + int64(cap(j.ops)) + int64(cap(j.obs))*4
+	for _, sd := range j.sides {
+		if sd != nil {
+			n += sd.bytes()
+		}
+	}
+	return n
 }
 
 // WithCondition adds a residual ON condition: a left and a right row join
@@ -134,7 +156,13 @@ func (j *HashJoin) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			out, err := j.process(side, m)
 			m.Release()
+			if err == nil {
+				err = j.charge.set(j.StateBytes())
+			}
 			if err != nil {
+				if out != nil {
+					out.Release()
+				}
 				return nil, err
 			}
 			if out != nil {
@@ -166,6 +194,11 @@ func (j *HashJoin) process(s int, c *Chunk) (*Chunk, error) {
 		out, err = j.build()
 	}
 	sd.sweep(cur)
+	if sd.live == 0 && sd.nEntries > 0 {
+		// Every row retracted: drop the entry pages, buckets and key table
+		// too (they never shrink otherwise).
+		sd.release()
+	}
 	if err == nil {
 		err = sd.maybeCompact(j.mem)
 	}
@@ -364,6 +397,7 @@ func (j *HashJoin) Close() error {
 			sd.release()
 		}
 	}
+	j.charge.release()
 	if err := j.al.close(); err != nil {
 		return fmt.Errorf("stream: join close: %w", err)
 	}

@@ -37,6 +37,8 @@ type joinSide struct {
 
 	segs     []arrow.RecordBatch // nil: free slot
 	segLive  []int32             // live entries per segment
+	segSize  []int64             // batchBytes per segment
+	segBytes int64               // batchBytes of all segments
 	freeSegs []int32
 	segRows  int // rows held by all segments
 	dead     []int32
@@ -51,6 +53,12 @@ type joinSide struct {
 	buckets     []joinBucket
 	freeBuckets []int32
 	byKey       keyTable
+
+	// Memory accounting (see bytes): the bytes of the buckets' encoded
+	// keys, the entries held in bucket indexes, and the boxed datums.
+	keyBytes   int64
+	indexed    int64
+	datumBytes int64
 
 	// Per-chunk scratch.
 	keyIDs  []uint64
@@ -238,6 +246,7 @@ func (sd *joinSide) bucket(id uint64, key []byte) int32 {
 	bk.next, bk.head, bk.tail = -1, -1, -1
 	if !sd.intKey {
 		bk.key = string(key)
+		sd.keyBytes += int64(len(key))
 		if head, ok := sd.byKey.get(id); ok {
 			bk.next = head
 		}
@@ -262,6 +271,7 @@ func (sd *joinSide) dropBucket(id uint64, b int32) {
 		}
 		sd.buckets[p].next = next
 	}
+	sd.keyBytes -= int64(len(sd.buckets[b].key))
 	sd.buckets[b] = joinBucket{}
 	sd.freeBuckets = append(sd.freeBuckets, b)
 }
@@ -270,14 +280,17 @@ func (sd *joinSide) dropBucket(id uint64, b int32) {
 func (sd *joinSide) addSeg(b arrow.RecordBatch) int32 {
 	b.Retain()
 	sd.segRows += int(b.NumRows())
+	size := batchBytes(b)
+	sd.segBytes += size
 	if n := len(sd.freeSegs); n > 0 {
 		s := sd.freeSegs[n-1]
 		sd.freeSegs = sd.freeSegs[:n-1]
-		sd.segs[s], sd.segLive[s] = b, 0
+		sd.segs[s], sd.segLive[s], sd.segSize[s] = b, 0, size
 		return s
 	}
 	sd.segs = append(sd.segs, b)
 	sd.segLive = append(sd.segLive, 0)
+	sd.segSize = append(sd.segSize, size)
 	return int32(len(sd.segs) - 1)
 }
 
@@ -288,6 +301,8 @@ func (sd *joinSide) sweep(cur int32) {
 	for _, s := range sd.dead {
 		if sd.segs[s] != nil && sd.segLive[s] == 0 {
 			sd.segRows -= int(sd.segs[s].NumRows())
+			sd.segBytes -= sd.segSize[s]
+			sd.segSize[s] = 0
 			sd.segs[s].Release()
 			sd.segs[s] = nil
 			sd.freeSegs = append(sd.freeSegs, s)
@@ -389,14 +404,17 @@ func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg 
 	}
 	if vals != nil {
 		sd.datums[e] = vals
+		sd.datumBytes += rowBytes(vals)
 	}
 	sd.segLive[ref.seg]++
 	sd.live++
 	switch {
 	case bk.index != nil:
 		sd.indexEntry(bk, e)
+		sd.indexed++
 	case bk.count >= bigBucket:
 		bk.index = make(map[uint64]int32, 2*bk.count)
+		sd.indexed += int64(bk.count)
 		for x := bk.head; x >= 0; x = sd.ent(x).next {
 			sd.indexEntry(bk, x)
 		}
@@ -441,6 +459,9 @@ func (sd *joinSide) unlink(bk *joinBucket, e int32) {
 			sd.ent(en.hnext).hprev = en.hprev
 		}
 	}
+	if bk.index != nil {
+		sd.indexed--
+	}
 	bk.count--
 	if bk.count == 0 {
 		bk.index = nil
@@ -455,6 +476,7 @@ func (sd *joinSide) freeEntry(e int32) {
 	}
 	*sd.ent(e) = joinEntry{}
 	if sd.datums != nil {
+		sd.datumBytes -= rowBytes(sd.datums[e])
 		sd.datums[e] = nil
 	}
 	sd.freeEntries = append(sd.freeEntries, e)
@@ -509,6 +531,8 @@ func (sd *joinSide) compact(mem memory.Allocator) error {
 	}
 	sd.segs = append(sd.segs[:0], nb)
 	sd.segLive = append(sd.segLive[:0], int32(len(refs)))
+	sd.segBytes = batchBytes(nb)
+	sd.segSize = append(sd.segSize[:0], sd.segBytes)
 	sd.freeSegs, sd.dead = sd.freeSegs[:0], sd.dead[:0]
 	sd.segRows = len(refs)
 	for k, e := range ids {
@@ -525,4 +549,30 @@ func (sd *joinSide) release() {
 		}
 	}
 	*sd = joinSide{schema: sd.schema, ts: sd.ts, keys: sd.keys, intKey: sd.intKey, slack: sd.slack, enc: vec.KeyEncoder{Types: sd.enc.Types}}
+}
+
+// Per-structure sizes of a join side (64-bit).
+const (
+	joinEntryBytes  = 48 // joinEntry
+	joinBucketBytes = 56 // joinBucket
+	keySlotBytes    = 16 // keySlot
+	// joinIndexBytes is one entry of a big bucket's row-hash index
+	// (map[uint64]int32: key, value, control byte and load slack).
+	joinIndexBytes = 24
+)
+
+// bytes estimates the memory the side holds: retained segments, the entry
+// pages, buckets and their keys and indexes, the key table, boxed datums
+// and the per-chunk scratch, which stays allocated between chunks. It is
+// O(1): every term is a counter or a capacity.
+func (sd *joinSide) bytes() int64 {
+	n := sd.segBytes
+	n += int64(cap(sd.segs))*(2*ptrBytes) + int64(cap(sd.segLive))*4 + int64(cap(sd.segSize))*8 + int64(cap(sd.freeSegs))*4
+	n += int64(len(sd.pages))*entryPage*joinEntryBytes + int64(cap(sd.pages))*sliceBytes + int64(cap(sd.freeEntries))*4
+	n += int64(cap(sd.buckets))*joinBucketBytes + sd.keyBytes + int64(cap(sd.freeBuckets))*4
+	n += sd.indexed * joinIndexBytes
+	n += int64(len(sd.byKey.slots)) * keySlotBytes
+	n += sd.datumBytes + int64(cap(sd.datums))*sliceBytes
+	n += int64(cap(sd.keyIDs))*8 + int64(cap(sd.rowHash))*8 + int64(cap(sd.nullKey))
+	return n
 }

@@ -50,13 +50,50 @@ type OverWindow struct {
 	kbuf     []byte
 	em       *rowEmitter
 	q        opQueue
+
+	// bytes estimates the state's memory: tree entries (ordTree.bytes),
+	// partitions, their emitted output rows and fast-path lists.
+	bytes  int64
+	charge memCharge
 }
+
+// owPartBytes is a partition beyond its key and rows: the owPart, its
+// empty tree and output map, and its map entry.
+const owPartBytes = 200 + 120 + 48 + mapEntryBytes + stringBytes + ptrBytes
+
+// owOutBytes estimates one emitted output row kept in a partition's out
+// map: the entry, its key, the owOut, and its values (the first nIn share
+// their boxes with the tree's row, so only their interface words count).
+func owOutBytes(key string, vals []types.Datum, nIn int) int64 {
+	n := int64(mapEntryBytes+stringBytes+ptrBytes+32+sliceBytes) + int64(len(key)) + int64(len(vals))*ifaceBytes
+	for _, d := range vals[min(nIn, len(vals)):] {
+		n += datumBytes(d) - ifaceBytes
+	}
+	return n
+}
+
+// WithMemBudget makes OverWindow charge its state (every distinct input
+// row, boxed, in its partition's tree; the output rows last emitted per
+// partition) to b after every chunk and barrier, failing with SQLSTATE
+// 53200 from Next when b refuses. Close releases it all. nil (the
+// default) means unlimited.
+func (w *OverWindow) WithMemBudget(b MemBudget) *OverWindow {
+	w.charge = memCharge{budget: b, what: "window function"}
+	return w
+}
+
+// StateBytes is the operator's current estimate of the memory its state
+// holds.
+func (w *OverWindow) StateBytes() int64 { return w.bytes + int64(cap(w.dirty))*ptrBytes }
 
 type owPart struct {
 	key   string
 	tree  *ordTree
 	out   map[string]*owOut // emitted output rows by row key
 	dirty bool
+	// bytes is the estimate of out, tail and appended (owOutBytes each,
+	// plus the lists' slots).
+	bytes int64
 
 	// Append fast path (lookback ≥ 0): the largest row key at the last
 	// flush, the last lookback rows then, and this epoch's rows, valid
@@ -180,6 +217,9 @@ func (w *OverWindow) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			err := w.apply(m)
 			m.Release()
+			if err == nil {
+				err = w.charge.set(w.StateBytes())
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -201,6 +241,9 @@ func (w *OverWindow) Next(ctx context.Context) (Message, error) {
 			}
 			clear(w.dirty)
 			w.dirty = w.dirty[:0]
+			if err := w.charge.set(w.StateBytes()); err != nil {
+				return nil, err
+			}
 			w.q.push(w.em.take()...)
 			w.q.push(m)
 		default:
@@ -215,8 +258,9 @@ func (w *OverWindow) apply(c *Chunk) error {
 		w.kbuf = appendColsIdentity(w.kbuf[:0], vals, w.inTypes, w.partition)
 		p := w.parts[string(w.kbuf)]
 		if p == nil {
-			p = &owPart{key: string(w.kbuf), tree: newOrdTree(), out: map[string]*owOut{}}
+			p = &owPart{key: string(w.kbuf), tree: newOrdTreeAcct(&w.bytes), out: map[string]*owOut{}}
 			w.parts[p.key] = p
+			w.bytes += owPartBytes + int64(len(p.key))
 		}
 		w.kbuf = appendOrderKey(w.kbuf[:0], vals, w.inTypes, w.order)
 		plen := len(w.kbuf)
@@ -227,7 +271,13 @@ func (w *OverWindow) apply(c *Chunk) error {
 		}
 		if w.lookback >= 0 && !p.slow {
 			if op.Sign() > 0 && string(w.kbuf) > p.lastKey {
-				p.appended = append(p.appended, owAppend{key: n.key, vals: vals})
+				if len(p.appended) == cap(p.appended) {
+					w.bytes -= int64(cap(p.appended)) * (stringBytes + sliceBytes)
+					p.appended = append(p.appended, owAppend{key: n.key, vals: vals})
+					w.bytes += int64(cap(p.appended)) * (stringBytes + sliceBytes)
+				} else {
+					p.appended = append(p.appended, owAppend{key: n.key, vals: vals})
+				}
 			} else {
 				p.slow = true
 			}
@@ -346,6 +396,9 @@ func (w *OverWindow) flushAppended(ctx context.Context, parts []*owPart) error {
 			if o == nil {
 				o = &owOut{vals: vals}
 				p.out[string(w.kbuf)] = o
+				d := owOutBytes(string(w.kbuf), vals, len(w.inTypes))
+				p.bytes += d
+				w.bytes += d
 			}
 			o.n++
 			w.em.diff(1, vals)
@@ -355,7 +408,9 @@ func (w *OverWindow) flushAppended(ctx context.Context, parts []*owPart) error {
 		if k := len(own) - w.lookback; k > 0 {
 			own = own[k:]
 		}
+		w.bytes -= int64(cap(p.tail)) * sliceBytes
 		p.tail = append(p.tail[:0:0], own...)
+		w.bytes += int64(cap(p.tail)) * sliceBytes
 		p.appended = p.appended[:0]
 	}
 	return nil
@@ -364,6 +419,7 @@ func (w *OverWindow) flushAppended(ctx context.Context, parts []*owPart) error {
 // resetTail reloads the fast-path state from the tree after a full
 // recomputation.
 func (w *OverWindow) resetTail(p *owPart) {
+	w.bytes -= int64(cap(p.tail)) * sliceBytes
 	p.appended, p.slow, p.tail, p.lastKey = p.appended[:0], false, nil, ""
 	total := p.tree.total()
 	if total == 0 {
@@ -373,6 +429,7 @@ func (w *OverWindow) resetTail(p *owPart) {
 		n, _ := p.tree.at(pos)
 		p.tail = append(p.tail, n.vals)
 	}
+	w.bytes += int64(cap(p.tail)) * sliceBytes
 	last, _ := p.tree.at(total - 1)
 	p.lastKey = last.key
 }
@@ -384,6 +441,7 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 		defer w.resetTail(p)
 	}
 	newOut := map[string]*owOut{}
+	var newBytes int64
 	if p.tree.total() > 0 {
 		rb, nodes := w.partitionBatch(p)
 		extra, err := w.compute(ctx, rb)
@@ -420,6 +478,7 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 			if o == nil {
 				o = &owOut{vals: vals}
 				newOut[string(w.kbuf)] = o
+				newBytes += owOutBytes(string(w.kbuf), vals, len(w.inTypes))
 			}
 			o.n++
 		}
@@ -441,8 +500,12 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 		w.em.diff(max(o.n-n, 0), o.vals)
 	}
 	p.out = newOut
+	w.bytes += newBytes - p.bytes
+	p.bytes = newBytes
 	if p.tree.size == 0 {
 		delete(w.parts, p.key)
+		// (resetTail, deferred, drops the tail's share.)
+		w.bytes -= owPartBytes + int64(len(p.key)) + p.bytes + int64(cap(p.appended))*(stringBytes+sliceBytes)
 	}
 	return nil
 }
@@ -461,5 +524,8 @@ func (w *OverWindow) Close() error {
 	w.q.release()
 	w.em.release()
 	w.parts = map[string]*owPart{}
+	w.dirty = nil
+	w.bytes = 0
+	w.charge.release()
 	return w.input.Close()
 }

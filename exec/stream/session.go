@@ -50,7 +50,33 @@ type Session struct {
 	keyBuf []byte
 	out    sessOut
 	queue  []Message
+
+	bytes  int64 // sessEntryBytes and sessRowBytes of the state
+	charge memCharge
 }
+
+// sessEntryBytes is one time entry without its rows: the sessEntry and its
+// slot in entries.
+const sessEntryBytes = 32 + ptrBytes
+
+// sessRowBytes estimates one distinct row: the sessRow, its slot, its key
+// and its boxed values.
+func sessRowBytes(r *sessRow) int64 {
+	return 48 + ptrBytes + stringBytes + int64(len(r.key)) + rowBytes(r.vals)
+}
+
+// WithMemBudget makes Session charge its state (every live row, boxed, by
+// time) to b after every chunk and watermark, failing with SQLSTATE 53200
+// from Next when b refuses. Close releases it all. nil (the default) means
+// unlimited.
+func (s *Session) WithMemBudget(b MemBudget) *Session {
+	s.charge = memCharge{budget: b, what: "session window"}
+	return s
+}
+
+// StateBytes is the operator's current estimate of the memory its state
+// holds.
+func (s *Session) StateBytes() int64 { return s.bytes }
 
 type sessEntry struct {
 	ts   int64
@@ -149,7 +175,13 @@ func (s *Session) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			out, err := s.apply(m)
 			m.Release()
+			if err == nil {
+				err = s.charge.set(s.StateBytes())
+			}
 			if err != nil {
+				if out != nil {
+					out.Release()
+				}
 				return nil, err
 			}
 			if out != nil {
@@ -167,6 +199,9 @@ func (s *Session) Next(ctx context.Context) (Message, error) {
 				s.wm, s.hasWM = v, true
 			}
 			s.cleanup()
+			if err := s.charge.set(s.StateBytes()); err != nil {
+				return nil, err
+			}
 			ws := s.wm
 			if len(s.entries) > 0 && s.entries[0].ts < ws {
 				ws = s.entries[0].ts
@@ -223,12 +258,14 @@ func (s *Session) apply(c *Chunk) (*Chunk, error) {
 		if op.Sign() > 0 {
 			if e == nil {
 				e = &sessEntry{ts: t}
+				s.bytes += sessEntryBytes
 				s.entries = append(s.entries, nil)
 				copy(s.entries[p+1:], s.entries[p:])
 				s.entries[p] = e
 			}
 			if r == nil {
 				r = &sessRow{key: string(s.keyBuf), vals: s.rowDatums(cols, i)}
+				s.bytes += sessRowBytes(r)
 				e.rows = append(e.rows, r)
 				s.rows++
 			}
@@ -250,8 +287,10 @@ func (s *Session) apply(c *Chunk) (*Chunk, error) {
 		if r.count == 0 {
 			e.rows = append(e.rows[:ri], e.rows[ri+1:]...)
 			s.rows--
+			s.bytes -= sessRowBytes(r)
 			if len(e.rows) == 0 {
 				s.entries = append(s.entries[:p], s.entries[p+1:]...)
+				s.bytes -= sessEntryBytes
 				dirty = append(dirty, t)
 			}
 		}
@@ -351,6 +390,10 @@ func (s *Session) cleanup() {
 	}
 	for _, e := range s.entries[:drop] {
 		s.rows -= int64(len(e.rows))
+		s.bytes -= sessEntryBytes
+		for _, r := range e.rows {
+			s.bytes -= sessRowBytes(r)
+		}
 	}
 	rest := make([]*sessEntry, len(s.entries)-drop, max(len(s.entries)-drop, 8))
 	copy(rest, s.entries[drop:])
@@ -399,5 +442,7 @@ func (s *Session) Close() error {
 	}
 	s.queue = nil
 	s.entries = nil
+	s.bytes = 0
+	s.charge.release()
 	return s.input.Close()
 }

@@ -28,7 +28,29 @@ type SetOp struct {
 	kbuf  []byte
 	em    *rowEmitter
 	q     opQueue
+
+	bytes  int64 // setRowBytes of every row
+	charge memCharge
 }
+
+// setRowBytes estimates one distinct row: its map entry, key, setRow and
+// boxed values.
+func setRowBytes(r *setRow) int64 {
+	return mapEntryBytes + stringBytes + ptrBytes + 48 + int64(len(r.key)) + rowBytes(r.vals)
+}
+
+// WithMemBudget makes SetOp charge its state (every distinct row of either
+// input, boxed, with its counts) to b after every chunk and barrier,
+// failing with SQLSTATE 53200 from Next when b refuses. Close releases it
+// all. nil (the default) means unlimited.
+func (s *SetOp) WithMemBudget(b MemBudget) *SetOp {
+	s.charge = memCharge{budget: b, what: "set operation"}
+	return s
+}
+
+// StateBytes is the operator's current estimate of the memory its state
+// holds.
+func (s *SetOp) StateBytes() int64 { return s.bytes + int64(cap(s.dirty))*ptrBytes }
 
 type setRow struct {
 	key   string
@@ -88,11 +110,17 @@ func (s *SetOp) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			err := s.apply(side, m)
 			m.Release()
+			if err == nil {
+				err = s.charge.set(s.StateBytes())
+			}
 			if err != nil {
 				return nil, err
 			}
 		case Barrier:
 			s.flush()
+			if err := s.charge.set(s.StateBytes()); err != nil {
+				return nil, err
+			}
 			s.q.push(s.em.take()...)
 			s.q.push(m)
 		case Watermark:
@@ -120,6 +148,7 @@ func (s *SetOp) apply(side int, c *Chunk) error {
 		if r == nil {
 			r = &setRow{key: string(s.kbuf), vals: vals}
 			s.rows[r.key] = r
+			s.bytes += setRowBytes(r)
 		}
 		r.n[side] += op.Sign()
 		if r.n[side] < 0 {
@@ -158,6 +187,7 @@ func (s *SetOp) flush() {
 		r.out = w
 		if r.n[0] == 0 && r.n[1] == 0 {
 			delete(s.rows, r.key)
+			s.bytes -= setRowBytes(r)
 		}
 	}
 	clear(s.dirty)
@@ -169,5 +199,8 @@ func (s *SetOp) Close() error {
 	s.q.release()
 	s.em.release()
 	s.rows = map[string]*setRow{}
+	s.dirty = nil
+	s.bytes = 0
+	s.charge.release()
 	return s.al.close()
 }

@@ -42,6 +42,9 @@ type TopN struct {
 	kbuf     []byte
 	em       *rowEmitter
 	q        opQueue
+
+	bytes  int64 // the tree's entries (ordTree.bytes)
+	charge memCharge
 }
 
 // NewTopN keeps the rows ranked [offset, offset+limit) under order (ties
@@ -59,8 +62,25 @@ func NewTopN(input Executor, inTypes []types.T, order []SortCol, limit, offset i
 	if offset < 0 {
 		return nil, pgerror.New(pgerror.InvalidRowCountInOffset, "OFFSET must not be negative")
 	}
-	return &TopN{input: input, inTypes: inTypes, order: order, limit: limit, offset: offset, withTies: withTies,
-		schema: s, tree: newOrdTree(), em: newRowEmitter(s, inTypes, memory.DefaultAllocator)}, nil
+	t := &TopN{input: input, inTypes: inTypes, order: order, limit: limit, offset: offset, withTies: withTies,
+		schema: s, em: newRowEmitter(s, inTypes, memory.DefaultAllocator)}
+	t.tree = newOrdTreeAcct(&t.bytes)
+	return t, nil
+}
+
+// WithMemBudget makes TopN charge its state (every distinct input row,
+// boxed, in the tree) to b after every chunk and barrier, failing with
+// SQLSTATE 53200 from Next when b refuses. Close releases it all. nil (the
+// default) means unlimited.
+func (t *TopN) WithMemBudget(b MemBudget) *TopN {
+	t.charge = memCharge{budget: b, what: "top-N"}
+	return t
+}
+
+// StateBytes is the operator's current estimate of the memory its state
+// holds.
+func (t *TopN) StateBytes() int64 {
+	return t.bytes + int64(cap(t.dirty))*ptrBytes + int64(len(t.lo)+len(t.hi)+len(t.minDirty)+len(t.maxDirty))
 }
 
 // WithAllocator makes the operator allocate its output with mem (before use).
@@ -86,11 +106,17 @@ func (t *TopN) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			err := t.apply(m)
 			m.Release()
+			if err == nil {
+				err = t.charge.set(t.StateBytes())
+			}
 			if err != nil {
 				return nil, err
 			}
 		case Barrier:
 			t.flush()
+			if err := t.charge.set(t.StateBytes()); err != nil {
+				return nil, err
+			}
 			t.q.push(t.em.take()...)
 			t.q.push(m)
 		default:
@@ -211,6 +237,9 @@ func (t *TopN) flush() {
 func (t *TopN) Close() error {
 	t.q.release()
 	t.em.release()
-	t.tree = newOrdTree()
+	t.tree.dropAll()
+	t.tree = newOrdTreeAcct(&t.bytes)
+	t.dirty = nil
+	t.charge.release()
 	return t.input.Close()
 }

@@ -38,7 +38,30 @@ type ordTree struct {
 
 	path []*btNode // scratch of add and remove
 	idxs []int
+
+	// bytes estimates the memory of the entries (otNodeBytes, key and
+	// boxed values each); acct, when set, receives every change of it too
+	// (an operator's total over many trees).
+	bytes int64
+	acct  *int64
 }
+
+// entryBytes estimates the memory of one entry of key and vals.
+func entryBytes(key string, vals []types.Datum) int64 {
+	return otNodeBytes + int64(len(key)) + rowBytes(vals)
+}
+
+// charge adds d to the tree's byte estimate (and its operator's).
+func (t *ordTree) charge(d int64) {
+	t.bytes += d
+	if t.acct != nil {
+		*t.acct += d
+	}
+}
+
+// dropAll removes every entry's bytes from the operator's total (the tree
+// is being discarded).
+func (t *ordTree) dropAll() { t.charge(-t.bytes) }
 
 const btMax = 64
 
@@ -57,6 +80,14 @@ type btNode struct {
 }
 
 func newOrdTree() *ordTree { return &ordTree{root: &btNode{leaf: true}} }
+
+// newOrdTreeAcct returns an empty tree whose byte estimate also adds up in
+// *acct.
+func newOrdTreeAcct(acct *int64) *ordTree {
+	t := newOrdTree()
+	t.acct = acct
+	return t
+}
 
 // keyPrefix packs the first 8 bytes of a key (zero-padded) big-endian:
 // unequal prefixes order keys as the keys themselves do.
@@ -185,6 +216,7 @@ func (t *ordTree) add(key string, plen int, vals []types.Datum, delta int64) (*o
 			return nil, pgerror.Internal("stream: delete of a row that is not present")
 		}
 		e = &otNode{key: key, plen: plen, vals: vals, cnt: delta}
+		t.charge(entryBytes(key, vals))
 		leaf.pfx = slices.Insert(leaf.pfx, i, pk)
 		leaf.keys = slices.Insert(leaf.keys, i, key)
 		leaf.ents = slices.Insert(leaf.ents, i, e)
@@ -230,6 +262,7 @@ func (t *ordTree) remove(key string) {
 		return
 	}
 	w := leaf.ents[i].cnt
+	t.charge(-entryBytes(leaf.ents[i].key, leaf.ents[i].vals))
 	leaf.pfx = slices.Delete(leaf.pfx, i, i+1)
 	leaf.keys = slices.Delete(leaf.keys, i, i+1)
 	leaf.ents = slices.Delete(leaf.ents, i, i+1)
