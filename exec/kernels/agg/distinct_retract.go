@@ -36,13 +36,17 @@ func NewDistinct(argTypes []types.T, inner kernels.GroupedAcc) kernels.GroupedAc
 	keep := ok && kn.keepsNulls()
 	_, isCount := inner.(*countAcc)
 	needReps := !isCount && !exactEquality(argTypes)
-	return &distinctAcc{
+	a := &distinctAcc{
 		types:     append([]types.T(nil), argTypes...),
 		inner:     inner,
 		keepNulls: keep,
 		needReps:  needReps,
 		seen:      map[string]distinctEntry{},
 	}
+	if _, ok := inner.(kernels.GroupStater); ok {
+		return &distinctStater{a}
+	}
+	return a
 }
 
 // exactEquality reports whether SQL-equal values of every type in ts are
@@ -75,6 +79,11 @@ type distinctAcc struct {
 	needReps bool
 	seen     map[string]distinctEntry // group id (4 bytes) + row key → entry
 	keyBytes int64
+	// byGroup lists each group's entry keys once a group state has been
+	// saved or loaded (indexed); entries record their position in it.
+	byGroup [][]string
+	indexed bool
+	ngroups int
 	buf      []byte
 	mask     []uint32
 }
@@ -82,12 +91,68 @@ type distinctAcc struct {
 type distinctEntry struct {
 	n   int64
 	rep []types.Datum // the row inner was given (needReps only)
+	pos int32         // index in byGroup[group] (indexed only)
 }
 
-func (a *distinctAcc) Grow(n int) { a.inner.Grow(n) }
+func (a *distinctAcc) Grow(n int) {
+	a.inner.Grow(n)
+	a.ngroups = max(a.ngroups, n)
+	if a.indexed {
+		a.byGroup = growTo(a.byGroup, n)
+	}
+}
 
 func (a *distinctAcc) MemoryBytes() int64 {
-	return a.inner.MemoryBytes() + a.keyBytes + int64(len(a.seen))*(64+24*int64(len(a.types)))
+	m := a.inner.MemoryBytes() + a.keyBytes + int64(len(a.seen))*(64+24*int64(len(a.types)))
+	if a.indexed {
+		m += int64(cap(a.byGroup))*24 + int64(len(a.seen))*16
+	}
+	return m
+}
+
+// addEntry adds a new entry for key (group-prefixed) of group g.
+func (a *distinctAcc) addEntry(g uint32, key string, e distinctEntry) {
+	if a.indexed {
+		e.pos = int32(len(a.byGroup[g]))
+		a.byGroup[g] = append(a.byGroup[g], key)
+	}
+	a.seen[key] = e
+	a.keyBytes += int64(len(key))
+}
+
+// removeEntry deletes entry e (at key) of group g.
+func (a *distinctAcc) removeEntry(g uint32, key string, e distinctEntry) {
+	delete(a.seen, key)
+	a.keyBytes -= int64(len(key))
+	if !a.indexed {
+		return
+	}
+	list := a.byGroup[g]
+	last := len(list) - 1
+	if int(e.pos) != last {
+		moved := list[last]
+		list[e.pos] = moved
+		m := a.seen[moved]
+		m.pos = e.pos
+		a.seen[moved] = m
+	}
+	list[last] = ""
+	a.byGroup[g] = list[:last]
+}
+
+// index builds byGroup from seen; from then on entries keep it current.
+func (a *distinctAcc) index() {
+	if a.indexed {
+		return
+	}
+	a.byGroup = make([][]string, a.ngroups)
+	for k, e := range a.seen {
+		g := uint32(k[0]) | uint32(k[1])<<8 | uint32(k[2])<<16 | uint32(k[3])<<24
+		e.pos = int32(len(a.byGroup[g]))
+		a.byGroup[g] = append(a.byGroup[g], k)
+		a.seen[k] = e
+	}
+	a.indexed = true
 }
 
 // key builds the entry key of row i of group g in a.buf; ok is false for a
@@ -124,8 +189,7 @@ func (a *distinctAcc) Update(ctx *kernels.EvalContext, groups []uint32, args []a
 				rep[k] = types.GetDatum(col, i, a.types[k])
 			}
 		}
-		a.seen[string(a.buf)] = distinctEntry{n: 1, rep: rep}
-		a.keyBytes += int64(len(a.buf))
+		a.addEntry(g, string(a.buf), distinctEntry{n: 1, rep: rep})
 		a.mask[i] = g
 		fresh = true
 	}
@@ -160,8 +224,7 @@ func (a *distinctAcc) Retract(ctx *kernels.EvalContext, groups []uint32, args []
 			a.seen[string(a.buf)] = e
 			continue
 		}
-		delete(a.seen, string(a.buf))
-		a.keyBytes -= int64(len(a.buf))
+		a.removeEntry(g, string(a.buf), e)
 		gone = append(gone, g)
 		if a.needReps {
 			reps = append(reps, e.rep)

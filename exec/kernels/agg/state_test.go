@@ -43,7 +43,66 @@ func stateCases() []stateCase {
 			}
 		}
 	}
+	// DISTINCT (with and without kept representatives) and ORDER BY.
+	for _, c := range []aggCase{
+		{"count", []types.T{types.Int4T}}, {"sum", []types.T{types.NumericT}},
+		{"avg", []types.T{types.Float8T}}, {"string_agg", []types.T{types.TextT, types.TextT}},
+		{"array_agg", []types.T{types.Float8T}}, {"array_agg", []types.T{types.IntervalT}},
+		{"max", []types.T{types.NumericT}}, {"sum", []types.T{types.Int8T}},
+	} {
+		f := lookupAgg(reg, c.name, c.args)
+		ts := c.args
+		ret := f.ResultType(ts)
+		inner := func() kernels.GroupedAcc { return f.New(ts, ret) }
+		if c.name == "max" {
+			inner = func() kernels.GroupedAcc { return NewRetractableMinMax(ts[0], true) }
+		}
+		out = append(out, stateCase{name: fmt.Sprintf("%s(DISTINCT %v)", c.name, ts), ts: ts, ret: ret,
+			mk: func() kernels.GroupedAcc { return NewDistinct(ts, inner()) }})
+	}
+	for _, c := range []struct {
+		aggCase
+		keys []types.T
+		desc []bool
+	}{
+		{aggCase{"string_agg", []types.T{types.TextT, types.TextT}}, []types.T{types.Int4T}, []bool{true}},
+		{aggCase{"array_agg", []types.T{types.NumericT}}, []types.T{types.Float8T, types.TextT}, []bool{false, true}},
+		{aggCase{"array_agg", []types.T{types.Int4T}}, []types.T{types.IntervalT}, nil},
+		{aggCase{"sum", []types.T{types.Float8T}}, []types.T{types.NumericT}, nil},
+	} {
+		f := lookupAgg(reg, c.name, c.args)
+		args := c.args
+		ret := f.ResultType(args)
+		all := append(append([]types.T(nil), args...), c.keys...)
+		keys, desc := c.keys, c.desc
+		out = append(out, stateCase{name: fmt.Sprintf("%s(%v ORDER BY %v)", c.name, args, keys), ts: all, ret: ret,
+			mk: func() kernels.GroupedAcc {
+				return NewOrdered(args, keys, desc, []bool{true}, func() kernels.GroupedAcc { return f.New(args, ret) })
+			}})
+	}
 	return out
+}
+
+// lookupAgg finds the overload of name for argument types ts.
+func lookupAgg(reg *kernels.Registry, name string, ts []types.T) *kernels.AggFunc {
+	for _, f := range reg.Aggs(name) {
+		if argsFit(f.Args, ts) {
+			return f
+		}
+	}
+	panic(fmt.Sprintf("no %s%v", name, ts))
+}
+
+func argsFit(decl, ts []types.T) bool {
+	if len(decl) != len(ts) {
+		return false
+	}
+	for i, d := range decl {
+		if d.Family != types.FamAny && d.Family != ts[i].Family {
+			return false
+		}
+	}
+	return true
 }
 
 // groupResult renders group g's current result (or its error's SQLSTATE).
