@@ -84,8 +84,8 @@ type distinctAcc struct {
 	byGroup [][]string
 	indexed bool
 	ngroups int
-	buf      []byte
-	mask     []uint32
+	buf     []byte
+	mask    []uint32
 }
 
 type distinctEntry struct {
