@@ -36,6 +36,36 @@
 //	                               retract (batch); NewRetractableMinMax keeps
 //	                               the multiset (stream.LookupAgg uses it)
 //
+// Saving groups (kernels.GroupStater, state*.go): every retractable
+// accumulator above, NewRetractableMinMax, NewOrdered, and NewDistinct
+// around an inner GroupStater can encode one group's state and load it
+// into a group of another instance, so a streaming aggregate can spill
+// cold groups. Encodings start with a version byte (1) and are compact:
+// zigzag varints for counts and sums (count 2 bytes, sum/avg(int8) ~7,
+// avg(float8) ~15), exact sums as 128-bit words or big-endian big
+// integers with their binary exponent, numeric sums as coefficients at
+// their scale, and values (min/max multisets, string_agg/array_agg
+// elements, DISTINCT tuples, ORDER BY rows) in appendExactKey's exact
+// encoding (state_datum.go). Loading checks the whole input before it
+// changes the group and reports malformed input as XX001.
+//
+//	count          varint n
+//	sum(int2/4)    varint sum, varint n
+//	sum/avg int    varint n, varint hi, varint lo (128-bit sum)
+//	interval       varint n, months, days, micros
+//	bool_and/or    varint trues, falses
+//	bit_and/or     varint n, uvarint mask, varint count per set mask bit
+//	float family   varint n, flags, [NaN +Inf -Inf -0 counts], Σx, [Σx²]
+//	numeric family varint n, flags, [NaN +Inf -Inf], uvarint scale, Σx,
+//	               [Σx²], uvarint k, k per-scale counts
+//	min/max        uvarint keys, per key: uvarint spellings, per spelling:
+//	               exact value, varint ancient, uvarint k, k seq deltas
+//	string_agg     uvarint k, k × (uvarint len, key)
+//	array_agg      uvarint k, k exact values
+//	NewOrdered     uvarint k, k rows of exact values (args, then keys)
+//	NewDistinct    uvarint k, k × (uvarint len, row key, varint n,
+//	               [exact representative]), then the inner group state
+//
 // Float guarantee: a float aggregate's result is a function of the
 // multiset of its rows, so after any Update/Retract sequence it is bit for
 // bit what a fresh accumulator fed the remaining rows returns (NaN and
@@ -64,4 +94,8 @@
 //     intervals compare by span.
 //  7. Float overflow (finite inputs, result beyond the type's range) is
 //     22003, reported when the result is read, not while rows are added.
+//  8. AppendGroupState then LoadGroupState (same aggregate and argument
+//     types, any target group, fresh or not) gives a group whose results,
+//     now and after any further Update/Retract, equal the original's. A
+//     LoadGroupState that fails leaves the group unchanged.
 package agg

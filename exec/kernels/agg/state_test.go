@@ -348,6 +348,11 @@ func TestGroupStateSizes(t *testing.T) {
 	require.Equal(t, 2, size("count", nil, int64(1), int64(2), int64(3)))
 	require.LessOrEqual(t, size("sum", i8, int64(1_000_000), int64(-5)), 8)
 	require.LessOrEqual(t, size("avg", i8, int64(1_000_000), int64(-5)), 8)
+	require.LessOrEqual(t, size("sum", []types.T{types.Int4T}, int64(1_000_000), int64(-5)), 8)
+	f8 := []types.T{types.Float8T}
+	require.LessOrEqual(t, size("avg", f8, 1234.5678, -0.001, 1e6), 20)
+	require.LessOrEqual(t, size("sum", f8, 2.5, 3.0), 8)
+	require.LessOrEqual(t, size("avg", []types.T{types.NumericT}, numDatum(t, "12.50"), numDatum(t, "3")), 12)
 }
 
 // TestGroupStateMinMaxSpellings: after a load, the arrival order of a
