@@ -11,6 +11,30 @@ import (
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
+// Memory accounting of streaming state.
+//
+// The stateful executors (HashJoin, AsOfJoin, TopN, GroupTopN, OverWindow,
+// SetOp, Session, DynamicFilter, EOWC; Hop for its in-flight expansion)
+// keep their state in Go memory. Each keeps a running estimate of it
+// (StateBytes: retained Arrow batches by buffer length, hash and key
+// tables by capacity × entry size, boxed rows by datumBytes), updated
+// incrementally so reading it is O(1), and brings its reservation with
+// its MemBudget to that estimate after every chunk it absorbs (and after
+// barriers and watermarks that clean state up).
+//
+// Invariants:
+//  1. An executor's reservation equals its StateBytes after every chunk it
+//     absorbed without error (Hop: the bytes of the chunk it last
+//     returned); it never releases more than it reserved.
+//  2. A refused reservation surfaces from Next as a *pgerror.Error with
+//     SQLSTATE 53200 that names the executor and wraps the budget's error
+//     (which names the limit). The state may then exceed the reservation
+//     by at most the last chunk's growth; the executor is not usable
+//     afterwards except for Close.
+//  3. Close releases the whole reservation.
+//  4. Estimates track real heap use within a small factor (the
+//     membudget_heap tests hold them to 0.5×–3× of the heap's growth).
+
 // MemBudget is the memory account a stateful streaming executor charges
 // for the state it keeps in Go memory (retained batches, hash tables,
 // ordered trees, boxed rows).
