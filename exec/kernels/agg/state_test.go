@@ -292,10 +292,13 @@ func TestGroupStateCorrupt(t *testing.T) {
 			}
 			for g := uint32(0); g < 3; g++ {
 				enc := s.src.(kernels.GroupStater).AppendGroupState(nil, g)
+				require.NoError(t, ld.LoadGroupState(0, enc))
+				want := groupResult(t, ctx, dst, c.ret, 0)
 				for n := 0; n < len(enc); n++ {
 					err := ld.LoadGroupState(0, enc[:n])
 					require.Error(t, err, "truncation to %d of %d bytes decoded", n, len(enc))
 					check(err, enc[:n])
+					require.Equal(t, want, groupResult(t, ctx, dst, c.ret, 0), "a failed load changed the group")
 				}
 				require.NoError(t, ld.LoadGroupState(0, enc))
 				check(ld.LoadGroupState(0, append(append([]byte(nil), enc...), 0)), enc)
