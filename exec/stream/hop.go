@@ -35,12 +35,14 @@ type Hop struct {
 	pending             []Message
 
 	charge memCharge // the last expanded chunk, until the next call
+	perRow int64     // windows per row (size/slide)
 }
 
 // WithMemBudget makes Hop charge each expanded chunk (an input chunk
 // times size/slide windows, the one thing hop holds) to b until its next
-// Next call, failing with SQLSTATE 53200 when b refuses. Close releases
-// it. nil (the default) means unlimited.
+// Next call: an estimate is reserved before the expansion is allocated,
+// then the real size. Next fails with SQLSTATE 53200 when b refuses.
+// Close releases it. nil (the default) means unlimited.
 func (h *Hop) WithMemBudget(b MemBudget) *Hop {
 	h.charge = memCharge{budget: b, what: "hop window"}
 	return h
@@ -69,6 +71,11 @@ func NewHop(input Executor, timeCol int, slide, size, offset types.Interval) (*H
 		return nil, pgerror.New(pgerror.DatatypeMismatch, "hop time column must be a timestamp, not %s", dt)
 	}
 	h.schema = timewin.WindowSchema(s, timeCol)
+	sl, err1 := timewin.Micros(slide)
+	sz, err2 := timewin.Micros(size)
+	if err1 == nil && err2 == nil && sl > 0 {
+		h.perRow = max(sz/sl, 1)
+	}
 	return h, nil
 }
 
@@ -97,10 +104,22 @@ func (h *Hop) Next(ctx context.Context) (Message, error) {
 		}
 		switch m := m.(type) {
 		case *Chunk:
+			// Reserve the expansion's estimate (the input's bytes times the
+			// windows per row, plus the two window columns) before
+			// allocating it.
+			est := h.perRow * (batchBytes(m.Batch) + 16*int64(m.NumRows()))
+			if err := h.charge.set(est); err != nil {
+				m.Release()
+				return nil, err
+			}
 			out, err := h.expand(m)
 			m.Release()
-			if err == nil && out != nil {
-				err = h.charge.set(batchBytes(out.Batch))
+			if err == nil {
+				var n int64
+				if out != nil {
+					n = batchBytes(out.Batch)
+				}
+				err = h.charge.set(n)
 			}
 			if err != nil {
 				if out != nil {

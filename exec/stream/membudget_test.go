@@ -350,3 +350,31 @@ func TestMemLimit(t *testing.T) {
 	require.Equal(t, int64(140), parent.Peak())
 	require.Equal(t, int64(90), a.Peak())
 }
+
+// TestHopMemBudgetBeforeExpansion: a hop of 100000 windows per row over a
+// 128-row chunk would build a 12.8M-row chunk; with a 1 MiB budget the
+// reservation of its estimate fails before anything is allocated.
+func TestHopMemBudgetBeforeExpansion(t *testing.T) {
+	b := &countingBudget{t: t, limit: 1 << 20}
+	mem := &allocCounter{Allocator: memory.DefaultAllocator}
+	h, err := NewHop(scriptOf(t, genRows(t, 1, 128, 0, 10, -1)), 1, ivMicros(1), ivMicros(100000), types.Interval{})
+	require.NoError(t, err)
+	h.WithAllocator(mem).WithMemBudget(b)
+	_, err = h.Next(context.Background())
+	require.Equal(t, pgerror.OutOfMemory, pgerror.CodeOf(err), "%v", err)
+	require.Contains(t, err.Error(), "hop window")
+	require.Zero(t, b.used)
+	require.Zero(t, mem.total, "the expansion was allocated")
+	require.NoError(t, h.Close())
+}
+
+// allocCounter counts the bytes allocated through it.
+type allocCounter struct {
+	memory.Allocator
+	total int64
+}
+
+func (a *allocCounter) Allocate(n int) []byte {
+	a.total += int64(n)
+	return a.Allocator.Allocate(n)
+}
