@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -377,4 +378,40 @@ type allocCounter struct {
 func (a *allocCounter) Allocate(n int) []byte {
 	a.total += int64(n)
 	return a.Allocator.Allocate(n)
+}
+
+// TestMemLimitConcurrent: views share a budget from their own goroutines;
+// the limit holds at every moment and everything comes back.
+func TestMemLimitConcurrent(t *testing.T) {
+	parent := NewMemLimit("the server", 1000, nil)
+	var wg sync.WaitGroup
+	refused := make([]int, 4)
+	for g := range refused {
+		child := NewMemLimit(fmt.Sprintf("view %d", g), 400, parent)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var held []int64
+			for i := range 2000 {
+				n := int64(1 + (i*7+g)%90)
+				if err := child.Reserve(n); err != nil {
+					refused[g]++
+				} else {
+					held = append(held, n)
+				}
+				if len(held) > 5 || i%3 == 0 {
+					for _, h := range held {
+						child.Release(h)
+					}
+					held = held[:0]
+				}
+			}
+			for _, h := range held {
+				child.Release(h)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Zero(t, parent.Used())
+	require.LessOrEqual(t, parent.Peak(), int64(1000))
 }
