@@ -1,15 +1,20 @@
 package state
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"hash/maphash"
+	"math"
+	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
-	"github.com/sabotsql/sabotsql/storage/state/hashindex"
-	"github.com/sabotsql/sabotsql/storage/state/lazyorder"
 )
 
 // scanPiece is the number of rows a Scan hands to its callback at a time.
@@ -20,50 +25,89 @@ const scanPiece = 1024
 // see pending versions, and is below MaxEpoch, so the writer view does.
 const uncommitted = MaxEpoch - 1
 
-type memEntry struct {
-	key     string
-	vs      []Version // ascending by epoch; the last may be uncommitted
-	one     [1]Version
-	touched bool // in MemoryTable.touched
-	inGC    bool // in MemoryTable.gcKeys
-	dead    bool // out of idx; the order drops it at its next sort
+// maxMemKey is the longest key a memory table stores (key references pack
+// the length into 24 bits).
+const maxMemKey = 1<<24 - 1
+
+// Entry flags.
+const (
+	entTouched uint8 = 1 << iota // in MemoryTable.touched
+	entInGC                      // in MemoryTable.gc
+	entDead                      // removed; id not yet reusable or free
+)
+
+// memEnt is one key: its bytes in the key arena and its newest version.
+type memEnt struct {
+	key   uint64 // offset<<24 | length in MemoryTable.keys
+	head  int32  // newest version's slot; -1 while a pending write was undone
+	flags uint8
 }
 
-func newOrder() *lazyorder.Order[*memEntry] {
-	return lazyorder.New(func(e *memEntry) string { return e.key }, func(e *memEntry) bool { return e.dead })
+// slotMeta is one version of a key; its values live in the columns at the
+// same slot index.
+type slotMeta struct {
+	epoch Epoch
+	prev  int32 // next older version's slot, -1 none
+	tomb  bool
 }
 
-// MemoryTable is the `memory` backend: a hash index for point lookups and a
-// lazily sorted key order (package lazyorder) for scans and range deletions
-// over multi-versioned entries, all in RAM and
-// lost on restart (the engine rebuilds it from the last checkpoint). Pending
-// writes live in the same structures, stamped uncommitted, so a write costs
-// one hash probe and a commit one pass over the touched entries.
+// Fixed costs charged per entry, per hash slot and per version slot (the
+// columns add their own per-slot widths).
+const (
+	entBytes  = 16
+	tabBytes  = 8
+	metaBytes = 16
+)
+
+// MemoryTable is the `memory` backend: everything in RAM, lost on restart
+// (the engine rebuilds it from the last checkpoint). Keys live in a byte
+// arena behind an open-addressing hash index; each key's versions are slots
+// whose values are stored column-wise — fixed-width columns in plain
+// slices, strings in byte arenas — so a vectorized Get is a hash probe per
+// key and a bulk gather per column into the Arrow result. Versions are
+// copy-on-write per epoch: the first write of a key in an epoch takes a
+// fresh slot that points to the committed one, later writes in the epoch
+// overwrite it in place, and Commit frees the older slot unless a pinned
+// snapshot still reads it. The key order for scans and range deletions is
+// built only when first needed (see memOrder).
 type MemoryTable struct {
-	codec *RowCodec
-	alloc memory.Allocator
+	codec  *RowCodec
+	alloc  memory.Allocator
+	seed   maphash.Seed
+	s0, s1 uint64 // short-key hash seeds
+	charge memCharge
 
 	mu        sync.RWMutex // guards everything below
-	idx       *hashindex.Index[*memEntry]
-	order     *lazyorder.Order[*memEntry]
+	closed    bool
 	committed Epoch
 	pins      map[Epoch]int // live snapshots per epoch
-	gcKeys    map[string]*memEntry
-	closed    bool
-	keyBytes  int64       // Σ len(key) over idx
-	valBytes  int64       // Σ len(Val) over every stored version
-	touched   []*memEntry // entries with a pending version
-	cleanBel  []byte      // CleanBelow watermark of the pending epoch
-	hasClean  bool
-	arena     []byte
-	offs      []int  // Write scratch: row offsets into arena
-	skip      []bool // Write scratch: rows not to encode (deletes)
-	charge    memCharge
+
+	tab       []uint64 // hash index: hash<<32 | entry+1; 0 empty; len a power of two
+	tabN      int      // entries in tab
+	ents      []memEnt
+	freeEnts  []int32
+	keys      []byte // key arena
+	keyGarb   int64  // bytes of removed keys still in the arena
+	meta      []slotMeta
+	nslots    int // slots in use or free (high-water mark); columns hold len(meta)
+	freeSlots []int32
+	cols      []memCol
+
+	touched  []int32            // entries with a pending version
+	gc       map[int32]struct{} // entries with several versions or a tombstone
+	cleanBel []byte             // CleanBelow watermark of the pending epoch
+	hasClean bool
+	order    memOrder
+
+	dst   []int32 // Write scratch: slot per row (-1: no value)
+	ids   []int32 // Write scratch: entry per row
+	chain []int32 // settle scratch
 }
 
 var _ Table = (*MemoryTable)(nil)
 
-// NewMemoryTable returns an empty memory table for the value schema.
+// NewMemoryTable returns an empty, uncharged memory table for the value
+// schema.
 func NewMemoryTable(valueSchema *arrow.Schema, alloc memory.Allocator) (*MemoryTable, error) {
 	return OpenMemoryTable(valueSchema, MemoryOptions{Allocator: alloc})
 }
@@ -79,19 +123,225 @@ func OpenMemoryTable(valueSchema *arrow.Schema, opts MemoryOptions) (*MemoryTabl
 	if alloc == nil {
 		alloc = memory.DefaultAllocator
 	}
-	return &MemoryTable{
+	cols := make([]memCol, len(valueSchema.Fields()))
+	for i, f := range valueSchema.Fields() {
+		if cols[i], err = newMemCol(f); err != nil {
+			return nil, err
+		}
+	}
+	m := &MemoryTable{
 		charge: memCharge{budget: opts.Budget, name: opts.Name},
 		codec:  codec,
 		alloc:  alloc,
-		idx:    hashindex.New(func(e *memEntry) string { return e.key }),
-		order:  newOrder(),
+		seed:   maphash.MakeSeed(),
+		s0:     rand.Uint64() | 1,
+		s1:     rand.Uint64() | 1,
 		pins:   make(map[Epoch]int),
-		gcKeys: make(map[string]*memEntry),
-	}, nil
+		tab:    make([]uint64, 16),
+		cols:   cols,
+		gc:     make(map[int32]struct{}),
+	}
+	m.order.m = m
+	return m, nil
 }
 
 // ValueSchema implements Table.
 func (m *MemoryTable) ValueSchema() *arrow.Schema { return m.codec.schema }
+
+func (m *MemoryTable) keyOf(id int32) []byte {
+	r := m.ents[id].key
+	off := r >> 24
+	return m.keys[off : off+r&maxMemKey : off+r&maxMemKey]
+}
+
+// hash hashes a key: keys of up to 16 bytes (typical state keys: a few
+// encoded integers or a short symbol) with one seeded multiply of two
+// overlapping word loads, longer ones with maphash.
+func (m *MemoryTable) hash(k []byte) uint64 {
+	var a, b uint64
+	switch n := len(k); {
+	case n > 16:
+		return maphash.Bytes(m.seed, k)
+	case n >= 8:
+		a, b = binary.LittleEndian.Uint64(k), binary.LittleEndian.Uint64(k[n-8:])
+	case n >= 4:
+		a, b = uint64(binary.LittleEndian.Uint32(k)), uint64(binary.LittleEndian.Uint32(k[n-4:]))
+	case n > 0:
+		a = uint64(k[0])<<16 | uint64(k[n>>1])<<8 | uint64(k[n-1])
+	}
+	hi, lo := bits.Mul64(a^m.s0, b^m.s1^uint64(len(k))<<56)
+	return hi ^ lo
+}
+
+// find returns the entry of k, or -1.
+func (m *MemoryTable) find(k []byte) int32 {
+	return m.findFrom(k, uint64(uint32(m.hash(k))))
+}
+
+// findFrom is find given the key's tag (low 32 bits of its hash).
+func (m *MemoryTable) findFrom(k []byte, tag uint64) int32 {
+	mask := uint64(len(m.tab) - 1)
+	for i := tag & mask; ; i = (i + 1) & mask {
+		t := m.tab[i]
+		if t == 0 {
+			return -1
+		}
+		if t>>32 == tag {
+			if id := int32(uint32(t)) - 1; bytes.Equal(m.keyOf(id), k) {
+				return id
+			}
+		}
+	}
+}
+
+func (m *MemoryTable) tabInsert(tag uint64, id int32) {
+	mask := uint64(len(m.tab) - 1)
+	i := tag & mask
+	for m.tab[i] != 0 {
+		i = (i + 1) & mask
+	}
+	m.tab[i] = tag<<32 | uint64(uint32(id+1))
+}
+
+// growTab keeps the index at most three quarters full for n entries.
+func (m *MemoryTable) growTab(n int) {
+	if n*4 <= len(m.tab)*3 {
+		return
+	}
+	size := len(m.tab)
+	for n*4 > size*3 {
+		size *= 2
+	}
+	old := m.tab
+	m.tab = make([]uint64, size)
+	for _, t := range old {
+		if t != 0 {
+			m.tabInsert(t>>32, int32(uint32(t))-1)
+		}
+	}
+}
+
+// tabSizeFor is the index length growTab would give for n entries.
+func (m *MemoryTable) tabSizeFor(n int) int {
+	size := len(m.tab)
+	for n*4 > size*3 {
+		size *= 2
+	}
+	return size
+}
+
+// tabRemove deletes entry id (key k) from the index by backward shifting.
+func (m *MemoryTable) tabRemove(k []byte, id int32) {
+	tag := uint64(uint32(m.hash(k)))
+	mask := uint64(len(m.tab) - 1)
+	want := tag<<32 | uint64(uint32(id+1))
+	i := tag & mask
+	for m.tab[i] != want {
+		i = (i + 1) & mask
+	}
+	m.tab[i] = 0
+	for j := (i + 1) & mask; m.tab[j] != 0; j = (j + 1) & mask {
+		home := (m.tab[j] >> 32) & mask
+		if (j-home)&mask >= (j-i)&mask {
+			m.tab[i], m.tab[j] = m.tab[j], 0
+			i = j
+		}
+	}
+	m.tabN--
+}
+
+func (m *MemoryTable) newEntry(k []byte) int32 {
+	var id int32
+	if n := len(m.freeEnts); n > 0 {
+		id = m.freeEnts[n-1]
+		m.freeEnts = m.freeEnts[:n-1]
+	} else {
+		id = int32(len(m.ents))
+		m.ents = append(m.ents, memEnt{})
+	}
+	m.ents[id] = memEnt{key: uint64(len(m.keys))<<24 | uint64(len(k)), head: -1}
+	m.keys = append(m.keys, k...)
+	m.growTab(m.tabN + 1)
+	m.tabInsert(uint64(uint32(m.hash(k))), id)
+	m.tabN++
+	m.order.added(id)
+	return id
+}
+
+// removeEntry drops an entry without versions from the index.
+func (m *MemoryTable) removeEntry(id int32) {
+	k := m.keyOf(id)
+	m.tabRemove(k, id)
+	m.keyGarb += int64(len(k))
+	e := &m.ents[id]
+	e.flags = entDead
+	e.head = -1
+	if !m.order.removed(id) {
+		m.freeEnts = append(m.freeEnts, id)
+	}
+}
+
+func (m *MemoryTable) allocSlot(meta slotMeta) int32 {
+	var s int32
+	if n := len(m.freeSlots); n > 0 {
+		s = m.freeSlots[n-1]
+		m.freeSlots = m.freeSlots[:n-1]
+	} else {
+		if m.nslots == len(m.meta) {
+			m.resizeSlots(m.nslots + 1)
+		}
+		s = int32(m.nslots)
+		m.nslots++
+	}
+	m.meta[s] = meta
+	return s
+}
+
+func (m *MemoryTable) resizeSlots(n int) {
+	if n <= len(m.meta) {
+		return
+	}
+	n = max(n, 2*len(m.meta), 1024)
+	m.meta = slices.Grow(m.meta, n-len(m.meta))[:n]
+	for _, c := range m.cols {
+		c.resize(n)
+	}
+}
+
+func (m *MemoryTable) freeSlot(s int32) {
+	m.meta[s] = slotMeta{prev: -1}
+	for _, c := range m.cols {
+		c.clear(s)
+	}
+	m.freeSlots = append(m.freeSlots, s)
+}
+
+func (m *MemoryTable) touch(id int32) {
+	if e := &m.ents[id]; e.flags&entTouched == 0 {
+		e.flags |= entTouched
+		m.touched = append(m.touched, id)
+	}
+}
+
+// footprintLocked is the bytes the table holds (what it charges): index,
+// entries, keys, version slots and column data. Slice capacity beyond
+// length is not counted.
+func (m *MemoryTable) footprintLocked() int64 {
+	n := int64(len(m.tab))*tabBytes + int64(len(m.ents))*entBytes + int64(len(m.keys)) + int64(m.nslots)*metaBytes
+	for _, c := range m.cols {
+		n += int64(m.nslots)*c.slotBytes() + c.arenaBytes()
+	}
+	return n
+}
+
+// perSlotBytes is the fixed cost of one version slot.
+func (m *MemoryTable) perSlotBytes() int64 {
+	n := int64(metaBytes)
+	for _, c := range m.cols {
+		n += c.slotBytes()
+	}
+	return n
+}
 
 // Write implements Table.
 func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values arrow.RecordBatch) error {
@@ -101,63 +351,81 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var keyBytes int64
+	for _, k := range keys {
+		if len(k) > maxMemKey {
+			return pgerror.New(pgerror.ProgramLimitExceeded, "state key of %d bytes exceeds the memory backend's limit of %d bytes", len(k), maxMemKey)
+		}
+		keyBytes += int64(len(k))
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
 	}
-	// Encode the batch's rows into the arena column at a time; the entries
-	// keep slices of it.
-	offs := slices.Grow(m.offs[:0], len(keys)+1)[:len(keys)+1]
-	m.offs = offs
-	if values != nil {
-		var skip []bool
-		if ops != nil {
-			skip = slices.Grow(m.skip[:0], len(keys))[:len(keys)]
-			m.skip = skip
-			for i, op := range ops {
-				skip[i] = op == OpDelete
-			}
-		}
-		if cap(m.arena)-len(m.arena) < 64*len(keys) {
-			m.arena = make([]byte, 0, max(256<<10, 64*len(keys)))
-		}
-		m.arena = m.codec.EncodeRows(m.arena, values, skip, offs)
+	n := len(keys)
+	if m.nslots+n > math.MaxInt32-1 || len(m.ents)+n > math.MaxInt32-1 {
+		return pgerror.New(pgerror.ProgramLimitExceeded, "memory state table holds too many versions")
 	}
-	// Charge the worst case (every key new) before changing anything.
-	need := m.footprintLocked() + int64(len(keys))*memEntryOverhead
+	// Charge the worst case (every key new, every row a new version)
+	// before changing anything.
+	need := m.footprintLocked() + keyBytes + int64(n)*(entBytes+m.perSlotBytes()) +
+		int64(m.tabSizeFor(len(m.ents)+n)-len(m.tab))*tabBytes
 	if values != nil {
-		need += int64(offs[len(keys)] - offs[0])
-	}
-	for _, k := range keys {
-		need += int64(len(k))
+		for j, c := range m.cols {
+			need += c.prepare(values.Column(j), ops)
+		}
 	}
 	if err := m.charge.ensure(ctx, need); err != nil {
 		return err
 	}
+	m.resizeSlots(m.nslots + n)
+	dst := slices.Grow(m.dst[:0], n)[:n]
+	m.dst = dst
+	// Resolve existing keys a group at a time, so their cache misses
+	// overlap; a key not found may have been added by an earlier row.
+	ids := slices.Grow(m.ids[:0], n)[:n]
+	m.ids = ids
+	m.findLocked(keys, ids)
 	for i, k := range keys {
-		v := Version{Epoch: uncommitted, Tomb: true}
+		dst[i] = -1
+		id := ids[i]
+		if id < 0 {
+			id = m.find(k)
+		}
 		if ops == nil || ops[i] == OpPut {
-			v = Version{Epoch: uncommitted, Val: m.arena[offs[i]:offs[i+1]:offs[i+1]]}
+			if id < 0 {
+				id = m.newEntry(k)
+			}
+			e := &m.ents[id]
+			if h := e.head; h >= 0 && m.meta[h].epoch == uncommitted {
+				m.meta[h].tomb = false
+				dst[i] = h
+				continue
+			}
+			s := m.allocSlot(slotMeta{epoch: uncommitted, prev: m.ents[id].head})
+			m.ents[id].head = s
+			dst[i] = s
+			m.touch(id)
+			continue
 		}
-		en, _ := m.idx.Get(k)
-		if en == nil {
-			en = &memEntry{key: string(k)}
-			en.vs = en.one[:0]
-			m.idx.Put(en)
-			m.order.Add(en)
-			m.keyBytes += int64(len(k))
+		if id < 0 {
+			continue
 		}
-		m.valBytes += int64(len(v.Val))
-		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
-			m.valBytes -= int64(len(en.vs[n-1].Val))
-			en.vs[n-1] = v
-		} else {
-			en.vs = append(en.vs, v)
+		switch h := m.ents[id].head; {
+		case h < 0 || (m.meta[h].tomb && m.meta[h].epoch != uncommitted):
+			// Nothing visible to delete.
+		case m.meta[h].epoch == uncommitted:
+			m.meta[h].tomb = true
+		default:
+			s := m.allocSlot(slotMeta{epoch: uncommitted, prev: h, tomb: true})
+			m.ents[id].head = s
+			m.touch(id)
 		}
-		if !en.touched {
-			en.touched = true
-			m.touched = append(m.touched, en)
+	}
+	if values != nil {
+		for j, c := range m.cols {
+			c.put(dst, values.Column(j))
 		}
 	}
 	return nil
@@ -171,17 +439,19 @@ func (m *MemoryTable) CleanBelow(ctx context.Context, watermark []byte) error {
 		return ErrClosed
 	}
 	// Earlier writes of this epoch below the watermark are undone.
-	for _, en := range m.order.Sorted() {
-		if en.key >= string(watermark) {
+	for _, id := range m.order.sorted() {
+		if m.ents[id].flags&entDead != 0 {
+			continue
+		}
+		if bytes.Compare(m.keyOf(id), watermark) >= 0 {
 			break
 		}
-		if n := len(en.vs); !en.dead && n > 0 && en.vs[n-1].Epoch == uncommitted {
-			m.valBytes -= int64(len(en.vs[n-1].Val))
-			en.vs[n-1] = Version{}
-			en.vs = en.vs[:n-1]
+		if h := m.ents[id].head; h >= 0 && m.meta[h].epoch == uncommitted {
+			m.ents[id].head = m.meta[h].prev
+			m.freeSlot(h)
 		}
 	}
-	if !m.hasClean || string(watermark) > string(m.cleanBel) {
+	if !m.hasClean || bytes.Compare(watermark, m.cleanBel) > 0 {
 		m.cleanBel = append(m.cleanBel[:0], watermark...)
 		m.hasClean = true
 	}
@@ -207,33 +477,64 @@ func (m *MemoryTable) pinnedLocked() []Epoch {
 	return p
 }
 
-// settleLocked prunes en and files it in the index, GC set or nowhere.
-func (m *MemoryTable) settleLocked(en *memEntry, pinned []Epoch) {
-	if len(en.vs) > 1 || (len(en.vs) == 1 && en.vs[0].Tomb) {
-		m.valBytes -= valBytes(en.vs)
-		en.vs = PruneVersions(en.vs, pinned, true)
-		m.valBytes += valBytes(en.vs)
+// pinnedIn reports whether a pinned epoch lies in [lo, hi).
+func pinnedIn(pinned []Epoch, lo, hi Epoch) bool {
+	j, _ := slices.BinarySearch(pinned, lo)
+	return j < len(pinned) && pinned[j] < hi
+}
+
+// settleLocked drops the versions of entry id no view can read any more
+// (older versions no pinned snapshot reads, then tombstones at the bottom
+// of the chain, which hide nothing) and files the entry in the GC set, or
+// removes it when nothing is left. The head must be committed.
+func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
+	e := &m.ents[id]
+	h := e.head
+	if h >= 0 && m.meta[h].prev < 0 && !m.meta[h].tomb {
+		if e.flags&entInGC != 0 {
+			e.flags &^= entInGC
+			delete(m.gc, id)
+		}
+		return
 	}
-	switch {
-	case len(en.vs) == 0:
-		m.keyBytes -= int64(len(en.key))
-		m.idx.Remove(en)
-		en.dead = true
-		m.order.Removed()
-		if en.inGC {
-			delete(m.gcKeys, en.key)
-			en.inGC = false
+	kept := m.chain[:0]
+	for s := h; s >= 0; {
+		prev := m.meta[s].prev
+		// Version s is read by pins in [its epoch, the newer kept one's).
+		if len(kept) == 0 || pinnedIn(pinned, m.meta[s].epoch, m.meta[kept[len(kept)-1]].epoch) {
+			kept = append(kept, s)
+		} else {
+			m.freeSlot(s)
 		}
-	case len(en.vs) > 1 || en.vs[0].Tomb:
-		if !en.inGC {
-			m.gcKeys[en.key] = en
-			en.inGC = true
+		s = prev
+	}
+	for len(kept) > 0 && m.meta[kept[len(kept)-1]].tomb {
+		m.freeSlot(kept[len(kept)-1])
+		kept = kept[:len(kept)-1]
+	}
+	m.chain = kept
+	if len(kept) == 0 {
+		if e.flags&entInGC != 0 {
+			delete(m.gc, id)
 		}
-	default:
-		if en.inGC {
-			delete(m.gcKeys, en.key)
-			en.inGC = false
+		m.removeEntry(id)
+		return
+	}
+	e.head = kept[0]
+	for i, s := range kept {
+		m.meta[s].prev = -1
+		if i+1 < len(kept) {
+			m.meta[s].prev = kept[i+1]
 		}
+	}
+	if len(kept) > 1 || m.meta[kept[0]].tomb {
+		if e.flags&entInGC == 0 {
+			e.flags |= entInGC
+			m.gc[id] = struct{}{}
+		}
+	} else if e.flags&entInGC != 0 {
+		e.flags &^= entInGC
+		delete(m.gc, id)
 	}
 }
 
@@ -249,67 +550,96 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	}
 	pinned := m.pinnedLocked()
 	if m.hasClean {
-		var doomed []*memEntry
-		for _, en := range m.order.Sorted() {
-			if en.key >= string(m.cleanBel) {
+		var doomed []int32
+		for _, id := range m.order.sorted() {
+			if m.ents[id].flags&entDead != 0 {
+				continue
+			}
+			if bytes.Compare(m.keyOf(id), m.cleanBel) >= 0 {
 				break
 			}
-			if n := len(en.vs); !en.dead && n > 0 && en.vs[n-1].Epoch != uncommitted && !en.vs[n-1].Tomb {
-				doomed = append(doomed, en)
+			if h := m.ents[id].head; h >= 0 && m.meta[h].epoch != uncommitted && !m.meta[h].tomb {
+				doomed = append(doomed, id)
 			}
 		}
-		for _, en := range doomed {
-			en.vs = append(en.vs, Version{Epoch: e, Tomb: true})
-			m.settleLocked(en, pinned)
+		for _, id := range doomed {
+			m.ents[id].head = m.allocSlot(slotMeta{epoch: e, prev: m.ents[id].head, tomb: true})
+			m.settleLocked(id, pinned)
 		}
 	}
-	for _, en := range m.touched {
-		en.touched = false
-		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
-			en.vs[n-1].Epoch = e
+	for _, id := range m.touched {
+		en := &m.ents[id]
+		if en.flags&entDead != 0 {
+			continue
 		}
-		if n := len(en.vs); n >= 2 && en.vs[n-2].Epoch == e {
-			// Cleaned at this epoch, then rewritten: the write wins.
-			m.valBytes -= int64(len(en.vs[n-2].Val))
-			en.vs[n-2] = en.vs[n-1]
-			en.vs = en.vs[:n-1]
+		en.flags &^= entTouched
+		if h := en.head; h >= 0 && m.meta[h].epoch == uncommitted {
+			m.meta[h].epoch = e
 		}
-		m.settleLocked(en, pinned)
+		m.settleLocked(id, pinned)
 	}
-	clear(m.touched)
 	m.touched = m.touched[:0]
 	m.hasClean = false
-	m.arena = nil
 	m.committed = e
+	m.compactLocked()
 	m.charge.trim(m.footprintLocked())
 	return nil
+}
+
+// compactLocked rewrites the key and value arenas once most of their bytes
+// are garbage, and forgets the key order once keeping it costs more than
+// rebuilding it at the next scan.
+func (m *MemoryTable) compactLocked() {
+	for _, c := range m.cols {
+		c.compact(m.nslots)
+	}
+	if m.keyGarb > 1<<20 && m.keyGarb*2 > int64(len(m.keys)) {
+		// Dead entries leave the order first: their keys do not move.
+		if m.order.on {
+			m.order.sorted()
+		}
+		keys := make([]byte, 0, int64(len(m.keys))-m.keyGarb)
+		for id := range m.ents {
+			e := &m.ents[id]
+			if e.flags&entDead != 0 {
+				continue
+			}
+			k := m.keyOf(int32(id))
+			e.key = uint64(len(keys))<<24 | uint64(len(k))
+			keys = append(keys, k...)
+		}
+		m.keys, m.keyGarb = keys, 0
+	}
+	m.order.maybeDrop()
 }
 
 // gcLocked prunes every multi-version key against the current pins.
 func (m *MemoryTable) gcLocked() {
 	pinned := m.pinnedLocked()
-	for _, en := range m.gcKeys {
-		if !en.touched {
-			m.settleLocked(en, pinned)
+	for id := range m.gc {
+		if m.ents[id].flags&(entTouched|entDead) == 0 {
+			m.settleLocked(id, pinned)
 		}
 	}
 }
 
-// visibleLocked returns the version of en visible at epoch at; the writer
-// view (at == MaxEpoch) includes pending versions and the pending CleanBelow.
-func (m *MemoryTable) visibleLocked(en *memEntry, at Epoch) (Version, bool) {
+// slotAt returns the slot of entry id visible at epoch at, or -1; the
+// writer view (at == MaxEpoch) includes pending versions and the pending
+// CleanBelow.
+func (m *MemoryTable) slotAt(id int32, at Epoch) int32 {
+	s := m.ents[id].head
 	if at != MaxEpoch {
-		return VersionAt(en.vs, at)
+		for s >= 0 && m.meta[s].epoch > at {
+			s = m.meta[s].prev
+		}
 	}
-	n := len(en.vs)
-	if n == 0 {
-		return Version{}, false
+	if s < 0 || m.meta[s].tomb {
+		return -1
 	}
-	v := en.vs[n-1]
-	if m.hasClean && v.Epoch != uncommitted && en.key < string(m.cleanBel) {
-		return Version{}, false
+	if at == MaxEpoch && m.hasClean && m.meta[s].epoch != uncommitted && bytes.Compare(m.keyOf(id), m.cleanBel) < 0 {
+		return -1
 	}
-	return v, true
+	return s
 }
 
 // Get implements Table: the writer view.
@@ -318,26 +648,96 @@ func (m *MemoryTable) Get(ctx context.Context, keys [][]byte) (Lookup, error) {
 }
 
 func (m *MemoryTable) get(keys [][]byte, at Epoch) (Lookup, error) {
-	vals := make([][]byte, len(keys))
+	src := make([]int32, len(keys))
 	found := make([]bool, len(keys))
 	m.mu.RLock()
+	defer m.mu.RUnlock()
 	if m.closed {
-		m.mu.RUnlock()
 		return Lookup{}, ErrClosed
 	}
-	for i, k := range keys {
-		if en, ok := m.idx.Get(k); ok {
-			if v, ok := m.visibleLocked(en, at); ok && !v.Tomb {
-				vals[i], found[i] = v.Val, true
-			}
-		}
+	m.lookupLocked(keys, at, src)
+	for i, s := range src {
+		found[i] = s >= 0
 	}
-	m.mu.RUnlock()
-	rec, err := BuildRows(m.alloc, m.codec, vals, found)
+	rec, err := m.gatherLocked(src)
 	if err != nil {
 		return Lookup{}, err
 	}
 	return Lookup{Values: rec, Found: found}, nil
+}
+
+// lookupGroup is the number of keys lookupLocked resolves a stage at a
+// time.
+const lookupGroup = 32
+
+// lookupLocked sets src[i] to the slot of keys[i] visible at epoch at, or
+// -1.
+func (m *MemoryTable) lookupLocked(keys [][]byte, at Epoch, src []int32) {
+	m.findLocked(keys, src)
+	for i, id := range src {
+		if id >= 0 {
+			src[i] = m.slotAt(id, at)
+		}
+	}
+}
+
+// findLocked sets ids[i] to the entry of keys[i], or -1. It works in groups
+// of keys and stages (hash and index probe, entry, key comparison), so the
+// cache misses of one stage overlap across the group's keys instead of
+// following each other key by key.
+func (m *MemoryTable) findLocked(keys [][]byte, out []int32) {
+	var tags [lookupGroup]uint64
+	var first [lookupGroup]uint64
+	var ids [lookupGroup]int32
+	mask := uint64(len(m.tab) - 1)
+	for lo := 0; lo < len(keys); lo += lookupGroup {
+		ks := keys[lo:min(lo+lookupGroup, len(keys))]
+		for i, k := range ks {
+			tags[i] = uint64(uint32(m.hash(k)))
+			first[i] = m.tab[tags[i]&mask]
+		}
+		for i := range ks {
+			ids[i] = -1
+			switch t := first[i]; {
+			case t == 0:
+			case t>>32 == tags[i]:
+				ids[i] = int32(uint32(t)) - 1
+				first[i] = m.ents[ids[i]].key
+			default:
+				ids[i] = -2 // collision: probe in full
+			}
+		}
+		for i, k := range ks {
+			switch id := ids[i]; {
+			case id == -2:
+				ids[i] = m.findFrom(k, tags[i])
+			case id >= 0:
+				off, n := first[i]>>24, first[i]&maxMemKey
+				if !bytes.Equal(m.keys[off:off+n], k) {
+					ids[i] = m.findFrom(k, tags[i])
+				}
+			}
+		}
+		copy(out[lo:], ids[:len(ks)])
+	}
+}
+
+// gatherLocked builds the value batch of the slots (-1: a NULL row).
+func (m *MemoryTable) gatherLocked(src []int32) (arrow.RecordBatch, error) {
+	arrs := make([]arrow.Array, 0, len(m.cols))
+	defer func() {
+		for _, a := range arrs {
+			a.Release()
+		}
+	}()
+	for _, c := range m.cols {
+		a, err := c.gather(m.alloc, src)
+		if err != nil {
+			return nil, err
+		}
+		arrs = append(arrs, a)
+	}
+	return array.NewRecordBatch(m.codec.schema, arrs, int64(len(src))), nil
 }
 
 // Scan implements Table: the writer view.
@@ -349,47 +749,59 @@ func (m *MemoryTable) Scan(ctx context.Context, r KeyRange, fn ScanFunc) error {
 // may call the table's other methods.
 func (m *MemoryTable) scan(ctx context.Context, r KeyRange, at Epoch, fn ScanFunc) error {
 	cursor := r.Start
+	var keyBuf []byte
+	var ends []int
+	var src []int32
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var keys, vals [][]byte
+		keyBuf, ends, src = keyBuf[:0], ends[:0], src[:0]
 		done := true
 		m.mu.RLock()
 		if m.closed {
 			m.mu.RUnlock()
 			return ErrClosed
 		}
-		ord := m.order.Sorted()
-		for _, en := range ord[m.order.Seek(ord, string(cursor)):] {
-			if en.dead {
+		ord := m.order.sorted()
+		i, _ := slices.BinarySearchFunc(ord, cursor, func(id int32, k []byte) int { return bytes.Compare(m.keyOf(id), k) })
+		for _, id := range ord[i:] {
+			if m.ents[id].flags&entDead != 0 {
 				continue
 			}
-			k := en.key
-			if r.End != nil && k >= string(r.End) {
+			k := m.keyOf(id)
+			if r.End != nil && bytes.Compare(k, r.End) >= 0 {
 				break
 			}
-			if len(keys) == scanPiece {
+			if len(src) == scanPiece {
 				done = false
-				cursor = append([]byte(keys[len(keys)-1]), 0)
+				cursor = append(slices.Clone(keyBuf[ends[len(ends)-2]:ends[len(ends)-1]]), 0)
 				break
 			}
-			if v, ok := m.visibleLocked(en, at); ok && !v.Tomb {
-				keys = append(keys, []byte(k))
-				vals = append(vals, v.Val)
+			if s := m.slotAt(id, at); s >= 0 {
+				if len(ends) == 0 {
+					ends = append(ends, 0)
+				}
+				keyBuf = append(keyBuf, k...)
+				ends = append(ends, len(keyBuf))
+				src = append(src, s)
 			}
 		}
+		var rec arrow.RecordBatch
+		var err error
+		if len(src) > 0 {
+			rec, err = m.gatherLocked(src)
+		}
 		m.mu.RUnlock()
-		if len(keys) > 0 {
-			found := make([]bool, len(keys))
-			for i := range found {
-				found[i] = true
+		if err != nil {
+			return err
+		}
+		if len(src) > 0 {
+			ks := make([][]byte, len(src))
+			for j := range ks {
+				ks[j] = keyBuf[ends[j]:ends[j+1]:ends[j+1]]
 			}
-			rec, err := BuildRows(m.alloc, m.codec, vals, found)
-			if err != nil {
-				return err
-			}
-			err = fn(keys, rec)
+			err = fn(ks, rec)
 			rec.Release()
 			if err != nil {
 				return err
@@ -418,29 +830,13 @@ func (m *MemoryTable) Snapshot(e Epoch) (Snapshot, error) {
 	return &memSnapshot{m: m, e: e}, nil
 }
 
-func valBytes(vs []Version) (n int64) {
-	for _, v := range vs {
-		n += int64(len(v.Val))
-	}
-	return n
-}
-
-// memEntryOverhead approximates the bytes of one entry besides its key and
-// values: the map slot, the skip-list node and the entry with its version
-// slice.
-const memEntryOverhead = 160
-
 // Stats implements Table: Keys counts entries (live keys plus tombstones a
-// snapshot still needs); MemBytes estimates keys, values and per-entry
-// overhead. DiskBytes is 0.
+// snapshot still needs); MemBytes is what the table charges its budget.
+// DiskBytes is 0.
 func (m *MemoryTable) Stats() Stats {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return Stats{Keys: int64(m.idx.Len()), MemBytes: m.footprintLocked()}
-}
-
-func (m *MemoryTable) footprintLocked() int64 {
-	return m.keyBytes + m.valBytes + int64(m.idx.Len())*memEntryOverhead
+	return Stats{Keys: int64(m.tabN), MemBytes: m.footprintLocked()}
 }
 
 // Close implements Table.
@@ -449,7 +845,9 @@ func (m *MemoryTable) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	m.charge.releaseAll()
-	m.idx, m.order, m.gcKeys, m.touched = hashindex.New(func(e *memEntry) string { return e.key }), newOrder(), nil, nil
+	m.tab, m.ents, m.keys, m.meta, m.cols, m.gc, m.touched = nil, nil, nil, nil, nil, nil, nil
+	m.freeEnts, m.freeSlots, m.nslots, m.tabN = nil, nil, 0, 0
+	m.order.drop()
 	return nil
 }
 

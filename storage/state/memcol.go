@@ -1,0 +1,402 @@
+package state
+
+import (
+	"math"
+	"slices"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+)
+
+// memCol stores one value column of a MemoryTable, one value per version
+// slot. The table's locks guard it.
+type memCol interface {
+	// prepare returns the arena bytes putting column a (rows whose op is
+	// OpPut) will add; put follows with the same array.
+	prepare(a arrow.Array, ops []Op) int64
+	// put stores row i of a in slot dst[i] (skipping dst[i] < 0).
+	put(dst []int32, a arrow.Array)
+	// gather builds the array of the slots' values (src[i] < 0: NULL).
+	gather(alloc memory.Allocator, src []int32) (arrow.Array, error)
+	// resize makes room for n slots.
+	resize(n int)
+	// clear forgets slot s's value (the slot was freed).
+	clear(s int32)
+	// slotBytes is the fixed bytes per slot; arenaBytes the arena's size.
+	slotBytes() int64
+	arenaBytes() int64
+	// compact rewrites the arena once most of it is garbage.
+	compact(nslots int)
+}
+
+func newMemCol(f arrow.Field) (memCol, error) {
+	switch w := bodyWidth(f.Type.ID()); {
+	case w == 1:
+		return &fixedCol[uint8]{dt: f.Type}, nil
+	case w == 2:
+		return &fixedCol[uint16]{dt: f.Type}, nil
+	case w == 4:
+		return &fixedCol[uint32]{dt: f.Type}, nil
+	case w == 8:
+		return &fixedCol[uint64]{dt: f.Type}, nil
+	}
+	switch f.Type.ID() {
+	case arrow.BOOL:
+		return &boolCol{}, nil
+	case arrow.STRING, arrow.BINARY:
+		return &varCol{dt: f.Type}, nil
+	}
+	sch := arrow.NewSchema([]arrow.Field{f}, nil)
+	codec, err := NewRowCodec(sch)
+	if err != nil {
+		return nil, err
+	}
+	return &encCol{codec: codec}, nil
+}
+
+// validity returns the Arrow validity bitmap of n rows whose row i is
+// valid when ok(i); nil when every row is.
+func validity(n, nulls int, ok func(i int) bool) []byte {
+	if nulls == 0 {
+		return nil
+	}
+	v := make([]byte, bitutil.BytesForBits(int64(n)))
+	for i := 0; i < n; i++ {
+		if ok(i) {
+			bitutil.SetBit(v, i)
+		}
+	}
+	return v
+}
+
+// fixedCol holds a fixed-width column as a plain slice; valid stays nil
+// until the column first stores a NULL.
+type fixedCol[T uint8 | uint16 | uint32 | uint64] struct {
+	dt    arrow.DataType
+	vals  []T
+	valid []bool
+}
+
+func (c *fixedCol[T]) prepare(arrow.Array, []Op) int64 { return 0 }
+
+func (c *fixedCol[T]) put(dst []int32, a arrow.Array) {
+	d := a.Data()
+	var src []T
+	if buf := d.Buffers()[1]; buf != nil && buf.Len() > 0 {
+		raw := buf.Bytes()
+		var z T
+		src = unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/int(unsafe.Sizeof(z)))
+		src = src[d.Offset():]
+	}
+	if a.NullN() == 0 {
+		src = src[:len(dst)]
+		if c.valid == nil {
+			for i, s := range dst {
+				if s >= 0 {
+					c.vals[s] = src[i]
+				}
+			}
+			return
+		}
+		for i, s := range dst {
+			if s >= 0 {
+				c.vals[s], c.valid[s] = src[i], true
+			}
+		}
+		return
+	}
+	if c.valid == nil {
+		c.valid = make([]bool, len(c.vals))
+		for i := range c.valid {
+			c.valid[i] = true
+		}
+	}
+	for i, s := range dst {
+		if s < 0 {
+			continue
+		}
+		if a.IsValid(i) {
+			c.vals[s], c.valid[s] = src[i], true
+		} else {
+			c.vals[s], c.valid[s] = 0, false
+		}
+	}
+}
+
+func (c *fixedCol[T]) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
+	n := len(src)
+	out := make([]T, n)
+	nulls := 0
+	if c.valid == nil {
+		for i, s := range src {
+			if s >= 0 {
+				out[i] = c.vals[s]
+			} else {
+				nulls++
+			}
+		}
+	} else {
+		for i, s := range src {
+			if s >= 0 && c.valid[s] {
+				out[i] = c.vals[s]
+			} else {
+				nulls++
+			}
+		}
+	}
+	valid := validity(n, nulls, func(i int) bool { return src[i] >= 0 && (c.valid == nil || c.valid[src[i]]) })
+	var z T
+	body := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), n*int(unsafe.Sizeof(z)))
+	return makeArray(c.dt, n, nulls, valid, body, nil), nil
+}
+
+func (c *fixedCol[T]) resize(n int) {
+	c.vals = slices.Grow(c.vals, n-len(c.vals))[:n]
+	if c.valid != nil {
+		c.valid = slices.Grow(c.valid, n-len(c.valid))[:n]
+	}
+}
+
+func (c *fixedCol[T]) clear(int32) {}
+
+func (c *fixedCol[T]) slotBytes() int64 {
+	var z T
+	n := int64(unsafe.Sizeof(z))
+	if c.valid != nil {
+		n++
+	}
+	return n
+}
+
+func (c *fixedCol[T]) arenaBytes() int64 { return 0 }
+func (c *fixedCol[T]) compact(int)       {}
+
+// boolCol holds a boolean column a byte per slot: 0 false, 1 true, 2 NULL.
+type boolCol struct{ vals []uint8 }
+
+func (c *boolCol) prepare(arrow.Array, []Op) int64 { return 0 }
+
+func (c *boolCol) put(dst []int32, a arrow.Array) {
+	b := a.(*array.Boolean)
+	for i, s := range dst {
+		switch {
+		case s < 0:
+		case b.IsNull(i):
+			c.vals[s] = 2
+		case b.Value(i):
+			c.vals[s] = 1
+		default:
+			c.vals[s] = 0
+		}
+	}
+}
+
+func (c *boolCol) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
+	n := len(src)
+	body := make([]byte, bitutil.BytesForBits(int64(n)))
+	nulls := 0
+	for i, s := range src {
+		switch {
+		case s < 0 || c.vals[s] == 2:
+			nulls++
+		case c.vals[s] == 1:
+			bitutil.SetBit(body, i)
+		}
+	}
+	valid := validity(n, nulls, func(i int) bool { return src[i] >= 0 && c.vals[src[i]] != 2 })
+	return makeArray(arrow.FixedWidthTypes.Boolean, n, nulls, valid, body, nil), nil
+}
+
+func (c *boolCol) resize(n int)      { c.vals = slices.Grow(c.vals, n-len(c.vals))[:n] }
+func (c *boolCol) clear(int32)       {}
+func (c *boolCol) slotBytes() int64  { return 1 }
+func (c *boolCol) arenaBytes() int64 { return 0 }
+func (c *boolCol) compact(int)       {}
+
+// varRef locates a value in an arena; n == nullRef marks NULL.
+type varRef struct {
+	off uint64
+	n   uint32
+}
+
+const nullRef = math.MaxUint32
+
+// arena is an append-only byte store whose overwritten values become
+// garbage until compact rewrites it.
+type arena struct {
+	refs    []varRef
+	data    []byte
+	garbage int64
+}
+
+func (r *arena) set(s int32, v []byte) {
+	if old := r.refs[s].n; old != nullRef {
+		r.garbage += int64(old)
+	}
+	r.refs[s] = varRef{off: uint64(len(r.data)), n: uint32(len(v))}
+	r.data = append(r.data, v...)
+}
+
+func (r *arena) setNull(s int32) {
+	if old := r.refs[s].n; old != nullRef {
+		r.garbage += int64(old)
+	}
+	r.refs[s] = varRef{n: nullRef}
+}
+
+func (r *arena) get(s int32) ([]byte, bool) {
+	ref := r.refs[s]
+	if ref.n == nullRef {
+		return nil, false
+	}
+	return r.data[ref.off : ref.off+uint64(ref.n) : ref.off+uint64(ref.n)], true
+}
+
+func (r *arena) resize(n int) {
+	old := len(r.refs)
+	r.refs = slices.Grow(r.refs, n-old)[:n]
+	for i := old; i < n; i++ {
+		r.refs[i] = varRef{n: nullRef}
+	}
+}
+
+func (r *arena) clear(s int32)     { r.setNull(s) }
+func (r *arena) slotBytes() int64  { return int64(unsafe.Sizeof(varRef{})) }
+func (r *arena) arenaBytes() int64 { return int64(len(r.data)) }
+func (r *arena) compact(nslots int) {
+	if r.garbage < 1<<20 || r.garbage*2 < int64(len(r.data)) {
+		return
+	}
+	data := make([]byte, 0, int64(len(r.data))-r.garbage)
+	for s := range r.refs[:nslots] {
+		if ref := r.refs[s]; ref.n != nullRef {
+			r.refs[s].off = uint64(len(data))
+			data = append(data, r.data[ref.off:ref.off+uint64(ref.n)]...)
+		}
+	}
+	r.data, r.garbage = data, 0
+}
+
+// varCol holds a string or binary column in an arena.
+type varCol struct {
+	dt arrow.DataType
+	arena
+}
+
+// strGetter reads value i of a string or binary array without copying.
+func strGetter(a arrow.Array) func(i int) string {
+	if s, ok := a.(*array.String); ok {
+		return s.Value
+	}
+	return a.(*array.Binary).ValueString
+}
+
+func (c *varCol) prepare(a arrow.Array, ops []Op) int64 {
+	get := strGetter(a)
+	var n int64
+	for i := 0; i < a.Len(); i++ {
+		if (ops == nil || ops[i] == OpPut) && a.IsValid(i) {
+			n += int64(len(get(i)))
+		}
+	}
+	return n
+}
+
+func (c *varCol) put(dst []int32, a arrow.Array) {
+	get := strGetter(a)
+	for i, s := range dst {
+		switch {
+		case s < 0:
+		case a.IsNull(i):
+			c.setNull(s)
+		default:
+			v := get(i)
+			c.set(s, unsafe.Slice(unsafe.StringData(v), len(v)))
+		}
+	}
+}
+
+func (c *varCol) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
+	n := len(src)
+	total, nulls := 0, 0
+	for _, s := range src {
+		if s >= 0 && c.refs[s].n != nullRef {
+			total += int(c.refs[s].n)
+		} else {
+			nulls++
+		}
+	}
+	if total > math.MaxInt32 {
+		return nil, pgerror.New(pgerror.ProgramLimitExceeded, "state lookup result of %d bytes exceeds the 2 GiB column limit", total)
+	}
+	offs := make([]int32, n+1)
+	data := make([]byte, 0, total)
+	for i, s := range src {
+		offs[i] = int32(len(data))
+		if s >= 0 {
+			if v, ok := c.get(s); ok {
+				data = append(data, v...)
+			}
+		}
+	}
+	offs[n] = int32(len(data))
+	valid := validity(n, nulls, func(i int) bool { return src[i] >= 0 && c.refs[src[i]].n != nullRef })
+	return makeArray(c.dt, n, nulls, valid, arrow.Int32Traits.CastToBytes(offs), data), nil
+}
+
+// encCol holds a column of any other type as RowCodec encodings of its
+// values (flag byte and body) in an arena.
+type encCol struct {
+	codec   *RowCodec
+	scratch []byte
+	offs    []int
+	skip    []bool
+	arena
+}
+
+func (c *encCol) prepare(a arrow.Array, ops []Op) int64 {
+	n := a.Len()
+	rec := array.NewRecordBatch(c.codec.schema, []arrow.Array{a}, int64(n))
+	defer rec.Release()
+	var skip []bool
+	if ops != nil {
+		skip = slices.Grow(c.skip[:0], n)[:n]
+		c.skip = skip
+		for i, op := range ops {
+			skip[i] = op != OpPut
+		}
+	}
+	c.offs = slices.Grow(c.offs[:0], n+1)[:n+1]
+	c.scratch = c.codec.EncodeRows(c.scratch[:0], rec, skip, c.offs)
+	return int64(len(c.scratch))
+}
+
+func (c *encCol) put(dst []int32, _ arrow.Array) {
+	for i, s := range dst {
+		if s >= 0 {
+			c.set(s, c.scratch[c.offs[i]:c.offs[i+1]])
+		}
+	}
+}
+
+func (c *encCol) gather(alloc memory.Allocator, src []int32) (arrow.Array, error) {
+	vals := make([][]byte, len(src))
+	found := make([]bool, len(src))
+	for i, s := range src {
+		if s >= 0 {
+			vals[i], found[i] = c.get(s)
+		}
+	}
+	rec, err := BuildRows(alloc, c.codec, vals, found)
+	if err != nil {
+		return nil, err
+	}
+	col := rec.Column(0)
+	col.Retain()
+	rec.Release()
+	return col, nil
+}
