@@ -449,46 +449,44 @@ func (c *Coordinator) ReadViews(ctx context.Context, views ...*Materialize) (uin
 }
 
 // ViewScan is a batch operator over a view's rows at one committed epoch;
-// it satisfies exec.Operator (Init, then Next until nil, Close). A returned
-// batch is valid until the next Next or Close.
+// it satisfies exec.Operator (Init, then Next until nil, Close). It pins
+// the epoch at Init, streams the rows a page at a time (see ViewReader) and
+// unpins at Close. A returned batch is valid until the next Next or Close.
 type ViewScan struct {
-	m       *Materialize
-	epoch   uint64
-	batches []arrow.RecordBatch
-	i       int
+	m     *Materialize
+	epoch uint64
+	r     *ViewReader
 }
 
 // Scan returns a batch operator over the view at committed epoch e (see
-// Read for which epochs are readable).
+// Read for which epochs are readable), with all the view's columns.
 func (m *Materialize) Scan(e uint64) *ViewScan { return &ViewScan{m: m, epoch: e} }
 
-// Init reads the snapshot.
+// Init pins the snapshot.
 func (s *ViewScan) Init(ctx context.Context) error {
-	bs, err := s.m.Read(ctx, s.epoch)
+	if s.r != nil {
+		return pgerror.Internal("stream: view scan initialized twice")
+	}
+	snap, err := s.m.snapshot(s.epoch)
 	if err != nil {
 		return err
 	}
-	s.batches = bs
-	return nil
+	s.r = s.m.newReader(snap, true, s.m.AllColumns())
+	return s.r.Init(ctx)
 }
 
 // Next returns the next non-empty batch, or nil at the end.
 func (s *ViewScan) Next() (arrow.RecordBatch, error) {
-	for s.i < len(s.batches) {
-		b := s.batches[s.i]
-		s.i++
-		if b.NumRows() > 0 {
-			return b, nil
-		}
+	if s.r == nil {
+		return nil, nil
 	}
-	return nil, nil
+	return s.r.Next()
 }
 
-// Close releases the batches. It is idempotent.
+// Close releases the batches and the snapshot. It is idempotent.
 func (s *ViewScan) Close() error {
-	for _, b := range s.batches {
-		b.Release()
+	if s.r == nil {
+		return nil
 	}
-	s.batches, s.i = nil, 0
-	return nil
+	return s.r.Close()
 }
