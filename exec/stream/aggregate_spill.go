@@ -366,6 +366,7 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	slog.Debug("stream: aggregate spilled its groups", "groups", h.Groups(), "bytes", h.memoryBytes())
 	for _, gen := range h.gens {
 		gen.release()
 	}

@@ -387,16 +387,22 @@ func TestHashAggregateSpillRandom(t *testing.T) {
 		name      string
 		groupCols []int
 		wm        bool
+		distinct  bool // no aggregates (DISTINCT)
 	}{
-		{"int8", []int{0}, false},
-		{"text", []int{1}, false},
-		{"int8_text", []int{0, 1}, false},
-		{"text_int8", []int{1, 0}, false},
-		{"float8", []int{3}, false},
-		{"int8_wm", []int{0, 1}, true},
-		{"int8_wm_second", []int{1, 0}, true},
+		{"int8", []int{0}, false, false},
+		{"text", []int{1}, false, false},
+		{"int8_text", []int{0, 1}, false, false},
+		{"text_int8", []int{1, 0}, false, false},
+		{"float8", []int{3}, false, false},
+		{"int8_wm", []int{0, 1}, true, false},
+		{"int8_wm_second", []int{1, 0}, true, false},
+		{"distinct", []int{1, 0}, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			calls := calls
+			if tc.distinct {
+				calls = nil
+			}
 			for iter := 0; iter < 6; iter++ {
 				rng := rand.New(rand.NewPCG(seed, uint64(iter)*131+uint64(len(tc.name))))
 				steps := randomSpillSteps(rng, 12+rng.IntN(20), tc.wm)

@@ -12,8 +12,10 @@
 // columns) or, for views without a key, by the whole row with a hidden count
 // column — changelog deletes carry no row id, so the row content plus its
 // multiplicity is what makes duplicates exact. HashAggregate and HashJoin keep
-// their state in memory for now (rebuilt by replaying changelogs); moving it
-// onto state tables for checkpoints is the next step. DISTINCT is a
+// their state in memory (rebuilt by replaying changelogs); a HashAggregate
+// given a spill table (WithSpill) moves its groups there past a memory
+// budget and reads them back per chunk (aggregate_spill.go). Reads of a view
+// stream from a pinned snapshot a page at a time (ViewReader, viewread.go). DISTINCT is a
 // HashAggregate with group columns and no aggregates.
 //
 // Further executors: TopN and GroupTopN (ORDER BY … LIMIT, ranking
@@ -27,7 +29,7 @@
 // view's output changelog for views over it) and Prefixed (a relation's
 // contents as inserts ahead of its changelog: backfill). Their rules are in
 // topn_state.go and the files of each executor. All operator state is in Go
-// memory except Materialize's.
+// memory except Materialize's and a spilling HashAggregate's cold groups.
 //
 // Edges carry Messages: *Chunk (an Arrow batch plus an Op per row: Insert,
 // Delete, UpdateDelete, UpdateInsert), Barrier{Epoch, Checkpoint} and
