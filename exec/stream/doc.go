@@ -67,4 +67,10 @@
 //  9. Watermarks only move forward per column, and an executor emits a
 //     watermark after the rows it covers (WatermarkFilter emits it just
 //     before the barrier, so windows it closes land in that epoch).
+//  10. A spilling HashAggregate emits exactly the changelog of one without a
+//     budget: a group's current state is in memory or, when not, its latest
+//     spilled copy is in the spill table, and it is loaded before any row of
+//     a chunk touches it.
+//  11. A ViewReader never holds more than one page of stored rows (plus
+//     the batch it last returned), and starts no goroutine.
 package stream
