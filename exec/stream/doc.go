@@ -71,6 +71,7 @@
 //     budget: a group's current state is in memory or, when not, its latest
 //     spilled copy is in the spill table, and it is loaded before any row of
 //     a chunk touches it.
-//  11. A ViewReader never holds more than one page of stored rows (plus
-//     the batch it last returned), and starts no goroutine.
+//  11. A ViewReader holds at most one page of stored rows (plus the scan
+//     pieces they were cut from and the batch it last returned), and starts
+//     no goroutine.
 package stream
