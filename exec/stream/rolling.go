@@ -111,7 +111,7 @@ func NewRollingWindow(input Executor, inTypes []types.T, outSchema *arrow.Schema
 	if outSchema == nil || outSchema.NumFields() != len(inTypes)+len(calls) {
 		return nil, pgerror.Internal("stream: rolling window output schema must hold %d input fields and %d window fields", len(inTypes), len(calls))
 	}
-	if orderCol < 0 || orderCol >= len(inTypes) || !rollOrderType(inTypes[orderCol]) {
+	if orderCol < 0 || orderCol >= len(inTypes) || !RollingOrderType(inTypes[orderCol]) {
 		return nil, pgerror.Internal("stream: rolling window order column %d is not an integer, time or float8 column", orderCol)
 	}
 	w := &RollingWindow{input: input, inTypes: inTypes, schema: outSchema, partition: partition, orderCol: orderCol, mem: memory.DefaultAllocator}
@@ -170,8 +170,8 @@ func (w *RollingWindow) WithAllocator(mem memory.Allocator) *RollingWindow {
 	return w
 }
 
-// rollOrderType reports whether t can be the ORDER BY column.
-func rollOrderType(t types.T) bool {
+// RollingOrderType reports whether t can be a RollingWindow ORDER BY column.
+func RollingOrderType(t types.T) bool {
 	switch t.Family {
 	case types.FamInt2, types.FamInt4, types.FamInt8, types.FamDate, types.FamTimestamp, types.FamTimestampTZ, types.FamFloat8:
 		return true

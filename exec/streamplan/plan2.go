@@ -475,6 +475,12 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 		}
 		return res, nil
 	}
+	if f, ok, err := rollingWindow(x, in, part, compute); ok || err != nil {
+		if err != nil {
+			in.ex.Close()
+		}
+		return f, err
+	}
 	ow, err := stream.NewOverWindow(in.ex, in.ts, outSchema, part, sortCols(first.OrderBy, opos), compute)
 	if err != nil {
 		in.ex.Close()
