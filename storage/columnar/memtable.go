@@ -47,7 +47,8 @@ type memtable struct {
 	bytes int64 // charged to the budget
 	dirty bool  // holds committed versions
 
-	keyArena []byte // backing store of the entries' keys
+	keyArena []byte     // backing store of the entries' keys
+	slab     []memEntry // entries are carved from slabs, not allocated one by one
 }
 
 func newMemtable() *memtable {
@@ -67,7 +68,12 @@ func (m *memtable) insert(k []byte) *memEntry {
 	start := len(m.keyArena)
 	m.keyArena = append(m.keyArena, k...)
 	kb := m.keyArena[start:len(m.keyArena):len(m.keyArena)]
-	en := &memEntry{key: unsafe.String(unsafe.SliceData(kb), len(kb))}
+	if len(m.slab) == 0 {
+		m.slab = make([]memEntry, 256)
+	}
+	en := &m.slab[0]
+	m.slab = m.slab[1:]
+	en.key = unsafe.String(unsafe.SliceData(kb), len(kb))
 	en.vs = en.one[:0]
 	m.idx.Put(en)
 	m.order.Add(en)

@@ -102,9 +102,11 @@ type Table struct {
 	touched  []*memEntry
 	cleanBel []byte // CleanBelow watermark of the pending epoch
 	hasClean bool
-	arena    []byte // writer-only scratch for encoding rows
-	offs     []int  // writer-only: row offsets into arena
-	skip     []bool // writer-only: rows not to encode (deletes)
+	arena    []byte      // writer-only scratch for encoding rows
+	offs     []int       // writer-only: row offsets into arena
+	skip     []bool      // writer-only: rows not to encode (deletes)
+	ens      []*memEntry // writer-only: Write's looked-up entries
+	found    []bool      // writer-only: Write's lookup hits
 
 	flushMu    sync.Mutex // serializes flushes
 	manifestMu sync.Mutex // serializes manifest stores

@@ -82,12 +82,20 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	// version costs only its row bytes, a new version of a known key a
 	// version header. The difference goes back to the budget.
 	used := int64(len(rows))
+	// Resolve the keys a group at a time (their cache misses overlap); a
+	// key not found may still have been added by an earlier row.
+	ens := slices.Grow(t.ens[:0], len(keys))[:len(keys)]
+	found := slices.Grow(t.found[:0], len(keys))[:len(keys)]
+	m.idx.GetBatch(keys, ens, found)
 	for i, k := range keys {
 		v := state.Version{Epoch: uncommitted, Tomb: true}
 		if ops == nil || ops[i] == state.OpPut {
 			v = state.Version{Epoch: uncommitted, Val: rows[offs[i]:offs[i+1]:offs[i+1]]}
 		}
-		en, _ := m.idx.Get(k)
+		en := ens[i]
+		if !found[i] {
+			en, _ = m.idx.Get(k)
+		}
 		switch {
 		case en == nil:
 			en = m.insert(k)
@@ -104,6 +112,8 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 			t.touched = append(t.touched, en)
 		}
 	}
+	clear(ens)
+	t.ens, t.found = ens[:0], found[:0]
 	m.bytes += used
 	if used < need {
 		t.opts.Budget.Release(need - used)
@@ -178,7 +188,22 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		}
 		t.rds = append(kept, rangeDel{End: wm, Epoch: uint64(e)})
 	}
-	for _, en := range t.touched {
+	var warm [32]state.Epoch
+	for i, en := range t.touched {
+		// Load the next group's entries and newest versions ahead: they
+		// are scattered over the memtable, and independent loads overlap.
+		if i%len(warm) == 0 {
+			for j, en := range t.touched[i:min(i+len(warm), len(t.touched))] {
+				warm[j] = 0
+				if n := len(en.vs); n > 0 {
+					warm[j] = en.vs[n-1].Epoch
+				}
+			}
+		}
+		if warm[i%len(warm)] != uncommitted {
+			en.touched = false
+			continue // undone by CleanBelow
+		}
 		en.touched = false
 		n := len(en.vs)
 		if n == 0 || en.vs[n-1].Epoch != uncommitted {

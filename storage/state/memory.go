@@ -102,6 +102,8 @@ type MemoryTable struct {
 	dst   []int32 // Write scratch: slot per row (-1: no value)
 	ids   []int32 // Write scratch: entry per row
 	chain []int32 // settle scratch
+
+	warmSink Epoch // keeps Commit's warming loads from being optimized away
 }
 
 var _ Table = (*MemoryTable)(nil)
@@ -567,7 +569,24 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 			m.settleLocked(id, pinned)
 		}
 	}
-	for _, id := range m.touched {
+	var warm [32]int32
+	var sink Epoch
+	for i, id := range m.touched {
+		// Load the next group's entries and version slots ahead: they are
+		// scattered, and independent loads overlap.
+		if i%len(warm) == 0 {
+			for j, id := range m.touched[i:min(i+len(warm), len(m.touched))] {
+				warm[j] = -1
+				if h := m.ents[id].head; h >= 0 {
+					warm[j] = m.meta[h].prev
+				}
+			}
+			for _, p := range warm[:min(len(warm), len(m.touched)-i)] {
+				if p >= 0 {
+					sink ^= m.meta[p].epoch
+				}
+			}
+		}
 		en := &m.ents[id]
 		if en.flags&entDead != 0 {
 			continue
@@ -578,6 +597,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 		}
 		m.settleLocked(id, pinned)
 	}
+	m.warmSink = sink
 	m.touched = m.touched[:0]
 	m.hasClean = false
 	m.committed = e

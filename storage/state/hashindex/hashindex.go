@@ -54,8 +54,11 @@ func (x *Index[E]) Len() int { return x.n }
 
 // Get returns the entry of k and whether it exists.
 func (x *Index[E]) Get(k []byte) (E, bool) {
+	return x.getHashed(k, x.hash(unsafe.String(unsafe.SliceData(k), len(k))))
+}
+
+func (x *Index[E]) getHashed(k []byte, h uint64) (E, bool) {
 	ks := unsafe.String(unsafe.SliceData(k), len(k))
-	h := x.hash(ks)
 	mask := uint64(len(x.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &x.slots[i]
@@ -66,6 +69,46 @@ func (x *Index[E]) Get(k []byte) (E, bool) {
 			var zero E
 			return zero, false
 		}
+	}
+}
+
+// batchGroup is the number of keys GetBatch resolves a stage at a time.
+const batchGroup = 32
+
+// GetBatch sets out[i], found[i] to Get(keys[i]). It works in groups of
+// keys and stages (hash and home slot, candidate entry and key bytes, then
+// the comparisons), so the cache misses of one stage overlap across the
+// group's keys instead of following each other key by key — on tables much
+// larger than the CPU cache a random lookup is mostly waiting for memory.
+func (x *Index[E]) GetBatch(keys [][]byte, out []E, found []bool) {
+	var hs, seen [batchGroup]uint64
+	var cand [batchGroup]string
+	mask := uint64(len(x.slots) - 1)
+	for lo := 0; lo < len(keys); lo += batchGroup {
+		ks := keys[lo:min(lo+batchGroup, len(keys))]
+		for i, k := range ks {
+			h := x.hash(unsafe.String(unsafe.SliceData(k), len(k)))
+			hs[i] = h
+			seen[i] = x.slots[h&mask].h
+		}
+		for i := range ks {
+			cand[i] = ""
+			if seen[i] == hs[i] {
+				cand[i] = x.key(x.slots[hs[i]&mask].e)
+			}
+		}
+		for i, k := range ks {
+			var zero E
+			switch {
+			case seen[i] == 0:
+				out[lo+i], found[lo+i] = zero, false
+			case seen[i] == hs[i] && cand[i] == unsafe.String(unsafe.SliceData(k), len(k)):
+				out[lo+i], found[lo+i] = x.slots[hs[i]&mask].e, true
+			default:
+				out[lo+i], found[lo+i] = x.getHashed(k, hs[i])
+			}
+		}
+		clear(cand[:len(ks)])
 	}
 }
 

@@ -32,6 +32,9 @@ func TestModel(t *testing.T) {
 		require.Equal(t, model[k] != nil, ok, "step %d key %s", step, k)
 		require.Equal(t, model[k], got)
 		require.Equal(t, len(model), x.Len())
+		if step%500 == 0 {
+			checkBatch(t, x, model, rng)
+		}
 	}
 	for k, e := range model {
 		got, ok := x.Get([]byte(k))
@@ -40,4 +43,21 @@ func TestModel(t *testing.T) {
 	}
 	_, ok := x.Get([]byte("absent"))
 	require.False(t, ok)
+}
+
+// checkBatch compares GetBatch with the model over random present and
+// absent keys, with repeats.
+func checkBatch(t *testing.T, x *hashindex.Index[*ent], model map[string]*ent, rng *rand.Rand) {
+	t.Helper()
+	ks := make([][]byte, 1+rng.IntN(100))
+	for i := range ks {
+		ks[i] = []byte(fmt.Sprint("k", rng.IntN(3100)))
+	}
+	out := make([]*ent, len(ks))
+	found := make([]bool, len(ks))
+	x.GetBatch(ks, out, found)
+	for i, k := range ks {
+		require.Equal(t, model[string(k)] != nil, found[i], "key %s", k)
+		require.Equal(t, model[string(k)], out[i], "key %s", k)
+	}
 }
