@@ -109,19 +109,22 @@ type Engine struct {
 type memoryShares struct {
 	total int64
 	// state bounds the memtables and block caches of every columnar state
-	// table (views' contents and spilled aggregate state): 1/4.
+	// table (views' contents and spilled aggregate state): 3/8. An epoch's
+	// writes stay in memtables until the epoch commits, so this share must
+	// hold one epoch of a view's changes plus one spill of an aggregate's
+	// in-memory groups.
 	state int64
 	// aggregate is the in-memory group state of the views' grouped
 	// aggregates, divided among them (aggSpillBytes): 1/8.
 	aggregate int64
-	// query is each statement's operator memory (exec.MemAccount): 1/4.
+	// query is each statement's operator memory (exec.MemAccount): 1/8.
 	query int64
 }
 
 // newMemoryShares splits opts.MemoryLimit (already defaulted).
 func newMemoryShares(opts Options) memoryShares {
-	m := memoryShares{total: opts.MemoryLimit, state: opts.MemoryLimit / 4,
-		aggregate: opts.MemoryLimit / 8, query: opts.MemoryLimit / 4}
+	m := memoryShares{total: opts.MemoryLimit, state: opts.MemoryLimit / 8 * 3,
+		aggregate: opts.MemoryLimit / 8, query: opts.MemoryLimit / 8}
 	if opts.StateMemory > 0 {
 		m.state = opts.StateMemory
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,6 +65,8 @@ type mview struct {
 	late    *atomic.Int64
 	backend state.BackendKind
 	dlq     *deadLetter
+	// spilling are the view's aggregates with a spill table.
+	spilling []*stream.HashAggregate
 
 	mu  sync.Mutex
 	err error // the dataflow's failure, if it stopped with one
@@ -176,7 +179,7 @@ func (e *Engine) stopStreams() {
 	e.st.views = map[catalog.ObjectID]*mview{}
 	e.st.mu.Unlock()
 	for _, v := range views {
-		v.stop()
+		v.stop(e.log)
 	}
 }
 
@@ -292,9 +295,11 @@ func (e *Engine) viewIDs(n planner.Node, out map[catalog.ObjectID]bool) {
 	}
 }
 
-// attachViewReads reads every materialized view the plan uses at one
-// committed epoch (a consistent cut across views) into the statement's
-// table reader.
+// attachViewReads pins every materialized view the plan uses at one
+// committed epoch (a consistent cut across views) in the statement's table
+// reader, which scans them page by page (stream.ViewSnapshot.Scan) and
+// unpins them when the statement ends (tableReader.release): a SELECT of a
+// view larger than memory holds one page at a time.
 func (e *Engine) attachViewReads(ctx context.Context, env *exec.Env, plan planner.Node) error {
 	ids := map[catalog.ObjectID]bool{}
 	e.viewIDs(plan, ids)
@@ -311,29 +316,22 @@ func (e *Engine) attachViewReads(ctx context.Context, env *exec.Env, plan planne
 		views = append(views, v)
 		mats = append(mats, v.mat)
 	}
-	_, snaps, err := e.st.coord.PinViews(mats...)
-	if err != nil {
-		return fmt.Errorf("reading materialized views: %w", err)
-	}
-	defer func() {
-		for _, s := range snaps {
-			s.Release()
-		}
-	}()
 	tr, ok := env.Tables.(*tableReader)
 	if !ok {
 		return pgerror.Internal("materialized view read without the engine's table reader")
 	}
-	if tr.extra == nil {
-		tr.extra = map[catalog.ObjectID][]arrow.RecordBatch{}
+	_, snaps, err := e.st.coord.PinViews(mats...)
+	if err != nil {
+		return fmt.Errorf("reading materialized views: %w", err)
+	}
+	if tr.views == nil {
+		tr.views = map[catalog.ObjectID]*stream.ViewSnapshot{}
 	}
 	for i, v := range views {
-		bs, err := snaps[i].Read(ctx)
-		if err != nil {
-			return err
+		if old := tr.views[v.def.ID]; old != nil {
+			old.Release()
 		}
-		tr.extra[v.def.ID] = bs
-		tr.owned = append(tr.owned, bs...)
+		tr.views[v.def.ID] = snaps[i]
 	}
 	return nil
 }
@@ -449,7 +447,25 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 		}()
 		defer func() { started = s.e.view(def.ID) != nil }()
 	}
+	backend := s.e.st.backend
+	if o, ok := def.Options["state_backend"]; ok {
+		if backend, err = state.ParseBackend(o); err != nil {
+			return api.Result{}, err
+		}
+	}
+	// Every state table of the view is named after it and the moment it was
+	// created, so a re-created view never meets an old one's files.
+	stateName := fmt.Sprintf("mv_%d_%d", def.ID, time.Now().UnixNano())
 	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: in}
+	if s.e.opts.DataDir != "" && backend != state.BackendMemory {
+		// Aggregates spill to a table of the view's backend. Not with the
+		// memory backend, nor without a data directory, where every table
+		// is in memory anyway.
+		b.States = func(ctx context.Context, role string, vs *arrow.Schema) (state.Table, error) {
+			return s.e.st.states.Open(ctx, backend, stateName+"_"+role, vs)
+		}
+		b.SpillBytes = s.e.aggSpillBytes()
+	}
 	res, err := b.Build(ctx, q.Plan)
 	if err != nil {
 		in.closeAll()
@@ -501,15 +517,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	if !def.EmitOnWindowClose {
 		key = res.Key
 	}
-	backend := s.e.st.backend
-	if o, ok := def.Options["state_backend"]; ok {
-		if backend, err = state.ParseBackend(o); err != nil {
-			s.e.st.coord.DropView(coordName(def.ID))
-			tee.Close()
-			return api.Result{}, err
-		}
-	}
-	table, err := s.e.st.states.Open(ctx, backend, fmt.Sprintf("mv_%d_%d", def.ID, time.Now().UnixNano()), stream.MaterializeValueSchema(tee.Schema(), key))
+	table, err := s.e.st.states.Open(ctx, backend, stateName, stream.MaterializeValueSchema(tee.Schema(), key))
 	if err != nil {
 		s.e.st.coord.DropView(coordName(def.ID))
 		tee.Close()
@@ -527,7 +535,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 		return api.Result{}, err
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{}), backend: backend, late: in.late, dlq: in.dlq}
+	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{}), backend: backend, late: in.late, dlq: in.dlq, spilling: b.Spilling}
 	s.e.st.mu.Lock()
 	s.e.st.views[def.ID] = v
 	s.e.st.mu.Unlock()
@@ -600,9 +608,16 @@ func (e *Engine) runView(ctx context.Context, v *mview) {
 }
 
 // stop ends the view's dataflow and releases its state.
-func (v *mview) stop() {
+func (v *mview) stop(log *slog.Logger) {
 	v.cancel()
 	<-v.done
+	// The dataflow has stopped: its aggregates' counters are stable.
+	for i, h := range v.spilling {
+		if st := h.SpillStats(); st.Active {
+			log.Info("materialized view aggregate spill", "view", v.def.Name, "aggregate", i+1,
+				"spills", st.Spills, "spilled_groups", st.SpilledGroups, "loaded_groups", st.LoadedGroups)
+		}
+	}
 	if v.dlq != nil {
 		v.dlq.close()
 	}
@@ -620,7 +635,7 @@ func (e *Engine) dropView(id catalog.ObjectID) {
 		return
 	}
 	e.st.coord.DropView(coordName(id))
-	v.stop()
+	v.stop(e.log)
 }
 
 // mvInputs supplies a new view's dataflow leaves: each input's contents at
@@ -689,14 +704,13 @@ func (in *mvInputs) Relation(ctx context.Context, id catalog.ObjectID) (stream.E
 		sub.Close()
 		return nil, info, err
 	}
-	rows, err := snaps[0].Read(ctx)
-	snaps[0].Release()
+	rows, err := viewBackfill(ctx, snaps[0], v.mat.AllColumns())
 	if err != nil {
 		sub.Close()
 		return nil, info, err
 	}
-	in.rows += countRows(rows)
-	src := in.paced(v.out.Schema(), batchesBackfill(rows), stream.NewSource(sub))
+	in.rows += v.mat.StateStats().Keys
+	src := in.paced(v.out.Schema(), rows, stream.NewSource(sub))
 	in.srcs = append(in.srcs, src)
 	return src, info, nil
 }
@@ -712,6 +726,15 @@ func (in *mvInputs) paced(schema *arrow.Schema, rows backfillRows, next stream.E
 // share (between 16Ki and 1Mi rows).
 func (e *Engine) backfillSliceRows() int64 {
 	return min(max(e.shares.aggregate/256, 16<<10), 1<<20)
+}
+
+// aggSpillBytes is the memory one grouped aggregate of a view may hold
+// before it spills: a quarter of the aggregate share (at least 4 MiB), so a
+// few large aggregates fill the share. It is not a shared account: many
+// views with large aggregates together can hold more (the Go runtime's
+// soft limit then makes the collector work harder).
+func (e *Engine) aggSpillBytes() int64 {
+	return max(e.shares.aggregate/4, 4<<20)
 }
 
 // backfillBarriers is how many barriers a new view's backfill of rows input
@@ -752,22 +775,32 @@ func tableBackfill(snap *memtable.Snapshot, mem memory.Allocator) backfillRows {
 	}
 }
 
-// batchesBackfill yields batches read beforehand.
-func batchesBackfill(rows []arrow.RecordBatch) backfillRows {
+// viewBackfill reads a pinned view page by page; it owns snap.
+func viewBackfill(ctx context.Context, snap *stream.ViewSnapshot, cols []int) (backfillRows, error) {
+	r := snap.Scan(cols)
+	// The view's dataflow reads it after the statement has returned (its
+	// context bounds only the statement).
+	if err := r.Init(context.WithoutCancel(ctx)); err != nil {
+		r.Close()
+		snap.Release()
+		return backfillRows{}, err
+	}
 	return backfillRows{
 		next: func(context.Context) (arrow.RecordBatch, error) {
-			if len(rows) == 0 {
-				return nil, nil
+			b, err := r.Next()
+			if b != nil {
+				b.Retain()
 			}
-			b := rows[0]
-			rows = rows[1:]
-			return b, nil
+			return b, err
 		},
 		release: func() {
-			releaseAll(rows)
-			rows = nil
+			if r != nil {
+				r.Close()
+				snap.Release()
+				r = nil
+			}
 		},
-	}
+	}, nil
 }
 
 // pacedBackfill emits an input's contents at the view's start barrier as

@@ -7,32 +7,43 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sabotsql/sabotsql/exec"
+	"github.com/sabotsql/sabotsql/exec/stream"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/storage/memtable"
 )
 
 // tableReader implements exec.TableReader over the engine's table stores.
-// extra maps synthetic table ids to in-memory batches (RETURNING).
+// extra maps synthetic table ids to in-memory batches (RETURNING); views
+// maps materialized views to the snapshots the statement pinned
+// (attachViewReads).
 type tableReader struct {
 	e     *Engine
 	extra map[catalog.ObjectID][]arrow.RecordBatch
-	// owned are batches read for this statement (materialized views),
-	// released by release.
-	owned []arrow.RecordBatch
+	// views are released by release, after the statement's operators
+	// (their scans) are closed.
+	views map[catalog.ObjectID]*stream.ViewSnapshot
 }
 
-// release drops the batches the reader owns.
+// release unpins the statement's view snapshots. Call it once the
+// operators reading them are closed; it is idempotent.
 func (r *tableReader) release() {
-	for _, b := range r.owned {
-		b.Release()
+	for id, s := range r.views {
+		s.Release()
+		delete(r.views, id)
 	}
-	r.owned = nil
 }
 
 func (r *tableReader) ScanTable(ctx context.Context, t *catalog.Table, cols []int, rowID bool) (exec.Operator, error) {
 	if bs, ok := r.extra[t.ID]; ok {
 		return &batchScan{batches: bs, cols: cols}, nil
+	}
+	if s, ok := r.views[t.ID]; ok {
+		if rowID {
+			return nil, pgerror.Internal("materialized view %q scanned with row ids", t.Name)
+		}
+		// Pages of the pinned view, projected to cols.
+		return s.Scan(cols), nil
 	}
 	ts := r.e.table(t.ID)
 	if ts == nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
+	"github.com/sabotsql/sabotsql/storage/state"
 )
 
 // RelInfo describes a streaming input.
@@ -44,6 +45,22 @@ type Builder struct {
 	Env *exec.Env
 	Reg *kernels.Registry
 	In  Inputs
+
+	// States, when set, opens an empty state table for one operator of the
+	// dataflow; role names the operator uniquely within the dataflow
+	// ("agg1", …). Grouped aggregates get one and spill their groups to it
+	// beyond SpillBytes (stream.HashAggregate.WithSpill), which owns and
+	// closes it. nil: operators keep all their state in memory.
+	States func(ctx context.Context, role string, valueSchema *arrow.Schema) (state.Table, error)
+	// SpillBytes is the memory each grouped aggregate may hold before it
+	// spills (with States).
+	SpillBytes int64
+	// Spilling lists the aggregates Build gave a state table (for their
+	// SpillStats once the dataflow has stopped).
+	Spilling []*stream.HashAggregate
+
+	// nstates numbers the States roles.
+	nstates int
 
 	// topN marks Window nodes whose ranking column a filter bounds
 	// (rank <= N): they are maintained as group top-N.
@@ -422,6 +439,16 @@ func (b *Builder) aggregate(ctx context.Context, x *planner.Aggregate) (flow, er
 	if err != nil {
 		pf.ex.Close()
 		return flow{}, err
+	}
+	if b.States != nil && len(groupCols) > 0 {
+		b.nstates++
+		t, err := b.States(ctx, fmt.Sprintf("agg%d", b.nstates), stream.AggSpillSchema())
+		if err != nil {
+			h.Close()
+			return flow{}, err
+		}
+		h.WithSpill(t, b.SpillBytes)
+		b.Spilling = append(b.Spilling, h)
 	}
 	outWM := map[int]bool{}
 	for i := range x.GroupBy {
