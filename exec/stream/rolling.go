@@ -74,18 +74,14 @@ type RollingWindow struct {
 	mem       memory.Allocator
 
 	parts rollParts
-	// per partition
-	seen     []uint64 // rows so far
-	lastKey  []int64  // order value of the last row
-	lastNull []bool   // the last row's order value was NULL
-	fellBack []bool   // partition lives in the fallback
-	histTail []int64  // last retained row of the partition, -1 none
+	ps    []rollPart // by partition id
 
-	// retained input: batch, row and previous row of the same partition
+	// retained input batches, and per fast-path row its batch, row and
+	// the previous retained row of its partition (in fixed-size slabs, so
+	// the history never moves when it grows)
 	batches []arrow.RecordBatch
-	hBatch  []uint32
-	hRow    []uint32
-	hPrev   []int64
+	hist    [][]histEntry
+	nHist   int64
 
 	fallback *OverWindow
 	feed     *rollFeed
@@ -246,12 +242,10 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 		return err
 	}
 	w.pids = pids
-	for len(w.seen) < w.parts.n {
-		w.seen = append(w.seen, 0)
-		w.lastKey = append(w.lastKey, 0)
-		w.lastNull = append(w.lastNull, false)
-		w.fellBack = append(w.fellBack, false)
-		w.histTail = append(w.histTail, -1)
+	if len(w.ps) < w.parts.n {
+		for len(w.ps) < w.parts.n {
+			w.ps = append(w.ps, rollPart{histTail: -1})
+		}
 		for _, rc := range w.calls {
 			rc.grow(w.parts.n)
 		}
@@ -267,21 +261,19 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 	var newFB []uint32
 	for i := 0; i < n; i++ {
 		p := pids[i]
-		if !w.fellBack[p] {
+		ps := &w.ps[p]
+		if !ps.fellBack {
 			k, kn := w.keys[i], w.knul[i]
-			if w.seen[p] > 0 && rollBefore(k, kn, w.lastKey[p], w.lastNull[p]) {
-				w.fellBack[p] = true
+			if ps.seen > 0 && rollBefore(k, kn, ps.lastKey, ps.lastNull) {
+				ps.fellBack = true
 				newFB = append(newFB, p)
 			} else {
 				w.rows = append(w.rows, int32(i))
 				fast = append(fast, p)
-				w.seqs = append(w.seqs, w.seen[p])
-				w.seen[p]++
-				w.lastKey[p], w.lastNull[p] = k, kn
-				w.hBatch = append(w.hBatch, bi)
-				w.hRow = append(w.hRow, uint32(i))
-				w.hPrev = append(w.hPrev, w.histTail[p])
-				w.histTail[p] = int64(len(w.hRow) - 1)
+				w.seqs = append(w.seqs, ps.seen)
+				ps.seen++
+				ps.lastKey, ps.lastNull = k, kn
+				ps.histTail = w.addHist(histEntry{batch: bi, row: uint32(i), prev: ps.histTail})
 				continue
 			}
 		}
@@ -343,10 +335,10 @@ func (w *RollingWindow) compute(b arrow.RecordBatch, rows []int32, pids []uint32
 // handed to the fallback OverWindow.
 func (w *RollingWindow) retract(p uint32) error {
 	var refs []int64
-	for r := w.histTail[p]; r >= 0; r = w.hPrev[r] {
+	for r := w.ps[p].histTail; r >= 0; r = w.histAt(r).prev {
 		refs = append(refs, r)
 	}
-	w.histTail[p] = -1
+	w.ps[p].histTail = -1
 	if len(refs) == 0 {
 		return nil
 	}
@@ -357,9 +349,9 @@ func (w *RollingWindow) retract(p uint32) error {
 		bs[i] = array.NewBuilder(w.mem, f.Type)
 	}
 	for j := len(refs) - 1; j >= 0; j-- {
-		r := refs[j]
-		src := w.batches[w.hBatch[r]]
-		row := int(w.hRow[r])
+		h := w.histAt(refs[j])
+		src := w.batches[h.batch]
+		row := int(h.row)
 		for c, bld := range bs {
 			types.AppendDatum(bld, types.GetDatum(src.Column(c), row, w.inTypes[c]), w.inTypes[c])
 		}
@@ -414,6 +406,36 @@ func (w *RollingWindow) Close() error {
 	}
 	return err
 }
+
+// rollPart is one partition's position.
+type rollPart struct {
+	seen     uint64 // rows so far
+	lastKey  int64  // order value of the last row
+	histTail int64  // last retained row of the partition, -1 none
+	lastNull bool   // the last row's order value was NULL
+	fellBack bool   // the partition lives in the fallback
+}
+
+// histEntry is one retained fast-path row.
+type histEntry struct {
+	batch, row uint32
+	prev       int64 // previous entry of the partition, -1 none
+}
+
+const histSlab = 1 << 16
+
+// addHist appends e to the history and returns its index.
+func (w *RollingWindow) addHist(e histEntry) int64 {
+	if w.nHist%histSlab == 0 {
+		w.hist = append(w.hist, make([]histEntry, 0, histSlab))
+	}
+	last := len(w.hist) - 1
+	w.hist[last] = append(w.hist[last], e)
+	w.nHist++
+	return w.nHist - 1
+}
+
+func (w *RollingWindow) histAt(r int64) histEntry { return w.hist[r/histSlab][r%histSlab] }
 
 // rollBefore reports whether order value (k, kn) sorts before (l, ln)
 // (ascending, NULLs last).

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -11,43 +12,49 @@ import (
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
 
-// rollCall is the per-partition state of one RollingCall, as slices
-// indexed by partition id (bounded frames: w entries per partition for
-// rings and deques).
+// rollCall is the per-partition state of one RollingCall: one rollMom
+// per partition (a cache line: the frame's counts and moments) and, for
+// bounded frames, w ring slots per partition holding the frame's values
+// (NULL as the rollNull bit pattern) and a deque for min/max.
 //
 // Moments (sum, avg, variances) are kept over the frame's finite values
 // shifted by a per-partition centre k: s1 = Σ(x−k), s2 = Σ(x−k)². Values
-// enter and leave by difference updates, and every w rows (once per full
-// turn of the ring) k is reset to the frame's mean and s1, s2 recomputed
-// from the ring, so rounding never accumulates beyond one frame and a large
-// common offset (1e9 + tiny noise) cancels before squaring. Infinities and
-// NaNs are counted instead of entering the moments.
+// enter and leave by difference updates; every w rows (once per full turn
+// of the ring), and whenever the centre has drifted from the mean so far
+// that the spread would cancel (a far value just left), k is reset to the
+// frame's mean and s1, s2 recomputed from the ring, so rounding never
+// accumulates beyond one frame and a large common offset (1e9 + tiny
+// noise) cancels before squaring. Infinities and NaNs are counted instead
+// of entering the moments.
 type rollCall struct {
 	RollingCall
 	w int // frame rows; 0 = unbounded
 
-	ring  []float64 // bounded: the frame's values
-	rnull []bool    // bounded: the frame's NULLs
-	nn    []int64   // non-NULL values in the frame
-	nf    []int64   // finite values in the frame
-	pinf  []int64
-	ninf  []int64
-	nan   []int64
-	k     []float64
-	s1    []float64
-	s2    []float64
-	lo    []float64 // unbounded sum: compensation term of s1
+	mom  []rollMom
+	ring []float64 // bounded: the frame's values, rollNull for NULL
 
 	dq   []uint32 // bounded min/max: row positions, a monotonic deque
 	dqHd []uint32
 	dqN  []uint32
 
-	ext []float64 // unbounded min/max, unbounded ewma
-
 	vals  []float64 // output scratch
 	ivals []int64
 	valid []bool
 }
+
+// rollMom is one partition's frame summary. Unbounded min/max and ewma
+// keep their running value in k.
+type rollMom struct {
+	nn, nf          int64 // non-NULL values, finite values
+	k, s1, s2, lo   float64
+	pinf, ninf, nan int32
+}
+
+// rollNull marks a NULL ring slot: a NaN payload arithmetic never makes
+// (NaN inputs are stored as math.NaN()).
+const rollNull = 0x7ff4_0000_dead_0001
+
+func ringNull(x float64) bool { return math.Float64bits(x) == rollNull }
 
 type rollClass uint8
 
@@ -80,52 +87,25 @@ func newRollCall(c RollingCall) *rollCall {
 
 // grow makes room for partitions up to n-1.
 func (rc *rollCall) grow(n int) {
-	old := len(rc.nn)
+	old := len(rc.mom)
 	if n <= old {
 		return
 	}
 	add := n - old
-	ext := func(s []int64) []int64 { return append(s, make([]int64, add)...) }
-	extF := func(s []float64) []float64 { return append(s, make([]float64, add)...) }
-	rc.nn = ext(rc.nn)
+	rc.mom = append(rc.mom, make([]rollMom, add)...)
 	if rc.w > 0 && rc.Kind != RollCountStar {
-		rc.rnull = append(rc.rnull, make([]bool, add*rc.w)...)
-		if rc.Kind != RollCount {
-			rc.ring = append(rc.ring, make([]float64, add*rc.w)...)
-		}
+		rc.ring = append(rc.ring, make([]float64, add*rc.w)...)
 	}
-	switch rc.class() {
-	case rcMoments:
-		rc.nf, rc.pinf, rc.ninf, rc.nan = ext(rc.nf), ext(rc.pinf), ext(rc.ninf), ext(rc.nan)
-		rc.k, rc.s1, rc.s2 = extF(rc.k), extF(rc.s1), extF(rc.s2)
-		if rc.w == 0 {
-			rc.lo = extF(rc.lo)
-		}
-	case rcMinMax:
-		if rc.w > 0 {
-			rc.dq = append(rc.dq, make([]uint32, add*rc.w)...)
-			rc.dqHd = append(rc.dqHd, make([]uint32, add)...)
-			rc.dqN = append(rc.dqN, make([]uint32, add)...)
-		} else {
-			rc.ext = extF(rc.ext)
-		}
-	case rcEWMA:
-		if rc.w == 0 {
-			rc.ext = extF(rc.ext)
-		}
+	if rc.class() == rcMinMax && rc.w > 0 {
+		rc.dq = append(rc.dq, make([]uint32, add*rc.w)...)
+		rc.dqHd = append(rc.dqHd, make([]uint32, add)...)
+		rc.dqN = append(rc.dqN, make([]uint32, add)...)
 	}
 }
 
 // reset empties partition p's state.
 func (rc *rollCall) reset(p uint32) {
-	rc.nn[p] = 0
-	if rc.class() == rcMoments {
-		rc.nf[p], rc.pinf[p], rc.ninf[p], rc.nan[p] = 0, 0, 0, 0
-		rc.k[p], rc.s1[p], rc.s2[p] = 0, 0, 0
-		if rc.w == 0 {
-			rc.lo[p] = 0
-		}
-	}
+	rc.mom[p] = rollMom{}
 	if rc.class() == rcMinMax && rc.w > 0 {
 		rc.dqHd[p], rc.dqN[p] = 0, 0
 	}
@@ -185,7 +165,11 @@ func (rc *rollCall) run(mem memory.Allocator, b arrow.RecordBatch, rows []int32,
 	}
 	bld := array.NewFloat64Builder(mem)
 	defer bld.Release()
-	bld.AppendValues(rc.vals[:n], rc.valid[:n])
+	valid := rc.valid[:n]
+	if !slices.Contains(valid, false) {
+		valid = nil
+	}
+	bld.AppendValues(rc.vals[:n], valid)
 	return bld.NewArray(), nil
 }
 
@@ -201,18 +185,23 @@ func (rc *rollCall) runCount(rows []int32, pids []uint32, seqs []uint64, vm []by
 			rc.ivals[j] = c
 			continue
 		}
+		m := &rc.mom[p]
 		ok := !allNull && bitSet(vm, off, int(i))
 		if w > 0 {
 			slot := int(p)*w + int(s%uint64(w))
-			if s >= uint64(w) && !rc.rnull[slot] {
-				rc.nn[p]--
+			if s >= uint64(w) && !ringNull(rc.ring[slot]) {
+				m.nn--
 			}
-			rc.rnull[slot] = !ok
+			if ok {
+				rc.ring[slot] = 0
+			} else {
+				rc.ring[slot] = math.Float64frombits(rollNull)
+			}
 		}
 		if ok {
-			rc.nn[p]++
+			m.nn++
 		}
-		rc.ivals[j] = rc.nn[p]
+		rc.ivals[j] = m.nn
 	}
 }
 
@@ -220,45 +209,50 @@ func (rc *rollCall) runCount(rows []int32, pids []uint32, seqs []uint64, vm []by
 func (rc *rollCall) runMoments(rows []int32, pids []uint32, seqs []uint64, xs []float64, vm []byte, off int) {
 	w := rc.w
 	uw := uint64(w)
-	ring, rnull := rc.ring, rc.rnull
-	nn, nf, k, s1, s2 := rc.nn, rc.nf, rc.k, rc.s1, rc.s2
+	ring, mom := rc.ring, rc.mom
 	vals, valid := rc.vals, rc.valid
 	for j, i := range rows {
 		p, s := pids[j], seqs[j]
-		slot := int(p)*w + int(s%uint64(w))
-		if s >= uw && !rnull[slot] {
-			old := ring[slot]
-			nn[p]--
-			if isFinite(old) {
-				nf[p]--
-				d := old - k[p]
-				s1[p] -= d
-				s2[p] -= d * d
-			} else {
-				rc.countNonFinite(p, old, -1)
-			}
-		}
-		x := xs[i]
-		ok := vm == nil || bitSet(vm, off, int(i))
-		ring[slot], rnull[slot] = x, !ok
-		if ok {
-			nn[p]++
-			if isFinite(x) {
-				if nf[p] == 0 {
-					k[p], s1[p], s2[p] = x, 0, 0
+		m := &mom[p]
+		slot := int(p)*w + int(s%uw)
+		if s >= uw {
+			if old := ring[slot]; !ringNull(old) {
+				m.nn--
+				if isFinite(old) {
+					m.nf--
+					d := old - m.k
+					m.s1 -= d
+					m.s2 -= d * d
+				} else {
+					m.countNonFinite(old, -1)
 				}
-				nf[p]++
-				d := x - k[p]
-				s1[p] += d
-				s2[p] += d * d
-			} else {
-				rc.countNonFinite(p, x, 1)
 			}
 		}
-		if s%uw == uw-1 || offCentre(k[p], s1[p], s2[p], nf[p]) {
-			rc.recentre(p)
+		if vm == nil || bitSet(vm, off, int(i)) {
+			x := xs[i]
+			m.nn++
+			if isFinite(x) {
+				if m.nf == 0 {
+					m.k, m.s1, m.s2 = x, 0, 0
+				}
+				m.nf++
+				d := x - m.k
+				m.s1 += d
+				m.s2 += d * d
+			} else {
+				m.countNonFinite(x, 1)
+				if x != x {
+					x = math.NaN()
+				}
+			}
+			ring[slot] = x
+		} else {
+			ring[slot] = math.Float64frombits(rollNull)
 		}
-		vals[j], valid[j] = rc.momentResult(p)
+		if s%uw == uw-1 || s >= uw && offCentre(m.k, m.s1, m.s2, m.nf) {
+			m.recentre(ring[int(p)*w : int(p+1)*w])
+		}
+		vals[j], valid[j] = rc.momentResult(m)
 	}
 }
 
@@ -278,75 +272,73 @@ func offCentre(k, s1, s2 float64, nf int64) bool {
 	return a > 1024*n*m2+t*t
 }
 
-// recentre recomputes p's moments from its ring around their mean.
-func (rc *rollCall) recentre(p uint32) {
-	w := rc.w
-	ring, rnull := rc.ring[int(p)*w:int(p+1)*w], rc.rnull[int(p)*w:int(p+1)*w]
-	if rc.nf[p] == 0 {
-		rc.k[p], rc.s1[p], rc.s2[p] = 0, 0, 0
+// recentre recomputes m's moments from the frame's ring around their mean.
+func (m *rollMom) recentre(ring []float64) {
+	if m.nf == 0 {
+		m.k, m.s1, m.s2 = 0, 0, 0
 		return
 	}
-	k := rc.k[p]
+	k := m.k
 	var d1 float64
-	for i, x := range ring {
-		if !rnull[i] && isFinite(x) {
+	for _, x := range ring {
+		if isFinite(x) { // NULL slots are NaNs
 			d1 += x - k
 		}
 	}
-	k += d1 / float64(rc.nf[p])
+	k += d1 / float64(m.nf)
 	var s1, s2 float64
-	for i, x := range ring {
-		if !rnull[i] && isFinite(x) {
+	for _, x := range ring {
+		if isFinite(x) {
 			d := x - k
 			s1 += d
 			s2 += d * d
 		}
 	}
-	rc.k[p], rc.s1[p], rc.s2[p] = k, s1, s2
+	m.k, m.s1, m.s2 = k, s1, s2
 }
 
-func (rc *rollCall) countNonFinite(p uint32, x float64, d int64) {
+func (m *rollMom) countNonFinite(x float64, d int32) {
 	switch {
 	case math.IsInf(x, 1):
-		rc.pinf[p] += d
+		m.pinf += d
 	case math.IsInf(x, -1):
-		rc.ninf[p] += d
+		m.ninf += d
 	default:
-		rc.nan[p] += d
+		m.nan += d
 	}
 }
 
 func isFinite(x float64) bool { return x-x == 0 }
 
-// momentResult is the call's value for p from its bounded-frame moments.
-func (rc *rollCall) momentResult(p uint32) (float64, bool) {
+// momentResult is the call's value from bounded-frame moments.
+func (rc *rollCall) momentResult(m *rollMom) (float64, bool) {
 	m2 := 0.0
-	if n := float64(rc.nf[p]); n > 0 {
-		m2 = rc.s2[p] - rc.s1[p]*rc.s1[p]/n
+	if n := float64(m.nf); n > 0 {
+		m2 = m.s2 - m.s1*m.s1/n
 	}
-	return rc.result(p, rc.k[p], rc.s1[p], m2)
+	return rc.result(m, m.k, m.s1, m2)
 }
 
-// result is the call's value for p given the frame's centre k, Σ(x−k) and
+// result is the call's value given the frame's centre k, Σ(x−k) and
 // Σ(x−mean)² over its finite values.
-func (rc *rollCall) result(p uint32, k, s1, m2 float64) (float64, bool) {
-	nn := rc.nn[p]
+func (rc *rollCall) result(m *rollMom, k, s1, m2 float64) (float64, bool) {
+	nn := m.nn
 	if nn == 0 {
 		return 0, false
 	}
-	nonFinite := nn != rc.nf[p]
+	nonFinite := nn != m.nf
 	switch rc.Kind {
 	case RollSum, RollAvg:
 		if nonFinite {
 			switch {
-			case rc.nan[p] > 0 || rc.pinf[p] > 0 && rc.ninf[p] > 0:
+			case m.nan > 0 || m.pinf > 0 && m.ninf > 0:
 				return math.NaN(), true
-			case rc.pinf[p] > 0:
+			case m.pinf > 0:
 				return math.Inf(1), true
 			}
 			return math.Inf(-1), true
 		}
-		n := float64(rc.nf[p])
+		n := float64(m.nf)
 		if rc.Kind == RollAvg {
 			return k + s1/n, true
 		}
@@ -359,9 +351,9 @@ func (rc *rollCall) result(p uint32, k, s1, m2 float64) (float64, bool) {
 	if nonFinite {
 		return math.NaN(), true
 	}
-	n := float64(rc.nf[p])
+	n := float64(m.nf)
 	if m2 < 0 {
-		m2 = 0
+		m2 = 0 // rounding; the exact value is a sum of squares
 	}
 	var v float64
 	if samp {
@@ -380,33 +372,33 @@ func (rc *rollCall) result(p uint32, k, s1, m2 float64) (float64, bool) {
 // Welford's M2 in s2.
 func (rc *rollCall) runMomentsUnbounded(rows []int32, pids []uint32, xs []float64, vm []byte, off int) {
 	for j, i := range rows {
-		p := pids[j]
+		m := &rc.mom[pids[j]]
 		if vm == nil || bitSet(vm, off, int(i)) {
 			x := xs[i]
-			rc.nn[p]++
+			m.nn++
 			if isFinite(x) {
-				if rc.nf[p] == 0 {
-					rc.k[p], rc.s1[p], rc.s2[p], rc.lo[p] = x, 0, 0, 0
+				if m.nf == 0 {
+					m.k, m.s1, m.s2, m.lo = x, 0, 0, 0
 				}
-				n := rc.nf[p]
-				d := x - rc.k[p]
-				mean := rc.s1[p] + rc.lo[p]
+				n := m.nf
+				d := x - m.k
+				mean := m.s1 + m.lo
 				if n > 0 {
 					mean /= float64(n)
 				}
 				// TwoSum of s1 + d.
-				t := rc.s1[p] + d
-				bp := t - rc.s1[p]
-				rc.lo[p] += (rc.s1[p] - (t - bp)) + (d - bp)
-				rc.s1[p] = t
-				rc.nf[p] = n + 1
-				newMean := (rc.s1[p] + rc.lo[p]) / float64(n+1)
-				rc.s2[p] += (d - mean) * (d - newMean)
+				t := m.s1 + d
+				bp := t - m.s1
+				m.lo += (m.s1 - (t - bp)) + (d - bp)
+				m.s1 = t
+				m.nf = n + 1
+				newMean := (m.s1 + m.lo) / float64(n+1)
+				m.s2 += (d - mean) * (d - newMean)
 			} else {
-				rc.countNonFinite(p, x, 1)
+				m.countNonFinite(x, 1)
 			}
 		}
-		rc.vals[j], rc.valid[j] = rc.result(p, rc.k[p], rc.s1[p]+rc.lo[p], rc.s2[p])
+		rc.vals[j], rc.valid[j] = rc.result(m, m.k, m.s1+m.lo, m.s2)
 	}
 }
 
@@ -419,7 +411,7 @@ func pgLess(a, b float64) bool {
 }
 
 // runMinMax is min/max: a monotonic deque of positions over bounded
-// frames, the running extreme over unbounded ones.
+// frames, the running extreme (in k) over unbounded ones.
 func (rc *rollCall) runMinMax(rows []int32, pids []uint32, seqs []uint64, xs []float64, vm []byte, off int) {
 	isMax := rc.Kind == RollMax
 	w := rc.w
@@ -427,19 +419,27 @@ func (rc *rollCall) runMinMax(rows []int32, pids []uint32, seqs []uint64, xs []f
 		p, s := pids[j], seqs[j]
 		ok := vm == nil || bitSet(vm, off, int(i))
 		x := xs[i]
+		if x != x {
+			x = math.NaN()
+		}
 		if w == 0 {
+			m := &rc.mom[p]
 			if ok {
-				if rc.nn[p] == 0 || (isMax && pgLess(rc.ext[p], x)) || (!isMax && pgLess(x, rc.ext[p])) {
-					rc.ext[p] = x
+				if m.nn == 0 || (isMax && pgLess(m.k, x)) || (!isMax && pgLess(x, m.k)) {
+					m.k = x
 				}
-				rc.nn[p]++
+				m.nn++
 			}
-			rc.vals[j], rc.valid[j] = rc.ext[p], rc.nn[p] > 0
+			rc.vals[j], rc.valid[j] = m.k, m.nn > 0
 			continue
 		}
 		base := int(p) * w
 		slot := base + int(s%uint64(w))
-		rc.ring[slot], rc.rnull[slot] = x, !ok
+		if ok {
+			rc.ring[slot] = x
+		} else {
+			rc.ring[slot] = math.Float64frombits(rollNull)
+		}
 		dq := rc.dq[base : base+w]
 		hd, cnt := rc.dqHd[p], rc.dqN[p]
 		s32 := uint32(s)
@@ -469,7 +469,8 @@ func (rc *rollCall) runMinMax(rows []int32, pids []uint32, seqs []uint64, xs []f
 }
 
 // runEWMA is ewma(x, alpha) over the frame's non-NULL values in order:
-// a running fold for unbounded frames, a refold of the ring otherwise.
+// a running fold (in k) for unbounded frames, a refold of the ring
+// otherwise.
 func (rc *rollCall) runEWMA(rows []int32, pids []uint32, seqs []uint64, xs []float64, vm []byte, off int) {
 	alpha := rc.Alpha
 	w := rc.w
@@ -477,24 +478,32 @@ func (rc *rollCall) runEWMA(rows []int32, pids []uint32, seqs []uint64, xs []flo
 		p, s := pids[j], seqs[j]
 		ok := vm == nil || bitSet(vm, off, int(i))
 		x := xs[i]
+		if x != x {
+			x = math.NaN()
+		}
 		if w == 0 {
+			m := &rc.mom[p]
 			if ok {
-				rc.ext[p] = ewmaFold(rc.ext[p], x, alpha, rc.nn[p] > 0)
-				rc.nn[p]++
+				m.k = ewmaFold(m.k, x, alpha, m.nn > 0)
+				m.nn++
 			}
-			rc.vals[j], rc.valid[j] = rc.ext[p], rc.nn[p] > 0
+			rc.vals[j], rc.valid[j] = m.k, m.nn > 0
 			continue
 		}
 		base := int(p) * w
-		rc.ring[base+int(s%uint64(w))], rc.rnull[base+int(s%uint64(w))] = x, !ok
+		if ok {
+			rc.ring[base+int(s%uint64(w))] = x
+		} else {
+			rc.ring[base+int(s%uint64(w))] = math.Float64frombits(rollNull)
+		}
 		var v float64
 		has := false
 		for q := uint64(max(int64(s)-int64(w)+1, 0)); q <= s; q++ {
-			slot := base + int(q%uint64(w))
-			if rc.rnull[slot] {
+			y := rc.ring[base+int(q%uint64(w))]
+			if ringNull(y) {
 				continue
 			}
-			v = ewmaFold(v, rc.ring[slot], alpha, has)
+			v = ewmaFold(v, y, alpha, has)
 			has = true
 		}
 		rc.vals[j], rc.valid[j] = v, has

@@ -14,10 +14,13 @@ import (
 // through a map[string] (no allocation for known keys), anything else
 // through vec's row-key encoding.
 type rollParts struct {
-	mode   rollPartMode
-	cols   []int
-	ts     []types.T
-	ints   map[int64]uint32
+	mode rollPartMode
+	cols []int
+	ts   []types.T
+	ints map[int64]uint32
+	// dense maps small non-negative integer keys directly: dense[k] is
+	// id+1 (0: not seen); larger keys use ints.
+	dense  []uint32
 	nullID int64 // id of the NULL key in rpInt mode, -1 before it is seen
 	strs   map[string]uint32
 	kbuf   []byte
@@ -132,6 +135,9 @@ func (r *rollParts) keyID(k []byte) uint32 {
 	return id
 }
 
+// rollDenseMax bounds the keys held in rollParts.dense (4 bytes each).
+const rollDenseMax = 1 << 22
+
 func rollIntIDs[T ~int16 | ~int32 | ~int64](r *rollParts, vals []T, a arrow.Array, out []uint32) []uint32 {
 	hasNulls := a.NullN() > 0
 	for i, v := range vals {
@@ -141,6 +147,19 @@ func rollIntIDs[T ~int16 | ~int32 | ~int64](r *rollParts, vals []T, a arrow.Arra
 				r.n++
 			}
 			out = append(out, uint32(r.nullID))
+			continue
+		}
+		if k := int64(v); k >= 0 && k < rollDenseMax {
+			if k >= int64(len(r.dense)) {
+				r.dense = append(r.dense, make([]uint32, max(k+1, 2*int64(len(r.dense)))-int64(len(r.dense)))...)
+			}
+			id := r.dense[k]
+			if id == 0 {
+				r.n++
+				id = uint32(r.n)
+				r.dense[k] = id
+			}
+			out = append(out, id-1)
 			continue
 		}
 		id, ok := r.ints[int64(v)]
