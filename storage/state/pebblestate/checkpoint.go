@@ -1,7 +1,6 @@
 package pebblestate
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -191,8 +190,7 @@ func (t *Table) Compact(ctx context.Context) error {
 	if t.closed {
 		return state.ErrClosed
 	}
-	end := bytes.Repeat([]byte{0xff}, 64)
-	if err := t.db.Compact(ctx, []byte{}, end, false); err != nil {
+	if err := t.db.Compact(ctx, []byte{keyPrefix}, []byte{keyPrefix + 1}, false); err != nil {
 		return storageErr("compact", t.opts.Dir, err)
 	}
 	return nil

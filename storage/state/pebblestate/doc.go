@@ -1,6 +1,9 @@
 // Package pebblestate is the `pebble` state backend: a row key-value store on
 // Pebble (github.com/cockroachdb/pebble/v2) implementing state.Table. Keys are
-// the memcomparable keys as given, values are state.RowCodec rows; Pebble's
+// the memcomparable keys behind one prefix byte 0x01 (Pebble's columnar
+// blocks mishandle the empty user key, which a zero-column state key is;
+// the key 0x00 'fmt' records this key format, 2), values are
+// state.RowCodec rows; Pebble's
 // own ordering, block cache, Bloom filters and compactions do the rest. It
 // suits state with many small random accesses and little scanning, and
 // persists every checkpoint.
@@ -37,4 +40,6 @@
 //     hard-linked, everything else is copied into live/).
 //  5. Readers hold the table's read lock while touching Pebble, Close takes
 //     the write lock, so Close never races an in-flight read.
+//  6. Every stored user key starts with 0x01; a table without the format
+//     key but with data (the earlier bare-key format) is refused at Open.
 package pebblestate

@@ -75,15 +75,17 @@ func (p *pending) empty() bool { return len(p.idx) == 0 && !p.hasClean }
 // fill writes the epoch into b: the range deletion, then the keys in order.
 func (p *pending) fill(b *pebble.Batch) error {
 	if p.hasClean {
-		if err := b.DeleteRange([]byte{}, p.cleanBel, nil); err != nil {
+		if err := b.DeleteRange(dbKey(nil, nil), dbKey(nil, p.cleanBel), nil); err != nil {
 			return err
 		}
 	}
+	var kb []byte
 	for _, e := range p.order.Sorted() {
 		if e.dead {
 			continue
 		}
-		k := unsafe.Slice(unsafe.StringData(e.key), len(e.key)) // the batch copies it
+		kb = dbKey(kb, unsafe.Slice(unsafe.StringData(e.key), len(e.key))) // the batch copies it
+		k := kb
 		var err error
 		if e.del {
 			err = b.Delete(k, nil)

@@ -15,6 +15,28 @@ import (
 // scanPiece is the number of rows a Scan hands to its callback at a time.
 const scanPiece = 1024
 
+// keyPrefix starts every key the table stores in Pebble: user key k is
+// stored as keyPrefix‖k. Pebble's columnar blocks mishandle the empty user
+// key (consecutive versions of it compare as unequal, which Pebble's
+// invariants builds catch, and a range deletion starting at it goes wrong),
+// and a zero-column state key is empty; with the prefix no stored key is.
+const keyPrefix = 0x01
+
+// dbKey returns keyPrefix‖k, reusing dst's storage.
+func dbKey(dst, k []byte) []byte {
+	return append(append(dst[:0], keyPrefix), k...)
+}
+
+// dbBounds are the iterator bounds of the user key range [lower, upper)
+// (nil upper: unbounded).
+func dbBounds(lower, upper []byte) *pebble.IterOptions {
+	o := &pebble.IterOptions{LowerBound: dbKey(nil, lower), UpperBound: []byte{keyPrefix + 1}}
+	if upper != nil {
+		o.UpperBound = dbKey(nil, upper)
+	}
+	return o
+}
+
 // pebbleReader is what both the writer's indexed batch and a Pebble
 // snapshot offer.
 type pebbleReader interface {
@@ -101,7 +123,7 @@ func (t *Table) read(ctx context.Context, keys [][]byte, r pebbleReader) ([][]by
 	var err error
 	if n <= pointGets {
 		for _, i := range order {
-			v, closer, gerr := r.Get(keys[i])
+			v, closer, gerr := r.Get(dbKey(nil, keys[i]))
 			switch {
 			case gerr == nil:
 				buf = append(buf, v...)
@@ -145,8 +167,9 @@ func iterGet(r pebbleReader, keys [][]byte, order []int, found []bool, ends []in
 	if err != nil {
 		return err
 	}
+	var k []byte
 	for _, i := range order {
-		k := keys[i]
+		k = dbKey(k, keys[i])
 		if it.SeekGE(k) && bytes.Equal(it.Key(), k) {
 			v, verr := it.ValueAndErr()
 			if verr != nil {
@@ -240,7 +263,7 @@ func (t *Table) scanPiece(src pebbleReader, lower, upper []byte) (ks, vals [][]b
 	if t.closed {
 		return nil, nil, false, state.ErrClosed
 	}
-	it, err := src.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	it, err := src.NewIter(dbBounds(lower, upper))
 	if err != nil {
 		return nil, nil, false, storageErr("scan", t.opts.Dir, err)
 	}
@@ -257,7 +280,7 @@ func (t *Table) scanPiece(src pebbleReader, lower, upper []byte) (ks, vals [][]b
 			err = verr
 			break
 		}
-		kbuf = append(kbuf, it.Key()...)
+		kbuf = append(kbuf, it.Key()[1:]...)
 		vbuf = append(vbuf, v...)
 		kends = append(kends, len(kbuf))
 		vends = append(vends, len(vbuf))
@@ -295,7 +318,7 @@ func (t *Table) writerPiece(p *pending, lower, upper []byte) (ks, vals [][]byte,
 	var it *pebble.Iterator
 	dbOK := false
 	if upper == nil || bytes.Compare(dbLower, upper) < 0 {
-		if it, err = t.db.NewIter(&pebble.IterOptions{LowerBound: dbLower, UpperBound: upper}); err != nil {
+		if it, err = t.db.NewIter(dbBounds(dbLower, upper)); err != nil {
 			return nil, nil, false, storageErr("scan", t.opts.Dir, err)
 		}
 		dbOK = it.First()
@@ -337,7 +360,7 @@ func (t *Table) writerPiece(p *pending, lower, upper []byte) (ks, vals [][]byte,
 		if pe == nil {
 			c = -1
 		} else if dbOK {
-			c = bytes.Compare(it.Key(), unsafe.Slice(unsafe.StringData(pe.key), len(pe.key)))
+			c = bytes.Compare(it.Key()[1:], unsafe.Slice(unsafe.StringData(pe.key), len(pe.key)))
 		}
 		if c <= 0 && dbOK {
 			if c < 0 {
@@ -346,7 +369,7 @@ func (t *Table) writerPiece(p *pending, lower, upper []byte) (ks, vals [][]byte,
 					err = verr
 					break
 				}
-				add(it.Key(), v)
+				add(it.Key()[1:], v)
 			}
 			dbOK = it.Next()
 			if c < 0 {

@@ -136,9 +136,55 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		t.unrefCache()
 		return nil, storageErr("open", opts.Dir, err)
 	}
+	if err := checkFormat(db, opts.Dir); err != nil {
+		db.Close()
+		t.unrefCache()
+		return nil, err
+	}
 	t.db = db
 	t.pend = newPending()
 	return t, nil
+}
+
+// formatKey holds the table's key format version, outside the prefixed
+// user key space.
+var formatKey = []byte{0x00, 'f', 'm', 't'}
+
+// keyFormat is the current key format: 2 = user keys stored behind
+// keyPrefix (1 stored them bare).
+const keyFormat = 2
+
+// checkFormat stamps a new table with the key format and refuses a table
+// written in the earlier, unprefixed format (its keys would be misread).
+func checkFormat(db *pebble.DB, dir string) error {
+	v, closer, err := db.Get(formatKey)
+	if err == nil {
+		ok := len(v) == 1 && v[0] == keyFormat
+		closer.Close()
+		if !ok {
+			return pgerror.New(pgerror.FeatureNotSupported, "pebble state table %s has unknown key format %x", dir, v)
+		}
+		return nil
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return storageErr("open", dir, err)
+	}
+	it, err := db.NewIter(nil)
+	if err != nil {
+		return storageErr("open", dir, err)
+	}
+	nonEmpty := it.First()
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return storageErr("open", dir, err)
+	}
+	if nonEmpty {
+		return pgerror.New(pgerror.FeatureNotSupported, "pebble state table %s was written in an older key format", dir).
+			WithHint("Drop and recreate the materialized view to rebuild its state.")
+	}
+	if err := db.Set(formatKey, []byte{keyFormat}, pebble.Sync); err != nil {
+		return storageErr("open", dir, err)
+	}
+	return nil
 }
 
 func (t *Table) unrefCache() {
