@@ -56,6 +56,12 @@ func rollingCalls(x *planner.Window, in flow) ([]stream.RollingCall, int, bool) 
 	return out, oc.Idx, true
 }
 
+// maxRollingFrame bounds the frames RollingWindow takes: it keeps a ring
+// of the frame's length for every partition from its first row (8 bytes a
+// slot), so longer frames over many short partitions stay with the
+// OverWindow, which keeps only the rows that exist.
+const maxRollingFrame = 1024
+
 var rollingKinds = map[string]stream.RollingKind{
 	"sum": stream.RollSum, "avg": stream.RollAvg, "min": stream.RollMin, "max": stream.RollMax,
 	"count": stream.RollCount, "var_samp": stream.RollVarSamp, "variance": stream.RollVarSamp,
@@ -82,7 +88,7 @@ func rollingCall(c planner.WindowCall, ts []types.T) (stream.RollingCall, bool) 
 	case planner.CurrentRow:
 	case planner.OffsetPreceding:
 		n, isInt := constInt(f.Start.Offset)
-		if !isInt || n < 0 || n > 1<<16 {
+		if !isInt || n < 0 || n >= maxRollingFrame {
 			return stream.RollingCall{}, false
 		}
 		rc.Preceding = int(n)
