@@ -7,8 +7,8 @@
 // one memory budget.
 //
 // Subpackages: keys (memcomparable key encoding), hashindex and lazyorder
-// (the point index and the lazily sorted key order of the in-memory
-// structures), statetest (the metamorphic harness, the
+// (the point index and the lazily sorted key order of the columnar
+// memtables), statetest (the metamorphic harness, the
 // concurrency check and benchmark helpers every backend runs), pebblestate,
 // backends.
 //
@@ -31,8 +31,23 @@
 //     own uncommitted writes.
 //  6. Tables copy what they keep: callers own the keys and batches they pass
 //     in, and release the batches they get back.
-//  7. Values are stored as RowCodec rows and rebuilt as Arrow batches of the
-//     table's value schema on read; a row that fails to decode is XX001.
+//  7. The persistent backends store values as RowCodec rows and rebuild
+//     Arrow batches of the table's value schema on read (a row that fails to
+//     decode is XX001); the memory backend keeps them column-wise per
+//     version slot (memcol.go) and gathers result arrays directly.
 //  8. Snapshots can be taken at the committed epoch, or at an older epoch
 //     another live snapshot still pins; otherwise 72000 (snapshot too old).
+//  9. A memory table charges what it holds (index, keys, version slots,
+//     column data; not slice slack) to its MemoryBudget before a write
+//     changes anything, so a write that does not fit fails with 53200 and
+//     leaves the table as it was; Close returns the charge.
+//
+// The memory backend's layout (memory.go): an open-addressing index maps a
+// key (in a byte arena) to an entry; the entry names its newest version
+// slot, and slots chain to older versions kept for pinned snapshots. The
+// first write of a key in an epoch takes a new slot (copy-on-write per
+// epoch, no value copying), later writes of the epoch overwrite it in
+// place, and Commit frees the older slot unless a pinned snapshot reads it.
+// The key order is built by the first scan or range deletion and merged
+// incrementally afterwards (memorder.go).
 package state
