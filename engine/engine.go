@@ -44,9 +44,9 @@ type Options struct {
 	// headroom for base tables, changelogs and the Go runtime, none of
 	// which is charged.
 	MemoryLimit int64
-	// StateMemory, AggregateMemory and QueryMemory override the shares of
-	// MemoryLimit (bytes; 0 keeps the default share).
-	StateMemory, AggregateMemory, QueryMemory int64
+	// StateMemory, AggregateMemory, QueryMemory and StreamMemory override
+	// the shares of MemoryLimit (bytes; 0 keeps the default share).
+	StateMemory, AggregateMemory, QueryMemory, StreamMemory int64
 	// SetRuntimeLimit also makes MemoryLimit the Go runtime's soft memory
 	// limit (runtime/debug.SetMemoryLimit), so the collector works harder
 	// before the process outgrows it. For a process that is the engine
@@ -99,6 +99,8 @@ type Engine struct {
 
 	// shares is the split of Options.MemoryLimit.
 	shares memoryShares
+	// streamMem is the shares.stream pool every view's operators draw on.
+	streamMem *stream.MemLimit
 }
 
 // memoryShares is how Options.MemoryLimit is divided. Only the state
@@ -119,12 +121,16 @@ type memoryShares struct {
 	aggregate int64
 	// query is each statement's operator memory (exec.MemAccount): 1/8.
 	query int64
+	// stream is the state of the views' streaming operators other than
+	// aggregates (joins, top-N, windows, set operations, …), shared by all
+	// views; an operator refused by it fails its view with 53200: 1/8.
+	stream int64
 }
 
 // newMemoryShares splits opts.MemoryLimit (already defaulted).
 func newMemoryShares(opts Options) memoryShares {
 	m := memoryShares{total: opts.MemoryLimit, state: opts.MemoryLimit / 8 * 3,
-		aggregate: opts.MemoryLimit / 8, query: opts.MemoryLimit / 8}
+		aggregate: opts.MemoryLimit / 8, query: opts.MemoryLimit / 8, stream: opts.MemoryLimit / 8}
 	if opts.StateMemory > 0 {
 		m.state = opts.StateMemory
 	}
@@ -133,6 +139,9 @@ func newMemoryShares(opts Options) memoryShares {
 	}
 	if opts.QueryMemory > 0 {
 		m.query = opts.QueryMemory
+	}
+	if opts.StreamMemory > 0 {
+		m.stream = opts.StreamMemory
 	}
 	return m
 }
@@ -162,6 +171,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		seqs:    map[string]*sequence{},
 		shares:  shares,
 	}
+	e.streamMem = stream.NewMemLimit("streaming operator state", shares.stream, nil)
 	if opts.DataDir != "" {
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 			return nil, pgerror.Wrap(err, pgerror.IOError, "could not create data directory")
@@ -208,7 +218,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	log.Info("engine open", "data_dir", opts.DataDir, "memory_limit", shares.total,
-		"state_memory", shares.state, "aggregate_memory", shares.aggregate, "query_memory", shares.query,
+		"state_memory", shares.state, "aggregate_memory", shares.aggregate, "query_memory", shares.query, "stream_memory", shares.stream,
 		"runtime_limit", opts.SetRuntimeLimit)
 	return e, nil
 }

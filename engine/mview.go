@@ -456,7 +456,8 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	// Every state table of the view is named after it and the moment it was
 	// created, so a re-created view never meets an old one's files.
 	stateName := fmt.Sprintf("mv_%d_%d", def.ID, time.Now().UnixNano())
-	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: in}
+	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: in,
+		MemBudget: stream.NewMemLimit(fmt.Sprintf("materialized view %q", def.Name), 0, s.e.streamMem)}
 	if s.e.opts.DataDir != "" && backend != state.BackendMemory {
 		// Aggregates spill to a table of the view's backend. Not with the
 		// memory backend, nor without a data directory, where every table
@@ -493,7 +494,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 			root.Close()
 			return api.Result{}, err
 		}
-		root = eowc
+		root = eowc.WithMemBudget(b.MemBudget)
 	}
 	out := stream.NewChangelog(root.Schema())
 	tee := stream.NewTee(root, out)

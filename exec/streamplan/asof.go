@@ -61,6 +61,7 @@ func (b *Builder) asofJoin(ctx context.Context, x *planner.Join) (flow, error) {
 		right.ex.Close()
 		return flow{}, err
 	}
+	aj.WithMemBudget(b.MemBudget)
 	joined := append(append(planner.Schema{}, ls2...), rs2...)
 	f := flow{ex: aj, ts: joined.Types(), wm: map[int]bool{}}
 	if len(ls2) != len(ls) || len(rs2) != len(rs) {

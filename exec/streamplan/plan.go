@@ -55,6 +55,10 @@ type Builder struct {
 	// SpillBytes is the memory each grouped aggregate may hold before it
 	// spills (with States).
 	SpillBytes int64
+	// MemBudget, when set, is charged with the state of the dataflow's
+	// joins, top-N, window, set-operation, session and dynamic-filter
+	// operators; one that is refused fails the view with 53200.
+	MemBudget stream.MemBudget
 	// Spilling lists the aggregates Build gave a state table (for their
 	// SpillStats once the dataflow has stopped).
 	Spilling []*stream.HashAggregate
@@ -664,6 +668,7 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 		right.ex.Close()
 		return flow{}, err
 	}
+	hj.WithMemBudget(b.MemBudget)
 	residual := x.Cond != nil && jt != stream.InnerJoin
 	if residual {
 		cond, err := b.pairCond(x.Cond, ls, rs)
@@ -780,6 +785,7 @@ func (b *Builder) limit(ctx context.Context, x *planner.Limit) (flow, error) {
 		in.ex.Close()
 		return flow{}, err
 	}
+	tn.WithMemBudget(b.MemBudget)
 	return b.narrow(flow{ex: tn, ts: ext.Types(), wm: map[int]bool{}}, ext, len(schema))
 }
 
@@ -825,6 +831,7 @@ func (b *Builder) distinct(ctx context.Context, x *planner.Distinct) (flow, erro
 		in.ex.Close()
 		return flow{}, err
 	}
+	gt.WithMemBudget(b.MemBudget)
 	return b.narrow(flow{ex: gt, ts: ext.Types(), wm: map[int]bool{}}, ext, len(schema))
 }
 
@@ -888,6 +895,7 @@ func (b *Builder) setOp(ctx context.Context, x *planner.SetOp) (flow, error) {
 			right.ex.Close()
 			return flow{}, err
 		}
+		so.WithMemBudget(b.MemBudget)
 		return flow{ex: so, ts: ts, wm: map[int]bool{}}, nil
 	}
 	return flow{}, pgerror.Internal("streamplan: set operation %d", x.Kind)

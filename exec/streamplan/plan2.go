@@ -139,6 +139,7 @@ func (b *Builder) dynamicFilter(ctx context.Context, in flow, schema planner.Sch
 		right.ex.Close()
 		return flow{}, err
 	}
+	df.WithMemBudget(b.MemBudget)
 	return b.narrow(flow{ex: df, ts: ext.Types(), wm: map[int]bool{}}, ext, len(schema))
 }
 
@@ -232,6 +233,7 @@ func (b *Builder) semiAnti(ctx context.Context, in flow, schema planner.Schema, 
 		}
 		return flow{}, err
 	}
+	hj.WithMemBudget(b.MemBudget)
 	joined := append(append(planner.Schema{}, ext...), rs...)
 	f := flow{ex: hj, ts: joined.Types(), wm: map[int]bool{}}
 	if !notIn {
@@ -256,6 +258,7 @@ func (b *Builder) semiAnti(ctx context.Context, in flow, schema planner.Schema, 
 		sf.ex.Close()
 		return flow{}, err
 	}
+	hj2.WithMemBudget(b.MemBudget)
 	all := append(append(planner.Schema{}, joined2...), ss2...)
 	nCol := len(joined2)
 	col := func(i int) planner.Expr { return &planner.ColRef{Idx: i, T: all[i].T} }
@@ -404,6 +407,7 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 			in.ex.Close()
 			return flow{}, err
 		}
+		gt.WithMemBudget(b.MemBudget)
 		return flow{ex: gt, ts: x.Out.Types(), wm: map[int]bool{}}, nil
 	}
 	env := b.Env
@@ -486,6 +490,7 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 		in.ex.Close()
 		return flow{}, err
 	}
+	ow.WithMemBudget(b.MemBudget)
 	if lb := windowLookback(x.Calls); lb >= 0 {
 		ow = ow.WithLookback(lb)
 	}
@@ -653,6 +658,7 @@ func (b *Builder) timeWindow(ctx context.Context, x *planner.TimeWindow) (flow, 
 			in.ex.Close()
 			return flow{}, err
 		}
+		h.WithMemBudget(b.MemBudget)
 		if in.wm[x.TimeCol] {
 			outWM[nIn] = true
 		}
@@ -663,6 +669,7 @@ func (b *Builder) timeWindow(ctx context.Context, x *planner.TimeWindow) (flow, 
 			in.ex.Close()
 			return flow{}, err
 		}
+		s.WithMemBudget(b.MemBudget)
 		return flow{ex: s, ts: x.Out.Types(), wm: map[int]bool{}}, nil
 	}
 	return flow{}, pgerror.Internal("streamplan: time window kind %d", x.Kind)
