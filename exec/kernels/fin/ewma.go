@@ -47,9 +47,15 @@ func (a *ewmaAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.A
 	}
 	n := len(groups)
 	xs, as := x.vals[:n], al.vals[:n]
-	if x.vm == nil && al.vm == nil && alphasValid(as) {
-		ewmaDense(a.st, groups, xs, as)
-		return nil
+	if x.vm == nil && al.vm == nil {
+		switch valid, same := alphasValid(as); {
+		case valid && same && n > 0 && as[0] != 1:
+			ewmaDenseConst(a.st, groups, xs, as[0])
+			return nil
+		case valid:
+			ewmaDense(a.st, groups, xs, as)
+			return nil
+		}
 	}
 	st := a.st
 	for i, g := range groups {
@@ -65,14 +71,42 @@ func (a *ewmaAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.A
 	return nil
 }
 
-// alphasValid reports whether every alpha is in (0, 1] (a branch-light
-// pre-pass, so the dense loop needs no range check).
-func alphasValid(as []float64) bool {
-	ok := true
-	for _, a := range as {
-		ok = ok && a > 0 && a <= 1
+// alphasValid reports whether every alpha is in (0, 1] and whether all
+// are equal (a branch-light pre-pass, so the dense loops need no range
+// check, and a constant alpha stays in a register).
+func alphasValid(as []float64) (valid, same bool) {
+	if len(as) == 0 {
+		return true, true
 	}
-	return ok
+	valid, same = true, true
+	a0 := as[0]
+	for _, a := range as {
+		valid = valid && a > 0 && a <= 1
+		same = same && a == a0
+	}
+	return valid, same
+}
+
+// ewmaDenseConst folds rows without NULLs with one alpha in (0, 1).
+func ewmaDenseConst(st []ewmaState, groups []uint32, xs []float64, alpha float64) {
+	xs = xs[:len(groups)]
+	for i, g := range groups {
+		if g == kernels.NoGroup {
+			continue
+		}
+		s := &st[g]
+		x := xs[i]
+		if !s.has {
+			s.s, s.has = x, true
+			continue
+		}
+		prev := s.s
+		v := prev + alpha*(x-prev)
+		if v != v && prev == prev && x == x {
+			v = alpha*x + (1-alpha)*prev // ∞ − ∞
+		}
+		s.s = v
+	}
 }
 
 // ewmaDense folds rows without NULLs and with valid alphas: no validity

@@ -3,7 +3,9 @@ package fin
 import (
 	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -72,16 +74,19 @@ func benchAgg(b *testing.B, name string, ncols int, alpha float64) {
 			acc.Grow(ng)
 			ctx := &kernels.EvalContext{}
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				k := i % len(in.groups)
 				if err := acc.Update(ctx, in.groups[k], in.cols[k]); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu := cpuTime() - cpu0
 			b.StopTimer()
 			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*benchBatch)
 			b.ReportMetric(ns, "ns/update")
 			b.ReportMetric(1e9/ns, "rows/s")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*benchBatch), "cpu-ns/update")
 		})
 	}
 }
@@ -170,6 +175,7 @@ func BenchmarkEWMABefore(b *testing.B) {
 			defer in.release()
 			st := make([]ewmaState, ng)
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				k := i % len(in.groups)
 				x, _ := floatArg("ewma", in.cols[k], 0, benchBatch)
@@ -178,9 +184,21 @@ func BenchmarkEWMABefore(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			cpu := cpuTime() - cpu0
 			b.StopTimer()
 			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*benchBatch)
 			b.ReportMetric(ns, "ns/update")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*benchBatch), "cpu-ns/update")
 		})
 	}
+}
+
+// cpuTime is the process's user+system CPU time: reported per update
+// beside wall time, which on a shared machine includes waiting for a core.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
