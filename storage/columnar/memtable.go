@@ -28,8 +28,8 @@ const uncommitted = state.MaxEpoch - 1
 
 type memEntry struct {
 	key     string
-	vs      []state.Version // ascending by epoch; the last may be uncommitted
-	one     [1]state.Version
+	vs      []state.Version  // ascending by epoch; the last may be uncommitted
+	one     [2]state.Version // inline storage: a committed and a pending version need no allocation
 	touched bool
 	dead    bool // removed from idx; dropped from the order at the next sort
 }

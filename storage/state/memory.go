@@ -712,26 +712,29 @@ func (m *MemoryTable) findLocked(keys [][]byte, out []int32) {
 	mask := uint64(len(m.tab) - 1)
 	for lo := 0; lo < len(keys); lo += lookupGroup {
 		ks := keys[lo:min(lo+lookupGroup, len(keys))]
+		// Stage 1: hash, and walk the probe sequence to the first slot
+		// with the key's tag.
 		for i, k := range ks {
 			tags[i] = uint64(uint32(m.hash(k)))
-			first[i] = m.tab[tags[i]&mask]
-		}
-		for i := range ks {
-			ids[i] = -1
-			switch t := first[i]; {
-			case t == 0:
-			case t>>32 == tags[i]:
-				ids[i] = int32(uint32(t)) - 1
-				first[i] = m.ents[ids[i]].key
-			default:
-				ids[i] = -2 // collision: probe in full
+			first[i] = 0
+			for j := tags[i] & mask; m.tab[j] != 0; j = (j + 1) & mask {
+				if m.tab[j]>>32 == tags[i] {
+					first[i] = m.tab[j]
+					break
+				}
 			}
 		}
+		// Stage 2: the candidate entries' key references.
+		for i := range ks {
+			ids[i] = -1
+			if t := first[i]; t != 0 {
+				ids[i] = int32(uint32(t)) - 1
+				first[i] = m.ents[ids[i]].key
+			}
+		}
+		// Stage 3: compare keys; a false tag match probes in full.
 		for i, k := range ks {
-			switch id := ids[i]; {
-			case id == -2:
-				ids[i] = m.findFrom(k, tags[i])
-			case id >= 0:
+			if id := ids[i]; id >= 0 {
 				off, n := first[i]>>24, first[i]&maxMemKey
 				if !bytes.Equal(m.keys[off:off+n], k) {
 					ids[i] = m.findFrom(k, tags[i])

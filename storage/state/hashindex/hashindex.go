@@ -81,29 +81,39 @@ const batchGroup = 32
 // group's keys instead of following each other key by key — on tables much
 // larger than the CPU cache a random lookup is mostly waiting for memory.
 func (x *Index[E]) GetBatch(keys [][]byte, out []E, found []bool) {
-	var hs, seen [batchGroup]uint64
+	var hs [batchGroup]uint64
+	var pos [batchGroup]int // slot with the key's hash, or -1 (absent)
 	var cand [batchGroup]string
 	mask := uint64(len(x.slots) - 1)
 	for lo := 0; lo < len(keys); lo += batchGroup {
 		ks := keys[lo:min(lo+batchGroup, len(keys))]
+		// Stage 1: hash, and walk the probe sequence to the first slot
+		// with the same 64-bit hash (almost surely the key's).
 		for i, k := range ks {
 			h := x.hash(unsafe.String(unsafe.SliceData(k), len(k)))
-			hs[i] = h
-			seen[i] = x.slots[h&mask].h
-		}
-		for i := range ks {
-			cand[i] = ""
-			if seen[i] == hs[i] {
-				cand[i] = x.key(x.slots[hs[i]&mask].e)
+			hs[i], pos[i] = h, -1
+			for j := h & mask; x.slots[j].h != 0; j = (j + 1) & mask {
+				if x.slots[j].h == h {
+					pos[i] = int(j)
+					break
+				}
 			}
 		}
+		// Stage 2: the candidates' keys.
+		for i := range ks {
+			cand[i] = ""
+			if pos[i] >= 0 {
+				cand[i] = x.key(x.slots[pos[i]].e)
+			}
+		}
+		// Stage 3: compare; a rare false hash match probes in full.
 		for i, k := range ks {
 			var zero E
 			switch {
-			case seen[i] == 0:
+			case pos[i] < 0:
 				out[lo+i], found[lo+i] = zero, false
-			case seen[i] == hs[i] && cand[i] == unsafe.String(unsafe.SliceData(k), len(k)):
-				out[lo+i], found[lo+i] = x.slots[hs[i]&mask].e, true
+			case cand[i] == unsafe.String(unsafe.SliceData(k), len(k)):
+				out[lo+i], found[lo+i] = x.slots[pos[i]].e, true
 			default:
 				out[lo+i], found[lo+i] = x.getHashed(k, hs[i])
 			}

@@ -18,6 +18,8 @@
 package lazyorder
 
 import (
+	"cmp"
+	"encoding/binary"
 	"slices"
 	"sort"
 	"strings"
@@ -58,22 +60,70 @@ func (o *Order[E]) Sorted() []E {
 	if len(o.fresh) == 0 && o.ndead == 0 {
 		return o.sorted
 	}
-	slices.SortFunc(o.fresh, func(a, b E) int { return strings.Compare(o.key(a), o.key(b)) })
-	out := make([]E, 0, max(len(o.sorted)+len(o.fresh)-o.ndead, 0))
-	i, j := 0, 0
-	for i < len(o.sorted) || j < len(o.fresh) {
-		var e E
-		if j == len(o.fresh) || (i < len(o.sorted) && o.key(o.sorted[i]) < o.key(o.fresh[j])) {
-			e, i = o.sorted[i], i+1
-		} else {
-			e, j = o.fresh[j], j+1
-		}
-		if !o.dead(e) {
-			out = append(out, e)
-		}
+	fresh := o.sortFresh()
+	if len(o.sorted) == 0 {
+		clear(o.fresh)
+		o.sorted, o.fresh, o.ndead = fresh, o.fresh[:0], 0
+		return fresh
 	}
+	out := make([]E, 0, max(len(o.sorted)+len(fresh)-o.ndead, 0))
+	checkDead := o.ndead > 0
+	i, j := 0, 0
+	for i < len(o.sorted) {
+		e := o.sorted[i]
+		if checkDead && o.dead(e) {
+			i++
+			continue
+		}
+		if j < len(fresh) && o.key(fresh[j]) < o.key(e) {
+			out = append(out, fresh[j])
+			j++
+			continue
+		}
+		out = append(out, e)
+		i++
+	}
+	out = append(out, fresh[j:]...)
 	clear(o.fresh)
 	o.sorted, o.fresh, o.ndead = out, o.fresh[:0], 0
+	return out
+}
+
+// prefixed is an entry with the first 16 bytes of its key as two
+// big-endian words (zero-padded): comparing the words orders keys as
+// bytewise comparison does, except that equal words need the full keys.
+type prefixed[E any] struct {
+	p0, p1 uint64
+	e      E
+}
+
+// sortFresh returns the live fresh entries in key order (a new slice).
+// Sorting (prefix, entry) pairs decides almost every comparison without
+// touching the entries, whose keys are scattered over memory.
+func (o *Order[E]) sortFresh() []E {
+	ps := make([]prefixed[E], 0, len(o.fresh))
+	for _, e := range o.fresh {
+		if o.dead(e) {
+			continue
+		}
+		k := o.key(e)
+		var buf [16]byte
+		copy(buf[:], k)
+		ps = append(ps, prefixed[E]{binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:]), e})
+	}
+	slices.SortFunc(ps, func(a, b prefixed[E]) int {
+		if c := cmp.Compare(a.p0, b.p0); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.p1, b.p1); c != 0 {
+			return c
+		}
+		return strings.Compare(o.key(a.e), o.key(b.e))
+	})
+	out := make([]E, len(ps))
+	for i := range ps {
+		out[i] = ps[i].e
+	}
 	return out
 }
 

@@ -24,7 +24,7 @@ func TestAgainstModel(t *testing.T) {
 	for step := 0; step < 3000; step++ {
 		switch rng.IntN(4) {
 		case 0, 1:
-			k := fmt.Sprint(rng.IntN(500))
+			k := randKey(rng)
 			if live[k] == nil {
 				e := &ent{k: k}
 				live[k] = e
@@ -63,5 +63,23 @@ func TestAgainstModel(t *testing.T) {
 			extra.dead = true
 			o.Removed()
 		}
+	}
+}
+
+// randKey draws keys that share long prefixes, are shorter and longer than
+// the 16-byte sort prefix, and contain zero bytes, so prefix ties and
+// padding are exercised.
+func randKey(rng *rand.Rand) string {
+	switch rng.IntN(3) {
+	case 0:
+		return fmt.Sprint(rng.IntN(500))
+	case 1:
+		return "long-shared-prefix-" + fmt.Sprint(rng.IntN(100))
+	default:
+		b := make([]byte, rng.IntN(20))
+		for i := range b {
+			b[i] = byte(rng.IntN(3))
+		}
+		return string(b)
 	}
 }
