@@ -416,7 +416,7 @@ func (b *Builder) aggregate(ctx context.Context, x *planner.Aggregate) (flow, er
 		call.Args = append(cols, orderCols...)
 		if filterCol >= 0 {
 			inner := call.New
-			call.New = func() kernels.GroupedAcc { return newFilterAcc(inner()) }
+			call.New = func() kernels.GroupedAcc { return withState(newFilterAcc(inner())) }
 			call.Args = append(call.Args, filterCol)
 		}
 		calls = append(calls, call)
@@ -526,7 +526,7 @@ func aggCall(name string, a planner.AggCall, argTypes []types.T, appendOnly bool
 			return stream.AggCall{}, pgerror.Unsupported("aggregate %s(%s) is not supported in materialized views over inputs with updates or deletes (it cannot retract rows)", fn.Name, typeNames(argTypes))
 		}
 		inner := mk
-		mk = func() kernels.GroupedAcc { return appendOnlyAcc{inner()} }
+		mk = func() kernels.GroupedAcc { return withState(appendOnlyAcc{inner()}) }
 	}
 	return stream.AggCall{Name: name, New: mk, Type: ret}, nil
 }
@@ -559,6 +559,36 @@ type filterAcc struct {
 }
 
 func newFilterAcc(inner kernels.GroupedAcc) *filterAcc { return &filterAcc{inner: inner} }
+
+func (f *filterAcc) wrapped() kernels.GroupedAcc { return f.inner }
+
+func (a appendOnlyAcc) wrapped() kernels.GroupedAcc { return a.GroupedAcc }
+
+// stateWrapper is an accumulator wrapping another (FILTER, append-only).
+type stateWrapper interface {
+	kernels.GroupedAcc
+	kernels.Retractor
+	kernels.GroupResulter
+	wrapped() kernels.GroupedAcc
+}
+
+// statefulAcc is a wrapper whose inner accumulator can save and restore
+// group state: the wrappers keep no per-group state of their own, so the
+// inner accumulator's state is the whole state, and the aggregate can
+// spill.
+type statefulAcc struct {
+	stateWrapper
+	kernels.GroupStater
+}
+
+// withState returns w, made a kernels.GroupStater when its inner
+// accumulator is one.
+func withState(w stateWrapper) kernels.GroupedAcc {
+	if st, ok := w.wrapped().(kernels.GroupStater); ok {
+		return statefulAcc{w, st}
+	}
+	return w
+}
 
 func (f *filterAcc) Grow(n int)         { f.inner.Grow(n) }
 func (f *filterAcc) MemoryBytes() int64 { return f.inner.MemoryBytes() }
