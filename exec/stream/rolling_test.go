@@ -267,7 +267,7 @@ type outRow struct {
 
 // runRolling feeds epochs of rows through a RollingWindow and returns the
 // net view: output row key → count.
-func runRolling(t *testing.T, calls []RollingCall, epochs [][][]rrow) (map[string]int, map[string]outRow) {
+func runRolling(t *testing.T, calls []RollingCall, epochs [][][]rrow, partition ...int) (map[string]int, map[string]outRow) {
 	t.Helper()
 	var msgs []Message
 	for e, chunks := range epochs {
@@ -279,7 +279,10 @@ func runRolling(t *testing.T, calls []RollingCall, epochs [][][]rrow) (map[strin
 		msgs = append(msgs, Barrier{Epoch: uint64(e + 1)})
 	}
 	in := &scripted{schema: rollSchema, msgs: msgs}
-	rw, err := NewRollingWindow(in, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
+	if partition == nil {
+		partition = []int{1}
+	}
+	rw, err := NewRollingWindow(in, rollTypes, rollOutSchema(calls), partition, 2, calls, refCompute(calls))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, rw.Close()) }()
 	view := map[string]int{}
@@ -474,7 +477,24 @@ func TestRollingWindowRandom(t *testing.T) {
 			calls := randomCalls(rng)
 			offset, noise := []float64{0, 1e9, -5e6}[seed%3], []float64{1, 1e-3, 100}[seed%3]
 			epochs := genRolling(rng, 8, 1+rng.IntN(30), disorder, offset, noise)
-			view, rows := runRolling(t, calls, epochs)
+			// PARTITION BY p, p groups like p but takes the generic
+			// row-key path.
+			part := []int{1}
+			switch seed % 4 {
+			case 0:
+				part = []int{1, 1}
+			case 1: // keys outside the direct table
+				for _, e := range epochs {
+					for _, c := range e {
+						for _, r := range c {
+							if r.p != nil {
+								*r.p = *r.p*7919 - 1<<40
+							}
+						}
+					}
+				}
+			}
+			view, rows := runRolling(t, calls, epochs, part...)
 			checkRolling(t, calls, epochs, view, rows, fmt.Sprintf("seed %d disorder %v calls %+v", seed, disorder, calls))
 		}
 	}
