@@ -67,6 +67,9 @@ type blockBuilder struct {
 	tb   *array.BooleanBuilder
 	vb   *array.BinaryBuilder
 	rows int
+	// The previous block's size: the next one reserves as much up front
+	// instead of growing its builders by doubling.
+	lastRows, lastKeys, lastVals int
 }
 
 func newBlockBuilder(mem memory.Allocator) *blockBuilder {
@@ -76,6 +79,14 @@ func newBlockBuilder(mem memory.Allocator) *blockBuilder {
 }
 
 func (bb *blockBuilder) add(key []byte, epoch uint64, tomb bool, val []byte) {
+	if bb.rows == 0 && bb.lastRows > 0 {
+		bb.kb.Reserve(bb.lastRows)
+		bb.kb.ReserveData(bb.lastKeys)
+		bb.eb.Reserve(bb.lastRows)
+		bb.tb.Reserve(bb.lastRows)
+		bb.vb.Reserve(bb.lastRows)
+		bb.vb.ReserveData(bb.lastVals)
+	}
 	bb.kb.Append(key)
 	bb.eb.Append(epoch)
 	bb.tb.Append(tomb)
@@ -85,6 +96,7 @@ func (bb *blockBuilder) add(key []byte, epoch uint64, tomb bool, val []byte) {
 
 // finish returns the block built so far and resets the builder.
 func (bb *blockBuilder) finish() *block {
+	bb.lastRows, bb.lastKeys, bb.lastVals = bb.rows, bb.kb.DataLen(), bb.vb.DataLen()
 	bb.rows = 0
 	return newBlock(bb.rb.NewRecordBatch())
 }
