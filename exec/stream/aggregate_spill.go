@@ -69,6 +69,7 @@ type aggSpill struct {
 	written bool
 
 	spills, spilledGroups, loadedGroups int64
+	spilledBytes, lastSpillBytes        int64
 
 	keyBuf  []byte
 	keyOff  []int
@@ -90,6 +91,11 @@ type AggSpillStats struct {
 	// SpilledGroups counts group rows written; LoadedGroups counts groups
 	// read back.
 	SpilledGroups, LoadedGroups int64
+	// SpilledBytes is the key and value bytes written in all; LastSpillBytes
+	// those of the last spill. One spill's writes are pending in the
+	// table's current epoch until the barrier's Commit, so a budgeted table
+	// must hold them (plus its per-entry overhead) at once.
+	SpilledBytes, LastSpillBytes int64
 }
 
 // WithSpill bounds the aggregate's memory: after a barrier, when its groups
@@ -142,7 +148,8 @@ func (h *HashAggregate) SpillStats() AggSpillStats {
 	if s == nil {
 		return AggSpillStats{}
 	}
-	return AggSpillStats{Active: s.active, Spills: s.spills, SpilledGroups: s.spilledGroups, LoadedGroups: s.loadedGroups}
+	return AggSpillStats{Active: s.active, Spills: s.spills, SpilledGroups: s.spilledGroups, LoadedGroups: s.loadedGroups,
+		SpilledBytes: s.spilledBytes, LastSpillBytes: s.lastSpillBytes}
 }
 
 // orderedKeyCanonical reports whether the memcomparable encoding of type t
@@ -184,6 +191,11 @@ func (s *aggSpill) encodeKeys(cols []arrow.Array, ts []types.T, idx []int32) ([]
 	}
 	return out, nil
 }
+
+// StateBytes estimates the group state the aggregate holds in Go memory
+// (group tables, accumulators, per-group bookkeeping); WithSpill's budget
+// is compared with it after every barrier.
+func (h *HashAggregate) StateBytes() int64 { return h.memoryBytes() }
 
 // memoryBytes estimates the group state held in memory.
 func (h *HashAggregate) memoryBytes() int64 {
@@ -311,6 +323,7 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 	defer bld.Release()
 	var idx []int32
 	var ops []state.Op
+	var written int64
 	for _, gen := range h.gens {
 		if gen.gt == nil {
 			continue
@@ -344,6 +357,7 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 					return err
 				}
 				arr := bld.NewArray()
+				written += int64(len(s.keyBuf) + len(arr.(*array.Binary).ValueBytes()))
 				vals := array.NewRecordBatch(AggSpillSchema(), []arrow.Array{arr}, int64(arr.Len()))
 				arr.Release()
 				err = s.t.Write(ctx, ks, ops, vals)
@@ -373,6 +387,8 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 	h.gens = append(h.gens[:0], fresh)
 	s.written = true
 	s.spills++
+	s.spilledBytes += written
+	s.lastSpillBytes = written
 	return nil
 }
 
