@@ -93,20 +93,26 @@ type refValue struct {
 
 // refFrame computes call c for each row of one partition (rows in window
 // order) from scratch: big-float sums and two-pass variances.
-func refFrame(c RollingCall, xs []*float64) []refValue {
+func refFrame(c RollingCall, xs []*float64, ts []*int64) []refValue {
 	out := make([]refValue, len(xs))
+	peer := func(a, b *int64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
 	for i := range xs {
-		lo := 0
+		lo, hi := 0, i
 		if c.Preceding >= 0 {
 			lo = max(0, i-c.Preceding)
 		}
+		if c.Peers {
+			for hi+1 < len(xs) && peer(ts[hi+1], ts[i]) {
+				hi++
+			}
+		}
 		var vals []float64
-		for _, x := range xs[lo : i+1] {
+		for _, x := range xs[lo : hi+1] {
 			if x != nil {
 				vals = append(vals, *x)
 			}
 		}
-		out[i] = refAgg(c, vals, i+1-lo)
+		out[i] = refAgg(c, vals, hi+1-lo)
 	}
 	return out
 }
@@ -196,6 +202,7 @@ func refAgg(c RollingCall, vals []float64, frameRows int) refValue {
 func refCompute(calls []RollingCall) WindowFunc {
 	return func(_ context.Context, b arrow.RecordBatch) ([]arrow.Array, error) {
 		p := b.Column(1).(*array.Int64)
+		tc := b.Column(2).(*array.Int64)
 		x := b.Column(3).(*array.Float64)
 		n := int(b.NumRows())
 		out := make([][]refValue, len(calls))
@@ -205,6 +212,7 @@ func refCompute(calls []RollingCall) WindowFunc {
 				continue
 			}
 			xs := make([]*float64, 0, i-start)
+			ts := make([]*int64, 0, i-start)
 			for j := start; j < i; j++ {
 				if x.IsNull(j) {
 					xs = append(xs, nil)
@@ -212,9 +220,15 @@ func refCompute(calls []RollingCall) WindowFunc {
 					v := x.Value(j)
 					xs = append(xs, &v)
 				}
+				if tc.IsNull(j) {
+					ts = append(ts, nil)
+				} else {
+					v := tc.Value(j)
+					ts = append(ts, &v)
+				}
 			}
 			for k, c := range calls {
-				out[k] = append(out[k], refFrame(c, xs)...)
+				out[k] = append(out[k], refFrame(c, xs, ts)...)
 			}
 			start = i
 		}
@@ -370,11 +384,12 @@ func checkRolling(t *testing.T, calls []RollingCall, epochs [][][]rrow, view map
 			return int(a.seq - b.seq)
 		})
 		xs := make([]*float64, len(rows))
+		ts := make([]*int64, len(rows))
 		for i, r := range rows {
-			xs[i] = r.x
+			xs[i], ts[i] = r.x, r.ts
 		}
 		for k, c := range calls {
-			want := refFrame(c, xs)
+			want := refFrame(c, xs, ts)
 			for i, r := range rows {
 				g := got[r.seq][k]
 				w := want[i]
@@ -459,6 +474,9 @@ func randomCalls(rng *rand.Rand) []RollingCall {
 		}
 		if c.Kind == RollEWMA {
 			c.Alpha = []float64{0.06, 0.5, 1}[rng.IntN(3)]
+		}
+		if c.Preceding < 0 && rng.IntN(2) == 0 {
+			c.Peers = true
 		}
 		calls = append(calls, c)
 	}
@@ -594,4 +612,28 @@ func TestRollingWindowFallbackRetracts(t *testing.T) {
 		{"+ 1 1 10 1 1", "+ 2 1 20 2 6", "+ 4 1 15 4 5", "+ 5 2 20 6 11", "- 1 1 10 1 1", "- 2 1 20 2 3"},
 		{"+ 6 1 30 8 10"},
 	}, epochOut)
+}
+
+// TestRollingWindowPeers checks RANGE UNBOUNDED PRECEDING frames: a row
+// tying with its partition's last row changes that row's value, so the
+// partition is recomputed; rows in order keep the fast path.
+func TestRollingWindowPeers(t *testing.T) {
+	calls := []RollingCall{{Kind: RollSum, Arg: 3, Preceding: -1, Peers: true}, {Kind: RollCountStar, Preceding: -1, Peers: true}}
+	mk := func(seq, p, ts int64, x float64) rrow { return rrow{seq: seq, p: &p, ts: &ts, x: &x} }
+	epochs := [][][]rrow{
+		{{mk(1, 1, 1, 1), mk(2, 1, 2, 2), mk(3, 2, 1, 10)}},
+		{{mk(4, 1, 2, 4), mk(5, 2, 2, 20)}, {mk(6, 1, 3, 8), mk(7, 2, 2, 30)}},
+		{{mk(8, 2, 3, 1)}},
+	}
+	view, rows := runRolling(t, calls, epochs)
+	checkRolling(t, calls, epochs, view, rows, "peers")
+	byseq := map[int64][]refValue{}
+	for k, n := range view {
+		if n == 1 {
+			byseq[rows[k].seq] = rows[k].vals
+		}
+	}
+	require.Equal(t, refValue{7, true}, byseq[2][0], "seq 2 sees its peer seq 4")
+	require.Equal(t, refValue{60, true}, byseq[7][0])
+	require.Equal(t, refValue{3, true}, byseq[5][1])
 }

@@ -15,7 +15,9 @@ import (
 // of an integer, time or float8 type, and each call is sum, avg, min, max,
 // count, var_samp/variance, var_pop, stddev_samp/stddev, stddev_pop (float8
 // arguments; count of any) or ewma(float8, constant alpha) over a ROWS
-// frame from n or UNBOUNDED PRECEDING to CURRENT ROW, without FILTER.
+// frame from n or UNBOUNDED PRECEDING to CURRENT ROW, or over RANGE
+// UNBOUNDED PRECEDING to CURRENT ROW (the default frame with ORDER BY;
+// a tie then recomputes the partition), without FILTER.
 // ok is false when x does not fit (the caller builds an OverWindow);
 // compute is the OverWindow's recomputation, used for partitions that
 // receive rows out of order.
@@ -78,10 +80,18 @@ func rollingCall(c planner.WindowCall, ts []types.T) (stream.RollingCall, bool) 
 		return stream.RollingCall{}, false
 	}
 	f := c.Frame
-	if f.Mode != planner.FrameRows || f.End.Kind != planner.CurrentRow {
+	if f.End.Kind != planner.CurrentRow {
 		return stream.RollingCall{}, false
 	}
 	rc := stream.RollingCall{Kind: kind}
+	switch {
+	case f.Mode == planner.FrameRows:
+	case f.Mode == planner.FrameRange && f.Start.Kind == planner.UnboundedPreceding:
+		// The default frame with ORDER BY: peers included.
+		rc.Peers = true
+	default:
+		return stream.RollingCall{}, false
+	}
 	switch f.Start.Kind {
 	case planner.UnboundedPreceding:
 		rc.Preceding = -1
