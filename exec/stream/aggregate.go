@@ -265,8 +265,10 @@ func (h *HashAggregate) LateRows() int64 { return h.lateRows }
 
 // Next implements Executor.
 func (h *HashAggregate) Next(ctx context.Context) (Message, error) {
-	if h.spill != nil && h.spill.err != nil {
-		return nil, h.spill.err
+	if h.spill != nil {
+		if err := h.spillStart(ctx); err != nil {
+			return nil, err
+		}
 	}
 	for {
 		if len(h.pending) > 0 {

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -67,6 +68,7 @@ type aggSpill struct {
 	firstEnc *keys.Encoder
 	// written: the table may hold groups (lookups needed).
 	written bool
+	started bool // spillStart ran
 
 	spills, spilledGroups, loadedGroups int64
 	spilledBytes, lastSpillBytes        int64
@@ -140,6 +142,42 @@ func (h *HashAggregate) WithSpill(t state.Table, maxBytes int64) *HashAggregate 
 	}
 	s.active = true
 	return h
+}
+
+// errNotEmpty stops the scan that checks the spill table is empty.
+var errNotEmpty = errors.New("stream: spill table not empty")
+
+// spillStart runs before the first message: it reports a misconfiguration
+// and empties a spill table that already holds groups (the aggregate's
+// in-memory state is rebuilt by replay, so old spilled groups would count
+// rows twice).
+func (h *HashAggregate) spillStart(ctx context.Context) error {
+	s := h.spill
+	if s.err != nil {
+		return s.err
+	}
+	if s.started || !s.active {
+		return nil
+	}
+	s.started = true
+	err := s.t.Scan(ctx, state.KeyRange{}, func(k [][]byte, _ arrow.RecordBatch) error {
+		if len(k) > 0 {
+			return errNotEmpty
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, errNotEmpty):
+		return fmt.Errorf("stream: aggregate spill table: %w", err)
+	}
+	slog.Warn("stream: aggregate spill table was not empty; clearing it", "committed_epoch", uint64(s.t.CommittedEpoch()))
+	// Spill keys start with a NULL/value marker below 0xff.
+	if err := s.t.CleanBelow(ctx, []byte{0xff}); err != nil {
+		return fmt.Errorf("stream: aggregate spill table: %w", err)
+	}
+	return nil
 }
 
 // SpillStats reports the aggregate's spilling.

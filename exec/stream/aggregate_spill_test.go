@@ -601,3 +601,43 @@ func TestHashAggregateSpillCorrupt(t *testing.T) {
 	require.Error(t, err)
 	require.NoError(t, h.Close())
 }
+
+// TestHashAggregateSpillStaleTable: groups already in the spill table (a
+// table reused after a restart) are cleared before the first row, never
+// loaded as if they were live.
+func TestHashAggregateSpillStaleTable(t *testing.T) {
+	schema, _ := spillSchema()
+	mem := memory.NewGoAllocator()
+	i := func(v int64) *int64 { return &v }
+	calls := []AggCall{{Name: "tsum", Args: []int{2}, Type: types.Int8T, New: func() kernels.GroupedAcc { return &stateSumAcc{} }}}
+	tbl, err := state.NewMemoryTable(AggSpillSchema(), mem)
+	require.NoError(t, err)
+	enc, err := viewKeyEncoder([]types.T{types.Int8T})
+	require.NoError(t, err)
+	k := spillChunk(mem, schema, []spillRow{{k: i(5)}})
+	key, err := enc.AppendRow(nil, []arrow.Array{k.Batch.Column(0)}, 0)
+	k.Release()
+	require.NoError(t, err)
+	stale := (&stateSumAcc{sum: []int64{100}, n: []int64{1}}).AppendGroupState(nil, 0)
+	val := append(binary.AppendVarint([]byte{spillFormatVersion}, 1), byte(len(stale)))
+	val = append(val, stale...)
+	vb := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
+	vb.Append(val)
+	arr := vb.NewArray()
+	vb.Release()
+	vals := array.NewRecordBatch(AggSpillSchema(), []arrow.Array{arr}, 1)
+	arr.Release()
+	require.NoError(t, tbl.Write(t.Context(), [][]byte{key}, nil, vals))
+	vals.Release()
+	require.NoError(t, tbl.Commit(t.Context(), 1))
+
+	steps := []spillStep{
+		{rows: []spillRow{{op: Insert, k: i(1), v: i(1)}}},
+		{barrier: 1},
+		{rows: []spillRow{{op: Insert, k: i(5), v: i(2)}}},
+		{barrier: 2},
+	}
+	got := runSpillAgg(t, mem, spillMessages(mem, schema, steps), []int{0}, calls, tbl, 1)
+	require.Equal(t, [][]string{{"+ 1 1"}, {"+ 5 2"}}, got.epochs)
+	require.Zero(t, got.stats.LoadedGroups)
+}
