@@ -106,6 +106,10 @@ type AggSpillStats struct {
 // Close) and are read back when rows for them arrive. t is committed at
 // every barrier with the barrier's epoch. Call before the first Next.
 //
+// t must start empty: the aggregate's in-memory state is rebuilt by
+// replaying its input, so groups left in a reused table are cleared before
+// the first row (logged at Warn) rather than counted twice.
+//
 // Aggregates without group columns, or with an accumulator that does not
 // implement kernels.GroupStater, never spill (logged at Debug); t is still
 // closed by Close.
