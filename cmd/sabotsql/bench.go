@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -17,6 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sabotsql/sabotsql/api"
 	"github.com/sabotsql/sabotsql/engine"
 )
 
@@ -31,13 +35,17 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rate := fs.Int("rate", 100_000, "rows per second for the freshness scenario")
 	dur := fs.Duration("duration", 5*time.Second, "length of the freshness scenario")
 	interval := fs.Duration("barrier-interval", engine.DefaultBarrierInterval, "barrier interval")
-	only := fs.String("scenario", "", "run one scenario: agg10k, agg1m, join, fin, freshness")
+	only := fs.String("scenario", "", "run one scenario: agg10k, agg1m, join, fin, freshness, bigagg (bigagg runs only when named)")
+	keys := fs.Int("keys", 20_000_000, "distinct keys of the bigagg scenario (it loads keys*5/4 rows)")
+	memLimit := fs.String("memory-limit", "", "engine memory limit, also the Go runtime's soft limit (e.g. 512MiB; default: the engine's, no runtime limit)")
+	dataDir := fs.String("data-dir", "", "data directory of the bigagg scenario (default: a temporary directory, removed afterwards)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
 	symbols := fs.String("symbols", "1000,100000,1000000", "symbol counts of the fin scenario")
 	backend := fs.String("state-backend", "", "state backend of the views: memory, pebble, columnar (default columnar)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	var bigDir string
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
@@ -72,12 +80,40 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{"freshness", func(ctx context.Context, e *engine.Engine, s *engine.Session) (string, error) {
 			return benchFreshness(ctx, e, s, *rate, *dur, *interval)
 		}},
+		{"bigagg", func(ctx context.Context, e *engine.Engine, s *engine.Session) (string, error) {
+			return benchBigAgg(ctx, s, *keys, *batch, bigDir)
+		}},
+	}
+	var limit int64
+	if *memLimit != "" {
+		n, err := parseSize(*memLimit)
+		if err != nil {
+			fmt.Fprintf(stderr, "sabotsql bench: --memory-limit: %v\n", err)
+			return 2
+		}
+		limit = n
 	}
 	for _, sc := range scenarios {
-		if *only != "" && *only != sc.name {
+		if *only != sc.name && (*only != "" || sc.name == "bigagg") {
 			continue
 		}
-		e, err := engine.Open(ctx, engine.Options{BarrierInterval: *interval, StateBackend: *backend})
+		opts := engine.Options{BarrierInterval: *interval, StateBackend: *backend, MemoryLimit: limit, SetRuntimeLimit: limit > 0}
+		if sc.name == "bigagg" {
+			// Spilled state needs a data directory (without one every
+			// state table is in memory).
+			if bigDir = *dataDir; bigDir == "" {
+				d, err := os.MkdirTemp("", "sabotsql-bench-")
+				if err != nil {
+					fmt.Fprintln(stderr, "sabotsql bench:", err)
+					return 1
+				}
+				defer os.RemoveAll(d)
+				bigDir = d
+			}
+			opts.DataDir = bigDir
+			fmt.Fprintf(stdout, "bigagg: %d keys, data dir %s, memory limit %q\n", *keys, bigDir, *memLimit)
+		}
+		e, err := engine.Open(ctx, opts)
 		if err != nil {
 			fmt.Fprintln(stderr, "sabotsql bench:", err)
 			return 1
@@ -361,4 +397,110 @@ func benchFin(ctx context.Context, s *engine.Session, rows, batch int, backend, 
 		}
 	}
 	return fmt.Sprintf("backend %s:\n    %s", backend, strings.Join(out, "\n    ")), nil
+}
+
+// benchBigAgg is the bounded-memory group-by (issue #6): a view with keys
+// distinct groups over a narrow table, maintained while keys*5/4 rows are
+// loaded (a quarter of the keys get two rows), then a second identical view
+// backfilled from the loaded table, then a full read of the view. Under
+// --memory-limit the views' aggregates spill to their state tables.
+func benchBigAgg(ctx context.Context, s *engine.Session, keys, batch int, dir string) (string, error) {
+	rows := keys + keys/4
+	const view = "AS SELECT k, sum(v) AS s, count(*) AS c FROM t GROUP BY k"
+	if err := execAll(ctx, s, "CREATE TABLE base (k int, v int)", "CREATE TABLE t (k int, v int)"); err != nil {
+		return "", err
+	}
+	gen := func(tbl string) func(lo, hi int) string {
+		return func(lo, hi int) string {
+			return fmt.Sprintf("INSERT INTO %s SELECT g::bigint * 7919 %% %d, g %% 1000 FROM generate_series(%d, %d) g", tbl, keys, lo, hi)
+		}
+	}
+	// Baseline: the same ingest into a table no view reads (dropped after,
+	// so its rows do not count in the peak).
+	_, base, err := ingest(ctx, s, rows, batch, gen("base"))
+	if err != nil {
+		return "", err
+	}
+	if err := execAll(ctx, s, "DROP TABLE base", "CREATE MATERIALIZED VIEW mv1 "+view); err != nil {
+		return "", err
+	}
+	wall, cpu, err := ingest(ctx, s, rows, batch, gen("t"))
+	if err != nil {
+		return "", err
+	}
+	line := fmt.Sprintf("group-by-sum, %d keys, view maintained during the load: %s", keys, rateLine(rows, wall, cpu, base))
+	c0, t0 := cpuTime(), time.Now()
+	if err := execAll(ctx, s, "CREATE MATERIALIZED VIEW mv2 "+view); err != nil {
+		return "", err
+	}
+	bw, bc := time.Since(t0), cpuTime()-c0
+	line += fmt.Sprintf("; backfill of a second view: %.2fs wall, %.2fs CPU, %.0f rows/s per CPU-second", bw.Seconds(), bc.Seconds(), float64(rows)/bc.Seconds())
+	c0, t0 = cpuTime(), time.Now()
+	groups, total, err := readView(ctx, s, "SELECT k, s, c FROM mv1")
+	if err != nil {
+		return "", err
+	}
+	rw, rc := time.Since(t0), cpuTime()-c0
+	if groups != int64(keys) || total != int64(rows) {
+		return "", fmt.Errorf("view has %d groups counting %d rows, want %d and %d", groups, total, keys, rows)
+	}
+	line += fmt.Sprintf("; full read of the view: %d rows in %.2fs wall, %.2fs CPU", groups, rw.Seconds(), rc.Seconds())
+	line += fmt.Sprintf("; state on disk %d MiB; peak RSS %d MiB", dirSize(filepath.Join(dir, "state"))>>20, peakRSS()>>20)
+	return line, nil
+}
+
+// readView streams a (k, s, c) query's rows batch by batch, as a client
+// would, and returns the row count and the sum of c.
+func readView(ctx context.Context, s *engine.Session, sql string) (n, total int64, err error) {
+	err = s.ExecSimple(ctx, sql, func(res api.Result) error {
+		if res.Rows == nil {
+			return fmt.Errorf("%s returned no rows", sql)
+		}
+		defer res.Rows.Close()
+		for {
+			b, err := res.Rows.Next(ctx)
+			if err != nil {
+				return err
+			}
+			if b == nil {
+				return nil
+			}
+			c, ok := b.Column(2).(*array.Int64)
+			if !ok {
+				return fmt.Errorf("count column is %s", b.Column(2).DataType())
+			}
+			for i := 0; i < c.Len(); i++ {
+				total += c.Value(i)
+			}
+			n += b.NumRows()
+		}
+	})
+	return n, total, err
+}
+
+// peakRSS is the process's peak resident set size (VmHWM), 0 if unknown.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// dirSize is the total size of the files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
 }

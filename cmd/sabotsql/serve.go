@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +32,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	ckptBytes := fs.Int64("checkpoint-bytes", 0, "write-ahead log bytes between checkpoints (0: the default, 64 MiB)")
 	backend := fs.String("state-backend", "columnar", "default state backend of materialized views: memory, pebble or columnar")
+	debugAddr := fs.String("debug-listen", "", "address of an HTTP listener serving Go profiles under /debug/pprof/ (off by default; keep it on loopback)")
 	barrier := fs.Duration("barrier-interval", engine.DefaultBarrierInterval, "time between epochs of materialized views (their freshness)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -81,6 +84,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("sabotsql listening", "addr", *listen, "data_dir", *dataDir,
 		"connect", fmt.Sprintf("psql -h %s -p %s -U %s", host, port, engine.DefaultUser))
+	if *debugAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		dbg := &http.Server{Addr: *debugAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("debug listener", "err", err)
+			}
+		}()
+		defer dbg.Close()
+	}
 	serveCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errc := make(chan error, 1)
