@@ -97,6 +97,9 @@ type RollingWindow struct {
 	feed     *rollFeed
 	usedFB   bool
 
+	charge    memCharge
+	heldBytes int64 // retained batches, by buffer length
+
 	// scratch
 	rows   []int32
 	pids   []uint32
@@ -180,6 +183,27 @@ func (w *RollingWindow) WithAllocator(mem memory.Allocator) *RollingWindow {
 	return w
 }
 
+// WithMemBudget makes the operator charge its state (retained input
+// batches and history, per-partition rings and moments, the partition
+// table; the fallback OverWindow charges its own) to b after every chunk
+// and barrier, failing with SQLSTATE 53200 from Next when b refuses. Close
+// releases it all. nil (the default) means unlimited.
+func (w *RollingWindow) WithMemBudget(b MemBudget) *RollingWindow {
+	w.charge = memCharge{budget: b, what: "rolling window"}
+	w.fallback.WithMemBudget(b)
+	return w
+}
+
+// StateBytes is the operator's estimate of the memory its own state holds
+// (the fallback OverWindow's is separate).
+func (w *RollingWindow) StateBytes() int64 {
+	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist))*histSlab*16 + int64(cap(w.ps))*40
+	for _, rc := range w.calls {
+		n += int64(cap(rc.mom))*64 + int64(cap(rc.ring))*8 + int64(cap(rc.dq)+cap(rc.dqHd)+cap(rc.dqN))*4
+	}
+	return n + w.parts.bytes()
+}
+
 // RollingOrderType reports whether t can be a RollingWindow ORDER BY column.
 func RollingOrderType(t types.T) bool {
 	switch t.Family {
@@ -206,6 +230,9 @@ func (w *RollingWindow) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			err := w.apply(ctx, m)
 			m.Release()
+			if err == nil {
+				err = w.charge.set(w.StateBytes())
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -214,6 +241,9 @@ func (w *RollingWindow) Next(ctx context.Context) (Message, error) {
 				if err := w.drainFallback(ctx, m); err != nil {
 					return nil, err
 				}
+			}
+			if err := w.charge.set(w.StateBytes()); err != nil {
+				return nil, err
 			}
 			w.q.push(m)
 		default:
@@ -270,6 +300,7 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 	bi := uint32(len(w.batches))
 	b.Retain()
 	w.batches = append(w.batches, b)
+	w.heldBytes += batchBytes(b)
 	w.rows, w.seqs, w.fbRow = w.rows[:0], w.seqs[:0], w.fbRow[:0]
 	fast := w.pids[:0:0]
 	var newFB []uint32
@@ -414,7 +445,8 @@ func (w *RollingWindow) Close() error {
 	for _, b := range w.batches {
 		b.Release()
 	}
-	w.batches = nil
+	w.batches, w.heldBytes = nil, 0
+	w.charge.release()
 	err := w.fallback.Close() // closes the feed
 	if e := w.input.Close(); err == nil {
 		err = e

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"strings"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -23,9 +25,11 @@ type rollParts struct {
 	dense  []uint32
 	nullID int64 // id of the NULL key in rpInt mode, -1 before it is seen
 	strs   map[string]uint32
-	kbuf   []byte
-	sel    []arrow.Array
-	n      int
+	// keyBytes is the length of every key in strs.
+	keyBytes int64
+	kbuf     []byte
+	sel      []arrow.Array
+	n        int
 }
 
 type rollPartMode uint8
@@ -102,7 +106,8 @@ func (r *rollParts) ids(b arrow.RecordBatch, out []uint32) ([]uint32, error) {
 				if !ok {
 					id = uint32(r.n)
 					r.n++
-					r.strs[s] = id
+					r.strs[strings.Clone(s)] = id // s views the batch's buffer
+					r.keyBytes += int64(len(s))
 				}
 				out = append(out, id)
 			}
@@ -124,6 +129,12 @@ func (r *rollParts) ids(b arrow.RecordBatch, out []uint32) ([]uint32, error) {
 	return out, nil
 }
 
+// bytes estimates the partition table's memory: map entries (key, id
+// and overhead) and the direct table.
+func (r *rollParts) bytes() int64 {
+	return int64(len(r.ints))*32 + int64(len(r.strs))*48 + r.keyBytes + int64(cap(r.dense))*4
+}
+
 // keyID returns the id of an encoded key.
 func (r *rollParts) keyID(k []byte) uint32 {
 	if id, ok := r.strs[string(k)]; ok {
@@ -132,6 +143,7 @@ func (r *rollParts) keyID(k []byte) uint32 {
 	id := uint32(r.n)
 	r.n++
 	r.strs[string(k)] = id
+	r.keyBytes += int64(len(k))
 	return id
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
@@ -636,4 +637,54 @@ func TestRollingWindowPeers(t *testing.T) {
 	require.Equal(t, refValue{7, true}, byseq[2][0], "seq 2 sees its peer seq 4")
 	require.Equal(t, refValue{60, true}, byseq[7][0])
 	require.Equal(t, refValue{3, true}, byseq[5][1])
+}
+
+// TestRollingWindowMemBudget checks the operator charges its state to a
+// budget, fails with 53200 when refused, and releases it on Close.
+func TestRollingWindowMemBudget(t *testing.T) {
+	calls := []RollingCall{{Kind: RollStddevSamp, Arg: 3, Preceding: 19}}
+	rng := rand.New(rand.NewPCG(1, 1))
+	epochs := genRolling(rng, 4, 50, false, 0, 1)
+	mk := func(limit int64) (*RollingWindow, *MemLimit) {
+		var msgs []Message
+		for e, chunks := range epochs {
+			for _, rows := range chunks {
+				if len(rows) > 0 {
+					msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))})
+				}
+			}
+			msgs = append(msgs, Barrier{Epoch: uint64(e + 1)})
+		}
+		lim := NewMemLimit("test view", limit, nil)
+		rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
+		require.NoError(t, err)
+		return rw.WithMemBudget(lim), lim
+	}
+	rw, lim := mk(0)
+	for {
+		m, err := rw.Next(context.Background())
+		require.NoError(t, err)
+		if m == nil {
+			break
+		}
+		ReleaseMessage(m)
+	}
+	require.Positive(t, lim.Used())
+	require.Equal(t, rw.StateBytes(), lim.Used())
+	require.NoError(t, rw.Close())
+	require.Zero(t, lim.Used())
+
+	rw, lim = mk(2000)
+	var err error
+	for err == nil {
+		var m Message
+		m, err = rw.Next(context.Background())
+		if m == nil && err == nil {
+			t.Fatal("a 2000-byte budget was enough")
+		}
+		ReleaseMessage(m)
+	}
+	require.Equal(t, pgerror.OutOfMemory, pgerror.CodeOf(err), "%v", err)
+	require.NoError(t, rw.Close())
+	require.Zero(t, lim.Used())
 }
