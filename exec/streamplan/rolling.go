@@ -20,8 +20,9 @@ import (
 // a tie then recomputes the partition), without FILTER.
 // ok is false when x does not fit (the caller builds an OverWindow);
 // compute is the OverWindow's recomputation, used for partitions that
-// receive rows out of order.
-func rollingWindow(x *planner.Window, in flow, part []int, compute stream.WindowFunc) (_ flow, ok bool, _ error) {
+// receive rows out of order. The operator charges its state to budget
+// (the Builder's MemBudget) when one is given.
+func rollingWindow(x *planner.Window, in flow, part []int, compute stream.WindowFunc, budget ...stream.MemBudget) (_ flow, ok bool, _ error) {
 	calls, orderCol, ok := rollingCalls(x, in)
 	if !ok {
 		return flow{}, false, nil
@@ -29,6 +30,9 @@ func rollingWindow(x *planner.Window, in flow, part []int, compute stream.Window
 	rw, err := stream.NewRollingWindow(in.ex, in.ts, arrowSchema(x.Out), part, orderCol, calls, compute)
 	if err != nil {
 		return flow{}, false, err
+	}
+	if len(budget) > 0 && budget[0] != nil {
+		rw.WithMemBudget(budget[0])
 	}
 	return flow{ex: rw, ts: x.Out.Types(), wm: map[int]bool{}}, true, nil
 }
