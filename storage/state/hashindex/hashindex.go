@@ -72,6 +72,10 @@ func (x *Index[E]) getHashed(k []byte, h uint64) (E, bool) {
 	}
 }
 
+// smallIndex is the slot count up to which GetBatch looks keys up one by
+// one (16 Ki slots of 16 bytes: 256 KiB, about an L2 cache).
+const smallIndex = 1 << 14
+
 // batchGroup is the number of keys GetBatch resolves a stage at a time.
 const batchGroup = 32
 
@@ -81,6 +85,13 @@ const batchGroup = 32
 // group's keys instead of following each other key by key — on tables much
 // larger than the CPU cache a random lookup is mostly waiting for memory.
 func (x *Index[E]) GetBatch(keys [][]byte, out []E, found []bool) {
+	if len(x.slots) <= smallIndex {
+		// The table fits in the CPU cache: staging would only add work.
+		for i, k := range keys {
+			out[i], found[i] = x.Get(k)
+		}
+		return
+	}
 	var hs [batchGroup]uint64
 	var pos [batchGroup]int // slot with the key's hash, or -1 (absent)
 	var cand [batchGroup]string

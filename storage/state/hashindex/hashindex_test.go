@@ -15,6 +15,18 @@ type ent struct{ k string }
 // (tombstones) and re-insertions.
 func TestModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 9))
+	// Enough keys that GetBatch's staged path (tables beyond 16 Ki slots)
+	// runs, not only its small-table loop.
+	big := hashindex.New(func(e *ent) string { return e.k })
+	bigModel := map[string]*ent{}
+	for i := 0; i < 20000; i++ {
+		e := &ent{k: fmt.Sprint("k", i)}
+		big.Put(e)
+		bigModel[e.k] = e
+	}
+	for range 5 {
+		checkBatch(t, big, bigModel, rng)
+	}
 	x := hashindex.New(func(e *ent) string { return e.k })
 	model := map[string]*ent{}
 	for step := 0; step < 50000; step++ {
@@ -51,7 +63,7 @@ func checkBatch(t *testing.T, x *hashindex.Index[*ent], model map[string]*ent, r
 	t.Helper()
 	ks := make([][]byte, 1+rng.IntN(100))
 	for i := range ks {
-		ks[i] = []byte(fmt.Sprint("k", rng.IntN(3100)))
+		ks[i] = []byte(fmt.Sprint("k", rng.IntN(len(model)+len(model)/10+100)))
 	}
 	out := make([]*ent, len(ks))
 	found := make([]bool, len(ks))
