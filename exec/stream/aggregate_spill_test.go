@@ -111,7 +111,7 @@ func randomSpillSteps(rng *rand.Rand, epochs int, wm bool) []spillStep {
 			r.k = &k
 		}
 		if rng.IntN(10) > 0 {
-			s := []string{"", "a", "b", "a\x00b", "αβγ", "long-" + strconv.Itoa(rng.IntN(9)) + "-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}[rng.IntN(6)]
+			s := []string{"", "a", "b", "a ", "a\x00b", "αβγ", "b  ", "long-" + strconv.Itoa(rng.IntN(9)) + "-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}[rng.IntN(8)]
 			r.s = &s
 		}
 		if rng.IntN(8) > 0 {
@@ -317,7 +317,14 @@ type spillRun struct {
 // runSpillAgg drives a HashAggregate over msgs (spilling into table with
 // budget maxBytes when table is non-nil) and records its changelog.
 func runSpillAgg(t *testing.T, mem memory.Allocator, msgs []Message, groupCols []int, calls []AggCall, table state.Table, maxBytes int64) spillRun {
-	schema, ts := spillSchema()
+	_, ts := spillSchema()
+	return runSpillAggTypes(t, mem, msgs, ts, groupCols, calls, table, maxBytes)
+}
+
+// runSpillAggTypes is runSpillAgg with the input's SQL types ts (the
+// text column may be read as another string type).
+func runSpillAggTypes(t *testing.T, mem memory.Allocator, msgs []Message, ts []types.T, groupCols []int, calls []AggCall, table state.Table, maxBytes int64) spillRun {
+	schema, _ := spillSchema()
 	src := &script{schema: schema, msgs: msgs}
 	h, err := NewHashAggregate(src, ts, groupCols, calls, &kernels.EvalContext{Mem: mem})
 	require.NoError(t, err)
@@ -333,6 +340,13 @@ func runSpillAgg(t *testing.T, mem memory.Allocator, msgs []Message, groupCols [
 		outTypes = append(outTypes, c.Type)
 	}
 	run := spillRun{view: map[string]int{}}
+	// A char(n) group key is displayed as the epoch's first row spelt it
+	// ("a" or "a "), so the text of a retraction may differ from the
+	// insert's: no view model then.
+	model := true
+	for _, c := range groupCols {
+		model = model && ts[c].Family != types.FamBpchar
+	}
 	var cur []string
 	for {
 		m, err := h.Next(t.Context())
@@ -344,6 +358,9 @@ func runSpillAgg(t *testing.T, mem memory.Allocator, msgs []Message, groupCols [
 		case *Chunk:
 			for i, line := range formatRows(m.Batch, outTypes) {
 				cur = append(cur, m.Ops[i].String()+" "+line)
+				if !model {
+					continue
+				}
 				if m.Ops[i].Sign() > 0 {
 					run.view[line]++
 				} else {
@@ -388,15 +405,18 @@ func TestHashAggregateSpillRandom(t *testing.T) {
 		groupCols []int
 		wm        bool
 		distinct  bool // no aggregates (DISTINCT)
+		bpchar    bool // s is char(n): "a" and "a " are one group
 	}{
-		{"int8", []int{0}, false, false},
-		{"text", []int{1}, false, false},
-		{"int8_text", []int{0, 1}, false, false},
-		{"text_int8", []int{1, 0}, false, false},
-		{"float8", []int{3}, false, false},
-		{"int8_wm", []int{0, 1}, true, false},
-		{"int8_wm_second", []int{1, 0}, true, false},
-		{"distinct", []int{1, 0}, false, true},
+		{"int8", []int{0}, false, false, false},
+		{"text", []int{1}, false, false, false},
+		{"int8_text", []int{0, 1}, false, false, false},
+		{"text_int8", []int{1, 0}, false, false, false},
+		{"float8", []int{3}, false, false, false},
+		{"int8_wm", []int{0, 1}, true, false, false},
+		{"int8_wm_second", []int{1, 0}, true, false, false},
+		{"distinct", []int{1, 0}, false, true, false},
+		{"bpchar", []int{1}, false, false, true},
+		{"bpchar_int8_wm", []int{0, 1}, true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := calls
@@ -408,11 +428,15 @@ func TestHashAggregateSpillRandom(t *testing.T) {
 				steps := randomSpillSteps(rng, 12+rng.IntN(20), tc.wm)
 				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 				schema, _ := spillSchema()
-				want := runSpillAgg(t, mem, spillMessages(mem, schema, steps), tc.groupCols, calls, nil, 0)
+				_, ts := spillSchema()
+				if tc.bpchar {
+					ts[1] = types.BpcharT
+				}
+				want := runSpillAggTypes(t, mem, spillMessages(mem, schema, steps), ts, tc.groupCols, calls, nil, 0)
 				tbl, err := state.NewMemoryTable(AggSpillSchema(), mem)
 				require.NoError(t, err)
 				budget := []int64{1, 1, 4 << 10}[iter%3]
-				got := runSpillAgg(t, mem, spillMessages(mem, schema, steps), tc.groupCols, calls, tbl, budget)
+				got := runSpillAggTypes(t, mem, spillMessages(mem, schema, steps), ts, tc.groupCols, calls, tbl, budget)
 				require.True(t, got.stats.Active)
 				require.Equal(t, len(want.epochs), len(got.epochs))
 				for e := range want.epochs {
