@@ -29,8 +29,9 @@ type memCol interface {
 	// slotBytes is the fixed bytes per slot; arenaBytes the arena's size.
 	slotBytes() int64
 	arenaBytes() int64
-	// compact rewrites the arena once most of it is garbage.
-	compact(nslots int)
+	// compact rewrites the arena once half of it, and at least min bytes,
+	// are garbage.
+	compact(nslots int, min int64)
 }
 
 func newMemCol(f arrow.Field) (memCol, error) {
@@ -172,8 +173,8 @@ func (c *fixedCol[T]) slotBytes() int64 {
 	return n
 }
 
-func (c *fixedCol[T]) arenaBytes() int64 { return 0 }
-func (c *fixedCol[T]) compact(int)       {}
+func (c *fixedCol[T]) arenaBytes() int64  { return 0 }
+func (c *fixedCol[T]) compact(int, int64) {}
 
 // boolCol holds a boolean column a byte per slot: 0 false, 1 true, 2 NULL.
 type boolCol struct{ vals []uint8 }
@@ -211,11 +212,11 @@ func (c *boolCol) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
 	return makeArray(arrow.FixedWidthTypes.Boolean, n, nulls, valid, body, nil), nil
 }
 
-func (c *boolCol) resize(n int)      { c.vals = slices.Grow(c.vals, n-len(c.vals))[:n] }
-func (c *boolCol) clear(int32)       {}
-func (c *boolCol) slotBytes() int64  { return 1 }
-func (c *boolCol) arenaBytes() int64 { return 0 }
-func (c *boolCol) compact(int)       {}
+func (c *boolCol) resize(n int)       { c.vals = slices.Grow(c.vals, n-len(c.vals))[:n] }
+func (c *boolCol) clear(int32)        {}
+func (c *boolCol) slotBytes() int64   { return 1 }
+func (c *boolCol) arenaBytes() int64  { return 0 }
+func (c *boolCol) compact(int, int64) {}
 
 // varRef locates a value in an arena; n == nullRef marks NULL.
 type varRef struct {
@@ -267,8 +268,8 @@ func (r *arena) resize(n int) {
 func (r *arena) clear(s int32)     { r.setNull(s) }
 func (r *arena) slotBytes() int64  { return int64(unsafe.Sizeof(varRef{})) }
 func (r *arena) arenaBytes() int64 { return int64(len(r.data)) }
-func (r *arena) compact(nslots int) {
-	if r.garbage < 1<<20 || r.garbage*2 < int64(len(r.data)) {
+func (r *arena) compact(nslots int, min int64) {
+	if r.garbage < min || r.garbage*2 < int64(len(r.data)) {
 		return
 	}
 	data := make([]byte, 0, int64(len(r.data))-r.garbage)

@@ -104,7 +104,7 @@ func (o *memOrder) drop() {
 // maybeDrop drops the order when more has changed since the last merge
 // than it holds, so a table nobody scans any more stops paying for it.
 func (o *memOrder) maybeDrop() {
-	if ch := len(o.fresh) + o.ndead; o.on && ch > 1<<16 && ch > len(o.srt) {
+	if ch := len(o.fresh) + o.ndead; o.on && ch > o.m.orderDropMin && ch > len(o.srt) {
 		o.drop()
 	}
 }

@@ -77,6 +77,9 @@ type MemoryTable struct {
 	s0, s1 uint64 // short-key hash seeds
 	charge memCharge
 
+	compactMin   int64 // MemoryOptions.CompactMin
+	orderDropMin int   // MemoryOptions.OrderDropMin
+
 	mu        sync.RWMutex // guards everything below
 	closed    bool
 	committed Epoch
@@ -142,6 +145,13 @@ func OpenMemoryTable(valueSchema *arrow.Schema, opts MemoryOptions) (*MemoryTabl
 		tab:    make([]uint64, 16),
 		cols:   cols,
 		gc:     make(map[int32]struct{}),
+	}
+	m.compactMin, m.orderDropMin = opts.CompactMin, opts.OrderDropMin
+	if m.compactMin <= 0 {
+		m.compactMin = 1 << 20
+	}
+	if m.orderDropMin <= 0 {
+		m.orderDropMin = 1 << 16
 	}
 	m.order.m = m
 	return m, nil
@@ -611,9 +621,9 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 // rebuilding it at the next scan.
 func (m *MemoryTable) compactLocked() {
 	for _, c := range m.cols {
-		c.compact(m.nslots)
+		c.compact(m.nslots, m.compactMin)
 	}
-	if m.keyGarb > 1<<20 && m.keyGarb*2 > int64(len(m.keys)) {
+	if m.keyGarb > m.compactMin && m.keyGarb*2 > int64(len(m.keys)) {
 		// Dead entries leave the order first: their keys do not move.
 		if m.order.on {
 			m.order.sorted()

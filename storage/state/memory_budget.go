@@ -38,6 +38,15 @@ type MemoryOptions struct {
 	// Budget is charged with the bytes the table holds; a write that does
 	// not fit fails with 53200. Nil: unlimited and uncharged.
 	Budget MemoryBudget
+	// CompactMin is the garbage (bytes of overwritten keys or values) below
+	// which the table never rewrites an arena (default 1 MiB); beyond it an
+	// arena is rewritten once garbage is half its size.
+	CompactMin int64
+	// OrderDropMin is the number of keys added or removed since the last
+	// scan below which the table keeps its key order (default 64 Ki);
+	// beyond it, and beyond the order's size, the order is dropped and
+	// rebuilt by the next scan. Tests lower both to exercise these paths.
+	OrderDropMin int
 }
 
 // chargeQuantum is the granularity of budget reservations, so a table takes

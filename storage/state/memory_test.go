@@ -23,14 +23,22 @@ var (
 	seedsFlag = flag.Int("seeds", 0, "random seeds to run besides the fixed ones")
 )
 
-// memBackend opens memory tables charged to a budget (of random size
-// from the seed, all large enough for the run). The memory backend is
+// memBackend opens memory tables charged to a budget (of a size drawn from
+// the seed, all large enough for the run), on even seeds with tiny arena
+// compaction and key-order thresholds. The memory backend is
 // volatile: a restart (close, open anew) comes back empty, at epoch 0,
 // which is what the model expects of a backend without checkpoints.
-func memBackend(seed uint64) (statetest.Backend, *testBudget) {
+func memBackend(seed uint64) (statetest.Backend, *testBudget, string) {
 	budget := &testBudget{limit: []int64{0, 64 << 20, 1 << 30}[seed%3]}
+	opts := state.MemoryOptions{Name: "m", Allocator: memory.NewGoAllocator(), Budget: budget}
+	if seed%2 == 0 {
+		// Tiny thresholds: arenas are rewritten and the key order dropped
+		// and rebuilt all the time.
+		opts.CompactMin, opts.OrderDropMin = 64, 8
+	}
+	desc := fmt.Sprintf("budget=%d compactMin=%d orderDropMin=%d", budget.limit, opts.CompactMin, opts.OrderDropMin)
 	open := func(t testing.TB) state.Table {
-		tbl, err := state.OpenMemoryTable(statetest.Schema, state.MemoryOptions{Name: "m", Allocator: memory.NewGoAllocator(), Budget: budget})
+		tbl, err := state.OpenMemoryTable(statetest.Schema, opts)
 		require.NoError(t, err)
 		return tbl
 	}
@@ -40,7 +48,7 @@ func memBackend(seed uint64) (statetest.Backend, *testBudget) {
 			require.NoError(t, tbl.Close())
 			return open(t)
 		},
-	}, budget
+	}, budget, desc
 }
 
 // TestMemoryMetamorphic runs random operation sequences (writes, deletes,
@@ -53,7 +61,8 @@ func TestMemoryMetamorphic(t *testing.T) {
 				{Seed: s, Ops: *opsFlag},
 				{Seed: s, Ops: *opsFlag, KeySpace: 20, MaxBatch: 5},
 			} {
-				b, budget := memBackend(s)
+				b, budget, desc := memBackend(s)
+				t.Log(desc)
 				statetest.Run(t, b, cfg)
 				// Run closed the table: every byte went back.
 				require.Zero(t, budget.Used())
