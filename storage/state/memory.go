@@ -94,6 +94,7 @@ type MemoryTable struct {
 	meta      []slotMeta
 	nslots    int // slots in use or free (high-water mark); columns hold len(meta)
 	freeSlots []int32
+	cleared   int // freeSlots[:cleared] have their column values cleared
 	cols      []memCol
 
 	touched  []int32            // entries with a pending version
@@ -298,6 +299,7 @@ func (m *MemoryTable) allocSlot(meta slotMeta) int32 {
 	if n := len(m.freeSlots); n > 0 {
 		s = m.freeSlots[n-1]
 		m.freeSlots = m.freeSlots[:n-1]
+		m.cleared = min(m.cleared, n-1)
 	} else {
 		if m.nslots == len(m.meta) {
 			m.resizeSlots(m.nslots + 1)
@@ -320,12 +322,29 @@ func (m *MemoryTable) resizeSlots(n int) {
 	}
 }
 
+// freeSlot returns slot s to the free list. Its column values are cleared
+// later, a column at a time, by clearFreedLocked.
 func (m *MemoryTable) freeSlot(s int32) {
 	m.meta[s] = slotMeta{prev: -1}
-	for _, c := range m.cols {
-		c.clear(s)
-	}
 	m.freeSlots = append(m.freeSlots, s)
+}
+
+// clearFreedLocked clears the column values of the slots freed since the
+// last call (the tail of freeSlots from cleared on), a column at a time so
+// the scattered loads overlap. Clearing only keeps garbage accounting and
+// arena rewrites exact: a freed slot reused before it is cleared has its
+// old value counted as garbage when overwritten.
+func (m *MemoryTable) clearFreedLocked() {
+	if m.cleared >= len(m.freeSlots) {
+		m.cleared = len(m.freeSlots)
+		return
+	}
+	for _, c := range m.cols {
+		for _, s := range m.freeSlots[m.cleared:] {
+			c.clear(s)
+		}
+	}
+	m.cleared = len(m.freeSlots)
 }
 
 func (m *MemoryTable) touch(id int32) {
@@ -463,6 +482,7 @@ func (m *MemoryTable) CleanBelow(ctx context.Context, watermark []byte) error {
 			m.freeSlot(h)
 		}
 	}
+	m.clearFreedLocked()
 	if !m.hasClean || bytes.Compare(watermark, m.cleanBel) > 0 {
 		m.cleanBel = append(m.cleanBel[:0], watermark...)
 		m.hasClean = true
@@ -611,6 +631,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	m.touched = m.touched[:0]
 	m.hasClean = false
 	m.committed = e
+	m.clearFreedLocked()
 	m.compactLocked()
 	m.charge.trim(m.footprintLocked())
 	return nil
@@ -651,6 +672,7 @@ func (m *MemoryTable) gcLocked() {
 			m.settleLocked(id, pinned)
 		}
 	}
+	m.clearFreedLocked()
 }
 
 // slotAt returns the slot of entry id visible at epoch at, or -1; the
@@ -879,7 +901,7 @@ func (m *MemoryTable) Close() error {
 	m.closed = true
 	m.charge.releaseAll()
 	m.tab, m.ents, m.keys, m.meta, m.cols, m.gc, m.touched = nil, nil, nil, nil, nil, nil, nil
-	m.freeEnts, m.freeSlots, m.nslots, m.tabN = nil, nil, 0, 0
+	m.freeEnts, m.freeSlots, m.cleared, m.nslots, m.tabN = nil, nil, 0, 0, 0
 	m.order.drop()
 	return nil
 }
