@@ -479,7 +479,7 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 		}
 		return res, nil
 	}
-	if f, ok, err := rollingWindow(x, in, part, compute); ok || err != nil {
+	if f, ok, err := rollingWindow(x, in, part, compute, b.MemBudget); ok || err != nil {
 		if err != nil {
 			in.ex.Close()
 		}
