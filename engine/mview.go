@@ -65,6 +65,8 @@ type mview struct {
 	late    *atomic.Int64
 	backend state.BackendKind
 	dlq     *deadLetter
+	// stateName prefixes the names of the view's state tables.
+	stateName string
 	// spilling are the view's aggregates with a spill table.
 	spilling []*stream.HashAggregate
 
@@ -536,7 +538,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 		return api.Result{}, err
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{}), backend: backend, late: in.late, dlq: in.dlq, spilling: b.Spilling}
+	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{}), backend: backend, late: in.late, dlq: in.dlq, spilling: b.Spilling, stateName: stateName}
 	s.e.st.mu.Lock()
 	s.e.st.views[def.ID] = v
 	s.e.st.mu.Unlock()
@@ -637,6 +639,20 @@ func (e *Engine) dropView(id catalog.ObjectID) {
 	}
 	e.st.coord.DropView(coordName(id))
 	v.stop(e.log)
+	// Its state tables are closed: their files (the view's contents and
+	// spilled aggregate state, possibly far larger than memory) go now
+	// rather than at the next start.
+	if dir := e.st.states.Dir; dir != "" && v.stateName != "" {
+		names, err := filepath.Glob(filepath.Join(dir, v.stateName+"*"))
+		for _, n := range names {
+			if err == nil {
+				err = os.RemoveAll(n)
+			}
+		}
+		if err != nil {
+			e.log.Warn("removing a dropped view's state files", "view", v.def.Name, "err", err)
+		}
+	}
 }
 
 // mvInputs supplies a new view's dataflow leaves: each input's contents at

@@ -212,6 +212,9 @@ func TestBigGroupBy(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, spills["agg_before"], int64(3), "agg_before spills (log: %v)", srv.kept())
 	require.GreaterOrEqual(t, spills["agg_after"], int64(3), "agg_after spills (log: %v)", srv.kept())
+	left, err := filepath.Glob(filepath.Join(srv.dir, "state", "mv_*"))
+	require.NoError(t, err)
+	require.Empty(t, left, "state files of dropped views")
 
 	rss := srv.peakRSS(t)
 	t.Logf("peak RSS %d MiB (bound %d MiB)", rss>>20, cfg.rssMax>>20)
