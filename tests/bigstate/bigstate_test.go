@@ -27,7 +27,7 @@ type config struct {
 }
 
 const (
-	ciKeys = 200_000
+	ciKeys = 150_000
 	// mult spreads g over the keys: k = g*mult % keys (a bijection on
 	// 1..keys when keys is not a multiple of the prime mult).
 	mult = 7919
