@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -11,6 +13,7 @@ import (
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/storage/memtable"
+	"github.com/sabotsql/sabotsql/storage/state"
 )
 
 // tableReader implements exec.TableReader over the engine's table stores.
@@ -43,7 +46,7 @@ func (r *tableReader) ScanTable(ctx context.Context, t *catalog.Table, cols []in
 			return nil, pgerror.Internal("materialized view %q scanned with row ids", t.Name)
 		}
 		// Pages of the pinned view, projected to cols.
-		return s.Scan(cols), nil
+		return &viewScan{ViewReader: s.Scan(cols), name: t.Name}, nil
 	}
 	ts := r.e.table(t.ID)
 	if ts == nil {
@@ -138,4 +141,19 @@ func (s *batchScan) Close() error {
 		s.cur = nil
 	}
 	return nil
+}
+
+// viewScan is a view's streaming scan; a view dropped while it is read
+// ends the scan with SQLSTATE 55006 (its state table is closed under it).
+type viewScan struct {
+	*stream.ViewReader
+	name string
+}
+
+func (v *viewScan) Next() (arrow.RecordBatch, error) {
+	b, err := v.ViewReader.Next()
+	if err != nil && errors.Is(err, state.ErrClosed) {
+		err = pgerror.Wrap(err, pgerror.ObjectInUse, fmt.Sprintf("materialized view %q was dropped while it was read", v.name))
+	}
+	return b, err
 }

@@ -8,7 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sabotsql/sabotsql/api"
 	"github.com/sabotsql/sabotsql/engine"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
 
 // TestPacedBackfillEmbedded checks views whose backfill spreads over many
@@ -66,5 +68,50 @@ func TestPacedBackfillEmbedded(t *testing.T) {
 		want := rows(q)
 		require.NotEmpty(t, want, v.name)
 		require.Equal(t, want, rows("SELECT * FROM "+v.name), v.name)
+	}
+}
+
+// TestDropViewDuringRead drops a view while a SELECT is streaming it: the
+// read either finishes or fails with an error, and nothing panics.
+func TestDropViewDuringRead(t *testing.T) {
+	ctx := context.Background()
+	e, err := engine.Open(ctx, engine.Options{DataDir: t.TempDir()})
+	require.NoError(t, err)
+	defer e.Close()
+	s1, err := e.Session("", "", nil)
+	require.NoError(t, err)
+	s2, err := e.Session("", "", nil)
+	require.NoError(t, err)
+	for _, q := range []string{
+		"CREATE TABLE a (k int, v int)",
+		"INSERT INTO a SELECT g, g FROM generate_series(1, 50000) g",
+		"CREATE MATERIALIZED VIEW mv AS SELECT k, sum(v) AS s FROM a GROUP BY k",
+	} {
+		_, _, _, err := s1.Exec(ctx, q)
+		require.NoError(t, err, q)
+	}
+	var n int64
+	err = s1.ExecSimple(ctx, "SELECT k, s FROM mv", func(res api.Result) error {
+		defer res.Rows.Close()
+		first := true
+		for {
+			b, err := res.Rows.Next(ctx)
+			if err != nil || b == nil {
+				return err
+			}
+			n += b.NumRows()
+			if first {
+				first = false
+				_, _, _, err := s2.Exec(ctx, "DROP MATERIALIZED VIEW mv")
+				require.NoError(t, err)
+			}
+		}
+	})
+	t.Logf("read %d rows, then: %v", n, err)
+	require.Positive(t, n)
+	if err == nil {
+		require.Equal(t, int64(50000), n)
+	} else {
+		require.Equal(t, "55006", pgerror.CodeOf(err), "%v", err)
 	}
 }
