@@ -7,7 +7,10 @@
 // engine's --memory-limit share for state): memtables and block caches of
 // all of them are charged to it, a table that needs more first evicts its
 // cache and spills its memtable to disk, and a write that still does not
-// fit fails with 53200. Pebble tables share one Pebble block cache.
+// fit fails with 53200. Memory tables charge everything they hold to the
+// same Budget (they cannot spill, so a memory table that needs more makes
+// the columnar tables spill first; then 53200 naming the table and the
+// limit). Pebble tables share one Pebble block cache.
 //
 // Invariants:
 //  1. Table names are single path elements, so tables never share files.
