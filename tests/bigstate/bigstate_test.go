@@ -73,7 +73,7 @@ func loadConfig(t *testing.T) config {
 	require.NotZero(t, c.keys%mult, "the key count must not be a multiple of %d", mult)
 	c.rows = c.keys + c.keys/4
 	c.full = c.keys > 1_000_000
-	defLimit, defRSS := "96MiB", int64(384<<20)
+	defLimit, defRSS := "96MiB", int64(256<<20)
 	if c.full {
 		defLimit, defRSS = "512MiB", 1<<30
 	}
@@ -174,6 +174,9 @@ func TestBigGroupBy(t *testing.T) {
 	for lo := int64(1); lo <= cfg.rows; lo += cfg.batch {
 		hi := min(lo+cfg.batch-1, cfg.rows)
 		run(t, ctx, c, fmt.Sprintf("INSERT INTO t SELECT g::bigint * %d %% %d, g %% 1000 FROM generate_series(%d, %d) g", mult, cfg.keys, lo, hi))
+		// One epoch per batch, so the aggregate may spill after each
+		// (several INSERTs in one epoch would spill once).
+		run(t, ctx, c, "FLUSH")
 	}
 	run(t, ctx, c, "FLUSH")
 	t.Logf("loaded %d rows with agg_before maintained in %s", cfg.rows, time.Since(loadStart).Round(time.Millisecond))
