@@ -21,7 +21,10 @@
 // Further executors: TopN and GroupTopN (ORDER BY … LIMIT, ranking
 // filters, DISTINCT ON; sorted B+trees per partition), SetOp (INTERSECT /
 // EXCEPT by row counts), DynamicFilter (a comparison with a changing scalar),
-// OverWindow (window functions, recomputing changed partitions), Hop and
+// OverWindow (window functions, recomputing changed partitions),
+// RollingWindow (ROWS/default frames over append-only input: ring buffers
+// and running moments per partition, falling back to OverWindow for a
+// partition that receives an out-of-order row), Hop and
 // Session (time windows), WatermarkFilter (a table's WATERMARK: late rows
 // counted and dropped or handed to a callback), EOWC (EMIT ON WINDOW CLOSE),
 // AsOfJoin (ASOF [LEFT] JOIN: per-key sides sorted by time, a right change
@@ -29,7 +32,9 @@
 // view's output changelog for views over it) and Prefixed (a relation's
 // contents as inserts ahead of its changelog: backfill). Their rules are in
 // topn_state.go and the files of each executor. All operator state is in Go
-// memory except Materialize's and a spilling HashAggregate's cold groups.
+// memory except Materialize's and a spilling HashAggregate's cold groups;
+// the stateful executors charge an estimate of theirs to a MemBudget when
+// given one (membudget.go) and fail with 53200 when it is refused.
 //
 // Edges carry Messages: *Chunk (an Arrow batch plus an Op per row: Insert,
 // Delete, UpdateDelete, UpdateInsert), Barrier{Epoch, Checkpoint} and
