@@ -27,8 +27,8 @@ func (a *countAcc) AppendGroupState(dst []byte, g uint32) []byte {
 
 func (a *countAcc) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
-	c := r.varint()
-	if err := r.done(); err != nil {
+	c := r.Varint()
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.counts[g] = c
@@ -43,8 +43,8 @@ func (a *sumIntAcc[T]) AppendGroupState(dst []byte, g uint32) []byte {
 
 func (a *sumIntAcc[T]) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
-	s, c := r.varint(), r.varint()
-	if err := r.done(); err != nil {
+	s, c := r.Varint(), r.Varint()
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.sums[g], a.cnt[g] = s, c
@@ -63,8 +63,8 @@ func (a *wideIntAcc[T]) AppendGroupState(dst []byte, g uint32) []byte {
 
 func (a *wideIntAcc[T]) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
-	c, hi, lo := r.varint(), r.varint(), r.varint()
-	if err := r.done(); err != nil {
+	c, hi, lo := r.Varint(), r.Varint(), r.Varint()
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.st[g] = wideState{lo: uint64(lo), hi: hi, cnt: c}
@@ -81,8 +81,8 @@ func (a *intervalAcc) AppendGroupState(dst []byte, g uint32) []byte {
 
 func (a *intervalAcc) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
-	c, m, d, us := r.varint(), r.varint(), r.varint(), r.varint()
-	if err := r.done(); err != nil {
+	c, m, d, us := r.Varint(), r.Varint(), r.Varint(), r.Varint()
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.cnt[g], a.months[g], a.days[g], a.micros[g] = c, m, d, us
@@ -97,8 +97,8 @@ func (a *boolAcc) AppendGroupState(dst []byte, g uint32) []byte {
 
 func (a *boolAcc) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
-	t, f := r.varint(), r.varint()
-	if err := r.done(); err != nil {
+	t, f := r.Varint(), r.Varint()
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.trues[g], a.fal[g] = t, f
@@ -127,16 +127,16 @@ func (a *bitAcc[T]) AppendGroupState(dst []byte, g uint32) []byte {
 func (a *bitAcc[T]) LoadGroupState(g uint32, src []byte) error {
 	w := a.width()
 	r := newStateReader(src)
-	n := r.varint()
-	mask := r.uvarint()
+	n := r.Varint()
+	mask := r.Uvarint()
 	if w < 64 && mask > math.MaxUint64>>(64-w) {
-		r.fail("bit position beyond the type's width")
+		r.Fail("bit position beyond the type's width")
 	}
 	var vals [64]int64
-	for m := mask; m != 0 && r.err == nil; m &= m - 1 {
-		vals[bits.TrailingZeros64(m)] = r.varint()
+	for m := mask; m != 0 && r.Err() == nil; m &= m - 1 {
+		vals[bits.TrailingZeros64(m)] = r.Varint()
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.n[g] = n

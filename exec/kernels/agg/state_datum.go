@@ -84,84 +84,74 @@ func appendExactDatum(dst []byte, d types.Datum, t types.T) []byte {
 // exactDatum decodes one appendExactDatum value of t and returns it with
 // the bytes it took (which alias the input).
 func (r *stateReader) exactDatum(t types.T) (types.Datum, []byte) {
-	start := r.b
+	start := r.Rest()
 	d := r.exactBody(t)
-	if r.err != nil {
+	if r.Err() != nil {
 		return nil, nil
 	}
-	return d, start[:len(start)-len(r.b)]
-}
-
-func (r *stateReader) fixed(n int) []byte {
-	if len(r.b) < n {
-		r.fail("truncated")
-		return make([]byte, n)
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
+	return d, start[:len(start)-len(r.Rest())]
 }
 
 func (r *stateReader) exactBody(t types.T) types.Datum {
-	switch r.byte() {
+	switch r.Byte() {
 	case 0:
 		return nil
 	case 1:
 	default:
-		r.fail("bad value flag")
+		r.Fail("bad value flag")
 		return nil
 	}
 	le := binary.LittleEndian
 	switch t.Family {
 	case types.FamBool:
-		switch r.byte() {
+		switch r.Byte() {
 		case 0:
 			return false
 		case 1:
 			return true
 		}
-		r.fail("bad boolean")
+		r.Fail("bad boolean")
 		return nil
 	case types.FamInt2:
-		return int64(int16(le.Uint16(r.fixed(2))))
+		return int64(int16(le.Uint16(r.Fixed(2))))
 	case types.FamInt4:
-		return int64(int32(le.Uint32(r.fixed(4))))
+		return int64(int32(le.Uint32(r.Fixed(4))))
 	case types.FamInt8, types.FamOid, types.FamRegclass, types.FamRegtype:
-		return int64(le.Uint64(r.fixed(8)))
+		return int64(le.Uint64(r.Fixed(8)))
 	case types.FamFloat4:
-		return float64(math.Float32frombits(le.Uint32(r.fixed(4))))
+		return float64(math.Float32frombits(le.Uint32(r.Fixed(4))))
 	case types.FamFloat8:
-		return math.Float64frombits(le.Uint64(r.fixed(8)))
+		return math.Float64frombits(le.Uint64(r.Fixed(8)))
 	case types.FamDate:
-		return types.Date(int32(le.Uint32(r.fixed(4))))
+		return types.Date(int32(le.Uint32(r.Fixed(4))))
 	case types.FamTime:
-		return types.TimeOfDay(int64(le.Uint64(r.fixed(8))))
+		return types.TimeOfDay(int64(le.Uint64(r.Fixed(8))))
 	case types.FamTimestamp:
-		return types.Timestamp(int64(le.Uint64(r.fixed(8))))
+		return types.Timestamp(int64(le.Uint64(r.Fixed(8))))
 	case types.FamTimestampTZ:
-		return types.TimestampTZ(int64(le.Uint64(r.fixed(8))))
+		return types.TimestampTZ(int64(le.Uint64(r.Fixed(8))))
 	case types.FamInterval:
-		b := r.fixed(16)
+		b := r.Fixed(16)
 		return types.Interval{Months: int32(le.Uint32(b)), Days: int32(le.Uint32(b[4:])),
 			Micros: int64(le.Uint64(b[8:])) / 1000}
 	case types.FamBytea:
-		return append([]byte{}, r.bytes()...)
+		return append([]byte{}, r.Bytes()...)
 	case types.FamArray:
-		n := r.count(1)
+		n := r.Count(1)
 		et := t.ElemType()
 		a := &types.Array{Elem: et, Elems: make([]types.Datum, 0, n)}
-		for i := 0; i < n && r.err == nil; i++ {
+		for i := 0; i < n && r.Err() == nil; i++ {
 			a.Elems = append(a.Elems, r.exactBody(et))
 		}
 		return a
 	case types.FamNumeric:
-		s := r.bytes()
-		if r.err != nil {
+		s := r.Bytes()
+		if r.Err() != nil {
 			return nil
 		}
 		d, _, err := apd.NewFromString(string(s))
 		if err != nil {
-			r.fail("bad numeric")
+			r.Fail("bad numeric")
 			return nil
 		}
 		return d
@@ -169,8 +159,8 @@ func (r *stateReader) exactBody(t types.T) types.Datum {
 	switch t.Family {
 	case types.FamText, types.FamVarchar, types.FamBpchar, types.FamName, types.FamJSONB,
 		types.FamUnknown, types.FamRecord, types.FamVoid:
-		return string(r.bytes())
+		return string(r.Bytes())
 	}
-	r.fail("unsupported value type")
+	r.Fail("unsupported value type")
 	return nil
 }

@@ -42,7 +42,7 @@ func (a distinctStater) AppendGroupState(dst []byte, g uint32) []byte {
 
 func (a distinctStater) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
-	n := r.count(2)
+	n := r.Count(2)
 	type entry struct {
 		key string
 		e   distinctEntry
@@ -50,12 +50,12 @@ func (a distinctStater) LoadGroupState(g uint32, src []byte) error {
 	entries := make([]entry, 0, n)
 	fresh := make(map[string]bool, n)
 	var kb []byte
-	for i := 0; i < n && r.err == nil; i++ {
-		body := r.bytes()
+	for i := 0; i < n && r.Err() == nil; i++ {
+		body := r.Bytes()
 		kb = append(binary.LittleEndian.AppendUint32(kb[:0], g), body...)
-		e := distinctEntry{n: r.varint()}
+		e := distinctEntry{n: r.Varint()}
 		if e.n <= 0 {
-			r.fail("distinct tuple without rows")
+			r.Fail("distinct tuple without rows")
 		}
 		if a.needReps {
 			e.rep = make([]types.Datum, len(a.types))
@@ -63,22 +63,22 @@ func (a distinctStater) LoadGroupState(g uint32, src []byte) error {
 				e.rep[k], _ = r.exactDatum(t)
 			}
 		}
-		if r.err != nil {
+		if r.Err() != nil {
 			break
 		}
 		if fresh[string(kb)] {
-			r.fail("duplicate distinct tuple")
+			r.Fail("duplicate distinct tuple")
 			break
 		}
 		fresh[string(kb)] = true
 		entries = append(entries, entry{key: string(kb), e: e})
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err() != nil {
+		return r.Err()
 	}
 	// The inner state is the rest; it checks its own encoding and changes
 	// nothing when it fails.
-	if err := a.inner.(kernels.GroupStater).LoadGroupState(g, r.b); err != nil {
+	if err := a.inner.(kernels.GroupStater).LoadGroupState(g, r.Rest()); err != nil {
 		return err
 	}
 	a.index()

@@ -36,19 +36,19 @@ func (a *floatAcc[T]) AppendGroupState(dst []byte, g uint32) []byte {
 func (a *floatAcc[T]) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
 	var st floatState
-	st.n = r.varint()
-	switch r.byte() {
+	st.n = r.Varint()
+	switch r.Byte() {
 	case 0:
 	case floatHasSpecials:
-		st.nan, st.pinf, st.ninf, st.negZero = r.varint(), r.varint(), r.varint(), r.varint()
+		st.nan, st.pinf, st.ninf, st.negZero = r.Varint(), r.Varint(), r.Varint(), r.Varint()
 	default:
-		r.fail("bad flags")
+		r.Fail("bad flags")
 	}
 	r.exactSum(&st.sum)
 	if a.squares() {
 		r.exactSum(&st.sq)
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.st[g] = st

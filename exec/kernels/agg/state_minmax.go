@@ -45,41 +45,41 @@ func (a *retractMinMaxAcc) AppendGroupState(dst []byte, g uint32) []byte {
 
 func (a *retractMinMaxAcc) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
-	nkeys := r.count(4)
+	nkeys := r.Count(4)
 	keys := make(map[string]*mmKey, nkeys)
 	var seqs []uint64 // every arrival number, for renumbering
 	var kb []byte
-	for i := 0; i < nkeys && r.err == nil; i++ {
-		nsp := r.count(3)
+	for i := 0; i < nkeys && r.Err() == nil; i++ {
+		nsp := r.Count(3)
 		if nsp == 0 {
-			r.fail("value without copies")
+			r.Fail("value without copies")
 		}
 		e := &mmKey{sp: make([]mmSpelling, 0, nsp)}
 		var key string
-		for j := 0; j < nsp && r.err == nil; j++ {
+		for j := 0; j < nsp && r.Err() == nil; j++ {
 			d, exact := r.exactDatum(a.t)
-			if r.err == nil && d == nil {
-				r.fail("NULL in min/max state")
+			if r.Err() == nil && d == nil {
+				r.Fail("NULL in min/max state")
 			}
-			sp := mmSpelling{exact: string(exact), ancient: r.nonNeg(), d: d}
-			n := r.count(1)
+			sp := mmSpelling{exact: string(exact), ancient: r.NonNeg(), d: d}
+			n := r.Count(1)
 			if n > 0 {
 				sp.seqs = make([]uint64, n)
 			}
 			prev := uint64(0)
 			for k := range sp.seqs {
-				delta := r.uvarint()
+				delta := r.Uvarint()
 				if delta == 0 && k > 0 || prev+delta < prev {
-					r.fail("arrival numbers not ascending")
+					r.Fail("arrival numbers not ascending")
 				}
 				prev += delta
 				sp.seqs[k] = prev
 			}
 			seqs = append(seqs, sp.seqs...)
 			if sp.ancient == 0 && len(sp.seqs) == 0 {
-				r.fail("spelling without copies")
+				r.Fail("spelling without copies")
 			}
-			if r.err != nil {
+			if r.Err() != nil {
 				break
 			}
 			kb = types.AppendKey(kb[:0], d, a.t)
@@ -87,21 +87,21 @@ func (a *retractMinMaxAcc) LoadGroupState(g uint32, src []byte) error {
 			case j == 0:
 				key = string(kb)
 			case string(kb) != key:
-				r.fail("spellings of different values")
+				r.Fail("spellings of different values")
 			}
 			for _, o := range e.sp {
 				if o.exact == sp.exact {
-					r.fail("duplicate spelling")
+					r.Fail("duplicate spelling")
 				}
 			}
 			e.n += sp.ancient + int64(len(sp.seqs))
 			e.sp = append(e.sp, sp)
 		}
-		if r.err != nil {
+		if r.Err() != nil {
 			break
 		}
 		if _, dup := keys[key]; dup {
-			r.fail("duplicate value")
+			r.Fail("duplicate value")
 			break
 		}
 		if len(e.sp) == 1 && e.sp[0].seqs != nil {
@@ -111,7 +111,7 @@ func (a *retractMinMaxAcc) LoadGroupState(g uint32, src []byte) error {
 		}
 		keys[key] = e
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	// Renumber arrivals after every number issued so far, in order.

@@ -48,35 +48,35 @@ func (a *decAcc) AppendGroupState(dst []byte, g uint32) []byte {
 func (a *decAcc) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
 	var st decState
-	st.n = r.nonNeg()
-	switch r.byte() {
+	st.n = r.NonNeg()
+	switch r.Byte() {
 	case 0:
 	case decHasSpecials:
 		// Counts are never negative here: results divide by them.
-		st.nan, st.pinf, st.ninf = r.nonNeg(), r.nonNeg(), r.nonNeg()
+		st.nan, st.pinf, st.ninf = r.NonNeg(), r.NonNeg(), r.NonNeg()
 	default:
-		r.fail("bad flags")
+		r.Fail("bad flags")
 	}
-	sc := r.uvarint()
+	sc := r.Uvarint()
 	if sc > maxDecScale {
-		r.fail("scale out of range")
+		r.Fail("scale out of range")
 	}
 	st.scale = int32(sc)
 	r.bigInt(&st.sum)
 	if a.sq {
 		r.bigInt(&st.sum2)
 	}
-	n := r.count(1)
+	n := r.Count(1)
 	if n > int(st.scale)+1 {
-		r.fail("input scale above the sum's scale")
+		r.Fail("input scale above the sum's scale")
 	}
-	if r.err == nil && n > 0 {
+	if r.Err() == nil && n > 0 {
 		st.scaleCnt = make([]int64, n)
 		for i := range st.scaleCnt {
-			st.scaleCnt[i] = r.varint()
+			st.scaleCnt[i] = r.Varint()
 		}
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.groups[g] = st

@@ -24,24 +24,24 @@ func (a *orderedAcc) AppendGroupState(dst []byte, g uint32) []byte {
 
 func (a *orderedAcc) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
-	n := r.count(len(a.allTypes) * 1)
+	n := r.Count(len(a.allTypes) * 1)
 	rows := make([]ordRow, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		start := r.b
+	for i := 0; i < n && r.Err() == nil; i++ {
+		start := r.Rest()
 		vals := make([]types.Datum, len(a.allTypes))
 		for k, t := range a.allTypes {
 			vals[k], _ = r.exactDatum(t)
 		}
-		if r.err != nil {
+		if r.Err() != nil {
 			break
 		}
 		if i > 0 && a.cmpKeys(rows[i-1].vals, vals) > 0 {
-			r.fail("rows out of order")
+			r.Fail("rows out of order")
 			break
 		}
-		rows = append(rows, ordRow{vals: vals, key: string(start[:len(start)-len(r.b)])})
+		rows = append(rows, ordRow{vals: vals, key: string(start[:len(start)-len(r.Rest())])})
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	for i := range rows {

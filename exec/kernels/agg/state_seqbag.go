@@ -46,16 +46,16 @@ func validStringAggKey(body []byte) bool {
 
 func (a *stringAggAcc) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
-	n := r.count(3)
+	n := r.Count(3)
 	bodies := make([][]byte, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		b := r.bytes()
-		if r.err == nil && !validStringAggKey(b) {
-			r.fail("bad string_agg element")
+	for i := 0; i < n && r.Err() == nil; i++ {
+		b := r.Bytes()
+		if r.Err() == nil && !validStringAggKey(b) {
+			r.Fail("bad string_agg element")
 		}
 		bodies = append(bodies, b)
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.bag.clearGroup(g)
@@ -78,15 +78,15 @@ func (a *arrayAggAcc) AppendGroupState(dst []byte, g uint32) []byte {
 
 func (a *arrayAggAcc) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
-	n := r.count(1)
+	n := r.Count(1)
 	raws := make([][]byte, 0, n)
 	vals := make([]types.Datum, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
+	for i := 0; i < n && r.Err() == nil; i++ {
 		d, raw := r.exactDatum(a.elem)
 		raws = append(raws, raw)
 		vals = append(vals, d)
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.bag.clearGroup(g)

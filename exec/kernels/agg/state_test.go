@@ -426,9 +426,9 @@ func TestExactDatumMatchesExactKey(t *testing.T) {
 			want := appendExactKey(nil, cols[0], i)
 			d := types.GetDatum(cols[0], i, typ)
 			require.Equal(t, want, appendExactDatum(nil, d, typ), "%v row %d", typ, i)
-			rd := &stateReader{b: want}
+			rd := newRawStateReader(want)
 			back, raw := rd.exactDatum(typ)
-			require.NoError(t, rd.done())
+			require.NoError(t, rd.Done())
 			require.Equal(t, want, raw)
 			require.Equal(t, want, appendExactDatum(nil, back, typ), "%v row %d decodes to another value", typ, i)
 		}
