@@ -1,20 +1,20 @@
 package fin
 
 import (
-	"encoding/binary"
 	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/statecodec"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
 
 // Group state encodings (kernels.GroupStater). Every state is
 //
-//	version (1 byte, stateV1) | tag (1 byte, the accumulator kind) | fields
+//	version (1 byte, statecodec.V1) | tag (1 byte, the accumulator kind) | fields
 //
 // where fields are the accumulator's per-group struct in declaration
 // order: float64 as 8 little-endian bytes of its IEEE bits (NaN payloads
@@ -22,7 +22,6 @@ import (
 // varint, a compensated sum as hi then lo, a boxed value as a uvarint
 // length plus PostgreSQL's binary send format of the aggregate's argument
 // type. The whole input must be consumed; anything else is XX001.
-const stateV1 = 1
 
 // State tags, one per accumulator kind (the ew family adds its ewKind).
 const (
@@ -39,136 +38,46 @@ const (
 	tagEW // + ewKind
 )
 
-// errCorrupt is the XX001 error of a malformed group state.
-func errCorrupt(fn, what string) error {
-	return pgerror.New(pgerror.DataCorrupted, "%s: aggregate state is corrupt: %s", fn, what)
-}
+// writeKsum appends a compensated sum: hi then lo.
+func writeKsum(w *statecodec.Writer, s ksum) { w.F64(s.hi); w.F64(s.lo) }
 
-// stateWriter appends a group state.
-type stateWriter struct{ b []byte }
-
-func newStateWriter(dst []byte, tag byte) stateWriter {
-	return stateWriter{b: append(dst, stateV1, tag)}
-}
-
-func (w *stateWriter) f64(v float64) {
-	w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(v))
-}
-
-func (w *stateWriter) u64(v uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
-
-func (w *stateWriter) boolean(v bool) {
-	if v {
-		w.b = append(w.b, 1)
-	} else {
-		w.b = append(w.b, 0)
-	}
-}
-
-func (w *stateWriter) i64(v int64) { w.b = binary.AppendVarint(w.b, v) }
-
-func (w *stateWriter) ksum(s ksum) { w.f64(s.hi); w.f64(s.lo) }
-
-func (w *stateWriter) bytes(p []byte) {
-	w.b = binary.AppendUvarint(w.b, uint64(len(p)))
-	w.b = append(w.b, p...)
-}
-
-// stateReader decodes a group state; the first failure sticks in err and
-// later reads return zero values, so decoders check err once at the end.
-type stateReader struct {
-	fn  string
-	b   []byte
-	err error
-}
-
-// newStateReader checks the version and tag bytes.
-func newStateReader(fn string, src []byte, tag byte) *stateReader {
-	r := &stateReader{fn: fn, b: src}
-	if len(src) < 2 {
-		r.fail("truncated header")
-		return r
-	}
-	if src[0] != stateV1 {
-		r.fail("unknown version")
-		return r
-	}
-	if src[1] != tag {
-		r.fail("state of another aggregate")
-		return r
-	}
-	r.b = src[2:]
-	return r
-}
-
-func (r *stateReader) fail(what string) {
-	if r.err == nil {
-		r.err = errCorrupt(r.fn, what)
-	}
-	r.b = nil
-}
-
-func (r *stateReader) u64() uint64 {
-	if len(r.b) < 8 {
-		r.fail("truncated")
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(r.b)
-	r.b = r.b[8:]
-	return v
-}
-
-func (r *stateReader) f64() float64 { return math.Float64frombits(r.u64()) }
-
-func (r *stateReader) boolean() bool {
-	if len(r.b) < 1 {
-		r.fail("truncated")
-		return false
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	if c > 1 {
-		r.fail("bad boolean")
-	}
-	return c == 1
-}
-
-func (r *stateReader) i64() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail("bad varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *stateReader) ksum() ksum { return ksum{hi: r.f64(), lo: r.f64()} }
-
-func (r *stateReader) bytes() []byte {
-	n, k := binary.Uvarint(r.b)
-	if k <= 0 || n > uint64(len(r.b)-k) {
-		r.fail("bad length")
-		return nil
-	}
-	p := r.b[k : k+int(n)]
-	r.b = r.b[k+int(n):]
-	return p
-}
-
-// done reports the first error, or XX001 when input is left over.
-func (r *stateReader) done() error {
-	if r.err == nil && len(r.b) != 0 {
-		r.fail("trailing bytes")
-	}
-	return r.err
-}
+// readKsum decodes writeKsum's output.
+func readKsum(r *statecodec.Reader) ksum { return ksum{hi: r.F64(), lo: r.F64()} }
 
 // checkGroup verifies g is a grown group.
 func checkGroup(fn string, g uint32, n int) error {
 	if int64(g) >= int64(n) {
 		return pgerror.Internal("%s: LoadGroupState of group %d, only %d grown", fn, g, n)
 	}
+	return nil
+}
+
+// decodeGroup is the shape of every LoadGroupState: check that g is one
+// of the n grown groups, check the header, decode the fields (decode
+// validates them through r.Check) and require the input consumed. The
+// caller stores the result only when the error is nil, so a failed load
+// leaves the group as it was.
+func decodeGroup[S any](fn string, g uint32, n int, src []byte, tag byte, decode func(r *statecodec.Reader) S) (S, error) {
+	var zero S
+	if err := checkGroup(fn, g, n); err != nil {
+		return zero, err
+	}
+	r := statecodec.NewTagReader(fn, src, tag)
+	s := decode(r)
+	if err := r.Done(); err != nil {
+		return zero, err
+	}
+	return s, nil
+}
+
+// loadGroup is decodeGroup for an accumulator whose group states are one
+// slice: it stores the decoded state in st[g].
+func loadGroup[S any](fn string, g uint32, st []S, src []byte, tag byte, decode func(r *statecodec.Reader) S) error {
+	s, err := decodeGroup(fn, g, len(st), src, tag, decode)
+	if err != nil {
+		return err
+	}
+	st[g] = s
 	return nil
 }
 
@@ -187,201 +96,137 @@ var (
 )
 
 func (a *ewmaAcc) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagEWMA)
+	w := statecodec.NewTagWriter(dst, tagEWMA)
 	s := a.st[g]
-	w.boolean(s.has)
-	w.f64(s.s)
-	return w.b
+	w.Bool(s.has)
+	w.F64(s.s)
+	return w.B
 }
 
 func (a *ewmaAcc) LoadGroupState(g uint32, src []byte) error {
-	if err := checkGroup("ewma", g, len(a.st)); err != nil {
-		return err
-	}
-	r := newStateReader("ewma", src, tagEWMA)
-	s := ewmaState{has: r.boolean(), s: r.f64()}
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.st[g] = s
-	return nil
+	return loadGroup("ewma", g, a.st, src, tagEWMA, func(r *statecodec.Reader) ewmaState {
+		return ewmaState{has: r.Bool(), s: r.F64()}
+	})
 }
 
 func (a *ewAcc) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagEW+byte(a.kind))
+	w := statecodec.NewTagWriter(dst, tagEW+byte(a.kind))
 	s := a.st[g]
-	w.boolean(s.has)
-	w.f64(s.vx)
-	w.f64(s.vy)
-	w.f64(s.c)
-	return w.b
+	w.Bool(s.has)
+	w.F64(s.vx)
+	w.F64(s.vy)
+	w.F64(s.c)
+	return w.B
 }
 
 func (a *ewAcc) LoadGroupState(g uint32, src []byte) error {
-	name := a.kind.name()
-	if err := checkGroup(name, g, len(a.st)); err != nil {
-		return err
-	}
-	r := newStateReader(name, src, tagEW+byte(a.kind))
-	s := ewState{has: r.boolean(), vx: r.f64(), vy: r.f64(), c: r.f64()}
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.st[g] = s
-	return nil
+	return loadGroup(a.kind.name(), g, a.st, src, tagEW+byte(a.kind), func(r *statecodec.Reader) ewState {
+		return ewState{has: r.Bool(), vx: r.F64(), vy: r.F64(), c: r.F64()}
+	})
 }
 
 func (a *ofiAcc) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagOFI)
+	w := statecodec.NewTagWriter(dst, tagOFI)
 	s := a.st[g]
-	w.boolean(s.has)
-	w.f64(s.pb)
-	w.f64(s.qb)
-	w.f64(s.pa)
-	w.f64(s.qa)
-	w.ksum(s.sum)
-	return w.b
+	w.Bool(s.has)
+	w.F64(s.pb)
+	w.F64(s.qb)
+	w.F64(s.pa)
+	w.F64(s.qa)
+	writeKsum(&w, s.sum)
+	return w.B
 }
 
 func (a *ofiAcc) LoadGroupState(g uint32, src []byte) error {
-	if err := checkGroup("ofi", g, len(a.st)); err != nil {
-		return err
-	}
-	r := newStateReader("ofi", src, tagOFI)
-	var s ofiState
-	s.has = r.boolean()
-	s.pb, s.qb, s.pa, s.qa = r.f64(), r.f64(), r.f64(), r.f64()
-	s.sum = r.ksum()
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.st[g] = s
-	return nil
+	return loadGroup("ofi", g, a.st, src, tagOFI, func(r *statecodec.Reader) ofiState {
+		return ofiState{has: r.Bool(), pb: r.F64(), qb: r.F64(), pa: r.F64(), qa: r.F64(), sum: readKsum(r)}
+	})
 }
 
 func (a *vwapAcc) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagVWAP)
+	w := statecodec.NewTagWriter(dst, tagVWAP)
 	s := a.st[g]
-	w.ksum(s.pq)
-	w.ksum(s.q)
-	w.i64(s.n)
-	return w.b
+	writeKsum(&w, s.pq)
+	writeKsum(&w, s.q)
+	w.Varint(s.n)
+	return w.B
 }
 
 func (a *vwapAcc) LoadGroupState(g uint32, src []byte) error {
-	if err := checkGroup("vwap", g, len(a.st)); err != nil {
-		return err
-	}
-	r := newStateReader("vwap", src, tagVWAP)
-	s := vwapState{pq: r.ksum(), q: r.ksum(), n: r.i64()}
-	if r.err == nil && s.n < 0 {
-		r.fail("negative row count")
-	}
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.st[g] = s
-	return nil
+	return loadGroup("vwap", g, a.st, src, tagVWAP, func(r *statecodec.Reader) vwapState {
+		s := vwapState{pq: readKsum(r), q: readKsum(r), n: r.Varint()}
+		r.Check(s.n >= 0, "negative row count")
+		return s
+	})
 }
 
 func (a *realizedVarAcc) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagRealizedVar)
+	w := statecodec.NewTagWriter(dst, tagRealizedVar)
 	s := a.st[g]
-	w.ksum(s.s)
-	w.i64(s.n)
-	return w.b
+	writeKsum(&w, s.s)
+	w.Varint(s.n)
+	return w.B
 }
 
 func (a *realizedVarAcc) LoadGroupState(g uint32, src []byte) error {
-	if err := checkGroup("realized_var", g, len(a.st)); err != nil {
-		return err
-	}
-	r := newStateReader("realized_var", src, tagRealizedVar)
-	s := sqState{s: r.ksum(), n: r.i64()}
-	if r.err == nil && s.n < 0 {
-		r.fail("negative row count")
-	}
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.st[g] = s
-	return nil
+	return loadGroup("realized_var", g, a.st, src, tagRealizedVar, func(r *statecodec.Reader) sqState {
+		s := sqState{s: readKsum(r), n: r.Varint()}
+		r.Check(s.n >= 0, "negative row count")
+		return s
+	})
 }
 
 func (a *bipowerAcc) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagBipower)
+	w := statecodec.NewTagWriter(dst, tagBipower)
 	s := a.st[g]
-	w.boolean(s.has)
-	w.f64(s.prev)
-	w.ksum(s.sum)
-	return w.b
+	w.Bool(s.has)
+	w.F64(s.prev)
+	writeKsum(&w, s.sum)
+	return w.B
 }
 
 func (a *bipowerAcc) LoadGroupState(g uint32, src []byte) error {
-	if err := checkGroup("bipower_var", g, len(a.st)); err != nil {
-		return err
-	}
-	r := newStateReader("bipower_var", src, tagBipower)
-	s := bipowerState{has: r.boolean(), prev: r.f64(), sum: r.ksum()}
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.st[g] = s
-	return nil
+	return loadGroup("bipower_var", g, a.st, src, tagBipower, func(r *statecodec.Reader) bipowerState {
+		return bipowerState{has: r.Bool(), prev: r.F64(), sum: readKsum(r)}
+	})
 }
 
 func (a *zscoreAcc) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagZscore)
+	w := statecodec.NewTagWriter(dst, tagZscore)
 	s := a.st[g]
-	w.f64(s.w.k)
-	w.f64(s.w.n)
-	w.f64(s.w.mean)
-	w.f64(s.w.m2)
-	w.f64(s.last)
-	return w.b
+	w.F64(s.w.k)
+	w.F64(s.w.n)
+	w.F64(s.w.mean)
+	w.F64(s.w.m2)
+	w.F64(s.last)
+	return w.B
 }
 
 func (a *zscoreAcc) LoadGroupState(g uint32, src []byte) error {
-	if err := checkGroup("zscore", g, len(a.st)); err != nil {
-		return err
-	}
-	r := newStateReader("zscore", src, tagZscore)
-	s := zscoreState{w: welford{k: r.f64(), n: r.f64(), mean: r.f64(), m2: r.f64()}, last: r.f64()}
-	if r.err == nil && !(s.w.n >= 0 && s.w.n == math.Trunc(s.w.n)) {
-		r.fail("bad row count")
-	}
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.st[g] = s
-	return nil
+	return loadGroup("zscore", g, a.st, src, tagZscore, func(r *statecodec.Reader) zscoreState {
+		s := zscoreState{w: welford{k: r.F64(), n: r.F64(), mean: r.F64(), m2: r.F64()}, last: r.F64()}
+		r.Check(s.w.n >= 0 && s.w.n == math.Trunc(s.w.n), "bad row count")
+		return s
+	})
 }
 
 func (a *twapAcc[T, A]) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagTWAP)
+	w := statecodec.NewTagWriter(dst, tagTWAP)
 	s := a.st[g]
-	w.boolean(s.has)
-	w.f64(s.p)
-	w.i64(s.ts)
-	w.ksum(s.area)
-	w.i64(s.span)
-	return w.b
+	w.Bool(s.has)
+	w.F64(s.p)
+	w.Varint(s.ts)
+	writeKsum(&w, s.area)
+	w.Varint(s.span)
+	return w.B
 }
 
 func (a *twapAcc[T, A]) LoadGroupState(g uint32, src []byte) error {
-	if err := checkGroup("twap", g, len(a.st)); err != nil {
-		return err
-	}
-	r := newStateReader("twap", src, tagTWAP)
-	s := twapState{has: r.boolean(), p: r.f64(), ts: r.i64(), area: r.ksum(), span: r.i64()}
-	if r.err == nil && s.span < 0 {
-		r.fail("negative time span")
-	}
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.st[g] = s
-	return nil
+	return loadGroup("twap", g, a.st, src, tagTWAP, func(r *statecodec.Reader) twapState {
+		s := twapState{has: r.Bool(), p: r.F64(), ts: r.Varint(), area: readKsum(r), span: r.Varint()}
+		r.Check(s.span >= 0, "negative time span")
+		return s
+	})
 }
 
 // fixedBits returns the bits of a fixed-width value as a uint64.
@@ -443,26 +288,27 @@ func fromBits[T arrow.FixedWidthType](u uint64) (T, bool) {
 }
 
 func (a *firstLastFixed[T, A, B]) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagFirstLastFixed)
-	w.boolean(a.has[g])
-	w.u64(fixedBits(a.vals[g]))
-	return w.b
+	w := statecodec.NewTagWriter(dst, tagFirstLastFixed)
+	w.Bool(a.has[g])
+	w.U64(fixedBits(a.vals[g]))
+	return w.B
 }
 
 func (a *firstLastFixed[T, A, B]) LoadGroupState(g uint32, src []byte) error {
-	if err := checkGroup(a.name(), g, len(a.vals)); err != nil {
+	type state struct {
+		has bool
+		v   T
+	}
+	s, err := decodeGroup(a.name(), g, len(a.vals), src, tagFirstLastFixed, func(r *statecodec.Reader) state {
+		has := r.Bool()
+		v, ok := fromBits[T](r.U64())
+		r.Check(ok, "value out of range")
+		return state{has: has, v: v}
+	})
+	if err != nil {
 		return err
 	}
-	r := newStateReader(a.name(), src, tagFirstLastFixed)
-	has, bits := r.boolean(), r.u64()
-	v, ok := fromBits[T](bits)
-	if r.err == nil && !ok {
-		r.fail("value out of range")
-	}
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.vals[g], a.has[g] = v, has
+	a.vals[g], a.has[g] = s.v, s.has
 	return nil
 }
 
@@ -472,69 +318,56 @@ var stateCtx = types.Ctx{}
 
 // appendDatum appends a boxed value: 0 for NULL, 1 + its binary form, or
 // 2 for a value the binary format cannot hold (LoadGroupState refuses it).
-func appendDatum(w *stateWriter, d types.Datum, t types.T) {
+func appendDatum(w *statecodec.Writer, d types.Datum, t types.T) {
 	if d == nil {
-		w.b = append(w.b, 0)
+		w.Byte(0)
 		return
 	}
 	c := stateCtx
 	enc, err := types.AppendBinary(nil, &c, d, t)
 	if err != nil {
-		w.b = append(w.b, 2)
+		w.Byte(2)
 		return
 	}
-	w.b = append(w.b, 1)
-	w.bytes(enc)
+	w.Byte(1)
+	w.Bytes(enc)
 }
 
 // readDatum decodes appendDatum's output.
-func readDatum(r *stateReader, t types.T) types.Datum {
-	if len(r.b) == 0 {
-		r.fail("truncated")
-		return nil
-	}
-	tag := r.b[0]
-	r.b = r.b[1:]
-	switch tag {
+func readDatum(r *statecodec.Reader, t types.T) types.Datum {
+	switch r.Byte() {
 	case 0:
 		return nil
 	case 1:
-		p := r.bytes()
-		if r.err != nil {
+		p := r.Bytes()
+		if r.Err() != nil {
 			return nil
 		}
 		c := stateCtx
 		d, err := types.DecodeBinary(&c, p, t)
 		if err != nil {
-			r.fail("bad value: " + err.Error())
+			r.Fail("bad value: " + err.Error())
 			return nil
 		}
 		return d
 	case 2:
-		r.fail("value of type " + t.String() + " was not saved")
+		r.Fail("value of type " + t.String() + " was not saved")
 	default:
-		r.fail("bad value tag")
+		r.Fail("bad value tag")
 	}
 	return nil
 }
 
 func (a *firstLastDatum) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagFirstLastDatum)
+	w := statecodec.NewTagWriter(dst, tagFirstLastDatum)
 	appendDatum(&w, a.vals[g], a.t)
-	return w.b
+	return w.B
 }
 
 func (a *firstLastDatum) LoadGroupState(g uint32, src []byte) error {
-	if err := checkGroup(a.name(), g, len(a.vals)); err != nil {
-		return err
-	}
-	r := newStateReader(a.name(), src, tagFirstLastDatum)
-	d := readDatum(r, a.t)
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.vals[g] = d
-	return nil
+	return loadGroup(a.name(), g, a.vals, src, tagFirstLastDatum, func(r *statecodec.Reader) types.Datum {
+		return readDatum(r, a.t)
+	})
 }
 
 func (a *firstValueAcc) name() string {
@@ -545,25 +378,25 @@ func (a *firstValueAcc) name() string {
 }
 
 func (a *firstValueAcc) AppendGroupState(dst []byte, g uint32) []byte {
-	w := newStateWriter(dst, tagFirstValue)
-	w.boolean(a.has[g])
+	w := statecodec.NewTagWriter(dst, tagFirstValue)
+	w.Bool(a.has[g])
 	appendDatum(&w, a.vals[g], a.t)
-	return w.b
+	return w.B
 }
 
 func (a *firstValueAcc) LoadGroupState(g uint32, src []byte) error {
-	if err := checkGroup(a.name(), g, len(a.vals)); err != nil {
+	type state struct {
+		has bool
+		d   types.Datum
+	}
+	s, err := decodeGroup(a.name(), g, len(a.vals), src, tagFirstValue, func(r *statecodec.Reader) state {
+		s := state{has: r.Bool(), d: readDatum(r, a.t)}
+		r.Check(s.has || s.d == nil, "value without a row")
+		return s
+	})
+	if err != nil {
 		return err
 	}
-	r := newStateReader(a.name(), src, tagFirstValue)
-	has := r.boolean()
-	d := readDatum(r, a.t)
-	if r.err == nil && !has && d != nil {
-		r.fail("value without a row")
-	}
-	if err := r.done(); err != nil {
-		return err
-	}
-	a.vals[g], a.has[g] = d, has
+	a.vals[g], a.has[g] = s.d, s.has
 	return nil
 }
