@@ -205,47 +205,91 @@ func (w *OverWindow) Schema() *arrow.Schema { return w.schema }
 
 // Next implements Executor.
 func (w *OverWindow) Next(ctx context.Context) (Message, error) {
+	return stateNext(ctx, &w.q, w.input, &w.charge, w.StateBytes, w.apply, w.flushEpoch)
+}
+
+// flushEpoch recomputes the partitions the epoch changed and queues their
+// output. Partitions that only grew at their end are computed together in
+// one call; the others are recomputed one by one.
+func (w *OverWindow) flushEpoch(ctx context.Context, _ Barrier) error {
+	var fast []*owPart
+	for _, p := range w.dirty {
+		if w.lookback >= 0 && !p.slow && len(p.appended) > 0 {
+			fast = append(fast, p)
+			continue
+		}
+		if err := w.flushPart(ctx, p); err != nil {
+			return err
+		}
+	}
+	if err := w.flushAppended(ctx, fast); err != nil {
+		return err
+	}
+	clear(w.dirty)
+	w.dirty = w.dirty[:0]
+	w.q.push(w.em.take()...)
+	return nil
+}
+
+// newBuilders returns one builder per field of schema, allocating with
+// mem; finishBuilders turns them into a batch.
+func newBuilders(mem memory.Allocator, schema *arrow.Schema) []array.Builder {
+	bs := make([]array.Builder, schema.NumFields())
+	for i, f := range schema.Fields() {
+		bs[i] = array.NewBuilder(mem, f.Type)
+	}
+	return bs
+}
+
+// finishBuilders builds the batch of schema with rows rows from bs and
+// releases the builders; the caller owns the batch.
+func finishBuilders(schema *arrow.Schema, bs []array.Builder, rows int64) arrow.RecordBatch {
+	cols := make([]arrow.Array, len(bs))
+	for i, b := range bs {
+		cols[i] = b.NewArray()
+		b.Release()
+	}
+	rb := array.NewRecordBatch(schema, cols, rows)
+	for _, c := range cols {
+		c.Release()
+	}
+	return rb
+}
+
+// stateNext is the Next loop of an executor that folds chunks into state
+// and emits at barriers (OverWindow, RollingWindow). Queued output goes
+// first. Each input chunk is applied, then released. Each barrier runs
+// flush (which queues what the epoch emits) and is queued after that
+// output. After either, the memory charge is set to stateBytes(). Any
+// other message passes straight through.
+func stateNext(ctx context.Context, q *opQueue, input Executor, charge *memCharge, stateBytes func() int64,
+	apply func(*Chunk) error, flush func(context.Context, Barrier) error) (Message, error) {
 	for {
-		if m, ok := w.q.pop(); ok {
+		if m, ok := q.pop(); ok {
 			return m, nil
 		}
-		m, err := w.input.Next(ctx)
+		m, err := input.Next(ctx)
 		if err != nil || m == nil {
 			return m, err
 		}
 		switch m := m.(type) {
 		case *Chunk:
-			err := w.apply(m)
+			err := apply(m)
 			m.Release()
 			if err == nil {
-				err = w.charge.set(w.StateBytes())
+				err = charge.set(stateBytes())
 			}
 			if err != nil {
 				return nil, err
 			}
 		case Barrier:
-			// Partitions that only grew at their end are computed together
-			// in one call; the others are recomputed one by one.
-			var fast []*owPart
-			for _, p := range w.dirty {
-				if w.lookback >= 0 && !p.slow && len(p.appended) > 0 {
-					fast = append(fast, p)
-					continue
-				}
-				if err := w.flushPart(ctx, p); err != nil {
-					return nil, err
-				}
-			}
-			if err := w.flushAppended(ctx, fast); err != nil {
+			if err := flush(ctx, m); err != nil {
 				return nil, err
 			}
-			clear(w.dirty)
-			w.dirty = w.dirty[:0]
-			if err := w.charge.set(w.StateBytes()); err != nil {
+			if err := charge.set(stateBytes()); err != nil {
 				return nil, err
 			}
-			w.q.push(w.em.take()...)
-			w.q.push(m)
+			q.push(m)
 		default:
 			return m, nil
 		}
@@ -297,10 +341,7 @@ func (w *OverWindow) apply(c *Chunk) error {
 // every row.
 func (w *OverWindow) partitionBatch(p *owPart) (arrow.RecordBatch, []*otNode) {
 	in := w.input.Schema()
-	bs := make([]array.Builder, in.NumFields())
-	for i, f := range in.Fields() {
-		bs[i] = array.NewBuilder(w.mem, f.Type)
-	}
+	bs := newBuilders(w.mem, in)
 	var nodes []*otNode
 	for it := p.tree.first(); it.node() != nil; it.next() {
 		x := it.node()
@@ -311,15 +352,7 @@ func (w *OverWindow) partitionBatch(p *owPart) (arrow.RecordBatch, []*otNode) {
 			nodes = append(nodes, x)
 		}
 	}
-	cols := make([]arrow.Array, len(bs))
-	for i, b := range bs {
-		cols[i] = b.NewArray()
-		b.Release()
-	}
-	rb := array.NewRecordBatch(in, cols, int64(len(nodes)))
-	for _, a := range cols {
-		a.Release()
-	}
+	rb := finishBuilders(in, bs, int64(len(nodes)))
 	return rb, nodes
 }
 
@@ -345,24 +378,13 @@ func (w *OverWindow) flushAppended(ctx context.Context, parts []*owPart) error {
 		spans[i].to = len(rows)
 	}
 	in := w.input.Schema()
-	bs := make([]array.Builder, in.NumFields())
-	for i, f := range in.Fields() {
-		bs[i] = array.NewBuilder(w.mem, f.Type)
-	}
+	bs := newBuilders(w.mem, in)
 	for _, r := range rows {
 		for c, d := range r {
 			types.AppendDatum(bs[c], d, w.inTypes[c])
 		}
 	}
-	cols := make([]arrow.Array, len(bs))
-	for i, b := range bs {
-		cols[i] = b.NewArray()
-		b.Release()
-	}
-	rb := array.NewRecordBatch(in, cols, int64(len(rows)))
-	for _, a := range cols {
-		a.Release()
-	}
+	rb := finishBuilders(in, bs, int64(len(rows)))
 	extra, err := w.compute(ctx, rb)
 	rb.Release()
 	defer func() {

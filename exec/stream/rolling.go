@@ -218,43 +218,16 @@ func (w *RollingWindow) Schema() *arrow.Schema { return w.schema }
 
 // Next implements Executor.
 func (w *RollingWindow) Next(ctx context.Context) (Message, error) {
-	for {
-		if m, ok := w.q.pop(); ok {
-			return m, nil
-		}
-		m, err := w.input.Next(ctx)
-		if err != nil || m == nil {
-			return m, err
-		}
-		switch m := m.(type) {
-		case *Chunk:
-			err := w.apply(ctx, m)
-			m.Release()
-			if err == nil {
-				err = w.charge.set(w.StateBytes())
-			}
-			if err != nil {
-				return nil, err
-			}
-		case Barrier:
-			if w.usedFB {
-				if err := w.drainFallback(ctx, m); err != nil {
-					return nil, err
-				}
-			}
-			if err := w.charge.set(w.StateBytes()); err != nil {
-				return nil, err
-			}
-			w.q.push(m)
-		default:
-			return m, nil
-		}
-	}
+	apply := func(c *Chunk) error { return w.apply(ctx, c) }
+	return stateNext(ctx, &w.q, w.input, &w.charge, w.StateBytes, apply, w.drainFallback)
 }
 
 // drainFallback runs the fallback OverWindow up to barrier b and queues
-// what it emits.
+// what it emits (nothing when no row ever went to it).
 func (w *RollingWindow) drainFallback(ctx context.Context, b Barrier) error {
+	if !w.usedFB {
+		return nil
+	}
 	w.feed.q.push(b)
 	for {
 		m, err := w.fallback.Next(ctx)
@@ -390,10 +363,7 @@ func (w *RollingWindow) retract(p uint32) error {
 	}
 	// Rebuild the partition's rows in arrival order as one batch.
 	in := w.input.Schema()
-	bs := make([]array.Builder, in.NumFields())
-	for i, f := range in.Fields() {
-		bs[i] = array.NewBuilder(w.mem, f.Type)
-	}
+	bs := newBuilders(w.mem, in)
 	for j := len(refs) - 1; j >= 0; j-- {
 		h := w.histAt(refs[j])
 		src := w.batches[h.batch]
@@ -402,15 +372,7 @@ func (w *RollingWindow) retract(p uint32) error {
 			types.AppendDatum(bld, types.GetDatum(src.Column(c), row, w.inTypes[c]), w.inTypes[c])
 		}
 	}
-	cols := make([]arrow.Array, len(bs))
-	for i, bld := range bs {
-		cols[i] = bld.NewArray()
-		bld.Release()
-	}
-	hist := array.NewRecordBatch(in, cols, int64(len(refs)))
-	for _, c := range cols {
-		c.Release()
-	}
+	hist := finishBuilders(in, bs, int64(len(refs)))
 	// Replay from a fresh state: the same values as first emitted.
 	n := len(refs)
 	rows, pids, seqs := make([]int32, n), make([]uint32, n), make([]uint64, n)
@@ -493,6 +455,13 @@ func rollBefore(k int64, kn bool, l int64, ln bool) bool {
 	return ln || k < l
 }
 
+// widenKeys stores integer order values as int64 keys.
+func widenKeys[T ~int16 | ~int32 | ~int64](keys []int64, vs []T) {
+	for i, v := range vs {
+		keys[i] = int64(v)
+	}
+}
+
 // orderKeys maps an order column to int64 keys that sort like the values
 // (float8 through its IEEE bits; NaN above +Inf as PostgreSQL sorts it)
 // plus NULL flags.
@@ -502,21 +471,13 @@ func orderKeys(a arrow.Array, n int, keys []int64, nulls []bool) ([]int64, []boo
 	case *array.Int64:
 		copy(keys, c.Int64Values()[:n])
 	case *array.Timestamp:
-		for i, v := range c.TimestampValues()[:n] {
-			keys[i] = int64(v)
-		}
+		widenKeys(keys, c.TimestampValues()[:n])
 	case *array.Int32:
-		for i, v := range c.Int32Values()[:n] {
-			keys[i] = int64(v)
-		}
+		widenKeys(keys, c.Int32Values()[:n])
 	case *array.Int16:
-		for i, v := range c.Int16Values()[:n] {
-			keys[i] = int64(v)
-		}
+		widenKeys(keys, c.Int16Values()[:n])
 	case *array.Date32:
-		for i, v := range c.Date32Values()[:n] {
-			keys[i] = int64(v)
-		}
+		widenKeys(keys, c.Date32Values()[:n])
 	case *array.Float64:
 		for i, v := range c.Float64Values()[:n] {
 			if v != v {

@@ -192,11 +192,7 @@ func (rc *rollCall) runCount(rows []int32, pids []uint32, seqs []uint64, vm []by
 			if s >= uint64(w) && !ringNull(rc.ring[slot]) {
 				m.nn--
 			}
-			if ok {
-				rc.ring[slot] = 0
-			} else {
-				rc.ring[slot] = math.Float64frombits(rollNull)
-			}
+			rc.ring[slot] = ringValue(0, ok)
 		}
 		if ok {
 			m.nn++
@@ -417,11 +413,7 @@ func (rc *rollCall) runMinMax(rows []int32, pids []uint32, seqs []uint64, xs []f
 	w := rc.w
 	for j, i := range rows {
 		p, s := pids[j], seqs[j]
-		ok := vm == nil || bitSet(vm, off, int(i))
-		x := xs[i]
-		if x != x {
-			x = math.NaN()
-		}
+		x, ok := rollInput(xs, vm, off, i)
 		if w == 0 {
 			m := &rc.mom[p]
 			if ok {
@@ -435,11 +427,7 @@ func (rc *rollCall) runMinMax(rows []int32, pids []uint32, seqs []uint64, xs []f
 		}
 		base := int(p) * w
 		slot := base + int(s%uint64(w))
-		if ok {
-			rc.ring[slot] = x
-		} else {
-			rc.ring[slot] = math.Float64frombits(rollNull)
-		}
+		rc.ring[slot] = ringValue(x, ok)
 		dq := rc.dq[base : base+w]
 		hd, cnt := rc.dqHd[p], rc.dqN[p]
 		s32 := uint32(s)
@@ -476,11 +464,7 @@ func (rc *rollCall) runEWMA(rows []int32, pids []uint32, seqs []uint64, xs []flo
 	w := rc.w
 	for j, i := range rows {
 		p, s := pids[j], seqs[j]
-		ok := vm == nil || bitSet(vm, off, int(i))
-		x := xs[i]
-		if x != x {
-			x = math.NaN()
-		}
+		x, ok := rollInput(xs, vm, off, i)
 		if w == 0 {
 			m := &rc.mom[p]
 			if ok {
@@ -491,11 +475,7 @@ func (rc *rollCall) runEWMA(rows []int32, pids []uint32, seqs []uint64, xs []flo
 			continue
 		}
 		base := int(p) * w
-		if ok {
-			rc.ring[base+int(s%uint64(w))] = x
-		} else {
-			rc.ring[base+int(s%uint64(w))] = math.Float64frombits(rollNull)
-		}
+		rc.ring[base+int(s%uint64(w))] = ringValue(x, ok)
 		var v float64
 		has := false
 		for q := uint64(max(int64(s)-int64(w)+1, 0)); q <= s; q++ {
@@ -508,6 +488,24 @@ func (rc *rollCall) runEWMA(rows []int32, pids []uint32, seqs []uint64, xs []flo
 		}
 		rc.vals[j], rc.valid[j] = v, has
 	}
+}
+
+// rollInput is input row i: its value (any NaN made the canonical one)
+// and whether it is non-NULL.
+func rollInput(xs []float64, vm []byte, off int, i int32) (float64, bool) {
+	x := xs[i]
+	if x != x {
+		x = math.NaN()
+	}
+	return x, vm == nil || bitSet(vm, off, int(i))
+}
+
+// ringValue is what a ring slot holds for an input: x, or the NULL mark.
+func ringValue(x float64, ok bool) float64 {
+	if ok {
+		return x
+	}
+	return math.Float64frombits(rollNull)
 }
 
 // ewmaFold is one step of the fin ewma kernel: prev + α(x − prev), the
