@@ -30,6 +30,39 @@ func newRawStateReader(src []byte) *stateReader {
 	return &stateReader{*statecodec.NewRawReader("", src)}
 }
 
+// Counts of special inputs (NaN, infinities, -0): a flag byte, then
+// when it is hasSpecials the counts as varints; 0 when all are zero.
+const hasSpecials = 1
+
+func appendSpecials(dst []byte, counts ...int64) []byte {
+	var or int64
+	for _, c := range counts {
+		or |= c
+	}
+	if or == 0 {
+		return append(dst, 0)
+	}
+	dst = append(dst, hasSpecials)
+	for _, c := range counts {
+		dst = binary.AppendVarint(dst, c)
+	}
+	return dst
+}
+
+// specials decodes appendSpecials' output into counts, reading each with
+// read (Varint, or NonNeg where counts must not be negative).
+func (r *stateReader) specials(read func() int64, counts ...*int64) {
+	switch r.Byte() {
+	case 0:
+	case hasSpecials:
+		for _, c := range counts {
+			*c = read()
+		}
+	default:
+		r.Fail("bad flags")
+	}
+}
+
 // Big integers: a kind byte, then
 //
 //	0  varint value (fits an int64)

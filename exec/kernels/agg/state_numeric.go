@@ -8,13 +8,12 @@ import (
 
 var _ kernels.GroupStater = (*decAcc)(nil)
 
-// Numeric sum/avg/variance family: version, varint finite count, a flag
-// byte (bit 0: special counts follow), then, when flagged, varint counts
-// of NaN, +Infinity and -Infinity inputs; uvarint scale of the sums; the
+// Numeric sum/avg/variance family: version, varint finite count, the
+// counts of NaN, +Infinity and -Infinity inputs (appendSpecials); uvarint
+// scale of the sums; the
 // sum's coefficient (appendBigInt); for the variance family the sum of
 // squares' coefficient (at twice the scale); uvarint number of per-scale
 // counts and those counts (varints, scale 0 first).
-const decHasSpecials = 1
 
 // maxDecScale bounds a decoded scale (the text parser accepts exponents to
 // ±10^6, so real scales stay below ~1.1·10^6 plus the digits written).
@@ -23,14 +22,7 @@ const maxDecScale = 1 << 22
 func (a *decAcc) AppendGroupState(dst []byte, g uint32) []byte {
 	st := &a.groups[g]
 	dst = binary.AppendVarint(append(dst, stateV1), st.n)
-	if st.nan|st.pinf|st.ninf == 0 {
-		dst = append(dst, 0)
-	} else {
-		dst = append(dst, decHasSpecials)
-		dst = binary.AppendVarint(dst, st.nan)
-		dst = binary.AppendVarint(dst, st.pinf)
-		dst = binary.AppendVarint(dst, st.ninf)
-	}
+	dst = appendSpecials(dst, st.nan, st.pinf, st.ninf)
 	dst = binary.AppendUvarint(dst, uint64(st.scale))
 	a.t.SetInt64(st.small)
 	a.t.Add(&a.t, &st.sum)
@@ -49,14 +41,8 @@ func (a *decAcc) LoadGroupState(g uint32, src []byte) error {
 	r := newStateReader(src)
 	var st decState
 	st.n = r.NonNeg()
-	switch r.Byte() {
-	case 0:
-	case decHasSpecials:
-		// Counts are never negative here: results divide by them.
-		st.nan, st.pinf, st.ninf = r.NonNeg(), r.NonNeg(), r.NonNeg()
-	default:
-		r.Fail("bad flags")
-	}
+	// Counts are never negative here: results divide by them.
+	r.specials(r.NonNeg, &st.nan, &st.pinf, &st.ninf)
 	sc := r.Uvarint()
 	if sc > maxDecScale {
 		r.Fail("scale out of range")
