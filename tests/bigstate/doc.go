@@ -27,4 +27,9 @@
 //  3. Peak RSS stays under the bound for the limit.
 //  4. With the memory backend and a limit too small for the view, the
 //     server answers SQLSTATE 53200 and keeps serving; it is never killed.
+//  5. Dropped views leave no state files behind.
+//  6. Embedded (embedded_test.go): backfills paced over many epochs, with
+//     spilling aggregates, over a table, a join and another view, equal the
+//     batch engine; a view dropped while a SELECT streams it ends the read
+//     with SQLSTATE 55006.
 package bigstate
