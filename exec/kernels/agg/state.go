@@ -22,12 +22,16 @@ type stateReader struct{ statecodec.Reader }
 
 // newStateReader starts decoding src and reads its version byte.
 func newStateReader(src []byte) *stateReader {
-	return &stateReader{*statecodec.NewReader("", src)}
+	r := &stateReader{}
+	r.Init("", src)
+	return r
 }
 
 // newRawStateReader decodes src with no version byte.
 func newRawStateReader(src []byte) *stateReader {
-	return &stateReader{*statecodec.NewRawReader("", src)}
+	r := &stateReader{}
+	r.InitRaw("", src)
+	return r
 }
 
 // Counts of special inputs (NaN, infinities, -0): a flag byte, then

@@ -62,8 +62,9 @@ func decodeGroup[S any](fn string, g uint32, n int, src []byte, tag byte, decode
 	if err := checkGroup(fn, g, n); err != nil {
 		return zero, err
 	}
-	r := statecodec.NewTagReader(fn, src, tag)
-	s := decode(r)
+	var r statecodec.Reader
+	r.InitTag(fn, src, tag)
+	s := decode(&r)
 	if err := r.Done(); err != nil {
 		return zero, err
 	}

@@ -9,6 +9,24 @@ import (
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
 
+func newReader(src []byte) *Reader {
+	r := new(Reader)
+	r.Init("", src)
+	return r
+}
+
+func newTagReader(fn string, src []byte, tag byte) *Reader {
+	r := new(Reader)
+	r.InitTag(fn, src, tag)
+	return r
+}
+
+func newRawReader(src []byte) *Reader {
+	r := new(Reader)
+	r.InitRaw("", src)
+	return r
+}
+
 func TestRoundTrip(t *testing.T) {
 	w := NewTagWriter(nil, 7)
 	w.Bool(true)
@@ -21,7 +39,7 @@ func TestRoundTrip(t *testing.T) {
 	// version, tag, bool, varint(-5)=9, uvarint(300) 2 bytes, 8, 8, 1+3, 1
 	require.Len(t, w.B, 2+1+1+2+8+8+4+1)
 
-	r := NewTagReader("f", w.B, 7)
+	r := newTagReader("f", w.B, 7)
 	require.True(t, r.Bool())
 	require.Equal(t, int64(-5), r.Varint())
 	require.Equal(t, uint64(300), r.Uvarint())
@@ -46,35 +64,35 @@ func TestFailures(t *testing.T) {
 	w.Varint(1)
 	good := w.B
 	for n := range len(good) {
-		r := NewReader("", good[:n])
+		r := newReader(good[:n])
 		r.Varint()
 		require.Error(t, r.Done(), "truncated to %d", n)
 	}
-	r := NewReader("", append(append([]byte{}, good...), 0))
+	r := newReader(append(append([]byte{}, good...), 0))
 	r.Varint()
 	requireCorrupt(t, r, "trailing bytes")
 
-	requireCorrupt(t, NewReader("", []byte{2}), "unknown version")
-	requireCorrupt(t, NewTagReader("f", []byte{V1, 3}, 4), "f: aggregate state is corrupt: state of another aggregate")
-	requireCorrupt(t, NewTagReader("f", []byte{V1}, 4), "truncated header")
+	requireCorrupt(t, newReader([]byte{2}), "unknown version")
+	requireCorrupt(t, newTagReader("f", []byte{V1, 3}, 4), "f: aggregate state is corrupt: state of another aggregate")
+	requireCorrupt(t, newTagReader("f", []byte{V1}, 4), "truncated header")
 
-	r = NewRawReader("", []byte{2})
+	r = newRawReader([]byte{2})
 	r.Bool()
 	requireCorrupt(t, r, "bad boolean")
 
 	// A count larger than the input left fails before any allocation.
 	w = NewWriter(nil)
 	w.Uvarint(1 << 60)
-	r = NewReader("", w.B)
+	r = newReader(w.B)
 	require.Zero(t, r.Count(1))
 	requireCorrupt(t, r, "count exceeds input")
 
-	r = NewRawReader("", []byte{1})
+	r = newRawReader([]byte{1})
 	require.Len(t, r.Fixed(4), 4, "a failed Fixed still returns n bytes")
 	requireCorrupt(t, r, "truncated")
 
 	// The first failure sticks; later reads return zero values.
-	r = NewRawReader("", []byte{0x80})
+	r = newRawReader([]byte{0x80})
 	require.Zero(t, r.Varint())
 	require.Zero(t, r.U64())
 	r.Check(false, "later")
@@ -82,12 +100,12 @@ func TestFailures(t *testing.T) {
 
 	w = NewWriter(nil)
 	w.Varint(-1)
-	r = NewReader("", w.B)
+	r = newReader(w.B)
 	require.Zero(t, r.NonNeg())
 	requireCorrupt(t, r, "negative count")
 	w = NewWriter(nil)
 	w.Varint(10)
-	r = NewReader("", w.B)
+	r = newReader(w.B)
 	require.Zero(t, r.Int32(0, 9))
 	requireCorrupt(t, r, "value out of range")
 }

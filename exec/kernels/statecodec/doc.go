@@ -10,8 +10,8 @@
 // per-aggregate layouts on top of these.
 //
 // Invariants:
-//  1. Every encoding starts with the version byte V1 (NewReader checks it;
-//     NewTagReader also checks the accumulator's tag byte after it).
+//  1. Every encoding starts with the version byte V1 (Init checks it;
+//     InitTag also checks the accumulator's tag byte after it).
 //  2. The first failure sticks: later reads return zero values and consume
 //     nothing, so a decoder checks Err (or Done) once at the end, and before
 //     any allocation sized from the input (Count bounds such sizes by the
