@@ -9,6 +9,11 @@
 //
 //	kernels/funcs   operators and scalar functions (math, string, date/time, LIKE, casts)
 //	kernels/agg     aggregate accumulators and the group-by hash table
+//	kernels/fin     fintech aggregates and scalars (ewma, ofi, vwap, …)
+//
+// and helpers they share: kernels/vec (vector utilities), kernels/timewin
+// (window arithmetic), kernels/statecodec (the encoding of a group's saved
+// accumulator state, GroupStater).
 //
 // Invariants:
 //  1. Hot kernels loop over Arrow value slices (generics), never over boxed
