@@ -7,7 +7,8 @@
 // EvalContext (session state a function may read). Implementations live in
 // subpackages that register themselves into a Registry:
 //
-//	kernels/funcs   operators and scalar functions (math, string, date/time, LIKE, casts)
+//	kernels/ops     operators and math functions
+//	kernels/funcs   scalar functions (string, date/time, casts, …)
 //	kernels/agg     aggregate accumulators and the group-by hash table
 //	kernels/fin     fintech aggregates and scalars (ewma, ofi, vwap, …)
 //
