@@ -53,6 +53,14 @@ type streams struct {
 	states *backends.Factory
 	// backend is the server's default state backend.
 	backend state.BackendKind
+
+	// published counts the rows published since the last barrier of the
+	// barrier loop; past a slice (backfillSliceRows) publish kicks the loop
+	// into an early barrier, so an epoch holds about a slice of changes
+	// plus one statement (a view's epoch is written to its state tables
+	// before it commits, so it must fit the state budget).
+	published atomic.Int64
+	kick      chan struct{}
 }
 
 // mview is one running materialized view.
@@ -98,6 +106,7 @@ func (e *Engine) startStreams(interval time.Duration) error {
 		views:   map[catalog.ObjectID]*mview{},
 		done:    make(chan struct{}),
 		backend: kind,
+		kick:    make(chan struct{}, 1),
 		states:  &backends.Factory{Budget: columnar.NewBudget(e.shares.state), Logger: e.log},
 	}
 	if e.opts.DataDir != "" {
@@ -131,6 +140,7 @@ func (e *Engine) barrierLoop(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-e.st.kick:
 		}
 		e.st.mu.RLock()
 		n := len(e.st.views)
@@ -140,6 +150,7 @@ func (e *Engine) barrierLoop(ctx context.Context, interval time.Duration) {
 		}
 		e.writeMu.Lock()
 		ep, err := e.st.coord.InjectBarrier(false)
+		e.st.published.Store(0)
 		if err == nil {
 			// Under writeMu: table changelogs are created and dropped by
 			// statements holding it.
@@ -230,6 +241,12 @@ func (e *Engine) publish(ts *tableState, op stream.Op, rows arrow.RecordBatch) {
 	}
 	if err := ts.log.Append(&stream.Chunk{Batch: b, Ops: ops}); err != nil {
 		e.log.Error("changelog append failed", "table", ts.def.Name, "err", err)
+	}
+	if e.st.published.Add(b.NumRows()) >= e.backfillSliceRows() {
+		select {
+		case e.st.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
