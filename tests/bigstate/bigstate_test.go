@@ -219,7 +219,7 @@ func TestBigGroupBy(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, left, "state files of dropped views")
 
-	rss := srv.peakRSS(t)
+	rss := srv.PeakRSS(t)
 	t.Logf("peak RSS %d MiB (bound %d MiB)", rss>>20, cfg.rssMax>>20)
 	require.LessOrEqual(t, rss, cfg.rssMax, "peak RSS")
 }
@@ -248,7 +248,7 @@ func TestMemoryBackendOverLimit(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, "53200", pe.Code, "%v", err)
 	t.Logf("error: %v", err)
-	require.True(t, srv.alive())
+	require.True(t, srv.Alive())
 	var n int64
 	require.NoError(t, c.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n))
 	require.Equal(t, int64(keys), n)

@@ -1,13 +1,10 @@
 package crash
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sabotsql/sabotsql/internal/servertest"
 )
 
 var (
@@ -173,127 +172,44 @@ func (w *worker) next() op {
 	}
 }
 
-// server is one run of the sabotsql binary.
+// server is one run of the sabotsql binary, with the lines of a race
+// detector report when it is built with -race.
 type server struct {
-	cmd   *exec.Cmd
-	addr  string
+	*servertest.Server
 	mu    sync.Mutex
-	lines []string
-	raced []string // lines after a race detector report
-	done  chan struct{}
+	raced []string
 }
 
-func (s *server) log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Join(s.lines, "\n")
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
-
-// start runs the server and waits for its "listening" log line (printed
-// after recovery).
+// start runs the server on dir and waits for its "listening" log line
+// (printed after recovery).
 func start(t *testing.T, bin, dir string) *server {
 	t.Helper()
-	s := &server{addr: freeAddr(t), done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--data-dir", dir, "--listen", s.addr, "--log-level", "info")
-	stderr, err := s.cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, s.cmd.Start())
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		signalled := false
-		for sc.Scan() {
-			s.mu.Lock()
-			if strings.Contains(sc.Text(), "WARNING: DATA RACE") || (len(s.raced) > 0 && len(s.raced) < 150) {
-				s.raced = append(s.raced, sc.Text())
-			}
-			s.lines = append(s.lines, sc.Text())
-			if len(s.lines) > 200 {
-				s.lines = s.lines[1:]
-			}
-			s.mu.Unlock()
-			if !signalled && strings.Contains(sc.Text(), "sabotsql listening") {
-				signalled = true
-				ready <- true
-			}
+	s := &server{}
+	s.Server = servertest.Start(t, bin, []string{"--data-dir", dir, "--log-level", "info"}, func(line string) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if strings.Contains(line, "WARNING: DATA RACE") || (len(s.raced) > 0 && len(s.raced) < 150) {
+			s.raced = append(s.raced, line)
 		}
-		_, _ = io.Copy(io.Discard, stderr)
-		if !signalled {
-			ready <- false
-		}
-	}()
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.done)
-	}()
-	select {
-	case ok := <-ready:
-		require.True(t, ok, "server exited before listening:\n%s", s.log())
-	case <-time.After(60 * time.Second):
-		_ = s.cmd.Process.Kill()
-		t.Fatalf("server did not start:\n%s", s.log())
-	}
+	})
 	return s
+}
+
+func (s *server) racedLog() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.raced, "\n")
 }
 
 // killDuringStartup starts the server and SIGKILLs it after d, usually
 // while it is still recovering.
 func killDuringStartup(t *testing.T, bin, dir string, d time.Duration) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", freeAddr(t), "--log-level", "warn")
+	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", servertest.FreeAddr(t), "--log-level", "warn")
 	require.NoError(t, cmd.Start())
 	timer := time.AfterFunc(d, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
 	_ = cmd.Wait()
 	timer.Stop()
-}
-
-func (s *server) kill(sig syscall.Signal) {
-	_ = s.cmd.Process.Signal(sig)
-	<-s.done
-}
-
-func (s *server) connect(ctx context.Context) (*pgx.Conn, error) {
-	host, port, _ := net.SplitHostPort(s.addr)
-	return pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=sabot dbname=sabot sslmode=disable", host, port))
-}
-
-// connectReady connects to a server that logged "listening": the log line
-// precedes the accept loop by a moment, so a refused connection is retried
-// while the process lives.
-func (s *server) connectReady(ctx context.Context) (*pgx.Conn, error) {
-	for i := 0; ; i++ {
-		c, err := s.connect(ctx)
-		if err == nil || i == 500 || !strings.Contains(err.Error(), "connection refused") {
-			return c, err
-		}
-		select {
-		case <-s.done:
-			return nil, err
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sabotsql")
-	args := []string{"build", "-o", bin}
-	if *raceBin {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "github.com/sabotsql/sabotsql/cmd/sabotsql")...)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
 }
 
 // textRows runs sql with the simple protocol and returns every value as text.
@@ -329,13 +245,13 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	t.Logf("seed %d (rerun with -crash.seed=%d)", seed, seed)
 	rng := rand.New(rand.NewSource(seed))
-	bin := buildBinary(t)
+	bin := servertest.Build(t, t.TempDir(), *raceBin)
 	dir := filepath.Join(t.TempDir(), "data")
 	ctx := context.Background()
 
 	srv := start(t, bin, dir)
-	defer func() { srv.kill(syscall.SIGKILL) }()
-	c, err := srv.connectReady(ctx)
+	defer func() { srv.Kill(syscall.SIGKILL) }()
+	c, err := srv.ConnectReady(ctx)
 	require.NoError(t, err)
 	for _, stmt := range strings.Split(strings.TrimSpace(schema), ";\n") {
 		_, err := c.Exec(ctx, strings.TrimSuffix(stmt, ";"))
@@ -363,7 +279,7 @@ func TestCrashRecovery(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				conn, err := srv.connect(ctx)
+				conn, err := srv.Connect(ctx)
 				if err != nil {
 					return
 				}
@@ -392,13 +308,10 @@ func TestCrashRecovery(t *testing.T) {
 		if last {
 			sig = syscall.SIGTERM // the final stop is graceful: Close checkpoints
 		}
-		time.AfterFunc(time.Duration(20+rng.Intn(200))*time.Millisecond, func() { _ = srv.cmd.Process.Signal(sig) })
+		time.AfterFunc(time.Duration(20+rng.Intn(200))*time.Millisecond, func() { _ = srv.Cmd.Process.Signal(sig) })
 		wg.Wait()
-		<-srv.done
-		srv.mu.Lock()
-		raced := strings.Join(srv.raced, "\n")
-		srv.mu.Unlock()
-		require.Empty(t, raced, "the race detector reported")
+		<-srv.Done
+		require.Empty(t, srv.racedLog(), "the race detector reported")
 		if !last && rng.Intn(4) == 0 {
 			killDuringStartup(t, bin, dir, time.Duration(rng.Intn(40))*time.Millisecond)
 		}
@@ -414,8 +327,8 @@ func TestCrashRecovery(t *testing.T) {
 // worker's unknown statement.
 func check(t *testing.T, ctx context.Context, srv *server, ws []*worker) {
 	t.Helper()
-	c, err := srv.connectReady(ctx)
-	require.NoError(t, err, srv.log())
+	c, err := srv.ConnectReady(ctx)
+	require.NoError(t, err, srv.Log())
 	defer c.Close(ctx)
 	rows, err := textRows(ctx, c, "SELECT id, grp, bal, ts FROM acct ORDER BY id")
 	require.NoError(t, err)
@@ -453,10 +366,10 @@ func check(t *testing.T, ctx context.Context, srv *server, ws []*worker) {
 			}
 		}
 		t.Fatalf("worker %d: recovered rows differ from the acknowledged writes\n%s\nunknown op: %v\nserver log:\n%s",
-			i, diffState(w.st, actual[i]), w.unknown, srv.log())
+			i, diffState(w.st, actual[i]), w.unknown, srv.Log())
 	}
 	if _, err := c.Exec(ctx, "FLUSH"); err != nil {
-		t.Fatalf("FLUSH: %v\n%s", err, srv.log())
+		t.Fatalf("FLUSH: %v\n%s", err, srv.Log())
 	}
 	want := oracleViews(ws)
 	for i, vc := range viewChecks {
