@@ -15,14 +15,25 @@ func (t *Table) getBlock(r *run, i int) (*block, error) {
 	return t.getBlockMemo(r, i, nil)
 }
 
-// getBlockMemo is getBlock with a per-call memo, so one vectorized lookup
-// reads and decodes each block at most once even when the cache cannot
-// keep it.
-func (t *Table) getBlockMemo(r *run, i int, memo map[cacheKey]*block) (*block, error) {
-	k := cacheKey{run: r.info.ID, block: i}
-	if b := memo[k]; b != nil {
-		return b, nil
+// blockMemo holds, per run, the block a vectorized lookup read last. Get
+// visits its keys in key order, so a run's block index never decreases
+// within one call: remembering only the last block reads and decodes each
+// block at most once per call even when the cache cannot keep it, while the
+// call holds at most one decoded block per run (not every block its keys
+// touch).
+type blockMemo map[uint64]memoBlock
+
+type memoBlock struct {
+	i int
+	b *block
+}
+
+// getBlockMemo is getBlock through a per-call memo (nil: none).
+func (t *Table) getBlockMemo(r *run, i int, memo blockMemo) (*block, error) {
+	if m, ok := memo[r.info.ID]; ok && m.i == i {
+		return m.b, nil
 	}
+	k := cacheKey{run: r.info.ID, block: i}
 	b := t.cache.get(k)
 	if b == nil {
 		var err error
@@ -32,7 +43,7 @@ func (t *Table) getBlockMemo(r *run, i int, memo map[cacheKey]*block) (*block, e
 		t.cache.put(k, b)
 	}
 	if memo != nil {
-		memo[k] = b
+		memo[r.info.ID] = memoBlock{i: i, b: b}
 	}
 	return b, nil
 }
@@ -57,7 +68,7 @@ func (t *Table) hiddenLocked(k []byte, v state.Version, at state.Epoch, writer b
 
 // lookupLocked finds the version of k visible at epoch at in committed
 // state: memtable, then frozen memtables, then runs, newest first.
-func (t *Table) lookupLocked(k []byte, at state.Epoch, memo map[cacheKey]*block) (state.Version, bool, error) {
+func (t *Table) lookupLocked(k []byte, at state.Epoch, memo blockMemo) (state.Version, bool, error) {
 	if en, ok := t.mem.idx.Get(k); ok {
 		if v, ok := state.VersionAt(en.vs, at); ok {
 			return v, true, nil
@@ -105,9 +116,9 @@ func (t *Table) get(ctx context.Context, keys [][]byte, at state.Epoch, writer b
 		t.mu.RUnlock()
 		return state.Lookup{}, state.ErrClosed
 	}
-	var memo map[cacheKey]*block
+	var memo blockMemo
 	if len(keys) > 1 && len(t.runs) > 0 {
-		memo = make(map[cacheKey]*block)
+		memo = make(blockMemo, len(t.runs))
 	}
 	// Visit the keys in key order: consecutive lookups then walk the same
 	// index paths and blocks, which stay in the CPU cache.
