@@ -385,26 +385,11 @@ func (w *OverWindow) flushAppended(ctx context.Context, parts []*owPart) error {
 		}
 	}
 	rb := finishBuilders(in, bs, int64(len(rows)))
-	extra, err := w.compute(ctx, rb)
-	rb.Release()
-	defer func() {
-		for _, a := range extra {
-			if a != nil {
-				a.Release()
-			}
-		}
-	}()
+	extra, err := w.computeChecked(ctx, rb)
 	if err != nil {
-		return fmt.Errorf("stream: window function: %w", err)
+		return err
 	}
-	if len(extra) != len(w.outTypes)-len(w.inTypes) {
-		return pgerror.Internal("stream: window function returned %d columns, want %d", len(extra), len(w.outTypes)-len(w.inTypes))
-	}
-	for _, a := range extra {
-		if a == nil || a.Len() != len(rows) {
-			return pgerror.Internal("stream: window function returned a column of the wrong length")
-		}
-	}
+	defer releaseArrays(extra)
 	for i, p := range parts {
 		sp := spans[i]
 		for j := sp.tail; j < sp.to; j++ {
@@ -466,29 +451,11 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 	var newBytes int64
 	if p.tree.total() > 0 {
 		rb, nodes := w.partitionBatch(p)
-		extra, err := w.compute(ctx, rb)
-		rb.Release()
-		defer func() {
-			for _, a := range extra {
-				if a != nil {
-					a.Release()
-				}
-			}
-		}()
+		extra, err := w.computeChecked(ctx, rb)
 		if err != nil {
-			return fmt.Errorf("stream: window function: %w", err)
+			return err
 		}
-		if len(extra) != len(w.outTypes)-len(w.inTypes) {
-			return pgerror.Internal("stream: window function returned %d columns, want %d", len(extra), len(w.outTypes)-len(w.inTypes))
-		}
-		for k, a := range extra {
-			if a == nil || a.Len() != len(nodes) {
-				return pgerror.Internal("stream: window function returned a column of the wrong length")
-			}
-			if f := w.schema.Field(len(w.inTypes) + k); !arrow.TypeEqual(a.DataType(), f.Type) {
-				return pgerror.Internal("stream: window function returned %s for column %s of type %s", a.DataType(), f.Name, f.Type)
-			}
-		}
+		defer releaseArrays(extra)
 		for j, x := range nodes {
 			vals := make([]types.Datum, len(w.outTypes))
 			copy(vals, x.vals)
@@ -550,4 +517,47 @@ func (w *OverWindow) Close() error {
 	w.bytes = 0
 	w.charge.release()
 	return w.input.Close()
+}
+
+// computeChecked runs the window functions over rb (which it releases) and
+// checks their result: one array per window column, of rb's length and the
+// column's type. On error nothing is left to release.
+func (w *OverWindow) computeChecked(ctx context.Context, rb arrow.RecordBatch) ([]arrow.Array, error) {
+	n := int(rb.NumRows())
+	extra, err := w.compute(ctx, rb)
+	rb.Release()
+	if err != nil {
+		err = fmt.Errorf("stream: window function: %w", err)
+	} else {
+		err = w.checkComputed(extra, n)
+	}
+	if err != nil {
+		releaseArrays(extra)
+		return nil, err
+	}
+	return extra, nil
+}
+
+func (w *OverWindow) checkComputed(extra []arrow.Array, n int) error {
+	if len(extra) != len(w.outTypes)-len(w.inTypes) {
+		return pgerror.Internal("stream: window function returned %d columns, want %d", len(extra), len(w.outTypes)-len(w.inTypes))
+	}
+	for k, a := range extra {
+		if a == nil || a.Len() != n {
+			return pgerror.Internal("stream: window function returned a column of the wrong length")
+		}
+		if f := w.schema.Field(len(w.inTypes) + k); !arrow.TypeEqual(a.DataType(), f.Type) {
+			return pgerror.Internal("stream: window function returned %s for column %s of type %s", a.DataType(), f.Name, f.Type)
+		}
+	}
+	return nil
+}
+
+// releaseArrays releases the non-nil arrays of as.
+func releaseArrays(as []arrow.Array) {
+	for _, a := range as {
+		if a != nil {
+			a.Release()
+		}
+	}
 }
