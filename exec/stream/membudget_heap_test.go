@@ -91,34 +91,11 @@ func TestHashJoinMemEstimate(t *testing.T) {
 			left := &genSource{schema: schema, chunks: rows / per, barrierEvery: 64, rows: mk}
 			right := &genSource{schema: schema, chunks: rows / per, barrierEvery: 64, rows: func(int) *Chunk { return nil }}
 
-			var before, after runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			b := &countingBudget{t: t}
-			j, err := NewHashJoin(left, right, ts, ts, []int{0}, []int{0}, InnerJoin)
-			require.NoError(t, err)
-			j.WithMemBudget(b)
-			ctx := context.Background()
-			for {
-				m, err := j.Next(ctx)
+			checkStateEstimate(t, tc.name, rows, func(b MemBudget) sizedExecutor {
+				j, err := NewHashJoin(left, right, ts, ts, []int{0}, []int{0}, InnerJoin)
 				require.NoError(t, err)
-				if m == nil {
-					break
-				}
-				ReleaseMessage(m)
-			}
-			runtime.GC()
-			runtime.ReadMemStats(&after)
-			growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-			reserved := b.used
-			require.Equal(t, j.StateBytes(), reserved)
-			runtime.KeepAlive(j)
-			ratio := float64(reserved) / float64(growth)
-			t.Logf("%s: reserved %d bytes, heap grew %d bytes (%.2f×), %.1f bytes/row reserved", tc.name, reserved, growth, ratio, float64(reserved)/rows)
-			require.GreaterOrEqual(t, ratio, 0.5, "estimate %d is under half of the heap growth %d", reserved, growth)
-			require.LessOrEqual(t, ratio, 3.0, "estimate %d is over 3× the heap growth %d", reserved, growth)
-			require.NoError(t, j.Close())
-			require.Zero(t, b.used)
+				return j.WithMemBudget(b)
+			})
 		})
 	}
 }
@@ -154,85 +131,95 @@ func TestBoxedStateMemEstimate(t *testing.T) {
 	empty := func() Executor {
 		return &genSource{schema: schema, chunks: rows / per, barrierEvery: 64, rows: func(int) *Chunk { return nil }}
 	}
-	type sized interface {
-		Executor
-		StateBytes() int64
-	}
 	outSchema := arrow.NewSchema(append(append([]arrow.Field{}, fs...), types.ArrowField("s", types.Int8T)), nil)
 	for _, tc := range []struct {
 		name  string
-		build func(b MemBudget) sized
+		build func(b MemBudget) sizedExecutor
 	}{
-		{"TopN", func(b MemBudget) sized {
+		{"TopN", func(b MemBudget) sizedExecutor {
 			x, err := NewTopN(src(0), ts, []SortCol{{Col: 2}}, 10, 0, false)
 			require.NoError(t, err)
 			return x.WithMemBudget(b)
 		}},
-		{"GroupTopN", func(b MemBudget) sized {
+		{"GroupTopN", func(b MemBudget) sizedExecutor {
 			x, err := NewGroupTopN(src(0), ts, []int{0}, []SortCol{{Col: 2}}, "rank", 3, false)
 			require.NoError(t, err)
 			return x.WithMemBudget(b)
 		}},
-		{"OverWindow", func(b MemBudget) sized {
+		{"OverWindow", func(b MemBudget) sizedExecutor {
 			x, err := NewOverWindow(src(0), ts, outSchema, []int{0}, []SortCol{{Col: 1}}, rollingSum3)
 			require.NoError(t, err)
 			return x.WithLookback(2).WithMemBudget(b)
 		}},
-		{"SetOp", func(b MemBudget) sized {
+		{"SetOp", func(b MemBudget) sizedExecutor {
 			x, err := NewSetOp(src(0), src(rows/2), ts, "intersect", false)
 			require.NoError(t, err)
 			return x.WithMemBudget(b)
 		}},
-		{"AsOfJoin", func(b MemBudget) sized {
+		{"AsOfJoin", func(b MemBudget) sizedExecutor {
 			x, err := NewAsOfJoin(src(0), empty(), ts, ts, []int{0}, []int{0}, 1, 1, ">=", 4, false)
 			require.NoError(t, err)
 			return x.WithMemBudget(b)
 		}},
-		{"DynamicFilter", func(b MemBudget) sized {
+		{"DynamicFilter", func(b MemBudget) sizedExecutor {
 			rs, _ := int8Schema("x")
 			r := &genSource{schema: rs, chunks: rows / per, barrierEvery: 64, rows: func(int) *Chunk { return nil }}
 			x, err := NewDynamicFilter(src(0), r, ts, 2, "<", types.Int8T)
 			require.NoError(t, err)
 			return x.WithMemBudget(b)
 		}},
-		{"Session", func(b MemBudget) sized {
+		{"Session", func(b MemBudget) sizedExecutor {
 			x, err := NewSession(src(0), ts, 1, ivMicros(5))
 			require.NoError(t, err)
 			return x.WithMemBudget(b)
 		}},
-		{"EOWC", func(b MemBudget) sized {
+		{"EOWC", func(b MemBudget) sizedExecutor {
 			x, err := NewEOWC(src(0), ts, nil, 1)
 			require.NoError(t, err)
 			return x.WithMemBudget(b)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var before, after runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			b := &countingBudget{t: t}
-			x := tc.build(b)
-			ctx := context.Background()
-			for {
-				m, err := x.Next(ctx)
-				require.NoError(t, err)
-				if m == nil {
-					break
-				}
-				ReleaseMessage(m)
-			}
-			runtime.GC()
-			runtime.ReadMemStats(&after)
-			growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-			reserved := b.used
-			require.Equal(t, x.StateBytes(), reserved)
-			runtime.KeepAlive(x)
-			ratio := float64(reserved) / float64(growth)
-			t.Logf("%s: reserved %d bytes, heap grew %d bytes (%.2f×), %.1f bytes/row reserved", tc.name, reserved, growth, ratio, float64(reserved)/rows)
-			require.GreaterOrEqual(t, ratio, 0.5, "estimate %d is under half of the heap growth %d", reserved, growth)
-			require.LessOrEqual(t, ratio, 3.0, "estimate %d is over 3× the heap growth %d", reserved, growth)
-			require.NoError(t, x.Close())
-			require.Zero(t, b.used)
+			checkStateEstimate(t, tc.name, rows, tc.build)
 		})
 	}
+}
+
+// sizedExecutor is an executor that reports its state estimate.
+type sizedExecutor interface {
+	Executor
+	StateBytes() int64
+}
+
+// checkStateEstimate drains the executor build returns (charging a counting
+// budget) and requires its reserved bytes to equal StateBytes, to lie within
+// 0.5×–3× of the heap's growth, and to return to zero on Close.
+func checkStateEstimate(t *testing.T, name string, rows int, build func(b MemBudget) sizedExecutor) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b := &countingBudget{t: t}
+	x := build(b)
+	ctx := context.Background()
+	for {
+		m, err := x.Next(ctx)
+		require.NoError(t, err)
+		if m == nil {
+			break
+		}
+		ReleaseMessage(m)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	reserved := b.used
+	require.Equal(t, x.StateBytes(), reserved)
+	runtime.KeepAlive(x)
+	ratio := float64(reserved) / float64(growth)
+	t.Logf("%s: reserved %d bytes, heap grew %d bytes (%.2f×), %.1f bytes/row reserved", name, reserved, growth, ratio, float64(reserved)/float64(rows))
+	require.GreaterOrEqual(t, ratio, 0.5, "estimate %d is under half of the heap growth %d", reserved, growth)
+	require.LessOrEqual(t, ratio, 3.0, "estimate %d is over 3× the heap growth %d", reserved, growth)
+	require.NoError(t, x.Close())
+	require.Zero(t, b.used)
 }
