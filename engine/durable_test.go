@@ -203,19 +203,7 @@ func TestDurableSyncFailure(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			open := func() (*Engine, *Session, *vfs.Fault) {
-				e, err := Open(context.Background(), Options{})
-				require.NoError(t, err)
-				walOS, err := vfs.NewOS(filepath.Join(dir, "wal"))
-				require.NoError(t, err)
-				dataOS, err := vfs.NewOS(filepath.Join(dir, "data"))
-				require.NoError(t, err)
-				fault := vfs.NewFault(walOS)
-				require.NoError(t, e.openDurableFS(context.Background(), fault, dataOS, filepath.Join(dir, "meta")))
-				s, err := e.Session("sabot", "sabot", nil)
-				require.NoError(t, err)
-				return e, s, fault
-			}
+			open := func() (*Engine, *Session, *vfs.Fault) { return openFaulty(t, dir, true) }
 			e, s, fault := open()
 			query(t, s, durableSchema)
 			query(t, s, "INSERT INTO t (g, v) VALUES (1, 10), (2, 20)")
@@ -308,19 +296,7 @@ func TestDurableCheckpointFaults(t *testing.T) {
 	}{{"eio", syscall.EIO, pgerror.IOError}, {"enospc", syscall.ENOSPC, pgerror.DiskFull}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			open := func() (*Engine, *Session, *vfs.Fault) {
-				e, err := Open(context.Background(), Options{})
-				require.NoError(t, err)
-				walOS, err := vfs.NewOS(filepath.Join(dir, "wal"))
-				require.NoError(t, err)
-				dataOS, err := vfs.NewOS(filepath.Join(dir, "data"))
-				require.NoError(t, err)
-				fault := vfs.NewFault(dataOS)
-				require.NoError(t, e.openDurableFS(context.Background(), walOS, fault, filepath.Join(dir, "meta")))
-				s, err := e.Session("sabot", "sabot", nil)
-				require.NoError(t, err)
-				return e, s, fault
-			}
+			open := func() (*Engine, *Session, *vfs.Fault) { return openFaulty(t, dir, false) }
 			e, s, fault := open()
 			query(t, s, durableSchema)
 			workload(t, s, 1)
@@ -425,4 +401,29 @@ func TestDurableFailedDDLStaysFailed(t *testing.T) {
 	query(t, s, "INSERT INTO d VALUES (1)")
 	require.Equal(t, "4", flat(query(t, s, "SELECT count(*) FROM d")))
 	require.NoError(t, e.Close())
+}
+
+// openFaulty opens a durable engine on dir whose WAL (faultWAL) or
+// checkpoint files go through a fault-injecting filesystem.
+func openFaulty(t *testing.T, dir string, faultWAL bool) (*Engine, *Session, *vfs.Fault) {
+	t.Helper()
+	e, err := Open(context.Background(), Options{})
+	require.NoError(t, err)
+	walOS, err := vfs.NewOS(filepath.Join(dir, "wal"))
+	require.NoError(t, err)
+	dataOS, err := vfs.NewOS(filepath.Join(dir, "data"))
+	require.NoError(t, err)
+	var walFS, dataFS vfs.FS = walOS, dataOS
+	var fault *vfs.Fault
+	if faultWAL {
+		fault = vfs.NewFault(walOS)
+		walFS = fault
+	} else {
+		fault = vfs.NewFault(dataOS)
+		dataFS = fault
+	}
+	require.NoError(t, e.openDurableFS(context.Background(), walFS, dataFS, filepath.Join(dir, "meta")))
+	s, err := e.Session("sabot", "sabot", nil)
+	require.NoError(t, err)
+	return e, s, fault
 }
