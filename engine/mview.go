@@ -659,14 +659,9 @@ func (e *Engine) dropView(id catalog.ObjectID) {
 	// Its state tables are closed: their files (the view's contents and
 	// spilled aggregate state, possibly far larger than memory) go now
 	// rather than at the next start.
-	if dir := e.st.states.Dir; dir != "" && v.stateName != "" {
-		names, err := filepath.Glob(filepath.Join(dir, v.stateName+"*"))
-		for _, n := range names {
-			if err == nil {
-				err = os.RemoveAll(n)
-			}
-		}
-		if err != nil {
+	// Without a data directory the same goes for their in-memory files.
+	if v.stateName != "" {
+		if err := e.st.states.Remove(v.stateName); err != nil {
 			e.log.Warn("removing a dropped view's state files", "view", v.def.Name, "err", err)
 		}
 	}

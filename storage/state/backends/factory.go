@@ -2,7 +2,9 @@ package backends
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -150,6 +152,49 @@ func (f *Factory) pebbleEnv() (pebblevfs.FS, *pebble.Cache) {
 		fs = f.pebbleMemFS
 	}
 	return fs, f.pebbleCache
+}
+
+// Remove deletes every table whose name starts with prefix: the
+// directories under Dir, or, with Dir == "", the in-memory filesystems
+// that would otherwise keep a dropped table's data for the life of the
+// Factory. Close the tables first; an empty prefix is refused.
+func (f *Factory) Remove(prefix string) error {
+	if prefix == "" || strings.ContainsAny(prefix, `/\*?[`) {
+		return pgerror.Internal("state backends: bad table name prefix %q", prefix)
+	}
+	if f.Dir != "" {
+		names, err := filepath.Glob(filepath.Join(f.Dir, prefix+"*"))
+		if err != nil {
+			return fmt.Errorf("state backends: list tables %q: %w", prefix, err)
+		}
+		for _, n := range names {
+			if err := os.RemoveAll(n); err != nil {
+				return fmt.Errorf("state backends: remove table: %w", err)
+			}
+		}
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for name := range f.memFS {
+		if strings.HasPrefix(name, prefix) {
+			delete(f.memFS, name)
+		}
+	}
+	if f.pebbleMemFS != nil && f.PebbleFS == nil {
+		names, err := f.pebbleMemFS.List("")
+		if err != nil {
+			return fmt.Errorf("state backends: list pebble tables: %w", err)
+		}
+		for _, n := range names {
+			if strings.HasPrefix(n, prefix) {
+				if err := f.pebbleMemFS.RemoveAll(n); err != nil {
+					return fmt.Errorf("state backends: remove pebble table: %w", err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Close releases the shared Pebble cache. Close the tables first.

@@ -208,3 +208,39 @@ func TestMemoryTableReclaims(t *testing.T) {
 	require.Less(t, a.Stats().MemBytes, before, "a spilled its memtable")
 	require.LessOrEqual(t, budget.Used(), budget.Limit())
 }
+
+// TestRemove drops checkpointed tables by name prefix, with and without a
+// directory: reopened, they are empty, and tables outside the prefix keep
+// their data.
+func TestRemove(t *testing.T) {
+	ctx := context.Background()
+	for _, dir := range []string{"", t.TempDir()} {
+		f := &backends.Factory{Dir: dir}
+		for _, kind := range []state.BackendKind{state.BackendPebble, state.BackendColumnar} {
+			for _, name := range []string{"mv_1_" + string(kind), "mv_1_" + string(kind) + "_agg0", "mv_2_" + string(kind)} {
+				tbl, err := f.Open(ctx, kind, name, statetest.Schema)
+				require.NoError(t, err)
+				require.NoError(t, putRange(t, tbl, 0, 100, 1, 10))
+				_, err = tbl.(state.Checkpointer).Checkpoint(ctx)
+				require.NoError(t, err)
+				require.NoError(t, tbl.Close())
+			}
+		}
+		require.Error(t, f.Remove(""))
+		require.Error(t, f.Remove("mv_*"))
+		require.NoError(t, f.Remove("mv_1_"))
+		for _, kind := range []state.BackendKind{state.BackendPebble, state.BackendColumnar} {
+			for name, want := range map[string]state.Epoch{"mv_1_" + string(kind): 0, "mv_1_" + string(kind) + "_agg0": 0, "mv_2_" + string(kind): 1} {
+				tbl, err := f.Open(ctx, kind, name, statetest.Schema)
+				require.NoError(t, err)
+				require.Equal(t, want, tbl.CommittedEpoch(), "dir %q table %s", dir, name)
+				lk, err := tbl.Get(ctx, [][]byte{keys.Int64Key(99)})
+				require.NoError(t, err)
+				require.Equal(t, want == 1, lk.Found[0], "dir %q table %s", dir, name)
+				lk.Values.Release()
+				require.NoError(t, tbl.Close())
+			}
+		}
+		require.NoError(t, f.Close())
+	}
+}
