@@ -2,11 +2,19 @@ package stream
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/fin"
+	"github.com/sabotsql/sabotsql/sql/types"
+	"github.com/sabotsql/sabotsql/storage/state/backends"
 )
 
 // replaySource emits its chunks round-robin forever, a barrier after every
@@ -82,6 +90,110 @@ func BenchmarkProjectAggregateMaterialize(b *testing.B) {
 			}
 			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rows), "ns/row")
+		})
+	}
+}
+
+// prebuiltFinSource is finSource's data as prebuilt chunks of (sym int8,
+// px float8, ts int8, alpha float8), replayed by reference: the ewma
+// benchmarks below then measure the aggregate and the view write, not the
+// building of input arrays (BenchmarkFinEWMAView's source builds three and
+// its constCol a fourth column per chunk, about half of its time at 1K
+// symbols).
+func prebuiltFinSource(b *testing.B, ng int) *replaySource {
+	rng := rand.New(rand.NewPCG(uint64(ng), 3))
+	schema := arrow.NewSchema([]arrow.Field{types.ArrowField("sym", types.Int8T), types.ArrowField("px", types.Float8T),
+		types.ArrowField("ts", types.Int8T), types.ArrowField("alpha", types.Float8T)}, nil)
+	src := &replaySource{schema: schema, every: 16}
+	mem := memory.DefaultAllocator
+	for c := range 64 {
+		sb, pb := array.NewInt64Builder(mem), array.NewFloat64Builder(mem)
+		tb, ab := array.NewInt64Builder(mem), array.NewFloat64Builder(mem)
+		for i := range 1024 {
+			sb.Append(rng.Int64N(int64(ng)))
+			pb.Append(100 + rng.NormFloat64())
+			tb.Append(int64(c*1024 + i))
+			ab.Append(0.06)
+		}
+		cols := []arrow.Array{sb.NewArray(), pb.NewArray(), tb.NewArray(), ab.NewArray()}
+		for _, bl := range []array.Builder{sb, pb, tb, ab} {
+			bl.Release()
+		}
+		rb := array.NewRecordBatch(schema, cols, 1024)
+		for _, a := range cols {
+			a.Release()
+		}
+		src.chunks = append(src.chunks, &Chunk{Batch: rb, Ops: make([]Op, 1024)})
+	}
+	b.Cleanup(func() {
+		for _, c := range src.chunks {
+			c.Release()
+		}
+	})
+	return src
+}
+
+// newEWMABenchAgg is HashAggregate(GROUP BY sym, ewma(px, alpha)) over
+// input, the accumulator wrapped as the planner wraps a non-retractable
+// aggregate over an append-only input.
+func newEWMABenchAgg(b *testing.B, input Executor) *HashAggregate {
+	reg := kernels.NewRegistry()
+	fin.Register(reg)
+	fn := reg.Aggs("ewma")[0]
+	f8 := []types.T{types.Float8T, types.Float8T}
+	calls := []AggCall{{Name: "e", Args: []int{1, 3}, Type: types.Float8T,
+		New: func() kernels.GroupedAcc { return appendOnlyGrouped{fn.New(f8, types.Float8T)} }}}
+	inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T, types.Float8T}
+	h, err := NewHashAggregate(input, inTypes, []int{0}, calls, &kernels.EvalContext{Mem: memory.DefaultAllocator})
+	require.NoError(b, err)
+	return h
+}
+
+// BenchmarkEWMAAggView is BenchmarkFinEWMAView over prebuilt input chunks:
+// CPU ns per update of the ewma view (aggregate and view write) per state
+// backend and symbol count.
+func BenchmarkEWMAAggView(b *testing.B) {
+	for _, kind := range finBenchBackends {
+		for _, ng := range finBenchSymbols {
+			b.Run(fmt.Sprintf("backend=%s/symbols=%d", kind, ng), func(b *testing.B) {
+				h := newEWMABenchAgg(b, prebuiltFinSource(b, ng))
+				f := &backends.Factory{}
+				tbl := openBenchTable(b, f, kind, h.Schema(), []int{0})
+				mat, err := NewMaterialize(h, []types.T{types.Int8T, types.Float8T}, []int{0}, tbl, nil)
+				require.NoError(b, err)
+				defer mat.Close()
+				runFinBench(b, mat)
+			})
+		}
+	}
+}
+
+// BenchmarkEWMAAggOperator is the ewma aggregate alone (no view write):
+// CPU ns per input row of HashAggregate, its epoch output included.
+func BenchmarkEWMAAggOperator(b *testing.B) {
+	for _, ng := range finBenchSymbols {
+		b.Run(fmt.Sprintf("symbols=%d", ng), func(b *testing.B) {
+			h := newEWMABenchAgg(b, prebuiltFinSource(b, ng))
+			defer h.Close()
+			ctx := context.Background()
+			rows := 0
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for rows < b.N {
+				m, err := h.Next(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				switch m := m.(type) {
+				case Barrier:
+					rows += 16 * 1024
+				case *Chunk:
+					m.Release()
+				}
+			}
+			cpu := cpuTime() - cpu0
+			b.StopTimer()
+			reportUpdates(b, rows, cpu)
 		})
 	}
 }
