@@ -32,7 +32,8 @@ const maxMemKey = 1<<24 - 1
 // Entry flags.
 const (
 	entTouched uint8 = 1 << iota // in MemoryTable.touched
-	entInGC                      // in MemoryTable.gc
+	entInGC                      // in the GC set (several versions or a tombstone)
+	entListed                    // present in MemoryTable.gcList
 	entDead                      // removed; id not yet reusable or free
 )
 
@@ -98,7 +99,8 @@ type MemoryTable struct {
 	cols      []memCol
 
 	touched  []int32            // entries with a pending version
-	gc       map[int32]struct{} // entries with several versions or a tombstone
+	gcList   []int32 // entries flagged entListed: a superset of the GC set
+	gcN      int     // entries flagged entInGC
 	cleanBel []byte             // CleanBelow watermark of the pending epoch
 	hasClean bool
 	order    memOrder
@@ -145,7 +147,6 @@ func OpenMemoryTable(valueSchema *arrow.Schema, opts MemoryOptions) (*MemoryTabl
 		pins:   make(map[Epoch]int),
 		tab:    make([]uint64, 16),
 		cols:   cols,
-		gc:     make(map[int32]struct{}),
 	}
 	m.compactMin, m.orderDropMin = opts.CompactMin, opts.OrderDropMin
 	if m.compactMin <= 0 {
@@ -523,10 +524,7 @@ func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 	e := &m.ents[id]
 	h := e.head
 	if h >= 0 && m.meta[h].prev < 0 && !m.meta[h].tomb {
-		if e.flags&entInGC != 0 {
-			e.flags &^= entInGC
-			delete(m.gc, id)
-		}
+		m.gcOut(e)
 		return
 	}
 	kept := m.chain[:0]
@@ -546,9 +544,7 @@ func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 	}
 	m.chain = kept
 	if len(kept) == 0 {
-		if e.flags&entInGC != 0 {
-			delete(m.gc, id)
-		}
+		m.gcOut(e)
 		m.removeEntry(id)
 		return
 	}
@@ -560,14 +556,74 @@ func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 		}
 	}
 	if len(kept) > 1 || m.meta[kept[0]].tomb {
-		if e.flags&entInGC == 0 {
-			e.flags |= entInGC
-			m.gc[id] = struct{}{}
-		}
-	} else if e.flags&entInGC != 0 {
-		e.flags &^= entInGC
-		delete(m.gc, id)
+		m.gcIn(id)
+	} else {
+		m.gcOut(e)
 	}
+}
+
+// gcIn files entry id in the GC set. The list keeps ids that left the set
+// (flag cleared) until the next gcLocked or pruneGCList drops them, so
+// leaving costs no search.
+func (m *MemoryTable) gcIn(id int32) {
+	e := &m.ents[id]
+	if e.flags&entInGC != 0 {
+		return
+	}
+	e.flags |= entInGC
+	m.gcN++
+	if e.flags&entListed == 0 {
+		e.flags |= entListed
+		m.gcList = append(m.gcList, id)
+	}
+}
+
+// gcOut takes entry e out of the GC set.
+func (m *MemoryTable) gcOut(e *memEnt) {
+	if e.flags&entInGC != 0 {
+		e.flags &^= entInGC
+		m.gcN--
+	}
+}
+
+// pruneGCList drops the ids no longer in the GC set from gcList once they
+// outnumber those in it, so the list stays proportional to the set.
+func (m *MemoryTable) pruneGCList() {
+	if len(m.gcList) <= 2*m.gcN+1024 {
+		return
+	}
+	m.filterGCList(nil)
+}
+
+// filterGCList keeps in gcList each listed id once, calling settle first
+// (when non-nil) on each in the GC set, and only those still in it. An id
+// that died and was reused may appear twice: the first visit clears
+// entListed, so the second is skipped; survivors are flagged again at the
+// end. settle sees entListed set, so gcIn appends nothing meanwhile.
+func (m *MemoryTable) filterGCList(settle func(id int32)) {
+	list := m.gcList
+	out := list[:0]
+	for _, id := range list {
+		if m.ents[id].flags&entListed == 0 {
+			continue
+		}
+		if settle != nil && m.ents[id].flags&entInGC != 0 {
+			settle(id)
+		}
+		e := &m.ents[id]
+		if e.flags&entListed == 0 {
+			continue // removed by settle
+		}
+		e.flags &^= entListed
+		if e.flags&entInGC != 0 {
+			out = append(out, id)
+		}
+	}
+	for _, id := range out {
+		m.ents[id].flags |= entListed
+	}
+	clear(list[len(out):])
+	m.gcList = out
 }
 
 // Commit implements Table.
@@ -632,6 +688,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	m.hasClean = false
 	m.committed = e
 	m.clearFreedLocked()
+	m.pruneGCList()
 	m.compactLocked()
 	m.charge.trim(m.footprintLocked())
 	return nil
@@ -667,11 +724,11 @@ func (m *MemoryTable) compactLocked() {
 // gcLocked prunes every multi-version key against the current pins.
 func (m *MemoryTable) gcLocked() {
 	pinned := m.pinnedLocked()
-	for id := range m.gc {
+	m.filterGCList(func(id int32) {
 		if m.ents[id].flags&(entTouched|entDead) == 0 {
 			m.settleLocked(id, pinned)
 		}
-	}
+	})
 	m.clearFreedLocked()
 }
 
@@ -900,8 +957,8 @@ func (m *MemoryTable) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	m.charge.releaseAll()
-	m.tab, m.ents, m.keys, m.meta, m.cols, m.gc, m.touched = nil, nil, nil, nil, nil, nil, nil
-	m.freeEnts, m.freeSlots, m.cleared, m.nslots, m.tabN = nil, nil, 0, 0, 0
+	m.tab, m.ents, m.keys, m.meta, m.cols, m.gcList, m.touched = nil, nil, nil, nil, nil, nil, nil
+	m.freeEnts, m.freeSlots, m.cleared, m.nslots, m.tabN, m.gcN = nil, nil, 0, 0, 0, 0
 	m.order.drop()
 	return nil
 }

@@ -1,13 +1,19 @@
 package state_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/statetest"
+	"github.com/stretchr/testify/require"
 )
 
 var bigBench = flag.Bool("bench.big", false, "include the 10M-key benchmark sizes")
@@ -60,4 +66,68 @@ func BenchmarkMemoryEWMABytes(b *testing.B) {
 		}
 		return tbl
 	}, nil)
+}
+
+// BenchmarkMemoryEpochs is the write pattern of a grouped view on the
+// memory backend: every epoch upserts each of the keys once (an EWMA state
+// per symbol), commits, pins a snapshot of the new epoch and releases the
+// previous one, so Commit and Release settle two versions per key. It
+// reports CPU ns per key per epoch (write, commit and settle).
+func BenchmarkMemoryEpochs(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			tbl, err := state.NewMemoryTable(statetest.EWMASchema, memory.NewGoAllocator())
+			require.NoError(b, err)
+			defer tbl.Close()
+			ks := make([][]byte, n)
+			for i := range ks {
+				ks[i] = statetest.EWMAKey(i)
+			}
+			bld := array.NewRecordBuilder(memory.NewGoAllocator(), statetest.EWMASchema)
+			for i := range n {
+				bld.Field(0).(*array.Float64Builder).Append(float64(i))
+				bld.Field(1).(*array.Int64Builder).Append(int64(i))
+				bld.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(i))
+			}
+			vals := bld.NewRecordBatch()
+			bld.Release()
+			defer vals.Release()
+			var prev state.Snapshot
+			step := func(e state.Epoch) {
+				for lo := 0; lo < n; lo += statetest.BenchBatch {
+					hi := min(lo+statetest.BenchBatch, n)
+					sl := vals.NewSlice(int64(lo), int64(hi))
+					err := tbl.Write(ctx, ks[lo:hi], nil, sl)
+					sl.Release()
+					require.NoError(b, err)
+				}
+				require.NoError(b, tbl.Commit(ctx, e))
+				snap, err := tbl.Snapshot(e)
+				require.NoError(b, err)
+				if prev != nil {
+					prev.Release()
+				}
+				prev = snap
+			}
+			step(1)
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				step(state.Epoch(i + 2))
+			}
+			b.StopTimer()
+			prev.Release()
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*n), "cpu-ns/key")
+		})
+	}
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
