@@ -98,10 +98,10 @@ type MemoryTable struct {
 	cleared   int // freeSlots[:cleared] have their column values cleared
 	cols      []memCol
 
-	touched  []int32            // entries with a pending version
+	touched  []int32 // entries with a pending version
 	gcList   []int32 // entries flagged entListed: a superset of the GC set
 	gcN      int     // entries flagged entInGC
-	cleanBel []byte             // CleanBelow watermark of the pending epoch
+	cleanBel []byte  // CleanBelow watermark of the pending epoch
 	hasClean bool
 	order    memOrder
 
