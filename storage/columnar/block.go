@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/sabotsql/sabotsql/storage/state"
 )
 
 // entrySchema is the schema of every block: one row per (key, epoch)
@@ -136,4 +137,14 @@ func decodeBlock(data []byte) (_ *block, err error) {
 	}
 	rec.Retain()
 	return newBlock(rec), nil
+}
+
+// versionIn finds the newest version of k with epoch ≤ at in block b.
+func versionIn(b *block, k []byte, at state.Epoch) (state.Version, bool) {
+	for i := b.seek(k); i < b.len() && bytes.Equal(b.key(i), k); i++ {
+		if state.Epoch(b.epochs[i]) <= at {
+			return state.Version{Epoch: state.Epoch(b.epochs[i]), Tomb: b.tombs.Value(i), Val: b.vals.Value(i)}, true
+		}
+	}
+	return state.Version{}, false
 }

@@ -4,11 +4,19 @@
 // epoch-stamped versions whose key order is sorted lazily, only when a
 // scan, range deletion or flush needs it) as uncommitted versions that
 // Commit stamps with the epoch; when it outgrows its size it is frozen
-// into sorted Arrow record batches (built with Arrow builders) and written as
-// an immutable sorted run; a background compactor merges runs of similar
-// size (tiered), dropping versions and tombstones no reader needs. Reads
-// consult the memtable, frozen memtables and runs newest first. Every file
-// operation goes through vfs.FS; the manifest goes through ManifestStore.
+// (it stops taking writes and keeps its index and order for readers) and
+// written as an immutable sorted run of Arrow blocks; a background
+// compactor merges runs of similar size (tiered), dropping versions and
+// tombstones no reader needs. Reads consult the memtable, frozen memtables
+// and runs newest first. Every file operation goes through vfs.FS; the
+// manifest goes through ManifestStore.
+//
+// The memtable holds no Go pointers per key: keys and values sit in an
+// append-only arena of large byte chunks, entries are plain structs with
+// arena offsets in pages addressed by uint32 ids, and the hash index and
+// the lazy order hold ids. A memtable of millions of keys thus adds almost
+// nothing to a garbage collection (1M keys: ~12 ms per GC instead of
+// ~430 ms with one heap object and several pointers per key).
 //
 // Runs are Arrow IPC rather than Parquet: blocks are read back whole and
 // decoded without transcoding (IPC buffers are Arrow's own layout), there are

@@ -1,165 +1,275 @@
 package columnar
 
 import (
-	"bytes"
-	"sort"
-	"unsafe"
+	"slices"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/hashindex"
 	"github.com/sabotsql/sabotsql/storage/state/lazyorder"
 )
 
 // entryOverhead approximates the bookkeeping bytes of a memtable entry: the
-// entry with its inline version (96), its hash-index slot with growth slack
-// (16 bytes at 37-75% load: ~21-43) and its place in the sorted order (8-16
-// while merging). Measured with a Go map index: an EWMA state charged ~266
-// B/key against ~290 B/key of Go heap.
-const entryOverhead = 160
+// entry with its two inline versions (80), its hash-index slot with growth
+// slack (8 bytes at 37-75% load: ~11-22), its place in the sorted order
+// (4-8 while merging) and the arena's unfilled tail.
+const entryOverhead = 112
 
 // versionOverhead is the charge of one more version of a key already in the
-// memtable (its slot in the version slice).
+// memtable (its slot in the overflow slice, with growth slack).
 const versionOverhead = 40
 
 // uncommitted stamps pending versions until Commit gives them their epoch;
 // it exceeds every snapshot epoch and is below the writer view's MaxEpoch.
 const uncommitted = state.MaxEpoch - 1
 
+// memVersion is one version of a memtable entry; its value lives in the
+// memtable's arena.
+type memVersion struct {
+	epoch state.Epoch
+	val   aref
+	vlen  uint32
+	tomb  bool
+}
+
+// memEntry is a key of the memtable. It holds no Go pointers: the key is
+// in the arena, versions beyond two in the memtable's overflow slice.
 type memEntry struct {
-	key     string
-	vs      []state.Version  // ascending by epoch; the last may be uncommitted
-	one     [2]state.Version // inline storage: a committed and a pending version need no allocation
+	inl     [2]memVersion // versions while nv ≤ 2 and ovf == 0
+	key     aref
+	klen    uint32
+	nv      uint32 // versions, ascending by epoch; the last may be uncommitted
+	ovf     uint32 // 0: inline; else 1 + start of the versions in memtable.ovf
+	ocap    uint32 // capacity of the overflow region
 	touched bool
 	dead    bool // removed from idx; dropped from the order at the next sort
 }
 
-// charge is the budget charge of one version of k.
-func charge(k string, v state.Version) int64 { return int64(len(k)+len(v.Val)) + entryOverhead }
+// entPage is the number of entries per page of memtable.pages.
+const (
+	entPageShift = 10
+	entPage      = 1 << entPageShift
+)
 
 // memtable holds committed versions not yet frozen: a hash index (package
 // hashindex) for point lookups, the only structure a write touches, and a
 // lazily sorted key order (package lazyorder) for scans, range deletions
-// and freezing.
+// and freezing. Entries are identified by uint32 ids and stored in pages
+// (an id is stable; a *memEntry is valid until the next insert, which may
+// move the first, growing page);
+// index, order, entries and versions hold no Go pointers, so the garbage
+// collector does not scan them.
 type memtable struct {
-	idx   *hashindex.Index[*memEntry]
-	order *lazyorder.Order[*memEntry]
+	idx   *hashindex.Index[uint32]
+	order *lazyorder.Order[uint32]
 	bytes int64 // charged to the budget
 	dirty bool  // holds committed versions
 
-	keyArena []byte     // backing store of the entries' keys
-	slab     []memEntry // entries are carved from slabs, not allocated one by one
+	data  arena        // keys and values
+	pages [][]memEntry // entry id → pages[id>>entPageShift][id&(entPage-1)]
+	n     uint32       // entries allocated
+	ovf   []memVersion // versions of entries with more than two
 }
 
 func newMemtable() *memtable {
-	return &memtable{
-		idx:   hashindex.New(func(e *memEntry) string { return e.key }),
-		order: lazyorder.New(func(e *memEntry) string { return e.key }, func(e *memEntry) bool { return e.dead }),
-	}
+	m := &memtable{data: newArena()}
+	m.idx = hashindex.New(m.keyOf)
+	m.order = lazyorder.New(m.keyOf, func(id uint32) bool { return m.ent(id).dead })
+	return m
 }
 
-// insert adds a new entry for k (not in idx). Keys are carved from an arena,
-// so a new key costs no allocation of its own; the arena lives as long as
-// the memtable (until its flush).
-func (m *memtable) insert(k []byte) *memEntry {
-	if cap(m.keyArena)-len(m.keyArena) < len(k) {
-		m.keyArena = make([]byte, 0, max(64<<10, len(k)))
-	}
-	start := len(m.keyArena)
-	m.keyArena = append(m.keyArena, k...)
-	kb := m.keyArena[start:len(m.keyArena):len(m.keyArena)]
-	if len(m.slab) == 0 {
-		m.slab = make([]memEntry, 256)
-	}
-	en := &m.slab[0]
-	m.slab = m.slab[1:]
-	en.key = unsafe.String(unsafe.SliceData(kb), len(kb))
-	en.vs = en.one[:0]
-	m.idx.Put(en)
-	m.order.Add(en)
-	return en
+func (m *memtable) ent(id uint32) *memEntry {
+	return &m.pages[id>>entPageShift][id&(entPage-1)]
 }
 
-// remove drops en from the index; the order forgets it at its next sort.
-func (m *memtable) remove(en *memEntry) {
-	m.idx.Remove(en)
-	en.dead = true
+// keyOf is the key of entry id, sharing the arena's bytes.
+func (m *memtable) keyOf(id uint32) string {
+	e := m.ent(id)
+	return m.data.str(e.key, e.klen)
+}
+
+func (m *memtable) keyBytes(e *memEntry) []byte { return m.data.get(e.key, e.klen) }
+
+// lookup returns the entry of k.
+func (m *memtable) lookup(k []byte) (uint32, *memEntry, bool) {
+	id, ok := m.idx.Get(k)
+	if !ok {
+		return 0, nil, false
+	}
+	return id, m.ent(id), true
+}
+
+// insert adds a new entry for k (not in idx), with no versions.
+func (m *memtable) insert(k []byte) (uint32, *memEntry) {
+	id := m.n
+	p := int(id >> entPageShift)
+	if p == len(m.pages) {
+		// The first page grows gradually, so a small table stays small.
+		c := entPage
+		if p == 0 {
+			c = 16
+		}
+		m.pages = append(m.pages, make([]memEntry, 0, c))
+	}
+	if pg := m.pages[p]; len(pg) == cap(pg) {
+		m.pages[p] = append(make([]memEntry, 0, min(2*cap(pg), entPage)), pg...)
+	}
+	m.pages[p] = append(m.pages[p], memEntry{})
+	m.n++
+	e := m.ent(id)
+	e.key, e.klen = m.data.add(k), uint32(len(k))
+	m.idx.Put(id)
+	m.order.Add(id)
+	return id, e
+}
+
+// remove drops e from the index; the order forgets it at its next sort.
+func (m *memtable) remove(id uint32) {
+	m.idx.Remove(id)
+	m.ent(id).dead = true
 	m.order.Removed()
 }
 
-// ordered returns the entries in ascending key order, dead ones included
-// (callers skip them). The slice must not be modified.
-func (m *memtable) ordered() []*memEntry { return m.order.Sorted() }
-
-// seekOrdered returns the index of the first entry of ord with key ≥ k.
-func (m *memtable) seekOrdered(ord []*memEntry, k []byte) int { return m.order.Seek(ord, string(k)) }
-
-// frozenMem is a memtable turned into sorted Arrow blocks, waiting to be
-// written as a run. It still holds its budget charge.
-type frozenMem struct {
-	blocks    []*block
-	firstKeys [][]byte
-	maxEpoch  state.Epoch // every version in it has epoch ≤ maxEpoch
-	bytes     int64
+// versions returns e's versions, ascending by epoch. The slice aliases the
+// memtable and is valid until its next mutation of e.
+func (m *memtable) versions(e *memEntry) []memVersion {
+	if e.ovf == 0 {
+		return e.inl[:e.nv]
+	}
+	s := e.ovf - 1
+	return m.ovf[s : s+e.nv : s+e.ocap]
 }
 
-// freeze converts the committed versions of the memtable into blocks of at
-// most blockRows rows (a key's versions never straddle blocks), newest first
-// per key, pruned against the pinned epochs. Uncommitted versions move to
-// the returned fresh memtable, whose entries are returned as touched.
-func (m *memtable) freeze(blockRows int, pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMem, *memtable, []*memEntry) {
-	fm := &frozenMem{maxEpoch: maxEpoch}
-	next := newMemtable()
-	var touched []*memEntry
-	bb := newBlockBuilder(memory.NewGoAllocator())
-	defer bb.release()
-	for _, en := range m.ordered() {
-		if en.dead {
-			continue
+// appendVersion adds v as e's newest version.
+func (m *memtable) appendVersion(e *memEntry, v memVersion) {
+	if e.ovf == 0 {
+		if e.nv < 2 {
+			e.inl[e.nv] = v
+			e.nv++
+			return
 		}
-		vs := en.vs
-		if n := len(vs); n > 0 && vs[n-1].Epoch == uncommitted {
-			ne := next.insert([]byte(en.key))
-			ne.vs = append(ne.vs, vs[n-1])
-			ne.touched = true
-			next.bytes += charge(ne.key, vs[n-1])
-			touched = append(touched, ne)
-			vs = vs[:n-1]
-		}
-		vs = state.PruneVersions(vs, pinned, false)
-		if len(vs) == 0 {
-			continue
-		}
-		if bb.rows >= blockRows {
-			b := bb.finish()
-			fm.blocks = append(fm.blocks, b)
-			fm.firstKeys = append(fm.firstKeys, b.keys.Value(0))
-		}
-		k := []byte(en.key)
-		for i := len(vs) - 1; i >= 0; i-- {
-			bb.add(k, uint64(vs[i].Epoch), vs[i].Tomb, vs[i].Val)
+		s := len(m.ovf)
+		m.ovf = append(m.ovf, e.inl[0], e.inl[1], v, memVersion{})
+		e.ovf, e.ocap, e.nv = uint32(s)+1, 4, 3
+		return
+	}
+	if e.nv == e.ocap {
+		// Move to a region twice as large at the end; the old one is
+		// abandoned until the memtable is dropped.
+		s := len(m.ovf)
+		m.ovf = append(m.ovf, m.versions(e)...)
+		m.ovf = append(m.ovf, make([]memVersion, e.ocap)...)
+		e.ovf, e.ocap = uint32(s)+1, 2*e.ocap
+	}
+	m.ovf[e.ovf-1+e.nv] = v
+	e.nv++
+}
+
+// truncate keeps e's first n versions (n ≤ nv), moving them back inline
+// when they fit.
+func (m *memtable) truncate(e *memEntry, n int) {
+	if e.ovf != 0 && n <= 2 {
+		copy(e.inl[:], m.versions(e)[:n])
+		e.ovf, e.ocap = 0, 0
+	}
+	e.nv = uint32(n)
+}
+
+// prune drops the versions of e no reader can see (state.PruneVersions
+// without dropping tombstones).
+func (m *memtable) prune(e *memEntry, pinned []state.Epoch) {
+	vs := m.versions(e)
+	if len(vs) < 2 {
+		return
+	}
+	if len(pinned) == 0 {
+		vs[0] = vs[len(vs)-1]
+		m.truncate(e, 1)
+		return
+	}
+	out := 0
+	for i := 0; i < len(vs)-1; i++ {
+		// Keep vs[i] if a pinned s has vs[i].epoch ≤ s < vs[i+1].epoch.
+		j, _ := slices.BinarySearch(pinned, vs[i].epoch)
+		if j < len(pinned) && pinned[j] < vs[i+1].epoch {
+			vs[out] = vs[i]
+			out++
 		}
 	}
-	if bb.rows > 0 {
-		b := bb.finish()
-		fm.blocks = append(fm.blocks, b)
-		fm.firstKeys = append(fm.firstKeys, b.keys.Value(0))
-	}
-	fm.bytes = max(m.bytes-next.bytes, 0)
-	return fm, next, touched
+	vs[out] = vs[len(vs)-1]
+	m.truncate(e, out+1)
 }
 
-// findBlock returns the index of the last block whose first key ≤ k, or -1.
-func findBlock(firstKeys [][]byte, k []byte) int {
-	return sort.Search(len(firstKeys), func(i int) bool { return bytes.Compare(firstKeys[i], k) > 0 }) - 1
+// version converts v to a state.Version whose value aliases the arena.
+func (m *memtable) version(v memVersion) state.Version {
+	return state.Version{Epoch: v.epoch, Tomb: v.tomb, Val: m.data.get(v.val, v.vlen)}
 }
 
-// versionIn finds the newest version of k with epoch ≤ at in block b.
-func versionIn(b *block, k []byte, at state.Epoch) (state.Version, bool) {
-	for i := b.seek(k); i < b.len() && bytes.Equal(b.key(i), k); i++ {
-		if state.Epoch(b.epochs[i]) <= at {
-			return state.Version{Epoch: state.Epoch(b.epochs[i]), Tomb: b.tombs.Value(i), Val: b.vals.Value(i)}, true
+// versionAt returns e's newest version with epoch ≤ at.
+func (m *memtable) versionAt(e *memEntry, at state.Epoch) (state.Version, bool) {
+	vs := m.versions(e)
+	for i := len(vs) - 1; i >= 0; i-- {
+		if vs[i].epoch <= at {
+			return m.version(vs[i]), true
 		}
 	}
 	return state.Version{}, false
+}
+
+// ordered returns the entry ids in ascending key order, dead ones included
+// (callers skip them). The slice must not be modified.
+func (m *memtable) ordered() []uint32 { return m.order.Sorted() }
+
+// frozenMem is a memtable that stopped taking writes, waiting to be written
+// as a run: the memtable itself (immutable from now on, read without the
+// table's lock by the flush) and its live entries in key order, each with
+// at least one committed version. It still holds its budget charge.
+type frozenMem struct {
+	m        *memtable
+	ord      []uint32
+	maxEpoch state.Epoch // every version in it has epoch ≤ maxEpoch
+	bytes    int64
+}
+
+// lookup finds the version of k visible at epoch at.
+func (fm *frozenMem) lookup(k []byte, at state.Epoch) (state.Version, bool) {
+	if _, e, ok := fm.m.lookup(k); ok {
+		return fm.m.versionAt(e, at)
+	}
+	return state.Version{}, false
+}
+
+// freeze turns the memtable into a frozen one: committed versions stay,
+// pruned against the pinned epochs; uncommitted versions move to the
+// returned fresh memtable, whose entries are returned as touched. No key or
+// value bytes are copied except the uncommitted ones.
+func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMem, *memtable, []uint32) {
+	next := newMemtable()
+	var touched []uint32
+	ord := m.ordered()
+	live := make([]uint32, 0, len(ord))
+	for _, id := range ord {
+		e := m.ent(id)
+		if e.dead {
+			continue
+		}
+		e.touched = false
+		vs := m.versions(e)
+		if n := len(vs); n > 0 && vs[n-1].epoch == uncommitted {
+			v := vs[n-1]
+			val := m.data.get(v.val, v.vlen)
+			nid, ne := next.insert(m.keyBytes(e))
+			next.appendVersion(ne, memVersion{epoch: uncommitted, val: next.data.add(val), vlen: v.vlen, tomb: v.tomb})
+			ne.touched = true
+			next.bytes += int64(e.klen) + int64(v.vlen) + entryOverhead
+			touched = append(touched, nid)
+			m.truncate(e, n-1)
+		}
+		m.prune(e, pinned)
+		if e.nv > 0 {
+			live = append(live, id)
+		}
+	}
+	m.order = nil // the frozen memtable keeps its own order
+	fm := &frozenMem{m: m, ord: live, maxEpoch: maxEpoch, bytes: max(m.bytes-next.bytes, 0)}
+	return fm, next, touched
 }

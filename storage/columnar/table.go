@@ -99,14 +99,14 @@ type Table struct {
 
 	// The pending epoch: the writer's versions sit in the memtable stamped
 	// uncommitted; touched lists their entries.
-	touched  []*memEntry
-	cleanBel []byte // CleanBelow watermark of the pending epoch
+	touched  []uint32 // memtable entry ids
+	cleanBel []byte   // CleanBelow watermark of the pending epoch
 	hasClean bool
-	arena    []byte      // writer-only scratch for encoding rows
-	offs     []int       // writer-only: row offsets into arena
-	skip     []bool      // writer-only: rows not to encode (deletes)
-	ens      []*memEntry // writer-only: Write's looked-up entries
-	found    []bool      // writer-only: Write's lookup hits
+	arena    []byte   // writer-only scratch for encoding rows
+	offs     []int    // writer-only: row offsets into arena
+	skip     []bool   // writer-only: rows not to encode (deletes)
+	ens      []uint32 // writer-only: Write's looked-up entry ids
+	found    []bool   // writer-only: Write's lookup hits
 
 	flushMu    sync.Mutex // serializes flushes
 	manifestMu sync.Mutex // serializes manifest stores
@@ -328,9 +328,7 @@ func (t *Table) Stats() state.Stats {
 	s := state.Stats{Keys: int64(t.mem.idx.Len()), MemBytes: t.mem.bytes + t.cache.bytes()}
 	for _, fm := range t.frozen {
 		s.MemBytes += fm.bytes
-		for _, b := range fm.blocks {
-			s.Keys += int64(b.len())
-		}
+		s.Keys += int64(len(fm.ord))
 	}
 	for _, r := range t.runs {
 		s.DiskBytes += r.info.Size

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
@@ -98,4 +99,22 @@ func BenchmarkColumnarEWMABytes(b *testing.B) {
 		}
 		return t.(*Table).CompactAll(context.Background())
 	})
+}
+
+// BenchmarkColumnarMemtableGC: the cost of a full garbage collection with
+// a memtable of 1M keys resident (no flush), the scan work a pointer-heavy
+// memtable adds to every GC cycle of the process.
+func BenchmarkColumnarMemtableGC(b *testing.B) {
+	const n = 1_000_000
+	tbl := benchTable(b, func(o *Options) { o.MemtableSize = 1 << 40 })
+	defer tbl.Close()
+	statetest.Fill(b, tbl, n)
+	runtime.GC()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/GC")
+	runtime.KeepAlive(tbl)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"sort"
 
 	"github.com/sabotsql/sabotsql/storage/state"
 )
@@ -69,16 +70,14 @@ func (t *Table) hiddenLocked(k []byte, v state.Version, at state.Epoch, writer b
 // lookupLocked finds the version of k visible at epoch at in committed
 // state: memtable, then frozen memtables, then runs, newest first.
 func (t *Table) lookupLocked(k []byte, at state.Epoch, memo blockMemo) (state.Version, bool, error) {
-	if en, ok := t.mem.idx.Get(k); ok {
-		if v, ok := state.VersionAt(en.vs, at); ok {
+	if _, e, ok := t.mem.lookup(k); ok {
+		if v, ok := t.mem.versionAt(e, at); ok {
 			return v, true, nil
 		}
 	}
 	for _, fm := range t.frozen {
-		if i := findBlock(fm.firstKeys, k); i >= 0 {
-			if v, ok := versionIn(fm.blocks[i], k, at); ok {
-				return v, true, nil
-			}
+		if v, ok := fm.lookup(k, at); ok {
+			return v, true, nil
 		}
 	}
 	for _, r := range t.runs {
@@ -152,38 +151,48 @@ type entryIter interface {
 	next() error
 }
 
+// memIter walks a memtable (frozen: over its fixed order).
 type memIter struct {
-	m   *memtable
-	ord []*memEntry
-	i   int // position in ord
-	vi  int // index into the current entry's versions, counting down
-	kb  []byte
+	m      *memtable
+	frozen []uint32 // the order of a frozen memtable; nil: m.ordered()
+	ord    []uint32
+	i      int // position in ord
+	vi     int // index into the current entry's versions, counting down
+	vs     []memVersion
+	kb     []byte
 }
 
 // load moves to the first live entry with versions at or after i.
 func (mi *memIter) load() {
 	for ; mi.i < len(mi.ord); mi.i++ {
-		en := mi.ord[mi.i]
-		if !en.dead && len(en.vs) > 0 {
-			mi.vi = len(en.vs) - 1
-			mi.kb = []byte(en.key)
+		e := mi.m.ent(mi.ord[mi.i])
+		if !e.dead && e.nv > 0 {
+			mi.vs = mi.m.versions(e)
+			mi.vi = len(mi.vs) - 1
+			mi.kb = mi.m.keyBytes(e)
 			return
 		}
 	}
 }
 
 func (mi *memIter) seek(k []byte) error {
-	mi.ord = mi.m.ordered()
-	mi.i = mi.m.seekOrdered(mi.ord, k)
+	mi.ord = mi.frozen
+	if mi.ord == nil {
+		mi.ord = mi.m.ordered()
+	}
+	ks := string(k)
+	mi.i = sort.Search(len(mi.ord), func(i int) bool { return mi.m.keyOf(mi.ord[i]) >= ks })
 	mi.load()
 	return nil
 }
 func (mi *memIter) valid() bool        { return mi.i < len(mi.ord) }
 func (mi *memIter) key() []byte        { return mi.kb }
-func (mi *memIter) cur() state.Version { return mi.ord[mi.i].vs[mi.vi] }
-func (mi *memIter) epoch() state.Epoch { return mi.cur().Epoch }
-func (mi *memIter) tomb() bool         { return mi.cur().Tomb }
-func (mi *memIter) val() []byte        { return mi.cur().Val }
+func (mi *memIter) epoch() state.Epoch { return mi.vs[mi.vi].epoch }
+func (mi *memIter) tomb() bool         { return mi.vs[mi.vi].tomb }
+func (mi *memIter) val() []byte {
+	v := mi.vs[mi.vi]
+	return mi.m.data.get(v.val, v.vlen)
+}
 func (mi *memIter) next() error {
 	if mi.vi > 0 {
 		mi.vi--
@@ -260,11 +269,6 @@ func (bi *blocksIter) next() error {
 	return bi.skipExhausted()
 }
 
-func frozenIter(fm *frozenMem) *blocksIter {
-	return &blocksIter{n: len(fm.blocks), firstKeys: func(i int) []byte { return fm.firstKeys[i] },
-		load: func(i int) (*block, error) { return fm.blocks[i], nil }}
-}
-
 func runIter(r *run, load func(r *run, i int) (*block, error)) *blocksIter {
 	return &blocksIter{n: len(r.index), firstKeys: func(i int) []byte { return r.index[i].firstKey },
 		load: func(i int) (*block, error) { return load(r, i) }}
@@ -274,7 +278,7 @@ func runIter(r *run, load func(r *run, i int) (*block, error)) *blocksIter {
 func (t *Table) itersLocked(at state.Epoch) []entryIter {
 	its := []entryIter{&memIter{m: t.mem}}
 	for _, fm := range t.frozen {
-		its = append(its, frozenIter(fm))
+		its = append(its, &memIter{m: fm.m, frozen: fm.ord})
 	}
 	for _, r := range t.runs {
 		if state.Epoch(r.info.MinEpoch) > at {

@@ -70,7 +70,6 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	if err := t.reserve(ctx, need); err != nil {
 		return err
 	}
-	rows := bytes.Clone(enc)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
@@ -81,38 +80,42 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	// The reservation assumed a new entry per row; replacing a pending
 	// version costs only its row bytes, a new version of a known key a
 	// version header. The difference goes back to the budget.
-	used := int64(len(rows))
+	used := int64(len(enc))
+	// The encoded rows go into the memtable's arena in one piece; a
+	// version's value is its row's slice of it.
+	base := m.data.add(enc)
 	// Resolve the keys a group at a time (their cache misses overlap); a
 	// key not found may still have been added by an earlier row.
 	ens := slices.Grow(t.ens[:0], len(keys))[:len(keys)]
 	found := slices.Grow(t.found[:0], len(keys))[:len(keys)]
 	m.idx.GetBatch(keys, ens, found)
 	for i, k := range keys {
-		v := state.Version{Epoch: uncommitted, Tomb: true}
+		v := memVersion{epoch: uncommitted, tomb: true}
 		if ops == nil || ops[i] == state.OpPut {
-			v = state.Version{Epoch: uncommitted, Val: rows[offs[i]:offs[i+1]:offs[i+1]]}
+			v = memVersion{epoch: uncommitted, val: base + aref(offs[i]), vlen: uint32(offs[i+1] - offs[i])}
 		}
-		en := ens[i]
-		if !found[i] {
-			en, _ = m.idx.Get(k)
+		id := ens[i]
+		var e *memEntry
+		if found[i] {
+			e = m.ent(id)
+		} else if id, e, found[i] = m.lookup(k); !found[i] {
+			id, e = m.insert(k)
+			used += int64(len(k)) + entryOverhead
 		}
 		switch {
-		case en == nil:
-			en = m.insert(k)
-			used += int64(len(k)) + entryOverhead
-			en.vs = append(en.vs, v)
-		case len(en.vs) > 0 && en.vs[len(en.vs)-1].Epoch == uncommitted:
-			en.vs[len(en.vs)-1] = v
+		case e.nv > 0 && m.versions(e)[e.nv-1].epoch == uncommitted:
+			m.versions(e)[e.nv-1] = v
 		default:
-			en.vs = append(en.vs, v)
-			used += versionOverhead
+			if e.nv > 0 {
+				used += versionOverhead
+			}
+			m.appendVersion(e, v)
 		}
-		if !en.touched {
-			en.touched = true
-			t.touched = append(t.touched, en)
+		if !e.touched {
+			e.touched = true
+			t.touched = append(t.touched, id)
 		}
 	}
-	clear(ens)
 	t.ens, t.found = ens[:0], found[:0]
 	m.bytes += used
 	if used < need {
@@ -129,10 +132,11 @@ func (t *Table) CleanBelow(ctx context.Context, watermark []byte) error {
 		return state.ErrClosed
 	}
 	// Undo this epoch's earlier writes below the watermark.
-	for _, en := range t.touched {
-		if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted && en.key < string(watermark) {
-			en.vs[n-1] = state.Version{}
-			en.vs = en.vs[:n-1]
+	m := t.mem
+	for _, id := range t.touched {
+		e := m.ent(id)
+		if n := int(e.nv); n > 0 && m.versions(e)[n-1].epoch == uncommitted && m.keyOf(id) < string(watermark) {
+			m.truncate(e, n-1)
 		}
 	}
 	if !t.hasClean || bytes.Compare(watermark, t.cleanBel) > 0 {
@@ -163,18 +167,20 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		// Committed versions below the watermark are hidden by the range
 		// deletion; with no snapshot to serve, the memtable drops them now.
 		if len(pinned) == 0 {
-			for _, en := range m.ordered() {
-				if en.key >= string(wm) {
+			for _, id := range m.ordered() {
+				if m.keyOf(id) >= string(wm) {
 					break
 				}
-				if en.dead {
+				e := m.ent(id)
+				if e.dead {
 					continue
 				}
-				if n := len(en.vs); n > 0 && en.vs[n-1].Epoch == uncommitted {
-					en.vs = append(en.vs[:0], en.vs[n-1])
+				if vs := m.versions(e); len(vs) > 0 && vs[len(vs)-1].epoch == uncommitted {
+					vs[0] = vs[len(vs)-1]
+					m.truncate(e, 1)
 					continue
 				}
-				m.remove(en)
+				m.remove(id)
 			}
 		}
 		// A new deletion subsumes older ones it covers once no snapshot
@@ -188,30 +194,28 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		}
 		t.rds = append(kept, rangeDel{End: wm, Epoch: uint64(e)})
 	}
-	var warm [32]state.Epoch
-	for i, en := range t.touched {
-		// Load the next group's entries and newest versions ahead: they
-		// are scattered over the memtable, and independent loads overlap.
+	var warm [32]uint32
+	for i, id := range t.touched {
+		// Load the next group's entries ahead: they are scattered over
+		// the memtable, and independent loads overlap.
 		if i%len(warm) == 0 {
-			for j, en := range t.touched[i:min(i+len(warm), len(t.touched))] {
-				warm[j] = 0
-				if n := len(en.vs); n > 0 {
-					warm[j] = en.vs[n-1].Epoch
-				}
+			for j, id := range t.touched[i:min(i+len(warm), len(t.touched))] {
+				warm[j] = m.ent(id).nv
 			}
 		}
-		if warm[i%len(warm)] != uncommitted {
-			en.touched = false
-			continue // undone by CleanBelow
-		}
+		en := m.ent(id)
 		en.touched = false
-		n := len(en.vs)
-		if n == 0 || en.vs[n-1].Epoch != uncommitted {
+		if warm[i%len(warm)] == 0 {
 			continue // undone by CleanBelow
 		}
-		en.vs[n-1].Epoch = e
+		vs := m.versions(en)
+		n := len(vs)
+		if n == 0 || vs[n-1].epoch != uncommitted {
+			continue // undone by CleanBelow
+		}
+		vs[n-1].epoch = e
 		if n > 1 {
-			en.vs = state.PruneVersions(en.vs, pinned, false)
+			m.prune(en, pinned)
 		}
 	}
 	if len(t.touched) > 0 {
@@ -242,7 +246,7 @@ func (t *Table) flush(ctx context.Context) error {
 		return state.ErrClosed
 	}
 	if t.mem.dirty {
-		fm, next, touched := t.mem.freeze(t.opts.BlockRows, t.pinnedLocked(), t.committed)
+		fm, next, touched := t.mem.freeze(t.pinnedLocked(), t.committed)
 		t.frozen = append([]*frozenMem{fm}, t.frozen...)
 		t.mem, t.touched = next, touched
 	}
@@ -285,13 +289,20 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range fm.blocks {
-		if err := ctx.Err(); err != nil {
-			w.abort()
-			return nil, err
+	m := fm.m
+	for i, id := range fm.ord {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				w.abort()
+				return nil, err
+			}
 		}
-		for i := 0; i < b.len(); i++ {
-			if err := w.add(b.keys.Value(i), b.epochs[i], b.tombs.Value(i), b.vals.Value(i)); err != nil {
+		e := m.ent(id)
+		k := m.keyBytes(e)
+		vs := m.versions(e)
+		for j := len(vs) - 1; j >= 0; j-- {
+			v := vs[j]
+			if err := w.add(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen)); err != nil {
 				w.abort()
 				return nil, err
 			}

@@ -15,11 +15,11 @@ type ent struct{ k string }
 // (tombstones) and re-insertions.
 func TestModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 9))
-	// Enough keys that GetBatch's staged path (tables beyond 16 Ki slots)
+	// Enough keys that GetBatch's staged path (tables beyond 32 Ki slots)
 	// runs, not only its small-table loop.
 	big := hashindex.New(func(e *ent) string { return e.k })
 	bigModel := map[string]*ent{}
-	for i := 0; i < 20000; i++ {
+	for i := 0; i < 40000; i++ {
 		e := &ent{k: fmt.Sprint("k", i)}
 		big.Put(e)
 		bigModel[e.k] = e
@@ -72,4 +72,35 @@ func checkBatch(t *testing.T, x *hashindex.Index[*ent], model map[string]*ent, r
 		require.Equal(t, model[string(k)] != nil, found[i], "key %s", k)
 		require.Equal(t, model[string(k)], out[i], "key %s", k)
 	}
+}
+
+// TestIDs indexes uint32 ids of keys held elsewhere (the pointer-free use
+// of the columnar memtable), through growth and the staged GetBatch.
+func TestIDs(t *testing.T) {
+	var keys []string
+	x := hashindex.New(func(id uint32) string { return keys[id] })
+	for i := 0; i < 50000; i++ {
+		keys = append(keys, fmt.Sprint("key-", i))
+		x.Put(uint32(i))
+	}
+	for i := 0; i < 50000; i += 2 {
+		x.Remove(uint32(i))
+	}
+	require.Equal(t, 25000, x.Len())
+	ks := make([][]byte, 1000)
+	for i := range ks {
+		ks[i] = []byte(fmt.Sprint("key-", i*37))
+	}
+	ks = append(ks, []byte("key-50001"))
+	out := make([]uint32, len(ks))
+	found := make([]bool, len(ks))
+	x.GetBatch(ks, out, found)
+	for i := range 1000 {
+		odd := (i*37)%2 == 1
+		require.Equal(t, odd, found[i], "key %s", ks[i])
+		if odd {
+			require.Equal(t, uint32(i*37), out[i])
+		}
+	}
+	require.False(t, found[1000])
 }

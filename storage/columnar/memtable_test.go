@@ -1,0 +1,126 @@
+package columnar
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/stretchr/testify/require"
+)
+
+// hasPointers reports whether values of t contain Go pointers.
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Array:
+		return hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return false
+	default:
+		return true
+	}
+}
+
+// TestMemtableIsPointerFree guards the layout that keeps a full memtable
+// out of the garbage collector's scan work.
+func TestMemtableIsPointerFree(t *testing.T) {
+	require.False(t, hasPointers(reflect.TypeFor[memEntry]()))
+	require.False(t, hasPointers(reflect.TypeFor[memVersion]()))
+	require.True(t, hasPointers(reflect.TypeFor[state.Version]()), "the check itself sees pointers")
+}
+
+// TestMemtableVersions drives entries through inline and overflow version
+// storage against a []state.Version model pruned by state.PruneVersions.
+func TestMemtableVersions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	m := newMemtable()
+	const nkeys = 3000 // past the first, growing page
+	model := make([][]state.Version, nkeys)
+	for step := range 40000 {
+		i := rng.IntN(nkeys)
+		k := []byte(fmt.Sprint("key", i))
+		id, e, ok := m.lookup(k)
+		if !ok {
+			id, e = m.insert(k)
+		}
+		require.Equal(t, string(k), m.keyOf(id))
+		switch rng.IntN(4) {
+		case 0, 1, 2:
+			val := []byte(fmt.Sprint("v", step))
+			ep := state.Epoch(step + 1)
+			m.appendVersion(e, memVersion{epoch: ep, val: m.data.add(val), vlen: uint32(len(val)), tomb: step%5 == 0})
+			model[i] = append(model[i], state.Version{Epoch: ep, Tomb: step%5 == 0, Val: val})
+		default:
+			var pinned []state.Epoch
+			for range rng.IntN(3) {
+				pinned = append(pinned, state.Epoch(rng.IntN(step+1)))
+			}
+			pinned = sortedUnique(pinned)
+			m.prune(e, pinned)
+			model[i] = state.PruneVersions(model[i], pinned, false)
+		}
+		got := m.versions(e)
+		require.Len(t, got, len(model[i]), "step %d", step)
+		for j, v := range got {
+			require.Equal(t, model[i][j], m.version(v), "step %d version %d", step, j)
+		}
+		at := state.Epoch(rng.IntN(step + 2))
+		wv, wok := state.VersionAt(model[i], at)
+		gv, gok := m.versionAt(e, at)
+		require.Equal(t, wok, gok)
+		require.Equal(t, wv, gv)
+	}
+}
+
+func sortedUnique(es []state.Epoch) []state.Epoch {
+	out := es[:0]
+	for _, e := range es {
+		pos := 0
+		for pos < len(out) && out[pos] < e {
+			pos++
+		}
+		if pos < len(out) && out[pos] == e {
+			continue
+		}
+		out = append(out, 0)
+		copy(out[pos+1:], out[pos:])
+		out[pos] = e
+	}
+	return out
+}
+
+// TestArenaChunks checks that bytes keep their content across chunk
+// changes, big items and empty items.
+func TestArenaChunks(t *testing.T) {
+	a := newArena()
+	type item struct {
+		r aref
+		b []byte
+	}
+	var items []item
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range 3000 {
+		n := rng.IntN(200)
+		if i%500 == 0 {
+			n = arenaBigItem + 1
+		}
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte(rng.IntN(256))
+		}
+		items = append(items, item{a.add(b), b})
+	}
+	for _, it := range items {
+		require.Equal(t, it.b, a.get(it.r, uint32(len(it.b))))
+		require.Equal(t, string(it.b), a.str(it.r, uint32(len(it.b))))
+	}
+}
