@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/sabotsql/sabotsql/api"
 	"github.com/sabotsql/sabotsql/engine"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
 
 // bench runs end-to-end streaming benchmarks on the embedded engine: rows
@@ -40,6 +42,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	memLimit := fs.String("memory-limit", "", "engine memory limit, also the Go runtime's soft limit (e.g. 512MiB; default: the engine's, no runtime limit)")
 	dataDir := fs.String("data-dir", "", "data directory of the bigagg scenario (default: a temporary directory, removed afterwards)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
+	debugAddr := fs.String("debug-listen", "", "address of an HTTP listener serving Go profiles under /debug/pprof/ (off by default)")
+	memProfile := fs.String("memprofile", "", "write a heap profile to FILE each time the live Go heap reaches a new peak (checked every second)")
 	symbols := fs.String("symbols", "1000,100000,1000000", "symbol counts of the fin scenario")
 	backend := fs.String("state-backend", "", "state backend of the views: memory, pebble, columnar (default columnar)")
 	if err := fs.Parse(args); err != nil {
@@ -58,6 +62,18 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *debugAddr != "" {
+		stop, err := serveDebug(*debugAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "sabotsql bench:", err)
+			return 1
+		}
+		defer stop()
+	}
+	if *memProfile != "" {
+		stop := watchHeapPeak(*memProfile, stderr)
+		defer stop()
 	}
 	fmt.Fprintf(stdout, "sabotsql bench: GOMAXPROCS=%d, barrier interval %s, state backend %q\n", runtime.GOMAXPROCS(0), *interval, *backend)
 	type scenario struct {
@@ -445,8 +461,100 @@ func benchBigAgg(ctx context.Context, s *engine.Session, keys, batch int, dir st
 		return "", fmt.Errorf("view has %d groups counting %d rows, want %d and %d", groups, total, keys, rows)
 	}
 	line += fmt.Sprintf("; full read of the view: %d rows in %.2fs wall, %.2fs CPU", groups, rw.Seconds(), rc.Seconds())
+	check, err := bigAggBatchCheck(ctx, s, keys, rows)
+	if err != nil {
+		return "", err
+	}
+	line += "; " + check
 	line += fmt.Sprintf("; state on disk %d MiB; peak RSS %d MiB", dirSize(filepath.Join(dir, "state"))>>20, peakRSS()>>20)
 	return line, nil
+}
+
+// bigAggBatchCheck compares both views with the batch engine under the
+// same memory limit. Totals first: the views' (groups, sum(s), sum(c))
+// against the batch engine's global sum(v) and count(*) over t (constant
+// memory at any size) and the generating formula. Then the batch engine's
+// own GROUP BY, whose hash table holds every group in the statement's
+// share of the limit: it either matches the views' totals or fails with
+// 53200 (the batch engine does not spill; at 512MiB that happens above a
+// few hundred thousand keys), which is reported, not an error.
+func bigAggBatchCheck(ctx context.Context, s *engine.Session, keys, rows int) (string, error) {
+	// Rows g = 1..rows have v = g % 1000.
+	var wantSum int64
+	full, part := int64(rows)/1000, int64(rows)%1000
+	wantSum = full*(999*1000/2) + part*(part+1)/2
+	want := fmt.Sprint([]any{int64(keys), wantSum, int64(rows)})
+	for _, v := range []string{"mv1", "mv2"} {
+		_, res, _, err := s.Exec(ctx, "SELECT count(*), sum(s), sum(c) FROM "+v)
+		if err != nil {
+			return "", err
+		}
+		if got := fmt.Sprint(res[0]); got != want {
+			return "", fmt.Errorf("%s totals (groups, sum, count) %s, want %s", v, got, want)
+		}
+	}
+	_, res, _, err := s.Exec(ctx, "SELECT sum(v), count(*) FROM t")
+	if err != nil {
+		return "", err
+	}
+	if got := fmt.Sprint(res[0]); got != fmt.Sprint([]any{wantSum, int64(rows)}) {
+		return "", fmt.Errorf("batch sum(v), count(*) over t: %s, want [%d %d]", got, wantSum, rows)
+	}
+	line := "views' totals equal the batch engine's sum(v)/count(*)"
+	t0 := time.Now()
+	_, res, _, err = s.Exec(ctx, "SELECT count(*), sum(s), sum(c) FROM (SELECT k, sum(v) AS s, count(*) AS c FROM t GROUP BY k) g")
+	switch {
+	case pgerror.CodeOf(err) == pgerror.OutOfMemory:
+		return line + "; batch GROUP BY: 53200 under the limit (not compared)", nil
+	case err != nil:
+		return "", err
+	case fmt.Sprint(res[0]) != want:
+		return "", fmt.Errorf("batch GROUP BY totals %s, views %s", fmt.Sprint(res[0]), want)
+	}
+	return line + fmt.Sprintf(" and its GROUP BY (%.1fs)", time.Since(t0).Seconds()), nil
+}
+
+// watchHeapPeak samples the live Go heap every second and writes a heap
+// profile to file whenever it exceeds the largest value seen so far by 2%;
+// the returned function stops it (writing nothing more).
+func watchHeapPeak(file string, stderr io.Writer) func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		var peak uint64
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(sample)
+			live := sample[0].Value.Uint64()
+			if live <= peak+peak/50 {
+				continue
+			}
+			peak = live
+			f, err := os.Create(file)
+			if err != nil {
+				fmt.Fprintln(stderr, "sabotsql bench: memprofile:", err)
+				return
+			}
+			err = pprof.Lookup("heap").WriteTo(f, 0)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "sabotsql bench: memprofile:", err)
+				return
+			}
+			fmt.Fprintf(stderr, "sabotsql bench: heap profile at live heap %d MiB (%s)\n", live>>20, time.Now().Format(time.TimeOnly))
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // readView streams a (k, s, c) query's rows batch by batch, as a client

@@ -85,18 +85,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log.Info("sabotsql listening", "addr", *listen, "data_dir", *dataDir,
 		"connect", fmt.Sprintf("psql -h %s -p %s -U %s", host, port, engine.DefaultUser))
 	if *debugAddr != "" {
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		dbg := &http.Server{Addr: *debugAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Warn("debug listener", "err", err)
-			}
-		}()
-		defer dbg.Close()
+		stop, err := serveDebug(*debugAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "sabotsql: --debug-listen: %v\n", err)
+			return 1
+		}
+		defer stop()
 	}
 	serveCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -120,6 +114,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cancel()
 	<-errc
 	return 0
+}
+
+// serveDebug serves Go profiles under /debug/pprof/ on addr until the
+// returned function is called.
+func serveDebug(addr string) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	dbg := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = dbg.Serve(ln) }()
+	return func() { dbg.Close() }, nil
 }
 
 // parseSize parses sizes like 512MiB, 4GiB, 1GB, 1048576.
