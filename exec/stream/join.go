@@ -58,6 +58,9 @@ type HashJoin struct {
 	cond func(l, r []types.Datum) (bool, error)
 
 	charge memCharge
+
+	// spill is the spill state set by WithSpill (nil: in memory only).
+	spill *joinSpill
 }
 
 // WithMemBudget makes the join charge its state (both sides' retained
@@ -76,6 +79,9 @@ func (j *HashJoin) StateBytes() int64 {
 		if sd != nil {
 			n += sd.bytes()
 		}
+	}
+	if j.spill != nil {
+		n += j.spill.bytes()
 	}
 	return n
 }
@@ -147,6 +153,11 @@ func (j *HashJoin) preserved(side int) bool {
 
 // Next implements Executor.
 func (j *HashJoin) Next(ctx context.Context) (Message, error) {
+	if j.spill != nil {
+		if err := j.spillStart(ctx); err != nil {
+			return nil, err
+		}
+	}
 	for {
 		side, m, err := j.al.next(ctx)
 		if err != nil || m == nil {
@@ -154,7 +165,7 @@ func (j *HashJoin) Next(ctx context.Context) (Message, error) {
 		}
 		switch m := m.(type) {
 		case *Chunk:
-			out, err := j.process(side, m)
+			out, err := j.process(ctx, side, m)
 			m.Release()
 			if err == nil {
 				err = j.charge.set(j.StateBytes())
@@ -173,18 +184,32 @@ func (j *HashJoin) Next(ctx context.Context) (Message, error) {
 				m.Col += j.width[0]
 			}
 			return m, nil
+		case Barrier:
+			if j.spilling() {
+				if err := j.afterBarrier(ctx, m.Epoch); err != nil {
+					return nil, err
+				}
+			}
+			return m, nil
 		default:
 			return m, nil
 		}
 	}
 }
 
-func (j *HashJoin) process(s int, c *Chunk) (*Chunk, error) {
+func (j *HashJoin) process(ctx context.Context, s int, c *Chunk) (*Chunk, error) {
 	o := 1 - s
 	sd, od := j.sides[s], j.sides[o]
 	b := c.Batch
 	if err := sd.prepare(b); err != nil {
 		return nil, err
+	}
+	if j.spilling() {
+		// Bring the buckets of the chunk's keys back from the spill
+		// tables first: probes and updates then see whole buckets.
+		if err := j.loadSpilled(ctx, s, b); err != nil {
+			return nil, err
+		}
 	}
 	cur := sd.addSeg(b)
 	j.refs[0], j.refs[1], j.ops = j.refs[0][:0], j.refs[1][:0], j.ops[:0]
@@ -287,7 +312,9 @@ func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur in
 		}
 		sd.add(sb, b, i, me, sg, nil)
 		if sd.buckets[sb].count == 0 {
-			sd.dropBucket(id, sb)
+			if err := j.dropBucket(s, id, key, sb, b, i); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -320,6 +347,7 @@ func (j *HashJoin) probeCond(s int, sd, od *joinSide, b arrow.RecordBatch, i int
 				continue
 			}
 			m += y.n
+			od.buckets[ob].dirty = true
 			j.emit(s, sg, me, y.ref, y.n)
 			if j.preserved(o) {
 				before, after := y.matches, y.matches+sg
@@ -341,7 +369,7 @@ func (j *HashJoin) probeCond(s int, sd, od *joinSide, b arrow.RecordBatch, i int
 		sd.ent(e).matches = m
 	}
 	if sd.buckets[sb].count == 0 {
-		sd.dropBucket(id, sb)
+		return j.dropBucket(s, id, key, sb, b, i)
 	}
 	return nil
 }
@@ -398,8 +426,12 @@ func (j *HashJoin) Close() error {
 		}
 	}
 	j.charge.release()
+	serr := j.closeSpill()
 	if err := j.al.close(); err != nil {
 		return fmt.Errorf("stream: join close: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("stream: join close: %w", serr)
 	}
 	return nil
 }

@@ -103,14 +103,18 @@ func (sd *joinSide) allocEntry() int32 {
 const bigBucket = 16
 
 type joinBucket struct {
-	key   string           // encoded join key (hash-keyed sides only)
-	next  int32            // next bucket with the same key hash, or -1
-	head  int32            // first entry, or -1
-	tail  int32            // last entry, or -1
-	count int32            // entries
-	neg   int32            // entries with a negative multiplicity
-	index map[uint64]int32 // row hash → first entry of its hash chain (big buckets)
-	total int64            // sum of multiplicities
+	key   string // encoded join key (hash-keyed sides only)
+	next  int32  // next bucket with the same key hash, or -1
+	head  int32  // first entry, or -1
+	tail  int32  // last entry, or -1
+	count int32  // entries
+	neg   int32  // entries with a negative multiplicity
+	// stored: the side's spill table holds a copy of this bucket (it was
+	// loaded from there); dirty: the bucket changed since it was loaded.
+	// See join_spill.go.
+	stored, dirty bool
+	index         map[uint64]int32 // row hash → first entry of its hash chain (big buckets)
+	total         int64            // sum of multiplicities
 }
 
 func newJoinSide(schema *arrow.Schema, ts []types.T, keys []int) *joinSide {
@@ -365,6 +369,7 @@ func (sd *joinSide) findOpposite(bk *joinBucket, b arrow.RecordBatch, i int, sg 
 func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg int64, vals []types.Datum) int32 {
 	bk := &sd.buckets[b]
 	bk.total += sg
+	bk.dirty = true
 	if sg < 0 || bk.neg > 0 {
 		if e := sd.findOpposite(bk, batch, i, sg); e >= 0 {
 			en := sd.ent(e)
@@ -380,18 +385,24 @@ func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg 
 			return -1
 		}
 	}
+	return sd.newEntry(bk, ref, sg, sd.rowHash[i], vals)
+}
+
+// newEntry appends an entry for the row ref names with multiplicity n
+// (row hash h, datums vals with a residual condition) to bucket bk and
+// returns it. The caller keeps bk.total.
+func (sd *joinSide) newEntry(bk *joinBucket, ref rowRef, n int64, h uint64, vals []types.Datum) int32 {
 	var e int32
-	if n := len(sd.freeEntries); n > 0 {
-		e = sd.freeEntries[n-1]
-		sd.freeEntries = sd.freeEntries[:n-1]
+	if k := len(sd.freeEntries); k > 0 {
+		e = sd.freeEntries[k-1]
+		sd.freeEntries = sd.freeEntries[:k-1]
 	} else {
 		e = sd.allocEntry()
 		if vals != nil {
 			sd.datums = append(sd.datums, nil)
 		}
 	}
-	h := sd.rowHash[i]
-	*sd.ent(e) = joinEntry{ref: ref, n: sg, hash: h, prev: bk.tail, next: -1, hprev: -1, hnext: -1}
+	*sd.ent(e) = joinEntry{ref: ref, n: n, hash: h, prev: bk.tail, next: -1, hprev: -1, hnext: -1}
 	if bk.tail >= 0 {
 		sd.ent(bk.tail).next = e
 	} else {
@@ -399,7 +410,7 @@ func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg 
 	}
 	bk.tail = e
 	bk.count++
-	if sg < 0 {
+	if n < 0 {
 		bk.neg++
 	}
 	if vals != nil {
@@ -413,13 +424,19 @@ func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg 
 		sd.indexEntry(bk, e)
 		sd.indexed++
 	case bk.count >= bigBucket:
-		bk.index = make(map[uint64]int32, 2*bk.count)
-		sd.indexed += int64(bk.count)
-		for x := bk.head; x >= 0; x = sd.ent(x).next {
-			sd.indexEntry(bk, x)
-		}
+		sd.buildIndex(bk)
 	}
 	return e
+}
+
+// buildIndex indexes the row hashes of bucket bk's entries, in list order
+// (so a hash chain lists equal hashes newest first).
+func (sd *joinSide) buildIndex(bk *joinBucket) {
+	bk.index = make(map[uint64]int32, 2*bk.count)
+	sd.indexed += int64(bk.count)
+	for x := bk.head; x >= 0; x = sd.ent(x).next {
+		sd.indexEntry(bk, x)
+	}
 }
 
 // indexEntry puts entry e at the head of its hash chain in bk's index.
