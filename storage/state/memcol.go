@@ -24,8 +24,8 @@ type memCol interface {
 	gather(alloc memory.Allocator, src []int32) (arrow.Array, error)
 	// resize makes room for n slots.
 	resize(n int)
-	// clear forgets slot s's value (the slot was freed).
-	clear(s int32)
+	// clear forgets the values of slots ss (they were freed).
+	clear(ss []int32)
 	// slotBytes is the fixed bytes per slot; arenaBytes the arena's size.
 	slotBytes() int64
 	arenaBytes() int64
@@ -162,7 +162,7 @@ func (c *fixedCol[T]) resize(n int) {
 	}
 }
 
-func (c *fixedCol[T]) clear(int32) {}
+func (c *fixedCol[T]) clear([]int32) {}
 
 func (c *fixedCol[T]) slotBytes() int64 {
 	var z T
@@ -213,7 +213,7 @@ func (c *boolCol) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
 }
 
 func (c *boolCol) resize(n int)       { c.vals = slices.Grow(c.vals, n-len(c.vals))[:n] }
-func (c *boolCol) clear(int32)        {}
+func (c *boolCol) clear([]int32)      {}
 func (c *boolCol) slotBytes() int64   { return 1 }
 func (c *boolCol) arenaBytes() int64  { return 0 }
 func (c *boolCol) compact(int, int64) {}
@@ -234,11 +234,20 @@ type arena struct {
 	garbage int64
 }
 
+// set stores v as slot s's value: over the old value when it fits (a
+// slot is only written while no reader can see it), else appended.
 func (r *arena) set(s int32, v []byte) {
-	if old := r.refs[s].n; old != nullRef {
+	ref := &r.refs[s]
+	if old := ref.n; old != nullRef {
+		if uint32(len(v)) <= old {
+			copy(r.data[ref.off:ref.off+uint64(old)], v)
+			ref.n = uint32(len(v))
+			r.garbage += int64(old) - int64(len(v))
+			return
+		}
 		r.garbage += int64(old)
 	}
-	r.refs[s] = varRef{off: uint64(len(r.data)), n: uint32(len(v))}
+	*ref = varRef{off: uint64(len(r.data)), n: uint32(len(v))}
 	r.data = append(r.data, v...)
 }
 
@@ -265,7 +274,11 @@ func (r *arena) resize(n int) {
 	}
 }
 
-func (r *arena) clear(s int32)     { r.setNull(s) }
+func (r *arena) clear(ss []int32) {
+	for _, s := range ss {
+		r.setNull(s)
+	}
+}
 func (r *arena) slotBytes() int64  { return int64(unsafe.Sizeof(varRef{})) }
 func (r *arena) arenaBytes() int64 { return int64(len(r.data)) }
 func (r *arena) compact(nslots int, min int64) {
@@ -296,27 +309,49 @@ func strGetter(a arrow.Array) func(i int) string {
 	return a.(*array.Binary).ValueString
 }
 
+// varBuffers returns the offsets (len+1, relative to the array's slice)
+// and the value bytes of a string or binary array.
+func varBuffers(a arrow.Array) ([]int32, []byte) {
+	if s, ok := a.(*array.String); ok {
+		return s.ValueOffsets(), s.ValueBytes()
+	}
+	b := a.(*array.Binary)
+	return b.ValueOffsets(), b.ValueBytes()
+}
+
 func (c *varCol) prepare(a arrow.Array, ops []Op) int64 {
-	get := strGetter(a)
-	var n int64
-	for i := 0; i < a.Len(); i++ {
+	offs, _ := varBuffers(a)
+	n := a.Len()
+	if n == 0 {
+		return 0
+	}
+	if ops == nil && a.NullN() == 0 {
+		return int64(offs[n] - offs[0])
+	}
+	var total int64
+	for i := range n {
 		if (ops == nil || ops[i] == OpPut) && a.IsValid(i) {
-			n += int64(len(get(i)))
+			total += int64(offs[i+1] - offs[i])
 		}
 	}
-	return n
+	return total
 }
 
 func (c *varCol) put(dst []int32, a arrow.Array) {
-	get := strGetter(a)
+	offs, data := varBuffers(a)
+	if len(dst) == 0 {
+		return
+	}
+	offs = offs[:len(dst)+1]
+	base := offs[0]
+	hasNulls := a.NullN() > 0
 	for i, s := range dst {
 		switch {
 		case s < 0:
-		case a.IsNull(i):
+		case hasNulls && a.IsNull(i):
 			c.setNull(s)
 		default:
-			v := get(i)
-			c.set(s, unsafe.Slice(unsafe.StringData(v), len(v)))
+			c.set(s, data[offs[i]-base:offs[i+1]-base])
 		}
 	}
 }

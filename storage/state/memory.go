@@ -3,10 +3,8 @@ package state
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"hash/maphash"
 	"math"
-	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -35,14 +33,9 @@ const (
 	entInGC                      // in the GC set (several versions or a tombstone)
 	entListed                    // present in MemoryTable.gcList
 	entDead                      // removed; id not yet reusable or free
+	entPending                   // the head version is uncommitted
+	entTomb                      // the head version is a tombstone
 )
-
-// memEnt is one key: its bytes in the key arena and its newest version.
-type memEnt struct {
-	key   uint64 // offset<<24 | length in MemoryTable.keys
-	head  int32  // newest version's slot; -1 while a pending write was undone
-	flags uint8
-}
 
 // slotMeta is one version of a key; its values live in the columns at the
 // same slot index.
@@ -55,7 +48,7 @@ type slotMeta struct {
 // Fixed costs charged per entry, per hash slot and per version slot (the
 // columns add their own per-slot widths).
 const (
-	entBytes  = 16
+	entBytes  = 24
 	tabBytes  = 8
 	metaBytes = 16
 )
@@ -110,6 +103,8 @@ type MemoryTable struct {
 	chain []int32 // settle scratch
 
 	warmSink Epoch // keeps Commit's warming loads from being optimized away
+
+	srcPool sync.Pool // *[]int32 slot scratch of concurrent Gets
 }
 
 var _ Table = (*MemoryTable)(nil)
@@ -162,139 +157,6 @@ func OpenMemoryTable(valueSchema *arrow.Schema, opts MemoryOptions) (*MemoryTabl
 // ValueSchema implements Table.
 func (m *MemoryTable) ValueSchema() *arrow.Schema { return m.codec.schema }
 
-func (m *MemoryTable) keyOf(id int32) []byte {
-	r := m.ents[id].key
-	off := r >> 24
-	return m.keys[off : off+r&maxMemKey : off+r&maxMemKey]
-}
-
-// hash hashes a key: keys of up to 16 bytes (typical state keys: a few
-// encoded integers or a short symbol) with one seeded multiply of two
-// overlapping word loads, longer ones with maphash.
-func (m *MemoryTable) hash(k []byte) uint64 {
-	var a, b uint64
-	switch n := len(k); {
-	case n > 16:
-		return maphash.Bytes(m.seed, k)
-	case n >= 8:
-		a, b = binary.LittleEndian.Uint64(k), binary.LittleEndian.Uint64(k[n-8:])
-	case n >= 4:
-		a, b = uint64(binary.LittleEndian.Uint32(k)), uint64(binary.LittleEndian.Uint32(k[n-4:]))
-	case n > 0:
-		a = uint64(k[0])<<16 | uint64(k[n>>1])<<8 | uint64(k[n-1])
-	}
-	hi, lo := bits.Mul64(a^m.s0, b^m.s1^uint64(len(k))<<56)
-	return hi ^ lo
-}
-
-// find returns the entry of k, or -1.
-func (m *MemoryTable) find(k []byte) int32 {
-	return m.findFrom(k, uint64(uint32(m.hash(k))))
-}
-
-// findFrom is find given the key's tag (low 32 bits of its hash).
-func (m *MemoryTable) findFrom(k []byte, tag uint64) int32 {
-	mask := uint64(len(m.tab) - 1)
-	for i := tag & mask; ; i = (i + 1) & mask {
-		t := m.tab[i]
-		if t == 0 {
-			return -1
-		}
-		if t>>32 == tag {
-			if id := int32(uint32(t)) - 1; bytes.Equal(m.keyOf(id), k) {
-				return id
-			}
-		}
-	}
-}
-
-func (m *MemoryTable) tabInsert(tag uint64, id int32) {
-	mask := uint64(len(m.tab) - 1)
-	i := tag & mask
-	for m.tab[i] != 0 {
-		i = (i + 1) & mask
-	}
-	m.tab[i] = tag<<32 | uint64(uint32(id+1))
-}
-
-// growTab keeps the index at most three quarters full for n entries.
-func (m *MemoryTable) growTab(n int) {
-	if n*4 <= len(m.tab)*3 {
-		return
-	}
-	size := len(m.tab)
-	for n*4 > size*3 {
-		size *= 2
-	}
-	old := m.tab
-	m.tab = make([]uint64, size)
-	for _, t := range old {
-		if t != 0 {
-			m.tabInsert(t>>32, int32(uint32(t))-1)
-		}
-	}
-}
-
-// tabSizeFor is the index length growTab would give for n entries.
-func (m *MemoryTable) tabSizeFor(n int) int {
-	size := len(m.tab)
-	for n*4 > size*3 {
-		size *= 2
-	}
-	return size
-}
-
-// tabRemove deletes entry id (key k) from the index by backward shifting.
-func (m *MemoryTable) tabRemove(k []byte, id int32) {
-	tag := uint64(uint32(m.hash(k)))
-	mask := uint64(len(m.tab) - 1)
-	want := tag<<32 | uint64(uint32(id+1))
-	i := tag & mask
-	for m.tab[i] != want {
-		i = (i + 1) & mask
-	}
-	m.tab[i] = 0
-	for j := (i + 1) & mask; m.tab[j] != 0; j = (j + 1) & mask {
-		home := (m.tab[j] >> 32) & mask
-		if (j-home)&mask >= (j-i)&mask {
-			m.tab[i], m.tab[j] = m.tab[j], 0
-			i = j
-		}
-	}
-	m.tabN--
-}
-
-func (m *MemoryTable) newEntry(k []byte) int32 {
-	var id int32
-	if n := len(m.freeEnts); n > 0 {
-		id = m.freeEnts[n-1]
-		m.freeEnts = m.freeEnts[:n-1]
-	} else {
-		id = int32(len(m.ents))
-		m.ents = append(m.ents, memEnt{})
-	}
-	m.ents[id] = memEnt{key: uint64(len(m.keys))<<24 | uint64(len(k)), head: -1}
-	m.keys = append(m.keys, k...)
-	m.growTab(m.tabN + 1)
-	m.tabInsert(uint64(uint32(m.hash(k))), id)
-	m.tabN++
-	m.order.added(id)
-	return id
-}
-
-// removeEntry drops an entry without versions from the index.
-func (m *MemoryTable) removeEntry(id int32) {
-	k := m.keyOf(id)
-	m.tabRemove(k, id)
-	m.keyGarb += int64(len(k))
-	e := &m.ents[id]
-	e.flags = entDead
-	e.head = -1
-	if !m.order.removed(id) {
-		m.freeEnts = append(m.freeEnts, id)
-	}
-}
-
 func (m *MemoryTable) allocSlot(meta slotMeta) int32 {
 	var s int32
 	if n := len(m.freeSlots); n > 0 {
@@ -341,9 +203,7 @@ func (m *MemoryTable) clearFreedLocked() {
 		return
 	}
 	for _, c := range m.cols {
-		for _, s := range m.freeSlots[m.cleared:] {
-			c.clear(s)
-		}
+		c.clear(m.freeSlots[m.cleared:])
 	}
 	m.cleared = len(m.freeSlots)
 }
@@ -430,13 +290,18 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 				id = m.newEntry(k)
 			}
 			e := &m.ents[id]
-			if h := e.head; h >= 0 && m.meta[h].epoch == uncommitted {
-				m.meta[h].tomb = false
-				dst[i] = h
+			if e.flags&entPending != 0 {
+				if e.flags&entTomb != 0 {
+					m.meta[e.head].tomb = false
+					e.flags &^= entTomb
+				}
+				dst[i] = e.head
 				continue
 			}
-			s := m.allocSlot(slotMeta{epoch: uncommitted, prev: m.ents[id].head})
-			m.ents[id].head = s
+			s := m.allocSlot(slotMeta{epoch: uncommitted, prev: e.head})
+			e = &m.ents[id]
+			e.head = s
+			e.flags = e.flags&^entTomb | entPending
 			dst[i] = s
 			m.touch(id)
 			continue
@@ -444,14 +309,17 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 		if id < 0 {
 			continue
 		}
-		switch h := m.ents[id].head; {
-		case h < 0 || (m.meta[h].tomb && m.meta[h].epoch != uncommitted):
+		switch e := &m.ents[id]; {
+		case e.head < 0 || e.flags&(entPending|entTomb) == entTomb:
 			// Nothing visible to delete.
-		case m.meta[h].epoch == uncommitted:
-			m.meta[h].tomb = true
+		case e.flags&entPending != 0:
+			m.meta[e.head].tomb = true
+			e.flags |= entTomb
 		default:
-			s := m.allocSlot(slotMeta{epoch: uncommitted, prev: h, tomb: true})
-			m.ents[id].head = s
+			s := m.allocSlot(slotMeta{epoch: uncommitted, prev: e.head, tomb: true})
+			e = &m.ents[id]
+			e.head = s
+			e.flags |= entPending | entTomb
 			m.touch(id)
 		}
 	}
@@ -478,8 +346,9 @@ func (m *MemoryTable) CleanBelow(ctx context.Context, watermark []byte) error {
 		if bytes.Compare(m.keyOf(id), watermark) >= 0 {
 			break
 		}
-		if h := m.ents[id].head; h >= 0 && m.meta[h].epoch == uncommitted {
-			m.ents[id].head = m.meta[h].prev
+		if e := &m.ents[id]; e.flags&entPending != 0 {
+			h := e.head
+			m.setHead(e, m.meta[h].prev)
 			m.freeSlot(h)
 		}
 	}
@@ -510,8 +379,16 @@ func (m *MemoryTable) pinnedLocked() []Epoch {
 	return p
 }
 
-// pinnedIn reports whether a pinned epoch lies in [lo, hi).
+// pinnedIn reports whether a pinned epoch (ascending) lies in [lo, hi).
 func pinnedIn(pinned []Epoch, lo, hi Epoch) bool {
+	if len(pinned) <= 4 {
+		for _, p := range pinned {
+			if p >= lo {
+				return p < hi
+			}
+		}
+		return false
+	}
 	j, _ := slices.BinarySearch(pinned, lo)
 	return j < len(pinned) && pinned[j] < hi
 }
@@ -523,9 +400,25 @@ func pinnedIn(pinned []Epoch, lo, hi Epoch) bool {
 func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 	e := &m.ents[id]
 	h := e.head
-	if h >= 0 && m.meta[h].prev < 0 && !m.meta[h].tomb {
-		m.gcOut(e)
-		return
+	if h >= 0 && e.flags&entTomb == 0 {
+		// Fast paths: one live version, or a live head over one older
+		// version (the common case after an update).
+		hm := &m.meta[h]
+		p := hm.prev
+		if p < 0 {
+			m.gcOut(e)
+			return
+		}
+		if pm := &m.meta[p]; pm.prev < 0 {
+			if !pm.tomb && pinnedIn(pinned, pm.epoch, hm.epoch) {
+				m.gcIn(id)
+				return
+			}
+			hm.prev = -1
+			m.freeSlot(p)
+			m.gcOut(e)
+			return
+		}
 	}
 	kept := m.chain[:0]
 	for s := h; s >= 0; {
@@ -548,7 +441,7 @@ func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 		m.removeEntry(id)
 		return
 	}
-	e.head = kept[0]
+	m.setHead(e, kept[0])
 	for i, s := range kept {
 		m.meta[s].prev = -1
 		if i+1 < len(kept) {
@@ -646,12 +539,14 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 			if bytes.Compare(m.keyOf(id), m.cleanBel) >= 0 {
 				break
 			}
-			if h := m.ents[id].head; h >= 0 && m.meta[h].epoch != uncommitted && !m.meta[h].tomb {
+			if e := &m.ents[id]; e.head >= 0 && e.flags&(entPending|entTomb) == 0 {
 				doomed = append(doomed, id)
 			}
 		}
 		for _, id := range doomed {
-			m.ents[id].head = m.allocSlot(slotMeta{epoch: e, prev: m.ents[id].head, tomb: true})
+			s := m.allocSlot(slotMeta{epoch: e, prev: m.ents[id].head, tomb: true})
+			m.ents[id].head = s
+			m.ents[id].flags |= entTomb
 			m.settleLocked(id, pinned)
 		}
 	}
@@ -677,10 +572,10 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 		if en.flags&entDead != 0 {
 			continue
 		}
-		en.flags &^= entTouched
-		if h := en.head; h >= 0 && m.meta[h].epoch == uncommitted {
-			m.meta[h].epoch = e
+		if en.flags&entPending != 0 {
+			m.meta[en.head].epoch = e
 		}
+		en.flags &^= entTouched | entPending
 		m.settleLocked(id, pinned)
 	}
 	m.warmSink = sink
@@ -712,8 +607,11 @@ func (m *MemoryTable) compactLocked() {
 			if e.flags&entDead != 0 {
 				continue
 			}
+			if e.keyLen() <= inlineKey {
+				continue
+			}
 			k := m.keyOf(int32(id))
-			e.key = uint64(len(keys))<<24 | uint64(len(k))
+			e.k[0] = uint64(len(keys))
 			keys = append(keys, k...)
 		}
 		m.keys, m.keyGarb = keys, 0
@@ -736,19 +634,45 @@ func (m *MemoryTable) gcLocked() {
 // writer view (at == MaxEpoch) includes pending versions and the pending
 // CleanBelow.
 func (m *MemoryTable) slotAt(id int32, at Epoch) int32 {
-	s := m.ents[id].head
-	if at != MaxEpoch {
-		for s >= 0 && m.meta[s].epoch > at {
-			s = m.meta[s].prev
+	e := &m.ents[id]
+	s := e.head
+	switch {
+	case at == MaxEpoch:
+		if s < 0 || e.flags&entTomb != 0 {
+			return -1
 		}
+		if m.hasClean && e.flags&entPending == 0 && bytes.Compare(m.keyOf(id), m.cleanBel) < 0 {
+			return -1
+		}
+		return s
+	case at >= m.committed && e.flags&entPending == 0:
+		// A committed head is at most the committed epoch: visible.
+		if s < 0 || e.flags&entTomb != 0 {
+			return -1
+		}
+		return s
+	}
+	for s >= 0 && m.meta[s].epoch > at {
+		s = m.meta[s].prev
 	}
 	if s < 0 || m.meta[s].tomb {
 		return -1
 	}
-	if at == MaxEpoch && m.hasClean && m.meta[s].epoch != uncommitted && bytes.Compare(m.keyOf(id), m.cleanBel) < 0 {
-		return -1
-	}
 	return s
+}
+
+// setHead makes slot s entry e's newest version, its flags following.
+func (m *MemoryTable) setHead(e *memEnt, s int32) {
+	e.head = s
+	e.flags &^= entPending | entTomb
+	if s >= 0 {
+		if m.meta[s].epoch == uncommitted {
+			e.flags |= entPending
+		}
+		if m.meta[s].tomb {
+			e.flags |= entTomb
+		}
+	}
 }
 
 // Get implements Table: the writer view.
@@ -757,7 +681,13 @@ func (m *MemoryTable) Get(ctx context.Context, keys [][]byte) (Lookup, error) {
 }
 
 func (m *MemoryTable) get(keys [][]byte, at Epoch) (Lookup, error) {
-	src := make([]int32, len(keys))
+	sp, _ := m.srcPool.Get().(*[]int32)
+	if sp == nil {
+		sp = new([]int32)
+	}
+	defer m.srcPool.Put(sp)
+	src := slices.Grow((*sp)[:0], len(keys))[:len(keys)]
+	*sp = src
 	found := make([]bool, len(keys))
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -775,10 +705,6 @@ func (m *MemoryTable) get(keys [][]byte, at Epoch) (Lookup, error) {
 	return Lookup{Values: rec, Found: found}, nil
 }
 
-// lookupGroup is the number of keys lookupLocked resolves a stage at a
-// time.
-const lookupGroup = 32
-
 // lookupLocked sets src[i] to the slot of keys[i] visible at epoch at, or
 // -1.
 func (m *MemoryTable) lookupLocked(keys [][]byte, at Epoch, src []int32) {
@@ -787,50 +713,6 @@ func (m *MemoryTable) lookupLocked(keys [][]byte, at Epoch, src []int32) {
 		if id >= 0 {
 			src[i] = m.slotAt(id, at)
 		}
-	}
-}
-
-// findLocked sets ids[i] to the entry of keys[i], or -1. It works in groups
-// of keys and stages (hash and index probe, entry, key comparison), so the
-// cache misses of one stage overlap across the group's keys instead of
-// following each other key by key.
-func (m *MemoryTable) findLocked(keys [][]byte, out []int32) {
-	var tags [lookupGroup]uint64
-	var first [lookupGroup]uint64
-	var ids [lookupGroup]int32
-	mask := uint64(len(m.tab) - 1)
-	for lo := 0; lo < len(keys); lo += lookupGroup {
-		ks := keys[lo:min(lo+lookupGroup, len(keys))]
-		// Stage 1: hash, and walk the probe sequence to the first slot
-		// with the key's tag.
-		for i, k := range ks {
-			tags[i] = uint64(uint32(m.hash(k)))
-			first[i] = 0
-			for j := tags[i] & mask; m.tab[j] != 0; j = (j + 1) & mask {
-				if m.tab[j]>>32 == tags[i] {
-					first[i] = m.tab[j]
-					break
-				}
-			}
-		}
-		// Stage 2: the candidate entries' key references.
-		for i := range ks {
-			ids[i] = -1
-			if t := first[i]; t != 0 {
-				ids[i] = int32(uint32(t)) - 1
-				first[i] = m.ents[ids[i]].key
-			}
-		}
-		// Stage 3: compare keys; a false tag match probes in full.
-		for i, k := range ks {
-			if id := ids[i]; id >= 0 {
-				off, n := first[i]>>24, first[i]&maxMemKey
-				if !bytes.Equal(m.keys[off:off+n], k) {
-					ids[i] = m.findFrom(k, tags[i])
-				}
-			}
-		}
-		copy(out[lo:], ids[:len(ks)])
 	}
 }
 
