@@ -271,4 +271,3 @@ func (m *MemoryTable) removeEntry(id int32) {
 		m.freeEnts = append(m.freeEnts, id)
 	}
 }
-
