@@ -28,6 +28,10 @@ const countField = "_count"
 // unique key) the key is the whole row and a hidden count column holds its
 // multiplicity, so duplicates and their deletes are exact.
 //
+// How a view without a key lays out its rows is its BagMode (see there):
+// counted (the default), or blind writes keyed by a row id when the input
+// is append-only or insert-mostly.
+//
 // Next/Run are used by one goroutine; Read and the Coordinator's
 // ReadViews may run concurrently from any goroutine.
 type Materialize struct {
@@ -39,6 +43,9 @@ type Materialize struct {
 	commit   Committer
 	mem      memory.Allocator
 	rowKey   bool // bag-mode keys are vec.AppendRowKey encodings
+	bag      BagMode
+	vs       *arrow.Schema // the table's value schema
+	ids      rowIDs
 
 	// Scratch reused across chunks by apply (one goroutine).
 	ops      []state.Op
@@ -46,6 +53,7 @@ type Materialize struct {
 	bagAcc   []bagAcc
 	distinct [][]byte
 	idx      []int32
+	blind    blindScratch
 
 	mu   sync.Mutex
 	pins map[uint64]state.Snapshot // committed epochs kept for consistent reads
@@ -90,7 +98,11 @@ func NewMaterialize(input Executor, colTypes []types.T, keyCols []int, table sta
 			m.enc = enc
 		}
 	}
+	if h, ok := input.(bagModer); ok && keyCols == nil {
+		m.bag = h.bagMode()
+	}
 	vs := m.ValueSchema()
+	m.vs = vs
 	if table == nil {
 		t, err := state.NewMemoryTable(vs, m.mem)
 		if err != nil {
@@ -201,6 +213,9 @@ func (m *Materialize) keyArrays(b arrow.RecordBatch) []arrow.Array {
 }
 
 func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
+	if m.keyCols == nil && m.bag == BagAppendOnly {
+		return m.applyAppendOnly(ctx, c)
+	}
 	var ks [][]byte
 	if m.rowKey {
 		cols := c.Batch.Columns()
@@ -231,6 +246,9 @@ func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
 		}
 		m.ops = ops
 		return m.table.Write(ctx, ks, ops, c.Batch)
+	}
+	if m.bag == BagInsertMostly {
+		return m.applyInsertMostly(ctx, c, ks)
 	}
 	// Bag mode: net delta per distinct row, added to the stored count. The
 	// dedup map's keys alias ks (no copy per row) and are cleared before
@@ -289,7 +307,7 @@ func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
 	defer rows.Release()
 	cnt := counts.NewArray()
 	defer cnt.Release()
-	vals := array.NewRecordBatch(m.ValueSchema(), append(append([]arrow.Array(nil), rows.Columns()...), cnt), int64(len(order)))
+	vals := array.NewRecordBatch(m.vs, append(append([]arrow.Array(nil), rows.Columns()...), cnt), int64(len(order)))
 	defer vals.Release()
 	return m.table.Write(ctx, distinct, ops, vals)
 }
@@ -404,6 +422,10 @@ func (m *Materialize) Close() error {
 		delete(m.pins, e)
 	}
 	m.mu.Unlock()
+	if m.blind.ones != nil {
+		m.blind.ones.Release()
+		m.blind.ones = nil
+	}
 	err := m.input.Close()
 	if cerr := m.table.Close(); err == nil {
 		err = cerr

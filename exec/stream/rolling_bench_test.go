@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -27,7 +28,9 @@ import (
 //
 //	ewma:   HashAggregate(GROUP BY sym, ewma(px, 0.06)) → Materialize(key sym)
 //	stddev: RollingWindow(stddev_samp(px) OVER (PARTITION BY sym ORDER BY ts
-//	        ROWS BETWEEN 19 PRECEDING AND CURRENT ROW)) → Materialize(bag)
+//	        ROWS BETWEEN 19 PRECEDING AND CURRENT ROW)) → Materialize(bag,
+//	        insert-mostly as the planner builds it; BagModes=1 in the
+//	        environment adds the counted and append-only layouts)
 //
 // for 1K, 100K and 1M symbols and each state backend (in-memory
 // filesystems for pebble and columnar, so disk speed is not measured).
@@ -176,24 +179,35 @@ func BenchmarkFinEWMAView(b *testing.B) {
 
 // BenchmarkFinRollingStddevView is a 20-row rolling stddev per symbol.
 func BenchmarkFinRollingStddevView(b *testing.B) {
+	modes := []BagMode{BagInsertMostly}
+	if os.Getenv("BagModes") != "" {
+		modes = []BagMode{BagCounted, BagInsertMostly, BagAppendOnly}
+	}
 	for _, kind := range finBenchBackends {
 		for _, ng := range finBenchSymbols {
-			b.Run(fmt.Sprintf("backend=%s/symbols=%d", kind, ng), func(b *testing.B) {
-				src := newFinSource(ng)
-				calls := []RollingCall{{Kind: RollStddevSamp, Arg: 1, Preceding: 19}}
-				inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T}
-				out := arrow.NewSchema(append(append([]arrow.Field{}, src.schema.Fields()...), types.ArrowField("sd", types.Float8T)), nil)
-				rw, err := NewRollingWindow(src, inTypes, out, []int{0}, 2, calls, func(context.Context, arrow.RecordBatch) ([]arrow.Array, error) {
-					return nil, fmt.Errorf("no fallback in the benchmark")
+			for _, mode := range modes {
+				name := fmt.Sprintf("backend=%s/symbols=%d", kind, ng)
+				if len(modes) > 1 {
+					name += "/mode=" + mode.String()
+				}
+				b.Run(name, func(b *testing.B) {
+					src := newFinSource(ng)
+					calls := []RollingCall{{Kind: RollStddevSamp, Arg: 1, Preceding: 19}}
+					inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T}
+					out := arrow.NewSchema(append(append([]arrow.Field{}, src.schema.Fields()...), types.ArrowField("sd", types.Float8T)), nil)
+					rw, err := NewRollingWindow(src, inTypes, out, []int{0}, 2, calls, func(context.Context, arrow.RecordBatch) ([]arrow.Array, error) {
+						return nil, fmt.Errorf("no fallback in the benchmark")
+					})
+					require.NoError(b, err)
+					f := &backends.Factory{}
+					tbl := openBenchTable(b, f, kind, out, nil)
+					mat, err := NewMaterialize(rw, append(inTypes, types.Float8T), nil, tbl, nil)
+					require.NoError(b, err)
+					mat.WithBagMode(mode)
+					defer mat.Close()
+					runFinBench(b, mat)
 				})
-				require.NoError(b, err)
-				f := &backends.Factory{}
-				tbl := openBenchTable(b, f, kind, out, nil)
-				mat, err := NewMaterialize(rw, append(inTypes, types.Float8T), nil, tbl, nil)
-				require.NoError(b, err)
-				defer mat.Close()
-				runFinBench(b, mat)
-			})
+			}
 		}
 	}
 }

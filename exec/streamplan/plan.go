@@ -91,6 +91,8 @@ type flow struct {
 	appendOnly bool
 	wm         map[int]bool
 	key        []int // unique key columns, nil when unknown
+	// insertMostly: deletes are rare (a rolling window's retractions)
+	insertMostly bool
 }
 
 // Build builds the dataflow for plan n. On error the executors built so far
@@ -100,7 +102,16 @@ func (b *Builder) Build(ctx context.Context, n planner.Node) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Root: f.ex, Types: f.ts, AppendOnly: f.appendOnly, WatermarkCols: f.wm, Key: f.key}, nil
+	// The view's Materialize stores rows without a key blindly when they
+	// are never or rarely deleted (stream.BagMode).
+	root := f.ex
+	switch {
+	case f.appendOnly:
+		root = stream.HintBagMode(root, stream.BagAppendOnly)
+	case f.insertMostly:
+		root = stream.HintBagMode(root, stream.BagInsertMostly)
+	}
+	return &Result{Root: root, Types: f.ts, AppendOnly: f.appendOnly, WatermarkCols: f.wm, Key: f.key}, nil
 }
 
 // hasStreamingInput reports whether n reads a table or view.
@@ -241,7 +252,7 @@ func (b *Builder) project(f flow, exprs []planner.Expr, in planner.Schema, out p
 		f.ex.Close()
 		return flow{}, err
 	}
-	return flow{ex: p.WithWatermarks(wm), ts: out.Types(), appendOnly: f.appendOnly, wm: outWM, key: mapKey(f.key, exprs)}, nil
+	return flow{ex: p.WithWatermarks(wm), ts: out.Types(), appendOnly: f.appendOnly, wm: outWM, key: mapKey(f.key, exprs), insertMostly: f.insertMostly}, nil
 }
 
 // extend appends computed columns to f: the result has f's columns then

@@ -34,7 +34,7 @@ func rollingWindow(x *planner.Window, in flow, part []int, compute stream.Window
 	if len(budget) > 0 && budget[0] != nil {
 		rw.WithMemBudget(budget[0])
 	}
-	return flow{ex: rw, ts: x.Out.Types(), wm: map[int]bool{}}, true, nil
+	return flow{ex: rw, ts: x.Out.Types(), wm: map[int]bool{}, insertMostly: true}, true, nil
 }
 
 // rollingCalls translates x's calls, or reports that they do not fit.

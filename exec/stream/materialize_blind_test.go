@@ -1,0 +1,310 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/sabotsql/sabotsql/storage/state/backends"
+)
+
+var allBackends = []state.BackendKind{state.BackendMemory, state.BackendPebble, state.BackendColumnar}
+
+// bagEpochs generates random epochs of chunks of (a, b) int8 rows from a
+// small domain (many duplicates, some NULLs). With deletes, some rows
+// delete or update a row the model holds, and a few delete a row that was
+// never inserted. model receives the expected multiset after each epoch.
+func bagEpochs(rng *rand.Rand, nEpochs int, deletes bool) (epochs [][][]row, models []map[string]int) {
+	model := map[string]int{}
+	val := func() *int64 {
+		if rng.IntN(12) == 0 {
+			return nil
+		}
+		v := int64(rng.IntN(6))
+		return &v
+	}
+	key := func(r row) string {
+		s := ""
+		for _, v := range r.vals {
+			if v == nil {
+				s += " NULL"
+			} else {
+				s += fmt.Sprintf(" %d", *v)
+			}
+		}
+		return s[1:]
+	}
+	for range nEpochs {
+		var chunks [][]row
+		for range rng.IntN(4) {
+			size := []int{1, 3, 40, 300}[rng.IntN(4)]
+			var rows []row
+			net := map[string]int{}
+			stored := map[string]int{}
+			for k, n := range model {
+				stored[k] = n
+			}
+			for range size {
+				r := row{op: Insert, vals: []*int64{val(), val()}}
+				if deletes {
+					switch d := rng.IntN(10); {
+					case d < 3:
+						r.op = Delete
+					case d == 3:
+						// An update pair.
+						old := row{op: UpdateDelete, vals: []*int64{val(), val()}}
+						rows = append(rows, old)
+						net[key(old)]--
+						r.op = UpdateInsert
+					}
+				}
+				rows = append(rows, r)
+				net[key(r)] += int(r.op.Sign())
+			}
+			// The model applies a chunk's net change per distinct row; a
+			// row deleted more often than it exists ends absent.
+			for k, d := range net {
+				if n := stored[k] + d; n > 0 {
+					model[k] = n
+				} else {
+					delete(model, k)
+				}
+			}
+			chunks = append(chunks, rows)
+		}
+		epochs = append(epochs, chunks)
+		snap := map[string]int{}
+		for k, n := range model {
+			snap[k] = n
+		}
+		models = append(models, snap)
+	}
+	return epochs, models
+}
+
+func expandModel(m map[string]int) []string {
+	var out []string
+	for k, n := range m {
+		for range n {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// runBagView pushes epochs through a Materialize in mode over a table of
+// kind and checks the view after every barrier against models, reading it
+// both whole (Read) and paged (ViewReader with 7-row pages).
+func runBagView(t *testing.T, f *backends.Factory, kind state.BackendKind, name string, mode BagMode, epochs [][][]row, models []map[string]int) {
+	schema, ts := int8Schema("a", "b")
+	var msgs []Message
+	for e, chunks := range epochs {
+		for _, rows := range chunks {
+			msgs = append(msgs, makeChunk(t, schema, rows))
+		}
+		msgs = append(msgs, Barrier{Epoch: uint64(e + 1)})
+	}
+	tbl, err := f.Open(t.Context(), kind, name, MaterializeValueSchema(schema, nil))
+	require.NoError(t, err)
+	mat, err := NewMaterialize(&script{schema: schema, msgs: msgs}, ts, nil, tbl, nil)
+	require.NoError(t, err)
+	mat.WithBagMode(mode)
+	defer func() { require.NoError(t, mat.Close()) }()
+	for e := range epochs {
+		msg, err := mat.Next(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, Barrier{Epoch: uint64(e + 1)}, msg)
+		want := expandModel(models[e])
+		bs, err := mat.Read(t.Context(), uint64(e+1))
+		require.NoError(t, err)
+		got := readBatches(t, bs, ts, []int{0, 1})
+		slices.Sort(got)
+		require.Equal(t, want, got, "%s %s epoch %d", kind, mode, e+1)
+
+		snap, err := mat.snapshot(uint64(e + 1))
+		require.NoError(t, err)
+		r := mat.newReader(snap, true, []int{0, 1}).WithPageRows(7)
+		paged := readAll(t, r, ts, viewBatchRows)
+		require.NoError(t, r.Close())
+		slices.Sort(paged)
+		require.Equal(t, want, paged, "%s %s epoch %d paged", kind, mode, e+1)
+	}
+}
+
+// TestBagModesAppendOnly runs random append-only changelogs with
+// duplicates through every bag mode and backend: the view holds the same
+// multiset whichever mode stores it.
+func TestBagModesAppendOnly(t *testing.T) {
+	for seed := uint64(1); seed <= 6; seed++ {
+		epochs, models := bagEpochs(rand.New(rand.NewPCG(seed, 8)), 6, false)
+		for _, kind := range allBackends {
+			f := &backends.Factory{}
+			for _, mode := range []BagMode{BagCounted, BagAppendOnly, BagInsertMostly} {
+				runBagView(t, f, kind, fmt.Sprintf("v%d_%d", seed, mode), mode, epochs, models)
+			}
+			require.NoError(t, f.Close())
+		}
+	}
+}
+
+// TestBagModesRetractable runs random changelogs with deletes, updates and
+// deletes of absent rows through the counted and insert-mostly modes.
+func TestBagModesRetractable(t *testing.T) {
+	for seed := uint64(1); seed <= 6; seed++ {
+		epochs, models := bagEpochs(rand.New(rand.NewPCG(seed, 9)), 6, true)
+		for _, kind := range allBackends {
+			f := &backends.Factory{}
+			for _, mode := range []BagMode{BagCounted, BagInsertMostly} {
+				runBagView(t, f, kind, fmt.Sprintf("v%d_%d", seed, mode), mode, epochs, models)
+			}
+			require.NoError(t, f.Close())
+		}
+	}
+}
+
+// TestBagAppendOnlyRejectsDelete: a delete reaching an append-only view
+// is an internal error, not a silently wrong view.
+func TestBagAppendOnlyRejectsDelete(t *testing.T) {
+	schema, ts := int8Schema("a")
+	msgs := []Message{makeChunk(t, schema, parseRows(t, "+ 1\n- 1"))}
+	mat, err := NewMaterialize(&script{schema: schema, msgs: msgs}, ts, nil, nil, nil)
+	require.NoError(t, err)
+	mat.WithBagMode(BagAppendOnly)
+	defer mat.Close()
+	_, err = mat.Next(t.Context())
+	require.Error(t, err)
+	require.Equal(t, pgerror.InternalError, pgerror.CodeOf(err))
+}
+
+// TestBagModeHint: a mode hinted on the dataflow reaches a Materialize
+// built over a Tee of it; keyed views ignore it.
+func TestBagModeHint(t *testing.T) {
+	schema, ts := int8Schema("a")
+	for _, mode := range []BagMode{BagCounted, BagAppendOnly, BagInsertMostly} {
+		log := NewChangelog(schema)
+		tee := NewTee(HintBagMode(&script{schema: schema}, mode), log)
+		mat, err := NewMaterialize(tee, ts, nil, nil, nil)
+		require.NoError(t, err)
+		require.Equal(t, mode, mat.BagMode())
+		require.NoError(t, mat.Close())
+
+		keyed, err := NewMaterialize(NewTee(HintBagMode(&script{schema: schema}, mode), NewChangelog(schema)), ts, []int{0}, nil, nil)
+		require.NoError(t, err)
+		require.Equal(t, BagCounted, keyed.BagMode())
+		require.NoError(t, keyed.Close())
+	}
+}
+
+// TestBagRowIDsAcrossReopen writes a blind view into a persistent table,
+// leaves uncommitted writes behind, reopens the table (a restart) and
+// writes more: no new row may overwrite a recovered one, so the view is
+// the recovered rows plus the new ones.
+func TestBagRowIDsAcrossReopen(t *testing.T) {
+	schema, ts := int8Schema("a", "b")
+	for _, kind := range []state.BackendKind{state.BackendPebble, state.BackendColumnar} {
+		for _, mode := range []BagMode{BagAppendOnly, BagInsertMostly} {
+			f := &backends.Factory{Dir: t.TempDir()}
+			rng := rand.New(rand.NewPCG(uint64(mode), 1))
+			gen := func(n int) []row {
+				rows := make([]row, n)
+				for i := range rows {
+					a, b := int64(rng.IntN(3)), int64(rng.IntN(3))
+					rows[i] = row{op: Insert, vals: []*int64{&a, &b}}
+				}
+				return rows
+			}
+			var tbl state.Table
+			open := func(msgs []Message) *Materialize {
+				var err error
+				tbl, err = f.Open(t.Context(), kind, "view", MaterializeValueSchema(schema, nil))
+				require.NoError(t, err)
+				mat, err := NewMaterialize(&script{schema: schema, msgs: msgs}, ts, nil, tbl, nil)
+				require.NoError(t, err)
+				return mat.WithBagMode(mode)
+			}
+			read := func(mat *Materialize) []string {
+				bs, err := mat.Read(t.Context(), mat.CommittedEpoch())
+				require.NoError(t, err)
+				out := readBatches(t, bs, ts, []int{0, 1})
+				slices.Sort(out)
+				return out
+			}
+			// First run: two committed epochs, then writes left pending.
+			first := open([]Message{makeChunk(t, schema, gen(50)), Barrier{Epoch: 1},
+				makeChunk(t, schema, gen(50)), Barrier{Epoch: 2}, makeChunk(t, schema, gen(50))})
+			for range 2 {
+				_, err := first.Next(t.Context())
+				require.NoError(t, err)
+			}
+			ce, err := tbl.(state.Checkpointer).Checkpoint(t.Context())
+			require.NoError(t, err)
+			require.Equal(t, state.Epoch(2), ce)
+			_, err = first.Next(t.Context()) // applies the pending chunk, then ends
+			require.NoError(t, err)
+			require.NoError(t, first.Close())
+
+			// Second run: the recovered rows plus new ones.
+			newRows := gen(80)
+			second := open([]Message{makeChunk(t, schema, newRows), Barrier{Epoch: 10}})
+			recovered := read(second)
+			require.Equal(t, uint64(2), second.CommittedEpoch())
+			require.Len(t, recovered, 100)
+			msg, err := second.Next(t.Context())
+			require.NoError(t, err)
+			require.Equal(t, Barrier{Epoch: 10}, msg)
+			want := append([]string(nil), recovered...)
+			for _, r := range newRows {
+				want = append(want, fmt.Sprintf("%d %d", *r.vals[0], *r.vals[1]))
+			}
+			slices.Sort(want)
+			require.Equal(t, want, read(second), "%s %s", kind, mode)
+			require.NoError(t, second.Close())
+			require.NoError(t, f.Close())
+		}
+	}
+}
+
+// TestBagInsertMostlyRollingFallback feeds a rolling window whose rows
+// arrive out of order (so it retracts partitions) into counted and
+// insert-mostly views: both end with the same rows.
+func TestBagInsertMostlyRollingFallback(t *testing.T) {
+	calls := []RollingCall{{Kind: RollStddevSamp, Arg: 3, Preceding: 4}, {Kind: RollCountStar, Preceding: -1}}
+	for seed := uint64(1); seed <= 5; seed++ {
+		epochs := genRolling(rand.New(rand.NewPCG(seed, 4)), 6, 5, true, 0, 1)
+		var views [2][]string
+		for i, mode := range []BagMode{BagCounted, BagInsertMostly} {
+			var msgs []Message
+			for e, chunks := range epochs {
+				for _, rows := range chunks {
+					if len(rows) > 0 {
+						msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))})
+					}
+				}
+				msgs = append(msgs, Barrier{Epoch: uint64(e + 1)})
+			}
+			out := rollOutSchema(calls)
+			rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, out, []int{1}, 2, calls, refCompute(calls))
+			require.NoError(t, err)
+			vts := append(append([]types.T(nil), rollTypes...), types.Float8T, types.Int8T)
+			mat, err := NewMaterialize(rw, vts, nil, nil, nil)
+			require.NoError(t, err)
+			mat.WithBagMode(mode)
+			require.NoError(t, mat.Run(context.Background()))
+			bs, err := mat.Read(t.Context(), mat.CommittedEpoch())
+			require.NoError(t, err)
+			views[i] = readBatches(t, bs, vts, []int{0, 1, 2, 3, 4, 5})
+			slices.Sort(views[i])
+			require.NoError(t, mat.Close())
+		}
+		require.NotEmpty(t, views[0])
+		require.Equal(t, views[0], views[1], "seed %d", seed)
+	}
+}
