@@ -116,21 +116,32 @@ type HashAggregate struct {
 	cleaned  []types.Datum
 	lateRows int64
 
-	// Epoch state: groups touched since the last barrier, in first-touch
-	// order, with their output as of the first touch.
-	dirty     []groupRef
-	oldExists []bool
-	oldKeys   [][]arrow.Array // per group column: parts of the dirty keys
-	oldVals   []array.Builder // per agg: old results of dirty groups
-
 	// spill is the spill state set by WithSpill (nil: in memory only).
 	spill *aggSpill
 
 	pending []Message
-	groups  []uint32
-	rowGen  []int32
-	upd     []uint32
-	ret     []uint32
+
+	// Per-chunk scratch: group and generation of every row, the rows of
+	// first touches, update/retract group lists, argument arrays.
+	groups    []uint32
+	rowGen    []int32
+	firstRows []int32
+	seedIDs   []uint32
+	starts    []int  // per gen: its dirty groups before the chunk
+	hasRows   []bool // per gen: the chunk has rows of it
+	upd       []uint32
+	ret       []uint32
+	args      []arrow.Array
+	keys      []arrow.Array
+	// Per-barrier scratch and the new-result builders, one per aggregate.
+	newB    []array.Builder
+	changed []bool
+	idx     []int32
+	outIDs  []uint32
+	// touchGen is, with several generations, the generation of every first
+	// touch of the epoch in order: the output follows first-touch order
+	// across generations.
+	touchGen []int32
 }
 
 // aggGen is one generation of group state: a group table with dense ids and
@@ -146,14 +157,21 @@ type aggGen struct {
 	rets    []kernels.GroupResulter
 	retrs   []kernels.Retractor
 	rows    []int64 // live input rows per group
-	isDirty []bool
+	isDirty []bool  // touched in the current epoch
 	dead    []bool
 	ndead   int
-}
 
-type groupRef struct {
-	gen *aggGen
-	g   uint32
+	// Epoch state: the groups touched since the last barrier in
+	// first-touch order, whether each had a view row then, and per
+	// aggregate its output then (outs). keepKeys: the group table cannot
+	// give keys back by id (several key columns), so the first-touch rows'
+	// keys are kept in oldKeys (per group column, parts).
+	dirty     []uint32
+	oldExists []bool
+	outRows   []uint8 // per dirty group: its output rows at the barrier (0-2)
+	outs      []aggOut
+	keepKeys  bool
+	oldKeys   [][]arrow.Array
 }
 
 func (h *HashAggregate) newGen() (*aggGen, error) {
@@ -163,14 +181,26 @@ func (h *HashAggregate) newGen() (*aggGen, error) {
 		r1, ok1 := acc.(kernels.GroupResulter)
 		r2, ok2 := acc.(kernels.Retractor)
 		if !ok1 || !ok2 {
+			gen.release()
 			return nil, pgerror.Unsupported("aggregate %s is not supported in materialized views (it cannot retract rows)", a.Name)
 		}
 		gen.accs = append(gen.accs, acc)
 		gen.rets = append(gen.rets, r1)
 		gen.retrs = append(gen.retrs, r2)
+		gen.outs = append(gen.outs, newAggOut(h.mem, a.Type))
 	}
 	if len(h.groupCols) > 0 {
 		gen.gt = agg.NewGroupTable(h.keyTypes, h.mem)
+		if len(h.groupCols) > 1 {
+			gen.keepKeys = true
+		} else {
+			probe, ok := gen.gt.TakeKeys(h.mem, h.schema.Field(0).Type, nil)
+			gen.keepKeys = !ok
+			if ok {
+				probe.Release()
+			}
+		}
+		gen.oldKeys = make([][]arrow.Array, len(h.groupCols))
 	} else {
 		gen.grow(1)
 	}
@@ -184,12 +214,38 @@ func (gen *aggGen) grow(n int) {
 	for _, a := range gen.accs {
 		a.Grow(n)
 	}
+	for _, o := range gen.outs {
+		o.grow(n)
+	}
 	gen.rows = append(gen.rows, make([]int64, n-len(gen.rows))...)
 	gen.isDirty = append(gen.isDirty, make([]bool, n-len(gen.isDirty))...)
 	gen.dead = append(gen.dead, make([]bool, n-len(gen.dead))...)
 }
 
+// resetEpoch clears the generation's epoch state.
+func (gen *aggGen) resetEpoch() {
+	for _, g := range gen.dirty {
+		gen.isDirty[g] = false
+	}
+	gen.dirty = gen.dirty[:0]
+	gen.oldExists = gen.oldExists[:0]
+	for i, parts := range gen.oldKeys {
+		for _, a := range parts {
+			a.Release()
+		}
+		gen.oldKeys[i] = parts[:0]
+	}
+	for _, o := range gen.outs {
+		o.reset()
+	}
+}
+
 func (gen *aggGen) release() {
+	gen.resetEpoch()
+	for _, o := range gen.outs {
+		o.release()
+	}
+	gen.outs = nil
 	if gen.gt != nil {
 		gen.gt.Release()
 		gen.gt = nil
@@ -231,16 +287,15 @@ func NewHashAggregate(input Executor, inTypes []types.T, groupCols []int, aggs [
 		}
 		fields = append(fields, types.ArrowField(a.Name, a.Type))
 	}
+	h.schema = arrow.NewSchema(fields, nil)
 	gen, err := h.newGen()
 	if err != nil {
 		return nil, err
 	}
 	h.gens = []*aggGen{gen}
 	for _, a := range aggs {
-		h.oldVals = append(h.oldVals, array.NewBuilder(h.mem, types.ArrowType(a.Type)))
+		h.newB = append(h.newB, array.NewBuilder(h.mem, types.ArrowType(a.Type)))
 	}
-	h.schema = arrow.NewSchema(fields, nil)
-	h.oldKeys = make([][]arrow.Array, len(groupCols))
 	h.cleaned = make([]types.Datum, len(groupCols))
 	return h, nil
 }
@@ -337,67 +392,173 @@ func (h *HashAggregate) apply(ctx context.Context, c *Chunk) error {
 			return err
 		}
 	}
-	// First touches this epoch: remember the output as it was.
-	var first []int32
-	for i, g := range h.groups {
-		gen := h.gens[h.rowGen[i]]
-		if gen.isDirty[g] {
-			continue
-		}
-		gen.isDirty[g] = true
-		h.dirty = append(h.dirty, groupRef{gen: gen, g: g})
-		first = append(first, int32(i))
-		h.oldExists = append(h.oldExists, h.exists(gen, g))
-		for j, r := range gen.rets {
-			if err := r.AppendResult(h.ectx, g, h.oldVals[j]); err != nil {
-				return fmt.Errorf("stream: aggregate %s: %w", h.aggs[j].Name, err)
-			}
+	retracts := false
+	for _, op := range ops {
+		if op.Sign() < 0 {
+			retracts = true
+			break
 		}
 	}
-	if len(first) > 0 {
-		for i, col := range h.groupCols {
-			h.oldKeys[i] = append(h.oldKeys[i], vec.Take(h.mem, b.Column(col), first))
+	h.args = h.args[:0]
+	for _, a := range h.aggs {
+		for _, col := range a.Args {
+			h.args = append(h.args, b.Column(col))
 		}
 	}
-	h.upd = resize(h.upd, n)
-	h.ret = resize(h.ret, n)
-	args := make([]arrow.Array, 0, 2)
+	if err := h.touch(b, ops, before); err != nil {
+		return err
+	}
+	single := len(h.gens) == 1
 	for gi, gen := range h.gens {
-		any, anyRet := false, false
-		for i, g := range h.groups {
-			if int(h.rowGen[i]) != gi {
-				h.upd[i], h.ret[i] = kernels.NoGroup, kernels.NoGroup
-				continue
-			}
-			any = true
-			if ops[i].Sign() > 0 {
-				h.upd[i], h.ret[i] = g, kernels.NoGroup
-				gen.rows[g]++
-			} else {
-				h.upd[i], h.ret[i] = kernels.NoGroup, g
-				gen.rows[g]--
-				anyRet = true
-			}
-		}
-		if !any {
+		if !single && !h.hasRows[gi] {
 			continue
 		}
+		upd, ret := h.groups, []uint32(nil)
+		if !single || retracts {
+			upd, ret = h.split(ops, int32(gi), single)
+		}
+		args := h.args
 		for j, a := range h.aggs {
-			args = args[:0]
-			for _, col := range a.Args {
-				args = append(args, b.Column(col))
-			}
-			if err := gen.accs[j].Update(h.ectx, h.upd, args); err != nil {
+			aa := args[:len(a.Args):len(a.Args)]
+			args = args[len(a.Args):]
+			if err := gen.accs[j].Update(h.ectx, upd, aa); err != nil {
 				return fmt.Errorf("stream: aggregate %s: %w", a.Name, err)
 			}
-			if anyRet {
-				if err := gen.retrs[j].Retract(h.ectx, h.ret, args); err != nil {
+			if ret != nil {
+				if err := gen.retrs[j].Retract(h.ectx, ret, aa); err != nil {
 					return fmt.Errorf("stream: aggregate %s retract: %w", a.Name, err)
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// touch does the bookkeeping of the chunk's rows before they change the
+// accumulators: live row counts, and for each group the epoch touches
+// first, its dirty mark, whether it has a view row and its output as of
+// now (captured or, for groups loaded from spill, seeded from their
+// state). With several generations it also records the generation of each
+// first touch (h.touchGen) and which generations have rows (h.hasRows).
+func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int) error {
+	h.starts = resize(h.starts, len(h.gens))
+	for gi, gen := range h.gens {
+		h.starts[gi] = len(gen.dirty)
+	}
+	h.firstRows, h.seedIDs = h.firstRows[:0], h.seedIDs[:0]
+	newest := len(h.gens) - 1
+	tg0 := len(h.touchGen)
+	if newest == 0 {
+		gen := h.gens[0]
+		rows, isDirty := gen.rows, gen.isDirty
+		global := gen.gt == nil
+		for i, g := range h.groups {
+			if !isDirty[g] {
+				isDirty[g] = true
+				ex := rows[g] > 0
+				if global {
+					ex = h.seen
+				} else if ex && int(g) >= before {
+					// Created by this chunk with rows: loaded from spill.
+					h.seedIDs = append(h.seedIDs, g)
+				}
+				gen.dirty = append(gen.dirty, g)
+				gen.oldExists = append(gen.oldExists, ex)
+				h.firstRows = append(h.firstRows, int32(i))
+			}
+			if ops[i].Sign() > 0 {
+				rows[g]++
+			} else {
+				rows[g]--
+			}
+		}
+	} else {
+		h.hasRows = resize(h.hasRows, len(h.gens))
+		clear(h.hasRows)
+		for i, g := range h.groups {
+			gi := h.rowGen[i]
+			gen := h.gens[gi]
+			h.hasRows[gi] = true
+			if !gen.isDirty[g] {
+				gen.isDirty[g] = true
+				ex := gen.rows[g] > 0
+				if ex && int(gi) == newest && int(g) >= before {
+					h.seedIDs = append(h.seedIDs, g)
+				}
+				gen.dirty = append(gen.dirty, g)
+				gen.oldExists = append(gen.oldExists, ex)
+				h.firstRows = append(h.firstRows, int32(i))
+				h.touchGen = append(h.touchGen, gi)
+			}
+			if ops[i].Sign() > 0 {
+				gen.rows[g]++
+			} else {
+				gen.rows[g]--
+			}
+		}
+	}
+	if len(h.firstRows) == 0 {
+		return nil
+	}
+	for gi, gen := range h.gens {
+		first := gen.dirty[h.starts[gi]:]
+		if len(first) == 0 {
+			continue
+		}
+		var seeds []uint32
+		if gi == newest {
+			seeds = h.seedIDs
+		}
+		for j, o := range gen.outs {
+			if err := o.capture(h.ectx, gen.rets[j], first); err != nil {
+				return fmt.Errorf("stream: aggregate %s: %w", h.aggs[j].Name, err)
+			}
+			if err := o.seed(h.ectx, gen.rets[j], seeds); err != nil {
+				return fmt.Errorf("stream: aggregate %s: %w", h.aggs[j].Name, err)
+			}
+		}
+		if !gen.keepKeys {
+			continue
+		}
+		rows := h.firstRows
+		if newest > 0 {
+			rows = nil
+			for k, tg := range h.touchGen[tg0:] {
+				if int(tg) == gi {
+					rows = append(rows, h.firstRows[k])
+				}
+			}
+		}
+		for i, col := range h.groupCols {
+			gen.oldKeys[i] = append(gen.oldKeys[i], vec.Take(h.mem, b.Column(col), rows))
+		}
+	}
+	return nil
+}
+
+// split sets h.upd and h.ret to the groups of gen gi's added and retracted
+// rows (NoGroup elsewhere) and returns them; ret is nil without
+// retractions.
+func (h *HashAggregate) split(ops []Op, gi int32, single bool) (upd, ret []uint32) {
+	n := len(h.groups)
+	h.upd = resize(h.upd, n)
+	h.ret = resize(h.ret, n)
+	anyRet := false
+	for i, g := range h.groups {
+		switch {
+		case !single && h.rowGen[i] != gi:
+			h.upd[i], h.ret[i] = kernels.NoGroup, kernels.NoGroup
+		case ops[i].Sign() > 0:
+			h.upd[i], h.ret[i] = g, kernels.NoGroup
+		default:
+			h.upd[i], h.ret[i] = kernels.NoGroup, g
+			anyRet = true
+		}
+	}
+	if !anyRet {
+		return h.upd, nil
+	}
+	return h.upd, h.ret
 }
 
 // assign sets h.groups and h.rowGen for every row of b: a group found in an
@@ -410,10 +571,11 @@ func (h *HashAggregate) assign(b arrow.RecordBatch) error {
 		clear(h.rowGen)
 		return nil
 	}
-	keys := make([]arrow.Array, len(h.groupCols))
-	for i, col := range h.groupCols {
-		keys[i] = b.Column(col)
+	h.keys = h.keys[:0]
+	for _, col := range h.groupCols {
+		h.keys = append(h.keys, b.Column(col))
 	}
+	keys := h.keys
 	if newest == 0 {
 		top.gt.Insert(keys, h.groups)
 		top.grow(top.gt.Len())
@@ -468,67 +630,130 @@ func (h *HashAggregate) flush() (*Chunk, error) {
 	if gen := h.gens[0]; gen.gt == nil && !h.seen && !gen.isDirty[0] {
 		// The global row appears at the first barrier even without input.
 		gen.isDirty[0] = true
-		h.dirty = append(h.dirty, groupRef{gen: gen, g: 0})
-		h.oldExists = append(h.oldExists, false)
-		for j, r := range gen.rets {
-			if err := r.AppendResult(h.ectx, 0, h.oldVals[j]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	d := len(h.dirty)
-	if d == 0 {
-		return nil, nil
-	}
-	defer h.resetEpoch()
-	if len(h.groupCols) == 0 {
-		h.seen = true
-	}
-	cols := make([]arrow.Array, 0, len(h.groupCols)+len(h.aggs))
-	defer func() {
-		for _, a := range cols {
-			a.Release()
-		}
-	}()
-	for i := range h.groupCols {
-		k := vec.Concat(h.mem, h.oldKeys[i])
-		doubled := vec.Concat(h.mem, []arrow.Array{k, k})
-		k.Release()
-		cols = append(cols, doubled)
-	}
-	olds := make([]arrow.Array, len(h.aggs))
-	news := make([]arrow.Array, len(h.aggs))
-	defer func() {
-		for i := range olds {
-			if olds[i] != nil {
-				olds[i].Release()
-			}
-			if news[i] != nil {
-				news[i].Release()
-			}
-		}
-	}()
-	for j := range h.aggs {
-		olds[j] = h.oldVals[j].NewArray()
-		nb := array.NewBuilder(h.mem, types.ArrowType(h.aggs[j].Type))
-		for _, ref := range h.dirty {
-			if err := ref.gen.rets[j].AppendResult(h.ectx, ref.g, nb); err != nil {
-				nb.Release()
+		gen.dirty = append(gen.dirty, 0)
+		gen.oldExists = append(gen.oldExists, false)
+		for j, o := range gen.outs {
+			if err := o.capture(h.ectx, gen.rets[j], gen.dirty); err != nil {
 				return nil, fmt.Errorf("stream: aggregate %s: %w", h.aggs[j].Name, err)
 			}
 		}
-		news[j] = nb.NewArray()
-		nb.Release()
-		cols = append(cols, vec.Concat(h.mem, []arrow.Array{olds[j], news[j]}))
 	}
-	idx := make([]int32, 0, 2*d)
-	ops := make([]Op, 0, 2*d)
-	for i, ref := range h.dirty {
-		oldEx, newEx := h.oldExists[i], h.exists(ref.gen, ref.g)
+	defer h.resetEpoch()
+	if len(h.groupCols) == 0 && len(h.gens[0].dirty) > 0 {
+		h.seen = true
+	}
+	var parts []*Chunk
+	defer func() {
+		for _, p := range parts {
+			p.Release()
+		}
+	}()
+	partOf := make([]int, len(h.gens)) // gen → index in parts, -1: none
+	for gi, gen := range h.gens {
+		partOf[gi] = -1
+		if len(gen.dirty) == 0 {
+			continue
+		}
+		part, err := h.flushGen(gen)
+		if err != nil {
+			return nil, err
+		}
+		if part != nil {
+			partOf[gi] = len(parts)
+			parts = append(parts, part)
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return nil, nil
+	case 1:
+		out := parts[0]
+		parts = nil
+		return out, nil
+	}
+	return h.interleave(parts, partOf)
+}
+
+// interleave merges the generations' output parts into one chunk in the
+// epoch's first-touch order (h.touchGen).
+func (h *HashAggregate) interleave(parts []*Chunk, partOf []int) (*Chunk, error) {
+	base := make([]int32, len(parts)) // first row of each part in the concatenation
+	total := 0
+	for k, p := range parts {
+		base[k] = int32(total)
+		total += len(p.Ops)
+	}
+	next := make([]int32, len(h.gens)) // per gen: next dirty group
+	rowAt := make([]int32, len(parts)) // per part: next row
+	perm := make([]int32, 0, total)
+	ops := make([]Op, 0, total)
+	for _, gi := range h.touchGen {
+		gen := h.gens[gi]
+		i := next[gi]
+		next[gi]++
+		if int(i) >= len(gen.outRows) {
+			return nil, pgerror.Internal("stream: aggregate touch order does not match generation %d", gi)
+		}
+		k := partOf[gi]
+		for range gen.outRows[i] {
+			perm = append(perm, base[k]+rowAt[k])
+			ops = append(ops, parts[k].Ops[rowAt[k]])
+			rowAt[k]++
+		}
+	}
+	if len(perm) != total {
+		return nil, pgerror.Internal("stream: aggregate output has %d rows, touch order %d", total, len(perm))
+	}
+	cols := make([]arrow.Array, h.schema.NumFields())
+	for c := range cols {
+		arrs := make([]arrow.Array, len(parts))
+		for k, p := range parts {
+			arrs[k] = p.Batch.Column(c)
+		}
+		cols[c] = vec.Concat(h.mem, arrs)
+	}
+	all := array.NewRecordBatch(h.schema, cols, int64(total))
+	for _, a := range cols {
+		a.Release()
+	}
+	out := vec.TakeBatch(h.mem, all, perm)
+	all.Release()
+	return &Chunk{Batch: out, Ops: ops}, nil
+}
+
+// flushGen builds the output changes of gen's dirty groups: an
+// UpdateDelete/UpdateInsert pair for a group whose output changed, an
+// Insert for a group that appeared, a Delete for one that vanished.
+func (h *HashAggregate) flushGen(gen *aggGen) (*Chunk, error) {
+	ids := gen.dirty
+	d := len(ids)
+	news := make([]arrow.Array, len(h.aggs))
+	defer func() {
+		for _, a := range news {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	h.changed = resize(h.changed, d)
+	clear(h.changed)
+	for j := range h.aggs {
+		var err error
+		if news[j], err = appendResults(h.ectx, gen.rets[j], ids, h.newB[j]); err != nil {
+			return nil, fmt.Errorf("stream: aggregate %s: %w", h.aggs[j].Name, err)
+		}
+		gen.outs[j].changed(ids, news[j], h.changed)
+	}
+	idx := h.idx[:0]
+	ops := make([]Op, 0, d)
+	gen.outRows = resize(gen.outRows, d)
+	for i, g := range ids {
+		oldEx, newEx := gen.oldExists[i], h.exists(gen, g)
+		n0 := len(idx)
 		switch {
 		case oldEx && newEx:
-			if h.sameOutput(olds, news, i) {
-				continue
+			if !h.changed[i] {
+				break
 			}
 			idx = append(idx, int32(i), int32(d+i))
 			ops = append(ops, UpdateDelete, UpdateInsert)
@@ -539,23 +764,69 @@ func (h *HashAggregate) flush() (*Chunk, error) {
 			idx = append(idx, int32(d+i))
 			ops = append(ops, Insert)
 		}
+		gen.outRows[i] = uint8(len(idx) - n0)
 	}
+	h.idx = idx
 	if len(idx) == 0 {
+		for j, o := range gen.outs {
+			o.commit(ids, news[j])
+		}
 		return nil, nil
 	}
-	all := array.NewRecordBatch(h.schema, cols, int64(2*d))
-	out := vec.TakeBatch(h.mem, all, idx)
-	all.Release()
+	cols := make([]arrow.Array, 0, h.schema.NumFields())
+	defer func() {
+		for _, a := range cols {
+			a.Release()
+		}
+	}()
+	if gen.gt != nil {
+		keyCols, err := h.outKeys(gen, idx)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, keyCols...)
+	}
+	for j, o := range gen.outs {
+		cols = append(cols, o.column(h.mem, ids, news[j], idx))
+		o.commit(ids, news[j])
+	}
+	out := array.NewRecordBatch(h.schema, cols, int64(len(idx)))
 	return &Chunk{Batch: out, Ops: ops}, nil
 }
 
-func (h *HashAggregate) sameOutput(olds, news []arrow.Array, i int) bool {
-	for j := range olds {
-		if !sameValue(h.aggs[j].Type, olds[j], i, news[j], i) {
-			return false
+// outKeys builds the group columns of output rows idx (over gen.dirty, as
+// in flushGen).
+func (h *HashAggregate) outKeys(gen *aggGen, idx []int32) ([]arrow.Array, error) {
+	ids := gen.dirty
+	d := int32(len(ids))
+	if !gen.keepKeys {
+		h.outIDs = resize(h.outIDs, len(idx))
+		for k, x := range idx {
+			if x >= d {
+				x -= d
+			}
+			h.outIDs[k] = ids[x]
 		}
+		k, ok := gen.gt.TakeKeys(h.mem, h.schema.Field(0).Type, h.outIDs)
+		if !ok {
+			return nil, pgerror.Internal("stream: aggregate group table cannot return keys of type %s", h.schema.Field(0).Type)
+		}
+		return []arrow.Array{k}, nil
 	}
-	return true
+	rows := make([]int32, len(idx))
+	for k, x := range idx {
+		if x >= d {
+			x -= d
+		}
+		rows[k] = x
+	}
+	out := make([]arrow.Array, len(h.groupCols))
+	for i := range h.groupCols {
+		all := vec.Concat(h.mem, gen.oldKeys[i])
+		out[i] = vec.Take(h.mem, all, rows)
+		all.Release()
+	}
+	return out, nil
 }
 
 // sameValue reports whether two values are identical as displayed: NULL
@@ -575,17 +846,10 @@ func sameValue(t types.T, a arrow.Array, i int, b arrow.Array, j int) bool {
 }
 
 func (h *HashAggregate) resetEpoch() {
-	for _, ref := range h.dirty {
-		ref.gen.isDirty[ref.g] = false
+	for _, gen := range h.gens {
+		gen.resetEpoch()
 	}
-	h.dirty = h.dirty[:0]
-	h.oldExists = h.oldExists[:0]
-	for i, parts := range h.oldKeys {
-		for _, a := range parts {
-			a.Release()
-		}
-		h.oldKeys[i] = parts[:0]
-	}
+	h.touchGen = h.touchGen[:0]
 }
 
 // Close implements Executor.
@@ -594,11 +858,10 @@ func (h *HashAggregate) Close() error {
 		ReleaseMessage(m)
 	}
 	h.pending = nil
-	h.resetEpoch()
-	for _, b := range h.oldVals {
+	for _, b := range h.newB {
 		b.Release()
 	}
-	h.oldVals = nil
+	h.newB = nil
 	for _, gen := range h.gens {
 		gen.release()
 	}

@@ -3,6 +3,7 @@ package agg
 import (
 	"bytes"
 	"math"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -682,4 +683,108 @@ func (bt *bytesTable) grow() {
 
 func (bt *bytesTable) memoryBytes() int64 {
 	return int64(cap(bt.slots))*16 + int64(cap(bt.arena)) + int64(cap(bt.ends))*8
+}
+
+// TakeKeys returns the keys of groups ids, in that order, as an array of
+// type dt (the key column's Arrow type), for tables of one integer-like
+// or text/bytea key column, which keep their keys by group id. ok is false
+// when the table cannot do that (several key columns, a dt that does not
+// match the stored keys): the caller keeps the keys itself. Every id must
+// be < Len(). The caller releases the array.
+func (t *GroupTable) TakeKeys(mem memory.Allocator, dt arrow.DataType, ids []uint32) (arrow.Array, bool) {
+	switch t.kind {
+	case kindInt:
+		if t.bytes.used > 0 || len(t.ints.order) != t.n {
+			return nil, false // keys went through the fallback path
+		}
+		switch dt.ID() {
+		case arrow.INT16:
+			return takeIntKeys[int16](mem, dt, t.ints.order, t.nullID, ids), true
+		case arrow.INT32, arrow.DATE32:
+			return takeIntKeys[int32](mem, dt, t.ints.order, t.nullID, ids), true
+		case arrow.INT64, arrow.TIME64, arrow.TIMESTAMP:
+			return takeIntKeys[int64](mem, dt, t.ints.order, t.nullID, ids), true
+		}
+	case kindBytes:
+		if (dt.ID() != arrow.STRING && dt.ID() != arrow.BINARY) || len(t.bytes.ends) != t.n {
+			return nil, false
+		}
+		size := 0
+		for _, g := range ids {
+			size += len(t.bytes.key(g))
+		}
+		if size > math.MaxInt32 {
+			return nil, false // beyond 32-bit offsets
+		}
+		return t.takeBytesKeys(mem, dt, ids, size), true
+	}
+	return nil, false
+}
+
+// keyValidity returns a validity bitmap for ids when one of them is the
+// NULL group (else nil) and the NULL count.
+func keyValidity(mem memory.Allocator, nullID uint32, ids []uint32) (*memory.Buffer, int) {
+	if nullID == NoGroup {
+		return nil, 0
+	}
+	var vb *memory.Buffer
+	nulls := 0
+	for k, g := range ids {
+		if g != nullID {
+			continue
+		}
+		if vb == nil {
+			vb = memory.NewResizableBuffer(mem)
+			vb.Resize(int(bitutil.BytesForBits(int64(len(ids)))))
+			bitutil.SetBitsTo(vb.Bytes(), 0, int64(len(ids)), true)
+		}
+		bitutil.ClearBit(vb.Bytes(), k)
+		nulls++
+	}
+	return vb, nulls
+}
+
+func takeIntKeys[T int16 | int32 | int64](mem memory.Allocator, dt arrow.DataType, order []int64, nullID uint32, ids []uint32) arrow.Array {
+	var z T
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(len(ids) * int(unsafe.Sizeof(z)))
+	if len(ids) > 0 {
+		dst := arrow.GetData[T](buf.Bytes())[:len(ids)]
+		for k, g := range ids {
+			dst[k] = T(order[g]) // the NULL group's entry is 0
+		}
+	}
+	vb, nulls := keyValidity(mem, nullID, ids)
+	return makeArray(dt, len(ids), []*memory.Buffer{vb, buf}, nulls)
+}
+
+func (t *GroupTable) takeBytesKeys(mem memory.Allocator, dt arrow.DataType, ids []uint32, size int) arrow.Array {
+	bt := &t.bytes
+	offs := memory.NewResizableBuffer(mem)
+	offs.Resize(4 * (len(ids) + 1))
+	data := memory.NewResizableBuffer(mem)
+	data.Resize(size)
+	o := arrow.GetData[int32](offs.Bytes())[:len(ids)+1]
+	d := data.Bytes()
+	end := 0
+	o[0] = 0
+	for k, g := range ids {
+		end += copy(d[end:], bt.key(g))
+		o[k+1] = int32(end)
+	}
+	vb, nulls := keyValidity(mem, t.nullID, ids)
+	return makeArray(dt, len(ids), []*memory.Buffer{vb, offs, data}, nulls)
+}
+
+// makeArray wraps buffers into an array and drops the local references.
+func makeArray(dt arrow.DataType, n int, bufs []*memory.Buffer, nulls int) arrow.Array {
+	data := array.NewData(dt, n, bufs, nil, nulls, 0)
+	for _, b := range bufs {
+		if b != nil {
+			b.Release()
+		}
+	}
+	arr := array.MakeFromData(data)
+	data.Release()
+	return arr
 }

@@ -1,0 +1,324 @@
+package stream
+
+import (
+	"math"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/kernels/vec"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// aggOut holds, for one aggregate of one generation, what a barrier needs
+// to emit a group's change: its output as of the epoch's start ("old"),
+// compared with and emitted beside its new result.
+//
+// Two implementations: cachedOut keeps every group's last emitted result
+// in a typed slice (fixed-width results: float, integer, date/time), so the
+// old result of a group costs nothing per row or touch, and the barrier
+// compares and gathers old and new results in typed loops; capturedOut
+// (any other result type) appends a group's result to a builder when the
+// epoch first touches it.
+//
+// Call order per epoch: capture (first touches, before the rows change the
+// accumulators), seed (groups loaded from spill, likewise), then at the
+// barrier changed, column, commit; reset ends the epoch (also after an
+// error).
+type aggOut interface {
+	grow(n int)
+	// capture records the current result of groups gs, first touched in
+	// this epoch, in order.
+	capture(ctx *kernels.EvalContext, r kernels.GroupResulter, gs []uint32) error
+	// seed makes the current result of groups gs (created with a state
+	// loaded from spill) their old output.
+	seed(ctx *kernels.EvalContext, r kernels.GroupResulter, gs []uint32) error
+	// changed sets ch[i] when the old output of group ids[i] (the i-th
+	// group first touched this epoch) and row i of news differ as
+	// displayed (see sameValue).
+	changed(ids []uint32, news arrow.Array, ch []bool)
+	// column builds the output column of rows idx, where idx[k] < d =
+	// len(ids) is the old output of ids[idx[k]] and idx[k]-d ≥ 0 the row
+	// of news.
+	column(mem memory.Allocator, ids []uint32, news arrow.Array, idx []int32) arrow.Array
+	// commit makes news (row i: group ids[i]) the groups' output.
+	commit(ids []uint32, news arrow.Array)
+	// reset drops the epoch's captured values.
+	reset()
+	release()
+	memoryBytes() int64
+}
+
+// newAggOut returns the aggOut for results of SQL type t.
+func newAggOut(mem memory.Allocator, t types.T) aggOut {
+	dt := types.ArrowType(t)
+	switch dt.ID() {
+	case arrow.FLOAT64:
+		return &cachedOut[uint64]{dt: dt, mem: mem, eq: float64BitsEqual}
+	case arrow.FLOAT32:
+		return &cachedOut[uint32]{dt: dt, mem: mem, eq: float32BitsEqual}
+	case arrow.INT64, arrow.TIME64, arrow.TIMESTAMP, arrow.DATE64, arrow.DURATION:
+		return &cachedOut[uint64]{dt: dt, mem: mem}
+	case arrow.INT32, arrow.DATE32, arrow.TIME32:
+		return &cachedOut[uint32]{dt: dt, mem: mem}
+	case arrow.INT16:
+		return &cachedOut[uint16]{dt: dt, mem: mem}
+	case arrow.INT8:
+		return &cachedOut[uint8]{dt: dt, mem: mem}
+	}
+	return &capturedOut{t: t, b: array.NewBuilder(mem, dt)}
+}
+
+// float64BitsEqual is SQL equality of two float8 bit patterns that differ:
+// -0 = 0 and NaN = NaN.
+func float64BitsEqual(a, b uint64) bool {
+	x, y := math.Float64frombits(a), math.Float64frombits(b)
+	return x == y || (x != x && y != y)
+}
+
+func float32BitsEqual(a, b uint32) bool {
+	x, y := math.Float32frombits(a), math.Float32frombits(b)
+	return x == y || (x != x && y != y)
+}
+
+// cachedOut keeps each group's last emitted result as raw bits T of a
+// fixed-width Arrow type dt.
+type cachedOut[T uint8 | uint16 | uint32 | uint64] struct {
+	dt    arrow.DataType
+	mem   memory.Allocator
+	vals  []T
+	valid []bool
+	// eq decides equality of two different bit patterns (nil: never equal).
+	eq    func(a, b T) bool
+	seedB array.Builder // lazily, for seed
+}
+
+func (c *cachedOut[T]) grow(n int) {
+	if n <= len(c.vals) {
+		return
+	}
+	c.vals = append(c.vals, make([]T, n-len(c.vals))...)
+	c.valid = append(c.valid, make([]bool, n-len(c.valid))...)
+}
+
+func (c *cachedOut[T]) capture(*kernels.EvalContext, kernels.GroupResulter, []uint32) error {
+	return nil
+}
+
+func (c *cachedOut[T]) seed(ctx *kernels.EvalContext, r kernels.GroupResulter, gs []uint32) error {
+	if len(gs) == 0 {
+		return nil
+	}
+	if c.seedB == nil {
+		c.seedB = array.NewBuilder(c.mem, c.dt)
+	}
+	arr, err := appendResults(ctx, r, gs, c.seedB)
+	if err != nil {
+		return err
+	}
+	c.commit(gs, arr)
+	arr.Release()
+	return nil
+}
+
+// view returns news' value bits and validity (vals nil: every row NULL).
+func (c *cachedOut[T]) view(news arrow.Array, n int) (vals []T, vm []byte, off int) {
+	if news.NullN() == news.Len() {
+		return nil, nil, 0
+	}
+	vals = vec.Values[T](news)
+	if len(vals) < n {
+		return nil, nil, 0
+	}
+	vm, off = vec.Validity(news)
+	return vals, vm, off
+}
+
+func (c *cachedOut[T]) changed(ids []uint32, news arrow.Array, ch []bool) {
+	nv, vm, off := c.view(news, len(ids))
+	if nv == nil {
+		for i, g := range ids {
+			ch[i] = ch[i] || c.valid[g]
+		}
+		return
+	}
+	nv = nv[:len(ids)]
+	for i, g := range ids {
+		ok := vm == nil || bitutil.BitIsSet(vm, off+i)
+		if ok != c.valid[g] {
+			ch[i] = true
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if a, b := c.vals[g], nv[i]; a != b && (c.eq == nil || !c.eq(a, b)) {
+			ch[i] = true
+		}
+	}
+}
+
+func (c *cachedOut[T]) column(mem memory.Allocator, ids []uint32, news arrow.Array, idx []int32) arrow.Array {
+	var z T
+	n, d := len(idx), len(ids)
+	nv, vm, off := c.view(news, d)
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(n * int(unsafe.Sizeof(z)))
+	var dst []T
+	if n > 0 {
+		dst = arrow.GetData[T](buf.Bytes())[:n]
+	}
+	var vb *memory.Buffer
+	var bits []byte
+	nulls := 0
+	for k, x := range idx {
+		var v T
+		ok := false
+		if int(x) < d {
+			g := ids[x]
+			v, ok = c.vals[g], c.valid[g]
+		} else if i := int(x) - d; nv != nil {
+			v, ok = nv[i], vm == nil || bitutil.BitIsSet(vm, off+i)
+		}
+		dst[k] = v
+		if ok {
+			continue
+		}
+		if vb == nil {
+			vb = memory.NewResizableBuffer(mem)
+			vb.Resize(int(bitutil.BytesForBits(int64(n))))
+			bits = vb.Bytes()
+			bitutil.SetBitsTo(bits, 0, int64(n), true)
+		}
+		bitutil.ClearBit(bits, k)
+		dst[k] = 0
+		nulls++
+	}
+	return makeArray(c.dt, n, []*memory.Buffer{vb, buf}, nulls)
+}
+
+func (c *cachedOut[T]) commit(ids []uint32, news arrow.Array) {
+	nv, vm, off := c.view(news, len(ids))
+	if nv == nil {
+		for _, g := range ids {
+			c.vals[g], c.valid[g] = 0, false
+		}
+		return
+	}
+	nv = nv[:len(ids)]
+	if vm == nil {
+		for i, g := range ids {
+			c.vals[g], c.valid[g] = nv[i], true
+		}
+		return
+	}
+	for i, g := range ids {
+		c.vals[g], c.valid[g] = nv[i], bitutil.BitIsSet(vm, off+i)
+	}
+}
+
+func (c *cachedOut[T]) reset() {}
+
+func (c *cachedOut[T]) release() {
+	if c.seedB != nil {
+		c.seedB.Release()
+		c.seedB = nil
+	}
+}
+
+func (c *cachedOut[T]) memoryBytes() int64 {
+	var z T
+	return int64(cap(c.vals))*int64(unsafe.Sizeof(z)) + int64(cap(c.valid))
+}
+
+// capturedOut appends each first-touched group's result to a builder.
+type capturedOut struct {
+	t    types.T
+	b    array.Builder
+	olds arrow.Array // built from b at the barrier
+}
+
+func (c *capturedOut) grow(int) {}
+
+func (c *capturedOut) capture(ctx *kernels.EvalContext, r kernels.GroupResulter, gs []uint32) error {
+	for _, g := range gs {
+		if err := r.AppendResult(ctx, g, c.b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *capturedOut) seed(*kernels.EvalContext, kernels.GroupResulter, []uint32) error { return nil }
+
+func (c *capturedOut) old() arrow.Array {
+	if c.olds == nil {
+		c.olds = c.b.NewArray()
+	}
+	return c.olds
+}
+
+func (c *capturedOut) changed(ids []uint32, news arrow.Array, ch []bool) {
+	olds := c.old()
+	for i := range ids {
+		if !ch[i] && !sameValue(c.t, olds, i, news, i) {
+			ch[i] = true
+		}
+	}
+}
+
+func (c *capturedOut) column(mem memory.Allocator, _ []uint32, news arrow.Array, idx []int32) arrow.Array {
+	both := vec.Concat(mem, []arrow.Array{c.old(), news})
+	defer both.Release()
+	return vec.Take(mem, both, idx)
+}
+
+func (c *capturedOut) commit([]uint32, arrow.Array) {}
+
+func (c *capturedOut) reset() {
+	if c.olds != nil {
+		c.olds.Release()
+		c.olds = nil
+	}
+	if c.b.Len() > 0 {
+		c.b.NewArray().Release()
+	}
+}
+
+func (c *capturedOut) release() {
+	c.reset()
+	c.b.Release()
+}
+
+func (c *capturedOut) memoryBytes() int64 { return 0 }
+
+// appendResults appends the results of groups gs to b and returns them as
+// an array (b is empty again).
+func appendResults(ctx *kernels.EvalContext, r kernels.GroupResulter, gs []uint32, b array.Builder) (arrow.Array, error) {
+	b.Reserve(len(gs))
+	for _, g := range gs {
+		if err := r.AppendResult(ctx, g, b); err != nil {
+			b.NewArray().Release()
+			return nil, err
+		}
+	}
+	return b.NewArray(), nil
+}
+
+// makeArray wraps buffers into an array of type dt and drops the local
+// buffer references.
+func makeArray(dt arrow.DataType, n int, bufs []*memory.Buffer, nulls int) arrow.Array {
+	data := array.NewData(dt, n, bufs, nil, nulls, 0)
+	for _, b := range bufs {
+		if b != nil {
+			b.Release()
+		}
+	}
+	arr := array.MakeFromData(data)
+	data.Release()
+	return arr
+}
