@@ -75,6 +75,13 @@ const joinSpillIndexed = 1
 // joinSpillBatch is how many buckets one Write of a spill carries.
 const joinSpillBatch = 4096
 
+// joinSpillBatchBytes also ends a Write of a spill once its values take
+// this many bytes; joinSpillMaxValue bounds one bucket's value.
+const (
+	joinSpillBatchBytes = 32 << 20
+	joinSpillMaxValue   = 1 << 30
+)
+
 // joinAbsentMax bounds a side's negative cache; it is cleared beyond.
 const joinAbsentMax = 1 << 18
 
@@ -104,6 +111,7 @@ type joinSpill struct {
 	maxBytes int64
 	sides    [2]sideSpill
 	active   bool
+	closed   bool  // Close closed the tables
 	err      error // a misconfiguration reported by the first Next
 	started  bool
 
@@ -206,7 +214,7 @@ func (j *HashJoin) SpillStats() JoinSpillStats {
 }
 
 // spilling reports whether lookups and spills are on.
-func (j *HashJoin) spilling() bool { return j.spill != nil && j.spill.active }
+func (j *HashJoin) spilling() bool { return j.spill != nil && j.spill.active && !j.spill.closed }
 
 // spillStart runs before the first message: it reports a misconfiguration
 // and empties spill tables that already hold buckets.
@@ -214,6 +222,9 @@ func (j *HashJoin) spillStart(ctx context.Context) error {
 	sp := j.spill
 	if sp.err != nil {
 		return sp.err
+	}
+	if sp.closed {
+		return pgerror.Internal("stream: join used after Close")
 	}
 	if sp.started || !sp.active {
 		return nil
@@ -625,7 +636,7 @@ func (j *HashJoin) spillSide(ctx context.Context, x int) (int64, error) {
 		if err := j.appendBucket(ss, sd, bld, bk); err != nil {
 			return written, err
 		}
-		if len(sp.keyOff) == joinSpillBatch {
+		if len(sp.keyOff) == joinSpillBatch || bld.DataLen() >= joinSpillBatchBytes {
 			if err := flush(); err != nil {
 				return written, err
 			}
@@ -668,6 +679,9 @@ func (j *HashJoin) appendBucket(ss *sideSpill, sd *joinSide, bld *array.BinaryBu
 	if cnt != bk.count {
 		return pgerror.Internal("stream: join bucket lists %d entries, counts %d", cnt, bk.count)
 	}
+	if len(buf) > joinSpillMaxValue {
+		return pgerror.New(pgerror.ProgramLimitExceeded, "stream: a join key's rows take %d bytes, more than a spilled bucket may hold (%d)", len(buf), joinSpillMaxValue)
+	}
 	sp.valBuf = buf
 	bld.Append(buf)
 	return nil
@@ -701,6 +715,6 @@ func (j *HashJoin) closeSpill() error {
 			errs = append(errs, t.Close())
 		}
 	}
-	sp.active = false
+	sp.closed = true
 	return errors.Join(slices.DeleteFunc(errs, func(e error) bool { return e == nil })...)
 }

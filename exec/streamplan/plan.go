@@ -50,10 +50,12 @@ type Builder struct {
 	// dataflow; role names the operator uniquely within the dataflow
 	// ("agg1", …). Grouped aggregates get one and spill their groups to it
 	// beyond SpillBytes (stream.HashAggregate.WithSpill), which owns and
-	// closes it. nil: operators keep all their state in memory.
+	// closes it; equi-joins get two ("join2_left", "join2_right") and spill
+	// their sides' buckets likewise (stream.HashJoin.WithSpill, spillJoin).
+	// nil: operators keep all their state in memory.
 	States func(ctx context.Context, role string, valueSchema *arrow.Schema) (state.Table, error)
-	// SpillBytes is the memory each grouped aggregate may hold before it
-	// spills (with States).
+	// SpillBytes is the memory each grouped aggregate, and each join, may
+	// hold before it spills (with States).
 	SpillBytes int64
 	// MemBudget, when set, is charged with the state of the dataflow's
 	// joins, top-N, window, set-operation, session and dynamic-filter
@@ -62,6 +64,9 @@ type Builder struct {
 	// Spilling lists the aggregates Build gave a state table (for their
 	// SpillStats once the dataflow has stopped).
 	Spilling []*stream.HashAggregate
+	// SpillingJoins lists the joins Build gave state tables (for their
+	// SpillStats once the dataflow has stopped).
+	SpillingJoins []*stream.HashJoin
 
 	// nstates numbers the States roles.
 	nstates int
@@ -718,6 +723,14 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 			return flow{}, err
 		}
 		hj = hj.WithCondition(cond)
+	}
+	// A cross join keeps its sides in one bucket: spilling would rewrite
+	// and reread the whole side, so it stays in memory.
+	if len(x.LeftKeys) > 0 {
+		if err := b.spillJoin(ctx, hj); err != nil {
+			hj.Close()
+			return flow{}, err
+		}
 	}
 	joined := append(append(planner.Schema{}, ls2...), rs2...)
 	f := flow{ex: hj, ts: joined.Types(), wm: map[int]bool{}}
