@@ -60,61 +60,74 @@ func (b *block) seek(k []byte) int {
 	return sort.Search(b.len(), func(i int) bool { return bytes.Compare(b.key(i), k) >= 0 })
 }
 
-// blockBuilder accumulates sorted entries into Arrow builders.
+// blockBuilder accumulates sorted entries in plain Go slices, which finish
+// wraps as the buffers of an Arrow record batch without copying. The
+// slices are reused by the next block, so a finished block is valid only
+// until the next add (the run writer encodes it at once).
 type blockBuilder struct {
-	rb   *array.RecordBuilder
-	kb   *array.BinaryBuilder
-	eb   *array.Uint64Builder
-	tb   *array.BooleanBuilder
-	vb   *array.BinaryBuilder
-	rows int
-	// The previous block's size: the next one reserves as much up front
-	// instead of growing its builders by doubling.
-	lastRows, lastKeys, lastVals int
+	koffs  []int32
+	kdata  []byte
+	epochs []uint64
+	tombs  []byte // validity-style bitmap, LSB first
+	voffs  []int32
+	vdata  []byte
+	rows   int
 }
 
-func newBlockBuilder(mem memory.Allocator) *blockBuilder {
-	rb := array.NewRecordBuilder(mem, entrySchema)
-	return &blockBuilder{rb: rb, kb: rb.Field(0).(*array.BinaryBuilder), eb: rb.Field(1).(*array.Uint64Builder),
-		tb: rb.Field(2).(*array.BooleanBuilder), vb: rb.Field(3).(*array.BinaryBuilder)}
+func newBlockBuilder() *blockBuilder {
+	return &blockBuilder{koffs: []int32{0}, voffs: []int32{0}}
 }
 
 func (bb *blockBuilder) add(key []byte, epoch uint64, tomb bool, val []byte) {
-	if bb.rows == 0 && bb.lastRows > 0 {
-		bb.kb.Reserve(bb.lastRows)
-		bb.kb.ReserveData(bb.lastKeys)
-		bb.eb.Reserve(bb.lastRows)
-		bb.tb.Reserve(bb.lastRows)
-		bb.vb.Reserve(bb.lastRows)
-		bb.vb.ReserveData(bb.lastVals)
+	bb.kdata = append(bb.kdata, key...)
+	bb.koffs = append(bb.koffs, int32(len(bb.kdata)))
+	bb.epochs = append(bb.epochs, epoch)
+	if bb.rows%8 == 0 {
+		bb.tombs = append(bb.tombs, 0)
 	}
-	bb.kb.Append(key)
-	bb.eb.Append(epoch)
-	bb.tb.Append(tomb)
-	bb.vb.Append(val)
+	if tomb {
+		bb.tombs[bb.rows/8] |= 1 << (bb.rows % 8)
+	}
+	bb.vdata = append(bb.vdata, val...)
+	bb.voffs = append(bb.voffs, int32(len(bb.vdata)))
 	bb.rows++
 }
 
-// finish returns the block built so far and resets the builder.
+// finish returns the block built so far (valid until the next add) and
+// resets the builder.
 func (bb *blockBuilder) finish() *block {
-	bb.lastRows, bb.lastKeys, bb.lastVals = bb.rows, bb.kb.DataLen(), bb.vb.DataLen()
-	bb.rows = 0
-	return newBlock(bb.rb.NewRecordBatch())
+	n := bb.rows
+	bin := func(offs []int32, data []byte) arrow.ArrayData {
+		return array.NewData(arrow.BinaryTypes.Binary, n,
+			[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)), memory.NewBufferBytes(data)}, nil, 0, 0)
+	}
+	cols := []arrow.Array{
+		array.NewBinaryData(bin(bb.koffs, bb.kdata)),
+		array.NewUint64Data(array.NewData(arrow.PrimitiveTypes.Uint64, n,
+			[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Uint64Traits.CastToBytes(bb.epochs))}, nil, 0, 0)),
+		array.NewBooleanData(array.NewData(arrow.FixedWidthTypes.Boolean, n,
+			[]*memory.Buffer{nil, memory.NewBufferBytes(bb.tombs)}, nil, 0, 0)),
+		array.NewBinaryData(bin(bb.voffs, bb.vdata)),
+	}
+	rec := array.NewRecordBatch(entrySchema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	bb.koffs, bb.kdata, bb.epochs = bb.koffs[:1], bb.kdata[:0], bb.epochs[:0]
+	bb.tombs, bb.voffs, bb.vdata, bb.rows = bb.tombs[:0], bb.voffs[:1], bb.vdata[:0], 0
+	return newBlock(rec)
 }
 
-func (bb *blockBuilder) release() { bb.rb.Release() }
-
-// encodeBlock serializes a block as a self-contained Arrow IPC stream.
-func encodeBlock(b *block) ([]byte, error) {
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(entrySchema))
+// encodeBlock appends a block to buf as a self-contained Arrow IPC stream.
+func encodeBlock(buf *bytes.Buffer, b *block) error {
+	w := ipc.NewWriter(buf, ipc.WithSchema(entrySchema))
 	if err := w.Write(b.rec); err != nil {
-		return nil, fmt.Errorf("columnar: encode block: %w", err)
+		return fmt.Errorf("columnar: encode block: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("columnar: encode block: %w", err)
+		return fmt.Errorf("columnar: encode block: %w", err)
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 // decodeBlock parses an IPC stream written by encodeBlock. The caller has

@@ -140,38 +140,43 @@ func (t *Table) compactWindow(ctx context.Context, lo, hi int) error {
 			return err
 		}
 	}
+	mg := merger{its: its}
+	var asc []state.Version // one key's surviving versions, ascending
 	var werr error
-	for werr == nil {
-		if err := ctx.Err(); err != nil {
-			w.abort()
-			return err
+	for n := 0; werr == nil; n++ {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				w.abort()
+				return err
+			}
 		}
-		ok, err := mergeStep(its, state.MaxEpoch, func(k []byte, desc []state.Version) {
-			asc := make([]state.Version, 0, len(desc))
-			for i := len(desc) - 1; i >= 0; i-- {
-				v := desc[i]
-				covered := false
-				for _, rd := range rds {
-					if v.Epoch < state.Epoch(rd.Epoch) && bytes.Compare(k, rd.End) < 0 {
-						covered = true
-						break
-					}
-				}
-				if !covered {
-					asc = append(asc, v)
-				}
-			}
-			asc = state.PruneVersions(asc, pinned, oldest)
-			for i := len(asc) - 1; i >= 0 && werr == nil; i-- {
-				werr = w.add(k, uint64(asc[i].Epoch), asc[i].Tomb, asc[i].Val)
-			}
-		})
+		ok, err := mg.step(state.MaxEpoch)
 		if err != nil {
 			w.abort()
 			return err
 		}
 		if !ok {
 			break
+		}
+		k, desc := mg.key, mg.vs
+		clear(asc)
+		asc = asc[:0]
+		for i := len(desc) - 1; i >= 0; i-- {
+			v := desc[i]
+			covered := false
+			for _, rd := range rds {
+				if v.Epoch < state.Epoch(rd.Epoch) && bytes.Compare(k, rd.End) < 0 {
+					covered = true
+					break
+				}
+			}
+			if !covered {
+				asc = append(asc, v)
+			}
+		}
+		asc = state.PruneVersions(asc, pinned, oldest)
+		for i := len(asc) - 1; i >= 0 && werr == nil; i-- {
+			werr = w.add(k, uint64(asc[i].Epoch), asc[i].Tomb, asc[i].Val)
 		}
 	}
 	if werr != nil {

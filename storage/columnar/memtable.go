@@ -68,10 +68,14 @@ type memtable struct {
 	pages [][]memEntry // entry id → pages[id>>entPageShift][id&(entPage-1)]
 	n     uint32       // entries allocated
 	ovf   []memVersion // versions of entries with more than two
+
+	mk    func() uint32 // upsert's entry maker: newEntry(mkKey)
+	mkKey []byte
 }
 
 func newMemtable() *memtable {
 	m := &memtable{data: newArena()}
+	m.mk = func() uint32 { return m.newEntry(m.mkKey) }
 	m.idx = hashindex.New(m.keyOf)
 	m.order = lazyorder.New(m.keyOf, func(id uint32) bool { return m.ent(id).dead })
 	return m
@@ -100,6 +104,22 @@ func (m *memtable) lookup(k []byte) (uint32, *memEntry, bool) {
 
 // insert adds a new entry for k (not in idx), with no versions.
 func (m *memtable) insert(k []byte) (uint32, *memEntry) {
+	id := m.newEntry(k)
+	m.idx.Put(id)
+	return id, m.ent(id)
+}
+
+// upsert returns the entry of k, adding it (with no versions) if absent;
+// added reports that it did.
+func (m *memtable) upsert(k []byte) (id uint32, e *memEntry, added bool) {
+	m.mkKey = k
+	id, found := m.idx.GetOrPut(k, m.mk)
+	m.mkKey = nil
+	return id, m.ent(id), !found
+}
+
+// newEntry allocates an entry for k and adds it to the order (not the index).
+func (m *memtable) newEntry(k []byte) uint32 {
 	id := m.n
 	p := int(id >> entPageShift)
 	if p == len(m.pages) {
@@ -117,9 +137,8 @@ func (m *memtable) insert(k []byte) (uint32, *memEntry) {
 	m.n++
 	e := m.ent(id)
 	e.key, e.klen = m.data.add(k), uint32(len(k))
-	m.idx.Put(id)
 	m.order.Add(id)
-	return id, e
+	return id
 }
 
 // remove drops e from the index; the order forgets it at its next sort.

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"syscall"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
 )
@@ -66,6 +65,7 @@ type runWriter struct {
 	f        vfs.File
 	off      uint64
 	bb       *blockBuilder
+	out      bytes.Buffer // encoded blocks not yet written to f
 	index    []blockHandle
 	hashes   []uint64
 	lastKey  []byte
@@ -82,7 +82,7 @@ func newRunWriter(fs vfs.FS, name string, blockRows int) (*runWriter, error) {
 	if err != nil {
 		return nil, ioErr(err, "create", name)
 	}
-	return &runWriter{fs: fs, name: name, f: f, bb: newBlockBuilder(memory.NewGoAllocator()), rowLimit: blockRows, minE: ^uint64(0)}, nil
+	return &runWriter{fs: fs, name: name, f: f, bb: newBlockBuilder(), rowLimit: blockRows, minE: ^uint64(0)}, nil
 }
 
 // add appends one entry; entries arrive sorted by key asc, epoch desc.
@@ -115,20 +115,36 @@ func (w *runWriter) flushBlock() error {
 	}
 	b := w.bb.finish()
 	defer b.rec.Release()
-	data, err := encodeBlock(b)
-	if err != nil {
+	start := w.out.Len()
+	if err := encodeBlock(&w.out, b); err != nil {
 		w.err = err
 		return err
 	}
-	if _, err := w.f.Write(data); err != nil {
+	data := w.out.Bytes()[start:]
+	w.index = append(w.index, blockHandle{
+		off: w.off, length: uint32(len(data)), crc: crc32.Checksum(data, castagnoli),
+		rows: uint32(b.len()), firstKey: bytes.Clone(b.key(0)),
+	})
+	w.off += uint64(len(data))
+	if w.out.Len() >= runWriteBuffer {
+		return w.writeOut()
+	}
+	return nil
+}
+
+// runWriteBuffer is the size of the writes a run writer issues.
+const runWriteBuffer = 1 << 20
+
+// writeOut writes the buffered blocks to the file.
+func (w *runWriter) writeOut() error {
+	if w.out.Len() == 0 {
+		return nil
+	}
+	if _, err := w.f.Write(w.out.Bytes()); err != nil {
 		w.err = ioErr(err, "write", w.name)
 		return w.err
 	}
-	w.index = append(w.index, blockHandle{
-		off: w.off, length: uint32(len(data)), crc: crc32.Checksum(data, castagnoli),
-		rows: uint32(b.len()), firstKey: bytes.Clone(b.keys.Value(0)),
-	})
-	w.off += uint64(len(data))
+	w.out.Reset()
 	return nil
 }
 
@@ -137,6 +153,9 @@ func (w *runWriter) flushBlock() error {
 func (w *runWriter) finish(id uint64) (runInfo, error) {
 	err := w.flushBlock()
 	if err == nil {
+		err = w.writeOut()
+	}
+	if err == nil {
 		err = w.writeMeta()
 	}
 	if err == nil {
@@ -144,7 +163,6 @@ func (w *runWriter) finish(id uint64) (runInfo, error) {
 			err = ioErr(serr, "sync", w.name)
 		}
 	}
-	w.bb.release()
 	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = ioErr(cerr, "close", w.name)
 	}
@@ -160,7 +178,6 @@ func (w *runWriter) finish(id uint64) (runInfo, error) {
 
 // abort discards the partial file.
 func (w *runWriter) abort() {
-	w.bb.release()
 	_ = w.f.Close()
 	_ = w.fs.Remove(w.name)
 }

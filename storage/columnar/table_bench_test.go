@@ -5,11 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/statetest"
+	"github.com/stretchr/testify/require"
 )
 
 var bigBench = flag.Bool("bench.big", false, "include the 10M-key benchmark sizes")
@@ -117,4 +120,50 @@ func BenchmarkColumnarMemtableGC(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/GC")
 	runtime.KeepAlive(tbl)
+}
+
+// BenchmarkColumnarFlushCompact: freezing and writing 4 memtables of 256K
+// keys each (the same keys, newer values) as runs, then merging the 4 runs
+// into one. It reports rows per CPU-second (process CPU time, steadier than
+// wall time on a shared machine) of the flushes and of the merge.
+func BenchmarkColumnarFlushCompact(b *testing.B) {
+	const n, runs = 256 << 10, 4
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		tbl := benchTable(b, func(o *Options) { o.DisableAutoCompaction = true; o.MemtableSize = 1 << 40 })
+		var flushT, compT time.Duration
+		for range runs {
+			statetest.Fill(b, tbl, n)
+			b.StartTimer()
+			t0 := cpuTime()
+			if _, err := tbl.Checkpoint(ctx); err != nil {
+				b.Fatal(err)
+			}
+			flushT += cpuTime() - t0
+			b.StopTimer()
+		}
+		b.StartTimer()
+		t0 := cpuTime()
+		if err := tbl.CompactAll(ctx); err != nil {
+			b.Fatal(err)
+		}
+		compT += cpuTime() - t0
+		b.StopTimer()
+		if s := tbl.Shape(); s.Runs != 1 || s.Entries != n {
+			b.Fatalf("shape after compaction: %+v", s)
+		}
+		require.NoError(b, tbl.Close())
+		b.ReportMetric(float64(n*runs)/flushT.Seconds(), "flush-rows/cpu-s")
+		b.ReportMetric(float64(n*runs)/compT.Seconds(), "merge-rows/cpu-s")
+	}
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -295,32 +295,45 @@ type kv struct {
 	val  []byte
 }
 
-// mergeStep finds the smallest key among its, resolves its version at epoch
-// at (the newest source holding a version ≤ at wins) and advances every
-// iterator past it. ok is false when all iterators are exhausted.
-func mergeStep(its []entryIter, at state.Epoch, fn func(k []byte, vs []state.Version)) (ok bool, err error) {
+// merger merges entry iterators (newest source first) one key at a time,
+// reusing its buffers from key to key.
+type merger struct {
+	its []entryIter
+	key []byte          // the current key; valid until the next step
+	vs  []state.Version // its versions ≤ at, descending epochs across sources
+}
+
+// step finds the smallest key among the iterators, gathers its versions
+// visible at epoch at (the newest source holding a version ≤ at comes
+// first) and advances every iterator past it. ok is false when all
+// iterators are exhausted.
+func (mg *merger) step(at state.Epoch) (ok bool, err error) {
 	var minKey []byte
-	for _, it := range its {
-		if it.valid() && (minKey == nil || bytes.Compare(it.key(), minKey) < 0) {
-			minKey = it.key()
+	have := false
+	for _, it := range mg.its {
+		if !it.valid() {
+			continue
+		}
+		if k := it.key(); !have || bytes.Compare(k, minKey) < 0 {
+			minKey, have = k, true
 		}
 	}
-	if minKey == nil {
+	if !have {
 		return false, nil
 	}
-	minKey = bytes.Clone(minKey)
-	var vs []state.Version // descending epochs across sources
-	for _, it := range its {
-		for it.valid() && bytes.Equal(it.key(), minKey) {
-			if it.epoch() <= at {
-				vs = append(vs, state.Version{Epoch: it.epoch(), Tomb: it.tomb(), Val: it.val()})
+	mg.key = append(mg.key[:0], minKey...)
+	clear(mg.vs)
+	mg.vs = mg.vs[:0]
+	for _, it := range mg.its {
+		for it.valid() && bytes.Equal(it.key(), mg.key) {
+			if e := it.epoch(); e <= at {
+				mg.vs = append(mg.vs, state.Version{Epoch: e, Tomb: it.tomb(), Val: it.val()})
 			}
 			if err := it.next(); err != nil {
 				return false, err
 			}
 		}
 	}
-	fn(minKey, vs)
 	return true, nil
 }
 
@@ -365,29 +378,31 @@ func (t *Table) scanPiece(cursor, end []byte, at state.Epoch, writer bool) ([]kv
 			return nil, false, err
 		}
 	}
-	var got []kv
+	mg := merger{its: its}
+	got := make([]kv, 0, scanPiece)
+	var keyBuf []byte // the piece's keys, in chunks (a full chunk is left, not moved)
 	for {
 		if len(got) == scanPiece {
 			return got, false, nil
 		}
-		var stop bool
-		ok, err := mergeStep(its, at, func(k []byte, vs []state.Version) {
-			if end != nil && bytes.Compare(k, end) >= 0 {
-				stop = true
-				return
-			}
-			if len(vs) == 0 {
-				return
-			}
-			v := vs[0]
-			got = append(got, kv{key: k, tomb: v.Tomb || t.hiddenLocked(k, v, at, writer), val: v.Val})
-		})
+		ok, err := mg.step(at)
 		if err != nil {
 			return nil, false, err
 		}
-		if !ok || stop {
+		if !ok || (end != nil && bytes.Compare(mg.key, end) >= 0) {
 			return got, true, nil
 		}
+		if len(mg.vs) == 0 {
+			continue
+		}
+		if cap(keyBuf)-len(keyBuf) < len(mg.key) {
+			keyBuf = make([]byte, 0, max(16<<10, len(mg.key)))
+		}
+		n := len(keyBuf)
+		keyBuf = append(keyBuf, mg.key...)
+		k := keyBuf[n:len(keyBuf):len(keyBuf)]
+		v := mg.vs[0]
+		got = append(got, kv{key: k, tomb: v.Tomb || t.hiddenLocked(k, v, at, writer), val: v.Val})
 	}
 }
 

@@ -98,8 +98,7 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 		var e *memEntry
 		if found[i] {
 			e = m.ent(id)
-		} else if id, e, found[i] = m.lookup(k); !found[i] {
-			id, e = m.insert(k)
+		} else if id, e, found[i] = m.upsert(k); !found[i] {
 			used += int64(len(k)) + entryOverhead
 		}
 		switch {

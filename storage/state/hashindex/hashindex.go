@@ -148,6 +148,29 @@ func (x *Index[E]) Put(e E) {
 	x.used++
 }
 
+// GetOrPut returns the entry of k and true, or, when k is absent, adds
+// mk() (an entry whose key is k) and returns it and false: one probe
+// sequence where Get then Put walk it twice.
+func (x *Index[E]) GetOrPut(k []byte, mk func() E) (E, bool) {
+	if (x.used+1)*4 > len(x.slots)*3 {
+		x.grow()
+	}
+	ks := unsafe.String(unsafe.SliceData(k), len(k))
+	h := x.hash(ks)
+	mask := uint32(len(x.slots) - 1)
+	i := h & mask
+	for ; x.slots[i].h != 0; i = (i + 1) & mask {
+		if s := &x.slots[i]; s.h == h && x.key(s.e) == ks {
+			return s.e, true
+		}
+	}
+	e := mk()
+	x.slots[i] = slot[E]{h: h, e: e}
+	x.n++
+	x.used++
+	return e, false
+}
+
 func (x *Index[E]) insert(h uint32, e E) {
 	mask := uint32(len(x.slots) - 1)
 	i := h & mask

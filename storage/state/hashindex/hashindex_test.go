@@ -104,3 +104,39 @@ func TestIDs(t *testing.T) {
 	}
 	require.False(t, found[1000])
 }
+
+// TestGetOrPut checks GetOrPut against a map through growth and removals.
+func TestGetOrPut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	var keys []string
+	x := hashindex.New(func(id uint32) string { return keys[id] })
+	model := map[string]uint32{}
+	for step := range 60000 {
+		k := fmt.Sprint("k", rng.IntN(20000))
+		if id, ok := model[k]; ok && rng.IntN(4) == 0 {
+			x.Remove(id)
+			delete(model, k)
+			continue
+		}
+		made := false
+		id, found := x.GetOrPut([]byte(k), func() uint32 {
+			made = true
+			keys = append(keys, k)
+			return uint32(len(keys) - 1)
+		})
+		want, ok := model[k]
+		require.Equal(t, ok, found, "step %d", step)
+		require.Equal(t, !ok, made)
+		if ok {
+			require.Equal(t, want, id)
+		} else {
+			model[k] = id
+		}
+		require.Equal(t, len(model), x.Len())
+	}
+	for k, id := range model {
+		got, ok := x.Get([]byte(k))
+		require.True(t, ok)
+		require.Equal(t, id, got)
+	}
+}
