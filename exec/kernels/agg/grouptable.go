@@ -155,6 +155,10 @@ func runIntTyped[T ~int16 | ~int32 | ~int64](t *GroupTable, vals []T, arr arrow.
 	if insert && !it.decided {
 		it.decide(vals, vm, off)
 	}
+	if insert && it.recheck {
+		it.recheck = false
+		it.tryDirect()
+	}
 	start := 0
 	if it.direct != nil {
 		start = runIntDirect(t, vals, vm, off, groups, insert)
@@ -438,6 +442,63 @@ type intTable struct {
 	direct  []uint32
 	base    int64
 	decided bool
+
+	// Hashed mode: the smallest and largest key (valid when used > 0, the
+	// NULL group aside); recheck asks the next insert to try the direct
+	// mode again (set when the hash table doubled).
+	lo, hi  int64
+	recheck bool
+}
+
+// maxDenseDirect bounds the direct window tryDirect may choose (16M ids,
+// 64 MiB), and minDirectFill the share of its span that must hold keys.
+const (
+	maxDenseDirect = 1 << 24
+	minDirectFill  = 4 // at least 1 key per 4 values of the span
+)
+
+// tryDirect switches a hashed table whose keys are dense (at least one in
+// minDirectFill of [lo, hi]) to the direct mode, with a window twice the
+// span so the keys can spread further; a key outside it later switches
+// back (toHashed). For dense keys that do not fit the first batch's range
+// (symbol ids 0..N), the window holds 4 bytes per possible key, against
+// the hash table's 16 per slot at half load and a cache miss more per
+// lookup.
+func (it *intTable) tryDirect() bool {
+	if it.direct != nil || it.used == 0 || it.hi < it.lo {
+		return false
+	}
+	span := uint64(it.hi - it.lo) // wraps for huge spans, caught below
+	if span >= maxDenseDirect/2 || (span+1) > minDirectFill*uint64(it.used) {
+		return false
+	}
+	size := uint64(1024)
+	for size < 2*(span+1) {
+		size *= 2
+	}
+	it.setWindow(it.lo, span, size)
+	for _, sl := range it.slots {
+		if sl.id != 0 {
+			it.direct[sl.key-it.base] = sl.id
+		}
+	}
+	it.slots, it.mask = nil, 0
+	return true
+}
+
+// setWindow allocates a direct window of size ids around keys [lo,
+// lo+span], centered without overflowing int64.
+func (it *intTable) setWindow(lo int64, span, size uint64) {
+	slack := int64((size - span - 1) / 2)
+	base := lo
+	if lo >= math.MinInt64+slack {
+		base = lo - slack
+	}
+	if base > math.MaxInt64-int64(size)+1 {
+		base = math.MaxInt64 - int64(size) + 1
+	}
+	it.direct = make([]uint32, size)
+	it.base = base
 }
 
 type intSlot struct {
@@ -479,17 +540,7 @@ func (it *intTable) decide(vals any, vm []byte, off int) {
 	for size < 4*(span+1) {
 		size *= 2
 	}
-	// Center the keys in the window without overflowing int64.
-	slack := int64((size - span - 1) / 2)
-	base := lo
-	if lo >= math.MinInt64+slack {
-		base = lo - slack
-	}
-	if base > math.MaxInt64-int64(size)+1 {
-		base = math.MaxInt64 - int64(size) + 1
-	}
-	it.direct = make([]uint32, size)
-	it.base = base
+	it.setWindow(lo, span, size)
 }
 
 // keyRange returns the smallest and largest non-NULL key (ok=false: none).
@@ -510,17 +561,22 @@ func keyRange[T ~int16 | ~int32 | ~int64](vals []T, vm []byte, off int) (lo, hi 
 
 // toHashed moves the direct window's ids into the hash table for good.
 func (it *intTable) toHashed() {
-	size := len(it.slots)
+	size := max(len(it.slots), 64)
 	for it.used*2 > size {
 		size *= 2
 	}
 	it.slots = make([]intSlot, size)
 	it.mask = uint64(size - 1)
+	first := true
 	for d, id := range it.direct {
 		if id == 0 {
 			continue
 		}
 		k := it.base + int64(d)
+		if first {
+			it.lo, it.hi, first = k, k, false
+		}
+		it.hi = k // ascending
 		s := it.slotOf(k)
 		for it.slots[s].id != 0 {
 			s = (s + 1) & it.mask
@@ -568,9 +624,15 @@ func (it *intTable) findOrInsertHashed(k int64, h uint64, next uint32) (uint32, 
 	}
 	it.slots[s] = intSlot{key: k, id: next + 1}
 	it.order = append(it.order, k)
+	if it.used == 0 {
+		it.lo, it.hi = k, k
+	} else {
+		it.lo, it.hi = min(it.lo, k), max(it.hi, k)
+	}
 	it.used++
 	if it.used*2 > len(it.slots) {
 		it.grow()
+		it.recheck = true
 	}
 	return next, true
 }

@@ -166,3 +166,107 @@ func TestGroupTableIntDirectInt4(t *testing.T) {
 	require.Nil(t, wide.ints.direct)
 	require.Equal(t, []uint32{0, 1}, groups[:2])
 }
+
+// TestGroupTableIntDenseSwitch checks the switch of a hashed table to the
+// direct mode once its keys turn out dense (symbol ids whose first batch
+// spans too much for the first decision), ids staying stable across the
+// switch and the switch back, NULLs, probes and TakeKeys included.
+func TestGroupTableIntDenseSwitch(t *testing.T) {
+	r := newRand(t)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	for iter := 0; iter < 20; iter++ {
+		const n = 100_000
+		base := []int64{0, -n / 2, math.MaxInt64 - n, math.MinInt64}[iter%4]
+		gt := NewGroupTable([]types.T{types.Int8T}, mem)
+		m := &intModel{ids: map[int64]uint32{}, nullID: NoGroup}
+		sawDirect := false
+		for batch := 0; batch < 200; batch++ {
+			vals := make([]*int64, 1024)
+			for i := range vals {
+				switch p := r.IntN(1000); {
+				case p < 5:
+				case p < 6 && batch > 150: // far keys late: back to hashing
+					k := int64(r.Uint64())
+					vals[i] = &k
+				default:
+					k := base + r.Int64N(n)
+					vals[i] = &k
+				}
+			}
+			arr := int64ArrayNulls(mem, vals)
+			groups := make([]uint32, len(vals))
+			if batch%5 == 4 {
+				gt.Probe([]arrow.Array{arr}, groups)
+				for i, v := range vals {
+					require.Equal(t, m.probe(v), groups[i], "probe batch %d row %d", batch, i)
+				}
+			}
+			gt.Insert([]arrow.Array{arr}, groups)
+			arr.Release()
+			for i, v := range vals {
+				require.Equal(t, m.insert(v), groups[i], "insert batch %d row %d", batch, i)
+			}
+			sawDirect = sawDirect || gt.ints.direct != nil
+		}
+		require.True(t, sawDirect, "dense keys never used the direct mode")
+		ids := make([]uint32, 0, 64)
+		for range 64 {
+			ids = append(ids, uint32(r.IntN(int(m.n))))
+		}
+		ka, ok := gt.TakeKeys(mem, arrow.PrimitiveTypes.Int64, ids)
+		require.True(t, ok)
+		for k, g := range ids {
+			if m.keys[g] == nil {
+				require.True(t, ka.IsNull(k))
+			} else {
+				require.Equal(t, *m.keys[g], ka.(*array.Int64).Value(k))
+			}
+		}
+		ka.Release()
+		gt.Release()
+	}
+}
+
+// TestGroupTableTakeKeys checks TakeKeys on text keys (NULL group
+// included), int4 keys, and that multi-column tables decline.
+func TestGroupTableTakeKeys(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sb := array.NewStringBuilder(mem)
+	sb.AppendValues([]string{"b", "", "a", "b"}, []bool{true, true, true, true})
+	sb.AppendNull()
+	sa := sb.NewArray()
+	sb.Release()
+	gt := NewGroupTable([]types.T{types.TextT}, mem)
+	groups := make([]uint32, 5)
+	gt.Insert([]arrow.Array{sa}, groups)
+	sa.Release()
+	require.Equal(t, []uint32{0, 1, 2, 0, 3}, groups)
+	ka, ok := gt.TakeKeys(mem, arrow.BinaryTypes.String, []uint32{3, 2, 0, 1, 2})
+	require.True(t, ok)
+	require.Equal(t, `[(null) "a" "b" "" "a"]`, ka.String())
+	ka.Release()
+	_, ok = gt.TakeKeys(mem, arrow.PrimitiveTypes.Int64, []uint32{0})
+	require.False(t, ok)
+	gt.Release()
+
+	ib := array.NewInt32Builder(mem)
+	ib.AppendValues([]int32{5, -7, 5}, nil)
+	ia := ib.NewArray()
+	ib.Release()
+	it := NewGroupTable([]types.T{types.Int4T}, mem)
+	it.Insert([]arrow.Array{ia}, groups[:3])
+	ka, ok = it.TakeKeys(mem, arrow.PrimitiveTypes.Int32, []uint32{1, 0, 1})
+	require.True(t, ok)
+	require.Equal(t, "[-7 5 -7]", ka.String())
+	ka.Release()
+
+	mt := NewGroupTable([]types.T{types.Int4T, types.Int4T}, mem)
+	mt.Insert([]arrow.Array{ia, ia}, groups[:3])
+	_, ok = mt.TakeKeys(mem, arrow.PrimitiveTypes.Int32, []uint32{0})
+	require.False(t, ok)
+	ia.Release()
+	it.Release()
+	mt.Release()
+}
