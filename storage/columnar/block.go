@@ -2,6 +2,7 @@ package columnar
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sort"
 
@@ -21,43 +22,44 @@ var entrySchema = arrow.NewSchema([]arrow.Field{
 	{Name: "val", Type: arrow.BinaryTypes.Binary},
 }, nil)
 
-// block is a decoded, immutable, sorted run of entries.
+// block is an immutable, sorted run of entries read from a run file: a
+// view over the block's bytes (an Arrow IPC stream) located by parsing the
+// record batch's metadata, with no copy and no Arrow objects. A lookup
+// binary-searches the encoded key column and reads only the values it
+// needs; values returned alias the block's bytes.
 type block struct {
-	rec    arrow.RecordBatch
-	keys   *array.Binary
-	epochs []uint64
-	tombs  *array.Boolean
-	vals   *array.Binary
-	koffs  []int32 // key offsets and bytes, for seek
+	n      int
+	koffs  []byte // n+1 little-endian int32 offsets into kdata
 	kdata  []byte
+	epochs []byte // n little-endian uint64
+	tombs  []byte // bitmap, least significant bit first
+	voffs  []byte // n+1 little-endian int32 offsets into vdata
+	vdata  []byte
 	size   int64 // bytes charged to the budget while cached
 }
 
-func newBlock(rec arrow.RecordBatch) *block {
-	b := &block{
-		rec:    rec,
-		keys:   rec.Column(0).(*array.Binary),
-		epochs: rec.Column(1).(*array.Uint64).Uint64Values(),
-		tombs:  rec.Column(2).(*array.Boolean),
-		vals:   rec.Column(3).(*array.Binary),
-	}
-	b.koffs, b.kdata = b.keys.ValueOffsets(), b.keys.ValueBytes()
-	b.size = int64(len(b.keys.ValueBytes())+len(b.vals.ValueBytes())) + int64(rec.NumRows())*(8+8+8+1) + 256
-	return b
-}
+func offAt(offs []byte, i int) int { return int(int32(binary.LittleEndian.Uint32(offs[4*i:]))) }
 
-// key is key i read straight from the offsets (ValueBytes starts at
-// koffs[0]), cheaper than Binary.Value in the binary search.
+// key is the key of row i.
 func (b *block) key(i int) []byte {
-	base := b.koffs[0]
-	return b.kdata[b.koffs[i]-base : b.koffs[i+1]-base]
+	s, e := offAt(b.koffs, i), offAt(b.koffs, i+1)
+	return b.kdata[s:e:e]
 }
 
-func (b *block) len() int { return len(b.epochs) }
+func (b *block) epoch(i int) uint64 { return binary.LittleEndian.Uint64(b.epochs[8*i:]) }
+func (b *block) tomb(i int) bool    { return b.tombs[i>>3]>>(i&7)&1 == 1 }
+
+// val is the value of row i.
+func (b *block) val(i int) []byte {
+	s, e := offAt(b.voffs, i), offAt(b.voffs, i+1)
+	return b.vdata[s:e:e]
+}
+
+func (b *block) len() int { return b.n }
 
 // seek returns the first row with key ≥ k.
 func (b *block) seek(k []byte) int {
-	return sort.Search(b.len(), func(i int) bool { return bytes.Compare(b.key(i), k) >= 0 })
+	return sort.Search(b.n, func(i int) bool { return bytes.Compare(b.key(i), k) >= 0 })
 }
 
 // blockBuilder accumulates sorted entries in plain Go slices, which finish
@@ -93,9 +95,9 @@ func (bb *blockBuilder) add(key []byte, epoch uint64, tomb bool, val []byte) {
 	bb.rows++
 }
 
-// finish returns the block built so far (valid until the next add) and
-// resets the builder.
-func (bb *blockBuilder) finish() *block {
+// finish returns the record batch built so far (valid until the next add)
+// and resets the builder.
+func (bb *blockBuilder) finish() arrow.RecordBatch {
 	n := bb.rows
 	bin := func(offs []int32, data []byte) arrow.ArrayData {
 		return array.NewData(arrow.BinaryTypes.Binary, n,
@@ -115,13 +117,13 @@ func (bb *blockBuilder) finish() *block {
 	}
 	bb.koffs, bb.kdata, bb.epochs = bb.koffs[:1], bb.kdata[:0], bb.epochs[:0]
 	bb.tombs, bb.voffs, bb.vdata, bb.rows = bb.tombs[:0], bb.voffs[:1], bb.vdata[:0], 0
-	return newBlock(rec)
+	return rec
 }
 
 // encodeBlock appends a block to buf as a self-contained Arrow IPC stream.
-func encodeBlock(buf *bytes.Buffer, b *block) error {
+func encodeBlock(buf *bytes.Buffer, rec arrow.RecordBatch) error {
 	w := ipc.NewWriter(buf, ipc.WithSchema(entrySchema))
-	if err := w.Write(b.rec); err != nil {
+	if err := w.Write(rec); err != nil {
 		return fmt.Errorf("columnar: encode block: %w", err)
 	}
 	if err := w.Close(); err != nil {
@@ -130,33 +132,242 @@ func encodeBlock(buf *bytes.Buffer, b *block) error {
 	return nil
 }
 
-// decodeBlock parses an IPC stream written by encodeBlock. The caller has
-// verified the checksum; a parse failure still means corruption.
-func decodeBlock(data []byte) (_ *block, err error) {
-	r, err := ipc.NewReader(bytes.NewReader(data), ipc.WithSchema(entrySchema), ipc.WithAllocator(memory.NewGoAllocator()))
+// Arrow IPC message header types (Message.fbs, MessageHeader).
+const (
+	ipcSchema      = 1
+	ipcRecordBatch = 3
+)
+
+// decodeBlock makes a block view over an IPC stream written by
+// encodeBlock: it skips the schema message, reads the record batch
+// message's metadata (a flatbuffer, read field by field per the Arrow
+// format's Message.fbs) for the buffers' places, and checks that every
+// buffer and offset lies inside the data, so later accesses cannot go out
+// of bounds. The caller has verified the checksum; a parse failure still
+// means corruption.
+func decodeBlock(data []byte) (*block, error) {
+	msg, rest, err := ipcMessage(data)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Release()
-	if !r.Next() {
-		if r.Err() != nil {
-			return nil, r.Err()
+	if typ, _, err := msgHeader(msg); err != nil {
+		return nil, err
+	} else if typ != ipcSchema {
+		return nil, fmt.Errorf("first message is of type %d, not a schema", typ)
+	}
+	msg, rest, err = ipcMessage(rest)
+	if err != nil {
+		return nil, err
+	}
+	typ, hdr, err := msgHeader(msg)
+	if err != nil {
+		return nil, err
+	}
+	if typ != ipcRecordBatch {
+		return nil, fmt.Errorf("second message is of type %d, not a record batch", typ)
+	}
+	bodyLen, ok := msg.i64(msg.field(3))
+	if !ok || bodyLen < 0 || bodyLen > int64(len(rest)) {
+		return nil, fmt.Errorf("record batch body of %d bytes, %d left", bodyLen, len(rest))
+	}
+	body := rest[:bodyLen]
+	length, ok := hdr.i64(hdr.field(0))
+	if !ok || length < 0 || length > int64(len(body)) {
+		return nil, fmt.Errorf("record batch length %d", length)
+	}
+	if hdr.field(3) != 0 {
+		return nil, fmt.Errorf("compressed record batch")
+	}
+	n := int(length)
+	nodes, nn, ok := hdr.vector(hdr.field(1), 16)
+	if !ok || nn != 4 {
+		return nil, fmt.Errorf("record batch has %d field nodes, want 4", nn)
+	}
+	for i := range 4 {
+		fn := nodes[16*i:]
+		if int64(binary.LittleEndian.Uint64(fn)) != length || binary.LittleEndian.Uint64(fn[8:]) != 0 {
+			return nil, fmt.Errorf("field %d: unexpected length or nulls", i)
 		}
-		return nil, fmt.Errorf("empty block")
 	}
-	rec := r.RecordBatch()
-	if !rec.Schema().Equal(entrySchema) {
-		return nil, fmt.Errorf("block schema %s", rec.Schema())
+	bufs, nb, ok := hdr.vector(hdr.field(2), 16)
+	if !ok || nb != 10 {
+		return nil, fmt.Errorf("record batch has %d buffers, want 10", nb)
 	}
-	rec.Retain()
-	return newBlock(rec), nil
+	buf := func(i int) ([]byte, error) {
+		off, ln := int64(binary.LittleEndian.Uint64(bufs[16*i:])), int64(binary.LittleEndian.Uint64(bufs[16*i+8:]))
+		if off < 0 || ln < 0 || off > int64(len(body)) || ln > int64(len(body))-off {
+			return nil, fmt.Errorf("buffer %d at [%d,+%d) outside a body of %d bytes", i, off, ln, len(body))
+		}
+		return body[off : off+ln : off+ln], nil
+	}
+	b := &block{n: n}
+	// Buffers: key (validity, offsets, data), epoch (validity, values),
+	// tomb (validity, bits), val (validity, offsets, data).
+	dst := []*[]byte{nil, &b.koffs, &b.kdata, nil, &b.epochs, nil, &b.tombs, nil, &b.voffs, &b.vdata}
+	for i, d := range dst {
+		if d == nil {
+			continue
+		}
+		if *d, err = buf(i); err != nil {
+			return nil, err
+		}
+	}
+	if len(b.epochs) < 8*n || len(b.tombs) < (n+7)/8 {
+		return nil, fmt.Errorf("epoch or tomb column shorter than %d rows", n)
+	}
+	if err := checkOffsets(b.koffs, n, len(b.kdata)); err != nil {
+		return nil, fmt.Errorf("key column: %w", err)
+	}
+	if err := checkOffsets(b.voffs, n, len(b.vdata)); err != nil {
+		return nil, fmt.Errorf("val column: %w", err)
+	}
+	b.size = int64(len(data)) + 128
+	return b, nil
+}
+
+// checkOffsets verifies n+1 offsets that never decrease and stay in
+// [0, dataLen].
+func checkOffsets(offs []byte, n, dataLen int) error {
+	if len(offs) < 4*(n+1) {
+		return fmt.Errorf("%d offset bytes for %d rows", len(offs), n)
+	}
+	prev := offAt(offs, 0)
+	if prev < 0 {
+		return fmt.Errorf("negative offset")
+	}
+	for i := 1; i <= n; i++ {
+		o := offAt(offs, i)
+		if o < prev {
+			return fmt.Errorf("offsets decrease at row %d", i)
+		}
+		prev = o
+	}
+	if prev > dataLen {
+		return fmt.Errorf("offset %d beyond %d data bytes", prev, dataLen)
+	}
+	return nil
+}
+
+// ipcMessage splits an encapsulated IPC message off data: its flatbuffer
+// metadata (the root Message table) and the bytes after the metadata
+// (body, then later messages).
+func ipcMessage(data []byte) (fbTable, []byte, error) {
+	if len(data) < 4 {
+		return fbTable{}, nil, fmt.Errorf("truncated message")
+	}
+	ml := binary.LittleEndian.Uint32(data)
+	data = data[4:]
+	if ml == 0xFFFFFFFF { // continuation marker
+		if len(data) < 4 {
+			return fbTable{}, nil, fmt.Errorf("truncated message")
+		}
+		ml = binary.LittleEndian.Uint32(data)
+		data = data[4:]
+	}
+	if ml == 0 || uint64(ml) > uint64(len(data)) {
+		return fbTable{}, nil, fmt.Errorf("message metadata of %d bytes, %d left", ml, len(data))
+	}
+	meta := data[:ml]
+	t, ok := fbRoot(meta)
+	if !ok {
+		return fbTable{}, nil, fmt.Errorf("malformed message metadata")
+	}
+	return t, data[ml:], nil
+}
+
+// msgHeader returns a Message's header type and header table.
+func msgHeader(msg fbTable) (byte, fbTable, error) {
+	p := msg.field(1)
+	if p == 0 || p >= len(msg.b) {
+		return 0, fbTable{}, fmt.Errorf("message without header type")
+	}
+	hdr, ok := msg.table(msg.field(2))
+	if !ok {
+		return 0, fbTable{}, fmt.Errorf("message without header")
+	}
+	return msg.b[p], hdr, nil
+}
+
+// fbTable is a flatbuffer table: b is the whole buffer, pos the table's
+// start, vt its vtable's start and nf the number of fields the vtable
+// lists. Every accessor checks bounds and reports failure, never panics.
+type fbTable struct {
+	b       []byte
+	pos, vt int
+	nf      int
+}
+
+func fbRoot(b []byte) (fbTable, bool) {
+	if len(b) < 4 {
+		return fbTable{}, false
+	}
+	return fbAt(b, int(binary.LittleEndian.Uint32(b)))
+}
+
+func fbAt(b []byte, pos int) (fbTable, bool) {
+	if pos < 0 || pos > len(b)-4 {
+		return fbTable{}, false
+	}
+	vt := pos - int(int32(binary.LittleEndian.Uint32(b[pos:])))
+	if vt < 0 || vt > len(b)-4 {
+		return fbTable{}, false
+	}
+	vlen := int(binary.LittleEndian.Uint16(b[vt:]))
+	if vlen < 4 || vt+vlen > len(b) {
+		return fbTable{}, false
+	}
+	return fbTable{b: b, pos: pos, vt: vt, nf: (vlen - 4) / 2}, true
+}
+
+// field returns the absolute position of field id, or 0 when absent.
+func (t fbTable) field(id int) int {
+	if id >= t.nf {
+		return 0
+	}
+	o := int(binary.LittleEndian.Uint16(t.b[t.vt+4+2*id:]))
+	if o == 0 {
+		return 0
+	}
+	return t.pos + o
+}
+
+func (t fbTable) i64(p int) (int64, bool) {
+	if p == 0 || p > len(t.b)-8 {
+		return 0, false
+	}
+	return int64(binary.LittleEndian.Uint64(t.b[p:])), true
+}
+
+// table follows the offset stored at p to a table.
+func (t fbTable) table(p int) (fbTable, bool) {
+	if p == 0 || p > len(t.b)-4 {
+		return fbTable{}, false
+	}
+	return fbAt(t.b, p+int(binary.LittleEndian.Uint32(t.b[p:])))
+}
+
+// vector follows the offset stored at p to a vector of structs of elem
+// bytes and returns its bytes and length.
+func (t fbTable) vector(p, elem int) ([]byte, int, bool) {
+	if p == 0 || p > len(t.b)-4 {
+		return nil, 0, false
+	}
+	v := p + int(binary.LittleEndian.Uint32(t.b[p:]))
+	if v < 0 || v > len(t.b)-4 {
+		return nil, 0, false
+	}
+	n := int(binary.LittleEndian.Uint32(t.b[v:]))
+	if n < 0 || n > (len(t.b)-v-4)/elem {
+		return nil, 0, false
+	}
+	return t.b[v+4 : v+4+n*elem], n, true
 }
 
 // versionIn finds the newest version of k with epoch ≤ at in block b.
 func versionIn(b *block, k []byte, at state.Epoch) (state.Version, bool) {
 	for i := b.seek(k); i < b.len() && bytes.Equal(b.key(i), k); i++ {
-		if state.Epoch(b.epochs[i]) <= at {
-			return state.Version{Epoch: state.Epoch(b.epochs[i]), Tomb: b.tombs.Value(i), Val: b.vals.Value(i)}, true
+		if e := state.Epoch(b.epoch(i)); e <= at {
+			return state.Version{Epoch: e, Tomb: b.tomb(i), Val: b.val(i)}, true
 		}
 	}
 	return state.Version{}, false

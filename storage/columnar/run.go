@@ -113,17 +113,18 @@ func (w *runWriter) flushBlock() error {
 	if w.bb.rows == 0 {
 		return nil
 	}
-	b := w.bb.finish()
-	defer b.rec.Release()
+	rows, firstKey := w.bb.rows, bytes.Clone(w.bb.kdata[:w.bb.koffs[1]])
+	rec := w.bb.finish()
+	defer rec.Release()
 	start := w.out.Len()
-	if err := encodeBlock(&w.out, b); err != nil {
+	if err := encodeBlock(&w.out, rec); err != nil {
 		w.err = err
 		return err
 	}
 	data := w.out.Bytes()[start:]
 	w.index = append(w.index, blockHandle{
 		off: w.off, length: uint32(len(data)), crc: crc32.Checksum(data, castagnoli),
-		rows: uint32(b.len()), firstKey: bytes.Clone(b.key(0)),
+		rows: uint32(rows), firstKey: firstKey,
 	})
 	w.off += uint64(len(data))
 	if w.out.Len() >= runWriteBuffer {

@@ -260,10 +260,10 @@ func (bi *blocksIter) skipExhausted() error {
 }
 
 func (bi *blocksIter) valid() bool        { return bi.b != nil }
-func (bi *blocksIter) key() []byte        { return bi.b.keys.Value(bi.row) }
-func (bi *blocksIter) epoch() state.Epoch { return state.Epoch(bi.b.epochs[bi.row]) }
-func (bi *blocksIter) tomb() bool         { return bi.b.tombs.Value(bi.row) }
-func (bi *blocksIter) val() []byte        { return bi.b.vals.Value(bi.row) }
+func (bi *blocksIter) key() []byte        { return bi.b.key(bi.row) }
+func (bi *blocksIter) epoch() state.Epoch { return state.Epoch(bi.b.epoch(bi.row)) }
+func (bi *blocksIter) tomb() bool         { return bi.b.tomb(bi.row) }
+func (bi *blocksIter) val() []byte        { return bi.b.val(bi.row) }
 func (bi *blocksIter) next() error {
 	bi.row++
 	return bi.skipExhausted()
