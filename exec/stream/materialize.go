@@ -213,8 +213,13 @@ func (m *Materialize) keyArrays(b arrow.RecordBatch) []arrow.Array {
 }
 
 func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
-	if m.keyCols == nil && m.bag == BagAppendOnly {
-		return m.applyAppendOnly(ctx, c)
+	if m.keyCols == nil {
+		switch m.bag {
+		case BagAppendOnly:
+			return m.applyAppendOnly(ctx, c)
+		case BagInsertMostly:
+			return m.applyInsertMostly(ctx, c)
+		}
 	}
 	var ks [][]byte
 	if m.rowKey {
@@ -246,9 +251,6 @@ func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
 		}
 		m.ops = ops
 		return m.table.Write(ctx, ks, ops, c.Batch)
-	}
-	if m.bag == BagInsertMostly {
-		return m.applyInsertMostly(ctx, c, ks)
 	}
 	// Bag mode: net delta per distinct row, added to the stored count. The
 	// dedup map's keys alias ks (no copy per row) and are cleared before

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"math/bits"
 	"slices"
@@ -32,9 +33,10 @@ const (
 	BagAppendOnly
 	// BagInsertMostly is for inputs that rarely delete (a rolling window
 	// retracts a partition only when a row arrives out of order): each
-	// row is stored under its value followed by a fresh row id, with count
-	// 1; inserts are blind writes, and a delete removes one stored copy
-	// found by a prefix scan of the row's value.
+	// row is stored under an 8-byte hash of its value followed by a fresh
+	// row id, with count 1; inserts are blind writes, and a delete removes
+	// one stored copy equal to the row, found by a prefix scan of its
+	// hash. The view reads back in hash order.
 	BagInsertMostly
 )
 
@@ -133,6 +135,11 @@ type blindScratch struct {
 	arena []byte
 	ks    [][]byte
 	ones  *array.Int64 // count column of 1s, sliced per chunk
+	hv    []uint64     // row hashes
+	hbuf  []byte
+	hks   [][]byte
+	// collide makes every row hash alike (tests of the equality check).
+	collide bool
 }
 
 // idKeys returns keys prefix[i] + row id for rows[i] (rows nil: every
@@ -216,11 +223,16 @@ func (m *Materialize) applyAppendOnly(ctx context.Context, c *Chunk) error {
 // errEnoughCopies stops a prefix scan once it found the copies to delete.
 var errEnoughCopies = errors.New("stream: enough copies")
 
-// applyInsertMostly writes the inserts of c under their value plus a
+// applyInsertMostly writes the inserts of c under their row hash plus a
 // fresh row id; deletes cancel inserts of an equal row in the same chunk,
-// and the rest remove stored copies found by a prefix scan.
-func (m *Materialize) applyInsertMostly(ctx context.Context, c *Chunk, vk [][]byte) error {
+// and the rest remove stored copies found by a prefix scan of the row's
+// hash (comparing whole rows: hashes may collide).
+func (m *Materialize) applyInsertMostly(ctx context.Context, c *Chunk) error {
 	n := len(c.Ops)
+	if n == 0 {
+		return nil
+	}
+	hashes := m.rowHashes(c.Batch)
 	hasDel := false
 	for _, op := range c.Ops {
 		if op.Sign() < 0 {
@@ -229,30 +241,28 @@ func (m *Materialize) applyInsertMostly(ctx context.Context, c *Chunk, vk [][]by
 		}
 	}
 	if !hasDel {
-		if n == 0 {
-			return nil
-		}
-		ks := m.idKeys(vk, nil, n)
+		ks := m.idKeys(hashes, nil, n)
 		vals := m.withOnes(c.Batch)
 		defer vals.Release()
 		return m.table.Write(ctx, ks, nil, vals)
 	}
-	// Per distinct row: its inserted rows and its deletes.
+	// Per distinct row (by its value encoding): its inserted rows and its
+	// deletes.
 	type change struct {
+		row int32 // a row of c with this value
 		ins []int32
 		del int
 	}
+	cols := c.Batch.Columns()
 	pos := map[string]int{}
 	var chs []change
-	var order [][]byte
 	for i, op := range c.Ops {
-		k := vec.BytesView(vk[i])
+		k := string(vec.AppendRowKey(nil, cols, m.colTypes, i))
 		j, ok := pos[k]
 		if !ok {
 			j = len(chs)
 			pos[k] = j
-			chs = append(chs, change{})
-			order = append(order, vk[i])
+			chs = append(chs, change{row: int32(i)})
 		}
 		if op.Sign() < 0 {
 			chs[j].del++
@@ -262,24 +272,27 @@ func (m *Materialize) applyInsertMostly(ctx context.Context, c *Chunk, vk [][]by
 	}
 	var keep []int32
 	var dels [][]byte
-	for j, ch := range chs {
+	var rk []byte
+	for _, ch := range chs {
 		cancel := min(len(ch.ins), ch.del)
 		keep = append(keep, ch.ins[cancel:]...)
 		want := ch.del - cancel
 		if want == 0 {
 			continue
 		}
+		target := vec.AppendRowKey(nil, cols, m.colTypes, int(ch.row))
 		got := 0
-		err := m.table.Scan(ctx, state.Prefix(order[j]), func(ks [][]byte, _ arrow.RecordBatch) error {
-			for _, k := range ks {
-				if got == want {
-					return errEnoughCopies
+		err := m.table.Scan(ctx, state.Prefix(hashes[ch.row]), func(ks [][]byte, vals arrow.RecordBatch) error {
+			vcols := vals.Columns()[:len(cols)]
+			for i, k := range ks {
+				rk = vec.AppendRowKey(rk[:0], vcols, m.colTypes, i)
+				if string(rk) != string(target) {
+					continue // another row with the same hash
 				}
 				dels = append(dels, append([]byte(nil), k...))
-				got++
-			}
-			if got == want {
-				return errEnoughCopies
+				if got++; got == want {
+					return errEnoughCopies
+				}
 			}
 			return nil
 		})
@@ -302,10 +315,31 @@ func (m *Materialize) applyInsertMostly(ctx context.Context, c *Chunk, vk [][]by
 		return nil
 	}
 	slices.Sort(keep)
-	ks := m.idKeys(vk, keep, len(keep))
+	ks := m.idKeys(hashes, keep, len(keep))
 	rows := vec.TakeBatch(m.mem, c.Batch, keep)
 	defer rows.Release()
 	vals := m.withOnes(rows)
 	defer vals.Release()
 	return m.table.Write(ctx, ks, nil, vals)
+}
+
+// rowHashes returns the 8-byte big-endian hash of every row of b (rows
+// equal in the GROUP BY sense hash equally), in scratch reused by the next
+// call.
+func (m *Materialize) rowHashes(b arrow.RecordBatch) [][]byte {
+	n := int(b.NumRows())
+	s := &m.blind
+	s.hv = growTo(s.hv, n)
+	vec.HashColumns(b.Columns(), s.hv, m.colTypes...)
+	s.hbuf = growTo(s.hbuf, 8*n)
+	s.hks = growTo(s.hks, n)
+	for i, h := range s.hv {
+		if s.collide {
+			h = 7
+		}
+		k := s.hbuf[8*i : 8*i+8 : 8*i+8]
+		binary.BigEndian.PutUint64(k, h)
+		s.hks[i] = k
+	}
+	return s.hks
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/sabotsql/sabotsql/storage/state"
 )
@@ -31,7 +30,7 @@ func parseCkpt(name string) (state.Epoch, bool) {
 }
 
 // Checkpoint implements state.Checkpointer: it writes a Pebble checkpoint of
-// the committed state (the WAL is synced first), publishes it by renaming
+// the committed state (the memtables are flushed first), publishes it by renaming
 // it to ckpt-<epoch>, and removes older checkpoints. Called by the writer.
 func (t *Table) Checkpoint(ctx context.Context) (state.Epoch, error) {
 	if err := ctx.Err(); err != nil {
@@ -51,7 +50,12 @@ func (t *Table) Checkpoint(ctx context.Context) (state.Epoch, error) {
 	if err := fs.RemoveAll(tmp); err != nil {
 		return 0, storageErr("checkpoint", dir, err)
 	}
-	if err := t.db.Checkpoint(tmp, pebble.WithFlushedWAL()); err != nil {
+	// Without a WAL the memtables hold committed epochs only in memory:
+	// flush them into sstables the checkpoint links.
+	if err := t.db.Flush(); err != nil {
+		return 0, storageErr("checkpoint", dir, err)
+	}
+	if err := t.db.Checkpoint(tmp); err != nil {
 		_ = fs.RemoveAll(tmp)
 		return 0, storageErr("checkpoint", dir, err)
 	}

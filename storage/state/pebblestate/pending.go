@@ -21,6 +21,10 @@ type pendEntry struct {
 // range deletion first and then one operation per key in key order, so an
 // epoch that updates a key many times costs Pebble one memtable insert, and
 // the inserts arrive sorted (Pebble's skip list reuses its search path).
+//
+// Entries live in slabs and their keys in a key arena (both replaced, never
+// grown, when full, so pointers into them stay valid for the epoch): a new
+// key costs a map insert and no allocation of its own.
 type pending struct {
 	idx      map[string]*pendEntry
 	order    *lazyorder.Order[*pendEntry]
@@ -28,11 +32,15 @@ type pending struct {
 	hasClean bool
 	bytes    int64  // keys and rows held
 	arena    []byte // rows of this epoch
+	keys     []byte // keys of this epoch (entries' key strings point here)
+	slab     []pendEntry
 }
 
-func newPending() *pending {
+// newPending returns an empty epoch whose index is sized for hint keys
+// (the previous epoch's count), so a steady stream does not rehash.
+func newPending(hint int) *pending {
 	return &pending{
-		idx:   make(map[string]*pendEntry),
+		idx:   make(map[string]*pendEntry, hint),
 		order: lazyorder.New(func(e *pendEntry) string { return e.key }, func(e *pendEntry) bool { return e.dead }),
 	}
 }
@@ -42,13 +50,30 @@ func newPending() *pending {
 func (p *pending) put(k []byte, val []byte, del bool) {
 	e := p.idx[string(k)]
 	if e == nil {
-		e = &pendEntry{key: string(k)}
+		if len(p.slab) == cap(p.slab) {
+			p.slab = make([]pendEntry, 0, 1024)
+		}
+		p.slab = append(p.slab, pendEntry{key: p.keyString(k)})
+		e = &p.slab[len(p.slab)-1]
 		p.idx[e.key] = e
 		p.order.Add(e)
 		p.bytes += int64(len(k)) + 64
 	}
 	p.bytes += int64(len(val))
 	e.val, e.del = val, del
+}
+
+// keyString copies k into the key arena and returns it as a string.
+func (p *pending) keyString(k []byte) string {
+	if len(k) == 0 {
+		return ""
+	}
+	if cap(p.keys)-len(p.keys) < len(k) {
+		p.keys = make([]byte, 0, max(64<<10, len(k)))
+	}
+	start := len(p.keys)
+	p.keys = append(p.keys, k...)
+	return unsafe.String(&p.keys[start], len(k))
 }
 
 // cleanBelow undoes the epoch's earlier writes below w and records w.

@@ -117,6 +117,10 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		MemTableSize:       opts.MemTableSize,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             pebbleLogger{opts.Logger},
+		// No WAL: commits are never synced anyway, and durability comes
+		// from Checkpoint, which flushes the memtables first. Writing each
+		// epoch's batch to a log nobody replays only cost CPU.
+		DisableWAL: true,
 	}
 	if opts.L0CompactionThreshold > 0 {
 		popts.L0CompactionThreshold = opts.L0CompactionThreshold
@@ -142,7 +146,7 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		return nil, err
 	}
 	t.db = db
-	t.pend = newPending()
+	t.pend = newPending(0)
 	return t, nil
 }
 
@@ -181,7 +185,7 @@ func checkFormat(db *pebble.DB, dir string) error {
 		return pgerror.New(pgerror.FeatureNotSupported, "pebble state table %s was written in an older key format", dir).
 			WithHint("Drop and recreate the materialized view to rebuild its state.")
 	}
-	if err := db.Set(formatKey, []byte{keyFormat}, pebble.Sync); err != nil {
+	if err := db.Set(formatKey, []byte{keyFormat}, pebble.NoSync); err != nil {
 		return storageErr("open", dir, err)
 	}
 	return nil
@@ -284,7 +288,7 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 			return storageErr("commit", t.opts.Dir, err)
 		}
 		t.applied += puts
-		t.pend = newPending()
+		t.pend = newPending(len(t.pend.idx))
 	}
 	t.committed = e
 	return nil
