@@ -101,3 +101,65 @@ func (t *keyTable) grow() {
 		}
 	}
 }
+
+// reset empties the table, keeping its slots.
+func (t *keyTable) reset() {
+	if t.n > 0 {
+		clear(t.slots)
+		t.n = 0
+	}
+}
+
+// keySet is a set of join keys (key id, encoded key) without per-key
+// allocations: a keyTable from id to the first of a chain of entries whose
+// keys live in one arena (integer-keyed sides store no bytes: the id is
+// the key).
+type keySet struct {
+	t     keyTable
+	ents  []keySetEnt
+	arena []byte
+}
+
+type keySetEnt struct {
+	off, end uint32
+	next     int32 // next entry with the same id, or -1
+}
+
+// has reports whether (id, key) is in the set.
+func (k *keySet) has(id uint64, key []byte) bool {
+	e, ok := k.t.get(id)
+	for ok && e >= 0 {
+		x := k.ents[e]
+		if string(k.arena[x.off:x.end]) == string(key) {
+			return true
+		}
+		e = x.next
+	}
+	return false
+}
+
+// add inserts (id, key), which must not be in the set.
+func (k *keySet) add(id uint64, key []byte) {
+	next := int32(-1)
+	if e, ok := k.t.get(id); ok {
+		next = e
+	}
+	off := uint32(len(k.arena))
+	k.arena = append(k.arena, key...)
+	k.ents = append(k.ents, keySetEnt{off: off, end: uint32(len(k.arena)), next: next})
+	k.t.put(id, int32(len(k.ents)-1))
+}
+
+// len is the number of keys in the set.
+func (k *keySet) len() int { return len(k.ents) }
+
+// reset empties the set, keeping its memory.
+func (k *keySet) reset() {
+	k.t.reset()
+	k.ents, k.arena = k.ents[:0], k.arena[:0]
+}
+
+// bytes is the memory the set holds.
+func (k *keySet) bytes() int64 {
+	return int64(len(k.t.slots))*keySlotBytes + int64(cap(k.ents))*12 + int64(cap(k.arena))
+}

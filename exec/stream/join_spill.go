@@ -82,8 +82,12 @@ const (
 	joinSpillMaxValue   = 1 << 30
 )
 
-// joinAbsentMax bounds a side's negative cache; it is cleared beyond.
-const joinAbsentMax = 1 << 18
+// absentLimit bounds the memory of a side's negative cache: an eighth of
+// the budget, at least joinAbsentMin bytes.
+func (sp *joinSpill) absentLimit() int64 { return max(sp.maxBytes/8, joinAbsentMin) }
+
+// joinAbsentMin is the least memory a side's negative cache may use.
+const joinAbsentMin = 64 << 10
 
 // JoinSpillSchema is the value schema of a HashJoin side's spill table (see
 // WithSpill): one binary column holding a bucket's rows and multiplicities.
@@ -118,11 +122,10 @@ type joinSpill struct {
 	stats JoinSpillStats
 
 	// Per-chunk and per-spill scratch.
-	seen    map[string]struct{}
+	seen    keySet
 	reqRows [2][]int32
 	keyBuf  []byte
 	keyOff  []int
-	akey    []byte
 	valBuf  []byte
 	rowBuf  []byte
 	keyCols []arrow.Array
@@ -143,9 +146,8 @@ type sideSpill struct {
 	// pending are the keys of stored buckets that emptied, to delete
 	// before the next lookup.
 	pending [][]byte
-	// absent holds keys (absentKey) known not to be in the table.
-	absent      map[string]struct{}
-	absentBytes int64
+	// absent holds the keys known not to be in the table.
+	absent keySet
 }
 
 // WithSpill bounds the join's memory: after a barrier, when its state takes
@@ -276,16 +278,6 @@ func (sp *joinSpill) sideKeyCols(sd *joinSide, b arrow.RecordBatch) []arrow.Arra
 	return sp.keyCols
 }
 
-// absentKey spells key (id, key) of side sd for the negative cache and the
-// per-chunk dedup: the encoded key, or the id on integer-keyed sides.
-func (sp *joinSpill) absentKey(sd *joinSide, id uint64, key []byte) []byte {
-	if sd.intKey {
-		sp.akey = binary.BigEndian.AppendUint64(sp.akey[:0], id)
-		return sp.akey
-	}
-	return key
-}
-
 // loadSpilled runs before chunk b of side s is probed (after prepare): it
 // writes queued deletions, then loads, on each side that has spilled, the
 // buckets of the chunk's keys that are not in memory there.
@@ -300,10 +292,7 @@ func (j *HashJoin) loadSpilled(ctx context.Context, s int, b arrow.RecordBatch) 
 	if !need[0] && !need[1] {
 		return nil
 	}
-	if sp.seen == nil {
-		sp.seen = map[string]struct{}{}
-	}
-	clear(sp.seen)
+	sp.seen.reset()
 	sp.reqRows[0], sp.reqRows[1] = sp.reqRows[0][:0], sp.reqRows[1][:0]
 	n := int(b.NumRows())
 	for i := 0; i < n; i++ {
@@ -316,7 +305,7 @@ func (j *HashJoin) loadSpilled(ctx context.Context, s int, b arrow.RecordBatch) 
 			if !need[k] || j.sides[x].find(id, key) >= 0 {
 				continue
 			}
-			if _, ok := sp.sides[x].absent[string(sp.absentKey(sd, id, key))]; ok {
+			if sp.sides[x].absent.has(id, key) {
 				continue
 			}
 			miss[k] = true
@@ -324,11 +313,10 @@ func (j *HashJoin) loadSpilled(ctx context.Context, s int, b arrow.RecordBatch) 
 		if !miss[0] && !miss[1] {
 			continue
 		}
-		ak := sp.absentKey(sd, id, key)
-		if _, dup := sp.seen[string(ak)]; dup {
+		if sp.seen.has(id, key) {
 			continue
 		}
-		sp.seen[string(ak)] = struct{}{}
+		sp.seen.add(id, key)
 		for k := range xs {
 			if miss[k] {
 				sp.reqRows[k] = append(sp.reqRows[k], int32(i))
@@ -389,7 +377,7 @@ func (j *HashJoin) loadSide(ctx context.Context, x int, cs *joinSide, b arrow.Re
 	sp.mults, sp.matches = sp.mults[:0], sp.matches[:0]
 	for k, r := range rows {
 		if !look.Found[k] || vals.IsNull(k) {
-			ss.noteAbsent(sp.absentKey(cs, cs.keyIDs[r], cs.key(int(r))))
+			ss.noteAbsent(cs.keyIDs[r], cs.key(int(r)), sp.absentLimit())
 			continue
 		}
 		n, indexed, err := j.decodeBucket(ss, rb, vals.Value(k))
@@ -489,21 +477,14 @@ func (j *HashJoin) decodeBucket(ss *sideSpill, rb *array.RecordBuilder, src []by
 	return int(cnt), indexed, nil
 }
 
-// noteAbsent remembers that key k is not in the side's table.
-func (ss *sideSpill) noteAbsent(k []byte) {
-	if len(ss.absent) >= joinAbsentMax {
-		ss.absent, ss.absentBytes = nil, 0
+// noteAbsent remembers that key (id, key) is not in the side's table. The
+// cache starts over once it holds more than limit bytes.
+func (ss *sideSpill) noteAbsent(id uint64, key []byte, limit int64) {
+	if ss.absent.bytes() > limit {
+		ss.absent = keySet{}
 	}
-	if ss.absent == nil {
-		ss.absent = map[string]struct{}{}
-	}
-	ss.absent[string(k)] = struct{}{}
-	ss.absentBytes += int64(len(k)) + absentEntryBytes
+	ss.absent.add(id, key)
 }
-
-// absentEntryBytes is the per-key overhead of the negative cache (string
-// header, map slot and control byte, rounded).
-const absentEntryBytes = 40
 
 // dropBucket unlinks the empty bucket b of side s (key id, key; the key of
 // row i of the chunk b) and, if the side's table holds a copy, queues the
@@ -647,7 +628,7 @@ func (j *HashJoin) spillSide(ctx context.Context, x int) (int64, error) {
 	}
 	slog.Debug("stream: join spilled a side", "side", x, "buckets", buckets, "rows", sd.live, "bytes", sd.bytes())
 	sd.release()
-	ss.absent, ss.absentBytes = nil, 0
+	ss.absent = keySet{}
 	ss.written = true
 	sp.stats.Spills++
 	sp.stats.SpilledBuckets += buckets
@@ -689,12 +670,12 @@ func (j *HashJoin) appendBucket(ss *sideSpill, sd *joinSide, bld *array.BinaryBu
 
 // bytes estimates the memory the spill bookkeeping holds.
 func (sp *joinSpill) bytes() int64 {
-	n := int64(cap(sp.keyBuf)+cap(sp.akey)+cap(sp.valBuf)+cap(sp.rowBuf)) +
+	n := int64(cap(sp.keyBuf)+cap(sp.valBuf)+cap(sp.rowBuf)) +
 		int64(cap(sp.keyOff)+cap(sp.hashes)+cap(sp.mults)+cap(sp.matches))*8 +
-		int64(cap(sp.reqRows[0])+cap(sp.reqRows[1]))*4 + int64(len(sp.seen))*absentEntryBytes
+		int64(cap(sp.reqRows[0])+cap(sp.reqRows[1]))*4 + sp.seen.bytes()
 	for s := range sp.sides {
 		ss := &sp.sides[s]
-		n += ss.absentBytes + int64(cap(ss.pending))*sliceBytes
+		n += ss.absent.bytes() + int64(cap(ss.pending))*sliceBytes
 		for _, k := range ss.pending {
 			n += int64(cap(k))
 		}
