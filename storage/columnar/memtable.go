@@ -1,7 +1,9 @@
 package columnar
 
 import (
+	"encoding/binary"
 	"slices"
+	"unsafe"
 
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/hashindex"
@@ -9,7 +11,7 @@ import (
 )
 
 // entryOverhead approximates the bookkeeping bytes of a memtable entry: the
-// entry with its two inline versions (80), its hash-index slot with growth
+// entry with its two inline versions and short key (88), its hash-index slot with growth
 // slack (8 bytes at 37-75% load: ~11-22), its place in the sorted order
 // (4-8 while merging) and the arena's unfilled tail.
 const entryOverhead = 112
@@ -31,11 +33,13 @@ type memVersion struct {
 	tomb  bool
 }
 
-// memEntry is a key of the memtable. It holds no Go pointers: the key is
-// in the arena, versions beyond two in the memtable's overflow slice.
+// memEntry is a key of the memtable. It holds no Go pointers: a key of up
+// to 16 bytes is inline (a probe then finds the key with the entry, one
+// cache miss fewer), a longer one in the arena; versions beyond two live in
+// the memtable's overflow slice.
 type memEntry struct {
 	inl     [2]memVersion // versions while nv ≤ 2 and ovf == 0
-	key     aref
+	kbuf    [inlineKey]byte // the key if klen ≤ inlineKey, else its aref in the first 8 bytes
 	klen    uint32
 	nv      uint32 // versions, ascending by epoch; the last may be uncommitted
 	ovf     uint32 // 0: inline; else 1 + start of the versions in memtable.ovf
@@ -43,6 +47,9 @@ type memEntry struct {
 	touched bool
 	dead    bool // removed from idx; dropped from the order at the next sort
 }
+
+// inlineKey is the longest key kept in the entry itself.
+const inlineKey = 16
 
 // entPage is the number of entries per page of memtable.pages.
 const (
@@ -85,13 +92,23 @@ func (m *memtable) ent(id uint32) *memEntry {
 	return &m.pages[id>>entPageShift][id&(entPage-1)]
 }
 
-// keyOf is the key of entry id, sharing the arena's bytes.
+// keyOf is the key of entry id, sharing the entry's or the arena's bytes
+// (never modified: an entry moved by page growth leaves an identical copy).
 func (m *memtable) keyOf(id uint32) string {
 	e := m.ent(id)
-	return m.data.str(e.key, e.klen)
+	if e.klen <= inlineKey {
+		return unsafe.String(&e.kbuf[0], int(e.klen))
+	}
+	return m.data.str(aref(binary.LittleEndian.Uint64(e.kbuf[:])), e.klen)
 }
 
-func (m *memtable) keyBytes(e *memEntry) []byte { return m.data.get(e.key, e.klen) }
+// keyBytes is e's key, sharing its bytes (capacity its length).
+func (m *memtable) keyBytes(e *memEntry) []byte {
+	if e.klen <= inlineKey {
+		return e.kbuf[:e.klen:e.klen]
+	}
+	return m.data.get(aref(binary.LittleEndian.Uint64(e.kbuf[:])), e.klen)
+}
 
 // lookup returns the entry of k.
 func (m *memtable) lookup(k []byte) (uint32, *memEntry, bool) {
@@ -136,7 +153,12 @@ func (m *memtable) newEntry(k []byte) uint32 {
 	m.pages[p] = append(m.pages[p], memEntry{})
 	m.n++
 	e := m.ent(id)
-	e.key, e.klen = m.data.add(k), uint32(len(k))
+	e.klen = uint32(len(k))
+	if len(k) <= inlineKey {
+		copy(e.kbuf[:], k)
+	} else {
+		binary.LittleEndian.PutUint64(e.kbuf[:], uint64(m.data.add(k)))
+	}
 	m.order.Add(id)
 	return id
 }

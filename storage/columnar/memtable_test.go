@@ -1,11 +1,17 @@
 package columnar
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/stretchr/testify/require"
 )
@@ -48,6 +54,9 @@ func TestMemtableVersions(t *testing.T) {
 	for step := range 40000 {
 		i := rng.IntN(nkeys)
 		k := []byte(fmt.Sprint("key", i))
+		if i%3 == 0 { // longer than inlineKey: kept in the arena
+			k = fmt.Appendf(nil, "a-key-too-long-to-be-inline-%d", i)
+		}
 		id, e, ok := m.lookup(k)
 		if !ok {
 			id, e = m.insert(k)
@@ -123,4 +132,71 @@ func TestArenaChunks(t *testing.T) {
 		require.Equal(t, it.b, a.get(it.r, uint32(len(it.b))))
 		require.Equal(t, string(it.b), a.str(it.r, uint32(len(it.b))))
 	}
+}
+
+// TestLongKeys writes keys longer than inlineKey (kept in the memtable's
+// arena) and short ones, and reads them back from the memtable, a frozen
+// memtable and a run, by Get and by Scan.
+func TestLongKeys(t *testing.T) {
+	ctx := context.Background()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	tbl, err := Open(ctx, schema, Options{FS: vfs.NewMem(), BlockRows: 7})
+	require.NoError(t, err)
+	defer tbl.Close()
+	const n = 500
+	key := func(i int) []byte {
+		if i%2 == 0 {
+			return fmt.Appendf(nil, "%04d", i)
+		}
+		return fmt.Appendf(nil, "%04d-and-a-suffix-that-makes-it-long-%s", i, strings.Repeat("x", i%40))
+	}
+	ks := make([][]byte, n)
+	bld := array.NewInt64Builder(memory.DefaultAllocator)
+	for i := range ks {
+		ks[i] = key(i)
+		bld.Append(int64(i) * 10)
+	}
+	col := bld.NewArray()
+	rec := array.NewRecordBatch(schema, []arrow.Array{col}, n)
+	col.Release()
+	defer rec.Release()
+	require.NoError(t, tbl.Write(ctx, ks, nil, rec))
+	require.NoError(t, tbl.Commit(ctx, 1))
+	check := func(stage string) {
+		lk, err := tbl.Get(ctx, ks)
+		require.NoError(t, err, stage)
+		vals := lk.Values.Column(0).(*array.Int64)
+		for i := range ks {
+			require.True(t, lk.Found[i], "%s: key %d", stage, i)
+			require.Equal(t, int64(i)*10, vals.Value(i), "%s: key %d", stage, i)
+		}
+		lk.Values.Release()
+		seen := 0
+		require.NoError(t, tbl.Scan(ctx, state.KeyRange{}, func(keys [][]byte, rows arrow.RecordBatch) error {
+			for j, k := range keys {
+				require.Equal(t, string(key(seen)), string(k), "%s: scan position %d", stage, seen)
+				require.Equal(t, int64(seen)*10, rows.Column(0).(*array.Int64).Value(j))
+				seen++
+			}
+			return nil
+		}), stage)
+		require.Equal(t, n, seen, stage)
+	}
+	check("memtable")
+	// An uncommitted write makes the frozen memtable carry a pending
+	// version over to the next one.
+	one := rec.NewSlice(1, 2)
+	require.NoError(t, tbl.Write(ctx, ks[1:2], nil, one))
+	one.Release()
+	tbl.mu.Lock()
+	fm, next, touched := tbl.mem.freeze(nil, tbl.committed)
+	tbl.frozen = append([]*frozenMem{fm}, tbl.frozen...)
+	tbl.mem, tbl.touched = next, touched
+	tbl.mu.Unlock()
+	check("frozen")
+	require.NoError(t, tbl.Commit(ctx, 2))
+	_, err = tbl.Checkpoint(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 0, tbl.Shape().Frozen)
+	check("run")
 }
