@@ -38,7 +38,7 @@ type memVersion struct {
 // cache miss fewer), a longer one in the arena; versions beyond two live in
 // the memtable's overflow slice.
 type memEntry struct {
-	inl     [2]memVersion // versions while nv ≤ 2 and ovf == 0
+	inl     [2]memVersion   // versions while nv ≤ 2 and ovf == 0
 	kbuf    [inlineKey]byte // the key if klen ≤ inlineKey, else its aref in the first 8 bytes
 	klen    uint32
 	nv      uint32 // versions, ascending by epoch; the last may be uncommitted
