@@ -22,7 +22,12 @@
 // decoded without transcoding (IPC buffers are Arrow's own layout), there are
 // no pages or encodings to decode on the point-lookup path, and the ipc
 // package is already linked by the engine. Each block is an independent IPC
-// stream, so a block can be read, checksummed and decoded alone.
+// stream, so a block can be read, checksummed and decoded alone. Reading a
+// block builds no Arrow objects: the record batch's flatbuffer metadata is
+// parsed in place for the positions of its buffers, every offset is checked
+// once, and the block is used as a view over its bytes (a lookup binary
+// searches the encoded key column and slices one value). Blocks are written
+// from plain Go slices wrapped as Arrow buffers through the ipc writer.
 //
 // Run file layout (all integers little-endian):
 //
