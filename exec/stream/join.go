@@ -36,6 +36,10 @@ const (
 // column, output rows are collected as pairs of row references and built by
 // gathering each output column from the retained input batches.
 //
+// With WithSpill, the sides' buckets move to state tables at barriers when
+// the join holds more than its budget, and come back when rows for their
+// keys arrive (join_spill.go); the output is the same.
+//
 // Output columns: the left input's columns, then the right input's.
 type HashJoin struct {
 	al     *aligner

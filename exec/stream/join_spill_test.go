@@ -476,3 +476,32 @@ func TestHashJoinSpillMisconfigured(t *testing.T) {
 	_, err = good[0].Get(t.Context(), [][]byte{{1}})
 	require.ErrorIs(t, err, state.ErrClosed)
 }
+
+// TestKeySet checks the join key set against a map, with ids that collide
+// (distinct keys under one id) and resets.
+func TestKeySet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var ks keySet
+	model := map[string]bool{}
+	spell := func(id uint64, key []byte) string { return strconv.FormatUint(id, 10) + "/" + string(key) }
+	for round := range 3 {
+		for range 5000 {
+			id := rng.Uint64N(300)
+			key := []byte(strconv.Itoa(rng.IntN(4))) // four keys per id
+			if rng.IntN(5) == 0 {
+				key = nil
+			}
+			has := ks.has(id, key)
+			require.Equal(t, model[spell(id, key)], has, "round %d id %d key %q", round, id, key)
+			if !has {
+				ks.add(id, key)
+				model[spell(id, key)] = true
+			}
+		}
+		require.Equal(t, len(model), ks.len())
+		require.Positive(t, ks.bytes())
+		ks.reset()
+		model = map[string]bool{}
+		require.False(t, ks.has(1, []byte("0")))
+	}
+}

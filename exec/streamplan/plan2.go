@@ -234,6 +234,13 @@ func (b *Builder) semiAnti(ctx context.Context, in flow, schema planner.Schema, 
 		return flow{}, err
 	}
 	hj.WithMemBudget(b.MemBudget)
+	if err := b.spillJoin(ctx, hj); err != nil {
+		hj.Close()
+		if stats != nil {
+			stats.Close()
+		}
+		return flow{}, err
+	}
 	joined := append(append(planner.Schema{}, ext...), rs...)
 	f := flow{ex: hj, ts: joined.Types(), wm: map[int]bool{}}
 	if !notIn {
