@@ -38,12 +38,41 @@ import (
 // residue, exactly as in memory). Stale copies of groups that are in memory
 // are never read: a key is looked up only when it is not in memory, and the
 // next spill overwrites it.
+//
+// Bounded pieces. A spill's writes stay pending (uncommitted, unflushable)
+// in the table until it commits, so one spill of a large aggregate could
+// need more than the whole state budget. The table is the aggregate's
+// private scratch space (rebuilt by replay, never read by another reader
+// or checkpointed), so its epochs need not be the barriers': barrier e
+// commits it at e<<spillEpochBits, and a spill commits every
+// spillPieceRows groups at the next sub-epoch (e<<spillEpochBits | piece).
+// Pending spill bytes are then at most one piece; committed pieces can be
+// flushed to disk whenever the budget needs room.
+//
+// Mid-epoch spills. The in-memory groups are compared with the budget after
+// every chunk too (WithSpill wraps the input in spillCheck): when an epoch's groups exceed it (a large epoch, a
+// backfill slice), the aggregate emits the epoch's changes so far (as a
+// watermark does) and spills at once, so memory and the emitted chunk stay
+// near the budget whatever the epoch size. A group touched again later in
+// the epoch is loaded back and emits a second update pair; the epoch's net
+// changes are the same.
 
 // spillFormatVersion is the first byte of every spilled group state.
 const spillFormatVersion = 1
 
 // spillBatchRows is how many groups one Write of a spill carries.
 const spillBatchRows = 4096
+
+// spillPieceRows is how many groups a spill writes between two commits of
+// the table (its pending writes are at most one piece).
+const spillPieceRows = 64 << 10
+
+// spillEpochBits is the width of the sub-epoch (piece) number in the spill
+// table's epochs: barrier e commits at e<<spillEpochBits.
+const spillEpochBits = 20
+
+// spillEpoch is the spill table epoch of piece p after barrier e.
+func spillEpoch(e uint64, p uint64) state.Epoch { return state.Epoch(e<<spillEpochBits | p) }
 
 // AggSpillSchema is the value schema of a HashAggregate's spill table (see
 // WithSpill): one binary column holding a group's live-row count and every
@@ -70,8 +99,19 @@ type aggSpill struct {
 	written bool
 	started bool // spillStart ran
 
-	spills, spilledGroups, loadedGroups int64
-	spilledBytes, lastSpillBytes        int64
+	// barrier is the epoch of the last barrier (0 before the first),
+	// piece the last sub-epoch committed since, pieceRows the groups a
+	// piece holds (spillPieceRows; tests lower it) and pieceLeft the
+	// groups written since the last commit.
+	barrier, piece       uint64
+	pieceRows, pieceLeft int
+	// noMidEpoch turns mid-epoch spills off (tests comparing exact
+	// per-epoch changelogs).
+	noMidEpoch bool
+
+	spills, midSpills, pieces    int64
+	spilledGroups, loadedGroups  int64
+	spilledBytes, lastSpillBytes int64
 
 	keyBuf  []byte
 	keyOff  []int
@@ -88,8 +128,12 @@ type AggSpillStats struct {
 	// unavailable for this aggregate (an accumulator without
 	// kernels.GroupStater, no group columns).
 	Active bool
-	// Spills counts barriers that moved the in-memory groups to the table.
-	Spills int64
+	// Spills counts the times the in-memory groups moved to the table;
+	// MidEpochSpills those that happened between barriers.
+	Spills, MidEpochSpills int64
+	// Pieces counts the table commits between barriers that made a
+	// spill's writes flushable.
+	Pieces int64
 	// SpilledGroups counts group rows written; LoadedGroups counts groups
 	// read back.
 	SpilledGroups, LoadedGroups int64
@@ -114,7 +158,7 @@ type AggSpillStats struct {
 // implement kernels.GroupStater, never spill (logged at Debug); t is still
 // closed by Close.
 func (h *HashAggregate) WithSpill(t state.Table, maxBytes int64) *HashAggregate {
-	s := &aggSpill{t: t, maxBytes: maxBytes}
+	s := &aggSpill{t: t, maxBytes: maxBytes, pieceRows: spillPieceRows}
 	h.spill = s
 	if t == nil {
 		return h
@@ -145,6 +189,7 @@ func (h *HashAggregate) WithSpill(t state.Table, maxBytes int64) *HashAggregate 
 		}
 	}
 	s.active = true
+	h.input = &spillCheck{Executor: h.input, h: h}
 	return h
 }
 
@@ -190,7 +235,7 @@ func (h *HashAggregate) SpillStats() AggSpillStats {
 	if s == nil {
 		return AggSpillStats{}
 	}
-	return AggSpillStats{Active: s.active, Spills: s.spills, SpilledGroups: s.spilledGroups, LoadedGroups: s.loadedGroups,
+	return AggSpillStats{Active: s.active, Spills: s.spills, MidEpochSpills: s.midSpills, Pieces: s.pieces, SpilledGroups: s.spilledGroups, LoadedGroups: s.loadedGroups,
 		SpilledBytes: s.spilledBytes, LastSpillBytes: s.lastSpillBytes}
 }
 
@@ -348,11 +393,74 @@ func (h *HashAggregate) afterBarrier(ctx context.Context, e uint64) error {
 			return err
 		}
 	}
-	if state.Epoch(e) > s.t.CommittedEpoch() {
-		if err := s.t.Commit(ctx, state.Epoch(e)); err != nil {
+	if e >= 1<<(63-spillEpochBits) {
+		return pgerror.Internal("stream: aggregate spill: epoch %d too large", e)
+	}
+	s.barrier, s.piece, s.pieceLeft = e, 0, 0
+	if at := spillEpoch(e, 0); at > s.t.CommittedEpoch() {
+		if err := s.t.Commit(ctx, at); err != nil {
 			return fmt.Errorf("stream: aggregate spill commit %d: %w", e, err)
 		}
 	}
+	return nil
+}
+
+// spillCheck wraps a spilling aggregate's input: before each message is
+// read (so after the previous chunk was applied) it lets the aggregate
+// spill mid-epoch (afterChunk). Changes it emits go to the aggregate's
+// pending messages, which precede every later output.
+type spillCheck struct {
+	Executor
+	h *HashAggregate
+}
+
+// Next implements Executor.
+func (c *spillCheck) Next(ctx context.Context) (Message, error) {
+	if err := c.h.afterChunk(ctx); err != nil {
+		return nil, err
+	}
+	return c.Executor.Next(ctx)
+}
+
+// afterChunk runs between input messages: when the epoch's groups exceed
+// the budget it emits the epoch's changes so far and spills them (see
+// "Mid-epoch spills").
+func (h *HashAggregate) afterChunk(ctx context.Context) error {
+	s := h.spill
+	if s == nil || !s.active || s.noMidEpoch || h.memoryBytes() <= s.maxBytes || h.Groups() == 0 {
+		return nil
+	}
+	out, err := h.flush()
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		h.pending = append(h.pending, out)
+	}
+	if err := h.spillAll(ctx); err != nil {
+		return err
+	}
+	s.midSpills++
+	return h.commitPiece(ctx)
+}
+
+// commitPiece commits the spill writes pending since the last commit at
+// the next sub-epoch, so the table may flush them.
+func (h *HashAggregate) commitPiece(ctx context.Context) error {
+	s := h.spill
+	if s.pieceLeft == 0 || s.piece+1 >= 1<<spillEpochBits {
+		return nil
+	}
+	at := spillEpoch(s.barrier, s.piece+1)
+	if at <= s.t.CommittedEpoch() {
+		return nil
+	}
+	if err := s.t.Commit(ctx, at); err != nil {
+		return fmt.Errorf("stream: aggregate spill commit of a piece: %w", err)
+	}
+	s.piece++
+	s.pieces++
+	s.pieceLeft = 0
 	return nil
 }
 
@@ -373,8 +481,9 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 		n := min(gen.gt.Len(), len(gen.rows))
 		keyCols := gen.gt.KeyArrays()
 		err := func() error {
-			for start := 0; start < n; start += spillBatchRows {
-				end := min(start+spillBatchRows, n)
+			step := min(spillBatchRows, s.pieceRows)
+			for start := 0; start < n; start += step {
+				end := min(start+step, n)
 				idx, ops = idx[:0], ops[:0]
 				for g := start; g < end; g++ {
 					if gen.dead[g] {
@@ -408,6 +517,11 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 					return fmt.Errorf("stream: aggregate spill write: %w", err)
 				}
 				s.spilledGroups += int64(len(idx))
+				if s.pieceLeft += len(idx); s.pieceLeft >= s.pieceRows {
+					if err := h.commitPiece(ctx); err != nil {
+						return err
+					}
+				}
 			}
 			return nil
 		}()
