@@ -39,7 +39,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	interval := fs.Duration("barrier-interval", engine.DefaultBarrierInterval, "barrier interval")
 	only := fs.String("scenario", "", "run one scenario: agg10k, agg1m, join, fin, freshness, bigagg (bigagg runs only when named)")
 	keys := fs.Int("keys", 20_000_000, "distinct keys of the bigagg scenario (it loads keys*5/4 rows)")
-	memLimit := fs.String("memory-limit", "", "engine memory limit, also the Go runtime's soft limit (e.g. 512MiB; default: the engine's, no runtime limit)")
+	memLimit := fs.String("memory-limit", "", "engine memory limit, as serve's (e.g. 512MiB; the Go runtime's soft limit is 1.5 times it; default: the engine's, no runtime limit)")
 	dataDir := fs.String("data-dir", "", "data directory of the bigagg scenario (default: a temporary directory, removed afterwards)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
 	debugAddr := fs.String("debug-listen", "", "address of an HTTP listener serving Go profiles under /debug/pprof/ (off by default)")

@@ -24,7 +24,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:5433", "address to listen on")
 	dataDir := fs.String("data-dir", "./sabot-data", "data directory")
-	memLimit := fs.String("memory-limit", "4GiB", "memory limit of the process (e.g. 512MiB, 8GiB): the Go runtime's soft limit, split into shares for view state, view aggregates and each statement")
+	memLimit := fs.String("memory-limit", "4GiB", "memory budget of the engine (e.g. 512MiB, 8GiB), split into shares for view state, view aggregates and each statement; the Go runtime's soft limit is 1.5 times it (headroom for what the shares do not charge)")
 	password := fs.String("password", "", "password of the default user "+engine.DefaultUser+" (enables SCRAM-SHA-256 authentication)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
