@@ -405,7 +405,7 @@ func (h *HashAggregate) apply(ctx context.Context, c *Chunk) error {
 			h.args = append(h.args, b.Column(col))
 		}
 	}
-	if err := h.touch(b, ops, before); err != nil {
+	if err := h.touch(b, ops, before, retracts); err != nil {
 		return err
 	}
 	single := len(h.gens) == 1
@@ -440,7 +440,7 @@ func (h *HashAggregate) apply(ctx context.Context, c *Chunk) error {
 // now (captured or, for groups loaded from spill, seeded from their
 // state). With several generations it also records the generation of each
 // first touch (h.touchGen) and which generations have rows (h.hasRows).
-func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int) error {
+func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retracts bool) error {
 	h.starts = resize(h.starts, len(h.gens))
 	for gi, gen := range h.gens {
 		h.starts[gi] = len(gen.dirty)
@@ -466,7 +466,7 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int) error {
 				gen.oldExists = append(gen.oldExists, ex)
 				h.firstRows = append(h.firstRows, int32(i))
 			}
-			if ops[i].Sign() > 0 {
+			if !retracts || ops[i].Sign() > 0 {
 				rows[g]++
 			} else {
 				rows[g]--
@@ -742,7 +742,8 @@ func (h *HashAggregate) flushGen(gen *aggGen) (*Chunk, error) {
 		if news[j], err = appendResults(h.ectx, gen.rets[j], ids, h.newB[j]); err != nil {
 			return nil, fmt.Errorf("stream: aggregate %s: %w", h.aggs[j].Name, err)
 		}
-		gen.outs[j].changed(ids, news[j], h.changed)
+		gen.outs[j].swap(ids, news[j])
+		gen.outs[j].changed(news[j], h.changed)
 	}
 	idx := h.idx[:0]
 	ops := make([]Op, 0, d)
@@ -768,9 +769,6 @@ func (h *HashAggregate) flushGen(gen *aggGen) (*Chunk, error) {
 	}
 	h.idx = idx
 	if len(idx) == 0 {
-		for j, o := range gen.outs {
-			o.commit(ids, news[j])
-		}
 		return nil, nil
 	}
 	cols := make([]arrow.Array, 0, h.schema.NumFields())
@@ -787,8 +785,7 @@ func (h *HashAggregate) flushGen(gen *aggGen) (*Chunk, error) {
 		cols = append(cols, keyCols...)
 	}
 	for j, o := range gen.outs {
-		cols = append(cols, o.column(h.mem, ids, news[j], idx))
-		o.commit(ids, news[j])
+		cols = append(cols, o.column(h.mem, news[j], idx))
 	}
 	out := array.NewRecordBatch(h.schema, cols, int64(len(idx)))
 	return &Chunk{Batch: out, Ops: ops}, nil

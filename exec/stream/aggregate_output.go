@@ -21,13 +21,14 @@ import (
 // Two implementations: cachedOut keeps every group's last emitted result
 // in a typed slice (fixed-width results: float, integer, date/time), so the
 // old result of a group costs nothing per row or touch, and the barrier
-// compares and gathers old and new results in typed loops; capturedOut
-// (any other result type) appends a group's result to a builder when the
-// epoch first touches it.
+// swaps old and new results in one pass over the dirty groups, then
+// compares and gathers them in sequential typed loops; capturedOut (any
+// other result type) appends a group's result to a builder when the epoch
+// first touches it.
 //
 // Call order per epoch: capture (first touches, before the rows change the
 // accumulators), seed (groups loaded from spill, likewise), then at the
-// barrier changed, column, commit; reset ends the epoch (also after an
+// barrier swap, changed, column; reset ends the epoch (also after an
 // error).
 type aggOut interface {
 	grow(n int)
@@ -37,17 +38,18 @@ type aggOut interface {
 	// seed makes the current result of groups gs (created with a state
 	// loaded from spill) their old output.
 	seed(ctx *kernels.EvalContext, r kernels.GroupResulter, gs []uint32) error
-	// changed sets ch[i] when the old output of group ids[i] (the i-th
-	// group first touched this epoch) and row i of news differ as
-	// displayed (see sameValue).
-	changed(ids []uint32, news arrow.Array, ch []bool)
+	// swap takes the epoch's new results news (row i: group ids[i], the
+	// i-th group first touched this epoch): the old outputs are kept for
+	// changed and column, news becomes the groups' output.
+	swap(ids []uint32, news arrow.Array)
+	// changed sets ch[i] when the old output of ids[i] and row i of news
+	// differ as displayed (see sameValue).
+	changed(news arrow.Array, ch []bool)
 	// column builds the output column of rows idx, where idx[k] < d =
 	// len(ids) is the old output of ids[idx[k]] and idx[k]-d ≥ 0 the row
 	// of news.
-	column(mem memory.Allocator, ids []uint32, news arrow.Array, idx []int32) arrow.Array
-	// commit makes news (row i: group ids[i]) the groups' output.
-	commit(ids []uint32, news arrow.Array)
-	// reset drops the epoch's captured values.
+	column(mem memory.Allocator, news arrow.Array, idx []int32) arrow.Array
+	// reset drops the epoch's old values.
 	reset()
 	release()
 	memoryBytes() int64
@@ -86,15 +88,19 @@ func float32BitsEqual(a, b uint32) bool {
 }
 
 // cachedOut keeps each group's last emitted result as raw bits T of a
-// fixed-width Arrow type dt.
+// fixed-width Arrow type dt, its validity in a bitmap.
 type cachedOut[T uint8 | uint16 | uint32 | uint64] struct {
 	dt    arrow.DataType
 	mem   memory.Allocator
 	vals  []T
-	valid []bool
+	valid []uint64 // bit g: group g's output is not NULL
 	// eq decides equality of two different bit patterns (nil: never equal).
 	eq    func(a, b T) bool
 	seedB array.Builder // lazily, for seed
+
+	// The epoch's old outputs, by dirty index (after swap).
+	olds  []T
+	oldOK []bool
 }
 
 func (c *cachedOut[T]) grow(n int) {
@@ -102,7 +108,19 @@ func (c *cachedOut[T]) grow(n int) {
 		return
 	}
 	c.vals = append(c.vals, make([]T, n-len(c.vals))...)
-	c.valid = append(c.valid, make([]bool, n-len(c.valid))...)
+	if w := (n + 63) / 64; w > len(c.valid) {
+		c.valid = append(c.valid, make([]uint64, w-len(c.valid))...)
+	}
+}
+
+func (c *cachedOut[T]) isValid(g uint32) bool { return c.valid[g>>6]&(1<<(g&63)) != 0 }
+
+func (c *cachedOut[T]) setValid(g uint32, ok bool) {
+	if ok {
+		c.valid[g>>6] |= 1 << (g & 63)
+	} else {
+		c.valid[g>>6] &^= 1 << (g & 63)
+	}
 }
 
 func (c *cachedOut[T]) capture(*kernels.EvalContext, kernels.GroupResulter, []uint32) error {
@@ -120,7 +138,8 @@ func (c *cachedOut[T]) seed(ctx *kernels.EvalContext, r kernels.GroupResulter, g
 	if err != nil {
 		return err
 	}
-	c.commit(gs, arr)
+	c.swap(gs, arr)
+	c.reset()
 	arr.Release()
 	return nil
 }
@@ -135,36 +154,58 @@ func (c *cachedOut[T]) view(news arrow.Array, n int) (vals []T, vm []byte, off i
 		return nil, nil, 0
 	}
 	vm, off = vec.Validity(news)
-	return vals, vm, off
+	return vals[:n], vm, off
 }
 
-func (c *cachedOut[T]) changed(ids []uint32, news arrow.Array, ch []bool) {
-	nv, vm, off := c.view(news, len(ids))
-	if nv == nil {
+func (c *cachedOut[T]) swap(ids []uint32, news arrow.Array) {
+	d := len(ids)
+	c.olds = resize(c.olds, d)
+	c.oldOK = resize(c.oldOK, d)
+	olds, oldOK := c.olds, c.oldOK
+	nv, vm, off := c.view(news, d)
+	switch {
+	case nv == nil:
 		for i, g := range ids {
-			ch[i] = ch[i] || c.valid[g]
+			olds[i], oldOK[i] = c.vals[g], c.isValid(g)
+			c.vals[g] = 0
+			c.setValid(g, false)
 		}
-		return
+	case vm == nil:
+		for i, g := range ids {
+			olds[i], oldOK[i] = c.vals[g], c.isValid(g)
+			c.vals[g] = nv[i]
+			c.valid[g>>6] |= 1 << (g & 63)
+		}
+	default:
+		for i, g := range ids {
+			olds[i], oldOK[i] = c.vals[g], c.isValid(g)
+			c.vals[g] = nv[i]
+			c.setValid(g, bitutil.BitIsSet(vm, off+i))
+		}
 	}
-	nv = nv[:len(ids)]
-	for i, g := range ids {
-		ok := vm == nil || bitutil.BitIsSet(vm, off+i)
-		if ok != c.valid[g] {
+}
+
+func (c *cachedOut[T]) changed(news arrow.Array, ch []bool) {
+	d := len(c.olds)
+	nv, vm, off := c.view(news, d)
+	for i, ook := range c.oldOK[:d] {
+		nok := nv != nil && (vm == nil || bitutil.BitIsSet(vm, off+i))
+		if ook != nok {
 			ch[i] = true
 			continue
 		}
-		if !ok {
+		if !nok {
 			continue
 		}
-		if a, b := c.vals[g], nv[i]; a != b && (c.eq == nil || !c.eq(a, b)) {
+		if a, b := c.olds[i], nv[i]; a != b && (c.eq == nil || !c.eq(a, b)) {
 			ch[i] = true
 		}
 	}
 }
 
-func (c *cachedOut[T]) column(mem memory.Allocator, ids []uint32, news arrow.Array, idx []int32) arrow.Array {
+func (c *cachedOut[T]) column(mem memory.Allocator, news arrow.Array, idx []int32) arrow.Array {
 	var z T
-	n, d := len(idx), len(ids)
+	n, d := len(idx), len(c.olds)
 	nv, vm, off := c.view(news, d)
 	buf := memory.NewResizableBuffer(mem)
 	buf.Resize(n * int(unsafe.Sizeof(z)))
@@ -179,8 +220,7 @@ func (c *cachedOut[T]) column(mem memory.Allocator, ids []uint32, news arrow.Arr
 		var v T
 		ok := false
 		if int(x) < d {
-			g := ids[x]
-			v, ok = c.vals[g], c.valid[g]
+			v, ok = c.olds[x], c.oldOK[x]
 		} else if i := int(x) - d; nv != nil {
 			v, ok = nv[i], vm == nil || bitutil.BitIsSet(vm, off+i)
 		}
@@ -201,27 +241,9 @@ func (c *cachedOut[T]) column(mem memory.Allocator, ids []uint32, news arrow.Arr
 	return makeArray(c.dt, n, []*memory.Buffer{vb, buf}, nulls)
 }
 
-func (c *cachedOut[T]) commit(ids []uint32, news arrow.Array) {
-	nv, vm, off := c.view(news, len(ids))
-	if nv == nil {
-		for _, g := range ids {
-			c.vals[g], c.valid[g] = 0, false
-		}
-		return
-	}
-	nv = nv[:len(ids)]
-	if vm == nil {
-		for i, g := range ids {
-			c.vals[g], c.valid[g] = nv[i], true
-		}
-		return
-	}
-	for i, g := range ids {
-		c.vals[g], c.valid[g] = nv[i], bitutil.BitIsSet(vm, off+i)
-	}
+func (c *cachedOut[T]) reset() {
+	c.olds, c.oldOK = c.olds[:0], c.oldOK[:0]
 }
-
-func (c *cachedOut[T]) reset() {}
 
 func (c *cachedOut[T]) release() {
 	if c.seedB != nil {
@@ -232,7 +254,7 @@ func (c *cachedOut[T]) release() {
 
 func (c *cachedOut[T]) memoryBytes() int64 {
 	var z T
-	return int64(cap(c.vals))*int64(unsafe.Sizeof(z)) + int64(cap(c.valid))
+	return int64(cap(c.vals))*int64(unsafe.Sizeof(z)) + int64(cap(c.valid))*8
 }
 
 // capturedOut appends each first-touched group's result to a builder.
@@ -262,22 +284,22 @@ func (c *capturedOut) old() arrow.Array {
 	return c.olds
 }
 
-func (c *capturedOut) changed(ids []uint32, news arrow.Array, ch []bool) {
+func (c *capturedOut) swap([]uint32, arrow.Array) {}
+
+func (c *capturedOut) changed(news arrow.Array, ch []bool) {
 	olds := c.old()
-	for i := range ids {
+	for i := range olds.Len() {
 		if !ch[i] && !sameValue(c.t, olds, i, news, i) {
 			ch[i] = true
 		}
 	}
 }
 
-func (c *capturedOut) column(mem memory.Allocator, _ []uint32, news arrow.Array, idx []int32) arrow.Array {
+func (c *capturedOut) column(mem memory.Allocator, news arrow.Array, idx []int32) arrow.Array {
 	both := vec.Concat(mem, []arrow.Array{c.old(), news})
 	defer both.Release()
 	return vec.Take(mem, both, idx)
 }
-
-func (c *capturedOut) commit([]uint32, arrow.Array) {}
 
 func (c *capturedOut) reset() {
 	if c.olds != nil {

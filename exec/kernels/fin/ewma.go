@@ -73,18 +73,28 @@ func (a *ewmaAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.A
 
 // alphasValid reports whether every alpha is in (0, 1] and whether all
 // are equal (a branch-light pre-pass, so the dense loops need no range
-// check, and a constant alpha stays in a register).
+// check, and a constant alpha stays in a register). The common constant
+// alpha costs one comparison per row.
 func alphasValid(as []float64) (valid, same bool) {
 	if len(as) == 0 {
 		return true, true
 	}
-	valid, same = true, true
 	a0 := as[0]
+	same = true
+	for _, a := range as {
+		if a != a0 {
+			same = false
+			break
+		}
+	}
+	if same {
+		return a0 > 0 && a0 <= 1, true
+	}
+	valid = true
 	for _, a := range as {
 		valid = valid && a > 0 && a <= 1
-		same = same && a == a0
 	}
-	return valid, same
+	return valid, false
 }
 
 // ewmaDenseConst folds rows without NULLs with one alpha in (0, 1).
