@@ -66,6 +66,15 @@
 //	NewDistinct    uvarint k, k × (uvarint len, row key, varint n,
 //	               [exact representative]), then the inner group state
 //
+// GroupTable lookups: one integer-like key uses a direct array indexed by
+// key−base while the keys are dense (chosen from the first batch's range,
+// or when the hash table doubles and its keys fill at least a quarter of
+// their range; a key outside the window moves the ids into the open-
+// addressing hash table), one text/bytea key a hash table over a byte
+// arena, several keys encoded row keys. The first two keep every key by
+// group id, so TakeKeys gathers the keys of any ids (a streaming
+// aggregate's changed groups) without the caller keeping them.
+//
 // Float guarantee: a float aggregate's result is a function of the
 // multiset of its rows, so after any Update/Retract sequence it is bit for
 // bit what a fresh accumulator fed the remaining rows returns (NaN and
@@ -76,7 +85,8 @@
 //
 // Invariants:
 //  1. Group ids are dense and assigned in order of first appearance; a
-//     GroupTable never forgets or renumbers a group.
+//     GroupTable never forgets or renumbers a group (switching between its
+//     direct and hashed modes included).
 //  2. Rows whose group is NoGroup are ignored by every accumulator, wrapper
 //     and DistinctFilter.
 //  3. A group that has no non-NULL input (never had, or all retracted)
