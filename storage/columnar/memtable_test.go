@@ -200,3 +200,42 @@ func TestLongKeys(t *testing.T) {
 	require.Equal(t, 0, tbl.Shape().Frozen)
 	check("run")
 }
+
+// TestWriteCharges checks the budget charge of writes: a new key costs its
+// bytes plus entryOverhead, rewriting a pending version only its value
+// bytes, a new version of a committed key versionOverhead more; the
+// budget holds exactly the memtable's charge.
+func TestWriteCharges(t *testing.T) {
+	ctx := context.Background()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	budget := NewBudget(1 << 30)
+	tbl, err := Open(ctx, schema, Options{FS: vfs.NewMem(), Budget: budget})
+	require.NoError(t, err)
+	defer tbl.Close()
+	const n = 1000
+	ks := make([][]byte, n)
+	bld := array.NewInt64Builder(memory.DefaultAllocator)
+	var keyBytes int64
+	for i := range ks {
+		ks[i] = fmt.Appendf(nil, "key-%d", i)
+		keyBytes += int64(len(ks[i]))
+		bld.Append(int64(i))
+	}
+	col := bld.NewArray()
+	rec := array.NewRecordBatch(schema, []arrow.Array{col}, n)
+	col.Release()
+	defer rec.Release()
+	require.NoError(t, tbl.Write(ctx, ks, nil, rec))
+	first := tbl.Shape().MemtableBytes
+	require.Greater(t, first, keyBytes+n*entryOverhead)
+	require.Equal(t, first, budget.Used())
+	require.NoError(t, tbl.Write(ctx, ks, nil, rec)) // same epoch: replaces pending versions
+	second := tbl.Shape().MemtableBytes
+	require.Less(t, second-first, int64(n*entryOverhead)/2, "rewrite charged like new keys")
+	require.NoError(t, tbl.Commit(ctx, 1))
+	require.NoError(t, tbl.Write(ctx, ks, nil, rec)) // a new version of committed keys
+	third := tbl.Shape().MemtableBytes
+	require.GreaterOrEqual(t, third-second, int64(n*versionOverhead))
+	require.Less(t, third-second, int64(n*entryOverhead))
+	require.Equal(t, third, budget.Used())
+}

@@ -3,6 +3,7 @@ package columnar
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -98,8 +99,11 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 		var e *memEntry
 		if found[i] {
 			e = m.ent(id)
-		} else if id, e, found[i] = m.upsert(k); !found[i] {
-			used += int64(len(k)) + entryOverhead
+		} else {
+			var added bool
+			if id, e, added = m.upsert(k); added {
+				used += int64(len(k)) + entryOverhead
+			}
 		}
 		switch {
 		case e.nv > 0 && m.versions(e)[e.nv-1].epoch == uncommitted:
@@ -270,6 +274,9 @@ func (t *Table) flush(ctx context.Context) error {
 			return err
 		}
 		t.mu.Lock()
+		// Clear the slot: a truncated slice would keep the written
+		// memtable reachable (and uncharged) until the next freeze.
+		t.frozen[len(t.frozen)-1] = nil
 		t.frozen = t.frozen[:len(t.frozen)-1]
 		if r != nil {
 			t.runs = append([]*run{r}, t.runs...)
@@ -289,7 +296,10 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 		return nil, err
 	}
 	m := fm.m
+	var sink byte
+	defer runtime.KeepAlive(&sink)
 	for i, id := range fm.ord {
+		sink += m.touchAhead(fm.ord, i)
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				w.abort()
