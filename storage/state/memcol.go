@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"unsafe"
@@ -156,9 +157,9 @@ func (c *fixedCol[T]) gather(_ memory.Allocator, src []int32) (arrow.Array, erro
 }
 
 func (c *fixedCol[T]) resize(n int) {
-	c.vals = slices.Grow(c.vals, n-len(c.vals))[:n]
+	c.vals = growSlice(c.vals, n)
 	if c.valid != nil {
-		c.valid = slices.Grow(c.valid, n-len(c.valid))[:n]
+		c.valid = growSlice(c.valid, n)
 	}
 }
 
@@ -212,7 +213,7 @@ func (c *boolCol) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
 	return makeArray(arrow.FixedWidthTypes.Boolean, n, nulls, valid, body, nil), nil
 }
 
-func (c *boolCol) resize(n int)       { c.vals = slices.Grow(c.vals, n-len(c.vals))[:n] }
+func (c *boolCol) resize(n int)       { c.vals = growSlice(c.vals, n) }
 func (c *boolCol) clear([]int32)      {}
 func (c *boolCol) slotBytes() int64   { return 1 }
 func (c *boolCol) arenaBytes() int64  { return 0 }
@@ -268,7 +269,7 @@ func (r *arena) get(s int32) ([]byte, bool) {
 
 func (r *arena) resize(n int) {
 	old := len(r.refs)
-	r.refs = slices.Grow(r.refs, n-old)[:n]
+	r.refs = growSlice(r.refs, n)
 	for i := old; i < n; i++ {
 		r.refs[i] = varRef{n: nullRef}
 	}
@@ -370,16 +371,30 @@ func (c *varCol) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
 		return nil, pgerror.New(pgerror.ProgramLimitExceeded, "state lookup result of %d bytes exceeds the 2 GiB column limit", total)
 	}
 	offs := make([]int32, n+1)
-	data := make([]byte, 0, total)
+	// Values of up to 8 bytes move as one word load and store where both
+	// buffers have 8 bytes from the position on (data has 8 bytes of
+	// slack; the arena is read up to its capacity); the store's excess is
+	// overwritten by the next value or lies beyond the array.
+	buf := make([]byte, total+8)
+	pos, refs, arena := 0, c.refs, c.data[:cap(c.data)]
 	for i, s := range src {
-		offs[i] = int32(len(data))
-		if s >= 0 {
-			if v, ok := c.get(s); ok {
-				data = append(data, v...)
-			}
+		offs[i] = int32(pos)
+		if s < 0 {
+			continue
 		}
+		r := refs[s]
+		if r.n == nullRef {
+			continue
+		}
+		if r.n <= 8 && r.off+8 <= uint64(len(arena)) && pos+8 <= len(buf) {
+			binary.LittleEndian.PutUint64(buf[pos:], binary.LittleEndian.Uint64(arena[r.off:]))
+			pos += int(r.n)
+			continue
+		}
+		pos += copy(buf[pos:], arena[r.off:r.off+uint64(r.n)])
 	}
-	offs[n] = int32(len(data))
+	offs[n] = int32(pos)
+	data := buf[:total:total]
 	valid := validity(n, nulls, func(i int) bool { return src[i] >= 0 && c.refs[src[i]].n != nullRef })
 	return makeArray(c.dt, n, nulls, valid, arrow.Int32Traits.CastToBytes(offs), data), nil
 }

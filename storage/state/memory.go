@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -104,7 +105,8 @@ type MemoryTable struct {
 
 	warmSink Epoch // keeps Commit's warming loads from being optimized away
 
-	srcPool sync.Pool // *[]int32 slot scratch of concurrent Gets
+	srcPool  sync.Pool     // *[]int32 slot scratch of concurrent Gets
+	findSink atomic.Uint64 // keeps findLocked's warming loads
 }
 
 var _ Table = (*MemoryTable)(nil)
@@ -179,7 +181,7 @@ func (m *MemoryTable) resizeSlots(n int) {
 		return
 	}
 	n = max(n, 2*len(m.meta), 1024)
-	m.meta = slices.Grow(m.meta, n-len(m.meta))[:n]
+	m.meta = growSlice(m.meta, n)
 	for _, c := range m.cols {
 		c.resize(n)
 	}
@@ -709,6 +711,33 @@ func (m *MemoryTable) get(keys [][]byte, at Epoch) (Lookup, error) {
 // -1.
 func (m *MemoryTable) lookupLocked(keys [][]byte, at Epoch, src []int32) {
 	m.findLocked(keys, src)
+	fast := at >= m.committed
+	if at == MaxEpoch {
+		fast = !m.hasClean
+	}
+	if fast {
+		// The head is what the view reads unless it is pending (and the
+		// view a snapshot) or a tombstone.
+		skip := entTomb
+		if at != MaxEpoch {
+			skip |= entPending
+		}
+		ents := m.ents
+		for i, id := range src {
+			if id >= 0 {
+				e := &ents[id]
+				switch {
+				case e.flags&skip == 0:
+					src[i] = e.head
+				case e.flags&entTomb != 0 && (at == MaxEpoch || e.flags&entPending == 0):
+					src[i] = -1
+				default:
+					src[i] = m.slotAt(id, at)
+				}
+			}
+		}
+		return
+	}
 	for i, id := range src {
 		if id >= 0 {
 			src[i] = m.slotAt(id, at)

@@ -12,9 +12,8 @@ import (
 // the key arena.
 const inlineKey = 16
 
-// bigEndian reports a big-endian host, where packed key words are byte
-// swapped so that an entry's inline words still lay the key's bytes out in
-// order in memory. It is fixed at init.
+// bigEndian reports a big-endian host, where keyOf copies an inline key
+// out of its words instead of viewing them. It is fixed at init.
 var bigEndian = binary.NativeEndian.Uint16([]byte{0, 1}) == 1
 
 // memEnt is one key and its newest version. A key of up to 16 bytes is
@@ -32,24 +31,28 @@ type memEnt struct {
 func (e *memEnt) keyLen() int { return int(e.n0) | int(e.n1)<<8 }
 
 // packKey returns the words of a key of at most 16 bytes as an entry holds
-// them inline: its bytes in order, zero padded. Overlapping loads shifted
-// into place avoid a byte loop.
+// them inline: its bytes in order (little-endian words), zero padded.
+// Overlapping loads shifted into place avoid a byte loop; it inlines.
 func packKey(k []byte) (a, b uint64) {
+	if n := len(k); n >= 8 {
+		// n == 8 shifts by 64: b is 0.
+		return binary.LittleEndian.Uint64(k), binary.LittleEndian.Uint64(k[n-8:]) >> (128 - 8*uint(n))
+	}
+	return packTiny(k), 0
+}
+
+// packTiny packs a key of fewer than 8 bytes (kept out of line so that
+// packKey inlines).
+//
+//go:noinline
+func packTiny(k []byte) uint64 {
 	switch n := len(k); {
-	case n > 8:
-		a = binary.LittleEndian.Uint64(k)
-		b = binary.LittleEndian.Uint64(k[n-8:]) >> (8 * (16 - n))
-	case n == 8:
-		a = binary.LittleEndian.Uint64(k)
 	case n >= 4:
-		a = uint64(binary.LittleEndian.Uint32(k)) | uint64(binary.LittleEndian.Uint32(k[n-4:]))<<(8*(n-4))
+		return uint64(binary.LittleEndian.Uint32(k)) | uint64(binary.LittleEndian.Uint32(k[n-4:]))<<(8*(n-4))
 	case n > 0:
-		a = uint64(k[0]) | uint64(k[n>>1])<<(8*(n>>1)) | uint64(k[n-1])<<(8*(n-1))
+		return uint64(k[0]) | uint64(k[n>>1])<<(8*(n>>1)) | uint64(k[n-1])<<(8*(n-1))
 	}
-	if bigEndian {
-		a, b = bits.ReverseBytes64(a), bits.ReverseBytes64(b)
-	}
-	return a, b
+	return 0
 }
 
 // shortHash hashes a packed short key: one seeded 128-bit multiply.
@@ -74,6 +77,12 @@ func (m *MemoryTable) keyOf(id int32) []byte {
 	e := &m.ents[id]
 	n := e.keyLen()
 	if n <= inlineKey {
+		if bigEndian {
+			var b [inlineKey]byte
+			binary.LittleEndian.PutUint64(b[:], e.k[0])
+			binary.LittleEndian.PutUint64(b[8:], e.k[1])
+			return b[:n:n]
+		}
 		return unsafe.Slice((*byte)(unsafe.Pointer(&e.k)), inlineKey)[:n:n]
 	}
 	off := e.k[0]
@@ -127,53 +136,129 @@ func (m *MemoryTable) findFrom(k []byte, tag, a, b uint64) int32 {
 // lookupGroup is the number of keys findLocked resolves a stage at a time.
 const lookupGroup = 32
 
+// findGroup is findLocked's per-group scratch: each key's tag, packed
+// words, and the index word then entry of its first tag match.
+type findGroup struct {
+	tags, first, pa, pb [lookupGroup]uint64
+	cand                [lookupGroup]int32
+}
+
 // findLocked sets out[i] to the entry of keys[i], or -1. It works in
-// groups of keys and two stages (hash and index probe; entry and key
-// comparison), so the cache misses of one stage overlap across the group's
-// keys instead of following each other key by key. A short key is
-// compared with the entry's inline words, so a hit touches the index and
-// the entry only.
+// groups of keys and stages — hash and load each key's home index slot;
+// finish the probes and load each candidate entry; compare keys — so the
+// cache misses of a stage overlap across the group's keys. The loads that
+// start a stage do not branch on what they load: a mispredicted branch on
+// a missing load would hold back the loads after it, serializing the
+// misses the staging means to overlap. A short key is compared with the
+// entry's inline words, so a hit touches the index and the entry only.
+// Each stage is its own function and the rare cases (long keys, a tag
+// matching another key) run in separate passes, so the common loops make
+// no calls and keep their values in registers.
 func (m *MemoryTable) findLocked(keys [][]byte, out []int32) {
-	var tags, first, pa, pb [lookupGroup]uint64
-	mask := uint64(len(m.tab) - 1)
-	tab := m.tab
+	var g findGroup
+	var sink uint64
 	for lo := 0; lo < len(keys); lo += lookupGroup {
 		ks := keys[lo:min(lo+lookupGroup, len(keys))]
 		o := out[lo : lo+len(ks)]
-		// Stage 1: hash, and walk the probe sequence to the first slot
-		// with the key's tag.
-		for i, k := range ks {
-			var h uint64
-			if len(k) <= inlineKey {
-				pa[i], pb[i] = packKey(k)
-				h = m.shortHash(pa[i], pb[i], len(k))
-			} else {
-				h = maphash.Bytes(m.seed, k)
-			}
-			tag := uint64(uint32(h))
-			tags[i] = tag
-			first[i] = 0
-			for j := tag & mask; ; j = (j + 1) & mask {
-				t := tab[j]
-				if t == 0 || t>>32 == tag {
-					first[i] = t
-					break
-				}
-			}
+		if g.hashShort(m, ks) {
+			g.hashLong(m, ks)
 		}
-		// Stage 2: compare the candidate entries' keys; a false tag match
-		// probes in full.
-		for i, k := range ks {
-			o[i] = -1
-			if t := first[i]; t != 0 {
-				if id := int32(uint32(t)) - 1; m.keyIs(id, k, pa[i], pb[i]) {
-					o[i] = id
-				} else {
-					o[i] = m.findFrom(k, tags[i], pa[i], pb[i])
+		sink += g.probe(m.tab, m.ents, len(ks))
+		if g.compareShort(m.ents, ks, o) {
+			for i, k := range ks {
+				if o[i] == -2 {
+					o[i] = -1
+					if id := g.cand[i]; m.keyIs(id, k, g.pa[i], g.pb[i]) {
+						o[i] = id
+					} else {
+						o[i] = m.findFrom(k, g.tags[i], g.pa[i], g.pb[i])
+					}
 				}
 			}
 		}
 	}
+	m.findSink.Add(sink)
+}
+
+// hashShort packs and hashes the keys of up to 16 bytes and loads their
+// home index slots; it reports whether longer keys were left to hashLong.
+func (g *findGroup) hashShort(m *MemoryTable, ks [][]byte) (long bool) {
+	tab := m.tab
+	mask := uint64(len(tab) - 1)
+	s0, s1 := m.s0, m.s1
+	for i, k := range ks {
+		// packKey, its common case written out so the loop makes no call.
+		var a, b uint64
+		switch n := len(k); {
+		case n > inlineKey:
+			long = true
+			continue
+		case n >= 8:
+			a, b = binary.LittleEndian.Uint64(k), binary.LittleEndian.Uint64(k[n-8:])>>(128-8*uint(n))
+		default:
+			a = packTiny(k)
+		}
+		hi, lo := bits.Mul64(a^s0, b^s1^uint64(len(k))<<56)
+		tag := uint64(uint32(hi ^ lo))
+		g.pa[i], g.pb[i], g.tags[i] = a, b, tag
+		g.first[i] = tab[tag&mask]
+	}
+	return long
+}
+
+// hashLong hashes the keys longer than 16 bytes.
+func (g *findGroup) hashLong(m *MemoryTable, ks [][]byte) {
+	mask := uint64(len(m.tab) - 1)
+	for i, k := range ks {
+		if len(k) > inlineKey {
+			tag := uint64(uint32(maphash.Bytes(m.seed, k)))
+			g.pa[i], g.pb[i], g.tags[i] = 0, 0, tag
+			g.first[i] = m.tab[tag&mask]
+		}
+	}
+}
+
+// probe walks each of the first n keys' probe sequences to the first slot
+// with its tag and loads the candidate entry (-1: none).
+func (g *findGroup) probe(tab []uint64, ents []memEnt, n int) (sink uint64) {
+	mask := uint64(len(tab) - 1)
+	for i := range n {
+		tag := g.tags[i]
+		t := g.first[i]
+		for j := tag & mask; t != 0 && t>>32 != tag; {
+			j = (j + 1) & mask
+			t = tab[j]
+		}
+		id := int32(uint32(t)) - 1
+		g.cand[i] = id
+		if id >= 0 {
+			sink += ents[id].k[0]
+		}
+	}
+	return sink
+}
+
+// compareShort sets o[i] for each short key: its entry, or -1 when it has
+// no candidate; -2 (and the report) leaves long keys and mismatches to a
+// slow pass.
+func (g *findGroup) compareShort(ents []memEnt, ks [][]byte, o []int32) (slow bool) {
+	for i, k := range ks {
+		id := g.cand[i]
+		switch {
+		case id < 0:
+			o[i] = -1
+		case len(k) > inlineKey:
+			o[i], slow = -2, true
+		default:
+			e := &ents[id]
+			if e.k[0] == g.pa[i] && e.k[1] == g.pb[i] && e.keyLen() == len(k) {
+				o[i] = id
+			} else {
+				o[i], slow = -2, true
+			}
+		}
+	}
+	return slow
 }
 
 func (m *MemoryTable) tabInsert(tag uint64, id int32) {
@@ -193,6 +278,7 @@ func (m *MemoryTable) growTab(n int) {
 	size := m.tabSizeFor(n)
 	old := m.tab
 	m.tab = make([]uint64, size)
+	adviseHuge(unsafe.Pointer(unsafe.SliceData(m.tab)), uintptr(size)*8)
 	for _, t := range old {
 		if t != 0 {
 			m.tabInsert(t>>32, int32(uint32(t))-1)
@@ -236,7 +322,7 @@ func (m *MemoryTable) newEntry(k []byte) int32 {
 		m.freeEnts = m.freeEnts[:n-1]
 	} else {
 		id = int32(len(m.ents))
-		m.ents = append(m.ents, memEnt{})
+		m.ents = growSlice(m.ents, len(m.ents)+1)
 	}
 	e := memEnt{head: -1, n0: uint8(len(k)), n1: uint16(len(k) >> 8)}
 	var h uint64
@@ -270,4 +356,19 @@ func (m *MemoryTable) removeEntry(id int32) {
 	if !m.order.removed(id) {
 		m.freeEnts = append(m.freeEnts, id)
 	}
+}
+
+// growSlice returns s with length n, reallocating (to at least twice its
+// capacity) when n exceeds it. A large new array is advised to use huge
+// pages before anything touches it, then the old elements are copied in.
+func growSlice[T any](s []T, n int) []T {
+	if n <= cap(s) {
+		return s[:n]
+	}
+	c := max(n, 2*cap(s), 16)
+	ns := make([]T, n, c)
+	var z T
+	adviseHuge(unsafe.Pointer(unsafe.SliceData(ns)), uintptr(c)*unsafe.Sizeof(z))
+	copy(ns, s)
+	return ns
 }

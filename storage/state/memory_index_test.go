@@ -2,10 +2,10 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -28,8 +28,10 @@ func TestPackKey(t *testing.T) {
 			a, b := packKey(k)
 			var want [16]byte
 			copy(want[:], k)
-			e := memEnt{k: [2]uint64{a, b}}
-			require.Equal(t, want[:], (*[16]byte)(unsafe.Pointer(&e.k))[:], "n=%d k=%x", n, k)
+			var got [16]byte
+			binary.LittleEndian.PutUint64(got[:], a)
+			binary.LittleEndian.PutUint64(got[8:], b)
+			require.Equal(t, want, got, "n=%d k=%x", n, k)
 			id := [3]uint64{a, b, uint64(n)}
 			if prev, ok := seen[id]; ok {
 				require.Equal(t, prev, string(k))
