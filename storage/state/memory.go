@@ -195,13 +195,20 @@ func (m *MemoryTable) freeSlot(s int32) {
 }
 
 // clearFreedLocked clears the column values of the slots freed since the
-// last call (the tail of freeSlots from cleared on), a column at a time so
-// the scattered loads overlap. Clearing only keeps garbage accounting and
-// arena rewrites exact: a freed slot reused before it is cleared has its
-// old value counted as garbage when overwritten.
+// last clearing (the tail of freeSlots from cleared on), a column at a
+// time so the scattered loads overlap — but only once they are many (an
+// eighth of the slots, at least clearMin): a table updating its keys
+// reuses the freed slots in the next epoch, overwriting their values in
+// place, and clearing them first would cost a cache miss per update and
+// turn each value into arena garbage. Until cleared, a freed slot's value
+// bytes count as live arena bytes.
 func (m *MemoryTable) clearFreedLocked() {
-	if m.cleared >= len(m.freeSlots) {
+	pending := len(m.freeSlots) - m.cleared
+	if pending <= 0 {
 		m.cleared = len(m.freeSlots)
+		return
+	}
+	if pending < max(clearMin, m.nslots/8) {
 		return
 	}
 	for _, c := range m.cols {
@@ -209,6 +216,9 @@ func (m *MemoryTable) clearFreedLocked() {
 	}
 	m.cleared = len(m.freeSlots)
 }
+
+// clearMin is the fewest freed slots clearFreedLocked clears at a time.
+const clearMin = 4096
 
 func (m *MemoryTable) touch(id int32) {
 	if e := &m.ents[id]; e.flags&entTouched == 0 {
