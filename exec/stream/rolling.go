@@ -71,6 +71,15 @@ type RollingCall struct {
 // OverWindow emits the recomputed rows at the barrier. To make that
 // possible the operator retains its input batches (the same rows an
 // OverWindow would keep boxed).
+//
+// When every frame is ROWS with at most L preceding rows (no UNBOUNDED,
+// no peers), an out-of-order row is instead replayed in place: only the L
+// rows after it change, and only they are retracted and re-emitted (see
+// rolling_trim.go). The partition stays on the fast path, and a watermark
+// on the ORDER BY column bounds what is retained: rows below it, except
+// the L before it, are dropped at the next barrier and the history is
+// compacted, so a long-running stream holds memory in proportion to the
+// partitions and the rows above the watermark.
 type RollingWindow struct {
 	input     Executor
 	inTypes   []types.T
@@ -96,6 +105,22 @@ type RollingWindow struct {
 	fallback *OverWindow
 	feed     *rollFeed
 	usedFB   bool
+
+	// Bounded history (rolling_trim.go): every frame is ROWS with at most
+	// lookback preceding rows and no peers, so out-of-order rows are
+	// replayed locally and the history is trimmed below the watermark.
+	trimmable  bool
+	lookback   int
+	src        Executor    // input, through the watermark tap
+	hvals      [][]float64 // emitted window values per history entry
+	live       int64       // history entries still linked
+	dirty      []uint32    // partitions with rows since the last trim
+	wmKey      int64       // highest order-column watermark seen
+	hasWM      bool
+	trimmedAt  int64
+	hasTrimmed bool
+	hidx       []int64
+	refs       []int64
 
 	charge    memCharge
 	heldBytes int64 // retained batches, by buffer length
@@ -163,6 +188,9 @@ func NewRollingWindow(input Executor, inTypes []types.T, outSchema *arrow.Schema
 			return nil, pgerror.Internal("stream: partition column %d out of range", c)
 		}
 	}
+	w.trimmable = lookback >= 0 && !w.tiesFallBack
+	w.lookback = max(lookback, 0)
+	w.src = &rollWMTap{Executor: input, w: w}
 	w.parts = newRollParts(partition, inTypes)
 	w.feed = &rollFeed{schema: input.Schema()}
 	ow, err := NewOverWindow(w.feed, inTypes, outSchema, partition, []SortCol{{Col: orderCol}}, compute)
@@ -197,7 +225,8 @@ func (w *RollingWindow) WithMemBudget(b MemBudget) *RollingWindow {
 // StateBytes is the operator's estimate of the memory its own state holds
 // (the fallback OverWindow's is separate).
 func (w *RollingWindow) StateBytes() int64 {
-	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist))*histSlab*16 + int64(cap(w.ps))*40
+	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist))*histSlab*16 + int64(cap(w.ps))*40 +
+		int64(len(w.hvals))*histSlab*int64(len(w.calls))*8 + int64(cap(w.dirty))*4
 	for _, rc := range w.calls {
 		n += int64(cap(rc.mom))*64 + int64(cap(rc.ring))*8 + int64(cap(rc.dq)+cap(rc.dqHd)+cap(rc.dqN))*4
 	}
@@ -219,12 +248,13 @@ func (w *RollingWindow) Schema() *arrow.Schema { return w.schema }
 // Next implements Executor.
 func (w *RollingWindow) Next(ctx context.Context) (Message, error) {
 	apply := func(c *Chunk) error { return w.apply(ctx, c) }
-	return stateNext(ctx, &w.q, w.input, &w.charge, w.StateBytes, apply, w.drainFallback)
+	return stateNext(ctx, &w.q, w.src, &w.charge, w.StateBytes, apply, w.drainFallback)
 }
 
 // drainFallback runs the fallback OverWindow up to barrier b and queues
 // what it emits (nothing when no row ever went to it).
 func (w *RollingWindow) drainFallback(ctx context.Context, b Barrier) error {
+	w.trim()
 	if !w.usedFB {
 		return nil
 	}
@@ -274,9 +304,26 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 	b.Retain()
 	w.batches = append(w.batches, b)
 	w.heldBytes += batchBytes(b)
-	w.rows, w.seqs, w.fbRow = w.rows[:0], w.seqs[:0], w.fbRow[:0]
+	w.rows, w.seqs, w.fbRow, w.hidx = w.rows[:0], w.seqs[:0], w.fbRow[:0], w.hidx[:0]
 	fast := w.pids[:0:0]
 	var newFB []uint32
+	reordered := false
+	// flushFast emits the in-order rows collected so far.
+	flushFast := func() error {
+		if len(w.rows) == 0 {
+			return nil
+		}
+		out, err := w.compute(b, w.rows, fast, w.seqs, len(w.rows) == n)
+		if err != nil {
+			return err
+		}
+		if w.trimmable {
+			w.storeVals(out, 0, w.hidx)
+		}
+		w.q.push(&Chunk{Batch: out, Ops: make([]Op, out.NumRows())})
+		w.rows, w.seqs, w.hidx, fast = w.rows[:0], w.seqs[:0], w.hidx[:0], fast[:0]
+		return nil
+	}
 	for i := 0; i < n; i++ {
 		p := pids[i]
 		ps := &w.ps[p]
@@ -284,6 +331,17 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 			k, kn := w.keys[i], w.knul[i]
 			if ps.seen > 0 && (rollBefore(k, kn, ps.lastKey, ps.lastNull) ||
 				w.tiesFallBack && kn == ps.lastNull && (kn || k == ps.lastKey)) {
+				if w.trimmable {
+					// Replayed in place; rows before it go out first.
+					if err := flushFast(); err != nil {
+						return err
+					}
+					if err := w.reorder(b, bi, i, p); err != nil {
+						return err
+					}
+					reordered = true
+					continue
+				}
 				ps.fellBack = true
 				newFB = append(newFB, p)
 			} else {
@@ -293,17 +351,21 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 				ps.seen++
 				ps.lastKey, ps.lastNull = k, kn
 				ps.histTail = w.addHist(histEntry{batch: bi, row: uint32(i), prev: ps.histTail})
+				if w.trimmable {
+					w.hidx = append(w.hidx, ps.histTail)
+					w.live++
+					w.markDirty(p)
+				}
 				continue
 			}
 		}
 		w.fbRow = append(w.fbRow, int32(i))
 	}
-	if len(w.rows) > 0 {
-		out, err := w.compute(b, w.rows, fast, w.seqs, len(w.rows) == n)
-		if err != nil {
-			return err
-		}
-		w.q.push(&Chunk{Batch: out, Ops: make([]Op, out.NumRows())})
+	if reordered {
+		n = -1 // the fast rows are no longer the whole batch
+	}
+	if err := flushFast(); err != nil {
+		return err
 	}
 	for _, p := range newFB {
 		if err := w.retract(p); err != nil {
@@ -423,6 +485,7 @@ type rollPart struct {
 	histTail int64  // last retained row of the partition, -1 none
 	lastNull bool   // the last row's order value was NULL
 	fellBack bool   // the partition lives in the fallback
+	dirty    bool   // in RollingWindow.dirty (rows since the last trim)
 }
 
 // histEntry is one retained fast-path row.

@@ -566,53 +566,64 @@ func TestRollingWindowNonFinite(t *testing.T) {
 }
 
 // TestRollingWindowFallbackRetracts checks the output changes when one
-// partition receives an out-of-order row: its earlier rows are retracted
-// and re-emitted, other partitions are untouched.
+// partition receives an out-of-order row. With a bounded frame the rows
+// whose frames now hold the row are retracted and re-emitted at once;
+// with an unbounded one the partition moves to the fallback OverWindow
+// (its earlier rows retracted, all re-emitted at the barrier). Other
+// partitions are untouched.
 func TestRollingWindowFallbackRetracts(t *testing.T) {
-	calls := []RollingCall{{Kind: RollSum, Arg: 3, Preceding: 1}}
 	mk := func(seq, p, ts int64, x float64) rrow { return rrow{seq: seq, p: &p, ts: &ts, x: &x} }
 	epochs := [][][]rrow{
 		{{mk(1, 1, 10, 1), mk(2, 1, 20, 2), mk(3, 2, 10, 5)}},
 		{{mk(4, 1, 15, 4), mk(5, 2, 20, 6)}},
 		{{mk(6, 1, 30, 8)}},
 	}
-	var msgs []Message
-	for e, chunks := range epochs {
-		for _, rows := range chunks {
-			msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))})
-		}
-		msgs = append(msgs, Barrier{Epoch: uint64(e + 1)})
-	}
-	rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
-	require.NoError(t, err)
-	defer rw.Close()
-	var epochOut [][]string
-	var cur []string
-	for {
-		m, err := rw.Next(context.Background())
-		require.NoError(t, err)
-		if m == nil {
-			break
-		}
-		switch m := m.(type) {
-		case Barrier:
-			slices.Sort(cur)
-			epochOut = append(epochOut, cur)
-			cur = nil
-		case *Chunk:
-			lines := formatRows(m.Batch, append(append([]types.T{}, rollTypes...), types.Float8T))
-			for i, op := range m.Ops {
-				cur = append(cur, op.String()+" "+lines[i])
+	run := func(calls []RollingCall) [][]string {
+		var msgs []Message
+		for e, chunks := range epochs {
+			for _, rows := range chunks {
+				msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))})
 			}
-			m.Release()
+			msgs = append(msgs, Barrier{Epoch: uint64(e + 1)})
 		}
+		rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
+		require.NoError(t, err)
+		defer rw.Close()
+		var epochOut [][]string
+		var cur []string
+		for {
+			m, err := rw.Next(context.Background())
+			require.NoError(t, err)
+			if m == nil {
+				break
+			}
+			switch m := m.(type) {
+			case Barrier:
+				slices.Sort(cur)
+				epochOut = append(epochOut, cur)
+				cur = nil
+			case *Chunk:
+				lines := formatRows(m.Batch, append(append([]types.T{}, rollTypes...), types.Float8T))
+				for i, op := range m.Ops {
+					cur = append(cur, op.String()+" "+lines[i])
+				}
+				m.Release()
+			}
+		}
+		return epochOut
 	}
 	require.Equal(t, [][]string{
 		{"+ 1 1 10 1 1", "+ 2 1 20 2 3", "+ 3 2 10 5 5"},
-		// seq 4 (ts 15) lands between ts 10 and 20 of partition 1.
-		{"+ 1 1 10 1 1", "+ 2 1 20 2 6", "+ 4 1 15 4 5", "+ 5 2 20 6 11", "- 1 1 10 1 1", "- 2 1 20 2 3"},
+		// seq 4 (ts 15) lands between ts 10 and 20 of partition 1: only
+		// ts 20's frame (1 preceding) changes.
+		{"+ 2 1 20 2 6", "+ 4 1 15 4 5", "+ 5 2 20 6 11", "- 2 1 20 2 3"},
 		{"+ 6 1 30 8 10"},
-	}, epochOut)
+	}, run([]RollingCall{{Kind: RollSum, Arg: 3, Preceding: 1}}))
+	require.Equal(t, [][]string{
+		{"+ 1 1 10 1 1", "+ 2 1 20 2 3", "+ 3 2 10 5 5"},
+		{"+ 1 1 10 1 1", "+ 2 1 20 2 7", "+ 4 1 15 4 5", "+ 5 2 20 6 11", "- 1 1 10 1 1", "- 2 1 20 2 3"},
+		{"+ 6 1 30 8 15"},
+	}, run([]RollingCall{{Kind: RollSum, Arg: 3, Preceding: -1}}))
 }
 
 // TestRollingWindowPeers checks RANGE UNBOUNDED PRECEDING frames: a row
@@ -687,4 +698,100 @@ func TestRollingWindowMemBudget(t *testing.T) {
 	require.Equal(t, pgerror.OutOfMemory, pgerror.CodeOf(err), "%v", err)
 	require.NoError(t, rw.Close())
 	require.Zero(t, lim.Used())
+}
+
+// TestRollingWindowTrimFlat runs a long stream whose rows arrive out of
+// order within a bounded lateness, with a watermark on the ORDER BY column
+// before every barrier (no row is ever below it): the history the operator
+// keeps stays flat (counted in rows, batches and slab entries, not time)
+// while the view stays exact.
+func TestRollingWindowTrimFlat(t *testing.T) {
+	calls := []RollingCall{{Kind: RollStddevSamp, Arg: 3, Preceding: 4}, {Kind: RollSum, Arg: 3, Preceding: 2},
+		{Kind: RollMin, Arg: 3, Preceding: 4}, {Kind: RollCount, Arg: 3, Preceding: 3}, {Kind: RollEWMA, Arg: 3, Preceding: 4, Alpha: 0.5},
+		{Kind: RollCountStar, Preceding: 1}}
+	rng := rand.New(rand.NewPCG(7, 7))
+	const parts, perEpoch, nEpochs = 7, 50, 700
+	var epochs [][][]rrow
+	var msgs []Message
+	seq := int64(0)
+	for e := range nEpochs {
+		var rows []rrow
+		for range perEpoch {
+			seq++
+			p := int64(rng.IntN(parts))
+			// Out of order within the epoch, overlapping the next one; the
+			// watermark after epoch e is (e+1)·100, which rows may equal.
+			ts := int64(e*100 + rng.IntN(150))
+			r := rrow{seq: seq, p: &p, ts: &ts}
+			if rng.IntN(10) > 0 {
+				x := 100 + rng.NormFloat64()
+				r.x = &x
+			}
+			rows = append(rows, r)
+		}
+		epochs = append(epochs, [][]rrow{rows})
+		msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))},
+			Watermark{Col: 2, Value: int64((e + 1) * 100)}, Barrier{Epoch: uint64(e + 1)})
+	}
+	rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, rw.Close()) }()
+	require.True(t, rw.trimmable)
+	view := map[string]int{}
+	rowsByKey := map[string]outRow{}
+	barriers, maxLive, maxBatches, maxHist := 0, int64(0), 0, int64(0)
+	var maxBytes int64
+	for {
+		m, err := rw.Next(context.Background())
+		require.NoError(t, err)
+		if m == nil {
+			break
+		}
+		switch m := m.(type) {
+		case Barrier:
+			barriers++
+			if barriers > 10 {
+				maxLive, maxBatches = max(maxLive, rw.live), max(maxBatches, len(rw.batches))
+				maxHist, maxBytes = max(maxHist, rw.nHist), max(maxBytes, rw.StateBytes())
+			}
+		case *Chunk:
+			collectRolling(m, len(calls), view, rowsByKey)
+			m.Release()
+		}
+	}
+	require.Equal(t, nEpochs, barriers)
+	// Kept per partition: the rows at or above the last watermark (about
+	// one epoch's) plus 4 frame rows below it.
+	require.LessOrEqual(t, maxLive, int64(2*perEpoch+parts*4), "retained rows")
+	// Dead history is compacted away: slab entries and batches stay
+	// bounded although the stream had 35,000 rows in 700 batches.
+	require.LessOrEqual(t, maxHist, int64(trimCompactMin+perEpoch))
+	require.Less(t, maxBatches, trimCompactMin/perEpoch+10)
+	require.Less(t, maxBytes, int64(8<<20))
+	checkRolling(t, calls, epochs, view, rowsByKey, "trimmed")
+}
+
+// collectRolling adds an output chunk of the rolling tests to the net
+// view (keyed by seq and window values).
+func collectRolling(m *Chunk, ncalls int, view map[string]int, rowsByKey map[string]outRow) {
+	b := m.Batch
+	for i, op := range m.Ops {
+		r := outRow{seq: b.Column(0).(*array.Int64).Value(i)}
+		key := fmt.Sprint(r.seq)
+		for k := range ncalls {
+			var v refValue
+			switch a := b.Column(4 + k).(type) {
+			case *array.Float64:
+				if a.IsValid(i) {
+					v = refValue{a.Value(i), true}
+				}
+			case *array.Int64:
+				v = refValue{float64(a.Value(i)), true}
+			}
+			r.vals = append(r.vals, v)
+			key += fmt.Sprintf("|%v:%x", v.ok, math.Float64bits(v.v))
+		}
+		view[key] += int(op.Sign())
+		rowsByKey[key] = r
+	}
 }

@@ -15,10 +15,15 @@
 // per key in key order), and a Snapshot at epoch E is a Pebble snapshot
 // taken while E was the committed epoch, shared by every snapshot of E. An
 // epoch that updates a key many times so costs Pebble one memtable insert.
-// Durability follows the Checkpointer contract: Checkpoint writes a Pebble
-// checkpoint (hard-linked sstables, copied WAL and MANIFEST) of the committed
-// state; Open rebuilds the live directory from the newest one, so a crash or
-// Close loses exactly the commits after the last Checkpoint.
+// Durability follows the Checkpointer contract: Checkpoint flushes the
+// memtables and writes a Pebble checkpoint (hard-linked sstables, copied
+// MANIFEST) of the committed state; Open rebuilds the live directory from
+// the newest one, so a crash or Close loses exactly the commits after the
+// last Checkpoint. Pebble runs without a WAL: nothing would replay it.
+//
+// The pending epoch keeps its entries in slabs and their keys in an arena
+// (no allocation per new key) behind a map pre-sized from the previous
+// epoch.
 //
 // Directory layout:
 //

@@ -264,7 +264,7 @@ func (t *Table) CleanBelow(ctx context.Context, watermark []byte) error {
 }
 
 // Commit implements state.Table: the pending epoch is applied to Pebble as
-// one batch, without a WAL sync (durability comes from Checkpoint).
+// one batch (no WAL; durability comes from Checkpoint).
 func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -31,7 +31,7 @@ func benchTable(b *testing.B, o pebblestate.Options) *pebblestate.Table {
 }
 
 // BenchmarkPebbleUpsert: batched upserts of random int64 keys on the OS
-// filesystem (commits without WAL sync, as the backend runs).
+// filesystem (commits without a WAL, as the backend runs).
 func BenchmarkPebbleUpsert(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {

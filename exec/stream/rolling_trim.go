@@ -1,0 +1,428 @@
+package stream
+
+import (
+	"context"
+	"math"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sabotsql/sabotsql/exec/kernels/vec"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+)
+
+// Bounded history (every call has a ROWS frame of at most L preceding rows
+// and none includes peers).
+//
+// An out-of-order row r of a fast partition changes the window values of
+// r itself and of the L rows after its place only (a later row's frame
+// holds none of the rows r displaced). So instead of moving the partition
+// to the fallback OverWindow, which would need every row it ever had, the
+// operator replays the partition locally: it retracts those L rows (their
+// emitted window values are kept beside the retained rows), resets the
+// partition's state and refolds it from the L rows before r's place to
+// the partition's last row, and emits r and the L rows as inserts.
+//
+// That needs, per partition, the rows from L before any place a future row
+// can take. A watermark on the ORDER BY column bounds it: rows below the
+// watermark no longer arrive (the watermark filter drops them as late), so
+// at each barrier after a watermark rose, every partition that received
+// rows keeps only its rows at or above the watermark (and NULL-ordered
+// ones) plus the L rows before them. Retained rows are copied into compact
+// batches once fewer than half of the retained history is live, so the
+// memory held is proportional to the rows kept, not to the rows seen.
+// Without a watermark the history stays whole, as before.
+
+// trimCompactMin is the history length below which compaction is not
+// worth a pass.
+const trimCompactMin = 1 << 14
+
+// rollWMTap observes the watermarks of the rolling window's input on its
+// order column on their way through.
+type rollWMTap struct {
+	Executor
+	w *RollingWindow
+}
+
+func (t *rollWMTap) Next(ctx context.Context) (Message, error) {
+	m, err := t.Executor.Next(ctx)
+	if wm, ok := m.(Watermark); ok && err == nil && wm.Col == t.w.orderCol {
+		if k, ok := wmOrderKey(wm.Value); ok && (!t.w.hasWM || k > t.w.wmKey) {
+			t.w.wmKey, t.w.hasWM = k, true
+		}
+	}
+	return m, err
+}
+
+// wmOrderKey maps a watermark value to the order key orderKeys gives it.
+func wmOrderKey(d types.Datum) (int64, bool) {
+	switch v := d.(type) {
+	case int64:
+		return v, true
+	case int32:
+		return int64(v), true
+	case int16:
+		return int64(v), true
+	case types.Date:
+		return int64(v), true
+	case types.Timestamp:
+		return int64(v), true
+	case types.TimestampTZ:
+		return int64(v), true
+	case float64:
+		return floatOrderKey(v), true
+	}
+	return 0, false
+}
+
+// floatOrderKey is orderKeys' int64 key of a float8.
+func floatOrderKey(v float64) int64 {
+	if v != v {
+		v = math.NaN()
+	}
+	if v == 0 {
+		v = 0
+	}
+	u := int64(math.Float64bits(v))
+	if u < 0 {
+		u ^= math.MaxInt64
+	}
+	return u
+}
+
+// keyAt is the order key of row i of b.
+func (w *RollingWindow) keyAt(b arrow.RecordBatch, i int) (int64, bool) {
+	a := b.Column(w.orderCol)
+	if a.IsNull(i) {
+		return 0, true
+	}
+	switch c := a.(type) {
+	case *array.Int64:
+		return c.Value(i), false
+	case *array.Timestamp:
+		return int64(c.Value(i)), false
+	case *array.Int32:
+		return int64(c.Value(i)), false
+	case *array.Int16:
+		return int64(c.Value(i)), false
+	case *array.Date32:
+		return int64(c.Value(i)), false
+	case *array.Float64:
+		return floatOrderKey(c.Value(i)), false
+	}
+	return 0, true
+}
+
+// valsAt is the stored window values of history entry r.
+func (w *RollingWindow) valsAt(r int64) []float64 {
+	nc := int64(len(w.calls))
+	s := w.hvals[r/histSlab]
+	off := (r % histSlab) * nc
+	return s[off : off+nc]
+}
+
+// growVals makes room for the values of history entries up to w.nHist.
+func (w *RollingWindow) growVals() {
+	nc := len(w.calls)
+	for int64(len(w.hvals))*histSlab < w.nHist {
+		w.hvals = append(w.hvals, make([]float64, histSlab*nc))
+	}
+}
+
+// storeVals records the window values out (an output batch) holds for
+// history entries hidx (one per row of out).
+func (w *RollingWindow) storeVals(out arrow.RecordBatch, from int, hidx []int64) {
+	w.growVals()
+	nIn := len(w.inTypes)
+	for c := range w.calls {
+		switch a := out.Column(nIn + c).(type) {
+		case *array.Float64:
+			for j, r := range hidx {
+				v := math.Float64frombits(rollNull)
+				if a.IsValid(from + j) {
+					v = a.Value(from + j)
+				}
+				w.valsAt(r)[c] = v
+			}
+		case *array.Int64:
+			for j, r := range hidx {
+				w.valsAt(r)[c] = float64(a.Value(from + j))
+			}
+		}
+	}
+}
+
+// markDirty notes that partition p received rows since the last trim.
+func (w *RollingWindow) markDirty(p uint32) {
+	if !w.ps[p].dirty {
+		w.ps[p].dirty = true
+		w.dirty = append(w.dirty, p)
+	}
+}
+
+// partRows lists partition p's retained history entries, oldest first.
+func (w *RollingWindow) partRows(p uint32, out []int64) []int64 {
+	out = out[:0]
+	for r := w.ps[p].histTail; r >= 0; r = w.histAt(r).prev {
+		out = append(out, r)
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// rowsBatch builds a batch of the input rows of history entries refs.
+func (w *RollingWindow) rowsBatch(refs []int64, extra arrow.RecordBatch, extraRow, extraAt int) arrow.RecordBatch {
+	in := w.input.Schema()
+	bs := newBuilders(w.mem, in)
+	add := func(src arrow.RecordBatch, row int) {
+		for c, bld := range bs {
+			types.AppendDatum(bld, types.GetDatum(src.Column(c), row, w.inTypes[c]), w.inTypes[c])
+		}
+	}
+	n := len(refs)
+	for j, r := range refs {
+		if j == extraAt && extra != nil {
+			add(extra, extraRow)
+		}
+		h := w.histAt(r)
+		add(w.batches[h.batch], int(h.row))
+	}
+	if extra != nil && extraAt >= len(refs) {
+		add(extra, extraRow)
+	}
+	if extra != nil {
+		n++
+	}
+	return finishBuilders(in, bs, int64(n))
+}
+
+// storedRows builds the output rows last emitted for history entries refs
+// (input columns and stored window values).
+func (w *RollingWindow) storedRows(refs []int64) arrow.RecordBatch {
+	bs := newBuilders(w.mem, w.schema)
+	nIn := len(w.inTypes)
+	for _, r := range refs {
+		h := w.histAt(r)
+		src := w.batches[h.batch]
+		for c := 0; c < nIn; c++ {
+			types.AppendDatum(bs[c], types.GetDatum(src.Column(c), int(h.row), w.inTypes[c]), w.inTypes[c])
+		}
+		for c, v := range w.valsAt(r) {
+			switch b := bs[nIn+c].(type) {
+			case *array.Float64Builder:
+				if ringNull(v) {
+					b.AppendNull()
+				} else {
+					b.Append(v)
+				}
+			case *array.Int64Builder:
+				b.Append(int64(v))
+			}
+		}
+	}
+	return finishBuilders(w.schema, bs, int64(len(refs)))
+}
+
+// reorder places row i of b, ordered before the last row of its fast
+// partition p, by a local replay (see the comment at the top of the file).
+func (w *RollingWindow) reorder(b arrow.RecordBatch, bi uint32, i int, p uint32) error {
+	ps := &w.ps[p]
+	refs := w.partRows(p, w.refs)
+	w.refs = refs
+	n := len(refs)
+	k, kn := w.keys[i], w.knul[i]
+	// r goes after every row ordered at or before it (ties by arrival).
+	at := n
+	for j, r := range refs {
+		h := w.histAt(r)
+		rk, rn := w.keyAt(w.batches[h.batch], int(h.row))
+		if rollBefore(k, kn, rk, rn) {
+			at = j
+			break
+		}
+	}
+	first := ps.seen - uint64(n) // position of refs[0]
+	lo := max(at-w.lookback, 0)
+	if lo == 0 && at < w.lookback && first > 0 {
+		return pgerror.Internal("stream: rolling window row ordered before the rows kept for its frame (below the watermark)")
+	}
+	hi := min(at+w.lookback, n)
+	// Retract the rows whose frames now hold r, as last emitted.
+	if hi > at {
+		old := w.storedRows(refs[at:hi])
+		ops := make([]Op, hi-at)
+		for j := range ops {
+			ops[j] = Delete
+		}
+		w.q.push(&Chunk{Batch: old, Ops: ops})
+	}
+	// Refold from the frame before r to the last row, with r in place.
+	seqRows := w.rowsBatch(refs[lo:], b, i, at-lo)
+	defer seqRows.Release()
+	m := int(seqRows.NumRows())
+	rows, pids, seqs := make([]int32, m), make([]uint32, m), make([]uint64, m)
+	for j := range rows {
+		rows[j], pids[j], seqs[j] = int32(j), p, first+uint64(lo+j)
+	}
+	for _, rc := range w.calls {
+		rc.reset(p)
+		rc.clearRing(p)
+	}
+	out, err := w.compute(seqRows, rows, pids, seqs, true)
+	if err != nil {
+		return err
+	}
+	// Link r into the history after refs[at-1].
+	prev := int64(-1)
+	if at > 0 {
+		prev = refs[at-1]
+	} else if n > 0 {
+		prev = w.histAt(refs[0]).prev
+	}
+	e := w.addHist(histEntry{batch: bi, row: uint32(i), prev: prev})
+	w.live++
+	if at < n {
+		w.hist[refs[at]/histSlab][refs[at]%histSlab].prev = e
+	} else {
+		ps.histTail = e
+	}
+	ps.seen++
+	// Emit r and the rows after it whose frames hold it; remember their
+	// new values.
+	from := at - lo
+	cnt := 1 + hi - at
+	changed := append([]int64{e}, refs[at:hi]...)
+	w.storeVals(out, from, changed)
+	emit := out.NewSlice(int64(from), int64(from+cnt))
+	out.Release()
+	w.q.push(&Chunk{Batch: emit, Ops: make([]Op, cnt)})
+	w.markDirty(p)
+	return nil
+}
+
+// clearRing marks partition p's ring slots NULL, so a refold starting at a
+// later position finds no stale values to subtract.
+func (rc *rollCall) clearRing(p uint32) {
+	if rc.w == 0 || len(rc.ring) == 0 {
+		return
+	}
+	ring := rc.ring[int(p)*rc.w : int(p+1)*rc.w]
+	for j := range ring {
+		ring[j] = math.Float64frombits(rollNull)
+	}
+}
+
+// trim drops, in every partition that received rows since the last trim,
+// the history below the watermark except the lookback rows before it, then
+// compacts the history when most of it is dead.
+func (w *RollingWindow) trim() {
+	if !w.trimmable || !w.hasWM || w.hasTrimmed && w.wmKey <= w.trimmedAt {
+		return // rows since the last trim are at or above its watermark
+	}
+	wm := w.wmKey
+	for _, p := range w.dirty {
+		ps := &w.ps[p]
+		ps.dirty = false
+		if ps.fellBack {
+			continue
+		}
+		// Walk back over rows at or above the watermark, then keep
+		// lookback rows below it.
+		r := ps.histTail
+		var last int64 = -1
+		for r >= 0 {
+			h := w.histAt(r)
+			k, kn := w.keyAt(w.batches[h.batch], int(h.row))
+			if !kn && k < wm {
+				break
+			}
+			last, r = r, h.prev
+		}
+		for kept := 0; r >= 0 && kept < w.lookback; kept++ {
+			last, r = r, w.histAt(r).prev
+		}
+		if r < 0 {
+			continue // nothing to drop
+		}
+		// Cut the list before last; count what goes.
+		for x := r; x >= 0; x = w.histAt(x).prev {
+			w.live--
+		}
+		if last >= 0 {
+			w.hist[last/histSlab][last%histSlab].prev = -1
+		} else {
+			ps.histTail = -1
+		}
+	}
+	w.dirty = w.dirty[:0]
+	w.trimmedAt, w.hasTrimmed = wm, true
+	if w.nHist >= trimCompactMin && w.live*2 < w.nHist {
+		w.compact()
+	}
+}
+
+// compact copies the live history into fresh batches and slabs and
+// releases the old ones.
+func (w *RollingWindow) compact() {
+	nc := len(w.calls)
+	// Live entries partition by partition, oldest first.
+	var parts []uint32
+	var olds []int64
+	for p := range w.ps {
+		refs := w.partRows(uint32(p), w.refs)
+		w.refs = refs
+		for _, r := range refs {
+			parts = append(parts, uint32(p))
+			olds = append(olds, r)
+		}
+	}
+	// Gather each old batch's live rows once.
+	byBatch := make([][]int32, len(w.batches)) // positions in olds
+	for j, r := range olds {
+		b := w.histAt(r).batch
+		byBatch[b] = append(byBatch[b], int32(j))
+	}
+	moved := make([]histEntry, len(olds))
+	vals := make([]float64, len(olds)*nc)
+	for j, r := range olds {
+		copy(vals[j*nc:(j+1)*nc], w.valsAt(r))
+	}
+	var batches []arrow.RecordBatch
+	var held int64
+	var idx []int32
+	for b, js := range byBatch {
+		if len(js) == 0 {
+			continue
+		}
+		idx = idx[:0]
+		for _, j := range js {
+			idx = append(idx, int32(w.histAt(olds[j]).row))
+		}
+		nb := vec.TakeBatch(w.mem, w.batches[b], idx)
+		for row, j := range js {
+			moved[j] = histEntry{batch: uint32(len(batches)), row: uint32(row)}
+		}
+		held += batchBytes(nb)
+		batches = append(batches, nb)
+	}
+	for _, b := range w.batches {
+		b.Release()
+	}
+	w.batches, w.heldBytes = batches, held
+	w.hist, w.hvals, w.nHist = nil, nil, 0
+	for p := range w.ps {
+		w.ps[p].histTail = -1
+	}
+	for j, p := range parts {
+		ps := &w.ps[p]
+		e := moved[j]
+		e.prev = ps.histTail
+		r := w.addHist(e)
+		w.growVals()
+		copy(w.valsAt(r), vals[j*nc:(j+1)*nc])
+		ps.histTail = r
+	}
+	w.live = w.nHist
+}
