@@ -55,16 +55,23 @@ const (
 )
 
 // MemoryTable is the `memory` backend: everything in RAM, lost on restart
-// (the engine rebuilds it from the last checkpoint). Keys live in a byte
-// arena behind an open-addressing hash index; each key's versions are slots
-// whose values are stored column-wise — fixed-width columns in plain
-// slices, strings in byte arenas — so a vectorized Get is a hash probe per
+// (the engine rebuilds it from the last checkpoint). An open-addressing
+// hash index (linear probing, a 32-bit tag per slot) maps a key to an
+// entry; an entry holds a key of up to 16 bytes inline (longer keys live in
+// a byte arena), its newest version slot, and flags saying whether that
+// version is pending or a tombstone, so the common lookup touches the index
+// and the entry only (memory_index.go). Each key's versions are slots whose
+// values are stored column-wise — fixed-width columns in plain slices,
+// strings in byte arenas — so a vectorized Get is a staged hash probe per
 // key and a bulk gather per column into the Arrow result. Versions are
 // copy-on-write per epoch: the first write of a key in an epoch takes a
 // fresh slot that points to the committed one, later writes in the epoch
 // overwrite it in place, and Commit frees the older slot unless a pinned
-// snapshot still reads it. The key order for scans and range deletions is
-// built only when first needed (see memOrder).
+// snapshot still reads it; a freed slot is reused by a later write, which
+// overwrites its string values in place when they fit. Commit and
+// Release settle only the keys written in the epoch or holding several
+// versions (the GC list), never the whole table. The key order for scans
+// and range deletions is built only when first needed (see memOrder).
 type MemoryTable struct {
 	codec  *RowCodec
 	alloc  memory.Allocator
