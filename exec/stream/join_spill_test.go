@@ -505,3 +505,26 @@ func TestKeySet(t *testing.T) {
 		require.False(t, ks.has(1, []byte("0")))
 	}
 }
+
+// TestHashJoinSpillCleanBuckets: buckets loaded only to be probed are not
+// written again by the next spill; changed ones are.
+func TestHashJoinSpillCleanBuckets(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	_, ts := int8Schema("k", "v")
+	tables := memSpillTables(t, mem)
+	left := joinSteps(t, mem, "", "+ 1 10\n+ 2 20\n+ 3 30", "")
+	right := joinSteps(t, mem, "+ 1 100\n+ 2 200\n+ 3 300\n+ 4 400", "", "+ 1 101")
+	j, err := NewHashJoin(left, right, ts, ts, []int{0}, []int{0}, InnerJoin)
+	require.NoError(t, err)
+	j.WithAllocator(mem).WithSpill(tables[0], tables[1], 1)
+	out := drainJoin(t, j)
+	require.Equal(t, []string{"+ 1 10 1 100", "+ 2 20 2 200", "+ 3 30 3 300", "+ 1 10 1 101"}, out)
+	st := j.SpillStats()
+	// Epoch 1: the right side's 4 buckets. Epoch 2: the left side's 3 new
+	// buckets (the right's 3 loaded buckets are unchanged). Epoch 3: the
+	// right's bucket 1 changed; the left's loaded bucket 1 did not.
+	require.Equal(t, int64(4+3+1), st.SpilledBuckets)
+	require.Equal(t, int64(3+1+1), st.LoadedBuckets)
+	require.NoError(t, j.Close())
+	mem.AssertSize(t, 0)
+}
