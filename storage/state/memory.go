@@ -39,11 +39,34 @@ const (
 )
 
 // slotMeta is one version of a key; its values live in the columns at the
-// same slot index.
+// same slot index. It packs into 12 bytes (4-byte aligned): the epoch as
+// two halves, and the next older version's slot plus one (0: none) with the
+// tombstone mark in the top bit. Slots stay below 1<<31 - 1 (Write checks).
 type slotMeta struct {
-	epoch Epoch
-	prev  int32 // next older version's slot, -1 none
-	tomb  bool
+	epLo, epHi uint32
+	link       uint32
+}
+
+const metaTomb = 1 << 31
+
+func newMeta(e Epoch, prev int32, tomb bool) slotMeta {
+	m := slotMeta{epLo: uint32(e), epHi: uint32(e >> 32), link: uint32(prev + 1)}
+	if tomb {
+		m.link |= metaTomb
+	}
+	return m
+}
+
+func (s *slotMeta) epoch() Epoch     { return Epoch(s.epHi)<<32 | Epoch(s.epLo) }
+func (s *slotMeta) setEpoch(e Epoch) { s.epLo, s.epHi = uint32(e), uint32(e>>32) }
+func (s *slotMeta) prev() int32      { return int32(s.link&^metaTomb) - 1 }
+func (s *slotMeta) setPrev(p int32)  { s.link = s.link&metaTomb | uint32(p+1) }
+func (s *slotMeta) tomb() bool       { return s.link&metaTomb != 0 }
+func (s *slotMeta) setTomb(t bool) {
+	s.link &^= metaTomb
+	if t {
+		s.link |= metaTomb
+	}
 }
 
 // Fixed costs charged per entry, per hash slot and per version slot (the
@@ -51,7 +74,7 @@ type slotMeta struct {
 const (
 	entBytes  = 24
 	tabBytes  = 8
-	metaBytes = 16
+	metaBytes = 12
 )
 
 // MemoryTable is the `memory` backend: everything in RAM, lost on restart
@@ -197,7 +220,7 @@ func (m *MemoryTable) resizeSlots(n int) {
 // freeSlot returns slot s to the free list. Its column values are cleared
 // later, a column at a time, by clearFreedLocked.
 func (m *MemoryTable) freeSlot(s int32) {
-	m.meta[s] = slotMeta{prev: -1}
+	m.meta[s] = slotMeta{}
 	m.freeSlots = append(m.freeSlots, s)
 }
 
@@ -311,13 +334,13 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 			e := &m.ents[id]
 			if e.flags&entPending != 0 {
 				if e.flags&entTomb != 0 {
-					m.meta[e.head].tomb = false
+					m.meta[e.head].setTomb(false)
 					e.flags &^= entTomb
 				}
 				dst[i] = e.head
 				continue
 			}
-			s := m.allocSlot(slotMeta{epoch: uncommitted, prev: e.head})
+			s := m.allocSlot(newMeta(uncommitted, e.head, false))
 			e = &m.ents[id]
 			e.head = s
 			e.flags = e.flags&^entTomb | entPending
@@ -332,10 +355,10 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 		case e.head < 0 || e.flags&(entPending|entTomb) == entTomb:
 			// Nothing visible to delete.
 		case e.flags&entPending != 0:
-			m.meta[e.head].tomb = true
+			m.meta[e.head].setTomb(true)
 			e.flags |= entTomb
 		default:
-			s := m.allocSlot(slotMeta{epoch: uncommitted, prev: e.head, tomb: true})
+			s := m.allocSlot(newMeta(uncommitted, e.head, true))
 			e = &m.ents[id]
 			e.head = s
 			e.flags |= entPending | entTomb
@@ -367,7 +390,7 @@ func (m *MemoryTable) CleanBelow(ctx context.Context, watermark []byte) error {
 		}
 		if e := &m.ents[id]; e.flags&entPending != 0 {
 			h := e.head
-			m.setHead(e, m.meta[h].prev)
+			m.setHead(e, m.meta[h].prev())
 			m.freeSlot(h)
 		}
 	}
@@ -423,17 +446,17 @@ func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 		// Fast paths: one live version, or a live head over one older
 		// version (the common case after an update).
 		hm := &m.meta[h]
-		p := hm.prev
+		p := hm.prev()
 		if p < 0 {
 			m.gcOut(e)
 			return
 		}
-		if pm := &m.meta[p]; pm.prev < 0 {
-			if !pm.tomb && pinnedIn(pinned, pm.epoch, hm.epoch) {
+		if pm := &m.meta[p]; pm.prev() < 0 {
+			if !pm.tomb() && pinnedIn(pinned, pm.epoch(), hm.epoch()) {
 				m.gcIn(id)
 				return
 			}
-			hm.prev = -1
+			hm.setPrev(-1)
 			m.freeSlot(p)
 			m.gcOut(e)
 			return
@@ -441,16 +464,16 @@ func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 	}
 	kept := m.chain[:0]
 	for s := h; s >= 0; {
-		prev := m.meta[s].prev
+		prev := m.meta[s].prev()
 		// Version s is read by pins in [its epoch, the newer kept one's).
-		if len(kept) == 0 || pinnedIn(pinned, m.meta[s].epoch, m.meta[kept[len(kept)-1]].epoch) {
+		if len(kept) == 0 || pinnedIn(pinned, m.meta[s].epoch(), m.meta[kept[len(kept)-1]].epoch()) {
 			kept = append(kept, s)
 		} else {
 			m.freeSlot(s)
 		}
 		s = prev
 	}
-	for len(kept) > 0 && m.meta[kept[len(kept)-1]].tomb {
+	for len(kept) > 0 && m.meta[kept[len(kept)-1]].tomb() {
 		m.freeSlot(kept[len(kept)-1])
 		kept = kept[:len(kept)-1]
 	}
@@ -462,12 +485,12 @@ func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 	}
 	m.setHead(e, kept[0])
 	for i, s := range kept {
-		m.meta[s].prev = -1
+		m.meta[s].setPrev(-1)
 		if i+1 < len(kept) {
-			m.meta[s].prev = kept[i+1]
+			m.meta[s].setPrev(kept[i+1])
 		}
 	}
-	if len(kept) > 1 || m.meta[kept[0]].tomb {
+	if len(kept) > 1 || m.meta[kept[0]].tomb() {
 		m.gcIn(id)
 	} else {
 		m.gcOut(e)
@@ -563,7 +586,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 			}
 		}
 		for _, id := range doomed {
-			s := m.allocSlot(slotMeta{epoch: e, prev: m.ents[id].head, tomb: true})
+			s := m.allocSlot(newMeta(e, m.ents[id].head, true))
 			m.ents[id].head = s
 			m.ents[id].flags |= entTomb
 			m.settleLocked(id, pinned)
@@ -578,12 +601,12 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 			for j, id := range m.touched[i:min(i+len(warm), len(m.touched))] {
 				warm[j] = -1
 				if h := m.ents[id].head; h >= 0 {
-					warm[j] = m.meta[h].prev
+					warm[j] = m.meta[h].prev()
 				}
 			}
 			for _, p := range warm[:min(len(warm), len(m.touched)-i)] {
 				if p >= 0 {
-					sink ^= m.meta[p].epoch
+					sink ^= Epoch(m.meta[p].link)
 				}
 			}
 		}
@@ -592,7 +615,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 			continue
 		}
 		if en.flags&entPending != 0 {
-			m.meta[en.head].epoch = e
+			m.meta[en.head].setEpoch(e)
 		}
 		en.flags &^= entTouched | entPending
 		m.settleLocked(id, pinned)
@@ -671,10 +694,10 @@ func (m *MemoryTable) slotAt(id int32, at Epoch) int32 {
 		}
 		return s
 	}
-	for s >= 0 && m.meta[s].epoch > at {
-		s = m.meta[s].prev
+	for s >= 0 && m.meta[s].epoch() > at {
+		s = m.meta[s].prev()
 	}
-	if s < 0 || m.meta[s].tomb {
+	if s < 0 || m.meta[s].tomb() {
 		return -1
 	}
 	return s
@@ -685,10 +708,10 @@ func (m *MemoryTable) setHead(e *memEnt, s int32) {
 	e.head = s
 	e.flags &^= entPending | entTomb
 	if s >= 0 {
-		if m.meta[s].epoch == uncommitted {
+		if m.meta[s].epoch() == uncommitted {
 			e.flags |= entPending
 		}
-		if m.meta[s].tomb {
+		if m.meta[s].tomb() {
 			e.flags |= entTomb
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -116,4 +117,19 @@ func int64Rec(sch *arrow.Schema, vals []int64) arrow.RecordBatch {
 	defer b.Release()
 	b.Field(0).(*array.Int64Builder).AppendValues(vals, nil)
 	return b.NewRecordBatch()
+}
+
+// TestMemoryLayoutSizes: the per-entry and per-slot sizes the footprint
+// charges are the real ones.
+func TestMemoryLayoutSizes(t *testing.T) {
+	require.EqualValues(t, entBytes, unsafe.Sizeof(memEnt{}))
+	require.EqualValues(t, metaBytes, unsafe.Sizeof(slotMeta{}))
+	m := newMeta(uncommitted, 1<<31-3, true)
+	require.Equal(t, Epoch(uncommitted), m.epoch())
+	require.Equal(t, int32(1<<31-3), m.prev())
+	require.True(t, m.tomb())
+	m.setTomb(false)
+	m.setPrev(-1)
+	m.setEpoch(7)
+	require.Equal(t, slotMeta{epLo: 7}, m)
 }
