@@ -316,7 +316,7 @@ func (j *HashJoin) probe(s, o int, sd, od *joinSide, b arrow.RecordBatch, cur in
 		}
 		sd.add(sb, b, i, me, sg, nil)
 		if sd.buckets[sb].count == 0 {
-			if err := j.dropBucket(s, id, key, sb, b, i); err != nil {
+			if err := j.dropBucket(s, id, sb, b, i); err != nil {
 				return err
 			}
 		}
@@ -373,7 +373,7 @@ func (j *HashJoin) probeCond(s int, sd, od *joinSide, b arrow.RecordBatch, i int
 		sd.ent(e).matches = m
 	}
 	if sd.buckets[sb].count == 0 {
-		return j.dropBucket(s, id, key, sb, b, i)
+		return j.dropBucket(s, id, sb, b, i)
 	}
 	return nil
 }

@@ -486,10 +486,10 @@ func (ss *sideSpill) noteAbsent(id uint64, key []byte, limit int64) {
 	ss.absent.add(id, key)
 }
 
-// dropBucket unlinks the empty bucket b of side s (key id, key; the key of
-// row i of the chunk b) and, if the side's table holds a copy, queues the
-// key's deletion.
-func (j *HashJoin) dropBucket(s int, id uint64, key []byte, bi int32, b arrow.RecordBatch, i int) error {
+// dropBucket unlinks the empty bucket bi of side s (key id: the key of row
+// i of the chunk b) and, if the side's table holds a copy, queues the key's
+// deletion.
+func (j *HashJoin) dropBucket(s int, id uint64, bi int32, b arrow.RecordBatch, i int) error {
 	sd := j.sides[s]
 	if sd.buckets[bi].stored && j.spilling() {
 		ss := &j.spill.sides[s]
