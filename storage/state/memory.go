@@ -131,6 +131,8 @@ type MemoryTable struct {
 
 	dst   []int32 // Write scratch: slot per row (-1: no value)
 	ids   []int32 // Write scratch: entry per row
+	uids  []int32 // Update scratch: entry per row
+	usrc  []int32 // Update scratch: slot per row
 	chain []int32 // settle scratch
 
 	warmSink Epoch // keeps Commit's warming loads from being optimized away
@@ -285,18 +287,33 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var keyBytes int64
-	for _, k := range keys {
-		if len(k) > maxMemKey {
-			return pgerror.New(pgerror.ProgramLimitExceeded, "state key of %d bytes exceeds the memory backend's limit of %d bytes", len(k), maxMemKey)
-		}
-		keyBytes += int64(len(k))
+	keyBytes, err := checkMemKeys(keys)
+	if err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
 	}
+	return m.writeLocked(ctx, keys, ops, values, keyBytes, nil)
+}
+
+// checkMemKeys checks the keys' lengths and returns their total.
+func checkMemKeys(keys [][]byte) (int64, error) {
+	var keyBytes int64
+	for _, k := range keys {
+		if len(k) > maxMemKey {
+			return 0, pgerror.New(pgerror.ProgramLimitExceeded, "state key of %d bytes exceeds the memory backend's limit of %d bytes", len(k), maxMemKey)
+		}
+		keyBytes += int64(len(k))
+	}
+	return keyBytes, nil
+}
+
+// writeLocked is Write under the write lock. ids, when not nil, are the
+// keys' entries as findLocked resolved them since the lock was taken.
+func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, values arrow.RecordBatch, keyBytes int64, ids []int32) error {
 	n := len(keys)
 	if m.nslots+n > math.MaxInt32-1 || len(m.ents)+n > math.MaxInt32-1 {
 		return pgerror.New(pgerror.ProgramLimitExceeded, "memory state table holds too many versions")
@@ -318,9 +335,11 @@ func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values
 	m.dst = dst
 	// Resolve existing keys a group at a time, so their cache misses
 	// overlap; a key not found may have been added by an earlier row.
-	ids := slices.Grow(m.ids[:0], n)[:n]
-	m.ids = ids
-	m.findLocked(keys, ids)
+	if ids == nil {
+		ids = slices.Grow(m.ids[:0], n)[:n]
+		m.ids = ids
+		m.findLocked(keys, ids)
+	}
 	for i, k := range keys {
 		dst[i] = -1
 		id := ids[i]
@@ -751,6 +770,12 @@ func (m *MemoryTable) get(keys [][]byte, at Epoch) (Lookup, error) {
 // -1.
 func (m *MemoryTable) lookupLocked(keys [][]byte, at Epoch, src []int32) {
 	m.findLocked(keys, src)
+	m.slotsLocked(src, at)
+}
+
+// slotsLocked replaces each entry in src (-1: none) by its slot visible at
+// epoch at, or -1.
+func (m *MemoryTable) slotsLocked(src []int32, at Epoch) {
 	fast := at >= m.committed
 	if at == MaxEpoch {
 		fast = !m.hasClean

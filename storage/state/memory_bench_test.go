@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/sabotsql/sabotsql/storage/state/keys"
 	"github.com/sabotsql/sabotsql/storage/state/statetest"
 	"github.com/stretchr/testify/require"
 )
@@ -130,4 +132,70 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkMemoryUpdate is a read-modify-write of random present keys
+// (4096-row batches, a commit every 16): Get then Write, against one
+// Update. It reports CPU ns per key.
+func BenchmarkMemoryUpdate(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		for _, mode := range []string{"get+write", "update"} {
+			b.Run(fmt.Sprintf("keys=%d/%s", n, mode), func(b *testing.B) {
+				ctx := context.Background()
+				tbl := newMem(b)
+				defer tbl.Close()
+				statetest.Fill(b, tbl, n)
+				rng := rand.New(rand.NewPCG(9, 9))
+				batches := make([][][]byte, 16)
+				for i := range batches {
+					batches[i] = make([][]byte, statetest.BenchBatch)
+					for j := range batches[i] {
+						batches[i][j] = keys.Int64Key(rng.Int64N(int64(n)))
+					}
+				}
+				// The new values: the old ones plus one (a counter).
+				next := func(cur state.Lookup) arrow.RecordBatch {
+					old := cur.Values.Column(0).(*array.Int64).Int64Values()
+					v := make([]int64, len(old))
+					for i, x := range old {
+						v[i] = x + 1
+					}
+					cols := []arrow.Array{array.NewInt64Data(array.NewData(arrow.PrimitiveTypes.Int64, len(v),
+						[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(v))}, nil, 0, 0)), cur.Values.Column(1)}
+					cols[1].Retain()
+					rec := array.NewRecordBatch(statetest.Schema, cols, int64(len(v)))
+					cols[0].Release()
+					cols[1].Release()
+					return rec
+				}
+				e := tbl.CommittedEpoch()
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					ks := batches[i%len(batches)]
+					if mode == "update" {
+						var rec arrow.RecordBatch
+						require.NoError(b, tbl.Update(ctx, ks, func(cur state.Lookup) ([]state.Op, arrow.RecordBatch, error) {
+							rec = next(cur)
+							return nil, rec, nil
+						}))
+						rec.Release()
+					} else {
+						cur, err := tbl.Get(ctx, ks)
+						require.NoError(b, err)
+						rec := next(cur)
+						cur.Values.Release()
+						require.NoError(b, tbl.Write(ctx, ks, nil, rec))
+						rec.Release()
+					}
+					if i%16 == 15 {
+						e++
+						require.NoError(b, tbl.Commit(ctx, e))
+					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*statetest.BenchBatch), "cpu-ns/key")
+			})
+		}
+	}
 }
