@@ -111,7 +111,7 @@ func (o *Order[E]) sortFresh() []E {
 		copy(buf[:], k)
 		ps = append(ps, prefixed[E]{binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:]), e})
 	}
-	slices.SortFunc(ps, func(a, b prefixed[E]) int {
+	full := func(a, b prefixed[E]) int {
 		if c := cmp.Compare(a.p0, b.p0); c != 0 {
 			return c
 		}
@@ -119,7 +119,24 @@ func (o *Order[E]) sortFresh() []E {
 			return c
 		}
 		return strings.Compare(o.key(a.e), o.key(b.e))
-	})
+	}
+	if len(ps) < radixMin {
+		slices.SortFunc(ps, full)
+	} else {
+		ps = radixSort(ps)
+		// Equal 16-byte prefixes (keys longer than 16 bytes sharing them)
+		// are ordered by their full keys.
+		for i := 0; i < len(ps); {
+			j := i + 1
+			for j < len(ps) && ps[j].p0 == ps[i].p0 && ps[j].p1 == ps[i].p1 {
+				j++
+			}
+			if j-i > 1 {
+				slices.SortFunc(ps[i:j], full)
+			}
+			i = j
+		}
+	}
 	out := make([]E, len(ps))
 	for i := range ps {
 		out[i] = ps[i].e
@@ -131,4 +148,53 @@ func (o *Order[E]) sortFresh() []E {
 // ≥ k.
 func (o *Order[E]) Seek(s []E, k string) int {
 	return sort.Search(len(s), func(i int) bool { return o.key(s[i]) >= k })
+}
+
+// radixMin is the number of fresh entries from which sortFresh sorts by
+// radix instead of by comparison.
+const radixMin = 2048
+
+// radixSort orders ps by (p0, p1) with a least-significant-digit radix sort
+// over the 16 prefix bytes, skipping the byte positions where every entry
+// has the same byte (the type tags and high bytes of typical keys), so
+// dense integer keys take two or three passes. It returns the sorted slice
+// (ps or a buffer of the same length).
+func radixSort[E any](ps []prefixed[E]) []prefixed[E] {
+	var counts [16][256]int
+	for i := range ps {
+		p0, p1 := ps[i].p0, ps[i].p1
+		for d := range 8 {
+			counts[d][byte(p1>>(8*d))]++
+			counts[8+d][byte(p0>>(8*d))]++
+		}
+	}
+	buf := make([]prefixed[E], len(ps))
+	src, dst := ps, buf
+	for d := range 16 { // least significant digit first: p1's low byte
+		c := &counts[d]
+		if c[digit(src[0], d)] == len(src) {
+			continue // every entry has this byte
+		}
+		pos := 0
+		for b := range c {
+			n := c[b]
+			c[b] = pos
+			pos += n
+		}
+		for _, p := range src {
+			b := digit(p, d)
+			dst[c[b]] = p
+			c[b]++
+		}
+		src, dst = dst, src
+	}
+	return src
+}
+
+// digit is byte d of (p0, p1) counted from the least significant byte of p1.
+func digit[E any](p prefixed[E], d int) byte {
+	if d < 8 {
+		return byte(p.p1 >> (8 * d))
+	}
+	return byte(p.p0 >> (8 * (d - 8)))
 }

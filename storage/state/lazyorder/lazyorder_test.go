@@ -83,3 +83,39 @@ func randKey(rng *rand.Rand) string {
 		return string(b)
 	}
 }
+
+// TestRadixPath sorts batches large enough for the radix sort, with keys
+// that tie on their 16-byte prefix and keys that differ only in low bytes,
+// against slices.Sort.
+func TestRadixPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for round := range 4 {
+		o := lazyorder.New(func(e *ent) string { return e.k }, func(e *ent) bool { return e.dead })
+		seen := map[string]bool{}
+		var want []string
+		for len(want) < 5000+round*3000 {
+			var k string
+			switch rng.IntN(4) {
+			case 0:
+				k = randKey(rng)
+			case 1:
+				k = "0123456789abcdef-tail-" + fmt.Sprint(rng.IntN(1e6)) // ties on the prefix
+			default:
+				b := []byte{1, 0, 0, 0, 0, 0, byte(rng.IntN(4)), byte(rng.IntN(256)), byte(rng.IntN(256))}
+				k = string(b)
+			}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			want = append(want, k)
+			o.Add(&ent{k: k})
+		}
+		slices.Sort(want)
+		var got []string
+		for _, e := range o.Sorted() {
+			got = append(got, e.k)
+		}
+		require.Equal(t, want, got, "round %d", round)
+	}
+}
