@@ -15,9 +15,10 @@ import (
 // entry with its two inline versions and short key (88), its hash-index slot
 // with growth slack (8 bytes at 37-75% load: ~11-22), its place in the
 // sorted order (4-8) and the transient (prefix, id) pairs of the sort that a
-// scan or freeze runs over new keys (24). Measured: ~129 B/key of Go heap
-// at 1M keys in steady state (BenchmarkColumnarMemtableGC's table), ~180
-// B/key at 1K keys (fixed costs of a small table).
+// scan or freeze runs over new keys (24; 48 while a radix sort runs).
+// Measured: ~129 B/key of Go heap at 1M keys in steady state
+// (BenchmarkColumnarMemtableGC's table), ~180 B/key at 1K keys (fixed
+// costs of a small table).
 const entryOverhead = 144
 
 // versionOverhead is the charge of one more version of a key already in the
