@@ -380,7 +380,16 @@ func (m *Materialize) Read(ctx context.Context, e uint64) ([]arrow.RecordBatch, 
 func (m *Materialize) scan(ctx context.Context, s state.Snapshot) ([]arrow.RecordBatch, error) {
 	var out []arrow.RecordBatch
 	schema := m.Schema()
-	err := s.Scan(ctx, state.KeyRange{}, func(_ [][]byte, vals arrow.RecordBatch) error {
+	var cancel map[string]int64
+	rng := state.KeyRange{}
+	if m.keyCols == nil && m.bag == BagInsertMostly {
+		var err error
+		if cancel, err = m.loadNegatives(ctx, s); err != nil {
+			return nil, err
+		}
+		rng.Start = []byte{imPos}
+	}
+	err := s.Scan(ctx, rng, func(_ [][]byte, vals arrow.RecordBatch) error {
 		if m.keyCols != nil {
 			vals.Retain()
 			out = append(out, vals)
@@ -390,6 +399,8 @@ func (m *Materialize) scan(ctx context.Context, s state.Snapshot) ([]arrow.Recor
 		if !ok {
 			return pgerror.New(pgerror.DataCorrupted, "stream: view count column is %s", vals.Column(int(vals.NumCols())-1).DataType())
 		}
+		cnt = m.cancelCounts(vals, cnt, cancel)
+		defer cnt.Release()
 		var idx []int32
 		for i := 0; i < cnt.Len(); i++ {
 			for k := int64(0); k < cnt.Value(i); k++ {

@@ -2,8 +2,6 @@ package stream
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"math/bits"
 	"slices"
 
@@ -32,11 +30,15 @@ const (
 	// The view reads back in arrival order. A delete is an internal error.
 	BagAppendOnly
 	// BagInsertMostly is for inputs that rarely delete (a rolling window
-	// retracts a partition only when a row arrives out of order): each
-	// row is stored under an 8-byte hash of its value followed by a fresh
-	// row id, with count 1; inserts are blind writes, and a delete removes
-	// one stored copy equal to the row, found by a prefix scan of its
-	// hash. The view reads back in hash order.
+	// retracts rows only when a row arrives out of order): inserts are
+	// stored as in BagAppendOnly, under 0x01 + a fresh row id, and a
+	// delete is stored blindly too, as a cancelling row (count -1) under
+	// 0x00 + a fresh row id. Readers load the cancelling rows first (they
+	// sort first) and skip one equal stored row per cancelling row. Once
+	// cancelling rows pile up (see negLimit) one pass over the view deletes
+	// them with the rows they cancel. A delete must match a row the input
+	// inserted before (as a rolling window's retractions do); one that
+	// matches nothing is dropped at that pass.
 	BagInsertMostly
 )
 
@@ -135,12 +137,27 @@ type blindScratch struct {
 	arena []byte
 	ks    [][]byte
 	ones  *array.Int64 // count column of 1s, sliced per chunk
-	hv    []uint64     // row hashes
-	hbuf  []byte
-	hks   [][]byte
-	// collide makes every row hash alike (tests of the equality check).
-	collide bool
+	// insert-mostly: cancelling rows written since the last resolve, rows
+	// inserted, and the resolve threshold (0: default).
+	negs, rows int64
+	negLimit   int64
 }
+
+// Key prefixes of insert-mostly views.
+const (
+	imNeg byte = 0x00 // cancelling rows
+	imPos byte = 0x01 // stored rows
+)
+
+// An insert-mostly view resolves its cancelling rows once it holds 1/16
+// of its row count of them, but at least negLimitMin and at most
+// negLimitMax: readers load a bounded set, and a resolve (a pass over the
+// view) costs at most 16 rows read per cancelling row on views of up to
+// 1M rows.
+const (
+	negLimitMin = 4096
+	negLimitMax = 1 << 16
+)
 
 // idKeys returns keys prefix[i] + row id for rows[i] (rows nil: every
 // row 0..n-1 of prefixes, or n bare ids when prefixes is nil), in an arena
@@ -220,19 +237,14 @@ func (m *Materialize) applyAppendOnly(ctx context.Context, c *Chunk) error {
 	return m.table.Write(ctx, ks, nil, vals)
 }
 
-// errEnoughCopies stops a prefix scan once it found the copies to delete.
-var errEnoughCopies = errors.New("stream: enough copies")
-
-// applyInsertMostly writes the inserts of c under their row hash plus a
-// fresh row id; deletes cancel inserts of an equal row in the same chunk,
-// and the rest remove stored copies found by a prefix scan of the row's
-// hash (comparing whole rows: hashes may collide).
+// applyInsertMostly writes the inserts of c under imPos + a fresh row id
+// and its deletes as cancelling rows under imNeg + a fresh row id; within
+// the chunk, deletes first cancel inserts of an equal row.
 func (m *Materialize) applyInsertMostly(ctx context.Context, c *Chunk) error {
 	n := len(c.Ops)
 	if n == 0 {
 		return nil
 	}
-	hashes := m.rowHashes(c.Batch)
 	hasDel := false
 	for _, op := range c.Ops {
 		if op.Sign() < 0 {
@@ -241,10 +253,8 @@ func (m *Materialize) applyInsertMostly(ctx context.Context, c *Chunk) error {
 		}
 	}
 	if !hasDel {
-		ks := m.idKeys(hashes, nil, n)
-		vals := m.withOnes(c.Batch)
-		defer vals.Release()
-		return m.table.Write(ctx, ks, nil, vals)
+		m.blind.rows += int64(n)
+		return m.writeIDs(ctx, imPos, c.Batch, nil, 1)
 	}
 	// Per distinct row (by its value encoding): its inserted rows and its
 	// deletes.
@@ -270,76 +280,184 @@ func (m *Materialize) applyInsertMostly(ctx context.Context, c *Chunk) error {
 			chs[j].ins = append(chs[j].ins, int32(i))
 		}
 	}
-	var keep []int32
-	var dels [][]byte
-	var rk []byte
+	var keep, negs []int32
 	for _, ch := range chs {
 		cancel := min(len(ch.ins), ch.del)
 		keep = append(keep, ch.ins[cancel:]...)
-		want := ch.del - cancel
-		if want == 0 {
-			continue
+		for range ch.del - cancel {
+			negs = append(negs, ch.row)
 		}
-		target := vec.AppendRowKey(nil, cols, m.colTypes, int(ch.row))
-		got := 0
-		err := m.table.Scan(ctx, state.Prefix(hashes[ch.row]), func(ks [][]byte, vals arrow.RecordBatch) error {
-			vcols := vals.Columns()[:len(cols)]
-			for i, k := range ks {
-				rk = vec.AppendRowKey(rk[:0], vcols, m.colTypes, i)
-				if string(rk) != string(target) {
-					continue // another row with the same hash
-				}
-				dels = append(dels, append([]byte(nil), k...))
-				if got++; got == want {
-					return errEnoughCopies
-				}
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errEnoughCopies) {
-			return err
-		}
-		// Fewer copies than deletes: the input deleted rows it never
-		// inserted; they stay absent.
 	}
-	if len(dels) > 0 {
-		ops := make([]state.Op, len(dels))
-		for i := range ops {
-			ops[i] = state.OpDelete
-		}
-		if err := m.table.Write(ctx, dels, ops, nil); err != nil {
+	if len(keep) > 0 {
+		slices.Sort(keep)
+		m.blind.rows += int64(len(keep))
+		if err := m.writeIDs(ctx, imPos, c.Batch, keep, 1); err != nil {
 			return err
 		}
 	}
-	if len(keep) == 0 {
-		return nil
+	if len(negs) > 0 {
+		m.blind.negs += int64(len(negs))
+		if err := m.writeIDs(ctx, imNeg, c.Batch, negs, -1); err != nil {
+			return err
+		}
 	}
-	slices.Sort(keep)
-	ks := m.idKeys(hashes, keep, len(keep))
-	rows := vec.TakeBatch(m.mem, c.Batch, keep)
-	defer rows.Release()
-	vals := m.withOnes(rows)
+	limit := m.blind.negLimit
+	if limit <= 0 {
+		limit = min(max(negLimitMin, m.blind.rows/16), negLimitMax)
+	}
+	if m.blind.negs >= limit {
+		return m.resolveNegatives(ctx)
+	}
+	return nil
+}
+
+// writeIDs writes rows (nil: all) of b with count cnt under tag + fresh
+// row ids.
+func (m *Materialize) writeIDs(ctx context.Context, tag byte, b arrow.RecordBatch, rows []int32, cnt int64) error {
+	n := int(b.NumRows())
+	src := b
+	if rows != nil {
+		src = vec.TakeBatch(m.mem, b, rows)
+		defer src.Release()
+		n = len(rows)
+	}
+	tags := m.tagPrefix(tag, n)
+	ks := m.idKeys(tags, nil, n)
+	var vals arrow.RecordBatch
+	if cnt == 1 {
+		vals = m.withOnes(src)
+	} else {
+		bld := array.NewInt64Builder(m.mem)
+		bld.Reserve(n)
+		for range n {
+			bld.UnsafeAppend(cnt)
+		}
+		counts := bld.NewArray()
+		bld.Release()
+		vals = array.NewRecordBatch(m.vs, append(append([]arrow.Array(nil), src.Columns()...), counts), int64(n))
+		counts.Release()
+	}
 	defer vals.Release()
 	return m.table.Write(ctx, ks, nil, vals)
 }
 
-// rowHashes returns the 8-byte big-endian hash of every row of b (rows
-// equal in the GROUP BY sense hash equally), in scratch reused by the next
-// call.
-func (m *Materialize) rowHashes(b arrow.RecordBatch) [][]byte {
-	n := int(b.NumRows())
-	s := &m.blind
-	s.hv = growTo(s.hv, n)
-	vec.HashColumns(b.Columns(), s.hv, m.colTypes...)
-	s.hbuf = growTo(s.hbuf, 8*n)
-	s.hks = growTo(s.hks, n)
-	for i, h := range s.hv {
-		if s.collide {
-			h = 7
-		}
-		k := s.hbuf[8*i : 8*i+8 : 8*i+8]
-		binary.BigEndian.PutUint64(k, h)
-		s.hks[i] = k
+// tagPrefix returns n one-byte prefixes tag (for idKeys).
+func (m *Materialize) tagPrefix(tag byte, n int) [][]byte {
+	t := []byte{tag}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = t
 	}
-	return s.hks
+	return out
+}
+
+// loadNegatives reads an insert-mostly view's cancelling rows from r: the
+// number of stored rows to skip per row value (nil when there are none).
+func (m *Materialize) loadNegatives(ctx context.Context, r state.Reader) (map[string]int64, error) {
+	var out map[string]int64
+	ncols := m.Schema().NumFields()
+	err := r.Scan(ctx, state.Prefix([]byte{imNeg}), func(ks [][]byte, vals arrow.RecordBatch) error {
+		cols := vals.Columns()[:ncols]
+		for i := range ks {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[string(vec.AppendRowKey(nil, cols, m.colTypes, i))]++
+		}
+		return nil
+	})
+	return out, err
+}
+
+// cancelCounts returns the count column of a piece of stored rows with the
+// rows that cancel (consumed from cancel) set to 0, or cnt itself when
+// nothing cancels. The caller releases the result.
+func (m *Materialize) cancelCounts(vals arrow.RecordBatch, cnt *array.Int64, cancel map[string]int64) *array.Int64 {
+	if len(cancel) == 0 {
+		cnt.Retain()
+		return cnt
+	}
+	cols := vals.Columns()[:m.Schema().NumFields()]
+	bld := array.NewInt64Builder(m.mem)
+	defer bld.Release()
+	bld.Reserve(cnt.Len())
+	var k []byte
+	for i := 0; i < cnt.Len(); i++ {
+		c := cnt.Value(i)
+		if c > 0 {
+			k = vec.AppendRowKey(k[:0], cols, m.colTypes, i)
+			if left := cancel[string(k)]; left > 0 {
+				// Skip as many copies as cancel (rows hold one copy).
+				take := min(left, c)
+				c -= take
+				if left == take {
+					delete(cancel, string(k))
+				} else {
+					cancel[string(k)] = left - take
+				}
+			}
+		}
+		bld.UnsafeAppend(max(c, 0))
+	}
+	return bld.NewInt64Array()
+}
+
+// resolveNegatives deletes the cancelling rows of an insert-mostly view
+// together with one stored row each (writer view, current epoch); a
+// cancelling row that matches no stored row is deleted alone.
+func (m *Materialize) resolveNegatives(ctx context.Context) error {
+	type negs struct {
+		keys [][]byte
+	}
+	byRow := map[string]*negs{}
+	ncols := m.Schema().NumFields()
+	err := m.table.Scan(ctx, state.Prefix([]byte{imNeg}), func(ks [][]byte, vals arrow.RecordBatch) error {
+		cols := vals.Columns()[:ncols]
+		for i, k := range ks {
+			rk := string(vec.AppendRowKey(nil, cols, m.colTypes, i))
+			e := byRow[rk]
+			if e == nil {
+				e = &negs{}
+				byRow[rk] = e
+			}
+			e.keys = append(e.keys, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var dels [][]byte
+	if len(byRow) > 0 {
+		var rk []byte
+		err = m.table.Scan(ctx, state.Prefix([]byte{imPos}), func(ks [][]byte, vals arrow.RecordBatch) error {
+			cols := vals.Columns()[:ncols]
+			for i, k := range ks {
+				rk = vec.AppendRowKey(rk[:0], cols, m.colTypes, i)
+				e := byRow[string(rk)]
+				if e == nil || len(e.keys) == 0 {
+					continue
+				}
+				dels = append(dels, append([]byte(nil), k...), e.keys[len(e.keys)-1])
+				e.keys = e.keys[:len(e.keys)-1]
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range byRow {
+			dels = append(dels, e.keys...) // cancelled nothing
+		}
+	}
+	m.blind.negs = 0
+	if len(dels) == 0 {
+		return nil
+	}
+	m.blind.rows -= int64(len(dels)) / 2
+	ops := make([]state.Op, len(dels))
+	for i := range ops {
+		ops[i] = state.OpDelete
+	}
+	return m.table.Write(ctx, dels, ops, nil)
 }

@@ -172,7 +172,9 @@ var errPageFull = errors.New("stream: view page full")
 // last key of the previous page (last key + 0x00), so no goroutine or open
 // iterator outlives a call. Bag-mode rows (views without a key) are
 // repeated by their count lazily, at most viewBatchRows per batch, so a row
-// with a huge count never expands at once.
+// with a huge count never expands at once. An insert-mostly view's
+// cancelling rows (BagInsertMostly) are loaded before the first page and
+// each hides one equal stored row as the pages pass.
 //
 // The reader does not own the snapshot unless it came from
 // Materialize.Scan: the caller keeps the ViewSnapshot pinned while readers
@@ -189,11 +191,15 @@ type ViewReader struct {
 
 	ctx   context.Context
 	start []byte // first key of the next page
-	done  bool   // the scan reached the end
-	queue []viewPiece
-	cur   arrow.RecordBatch
-	pages int
-	idx   []int32
+	// insert-mostly views: stored rows still to skip per row value,
+	// loaded before the first page
+	cancel map[string]int64
+	loaded bool
+	done   bool // the scan reached the end
+	queue  []viewPiece
+	cur    arrow.RecordBatch
+	pages  int
+	idx    []int32
 }
 
 // viewPiece is part of a page: projected rows, and in bag mode their
@@ -350,6 +356,14 @@ func (r *ViewReader) fetch() error {
 	rows := 0
 	var last []byte
 	bag := r.m.keyCols == nil
+	if bag && r.m.bag == BagInsertMostly && !r.loaded {
+		cancel, err := r.m.loadNegatives(r.ctx, r.snap)
+		if err != nil {
+			return err
+		}
+		r.cancel, r.loaded = cancel, true
+		r.start = []byte{imPos}
+	}
 	err := r.snap.Scan(r.ctx, state.KeyRange{Start: r.start}, func(keys [][]byte, vals arrow.RecordBatch) error {
 		n := len(keys)
 		if n == 0 {
@@ -369,6 +383,14 @@ func (r *ViewReader) fetch() error {
 				return pgerror.New(pgerror.DataCorrupted, "stream: view count column is %s", vals.Column(int(vals.NumCols())-1).DataType())
 			}
 			piece.cnt = array.NewSlice(cnt, 0, int64(take)).(*array.Int64)
+			if len(r.cancel) > 0 {
+				// Only the rows this page takes consume cancellations.
+				vs := vals.NewSlice(0, int64(take))
+				adj := r.m.cancelCounts(vs, piece.cnt, r.cancel)
+				vs.Release()
+				piece.cnt.Release()
+				piece.cnt = adj
+			}
 		}
 		if take < n {
 			s := b.NewSlice(0, int64(take))
