@@ -2,7 +2,6 @@ package columnar
 
 import (
 	"encoding/binary"
-	"runtime"
 	"slices"
 	"unsafe"
 
@@ -261,30 +260,6 @@ func (m *memtable) versionAt(e *memEntry, at state.Epoch) (state.Version, bool) 
 	return state.Version{}, false
 }
 
-// prefetchDist is how many entries ahead a walk in key order loads.
-const prefetchDist = 8
-
-// touchAhead loads what a walk of ord will need soon, so the cache misses
-// of entries scattered over memory overlap instead of following each
-// other: the entry 2·prefetchDist ahead and the newest value of the entry
-// prefetchDist ahead (whose entry was loaded earlier). The result only
-// keeps the loads from being optimized away.
-func (m *memtable) touchAhead(ord []uint32, i int) byte {
-	var x byte
-	if j := i + 2*prefetchDist; j < len(ord) {
-		x = m.ent(ord[j]).kbuf[0]
-	}
-	if j := i + prefetchDist; j < len(ord) {
-		e := m.ent(ord[j])
-		if e.ovf == 0 && e.nv > 0 {
-			if v := e.inl[e.nv-1]; v.vlen > 0 {
-				x += m.data.chunks[v.val>>32][uint32(v.val)]
-			}
-		}
-	}
-	return x
-}
-
 // ordered returns the entry ids in ascending key order, dead ones included
 // (callers skip them). The slice must not be modified.
 func (m *memtable) ordered() []uint32 { return m.order.Sorted() }
@@ -317,9 +292,7 @@ func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMe
 	var touched []uint32
 	ord := m.ordered()
 	live := make([]uint32, 0, len(ord))
-	var sink byte
-	for i, id := range ord {
-		sink += m.touchAhead(ord, i)
+	for _, id := range ord {
 		e := m.ent(id)
 		if e.dead {
 			continue
@@ -342,7 +315,6 @@ func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMe
 		}
 	}
 	m.order = nil // the frozen memtable keeps its own order
-	runtime.KeepAlive(sink)
 	fm := &frozenMem{m: m, ord: live, maxEpoch: maxEpoch, bytes: max(m.bytes-next.bytes, 0)}
 	return fm, next, touched
 }

@@ -3,7 +3,6 @@ package columnar
 import (
 	"bytes"
 	"context"
-	"runtime"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -296,10 +295,7 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 		return nil, err
 	}
 	m := fm.m
-	var sink byte
-	defer runtime.KeepAlive(&sink)
 	for i, id := range fm.ord {
-		sink += m.touchAhead(fm.ord, i)
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				w.abort()
