@@ -75,8 +75,14 @@ type mview struct {
 	dlq     *deadLetter
 	// stateName prefixes the names of the view's state tables.
 	stateName string
-	// spilling are the view's aggregates with a spill table.
-	spilling []*stream.HashAggregate
+	// spilling are the view's aggregates with a spill table, spillingJoins
+	// its joins with spill tables.
+	spilling      []*stream.HashAggregate
+	spillingJoins []*stream.HashJoin
+	// spillTables are the state tables the view's operators spill to
+	// (owned and closed by those operators); their sizes count in the
+	// view's state size.
+	spillTables []state.Table
 
 	mu  sync.Mutex
 	err error // the dataflow's failure, if it stopped with one
@@ -475,6 +481,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	// Every state table of the view is named after it and the moment it was
 	// created, so a re-created view never meets an old one's files.
 	stateName := fmt.Sprintf("mv_%d_%d", def.ID, time.Now().UnixNano())
+	var spillTables []state.Table
 	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: in,
 		MemBudget: stream.NewMemLimit(fmt.Sprintf("materialized view %q", def.Name), 0, s.e.streamMem)}
 	if s.e.opts.DataDir != "" && backend != state.BackendMemory {
@@ -482,7 +489,11 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 		// memory backend, nor without a data directory, where every table
 		// is in memory anyway.
 		b.States = func(ctx context.Context, role string, vs *arrow.Schema) (state.Table, error) {
-			return s.e.st.states.Open(ctx, backend, stateName+"_"+role, vs)
+			t, err := s.e.st.states.Open(ctx, backend, stateName+"_"+role, vs)
+			if err == nil {
+				spillTables = append(spillTables, t)
+			}
+			return t, err
 		}
 		b.SpillBytes = s.e.aggSpillBytes()
 	}
@@ -555,7 +566,8 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 		return api.Result{}, err
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{}), backend: backend, late: in.late, dlq: in.dlq, spilling: b.Spilling, stateName: stateName}
+	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{}), backend: backend, late: in.late, dlq: in.dlq, spilling: b.Spilling,
+		spillingJoins: b.SpillingJoins, spillTables: spillTables, stateName: stateName}
 	s.e.st.mu.Lock()
 	s.e.st.views[def.ID] = v
 	s.e.st.mu.Unlock()
@@ -636,6 +648,12 @@ func (v *mview) stop(log *slog.Logger) {
 		if st := h.SpillStats(); st.Active {
 			log.Info("materialized view aggregate spill", "view", v.def.Name, "aggregate", i+1,
 				"spills", st.Spills, "spilled_groups", st.SpilledGroups, "loaded_groups", st.LoadedGroups)
+		}
+	}
+	for i, j := range v.spillingJoins {
+		if st := j.SpillStats(); st.Active {
+			log.Info("materialized view join spill", "view", v.def.Name, "join", i+1,
+				"spills", st.Spills, "spilled_buckets", st.SpilledBuckets, "loaded_buckets", st.LoadedBuckets)
 		}
 	}
 	if v.dlq != nil {
@@ -999,3 +1017,16 @@ func runGuarded(ctx context.Context, m *stream.Materialize) (err error) {
 
 // coordName is a view's name in the coordinator.
 func coordName(id catalog.ObjectID) string { return strconv.FormatInt(int64(id), 10) }
+
+// stateStats is the size of all of the view's state: its contents and
+// what its aggregates and joins spilled.
+func (v *mview) stateStats() state.Stats {
+	st := v.mat.StateStats()
+	for _, t := range v.spillTables {
+		x := t.Stats()
+		st.Keys += x.Keys
+		st.MemBytes += x.MemBytes
+		st.DiskBytes += x.DiskBytes
+	}
+	return st
+}

@@ -43,7 +43,7 @@ func (e *Engine) materializedViewsRelation() planner.Node {
 	c := func(d types.Datum, t types.T) planner.Expr { return &planner.Const{Val: d, T: t} }
 	rows := make([][]planner.Expr, 0, len(views))
 	for _, v := range views {
-		st := v.mat.StateStats()
+		st := v.stateStats()
 		status, errText := "running", types.Datum(nil)
 		if err := v.failure(); err != nil {
 			status, errText = "failed", err.Error()
