@@ -3,7 +3,11 @@
 // list and are sorted and merged into the ordered list only when a reader
 // needs the order (a scan, a range deletion, a flush). Random upserts then
 // cost one hash probe instead of a skip-list insert, whose pointer chase
-// misses the cache at every level.
+// misses the cache at every level. New entries are sorted as (16-byte key
+// prefix, entry) pairs, by radix when there are many (only the prefix bytes
+// that differ cost a pass), by comparison otherwise; equal prefixes fall
+// back to the full keys. With E an id type (uint32) the order holds no
+// pointers for the garbage collector to scan.
 //
 // Invariants:
 //  1. Sorted returns every added, not yet removed entry in ascending key
