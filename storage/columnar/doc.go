@@ -78,7 +78,10 @@
 //     write that does not fit evicts its table's cache and flushes its
 //     memtable, then makes the other tables on the budget evict and flush
 //     (no lock held across tables); if it still does not fit it fails with
-//     53200 (out_of_memory). A full disk is 53100.
+//     53200 (out_of_memory). A full disk is 53100. Beyond the budget, a
+//     lookup call holds at most one uncached block per run (its memo), and
+//     a flush or compaction one block being built plus a 1 MiB write
+//     buffer.
 //  6. Writer methods come from one goroutine; snapshots, compaction and
 //     readers run concurrently, coordinated by the table's RWMutex; files
 //     are read and written outside it.
