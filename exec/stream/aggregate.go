@@ -451,7 +451,7 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 	if newest == 0 {
 		gen := h.gens[0]
 		rows, isDirty := gen.rows, gen.isDirty
-		global := gen.gt == nil
+		global, keep := gen.gt == nil, gen.keepKeys
 		for i, g := range h.groups {
 			if !isDirty[g] {
 				isDirty[g] = true
@@ -464,7 +464,9 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 				}
 				gen.dirty = append(gen.dirty, g)
 				gen.oldExists = append(gen.oldExists, ex)
-				h.firstRows = append(h.firstRows, int32(i))
+				if keep {
+					h.firstRows = append(h.firstRows, int32(i))
+				}
 			}
 			if !retracts || ops[i].Sign() > 0 {
 				rows[g]++
@@ -496,9 +498,6 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 				gen.rows[g]--
 			}
 		}
-	}
-	if len(h.firstRows) == 0 {
-		return nil
 	}
 	for gi, gen := range h.gens {
 		first := gen.dirty[h.starts[gi]:]

@@ -60,9 +60,9 @@ func newAggOut(mem memory.Allocator, t types.T) aggOut {
 	dt := types.ArrowType(t)
 	switch dt.ID() {
 	case arrow.FLOAT64:
-		return &cachedOut[uint64]{dt: dt, mem: mem, eq: float64BitsEqual}
+		return &cachedOut[uint64]{dt: dt, mem: mem, float: 64}
 	case arrow.FLOAT32:
-		return &cachedOut[uint32]{dt: dt, mem: mem, eq: float32BitsEqual}
+		return &cachedOut[uint32]{dt: dt, mem: mem, float: 32}
 	case arrow.INT64, arrow.TIME64, arrow.TIMESTAMP, arrow.DATE64, arrow.DURATION:
 		return &cachedOut[uint64]{dt: dt, mem: mem}
 	case arrow.INT32, arrow.DATE32, arrow.TIME32:
@@ -75,15 +75,14 @@ func newAggOut(mem memory.Allocator, t types.T) aggOut {
 	return &capturedOut{t: t, b: array.NewBuilder(mem, dt)}
 }
 
-// float64BitsEqual is SQL equality of two float8 bit patterns that differ:
-// -0 = 0 and NaN = NaN.
-func float64BitsEqual(a, b uint64) bool {
+// floatBitsEqual is SQL equality of two float bit patterns (width 64 or
+// 32) that differ: -0 = 0 and NaN = NaN.
+func floatBitsEqual(a, b uint64, width uint8) bool {
+	if width == 32 {
+		x, y := math.Float32frombits(uint32(a)), math.Float32frombits(uint32(b))
+		return x == y || (x != x && y != y)
+	}
 	x, y := math.Float64frombits(a), math.Float64frombits(b)
-	return x == y || (x != x && y != y)
-}
-
-func float32BitsEqual(a, b uint32) bool {
-	x, y := math.Float32frombits(a), math.Float32frombits(b)
 	return x == y || (x != x && y != y)
 }
 
@@ -94,8 +93,9 @@ type cachedOut[T uint8 | uint16 | uint32 | uint64] struct {
 	mem   memory.Allocator
 	vals  []T
 	valid []uint64 // bit g: group g's output is not NULL
-	// eq decides equality of two different bit patterns (nil: never equal).
-	eq    func(a, b T) bool
+	// float is the bit width of a float result (0: not a float), whose
+	// different bit patterns may still be equal (-0 and 0, NaNs).
+	float uint8
 	seedB array.Builder // lazily, for seed
 
 	// The epoch's old outputs, by dirty index (after swap).
@@ -197,7 +197,7 @@ func (c *cachedOut[T]) changed(news arrow.Array, ch []bool) {
 		if !nok {
 			continue
 		}
-		if a, b := c.olds[i], nv[i]; a != b && (c.eq == nil || !c.eq(a, b)) {
+		if a, b := c.olds[i], nv[i]; a != b && (c.float == 0 || !floatBitsEqual(uint64(a), uint64(b), c.float)) {
 			ch[i] = true
 		}
 	}
