@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -47,6 +48,10 @@ type GroupTopN struct {
 
 	bytes  int64 // the partitions' tree entries (ordTree.bytes) and partitions
 	charge memCharge
+
+	spill *topnSpill // nil: no spilling (WithSpill)
+	rows  [][]types.Datum
+	pkeys []string
 }
 
 // gtPartBytes is a partition beyond its key: the gtPart, its empty tree
@@ -64,7 +69,13 @@ func (g *GroupTopN) WithMemBudget(b MemBudget) *GroupTopN {
 
 // StateBytes is the operator's current estimate of the memory its state
 // holds.
-func (g *GroupTopN) StateBytes() int64 { return g.bytes + int64(cap(g.dirty))*ptrBytes }
+func (g *GroupTopN) StateBytes() int64 {
+	n := g.bytes + int64(cap(g.dirty))*ptrBytes
+	if g.spill != nil {
+		n += g.spill.bytes()
+	}
+	return n
+}
 
 type gtPart struct {
 	key   string
@@ -72,6 +83,9 @@ type gtPart struct {
 	dirty []*otNode
 	hasHi bool
 	hi    string // key of the last node with output
+
+	stored  bool // the spill table holds a copy of the partition
+	changed bool // changed since it was last written (or loaded)
 }
 
 // NewGroupTopN ranks the rows of each partition (equal values of the
@@ -123,6 +137,11 @@ func (g *GroupTopN) Partitions() int { return len(g.parts) }
 
 // Next implements Executor.
 func (g *GroupTopN) Next(ctx context.Context) (Message, error) {
+	if g.spill != nil {
+		if err := g.spillStart(ctx); err != nil {
+			return nil, err
+		}
+	}
 	for {
 		if m, ok := g.q.pop(); ok {
 			return m, nil
@@ -133,7 +152,7 @@ func (g *GroupTopN) Next(ctx context.Context) (Message, error) {
 		}
 		switch m := m.(type) {
 		case *Chunk:
-			err := g.apply(m)
+			err := g.apply(ctx, m)
 			m.Release()
 			if err == nil {
 				err = g.charge.set(g.StateBytes())
@@ -147,6 +166,11 @@ func (g *GroupTopN) Next(ctx context.Context) (Message, error) {
 			}
 			clear(g.dirty)
 			g.dirty = g.dirty[:0]
+			if g.spilling() {
+				if err := g.afterBarrier(ctx, m.Epoch); err != nil {
+					return nil, err
+				}
+			}
 			if err := g.charge.set(g.StateBytes()); err != nil {
 				return nil, err
 			}
@@ -158,16 +182,38 @@ func (g *GroupTopN) Next(ctx context.Context) (Message, error) {
 	}
 }
 
-func (g *GroupTopN) apply(c *Chunk) error {
+func (g *GroupTopN) apply(ctx context.Context, c *Chunk) error {
+	if g.spilling() {
+		// Box the rows and key them first, so the chunk's partitions that
+		// are not in memory load in one lookup.
+		g.rows, g.pkeys = g.rows[:0], g.pkeys[:0]
+		for i := range c.Ops {
+			vals := boxRow(c.Batch, i, g.inTypes)
+			g.kbuf = appendColsIdentity(g.kbuf[:0], vals, g.inTypes, g.partition)
+			g.rows = append(g.rows, vals)
+			g.pkeys = append(g.pkeys, string(g.kbuf))
+		}
+		if err := g.loadSpilled(ctx, g.pkeys); err != nil {
+			return err
+		}
+	}
 	for i, op := range c.Ops {
-		vals := boxRow(c.Batch, i, g.inTypes)
-		g.kbuf = appendColsIdentity(g.kbuf[:0], vals, g.inTypes, g.partition)
-		p := g.parts[string(g.kbuf)]
+		var vals []types.Datum
+		var p *gtPart
+		if g.spilling() {
+			vals = g.rows[i]
+			g.kbuf = append(g.kbuf[:0], g.pkeys[i]...)
+		} else {
+			vals = boxRow(c.Batch, i, g.inTypes)
+			g.kbuf = appendColsIdentity(g.kbuf[:0], vals, g.inTypes, g.partition)
+		}
+		p = g.parts[string(g.kbuf)]
 		if p == nil {
 			p = &gtPart{key: string(g.kbuf), tree: newOrdTreeAcct(&g.bytes)}
 			g.parts[p.key] = p
 			g.bytes += gtPartBytes + int64(len(p.key))
 		}
+		p.changed = true
 		g.kbuf = appendOrderKey(g.kbuf[:0], vals, g.inTypes, g.order)
 		plen := len(g.kbuf)
 		g.kbuf = appendExactRowIdentity(g.kbuf, vals, g.inTypes)
@@ -183,6 +229,7 @@ func (g *GroupTopN) apply(c *Chunk) error {
 			p.dirty = append(p.dirty, n)
 		}
 	}
+	clear(g.rows)
 	return nil
 }
 
@@ -236,6 +283,9 @@ func (g *GroupTopN) flushPart(p *gtPart) {
 	clear(p.dirty)
 	p.dirty = p.dirty[:0]
 	if p.tree.size == 0 {
+		if p.stored && g.spilling() {
+			g.spill.pending = append(g.spill.pending, []byte(p.key))
+		}
 		delete(g.parts, p.key)
 		g.bytes -= gtPartBytes + int64(len(p.key))
 	}
@@ -302,5 +352,6 @@ func (g *GroupTopN) Close() error {
 	g.dirty = nil
 	g.bytes = 0
 	g.charge.release()
-	return g.input.Close()
+	g.rows, g.pkeys = nil, nil
+	return errors.Join(g.closeSpill(), g.input.Close())
 }

@@ -1,0 +1,581 @@
+package stream
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/types"
+	"github.com/sabotsql/sabotsql/storage/state"
+)
+
+// Spilling (GroupTopN.WithSpill). After a barrier, a group top-N whose
+// state takes more than maxBytes writes its partitions that are new or
+// changed since they were last written to its spill table and releases
+// every partition from memory. A chunk whose rows belong to partitions not
+// in memory looks their keys up — one Get per chunk, for the distinct
+// missing keys — and loads the partitions found (whole: every distinct row
+// with its count and the output it last emitted) before the rows are
+// applied. So each row lands in its partition's complete tree and the
+// barrier's re-ranking emits exactly what an unbounded GroupTopN emits, row
+// for row and in the same order.
+//
+// Spill row, one per partition (value schema TopNSpillSchema):
+//
+//	key:   the partition key as the operator keys its map
+//	       (appendColsIdentity of the partition columns, NULLs equal)
+//	value: version(1) | flags | [uvarint len | hi key, flag bit 0]
+//	       | uvarint entries | per entry, in tree order:
+//	       uvarint count | uvarint copies emitted | varint rank emitted
+//	       | uvarint order-prefix length | uvarint len | entry key
+//	       | uvarint len | state.RowCodec row of the input columns
+//
+// Entry keys are stored rather than recomputed so a loaded tree orders
+// (and tells apart) its rows exactly as before the spill.
+//
+// Which copy is read: a partition is looked up only when it is not in
+// memory, so the table copy of a partition in memory is never read. When a
+// stored partition empties, its key's deletion is queued and written before
+// the next lookup; a changed partition is rewritten at the next spill; a
+// loaded partition that did not change is not rewritten. Keys a lookup did
+// not find are remembered (the negative cache) until the next spill, the
+// only time the table gains keys.
+//
+// Gap: one spill writes all the partitions it must in one epoch (no
+// sub-epoch pieces as the aggregate's spill has), so the table backend's
+// own budget must hold one spill's delta.
+
+// topnSpillVersion is the first byte of every spilled partition.
+const topnSpillVersion = 1
+
+// topnSpillHasHi is the flag of a partition that has emitted rows.
+const topnSpillHasHi = 1
+
+// Bounds of one Write of a spill (partitions, value bytes) and of one
+// partition's value.
+const (
+	topnSpillBatch      = 4096
+	topnSpillBatchBytes = 32 << 20
+	topnSpillMaxValue   = 1 << 30
+)
+
+// TopNSpillSchema is the value schema of a GroupTopN's spill table (see
+// WithSpill): one binary column holding a partition's rows.
+func TopNSpillSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{{Name: "topn_partition", Type: arrow.BinaryTypes.Binary, Nullable: true}}, nil)
+}
+
+// TopNSpillStats reports a spilling GroupTopN's activity.
+type TopNSpillStats struct {
+	// Active is false when WithSpill was not called or spilling is
+	// unavailable (a column type the row codec lacks).
+	Active bool
+	// Spills counts barriers that spilled.
+	Spills int64
+	// SpilledPartitions counts partition rows written; LoadedPartitions
+	// those read back; Lookups the keys looked up.
+	SpilledPartitions, LoadedPartitions, Lookups int64
+	// SpilledBytes is the key and value bytes written in all,
+	// LastSpillBytes those of the last spill.
+	SpilledBytes, LastSpillBytes int64
+}
+
+// topnSpill is a GroupTopN's spill state.
+type topnSpill struct {
+	t        state.Table
+	maxBytes int64
+	codec    *state.RowCodec
+	inSchema *arrow.Schema
+	active   bool
+	closed   bool
+	started  bool
+	err      error
+	// written: the table may hold partitions (lookups needed).
+	written bool
+	// pending are keys of stored partitions that emptied.
+	pending [][]byte
+	// absent holds keys known not to be in the table; absentBytes their
+	// memory.
+	absent      map[string]struct{}
+	absentBytes int64
+
+	stats TopNSpillStats
+
+	valBuf []byte
+	rowBuf []byte
+}
+
+// WithSpill bounds the operator's memory: after a barrier, when its state
+// takes more than maxBytes, its partitions move to t (an empty table with
+// value schema TopNSpillSchema, owned by the operator from now on and
+// closed by Close) and are read back when rows for them arrive. t is
+// committed at every barrier with the barrier's epoch. Call before the
+// first Next.
+//
+// A table that is not empty is cleared before the first row (logged at
+// Warn): the state is rebuilt by replaying the input. An input column type
+// state.RowCodec cannot encode disables spilling (logged at Debug); t is
+// still closed by Close.
+func (g *GroupTopN) WithSpill(t state.Table, maxBytes int64) *GroupTopN {
+	sp := &topnSpill{t: t, maxBytes: maxBytes, inSchema: g.input.Schema(), absent: map[string]struct{}{}}
+	g.spill = sp
+	if t == nil {
+		return g
+	}
+	if !t.ValueSchema().Equal(TopNSpillSchema()) {
+		sp.err = pgerror.Internal("stream: top-N spill table schema %s, want %s", t.ValueSchema(), TopNSpillSchema())
+		return g
+	}
+	codec, err := state.NewRowCodec(sp.inSchema)
+	if err != nil {
+		slog.Debug("stream: group top-N does not spill", "err", err)
+		return g
+	}
+	sp.codec = codec
+	sp.active = true
+	return g
+}
+
+// SpillStats reports the operator's spilling.
+func (g *GroupTopN) SpillStats() TopNSpillStats {
+	if g.spill == nil {
+		return TopNSpillStats{}
+	}
+	st := g.spill.stats
+	st.Active = g.spill.active
+	return st
+}
+
+// spilling reports whether lookups and spills are on.
+func (g *GroupTopN) spilling() bool { return g.spill != nil && g.spill.active && !g.spill.closed }
+
+// spillStart runs before the first message: it reports a misconfiguration
+// and empties a table that already holds partitions.
+func (g *GroupTopN) spillStart(ctx context.Context) error {
+	sp := g.spill
+	if sp.err != nil {
+		return sp.err
+	}
+	if sp.closed {
+		return pgerror.Internal("stream: group top-N used after Close")
+	}
+	if sp.started || !sp.active {
+		return nil
+	}
+	sp.started = true
+	var stale [][]byte
+	err := sp.t.Scan(ctx, state.KeyRange{}, func(k [][]byte, _ arrow.RecordBatch) error {
+		for _, x := range k {
+			stale = append(stale, slices.Clone(x))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("stream: top-N spill table: %w", err)
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	slog.Warn("stream: top-N spill table was not empty; clearing it", "keys", len(stale), "committed_epoch", uint64(sp.t.CommittedEpoch()))
+	ops := make([]state.Op, len(stale))
+	for i := range ops {
+		ops[i] = state.OpDelete
+	}
+	if err := sp.t.Write(ctx, stale, ops, nil); err != nil {
+		return fmt.Errorf("stream: top-N spill table: %w", err)
+	}
+	return nil
+}
+
+// noteAbsent remembers that key is not in the table; the cache starts over
+// beyond an eighth of the budget (at least 64 KiB).
+func (sp *topnSpill) noteAbsent(key string) {
+	if sp.absentBytes > max(sp.maxBytes/8, joinAbsentMin) {
+		sp.absent = map[string]struct{}{}
+		sp.absentBytes = 0
+	}
+	sp.absent[key] = struct{}{}
+	sp.absentBytes += int64(len(key)) + stringBytes + mapEntryBytes
+}
+
+// flushPending writes the queued deletions.
+func (sp *topnSpill) flushPending(ctx context.Context) error {
+	if len(sp.pending) == 0 {
+		return nil
+	}
+	ops := make([]state.Op, len(sp.pending))
+	for i := range ops {
+		ops[i] = state.OpDelete
+	}
+	if err := sp.t.Write(ctx, sp.pending, ops, nil); err != nil {
+		return fmt.Errorf("stream: top-N spill delete: %w", err)
+	}
+	clear(sp.pending)
+	sp.pending = sp.pending[:0]
+	return nil
+}
+
+// bytes estimates the memory the spill bookkeeping holds.
+func (sp *topnSpill) bytes() int64 {
+	n := int64(cap(sp.valBuf)+cap(sp.rowBuf)) + sp.absentBytes + int64(cap(sp.pending))*sliceBytes
+	for _, k := range sp.pending {
+		n += int64(cap(k))
+	}
+	return n
+}
+
+// loadSpilled looks up the partitions keys (distinct, not in memory, not
+// known absent) and loads those found.
+func (g *GroupTopN) loadSpilled(ctx context.Context, pkeys []string) error {
+	sp := g.spill
+	if err := sp.flushPending(ctx); err != nil {
+		return err
+	}
+	if !sp.written {
+		return nil
+	}
+	var want []string
+	seen := map[string]struct{}{}
+	for _, k := range pkeys {
+		if _, ok := g.parts[k]; ok {
+			continue
+		}
+		if _, ok := sp.absent[k]; ok {
+			continue
+		}
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		seen[k] = struct{}{}
+		want = append(want, k)
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	ks := make([][]byte, len(want))
+	for i, k := range want {
+		ks[i] = []byte(k)
+	}
+	look, err := sp.t.Get(ctx, ks)
+	if err != nil {
+		return fmt.Errorf("stream: top-N spill lookup: %w", err)
+	}
+	defer look.Values.Release()
+	sp.stats.Lookups += int64(len(ks))
+	vals, ok := look.Values.Column(0).(*array.Binary)
+	if !ok {
+		return pgerror.Internal("stream: top-N spill column is %s", look.Values.Column(0).DataType())
+	}
+	rb := array.NewRecordBuilder(g.em.mem, sp.inSchema)
+	defer rb.Release()
+	var parts []*gtPart
+	var ents []topnEntry
+	var nents []int
+	for i, k := range want {
+		if !look.Found[i] || vals.IsNull(i) {
+			sp.noteAbsent(k)
+			continue
+		}
+		p := &gtPart{key: k}
+		n0 := len(ents)
+		var err error
+		if ents, err = sp.decodePart(p, rb, vals.Value(i), ents); err != nil {
+			return err
+		}
+		parts = append(parts, p)
+		nents = append(nents, len(ents)-n0)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	batch := rb.NewRecordBatch()
+	defer batch.Release()
+	row := 0
+	for pi, p := range parts {
+		p.tree = newOrdTreeAcct(&g.bytes)
+		p.stored = true
+		g.parts[p.key] = p
+		g.bytes += gtPartBytes + int64(len(p.key))
+		for range nents[pi] {
+			e := ents[row]
+			vs := boxRow(batch, row, g.inTypes)
+			x, err := p.tree.add(e.key, e.plen, vs, e.cnt)
+			if err != nil {
+				return err
+			}
+			x.outN, x.outRank = e.outN, e.outRank
+			row++
+		}
+	}
+	sp.stats.LoadedPartitions += int64(len(parts))
+	return nil
+}
+
+// topnEntry is one decoded entry of a spilled partition (its row goes to
+// the record builder).
+type topnEntry struct {
+	key     string
+	plen    int
+	cnt     int64
+	outN    int64
+	outRank int64
+}
+
+// decodePart decodes one spilled partition into p's hi fields, its entries
+// (appended to ents) and its rows (appended to rb).
+func (sp *topnSpill) decodePart(p *gtPart, rb *array.RecordBuilder, src []byte, ents []topnEntry) ([]topnEntry, error) {
+	bad := func(what string) error {
+		return pgerror.New(pgerror.DataCorrupted, "stream: top-N spill partition is corrupt (%s)", what)
+	}
+	uv := func(what string) (uint64, error) {
+		v, n := binary.Uvarint(src)
+		if n <= 0 {
+			return 0, bad(what)
+		}
+		src = src[n:]
+		return v, nil
+	}
+	bytesOf := func(what string) ([]byte, error) {
+		l, err := uv(what)
+		if err != nil {
+			return nil, err
+		}
+		if l > uint64(len(src)) {
+			return nil, bad(what)
+		}
+		b := src[:l]
+		src = src[l:]
+		return b, nil
+	}
+	if len(src) < 2 || src[0] != topnSpillVersion {
+		return ents, bad("version")
+	}
+	flags := src[1]
+	if flags&^topnSpillHasHi != 0 {
+		return ents, bad("flags")
+	}
+	src = src[2:]
+	if flags&topnSpillHasHi != 0 {
+		hi, err := bytesOf("hi key")
+		if err != nil {
+			return ents, err
+		}
+		p.hi, p.hasHi = string(hi), true
+	}
+	cnt, err := uv("entry count")
+	if err != nil {
+		return ents, err
+	}
+	if cnt == 0 || cnt > uint64(len(src)) {
+		return ents, bad("entry count")
+	}
+	for range cnt {
+		var e topnEntry
+		c, err := uv("count")
+		if err != nil {
+			return ents, err
+		}
+		outN, err := uv("output count")
+		if err != nil {
+			return ents, err
+		}
+		r, n := binary.Varint(src)
+		if n <= 0 {
+			return ents, bad("output rank")
+		}
+		src = src[n:]
+		plen, err := uv("prefix length")
+		if err != nil {
+			return ents, err
+		}
+		key, err := bytesOf("entry key")
+		if err != nil {
+			return ents, err
+		}
+		row, err := bytesOf("row")
+		if err != nil {
+			return ents, err
+		}
+		if c == 0 || c > 1<<62 || outN > c || plen > uint64(len(key)) {
+			return ents, bad("entry")
+		}
+		e.cnt, e.outN, e.outRank, e.plen, e.key = int64(c), int64(outN), r, int(plen), string(key)
+		if err := sp.codec.DecodeInto(rb, row); err != nil {
+			return ents, pgerror.Wrap(err, pgerror.DataCorrupted, "stream: top-N spill row is corrupt")
+		}
+		ents = append(ents, e)
+	}
+	if len(src) != 0 {
+		return ents, bad("trailing bytes")
+	}
+	return ents, nil
+}
+
+// afterBarrier runs when barrier e has been handled: it spills when the
+// state exceeds the budget and commits the table at e.
+func (g *GroupTopN) afterBarrier(ctx context.Context, e uint64) error {
+	sp := g.spill
+	if err := sp.flushPending(ctx); err != nil {
+		return err
+	}
+	if g.StateBytes() > sp.maxBytes && len(g.parts) > 0 {
+		if err := g.spillAll(ctx); err != nil {
+			return err
+		}
+	}
+	if state.Epoch(e) > sp.t.CommittedEpoch() {
+		if err := sp.t.Commit(ctx, state.Epoch(e)); err != nil {
+			return fmt.Errorf("stream: top-N spill commit %d: %w", e, err)
+		}
+	}
+	return nil
+}
+
+// spillAll writes the new and changed partitions (in key order) and
+// releases every partition.
+func (g *GroupTopN) spillAll(ctx context.Context) error {
+	sp := g.spill
+	var todo []*gtPart
+	for _, p := range g.parts {
+		if !p.stored || p.changed {
+			todo = append(todo, p)
+		}
+	}
+	slices.SortFunc(todo, func(a, b *gtPart) int {
+		switch {
+		case a.key < b.key:
+			return -1
+		case a.key > b.key:
+			return 1
+		}
+		return 0
+	})
+	var written, nparts int64
+	for len(todo) > 0 {
+		// One Write: up to topnSpillBatch partitions, cut once the values
+		// pass topnSpillBatchBytes.
+		rb := array.NewRecordBuilder(g.em.mem, sp.inSchema)
+		n, est := 0, int64(0)
+		for n < len(todo) && n < topnSpillBatch && est < topnSpillBatchBytes {
+			p := todo[n]
+			for it := p.tree.first(); it.node() != nil; it.next() {
+				for c, d := range it.node().vals {
+					types.AppendDatum(rb.Field(c), d, g.inTypes[c])
+				}
+			}
+			est += p.tree.bytes
+			n++
+		}
+		batch := rb.NewRecordBatch()
+		rb.Release()
+		bld := array.NewBinaryBuilder(g.em.mem, arrow.BinaryTypes.Binary)
+		ks := make([][]byte, n)
+		row := 0
+		var err error
+		for i, p := range todo[:n] {
+			ks[i] = []byte(p.key)
+			if row, err = g.appendPart(bld, p, batch, row); err != nil {
+				break
+			}
+		}
+		batch.Release()
+		if err != nil {
+			bld.Release()
+			return err
+		}
+		arr := bld.NewArray()
+		bld.Release()
+		written += int64(len(arr.(*array.Binary).ValueBytes()))
+		for _, k := range ks {
+			written += int64(len(k))
+		}
+		vals := array.NewRecordBatch(TopNSpillSchema(), []arrow.Array{arr}, int64(arr.Len()))
+		arr.Release()
+		err = sp.t.Write(ctx, ks, nil, vals)
+		vals.Release()
+		if err != nil {
+			return fmt.Errorf("stream: top-N spill write: %w", err)
+		}
+		nparts += int64(n)
+		todo = todo[n:]
+	}
+	slog.Debug("stream: group top-N spilled", "partitions", len(g.parts), "written", nparts, "bytes", g.bytes)
+	g.parts = map[string]*gtPart{}
+	g.bytes = 0
+	sp.absent = map[string]struct{}{}
+	sp.absentBytes = 0
+	sp.written = true
+	sp.stats.Spills++
+	sp.stats.SpilledPartitions += nparts
+	sp.stats.SpilledBytes += written
+	sp.stats.LastSpillBytes = written
+	return nil
+}
+
+// appendPart appends partition p's spill value to bld; its rows are rows
+// row.. of batch. It returns the row after p's.
+func (g *GroupTopN) appendPart(bld *array.BinaryBuilder, p *gtPart, batch arrow.RecordBatch, row int) (int, error) {
+	sp := g.spill
+	var flags byte
+	if p.hasHi {
+		flags |= topnSpillHasHi
+	}
+	buf := append(sp.valBuf[:0], topnSpillVersion, flags)
+	if p.hasHi {
+		buf = binary.AppendUvarint(buf, uint64(len(p.hi)))
+		buf = append(buf, p.hi...)
+	}
+	buf = binary.AppendUvarint(buf, uint64(p.tree.size))
+	cnt := 0
+	for it := p.tree.first(); it.node() != nil; it.next() {
+		x := it.node()
+		if x.cnt <= 0 || x.outN < 0 {
+			return row, pgerror.Internal("stream: top-N spill of an entry with count %d", x.cnt)
+		}
+		buf = binary.AppendUvarint(buf, uint64(x.cnt))
+		buf = binary.AppendUvarint(buf, uint64(x.outN))
+		buf = binary.AppendVarint(buf, x.outRank)
+		buf = binary.AppendUvarint(buf, uint64(x.plen))
+		buf = binary.AppendUvarint(buf, uint64(len(x.key)))
+		buf = append(buf, x.key...)
+		sp.rowBuf = sp.codec.AppendRow(sp.rowBuf[:0], batch, row)
+		buf = binary.AppendUvarint(buf, uint64(len(sp.rowBuf)))
+		buf = append(buf, sp.rowBuf...)
+		row++
+		cnt++
+	}
+	if cnt != p.tree.size {
+		return row, pgerror.Internal("stream: top-N partition lists %d entries, sizes %d", cnt, p.tree.size)
+	}
+	if len(buf) > topnSpillMaxValue {
+		return row, pgerror.New(pgerror.ProgramLimitExceeded, "stream: a top-N partition takes %d bytes, more than a spilled partition may hold (%d)", len(buf), topnSpillMaxValue)
+	}
+	sp.valBuf = buf
+	bld.Append(buf)
+	return row, nil
+}
+
+// closeSpill closes the spill table.
+func (g *GroupTopN) closeSpill() error {
+	sp := g.spill
+	if sp == nil {
+		return nil
+	}
+	sp.closed = true
+	if sp.t == nil {
+		return nil
+	}
+	t := sp.t
+	sp.t = nil
+	if err := t.Close(); err != nil && !errors.Is(err, state.ErrClosed) {
+		return fmt.Errorf("stream: top-N spill close: %w", err)
+	}
+	return nil
+}
