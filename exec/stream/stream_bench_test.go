@@ -133,16 +133,31 @@ func prebuiltFinSource(b *testing.B, ng int) *replaySource {
 	return src
 }
 
+// appendOnlyBatched is appendOnlyGrouped forwarding GroupResultsAppender
+// (what the planner's wrappers would do to give a view the batched path).
+type appendOnlyBatched struct{ appendOnlyGrouped }
+
+func (a appendOnlyBatched) AppendGroupResults(ctx *kernels.EvalContext, gs []uint32, b array.Builder) error {
+	return a.GroupedAcc.(GroupResultsAppender).AppendGroupResults(ctx, gs, b)
+}
+
 // newEWMABenchAgg is HashAggregate(GROUP BY sym, ewma(px, alpha)) over
 // input, the accumulator wrapped as the planner wraps a non-retractable
-// aggregate over an append-only input.
-func newEWMABenchAgg(b *testing.B, input Executor) *HashAggregate {
+// aggregate over an append-only input (batched: forwarding the batched
+// results of GroupResultsAppender).
+func newEWMABenchAgg(b *testing.B, input Executor, batched bool) *HashAggregate {
 	reg := kernels.NewRegistry()
 	fin.Register(reg)
 	fn := reg.Aggs("ewma")[0]
 	f8 := []types.T{types.Float8T, types.Float8T}
 	calls := []AggCall{{Name: "e", Args: []int{1, 3}, Type: types.Float8T,
-		New: func() kernels.GroupedAcc { return appendOnlyGrouped{fn.New(f8, types.Float8T)} }}}
+		New: func() kernels.GroupedAcc {
+			w := appendOnlyGrouped{fn.New(f8, types.Float8T)}
+			if batched {
+				return appendOnlyBatched{w}
+			}
+			return w
+		}}}
 	inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T, types.Float8T}
 	h, err := NewHashAggregate(input, inTypes, []int{0}, calls, &kernels.EvalContext{Mem: memory.DefaultAllocator})
 	require.NoError(b, err)
@@ -156,7 +171,7 @@ func BenchmarkEWMAAggView(b *testing.B) {
 	for _, kind := range finBenchBackends {
 		for _, ng := range finBenchSymbols {
 			b.Run(fmt.Sprintf("backend=%s/symbols=%d", kind, ng), func(b *testing.B) {
-				h := newEWMABenchAgg(b, prebuiltFinSource(b, ng))
+				h := newEWMABenchAgg(b, prebuiltFinSource(b, ng), false)
 				f := &backends.Factory{}
 				tbl := openBenchTable(b, f, kind, h.Schema(), []int{0})
 				mat, err := NewMaterialize(h, []types.T{types.Int8T, types.Float8T}, []int{0}, tbl, nil)
@@ -170,10 +185,16 @@ func BenchmarkEWMAAggView(b *testing.B) {
 
 // BenchmarkEWMAAggOperator is the ewma aggregate alone (no view write):
 // CPU ns per input row of HashAggregate, its epoch output included.
-func BenchmarkEWMAAggOperator(b *testing.B) {
+func BenchmarkEWMAAggOperator(b *testing.B) { benchEWMAAggOperator(b, false) }
+
+// BenchmarkEWMAAggOperatorBatched is BenchmarkEWMAAggOperator with the
+// wrapper forwarding the batched results (GroupResultsAppender).
+func BenchmarkEWMAAggOperatorBatched(b *testing.B) { benchEWMAAggOperator(b, true) }
+
+func benchEWMAAggOperator(b *testing.B, batched bool) {
 	for _, ng := range finBenchSymbols {
 		b.Run(fmt.Sprintf("symbols=%d", ng), func(b *testing.B) {
-			h := newEWMABenchAgg(b, prebuiltFinSource(b, ng))
+			h := newEWMABenchAgg(b, prebuiltFinSource(b, ng), batched)
 			defer h.Close()
 			ctx := context.Background()
 			rows := 0

@@ -415,3 +415,42 @@ func TestInfinities(t *testing.T) {
 		}
 	}
 }
+
+// TestEWMAAppendGroupResults checks that ewma's batched results equal its
+// one-group results (NULL groups, repeated and unordered ids included) and
+// that an id beyond the groups is an internal error, not a panic.
+func TestEWMAAppendGroupResults(t *testing.T) {
+	reg := kernels.NewRegistry()
+	Register(reg)
+	f8 := []types.T{types.Float8T, types.Float8T}
+	acc := reg.Aggs("ewma")[0].New(f8, types.Float8T)
+	acc.Grow(5)
+	x := fcol{v: []float64{1, 2, 3, 4, 5, 6}, null: []bool{false, false, true, false, false, false}}
+	xa, aa := x.array(), konst(0.3, 6).array()
+	defer xa.Release()
+	defer aa.Release()
+	require.NoError(t, acc.Update(nil, []uint32{0, 1, 2, 0, 3, 1}, []arrow.Array{xa, aa}))
+	gs := []uint32{4, 1, 0, 2, 3, 1}
+	one := array.NewFloat64Builder(memory.DefaultAllocator)
+	defer one.Release()
+	for _, g := range gs {
+		require.NoError(t, acc.(kernels.GroupResulter).AppendResult(nil, g, one))
+	}
+	want := one.NewArray()
+	defer want.Release()
+	type batched interface {
+		AppendGroupResults(*kernels.EvalContext, []uint32, array.Builder) error
+	}
+	ba, ok := acc.(batched)
+	require.True(t, ok)
+	many := array.NewFloat64Builder(memory.DefaultAllocator)
+	defer many.Release()
+	require.NoError(t, ba.AppendGroupResults(nil, gs, many))
+	got := many.NewArray()
+	defer got.Release()
+	require.True(t, array.Equal(want, got), "want %v got %v", want, got)
+	require.Equal(t, 2, got.NullN()) // groups 4 and 2 saw no value
+	err := ba.AppendGroupResults(nil, []uint32{9}, many)
+	require.Error(t, err)
+	many.NewArray().Release()
+}

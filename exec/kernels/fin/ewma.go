@@ -5,6 +5,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
 
 // ewmaState is one group's exponentially weighted moving average.
@@ -152,6 +153,29 @@ func (a *ewmaAcc) AppendResult(_ *kernels.EvalContext, g uint32, b array.Builder
 		return err
 	}
 	appendFloat(bb, a.st[g].s, a.st[g].has)
+	return nil
+}
+
+// AppendGroupResults appends the results of groups gs in order, as
+// AppendResult would one by one (a streaming aggregate's batch of changed
+// groups; see stream.GroupResultsAppender).
+func (a *ewmaAcc) AppendGroupResults(_ *kernels.EvalContext, gs []uint32, b array.Builder) error {
+	bb, err := float64Builder("ewma", b)
+	if err != nil {
+		return err
+	}
+	bb.Reserve(len(gs))
+	st := a.st
+	for _, g := range gs {
+		if int(g) >= len(st) {
+			return pgerror.Internal("ewma: group %d of %d", g, len(st))
+		}
+		if s := st[g]; s.has {
+			bb.UnsafeAppend(s.s)
+		} else {
+			bb.UnsafeAppendBoolToBitmap(false)
+		}
+	}
 	return nil
 }
 
