@@ -67,6 +67,10 @@ type Builder struct {
 	// SpillingJoins lists the joins Build gave state tables (for their
 	// SpillStats once the dataflow has stopped).
 	SpillingJoins []*stream.HashJoin
+	// SpillingTopN lists the group top-N operators Build gave a state
+	// table ("topn<n>", spillTopN; for their SpillStats once the dataflow
+	// has stopped).
+	SpillingTopN []*stream.GroupTopN
 
 	// nstates numbers the States roles.
 	nstates int
@@ -886,6 +890,10 @@ func (b *Builder) distinct(ctx context.Context, x *planner.Distinct) (flow, erro
 		return flow{}, err
 	}
 	gt.WithMemBudget(b.MemBudget)
+	if err := b.spillTopN(ctx, gt); err != nil {
+		gt.Close()
+		return flow{}, err
+	}
 	return b.narrow(flow{ex: gt, ts: ext.Types(), wm: map[int]bool{}}, ext, len(schema))
 }
 

@@ -415,6 +415,10 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 			return flow{}, err
 		}
 		gt.WithMemBudget(b.MemBudget)
+		if err := b.spillTopN(ctx, gt); err != nil {
+			gt.Close()
+			return flow{}, err
+		}
 		return flow{ex: gt, ts: x.Out.Types(), wm: map[int]bool{}}, nil
 	}
 	env := b.Env

@@ -1,0 +1,76 @@
+package streamplan
+
+import (
+	"context"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sabotsql/sabotsql/exec"
+	"github.com/sabotsql/sabotsql/exec/kernels"
+	"github.com/sabotsql/sabotsql/exec/stream"
+	"github.com/sabotsql/sabotsql/sql/catalog"
+	"github.com/sabotsql/sabotsql/sql/planner"
+	"github.com/sabotsql/sabotsql/sql/types"
+	"github.com/sabotsql/sabotsql/storage/state"
+)
+
+// TestTopNSpillWiring: with States, DISTINCT ON (a group top-N) gets a
+// table, spills into it (budget 1 byte) and gives the output of a plan
+// without.
+func TestTopNSpillWiring(t *testing.T) {
+	cols := []catalog.Column{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
+	out := planner.Schema{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
+	scan := &planner.Scan{Table: &catalog.Table{ID: 1, Name: "t1", Columns: cols}, Cols: []int{0, 1}, Out: out}
+	k := &planner.ColRef{Idx: 0, T: types.Int8T}
+	v := &planner.ColRef{Idx: 1, T: types.Int8T}
+	plan := &planner.Distinct{On: []planner.Expr{k},
+		Input: &planner.Sort{Input: scan, Keys: []planner.SortKey{{E: k}, {E: v, Desc: true, NullsFirst: true}}}}
+	run := func(b *Builder) [][]string {
+		res, err := b.Build(t.Context(), plan)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, res.Root.Close()) }()
+		var epochs [][]string
+		var cur []string
+		for {
+			m, err := res.Root.Next(t.Context())
+			require.NoError(t, err)
+			if m == nil {
+				return epochs
+			}
+			switch m := m.(type) {
+			case *stream.Chunk:
+				for i := range m.Ops {
+					row := m.Ops[i].String()
+					for c := 0; c < int(m.Batch.NumCols()); c++ {
+						row += " " + m.Batch.Column(c).ValueStr(i)
+					}
+					cur = append(cur, row)
+				}
+				m.Release()
+			case stream.Barrier:
+				epochs = append(epochs, cur)
+				cur = nil
+			}
+		}
+	}
+	env := &exec.Env{Eval: &kernels.EvalContext{Mem: memory.DefaultAllocator}}
+	want := run(&Builder{Env: env, In: kvInputs{}})
+	require.Len(t, want, 4)
+	require.NotEmpty(t, want[3])
+	var roles []string
+	states := func(_ context.Context, role string, vs *arrow.Schema) (state.Table, error) {
+		roles = append(roles, role)
+		return state.NewMemoryTable(vs, memory.DefaultAllocator)
+	}
+	b := &Builder{Env: env, In: kvInputs{}, States: states, SpillBytes: 1}
+	require.Equal(t, want, run(b))
+	require.Equal(t, []string{"topn1"}, roles)
+	require.Len(t, b.SpillingTopN, 1)
+	st := b.SpillingTopN[0].SpillStats()
+	require.True(t, st.Active)
+	require.Positive(t, st.Spills)
+	require.Positive(t, st.LoadedPartitions)
+}
