@@ -42,12 +42,18 @@
 //     changes anything, so a write that does not fit fails with 53200 and
 //     leaves the table as it was; Close returns the charge.
 //
-// The memory backend's layout (memory.go): an open-addressing index maps a
-// key (in a byte arena) to an entry; the entry names its newest version
-// slot, and slots chain to older versions kept for pinned snapshots. The
-// first write of a key in an epoch takes a new slot (copy-on-write per
-// epoch, no value copying), later writes of the epoch overwrite it in
-// place, and Commit frees the older slot unless a pinned snapshot reads it.
-// The key order is built by the first scan or range deletion and merged
-// incrementally afterwards (memorder.go).
+// The memory backend's layout (memory.go, memory_index.go): an
+// open-addressing index maps a key to an entry; keys of up to 16 bytes sit
+// inline in the entry (longer ones in a byte arena), and the entry names its
+// newest version slot with flags for "pending" and "tombstone", so most
+// lookups touch the index and the entry only. Slots chain to older versions
+// kept for pinned snapshots. The first write of a key in an epoch takes a
+// slot (copy-on-write per epoch, no value copying), later writes of the
+// epoch overwrite it in place, and Commit frees the older slot unless a
+// pinned snapshot reads it; Commit and Release settle only the keys on the
+// GC list (written in the epoch or holding several versions). Lookups are
+// staged over groups of keys so cache misses overlap. The optional Updater
+// interface (memory_update.go) is a read-modify-write of a batch with one
+// probe per key. The key order is built by the first scan or range deletion
+// and merged incrementally afterwards (memorder.go).
 package state
