@@ -126,6 +126,9 @@ func runFinBench(b *testing.B, mat *Materialize) {
 	cpu := cpuTime() - cpu0
 	b.StopTimer()
 	reportUpdates(b, rows, cpu)
+	// What the view's table holds per input row (memory backend: its
+	// index, keys and columns; others: memtables and caches).
+	b.ReportMetric(float64(mat.StateStats().MemBytes)/float64(rows), "state-B/update")
 }
 
 // cpuTime is the process's user+system CPU time. The benchmarks report
