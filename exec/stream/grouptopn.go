@@ -49,7 +49,7 @@ type GroupTopN struct {
 	bytes  int64 // the partitions' tree entries (ordTree.bytes) and partitions
 	charge memCharge
 
-	spill *topnSpill // nil: no spilling (WithSpill)
+	spill *partSpill // nil: no spilling (WithSpill)
 	rows  [][]types.Datum
 	pkeys []string
 }

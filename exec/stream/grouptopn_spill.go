@@ -72,8 +72,8 @@ func TopNSpillSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{{Name: "topn_partition", Type: arrow.BinaryTypes.Binary, Nullable: true}}, nil)
 }
 
-// TopNSpillStats reports a spilling GroupTopN's activity.
-type TopNSpillStats struct {
+// PartitionSpillStats reports a spilling GroupTopN's activity.
+type PartitionSpillStats struct {
 	// Active is false when WithSpill was not called or spilling is
 	// unavailable (a column type the row codec lacks).
 	Active bool
@@ -87,8 +87,8 @@ type TopNSpillStats struct {
 	SpilledBytes, LastSpillBytes int64
 }
 
-// topnSpill is a GroupTopN's spill state.
-type topnSpill struct {
+// partSpill is a GroupTopN's spill state.
+type partSpill struct {
 	t        state.Table
 	maxBytes int64
 	codec    *state.RowCodec
@@ -106,7 +106,7 @@ type topnSpill struct {
 	absent      map[string]struct{}
 	absentBytes int64
 
-	stats TopNSpillStats
+	stats PartitionSpillStats
 
 	valBuf []byte
 	rowBuf []byte
@@ -124,7 +124,7 @@ type topnSpill struct {
 // state.RowCodec cannot encode disables spilling (logged at Debug); t is
 // still closed by Close.
 func (g *GroupTopN) WithSpill(t state.Table, maxBytes int64) *GroupTopN {
-	sp := &topnSpill{t: t, maxBytes: maxBytes, inSchema: g.input.Schema(), absent: map[string]struct{}{}}
+	sp := &partSpill{t: t, maxBytes: maxBytes, inSchema: g.input.Schema(), absent: map[string]struct{}{}}
 	g.spill = sp
 	if t == nil {
 		return g
@@ -144,9 +144,9 @@ func (g *GroupTopN) WithSpill(t state.Table, maxBytes int64) *GroupTopN {
 }
 
 // SpillStats reports the operator's spilling.
-func (g *GroupTopN) SpillStats() TopNSpillStats {
+func (g *GroupTopN) SpillStats() PartitionSpillStats {
 	if g.spill == nil {
-		return TopNSpillStats{}
+		return PartitionSpillStats{}
 	}
 	st := g.spill.stats
 	st.Active = g.spill.active
@@ -158,13 +158,17 @@ func (g *GroupTopN) spilling() bool { return g.spill != nil && g.spill.active &&
 
 // spillStart runs before the first message: it reports a misconfiguration
 // and empties a table that already holds partitions.
-func (g *GroupTopN) spillStart(ctx context.Context) error {
-	sp := g.spill
+func (g *GroupTopN) spillStart(ctx context.Context) error { return g.spill.start(ctx, "top-N") }
+
+// start reports a misconfiguration and, the first time, empties a table
+// that already holds partitions (the state is rebuilt by replaying the
+// input); what names the operator in messages.
+func (sp *partSpill) start(ctx context.Context, what string) error {
 	if sp.err != nil {
 		return sp.err
 	}
 	if sp.closed {
-		return pgerror.Internal("stream: group top-N used after Close")
+		return pgerror.Internal("stream: %s operator used after Close", what)
 	}
 	if sp.started || !sp.active {
 		return nil
@@ -178,25 +182,136 @@ func (g *GroupTopN) spillStart(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("stream: top-N spill table: %w", err)
+		return fmt.Errorf("stream: %s spill table: %w", what, err)
 	}
 	if len(stale) == 0 {
 		return nil
 	}
-	slog.Warn("stream: top-N spill table was not empty; clearing it", "keys", len(stale), "committed_epoch", uint64(sp.t.CommittedEpoch()))
+	slog.Warn("stream: spill table was not empty; clearing it", "operator", what, "keys", len(stale), "committed_epoch", uint64(sp.t.CommittedEpoch()))
 	ops := make([]state.Op, len(stale))
 	for i := range ops {
 		ops[i] = state.OpDelete
 	}
 	if err := sp.t.Write(ctx, stale, ops, nil); err != nil {
-		return fmt.Errorf("stream: top-N spill table: %w", err)
+		return fmt.Errorf("stream: %s spill table: %w", what, err)
 	}
 	return nil
 }
 
+// commit commits the table at epoch e (if past its committed epoch).
+func (sp *partSpill) commit(ctx context.Context, e uint64) error {
+	if state.Epoch(e) > sp.t.CommittedEpoch() {
+		if err := sp.t.Commit(ctx, state.Epoch(e)); err != nil {
+			return fmt.Errorf("stream: spill commit %d: %w", e, err)
+		}
+	}
+	return nil
+}
+
+// lookupKeys returns the distinct keys of pkeys that are not in memory
+// (inMem) and not known absent.
+func (sp *partSpill) lookupKeys(pkeys []string, inMem func(string) bool) []string {
+	var want []string
+	seen := map[string]struct{}{}
+	for _, k := range pkeys {
+		if inMem(k) {
+			continue
+		}
+		if _, ok := sp.absent[k]; ok {
+			continue
+		}
+		if _, ok := seen[k]; ok {
+			continue
+		}
+		seen[k] = struct{}{}
+		want = append(want, k)
+	}
+	return want
+}
+
+// spilled records a spill that wrote nparts partitions in written bytes.
+func (sp *partSpill) spilled(nparts, written int64) {
+	sp.absent = map[string]struct{}{}
+	sp.absentBytes = 0
+	sp.written = true
+	sp.stats.Spills++
+	sp.stats.SpilledPartitions += nparts
+	sp.stats.SpilledBytes += written
+	sp.stats.LastSpillBytes = written
+}
+
+// close closes the table.
+func (sp *partSpill) close() error {
+	sp.closed = true
+	if sp.t == nil {
+		return nil
+	}
+	t := sp.t
+	sp.t = nil
+	if err := t.Close(); err != nil && !errors.Is(err, state.ErrClosed) {
+		return fmt.Errorf("stream: spill table close: %w", err)
+	}
+	return nil
+}
+
+// spillValueReader reads the fields of a spilled partition value; the
+// first malformed field makes every later read fail with a
+// data-corrupted error naming what.
+type spillValueReader struct {
+	src  []byte
+	what string
+	err  error
+}
+
+func (r *spillValueReader) fail(field string) {
+	if r.err == nil {
+		r.err = pgerror.New(pgerror.DataCorrupted, "stream: %s spill partition is corrupt (%s)", r.what, field)
+	}
+}
+
+func (r *spillValueReader) uvarint(field string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.src)
+	if n <= 0 {
+		r.fail(field)
+		return 0
+	}
+	r.src = r.src[n:]
+	return v
+}
+
+func (r *spillValueReader) varint(field string) int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.src)
+	if n <= 0 {
+		r.fail(field)
+		return 0
+	}
+	r.src = r.src[n:]
+	return v
+}
+
+func (r *spillValueReader) bytes(field string) []byte {
+	l := r.uvarint(field)
+	if r.err != nil {
+		return nil
+	}
+	if l > uint64(len(r.src)) {
+		r.fail(field)
+		return nil
+	}
+	b := r.src[:l]
+	r.src = r.src[l:]
+	return b
+}
+
 // noteAbsent remembers that key is not in the table; the cache starts over
 // beyond an eighth of the budget (at least 64 KiB).
-func (sp *topnSpill) noteAbsent(key string) {
+func (sp *partSpill) noteAbsent(key string) {
 	if sp.absentBytes > max(sp.maxBytes/8, joinAbsentMin) {
 		sp.absent = map[string]struct{}{}
 		sp.absentBytes = 0
@@ -206,7 +321,7 @@ func (sp *topnSpill) noteAbsent(key string) {
 }
 
 // flushPending writes the queued deletions.
-func (sp *topnSpill) flushPending(ctx context.Context) error {
+func (sp *partSpill) flushPending(ctx context.Context) error {
 	if len(sp.pending) == 0 {
 		return nil
 	}
@@ -223,7 +338,7 @@ func (sp *topnSpill) flushPending(ctx context.Context) error {
 }
 
 // bytes estimates the memory the spill bookkeeping holds.
-func (sp *topnSpill) bytes() int64 {
+func (sp *partSpill) bytes() int64 {
 	n := int64(cap(sp.valBuf)+cap(sp.rowBuf)) + sp.absentBytes + int64(cap(sp.pending))*sliceBytes
 	for _, k := range sp.pending {
 		n += int64(cap(k))
@@ -241,21 +356,7 @@ func (g *GroupTopN) loadSpilled(ctx context.Context, pkeys []string) error {
 	if !sp.written {
 		return nil
 	}
-	var want []string
-	seen := map[string]struct{}{}
-	for _, k := range pkeys {
-		if _, ok := g.parts[k]; ok {
-			continue
-		}
-		if _, ok := sp.absent[k]; ok {
-			continue
-		}
-		if _, ok := seen[k]; ok {
-			continue
-		}
-		seen[k] = struct{}{}
-		want = append(want, k)
-	}
+	want := sp.lookupKeys(pkeys, func(k string) bool { return g.parts[k] != nil })
 	if len(want) == 0 {
 		return nil
 	}
@@ -330,92 +431,44 @@ type topnEntry struct {
 
 // decodePart decodes one spilled partition into p's hi fields, its entries
 // (appended to ents) and its rows (appended to rb).
-func (sp *topnSpill) decodePart(p *gtPart, rb *array.RecordBuilder, src []byte, ents []topnEntry) ([]topnEntry, error) {
-	bad := func(what string) error {
-		return pgerror.New(pgerror.DataCorrupted, "stream: top-N spill partition is corrupt (%s)", what)
-	}
-	uv := func(what string) (uint64, error) {
-		v, n := binary.Uvarint(src)
-		if n <= 0 {
-			return 0, bad(what)
-		}
-		src = src[n:]
-		return v, nil
-	}
-	bytesOf := func(what string) ([]byte, error) {
-		l, err := uv(what)
-		if err != nil {
-			return nil, err
-		}
-		if l > uint64(len(src)) {
-			return nil, bad(what)
-		}
-		b := src[:l]
-		src = src[l:]
-		return b, nil
-	}
-	if len(src) < 2 || src[0] != topnSpillVersion {
-		return ents, bad("version")
+func (sp *partSpill) decodePart(p *gtPart, rb *array.RecordBuilder, src []byte, ents []topnEntry) ([]topnEntry, error) {
+	r := &spillValueReader{what: "top-N"}
+	if len(src) < 2 || src[0] != topnSpillVersion || src[1]&^topnSpillHasHi != 0 {
+		r.fail("header")
+		return ents, r.err
 	}
 	flags := src[1]
-	if flags&^topnSpillHasHi != 0 {
-		return ents, bad("flags")
-	}
-	src = src[2:]
+	r.src = src[2:]
 	if flags&topnSpillHasHi != 0 {
-		hi, err := bytesOf("hi key")
-		if err != nil {
-			return ents, err
-		}
-		p.hi, p.hasHi = string(hi), true
+		p.hi, p.hasHi = string(r.bytes("hi key")), true
 	}
-	cnt, err := uv("entry count")
-	if err != nil {
-		return ents, err
+	cnt := r.uvarint("entry count")
+	if r.err == nil && (cnt == 0 || cnt > uint64(len(r.src))) {
+		r.fail("entry count")
 	}
-	if cnt == 0 || cnt > uint64(len(src)) {
-		return ents, bad("entry count")
-	}
-	for range cnt {
-		var e topnEntry
-		c, err := uv("count")
-		if err != nil {
-			return ents, err
-		}
-		outN, err := uv("output count")
-		if err != nil {
-			return ents, err
-		}
-		r, n := binary.Varint(src)
-		if n <= 0 {
-			return ents, bad("output rank")
-		}
-		src = src[n:]
-		plen, err := uv("prefix length")
-		if err != nil {
-			return ents, err
-		}
-		key, err := bytesOf("entry key")
-		if err != nil {
-			return ents, err
-		}
-		row, err := bytesOf("row")
-		if err != nil {
-			return ents, err
+	for i := uint64(0); i < cnt && r.err == nil; i++ {
+		c := r.uvarint("count")
+		outN := r.uvarint("output count")
+		rank := r.varint("output rank")
+		plen := r.uvarint("prefix length")
+		key := r.bytes("entry key")
+		row := r.bytes("row")
+		if r.err != nil {
+			break
 		}
 		if c == 0 || c > 1<<62 || outN > c || plen > uint64(len(key)) {
-			return ents, bad("entry")
+			r.fail("entry")
+			break
 		}
-		e.cnt, e.outN, e.outRank, e.plen, e.key = int64(c), int64(outN), r, int(plen), string(key)
 		if err := sp.codec.DecodeInto(rb, row); err != nil {
 			return ents, pgerror.Wrap(err, pgerror.DataCorrupted, "stream: top-N spill row is corrupt")
 		}
-		ents = append(ents, e)
+		ents = append(ents, topnEntry{key: string(key), plen: int(plen), cnt: int64(c), outN: int64(outN), outRank: rank})
 	}
-	if len(src) != 0 {
-		return ents, bad("trailing bytes")
+	if r.err == nil && len(r.src) != 0 {
+		r.fail("trailing bytes")
 	}
-	return ents, nil
+	return ents, r.err
 }
 
 // afterBarrier runs when barrier e has been handled: it spills when the
@@ -430,12 +483,7 @@ func (g *GroupTopN) afterBarrier(ctx context.Context, e uint64) error {
 			return err
 		}
 	}
-	if state.Epoch(e) > sp.t.CommittedEpoch() {
-		if err := sp.t.Commit(ctx, state.Epoch(e)); err != nil {
-			return fmt.Errorf("stream: top-N spill commit %d: %w", e, err)
-		}
-	}
-	return nil
+	return sp.commit(ctx, e)
 }
 
 // spillAll writes the new and changed partitions (in key order) and
@@ -509,13 +557,7 @@ func (g *GroupTopN) spillAll(ctx context.Context) error {
 	slog.Debug("stream: group top-N spilled", "partitions", len(g.parts), "written", nparts, "bytes", g.bytes)
 	g.parts = map[string]*gtPart{}
 	g.bytes = 0
-	sp.absent = map[string]struct{}{}
-	sp.absentBytes = 0
-	sp.written = true
-	sp.stats.Spills++
-	sp.stats.SpilledPartitions += nparts
-	sp.stats.SpilledBytes += written
-	sp.stats.LastSpillBytes = written
+	sp.spilled(nparts, written)
 	return nil
 }
 
@@ -564,18 +606,8 @@ func (g *GroupTopN) appendPart(bld *array.BinaryBuilder, p *gtPart, batch arrow.
 
 // closeSpill closes the spill table.
 func (g *GroupTopN) closeSpill() error {
-	sp := g.spill
-	if sp == nil {
+	if g.spill == nil {
 		return nil
 	}
-	sp.closed = true
-	if sp.t == nil {
-		return nil
-	}
-	t := sp.t
-	sp.t = nil
-	if err := t.Close(); err != nil && !errors.Is(err, state.ErrClosed) {
-		return fmt.Errorf("stream: top-N spill close: %w", err)
-	}
-	return nil
+	return g.spill.close()
 }

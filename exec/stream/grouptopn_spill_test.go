@@ -111,7 +111,7 @@ func (tc topnSpillCase) plan(rng *rand.Rand, epochs int) topnPlan {
 
 type topnRun struct {
 	epochs [][]string
-	stats  TopNSpillStats
+	stats  PartitionSpillStats
 	peak   int64 // the largest StateBytes after a barrier
 }
 
