@@ -72,7 +72,8 @@ func TopNSpillSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{{Name: "topn_partition", Type: arrow.BinaryTypes.Binary, Nullable: true}}, nil)
 }
 
-// PartitionSpillStats reports a spilling GroupTopN's activity.
+// PartitionSpillStats reports a spilling GroupTopN's or OverWindow's
+// activity.
 type PartitionSpillStats struct {
 	// Active is false when WithSpill was not called or spilling is
 	// unavailable (a column type the row codec lacks).
@@ -87,11 +88,12 @@ type PartitionSpillStats struct {
 	SpilledBytes, LastSpillBytes int64
 }
 
-// partSpill is a GroupTopN's spill state.
+// partSpill is the spill state of a GroupTopN or an OverWindow.
 type partSpill struct {
 	t        state.Table
 	maxBytes int64
 	codec    *state.RowCodec
+	outCodec *state.RowCodec // OverWindow: the output rows
 	inSchema *arrow.Schema
 	active   bool
 	closed   bool

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -55,6 +56,10 @@ type OverWindow struct {
 	// partitions, their emitted output rows and fast-path lists.
 	bytes  int64
 	charge memCharge
+
+	spill *partSpill // nil: no spilling (WithSpill)
+	rows  [][]types.Datum
+	pkeys []string
 }
 
 // owPartBytes is a partition beyond its key and rows: the owPart, its
@@ -84,7 +89,13 @@ func (w *OverWindow) WithMemBudget(b MemBudget) *OverWindow {
 
 // StateBytes is the operator's current estimate of the memory its state
 // holds.
-func (w *OverWindow) StateBytes() int64 { return w.bytes + int64(cap(w.dirty))*ptrBytes }
+func (w *OverWindow) StateBytes() int64 {
+	n := w.bytes + int64(cap(w.dirty))*ptrBytes
+	if w.spill != nil {
+		n += w.spill.bytes()
+	}
+	return n
+}
 
 type owPart struct {
 	key   string
@@ -102,6 +113,9 @@ type owPart struct {
 	tail     [][]types.Datum
 	appended []owAppend
 	slow     bool
+
+	stored  bool // the spill table holds a copy of the partition
+	changed bool // changed since it was last written (or loaded)
 }
 
 type owAppend struct {
@@ -205,7 +219,23 @@ func (w *OverWindow) Schema() *arrow.Schema { return w.schema }
 
 // Next implements Executor.
 func (w *OverWindow) Next(ctx context.Context) (Message, error) {
-	return stateNext(ctx, &w.q, w.input, &w.charge, w.StateBytes, w.apply, w.flushEpoch)
+	if w.spill == nil {
+		return stateNext(ctx, &w.q, w.input, &w.charge, w.StateBytes, w.apply, w.flushEpoch)
+	}
+	if err := w.spill.start(ctx, "window"); err != nil {
+		return nil, err
+	}
+	return stateNext(ctx, &w.q, w.input, &w.charge, w.StateBytes,
+		func(c *Chunk) error { return w.applySpilling(ctx, c) },
+		func(ctx context.Context, b Barrier) error {
+			if err := w.flushEpoch(ctx, b); err != nil {
+				return err
+			}
+			if !w.spilling() {
+				return nil
+			}
+			return w.afterBarrier(ctx, b.Epoch)
+		})
 }
 
 // flushEpoch recomputes the partitions the epoch changed and queues their
@@ -298,14 +328,22 @@ func stateNext(ctx context.Context, q *opQueue, input Executor, charge *memCharg
 
 func (w *OverWindow) apply(c *Chunk) error {
 	for i, op := range c.Ops {
-		vals := boxRow(c.Batch, i, w.inTypes)
-		w.kbuf = appendColsIdentity(w.kbuf[:0], vals, w.inTypes, w.partition)
+		var vals []types.Datum
+		if w.spilling() {
+			// applySpilling boxed and keyed the rows.
+			vals = w.rows[i]
+			w.kbuf = append(w.kbuf[:0], w.pkeys[i]...)
+		} else {
+			vals = boxRow(c.Batch, i, w.inTypes)
+			w.kbuf = appendColsIdentity(w.kbuf[:0], vals, w.inTypes, w.partition)
+		}
 		p := w.parts[string(w.kbuf)]
 		if p == nil {
 			p = &owPart{key: string(w.kbuf), tree: newOrdTreeAcct(&w.bytes), out: map[string]*owOut{}}
 			w.parts[p.key] = p
 			w.bytes += owPartBytes + int64(len(p.key))
 		}
+		p.changed = true
 		w.kbuf = appendOrderKey(w.kbuf[:0], vals, w.inTypes, w.order)
 		plen := len(w.kbuf)
 		w.kbuf = appendExactRowIdentity(w.kbuf, vals, w.inTypes)
@@ -492,6 +530,9 @@ func (w *OverWindow) flushPart(ctx context.Context, p *owPart) error {
 	w.bytes += newBytes - p.bytes
 	p.bytes = newBytes
 	if p.tree.size == 0 {
+		if p.stored && w.spilling() {
+			w.spill.pending = append(w.spill.pending, []byte(p.key))
+		}
 		delete(w.parts, p.key)
 		// (resetTail, deferred, drops the tail's share.)
 		w.bytes -= owPartBytes + int64(len(p.key)) + p.bytes + int64(cap(p.appended))*(stringBytes+sliceBytes)
@@ -516,7 +557,12 @@ func (w *OverWindow) Close() error {
 	w.dirty = nil
 	w.bytes = 0
 	w.charge.release()
-	return w.input.Close()
+	w.rows, w.pkeys = nil, nil
+	var err error
+	if w.spill != nil {
+		err = w.spill.close()
+	}
+	return errors.Join(err, w.input.Close())
 }
 
 // computeChecked runs the window functions over rb (which it releases) and
