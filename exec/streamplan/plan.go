@@ -71,6 +71,9 @@ type Builder struct {
 	// table ("topn<n>", spillTopN; for their SpillStats once the dataflow
 	// has stopped).
 	SpillingTopN []*stream.GroupTopN
+	// SpillingWindows lists the window operators (stream.OverWindow) Build
+	// gave a state table ("window<n>", spillWindow).
+	SpillingWindows []*stream.OverWindow
 
 	// nstates numbers the States roles.
 	nstates int

@@ -505,6 +505,10 @@ func (b *Builder) window(ctx context.Context, x *planner.Window) (flow, error) {
 	if lb := windowLookback(x.Calls); lb >= 0 {
 		ow = ow.WithLookback(lb)
 	}
+	if err := b.spillWindow(ctx, ow); err != nil {
+		ow.Close()
+		return flow{}, err
+	}
 	return flow{ex: ow, ts: x.Out.Types(), wm: map[int]bool{}}, nil
 }
 

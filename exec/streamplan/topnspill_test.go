@@ -28,34 +28,7 @@ func TestTopNSpillWiring(t *testing.T) {
 	v := &planner.ColRef{Idx: 1, T: types.Int8T}
 	plan := &planner.Distinct{On: []planner.Expr{k},
 		Input: &planner.Sort{Input: scan, Keys: []planner.SortKey{{E: k}, {E: v, Desc: true, NullsFirst: true}}}}
-	run := func(b *Builder) [][]string {
-		res, err := b.Build(t.Context(), plan)
-		require.NoError(t, err)
-		defer func() { require.NoError(t, res.Root.Close()) }()
-		var epochs [][]string
-		var cur []string
-		for {
-			m, err := res.Root.Next(t.Context())
-			require.NoError(t, err)
-			if m == nil {
-				return epochs
-			}
-			switch m := m.(type) {
-			case *stream.Chunk:
-				for i := range m.Ops {
-					row := m.Ops[i].String()
-					for c := 0; c < int(m.Batch.NumCols()); c++ {
-						row += " " + m.Batch.Column(c).ValueStr(i)
-					}
-					cur = append(cur, row)
-				}
-				m.Release()
-			case stream.Barrier:
-				epochs = append(epochs, cur)
-				cur = nil
-			}
-		}
-	}
+	run := func(b *Builder) [][]string { return runPlan(t, b, plan) }
 	env := &exec.Env{Eval: &kernels.EvalContext{Mem: memory.DefaultAllocator}}
 	want := run(&Builder{Env: env, In: kvInputs{}})
 	require.Len(t, want, 4)
@@ -70,6 +43,67 @@ func TestTopNSpillWiring(t *testing.T) {
 	require.Equal(t, []string{"topn1"}, roles)
 	require.Len(t, b.SpillingTopN, 1)
 	st := b.SpillingTopN[0].SpillStats()
+	require.True(t, st.Active)
+	require.Positive(t, st.Spills)
+	require.Positive(t, st.LoadedPartitions)
+}
+
+// runPlan builds n and returns its output changelog per epoch.
+func runPlan(t *testing.T, b *Builder, n planner.Node) [][]string {
+	res, err := b.Build(t.Context(), n)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, res.Root.Close()) }()
+	var epochs [][]string
+	var cur []string
+	for {
+		m, err := res.Root.Next(t.Context())
+		require.NoError(t, err)
+		if m == nil {
+			return epochs
+		}
+		switch m := m.(type) {
+		case *stream.Chunk:
+			for i := range m.Ops {
+				row := m.Ops[i].String()
+				for c := 0; c < int(m.Batch.NumCols()); c++ {
+					row += " " + m.Batch.Column(c).ValueStr(i)
+				}
+				cur = append(cur, row)
+			}
+			m.Release()
+		case stream.Barrier:
+			epochs = append(epochs, cur)
+			cur = nil
+		}
+	}
+}
+
+// TestWindowSpillWiring: with States, a window function over partitions
+// (row_number() OVER (PARTITION BY k ORDER BY v)) gets a table, spills
+// into it (budget 1 byte) and gives the output of a plan without.
+func TestWindowSpillWiring(t *testing.T) {
+	cols := []catalog.Column{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
+	out := planner.Schema{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
+	scan := &planner.Scan{Table: &catalog.Table{ID: 1, Name: "t1", Columns: cols}, Cols: []int{0, 1}, Out: out}
+	k := &planner.ColRef{Idx: 0, T: types.Int8T}
+	v := &planner.ColRef{Idx: 1, T: types.Int8T}
+	plan := &planner.Window{Input: scan,
+		Calls: []planner.WindowCall{{Name: "row_number", PartitionBy: []planner.Expr{k}, OrderBy: []planner.SortKey{{E: v, Desc: true, NullsFirst: true}}, T: types.Int8T}},
+		Out:   append(append(planner.Schema{}, out...), planner.Column{Name: "rn", T: types.Int8T})}
+	env := &exec.Env{Eval: &kernels.EvalContext{Mem: memory.DefaultAllocator}}
+	want := runPlan(t, &Builder{Env: env, In: kvInputs{}}, plan)
+	require.Len(t, want, 4)
+	require.NotEmpty(t, want[3])
+	var roles []string
+	states := func(_ context.Context, role string, vs *arrow.Schema) (state.Table, error) {
+		roles = append(roles, role)
+		return state.NewMemoryTable(vs, memory.DefaultAllocator)
+	}
+	b := &Builder{Env: env, In: kvInputs{}, States: states, SpillBytes: 1}
+	require.Equal(t, want, runPlan(t, b, plan))
+	require.Equal(t, []string{"window1"}, roles)
+	require.Len(t, b.SpillingWindows, 1)
+	st := b.SpillingWindows[0].SpillStats()
 	require.True(t, st.Active)
 	require.Positive(t, st.Spills)
 	require.Positive(t, st.LoadedPartitions)
