@@ -51,11 +51,13 @@ type Builder struct {
 	// ("agg1", …). Grouped aggregates get one and spill their groups to it
 	// beyond SpillBytes (stream.HashAggregate.WithSpill), which owns and
 	// closes it; equi-joins get two ("join2_left", "join2_right") and spill
-	// their sides' buckets likewise (stream.HashJoin.WithSpill, spillJoin).
+	// their sides' buckets likewise (stream.HashJoin.WithSpill, spillJoin);
+	// group top-N ("topn3") and window operators ("window4") get one each
+	// for their partitions (spillTopN, spillWindow).
 	// nil: operators keep all their state in memory.
 	States func(ctx context.Context, role string, valueSchema *arrow.Schema) (state.Table, error)
-	// SpillBytes is the memory each grouped aggregate, and each join, may
-	// hold before it spills (with States).
+	// SpillBytes is the memory each grouped aggregate, join, group top-N
+	// and window operator may hold before it spills (with States).
 	SpillBytes int64
 	// MemBudget, when set, is charged with the state of the dataflow's
 	// joins, top-N, window, set-operation, session and dynamic-filter
