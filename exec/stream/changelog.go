@@ -14,8 +14,8 @@ import (
 // DML and the barriers the Coordinator injects between them. Subscribers
 // read it from an epoch on, each at its own pace; appends never block.
 //
-// A Changelog is safe for concurrent use. It retains every batch appended to
-// it until Close (truncation below the oldest subscriber is a later task).
+// A Changelog is safe for concurrent use. It retains the batches appended to
+// it until Truncate drops what every subscriber has read, or Release.
 type Changelog struct {
 	schema *arrow.Schema
 
@@ -141,13 +141,21 @@ func (l *Changelog) Subscribe(fromEpoch uint64) (*Subscription, error) {
 	return s, nil
 }
 
-// Truncate drops the entries up to and including barrier e that every open
-// subscription has read, releasing their batches, and returns how many it
-// dropped. Later subscriptions can start at epochs ≥ e only.
+// Truncate drops the entries up to and including the newest barrier at or
+// below e that every open subscription has read, releasing their batches,
+// and returns how many it dropped. Later subscriptions can start at epochs
+// ≥ that barrier only. A log that has not reached barrier e yet (a view's
+// output log lags the barrier just injected) truncates at the last barrier
+// it has.
 func (l *Changelog) Truncate(e uint64) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	at, ok := l.barrierAt[e]
+	at, ok := -1, false
+	for be, p := range l.barrierAt {
+		if be <= e && p > at {
+			at, ok = p, true
+		}
+	}
 	if !ok {
 		return 0
 	}

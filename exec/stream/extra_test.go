@@ -139,3 +139,31 @@ func TestTruncateAndViewScan(t *testing.T) {
 	require.NoError(t, scan.Close())
 	require.Equal(t, []string{"1 3 12 4 4", "2 3 15 5 5"}, rows)
 }
+
+// TestTruncateLaggingLog: a log that has not reached barrier e yet (a
+// view's output log when the engine truncates right after injecting e)
+// truncates at the newest barrier it has, so it does not keep every change
+// for the life of the view.
+func TestTruncateLaggingLog(t *testing.T) {
+	p := buildPipeline(t, "agg")
+	defer p.close()
+	l := NewChangelog(p.logs[0].Schema())
+	defer l.Release()
+	require.Equal(t, 0, l.Truncate(5), "no barrier yet")
+	for e := uint64(1); e <= 3; e++ {
+		c := makeChunk(t, l.Schema(), parseRows(t, "+ 1 4\n+ 2 5"))
+		require.NoError(t, l.Append(c))
+		c.Release()
+		require.NoError(t, l.AppendBarrier(Barrier{Epoch: e}))
+	}
+	c := makeChunk(t, l.Schema(), parseRows(t, "+ 3 6"))
+	require.NoError(t, l.Append(c))
+	c.Release()
+	require.Equal(t, 4, l.Truncate(2), "up to barrier 2")
+	require.Equal(t, 3, l.Len())
+	require.Equal(t, 2, l.Truncate(7), "up to barrier 3, the newest ≤ 7")
+	require.Equal(t, 1, l.Len(), "the chunk after barrier 3 stays")
+	sub, err := l.Subscribe(3)
+	require.NoError(t, err)
+	sub.Close()
+}
