@@ -9,13 +9,19 @@
 //
 // State: Materialize keeps the view in a storage/state Table (MVCC by epoch;
 // a memory table unless the caller supplies one), keyed by the view key (group
-// columns) or, for views without a key, by the whole row with a hidden count
-// column — changelog deletes carry no row id, so the row content plus its
-// multiplicity is what makes duplicates exact. HashAggregate and HashJoin keep
-// their state in memory (rebuilt by replaying changelogs); a HashAggregate
-// given a spill table (WithSpill) moves its groups there past a memory
-// budget and reads them back per chunk (aggregate_spill.go). Reads of a view
-// stream from a pinned snapshot a page at a time (ViewReader, viewread.go). DISTINCT is a
+// columns) or, for views without a key, in one of three bag layouts
+// (BagMode, materialize_blind.go): counted (the whole row with a hidden count
+// — changelog deletes carry no row id, so the row content plus its
+// multiplicity is what makes duplicates exact), append-only (each row under
+// a fresh row id: writes never read) and insert-mostly (row ids, deletes
+// written as cancelling rows that readers skip and a clean-up pass removes);
+// the planner hints the layout through HintBagMode. HashAggregate, HashJoin,
+// GroupTopN and OverWindow keep their state in memory and, given spill
+// tables (WithSpill), move it there past a memory budget at barriers and
+// load what a chunk touches back with one vectorized Get per chunk
+// (aggregate_spill.go — also in pieces and mid-epoch —, join_spill.go,
+// grouptopn_spill.go, overwindow_spill.go). Reads of a view stream from a
+// pinned snapshot a page at a time (ViewReader, viewread.go). DISTINCT is a
 // HashAggregate with group columns and no aggregates.
 //
 // Further executors: TopN and GroupTopN (ORDER BY … LIMIT, ranking
@@ -23,17 +29,18 @@
 // EXCEPT by row counts), DynamicFilter (a comparison with a changing scalar),
 // OverWindow (window functions, recomputing changed partitions),
 // RollingWindow (ROWS/default frames over append-only input: ring buffers
-// and running moments per partition, falling back to OverWindow for a
-// partition that receives an out-of-order row), Hop and
+// and running moments per partition; an out-of-order row is replayed in
+// place for bounded ROWS frames, otherwise the partition falls back to
+// OverWindow; history below the order column's watermark is trimmed), Hop and
 // Session (time windows), WatermarkFilter (a table's WATERMARK: late rows
 // counted and dropped or handed to a callback), EOWC (EMIT ON WINDOW CLOSE),
 // AsOfJoin (ASOF [LEFT] JOIN: per-key sides sorted by time, a right change
 // revises only the left rows up to the neighbouring right time), Tee (a
 // view's output changelog for views over it) and Prefixed (a relation's
 // contents as inserts ahead of its changelog: backfill). Their rules are in
-// topn_state.go and the files of each executor. All operator state is in Go
-// memory except Materialize's and a spilling HashAggregate's cold groups;
-// the stateful executors charge an estimate of theirs to a MemBudget when
+// topn_state.go and the files of each executor. Operator state is in Go memory
+// except Materialize's and what the spilling operators moved out; the
+// stateful executors charge an estimate of theirs to a MemBudget when
 // given one (membudget.go) and fail with 53200 when it is refused.
 //
 // Edges carry Messages: *Chunk (an Arrow batch plus an Op per row: Insert,
