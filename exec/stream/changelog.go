@@ -28,12 +28,18 @@ type Changelog struct {
 	barrierAt map[uint64]int
 	subs      map[*Subscription]struct{}
 	changed   chan struct{} // closed and replaced on every append
-	closed    bool
+	// progress is closed and replaced when a subscriber reads an entry or
+	// closes, on truncation, append and close (see Backpressure).
+	progress chan struct{}
+	closed   bool
+	// retained is the bytes of the chunk batches in entries (batchBytes,
+	// counted when appended, subtracted when truncated or released).
+	retained int64
 }
 
 // NewChangelog returns an empty changelog of rows with the given schema.
 func NewChangelog(schema *arrow.Schema) *Changelog {
-	return &Changelog{schema: schema, barrierAt: map[uint64]int{}, subs: map[*Subscription]struct{}{}, changed: make(chan struct{})}
+	return &Changelog{schema: schema, barrierAt: map[uint64]int{}, subs: map[*Subscription]struct{}{}, changed: make(chan struct{}), progress: make(chan struct{})}
 }
 
 // Schema is the schema of the table's rows.
@@ -43,6 +49,12 @@ func (l *Changelog) appendLocked(m Message) {
 	l.entries = append(l.entries, m)
 	close(l.changed)
 	l.changed = make(chan struct{})
+	l.signalProgressLocked()
+}
+
+func (l *Changelog) signalProgressLocked() {
+	close(l.progress)
+	l.progress = make(chan struct{})
 }
 
 // Append adds a chunk. The log retains c.Batch (the caller keeps its own
@@ -63,6 +75,7 @@ func (l *Changelog) Append(c *Chunk) error {
 		return pgerror.Internal("stream: append to a closed changelog")
 	}
 	c.Batch.Retain()
+	l.retained += chunkBytes(c)
 	l.appendLocked(&Chunk{Batch: c.Batch, Ops: append([]Op(nil), c.Ops...)})
 	return nil
 }
@@ -104,7 +117,31 @@ func (l *Changelog) Close() {
 		l.closed = true
 		close(l.changed)
 		l.changed = make(chan struct{})
+		l.signalProgressLocked()
 	}
+}
+
+// RetainedBytes is the memory of the chunk batches the log retains (the
+// lengths of their buffers): what Truncate or Release would free.
+func (l *Changelog) RetainedBytes() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.retained
+}
+
+// Backpressure returns nil when the log retains at most limit bytes or is
+// closed; otherwise a channel closed at the next change that may let a
+// Truncate free more or end the wait: a subscriber read an entry or closed,
+// a truncation, an append, or the log closing. A writer throttled by the
+// log's readers waits on it, asks for a truncation (the engine kicks its
+// barrier loop) and calls again; Backpressure itself never truncates.
+func (l *Changelog) Backpressure(limit int64) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || l.retained <= limit {
+		return nil
+	}
+	return l.progress
 }
 
 // Release closes the log and releases the retained batches. Subscribers
@@ -117,6 +154,7 @@ func (l *Changelog) Release() {
 		ReleaseMessage(m)
 	}
 	l.entries = nil
+	l.retained = 0
 }
 
 // Subscribe returns a reader of the log positioned right after barrier
@@ -167,9 +205,17 @@ func (l *Changelog) Truncate(e uint64) int {
 	if n <= 0 {
 		return 0
 	}
+	var freed int64
 	for i, m := range l.entries[:n] {
+		if c, ok := m.(*Chunk); ok {
+			freed += chunkBytes(c)
+		}
 		ReleaseMessage(m)
 		l.entries[i] = nil
+	}
+	if freed > 0 {
+		l.retained -= freed
+		l.signalProgressLocked()
 	}
 	l.entries = l.entries[n:]
 	l.base = end
@@ -181,6 +227,9 @@ func (l *Changelog) Truncate(e uint64) int {
 	}
 	return n
 }
+
+// chunkBytes is what a retained chunk holds: its batch's buffers and ops.
+func chunkBytes(c *Chunk) int64 { return batchBytes(c.Batch) + int64(len(c.Ops)) }
 
 // Len is the number of entries the log holds (after truncation).
 func (l *Changelog) Len() int {
@@ -199,7 +248,10 @@ type Subscription struct {
 func (s *Subscription) Close() {
 	s.log.mu.Lock()
 	defer s.log.mu.Unlock()
-	delete(s.log.subs, s)
+	if _, ok := s.log.subs[s]; ok {
+		delete(s.log.subs, s)
+		s.log.signalProgressLocked()
+	}
 }
 
 // Next returns the next entry, blocking until one is appended or ctx is
@@ -216,6 +268,7 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 		if s.pos-l.base < len(l.entries) {
 			m := l.entries[s.pos-l.base]
 			s.pos++
+			l.signalProgressLocked()
 			if c, ok := m.(*Chunk); ok {
 				// Retain and copy under the lock: once the position moves
 				// past the entry, Truncate may release it.
