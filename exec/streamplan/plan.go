@@ -606,11 +606,33 @@ type statefulAcc struct {
 	kernels.GroupStater
 }
 
-// withState returns w, made a kernels.GroupStater when its inner
-// accumulator is one.
+// batchedAcc is a wrapper forwarding its inner accumulator's batched
+// results (stream.GroupResultsAppender): the wrappers do not change a
+// group's result, so the inner accumulator's results are the wrapper's.
+type batchedAcc struct {
+	stateWrapper
+	stream.GroupResultsAppender
+}
+
+// statefulBatchedAcc is statefulAcc forwarding the batched results too.
+type statefulBatchedAcc struct {
+	stateWrapper
+	kernels.GroupStater
+	stream.GroupResultsAppender
+}
+
+// withState returns w, made a kernels.GroupStater and a
+// stream.GroupResultsAppender when its inner accumulator is one.
 func withState(w stateWrapper) kernels.GroupedAcc {
-	if st, ok := w.wrapped().(kernels.GroupStater); ok {
+	st, isSt := w.wrapped().(kernels.GroupStater)
+	ga, isGA := w.wrapped().(stream.GroupResultsAppender)
+	switch {
+	case isSt && isGA:
+		return statefulBatchedAcc{w, st, ga}
+	case isSt:
 		return statefulAcc{w, st}
+	case isGA:
+		return batchedAcc{w, ga}
 	}
 	return w
 }
