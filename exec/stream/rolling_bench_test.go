@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
-	"github.com/sabotsql/sabotsql/exec/kernels/fin"
 	"github.com/sabotsql/sabotsql/sql/types"
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/backends"
@@ -107,6 +106,16 @@ func (a appendOnlyGrouped) AppendResult(ctx *kernels.EvalContext, g uint32, b ar
 	return a.GroupedAcc.(kernels.GroupResulter).AppendResult(ctx, g, b)
 }
 
+// appendOnly wraps acc as the planner does: appendOnlyGrouped, forwarding
+// the batched results (GroupResultsAppender) when acc has them.
+func appendOnly(acc kernels.GroupedAcc) kernels.GroupedAcc {
+	w := appendOnlyGrouped{acc}
+	if _, ok := acc.(GroupResultsAppender); ok {
+		return appendOnlyBatched{w}
+	}
+	return w
+}
+
 // runFinBench pulls b.N epochs' worth of rows through mat and reports
 // ns/update.
 func runFinBench(b *testing.B, mat *Materialize) {
@@ -153,22 +162,15 @@ func openBenchTable(b *testing.B, f *backends.Factory, kind state.BackendKind, s
 	return t
 }
 
-// BenchmarkFinEWMAView is ewma per symbol as a grouped streaming aggregate.
+// BenchmarkFinEWMAView is ewma per symbol as a grouped streaming aggregate
+// over prebuilt input chunks (replayed, so input construction is not
+// measured), the accumulator wrapped as the planner wraps it over an
+// append-only input (forwarding its batched results).
 func BenchmarkFinEWMAView(b *testing.B) {
-	reg := kernels.NewRegistry()
-	fin.Register(reg)
-	fn := reg.Aggs("ewma")[0]
-	f8 := []types.T{types.Float8T, types.Float8T}
 	for _, kind := range finBenchBackends {
 		for _, ng := range finBenchSymbols {
 			b.Run(fmt.Sprintf("backend=%s/symbols=%d", kind, ng), func(b *testing.B) {
-				src := newFinSource(ng)
-				alpha := &constCol{in: src, v: 0.06}
-				calls := []AggCall{{Name: "e", Args: []int{1, 3}, Type: types.Float8T,
-					New: func() kernels.GroupedAcc { return appendOnlyGrouped{fn.New(f8, types.Float8T)} }}}
-				inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T, types.Float8T}
-				h, err := NewHashAggregate(alpha, inTypes, []int{0}, calls, &kernels.EvalContext{Mem: memory.DefaultAllocator})
-				require.NoError(b, err)
+				h := newEWMABenchAgg(b, prebuiltFinSource(b, ng), true)
 				f := &backends.Factory{}
 				tbl := openBenchTable(b, f, kind, h.Schema(), []int{0})
 				mat, err := NewMaterialize(h, []types.T{types.Int8T, types.Float8T}, []int{0}, tbl, nil)

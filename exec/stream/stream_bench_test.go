@@ -97,9 +97,9 @@ func BenchmarkProjectAggregateMaterialize(b *testing.B) {
 // prebuiltFinSource is finSource's data as prebuilt chunks of (sym int8,
 // px float8, ts int8, alpha float8), replayed by reference: the ewma
 // benchmarks below then measure the aggregate and the view write, not the
-// building of input arrays (BenchmarkFinEWMAView's source builds three and
-// its constCol a fourth column per chunk, about half of its time at 1K
-// symbols).
+// building of input arrays (finSource builds three and a constCol a
+// fourth column per chunk, which was about half of the ewma view's time at
+// 1K symbols).
 func prebuiltFinSource(b *testing.B, ng int) *replaySource {
 	rng := rand.New(rand.NewPCG(uint64(ng), 3))
 	schema := arrow.NewSchema([]arrow.Field{types.ArrowField("sym", types.Int8T), types.ArrowField("px", types.Float8T),
@@ -134,7 +134,7 @@ func prebuiltFinSource(b *testing.B, ng int) *replaySource {
 }
 
 // appendOnlyBatched is appendOnlyGrouped forwarding GroupResultsAppender
-// (what the planner's wrappers would do to give a view the batched path).
+// (as the planner's wrappers do; see appendOnly).
 type appendOnlyBatched struct{ appendOnlyGrouped }
 
 func (a appendOnlyBatched) AppendGroupResults(ctx *kernels.EvalContext, gs []uint32, b array.Builder) error {
@@ -143,8 +143,8 @@ func (a appendOnlyBatched) AppendGroupResults(ctx *kernels.EvalContext, gs []uin
 
 // newEWMABenchAgg is HashAggregate(GROUP BY sym, ewma(px, alpha)) over
 // input, the accumulator wrapped as the planner wraps a non-retractable
-// aggregate over an append-only input (batched: forwarding the batched
-// results of GroupResultsAppender).
+// aggregate over an append-only input (batched), or hiding its batched
+// results (not batched: one AppendResult per group).
 func newEWMABenchAgg(b *testing.B, input Executor, batched bool) *HashAggregate {
 	reg := kernels.NewRegistry()
 	fin.Register(reg)
@@ -152,11 +152,10 @@ func newEWMABenchAgg(b *testing.B, input Executor, batched bool) *HashAggregate 
 	f8 := []types.T{types.Float8T, types.Float8T}
 	calls := []AggCall{{Name: "e", Args: []int{1, 3}, Type: types.Float8T,
 		New: func() kernels.GroupedAcc {
-			w := appendOnlyGrouped{fn.New(f8, types.Float8T)}
 			if batched {
-				return appendOnlyBatched{w}
+				return appendOnly(fn.New(f8, types.Float8T))
 			}
-			return w
+			return appendOnlyGrouped{fn.New(f8, types.Float8T)}
 		}}}
 	inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T, types.Float8T}
 	h, err := NewHashAggregate(input, inTypes, []int{0}, calls, &kernels.EvalContext{Mem: memory.DefaultAllocator})
@@ -164,7 +163,8 @@ func newEWMABenchAgg(b *testing.B, input Executor, batched bool) *HashAggregate 
 	return h
 }
 
-// BenchmarkEWMAAggView is BenchmarkFinEWMAView over prebuilt input chunks:
+// BenchmarkEWMAAggView is BenchmarkFinEWMAView with the accumulator's
+// results read one group at a time (a wrapper hiding the batched results):
 // CPU ns per update of the ewma view (aggregate and view write) per state
 // backend and symbol count.
 func BenchmarkEWMAAggView(b *testing.B) {
