@@ -280,8 +280,8 @@ func (s *aggSpill) encodeKeys(cols []arrow.Array, ts []types.T, idx []int32) ([]
 }
 
 // StateBytes estimates the group state the aggregate holds in Go memory
-// (group tables, accumulators, per-group bookkeeping); WithSpill's budget
-// is compared with it after every barrier.
+// (group tables, accumulators, kept results, per-group bookkeeping);
+// WithSpill's budget is compared with it after every barrier.
 func (h *HashAggregate) StateBytes() int64 { return h.memoryBytes() }
 
 // memoryBytes estimates the group state held in memory.
@@ -293,6 +293,10 @@ func (h *HashAggregate) memoryBytes() int64 {
 		}
 		for _, a := range gen.accs {
 			n += a.MemoryBytes()
+		}
+		// The kept results (each group's last emitted output).
+		for _, o := range gen.outs {
+			n += o.memoryBytes()
 		}
 		n += int64(cap(gen.rows))*8 + int64(cap(gen.isDirty)+cap(gen.dead))
 	}
