@@ -182,7 +182,9 @@ func (s *Session) CopyIn(ctx context.Context, spec *api.CopySpec, r io.Reader) (
 }
 
 func (s *Session) copyIn(ctx context.Context, spec *api.CopySpec, h *copyHandle, r io.Reader) (int64, error) {
-	s.e.writeMu.Lock()
+	if err := s.e.lockForWrite(ctx, h.table.ID); err != nil {
+		return 0, err
+	}
 	defer s.e.writeMu.Unlock()
 	ts := s.e.table(h.table.ID)
 	if ts == nil {

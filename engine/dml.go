@@ -34,7 +34,9 @@ func (s *Session) runDML(ctx context.Context, ast *pg_query.Node, paramTypes []t
 	cctx, cancel := s.stmtContext(ctx)
 	defer cancel()
 	ec := s.evalContext()
-	s.e.writeMu.Lock()
+	if err := s.e.lockForWrite(cctx, d.Table.ID); err != nil {
+		return api.Result{}, err
+	}
 	defer s.e.writeMu.Unlock()
 	ts := s.e.table(d.Table.ID)
 	if ts == nil {

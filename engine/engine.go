@@ -41,12 +41,15 @@ type Options struct {
 	// tables, the in-memory part of the views' grouped aggregates (beyond it
 	// they spill to their state table), and each statement's operators (a
 	// statement needing more fails with SQLSTATE 53200); the rest is
-	// headroom for base tables, changelogs and the Go runtime, none of
-	// which is charged.
+	// headroom for base tables and the Go runtime, which are not charged.
+	// The bytes a table's changelog retains for the views reading it are
+	// bounded by the changelog share (1/16): a DML statement on a table
+	// whose changelog holds more waits for the views to consume it.
 	MemoryLimit int64
-	// StateMemory, AggregateMemory, QueryMemory and StreamMemory override
-	// the shares of MemoryLimit (bytes; 0 keeps the default share).
-	StateMemory, AggregateMemory, QueryMemory, StreamMemory int64
+	// StateMemory, AggregateMemory, QueryMemory, StreamMemory and
+	// ChangelogMemory override the shares of MemoryLimit (bytes; 0 keeps
+	// the default share; ChangelogMemory < 0 turns ingest backpressure off).
+	StateMemory, AggregateMemory, QueryMemory, StreamMemory, ChangelogMemory int64
 	// SetRuntimeLimit also sets the Go runtime's soft memory limit
 	// (runtime/debug.SetMemoryLimit) to MemoryLimit plus half of it (see
 	// memoryShares.runtime for why above it), so the collector works harder
@@ -128,6 +131,16 @@ type memoryShares struct {
 	// aggregates (joins, top-N, windows, set operations, …), shared by all
 	// views; an operator refused by it fails its view with 53200: 1/8.
 	stream int64
+	// changelog bounds the bytes each table's changelog retains for the
+	// views reading it (stream.Changelog.RetainedBytes): 1/16, half the
+	// stream share (32 MiB at 512 MiB). A DML statement or COPY on a table
+	// over it first waits, cancellable (57014), until barriers have
+	// truncated what the views consumed down to half of it (awaitBacklog).
+	// Without it INSERT ran ~7× faster than a group-by view consumed and
+	// the backlog reached 286 MB in the issue #6 bigagg run. It is not
+	// subtracted from the other shares: it comes out of the uncharged
+	// headroom it now bounds. 0 or less: no backpressure.
+	changelog int64
 	// runtime is the Go runtime's soft memory limit with
 	// Options.SetRuntimeLimit: total plus half of it. The shares above
 	// are estimates of live data; the Go heap also holds what they do not
@@ -149,7 +162,8 @@ type memoryShares struct {
 func newMemoryShares(opts Options) memoryShares {
 	m := memoryShares{total: opts.MemoryLimit, state: opts.MemoryLimit / 8 * 3,
 		aggregate: opts.MemoryLimit / 8, query: opts.MemoryLimit / 8, stream: opts.MemoryLimit / 8,
-		runtime: opts.MemoryLimit + opts.MemoryLimit/2}
+		changelog: opts.MemoryLimit / 16,
+		runtime:   opts.MemoryLimit + opts.MemoryLimit/2}
 	if opts.StateMemory > 0 {
 		m.state = opts.StateMemory
 	}
@@ -161,6 +175,9 @@ func newMemoryShares(opts Options) memoryShares {
 	}
 	if opts.StreamMemory > 0 {
 		m.stream = opts.StreamMemory
+	}
+	if opts.ChangelogMemory != 0 {
+		m.changelog = opts.ChangelogMemory
 	}
 	return m
 }

@@ -83,6 +83,10 @@ type mview struct {
 	// (owned and closed by those operators); their sizes count in the
 	// view's state size.
 	spillTables []state.Table
+	// subs are the dataflow's changelog subscriptions; a failed view
+	// closes them so it no longer holds back truncation (and the writers
+	// ingest backpressure throttles).
+	subs []*stream.Subscription
 
 	mu  sync.Mutex
 	err error // the dataflow's failure, if it stopped with one
@@ -567,7 +571,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{}), backend: backend, late: in.late, dlq: in.dlq, spilling: b.Spilling,
-		spillingJoins: b.SpillingJoins, spillTables: spillTables, stateName: stateName}
+		spillingJoins: b.SpillingJoins, spillTables: spillTables, stateName: stateName, subs: in.subs}
 	s.e.st.mu.Lock()
 	s.e.st.views[def.ID] = v
 	s.e.st.mu.Unlock()
@@ -637,6 +641,12 @@ func (e *Engine) runView(ctx context.Context, v *mview) {
 	// Other views keep committing; this one stays readable at its last epoch.
 	e.st.coord.DropView(coordName(v.def.ID))
 	v.out.Close()
+	// Its inputs' changelogs must not keep what it will never read (nor
+	// throttle their writers for it). The dataflow has returned: nothing
+	// reads the subscriptions any more.
+	for _, sub := range v.subs {
+		sub.Close()
+	}
 }
 
 // stop ends the view's dataflow and releases its state.
@@ -694,6 +704,7 @@ type mvInputs struct {
 	late  *atomic.Int64 // late rows dropped by watermarked sources
 	rows  int64         // backfill rows of every input
 	dlq   *deadLetter   // receives late rows (WITH (late_rows_table = …))
+	subs  []*stream.Subscription
 }
 
 func (in *mvInputs) closeAll() {
@@ -707,6 +718,7 @@ func (in *mvInputs) Ticks(ctx context.Context) (stream.Executor, error) {
 	if err != nil {
 		return nil, err
 	}
+	in.subs = append(in.subs, sub)
 	src := stream.NewSource(sub)
 	in.srcs = append(in.srcs, src)
 	return src, nil
@@ -723,6 +735,7 @@ func (in *mvInputs) Relation(ctx context.Context, id catalog.ObjectID) (stream.E
 		if err != nil {
 			return nil, info, err
 		}
+		in.subs = append(in.subs, sub)
 		snap := ts.store.Snapshot()
 		in.rows += ts.store.Rows()
 		var src stream.Executor = in.paced(ts.schema, tableBackfill(snap, e.mem), stream.NewSource(sub))
@@ -746,6 +759,7 @@ func (in *mvInputs) Relation(ctx context.Context, id catalog.ObjectID) (stream.E
 	if err != nil {
 		return nil, info, err
 	}
+	in.subs = append(in.subs, sub)
 	_, snaps, err := e.st.coord.PinViews(v.mat)
 	if err != nil {
 		sub.Close()
