@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -241,16 +242,7 @@ func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
 		}
 	}
 	if m.keyCols != nil {
-		ops := m.ops[:0]
-		for _, op := range c.Ops {
-			o := state.OpPut
-			if op.Sign() < 0 {
-				o = state.OpDelete
-			}
-			ops = append(ops, o)
-		}
-		m.ops = ops
-		return m.table.Write(ctx, ks, ops, c.Batch)
+		return m.applyKeyed(ctx, c, ks)
 	}
 	// Bag mode: net delta per distinct row, added to the stored count. The
 	// dedup map's keys alias ks (no copy per row) and are cleared before
@@ -312,6 +304,53 @@ func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
 	vals := array.NewRecordBatch(m.vs, append(append([]arrow.Array(nil), rows.Columns()...), cnt), int64(len(order)))
 	defer vals.Release()
 	return m.table.Write(ctx, distinct, ops, vals)
+}
+
+// applyKeyed writes a keyed view's chunk (keys ks): inserts put, deletes
+// remove. A retraction immediately followed by an addition of the same key
+// (an aggregate's UpdateDelete/UpdateInsert pair for a changed group) is
+// written as the put alone: the later entry for a key wins, so the delete
+// would be overwritten anyway. A pair whose key changes keeps its delete.
+func (m *Materialize) applyKeyed(ctx context.Context, c *Chunk, ks [][]byte) error {
+	n := len(c.Ops)
+	pairs := 0
+	for i := 0; i+1 < n; i++ {
+		if c.Ops[i].Sign() < 0 && c.Ops[i+1].Sign() > 0 && bytes.Equal(ks[i], ks[i+1]) {
+			pairs++
+			i++
+		}
+	}
+	ops := grow(m.ops, n-pairs)
+	m.ops = ops
+	if pairs == 0 {
+		for i, op := range c.Ops {
+			ops[i] = state.OpPut
+			if op.Sign() < 0 {
+				ops[i] = state.OpDelete
+			}
+		}
+		return m.table.Write(ctx, ks, ops, c.Batch)
+	}
+	idx := grow(m.idx, n-pairs)
+	m.idx = idx
+	// ks is this chunk's own slice (freshly encoded): compact it in place.
+	out := 0
+	for i := 0; i < n; i++ {
+		op := c.Ops[i]
+		if op.Sign() < 0 && i+1 < n && c.Ops[i+1].Sign() > 0 && bytes.Equal(ks[i], ks[i+1]) {
+			i++
+			op = c.Ops[i]
+		}
+		ops[out] = state.OpPut
+		if op.Sign() < 0 {
+			ops[out] = state.OpDelete
+		}
+		ks[out], idx[out] = ks[i], int32(i)
+		out++
+	}
+	rows := vec.TakeBatch(m.mem, c.Batch, idx)
+	defer rows.Release()
+	return m.table.Write(ctx, ks[:out], ops, rows)
 }
 
 // bagAcc is one distinct row of a bag-mode chunk: its first row and the
