@@ -18,4 +18,8 @@
 //     log; ROLLBACK (or an error that aborts the block and a later ROLLBACK)
 //     reverts them. Other sessions see changes as soon as each statement
 //     finishes (read uncommitted across sessions; documented in ARCHITECTURE.md).
+//  4. A table's changelog retains at most the changelog share of
+//     MemoryLimit plus one statement per concurrent writer: a statement on
+//     a table over it waits, before changing anything and without the write
+//     lock, until the views consumed it (backpressure.go).
 package engine
