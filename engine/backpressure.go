@@ -62,17 +62,21 @@ func (e *Engine) backlogged(id catalog.ObjectID) *stream.Changelog {
 
 // awaitBacklog waits until log retains at most half the changelog share,
 // asking the barrier loop for a barrier (which truncates what the views
-// have read) each time a reader moved. It stops waiting when no view runs
+// have read) each time the readers moved past chunks. It stops waiting when no view runs
 // any more (nothing would consume the log; a failed view closes its
 // subscriptions, see runView) or the log closes (the table was dropped).
 func (e *Engine) awaitBacklog(ctx context.Context, log *stream.Changelog) error {
 	target := e.shares.changelog / 2
 	for {
-		p := log.Backpressure(target)
+		p, read := log.Backpressure(target)
 		if p == nil || e.viewCount() == 0 {
 			return nil
 		}
-		e.kickBarrier()
+		if read > 0 {
+			// Only a barrier lets Truncate drop what the readers passed;
+			// none is asked for when they only read barriers since.
+			e.kickBarrier()
+		}
 		select {
 		case <-p:
 		case <-ctx.Done():

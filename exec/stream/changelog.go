@@ -129,19 +129,31 @@ func (l *Changelog) RetainedBytes() int64 {
 	return l.retained
 }
 
-// Backpressure returns nil when the log retains at most limit bytes or is
-// closed; otherwise a channel closed at the next change that may let a
-// Truncate free more or end the wait: a subscriber read an entry or closed,
-// a truncation, an append, or the log closing. A writer throttled by the
-// log's readers waits on it, asks for a truncation (the engine kicks its
-// barrier loop) and calls again; Backpressure itself never truncates.
-func (l *Changelog) Backpressure(limit int64) <-chan struct{} {
+// Backpressure returns a nil channel when the log retains at most limit
+// bytes or is closed. Otherwise it returns a channel closed at the next
+// change that may let a Truncate free more or end the wait (a subscriber
+// read an entry or closed, a truncation, an append, the log closing), and
+// read: the bytes of the chunks every subscriber has read, which a
+// truncation at a barrier injected now would free. A writer throttled by
+// the log's readers asks for a barrier (the engine kicks its barrier loop)
+// only when read > 0, so readers that just passed barriers do not cause a
+// storm of new ones; Backpressure itself never truncates.
+func (l *Changelog) Backpressure(limit int64) (wait <-chan struct{}, read int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed || l.retained <= limit {
-		return nil
+		return nil, 0
 	}
-	return l.progress
+	end := l.base + len(l.entries)
+	for s := range l.subs {
+		end = min(end, s.pos)
+	}
+	for _, m := range l.entries[:max(end-l.base, 0)] {
+		if c, ok := m.(*Chunk); ok {
+			read += chunkBytes(c)
+		}
+	}
+	return l.progress, read
 }
 
 // Release closes the log and releases the retained batches. Subscribers
