@@ -238,7 +238,7 @@ func (c *cachedOut[T]) column(mem memory.Allocator, news arrow.Array, idx []int3
 		dst[k] = 0
 		nulls++
 	}
-	return makeArray(c.dt, n, []*memory.Buffer{vb, buf}, nulls)
+	return vec.WrapBuffers(c.dt, n, []*memory.Buffer{vb, buf}, nil, nulls)
 }
 
 func (c *cachedOut[T]) reset() {
@@ -348,18 +348,4 @@ func appendResults(ctx *kernels.EvalContext, r kernels.GroupResulter, gs []uint3
 		}
 	}
 	return b.NewArray(), nil
-}
-
-// makeArray wraps buffers into an array of type dt and drops the local
-// buffer references.
-func makeArray(dt arrow.DataType, n int, bufs []*memory.Buffer, nulls int) arrow.Array {
-	data := array.NewData(dt, n, bufs, nil, nulls, 0)
-	for _, b := range bufs {
-		if b != nil {
-			b.Release()
-		}
-	}
-	arr := array.MakeFromData(data)
-	data.Release()
-	return arr
 }

@@ -123,7 +123,7 @@ func gatherFixed[T uint8 | uint16 | uint32 | uint64 | arrow.MonthDayNanoInterval
 		out[k] = vals[r.seg][r.row]
 		bitutil.SetBit(bits, k)
 	}
-	return finishArray(dt, n, []*memory.Buffer{bm, buf}, nulls)
+	return vec.WrapBuffersCompact(dt, n, []*memory.Buffer{bm, buf}, nil, nulls)
 }
 
 func gatherBinary(mem memory.Allocator, dt arrow.DataType, srcs []arrow.Array, refs []rowRef) (arrow.Array, error) {
@@ -172,7 +172,7 @@ func gatherBinary(mem memory.Allocator, dt arrow.DataType, srcs []arrow.Array, r
 		bitutil.SetBit(bits, k)
 	}
 	outOffs[n] = int32(pos)
-	return finishArray(dt, n, []*memory.Buffer{bm, ob, db}, nulls), nil
+	return vec.WrapBuffersCompact(dt, n, []*memory.Buffer{bm, ob, db}, nil, nulls), nil
 }
 
 // gatherGeneric covers the remaining types (bool, lists) through builders.
@@ -198,22 +198,4 @@ func gatherGeneric(mem memory.Allocator, dt arrow.DataType, t types.T, srcs []ar
 		types.AppendDatum(b, types.GetDatum(srcs[r.seg], int(r.row), t), t)
 	}
 	return b.NewArray()
-}
-
-// finishArray wraps buffers into an array (dropping an all-valid bitmap)
-// and releases the local buffer references.
-func finishArray(dt arrow.DataType, n int, bufs []*memory.Buffer, nulls int) arrow.Array {
-	if nulls == 0 {
-		bufs[0].Release()
-		bufs[0] = nil
-	}
-	data := array.NewData(dt, n, bufs, nil, nulls, 0)
-	for _, b := range bufs {
-		if b != nil {
-			b.Release()
-		}
-	}
-	arr := array.MakeFromData(data)
-	data.Release()
-	return arr
 }

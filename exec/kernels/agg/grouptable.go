@@ -817,7 +817,7 @@ func takeIntKeys[T int16 | int32 | int64](mem memory.Allocator, dt arrow.DataTyp
 		}
 	}
 	vb, nulls := keyValidity(mem, nullID, ids)
-	return makeArray(dt, len(ids), []*memory.Buffer{vb, buf}, nulls)
+	return vec.WrapBuffers(dt, len(ids), []*memory.Buffer{vb, buf}, nil, nulls)
 }
 
 func (t *GroupTable) takeBytesKeys(mem memory.Allocator, dt arrow.DataType, ids []uint32, size int) arrow.Array {
@@ -835,18 +835,5 @@ func (t *GroupTable) takeBytesKeys(mem memory.Allocator, dt arrow.DataType, ids 
 		o[k+1] = int32(end)
 	}
 	vb, nulls := keyValidity(mem, t.nullID, ids)
-	return makeArray(dt, len(ids), []*memory.Buffer{vb, offs, data}, nulls)
-}
-
-// makeArray wraps buffers into an array and drops the local references.
-func makeArray(dt arrow.DataType, n int, bufs []*memory.Buffer, nulls int) arrow.Array {
-	data := array.NewData(dt, n, bufs, nil, nulls, 0)
-	for _, b := range bufs {
-		if b != nil {
-			b.Release()
-		}
-	}
-	arr := array.MakeFromData(data)
-	data.Release()
-	return arr
+	return vec.WrapBuffers(dt, len(ids), []*memory.Buffer{vb, offs, data}, nil, nulls)
 }

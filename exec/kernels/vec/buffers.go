@@ -27,12 +27,16 @@ func newBitmap(mem memory.Allocator, n int) *memory.Buffer {
 	return b
 }
 
-// finish wraps buffers into an array and drops the local references.
+// finish wraps buffers into an array, dropping an all-valid bitmap.
 func finish(dt arrow.DataType, n int, bufs []*memory.Buffer, children []arrow.ArrayData, nulls int) arrow.Array {
-	if nulls == 0 && bufs[0] != nil {
-		bufs[0].Release()
-		bufs[0] = nil
-	}
+	return WrapBuffersCompact(dt, n, bufs, children, nulls)
+}
+
+// WrapBuffers wraps bufs (validity bitmap first, as arrow lays them out) and
+// children into an array of type dt with n rows and nulls null slots. It takes
+// over the caller's references: every non-nil buffer is released once the
+// array holds its own, so the caller must not release them again.
+func WrapBuffers(dt arrow.DataType, n int, bufs []*memory.Buffer, children []arrow.ArrayData, nulls int) arrow.Array {
 	data := array.NewData(dt, n, bufs, children, nulls, 0)
 	for _, b := range bufs {
 		if b != nil {
@@ -42,6 +46,16 @@ func finish(dt arrow.DataType, n int, bufs []*memory.Buffer, children []arrow.Ar
 	arr := array.MakeFromData(data)
 	data.Release()
 	return arr
+}
+
+// WrapBuffersCompact is WrapBuffers that first drops the validity bitmap
+// bufs[0] (releasing it and setting it to nil) when nulls is 0.
+func WrapBuffersCompact(dt arrow.DataType, n int, bufs []*memory.Buffer, children []arrow.ArrayData, nulls int) arrow.Array {
+	if nulls == 0 && bufs[0] != nil {
+		bufs[0].Release()
+		bufs[0] = nil
+	}
+	return WrapBuffers(dt, n, bufs, children, nulls)
 }
 
 // validity returns arr's validity bitmap and offset, or nil when arr has no nulls.
