@@ -114,6 +114,43 @@ type partSpill struct {
 	rowBuf []byte
 }
 
+// dirtyParts returns the partitions of parts (keyed by their own key) that
+// dirty selects, in key order: what a partition spill writes.
+func dirtyParts[P any](parts map[string]P, dirty func(P) bool) []P {
+	keys := make([]string, 0, len(parts))
+	for k, p := range parts {
+		if dirty(p) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	todo := make([]P, len(keys))
+	for i, k := range keys {
+		todo[i] = parts[k]
+	}
+	return todo
+}
+
+// writeSpillValues writes the values built in bld (one per key of ks, in
+// order) as a one-column batch of schema to t, and returns the bytes
+// written: the values plus the keys. It resets bld but does not release it;
+// what names the operator in the error.
+func writeSpillValues(ctx context.Context, t state.Table, schema *arrow.Schema, ks [][]byte, bld *array.BinaryBuilder, what string) (int64, error) {
+	arr := bld.NewArray()
+	written := int64(len(arr.(*array.Binary).ValueBytes()))
+	for _, k := range ks {
+		written += int64(len(k))
+	}
+	vals := array.NewRecordBatch(schema, []arrow.Array{arr}, int64(arr.Len()))
+	arr.Release()
+	err := t.Write(ctx, ks, nil, vals)
+	vals.Release()
+	if err != nil {
+		return 0, fmt.Errorf("stream: %s spill write: %w", what, err)
+	}
+	return written, nil
+}
+
 // WithSpill bounds the operator's memory: after a barrier, when its state
 // takes more than maxBytes, its partitions move to t (an empty table with
 // value schema TopNSpillSchema, owned by the operator from now on and
@@ -492,21 +529,7 @@ func (g *GroupTopN) afterBarrier(ctx context.Context, e uint64) error {
 // releases every partition.
 func (g *GroupTopN) spillAll(ctx context.Context) error {
 	sp := g.spill
-	var todo []*gtPart
-	for _, p := range g.parts {
-		if !p.stored || p.changed {
-			todo = append(todo, p)
-		}
-	}
-	slices.SortFunc(todo, func(a, b *gtPart) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return 0
-	})
+	todo := dirtyParts(g.parts, func(p *gtPart) bool { return !p.stored || p.changed })
 	var written, nparts int64
 	for len(todo) > 0 {
 		// One Write: up to topnSpillBatch partitions, cut once the values
@@ -540,19 +563,12 @@ func (g *GroupTopN) spillAll(ctx context.Context) error {
 			bld.Release()
 			return err
 		}
-		arr := bld.NewArray()
+		nb, err := writeSpillValues(ctx, sp.t, TopNSpillSchema(), ks, bld, "top-N")
 		bld.Release()
-		written += int64(len(arr.(*array.Binary).ValueBytes()))
-		for _, k := range ks {
-			written += int64(len(k))
-		}
-		vals := array.NewRecordBatch(TopNSpillSchema(), []arrow.Array{arr}, int64(arr.Len()))
-		arr.Release()
-		err = sp.t.Write(ctx, ks, nil, vals)
-		vals.Release()
 		if err != nil {
-			return fmt.Errorf("stream: top-N spill write: %w", err)
+			return err
 		}
+		written += nb
 		nparts += int64(n)
 		todo = todo[n:]
 	}

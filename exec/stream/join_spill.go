@@ -589,15 +589,11 @@ func (j *HashJoin) spillSide(ctx context.Context, x int) (int64, error) {
 			}
 			ks[k] = sp.keyBuf[off:end:end]
 		}
-		arr := bld.NewArray()
-		written += int64(len(sp.keyBuf) + len(arr.(*array.Binary).ValueBytes()))
-		vals := array.NewRecordBatch(JoinSpillSchema(), []arrow.Array{arr}, int64(arr.Len()))
-		arr.Release()
-		err := ss.t.Write(ctx, ks, nil, vals)
-		vals.Release()
+		nb, err := writeSpillValues(ctx, ss.t, JoinSpillSchema(), ks, bld, "join")
 		if err != nil {
-			return fmt.Errorf("stream: join spill write: %w", err)
+			return err
 		}
+		written += nb
 		buckets += int64(len(ks))
 		sp.keyBuf, sp.keyOff = sp.keyBuf[:0], sp.keyOff[:0]
 		return nil

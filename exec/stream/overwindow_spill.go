@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -279,13 +277,7 @@ func (w *OverWindow) afterBarrier(ctx context.Context, e uint64) error {
 // releases every partition.
 func (w *OverWindow) spillAll(ctx context.Context) error {
 	sp := w.spill
-	var todo []*owPart
-	for _, p := range w.parts {
-		if !p.stored || p.changed {
-			todo = append(todo, p)
-		}
-	}
-	slices.SortFunc(todo, func(a, b *owPart) int { return strings.Compare(a.key, b.key) })
+	todo := dirtyParts(w.parts, func(p *owPart) bool { return !p.stored || p.changed })
 	var written, nparts int64
 	for len(todo) > 0 {
 		inB := array.NewRecordBuilder(w.mem, sp.inSchema)
@@ -328,19 +320,12 @@ func (w *OverWindow) spillAll(ctx context.Context) error {
 			bld.Release()
 			return err
 		}
-		arr := bld.NewArray()
+		nb, err := writeSpillValues(ctx, sp.t, WindowSpillSchema(), ks, bld, "window")
 		bld.Release()
-		written += int64(len(arr.(*array.Binary).ValueBytes()))
-		for _, k := range ks {
-			written += int64(len(k))
-		}
-		vals := array.NewRecordBatch(WindowSpillSchema(), []arrow.Array{arr}, int64(arr.Len()))
-		arr.Release()
-		err = sp.t.Write(ctx, ks, nil, vals)
-		vals.Release()
 		if err != nil {
-			return fmt.Errorf("stream: window spill write: %w", err)
+			return err
 		}
+		written += nb
 		nparts += int64(n)
 		todo = todo[n:]
 	}
