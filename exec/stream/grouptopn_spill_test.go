@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -137,12 +138,37 @@ func runSpillTopN(t *testing.T, mem memory.Allocator, p topnPlan, tc topnSpillCa
 		outTs = append(append([]types.T(nil), p.ts...), types.Int8T)
 	}
 	var run topnRun
+	run.epochs = drainEpochs(t, g, outTs, func() { run.peak = max(run.peak, g.StateBytes()) })
+	require.Len(t, run.epochs, len(p.epochs))
+	run.stats = g.SpillStats()
+	require.NoError(t, g.Close())
+	return run
+}
+
+func memTopNTable(t *testing.T, mem memory.Allocator) state.Table {
+	return memSpillTable(t, TopNSpillSchema(), mem)
+}
+
+// memSpillTable is an in-memory spill table of the given value schema.
+func memSpillTable(t *testing.T, schema *arrow.Schema, mem memory.Allocator) state.Table {
+	tbl, err := state.NewMemoryTable(schema, mem)
+	require.NoError(t, err)
+	return tbl
+}
+
+// drainEpochs pulls op until its end and returns its output per epoch as
+// "op row" lines (the with/without-spill comparison of the spill tests);
+// afterBarrier, when set, runs after each barrier.
+func drainEpochs(t *testing.T, op interface {
+	Next(context.Context) (Message, error)
+}, outTs []types.T, afterBarrier func()) [][]string {
+	var epochs [][]string
 	var cur []string
 	for {
-		m, err := g.Next(t.Context())
+		m, err := op.Next(t.Context())
 		require.NoError(t, err)
 		if m == nil {
-			break
+			return epochs
 		}
 		switch m := m.(type) {
 		case *Chunk:
@@ -151,21 +177,13 @@ func runSpillTopN(t *testing.T, mem memory.Allocator, p topnPlan, tc topnSpillCa
 			}
 			m.Release()
 		case Barrier:
-			run.epochs = append(run.epochs, cur)
+			epochs = append(epochs, cur)
 			cur = nil
-			run.peak = max(run.peak, g.StateBytes())
+			if afterBarrier != nil {
+				afterBarrier()
+			}
 		}
 	}
-	require.Len(t, run.epochs, len(p.epochs))
-	run.stats = g.SpillStats()
-	require.NoError(t, g.Close())
-	return run
-}
-
-func memTopNTable(t *testing.T, mem memory.Allocator) state.Table {
-	tbl, err := state.NewMemoryTable(TopNSpillSchema(), mem)
-	require.NoError(t, err)
-	return tbl
 }
 
 // TestGroupTopNSpillRandom runs random changelogs (inserts, deletes,

@@ -131,24 +131,7 @@ func runSpillJoin(t *testing.T, mem memory.Allocator, p joinPlan, jt JoinType, c
 	defer func() { require.NoError(t, j.Close()) }()
 	outTs := append(append([]types.T(nil), p.tss[0]...), p.tss[1]...)
 	var run joinRun
-	var cur []string
-	for {
-		m, err := j.Next(t.Context())
-		require.NoError(t, err)
-		if m == nil {
-			break
-		}
-		switch m := m.(type) {
-		case *Chunk:
-			for i, line := range formatRows(m.Batch, outTs) {
-				cur = append(cur, m.Ops[i].String()+" "+line)
-			}
-			m.Release()
-		case Barrier:
-			run.epochs = append(run.epochs, cur)
-			cur = nil
-		}
-	}
+	run.epochs = drainEpochs(t, j, outTs, nil)
 	require.Len(t, run.epochs, len(p.epochs))
 	run.stats = j.SpillStats()
 	return run
@@ -211,9 +194,7 @@ func spillJoinCond(l, r []types.Datum) (bool, error) {
 func memSpillTables(t *testing.T, mem memory.Allocator) [2]state.Table {
 	var ts [2]state.Table
 	for s := range ts {
-		tbl, err := state.NewMemoryTable(JoinSpillSchema(), mem)
-		require.NoError(t, err)
-		ts[s] = tbl
+		ts[s] = memSpillTable(t, JoinSpillSchema(), mem)
 	}
 	return ts
 }

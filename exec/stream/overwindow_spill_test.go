@@ -67,25 +67,7 @@ func runSpillWindow(t *testing.T, mem memory.Allocator, p topnPlan, part []int, 
 		w.WithSpill(tbl, maxBytes)
 	}
 	var run topnRun
-	var cur []string
-	for {
-		m, err := w.Next(t.Context())
-		require.NoError(t, err)
-		if m == nil {
-			break
-		}
-		switch m := m.(type) {
-		case *Chunk:
-			for i, line := range formatRows(m.Batch, outTs) {
-				cur = append(cur, m.Ops[i].String()+" "+line)
-			}
-			m.Release()
-		case Barrier:
-			run.epochs = append(run.epochs, cur)
-			cur = nil
-			run.peak = max(run.peak, w.StateBytes())
-		}
-	}
+	run.epochs = drainEpochs(t, w, outTs, func() { run.peak = max(run.peak, w.StateBytes()) })
 	require.Len(t, run.epochs, len(p.epochs))
 	run.stats = w.SpillStats()
 	require.NoError(t, w.Close())
@@ -93,9 +75,7 @@ func runSpillWindow(t *testing.T, mem memory.Allocator, p topnPlan, part []int, 
 }
 
 func memWindowTable(t *testing.T, mem memory.Allocator) state.Table {
-	tbl, err := state.NewMemoryTable(WindowSpillSchema(), mem)
-	require.NoError(t, err)
-	return tbl
+	return memSpillTable(t, WindowSpillSchema(), mem)
 }
 
 // TestOverWindowSpillRandom runs the random changelogs of the top-N spill
