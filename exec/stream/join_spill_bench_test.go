@@ -8,11 +8,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
-
-	"github.com/sabotsql/sabotsql/storage/state"
-	"github.com/sabotsql/sabotsql/storage/state/backends"
 )
 
 // cycleSource replays its chunks as inserts, then as deletes, then as
@@ -62,21 +58,11 @@ func BenchmarkHashJoinSpill(b *testing.B) {
 	s, ts := int8Schema("k", "v")
 	var srcs [2]*cycleSource
 	for side := range srcs {
-		srcs[side] = &cycleSource{schema: s, every: 16}
-		for c := 0; c < 1024; c++ {
-			rows := make([]row, 1024)
-			for i := range rows {
-				k, v := rng.Int64N(keys), rng.Int64N(1000)
-				rows[i] = row{op: Insert, vals: []*int64{&k, &v}}
-			}
-			srcs[side].chunks = append(srcs[side].chunks, makeChunk(b, s, rows))
-		}
+		srcs[side] = &cycleSource{schema: s, every: 16, chunks: randomKVChunks(b, rng, s, 1024, keys)}
 	}
 	defer func() {
 		for _, src := range srcs {
-			for _, c := range src.chunks {
-				c.Release()
-			}
+			releaseChunks(src.chunks)
 		}
 	}()
 	for _, mode := range []string{"memory", "spill_memtable", "spill_columnar"} {
@@ -87,41 +73,14 @@ func BenchmarkHashJoinSpill(b *testing.B) {
 			j, err := NewHashJoin(srcs[0], srcs[1], ts, ts, []int{0}, []int{0}, InnerJoin)
 			require.NoError(b, err)
 			ctx := context.Background()
-			var tables [2]state.Table
-			switch mode {
-			case "spill_memtable":
-				for i := range tables {
-					tables[i], err = state.NewMemoryTable(JoinSpillSchema(), memory.DefaultAllocator)
-					require.NoError(b, err)
-				}
-			case "spill_columnar":
-				f := &backends.Factory{Dir: b.TempDir()}
-				defer f.Close()
-				for i, name := range []string{"left", "right"} {
-					tables[i], err = f.Open(ctx, state.BackendColumnar, name, JoinSpillSchema())
-					require.NoError(b, err)
-				}
-			}
-			if tables[0] != nil {
+			if tables := spillBenchTables(b, mode, JoinSpillSchema(), "left", "right"); tables != nil {
 				j.WithSpill(tables[0], tables[1], 16<<20)
 			}
 			defer j.Close()
 			b.ResetTimer()
 			cpu0 := processCPU(b)
-			rows, peak := 0, int64(0)
-			for rows < b.N*1024 {
-				m, err := j.Next(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				switch m := m.(type) {
-				case *Chunk:
-					m.Release()
-				case Barrier:
-					rows += 2 * 16 * 1024
-					peak = max(peak, j.StateBytes())
-				}
-			}
+			peak := int64(0)
+			rows := drainBench(b, ctx, j, 2*16*1024, func() { peak = max(peak, j.StateBytes()) })
 			cpu := processCPU(b) - cpu0
 			st := j.SpillStats()
 			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
