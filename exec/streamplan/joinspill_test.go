@@ -86,11 +86,8 @@ func (kvInputs) Ticks(context.Context) (stream.Executor, error) {
 // table, spills into them and gives the output of a join without; a cross
 // join gets none.
 func TestJoinSpillWiring(t *testing.T) {
-	cols := []catalog.Column{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
-	out := planner.Schema{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
-	scan := func(id catalog.ObjectID) *planner.Scan {
-		return &planner.Scan{Table: &catalog.Table{ID: id, Name: fmt.Sprint("t", id), Columns: cols}, Cols: []int{0, 1}, Out: out}
-	}
+	scan := kvScan
+	out := kvScan(1).Out
 	plan := func(keyed bool) *planner.Join {
 		j := &planner.Join{Kind: planner.JoinFull, Left: scan(1), Right: scan(2), Out: append(append(planner.Schema{}, out...), out...)}
 		if keyed {
@@ -100,42 +97,17 @@ func TestJoinSpillWiring(t *testing.T) {
 		return j
 	}
 	run := func(b *Builder, n planner.Node) [][]string {
-		res, err := b.Build(t.Context(), n)
-		require.NoError(t, err)
-		defer func() { require.NoError(t, res.Root.Close()) }()
-		var epochs [][]string
-		var cur []string
-		for {
-			m, err := res.Root.Next(t.Context())
-			require.NoError(t, err)
-			if m == nil {
-				return epochs
-			}
-			switch m := m.(type) {
-			case *stream.Chunk:
-				for i := range m.Ops {
-					row := m.Ops[i].String()
-					for c := 0; c < int(m.Batch.NumCols()); c++ {
-						row += " " + m.Batch.Column(c).ValueStr(i)
-					}
-					cur = append(cur, row)
-				}
-				m.Release()
-			case stream.Barrier:
-				sort.Strings(cur)
-				epochs = append(epochs, cur)
-				cur = nil
-			}
+		epochs := runPlan(t, b, n)
+		for _, e := range epochs {
+			sort.Strings(e)
 		}
+		return epochs
 	}
 	env := &exec.Env{Eval: &kernels.EvalContext{Mem: memory.DefaultAllocator}}
 	want := run(&Builder{Env: env, In: kvInputs{}}, plan(true))
 	require.Len(t, want, 4)
 	var roles []string
-	states := func(_ context.Context, role string, vs *arrow.Schema) (state.Table, error) {
-		roles = append(roles, role)
-		return state.NewMemoryTable(vs, memory.DefaultAllocator)
-	}
+	states := memStates(&roles)
 	b := &Builder{Env: env, In: kvInputs{}, States: states, SpillBytes: 1}
 	require.Equal(t, want, run(b, plan(true)))
 	require.Equal(t, []string{"join1_left", "join1_right"}, roles)
@@ -150,4 +122,20 @@ func TestJoinSpillWiring(t *testing.T) {
 	run(b, plan(false))
 	require.Empty(t, roles, "a cross join does not spill")
 	require.Empty(t, b.SpillingJoins)
+}
+
+// kvScan scans kvInputs' table id (k int8, v int8).
+func kvScan(id catalog.ObjectID) *planner.Scan {
+	cols := []catalog.Column{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
+	out := planner.Schema{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
+	return &planner.Scan{Table: &catalog.Table{ID: id, Name: fmt.Sprint("t", id), Columns: cols}, Cols: []int{0, 1}, Out: out}
+}
+
+// memStates is a Builder.States that opens in-memory tables and appends
+// each role asked for to *roles.
+func memStates(roles *[]string) func(context.Context, string, *arrow.Schema) (state.Table, error) {
+	return func(_ context.Context, role string, vs *arrow.Schema) (state.Table, error) {
+		*roles = append(*roles, role)
+		return state.NewMemoryTable(vs, memory.DefaultAllocator)
+	}
 }

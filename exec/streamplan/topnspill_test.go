@@ -1,29 +1,23 @@
 package streamplan
 
 import (
-	"context"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sabotsql/sabotsql/exec"
 	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/exec/stream"
-	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
-	"github.com/sabotsql/sabotsql/storage/state"
 )
 
 // TestTopNSpillWiring: with States, DISTINCT ON (a group top-N) gets a
 // table, spills into it (budget 1 byte) and gives the output of a plan
 // without.
 func TestTopNSpillWiring(t *testing.T) {
-	cols := []catalog.Column{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
-	out := planner.Schema{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
-	scan := &planner.Scan{Table: &catalog.Table{ID: 1, Name: "t1", Columns: cols}, Cols: []int{0, 1}, Out: out}
+	scan := kvScan(1)
 	k := &planner.ColRef{Idx: 0, T: types.Int8T}
 	v := &planner.ColRef{Idx: 1, T: types.Int8T}
 	plan := &planner.Distinct{On: []planner.Expr{k},
@@ -34,10 +28,7 @@ func TestTopNSpillWiring(t *testing.T) {
 	require.Len(t, want, 4)
 	require.NotEmpty(t, want[3])
 	var roles []string
-	states := func(_ context.Context, role string, vs *arrow.Schema) (state.Table, error) {
-		roles = append(roles, role)
-		return state.NewMemoryTable(vs, memory.DefaultAllocator)
-	}
+	states := memStates(&roles)
 	b := &Builder{Env: env, In: kvInputs{}, States: states, SpillBytes: 1}
 	require.Equal(t, want, run(b))
 	require.Equal(t, []string{"topn1"}, roles)
@@ -82,9 +73,8 @@ func runPlan(t *testing.T, b *Builder, n planner.Node) [][]string {
 // (row_number() OVER (PARTITION BY k ORDER BY v)) gets a table, spills
 // into it (budget 1 byte) and gives the output of a plan without.
 func TestWindowSpillWiring(t *testing.T) {
-	cols := []catalog.Column{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
-	out := planner.Schema{{Name: "k", T: types.Int8T}, {Name: "v", T: types.Int8T}}
-	scan := &planner.Scan{Table: &catalog.Table{ID: 1, Name: "t1", Columns: cols}, Cols: []int{0, 1}, Out: out}
+	scan := kvScan(1)
+	out := scan.Out
 	k := &planner.ColRef{Idx: 0, T: types.Int8T}
 	v := &planner.ColRef{Idx: 1, T: types.Int8T}
 	plan := &planner.Window{Input: scan,
@@ -95,10 +85,7 @@ func TestWindowSpillWiring(t *testing.T) {
 	require.Len(t, want, 4)
 	require.NotEmpty(t, want[3])
 	var roles []string
-	states := func(_ context.Context, role string, vs *arrow.Schema) (state.Table, error) {
-		roles = append(roles, role)
-		return state.NewMemoryTable(vs, memory.DefaultAllocator)
-	}
+	states := memStates(&roles)
 	b := &Builder{Env: env, In: kvInputs{}, States: states, SpillBytes: 1}
 	require.Equal(t, want, runPlan(t, b, plan))
 	require.Equal(t, []string{"window1"}, roles)
