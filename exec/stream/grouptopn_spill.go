@@ -163,37 +163,55 @@ func writeSpillValues(ctx context.Context, t state.Table, schema *arrow.Schema, 
 // state.RowCodec cannot encode disables spilling (logged at Debug); t is
 // still closed by Close.
 func (g *GroupTopN) WithSpill(t state.Table, maxBytes int64) *GroupTopN {
-	sp := &partSpill{t: t, maxBytes: maxBytes, inSchema: g.input.Schema(), absent: map[string]struct{}{}}
-	g.spill = sp
-	if t == nil {
-		return g
-	}
-	if !t.ValueSchema().Equal(TopNSpillSchema()) {
-		sp.err = pgerror.Internal("stream: top-N spill table schema %s, want %s", t.ValueSchema(), TopNSpillSchema())
-		return g
-	}
-	codec, err := state.NewRowCodec(sp.inSchema)
-	if err != nil {
-		slog.Debug("stream: group top-N does not spill", "err", err)
-		return g
-	}
-	sp.codec = codec
-	sp.active = true
+	g.spill = newPartSpill(t, maxBytes, g.input.Schema(), nil, TopNSpillSchema(), "top-N", "group top-N")
 	return g
 }
 
+// newPartSpill is the partition spill of an operator with input schema in
+// (and, when out is not nil, output rows of schema out) into t, whose value
+// schema must be want. A wrong schema is kept as the error start reports; a
+// column type state.RowCodec cannot encode leaves spilling off. what names
+// the spill in errors, name the operator in the log.
+func newPartSpill(t state.Table, maxBytes int64, in, out, want *arrow.Schema, what, name string) *partSpill {
+	sp := &partSpill{t: t, maxBytes: maxBytes, inSchema: in, absent: map[string]struct{}{}}
+	if t == nil {
+		return sp
+	}
+	if !t.ValueSchema().Equal(want) {
+		sp.err = pgerror.Internal("stream: %s spill table schema %s, want %s", what, t.ValueSchema(), want)
+		return sp
+	}
+	codec, err := state.NewRowCodec(sp.inSchema)
+	if err == nil && out != nil {
+		sp.outCodec, err = state.NewRowCodec(out)
+	}
+	if err != nil {
+		slog.Debug("stream: "+name+" does not spill", "err", err)
+		return sp
+	}
+	sp.codec = codec
+	sp.active = true
+	return sp
+}
+
 // SpillStats reports the operator's spilling.
-func (g *GroupTopN) SpillStats() PartitionSpillStats {
-	if g.spill == nil {
+func (g *GroupTopN) SpillStats() PartitionSpillStats { return g.spill.report() }
+
+// report is the spill's statistics (zero for a nil spill).
+func (sp *partSpill) report() PartitionSpillStats {
+	if sp == nil {
 		return PartitionSpillStats{}
 	}
-	st := g.spill.stats
-	st.Active = g.spill.active
+	st := sp.stats
+	st.Active = sp.active
 	return st
 }
 
 // spilling reports whether lookups and spills are on.
-func (g *GroupTopN) spilling() bool { return g.spill != nil && g.spill.active && !g.spill.closed }
+func (g *GroupTopN) spilling() bool { return g.spill.on() }
+
+// on reports whether lookups and spills are on (false for a nil spill).
+func (sp *partSpill) on() bool { return sp != nil && sp.active && !sp.closed }
 
 // spillStart runs before the first message: it reports a misconfiguration
 // and empties a table that already holds partitions.

@@ -56,40 +56,15 @@ func WindowSpillSchema() *arrow.Schema {
 // Warn). A column type state.RowCodec cannot encode (input or output)
 // disables spilling (logged at Debug); t is still closed by Close.
 func (w *OverWindow) WithSpill(t state.Table, maxBytes int64) *OverWindow {
-	sp := &partSpill{t: t, maxBytes: maxBytes, inSchema: w.input.Schema(), absent: map[string]struct{}{}}
-	w.spill = sp
-	if t == nil {
-		return w
-	}
-	if !t.ValueSchema().Equal(WindowSpillSchema()) {
-		sp.err = pgerror.Internal("stream: window spill table schema %s, want %s", t.ValueSchema(), WindowSpillSchema())
-		return w
-	}
-	codec, err := state.NewRowCodec(sp.inSchema)
-	if err == nil {
-		sp.outCodec, err = state.NewRowCodec(w.schema)
-	}
-	if err != nil {
-		slog.Debug("stream: window does not spill", "err", err)
-		return w
-	}
-	sp.codec = codec
-	sp.active = true
+	w.spill = newPartSpill(t, maxBytes, w.input.Schema(), w.schema, WindowSpillSchema(), "window", "window")
 	return w
 }
 
 // SpillStats reports the operator's spilling.
-func (w *OverWindow) SpillStats() PartitionSpillStats {
-	if w.spill == nil {
-		return PartitionSpillStats{}
-	}
-	st := w.spill.stats
-	st.Active = w.spill.active
-	return st
-}
+func (w *OverWindow) SpillStats() PartitionSpillStats { return w.spill.report() }
 
 // spilling reports whether lookups and spills are on.
-func (w *OverWindow) spilling() bool { return w.spill != nil && w.spill.active && !w.spill.closed }
+func (w *OverWindow) spilling() bool { return w.spill.on() }
 
 // applySpilling boxes and keys c's rows, loads the spilled partitions they
 // need, then applies them.
