@@ -531,12 +531,18 @@ func (sp *partSpill) decodePart(p *gtPart, rb *array.RecordBuilder, src []byte, 
 // afterBarrier runs when barrier e has been handled: it spills when the
 // state exceeds the budget and commits the table at e.
 func (g *GroupTopN) afterBarrier(ctx context.Context, e uint64) error {
-	sp := g.spill
+	return g.spill.afterBarrier(ctx, e, func() bool { return g.StateBytes() > g.spill.maxBytes && len(g.parts) > 0 }, g.spillAll)
+}
+
+// afterBarrier writes the pending deletions, runs spillAll when over
+// (asked after that) says the state exceeds the budget, and commits the
+// table at e: an operator's afterBarrier.
+func (sp *partSpill) afterBarrier(ctx context.Context, e uint64, over func() bool, spillAll func(context.Context) error) error {
 	if err := sp.flushPending(ctx); err != nil {
 		return err
 	}
-	if g.StateBytes() > sp.maxBytes && len(g.parts) > 0 {
-		if err := g.spillAll(ctx); err != nil {
+	if over() {
+		if err := spillAll(ctx); err != nil {
 			return err
 		}
 	}

@@ -236,16 +236,7 @@ func (sp *partSpill) decodeWindowPart(inB, outB *array.RecordBuilder, src []byte
 // afterBarrier runs after barrier e's output is queued: it spills when the
 // state exceeds the budget and commits the table at e.
 func (w *OverWindow) afterBarrier(ctx context.Context, e uint64) error {
-	sp := w.spill
-	if err := sp.flushPending(ctx); err != nil {
-		return err
-	}
-	if w.StateBytes() > sp.maxBytes && len(w.parts) > 0 {
-		if err := w.spillAll(ctx); err != nil {
-			return err
-		}
-	}
-	return sp.commit(ctx, e)
+	return w.spill.afterBarrier(ctx, e, func() bool { return w.StateBytes() > w.spill.maxBytes && len(w.parts) > 0 }, w.spillAll)
 }
 
 // spillAll writes the new and changed partitions (in key order) and
