@@ -156,6 +156,23 @@ func memSpillTable(t *testing.T, schema *arrow.Schema, mem memory.Allocator) sta
 	return tbl
 }
 
+// requirePartSpillMatch requires the spilling run got (under budget) to give
+// the output of the in-memory run want, to be active, to spill under a
+// 1-byte budget (and then to load partitions back when reload), and mem
+// to be empty afterwards.
+func requirePartSpillMatch(t *testing.T, mem *memory.CheckedAllocator, want, got topnRun, budget int64, reload bool, msgAndArgs ...any) {
+	t.Helper()
+	require.Equal(t, want.epochs, got.epochs, msgAndArgs...)
+	require.True(t, got.stats.Active)
+	if budget == 1 {
+		require.Positive(t, got.stats.Spills)
+		if reload {
+			require.Positive(t, got.stats.LoadedPartitions)
+		}
+	}
+	mem.AssertSize(t, 0)
+}
+
 // drainEpochs pulls op until its end and returns its output per epoch as
 // "op row" lines (the with/without-spill comparison of the spill tests);
 // afterBarrier, when set, runs after each barrier.
@@ -206,15 +223,7 @@ func TestGroupTopNSpillRandom(t *testing.T) {
 					want := runSpillTopN(t, mem, p, tc, fn, limit, emitRank, nil, 0)
 					budget := []int64{1, 8 << 10, 1}[iter]
 					got := runSpillTopN(t, mem, p, tc, fn, limit, emitRank, memTopNTable(t, mem), budget)
-					require.Equal(t, want.epochs, got.epochs, "seed %d iter %d limit %d rank %v", seed, iter, limit, emitRank)
-					require.True(t, got.stats.Active)
-					if budget == 1 {
-						require.Positive(t, got.stats.Spills)
-						if len(p.epochs) > 1 && tc.part != nil {
-							require.Positive(t, got.stats.LoadedPartitions)
-						}
-					}
-					mem.AssertSize(t, 0)
+					requirePartSpillMatch(t, mem, want, got, budget, len(p.epochs) > 1 && tc.part != nil, "seed %d iter %d limit %d rank %v", seed, iter, limit, emitRank)
 				}
 			})
 		}
