@@ -79,6 +79,9 @@ type mview struct {
 	// its joins with spill tables.
 	spilling      []*stream.HashAggregate
 	spillingJoins []*stream.HashJoin
+	// spillingParts are its group top-N and OVER-window operators with
+	// spill tables.
+	spillingParts []partSpiller
 	// spillTables are the state tables the view's operators spill to
 	// (owned and closed by those operators); their sizes count in the
 	// view's state size.
@@ -155,7 +158,9 @@ func (e *Engine) barrierLoop(ctx context.Context, interval time.Duration) {
 		e.st.mu.RLock()
 		n := len(e.st.views)
 		e.st.mu.RUnlock()
-		if n == 0 {
+		if n == 0 && !e.logsRetain() {
+			// Without views, barriers only serve to trim what tables
+			// logged while their last view was being dropped.
 			continue
 		}
 		e.writeMu.Lock()
@@ -172,6 +177,18 @@ func (e *Engine) barrierLoop(ctx context.Context, interval time.Duration) {
 			continue
 		}
 	}
+}
+
+// logsRetain reports whether a table's changelog holds entries.
+func (e *Engine) logsRetain() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, ts := range e.tables {
+		if ts.log != nil && ts.log.RetainedBytes() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // truncateLogs drops changelog entries every reader has passed (writeMu held).
@@ -571,7 +588,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{}), backend: backend, late: in.late, dlq: in.dlq, spilling: b.Spilling,
-		spillingJoins: b.SpillingJoins, spillTables: spillTables, stateName: stateName, subs: in.subs}
+		spillingJoins: b.SpillingJoins, spillingParts: partSpillers(b), spillTables: spillTables, stateName: stateName, subs: in.subs}
 	s.e.st.mu.Lock()
 	s.e.st.views[def.ID] = v
 	s.e.st.mu.Unlock()
@@ -664,6 +681,12 @@ func (v *mview) stop(log *slog.Logger) {
 		if st := j.SpillStats(); st.Active {
 			log.Info("materialized view join spill", "view", v.def.Name, "join", i+1,
 				"spills", st.Spills, "spilled_buckets", st.SpilledBuckets, "loaded_buckets", st.LoadedBuckets)
+		}
+	}
+	for i, p := range v.spillingParts {
+		if st := p.SpillStats(); st.Active {
+			log.Info("materialized view partition spill", "view", v.def.Name, "operator", i+1,
+				"spills", st.Spills, "spilled_partitions", st.SpilledPartitions, "loaded_partitions", st.LoadedPartitions)
 		}
 	}
 	if v.dlq != nil {
@@ -1043,4 +1066,21 @@ func (v *mview) stateStats() state.Stats {
 		st.DiskBytes += x.DiskBytes
 	}
 	return st
+}
+
+// partSpiller is a spilling operator keyed by partition (group top-N,
+// OVER window).
+type partSpiller interface {
+	SpillStats() stream.PartitionSpillStats
+}
+
+func partSpillers(b *streamplan.Builder) []partSpiller {
+	var ps []partSpiller
+	for _, g := range b.SpillingTopN {
+		ps = append(ps, g)
+	}
+	for _, w := range b.SpillingWindows {
+		ps = append(ps, w)
+	}
+	return ps
 }

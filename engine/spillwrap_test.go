@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -87,4 +89,55 @@ func TestJoinSpill(t *testing.T) {
 	st := v.spillingJoins[0].SpillStats()
 	require.Positive(t, st.Spills)
 	require.Positive(t, st.LoadedBuckets)
+}
+
+// TestTopNSpill: a per-partition top-2 view over 50K partitions spills its
+// partitions under a small share and equals the batch query.
+func TestTopNSpill(t *testing.T) {
+	e, err := Open(context.Background(), Options{DataDir: t.TempDir(), AggregateMemory: 1 << 20})
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	s, err := e.Session("sabot", "sabot", nil)
+	require.NoError(t, err)
+	query(t, s, "CREATE TABLE t (k int, v int)")
+	const view = `SELECT k, v, rn FROM (SELECT k, v, row_number() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM t) x WHERE rn <= 2`
+	query(t, s, "CREATE MATERIALIZED VIEW top2 AS "+view)
+	for i := 0; i < 3; i++ {
+		query(t, s, fmt.Sprintf("INSERT INTO t SELECT g %% 50000, g * 7 %% 1000 + %d FROM generate_series(1, 100000) g", i))
+		query(t, s, "FLUSH")
+	}
+	query(t, s, "DELETE FROM t WHERE v % 5 = 0")
+	query(t, s, "FLUSH")
+	got := query(t, s, "SELECT * FROM top2 ORDER BY k, rn")
+	query(t, s, "SET query_memory_limit = '2GB'")
+	want := query(t, s, view+" ORDER BY k, rn")
+	require.Len(t, want, 100000)
+	require.Equal(t, want, got)
+	var v *mview
+	e.st.mu.Lock()
+	for _, x := range e.st.views {
+		v = x
+	}
+	e.st.mu.Unlock()
+	require.NotNil(t, v)
+	require.Len(t, v.spillingParts, 1)
+	query(t, s, "DROP MATERIALIZED VIEW top2")
+	st := v.spillingParts[0].SpillStats()
+	require.Positive(t, st.Spills)
+	require.Positive(t, st.LoadedPartitions)
+}
+
+// TestLogsTrimmedWithoutViews: a table whose last view was dropped does
+// not keep logging changes forever: the barrier loop trims its changelog.
+func TestLogsTrimmedWithoutViews(t *testing.T) {
+	e, err := Open(context.Background(), Options{BarrierInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	s, err := e.Session("sabot", "sabot", nil)
+	require.NoError(t, err)
+	query(t, s, "CREATE TABLE t (k int)")
+	query(t, s, "CREATE MATERIALIZED VIEW c AS SELECT count(*) FROM t")
+	query(t, s, "DROP MATERIALIZED VIEW c")
+	query(t, s, "INSERT INTO t SELECT g FROM generate_series(1, 1000) g")
+	require.Eventually(t, func() bool { return !e.logsRetain() }, 30*time.Second, 5*time.Millisecond)
 }
