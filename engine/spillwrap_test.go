@@ -13,12 +13,7 @@ import (
 // an append-only table) spill like plain ones, and the spilled views agree
 // with the batch engine.
 func TestWrappedAggregatesSpill(t *testing.T) {
-	dir := t.TempDir()
-	e, err := Open(context.Background(), Options{DataDir: dir, AggregateMemory: 1 << 20})
-	require.NoError(t, err)
-	t.Cleanup(func() { e.Close() })
-	s, err := e.Session("sabot", "sabot", nil)
-	require.NoError(t, err)
+	e, s := spillEngine(t)
 	query(t, s, "CREATE TABLE t (k int, v int) APPEND ONLY")
 	const view = `SELECT k, sum(v) FILTER (WHERE v % 3 = 0) AS f, round(ewma(v::float8, 0.5)::numeric, 6) AS e, count(*) AS c FROM t GROUP BY k`
 	query(t, s, "CREATE MATERIALIZED VIEW w AS "+view)
@@ -31,13 +26,7 @@ func TestWrappedAggregatesSpill(t *testing.T) {
 	want := query(t, s, view+" ORDER BY k")
 	require.Len(t, want, 100000)
 	require.Equal(t, want, got)
-	var v *mview
-	e.st.mu.Lock()
-	for _, x := range e.st.views {
-		v = x
-	}
-	e.st.mu.Unlock()
-	require.NotNil(t, v)
+	v := onlyView(t, e)
 	require.Len(t, v.spilling, 1)
 	query(t, s, "DROP MATERIALIZED VIEW w") // stops the dataflow: its counters are final
 	st := v.spilling[0].SpillStats()
@@ -49,11 +38,7 @@ func TestWrappedAggregatesSpill(t *testing.T) {
 // spills its join state under a small share, equals the batch query, and
 // the spilled state counts in the view's state size.
 func TestJoinSpill(t *testing.T) {
-	e, err := Open(context.Background(), Options{DataDir: t.TempDir(), AggregateMemory: 1 << 20})
-	require.NoError(t, err)
-	t.Cleanup(func() { e.Close() })
-	s, err := e.Session("sabot", "sabot", nil)
-	require.NoError(t, err)
+	e, s := spillEngine(t)
 	query(t, s, "CREATE TABLE a (k int, x int)")
 	query(t, s, "CREATE TABLE b (k int, y text)")
 	const view = `SELECT a.k AS ak, b.k AS bk, x, y FROM a FULL JOIN b ON a.k = b.k`
@@ -71,13 +56,7 @@ func TestJoinSpill(t *testing.T) {
 	want := query(t, s, view+" ORDER BY ak, bk, x, y")
 	require.Greater(t, len(want), 70000)
 	require.Equal(t, want, got)
-	var v *mview
-	e.st.mu.Lock()
-	for _, x := range e.st.views {
-		v = x
-	}
-	e.st.mu.Unlock()
-	require.NotNil(t, v)
+	v := onlyView(t, e)
 	require.Len(t, v.spillingJoins, 1)
 	require.Len(t, v.spillTables, 2)
 	all := v.stateStats()
@@ -94,11 +73,7 @@ func TestJoinSpill(t *testing.T) {
 // TestTopNSpill: a per-partition top-2 view over 50K partitions spills its
 // partitions under a small share and equals the batch query.
 func TestTopNSpill(t *testing.T) {
-	e, err := Open(context.Background(), Options{DataDir: t.TempDir(), AggregateMemory: 1 << 20})
-	require.NoError(t, err)
-	t.Cleanup(func() { e.Close() })
-	s, err := e.Session("sabot", "sabot", nil)
-	require.NoError(t, err)
+	e, s := spillEngine(t)
 	query(t, s, "CREATE TABLE t (k int, v int)")
 	const view = `SELECT k, v, rn FROM (SELECT k, v, row_number() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM t) x WHERE rn <= 2`
 	query(t, s, "CREATE MATERIALIZED VIEW top2 AS "+view)
@@ -113,13 +88,7 @@ func TestTopNSpill(t *testing.T) {
 	want := query(t, s, view+" ORDER BY k, rn")
 	require.Len(t, want, 100000)
 	require.Equal(t, want, got)
-	var v *mview
-	e.st.mu.Lock()
-	for _, x := range e.st.views {
-		v = x
-	}
-	e.st.mu.Unlock()
-	require.NotNil(t, v)
+	v := onlyView(t, e)
 	require.Len(t, v.spillingParts, 1)
 	query(t, s, "DROP MATERIALIZED VIEW top2")
 	st := v.spillingParts[0].SpillStats()
@@ -140,4 +109,28 @@ func TestLogsTrimmedWithoutViews(t *testing.T) {
 	query(t, s, "DROP MATERIALIZED VIEW c")
 	query(t, s, "INSERT INTO t SELECT g FROM generate_series(1, 1000) g")
 	require.Eventually(t, func() bool { return !e.logsRetain() }, 30*time.Second, 5*time.Millisecond)
+}
+
+// spillEngine opens an engine with a data directory and a 1 MiB aggregate
+// share, so views' operators spill early.
+func spillEngine(t *testing.T) (*Engine, *Session) {
+	t.Helper()
+	e, err := Open(context.Background(), Options{DataDir: t.TempDir(), AggregateMemory: 1 << 20})
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	s, err := e.Session("sabot", "sabot", nil)
+	require.NoError(t, err)
+	return e, s
+}
+
+// onlyView is the engine's one materialized view.
+func onlyView(t *testing.T, e *Engine) *mview {
+	t.Helper()
+	e.st.mu.Lock()
+	defer e.st.mu.Unlock()
+	require.Len(t, e.st.views, 1)
+	for _, v := range e.st.views {
+		return v
+	}
+	return nil
 }
