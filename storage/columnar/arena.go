@@ -8,7 +8,7 @@ type aref uint64
 
 const (
 	arenaFirstChunk = 4 << 10 // a small table costs a few KiB, not a MiB
-	arenaMaxChunk   = 1 << 20
+	arenaMaxChunk   = 8 << 20
 	// Items larger than this get a chunk of their own, so a big write
 	// does not waste the tail of the current chunk.
 	arenaBigItem = arenaMaxChunk / 4
@@ -47,6 +47,7 @@ func (a *arena) alloc(n int) (aref, []byte) {
 	size := max(a.next, n)
 	a.next = min(a.next*2, arenaMaxChunk)
 	a.chunks = append(a.chunks, make([]byte, n, size))
+	adviseHuge(unsafe.Pointer(unsafe.SliceData(a.chunks[len(a.chunks)-1])), uintptr(size))
 	a.size += int64(size)
 	a.cur = len(a.chunks) - 1
 	return aref(uint64(a.cur) << 32), a.chunks[a.cur][:n:n]

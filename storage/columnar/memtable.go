@@ -57,7 +57,7 @@ const inlineKey = 16
 
 // entPage is the number of entries per page of memtable.pages.
 const (
-	entPageShift = 10
+	entPageShift = 16
 	entPage      = 1 << entPageShift
 )
 
@@ -150,9 +150,11 @@ func (m *memtable) newEntry(k []byte) uint32 {
 			c = 16
 		}
 		m.pages = append(m.pages, make([]memEntry, 0, c))
+		adviseHugeEntries(m.pages[p])
 	}
 	if pg := m.pages[p]; len(pg) == cap(pg) {
 		m.pages[p] = append(make([]memEntry, 0, min(2*cap(pg), entPage)), pg...)
+		adviseHugeEntries(m.pages[p])
 	}
 	m.pages[p] = append(m.pages[p], memEntry{})
 	m.n++
@@ -317,4 +319,10 @@ func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMe
 	m.order = nil // the frozen memtable keeps its own order
 	fm := &frozenMem{m: m, ord: live, maxEpoch: maxEpoch, bytes: max(m.bytes-next.bytes, 0)}
 	return fm, next, touched
+}
+
+// adviseHugeEntries asks for huge pages under a large entry page (lookups
+// touch entries at random).
+func adviseHugeEntries(pg []memEntry) {
+	adviseHuge(unsafe.Pointer(unsafe.SliceData(pg)), uintptr(cap(pg))*unsafe.Sizeof(memEntry{}))
 }

@@ -202,6 +202,7 @@ func (x *Index[E]) grow() {
 	}
 	old := x.slots
 	x.slots = make([]slot[E], size)
+	adviseHuge(unsafe.Pointer(unsafe.SliceData(x.slots)), uintptr(size)*unsafe.Sizeof(x.slots[0]))
 	for _, s := range old {
 		if s.h > tomb {
 			x.insert(s.h, s.e)
