@@ -35,7 +35,8 @@ type block struct {
 	tombs  []byte // bitmap, least significant bit first
 	voffs  []byte // n+1 little-endian int32 offsets into vdata
 	vdata  []byte
-	size   int64 // bytes charged to the budget while cached
+	data   []byte // the whole block, which the fields above alias
+	size   int64  // bytes charged to the budget while cached
 }
 
 func offAt(offs []byte, i int) int { return int(int32(binary.LittleEndian.Uint32(offs[4*i:]))) }
@@ -221,6 +222,7 @@ func decodeBlock(data []byte) (*block, error) {
 	if err := checkOffsets(b.voffs, n, len(b.vdata)); err != nil {
 		return nil, fmt.Errorf("val column: %w", err)
 	}
+	b.data = data
 	b.size = int64(len(data)) + 128
 	return b, nil
 }

@@ -41,19 +41,22 @@ func (c *blockCache) get(k cacheKey) *block {
 	return nil
 }
 
-func (c *blockCache) put(k cacheKey, b *block) {
+// put caches b under k and reports whether it did (false: the block is
+// already cached or does not fit, and the cache keeps no reference to b).
+func (c *blockCache) put(k cacheKey, b *block) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[k]; ok {
-		return
+		return false
 	}
 	for (c.max > 0 && c.used+b.size > c.max) || !c.budget.TryReserve(b.size) {
 		if !c.evictOneLocked() {
-			return
+			return false
 		}
 	}
 	c.used += b.size
 	c.entries[k] = c.lru.PushFront(&cacheEntry{k: k, b: b})
+	return true
 }
 
 func (c *blockCache) evictOneLocked() bool {

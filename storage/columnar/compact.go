@@ -134,7 +134,19 @@ func (t *Table) compactWindow(ctx context.Context, lo, hi int) error {
 	}
 	its := make([]entryIter, len(inputs))
 	for i, r := range inputs {
-		its[i] = runIter(r, func(r *run, i int) (*block, error) { return r.readBlock(i) })
+		// Two buffers per input, used in turn: the merger's current key
+		// may alias the block an iterator just left, never an older one
+		// (a key's versions never straddle blocks).
+		var bufs [2][]byte
+		turn := 0
+		its[i] = runIter(r, func(r *run, i int) (*block, error) {
+			b, err := r.readBlockInto(i, bufs[turn])
+			if err != nil {
+				return nil, err
+			}
+			bufs[turn], turn = b.data[:0], 1-turn
+			return b, nil
+		})
 		if err := its[i].seek(nil); err != nil {
 			w.abort()
 			return err

@@ -325,10 +325,19 @@ func (r *run) findBlock(k []byte) int {
 	return i
 }
 
-// readBlock reads, verifies and decodes block i.
-func (r *run) readBlock(i int) (*block, error) {
+// readBlock reads, verifies and decodes block i into a new buffer.
+func (r *run) readBlock(i int) (*block, error) { return r.readBlockInto(i, nil) }
+
+// readBlockInto is readBlock reading into buf when it is large enough (the
+// block then aliases buf: the caller must not reuse buf while the block or
+// any slice of it is in use).
+func (r *run) readBlockInto(i int, buf []byte) (*block, error) {
 	h := r.index[i]
-	data := make([]byte, h.length)
+	data := buf
+	if cap(data) < int(h.length) {
+		data = make([]byte, h.length)
+	}
+	data = data[:h.length]
 	if _, err := r.f.ReadAt(data, int64(h.off)); err != nil {
 		return nil, corruptf(r.info.File, "read block %d: %v", i, err)
 	}

@@ -108,6 +108,8 @@ type Table struct {
 	ens      []uint32 // writer-only: Write's looked-up entry ids
 	found    []bool   // writer-only: Write's lookup hits
 
+	bufPool sync.Pool // *[]byte read buffers lent to lookups (readBufs)
+
 	flushMu    sync.Mutex // serializes flushes
 	manifestMu sync.Mutex // serializes manifest stores
 	compactMu  sync.Mutex // serializes compactions

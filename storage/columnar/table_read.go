@@ -13,7 +13,36 @@ const scanPiece = 1024
 
 // getBlock returns block i of r through the cache.
 func (t *Table) getBlock(r *run, i int) (*block, error) {
-	return t.getBlockMemo(r, i, nil)
+	return t.getBlockMemo(r, i, nil, nil)
+}
+
+// readBufs lends a lookup call the buffers of the blocks it reads and the
+// cache does not keep: the values it finds alias them until the call has
+// copied them into its result, then they go back to the table's pool. An
+// uncached point lookup thus reads into a warm buffer instead of
+// allocating (and zeroing, and later collecting) one per block.
+type readBufs struct {
+	held []*[]byte
+}
+
+// take returns a buffer of at least n bytes from the pool, to be handed
+// back with keep (if the block read into it is not cached) or dropped.
+func (t *Table) takeBuf(n int) *[]byte {
+	if p, ok := t.bufPool.Get().(*[]byte); ok && cap(*p) >= n {
+		return p
+	}
+	b := make([]byte, 0, max(n, 16<<10))
+	return &b
+}
+
+// release returns the held buffers to the pool. The caller no longer uses
+// any slice of the blocks read into them.
+func (rb *readBufs) release(t *Table) {
+	for i, p := range rb.held {
+		t.bufPool.Put(p)
+		rb.held[i] = nil
+	}
+	rb.held = rb.held[:0]
 }
 
 // blockMemo holds, per run, the block a vectorized lookup read last. Get
@@ -29,19 +58,34 @@ type memoBlock struct {
 	b *block
 }
 
-// getBlockMemo is getBlock through a per-call memo (nil: none).
-func (t *Table) getBlockMemo(r *run, i int, memo blockMemo) (*block, error) {
+// getBlockMemo is getBlock through a per-call memo (nil: none), reading
+// into buffers lent by rb (nil: fresh buffers).
+func (t *Table) getBlockMemo(r *run, i int, memo blockMemo, rb *readBufs) (*block, error) {
 	if m, ok := memo[r.info.ID]; ok && m.i == i {
 		return m.b, nil
 	}
 	k := cacheKey{run: r.info.ID, block: i}
 	b := t.cache.get(k)
 	if b == nil {
+		var buf *[]byte
+		if rb != nil {
+			buf = t.takeBuf(int(r.index[i].length))
+		}
 		var err error
-		if b, err = r.readBlock(i); err != nil {
+		if buf != nil {
+			b, err = r.readBlockInto(i, *buf)
+		} else {
+			b, err = r.readBlock(i)
+		}
+		if err != nil {
+			if buf != nil {
+				t.bufPool.Put(buf)
+			}
 			return nil, err
 		}
-		t.cache.put(k, b)
+		if !t.cache.put(k, b) && buf != nil {
+			rb.held = append(rb.held, buf)
+		}
 	}
 	if memo != nil {
 		memo[r.info.ID] = memoBlock{i: i, b: b}
@@ -69,7 +113,7 @@ func (t *Table) hiddenLocked(k []byte, v state.Version, at state.Epoch, writer b
 
 // lookupLocked finds the version of k visible at epoch at in committed
 // state: memtable, then frozen memtables, then runs, newest first.
-func (t *Table) lookupLocked(k []byte, at state.Epoch, memo blockMemo) (state.Version, bool, error) {
+func (t *Table) lookupLocked(k []byte, at state.Epoch, memo blockMemo, rb *readBufs) (state.Version, bool, error) {
 	if _, e, ok := t.mem.lookup(k); ok {
 		if v, ok := t.mem.versionAt(e, at); ok {
 			return v, true, nil
@@ -88,7 +132,7 @@ func (t *Table) lookupLocked(k []byte, at state.Epoch, memo blockMemo) (state.Ve
 		if i < 0 {
 			continue
 		}
-		b, err := t.getBlockMemo(r, i, memo)
+		b, err := t.getBlockMemo(r, i, memo, rb)
 		if err != nil {
 			return state.Version{}, false, err
 		}
@@ -119,13 +163,20 @@ func (t *Table) get(ctx context.Context, keys [][]byte, at state.Epoch, writer b
 	if len(keys) > 1 && len(t.runs) > 0 {
 		memo = make(blockMemo, len(t.runs))
 	}
-	// Visit the keys in key order: consecutive lookups then walk the same
-	// index paths and blocks, which stay in the CPU cache.
-	for _, i := range sortedOrder(keys) {
+	var rb readBufs
+	one := [1]int{0}
+	order := one[:min(len(keys), 1)]
+	if len(keys) > 1 {
+		// Visit the keys in key order: consecutive lookups then walk the
+		// same index paths and blocks, which stay in the CPU cache.
+		order = sortedOrder(keys)
+	}
+	for _, i := range order {
 		k := keys[i]
-		v, ok, err := t.lookupLocked(k, at, memo)
+		v, ok, err := t.lookupLocked(k, at, memo, &rb)
 		if err != nil {
 			t.mu.RUnlock()
+			rb.release(t)
 			return state.Lookup{}, err
 		}
 		if ok && !v.Tomb && !t.hiddenLocked(k, v, at, writer) {
@@ -134,6 +185,9 @@ func (t *Table) get(ctx context.Context, keys [][]byte, at state.Epoch, writer b
 	}
 	t.mu.RUnlock()
 	rec, err := state.BuildRows(t.opts.Allocator, t.codec, vals, found)
+	// The result holds copies: the values may alias lent buffers no more.
+	clear(vals)
+	rb.release(t)
 	if err != nil {
 		return state.Lookup{}, err
 	}
