@@ -101,6 +101,10 @@ type RollingWindow struct {
 	batches []arrow.RecordBatch
 	hist    [][]histEntry
 	nHist   int64
+	// freeHist and freeVals are slabs compaction gave back, reused by
+	// addHist and growVals.
+	freeHist [][]histEntry
+	freeVals [][]float64
 
 	fallback *OverWindow
 	feed     *rollFeed
@@ -225,8 +229,8 @@ func (w *RollingWindow) WithMemBudget(b MemBudget) *RollingWindow {
 // StateBytes is the operator's estimate of the memory its own state holds
 // (the fallback OverWindow's is separate).
 func (w *RollingWindow) StateBytes() int64 {
-	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist))*histSlab*16 + int64(cap(w.ps))*40 +
-		int64(len(w.hvals))*histSlab*int64(len(w.calls))*8 + int64(cap(w.dirty))*4
+	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist)+len(w.freeHist))*histSlab*32 + int64(cap(w.ps))*40 +
+		int64(len(w.hvals)+len(w.freeVals))*histSlab*int64(len(w.calls))*8 + int64(cap(w.dirty))*4
 	for _, rc := range w.calls {
 		n += int64(cap(rc.mom))*64 + int64(cap(rc.ring))*8 + int64(cap(rc.dq)+cap(rc.dqHd)+cap(rc.dqN))*4
 	}
@@ -291,7 +295,7 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 	w.pids = pids
 	if len(w.ps) < w.parts.n {
 		for len(w.ps) < w.parts.n {
-			w.ps = append(w.ps, rollPart{histTail: -1})
+			w.ps = append(w.ps, rollPart{histTail: -1, histHead: -1})
 		}
 		for _, rc := range w.calls {
 			rc.grow(w.parts.n)
@@ -350,7 +354,7 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 				w.seqs = append(w.seqs, ps.seen)
 				ps.seen++
 				ps.lastKey, ps.lastNull = k, kn
-				ps.histTail = w.addHist(histEntry{batch: bi, row: uint32(i), prev: ps.histTail})
+				w.appendHist(ps, histEntry{batch: bi, row: uint32(i), key: k}, kn)
 				if w.trimmable {
 					w.hidx = append(w.hidx, ps.histTail)
 					w.live++
@@ -419,7 +423,7 @@ func (w *RollingWindow) retract(p uint32) error {
 	for r := w.ps[p].histTail; r >= 0; r = w.histAt(r).prev {
 		refs = append(refs, r)
 	}
-	w.ps[p].histTail = -1
+	w.ps[p].histTail, w.ps[p].histHead, w.ps[p].kept = -1, -1, 0
 	if len(refs) == 0 {
 		return nil
 	}
@@ -429,7 +433,7 @@ func (w *RollingWindow) retract(p uint32) error {
 	for j := len(refs) - 1; j >= 0; j-- {
 		h := w.histAt(refs[j])
 		src := w.batches[h.batch]
-		row := int(h.row)
+		row := h.rowIdx()
 		for c, bld := range bs {
 			types.AppendDatum(bld, types.GetDatum(src.Column(c), row, w.inTypes[c]), w.inTypes[c])
 		}
@@ -483,23 +487,43 @@ type rollPart struct {
 	seen     uint64 // rows so far
 	lastKey  int64  // order value of the last row
 	histTail int64  // last retained row of the partition, -1 none
+	histHead int64  // first retained row of the partition, -1 none
+	kept     int64  // retained rows of the partition (linked head to tail)
 	lastNull bool   // the last row's order value was NULL
 	fellBack bool   // the partition lives in the fallback
 	dirty    bool   // in RollingWindow.dirty (rows since the last trim)
 }
 
-// histEntry is one retained fast-path row.
+// histEntry is one retained fast-path row, linked both ways in its
+// partition's list (which is in order-column order), with its order key so
+// that trimming and in-place replays never go back to the batch for it.
 type histEntry struct {
-	batch, row uint32
-	prev       int64 // previous entry of the partition, -1 none
+	prev, next int64 // neighbouring entries of the partition, -1 none
+	key        int64 // order key (orderKeys), 0 when NULL
+	batch      uint32
+	row        uint32 // row in the batch; histNullBit: the order value is NULL
 }
 
-const histSlab = 1 << 16
+// histNullBit marks, in histEntry.row, a NULL order value (batches hold
+// fewer than 2³¹ rows).
+const histNullBit = 1 << 31
 
-// addHist appends e to the history and returns its index.
+func (h *histEntry) rowIdx() int   { return int(h.row &^ histNullBit) }
+func (h *histEntry) keyNull() bool { return h.row&histNullBit != 0 }
+
+const histSlab = 1 << 14
+
+// addHist appends e to the history and returns its index. Slabs come from
+// the pool compaction refills, so a steady stream allocates none.
 func (w *RollingWindow) addHist(e histEntry) int64 {
 	if w.nHist%histSlab == 0 {
-		w.hist = append(w.hist, make([]histEntry, 0, histSlab))
+		var slab []histEntry
+		if k := len(w.freeHist); k > 0 {
+			slab, w.freeHist = w.freeHist[k-1][:0], w.freeHist[:k-1]
+		} else {
+			slab = make([]histEntry, 0, histSlab)
+		}
+		w.hist = append(w.hist, slab)
 	}
 	last := len(w.hist) - 1
 	w.hist[last] = append(w.hist[last], e)
@@ -507,7 +531,27 @@ func (w *RollingWindow) addHist(e histEntry) int64 {
 	return w.nHist - 1
 }
 
+// appendHist links e (a row of partition ps with order key e.key, NULL
+// when kn) as the partition's last retained row.
+func (w *RollingWindow) appendHist(ps *rollPart, e histEntry, kn bool) {
+	if kn {
+		e.row |= histNullBit
+		e.key = 0
+	}
+	e.prev, e.next = ps.histTail, -1
+	r := w.addHist(e)
+	if ps.histTail >= 0 {
+		w.histRef(ps.histTail).next = r
+	} else {
+		ps.histHead = r
+	}
+	ps.histTail = r
+	ps.kept++
+}
+
 func (w *RollingWindow) histAt(r int64) histEntry { return w.hist[r/histSlab][r%histSlab] }
+
+func (w *RollingWindow) histRef(r int64) *histEntry { return &w.hist[r/histSlab][r%histSlab] }
 
 // rollBefore reports whether order value (k, kn) sorts before (l, ln)
 // (ascending, NULLs last).

@@ -92,29 +92,6 @@ func floatOrderKey(v float64) int64 {
 	return u
 }
 
-// keyAt is the order key of row i of b.
-func (w *RollingWindow) keyAt(b arrow.RecordBatch, i int) (int64, bool) {
-	a := b.Column(w.orderCol)
-	if a.IsNull(i) {
-		return 0, true
-	}
-	switch c := a.(type) {
-	case *array.Int64:
-		return c.Value(i), false
-	case *array.Timestamp:
-		return int64(c.Value(i)), false
-	case *array.Int32:
-		return int64(c.Value(i)), false
-	case *array.Int16:
-		return int64(c.Value(i)), false
-	case *array.Date32:
-		return int64(c.Value(i)), false
-	case *array.Float64:
-		return floatOrderKey(c.Value(i)), false
-	}
-	return 0, true
-}
-
 // valsAt is the stored window values of history entry r.
 func (w *RollingWindow) valsAt(r int64) []float64 {
 	nc := int64(len(w.calls))
@@ -127,6 +104,11 @@ func (w *RollingWindow) valsAt(r int64) []float64 {
 func (w *RollingWindow) growVals() {
 	nc := len(w.calls)
 	for int64(len(w.hvals))*histSlab < w.nHist {
+		if k := len(w.freeVals); k > 0 {
+			w.hvals = append(w.hvals, w.freeVals[k-1])
+			w.freeVals = w.freeVals[:k-1]
+			continue
+		}
 		w.hvals = append(w.hvals, make([]float64, histSlab*nc))
 	}
 }
@@ -187,7 +169,7 @@ func (w *RollingWindow) rowsBatch(refs []int64, extra arrow.RecordBatch, extraRo
 			add(extra, extraRow)
 		}
 		h := w.histAt(r)
-		add(w.batches[h.batch], int(h.row))
+		add(w.batches[h.batch], h.rowIdx())
 	}
 	if extra != nil && extraAt >= len(refs) {
 		add(extra, extraRow)
@@ -207,7 +189,7 @@ func (w *RollingWindow) storedRows(refs []int64) arrow.RecordBatch {
 		h := w.histAt(r)
 		src := w.batches[h.batch]
 		for c := 0; c < nIn; c++ {
-			types.AppendDatum(bs[c], types.GetDatum(src.Column(c), int(h.row), w.inTypes[c]), w.inTypes[c])
+			types.AppendDatum(bs[c], types.GetDatum(src.Column(c), h.rowIdx(), w.inTypes[c]), w.inTypes[c])
 		}
 		for c, v := range w.valsAt(r) {
 			switch b := bs[nIn+c].(type) {
@@ -236,9 +218,8 @@ func (w *RollingWindow) reorder(b arrow.RecordBatch, bi uint32, i int, p uint32)
 	// r goes after every row ordered at or before it (ties by arrival).
 	at := n
 	for j, r := range refs {
-		h := w.histAt(r)
-		rk, rn := w.keyAt(w.batches[h.batch], int(h.row))
-		if rollBefore(k, kn, rk, rn) {
+		h := w.histRef(r)
+		if rollBefore(k, kn, h.key, h.keyNull()) {
 			at = j
 			break
 		}
@@ -274,19 +255,31 @@ func (w *RollingWindow) reorder(b arrow.RecordBatch, bi uint32, i int, p uint32)
 	if err != nil {
 		return err
 	}
-	// Link r into the history after refs[at-1].
-	prev := int64(-1)
+	// Link r into the history between refs[at-1] and refs[at].
+	prev, next := int64(-1), int64(-1)
 	if at > 0 {
 		prev = refs[at-1]
-	} else if n > 0 {
-		prev = w.histAt(refs[0]).prev
 	}
-	e := w.addHist(histEntry{batch: bi, row: uint32(i), prev: prev})
-	w.live++
 	if at < n {
-		w.hist[refs[at]/histSlab][refs[at]%histSlab].prev = e
+		next = refs[at]
+	}
+	he := histEntry{batch: bi, row: uint32(i), prev: prev, next: next, key: k}
+	if kn {
+		he.row |= histNullBit
+		he.key = 0
+	}
+	e := w.addHist(he)
+	w.live++
+	ps.kept++
+	if at < n {
+		w.histRef(next).prev = e
 	} else {
 		ps.histTail = e
+	}
+	if at > 0 {
+		w.histRef(prev).next = e
+	} else {
+		ps.histHead = e
 	}
 	ps.seen++
 	// Emit r and the rows after it whose frames hold it; remember their
@@ -328,33 +321,35 @@ func (w *RollingWindow) trim() {
 		if ps.fellBack {
 			continue
 		}
-		// Walk back over rows at or above the watermark, then keep
-		// lookback rows below it.
-		r := ps.histTail
-		var last int64 = -1
-		for r >= 0 {
-			h := w.histAt(r)
-			k, kn := w.keyAt(w.batches[h.batch], int(h.row))
-			if !kn && k < wm {
+		// Count the rows at or above the watermark (the list is in
+		// order, NULLs last: they are its tail); the partition keeps them
+		// and the lookback rows before them, and drops the rest from its
+		// head. Only the kept tail and the dropped rows are visited.
+		above := int64(0)
+		for r := ps.histTail; r >= 0; {
+			h := w.histRef(r)
+			if !h.keyNull() && h.key < wm {
 				break
 			}
-			last, r = r, h.prev
+			above++
+			r = h.prev
 		}
-		for kept := 0; r >= 0 && kept < w.lookback; kept++ {
-			last, r = r, w.histAt(r).prev
-		}
-		if r < 0 {
+		drop := ps.kept - above - int64(w.lookback)
+		if drop <= 0 {
 			continue // nothing to drop
 		}
-		// Cut the list before last; count what goes.
-		for x := r; x >= 0; x = w.histAt(x).prev {
-			w.live--
+		r := ps.histHead
+		for range drop {
+			r = w.histRef(r).next
 		}
-		if last >= 0 {
-			w.hist[last/histSlab][last%histSlab].prev = -1
+		ps.histHead = r
+		if r >= 0 {
+			w.histRef(r).prev = -1
 		} else {
 			ps.histTail = -1
 		}
+		ps.kept -= drop
+		w.live -= drop
 	}
 	w.dirty = w.dirty[:0]
 	w.trimmedAt, w.hasTrimmed = wm, true
@@ -367,42 +362,91 @@ func (w *RollingWindow) trim() {
 // releases the old ones.
 func (w *RollingWindow) compact() {
 	nc := len(w.calls)
-	// Live entries partition by partition, oldest first.
-	var parts []uint32
-	var olds []int64
+	// Live entries partition by partition, oldest first: entry j of olds
+	// becomes entry j of the new history, so a partition's rows end up
+	// contiguous and its links are its neighbours.
+	olds := w.refs[:0]
 	for p := range w.ps {
-		refs := w.partRows(uint32(p), w.refs)
-		w.refs = refs
-		for _, r := range refs {
-			parts = append(parts, uint32(p))
+		ps := &w.ps[p]
+		start := int64(len(olds))
+		for r := ps.histHead; r >= 0; r = w.histRef(r).next {
 			olds = append(olds, r)
 		}
+		if end := int64(len(olds)); end > start {
+			ps.histHead, ps.histTail, ps.kept = start, end-1, end-start
+		} else {
+			ps.histHead, ps.histTail, ps.kept = -1, -1, 0
+		}
 	}
-	// Gather each old batch's live rows once.
-	byBatch := make([][]int32, len(w.batches)) // positions in olds
-	for j, r := range olds {
-		b := w.histAt(r).batch
-		byBatch[b] = append(byBatch[b], int32(j))
+	w.refs = olds
+	n := int64(len(olds))
+	// The new history: entries and stored values in slabs from the pool.
+	var hist [][]histEntry
+	var hvals [][]float64
+	for k := int64(0); k < n; k += histSlab {
+		var hs []histEntry
+		if f := len(w.freeHist); f > 0 {
+			hs, w.freeHist = w.freeHist[f-1], w.freeHist[:f-1]
+		} else {
+			hs = make([]histEntry, 0, histSlab)
+		}
+		hist = append(hist, hs[:min(n-k, histSlab)])
+		var vs []float64
+		if f := len(w.freeVals); f > 0 {
+			vs, w.freeVals = w.freeVals[f-1], w.freeVals[:f-1]
+		} else {
+			vs = make([]float64, histSlab*nc)
+		}
+		hvals = append(hvals, vs)
 	}
-	moved := make([]histEntry, len(olds))
-	vals := make([]float64, len(olds)*nc)
+	// Links and values; batches and rows are set below.
 	for j, r := range olds {
-		copy(vals[j*nc:(j+1)*nc], w.valsAt(r))
+		h := w.histRef(r)
+		e := &hist[j/histSlab][j%histSlab]
+		e.key, e.row = h.key, h.row&histNullBit
+		e.prev, e.next = int64(j)-1, int64(j)+1
+		if h.prev < 0 {
+			e.prev = -1
+		}
+		if h.next < 0 {
+			e.next = -1
+		}
+		off := (j % histSlab) * nc
+		copy(hvals[j/histSlab][off:off+nc], w.valsAt(r))
+	}
+	// Each old batch's live rows, gathered once (a counting sort of the
+	// entries by batch).
+	first := make([]int32, len(w.batches)+1)
+	for _, r := range olds {
+		first[w.histRef(r).batch+1]++
+	}
+	for b := 1; b < len(first); b++ {
+		first[b] += first[b-1]
+	}
+	byBatch := make([]int32, n) // positions in olds, batch by batch
+	at := append([]int32(nil), first[:len(w.batches)]...)
+	for j, r := range olds {
+		b := w.histRef(r).batch
+		byBatch[at[b]] = int32(j)
+		at[b]++
 	}
 	var batches []arrow.RecordBatch
 	var held int64
 	var idx []int32
-	for b, js := range byBatch {
+	for b := range w.batches {
+		js := byBatch[first[b]:first[b+1]]
 		if len(js) == 0 {
 			continue
 		}
 		idx = idx[:0]
 		for _, j := range js {
-			idx = append(idx, int32(w.histAt(olds[j]).row))
+			idx = append(idx, int32(w.histRef(olds[j]).rowIdx()))
 		}
 		nb := vec.TakeBatch(w.mem, w.batches[b], idx)
 		for row, j := range js {
-			moved[j] = histEntry{batch: uint32(len(batches)), row: uint32(row)}
+			e := &hist[j/histSlab][j%histSlab]
+			e.batch = uint32(len(batches))
+			e.row |= uint32(row)
 		}
 		held += batchBytes(nb)
 		batches = append(batches, nb)
@@ -411,18 +455,8 @@ func (w *RollingWindow) compact() {
 		b.Release()
 	}
 	w.batches, w.heldBytes = batches, held
-	w.hist, w.hvals, w.nHist = nil, nil, 0
-	for p := range w.ps {
-		w.ps[p].histTail = -1
-	}
-	for j, p := range parts {
-		ps := &w.ps[p]
-		e := moved[j]
-		e.prev = ps.histTail
-		r := w.addHist(e)
-		w.growVals()
-		copy(w.valsAt(r), vals[j*nc:(j+1)*nc])
-		ps.histTail = r
-	}
-	w.live = w.nHist
+	w.freeHist = append(w.freeHist, w.hist...)
+	w.freeVals = append(w.freeVals, w.hvals...)
+	w.hist, w.hvals, w.nHist = hist, hvals, n
+	w.live = n
 }
