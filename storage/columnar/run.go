@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	iofs "io/fs"
-	"sort"
 	"syscall"
 
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -227,6 +226,20 @@ type run struct {
 	index   []blockHandle
 	lastKey []byte
 	bloom   *bloom
+	// prefixes holds the first 16 bytes of each block's first key as two
+	// big-endian words (zero-padded), two per block: findBlock's binary
+	// search compares these in one dense array and touches a full key only
+	// on equal prefixes.
+	prefixes []uint64
+}
+
+// keyPrefix is the first 16 bytes of k as two big-endian words, zero-padded.
+// A strictly smaller (larger) prefix means a smaller (larger) key; equal
+// prefixes need the full keys.
+func keyPrefix(k []byte) (uint64, uint64) {
+	var b [16]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 }
 
 // openRun opens and validates a run's trailer and meta section.
@@ -313,6 +326,11 @@ func parseRun(f vfs.File, info runInfo) (*run, error) {
 		return nil, corruptf(name, "bloom filter shape (%d probes, %d bytes)", bf.k, len(bf.bits))
 	}
 	r.bloom = bf
+	r.prefixes = make([]uint64, 0, 2*len(r.index))
+	for _, h := range r.index {
+		p0, p1 := keyPrefix(h.firstKey)
+		r.prefixes = append(r.prefixes, p0, p1)
+	}
 	return r, nil
 }
 
@@ -321,8 +339,28 @@ func (r *run) findBlock(k []byte) int {
 	if len(r.index) == 0 || bytes.Compare(k, r.lastKey) > 0 {
 		return -1
 	}
-	i := sort.Search(len(r.index), func(i int) bool { return bytes.Compare(r.index[i].firstKey, k) > 0 }) - 1
-	return i
+	k0, k1 := keyPrefix(k)
+	// The first block whose first key is > k, less one.
+	lo, hi := 0, len(r.index)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		p0, p1 := r.prefixes[2*mid], r.prefixes[2*mid+1]
+		var gt bool
+		switch {
+		case p0 != k0:
+			gt = p0 > k0
+		case p1 != k1:
+			gt = p1 > k1
+		default:
+			gt = bytes.Compare(r.index[mid].firstKey, k) > 0
+		}
+		if gt {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo - 1
 }
 
 // readBlock reads, verifies and decodes block i into a new buffer.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"syscall"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
 	"github.com/sabotsql/sabotsql/storage/state"
+	"github.com/sabotsql/sabotsql/storage/state/keys"
 	"github.com/sabotsql/sabotsql/storage/state/statetest"
 	"github.com/stretchr/testify/require"
 )
@@ -78,6 +80,7 @@ func BenchmarkColumnarGet(b *testing.B) {
 				b.Logf("%+v", tbl.Shape())
 				b.Run("batch", func(b *testing.B) { statetest.BenchGetBatch(b, tbl, n) })
 				b.Run("single", func(b *testing.B) { statetest.BenchGetLatency(b, tbl, n) })
+				b.Run("single-cpu", func(b *testing.B) { benchGetSingleCPU(b, tbl, n) })
 			})
 		}
 	}
@@ -166,4 +169,25 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchGetSingleCPU measures single-key lookups of random present keys by
+// process CPU time per lookup (steadier than latency percentiles on a
+// loaded machine).
+func benchGetSingleCPU(b *testing.B, tbl *Table, nkeys int) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(9, 10))
+	k := make([][]byte, 1)
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		k[0] = keys.Int64Key(rng.Int64N(int64(nkeys)))
+		lk, err := tbl.Get(ctx, k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lk.Values.Release()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }

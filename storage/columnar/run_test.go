@@ -1,0 +1,50 @@
+package columnar
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestFindBlockPrefixes checks the prefix-array binary search against a
+// plain search over the full first keys, with keys that share long
+// prefixes, end in zero bytes and are prefixes of each other.
+func TestFindBlockPrefixes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	randKey := func() []byte {
+		k := make([]byte, rng.IntN(24))
+		for i := range k {
+			k[i] = []byte{0, 1, 0xff, 'a'}[rng.IntN(4)]
+		}
+		return k
+	}
+	for trial := 0; trial < 200; trial++ {
+		var firsts [][]byte
+		for range 1 + rng.IntN(40) {
+			firsts = append(firsts, randKey())
+		}
+		slices.SortFunc(firsts, bytes.Compare)
+		firsts = slices.CompactFunc(firsts, bytes.Equal)
+		r := &run{lastKey: randKey()}
+		if bytes.Compare(r.lastKey, firsts[len(firsts)-1]) < 0 {
+			r.lastKey = firsts[len(firsts)-1]
+		}
+		for _, f := range firsts {
+			r.index = append(r.index, blockHandle{firstKey: f})
+			p0, p1 := keyPrefix(f)
+			r.prefixes = append(r.prefixes, p0, p1)
+		}
+		for range 50 {
+			k := randKey()
+			want := -1
+			if bytes.Compare(k, r.lastKey) <= 0 {
+				want = sort.Search(len(firsts), func(i int) bool { return bytes.Compare(firsts[i], k) > 0 }) - 1
+			}
+			require.Equal(t, want, r.findBlock(k), "key %x, first keys %x", k, firsts)
+		}
+	}
+}
