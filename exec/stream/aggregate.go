@@ -2,7 +2,9 @@ package stream
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -152,14 +154,15 @@ type HashAggregate struct {
 // dead is dropped whole. Lookups probe older generations first, so a live
 // group stays in the generation that created it.
 type aggGen struct {
-	gt      *agg.GroupTable // nil without group columns
-	accs    []kernels.GroupedAcc
-	rets    []kernels.GroupResulter
-	retrs   []kernels.Retractor
-	rows    []int64 // live input rows per group
-	isDirty []bool  // touched in the current epoch
-	dead    []bool
-	ndead   int
+	gt    *agg.GroupTable // nil without group columns
+	accs  []kernels.GroupedAcc
+	rets  []kernels.GroupResulter
+	retrs []kernels.Retractor
+	// book is the groups' bookkeeping, one 16-byte record per group (a
+	// first touch reads and writes one cache line, not three arrays).
+	book  []groupBook
+	epoch uint32 // stamp of the current epoch (never 0)
+	ndead int
 
 	// Epoch state: the groups touched since the last barrier in
 	// first-touch order, whether each had a view row then, and per
@@ -174,8 +177,18 @@ type aggGen struct {
 	oldKeys   [][]arrow.Array
 }
 
+// groupBook is one group's bookkeeping.
+type groupBook struct {
+	rows  int64  // live input rows
+	stamp uint32 // == aggGen.epoch: touched in the current epoch
+	dead  bool   // cleaned up by a watermark
+}
+
+// isDirty reports whether group g was touched in the current epoch.
+func (gen *aggGen) isDirty(g uint32) bool { return gen.book[g].stamp == gen.epoch }
+
 func (h *HashAggregate) newGen() (*aggGen, error) {
-	gen := &aggGen{}
+	gen := &aggGen{epoch: 1}
 	for _, a := range h.aggs {
 		acc := a.New()
 		r1, ok1 := acc.(kernels.GroupResulter)
@@ -208,7 +221,7 @@ func (h *HashAggregate) newGen() (*aggGen, error) {
 }
 
 func (gen *aggGen) grow(n int) {
-	if n <= len(gen.rows) {
+	if n <= len(gen.book) {
 		return
 	}
 	for _, a := range gen.accs {
@@ -217,15 +230,20 @@ func (gen *aggGen) grow(n int) {
 	for _, o := range gen.outs {
 		o.grow(n)
 	}
-	gen.rows = append(gen.rows, make([]int64, n-len(gen.rows))...)
-	gen.isDirty = append(gen.isDirty, make([]bool, n-len(gen.isDirty))...)
-	gen.dead = append(gen.dead, make([]bool, n-len(gen.dead))...)
+	gen.book = append(gen.book, make([]groupBook, n-len(gen.book))...)
 }
 
-// resetEpoch clears the generation's epoch state.
+// resetEpoch clears the generation's epoch state: a new stamp undirties
+// every group without visiting them.
 func (gen *aggGen) resetEpoch() {
-	for _, g := range gen.dirty {
-		gen.isDirty[g] = false
+	if len(gen.dirty) > 0 {
+		gen.epoch++
+		if gen.epoch == 0 { // wrapped: forget the old stamps
+			for i := range gen.book {
+				gen.book[i].stamp = 0
+			}
+			gen.epoch = 1
+		}
 	}
 	gen.dirty = gen.dirty[:0]
 	gen.oldExists = gen.oldExists[:0]
@@ -309,7 +327,7 @@ func (h *HashAggregate) Schema() *arrow.Schema { return h.schema }
 func (h *HashAggregate) Groups() int {
 	n := 0
 	for _, gen := range h.gens {
-		n += len(gen.rows) - gen.ndead
+		n += len(gen.book) - gen.ndead
 	}
 	return n
 }
@@ -392,13 +410,7 @@ func (h *HashAggregate) apply(ctx context.Context, c *Chunk) error {
 			return err
 		}
 	}
-	retracts := false
-	for _, op := range ops {
-		if op.Sign() < 0 {
-			retracts = true
-			break
-		}
-	}
+	retracts := hasRetractions(ops)
 	h.args = h.args[:0]
 	for _, a := range h.aggs {
 		for _, col := range a.Args {
@@ -434,6 +446,29 @@ func (h *HashAggregate) apply(ctx context.Context, c *Chunk) error {
 	return nil
 }
 
+// hasRetractions reports whether any of ops is a Delete or UpdateDelete,
+// eight ops per step: those are the ops 1 and 2, whose two low bits
+// differ (Insert 0, UpdateInsert 3 have equal ones).
+func hasRetractions(ops []Op) bool {
+	i := 0
+	if len(ops) >= 8 {
+		bs := unsafe.Slice((*byte)(unsafe.Pointer(&ops[0])), len(ops))
+		const lows = 0x0101010101010101
+		for ; i+8 <= len(bs); i += 8 {
+			x := binary.LittleEndian.Uint64(bs[i:])
+			if (x^x>>1)&lows != 0 {
+				return true
+			}
+		}
+	}
+	for _, op := range ops[i:] {
+		if op.Sign() < 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // touch does the bookkeeping of the chunk's rows before they change the
 // accumulators: live row counts, and for each group the epoch touches
 // first, its dirty mark, whether it has a view row and its output as of
@@ -450,28 +485,45 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 	tg0 := len(h.touchGen)
 	if newest == 0 {
 		gen := h.gens[0]
-		rows, isDirty := gen.rows, gen.isDirty
+		book, stamp := gen.book, gen.epoch
 		global, keep := gen.gt == nil, gen.keepKeys
-		for i, g := range h.groups {
-			if !isDirty[g] {
-				isDirty[g] = true
-				ex := rows[g] > 0
-				if global {
-					ex = h.seen
-				} else if ex && int(g) >= before {
-					// Created by this chunk with rows: loaded from spill.
-					h.seedIDs = append(h.seedIDs, g)
+		if !global && !keep && !retracts && !h.spilling() {
+			// The common case (one key column, insert-only chunk): a
+			// first touch and the row count in one record.
+			dirty, oldEx := gen.dirty, gen.oldExists
+			for _, g := range h.groups {
+				b := &book[g]
+				if b.stamp != stamp {
+					b.stamp = stamp
+					dirty = append(dirty, g)
+					oldEx = append(oldEx, b.rows > 0)
 				}
-				gen.dirty = append(gen.dirty, g)
-				gen.oldExists = append(gen.oldExists, ex)
-				if keep {
-					h.firstRows = append(h.firstRows, int32(i))
-				}
+				b.rows++
 			}
-			if !retracts || ops[i].Sign() > 0 {
-				rows[g]++
-			} else {
-				rows[g]--
+			gen.dirty, gen.oldExists = dirty, oldEx
+		} else {
+			for i, g := range h.groups {
+				b := &book[g]
+				if b.stamp != stamp {
+					b.stamp = stamp
+					ex := b.rows > 0
+					if global {
+						ex = h.seen
+					} else if ex && int(g) >= before {
+						// Created by this chunk with rows: loaded from spill.
+						h.seedIDs = append(h.seedIDs, g)
+					}
+					gen.dirty = append(gen.dirty, g)
+					gen.oldExists = append(gen.oldExists, ex)
+					if keep {
+						h.firstRows = append(h.firstRows, int32(i))
+					}
+				}
+				if !retracts || ops[i].Sign() > 0 {
+					b.rows++
+				} else {
+					b.rows--
+				}
 			}
 		}
 	} else {
@@ -481,9 +533,9 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 			gi := h.rowGen[i]
 			gen := h.gens[gi]
 			h.hasRows[gi] = true
-			if !gen.isDirty[g] {
-				gen.isDirty[g] = true
-				ex := gen.rows[g] > 0
+			if b := &gen.book[g]; b.stamp != gen.epoch {
+				b.stamp = gen.epoch
+				ex := b.rows > 0
 				if ex && int(gi) == newest && int(g) >= before {
 					h.seedIDs = append(h.seedIDs, g)
 				}
@@ -493,9 +545,9 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 				h.touchGen = append(h.touchGen, gi)
 			}
 			if ops[i].Sign() > 0 {
-				gen.rows[g]++
+				gen.book[g].rows++
 			} else {
-				gen.rows[g]--
+				gen.book[g].rows--
 			}
 		}
 	}
@@ -589,7 +641,7 @@ func (h *HashAggregate) assign(b arrow.RecordBatch) error {
 	for gi, gen := range h.gens[:newest] {
 		gen.gt.Probe(keys, probe)
 		for i, g := range probe {
-			if h.rowGen[i] < 0 && g != kernels.NoGroup && !gen.dead[g] {
+			if h.rowGen[i] < 0 && g != kernels.NoGroup && !gen.book[g].dead {
 				h.rowGen[i], h.groups[i] = int32(gi), g
 			}
 		}
@@ -621,14 +673,14 @@ func (h *HashAggregate) exists(gen *aggGen, g uint32) bool {
 	if gen.gt == nil {
 		return h.seen
 	}
-	return gen.rows[g] > 0
+	return gen.book[g].rows > 0
 }
 
 // flush builds the epoch's output changes and resets the epoch state.
 func (h *HashAggregate) flush() (*Chunk, error) {
-	if gen := h.gens[0]; gen.gt == nil && !h.seen && !gen.isDirty[0] {
+	if gen := h.gens[0]; gen.gt == nil && !h.seen && !gen.isDirty(0) {
 		// The global row appears at the first barrier even without input.
-		gen.isDirty[0] = true
+		gen.book[0].stamp = gen.epoch
 		gen.dirty = append(gen.dirty, 0)
 		gen.oldExists = append(gen.oldExists, false)
 		for j, o := range gen.outs {
@@ -921,14 +973,14 @@ func (h *HashAggregate) cleanup(gi int, v types.Datum) {
 	bound := vec.ConstArray(h.mem, v, t, 1)
 	defer bound.Release()
 	for _, gen := range h.gens {
-		if gen.gt == nil || gen.ndead == len(gen.rows) {
+		if gen.gt == nil || gen.ndead == len(gen.book) {
 			continue
 		}
 		keys := gen.gt.KeyArrays()
 		col := keys[gi]
-		for g := 0; g < len(gen.rows) && g < col.Len(); g++ {
-			if !gen.dead[g] && col.IsValid(g) && vec.CompareValues(t, col, g, bound, 0) < 0 {
-				gen.dead[g] = true
+		for g := 0; g < len(gen.book) && g < col.Len(); g++ {
+			if !gen.book[g].dead && col.IsValid(g) && vec.CompareValues(t, col, g, bound, 0) < 0 {
+				gen.book[g].dead = true
 				gen.ndead++
 			}
 		}
@@ -936,14 +988,14 @@ func (h *HashAggregate) cleanup(gi int, v types.Datum) {
 			k.Release()
 		}
 	}
-	if top := h.gens[len(h.gens)-1]; top.ndead > 0 && 2*top.ndead >= len(top.rows) {
+	if top := h.gens[len(h.gens)-1]; top.ndead > 0 && 2*top.ndead >= len(top.book) {
 		if gen, err := h.newGen(); err == nil {
 			h.gens = append(h.gens, gen)
 		}
 	}
 	kept := h.gens[:0]
 	for i, gen := range h.gens {
-		if i < len(h.gens)-1 && gen.ndead == len(gen.rows) {
+		if i < len(h.gens)-1 && gen.ndead == len(gen.book) {
 			gen.release()
 			continue
 		}

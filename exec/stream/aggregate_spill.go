@@ -298,7 +298,7 @@ func (h *HashAggregate) memoryBytes() int64 {
 		for _, o := range gen.outs {
 			n += o.memoryBytes()
 		}
-		n += int64(cap(gen.rows))*8 + int64(cap(gen.isDirty)+cap(gen.dead))
+		n += int64(cap(gen.book)) * 16
 	}
 	return n
 }
@@ -381,7 +381,7 @@ func (h *HashAggregate) loadGroup(gen *aggGen, g uint32, src []byte) error {
 	if len(src) != 0 {
 		return bad("trailing bytes")
 	}
-	gen.rows[g] = rows
+	gen.book[g].rows = rows
 	return nil
 }
 
@@ -482,7 +482,7 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 		if gen.gt == nil {
 			continue
 		}
-		n := min(gen.gt.Len(), len(gen.rows))
+		n := min(gen.gt.Len(), len(gen.book))
 		keyCols := gen.gt.KeyArrays()
 		err := func() error {
 			step := min(spillBatchRows, s.pieceRows)
@@ -490,7 +490,7 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 				end := min(start+step, n)
 				idx, ops = idx[:0], ops[:0]
 				for g := start; g < end; g++ {
-					if gen.dead[g] {
+					if gen.book[g].dead {
 						if !s.written {
 							continue
 						}
@@ -556,7 +556,7 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 func (h *HashAggregate) appendGroupState(bld *array.BinaryBuilder, gen *aggGen, g uint32) error {
 	s := h.spill
 	buf := append(s.valBuf[:0], spillFormatVersion)
-	buf = binary.AppendVarint(buf, gen.rows[g])
+	buf = binary.AppendVarint(buf, gen.book[g].rows)
 	for _, acc := range gen.accs {
 		st, ok := acc.(kernels.GroupStater)
 		if !ok {

@@ -2,10 +2,10 @@ package stream
 
 import (
 	"math"
-	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sabotsql/sabotsql/exec/kernels/vec"
@@ -150,7 +150,11 @@ func (rc *rollCall) run(mem memory.Allocator, b arrow.RecordBatch, rows []int32,
 		xs = make([]float64, a.Len())
 		vm = make([]byte, (a.Len()+7)/8)
 	}
-	rc.vals = growTo(rc.vals, n)
+	// The results go straight into the output array's value buffer.
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(n * 8)
+	rc.vals = arrow.Float64Traits.CastFromBytes(buf.Bytes())[:n]
+	defer func() { rc.vals = nil }()
 	switch rc.class() {
 	case rcMoments:
 		if rc.w > 0 {
@@ -163,14 +167,34 @@ func (rc *rollCall) run(mem memory.Allocator, b arrow.RecordBatch, rows []int32,
 	case rcEWMA:
 		rc.runEWMA(rows, pids, seqs, xs, vm, off)
 	}
-	bld := array.NewFloat64Builder(mem)
-	defer bld.Release()
-	valid := rc.valid[:n]
-	if !slices.Contains(valid, false) {
-		valid = nil
+	return wrapFloats(mem, buf, rc.vals, rc.valid[:n]), nil
+}
+
+// wrapFloats makes the float8 array of vals (the contents of buf, which
+// it takes over) with validity valid.
+func wrapFloats(mem memory.Allocator, buf *memory.Buffer, vals []float64, valid []bool) arrow.Array {
+	n := len(vals)
+	nulls := 0
+	for _, ok := range valid {
+		if !ok {
+			nulls++
+		}
 	}
-	bld.AppendValues(rc.vals[:n], valid)
-	return bld.NewArray(), nil
+	var vb *memory.Buffer
+	if nulls > 0 {
+		vb = memory.NewResizableBuffer(mem)
+		vb.Resize(int(bitutil.BytesForBits(int64(n))))
+		bits := vb.Bytes()
+		clear(bits)
+		for i, ok := range valid {
+			if ok {
+				bitutil.SetBit(bits, i)
+			} else {
+				vals[i] = 0
+			}
+		}
+	}
+	return vec.WrapBuffers(arrow.PrimitiveTypes.Float64, n, []*memory.Buffer{vb, buf}, nil, nulls)
 }
 
 func (rc *rollCall) runCount(rows []int32, pids []uint32, seqs []uint64, vm []byte, off int, allNull bool) {

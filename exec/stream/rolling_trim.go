@@ -117,16 +117,18 @@ func (w *RollingWindow) growVals() {
 // history entries hidx (one per row of out).
 func (w *RollingWindow) storeVals(out arrow.RecordBatch, from int, hidx []int64) {
 	w.growVals()
-	nIn := len(w.inTypes)
+	nIn, nc := len(w.inTypes), len(w.calls)
 	for c := range w.calls {
 		switch a := out.Column(nIn + c).(type) {
 		case *array.Float64:
+			vs := a.Float64Values()[from : from+len(hidx)]
+			nulls := a.NullN() > 0
 			for j, r := range hidx {
-				v := math.Float64frombits(rollNull)
-				if a.IsValid(from + j) {
-					v = a.Value(from + j)
+				v := vs[j]
+				if nulls && a.IsNull(from+j) {
+					v = math.Float64frombits(rollNull)
 				}
-				w.valsAt(r)[c] = v
+				w.hvals[r/histSlab][(r%histSlab)*int64(nc)+int64(c)] = v
 			}
 		case *array.Int64:
 			for j, r := range hidx {

@@ -1,6 +1,8 @@
 package fin
 
 import (
+	"math"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -80,15 +82,21 @@ func alphasValid(as []float64) (valid, same bool) {
 	if len(as) == 0 {
 		return true, true
 	}
+	// Bitwise equality to the first alpha, four rows per branch (an
+	// identical bit pattern is the same alpha; -0 and 0 or NaNs differing
+	// in payload are all out of range anyway).
 	a0 := as[0]
-	same = true
-	for _, a := range as {
-		if a != a0 {
-			same = false
-			break
-		}
+	b0 := math.Float64bits(a0)
+	var diff uint64
+	i := 0
+	for ; i+4 <= len(as); i += 4 {
+		diff |= (math.Float64bits(as[i]) ^ b0) | (math.Float64bits(as[i+1]) ^ b0) |
+			(math.Float64bits(as[i+2]) ^ b0) | (math.Float64bits(as[i+3]) ^ b0)
 	}
-	if same {
+	for ; i < len(as); i++ {
+		diff |= math.Float64bits(as[i]) ^ b0
+	}
+	if diff == 0 {
 		return a0 > 0 && a0 <= 1, true
 	}
 	valid = true
