@@ -320,8 +320,7 @@ func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, 
 	}
 	// Charge the worst case (every key new, every row a new version)
 	// before changing anything.
-	need := m.footprintLocked() + keyBytes + int64(n)*(entBytes+m.perSlotBytes()) +
-		int64(m.tabSizeFor(len(m.ents)+n)-len(m.tab))*tabBytes
+	need := m.worstCaseLocked(n, keyBytes)
 	if values != nil {
 		for j, c := range m.cols {
 			need += c.prepare(values.Column(j), ops)
@@ -330,9 +329,6 @@ func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, 
 	if err := m.charge.ensure(ctx, need); err != nil {
 		return err
 	}
-	m.resizeSlots(m.nslots + n)
-	dst := slices.Grow(m.dst[:0], n)[:n]
-	m.dst = dst
 	// Resolve existing keys a group at a time, so their cache misses
 	// overlap; a key not found may have been added by an earlier row.
 	if ids == nil {
@@ -340,15 +336,43 @@ func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, 
 		m.ids = ids
 		m.findLocked(keys, ids)
 	}
-	for i, k := range keys {
+	dst := m.applyOpsLocked(ops, ids,
+		func(i int) int32 { return m.find(keys[i]) },
+		func(i int) int32 { return m.newEntry(keys[i]) })
+	if values != nil {
+		for j, c := range m.cols {
+			c.put(dst, values.Column(j))
+		}
+	}
+	return nil
+}
+
+// worstCaseLocked is the footprint after a write of n rows whose keys
+// total keyBytes, if every key were new and every row a new version.
+func (m *MemoryTable) worstCaseLocked(n int, keyBytes int64) int64 {
+	return m.footprintLocked() + keyBytes + int64(n)*(entBytes+m.perSlotBytes()) +
+		int64(m.tabSizeFor(len(m.ents)+n)-len(m.tab))*tabBytes
+}
+
+// applyOpsLocked applies ops (nil: all puts) to the rows' entries ids
+// (-1: not found when the write began) in the current epoch and returns
+// the slot each row's value goes to (-1: none), in m.dst. refind looks row
+// i's key up again (an earlier row may have added it); create adds it.
+// The budget must already cover the write.
+func (m *MemoryTable) applyOpsLocked(ops []Op, ids []int32, refind, create func(i int) int32) []int32 {
+	n := len(ids)
+	m.resizeSlots(m.nslots + n)
+	dst := slices.Grow(m.dst[:0], n)[:n]
+	m.dst = dst
+	for i := range dst {
 		dst[i] = -1
 		id := ids[i]
 		if id < 0 {
-			id = m.find(k)
+			id = refind(i)
 		}
 		if ops == nil || ops[i] == OpPut {
 			if id < 0 {
-				id = m.newEntry(k)
+				id = create(i)
 			}
 			e := &m.ents[id]
 			if e.flags&entPending != 0 {
@@ -384,12 +408,7 @@ func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, 
 			m.touch(id)
 		}
 	}
-	if values != nil {
-		for j, c := range m.cols {
-			c.put(dst, values.Column(j))
-		}
-	}
-	return nil
+	return dst
 }
 
 // CleanBelow implements Table.

@@ -129,3 +129,62 @@ type Snapshot interface {
 
 // ErrClosed is returned by operations on a closed table.
 var ErrClosed = errors.New("state: table closed")
+
+// FixedKeyLayout is the shape of the keys of a typed fast path
+// (FixedTable): Prefix followed by the Width low-order bytes of a uint64
+// key word, big-endian. A one-column memcomparable key of a fixed-width
+// type is such a key: Prefix is the value marker (keys.AppendMarker) and
+// the word holds the encoded body (for an int64, uint64(v) ^ 1<<63).
+type FixedKeyLayout struct {
+	// Prefix is at most 8 bytes.
+	Prefix []byte
+	// Width is 1 to 8.
+	Width int
+}
+
+// Len is the length of the layout's keys.
+func (l FixedKeyLayout) Len() int { return len(l.Prefix) + l.Width }
+
+// AppendKey appends the byte key of key word k (its low Width bytes).
+func (l FixedKeyLayout) AppendKey(dst []byte, k uint64) []byte {
+	dst = append(dst, l.Prefix...)
+	for i := l.Width - 1; i >= 0; i-- {
+		dst = append(dst, byte(k>>(8*i)))
+	}
+	return dst
+}
+
+// FixedTable is an optional typed fast path of a state table whose keys
+// have one fixed layout and whose value columns are all fixed-width: keys
+// are uint64 words and values are uint64 words per column instead of
+// encoded byte keys in and Arrow batches out. MemoryTable implements it.
+// A caller tests for it, asks Fixed for a view and falls back to the
+// generic Table methods when ok is false.
+type FixedTable interface {
+	// Fixed returns a typed view of the table for keys of layout l, or
+	// false when the table cannot serve the layout or its value schema.
+	Fixed(l FixedKeyLayout) (FixedView, bool)
+}
+
+// FixedView is a typed view of a Table (see FixedTable). Its calls are the
+// table's own writer-view reads and current-epoch writes seen through
+// typed arguments — the same versions, epochs, snapshots, budget and
+// errors — so typed and generic calls mix freely; it follows the table's
+// goroutine rules. A value word holds a column's value as Arrow stores it
+// (the low 1, 2, 4 or 8 bytes, little-endian: an int32 -1 is 0xffffffff,
+// a float8 its IEEE bits); the other bits are zero on reads and ignored on
+// writes.
+type FixedView interface {
+	// Layout is the key layout the view serves.
+	Layout() FixedKeyLayout
+	// GetFixed is Table.Get of the keys: for each i, found[i] reports the
+	// key is live and vals[j][i] is column j's value word (0 for a NULL
+	// value or an absent key). vals holds one slice per value column, each
+	// of len(keys) words. null may be nil; otherwise null[i] reports that a
+	// found row has a NULL in some column.
+	GetFixed(ctx context.Context, keys []uint64, vals [][]uint64, found, null []bool) error
+	// WriteFixed is Table.Write of the keys with value row i made of the
+	// words vals[j][i] (no NULLs); ops nil means all puts, and vals may be
+	// nil when every op is OpDelete. The words are copied.
+	WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals [][]uint64) error
+}

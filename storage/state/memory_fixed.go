@@ -1,0 +1,299 @@
+package state
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"slices"
+
+	"github.com/sabotsql/sabotsql/sql/pgerror"
+)
+
+// The typed fast path of MemoryTable (FixedTable). A FixedView is the same
+// table seen through uint64 keys and value words: it reads and writes the
+// same entries, version slots and columns as Get and Write, under the same
+// lock, budget and epoch rules, and differs only at the edges — a key word
+// is packed straight into the two inline words an entry compares (no byte
+// key, no arena), and values move as words between the caller's slices
+// and the column slices (no Arrow arrays built or read).
+
+var _ FixedTable = (*MemoryTable)(nil)
+
+// wordCol is implemented by the columns the typed path serves: those held
+// as plain fixed-width slices.
+type wordCol interface {
+	// getWords sets out[i] to slot src[i]'s value (0 for src[i] < 0 or a
+	// NULL, which also sets null[i] when null is not nil).
+	getWords(src []int32, out []uint64, null []bool)
+	// putWords stores w[i] (its low bytes) in slot dst[i] (skipping
+	// dst[i] < 0) as a non-NULL value.
+	putWords(dst []int32, w []uint64)
+}
+
+func (c *fixedCol[T]) getWords(src []int32, out []uint64, null []bool) {
+	out = out[:len(src)]
+	vals := c.vals
+	if c.valid == nil {
+		for i, s := range src {
+			var v uint64
+			if s >= 0 {
+				v = uint64(vals[s])
+			}
+			out[i] = v
+		}
+		return
+	}
+	for i, s := range src {
+		var v uint64
+		if s >= 0 {
+			if c.valid[s] {
+				v = uint64(vals[s])
+			} else if null != nil {
+				null[i] = true
+			}
+		}
+		out[i] = v
+	}
+}
+
+func (c *fixedCol[T]) putWords(dst []int32, w []uint64) {
+	w = w[:len(dst)]
+	vals := c.vals
+	if c.valid == nil {
+		for i, s := range dst {
+			if s >= 0 {
+				vals[s] = T(w[i])
+			}
+		}
+		return
+	}
+	for i, s := range dst {
+		if s >= 0 {
+			vals[s], c.valid[s] = T(w[i]), true
+		}
+	}
+}
+
+// memFixed is MemoryTable's FixedView for one key layout. A key word k
+// is the key Prefix ‖ BE(k)[8-Width:]; packed as an entry holds it inline
+// (the key's bytes as a little-endian 128-bit number) that is
+// pre | bswap(k << (64 - 8·Width)) << (8·len(Prefix)).
+type memFixed struct {
+	m      *MemoryTable
+	lay    FixedKeyLayout
+	pre    uint64 // the prefix bytes, packed
+	kshift uint   // 64 - 8·Width
+	pshift uint   // 8·len(Prefix)
+	n      int    // key length
+
+	src []int32 // GetFixed scratch
+	ids []int32 // WriteFixed scratch
+}
+
+// Fixed implements FixedTable: it serves any layout (keys of up to 16
+// bytes are inline) when every value column is a fixed-width type of 1 to
+// 8 bytes (not boolean).
+func (m *MemoryTable) Fixed(l FixedKeyLayout) (FixedView, bool) {
+	if len(l.Prefix) > 8 || l.Width < 1 || l.Width > 8 {
+		return nil, false
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, false
+	}
+	for _, c := range m.cols {
+		if _, ok := c.(wordCol); !ok {
+			return nil, false
+		}
+	}
+	var pb [8]byte
+	copy(pb[:], l.Prefix)
+	return &memFixed{
+		m:      m,
+		lay:    FixedKeyLayout{Prefix: slices.Clone(l.Prefix), Width: l.Width},
+		pre:    binary.LittleEndian.Uint64(pb[:]),
+		kshift: uint(64 - 8*l.Width),
+		pshift: uint(8 * len(l.Prefix)),
+		n:      l.Len(),
+	}, true
+}
+
+// Layout implements FixedView.
+func (f *memFixed) Layout() FixedKeyLayout { return f.lay }
+
+// pack returns key word k's inline words.
+func (f *memFixed) pack(k uint64) (a, b uint64) {
+	x := bits.ReverseBytes64(k << f.kshift)
+	// Shifts of 64 give 0: a prefix of 8 bytes puts nothing of x in a,
+	// no prefix nothing in b.
+	return f.pre | x<<f.pshift, x >> (64 - f.pshift)
+}
+
+// key returns key word k's bytes (for a new entry).
+func (f *memFixed) key(buf *[inlineKey]byte, k uint64) []byte {
+	return f.lay.AppendKey(buf[:0], k)
+}
+
+// findFixed sets out[i] to the entry of keys[i], or -1, staged over groups
+// like findLocked.
+func (f *memFixed) findFixed(keys []uint64, out []int32) {
+	m := f.m
+	var g findGroup
+	var sink uint64
+	tab := m.tab
+	mask := uint64(len(tab) - 1)
+	s0, s1 := m.s0, m.s1^uint64(f.n)<<56
+	for lo := 0; lo < len(keys); lo += lookupGroup {
+		ks := keys[lo:min(lo+lookupGroup, len(keys))]
+		o := out[lo : lo+len(ks)]
+		for i, k := range ks {
+			a, b := f.pack(k)
+			hi, l := bits.Mul64(a^s0, b^s1)
+			tag := uint64(uint32(hi ^ l))
+			g.pa[i], g.pb[i], g.tags[i] = a, b, tag
+			g.first[i] = tab[tag&mask]
+		}
+		sink += g.probe(tab, m.ents, len(ks))
+		slow := false
+		ents := m.ents
+		for i := range ks {
+			id := g.cand[i]
+			if id >= 0 {
+				if e := &ents[id]; e.k[0] != g.pa[i] || e.k[1] != g.pb[i] || e.keyLen() != f.n {
+					id, slow = -2, true
+				}
+			}
+			o[i] = id
+		}
+		if slow {
+			for i := range ks {
+				if o[i] == -2 {
+					o[i] = f.findFrom(g.tags[i], g.pa[i], g.pb[i])
+				}
+			}
+		}
+	}
+	m.findSink.Add(sink)
+}
+
+// findFrom walks the probe sequence of tag for the entry with inline words
+// a, b (the key's length is f.n), or -1.
+func (f *memFixed) findFrom(tag, a, b uint64) int32 {
+	m := f.m
+	mask := uint64(len(m.tab) - 1)
+	for i := tag & mask; ; i = (i + 1) & mask {
+		t := m.tab[i]
+		if t == 0 {
+			return -1
+		}
+		if t>>32 == tag {
+			id := int32(uint32(t)) - 1
+			if e := &m.ents[id]; e.k[0] == a && e.k[1] == b && e.keyLen() == f.n {
+				return id
+			}
+		}
+	}
+}
+
+// find1 is the entry of one key word, or -1.
+func (f *memFixed) find1(k uint64) int32 {
+	a, b := f.pack(k)
+	hi, lo := bits.Mul64(a^f.m.s0, b^f.m.s1^uint64(f.n)<<56)
+	return f.findFrom(uint64(uint32(hi^lo)), a, b)
+}
+
+// GetFixed implements FixedView.
+func (f *memFixed) GetFixed(ctx context.Context, keys []uint64, vals [][]uint64, found, null []bool) error {
+	m := f.m
+	n := len(keys)
+	if len(found) < n || (null != nil && len(null) < n) {
+		return pgerror.Internal("state: GetFixed of %d keys with %d found and %d null flags", n, len(found), len(null))
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if err := f.checkVals(vals, n); err != nil {
+		return err
+	}
+	src := slices.Grow(f.src[:0], n)[:n]
+	f.src = src
+	f.findFixed(keys, src)
+	m.slotsLocked(src, MaxEpoch)
+	for i, s := range src {
+		found[i] = s >= 0
+	}
+	if null != nil {
+		clear(null[:n])
+	}
+	for j, c := range m.cols {
+		c.(wordCol).getWords(src, vals[j], null)
+	}
+	return nil
+}
+
+func (f *memFixed) checkVals(vals [][]uint64, n int) error {
+	if len(vals) != len(f.m.cols) {
+		return pgerror.Internal("state: %d value columns, table has %d", len(vals), len(f.m.cols))
+	}
+	for j, v := range vals {
+		if len(v) < n {
+			return pgerror.Internal("state: value column %d has %d words for %d keys", j, len(v), n)
+		}
+	}
+	return nil
+}
+
+// WriteFixed implements FixedView.
+func (f *memFixed) WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals [][]uint64) error {
+	n := len(keys)
+	if ops != nil && len(ops) != n {
+		return pgerror.Internal("state: write of %d keys with %d ops", n, len(ops))
+	}
+	puts := ops == nil
+	for _, op := range ops {
+		switch op {
+		case OpPut:
+			puts = true
+		case OpDelete:
+		default:
+			return pgerror.Internal("state: unknown write op %d", op)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m := f.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if puts {
+		if err := f.checkVals(vals, n); err != nil {
+			return err
+		}
+	}
+	if m.nslots+n > math.MaxInt32-1 || len(m.ents)+n > math.MaxInt32-1 {
+		return pgerror.New(pgerror.ProgramLimitExceeded, "memory state table holds too many versions")
+	}
+	if err := m.charge.ensure(ctx, m.worstCaseLocked(n, int64(n*f.n))); err != nil {
+		return err
+	}
+	ids := slices.Grow(f.ids[:0], n)[:n]
+	f.ids = ids
+	f.findFixed(keys, ids)
+	var buf [inlineKey]byte
+	dst := m.applyOpsLocked(ops, ids,
+		func(i int) int32 { return f.find1(keys[i]) },
+		func(i int) int32 { return m.newEntry(f.key(&buf, keys[i])) })
+	if puts {
+		for j, c := range m.cols {
+			c.(wordCol).putWords(dst, vals[j])
+		}
+	}
+	return nil
+}
