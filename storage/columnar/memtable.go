@@ -268,8 +268,9 @@ func (m *memtable) ordered() []uint32 { return m.order.Sorted() }
 
 // frozenMem is a memtable that stopped taking writes, waiting to be written
 // as a run: the memtable itself (immutable from now on, read without the
-// table's lock by the flush) and its live entries in key order, each with
-// at least one committed version. It still holds its budget charge.
+// table's lock by the flush) and its entries in key order (among them dead
+// ones and ones left without versions, which readers and the flush skip).
+// It still holds its budget charge.
 type frozenMem struct {
 	m        *memtable
 	ord      []uint32
@@ -293,31 +294,36 @@ func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMe
 	next := newMemtable()
 	var touched []uint32
 	ord := m.ordered()
-	live := make([]uint32, 0, len(ord))
-	for _, id := range ord {
-		e := m.ent(id)
-		if e.dead {
-			continue
-		}
-		e.touched = false
-		vs := m.versions(e)
-		if n := len(vs); n > 0 && vs[n-1].epoch == uncommitted {
-			v := vs[n-1]
-			val := m.data.get(v.val, v.vlen)
-			nid, ne := next.insert(m.keyBytes(e))
-			next.appendVersion(ne, memVersion{epoch: uncommitted, val: next.data.add(val), vlen: v.vlen, tomb: v.tomb})
-			ne.touched = true
-			next.bytes += int64(e.klen) + int64(v.vlen) + entryOverhead
-			touched = append(touched, nid)
-			m.truncate(e, n-1)
-		}
-		m.prune(e, pinned)
-		if e.nv > 0 {
-			live = append(live, id)
+	if ord == nil {
+		ord = []uint32{}
+	}
+	// Visit the entries in id order, which is their order in memory: a
+	// visit in key order would miss the cache at nearly every entry. The
+	// order keeps entries left dead or without versions; readers and the
+	// flush skip them.
+	for _, pg := range m.pages {
+		for i := range pg {
+			e := &pg[i]
+			if e.dead {
+				continue
+			}
+			e.touched = false
+			vs := m.versions(e)
+			if n := len(vs); n > 0 && vs[n-1].epoch == uncommitted {
+				v := vs[n-1]
+				val := m.data.get(v.val, v.vlen)
+				nid, ne := next.insert(m.keyBytes(e))
+				next.appendVersion(ne, memVersion{epoch: uncommitted, val: next.data.add(val), vlen: v.vlen, tomb: v.tomb})
+				ne.touched = true
+				next.bytes += int64(e.klen) + int64(v.vlen) + entryOverhead
+				touched = append(touched, nid)
+				m.truncate(e, n-1)
+			}
+			m.prune(e, pinned)
 		}
 	}
 	m.order = nil // the frozen memtable keeps its own order
-	fm := &frozenMem{m: m, ord: live, maxEpoch: maxEpoch, bytes: max(m.bytes-next.bytes, 0)}
+	fm := &frozenMem{m: m, ord: ord, maxEpoch: maxEpoch, bytes: max(m.bytes-next.bytes, 0)}
 	return fm, next, touched
 }
 

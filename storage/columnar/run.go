@@ -74,6 +74,7 @@ type runWriter struct {
 	maxE     uint64
 	rowLimit int
 	err      error
+	sink     byte // keeps the flush's cache-warming loads
 }
 
 func newRunWriter(fs vfs.FS, name string, blockRows int) (*runWriter, error) {

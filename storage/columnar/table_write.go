@@ -295,24 +295,52 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 		return nil, err
 	}
 	m := fm.m
-	for i, id := range fm.ord {
-		if i%4096 == 0 {
+	// Entries come in key order but sit in memory in insertion order, as
+	// do their values: each is a likely cache miss. A group's entries are
+	// loaded first, then their newest values, with no branch on what the
+	// loads return, so the misses of a group overlap instead of following
+	// each other; the group is then written from the cache.
+	const group = 32
+	var nv [group]uint32
+	var sink byte
+	for lo := 0; lo < len(fm.ord); lo += group {
+		if lo%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				w.abort()
 				return nil, err
 			}
 		}
-		e := m.ent(id)
-		k := m.keyBytes(e)
-		vs := m.versions(e)
-		for j := len(vs) - 1; j >= 0; j-- {
-			v := vs[j]
-			if err := w.add(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen)); err != nil {
-				w.abort()
-				return nil, err
+		ids := fm.ord[lo:min(lo+group, len(fm.ord))]
+		for i, id := range ids {
+			e := m.ent(id)
+			nv[i] = e.nv
+			sink += e.kbuf[0]
+		}
+		for i, id := range ids {
+			if nv[i] > 0 {
+				e := m.ent(id)
+				if v := m.versions(e)[nv[i]-1]; v.vlen > 0 {
+					sink += m.data.chunks[v.val>>32][uint32(v.val)]
+				}
+			}
+		}
+		for _, id := range ids {
+			e := m.ent(id)
+			if e.dead {
+				continue
+			}
+			k := m.keyBytes(e)
+			vs := m.versions(e)
+			for j := len(vs) - 1; j >= 0; j-- {
+				v := vs[j]
+				if err := w.add(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen)); err != nil {
+					w.abort()
+					return nil, err
+				}
 			}
 		}
 	}
+	w.sink = sink
 	if w.entries == 0 {
 		w.abort()
 		return nil, nil
