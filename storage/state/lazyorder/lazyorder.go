@@ -164,21 +164,35 @@ const radixMin = 2048
 // dense integer keys take two or three passes. It returns the sorted slice
 // (ps or a buffer of the same length).
 func radixSort[E any](ps []prefixed[E]) []prefixed[E] {
+	// The byte positions where some entries differ: bits set in some
+	// prefix and clear in another.
+	and0, and1, or0, or1 := ^uint64(0), ^uint64(0), uint64(0), uint64(0)
+	for i := range ps {
+		and0 &= ps[i].p0
+		or0 |= ps[i].p0
+		and1 &= ps[i].p1
+		or1 |= ps[i].p1
+	}
+	var digits []int
+	for d := range 16 { // least significant digit first: p1's low byte
+		diff := (and1 ^ or1) >> (8 * d)
+		if d >= 8 {
+			diff = (and0 ^ or0) >> (8 * (d - 8))
+		}
+		if byte(diff) != 0 {
+			digits = append(digits, d)
+		}
+	}
 	var counts [16][256]int
 	for i := range ps {
-		p0, p1 := ps[i].p0, ps[i].p1
-		for d := range 8 {
-			counts[d][byte(p1>>(8*d))]++
-			counts[8+d][byte(p0>>(8*d))]++
+		for _, d := range digits {
+			counts[d][digit(ps[i], d)]++
 		}
 	}
 	buf := make([]prefixed[E], len(ps))
 	src, dst := ps, buf
-	for d := range 16 { // least significant digit first: p1's low byte
+	for _, d := range digits {
 		c := &counts[d]
-		if c[digit(src[0], d)] == len(src) {
-			continue // every entry has this byte
-		}
 		pos := 0
 		for b := range c {
 			n := c[b]

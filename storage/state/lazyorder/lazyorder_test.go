@@ -119,3 +119,35 @@ func TestRadixPath(t *testing.T) {
 		require.Equal(t, want, got, "round %d", round)
 	}
 }
+
+// TestRadixSortPath sorts batches of fresh entries large enough for the
+// radix sort (keys sharing long prefixes, of every length, and integer-like
+// keys differing in a few middle bytes) and checks them against a plain sort.
+func TestRadixSortPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for trial := 0; trial < 6; trial++ {
+		o := lazyorder.New(func(e *ent) string { return e.k }, func(e *ent) bool { return e.dead })
+		seen := map[string]bool{}
+		var want []string
+		for len(want) < 5000+trial*1000 {
+			var k string
+			if trial%2 == 0 {
+				k = randKey(rng)
+			} else {
+				k = fmt.Sprintf("\x01%08x\x00%c", rng.Uint32()>>uint(trial), 'a'+rng.IntN(3))
+			}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			want = append(want, k)
+			o.Add(&ent{k: k})
+		}
+		slices.Sort(want)
+		var got []string
+		for _, e := range o.Sorted() {
+			got = append(got, e.k)
+		}
+		require.Equal(t, want, got, "trial %d", trial)
+	}
+}
