@@ -65,9 +65,12 @@
 //     and every pinned snapshot epoch (state.PruneVersions); a tombstone only
 //     when nothing older can exist below it; a version covered by a range
 //     deletion only when every reader's epoch is at or after that deletion.
-//  3. Durability is per checkpoint: Checkpoint flushes everything committed
-//     and stores a manifest naming the live runs; Open recovers exactly the
-//     last stored manifest and deletes files it does not name. A run file
+//  3. Durability is per checkpoint: Checkpoint flushes everything committed,
+//     syncs every run the manifest will name that is not yet synced (flushes
+//     and compactions write runs without syncing them, so a run replaced
+//     before the next checkpoint never costs a sync) and then stores the
+//     manifest; Open recovers exactly the last stored manifest and deletes
+//     files it does not name. A run file
 //     is deleted only when neither the live set nor the stored manifest
 //     names it and no reader holds the read lock.
 //  4. Every block and the meta section carry CRC32C checksums; a mismatch,

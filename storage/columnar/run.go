@@ -149,8 +149,10 @@ func (w *runWriter) writeOut() error {
 	return nil
 }
 
-// finish writes the meta section and trailer and syncs the file. On error
-// the partial file is removed.
+// finish writes the meta section and trailer and closes the file, without
+// syncing it: a run is synced only when a manifest is about to name it
+// (Table.syncRuns), so runs that a compaction replaces before the next
+// checkpoint never cost a sync. On error the partial file is removed.
 func (w *runWriter) finish(id uint64) (runInfo, error) {
 	err := w.flushBlock()
 	if err == nil {
@@ -158,11 +160,6 @@ func (w *runWriter) finish(id uint64) (runInfo, error) {
 	}
 	if err == nil {
 		err = w.writeMeta()
-	}
-	if err == nil {
-		if serr := w.f.Sync(); serr != nil {
-			err = ioErr(serr, "sync", w.name)
-		}
 	}
 	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = ioErr(cerr, "close", w.name)
@@ -227,6 +224,9 @@ type run struct {
 	index   []blockHandle
 	lastKey []byte
 	bloom   *bloom
+	// synced: the file's contents are durable (it was recovered, or
+	// synced before a manifest named it). Guarded by the table's mu.
+	synced bool
 	// prefixes holds the first 16 bytes of each block's first key as two
 	// big-endian words (zero-padded), two per block: findBlock's binary
 	// search compares these in one dense array and touches a full key only

@@ -157,6 +157,7 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 				t.closeRuns()
 				return nil, err
 			}
+			r.synced = true
 			t.runs = append(t.runs, r)
 			t.durableRuns[ri.ID] = true
 		}

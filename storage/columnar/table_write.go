@@ -372,16 +372,32 @@ func (t *Table) storeManifest(ctx context.Context) (state.Epoch, error) {
 		return 0, state.ErrClosed
 	}
 	m := Manifest{DurableEpoch: uint64(t.flushedEpoch), NextFileID: t.nextID}
+	var unsynced []*run
 	for _, r := range t.runs {
 		m.Runs = append(m.Runs, r.info)
 		// Until the store settles, a compaction must treat these runs as
-		// durable too (keep their files), whichever manifest wins.
+		// durable too (keep their files open and in place), whichever
+		// manifest wins.
 		t.durableRuns[r.info.ID] = true
+		if !r.synced {
+			unsynced = append(unsynced, r)
+		}
 	}
 	for _, rd := range t.rds {
 		if state.Epoch(rd.Epoch) <= t.flushedEpoch {
 			m.RangeDels = append(m.RangeDels, rd)
 		}
+	}
+	t.mu.Unlock()
+	// The runs the manifest names must be durable before it is.
+	for _, r := range unsynced {
+		if err := r.f.Sync(); err != nil {
+			return 0, ioErr(err, "sync", r.info.File)
+		}
+	}
+	t.mu.Lock()
+	for _, r := range unsynced {
+		r.synced = true
 	}
 	t.mu.Unlock()
 	if err := t.opts.Manifests.Store(ctx, m); err != nil {

@@ -90,6 +90,15 @@ func (f *Fault) Create(name string) (File, error) {
 	return &faultFile{File: fl, f: f, name: name}, nil
 }
 
+// Open implements FS; Sync on the opened file is subject to FailSyncs.
+func (f *Fault) Open(name string) (File, error) {
+	fl, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFile{File: fl, f: f, name: name}, nil
+}
+
 // SyncDir implements FS.
 func (f *Fault) SyncDir() error {
 	if _, s := f.faults(""); s != nil {
