@@ -274,6 +274,9 @@ func (s *Session) alterTable(a *pg_query.AlterTableStmt) (api.Result, error) {
 	for _, ix := range keep {
 		if ix.unique {
 			if err := s.buildUniqueIndex(nts, ix); err != nil {
+				if nts.store != ts.store {
+					s.e.storeTruncate(nts.store)
+				}
 				return api.Result{}, err
 			}
 		}
@@ -291,6 +294,11 @@ func (s *Session) alterTable(a *pg_query.AlterTableStmt) (api.Result, error) {
 	}
 	s.e.tables[t.ID] = nts
 	s.e.mu.Unlock()
+	if nts.store != ts.store {
+		// The rewritten rows replace the old store (released with its
+		// last snapshot).
+		s.e.tcharge.emptied(ts.store)
+	}
 	return api.Result{Tag: "ALTER TABLE", Notices: notices}, nil
 }
 
@@ -401,14 +409,14 @@ func (s *Session) rewriteRows(ts *tableState, schema *arrow.Schema, t *catalog.T
 			cols[i] = a
 		}
 		nb := array.NewRecordBatch(schema, cols, int64(n))
-		_, err := store.Append(nb)
+		_, err := s.e.storeAppend(store, nb)
 		nb.Release()
 		for _, a := range owned {
 			a.Release()
 		}
 		b.Release()
 		if err != nil {
-			store.Truncate()
+			s.e.storeTruncate(store)
 			return nil, pgerror.Wrap(err, pgerror.InternalError, "rewrite table")
 		}
 	}

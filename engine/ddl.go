@@ -576,6 +576,7 @@ func (s *Session) removeRelation(r catalog.Relation) {
 			delete(s.e.indexes, ix.name)
 		}
 		delete(s.e.tables, r.ObjID())
+		s.e.tcharge.emptied(ts.store)
 		// The store is released when the last snapshot referencing it is.
 	}
 }
@@ -631,7 +632,7 @@ func (s *Session) truncate(t *pg_query.TruncateStmt) (api.Result, error) {
 		if ts.log != nil {
 			s.e.publishIDs(ts, stream.Delete, liveRowIDs(ts, s.e))
 		}
-		ts.store.Truncate()
+		s.e.storeTruncate(ts.store)
 		s.e.walTruncate(s, ts)
 		for _, ix := range ts.indexes {
 			if ix.unique {

@@ -332,7 +332,7 @@ func (s *Session) applyInsert(ts *tableState, bs []arrow.RecordBatch, doNothing 
 			tb.Release()
 			continue
 		}
-		ids, err := ts.store.Append(tb)
+		ids, err := s.e.storeAppend(ts.store, tb)
 		if err != nil {
 			tb.Release()
 			return n, out, pgerror.Wrap(err, pgerror.InternalError, "insert")
@@ -405,7 +405,7 @@ func (s *Session) applyUpdate(ts *tableState, bs []arrow.RecordBatch) (int64, []
 		s.recordUndo(undoEntry{kind: undoDelete, table: ts.def.ID, rows: ids})
 		s.e.walDelete(s, ts, ids)
 		tb := withSchema(ts, b, 1)
-		newIDs, err := ts.store.Append(tb)
+		newIDs, err := s.e.storeAppend(ts.store, tb)
 		if err != nil {
 			tb.Release()
 			return n, out, pgerror.Wrap(err, pgerror.InternalError, "update")

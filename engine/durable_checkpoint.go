@@ -500,7 +500,7 @@ func (e *Engine) restoreTable(ts *tableState, file string, payload []byte) error
 			e.publishIDs(ts, stream.Delete, liveRowIDs(ts, e))
 		}
 	}
-	ts.store.Truncate()
+	e.storeTruncate(ts.store)
 	bi := 0
 	for c := range rows {
 		if rows[c] == 0 {
@@ -509,7 +509,7 @@ func (e *Engine) restoreTable(ts *tableState, file string, payload []byte) error
 		if bi >= len(bs) || uint64(bs[bi].NumRows()) != rows[c] {
 			return corruptFile(file, "chunk %d does not match its header", c)
 		}
-		ids, err := ts.store.Append(bs[bi])
+		ids, err := e.storeAppend(ts.store, bs[bi])
 		bi++
 		if err != nil {
 			return corruptFile(file, "%v", err)

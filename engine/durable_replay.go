@@ -348,7 +348,7 @@ func (r *replayer) apply(ctx context.Context, lsn wal.LSN, p []byte) error {
 		}
 		defer releaseAll(bs)
 		for _, b := range bs {
-			ids, err := ts.store.Append(b)
+			ids, err := e.storeAppend(ts.store, b)
 			if err != nil {
 				return walError(lsn, "insert into %s: %v", name, err)
 			}
@@ -379,7 +379,7 @@ func (r *replayer) apply(ctx context.Context, lsn wal.LSN, p []byte) error {
 		if ts.log != nil {
 			e.publishIDs(ts, stream.Delete, liveRowIDs(ts, e))
 		}
-		ts.store.Truncate()
+		e.storeTruncate(ts.store)
 	default:
 		return walError(lsn, "unknown record kind %d", kind)
 	}

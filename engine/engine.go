@@ -105,6 +105,9 @@ type Engine struct {
 	shares memoryShares
 	// streamMem is the shares.stream pool every view's operators draw on.
 	streamMem *stream.MemLimit
+	// tcharge charges the base tables' rows to the state budget
+	// (tablecharge.go).
+	tcharge *tableCharge
 }
 
 // memoryShares is how Options.MemoryLimit is divided. Only the state
@@ -271,7 +274,7 @@ func (e *Engine) Close() error {
 	e.closed = true
 	e.mu.Lock()
 	for _, t := range e.tables {
-		t.store.Truncate()
+		e.storeTruncate(t.store)
 	}
 	e.mu.Unlock()
 	if e.lockFile != nil {

@@ -122,6 +122,7 @@ func (e *Engine) startStreams(interval time.Duration) error {
 		kick:    make(chan struct{}, 1),
 		states:  &backends.Factory{Budget: columnar.NewBudget(e.shares.state), Logger: e.log},
 	}
+	e.tcharge = newTableCharge(st.states.Budget, tableChargeCap(e.shares.state))
 	if e.opts.DataDir != "" {
 		// Views are rebuilt from their base tables at start (see
 		// ARCHITECTURE.md), so state files of an earlier run are garbage.
@@ -155,6 +156,8 @@ func (e *Engine) barrierLoop(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		case <-e.st.kick:
 		}
+		// Base tables' growth shrinks what state may cache (tablecharge.go).
+		e.tcharge.settle(ctx)
 		e.st.mu.RLock()
 		n := len(e.st.views)
 		e.st.mu.RUnlock()
@@ -801,8 +804,18 @@ func (in *mvInputs) Relation(ctx context.Context, id catalog.ObjectID) (stream.E
 
 // paced returns the backfill executor of one input (see pacedBackfill).
 func (in *mvInputs) paced(schema *arrow.Schema, rows backfillRows, next stream.Executor) *pacedBackfill {
-	return &pacedBackfill{schema: schema, rows: rows, next: next, slice: in.s.e.backfillSliceRows()}
+	return &pacedBackfill{schema: schema, rows: rows, next: next, slice: in.s.e.backfillSliceRows(), chunk: backfillChunkRows}
 }
+
+// backfillChunkRows bounds the rows of one backfill chunk: table chunks
+// hold 8Ki-16Ki rows (the store merges small appends), view pages more. A
+// spilling aggregate looks up each chunk's new groups in its spill table
+// with one batched Get, and a columnar Get keeps every block it read until
+// its result is built: with random keys that is one block (~40 KB) per
+// key, so an 8Ki-row chunk pinned ~350 MB at once in the 20M-key bigagg
+// backfill (heap profiles, issue #6). 1Ki rows, the batch size of the
+// statements whose changes views maintain, bound it to ~45 MB.
+const backfillChunkRows = 1024
 
 // backfillSliceRows is how many backfill rows of one input a new view takes
 // per epoch: about one byte of the aggregate memory share per 256, so the
@@ -903,9 +916,11 @@ type pacedBackfill struct {
 	rows   backfillRows
 	next   stream.Executor
 	slice  int64
-	sent   int64 // rows sent since the last barrier
-	done   bool  // every backfill row sent
-	drain  bool  // a change arrived: send the remaining rows at once
+	chunk  int64             // at most this many rows per chunk (≤ 0: as read)
+	pend   arrow.RecordBatch // the rest of a read batch not yet sent
+	sent   int64             // rows sent since the last barrier
+	done   bool              // every backfill row sent
+	drain  bool              // a change arrived: send the remaining rows at once
 	held   stream.Message
 }
 
@@ -916,9 +931,13 @@ func (p *pacedBackfill) Schema() *arrow.Schema { return p.schema }
 func (p *pacedBackfill) Next(ctx context.Context) (stream.Message, error) {
 	for !p.done {
 		if p.drain || p.sent < p.slice {
-			b, err := p.rows.next(ctx)
-			if err != nil {
-				return nil, err
+			b := p.pend
+			p.pend = nil
+			if b == nil {
+				var err error
+				if b, err = p.rows.next(ctx); err != nil {
+					return nil, err
+				}
 			}
 			if b == nil {
 				p.done = true
@@ -928,6 +947,14 @@ func (p *pacedBackfill) Next(ctx context.Context) (stream.Message, error) {
 			if b.NumRows() == 0 {
 				b.Release()
 				continue
+			}
+			if n := b.NumRows(); p.chunk > 0 && n > p.chunk {
+				// Send the first p.chunk rows; keep the rest (zero-copy
+				// slices of the same buffers).
+				p.pend = b.NewSlice(p.chunk, n)
+				head := b.NewSlice(0, p.chunk)
+				b.Release()
+				b = head
 			}
 			rb := array.NewRecordBatch(p.schema, b.Columns(), b.NumRows())
 			b.Release()
@@ -953,6 +980,10 @@ func (p *pacedBackfill) Next(ctx context.Context) (stream.Message, error) {
 
 // Close implements stream.Executor.
 func (p *pacedBackfill) Close() error {
+	if p.pend != nil {
+		p.pend.Release()
+		p.pend = nil
+	}
 	if !p.done {
 		p.done = true
 		p.rows.release()

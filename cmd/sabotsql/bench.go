@@ -97,7 +97,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return benchFreshness(ctx, e, s, *rate, *dur, *interval)
 		}},
 		{"bigagg", func(ctx context.Context, e *engine.Engine, s *engine.Session) (string, error) {
-			return benchBigAgg(ctx, s, *keys, *batch, bigDir)
+			return benchBigAgg(ctx, s, *keys, *batch, bigDir, stderr)
 		}},
 	}
 	var limit int64
@@ -420,8 +420,15 @@ func benchFin(ctx context.Context, s *engine.Session, rows, batch int, backend, 
 // loaded (a quarter of the keys get two rows), then a second identical view
 // backfilled from the loaded table, then a full read of the view. Under
 // --memory-limit the views' aggregates spill to their state tables.
-func benchBigAgg(ctx context.Context, s *engine.Session, keys, batch int, dir string) (string, error) {
+func benchBigAgg(ctx context.Context, s *engine.Session, keys, batch int, dir string, stderr io.Writer) (string, error) {
 	rows := keys + keys/4
+	// Phase marks on stderr line up RSS samples taken from outside with
+	// what the run was doing.
+	phase := func(name string) {
+		fmt.Fprintf(stderr, "bigagg %s %s: %s\n", time.Now().UTC().Format(time.TimeOnly), name, memLine())
+	}
+	defer phase("end")
+	phase("load without views")
 	const view = "AS SELECT k, sum(v) AS s, count(*) AS c FROM t GROUP BY k"
 	if err := execAll(ctx, s, "CREATE TABLE base (k int, v int)", "CREATE TABLE t (k int, v int)"); err != nil {
 		return "", err
@@ -440,17 +447,20 @@ func benchBigAgg(ctx context.Context, s *engine.Session, keys, batch int, dir st
 	if err := execAll(ctx, s, "DROP TABLE base", "CREATE MATERIALIZED VIEW mv1 "+view); err != nil {
 		return "", err
 	}
+	phase("load with the view mv1")
 	wall, cpu, err := ingest(ctx, s, rows, batch, gen("t"))
 	if err != nil {
 		return "", err
 	}
 	line := fmt.Sprintf("group-by-sum, %d keys, view maintained during the load: %s", keys, rateLine(rows, wall, cpu, base))
+	phase("backfill of mv2")
 	c0, t0 := cpuTime(), time.Now()
 	if err := execAll(ctx, s, "CREATE MATERIALIZED VIEW mv2 "+view); err != nil {
 		return "", err
 	}
 	bw, bc := time.Since(t0), cpuTime()-c0
 	line += fmt.Sprintf("; backfill of a second view: %.2fs wall, %.2fs CPU, %.0f rows/s per CPU-second", bw.Seconds(), bc.Seconds(), float64(rows)/bc.Seconds())
+	phase("full read of mv1")
 	c0, t0 = cpuTime(), time.Now()
 	groups, total, err := readView(ctx, s, "SELECT k, s, c FROM mv1")
 	if err != nil {
@@ -461,13 +471,44 @@ func benchBigAgg(ctx context.Context, s *engine.Session, keys, batch int, dir st
 		return "", fmt.Errorf("view has %d groups counting %d rows, want %d and %d", groups, total, keys, rows)
 	}
 	line += fmt.Sprintf("; full read of the view: %d rows in %.2fs wall, %.2fs CPU", groups, rw.Seconds(), rc.Seconds())
+	phase("checks against the batch engine")
 	check, err := bigAggBatchCheck(ctx, s, keys, rows)
 	if err != nil {
 		return "", err
 	}
 	line += "; " + check
-	line += fmt.Sprintf("; state on disk %d MiB; peak RSS %d MiB", dirSize(filepath.Join(dir, "state"))>>20, peakRSS()>>20)
+	line += fmt.Sprintf("; state on disk %d MiB; peak RSS %d MiB; %s", dirSize(filepath.Join(dir, "state"))>>20, peakRSS()>>20, gcShare())
 	return line, nil
+}
+
+// memLine is the process's memory now: RSS, peak RSS, the Go heap's live
+// bytes (as of the last GC) and its total, and the runtime's soft limit.
+func memLine() string {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	mib := func(i int) uint64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[i].Value.Uint64() >> 20
+	}
+	lim := "none"
+	if l := mib(4); l < 1<<30 {
+		lim = fmt.Sprintf("%d MiB", l)
+	}
+	return fmt.Sprintf("RSS %d MiB (peak %d MiB), Go heap live %d MiB, objects %d MiB, runtime total %d MiB (released %d MiB), soft limit %s",
+		statusKB("VmRSS:")>>10, statusKB("VmHWM:")>>10, mib(0), mib(1), mib(2), mib(3), lim)
+}
+
+// gcShare is the part of the process's CPU time the Go collector took.
+func gcShare() string {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 || s[1].Value.Kind() != metrics.KindFloat64 || s[1].Value.Float64() == 0 {
+		return "GC CPU unknown"
+	}
+	return fmt.Sprintf("GC %.0f%% of the Go CPU time (%.0fs)", 100*s[0].Value.Float64()/s[1].Value.Float64(), s[0].Value.Float64())
 }
 
 // bigAggBatchCheck compares both views with the batch engine under the
@@ -587,15 +628,18 @@ func readView(ctx context.Context, s *engine.Session, sql string) (n, total int6
 }
 
 // peakRSS is the process's peak resident set size (VmHWM), 0 if unknown.
-func peakRSS() int64 {
+func peakRSS() int64 { return statusKB("VmHWM:") << 10 }
+
+// statusKB is a kB field of /proc/self/status (e.g. "VmRSS:"), 0 if unknown.
+func statusKB(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
+			return kb
 		}
 	}
 	return 0

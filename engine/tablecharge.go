@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"context"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sabotsql/sabotsql/storage/columnar"
+	"github.com/sabotsql/sabotsql/storage/memtable"
+)
+
+// tableCharge charges the in-memory rows of the base tables to the state
+// budget (the columnar share of MemoryLimit), up to a cap, so the state
+// tables' memtables and block caches shrink as the tables grow instead of
+// both growing into the Go heap.
+//
+// Why: base tables live in memory and were not charged to anything. In
+// the issue #6 bigagg run at 20M keys and 512MiB the 25M-row table held
+// 212 MB of the ~600 MB live heap while the state share (192 MB) stayed
+// full of cached blocks, and the live heap reached the runtime's soft
+// limit (768 MiB), so peak RSS went past 1 GiB. Charging the table makes
+// the budget evict cached blocks and flush memtables earlier.
+//
+// The charge is capped (tableChargeCap: half the state share) because a
+// view's uncommitted epoch must still fit the rest: an epoch's writes stay
+// in memtables until it commits, and a write that cannot fit fails its
+// view with 53200. The rows above the cap stay uncharged headroom, as
+// before.
+//
+// Bytes are what the tables' appended batches hold (their buffers); rows
+// deleted later keep their memory until the table is truncated or
+// dropped, and so keep their charge. The reservation is adjusted by
+// settle, off the statement path (the barrier loop calls it), because
+// reserving may flush other tables' memtables.
+type tableCharge struct {
+	budget *columnar.Budget
+	limit  int64 // the cap
+
+	settleMu sync.Mutex // one settle at a time
+
+	mu      sync.Mutex
+	bytes   map[*memtable.Table]int64
+	total   int64
+	charged int64 // reserved in budget
+}
+
+// tableChargeCap is the most of the state share base tables are charged:
+// half of it, so views keep the other half for their epochs' writes.
+func tableChargeCap(state int64) int64 { return state / 2 }
+
+func newTableCharge(b *columnar.Budget, limit int64) *tableCharge {
+	return &tableCharge{budget: b, limit: limit, bytes: map[*memtable.Table]int64{}}
+}
+
+// appended records rows appended to store.
+func (c *tableCharge) appended(store *memtable.Table, b arrow.RecordBatch) {
+	if c == nil || b == nil {
+		return
+	}
+	n := recordBytes(b)
+	c.mu.Lock()
+	c.bytes[store] += n
+	c.total += n
+	c.mu.Unlock()
+}
+
+// emptied records that store holds no rows any more (truncated, dropped,
+// or replaced by a rewrite).
+func (c *tableCharge) emptied(store *memtable.Table) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.total -= c.bytes[store]
+	delete(c.bytes, store)
+	c.mu.Unlock()
+}
+
+// Total is the bytes of every table's appended rows.
+func (c *tableCharge) Total() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// Charged is the bytes currently reserved in the state budget.
+func (c *tableCharge) Charged() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.charged
+}
+
+// settle moves the reservation to min(Total, cap). Growing it first takes
+// what fits; if the budget is full it asks the state tables to give memory
+// back (cached blocks, then flushes of committed memtables); if that does
+// not free enough the reservation stays where it is until the next call.
+// Changes under 1 MiB are left for later (except reaching the cap or
+// zero), so most calls do nothing. The
+// barrier loop calls it every tick.
+func (c *tableCharge) settle(ctx context.Context) {
+	if c == nil || c.budget == nil {
+		return
+	}
+	c.settleMu.Lock()
+	defer c.settleMu.Unlock()
+	c.mu.Lock()
+	want := min(c.total, c.limit)
+	have := c.charged
+	c.mu.Unlock()
+	const step = 1 << 20
+	switch d := want - have; {
+	case d >= step || (d > 0 && want == c.limit):
+		if c.budget.TryReserve(d) || c.budget.Reserve(ctx, d) {
+			c.mu.Lock()
+			c.charged += d
+			c.mu.Unlock()
+		}
+	case d <= -step || (d < 0 && want == 0):
+		c.budget.Release(-d)
+		c.mu.Lock()
+		c.charged += d
+		c.mu.Unlock()
+	}
+}
+
+// recordBytes is the size of a batch's buffers.
+func recordBytes(b arrow.RecordBatch) int64 {
+	var n int64
+	for _, col := range b.Columns() {
+		n += dataBytes(col.Data())
+	}
+	return n
+}
+
+func dataBytes(d arrow.ArrayData) int64 {
+	if d == nil {
+		return 0
+	}
+	var n int64
+	for _, buf := range d.Buffers() {
+		if buf != nil {
+			n += int64(buf.Len())
+		}
+	}
+	for _, ch := range d.Children() {
+		n += dataBytes(ch)
+	}
+	if d.DataType().ID() == arrow.DICTIONARY {
+		n += dataBytes(d.Dictionary())
+	}
+	return n
+}
+
+// storeAppend appends b to a table's store and charges its bytes.
+func (e *Engine) storeAppend(store *memtable.Table, b arrow.RecordBatch) ([]int64, error) {
+	ids, err := store.Append(b)
+	if err == nil {
+		e.tcharge.appended(store, b)
+	}
+	return ids, err
+}
+
+// storeTruncate empties a table's store and drops its charge.
+func (e *Engine) storeTruncate(store *memtable.Table) {
+	store.Truncate()
+	e.tcharge.emptied(store)
+}
