@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"unsafe"
 
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 )
@@ -123,12 +124,38 @@ func (m *MemoryTable) Fixed(l FixedKeyLayout) (FixedView, bool) {
 // Layout implements FixedView.
 func (f *memFixed) Layout() FixedKeyLayout { return f.lay }
 
+// keyPacker packs key words of one layout into inline words with shifts
+// under 64 and masks (a Go shift by a variable that may reach 64 costs a
+// compare and a mask more).
+type keyPacker struct {
+	pre          uint64 // the prefix bytes, packed
+	kshift       uint   // 64 - 8·Width
+	ashift       uint   // 8·len(Prefix), mod 64
+	bshift       uint   // 64 - 8·len(Prefix), mod 64
+	amask, bmask uint64 // all ones, or 0 where the shift would be 64
+}
+
+func (f *memFixed) packer() keyPacker {
+	p := keyPacker{pre: f.pre, kshift: f.kshift & 63, ashift: f.pshift & 63, bshift: (64 - f.pshift) & 63, amask: ^uint64(0), bmask: ^uint64(0)}
+	if f.pshift == 64 {
+		p.amask = 0
+	}
+	if f.pshift == 0 {
+		p.bmask = 0
+	}
+	return p
+}
+
+// pack returns key word k's inline words.
+func (p *keyPacker) pack(k uint64) (a, b uint64) {
+	x := bits.ReverseBytes64(k << (p.kshift & 63))
+	return p.pre | x<<(p.ashift&63)&p.amask, x >> (p.bshift & 63) & p.bmask
+}
+
 // pack returns key word k's inline words.
 func (f *memFixed) pack(k uint64) (a, b uint64) {
-	x := bits.ReverseBytes64(k << f.kshift)
-	// Shifts of 64 give 0: a prefix of 8 bytes puts nothing of x in a,
-	// no prefix nothing in b.
-	return f.pre | x<<f.pshift, x >> (64 - f.pshift)
+	p := f.packer()
+	return p.pack(k)
 }
 
 // key returns key word k's bytes (for a new entry).
@@ -136,9 +163,124 @@ func (f *memFixed) key(buf *[inlineKey]byte, k uint64) []byte {
 	return f.lay.AppendKey(buf[:0], k)
 }
 
-// findFixed sets out[i] to the entry of keys[i], or -1, staged over groups
-// like findLocked.
-func (f *memFixed) findFixed(keys []uint64, out []int32) {
+// smallEnts is the most entries a table may hold for findFixed to probe
+// key by key: its index and entries (about 60 bytes an entry) then fit in
+// a core's L2 cache, where a miss costs less than staging the lookups.
+const smallEnts = 8 << 10
+
+// findFixed sets out[i] to the entry of keys[i], or -1 — or, when heads is
+// set, to the slot the writer view reads (-1: none; the caller checked
+// there is no pending CleanBelow). A small table is probed key by key;
+// a larger one in stages over groups, like findLocked.
+func (f *memFixed) findFixed(keys []uint64, out []int32, heads bool) {
+	m := f.m
+	if len(m.ents) <= smallEnts {
+		if f.pshift == 8 && f.kshift == 0 && !bigEndian {
+			f.findSmall9(keys, out, heads)
+		} else {
+			f.findSmall(keys, out, heads)
+		}
+		return
+	}
+	f.findStaged(keys, out)
+	if heads {
+		m.slotsLocked(out, MaxEpoch)
+	}
+}
+
+// findSmall is findFixed in one pass: each key's probe, compare and head
+// in turn, its values kept in registers.
+func (f *memFixed) findSmall(keys []uint64, out []int32, heads bool) {
+	m := f.m
+	tab, ents := m.tab, m.ents
+	s0, s1 := m.s0, m.s1^uint64(f.n)<<56
+	pk := f.packer()
+	n := f.n
+	out = out[:len(keys)]
+	for i, k := range keys {
+		a, b := pk.pack(k)
+		hi, lo := bits.Mul64(a^s0, b^s1)
+		tag := uint64(uint32(hi ^ lo))
+		res := int32(-1)
+		for j := tag; ; j++ {
+			t := tab[j&uint64(len(tab)-1)]
+			if t == 0 {
+				break
+			}
+			if t>>32 != tag {
+				continue
+			}
+			id := int32(uint32(t)) - 1
+			e := &ents[id]
+			if e.k[0] != a || e.k[1] != b || e.keyLen() != n {
+				continue
+			}
+			res = id
+			if heads {
+				res = -1
+				if e.flags&entTomb == 0 {
+					res = e.head
+				}
+			}
+			break
+		}
+		out[i] = res
+	}
+}
+
+// findSmall9 is findSmall for the layout of one-column keys of 8-byte
+// types (a 1-byte prefix, 8 key bytes: 9 bytes): its packing shifts and
+// key length are constants, and it indexes the index and entry arrays
+// through pointers (the mask bounds every index position; an index word
+// names an entry that exists), which leaves the loop registers enough to
+// keep its values in them.
+func (f *memFixed) findSmall9(keys []uint64, out []int32, heads bool) {
+	m := f.m
+	tab := unsafe.Pointer(unsafe.SliceData(m.tab))
+	ents := unsafe.Pointer(unsafe.SliceData(m.ents))
+	mask := uint64(len(m.tab) - 1)
+	s0, s1 := m.s0, m.s1^9<<56
+	pre := f.pre
+	out = out[:len(keys)]
+	for i, k := range keys {
+		a, b := pre|bits.ReverseBytes64(k)<<8, k&0xff
+		hi, lo := bits.Mul64(a^s0, b^s1)
+		tag := uint64(uint32(hi ^ lo))
+		res := int32(-1)
+		for j := tag; ; j++ {
+			t := *(*uint64)(unsafe.Add(tab, (j&mask)*8))
+			if t == 0 {
+				break
+			}
+			if t>>32 != tag {
+				continue
+			}
+			id := uint32(t) - 1
+			e := (*memEnt)(unsafe.Add(ents, uintptr(id)*unsafe.Sizeof(memEnt{})))
+			if e.k[0] != a || e.k[1] != b {
+				continue
+			}
+			// flags, n0, n1 as one word: the length is 9, and the flags
+			// follow.
+			fl := *(*uint32)(unsafe.Pointer(&e.flags))
+			if fl>>8 != 9 {
+				continue
+			}
+			res = int32(id)
+			if heads {
+				res = -1
+				if fl&uint32(entTomb) == 0 {
+					res = e.head
+				}
+			}
+			break
+		}
+		out[i] = res
+	}
+}
+
+// findStaged is findFixed's lookup of entries in stages.
+func (f *memFixed) findStaged(keys []uint64, out []int32) {
 	m := f.m
 	var g findGroup
 	var sink uint64
@@ -221,8 +363,12 @@ func (f *memFixed) GetFixed(ctx context.Context, keys []uint64, vals [][]uint64,
 	}
 	src := slices.Grow(f.src[:0], n)[:n]
 	f.src = src
-	f.findFixed(keys, src)
-	m.slotsLocked(src, MaxEpoch)
+	if m.hasClean {
+		f.findFixed(keys, src, false)
+		m.slotsLocked(src, MaxEpoch)
+	} else {
+		f.findFixed(keys, src, true)
+	}
 	for i, s := range src {
 		found[i] = s >= 0
 	}
@@ -285,7 +431,7 @@ func (f *memFixed) WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals
 	}
 	ids := slices.Grow(f.ids[:0], n)[:n]
 	f.ids = ids
-	f.findFixed(keys, ids)
+	f.findFixed(keys, ids, false)
 	var buf [inlineKey]byte
 	dst := m.applyOpsLocked(ops, ids,
 		func(i int) int32 { return f.find1(keys[i]) },
@@ -297,3 +443,6 @@ func (f *memFixed) WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals
 	}
 	return nil
 }
+
+// The word findSmall9 reads at an entry's flags is flags, n0 and n1.
+const _ = -uint(unsafe.Offsetof(memEnt{}.n0) - unsafe.Offsetof(memEnt{}.flags) - 1 + unsafe.Offsetof(memEnt{}.n1) - unsafe.Offsetof(memEnt{}.flags) - 2)
