@@ -67,8 +67,7 @@ type runWriter struct {
 	out      bytes.Buffer // encoded blocks not yet written to f
 	index    []blockHandle
 	hashes   []uint64
-	lastKey  []byte
-	hasLast  bool
+	lastKey  []byte // set by finish
 	entries  int64
 	minE     uint64
 	maxE     uint64
@@ -90,17 +89,15 @@ func (w *runWriter) add(key []byte, epoch uint64, tomb bool, val []byte) error {
 	if w.err != nil {
 		return w.err
 	}
-	newKey := !w.hasLast || !bytes.Equal(key, w.lastKey)
-	if newKey {
-		// Cut blocks only between keys, so a key's versions share a block.
+	// A key is new unless it is the block's last one: blocks are cut only
+	// between keys, so a key's versions share a block.
+	if bb := w.bb; bb.rows == 0 || !bytes.Equal(key, bb.kdata[bb.koffs[bb.rows-1]:]) {
 		if w.bb.rows >= w.rowLimit {
 			if err := w.flushBlock(); err != nil {
 				return err
 			}
 		}
 		w.hashes = append(w.hashes, hashKey(key))
-		w.lastKey = append(w.lastKey[:0], key...)
-		w.hasLast = true
 	}
 	w.bb.add(key, epoch, tomb, val)
 	w.entries++
@@ -154,6 +151,9 @@ func (w *runWriter) writeOut() error {
 // (Table.syncRuns), so runs that a compaction replaces before the next
 // checkpoint never cost a sync. On error the partial file is removed.
 func (w *runWriter) finish(id uint64) (runInfo, error) {
+	if bb := w.bb; bb.rows > 0 {
+		w.lastKey = bytes.Clone(bb.kdata[bb.koffs[bb.rows-1]:])
+	}
 	err := w.flushBlock()
 	if err == nil {
 		err = w.writeOut()
