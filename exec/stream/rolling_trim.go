@@ -364,73 +364,57 @@ func (w *RollingWindow) trim() {
 // releases the old ones.
 func (w *RollingWindow) compact() {
 	nc := len(w.calls)
-	// Live entries partition by partition, oldest first: entry j of olds
-	// becomes entry j of the new history, so a partition's rows end up
-	// contiguous and its links are its neighbours.
-	olds := w.refs[:0]
+	// One walk over the live entries, partition by partition, oldest
+	// first, writes them as the new history: entry j of the walk becomes
+	// entry j, so a partition's rows are contiguous and its links are its
+	// neighbours. Batches and rows still name the old batches here.
+	var hist [][]histEntry
+	var hvals [][]float64
+	j := int64(0)
 	for p := range w.ps {
 		ps := &w.ps[p]
-		start := int64(len(olds))
-		for r := ps.histHead; r >= 0; r = w.histRef(r).next {
-			olds = append(olds, r)
+		start := j
+		for r := ps.histHead; r >= 0; j++ {
+			if j%histSlab == 0 {
+				hist, hvals = w.takeSlabs(hist, hvals, nc)
+			}
+			h := w.histRef(r)
+			e := &hist[j/histSlab][j%histSlab]
+			*e = histEntry{prev: j - 1, next: j + 1, key: h.key, batch: h.batch, row: h.row}
+			off := (j % histSlab) * int64(nc)
+			copy(hvals[j/histSlab][off:off+int64(nc)], w.valsAt(r))
+			r = h.next
 		}
-		if end := int64(len(olds)); end > start {
-			ps.histHead, ps.histTail, ps.kept = start, end-1, end-start
+		if j > start {
+			hist[start/histSlab][start%histSlab].prev = -1
+			hist[(j-1)/histSlab][(j-1)%histSlab].next = -1
+			ps.histHead, ps.histTail, ps.kept = start, j-1, j-start
 		} else {
 			ps.histHead, ps.histTail, ps.kept = -1, -1, 0
 		}
 	}
-	w.refs = olds
-	n := int64(len(olds))
-	// The new history: entries and stored values in slabs from the pool.
-	var hist [][]histEntry
-	var hvals [][]float64
-	for k := int64(0); k < n; k += histSlab {
-		var hs []histEntry
-		if f := len(w.freeHist); f > 0 {
-			hs, w.freeHist = w.freeHist[f-1], w.freeHist[:f-1]
-		} else {
-			hs = make([]histEntry, 0, histSlab)
-		}
-		hist = append(hist, hs[:min(n-k, histSlab)])
-		var vs []float64
-		if f := len(w.freeVals); f > 0 {
-			vs, w.freeVals = w.freeVals[f-1], w.freeVals[:f-1]
-		} else {
-			vs = make([]float64, histSlab*nc)
-		}
-		hvals = append(hvals, vs)
+	n := j
+	if k := len(hist); k > 0 {
+		hist[k-1] = hist[k-1][:(n-1)%histSlab+1]
 	}
-	// Links and values; batches and rows are set below.
-	for j, r := range olds {
-		h := w.histRef(r)
-		e := &hist[j/histSlab][j%histSlab]
-		e.key, e.row = h.key, h.row&histNullBit
-		e.prev, e.next = int64(j)-1, int64(j)+1
-		if h.prev < 0 {
-			e.prev = -1
-		}
-		if h.next < 0 {
-			e.next = -1
-		}
-		off := (j % histSlab) * nc
-		copy(hvals[j/histSlab][off:off+nc], w.valsAt(r))
-	}
-	// Each old batch's live rows, gathered once (a counting sort of the
-	// entries by batch).
+	at := func(j int32) *histEntry { return &hist[j/histSlab][j%histSlab] }
+	// Each old batch's live rows, gathered once: a counting sort of the
+	// new entries by old batch (a sequential pass).
 	first := make([]int32, len(w.batches)+1)
-	for _, r := range olds {
-		first[w.histRef(r).batch+1]++
+	for _, hs := range hist {
+		for k := range hs {
+			first[hs[k].batch+1]++
+		}
 	}
 	for b := 1; b < len(first); b++ {
 		first[b] += first[b-1]
 	}
-	byBatch := make([]int32, n) // positions in olds, batch by batch
-	at := append([]int32(nil), first[:len(w.batches)]...)
-	for j, r := range olds {
-		b := w.histRef(r).batch
-		byBatch[at[b]] = int32(j)
-		at[b]++
+	byBatch := make([]int32, n) // new entries, batch by batch, ascending
+	next := append([]int32(nil), first[:len(w.batches)]...)
+	for j := range int32(n) {
+		b := at(j).batch
+		byBatch[next[b]] = j
+		next[b]++
 	}
 	var batches []arrow.RecordBatch
 	var held int64
@@ -442,13 +426,13 @@ func (w *RollingWindow) compact() {
 		}
 		idx = idx[:0]
 		for _, j := range js {
-			idx = append(idx, int32(w.histRef(olds[j]).rowIdx()))
+			idx = append(idx, int32(at(j).rowIdx()))
 		}
 		nb := vec.TakeBatch(w.mem, w.batches[b], idx)
 		for row, j := range js {
-			e := &hist[j/histSlab][j%histSlab]
+			e := at(j)
 			e.batch = uint32(len(batches))
-			e.row |= uint32(row)
+			e.row = uint32(row) | e.row&histNullBit
 		}
 		held += batchBytes(nb)
 		batches = append(batches, nb)
@@ -461,4 +445,22 @@ func (w *RollingWindow) compact() {
 	w.freeVals = append(w.freeVals, w.hvals...)
 	w.hist, w.hvals, w.nHist = hist, hvals, n
 	w.live = n
+}
+
+// takeSlabs appends a history slab (full length) and a values slab to
+// hist and hvals, from the pools when they hold some.
+func (w *RollingWindow) takeSlabs(hist [][]histEntry, hvals [][]float64, nc int) ([][]histEntry, [][]float64) {
+	var hs []histEntry
+	if f := len(w.freeHist); f > 0 {
+		hs, w.freeHist = w.freeHist[f-1], w.freeHist[:f-1]
+	} else {
+		hs = make([]histEntry, 0, histSlab)
+	}
+	var vs []float64
+	if f := len(w.freeVals); f > 0 {
+		vs, w.freeVals = w.freeVals[f-1], w.freeVals[:f-1]
+	} else {
+		vs = make([]float64, histSlab*nc)
+	}
+	return append(hist, hs[:histSlab]), append(hvals, vs)
 }
