@@ -112,7 +112,7 @@ func restoreLive(fs vfs.FS, dir string) (state.Epoch, error) {
 		}
 	}
 	live := fs.PathJoin(dir, liveDir)
-	for _, n := range []string{ckptTmp, liveDir} {
+	for _, n := range []string{ckptTmp, liveDir, ingestFile} {
 		if err := fs.RemoveAll(fs.PathJoin(dir, n)); err != nil {
 			return 0, storageErr("open", dir, err)
 		}

@@ -323,18 +323,14 @@ func (t *Table) writerPiece(p *pending, lower, upper []byte) (ks, vals [][]byte,
 		}
 		dbOK = it.First()
 	}
-	ord := p.order.Sorted()
-	pi := p.order.Seek(ord, string(lower))
+	ord := p.sorted()
+	pi := seek(ord, string(lower))
 	nextPend := func() *pendEntry {
-		for ; pi < len(ord); pi++ {
-			e := ord[pi]
-			if upper != nil && e.key >= string(upper) {
-				pi = len(ord)
-				return nil
-			}
-			if !e.dead {
+		if pi < len(ord) {
+			if e := ord[pi]; upper == nil || e.key < string(upper) {
 				return e
 			}
+			pi = len(ord)
 		}
 		return nil
 	}

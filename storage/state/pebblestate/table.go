@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/storage/state"
@@ -36,6 +37,10 @@ type Options struct {
 	// that triggers a compaction (0: Pebble's default). Tests lower it to
 	// make compactions frequent.
 	L0CompactionThreshold int
+	// IngestMinKeys is the number of keys from which Commit writes the
+	// epoch as an sstable and ingests it instead of applying a batch to
+	// the memtable (default 2048; negative: never).
+	IngestMinKeys int
 	// Allocator builds the batches returned by reads (default Go allocator).
 	Allocator memory.Allocator
 	// Logger receives Pebble's messages at debug level and background
@@ -58,9 +63,15 @@ type Table struct {
 
 	// Writer-only: the pending epoch and scratch space. pend is nil once
 	// the table is closed.
-	pend *pending
-	offs []int
-	skip []bool
+	pend      *pending
+	ingestMin int                   // Options.IngestMinKeys resolved (0: never)
+	wopts     sstable.WriterOptions // for ingested sstables
+	sstBuf    sstBuffer
+	maxKey    string // an upper bound of the stored keys, if hasMax
+	hasMax    bool
+	ingested  int // epochs committed by ingestion since Open
+	offs      []int
+	skip      []bool
 }
 
 type snapRef struct {
@@ -125,7 +136,15 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 	if opts.L0CompactionThreshold > 0 {
 		popts.L0CompactionThreshold = opts.L0CompactionThreshold
 		popts.L0CompactionFileThreshold = opts.L0CompactionThreshold
+	} else {
+		// Overwritten state (an aggregate's groups) compacts L0 into
+		// Lbase rewriting every live key; waiting for 8 read-amplification
+		// levels instead of Pebble's 4 halves that rewrite.
+		popts.L0CompactionThreshold = defaultL0CompactionThreshold
 	}
+	// Flushes write uncompressed: L0 files live briefly and are read back
+	// by the next compaction, which compresses (snappy) from Lbase on.
+	popts.Levels[0].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
 	popts.EventListener = &pebble.EventListener{
 		BackgroundError: func(err error) { opts.Logger.Warn("pebblestate: background error", "dir", opts.Dir, "err", err) },
 		// Pebble's default is Fatalf; the failing read already returns the
@@ -135,6 +154,7 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 			opts.Logger.Error("pebblestate: data corruption", "dir", opts.Dir, "path", info.Path, "err", msg)
 		},
 	}
+	popts.EnsureDefaults() // MakeWriterOptions reads the level defaults
 	db, err := pebble.Open(opts.FS.PathJoin(opts.Dir, liveDir), popts)
 	if err != nil {
 		t.unrefCache()
@@ -145,8 +165,24 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		t.unrefCache()
 		return nil, err
 	}
+	if t.maxKey, t.hasMax, err = loadMax(db); err != nil {
+		db.Close()
+		t.unrefCache()
+		return nil, storageErr("open", opts.Dir, err)
+	}
 	t.db = db
-	t.pend = newPending(0)
+	t.pend = newPending(0, 0)
+	switch {
+	case opts.IngestMinKeys == 0:
+		t.ingestMin = defaultIngestMinKeys
+	case opts.IngestMinKeys > 0:
+		t.ingestMin = opts.IngestMinKeys
+	}
+	t.wopts = popts.MakeWriterOptions(0, ingestTableFormat(db))
+	// Appended rows (row ids, floats) gain little from snappy; the files
+	// stay in the bottom level unrewritten, so they are written once,
+	// uncompressed.
+	t.wopts.Compression = sstable.NoCompression
 	return t, nil
 }
 
@@ -274,21 +310,19 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 	if e <= t.committed || e == state.MaxEpoch {
 		return pgerror.Internal("pebblestate: commit of epoch %d after epoch %d", e, t.committed)
 	}
-	if !t.pend.empty() {
-		b := t.db.NewBatch()
-		err := t.pend.fill(b)
-		if err == nil {
-			err = t.db.Apply(b, pebble.NoSync)
-		}
-		puts := int64(b.Count())
-		if cerr := b.Close(); err == nil {
-			err = cerr
+	if p := t.pend; !p.empty() {
+		var err error
+		if t.ingestMin > 0 && p.len() >= t.ingestMin && t.appendsOnly(p) {
+			err = t.ingest(ctx, p)
+			t.ingested++
+		} else {
+			err = t.apply(p)
 		}
 		if err != nil {
 			return storageErr("commit", t.opts.Dir, err)
 		}
-		t.applied += puts
-		t.pend = newPending(len(t.pend.idx))
+		t.noteMax(p)
+		t.pend = newPending(len(p.idx), len(p.run))
 	}
 	t.committed = e
 	return nil

@@ -30,7 +30,8 @@ var (
 // randomOptions draws table options from the seed: memtables small enough
 // that data reaches sstables (and checkpoints hard-link them), block caches
 // from none-to-speak-of to roomy, and L0 compaction triggers low enough to
-// compact often.
+// compact often, and epochs committed as batches, as ingested sstables or
+// both (by size).
 func randomOptions(seed uint64, fs vfs.FS) (pebblestate.Options, string) {
 	rng := rand.New(rand.NewPCG(seed, 91))
 	o := pebblestate.Options{
@@ -39,8 +40,9 @@ func randomOptions(seed uint64, fs vfs.FS) (pebblestate.Options, string) {
 		MemTableSize:          []uint64{64 << 10, 256 << 10, 4 << 20, 64 << 20}[rng.IntN(4)],
 		CacheSize:             []int64{1 << 10, 64 << 10, 8 << 20}[rng.IntN(3)],
 		L0CompactionThreshold: []int{0, 1, 2, 4}[rng.IntN(4)],
+		IngestMinKeys:         []int{-1, 1, 3, 0}[rng.IntN(4)],
 	}
-	return o, fmt.Sprintf("memtable=%d cache=%d l0trigger=%d", o.MemTableSize, o.CacheSize, o.L0CompactionThreshold)
+	return o, fmt.Sprintf("memtable=%d cache=%d l0trigger=%d ingest=%d", o.MemTableSize, o.CacheSize, o.L0CompactionThreshold, o.IngestMinKeys)
 }
 
 func backend(opts pebblestate.Options) statetest.Backend {
