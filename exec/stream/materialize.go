@@ -47,6 +47,7 @@ type Materialize struct {
 	bag      BagMode
 	vs       *arrow.Schema // the table's value schema
 	ids      rowIDs
+	fixed    *viewFixed // typed writes (materialize_fixed.go); nil: none
 
 	// Scratch reused across chunks by apply (one goroutine).
 	ops      []state.Op
@@ -114,6 +115,9 @@ func NewMaterialize(input Executor, colTypes []types.T, keyCols []int, table sta
 		return nil, pgerror.Internal("stream: materialize table schema %s, want %s", table.ValueSchema(), vs)
 	}
 	m.table = table
+	if len(keyCols) == 1 {
+		m.fixed = newViewFixed(table, in.Field(keyCols[0]).Type, vs.NumFields())
+	}
 	return m, nil
 }
 
@@ -220,6 +224,11 @@ func (m *Materialize) apply(ctx context.Context, c *Chunk) error {
 			return m.applyAppendOnly(ctx, c)
 		case BagInsertMostly:
 			return m.applyInsertMostly(ctx, c)
+		}
+	}
+	if m.fixed != nil {
+		if ok, err := m.applyFixed(ctx, c); ok || err != nil {
+			return err
 		}
 	}
 	var ks [][]byte
