@@ -20,8 +20,9 @@ import (
 // costs of a small table).
 const entryOverhead = 144
 
-// versionOverhead is the charge of one more version of a key already in the
-// memtable (its slot in the overflow slice, with growth slack).
+// versionOverhead is the charge of a version beyond the two an entry holds
+// inline (its slot in the overflow slice, with growth slack); the second
+// version of a key costs only its value bytes.
 const versionOverhead = 40
 
 // uncommitted stamps pending versions until Commit gives them their epoch;

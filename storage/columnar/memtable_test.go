@@ -202,9 +202,10 @@ func TestLongKeys(t *testing.T) {
 }
 
 // TestWriteCharges checks the budget charge of writes: a new key costs its
-// bytes plus entryOverhead, rewriting a pending version only its value
-// bytes, a new version of a committed key versionOverhead more; the
-// budget holds exactly the memtable's charge.
+// bytes plus entryOverhead, rewriting a pending version or adding a second
+// version (held in the entry) only its value bytes, a third version (kept
+// for a snapshot) versionOverhead more for each version it moves to the
+// overflow slice; the budget holds exactly the memtable's charge.
 func TestWriteCharges(t *testing.T) {
 	ctx := context.Background()
 	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
@@ -233,9 +234,22 @@ func TestWriteCharges(t *testing.T) {
 	second := tbl.Shape().MemtableBytes
 	require.Less(t, second-first, int64(n*entryOverhead)/2, "rewrite charged like new keys")
 	require.NoError(t, tbl.Commit(ctx, 1))
-	require.NoError(t, tbl.Write(ctx, ks, nil, rec)) // a new version of committed keys
+	require.NoError(t, tbl.Write(ctx, ks, nil, rec)) // a second version of committed keys
 	third := tbl.Shape().MemtableBytes
-	require.GreaterOrEqual(t, third-second, int64(n*versionOverhead))
-	require.Less(t, third-second, int64(n*entryOverhead))
+	require.Equal(t, second-first, third-second, "a second version costs its value bytes, as a rewrite does")
 	require.Equal(t, third, budget.Used())
+	// A snapshot at epoch 1 keeps both versions through the next commit,
+	// so the next write adds a third.
+	snap, err := tbl.Snapshot(1)
+	require.NoError(t, err)
+	defer snap.Release()
+	require.NoError(t, tbl.Commit(ctx, 2))
+	require.NoError(t, tbl.Write(ctx, ks, nil, rec))
+	fourth := tbl.Shape().MemtableBytes
+	require.Equal(t, third-second+int64(n*3*versionOverhead), fourth-third)
+	require.Equal(t, fourth, budget.Used())
+	lk, err := snap.Get(ctx, ks[:1])
+	require.NoError(t, err)
+	require.True(t, lk.Found[0])
+	lk.Values.Release()
 }

@@ -78,8 +78,10 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	}
 	m := t.mem
 	// The reservation assumed a new entry per row; replacing a pending
-	// version costs only its row bytes, a new version of a known key a
-	// version header. The difference goes back to the budget.
+	// version costs only its row bytes, and so does a new version of a
+	// known key while it fits in the entry (a committed and a pending
+	// version: the usual upsert), beyond that a version header. The
+	// difference goes back to the budget.
 	used := int64(len(enc))
 	// The encoded rows go into the memtable's arena in one piece; a
 	// version's value is its row's slice of it.
@@ -108,8 +110,13 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 		case e.nv > 0 && m.versions(e)[e.nv-1].epoch == uncommitted:
 			m.versions(e)[e.nv-1] = v
 		default:
-			if e.nv > 0 {
+			// Two versions fit in the entry; a third moves them all to
+			// the overflow slice.
+			if e.nv >= 2 {
 				used += versionOverhead
+				if e.ovf == 0 {
+					used += 2 * versionOverhead
+				}
 			}
 			m.appendVersion(e, v)
 		}
