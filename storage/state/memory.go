@@ -336,9 +336,12 @@ func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, 
 		m.ids = ids
 		m.findLocked(keys, ids)
 	}
-	dst := m.applyOpsLocked(ops, ids,
-		func(i int) int32 { return m.find(keys[i]) },
-		func(i int) int32 { return m.newEntry(keys[i]) })
+	dst := m.applyOpsLocked(ops, ids, func(i int, add bool) int32 {
+		if add {
+			return m.findOrAdd(keys[i])
+		}
+		return m.find(keys[i])
+	})
 	if values != nil {
 		for j, c := range m.cols {
 			c.put(dst, values.Column(j))
@@ -356,10 +359,10 @@ func (m *MemoryTable) worstCaseLocked(n int, keyBytes int64) int64 {
 
 // applyOpsLocked applies ops (nil: all puts) to the rows' entries ids
 // (-1: not found when the write began) in the current epoch and returns
-// the slot each row's value goes to (-1: none), in m.dst. refind looks row
-// i's key up again (an earlier row may have added it); create adds it.
-// The budget must already cover the write.
-func (m *MemoryTable) applyOpsLocked(ops []Op, ids []int32, refind, create func(i int) int32) []int32 {
+// the slot each row's value goes to (-1: none), in m.dst. resolve looks row
+// i's key up again (an earlier row may have added it), adding it when add
+// is set and it is missing. The budget must already cover the write.
+func (m *MemoryTable) applyOpsLocked(ops []Op, ids []int32, resolve func(i int, add bool) int32) []int32 {
 	n := len(ids)
 	m.resizeSlots(m.nslots + n)
 	dst := slices.Grow(m.dst[:0], n)[:n]
@@ -367,13 +370,11 @@ func (m *MemoryTable) applyOpsLocked(ops []Op, ids []int32, refind, create func(
 	for i := range dst {
 		dst[i] = -1
 		id := ids[i]
+		put := ops == nil || ops[i] == OpPut
 		if id < 0 {
-			id = refind(i)
+			id = resolve(i, put)
 		}
-		if ops == nil || ops[i] == OpPut {
-			if id < 0 {
-				id = create(i)
-			}
+		if put {
 			e := &m.ents[id]
 			if e.flags&entPending != 0 {
 				if e.flags&entTomb != 0 {

@@ -433,9 +433,12 @@ func (f *memFixed) WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals
 	f.ids = ids
 	f.findFixed(keys, ids, false)
 	var buf [inlineKey]byte
-	dst := m.applyOpsLocked(ops, ids,
-		func(i int) int32 { return f.find1(keys[i]) },
-		func(i int) int32 { return m.newEntry(f.key(&buf, keys[i])) })
+	dst := m.applyOpsLocked(ops, ids, func(i int, add bool) int32 {
+		if add {
+			return m.findOrAdd(f.key(&buf, keys[i]))
+		}
+		return f.find1(keys[i])
+	})
 	if puts {
 		for j, c := range m.cols {
 			c.(wordCol).putWords(dst, vals[j])

@@ -262,12 +262,7 @@ func (g *findGroup) compareShort(ents []memEnt, ks [][]byte, o []int32) (slow bo
 }
 
 func (m *MemoryTable) tabInsert(tag uint64, id int32) {
-	mask := uint64(len(m.tab) - 1)
-	i := tag & mask
-	for m.tab[i] != 0 {
-		i = (i + 1) & mask
-	}
-	m.tab[i] = tag<<32 | uint64(uint32(id+1))
+	m.tab[m.freeTabSlot(tag)] = tag<<32 | uint64(uint32(id+1))
 }
 
 // growTab keeps the index at most three quarters full for n entries.
@@ -316,6 +311,59 @@ func (m *MemoryTable) tabRemove(k []byte, id int32) {
 }
 
 func (m *MemoryTable) newEntry(k []byte) int32 {
+	var a, b uint64
+	var h uint64
+	if len(k) <= inlineKey {
+		a, b = packKey(k)
+		h = m.shortHash(a, b, len(k))
+	} else {
+		h = maphash.Bytes(m.seed, k)
+	}
+	m.growTab(m.tabN + 1)
+	return m.addAt(k, a, b, h, m.freeTabSlot(uint64(uint32(h))))
+}
+
+// findOrAdd returns the entry of k, adding it when it is missing, with
+// one hash and one probe sequence (growing the index first if an added
+// entry would overfill it).
+func (m *MemoryTable) findOrAdd(k []byte) int32 {
+	var a, b uint64
+	var h uint64
+	if len(k) <= inlineKey {
+		a, b = packKey(k)
+		h = m.shortHash(a, b, len(k))
+	} else {
+		h = maphash.Bytes(m.seed, k)
+	}
+	m.growTab(m.tabN + 1)
+	tag := uint64(uint32(h))
+	mask := uint64(len(m.tab) - 1)
+	for i := tag & mask; ; i = (i + 1) & mask {
+		t := m.tab[i]
+		if t == 0 {
+			return m.addAt(k, a, b, h, i)
+		}
+		if t>>32 == tag {
+			if id := int32(uint32(t)) - 1; m.keyIs(id, k, a, b) {
+				return id
+			}
+		}
+	}
+}
+
+// freeTabSlot is the first empty index slot on tag's probe sequence.
+func (m *MemoryTable) freeTabSlot(tag uint64) uint64 {
+	mask := uint64(len(m.tab) - 1)
+	i := tag & mask
+	for m.tab[i] != 0 {
+		i = (i + 1) & mask
+	}
+	return i
+}
+
+// addAt adds an entry for key k (packed words a, b when inline; hash h)
+// at the empty index slot pos, which lies on its probe sequence.
+func (m *MemoryTable) addAt(k []byte, a, b, h, pos uint64) int32 {
 	var id int32
 	if n := len(m.freeEnts); n > 0 {
 		id = m.freeEnts[n-1]
@@ -325,19 +373,14 @@ func (m *MemoryTable) newEntry(k []byte) int32 {
 		m.ents = growSlice(m.ents, len(m.ents)+1)
 	}
 	e := memEnt{head: -1, n0: uint8(len(k)), n1: uint16(len(k) >> 8)}
-	var h uint64
 	if len(k) <= inlineKey {
-		a, b := packKey(k)
 		e.k = [2]uint64{a, b}
-		h = m.shortHash(a, b, len(k))
 	} else {
 		e.k[0] = uint64(len(m.keys))
 		m.keys = append(m.keys, k...)
-		h = maphash.Bytes(m.seed, k)
 	}
 	m.ents[id] = e
-	m.growTab(m.tabN + 1)
-	m.tabInsert(uint64(uint32(h)), id)
+	m.tab[pos] = uint64(uint32(h))<<32 | uint64(uint32(id+1))
 	m.tabN++
 	m.order.added(id)
 	return id
