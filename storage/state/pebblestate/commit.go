@@ -131,6 +131,9 @@ func loadMax(db *pebble.DB) (string, bool, error) {
 	return k, ok, errors.Join(it.Error(), it.Close())
 }
 
+// errStop ends a walk over the pending entries early.
+var errStop = errors.New("stop")
+
 // sstBuffer is the Writable of ingested sstables: it collects the whole
 // file in a buffer kept across epochs and writes it with one call, then
 // syncs it (a checkpoint hard-links the file, so its data must be durable

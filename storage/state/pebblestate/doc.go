@@ -26,10 +26,13 @@
 // the newest one, so a crash or Close loses exactly the commits after the
 // last Checkpoint. Pebble runs without a WAL: nothing would replay it.
 //
-// The pending epoch keeps keys written in ascending order in an append
-// run (no hashing, no sorting: binary-searched by lookups) and the others
-// behind a map pre-sized from the previous epoch, their entries in slabs;
-// all keys sit in an arena (no allocation per new key).
+// The pending epoch is a log of its writes (keys in an arena, rows in
+// another: no allocation per write, no hashing); Commit orders it by a
+// radix sort of 16-byte key prefixes, the last write per key winning, and
+// a log whose keys ascend needs no sort at all. Lookups binary-search an
+// ascending log and otherwise use a hash index that catches up with the
+// log only when a lookup comes, so blind writers never build it
+// (pending.go).
 //
 // Tuning (measured on the fintech views, issue #8): L0 compacts at 8
 // read-amplification levels, not Pebble's 4 (overwritten state rewrites
@@ -66,7 +69,8 @@
 //     smallest key exceeds it, so an ingested file never overlaps stored
 //     data, the memtable, or a range deletion other than its epoch's own,
 //     which Commit applies first as a batch under the same lock.
-//  8. A pending key lives in exactly one of the run and the map; run keys
-//     strictly ascend and exceed every key ever added to the map in the
-//     epoch, so merging both gives each key once, in order.
+//  8. The pending log's order puts, per key, the write logged last last:
+//     the radix sort is stable over log positions and equal prefixes fall
+//     back to (key, position), so the epoch commits each key's last write
+//     and a CleanBelow undoes exactly the writes logged before it.
 package pebblestate

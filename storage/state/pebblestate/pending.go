@@ -1,109 +1,162 @@
 package pebblestate
 
 import (
+	"cmp"
+	"encoding/binary"
+	"slices"
 	"sort"
-
-	"github.com/cockroachdb/pebble/v2"
 	"strings"
 	"unsafe"
 
-	"github.com/sabotsql/sabotsql/storage/state/lazyorder"
+	"github.com/cockroachdb/pebble/v2"
 )
 
-// pendEntry is the pending epoch's last write to one key.
+// pendEntry is one write of the pending epoch.
 type pendEntry struct {
 	key  string
 	val  []byte // encoded row; nil for a delete
 	del  bool
-	dead bool // undone by CleanBelow; the order drops it at its next sort
+	dead bool // undone by a later CleanBelow
 }
 
-// pending is the writer's uncommitted epoch: the last write per key and
-// the epoch's CleanBelow watermark. Commit turns it into one Pebble batch,
-// or one ingested sstable when the epoch is large, holding the range
-// deletion first and then one operation per key in key order, so an epoch
-// that updates a key many times costs Pebble one entry.
+// pending is the writer's uncommitted epoch: a log of its writes in call
+// order and its CleanBelow watermark. Commit turns it into one Pebble
+// batch, or one ingested sstable when the epoch appends, holding the range
+// deletion first and then the last write of each key in key order, so an
+// epoch that updates a key many times costs Pebble one entry.
 //
-// A key lives in exactly one of two places:
-//   - run, the append run: keys written in strictly ascending order, each
-//     larger than every key written before it in the epoch (row ids of an
-//     insert-mostly view, time-ordered keys). Appending costs no hashing
-//     and no sorting; lookups binary-search it.
-//   - idx, a hash index with a lazily sorted order, for every other key.
-//
-// Entries of idx live in slabs and all keys in a key arena (both replaced,
-// never grown, when full, so pointers into them stay valid for the epoch):
-// a new key costs no allocation of its own.
+// A write costs an append (its key copied into the key arena, its row
+// already in the row arena): no hashing, no sorting. The order is built
+// when needed — at Commit, or for a writer-view scan — by sorting the
+// log's (16-byte key prefix, position) pairs, last write per key winning;
+// a log whose keys ascend (row ids of an insert-mostly view) is already
+// that order. Lookups binary-search an ascending log, otherwise they use
+// a hash index of the latest write per key that catches up with the log
+// only when a lookup comes (blind writers never build it).
 type pending struct {
-	idx      map[string]*pendEntry
-	order    *lazyorder.Order[*pendEntry]
-	idxMax   string // the largest key ever added to idx this epoch
-	idxUsed  bool   // a key was added to idx this epoch (idxMax is set)
-	run      []pendEntry
-	merged   []*pendEntry // cached key order of run and idx; valid if mergedOK
-	mergedOK bool
-	cleanBel []byte
-	hasClean bool
-	bytes    int64  // keys and rows held
-	arena    []byte // rows of this epoch
-	keys     []byte // keys of this epoch (entries' key strings point here)
-	slab     []pendEntry
+	log       []pendEntry
+	ascending bool   // the log's keys strictly ascend (sorted, unique)
+	maxKey    string // the largest key written (if len(log) > 0)
+	idx       map[string]int32
+	indexed   int          // log[:indexed] is in idx
+	ord       []*pendEntry // cached key order (live, last write per key)
+	ordOK     bool
+	sortBuf   []sortItem
+	sortTmp   []sortItem
+	cleanBel  []byte
+	hasClean  bool
+	arena     []byte // rows of this epoch
+	keys      []byte // keys of this epoch (entries' key strings point here)
 }
 
-// newPending returns an empty epoch sized from the previous one (idx keys
-// and run keys), so a steady stream neither rehashes nor regrows its run.
-func newPending(idxHint, runHint int) *pending {
-	return &pending{
-		idx:   make(map[string]*pendEntry, idxHint),
-		order: lazyorder.New(func(e *pendEntry) string { return e.key }, func(e *pendEntry) bool { return e.dead }),
-		run:   make([]pendEntry, 0, runHint),
+// sortItem is a log position with its key's first 16 bytes as two
+// big-endian words (zero-padded), which decide most comparisons without
+// touching the keys.
+type sortItem struct {
+	p0, p1 uint64
+	i      int32
+}
+
+// sortItems orders items by key and, for equal keys, by log position.
+// Items arrive in log position order. Many items are sorted by a stable
+// least-significant-digit radix sort over the prefix bytes that vary
+// (typical keys share their leading bytes: two or three passes), few by
+// comparison; items with equal prefixes (keys longer than 16 bytes, or
+// rewrites of a key) are then ordered by full, the full-key comparison.
+// It returns the sorted slice and the spare buffer (tmp or items).
+func sortItems(items, tmp []sortItem, full func(a, b sortItem) int) ([]sortItem, []sortItem) {
+	if len(items) < 256 {
+		slices.SortFunc(items, func(a, b sortItem) int {
+			if c := cmp.Compare(a.p0, b.p0); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.p1, b.p1); c != 0 {
+				return c
+			}
+			return full(a, b)
+		})
+		return items, tmp
 	}
+	var vary0, vary1 uint64
+	for _, it := range items {
+		vary0 |= it.p0 ^ items[0].p0
+		vary1 |= it.p1 ^ items[0].p1
+	}
+	tmp = slices.Grow(tmp[:0], len(items))[:len(items)]
+	src, dst := items, tmp
+	for pass := 0; pass < 16; pass++ {
+		vary := vary1 // passes 0-7: p1's bytes, low first; then p0's
+		if pass >= 8 {
+			vary = vary0
+		}
+		shift := uint(pass%8) * 8
+		if (vary>>shift)&0xff == 0 {
+			continue
+		}
+		var count [256]int
+		for _, it := range src {
+			count[byte(radixWord(it, pass)>>shift)]++
+		}
+		pos := 0
+		for b := range count {
+			pos, count[b] = pos+count[b], pos
+		}
+		for _, it := range src {
+			b := byte(radixWord(it, pass) >> shift)
+			dst[count[b]] = it
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	for i := 0; i < len(src); {
+		j := i + 1
+		for j < len(src) && src[j].p0 == src[i].p0 && src[j].p1 == src[i].p1 {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(src[i:j], full)
+		}
+		i = j
+	}
+	return src, dst
 }
 
-// len is the number of live keys the epoch writes.
-func (p *pending) len() int { return len(p.idx) + len(p.run) }
+func radixWord(it sortItem, pass int) uint64 {
+	if pass < 8 {
+		return it.p1
+	}
+	return it.p0
+}
+
+// newPending returns an empty epoch whose log is sized for hint writes
+// (the previous epoch's), so a steady stream does not regrow it.
+func newPending(hint int) *pending {
+	return &pending{log: make([]pendEntry, 0, hint), ascending: true}
+}
+
+// writes is the number of writes logged (an upper bound of the keys).
+func (p *pending) writes() int { return len(p.log) }
 
 // put records the write of val (nil and del for a delete) to k. val must
 // stay valid until the epoch commits (it points into the arena).
 func (p *pending) put(k []byte, val []byte, del bool) {
 	ks := unsafe.String(unsafe.SliceData(k), len(k)) // not kept
-	n := len(p.run)
-	if (n == 0 || ks > p.run[n-1].key) && (!p.idxUsed || ks > p.idxMax) {
-		p.run = append(p.run, pendEntry{key: p.keyString(k), val: val, del: del})
-		p.bytes += int64(len(k)+len(val)) + 48
-		p.mergedOK = false
-		return
-	}
-	if n > 0 && ks <= p.run[n-1].key && ks >= p.run[0].key {
-		if i, ok := p.runFind(ks); ok {
-			p.bytes += int64(len(val))
-			p.run[i].val, p.run[i].del = val, del
+	if n := len(p.log); n > 0 {
+		last := &p.log[n-1]
+		if ks == last.key && !last.dead {
+			last.val, last.del = val, del // rewrite of the last key
 			return
 		}
-	}
-	e := p.idx[ks]
-	if e == nil {
-		if len(p.slab) == cap(p.slab) {
-			p.slab = make([]pendEntry, 0, 1024)
+		if p.ascending && ks <= last.key {
+			p.ascending = false
 		}
-		p.slab = append(p.slab, pendEntry{key: p.keyString(k)})
-		e = &p.slab[len(p.slab)-1]
-		p.idx[e.key] = e
-		p.order.Add(e)
-		p.bytes += int64(len(k)) + 64
-		if !p.idxUsed || e.key > p.idxMax {
-			p.idxMax, p.idxUsed = e.key, true
-		}
-		p.mergedOK = false
 	}
-	p.bytes += int64(len(val))
-	e.val, e.del = val, del
-}
-
-// runFind binary-searches the run for k.
-func (p *pending) runFind(k string) (int, bool) {
-	i := sort.Search(len(p.run), func(i int) bool { return p.run[i].key >= k })
-	return i, i < len(p.run) && p.run[i].key == k
+	e := pendEntry{key: p.keyString(k), val: val, del: del}
+	if len(p.log) == 0 || e.key > p.maxKey {
+		p.maxKey = e.key
+	}
+	p.log = append(p.log, e)
+	p.ordOK = false
 }
 
 // keyString copies k into the key arena and returns it as a string.
@@ -122,20 +175,14 @@ func (p *pending) keyString(k []byte) string {
 // cleanBelow undoes the epoch's earlier writes below w and records w.
 func (p *pending) cleanBelow(w []byte) {
 	ws := string(w)
-	for _, e := range p.order.Sorted() {
-		if e.key >= ws {
+	for i := range p.log {
+		if e := &p.log[i]; e.key < ws {
+			e.dead = true
+		} else if p.ascending {
 			break
 		}
-		if !e.dead {
-			e.dead = true
-			delete(p.idx, e.key)
-			p.order.Removed()
-		}
 	}
-	if i, _ := p.runFind(ws); i > 0 {
-		p.run = p.run[i:]
-	}
-	p.mergedOK = false
+	p.idx, p.indexed, p.ordOK = nil, 0, false
 	if !p.hasClean || ws > string(p.cleanBel) {
 		p.cleanBel = append(p.cleanBel[:0], w...)
 		p.hasClean = true
@@ -143,34 +190,69 @@ func (p *pending) cleanBelow(w []byte) {
 }
 
 // empty reports whether committing would change nothing.
-func (p *pending) empty() bool { return p.len() == 0 && !p.hasClean }
+func (p *pending) empty() bool { return len(p.log) == 0 && !p.hasClean }
 
-// each calls fn for the epoch's live entries in ascending key order (the
-// run merged with idx's order) and stops at fn's first error.
-func (p *pending) each(fn func(e *pendEntry) error) error {
-	var ord []*pendEntry
-	if len(p.idx) > 0 {
-		ord = p.order.Sorted()
+// sorted returns the epoch's live writes in key order, the last one per
+// key (cached until the next write or CleanBelow).
+func (p *pending) sorted() []*pendEntry {
+	if p.ordOK {
+		return p.ord
 	}
-	j := 0
-	for i := range p.run {
-		r := &p.run[i]
-		for ; j < len(ord) && ord[j].key < r.key; j++ {
-			if !ord[j].dead {
-				if err := fn(ord[j]); err != nil {
+	out := p.ord[:0]
+	if p.ascending {
+		for i := range p.log {
+			if e := &p.log[i]; !e.dead {
+				out = append(out, e)
+			}
+		}
+	} else {
+		items := p.sortBuf[:0]
+		for i := range p.log {
+			e := &p.log[i]
+			if e.dead {
+				continue
+			}
+			var buf [16]byte
+			copy(buf[:], e.key)
+			items = append(items, sortItem{binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:]), int32(i)})
+		}
+		var tmp []sortItem
+		items, tmp = sortItems(items, p.sortTmp, func(a, b sortItem) int {
+			if c := strings.Compare(p.log[a.i].key, p.log[b.i].key); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.i, b.i)
+		})
+		p.sortTmp = tmp[:0]
+		for j, it := range items {
+			if j+1 < len(items) && items[j+1].p0 == it.p0 && items[j+1].p1 == it.p1 &&
+				p.log[items[j+1].i].key == p.log[it.i].key {
+				continue // a later write of the key follows
+			}
+			out = append(out, &p.log[it.i])
+		}
+		p.sortBuf = items[:0]
+	}
+	p.ord, p.ordOK = out, true
+	return out
+}
+
+// each calls fn for the epoch's live writes in key order, the last one per
+// key, and stops at fn's first error.
+func (p *pending) each(fn func(e *pendEntry) error) error {
+	if p.ascending {
+		for i := range p.log {
+			if e := &p.log[i]; !e.dead {
+				if err := fn(e); err != nil {
 					return err
 				}
 			}
 		}
-		if err := fn(r); err != nil {
-			return err
-		}
+		return nil
 	}
-	for ; j < len(ord); j++ {
-		if !ord[j].dead {
-			if err := fn(ord[j]); err != nil {
-				return err
-			}
+	for _, e := range p.sorted() {
+		if err := fn(e); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -180,57 +262,19 @@ func (p *pending) each(fn func(e *pendEntry) error) error {
 func (p *pending) first() (string, bool) {
 	var k string
 	ok := false
-	if len(p.run) > 0 {
-		k, ok = p.run[0].key, true
-	}
-	if len(p.idx) > 0 {
-		for _, e := range p.order.Sorted() {
-			if !e.dead {
-				if !ok || e.key < k {
-					k, ok = e.key, true
-				}
-				break
-			}
-		}
-	}
-	return k, ok
-}
-
-// last returns the largest key the epoch writes.
-func (p *pending) last() (string, bool) {
-	var k string
-	ok := false
-	if len(p.run) > 0 {
-		k, ok = p.run[len(p.run)-1].key, true
-	}
-	if len(p.idx) > 0 && (!ok || p.idxMax > k) {
-		// idxMax may be an entry CleanBelow undid: still an upper bound.
-		k, ok = p.idxMax, true
-	}
-	return k, ok
-}
-
-// sorted returns the live entries in key order (cached until the next
-// new key or CleanBelow; the writer-view scan reads it piece by piece).
-func (p *pending) sorted() []*pendEntry {
-	if p.mergedOK {
-		return p.merged
-	}
-	out := p.merged[:0]
-	if cap(out) < p.len() {
-		out = make([]*pendEntry, 0, p.len())
-	}
 	_ = p.each(func(e *pendEntry) error {
-		out = append(out, e)
-		return nil
+		k, ok = e.key, true
+		return errStop
 	})
-	p.merged, p.mergedOK = out, true
-	return out
+	return k, ok
 }
+
+// last returns an upper bound of the keys the epoch writes.
+func (p *pending) last() (string, bool) { return p.maxKey, len(p.log) > 0 }
 
 // seek returns the index of the first entry of s with a key ≥ k.
 func seek(s []*pendEntry, k string) int {
-	return sort.Search(len(s), func(i int) bool { return strings.Compare(s[i].key, k) >= 0 })
+	return sort.Search(len(s), func(i int) bool { return s[i].key >= k })
 }
 
 // lookup returns the pending state of k: found reports whether the epoch
@@ -239,15 +283,21 @@ func seek(s []*pendEntry, k string) int {
 func (p *pending) lookup(k []byte) (val []byte, found bool) {
 	ks := unsafe.String(unsafe.SliceData(k), len(k))
 	var e *pendEntry
-	if len(p.idx) > 0 {
-		e = p.idx[ks]
-	}
-	if e == nil && len(p.run) > 0 && ks >= p.run[0].key && ks <= p.run[len(p.run)-1].key {
-		if i, ok := p.runFind(ks); ok {
-			e = &p.run[i]
+	if n := len(p.log); n == 0 {
+	} else if p.ascending {
+		if ks >= p.log[0].key && ks <= p.log[n-1].key {
+			i := sort.Search(n, func(i int) bool { return p.log[i].key >= ks })
+			if i < n && p.log[i].key == ks {
+				e = &p.log[i]
+			}
+		}
+	} else {
+		p.catchUp()
+		if i, ok := p.idx[ks]; ok {
+			e = &p.log[i]
 		}
 	}
-	if e != nil {
+	if e != nil && !e.dead {
 		if e.del {
 			return nil, true
 		}
@@ -257,6 +307,22 @@ func (p *pending) lookup(k []byte) (val []byte, found bool) {
 		return nil, true
 	}
 	return nil, false
+}
+
+// catchUp indexes the writes logged since the last lookup.
+func (p *pending) catchUp() {
+	if p.indexed == len(p.log) {
+		return
+	}
+	if p.idx == nil {
+		p.idx = make(map[string]int32, len(p.log))
+	}
+	for i := p.indexed; i < len(p.log); i++ {
+		if e := &p.log[i]; !e.dead {
+			p.idx[e.key] = int32(i)
+		}
+	}
+	p.indexed = len(p.log)
 }
 
 // fill writes the epoch into b: the range deletion, then the keys in order.

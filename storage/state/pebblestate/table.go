@@ -37,9 +37,10 @@ type Options struct {
 	// that triggers a compaction (0: Pebble's default). Tests lower it to
 	// make compactions frequent.
 	L0CompactionThreshold int
-	// IngestMinKeys is the number of keys from which Commit writes the
-	// epoch as an sstable and ingests it instead of applying a batch to
-	// the memtable (default 2048; negative: never).
+	// IngestMinKeys is the number of writes from which Commit writes an
+	// appending epoch (see the package doc) as an sstable and ingests it
+	// instead of applying a batch to the memtable (default 2048;
+	// negative: never).
 	IngestMinKeys int
 	// Allocator builds the batches returned by reads (default Go allocator).
 	Allocator memory.Allocator
@@ -171,7 +172,7 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		return nil, storageErr("open", opts.Dir, err)
 	}
 	t.db = db
-	t.pend = newPending(0, 0)
+	t.pend = newPending(0)
 	switch {
 	case opts.IngestMinKeys == 0:
 		t.ingestMin = defaultIngestMinKeys
@@ -312,7 +313,7 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 	}
 	if p := t.pend; !p.empty() {
 		var err error
-		if t.ingestMin > 0 && p.len() >= t.ingestMin && t.appendsOnly(p) {
+		if t.ingestMin > 0 && p.writes() >= t.ingestMin && t.appendsOnly(p) {
 			err = t.ingest(ctx, p)
 			t.ingested++
 		} else {
@@ -322,7 +323,7 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 			return storageErr("commit", t.opts.Dir, err)
 		}
 		t.noteMax(p)
-		t.pend = newPending(len(p.idx), len(p.run))
+		t.pend = newPending(p.writes())
 	}
 	t.committed = e
 	return nil
