@@ -163,6 +163,12 @@ type aggGen struct {
 	book  []groupBook
 	epoch uint32 // stamp of the current epoch (never 0)
 	ndead int
+	// exactRows: some group's row count may be below 1 at the barrier
+	// though the epoch touched it (the epoch retracted rows, or loaded
+	// counts from spill); else every dirty group exists at the barrier
+	// without reading its count. negRows: a count went negative once
+	// (retractions of rows never inserted), which keeps exactRows set.
+	exactRows, negRows bool
 
 	// Epoch state: the groups touched since the last barrier in
 	// first-touch order, whether each had a view row then, and per
@@ -247,6 +253,7 @@ func (gen *aggGen) resetEpoch() {
 	}
 	gen.dirty = gen.dirty[:0]
 	gen.oldExists = gen.oldExists[:0]
+	gen.exactRows = gen.negRows
 	for i, parts := range gen.oldKeys {
 		for _, a := range parts {
 			a.Release()
@@ -521,9 +528,12 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 				}
 				if !retracts || ops[i].Sign() > 0 {
 					b.rows++
-				} else {
-					b.rows--
+				} else if b.rows--; b.rows < 0 {
+					gen.negRows = true
 				}
+			}
+			if retracts {
+				gen.exactRows = true
 			}
 		}
 	} else {
@@ -546,8 +556,11 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 			}
 			if ops[i].Sign() > 0 {
 				gen.book[g].rows++
-			} else {
-				gen.book[g].rows--
+			} else if gen.book[g].rows--; gen.book[g].rows < 0 {
+				gen.negRows = true
+			}
+			if retracts {
+				gen.exactRows = true
 			}
 		}
 	}
@@ -793,14 +806,16 @@ func (h *HashAggregate) flushGen(gen *aggGen) (*Chunk, error) {
 		if news[j], err = appendResults(h.ectx, gen.rets[j], ids, h.newB[j]); err != nil {
 			return nil, fmt.Errorf("stream: aggregate %s: %w", h.aggs[j].Name, err)
 		}
-		gen.outs[j].swap(ids, news[j])
-		gen.outs[j].changed(news[j], h.changed)
+		gen.outs[j].update(ids, news[j], h.changed)
 	}
+	// Without retractions (or spill loads) this epoch every touched group
+	// has rows: no pass over their counts.
+	allLive := gen.gt != nil && !gen.exactRows
 	idx := h.idx[:0]
 	ops := make([]Op, 0, d)
 	gen.outRows = resize(gen.outRows, d)
 	for i, g := range ids {
-		oldEx, newEx := gen.oldExists[i], h.exists(gen, g)
+		oldEx, newEx := gen.oldExists[i], allLive || h.exists(gen, g)
 		n0 := len(idx)
 		switch {
 		case oldEx && newEx:

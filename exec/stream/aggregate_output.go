@@ -45,6 +45,8 @@ type aggOut interface {
 	// changed sets ch[i] when the old output of ids[i] and row i of news
 	// differ as displayed (see sameValue).
 	changed(news arrow.Array, ch []bool)
+	// update is swap then changed (in one pass where it can).
+	update(ids []uint32, news arrow.Array, ch []bool)
 	// column builds the output column of rows idx, where idx[k] < d =
 	// len(ids) is the old output of ids[idx[k]] and idx[k]-d ≥ 0 the row
 	// of news.
@@ -185,6 +187,30 @@ func (c *cachedOut[T]) swap(ids []uint32, news arrow.Array) {
 	}
 }
 
+func (c *cachedOut[T]) update(ids []uint32, news arrow.Array, ch []bool) {
+	d := len(ids)
+	nv, vm, _ := c.view(news, d)
+	if nv == nil || vm != nil {
+		c.swap(ids, news)
+		c.changed(news, ch)
+		return
+	}
+	// No NULL result: swap and compare in one pass.
+	c.olds = resize(c.olds, d)
+	c.oldOK = resize(c.oldOK, d)
+	olds, oldOK, vals := c.olds, c.oldOK, c.vals
+	ch = ch[:d]
+	for i, g := range ids {
+		old, ok, v := vals[g], c.isValid(g), nv[i]
+		olds[i], oldOK[i] = old, ok
+		vals[g] = v
+		c.valid[g>>6] |= 1 << (g & 63)
+		if !ok || old != v && (c.float == 0 || !floatBitsEqual(uint64(old), uint64(v), c.float)) {
+			ch[i] = true
+		}
+	}
+}
+
 func (c *cachedOut[T]) changed(news arrow.Array, ch []bool) {
 	d := len(c.olds)
 	nv, vm, off := c.view(news, d)
@@ -285,6 +311,10 @@ func (c *capturedOut) old() arrow.Array {
 }
 
 func (c *capturedOut) swap([]uint32, arrow.Array) {}
+
+func (c *capturedOut) update(_ []uint32, news arrow.Array, ch []bool) {
+	c.changed(news, ch)
+}
 
 func (c *capturedOut) changed(news arrow.Array, ch []bool) {
 	olds := c.old()

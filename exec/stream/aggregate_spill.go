@@ -382,6 +382,7 @@ func (h *HashAggregate) loadGroup(gen *aggGen, g uint32, src []byte) error {
 		return bad("trailing bytes")
 	}
 	gen.book[g].rows = rows
+	gen.exactRows = true // a loaded count may be anything: flushGen reads them
 	return nil
 }
 
