@@ -99,16 +99,32 @@ func (x *Index[E]) GetBatch(keys [][]byte, out []E, found []bool) {
 	}
 	var hs [batchGroup]uint32
 	var pos [batchGroup]int // slot with the key's hash, or -1 (absent)
+	var home [batchGroup]slot[E]
 	var cand [batchGroup]string
 	mask := uint32(len(x.slots) - 1)
 	for lo := 0; lo < len(keys); lo += batchGroup {
 		ks := keys[lo:min(lo+batchGroup, len(keys))]
-		// Stage 1: hash, and walk the probe sequence to the first slot
-		// with the same 64-bit hash (almost surely the key's).
+		// Stage 1: hash, and copy every home slot with no branch on what
+		// it holds, so the group's cache misses are all in flight at once
+		// (a mispredicted probe-loop exit would make each miss wait for
+		// the one before).
 		for i, k := range ks {
 			h := x.hash(unsafe.String(unsafe.SliceData(k), len(k)))
-			hs[i], pos[i] = h, -1
-			for j := h & mask; x.slots[j].h != 0; j = (j + 1) & mask {
+			hs[i], home[i] = h, x.slots[h&mask]
+		}
+		// Walk the probe sequences (now in cache) to the first slot with
+		// the same 32-bit hash (almost surely the key's).
+		for i := range ks {
+			h := hs[i]
+			pos[i] = -1
+			switch home[i].h {
+			case h:
+				pos[i] = int(h & mask)
+				continue
+			case 0:
+				continue
+			}
+			for j := (h + 1) & mask; x.slots[j].h != 0; j = (j + 1) & mask {
 				if x.slots[j].h == h {
 					pos[i] = int(j)
 					break
