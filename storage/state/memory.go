@@ -350,6 +350,26 @@ func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, 
 	return nil
 }
 
+// putEntry makes entry id's pending version live (taking a slot for it
+// if the epoch has none yet) and returns its slot, for the caller to
+// store the values in.
+func (m *MemoryTable) putEntry(id int32) int32 {
+	e := &m.ents[id]
+	if e.flags&entPending != 0 {
+		if e.flags&entTomb != 0 {
+			m.meta[e.head].setTomb(false)
+			e.flags &^= entTomb
+		}
+		return e.head
+	}
+	s := m.allocSlot(newMeta(uncommitted, e.head, false))
+	e = &m.ents[id]
+	e.head = s
+	e.flags = e.flags&^entTomb | entPending
+	m.touch(id)
+	return s
+}
+
 // worstCaseLocked is the footprint after a write of n rows whose keys
 // total keyBytes, if every key were new and every row a new version.
 func (m *MemoryTable) worstCaseLocked(n int, keyBytes int64) int64 {
@@ -375,21 +395,7 @@ func (m *MemoryTable) applyOpsLocked(ops []Op, ids []int32, resolve func(i int, 
 			id = resolve(i, put)
 		}
 		if put {
-			e := &m.ents[id]
-			if e.flags&entPending != 0 {
-				if e.flags&entTomb != 0 {
-					m.meta[e.head].setTomb(false)
-					e.flags &^= entTomb
-				}
-				dst[i] = e.head
-				continue
-			}
-			s := m.allocSlot(newMeta(uncommitted, e.head, false))
-			e = &m.ents[id]
-			e.head = s
-			e.flags = e.flags&^entTomb | entPending
-			dst[i] = s
-			m.touch(id)
+			dst[i] = m.putEntry(id)
 			continue
 		}
 		if id < 0 {

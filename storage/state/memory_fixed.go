@@ -175,7 +175,7 @@ const smallEnts = 8 << 10
 func (f *memFixed) findFixed(keys []uint64, out []int32, heads bool) {
 	m := f.m
 	if len(m.ents) <= smallEnts {
-		if f.pshift == 8 && f.kshift == 0 && !bigEndian {
+		if f.small9() {
 			f.findSmall9(keys, out, heads)
 		} else {
 			f.findSmall(keys, out, heads)
@@ -186,6 +186,62 @@ func (f *memFixed) findFixed(keys []uint64, out []int32, heads bool) {
 	if heads {
 		m.slotsLocked(out, MaxEpoch)
 	}
+}
+
+// small9 reports whether the table is small enough to probe key by key
+// and the layout is findSmall9's.
+func (f *memFixed) small9() bool {
+	return len(f.m.ents) <= smallEnts && f.pshift == 8 && f.kshift == 0 && !bigEndian
+}
+
+// putSmall9 is the puts of a small table with findSmall9's layout in one
+// pass: a key whose entry already has a live pending version (written
+// earlier in the epoch) takes that slot straight from the probe; any
+// other goes through findOrAdd and putEntry. It returns the slot of each
+// row (in m.dst).
+func (f *memFixed) putSmall9(keys []uint64) []int32 {
+	m := f.m
+	m.resizeSlots(m.nslots + len(keys))
+	dst := slices.Grow(m.dst[:0], len(keys))[:len(keys)]
+	m.dst = dst
+	s0, s1 := m.s0, m.s1^9<<56
+	pre := f.pre
+	var buf [inlineKey]byte
+	for i := 0; i < len(keys); i++ {
+		// The index and entries move when putEntry adds a key.
+		tab := unsafe.Pointer(unsafe.SliceData(m.tab))
+		ents := unsafe.Pointer(unsafe.SliceData(m.ents))
+		mask := uint64(len(m.tab) - 1)
+		for ; i < len(keys); i++ {
+			k := keys[i]
+			a, b := pre|bits.ReverseBytes64(k)<<8, k&0xff
+			hi, lo := bits.Mul64(a^s0, b^s1)
+			tag := uint64(uint32(hi ^ lo))
+			var e *memEnt
+			for j := tag; ; j++ {
+				t := *(*uint64)(unsafe.Add(tab, (j&mask)*8))
+				if t == 0 {
+					break
+				}
+				if t>>32 != tag {
+					continue
+				}
+				c := (*memEnt)(unsafe.Add(ents, uintptr(uint32(t)-1)*unsafe.Sizeof(memEnt{})))
+				if c.k[0] == a && c.k[1] == b && *(*uint32)(unsafe.Pointer(&c.flags))>>8 == 9 {
+					e = c
+					break
+				}
+			}
+			if e == nil || e.flags&(entPending|entTomb) != entPending {
+				break
+			}
+			dst[i] = e.head
+		}
+		if i < len(keys) {
+			dst[i] = m.putEntry(m.findOrAdd(f.key(&buf, keys[i])))
+		}
+	}
+	return dst
 }
 
 // findSmall is findFixed in one pass: each key's probe, compare and head
@@ -429,16 +485,21 @@ func (f *memFixed) WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals
 	if err := m.charge.ensure(ctx, m.worstCaseLocked(n, int64(n*f.n))); err != nil {
 		return err
 	}
-	ids := slices.Grow(f.ids[:0], n)[:n]
-	f.ids = ids
-	f.findFixed(keys, ids, false)
 	var buf [inlineKey]byte
-	dst := m.applyOpsLocked(ops, ids, func(i int, add bool) int32 {
-		if add {
-			return m.findOrAdd(f.key(&buf, keys[i]))
-		}
-		return f.find1(keys[i])
-	})
+	var dst []int32
+	if ops == nil && f.small9() {
+		dst = f.putSmall9(keys)
+	} else {
+		ids := slices.Grow(f.ids[:0], n)[:n]
+		f.ids = ids
+		f.findFixed(keys, ids, false)
+		dst = m.applyOpsLocked(ops, ids, func(i int, add bool) int32 {
+			if add {
+				return m.findOrAdd(f.key(&buf, keys[i]))
+			}
+			return f.find1(keys[i])
+		})
+	}
 	if puts {
 		for j, c := range m.cols {
 			c.(wordCol).putWords(dst, vals[j])
