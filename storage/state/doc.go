@@ -41,6 +41,10 @@
 //     column data; not slice slack) to its MemoryBudget before a write
 //     changes anything, so a write that does not fit fails with 53200 and
 //     leaves the table as it was; Close returns the charge.
+//  10. A FixedView (the optional typed path, memory_fixed.go) reads and
+//     writes the same entries, versions and columns as Get and Write,
+//     under the same lock, epochs and budget: any mix of typed and generic
+//     calls leaves the table as the generic calls alone would.
 //
 // The memory backend's layout (memory.go, memory_index.go): an
 // open-addressing index maps a key to an entry; keys of up to 16 bytes sit
@@ -56,4 +60,19 @@
 // interface (memory_update.go) is a read-modify-write of a batch with one
 // probe per key. The key order is built by the first scan or range deletion
 // and merged incrementally afterwards (memorder.go).
+//
+// The optional FixedTable interface is a typed fast path for tables keyed
+// by one fixed-width value with fixed-width value columns: uint64 key words
+// and value words in place of byte keys and Arrow batches. MemoryTable
+// implements it as a view of itself rather than as a separate table kind
+// the factory would pick by schema: the typed writes then land in the one
+// set of versions that snapshots, scans, range deletions, Stats and the
+// checkpoint writer already read, so callers mix typed and generic calls
+// freely (a view writes typed chunks and falls back for a chunk with
+// NULLs) and no second implementation of epochs and budget exists to
+// drift. The price is that a typed access still walks index → entry →
+// slot → column, about 100 instructions instead of the 250–300 of the
+// generic path; a specialised uint64 map would be cheaper but would
+// duplicate every MVCC rule. A small table (up to 8K entries) is probed
+// key by key; a larger one in stages, as findLocked does.
 package state

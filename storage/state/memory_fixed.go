@@ -343,11 +343,12 @@ func (f *memFixed) findStaged(keys []uint64, out []int32) {
 	tab := m.tab
 	mask := uint64(len(tab) - 1)
 	s0, s1 := m.s0, m.s1^uint64(f.n)<<56
+	pk := f.packer()
 	for lo := 0; lo < len(keys); lo += lookupGroup {
 		ks := keys[lo:min(lo+lookupGroup, len(keys))]
 		o := out[lo : lo+len(ks)]
 		for i, k := range ks {
-			a, b := f.pack(k)
+			a, b := pk.pack(k)
 			hi, l := bits.Mul64(a^s0, b^s1)
 			tag := uint64(uint32(hi ^ l))
 			g.pa[i], g.pb[i], g.tags[i] = a, b, tag
