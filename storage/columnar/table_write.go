@@ -91,6 +91,18 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	ens := slices.Grow(t.ens[:0], len(keys))[:len(keys)]
 	found := slices.Grow(t.found[:0], len(keys))[:len(keys)]
 	m.idx.GetBatch(keys, ens, found)
+	if m.n > 0 {
+		// GetBatch brought each found entry's key into the cache; its
+		// versions may sit in the line before. Load them all first, with
+		// no branch on the loads (a row not found loads entry 0), so the
+		// misses overlap instead of the loop below taking them one by one.
+		var sink uint64
+		for _, id := range ens {
+			e := m.ent(id)
+			sink += uint64(e.inl[0].epoch) + uint64(e.inl[1].vlen)
+		}
+		t.sink = sink
+	}
 	for i, k := range keys {
 		v := memVersion{epoch: uncommitted, tomb: true}
 		if ops == nil || ops[i] == state.OpPut {
@@ -208,9 +220,13 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		// Load the next group's entries ahead: they are scattered over
 		// the memtable, and independent loads overlap.
 		if i%len(warm) == 0 {
+			var sink uint64
 			for j, id := range t.touched[i:min(i+len(warm), len(t.touched))] {
-				warm[j] = m.ent(id).nv
+				e := m.ent(id)
+				warm[j] = e.nv
+				sink += uint64(e.inl[0].epoch) // the versions' line too
 			}
+			t.sink += sink
 		}
 		en := m.ent(id)
 		en.touched = false
