@@ -486,24 +486,37 @@ func (f *memFixed) WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals
 	if err := m.charge.ensure(ctx, m.worstCaseLocked(n, int64(n*f.n))); err != nil {
 		return err
 	}
-	var buf [inlineKey]byte
-	var dst []int32
 	if ops == nil && f.small9() {
-		dst = f.putSmall9(keys)
-	} else {
-		ids := slices.Grow(f.ids[:0], n)[:n]
-		f.ids = ids
-		f.findFixed(keys, ids, false)
-		dst = m.applyOpsLocked(ops, ids, func(i int, add bool) int32 {
-			if add {
-				return m.findOrAdd(f.key(&buf, keys[i]))
-			}
-			return f.find1(keys[i])
-		})
-	}
-	if puts {
+		dst := f.putSmall9(keys)
 		for j, c := range m.cols {
 			c.(wordCol).putWords(dst, vals[j])
+		}
+		return nil
+	}
+	// A larger table: a piece of keys at a time goes through lookup,
+	// versioning and value stores, so the entries the lookup brought into
+	// cache are still there when the write touches them.
+	var buf [inlineKey]byte
+	for lo := 0; lo < n; lo += writePiece {
+		hi := min(lo+writePiece, n)
+		ks := keys[lo:hi]
+		ids := slices.Grow(f.ids[:0], len(ks))[:len(ks)]
+		f.ids = ids
+		f.findFixed(ks, ids, false)
+		var pops []Op
+		if ops != nil {
+			pops = ops[lo:hi]
+		}
+		dst := m.applyOpsLocked(pops, ids, func(i int, add bool) int32 {
+			if add {
+				return m.findOrAdd(f.key(&buf, ks[i]))
+			}
+			return f.find1(ks[i])
+		})
+		if puts {
+			for j, c := range m.cols {
+				c.(wordCol).putWords(dst, vals[j][lo:hi])
+			}
 		}
 	}
 	return nil
