@@ -104,13 +104,15 @@ func (x *Index[E]) GetBatch(keys [][]byte, out []E, found []bool) {
 	mask := uint32(len(x.slots) - 1)
 	for lo := 0; lo < len(keys); lo += batchGroup {
 		ks := keys[lo:min(lo+batchGroup, len(keys))]
-		// Stage 1: hash, and copy every home slot with no branch on what
-		// it holds, so the group's cache misses are all in flight at once
-		// (a mispredicted probe-loop exit would make each miss wait for
-		// the one before).
+		// Stage 1: hash, then copy every home slot in a tight loop with
+		// no branch on what it holds, so the group's cache misses are all
+		// in flight at once (a mispredicted probe-loop exit, or a hash
+		// call between the loads, would leave few of them in flight).
 		for i, k := range ks {
-			h := x.hash(unsafe.String(unsafe.SliceData(k), len(k)))
-			hs[i], home[i] = h, x.slots[h&mask]
+			hs[i] = x.hash(unsafe.String(unsafe.SliceData(k), len(k)))
+		}
+		for i := range ks {
+			home[i] = x.slots[hs[i]&mask]
 		}
 		// Walk the probe sequences (now in cache) to the first slot with
 		// the same 32-bit hash (almost surely the key's).
