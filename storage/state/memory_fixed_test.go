@@ -448,3 +448,90 @@ func TestMemoryFixedBudget(t *testing.T) {
 	require.NoError(t, fv.GetFixed(ctx, big[:1], vals(1), found, nil))
 	require.False(t, found[0])
 }
+
+// TestMemoryFixedLargeTable covers the staged paths a table beyond the
+// key-by-key probe size takes: typed writes (puts, deletes, update of
+// keys written earlier in the epoch) of 20K keys in batches, checked key
+// by key against generic reads and a model, before and after a commit.
+func TestMemoryFixedLargeTable(t *testing.T) {
+	ctx := context.Background()
+	for _, lay := range []state.FixedKeyLayout{{Prefix: keys.AppendMarker(nil), Width: 8}, {Prefix: []byte{3, 4}, Width: 4}} {
+		tbl, err := state.NewMemoryTable(fixedSchema, nil)
+		require.NoError(t, err)
+		fv, ok := tbl.Fixed(lay)
+		require.True(t, ok)
+		rng := rand.New(rand.NewPCG(11, uint64(lay.Width)))
+		model := map[uint64]uint64{}
+		const n, batch = 20_000, 5000
+		write := func(ks []uint64, ops []state.Op) {
+			vals := make([][]uint64, len(fixedWidths))
+			for j := range vals {
+				vals[j] = make([]uint64, len(ks))
+			}
+			for i, k := range ks {
+				v := rng.Uint64() >> 1
+				for j, w := range fixedWidths {
+					vals[j][i] = maskWord(v, w)
+				}
+				if ops != nil && ops[i] == state.OpDelete {
+					delete(model, k)
+				} else {
+					model[k] = v
+				}
+			}
+			require.NoError(t, fv.WriteFixed(ctx, ks, ops, vals))
+		}
+		check := func() {
+			ks := make([]uint64, 3000)
+			bks := make([][]byte, len(ks))
+			for i := range ks {
+				ks[i] = uint64(rng.IntN(n + 500))
+				bks[i] = lay.AppendKey(nil, ks[i])
+			}
+			vals := make([][]uint64, len(fixedWidths))
+			for j := range vals {
+				vals[j] = make([]uint64, len(ks))
+			}
+			found := make([]bool, len(ks))
+			require.NoError(t, fv.GetFixed(ctx, ks, vals, found, nil))
+			lk, err := tbl.Get(ctx, bks)
+			require.NoError(t, err)
+			rows := rowsOf(lk.Values)
+			lk.Values.Release()
+			for i, k := range ks {
+				v, ok := model[k]
+				require.Equal(t, ok, found[i], "key %d", k)
+				require.Equal(t, ok, lk.Found[i], "key %d", k)
+				for j, w := range fixedWidths {
+					require.Equal(t, maskWord(v, w), vals[j][i], "key %d column %d", k, j)
+					require.Equal(t, maskWord(v, w), rows[i].w[j], "key %d column %d", k, j)
+				}
+			}
+		}
+		for lo := 0; lo < n; lo += batch {
+			ks := make([]uint64, batch)
+			for i := range ks {
+				ks[i] = uint64(lo + i)
+			}
+			write(ks, nil)
+		}
+		check()
+		// Updates and deletes of keys written earlier in the epoch, then
+		// of committed keys.
+		for round := range 2 {
+			ks := make([]uint64, batch)
+			ops := make([]state.Op, batch)
+			for i := range ks {
+				ks[i] = uint64(rng.IntN(n))
+				if rng.IntN(4) == 0 {
+					ops[i] = state.OpDelete
+				}
+			}
+			write(ks, ops)
+			check()
+			require.NoError(t, tbl.Commit(ctx, state.Epoch(round+1)))
+			check()
+		}
+		require.NoError(t, tbl.Close())
+	}
+}
