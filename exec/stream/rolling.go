@@ -95,9 +95,10 @@ type RollingWindow struct {
 	// partition's last row is handled like an out-of-order row.
 	tiesFallBack bool
 
-	// retained input batches, and per fast-path row its batch, row and
-	// the previous retained row of its partition (in fixed-size slabs, so
-	// the history never moves when it grows)
+	// retained input batches, and per fast-path row its batch, row, order
+	// key and its neighbours in its partition's list (in fixed-size
+	// slabs, so the history never moves when it grows; compaction
+	// rewrites it with each partition's rows contiguous)
 	batches []arrow.RecordBatch
 	hist    [][]histEntry
 	nHist   int64
