@@ -10,6 +10,11 @@ import (
 	"github.com/sabotsql/sabotsql/storage/state"
 )
 
+// warmEntries is the memtable size (entries) from which Write loads the
+// looked-up entries ahead: below it they mostly sit in the CPU cache
+// (32Ki entries of 88 bytes: ~2.8 MiB) and the extra pass only costs.
+const warmEntries = 1 << 15
+
 // reserve charges n bytes of pending writes to the budget, freeing cache
 // and flushing the memtable when needed; 53200 if even that is not enough.
 func (t *Table) reserve(ctx context.Context, n int64) error {
@@ -91,7 +96,7 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	ens := slices.Grow(t.ens[:0], len(keys))[:len(keys)]
 	found := slices.Grow(t.found[:0], len(keys))[:len(keys)]
 	m.idx.GetBatch(keys, ens, found)
-	if m.n > 0 {
+	if m.n > warmEntries {
 		// GetBatch brought each found entry's key into the cache; its
 		// versions may sit in the line before. Load them all first, with
 		// no branch on the loads (a row not found loads entry 0), so the
