@@ -233,18 +233,27 @@ func checkOffsets(offs []byte, n, dataLen int) error {
 	if len(offs) < 4*(n+1) {
 		return fmt.Errorf("%d offset bytes for %d rows", len(offs), n)
 	}
-	prev := offAt(offs, 0)
+	offs = offs[:4*(n+1)]
+	prev := int64(offAt(offs, 0))
 	if prev < 0 {
 		return fmt.Errorf("negative offset")
 	}
-	for i := 1; i <= n; i++ {
-		o := offAt(offs, i)
-		if o < prev {
-			return fmt.Errorf("offsets decrease at row %d", i)
-		}
+	// Branch-free: a decrease makes some difference, and so their OR,
+	// negative; the row is looked for only then.
+	var or int64
+	for i := 4; i+4 <= len(offs); i += 4 {
+		o := int64(int32(binary.LittleEndian.Uint32(offs[i : i+4])))
+		or |= o - prev
 		prev = o
 	}
-	if prev > dataLen {
+	if or < 0 {
+		for i := 1; i <= n; i++ {
+			if offAt(offs, i) < offAt(offs, i-1) {
+				return fmt.Errorf("offsets decrease at row %d", i)
+			}
+		}
+	}
+	if prev > int64(dataLen) {
 		return fmt.Errorf("offset %d beyond %d data bytes", prev, dataLen)
 	}
 	return nil

@@ -2,6 +2,7 @@ package columnar
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -87,4 +88,24 @@ func TestBlockDecodeCorrupt(t *testing.T) {
 			b.seek([]byte("key025"))
 		}, "iteration %d", iter)
 	}
+}
+
+// TestCheckOffsets: offsets must start at or above 0, never decrease and
+// end within the data.
+func TestCheckOffsets(t *testing.T) {
+	enc := func(offs ...int32) []byte {
+		var b []byte
+		for _, o := range offs {
+			b = binary.LittleEndian.AppendUint32(b, uint32(o))
+		}
+		return b
+	}
+	require.NoError(t, checkOffsets(enc(0, 0, 3, 7), 3, 7))
+	require.NoError(t, checkOffsets(enc(0, 0, 3, 7, 99), 3, 7), "bytes beyond n+1 offsets are not offsets")
+	require.ErrorContains(t, checkOffsets(enc(0, 5, 3, 7), 3, 7), "decrease at row 2")
+	require.ErrorContains(t, checkOffsets(enc(0, 2, 3, -1), 3, 7), "decrease at row 3")
+	require.ErrorContains(t, checkOffsets(enc(-4, 2, 3, 7), 3, 7), "negative")
+	require.ErrorContains(t, checkOffsets(enc(0, 2, 3, 8), 3, 7), "beyond")
+	require.Error(t, checkOffsets(enc(0, 2, 3), 3, 7))
+	require.NoError(t, checkOffsets(enc(0), 0, 0))
 }
