@@ -19,8 +19,8 @@ type memCol interface {
 	// prepare returns the arena bytes putting column a (rows whose op is
 	// OpPut) will add; put follows with the same array.
 	prepare(a arrow.Array, ops []Op) int64
-	// put stores row off+i of a in slot dst[i] (skipping dst[i] < 0).
-	put(dst []int32, a arrow.Array, off int)
+	// put stores row i of a in slot dst[i] (skipping dst[i] < 0).
+	put(dst []int32, a arrow.Array)
 	// gather builds the array of the slots' values (src[i] < 0: NULL).
 	gather(alloc memory.Allocator, src []int32) (arrow.Array, error)
 	// resize makes room for n slots.
@@ -85,14 +85,14 @@ type fixedCol[T uint8 | uint16 | uint32 | uint64] struct {
 
 func (c *fixedCol[T]) prepare(arrow.Array, []Op) int64 { return 0 }
 
-func (c *fixedCol[T]) put(dst []int32, a arrow.Array, off int) {
+func (c *fixedCol[T]) put(dst []int32, a arrow.Array) {
 	d := a.Data()
 	var src []T
 	if buf := d.Buffers()[1]; buf != nil && buf.Len() > 0 {
 		raw := buf.Bytes()
 		var z T
 		src = unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/int(unsafe.Sizeof(z)))
-		src = src[d.Offset()+off:]
+		src = src[d.Offset():]
 	}
 	if a.NullN() == 0 {
 		src = src[:len(dst)]
@@ -121,7 +121,7 @@ func (c *fixedCol[T]) put(dst []int32, a arrow.Array, off int) {
 		if s < 0 {
 			continue
 		}
-		if a.IsValid(off + i) {
+		if a.IsValid(i) {
 			c.vals[s], c.valid[s] = src[i], true
 		} else {
 			c.vals[s], c.valid[s] = 0, false
@@ -182,14 +182,14 @@ type boolCol struct{ vals []uint8 }
 
 func (c *boolCol) prepare(arrow.Array, []Op) int64 { return 0 }
 
-func (c *boolCol) put(dst []int32, a arrow.Array, off int) {
+func (c *boolCol) put(dst []int32, a arrow.Array) {
 	b := a.(*array.Boolean)
 	for i, s := range dst {
 		switch {
 		case s < 0:
-		case b.IsNull(off + i):
+		case b.IsNull(i):
 			c.vals[s] = 2
-		case b.Value(off + i):
+		case b.Value(i):
 			c.vals[s] = 1
 		default:
 			c.vals[s] = 0
@@ -338,18 +338,18 @@ func (c *varCol) prepare(a arrow.Array, ops []Op) int64 {
 	return total
 }
 
-func (c *varCol) put(dst []int32, a arrow.Array, off int) {
+func (c *varCol) put(dst []int32, a arrow.Array) {
 	offs, data := varBuffers(a)
 	if len(dst) == 0 {
 		return
 	}
+	offs = offs[:len(dst)+1]
 	base := offs[0]
-	offs = offs[off : off+len(dst)+1]
 	hasNulls := a.NullN() > 0
 	for i, s := range dst {
 		switch {
 		case s < 0:
-		case hasNulls && a.IsNull(off+i):
+		case hasNulls && a.IsNull(i):
 			c.setNull(s)
 		default:
 			c.set(s, data[offs[i]-base:offs[i+1]-base])
@@ -426,11 +426,10 @@ func (c *encCol) prepare(a arrow.Array, ops []Op) int64 {
 	return int64(len(c.scratch))
 }
 
-func (c *encCol) put(dst []int32, _ arrow.Array, off int) {
-	offs := c.offs[off : off+len(dst)+1]
+func (c *encCol) put(dst []int32, _ arrow.Array) {
 	for i, s := range dst {
 		if s >= 0 {
-			c.set(s, c.scratch[offs[i]:offs[i+1]])
+			c.set(s, c.scratch[c.offs[i]:c.offs[i+1]])
 		}
 	}
 }

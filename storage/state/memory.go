@@ -329,44 +329,26 @@ func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, 
 	if err := m.charge.ensure(ctx, need); err != nil {
 		return err
 	}
-	// A piece of rows at a time goes through lookup, versioning and value
-	// stores, so the entries and slots the lookup brought into cache are
-	// still there when the write touches them. The lookup resolves keys a
-	// group at a time, so their cache misses overlap; a key not found may
-	// have been added by an earlier row.
-	found := ids != nil
-	for lo := 0; lo < n; lo += writePiece {
-		hi := min(lo+writePiece, n)
-		ks := keys[lo:hi]
-		var pids []int32
-		if found {
-			pids = ids[lo:hi]
-		} else {
-			pids = slices.Grow(m.ids[:0], len(ks))[:len(ks)]
-			m.ids = pids
-			m.findLocked(ks, pids)
+	// Resolve existing keys a group at a time, so their cache misses
+	// overlap; a key not found may have been added by an earlier row.
+	if ids == nil {
+		ids = slices.Grow(m.ids[:0], n)[:n]
+		m.ids = ids
+		m.findLocked(keys, ids)
+	}
+	dst := m.applyOpsLocked(ops, ids, func(i int, add bool) int32 {
+		if add {
+			return m.findOrAdd(keys[i])
 		}
-		var pops []Op
-		if ops != nil {
-			pops = ops[lo:hi]
-		}
-		dst := m.applyOpsLocked(pops, pids, func(i int, add bool) int32 {
-			if add {
-				return m.findOrAdd(ks[i])
-			}
-			return m.find(ks[i])
-		})
-		if values != nil {
-			for j, c := range m.cols {
-				c.put(dst, values.Column(j), lo)
-			}
+		return m.find(keys[i])
+	})
+	if values != nil {
+		for j, c := range m.cols {
+			c.put(dst, values.Column(j))
 		}
 	}
 	return nil
 }
-
-// writePiece is the rows a write takes through all its steps at a time.
-const writePiece = 256
 
 // putEntry makes entry id's pending version live (taking a slot for it
 // if the epoch has none yet) and returns its slot, for the caller to
