@@ -106,6 +106,9 @@ type RollingWindow struct {
 	// addHist and growVals.
 	freeHist [][]histEntry
 	freeVals [][]float64
+	// linked: next links are kept (from the first trim on; until then
+	// appending a row writes only its own entry, not its predecessor's).
+	linked bool
 
 	fallback *OverWindow
 	feed     *rollFeed
@@ -542,7 +545,9 @@ func (w *RollingWindow) appendHist(ps *rollPart, e histEntry, kn bool) {
 	e.prev, e.next = ps.histTail, -1
 	r := w.addHist(e)
 	if ps.histTail >= 0 {
-		w.histRef(ps.histTail).next = r
+		if w.linked {
+			w.histRef(ps.histTail).next = r
+		}
 	} else {
 		ps.histHead = r
 	}

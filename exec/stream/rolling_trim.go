@@ -317,6 +317,9 @@ func (w *RollingWindow) trim() {
 		return // rows since the last trim are at or above its watermark
 	}
 	wm := w.wmKey
+	if !w.linked {
+		w.linkHist()
+	}
 	for _, p := range w.dirty {
 		ps := &w.ps[p]
 		ps.dirty = false
@@ -358,6 +361,20 @@ func (w *RollingWindow) trim() {
 	if w.nHist >= trimCompactMin && w.live*2 < w.nHist {
 		w.compact()
 	}
+}
+
+// linkHist sets the next links of every partition's list (kept from then
+// on).
+func (w *RollingWindow) linkHist() {
+	for p := range w.ps {
+		next := int64(-1)
+		for r := w.ps[p].histTail; r >= 0; {
+			h := w.histRef(r)
+			h.next = next
+			next, r = r, h.prev
+		}
+	}
+	w.linked = true
 }
 
 // compact copies the live history into fresh batches and slabs and
