@@ -159,17 +159,13 @@ const (
 	negLimitMax = 1 << 16
 )
 
-// idKeys returns keys prefix[i] + row id for rows[i] (rows nil: every
-// row 0..n-1 of prefixes, or n bare ids when prefixes is nil), in an arena
-// reused by the next call.
-func (m *Materialize) idKeys(prefixes [][]byte, rows []int32, n int) [][]byte {
+// idKeys returns n keys prefix + a fresh row id, in an arena reused by
+// the next call.
+func (m *Materialize) idKeys(prefix []byte, n int) [][]byte {
 	e := uint64(m.table.CommittedEpoch())
 	seq := m.ids.take(e, n)
 	head := appendOrdered(nil, e)
-	size := n * (len(head) + 9)
-	for i := 0; i < n && prefixes != nil; i++ {
-		size += len(prefixes[m.rowAt(rows, i)])
-	}
+	size := n * (len(prefix) + len(head) + 9)
 	s := &m.blind
 	if cap(s.arena) < size {
 		s.arena = make([]byte, 0, size)
@@ -178,22 +174,13 @@ func (m *Materialize) idKeys(prefixes [][]byte, rows []int32, n int) [][]byte {
 	ks := grow(s.ks, n)
 	for i := 0; i < n; i++ {
 		start := len(arena)
-		if prefixes != nil {
-			arena = append(arena, prefixes[m.rowAt(rows, i)]...)
-		}
+		arena = append(arena, prefix...)
 		arena = append(arena, head...)
 		arena = appendOrdered(arena, seq+uint64(i))
 		ks[i] = arena[start:len(arena):len(arena)]
 	}
 	s.arena, s.ks = arena, ks
 	return ks
-}
-
-func (m *Materialize) rowAt(rows []int32, i int) int {
-	if rows == nil {
-		return i
-	}
-	return int(rows[i])
 }
 
 // withOnes returns b's columns plus a count column of 1s as a batch of the
@@ -231,7 +218,7 @@ func (m *Materialize) applyAppendOnly(ctx context.Context, c *Chunk) error {
 	if n == 0 {
 		return nil
 	}
-	ks := m.idKeys(nil, nil, n)
+	ks := m.idKeys(nil, n)
 	vals := m.withOnes(c.Batch)
 	defer vals.Release()
 	return m.table.Write(ctx, ks, nil, vals)
@@ -321,8 +308,7 @@ func (m *Materialize) writeIDs(ctx context.Context, tag byte, b arrow.RecordBatc
 		defer src.Release()
 		n = len(rows)
 	}
-	tags := m.tagPrefix(tag, n)
-	ks := m.idKeys(tags, nil, n)
+	ks := m.idKeys([]byte{tag}, n)
 	var vals arrow.RecordBatch
 	if cnt == 1 {
 		vals = m.withOnes(src)
@@ -339,16 +325,6 @@ func (m *Materialize) writeIDs(ctx context.Context, tag byte, b arrow.RecordBatc
 	}
 	defer vals.Release()
 	return m.table.Write(ctx, ks, nil, vals)
-}
-
-// tagPrefix returns n one-byte prefixes tag (for idKeys).
-func (m *Materialize) tagPrefix(tag byte, n int) [][]byte {
-	t := []byte{tag}
-	out := make([][]byte, n)
-	for i := range out {
-		out[i] = t
-	}
-	return out
 }
 
 // loadNegatives reads an insert-mostly view's cancelling rows from r: the
