@@ -176,6 +176,10 @@ func (f *memFixed) findFixed(keys []uint64, out []int32, heads bool) {
 	m := f.m
 	if len(m.ents) <= smallEnts {
 		if f.small9() {
+			if heads && f.pre == 1 {
+				f.headsSmallMarker(keys, out)
+				return
+			}
 			f.findSmall9(keys, out, heads)
 		} else {
 			f.findSmall(keys, out, heads)
@@ -282,6 +286,57 @@ func (f *memFixed) findSmall(keys []uint64, out []int32, heads bool) {
 		}
 		out[i] = res
 	}
+}
+
+// headsSmallMarker is findSmall9 with heads set and the prefix the value
+// marker byte 0x01 (a NULL-free one-column key): the writer view's slot of
+// each key. With both as constants the loop keeps all its values in
+// registers.
+func (f *memFixed) headsSmallMarker(keys []uint64, out []int32) {
+	m := f.m
+	tab := unsafe.Pointer(unsafe.SliceData(m.tab))
+	ents := unsafe.Pointer(unsafe.SliceData(m.ents))
+	mask := uint64(len(m.tab) - 1)
+	s0, s1 := m.s0, m.s1^9<<56
+	out = out[:len(keys)]
+	for i, k := range keys {
+		a := 1 | bits.ReverseBytes64(k)<<8
+		hi, lo := bits.Mul64(a^s0, k&0xff^s1)
+		tag := uint64(uint32(hi ^ lo))
+		// The key sits in its home slot or the next one for about nine in
+		// ten keys: pick whichever of the two carries the tag without a
+		// branch (a mispredicted probe exit costs more than the lookup),
+		// and walk the probe sequence only when that is not the key.
+		t := *(*uint64)(unsafe.Add(tab, (tag&mask)*8))
+		var d uint64
+		if t>>32 != tag {
+			d = 1
+		}
+		t = *(*uint64)(unsafe.Add(tab, ((tag+d)&mask)*8))
+		e := (*memEnt)(unsafe.Add(ents, uintptr(uint32(t)-1)*unsafe.Sizeof(memEnt{})))
+		if t>>32 != tag || uint32(t) == 0 || e.k[0] != a || e.k[1] != k&0xff || *(*uint32)(unsafe.Pointer(&e.flags))>>8 != 9 {
+			out[i] = f.headFrom(tag, a, k&0xff)
+			continue
+		}
+		res := int32(-1)
+		if e.flags&entTomb == 0 {
+			res = e.head
+		}
+		out[i] = res
+	}
+}
+
+// headFrom is headsSmallMarker's full probe: the writer-view slot of the
+// 9-byte key with inline words a, b, or -1.
+func (f *memFixed) headFrom(tag, a, b uint64) int32 {
+	id := f.findFrom(tag, a, b)
+	if id < 0 {
+		return -1
+	}
+	if e := &f.m.ents[id]; e.flags&entTomb == 0 {
+		return e.head
+	}
+	return -1
 }
 
 // findSmall9 is findSmall for the layout of one-column keys of 8-byte
