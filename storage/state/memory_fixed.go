@@ -176,7 +176,7 @@ func (f *memFixed) findFixed(keys []uint64, out []int32, heads bool) {
 	m := f.m
 	if len(m.ents) <= smallEnts {
 		if f.small9() {
-			if heads && f.pre == 1 {
+			if heads && f.pre == 1 && len(m.ents) > 0 {
 				f.headsSmallMarker(keys, out)
 				return
 			}
@@ -221,22 +221,26 @@ func (f *memFixed) putSmall9(keys []uint64) []int32 {
 			a, b := pre|bits.ReverseBytes64(k)<<8, k&0xff
 			hi, lo := bits.Mul64(a^s0, b^s1)
 			tag := uint64(uint32(hi ^ lo))
-			var e *memEnt
-			for j := tag; ; j++ {
-				t := *(*uint64)(unsafe.Add(tab, (j&mask)*8))
-				if t == 0 {
-					break
-				}
-				if t>>32 != tag {
-					continue
-				}
-				c := (*memEnt)(unsafe.Add(ents, uintptr(uint32(t)-1)*unsafe.Sizeof(memEnt{})))
-				if c.k[0] == a && c.k[1] == b && *(*uint32)(unsafe.Pointer(&c.flags))>>8 == 9 {
-					e = c
-					break
-				}
+			// Home or next slot, chosen without a branch (see
+			// headsSmallMarker); anything else takes the slow path.
+			t := *(*uint64)(unsafe.Add(tab, (tag&mask)*8))
+			var d uint64
+			if t>>32 != tag {
+				d = 1
 			}
-			if e == nil || e.flags&(entPending|entTomb) != entPending {
+			t = *(*uint64)(unsafe.Add(tab, ((tag+d)&mask)*8))
+			// An empty slot names entry 0 (there is one), so e always
+			// points into the entries; the tag and key checks reject it.
+			id := uint32(t) - 1
+			if uint32(t) == 0 {
+				id = 0
+			}
+			e := (*memEnt)(unsafe.Add(ents, uintptr(id)*unsafe.Sizeof(memEnt{})))
+			// One word holds the flags and the key length: the length is
+			// 9 and the head is a live pending version.
+			const want = 9<<8 | uint32(entPending)
+			if t>>32 != tag || uint32(t) == 0 || e.k[0] != a || e.k[1] != b ||
+				*(*uint32)(unsafe.Pointer(&e.flags))&(0xffffff00|uint32(entPending|entTomb)) != want {
 				break
 			}
 			dst[i] = e.head
@@ -313,7 +317,13 @@ func (f *memFixed) headsSmallMarker(keys []uint64, out []int32) {
 			d = 1
 		}
 		t = *(*uint64)(unsafe.Add(tab, ((tag+d)&mask)*8))
-		e := (*memEnt)(unsafe.Add(ents, uintptr(uint32(t)-1)*unsafe.Sizeof(memEnt{})))
+		// An empty slot names entry 0 (the caller checked there is one),
+		// so e always points into the entries; the checks reject it.
+		id := uint32(t) - 1
+		if uint32(t) == 0 {
+			id = 0
+		}
+		e := (*memEnt)(unsafe.Add(ents, uintptr(id)*unsafe.Sizeof(memEnt{})))
 		if t>>32 != tag || uint32(t) == 0 || e.k[0] != a || e.k[1] != k&0xff || *(*uint32)(unsafe.Pointer(&e.flags))>>8 != 9 {
 			out[i] = f.headFrom(tag, a, k&0xff)
 			continue
@@ -541,7 +551,7 @@ func (f *memFixed) WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals
 	if err := m.charge.ensure(ctx, m.worstCaseLocked(n, int64(n*f.n))); err != nil {
 		return err
 	}
-	if ops == nil && f.small9() {
+	if ops == nil && f.small9() && len(m.ents) > 0 {
 		dst := f.putSmall9(keys)
 		for j, c := range m.cols {
 			c.(wordCol).putWords(dst, vals[j])
