@@ -395,7 +395,12 @@ func (m *MemoryTable) applyOpsLocked(ops []Op, ids []int32, resolve func(i int, 
 			id = resolve(i, put)
 		}
 		if put {
-			dst[i] = m.putEntry(id)
+			// The common case inline: a key written earlier in the epoch.
+			if e := &m.ents[id]; e.flags&(entPending|entTomb) == entPending {
+				dst[i] = e.head
+			} else {
+				dst[i] = m.putEntry(id)
+			}
 			continue
 		}
 		if id < 0 {
