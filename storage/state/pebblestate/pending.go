@@ -36,6 +36,9 @@ type pendEntry struct {
 type pending struct {
 	log       []pendEntry
 	ascending bool   // the log's keys strictly ascend (sorted, unique)
+	compactAt int    // log length at which an unordered log is compacted
+	spare     []pendEntry // the log's other buffer for compactions
+	dedup     bool        // puts rewrite a logged key in place (via idx)
 	maxKey    string // the largest key written (if len(log) > 0)
 	idx       map[string]int32
 	indexed   int          // log[:indexed] is in idx
@@ -113,7 +116,9 @@ func sortItems(items, tmp []sortItem, full func(a, b sortItem) int) ([]sortItem,
 		for j < len(src) && src[j].p0 == src[i].p0 && src[j].p1 == src[i].p1 {
 			j++
 		}
-		if j-i > 1 {
+		// Rewrites of one key are already in log order (the passes are
+		// stable): checking is cheaper than sorting.
+		if j-i > 1 && !slices.IsSortedFunc(src[i:j], full) {
 			slices.SortFunc(src[i:j], full)
 		}
 		i = j
@@ -129,9 +134,15 @@ func radixWord(it sortItem, pass int) uint64 {
 }
 
 // newPending returns an empty epoch whose log is sized for hint writes
-// (the previous epoch's), so a steady stream does not regrow it.
-func newPending(hint int) *pending {
-	return &pending{log: make([]pendEntry, 0, hint), ascending: true}
+// (the previous epoch's), so a steady stream does not regrow it; dedup
+// carries the previous epoch's mode.
+func newPending(hint int, dedup bool) *pending {
+	at := max(compactMin, 2*hint)
+	p := &pending{log: make([]pendEntry, 0, min(at, max(hint, 1024))), ascending: true, compactAt: at, dedup: dedup}
+	if dedup {
+		p.idx = make(map[string]int32, hint)
+	}
+	return p
 }
 
 // writes is the number of writes logged (an upper bound of the keys).
@@ -151,12 +162,56 @@ func (p *pending) put(k []byte, val []byte, del bool) {
 			p.ascending = false
 		}
 	}
+	if p.dedup {
+		p.catchUp()
+		if i, ok := p.idx[ks]; ok {
+			p.log[i].val, p.log[i].del = val, del
+			return
+		}
+	}
 	e := pendEntry{key: p.keyString(k), val: val, del: del}
 	if len(p.log) == 0 || e.key > p.maxKey {
 		p.maxKey = e.key
 	}
 	p.log = append(p.log, e)
 	p.ordOK = false
+	if p.dedup {
+		p.idx[e.key] = int32(len(p.log) - 1)
+		p.indexed = len(p.log)
+	} else if !p.ascending && len(p.log) >= p.compactAt {
+		p.compact()
+	}
+}
+
+// compactMin is the log length from which an unordered log is compacted.
+const compactMin = 4096
+
+// compact replaces an unordered log by its live last writes in key order
+// (then ascending). If that halved it, rewrites dominate (a counting view,
+// an upsert stream over a small key set): the epoch switches to dedup
+// mode, where a put finds its key in the hash index and rewrites it in
+// place, so the log stays the size of the key set (the mode carries over
+// to the next epochs). Otherwise the next compaction waits for four times
+// the length, so distinct-key streams pay it rarely.
+func (p *pending) compact() {
+	n := len(p.log)
+	ord := p.sorted()
+	if len(ord) <= n/2 {
+		// Rewrites dominate: from now on (and in the following epochs)
+		// puts look their key up and rewrite it in place.
+		p.dedup = true
+	}
+	p.compactAt = 4 * n
+	log := p.spare[:0]
+	if cap(log) < p.compactAt {
+		log = make([]pendEntry, 0, p.compactAt)
+	}
+	for _, e := range ord {
+		log = append(log, *e)
+	}
+	clear(p.log) // the spare holds no stale pointers
+	p.log, p.spare, p.ascending = log, p.log[:0], true
+	p.idx, p.indexed, p.ordOK = nil, 0, false
 }
 
 // keyString copies k into the key arena and returns it as a string.

@@ -172,7 +172,7 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		return nil, storageErr("open", opts.Dir, err)
 	}
 	t.db = db
-	t.pend = newPending(0)
+	t.pend = newPending(0, false)
 	switch {
 	case opts.IngestMinKeys == 0:
 		t.ingestMin = defaultIngestMinKeys
@@ -323,7 +323,7 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 			return storageErr("commit", t.opts.Dir, err)
 		}
 		t.noteMax(p)
-		t.pend = newPending(p.writes())
+		t.pend = newPending(p.writes(), p.dedup)
 	}
 	t.committed = e
 	return nil
