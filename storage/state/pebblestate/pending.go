@@ -35,11 +35,11 @@ type pendEntry struct {
 // only when a lookup comes (blind writers never build it).
 type pending struct {
 	log       []pendEntry
-	ascending bool   // the log's keys strictly ascend (sorted, unique)
-	compactAt int    // log length at which an unordered log is compacted
+	ascending bool        // the log's keys strictly ascend (sorted, unique)
+	compactAt int         // log length at which an unordered log is compacted
 	spare     []pendEntry // the log's other buffer for compactions
 	dedup     bool        // puts rewrite a logged key in place (via idx)
-	maxKey    string // the largest key written (if len(log) > 0)
+	maxKey    string      // the largest key written (if len(log) > 0)
 	idx       map[string]int32
 	indexed   int          // log[:indexed] is in idx
 	ord       []*pendEntry // cached key order (live, last write per key)
