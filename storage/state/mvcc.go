@@ -71,6 +71,14 @@ func PruneVersions(vs []Version, pinned []Epoch, dropLeadingTombs bool) []Versio
 // other types go through an Arrow builder of alloc. The caller releases the
 // batch.
 func BuildRows(alloc memory.Allocator, codec *RowCodec, vals [][]byte, found []bool) (arrow.RecordBatch, error) {
+	if len(vals) == 1 {
+		return buildOne(alloc, codec, vals[0], found[0])
+	}
+	return buildRows(alloc, codec, vals, found)
+}
+
+// buildRows is BuildRows' general path (any number of rows).
+func buildRows(alloc memory.Allocator, codec *RowCodec, vals [][]byte, found []bool) (arrow.RecordBatch, error) {
 	n := len(vals)
 	pos := make([]int, n)
 	fields := codec.schema.Fields()
