@@ -22,4 +22,9 @@
 //     MemoryLimit plus one statement per concurrent writer: a statement on
 //     a table over it waits, before changing anything and without the write
 //     lock, until the views consumed it (backpressure.go).
+//  5. The base tables' in-memory rows are charged to the state budget, up
+//     to half of it (tablecharge.go): as tables grow, the views' memtables
+//     and block caches get less, not the Go heap more.
+//  6. A view's backfill sends chunks of at most backfillChunkRows rows, which
+//     bounds the blocks one spill lookup holds at once.
 package engine

@@ -41,7 +41,8 @@ type Options struct {
 	// tables, the in-memory part of the views' grouped aggregates (beyond it
 	// they spill to their state table), and each statement's operators (a
 	// statement needing more fails with SQLSTATE 53200); the rest is
-	// headroom for base tables and the Go runtime, which are not charged.
+	// headroom for the Go runtime. Base tables' rows are charged to the
+	// state share up to half of it; beyond that they use the headroom.
 	// The bytes a table's changelog retains for the views reading it are
 	// bounded by the changelog share (1/16): a DML statement on a table
 	// whose changelog holds more waits for the views to consume it.
@@ -118,7 +119,8 @@ type Engine struct {
 type memoryShares struct {
 	total int64
 	// state bounds the memtables and block caches of every columnar state
-	// table (views' contents and spilled aggregate state): 3/8. With 1/4
+	// table (views' contents and spilled aggregate state): 3/8. The base
+	// tables' rows are charged to it too, up to half of it (tableCharge). With 1/4
 	// (128 MiB of 512 MiB) a 5M-key view fails: one columnar write needs
 	// 141 MB; 1/4 had a lower peak RSS at 2M keys. An epoch's
 	// writes stay in memtables until the epoch commits, so this share must

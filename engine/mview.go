@@ -157,7 +157,7 @@ func (e *Engine) barrierLoop(ctx context.Context, interval time.Duration) {
 		case <-e.st.kick:
 		}
 		// Base tables' growth shrinks what state may cache (tablecharge.go).
-		e.tcharge.settle(ctx)
+		e.tcharge.settle()
 		e.st.mu.RLock()
 		n := len(e.st.views)
 		e.st.mu.RUnlock()
@@ -813,9 +813,11 @@ func (in *mvInputs) paced(schema *arrow.Schema, rows backfillRows, next stream.E
 // with one batched Get, and a columnar Get keeps every block it read until
 // its result is built: with random keys that is one block (~40 KB) per
 // key, so an 8Ki-row chunk pinned ~350 MB at once in the 20M-key bigagg
-// backfill (heap profiles, issue #6). 1Ki rows, the batch size of the
-// statements whose changes views maintain, bound it to ~45 MB.
-const backfillChunkRows = 1024
+// backfill (heap profiles, issue #6). 2Ki rows bound it to ~90 MB. Fewer
+// keys per Get share fewer block reads where keys are dense: at 5M keys
+// 2Ki-row chunks cost the backfill ~13% of its rows per CPU-second, 1Ki
+// rows ~45% (same machine, loaded).
+const backfillChunkRows = 2048
 
 // backfillSliceRows is how many backfill rows of one input a new view takes
 // per epoch: about one byte of the aggregate memory share per 256, so the

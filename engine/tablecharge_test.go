@@ -27,12 +27,12 @@ func TestTableCharge(t *testing.T) {
 	// 500K rows of 4+8 bytes and validity bitmaps.
 	require.GreaterOrEqual(t, c.Total(), int64(500_000*12))
 	require.Less(t, c.Total(), int64(500_000*14))
-	c.settle(ctx)
+	c.settle()
 	require.Equal(t, c.Total(), c.Charged())
 	require.GreaterOrEqual(t, b.Used(), c.Charged())
 
 	query(t, s, "INSERT INTO t SELECT g % 1000, g FROM generate_series(1, 1000000) g")
-	c.settle(ctx)
+	c.settle()
 	require.Greater(t, c.Total(), capBytes)
 	require.Equal(t, capBytes, c.Charged(), "capped at half the state share")
 
@@ -43,15 +43,15 @@ func TestTableCharge(t *testing.T) {
 
 	query(t, s, "TRUNCATE t")
 	require.Zero(t, c.Total())
-	c.settle(ctx)
+	c.settle()
 	require.Zero(t, c.Charged())
 
 	query(t, s, "INSERT INTO t SELECT g % 1000, g FROM generate_series(1, 200000) g")
-	c.settle(ctx)
+	c.settle()
 	require.Positive(t, c.Charged())
 	query(t, s, "DROP MATERIALIZED VIEW m")
 	query(t, s, "DROP TABLE t")
 	require.Zero(t, c.Total())
-	c.settle(ctx)
+	c.settle()
 	require.Zero(t, c.Charged())
 }
