@@ -3,6 +3,7 @@ package columnar
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -37,6 +38,10 @@ type block struct {
 	vdata  []byte
 	data   []byte // the whole block, which the fields above alias
 	size   int64  // bytes charged to the budget while cached
+	// checked: every offset was verified (decodeBlock, verify), so key
+	// and val stay in bounds. A block from decodeBlockLazy is read only
+	// through lookup, whose accessors check the offsets they use.
+	checked bool
 }
 
 func offAt(offs []byte, i int) int { return int(int32(binary.LittleEndian.Uint32(offs[4*i:]))) }
@@ -147,6 +152,38 @@ const (
 // of bounds. The caller has verified the checksum; a parse failure still
 // means corruption.
 func decodeBlock(data []byte) (*block, error) {
+	b, err := decodeBlockLazy(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.verify(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// verify checks every key and value offset (once: a verified block is
+// marked checked), after which key and val cannot go out of bounds.
+func (b *block) verify() error {
+	if b.checked {
+		return nil
+	}
+	if err := checkOffsets(b.koffs, b.n, len(b.kdata)); err != nil {
+		return fmt.Errorf("key column: %w", err)
+	}
+	if err := checkOffsets(b.voffs, b.n, len(b.vdata)); err != nil {
+		return fmt.Errorf("val column: %w", err)
+	}
+	b.checked = true
+	return nil
+}
+
+// decodeBlockLazy is decodeBlock without the pass over the offsets: it
+// checks the buffers' places and lengths (n+1 offsets per binary column),
+// not the offsets' values. A point lookup reads a few rows of a block it
+// does not keep; lookup checks each offset it uses instead of all of them,
+// and verify completes the check before the block is shared (cached).
+func decodeBlockLazy(data []byte) (*block, error) {
 	msg, rest, err := ipcMessage(data)
 	if err != nil {
 		return nil, err
@@ -216,11 +253,8 @@ func decodeBlock(data []byte) (*block, error) {
 	if len(b.epochs) < 8*n || len(b.tombs) < (n+7)/8 {
 		return nil, fmt.Errorf("epoch or tomb column shorter than %d rows", n)
 	}
-	if err := checkOffsets(b.koffs, n, len(b.kdata)); err != nil {
-		return nil, fmt.Errorf("key column: %w", err)
-	}
-	if err := checkOffsets(b.voffs, n, len(b.vdata)); err != nil {
-		return nil, fmt.Errorf("val column: %w", err)
+	if len(b.koffs) < 4*(n+1) || len(b.voffs) < 4*(n+1) {
+		return nil, fmt.Errorf("%d key and %d value offset bytes for %d rows", len(b.koffs), len(b.voffs), n)
 	}
 	b.data = data
 	b.size = int64(len(data)) + 128
@@ -374,12 +408,52 @@ func (t fbTable) vector(p, elem int) ([]byte, int, bool) {
 	return t.b[v+4 : v+4+n*elem], n, true
 }
 
-// versionIn finds the newest version of k with epoch ≤ at in block b.
-func versionIn(b *block, k []byte, at state.Epoch) (state.Version, bool) {
-	for i := b.seek(k); i < b.len() && bytes.Equal(b.key(i), k); i++ {
-		if e := state.Epoch(b.epoch(i)); e <= at {
-			return state.Version{Epoch: e, Tomb: b.tomb(i), Val: b.val(i)}, true
+// errBadOffset reports an offset that lookup found out of bounds.
+var errBadOffset = errors.New("offset out of bounds")
+
+// binAt is value i of a binary column whose n+1 offsets offs holds (i < n),
+// or false when its offsets are decreasing or outside data.
+func binAt(offs, data []byte, i int) ([]byte, bool) {
+	s, e := offAt(offs, i), offAt(offs, i+1)
+	if s < 0 || s > e || e > len(data) {
+		return nil, false
+	}
+	return data[s:e:e], true
+}
+
+// versionIn finds the newest version of k with epoch ≤ at in block b,
+// checking every offset it reads (b need not be verified: a point lookup
+// reads a few of a block's offsets, not all). An offset out of bounds is
+// errBadOffset.
+func versionIn(b *block, k []byte, at state.Epoch) (state.Version, bool, error) {
+	lo, hi := 0, b.n
+	for lo < hi { // the first row with key ≥ k
+		mid := int(uint(lo+hi) >> 1)
+		mk, ok := binAt(b.koffs, b.kdata, mid)
+		if !ok {
+			return state.Version{}, false, errBadOffset
+		}
+		if bytes.Compare(mk, k) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
 		}
 	}
-	return state.Version{}, false
+	for i := lo; i < b.n; i++ {
+		ik, ok := binAt(b.koffs, b.kdata, i)
+		if !ok {
+			return state.Version{}, false, errBadOffset
+		}
+		if !bytes.Equal(ik, k) {
+			break
+		}
+		if e := state.Epoch(b.epoch(i)); e <= at {
+			v, ok := binAt(b.voffs, b.vdata, i)
+			if !ok {
+				return state.Version{}, false, errBadOffset
+			}
+			return state.Version{Epoch: e, Tomb: b.tomb(i), Val: v}, true, nil
+		}
+	}
+	return state.Version{}, false, nil
 }

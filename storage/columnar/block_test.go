@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/stretchr/testify/require"
 )
 
@@ -108,4 +109,64 @@ func TestCheckOffsets(t *testing.T) {
 	require.ErrorContains(t, checkOffsets(enc(0, 2, 3, 8), 3, 7), "beyond")
 	require.Error(t, checkOffsets(enc(0, 2, 3), 3, 7))
 	require.NoError(t, checkOffsets(enc(0), 0, 0))
+}
+
+// TestVersionInLazy: on lazily decoded blocks (offsets unverified) the
+// lookup finds what it finds on verified ones, and on damaged blocks it
+// reports errBadOffset or stays in bounds, never panics; a block whose
+// offsets verify fails never yields a value from a bad offset.
+func TestVersionInLazy(t *testing.T) {
+	rows := make([]testRow, 60)
+	for i := range rows {
+		rows[i] = testRow{key: fmt.Appendf(nil, "key%03d", i/2), epoch: uint64(100 - i%2*50), tomb: i%7 == 0, val: fmt.Appendf(nil, "v%d", i)}
+	}
+	good := encodeTestBlock(t, rows)
+	full, err := decodeBlock(good)
+	require.NoError(t, err)
+	lazy, err := decodeBlockLazy(good)
+	require.NoError(t, err)
+	require.False(t, lazy.checked)
+	for i := -1; i <= 31; i++ {
+		k := fmt.Appendf(nil, "key%03d", i)
+		for _, at := range []uint64{10, 50, 99, 100, 1000} {
+			want, wok := versionInUnchecked(full, k, at)
+			got, gok, err := versionIn(lazy, k, state.Epoch(at))
+			require.NoError(t, err)
+			require.Equal(t, wok, gok, "key %s at %d", k, at)
+			require.Equal(t, want, got, "key %s at %d", k, at)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	bad := 0
+	for iter := range 20000 {
+		data := bytes.Clone(good)
+		for range 1 + rng.IntN(3) {
+			data[rng.IntN(len(data))] ^= byte(1 + rng.IntN(255))
+		}
+		require.NotPanics(t, func() {
+			b, err := decodeBlockLazy(data)
+			if err != nil {
+				return
+			}
+			verr := b.verify()
+			for i := -1; i <= 31; i++ {
+				_, _, err := versionIn(b, fmt.Appendf(nil, "key%03d", i), 75)
+				if err != nil {
+					require.Error(t, verr, "a bad offset the full check misses")
+					bad++
+				}
+			}
+		}, "iteration %d", iter)
+	}
+	require.Positive(t, bad, "no damage reached an offset lookup reads")
+}
+
+// versionInUnchecked is the plain lookup over a verified block.
+func versionInUnchecked(b *block, k []byte, at uint64) (state.Version, bool) {
+	for i := b.seek(k); i < b.len() && bytes.Equal(b.key(i), k); i++ {
+		if e := b.epoch(i); e <= at {
+			return state.Version{Epoch: state.Epoch(e), Tomb: b.tomb(i), Val: b.val(i)}, true
+		}
+	}
+	return state.Version{}, false
 }

@@ -41,6 +41,10 @@ func (c *blockCache) get(k cacheKey) *block {
 	return nil
 }
 
+// mayFit reports whether a block of size bytes could be cached (false: it
+// is beyond the table's cap).
+func (c *blockCache) mayFit(size int64) bool { return c.max <= 0 || size <= c.max }
+
 // put caches b under k and reports whether it did (false: the block is
 // already cached or does not fit, and the cache keeps no reference to b).
 func (c *blockCache) put(k cacheKey, b *block) bool {

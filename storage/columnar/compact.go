@@ -140,7 +140,7 @@ func (t *Table) compactWindow(ctx context.Context, lo, hi int) error {
 		var bufs [2][]byte
 		turn := 0
 		its[i] = runIter(r, func(r *run, i int) (*block, error) {
-			b, err := r.readBlockInto(i, bufs[turn])
+			b, err := r.readBlockInto(i, bufs[turn], false)
 			if err != nil {
 				return nil, err
 			}

@@ -365,12 +365,13 @@ func (r *run) findBlock(k []byte) int {
 }
 
 // readBlock reads, verifies and decodes block i into a new buffer.
-func (r *run) readBlock(i int) (*block, error) { return r.readBlockInto(i, nil) }
+func (r *run) readBlock(i int) (*block, error) { return r.readBlockInto(i, nil, false) }
 
 // readBlockInto is readBlock reading into buf when it is large enough (the
 // block then aliases buf: the caller must not reuse buf while the block or
-// any slice of it is in use).
-func (r *run) readBlockInto(i int, buf []byte) (*block, error) {
+// any slice of it is in use). With lazy the offsets are not verified
+// (decodeBlockLazy): the block is for versionIn, or for verify.
+func (r *run) readBlockInto(i int, buf []byte, lazy bool) (*block, error) {
 	h := r.index[i]
 	data := buf
 	if cap(data) < int(h.length) {
@@ -383,7 +384,11 @@ func (r *run) readBlockInto(i int, buf []byte) (*block, error) {
 	if crc32.Checksum(data, castagnoli) != h.crc {
 		return nil, corruptf(r.info.File, "block %d checksum mismatch", i)
 	}
-	b, err := decodeBlock(data)
+	decode := decodeBlock
+	if lazy {
+		decode = decodeBlockLazy
+	}
+	b, err := decode(data)
 	if err != nil {
 		return nil, corruptf(r.info.File, "block %d: %v", i, err)
 	}

@@ -59,7 +59,10 @@ type memoBlock struct {
 }
 
 // getBlockMemo is getBlock through a per-call memo (nil: none), reading
-// into buffers lent by rb (nil: fresh buffers).
+// into buffers lent by rb (nil: fresh buffers). With rb (a lookup, which
+// reads blocks only through versionIn) a block read from the file has its
+// offsets verified only if the cache may keep it: the cache, and so scans,
+// see verified blocks only.
 func (t *Table) getBlockMemo(r *run, i int, memo blockMemo, rb *readBufs) (*block, error) {
 	if m, ok := memo[r.info.ID]; ok && m.i == i {
 		return m.b, nil
@@ -73,7 +76,12 @@ func (t *Table) getBlockMemo(r *run, i int, memo blockMemo, rb *readBufs) (*bloc
 		}
 		var err error
 		if buf != nil {
-			b, err = r.readBlockInto(i, *buf)
+			b, err = r.readBlockInto(i, *buf, true)
+			if err == nil && t.cache.mayFit(b.size) {
+				if verr := b.verify(); verr != nil {
+					err = corruptf(r.info.File, "block %d: %v", i, verr)
+				}
+			}
 		} else {
 			b, err = r.readBlock(i)
 		}
@@ -83,7 +91,7 @@ func (t *Table) getBlockMemo(r *run, i int, memo blockMemo, rb *readBufs) (*bloc
 			}
 			return nil, err
 		}
-		if !t.cache.put(k, b) && buf != nil {
+		if (!b.checked || !t.cache.put(k, b)) && buf != nil {
 			rb.held = append(rb.held, buf)
 		}
 	}
@@ -136,7 +144,11 @@ func (t *Table) lookupLocked(k []byte, at state.Epoch, memo blockMemo, rb *readB
 		if err != nil {
 			return state.Version{}, false, err
 		}
-		if v, ok := versionIn(b, k, at); ok {
+		v, ok, err := versionIn(b, k, at)
+		if err != nil {
+			return state.Version{}, false, corruptf(r.info.File, "block %d: %v", i, err)
+		}
+		if ok {
 			return v, true, nil
 		}
 	}

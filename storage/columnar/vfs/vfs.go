@@ -239,7 +239,11 @@ func (m *Mem) Truncate(name string, size int64) error {
 }
 
 // FlipByte XORs one byte of name with 0xff (for corruption tests).
-func (m *Mem) FlipByte(name string, off int64) error {
+func (m *Mem) FlipByte(name string, off int64) error { return m.XorByte(name, off, 0xff) }
+
+// XorByte XORs the byte of name at off with mask (for corruption tests:
+// a mask of one bit flips that bit).
+func (m *Mem) XorByte(name string, off int64, mask byte) error {
 	m.mu.Lock()
 	d, ok := m.files[name]
 	m.mu.Unlock()
@@ -252,6 +256,6 @@ func (m *Mem) FlipByte(name string, off int64) error {
 		return io.EOF
 	}
 	d.buf = bytes.Clone(d.buf)
-	d.buf[off] ^= 0xff
+	d.buf[off] ^= mask
 	return nil
 }
