@@ -18,8 +18,47 @@ const bloomBlock = 64
 const bloomBitsPerKey = 10
 
 func newBloom(n int) *bloom {
-	blocks := max(1, (n*bloomBitsPerKey+bloomBlock*8-1)/(bloomBlock*8))
-	return &bloom{bits: make([]byte, blocks*bloomBlock), k: 7}
+	return &bloom{bits: make([]byte, bloomBlocks(n)*bloomBlock), k: 7}
+}
+
+// bloomBlocks is the number of blocks a filter of n keys needs.
+func bloomBlocks(n int) int {
+	return max(1, (n*bloomBitsPerKey+bloomBlock*8-1)/(bloomBlock*8))
+}
+
+// newBloomUpTo returns a filter for at most n keys that fold can later
+// shrink: its block count is rounded up (by under 1/16) to a multiple of
+// a large power of two, so it has many divisors.
+func newBloomUpTo(n int) *bloom {
+	nb := bloomBlocks(n)
+	if sh := bits.Len(uint(nb)) - 5; sh > 0 {
+		nb = (nb + 1<<sh - 1) >> sh << sh
+	}
+	return &bloom{bits: make([]byte, nb*bloomBlock), k: 7}
+}
+
+// fold shrinks the filter to the fewest blocks that still give n keys
+// their bits per key. A key's block is (h>>32)·nb>>32; for r dividing nb,
+// its block among nb/r is that index divided by r, so OR-ing each run of r
+// adjacent blocks keeps every key's bits (the filter answers a superset).
+func (f *bloom) fold(n int) {
+	nb := len(f.bits) / bloomBlock
+	need := bloomBlocks(n)
+	r := nb / need
+	for r > 1 && nb%r != 0 {
+		r--
+	}
+	if r <= 1 {
+		return
+	}
+	out := make([]byte, nb/r*bloomBlock)
+	for i := range nb {
+		dst := out[i/r*bloomBlock : (i/r+1)*bloomBlock]
+		for j, c := range f.bits[i*bloomBlock : (i+1)*bloomBlock] {
+			dst[j] |= c
+		}
+	}
+	f.bits = out
 }
 
 // probe returns the key's block and the 9-bit probe positions source.

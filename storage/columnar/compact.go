@@ -128,7 +128,11 @@ func (t *Table) compactWindow(ctx context.Context, lo, hi int) error {
 	t.mu.Unlock()
 
 	name := runFileName(id)
-	w, err := newRunWriter(t.opts.FS, name, t.opts.BlockRows)
+	var maxKeys int64
+	for _, r := range inputs {
+		maxKeys += r.info.Entries
+	}
+	w, err := newRunWriter(t.opts.FS, name, t.opts.BlockRows, int(maxKeys))
 	if err != nil {
 		return err
 	}

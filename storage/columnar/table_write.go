@@ -318,7 +318,7 @@ func (t *Table) flush(ctx context.Context) error {
 
 func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run, error) {
 	name := runFileName(id)
-	w, err := newRunWriter(t.opts.FS, name, t.opts.BlockRows)
+	w, err := newRunWriter(t.opts.FS, name, t.opts.BlockRows, int(fm.m.n))
 	if err != nil {
 		return nil, err
 	}
