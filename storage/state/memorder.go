@@ -53,8 +53,8 @@ func (o *memOrder) sorted() []int32 {
 	m := o.m
 	if !o.on {
 		ids := make([]int32, 0, m.tabN)
-		for id := range m.ents {
-			if m.ents[id].flags&entDead == 0 {
+		for id := range int32(m.ents.n) {
+			if m.ents.at(id).flags&entDead == 0 {
 				ids = append(ids, int32(id))
 			}
 		}
@@ -65,7 +65,7 @@ func (o *memOrder) sorted() []int32 {
 	if len(o.fresh) == 0 && o.ndead == 0 {
 		return o.srt
 	}
-	live := func(id int32) bool { return m.ents[id].flags&entDead == 0 }
+	live := func(id int32) bool { return m.ents.at(id).flags&entDead == 0 }
 	fresh := o.fresh[:0]
 	for _, id := range o.fresh {
 		if live(id) {

@@ -112,11 +112,11 @@ type MemoryTable struct {
 
 	tab       []uint64 // hash index: hash<<32 | entry+1; 0 empty; len a power of two
 	tabN      int      // entries in tab
-	ents      []memEnt
+	ents      segArr[memEnt]
 	freeEnts  []int32
 	keys      []byte // key arena
 	keyGarb   int64  // bytes of removed keys still in the arena
-	meta      []slotMeta
+	meta      segArr[slotMeta]
 	nslots    int // slots in use or free (high-water mark); columns hold len(meta)
 	freeSlots []int32
 	cleared   int // freeSlots[:cleared] have their column values cleared
@@ -198,22 +198,22 @@ func (m *MemoryTable) allocSlot(meta slotMeta) int32 {
 		m.freeSlots = m.freeSlots[:n-1]
 		m.cleared = min(m.cleared, n-1)
 	} else {
-		if m.nslots == len(m.meta) {
+		if m.nslots == m.meta.n {
 			m.resizeSlots(m.nslots + 1)
 		}
 		s = int32(m.nslots)
 		m.nslots++
 	}
-	m.meta[s] = meta
+	m.meta.set(s, meta)
 	return s
 }
 
 func (m *MemoryTable) resizeSlots(n int) {
-	if n <= len(m.meta) {
+	if n <= m.meta.n {
 		return
 	}
-	n = max(n, 2*len(m.meta), 1024)
-	m.meta = growSlice(m.meta, n)
+	n = max(n, 2*m.meta.n, 1024)
+	m.meta.resize(n)
 	for _, c := range m.cols {
 		c.resize(n)
 	}
@@ -222,7 +222,7 @@ func (m *MemoryTable) resizeSlots(n int) {
 // freeSlot returns slot s to the free list. Its column values are cleared
 // later, a column at a time, by clearFreedLocked.
 func (m *MemoryTable) freeSlot(s int32) {
-	m.meta[s] = slotMeta{}
+	m.meta.set(s, slotMeta{})
 	m.freeSlots = append(m.freeSlots, s)
 }
 
@@ -253,7 +253,7 @@ func (m *MemoryTable) clearFreedLocked() {
 const clearMin = 4096
 
 func (m *MemoryTable) touch(id int32) {
-	if e := &m.ents[id]; e.flags&entTouched == 0 {
+	if e := m.ents.at(id); e.flags&entTouched == 0 {
 		e.flags |= entTouched
 		m.touched = append(m.touched, id)
 	}
@@ -263,7 +263,7 @@ func (m *MemoryTable) touch(id int32) {
 // entries, keys, version slots and column data. Slice capacity beyond
 // length is not counted.
 func (m *MemoryTable) footprintLocked() int64 {
-	n := int64(len(m.tab))*tabBytes + int64(len(m.ents))*entBytes + int64(len(m.keys)) + int64(m.nslots)*metaBytes
+	n := int64(len(m.tab))*tabBytes + int64(m.ents.n)*entBytes + int64(len(m.keys)) + int64(m.nslots)*metaBytes
 	for _, c := range m.cols {
 		n += int64(m.nslots)*c.slotBytes() + c.arenaBytes()
 	}
@@ -315,7 +315,7 @@ func checkMemKeys(keys [][]byte) (int64, error) {
 // keys' entries as findLocked resolved them since the lock was taken.
 func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, values arrow.RecordBatch, keyBytes int64, ids []int32) error {
 	n := len(keys)
-	if m.nslots+n > math.MaxInt32-1 || len(m.ents)+n > math.MaxInt32-1 {
+	if m.nslots+n > math.MaxInt32-1 || m.ents.n+n > math.MaxInt32-1 {
 		return pgerror.New(pgerror.ProgramLimitExceeded, "memory state table holds too many versions")
 	}
 	// Charge the worst case (every key new, every row a new version)
@@ -354,16 +354,16 @@ func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, 
 // if the epoch has none yet) and returns its slot, for the caller to
 // store the values in.
 func (m *MemoryTable) putEntry(id int32) int32 {
-	e := &m.ents[id]
+	e := m.ents.at(id)
 	if e.flags&entPending != 0 {
 		if e.flags&entTomb != 0 {
-			m.meta[e.head].setTomb(false)
+			m.meta.at(e.head).setTomb(false)
 			e.flags &^= entTomb
 		}
 		return e.head
 	}
 	s := m.allocSlot(newMeta(uncommitted, e.head, false))
-	e = &m.ents[id]
+	e = m.ents.at(id)
 	e.head = s
 	e.flags = e.flags&^entTomb | entPending
 	m.touch(id)
@@ -374,7 +374,7 @@ func (m *MemoryTable) putEntry(id int32) int32 {
 // total keyBytes, if every key were new and every row a new version.
 func (m *MemoryTable) worstCaseLocked(n int, keyBytes int64) int64 {
 	return m.footprintLocked() + keyBytes + int64(n)*(entBytes+m.perSlotBytes()) +
-		int64(m.tabSizeFor(len(m.ents)+n)-len(m.tab))*tabBytes
+		int64(m.tabSizeFor(m.ents.n+n)-len(m.tab))*tabBytes
 }
 
 // applyOpsLocked applies ops (nil: all puts) to the rows' entries ids
@@ -396,7 +396,7 @@ func (m *MemoryTable) applyOpsLocked(ops []Op, ids []int32, resolve func(i int, 
 		}
 		if put {
 			// The common case inline: a key written earlier in the epoch.
-			if e := &m.ents[id]; e.flags&(entPending|entTomb) == entPending {
+			if e := m.ents.at(id); e.flags&(entPending|entTomb) == entPending {
 				dst[i] = e.head
 			} else {
 				dst[i] = m.putEntry(id)
@@ -406,15 +406,15 @@ func (m *MemoryTable) applyOpsLocked(ops []Op, ids []int32, resolve func(i int, 
 		if id < 0 {
 			continue
 		}
-		switch e := &m.ents[id]; {
+		switch e := m.ents.at(id); {
 		case e.head < 0 || e.flags&(entPending|entTomb) == entTomb:
 			// Nothing visible to delete.
 		case e.flags&entPending != 0:
-			m.meta[e.head].setTomb(true)
+			m.meta.at(e.head).setTomb(true)
 			e.flags |= entTomb
 		default:
 			s := m.allocSlot(newMeta(uncommitted, e.head, true))
-			e = &m.ents[id]
+			e = m.ents.at(id)
 			e.head = s
 			e.flags |= entPending | entTomb
 			m.touch(id)
@@ -432,15 +432,15 @@ func (m *MemoryTable) CleanBelow(ctx context.Context, watermark []byte) error {
 	}
 	// Earlier writes of this epoch below the watermark are undone.
 	for _, id := range m.order.sorted() {
-		if m.ents[id].flags&entDead != 0 {
+		if m.ents.at(id).flags&entDead != 0 {
 			continue
 		}
 		if bytes.Compare(m.keyOf(id), watermark) >= 0 {
 			break
 		}
-		if e := &m.ents[id]; e.flags&entPending != 0 {
+		if e := m.ents.at(id); e.flags&entPending != 0 {
 			h := e.head
-			m.setHead(e, m.meta[h].prev())
+			m.setHead(e, m.meta.at(h).prev())
 			m.freeSlot(h)
 		}
 	}
@@ -490,18 +490,18 @@ func pinnedIn(pinned []Epoch, lo, hi Epoch) bool {
 // of the chain, which hide nothing) and files the entry in the GC set, or
 // removes it when nothing is left. The head must be committed.
 func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
-	e := &m.ents[id]
+	e := m.ents.at(id)
 	h := e.head
 	if h >= 0 && e.flags&entTomb == 0 {
 		// Fast paths: one live version, or a live head over one older
 		// version (the common case after an update).
-		hm := &m.meta[h]
+		hm := m.meta.at(h)
 		p := hm.prev()
 		if p < 0 {
 			m.gcOut(e)
 			return
 		}
-		if pm := &m.meta[p]; pm.prev() < 0 {
+		if pm := m.meta.at(p); pm.prev() < 0 {
 			if !pm.tomb() && pinnedIn(pinned, pm.epoch(), hm.epoch()) {
 				m.gcIn(id)
 				return
@@ -514,16 +514,16 @@ func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 	}
 	kept := m.chain[:0]
 	for s := h; s >= 0; {
-		prev := m.meta[s].prev()
+		prev := m.meta.at(s).prev()
 		// Version s is read by pins in [its epoch, the newer kept one's).
-		if len(kept) == 0 || pinnedIn(pinned, m.meta[s].epoch(), m.meta[kept[len(kept)-1]].epoch()) {
+		if len(kept) == 0 || pinnedIn(pinned, m.meta.at(s).epoch(), m.meta.at(kept[len(kept)-1]).epoch()) {
 			kept = append(kept, s)
 		} else {
 			m.freeSlot(s)
 		}
 		s = prev
 	}
-	for len(kept) > 0 && m.meta[kept[len(kept)-1]].tomb() {
+	for len(kept) > 0 && m.meta.at(kept[len(kept)-1]).tomb() {
 		m.freeSlot(kept[len(kept)-1])
 		kept = kept[:len(kept)-1]
 	}
@@ -535,12 +535,12 @@ func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 	}
 	m.setHead(e, kept[0])
 	for i, s := range kept {
-		m.meta[s].setPrev(-1)
+		m.meta.at(s).setPrev(-1)
 		if i+1 < len(kept) {
-			m.meta[s].setPrev(kept[i+1])
+			m.meta.at(s).setPrev(kept[i+1])
 		}
 	}
-	if len(kept) > 1 || m.meta[kept[0]].tomb() {
+	if len(kept) > 1 || m.meta.at(kept[0]).tomb() {
 		m.gcIn(id)
 	} else {
 		m.gcOut(e)
@@ -551,7 +551,7 @@ func (m *MemoryTable) settleLocked(id int32, pinned []Epoch) {
 // (flag cleared) until the next gcLocked or pruneGCList drops them, so
 // leaving costs no search.
 func (m *MemoryTable) gcIn(id int32) {
-	e := &m.ents[id]
+	e := m.ents.at(id)
 	if e.flags&entInGC != 0 {
 		return
 	}
@@ -589,13 +589,13 @@ func (m *MemoryTable) filterGCList(settle func(id int32)) {
 	list := m.gcList
 	out := list[:0]
 	for _, id := range list {
-		if m.ents[id].flags&entListed == 0 {
+		if m.ents.at(id).flags&entListed == 0 {
 			continue
 		}
-		if settle != nil && m.ents[id].flags&entInGC != 0 {
+		if settle != nil && m.ents.at(id).flags&entInGC != 0 {
 			settle(id)
 		}
-		e := &m.ents[id]
+		e := m.ents.at(id)
 		if e.flags&entListed == 0 {
 			continue // removed by settle
 		}
@@ -605,7 +605,7 @@ func (m *MemoryTable) filterGCList(settle func(id int32)) {
 		}
 	}
 	for _, id := range out {
-		m.ents[id].flags |= entListed
+		m.ents.at(id).flags |= entListed
 	}
 	clear(list[len(out):])
 	m.gcList = out
@@ -625,20 +625,20 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	if m.hasClean {
 		var doomed []int32
 		for _, id := range m.order.sorted() {
-			if m.ents[id].flags&entDead != 0 {
+			if m.ents.at(id).flags&entDead != 0 {
 				continue
 			}
 			if bytes.Compare(m.keyOf(id), m.cleanBel) >= 0 {
 				break
 			}
-			if e := &m.ents[id]; e.head >= 0 && e.flags&(entPending|entTomb) == 0 {
+			if e := m.ents.at(id); e.head >= 0 && e.flags&(entPending|entTomb) == 0 {
 				doomed = append(doomed, id)
 			}
 		}
 		for _, id := range doomed {
-			s := m.allocSlot(newMeta(e, m.ents[id].head, true))
-			m.ents[id].head = s
-			m.ents[id].flags |= entTomb
+			s := m.allocSlot(newMeta(e, m.ents.at(id).head, true))
+			m.ents.at(id).head = s
+			m.ents.at(id).flags |= entTomb
 			m.settleLocked(id, pinned)
 		}
 	}
@@ -650,22 +650,22 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 		if i%len(warm) == 0 {
 			for j, id := range m.touched[i:min(i+len(warm), len(m.touched))] {
 				warm[j] = -1
-				if h := m.ents[id].head; h >= 0 {
-					warm[j] = m.meta[h].prev()
+				if h := m.ents.at(id).head; h >= 0 {
+					warm[j] = m.meta.at(h).prev()
 				}
 			}
 			for _, p := range warm[:min(len(warm), len(m.touched)-i)] {
 				if p >= 0 {
-					sink ^= Epoch(m.meta[p].link)
+					sink ^= Epoch(m.meta.at(p).link)
 				}
 			}
 		}
-		en := &m.ents[id]
+		en := m.ents.at(id)
 		if en.flags&entDead != 0 {
 			continue
 		}
 		if en.flags&entPending != 0 {
-			m.meta[en.head].setEpoch(e)
+			m.meta.at(en.head).setEpoch(e)
 		}
 		en.flags &^= entTouched | entPending
 		m.settleLocked(id, pinned)
@@ -694,8 +694,8 @@ func (m *MemoryTable) compactLocked() {
 			m.order.sorted()
 		}
 		keys := make([]byte, 0, int64(len(m.keys))-m.keyGarb)
-		for id := range m.ents {
-			e := &m.ents[id]
+		for id := range int32(m.ents.n) {
+			e := m.ents.at(id)
 			if e.flags&entDead != 0 {
 				continue
 			}
@@ -715,7 +715,7 @@ func (m *MemoryTable) compactLocked() {
 func (m *MemoryTable) gcLocked() {
 	pinned := m.pinnedLocked()
 	m.filterGCList(func(id int32) {
-		if m.ents[id].flags&(entTouched|entDead) == 0 {
+		if m.ents.at(id).flags&(entTouched|entDead) == 0 {
 			m.settleLocked(id, pinned)
 		}
 	})
@@ -726,7 +726,7 @@ func (m *MemoryTable) gcLocked() {
 // writer view (at == MaxEpoch) includes pending versions and the pending
 // CleanBelow.
 func (m *MemoryTable) slotAt(id int32, at Epoch) int32 {
-	e := &m.ents[id]
+	e := m.ents.at(id)
 	s := e.head
 	switch {
 	case at == MaxEpoch:
@@ -744,10 +744,10 @@ func (m *MemoryTable) slotAt(id int32, at Epoch) int32 {
 		}
 		return s
 	}
-	for s >= 0 && m.meta[s].epoch() > at {
-		s = m.meta[s].prev()
+	for s >= 0 && m.meta.at(s).epoch() > at {
+		s = m.meta.at(s).prev()
 	}
-	if s < 0 || m.meta[s].tomb() {
+	if s < 0 || m.meta.at(s).tomb() {
 		return -1
 	}
 	return s
@@ -758,10 +758,10 @@ func (m *MemoryTable) setHead(e *memEnt, s int32) {
 	e.head = s
 	e.flags &^= entPending | entTomb
 	if s >= 0 {
-		if m.meta[s].epoch() == uncommitted {
+		if m.meta.at(s).epoch() == uncommitted {
 			e.flags |= entPending
 		}
-		if m.meta[s].tomb() {
+		if m.meta.at(s).tomb() {
 			e.flags |= entTomb
 		}
 	}
@@ -818,10 +818,10 @@ func (m *MemoryTable) slotsLocked(src []int32, at Epoch) {
 		if at != MaxEpoch {
 			skip |= entPending
 		}
-		ents := m.ents
+		ents := &m.ents
 		for i, id := range src {
 			if id >= 0 {
-				e := &ents[id]
+				e := ents.at(id)
 				switch {
 				case e.flags&skip == 0:
 					src[i] = e.head
@@ -885,7 +885,7 @@ func (m *MemoryTable) scan(ctx context.Context, r KeyRange, at Epoch, fn ScanFun
 		ord := m.order.sorted()
 		i, _ := slices.BinarySearchFunc(ord, cursor, func(id int32, k []byte) int { return bytes.Compare(m.keyOf(id), k) })
 		for _, id := range ord[i:] {
-			if m.ents[id].flags&entDead != 0 {
+			if m.ents.at(id).flags&entDead != 0 {
 				continue
 			}
 			k := m.keyOf(id)
@@ -964,7 +964,9 @@ func (m *MemoryTable) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	m.charge.releaseAll()
-	m.tab, m.ents, m.keys, m.meta, m.cols, m.gcList, m.touched = nil, nil, nil, nil, nil, nil, nil
+	m.ents.reset()
+	m.meta.reset()
+	m.tab, m.keys, m.cols, m.gcList, m.touched = nil, nil, nil, nil, nil
 	m.freeEnts, m.freeSlots, m.cleared, m.nslots, m.tabN, m.gcN = nil, nil, 0, 0, 0, 0
 	m.order.drop()
 	return nil

@@ -174,9 +174,9 @@ const smallEnts = 8 << 10
 // a larger one in stages over groups, like findLocked.
 func (f *memFixed) findFixed(keys []uint64, out []int32, heads bool) {
 	m := f.m
-	if len(m.ents) <= smallEnts {
+	if m.ents.n <= smallEnts {
 		if f.small9() {
-			if heads && f.pre == 1 && len(m.ents) > 0 {
+			if heads && f.pre == 1 && m.ents.n > 0 {
 				f.headsSmallMarker(keys, out)
 				return
 			}
@@ -195,7 +195,7 @@ func (f *memFixed) findFixed(keys []uint64, out []int32, heads bool) {
 // small9 reports whether the table is small enough to probe key by key
 // and the layout is findSmall9's.
 func (f *memFixed) small9() bool {
-	return len(f.m.ents) <= smallEnts && f.pshift == 8 && f.kshift == 0 && !bigEndian
+	return f.m.ents.n <= smallEnts && f.pshift == 8 && f.kshift == 0 && !bigEndian
 }
 
 // putSmall9 is the puts of a small table with findSmall9's layout in one
@@ -212,9 +212,17 @@ func (f *memFixed) putSmall9(keys []uint64) []int32 {
 	pre := f.pre
 	var buf [inlineKey]byte
 	for i := 0; i < len(keys); i++ {
+		if m.ents.n > segLen {
+			// The entries outgrew segment 0, which the pointer walk
+			// below assumes holds them all.
+			for ; i < len(keys); i++ {
+				dst[i] = m.putEntry(m.findOrAdd(f.key(&buf, keys[i])))
+			}
+			break
+		}
 		// The index and entries move when putEntry adds a key.
 		tab := unsafe.Pointer(unsafe.SliceData(m.tab))
-		ents := unsafe.Pointer(unsafe.SliceData(m.ents))
+		ents := unsafe.Pointer(unsafe.SliceData(m.ents.first()))
 		mask := uint64(len(m.tab) - 1)
 		for ; i < len(keys); i++ {
 			k := keys[i]
@@ -256,7 +264,7 @@ func (f *memFixed) putSmall9(keys []uint64) []int32 {
 // in turn, its values kept in registers.
 func (f *memFixed) findSmall(keys []uint64, out []int32, heads bool) {
 	m := f.m
-	tab, ents := m.tab, m.ents
+	tab, ents := m.tab, m.ents.first()
 	s0, s1 := m.s0, m.s1^uint64(f.n)<<56
 	pk := f.packer()
 	n := f.n
@@ -299,7 +307,7 @@ func (f *memFixed) findSmall(keys []uint64, out []int32, heads bool) {
 func (f *memFixed) headsSmallMarker(keys []uint64, out []int32) {
 	m := f.m
 	tab := unsafe.Pointer(unsafe.SliceData(m.tab))
-	ents := unsafe.Pointer(unsafe.SliceData(m.ents))
+	ents := unsafe.Pointer(unsafe.SliceData(m.ents.first()))
 	mask := uint64(len(m.tab) - 1)
 	s0, s1 := m.s0, m.s1^9<<56
 	out = out[:len(keys)]
@@ -343,7 +351,7 @@ func (f *memFixed) headFrom(tag, a, b uint64) int32 {
 	if id < 0 {
 		return -1
 	}
-	if e := &f.m.ents[id]; e.flags&entTomb == 0 {
+	if e := f.m.ents.at(id); e.flags&entTomb == 0 {
 		return e.head
 	}
 	return -1
@@ -358,7 +366,7 @@ func (f *memFixed) headFrom(tag, a, b uint64) int32 {
 func (f *memFixed) findSmall9(keys []uint64, out []int32, heads bool) {
 	m := f.m
 	tab := unsafe.Pointer(unsafe.SliceData(m.tab))
-	ents := unsafe.Pointer(unsafe.SliceData(m.ents))
+	ents := unsafe.Pointer(unsafe.SliceData(m.ents.first()))
 	mask := uint64(len(m.tab) - 1)
 	s0, s1 := m.s0, m.s1^9<<56
 	pre := f.pre
@@ -419,13 +427,13 @@ func (f *memFixed) findStaged(keys []uint64, out []int32) {
 			g.pa[i], g.pb[i], g.tags[i] = a, b, tag
 			g.first[i] = tab[tag&mask]
 		}
-		sink += g.probe(tab, m.ents, len(ks))
+		sink += g.probe(tab, &m.ents, len(ks))
 		slow := false
-		ents := m.ents
+		ents := &m.ents
 		for i := range ks {
 			id := g.cand[i]
 			if id >= 0 {
-				if e := &ents[id]; e.k[0] != g.pa[i] || e.k[1] != g.pb[i] || e.keyLen() != f.n {
+				if e := ents.at(id); e.k[0] != g.pa[i] || e.k[1] != g.pb[i] || e.keyLen() != f.n {
 					id, slow = -2, true
 				}
 			}
@@ -454,7 +462,7 @@ func (f *memFixed) findFrom(tag, a, b uint64) int32 {
 		}
 		if t>>32 == tag {
 			id := int32(uint32(t)) - 1
-			if e := &m.ents[id]; e.k[0] == a && e.k[1] == b && e.keyLen() == f.n {
+			if e := m.ents.at(id); e.k[0] == a && e.k[1] == b && e.keyLen() == f.n {
 				return id
 			}
 		}
@@ -545,13 +553,13 @@ func (f *memFixed) WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals
 			return err
 		}
 	}
-	if m.nslots+n > math.MaxInt32-1 || len(m.ents)+n > math.MaxInt32-1 {
+	if m.nslots+n > math.MaxInt32-1 || m.ents.n+n > math.MaxInt32-1 {
 		return pgerror.New(pgerror.ProgramLimitExceeded, "memory state table holds too many versions")
 	}
 	if err := m.charge.ensure(ctx, m.worstCaseLocked(n, int64(n*f.n))); err != nil {
 		return err
 	}
-	if ops == nil && f.small9() && len(m.ents) > 0 {
+	if ops == nil && f.small9() && m.ents.n > 0 {
 		dst := f.putSmall9(keys)
 		for j, c := range m.cols {
 			c.(wordCol).putWords(dst, vals[j])

@@ -74,7 +74,7 @@ func (m *MemoryTable) hash(k []byte) uint64 {
 // keyOf returns entry id's key. The slice may point into the entry array:
 // it is valid until the next call that adds entries.
 func (m *MemoryTable) keyOf(id int32) []byte {
-	e := &m.ents[id]
+	e := m.ents.at(id)
 	n := e.keyLen()
 	if n <= inlineKey {
 		if bigEndian {
@@ -92,7 +92,7 @@ func (m *MemoryTable) keyOf(id int32) []byte {
 // keyIs reports whether entry id holds key k, whose packed words (when
 // len(k) ≤ 16) are a and b.
 func (m *MemoryTable) keyIs(id int32, k []byte, a, b uint64) bool {
-	e := &m.ents[id]
+	e := m.ents.at(id)
 	if e.keyLen() != len(k) {
 		return false
 	}
@@ -163,8 +163,8 @@ func (m *MemoryTable) findLocked(keys [][]byte, out []int32) {
 		if g.hashShort(m, ks) {
 			g.hashLong(m, ks)
 		}
-		sink += g.probe(m.tab, m.ents, len(ks))
-		if g.compareShort(m.ents, ks, o) {
+		sink += g.probe(m.tab, &m.ents, len(ks))
+		if g.compareShort(&m.ents, ks, o) {
 			for i, k := range ks {
 				if o[i] == -2 {
 					o[i] = -1
@@ -220,7 +220,7 @@ func (g *findGroup) hashLong(m *MemoryTable, ks [][]byte) {
 
 // probe walks each of the first n keys' probe sequences to the first slot
 // with its tag and loads the candidate entry (-1: none).
-func (g *findGroup) probe(tab []uint64, ents []memEnt, n int) (sink uint64) {
+func (g *findGroup) probe(tab []uint64, ents *segArr[memEnt], n int) (sink uint64) {
 	mask := uint64(len(tab) - 1)
 	for i := range n {
 		tag := g.tags[i]
@@ -232,7 +232,7 @@ func (g *findGroup) probe(tab []uint64, ents []memEnt, n int) (sink uint64) {
 		id := int32(uint32(t)) - 1
 		g.cand[i] = id
 		if id >= 0 {
-			sink += ents[id].k[0]
+			sink += ents.at(id).k[0]
 		}
 	}
 	return sink
@@ -241,7 +241,7 @@ func (g *findGroup) probe(tab []uint64, ents []memEnt, n int) (sink uint64) {
 // compareShort sets o[i] for each short key: its entry, or -1 when it has
 // no candidate; -2 (and the report) leaves long keys and mismatches to a
 // slow pass.
-func (g *findGroup) compareShort(ents []memEnt, ks [][]byte, o []int32) (slow bool) {
+func (g *findGroup) compareShort(ents *segArr[memEnt], ks [][]byte, o []int32) (slow bool) {
 	for i, k := range ks {
 		id := g.cand[i]
 		switch {
@@ -250,7 +250,7 @@ func (g *findGroup) compareShort(ents []memEnt, ks [][]byte, o []int32) (slow bo
 		case len(k) > inlineKey:
 			o[i], slow = -2, true
 		default:
-			e := &ents[id]
+			e := ents.at(id)
 			if e.k[0] == g.pa[i] && e.k[1] == g.pb[i] && e.keyLen() == len(k) {
 				o[i] = id
 			} else {
@@ -369,8 +369,8 @@ func (m *MemoryTable) addAt(k []byte, a, b, h, pos uint64) int32 {
 		id = m.freeEnts[n-1]
 		m.freeEnts = m.freeEnts[:n-1]
 	} else {
-		id = int32(len(m.ents))
-		m.ents = growSlice(m.ents, len(m.ents)+1)
+		id = int32(m.ents.n)
+		m.ents.resize(m.ents.n + 1)
 	}
 	e := memEnt{head: -1, n0: uint8(len(k)), n1: uint16(len(k) >> 8)}
 	if len(k) <= inlineKey {
@@ -379,7 +379,7 @@ func (m *MemoryTable) addAt(k []byte, a, b, h, pos uint64) int32 {
 		e.k[0] = uint64(len(m.keys))
 		m.keys = append(m.keys, k...)
 	}
-	m.ents[id] = e
+	*m.ents.at(id) = e
 	m.tab[pos] = uint64(uint32(h))<<32 | uint64(uint32(id+1))
 	m.tabN++
 	m.order.added(id)
@@ -393,7 +393,7 @@ func (m *MemoryTable) removeEntry(id int32) {
 	if len(k) > inlineKey {
 		m.keyGarb += int64(len(k))
 	}
-	e := &m.ents[id]
+	e := m.ents.at(id)
 	e.flags = entDead
 	e.head = -1
 	if !m.order.removed(id) {

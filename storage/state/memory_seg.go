@@ -1,0 +1,87 @@
+package state
+
+// segShift sets the elements per segment of a segArr (64Ki): small enough
+// that a new segment costs little to fault in, large enough that a table's
+// segment list stays short and a small table lives in segment 0 alone.
+const (
+	segShift = 16
+	segLen   = 1 << segShift
+	segMask  = segLen - 1
+)
+
+// segArr is a growable array stored in fixed-size segments: element i is
+// s[i>>segShift][i&segMask]. Growing allocates new segments and never
+// copies the elements already stored (only segment 0 grows by doubling,
+// up to segLen, so a small table stays small). Element addresses are
+// stable except within segment 0 while it is below segLen.
+type segArr[T any] struct {
+	s [][]T
+	n int // elements in use
+}
+
+// at is the address of element i (0 <= i < n).
+func (a *segArr[T]) at(i int32) *T {
+	return &a.s[uint32(i)>>segShift][uint32(i)&segMask]
+}
+
+// get is element i.
+func (a *segArr[T]) get(i int32) T {
+	return a.s[uint32(i)>>segShift][uint32(i)&segMask]
+}
+
+// set stores v as element i.
+func (a *segArr[T]) set(i int32, v T) {
+	a.s[uint32(i)>>segShift][uint32(i)&segMask] = v
+}
+
+// first is segment 0: elements [0, min(n, segLen)) contiguous.
+func (a *segArr[T]) first() []T {
+	if len(a.s) == 0 {
+		return nil
+	}
+	return a.s[0]
+}
+
+// resize makes the length n (n >= a.n), allocating segments as needed;
+// new elements are zero.
+func (a *segArr[T]) resize(n int) {
+	if n <= a.n {
+		return
+	}
+	if n <= segLen {
+		if len(a.s) == 0 {
+			a.s = append(a.s, nil)
+		}
+		a.s[0] = growSeg0(a.s[0], n)
+		a.n = n
+		return
+	}
+	if len(a.s) == 0 {
+		a.s = append(a.s, nil)
+	}
+	if len(a.s[0]) < segLen {
+		a.s[0] = growSeg0(a.s[0], segLen)
+	}
+	for len(a.s)<<segShift < n {
+		a.s = append(a.s, newSeg[T]())
+	}
+	a.n = n
+}
+
+// growSeg0 is growSlice for segment 0: its capacity stops at segLen.
+func growSeg0[T any](s []T, n int) []T {
+	if n <= cap(s) {
+		return s[:n]
+	}
+	ns := make([]T, n, min(max(n, 2*cap(s), 16), segLen))
+	copy(ns, s)
+	return ns
+}
+
+// newSeg allocates one full segment.
+func newSeg[T any]() []T {
+	return make([]T, segLen)
+}
+
+// reset drops every element.
+func (a *segArr[T]) reset() { a.s, a.n = nil, 0 }
