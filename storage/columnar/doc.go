@@ -30,9 +30,12 @@
 // package is already linked by the engine. Each block is an independent IPC
 // stream, so a block can be read, checksummed and decoded alone. Reading a
 // block builds no Arrow objects: the record batch's flatbuffer metadata is
-// parsed in place for the positions of its buffers, every offset is checked
-// once, and the block is used as a view over its bytes (a lookup binary
-// searches the encoded key column and slices one value). Blocks are written
+// parsed in place for the positions of its buffers, and the block is used
+// as a view over its bytes (a lookup binary searches the encoded key column
+// and slices one value). A block that is cached, scanned or compacted has
+// every offset checked once; a point lookup's uncached block (read,
+// searched, dropped) has only the offsets it reads checked, each at its
+// use, so it costs a few checks rather than two passes over the block. Blocks are written
 // from plain Go slices wrapped as Arrow buffers through the ipc writer.
 //
 // Run file layout (all integers little-endian):

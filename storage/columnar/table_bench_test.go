@@ -22,6 +22,11 @@ import (
 
 var bigBench = flag.Bool("bench.big", false, "include the 10M-key benchmark sizes")
 
+// getBlockRows is BlockRows of the lookup benchmarks' tables (smaller
+// blocks: less to read, checksum and decode per uncached lookup, a larger
+// index).
+var getBlockRows = flag.Int("bench.blockrows", 256, "rows per block in BenchmarkColumnarGet")
+
 func benchSizes() []int {
 	s := []int{1_000, 100_000, 1_000_000}
 	if *bigBench || statetest.BigBench() {
@@ -78,7 +83,7 @@ func BenchmarkColumnarGet(b *testing.B) {
 			name := fmt.Sprintf("keys=%d/cached=%v", n, cached)
 			b.Run(name, func(b *testing.B) {
 				tbl := benchTable(b, func(o *Options) {
-					o.BlockRows = 256
+					o.BlockRows = *getBlockRows
 					if !cached {
 						o.CacheSize = 1
 					}
