@@ -20,6 +20,11 @@ type testRow struct {
 
 func encodeTestBlock(t *testing.T, rows []testRow) []byte {
 	t.Helper()
+	return encodeBlockForBench(t, rows)
+}
+
+func encodeBlockForBench(t testing.TB, rows []testRow) []byte {
+	t.Helper()
 	bb := newBlockBuilder()
 	for _, r := range rows {
 		bb.add(r.key, r.epoch, r.tomb, r.val)
