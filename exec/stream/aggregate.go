@@ -144,6 +144,8 @@ type HashAggregate struct {
 	// touch of the epoch in order: the output follows first-touch order
 	// across generations.
 	touchGen []int32
+	// tf is foldTouch's bookkeeping handed to the folding accumulator.
+	tf kernels.Touch
 }
 
 // aggGen is one generation of group state: a group table with dense ids and
@@ -169,6 +171,10 @@ type aggGen struct {
 	// without reading its count. negRows: a count went negative once
 	// (retractions of rows never inserted), which keeps exactRows set.
 	exactRows, negRows bool
+	// folder is the index of the aggregate that folds and touches in one
+	// loop (kernels.TouchFolder, every output a cachedOut so that a first
+	// touch captures nothing), or -1.
+	folder int
 
 	// Epoch state: the groups touched since the last barrier in
 	// first-touch order, whether each had a view row then, and per
@@ -183,15 +189,13 @@ type aggGen struct {
 	oldKeys   [][]arrow.Array
 }
 
-// groupBook is one group's bookkeeping.
-type groupBook struct {
-	rows  int64  // live input rows
-	stamp uint32 // == aggGen.epoch: touched in the current epoch
-	dead  bool   // cleaned up by a watermark
-}
+// groupBook is one group's bookkeeping (live rows, epoch stamp, dead
+// mark), shared with accumulators that fold and touch in one loop
+// (kernels.TouchFolder).
+type groupBook = kernels.GroupBook
 
 // isDirty reports whether group g was touched in the current epoch.
-func (gen *aggGen) isDirty(g uint32) bool { return gen.book[g].stamp == gen.epoch }
+func (gen *aggGen) isDirty(g uint32) bool { return gen.book[g].Stamp == gen.epoch }
 
 func (h *HashAggregate) newGen() (*aggGen, error) {
 	gen := &aggGen{epoch: 1}
@@ -207,6 +211,18 @@ func (h *HashAggregate) newGen() (*aggGen, error) {
 		gen.rets = append(gen.rets, r1)
 		gen.retrs = append(gen.retrs, r2)
 		gen.outs = append(gen.outs, newAggOut(h.mem, a.Type))
+	}
+	gen.folder = -1
+	for j, acc := range gen.accs {
+		if _, ok := acc.(kernels.TouchFolder); ok {
+			gen.folder = j
+			break
+		}
+	}
+	for _, o := range gen.outs {
+		if _, ok := o.(interface{ fixedWidth() }); !ok {
+			gen.folder = -1
+		}
 	}
 	if len(h.groupCols) > 0 {
 		gen.gt = agg.NewGroupTable(h.keyTypes, h.mem)
@@ -246,7 +262,7 @@ func (gen *aggGen) resetEpoch() {
 		gen.epoch++
 		if gen.epoch == 0 { // wrapped: forget the old stamps
 			for i := range gen.book {
-				gen.book[i].stamp = 0
+				gen.book[i].Stamp = 0
 			}
 			gen.epoch = 1
 		}
@@ -424,6 +440,9 @@ func (h *HashAggregate) apply(ctx context.Context, c *Chunk) error {
 			h.args = append(h.args, b.Column(col))
 		}
 	}
+	if done, err := h.foldTouch(retracts); done || err != nil {
+		return err
+	}
 	if err := h.touch(b, ops, before, retracts); err != nil {
 		return err
 	}
@@ -451,6 +470,51 @@ func (h *HashAggregate) apply(ctx context.Context, c *Chunk) error {
 		}
 	}
 	return nil
+}
+
+// foldTouch is apply's fused path: with one generation keyed by one
+// column, an insert-only chunk, no spill and outputs that need no capture
+// at first touch (cachedOut), an accumulator that is a kernels.TouchFolder
+// folds the chunk and does touch's bookkeeping in one loop; the other
+// aggregates then update as usual. It reports whether it applied the chunk.
+func (h *HashAggregate) foldTouch(retracts bool) (bool, error) {
+	gen := h.gens[0]
+	if len(h.gens) != 1 || gen.folder < 0 || retracts || gen.keepKeys || gen.gt == nil || h.spilling() {
+		return false, nil
+	}
+	fj := gen.folder
+	h.tf = kernels.Touch{Book: gen.book, Stamp: gen.epoch, Dirty: gen.dirty, OldExists: gen.oldExists}
+	args := h.args
+	for j, a := range h.aggs {
+		aa := args[:len(a.Args):len(a.Args)]
+		args = args[len(a.Args):]
+		if j != fj {
+			continue
+		}
+		ok, err := gen.accs[j].(kernels.TouchFolder).FoldTouch(h.ectx, h.groups, aa, &h.tf)
+		if err != nil {
+			return false, fmt.Errorf("stream: aggregate %s: %w", a.Name, err)
+		}
+		if !ok {
+			h.tf = kernels.Touch{}
+			return false, nil
+		}
+		break
+	}
+	gen.dirty, gen.oldExists = h.tf.Dirty, h.tf.OldExists
+	h.tf = kernels.Touch{}
+	args = h.args
+	for j, a := range h.aggs {
+		aa := args[:len(a.Args):len(a.Args)]
+		args = args[len(a.Args):]
+		if j == fj {
+			continue
+		}
+		if err := gen.accs[j].Update(h.ectx, h.groups, aa); err != nil {
+			return true, fmt.Errorf("stream: aggregate %s: %w", a.Name, err)
+		}
+	}
+	return true, nil
 }
 
 // hasRetractions reports whether any of ops is a Delete or UpdateDelete,
@@ -500,20 +564,20 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 			dirty, oldEx := gen.dirty, gen.oldExists
 			for _, g := range h.groups {
 				b := &book[g]
-				if b.stamp != stamp {
-					b.stamp = stamp
+				if b.Stamp != stamp {
+					b.Stamp = stamp
 					dirty = append(dirty, g)
-					oldEx = append(oldEx, b.rows > 0)
+					oldEx = append(oldEx, b.Rows > 0)
 				}
-				b.rows++
+				b.Rows++
 			}
 			gen.dirty, gen.oldExists = dirty, oldEx
 		} else {
 			for i, g := range h.groups {
 				b := &book[g]
-				if b.stamp != stamp {
-					b.stamp = stamp
-					ex := b.rows > 0
+				if b.Stamp != stamp {
+					b.Stamp = stamp
+					ex := b.Rows > 0
 					if global {
 						ex = h.seen
 					} else if ex && int(g) >= before {
@@ -527,8 +591,8 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 					}
 				}
 				if !retracts || ops[i].Sign() > 0 {
-					b.rows++
-				} else if b.rows--; b.rows < 0 {
+					b.Rows++
+				} else if b.Rows--; b.Rows < 0 {
 					gen.negRows = true
 				}
 			}
@@ -543,9 +607,9 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 			gi := h.rowGen[i]
 			gen := h.gens[gi]
 			h.hasRows[gi] = true
-			if b := &gen.book[g]; b.stamp != gen.epoch {
-				b.stamp = gen.epoch
-				ex := b.rows > 0
+			if b := &gen.book[g]; b.Stamp != gen.epoch {
+				b.Stamp = gen.epoch
+				ex := b.Rows > 0
 				if ex && int(gi) == newest && int(g) >= before {
 					h.seedIDs = append(h.seedIDs, g)
 				}
@@ -555,8 +619,8 @@ func (h *HashAggregate) touch(b arrow.RecordBatch, ops []Op, before int, retract
 				h.touchGen = append(h.touchGen, gi)
 			}
 			if ops[i].Sign() > 0 {
-				gen.book[g].rows++
-			} else if gen.book[g].rows--; gen.book[g].rows < 0 {
+				gen.book[g].Rows++
+			} else if gen.book[g].Rows--; gen.book[g].Rows < 0 {
 				gen.negRows = true
 			}
 			if retracts {
@@ -654,7 +718,7 @@ func (h *HashAggregate) assign(b arrow.RecordBatch) error {
 	for gi, gen := range h.gens[:newest] {
 		gen.gt.Probe(keys, probe)
 		for i, g := range probe {
-			if h.rowGen[i] < 0 && g != kernels.NoGroup && !gen.book[g].dead {
+			if h.rowGen[i] < 0 && g != kernels.NoGroup && !gen.book[g].Dead {
 				h.rowGen[i], h.groups[i] = int32(gi), g
 			}
 		}
@@ -686,14 +750,14 @@ func (h *HashAggregate) exists(gen *aggGen, g uint32) bool {
 	if gen.gt == nil {
 		return h.seen
 	}
-	return gen.book[g].rows > 0
+	return gen.book[g].Rows > 0
 }
 
 // flush builds the epoch's output changes and resets the epoch state.
 func (h *HashAggregate) flush() (*Chunk, error) {
 	if gen := h.gens[0]; gen.gt == nil && !h.seen && !gen.isDirty(0) {
 		// The global row appears at the first barrier even without input.
-		gen.book[0].stamp = gen.epoch
+		gen.book[0].Stamp = gen.epoch
 		gen.dirty = append(gen.dirty, 0)
 		gen.oldExists = append(gen.oldExists, false)
 		for j, o := range gen.outs {
@@ -994,8 +1058,8 @@ func (h *HashAggregate) cleanup(gi int, v types.Datum) {
 		keys := gen.gt.KeyArrays()
 		col := keys[gi]
 		for g := 0; g < len(gen.book) && g < col.Len(); g++ {
-			if !gen.book[g].dead && col.IsValid(g) && vec.CompareValues(t, col, g, bound, 0) < 0 {
-				gen.book[g].dead = true
+			if !gen.book[g].Dead && col.IsValid(g) && vec.CompareValues(t, col, g, bound, 0) < 0 {
+				gen.book[g].Dead = true
 				gen.ndead++
 			}
 		}

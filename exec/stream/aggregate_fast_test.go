@@ -38,8 +38,8 @@ func TestHasRetractions(t *testing.T) {
 func TestAggEpochStampWrap(t *testing.T) {
 	gen := &aggGen{epoch: ^uint32(0)}
 	gen.grow(4)
-	gen.book[1].stamp = gen.epoch
-	gen.book[2].stamp = gen.epoch - 1
+	gen.book[1].Stamp = gen.epoch
+	gen.book[2].Stamp = gen.epoch - 1
 	gen.dirty = append(gen.dirty, 1)
 	require.True(t, gen.isDirty(1))
 	require.False(t, gen.isDirty(2))

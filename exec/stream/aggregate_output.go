@@ -115,6 +115,10 @@ func (c *cachedOut[T]) grow(n int) {
 	}
 }
 
+// fixedWidth marks the outputs whose capture is a no-op (see
+// aggGen.folder).
+func (c *cachedOut[T]) fixedWidth() {}
+
 func (c *cachedOut[T]) isValid(g uint32) bool { return c.valid[g>>6]&(1<<(g&63)) != 0 }
 
 func (c *cachedOut[T]) setValid(g uint32, ok bool) {

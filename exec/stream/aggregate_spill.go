@@ -381,7 +381,7 @@ func (h *HashAggregate) loadGroup(gen *aggGen, g uint32, src []byte) error {
 	if len(src) != 0 {
 		return bad("trailing bytes")
 	}
-	gen.book[g].rows = rows
+	gen.book[g].Rows = rows
 	gen.exactRows = true // a loaded count may be anything: flushGen reads them
 	return nil
 }
@@ -491,7 +491,7 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 				end := min(start+step, n)
 				idx, ops = idx[:0], ops[:0]
 				for g := start; g < end; g++ {
-					if gen.book[g].dead {
+					if gen.book[g].Dead {
 						if !s.written {
 							continue
 						}
@@ -557,7 +557,7 @@ func (h *HashAggregate) spillAll(ctx context.Context) error {
 func (h *HashAggregate) appendGroupState(bld *array.BinaryBuilder, gen *aggGen, g uint32) error {
 	s := h.spill
 	buf := append(s.valBuf[:0], spillFormatVersion)
-	buf = binary.AppendVarint(buf, gen.book[g].rows)
+	buf = binary.AppendVarint(buf, gen.book[g].Rows)
 	for _, acc := range gen.accs {
 		st, ok := acc.(kernels.GroupStater)
 		if !ok {

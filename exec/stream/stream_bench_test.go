@@ -141,17 +141,32 @@ func (a appendOnlyBatched) AppendGroupResults(ctx *kernels.EvalContext, gs []uin
 	return a.GroupedAcc.(GroupResultsAppender).AppendGroupResults(ctx, gs, b)
 }
 
+// appendOnlyFused is appendOnlyBatched forwarding kernels.TouchFolder
+// (the fused group touch and fold).
+type appendOnlyFused struct{ appendOnlyBatched }
+
+func (a appendOnlyFused) FoldTouch(ctx *kernels.EvalContext, groups []uint32, args []arrow.Array, t *kernels.Touch) (bool, error) {
+	return a.GroupedAcc.(kernels.TouchFolder).FoldTouch(ctx, groups, args, t)
+}
+
 // newEWMABenchAgg is HashAggregate(GROUP BY sym, ewma(px, alpha)) over
 // input, the accumulator wrapped as the planner wraps a non-retractable
 // aggregate over an append-only input (batched), or hiding its batched
 // results (not batched: one AppendResult per group).
 func newEWMABenchAgg(b *testing.B, input Executor, batched bool) *HashAggregate {
+	return newEWMABenchAggMode(b, input, batched, false)
+}
+
+func newEWMABenchAggMode(b *testing.B, input Executor, batched, fused bool) *HashAggregate {
 	reg := kernels.NewRegistry()
 	fin.Register(reg)
 	fn := reg.Aggs("ewma")[0]
 	f8 := []types.T{types.Float8T, types.Float8T}
 	calls := []AggCall{{Name: "e", Args: []int{1, 3}, Type: types.Float8T,
 		New: func() kernels.GroupedAcc {
+			if fused {
+				return appendOnlyFused{appendOnlyBatched{appendOnlyGrouped{fn.New(f8, types.Float8T)}}}
+			}
 			if batched {
 				return appendOnly(fn.New(f8, types.Float8T))
 			}
@@ -185,16 +200,21 @@ func BenchmarkEWMAAggView(b *testing.B) {
 
 // BenchmarkEWMAAggOperator is the ewma aggregate alone (no view write):
 // CPU ns per input row of HashAggregate, its epoch output included.
-func BenchmarkEWMAAggOperator(b *testing.B) { benchEWMAAggOperator(b, false) }
+func BenchmarkEWMAAggOperator(b *testing.B) { benchEWMAAggOperator(b, false, false) }
 
 // BenchmarkEWMAAggOperatorBatched is BenchmarkEWMAAggOperator with the
 // wrapper forwarding the batched results (GroupResultsAppender).
-func BenchmarkEWMAAggOperatorBatched(b *testing.B) { benchEWMAAggOperator(b, true) }
+func BenchmarkEWMAAggOperatorBatched(b *testing.B) { benchEWMAAggOperator(b, true, false) }
 
-func benchEWMAAggOperator(b *testing.B, batched bool) {
+// BenchmarkEWMAAggOperatorFused is BenchmarkEWMAAggOperatorBatched with
+// the wrapper also forwarding kernels.TouchFolder: group touch and ewma
+// fold in one loop per chunk.
+func BenchmarkEWMAAggOperatorFused(b *testing.B) { benchEWMAAggOperator(b, true, true) }
+
+func benchEWMAAggOperator(b *testing.B, batched, fused bool) {
 	for _, ng := range finBenchSymbols {
 		b.Run(fmt.Sprintf("symbols=%d", ng), func(b *testing.B) {
-			h := newEWMABenchAgg(b, prebuiltFinSource(b, ng), batched)
+			h := newEWMABenchAggMode(b, prebuiltFinSource(b, ng), batched, fused)
 			defer h.Close()
 			ctx := context.Background()
 			rows := 0

@@ -2,6 +2,7 @@ package fin
 
 import (
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -72,6 +73,70 @@ func (a *ewmaAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.A
 		ewmaStep(&st[g], xs[i], alpha)
 	}
 	return nil
+}
+
+// FoldTouch implements kernels.TouchFolder: rows without NULLs and with
+// one constant alpha in (0, 1) fold in the loop that does the caller's
+// bookkeeping; anything else is left to Update (false).
+func (a *ewmaAcc) FoldTouch(_ *kernels.EvalContext, groups []uint32, args []arrow.Array, t *kernels.Touch) (bool, error) {
+	n := len(groups)
+	if n == 0 || len(args) != 2 {
+		return false, nil
+	}
+	x, err := floatArg("ewma", args, 0, n)
+	if err != nil {
+		return false, err
+	}
+	al, err := floatArg("ewma", args, 1, n)
+	if err != nil {
+		return false, err
+	}
+	if x.allNull || al.allNull || x.vm != nil || al.vm != nil {
+		return false, nil
+	}
+	xs, as := x.vals[:n], al.vals[:n]
+	if valid, same := alphasValid(as); !valid || !same || as[0] == 1 {
+		return false, nil
+	}
+	ewmaFoldTouch(a.st, groups, xs, as[0], t)
+	return true, nil
+}
+
+// ewmaFoldTouch is ewmaDenseConst with the caller's bookkeeping
+// (kernels.TouchRows) in the same loop. Dirty and OldExists are written
+// without a branch: every row stores its group at the next free index,
+// which advances only on a first touch.
+func ewmaFoldTouch(st []ewmaState, groups []uint32, xs []float64, alpha float64, t *kernels.Touch) {
+	book, stamp := t.Book, t.Stamp
+	k := len(t.Dirty)
+	dirty := slices.Grow(t.Dirty, len(groups)+1)
+	oldEx := slices.Grow(t.OldExists, len(groups)+1)
+	dirty, oldEx = dirty[:cap(dirty)], oldEx[:cap(oldEx)]
+	xs = xs[:len(groups)]
+	for i, g := range groups {
+		b := &book[g]
+		s := &st[g]
+		first := b.Stamp != stamp
+		dirty[k] = g
+		oldEx[k] = b.Rows > 0
+		b.Stamp = stamp
+		if first {
+			k++
+		}
+		b.Rows++
+		x := xs[i]
+		if !s.has {
+			s.s, s.has = x, true
+			continue
+		}
+		prev := s.s
+		v := prev + alpha*(x-prev)
+		if v != v && prev == prev && x == x {
+			v = alpha*x + (1-alpha)*prev // ∞ − ∞
+		}
+		s.s = v
+	}
+	t.Dirty, t.OldExists = dirty[:k], oldEx[:k]
 }
 
 // alphasValid reports whether every alpha is in (0, 1] and whether all
