@@ -79,8 +79,8 @@ func validity(n, nulls int, ok func(i int) bool) []byte {
 // until the column first stores a NULL.
 type fixedCol[T uint8 | uint16 | uint32 | uint64] struct {
 	dt    arrow.DataType
-	vals  []T
-	valid []bool
+	vals  segArr[T]
+	valid segArr[bool] // n == 0 until the first NULL
 }
 
 func (c *fixedCol[T]) prepare(arrow.Array, []Op) int64 { return 0 }
@@ -96,25 +96,26 @@ func (c *fixedCol[T]) put(dst []int32, a arrow.Array) {
 	}
 	if a.NullN() == 0 {
 		src = src[:len(dst)]
-		if c.valid == nil {
+		if c.valid.n == 0 {
 			for i, s := range dst {
 				if s >= 0 {
-					c.vals[s] = src[i]
+					c.vals.set(s, src[i])
 				}
 			}
 			return
 		}
 		for i, s := range dst {
 			if s >= 0 {
-				c.vals[s], c.valid[s] = src[i], true
+				c.vals.set(s, src[i])
+				c.valid.set(s, true)
 			}
 		}
 		return
 	}
-	if c.valid == nil {
-		c.valid = make([]bool, len(c.vals))
-		for i := range c.valid {
-			c.valid[i] = true
+	if c.valid.n == 0 {
+		c.valid.resize(c.vals.n)
+		for i := range int32(c.vals.n) {
+			c.valid.set(i, true)
 		}
 	}
 	for i, s := range dst {
@@ -122,9 +123,11 @@ func (c *fixedCol[T]) put(dst []int32, a arrow.Array) {
 			continue
 		}
 		if a.IsValid(i) {
-			c.vals[s], c.valid[s] = src[i], true
+			c.vals.set(s, src[i])
+			c.valid.set(s, true)
 		} else {
-			c.vals[s], c.valid[s] = 0, false
+			c.vals.set(s, 0)
+			c.valid.set(s, false)
 		}
 	}
 }
@@ -133,33 +136,33 @@ func (c *fixedCol[T]) gather(_ memory.Allocator, src []int32) (arrow.Array, erro
 	n := len(src)
 	out := make([]T, n)
 	nulls := 0
-	if c.valid == nil {
+	if c.valid.n == 0 {
 		for i, s := range src {
 			if s >= 0 {
-				out[i] = c.vals[s]
+				out[i] = c.vals.get(s)
 			} else {
 				nulls++
 			}
 		}
 	} else {
 		for i, s := range src {
-			if s >= 0 && c.valid[s] {
-				out[i] = c.vals[s]
+			if s >= 0 && c.valid.get(s) {
+				out[i] = c.vals.get(s)
 			} else {
 				nulls++
 			}
 		}
 	}
-	valid := validity(n, nulls, func(i int) bool { return src[i] >= 0 && (c.valid == nil || c.valid[src[i]]) })
+	valid := validity(n, nulls, func(i int) bool { return src[i] >= 0 && (c.valid.n == 0 || c.valid.get(src[i])) })
 	var z T
 	body := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), n*int(unsafe.Sizeof(z)))
 	return makeArray(c.dt, n, nulls, valid, body, nil), nil
 }
 
 func (c *fixedCol[T]) resize(n int) {
-	c.vals = growSlice(c.vals, n)
-	if c.valid != nil {
-		c.valid = growSlice(c.valid, n)
+	c.vals.resize(n)
+	if c.valid.n != 0 {
+		c.valid.resize(n)
 	}
 }
 
@@ -168,7 +171,7 @@ func (c *fixedCol[T]) clear([]int32) {}
 func (c *fixedCol[T]) slotBytes() int64 {
 	var z T
 	n := int64(unsafe.Sizeof(z))
-	if c.valid != nil {
+	if c.valid.n != 0 {
 		n++
 	}
 	return n
@@ -178,7 +181,7 @@ func (c *fixedCol[T]) arenaBytes() int64  { return 0 }
 func (c *fixedCol[T]) compact(int, int64) {}
 
 // boolCol holds a boolean column a byte per slot: 0 false, 1 true, 2 NULL.
-type boolCol struct{ vals []uint8 }
+type boolCol struct{ vals segArr[uint8] }
 
 func (c *boolCol) prepare(arrow.Array, []Op) int64 { return 0 }
 
@@ -188,11 +191,11 @@ func (c *boolCol) put(dst []int32, a arrow.Array) {
 		switch {
 		case s < 0:
 		case b.IsNull(i):
-			c.vals[s] = 2
+			c.vals.set(s, 2)
 		case b.Value(i):
-			c.vals[s] = 1
+			c.vals.set(s, 1)
 		default:
-			c.vals[s] = 0
+			c.vals.set(s, 0)
 		}
 	}
 }
@@ -203,17 +206,17 @@ func (c *boolCol) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
 	nulls := 0
 	for i, s := range src {
 		switch {
-		case s < 0 || c.vals[s] == 2:
+		case s < 0 || c.vals.get(s) == 2:
 			nulls++
-		case c.vals[s] == 1:
+		case c.vals.get(s) == 1:
 			bitutil.SetBit(body, i)
 		}
 	}
-	valid := validity(n, nulls, func(i int) bool { return src[i] >= 0 && c.vals[src[i]] != 2 })
+	valid := validity(n, nulls, func(i int) bool { return src[i] >= 0 && c.vals.get(src[i]) != 2 })
 	return makeArray(arrow.FixedWidthTypes.Boolean, n, nulls, valid, body, nil), nil
 }
 
-func (c *boolCol) resize(n int)       { c.vals = growSlice(c.vals, n) }
+func (c *boolCol) resize(n int)       { c.vals.resize(n) }
 func (c *boolCol) clear([]int32)      {}
 func (c *boolCol) slotBytes() int64   { return 1 }
 func (c *boolCol) arenaBytes() int64  { return 0 }
@@ -230,7 +233,7 @@ const nullRef = math.MaxUint32
 // arena is an append-only byte store whose overwritten values become
 // garbage until compact rewrites it.
 type arena struct {
-	refs    []varRef
+	refs    segArr[varRef]
 	data    []byte
 	garbage int64
 }
@@ -238,7 +241,7 @@ type arena struct {
 // set stores v as slot s's value: over the old value when it fits (a
 // slot is only written while no reader can see it), else appended.
 func (r *arena) set(s int32, v []byte) {
-	ref := &r.refs[s]
+	ref := r.refs.at(s)
 	if old := ref.n; old != nullRef {
 		if uint32(len(v)) <= old {
 			copy(r.data[ref.off:ref.off+uint64(old)], v)
@@ -253,14 +256,14 @@ func (r *arena) set(s int32, v []byte) {
 }
 
 func (r *arena) setNull(s int32) {
-	if old := r.refs[s].n; old != nullRef {
+	if old := r.refs.at(s).n; old != nullRef {
 		r.garbage += int64(old)
 	}
-	r.refs[s] = varRef{n: nullRef}
+	r.refs.set(s, varRef{n: nullRef})
 }
 
 func (r *arena) get(s int32) ([]byte, bool) {
-	ref := r.refs[s]
+	ref := r.refs.get(s)
 	if ref.n == nullRef {
 		return nil, false
 	}
@@ -268,10 +271,10 @@ func (r *arena) get(s int32) ([]byte, bool) {
 }
 
 func (r *arena) resize(n int) {
-	old := len(r.refs)
-	r.refs = growSlice(r.refs, n)
+	old := r.refs.n
+	r.refs.resize(n)
 	for i := old; i < n; i++ {
-		r.refs[i] = varRef{n: nullRef}
+		r.refs.set(int32(i), varRef{n: nullRef})
 	}
 }
 
@@ -287,10 +290,11 @@ func (r *arena) compact(nslots int, min int64) {
 		return
 	}
 	data := make([]byte, 0, int64(len(r.data))-r.garbage)
-	for s := range r.refs[:nslots] {
-		if ref := r.refs[s]; ref.n != nullRef {
-			r.refs[s].off = uint64(len(data))
-			data = append(data, r.data[ref.off:ref.off+uint64(ref.n)]...)
+	for s := range int32(nslots) {
+		if ref := r.refs.at(s); ref.n != nullRef {
+			old := ref.off
+			ref.off = uint64(len(data))
+			data = append(data, r.data[old:old+uint64(ref.n)]...)
 		}
 	}
 	r.data, r.garbage = data, 0
@@ -361,8 +365,8 @@ func (c *varCol) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
 	n := len(src)
 	total, nulls := 0, 0
 	for _, s := range src {
-		if s >= 0 && c.refs[s].n != nullRef {
-			total += int(c.refs[s].n)
+		if s >= 0 && c.refs.at(s).n != nullRef {
+			total += int(c.refs.at(s).n)
 		} else {
 			nulls++
 		}
@@ -376,13 +380,13 @@ func (c *varCol) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
 	// slack; the arena is read up to its capacity); the store's excess is
 	// overwritten by the next value or lies beyond the array.
 	buf := make([]byte, total+8)
-	pos, refs, arena := 0, c.refs, c.data[:cap(c.data)]
+	pos, refs, arena := 0, &c.refs, c.data[:cap(c.data)]
 	for i, s := range src {
 		offs[i] = int32(pos)
 		if s < 0 {
 			continue
 		}
-		r := refs[s]
+		r := refs.get(s)
 		if r.n == nullRef {
 			continue
 		}
@@ -395,7 +399,7 @@ func (c *varCol) gather(_ memory.Allocator, src []int32) (arrow.Array, error) {
 	}
 	offs[n] = int32(pos)
 	data := buf[:total:total]
-	valid := validity(n, nulls, func(i int) bool { return src[i] >= 0 && c.refs[src[i]].n != nullRef })
+	valid := validity(n, nulls, func(i int) bool { return src[i] >= 0 && c.refs.at(src[i]).n != nullRef })
 	return makeArray(c.dt, n, nulls, valid, arrow.Int32Traits.CastToBytes(offs), data), nil
 }
 

@@ -212,7 +212,13 @@ func (m *MemoryTable) resizeSlots(n int) {
 	if n <= m.meta.n {
 		return
 	}
-	n = max(n, 2*m.meta.n, 1024)
+	if n <= segLen {
+		n = min(max(n, 2*m.meta.n, 1024), segLen)
+	} else {
+		// Whole segments: a new one costs no copy, so there is no reason
+		// to allocate ahead by doubling.
+		n = (n + segMask) &^ segMask
+	}
 	m.meta.resize(n)
 	for _, c := range m.cols {
 		c.resize(n)

@@ -34,12 +34,12 @@ type wordCol interface {
 
 func (c *fixedCol[T]) getWords(src []int32, out []uint64, null []bool) {
 	out = out[:len(src)]
-	vals := c.vals
-	if c.valid == nil {
+	vals := &c.vals
+	if c.valid.n == 0 {
 		for i, s := range src {
 			var v uint64
 			if s >= 0 {
-				v = uint64(vals[s])
+				v = uint64(vals.get(s))
 			}
 			out[i] = v
 		}
@@ -48,8 +48,8 @@ func (c *fixedCol[T]) getWords(src []int32, out []uint64, null []bool) {
 	for i, s := range src {
 		var v uint64
 		if s >= 0 {
-			if c.valid[s] {
-				v = uint64(vals[s])
+			if c.valid.get(s) {
+				v = uint64(vals.get(s))
 			} else if null != nil {
 				null[i] = true
 			}
@@ -60,18 +60,19 @@ func (c *fixedCol[T]) getWords(src []int32, out []uint64, null []bool) {
 
 func (c *fixedCol[T]) putWords(dst []int32, w []uint64) {
 	w = w[:len(dst)]
-	vals := c.vals
-	if c.valid == nil {
+	vals := &c.vals
+	if c.valid.n == 0 {
 		for i, s := range dst {
 			if s >= 0 {
-				vals[s] = T(w[i])
+				vals.set(s, T(w[i]))
 			}
 		}
 		return
 	}
 	for i, s := range dst {
 		if s >= 0 {
-			vals[s], c.valid[s] = T(w[i]), true
+			vals.set(s, T(w[i]))
+			c.valid.set(s, true)
 		}
 	}
 }

@@ -454,15 +454,25 @@ func TestMemoryFixedBudget(t *testing.T) {
 // keys written earlier in the epoch) of 20K keys in batches, checked key
 // by key against generic reads and a model, before and after a commit.
 func TestMemoryFixedLargeTable(t *testing.T) {
+	// The second size spans several 64Ki-element segments of the entries
+	// and slots, and its first batch takes a small table past segment 0
+	// within one write.
+	for _, sz := range []struct{ n, batch int }{{20_000, 5000}, {150_000, 70_000}} {
+		for _, lay := range []state.FixedKeyLayout{{Prefix: keys.AppendMarker(nil), Width: 8}, {Prefix: []byte{3, 4}, Width: 4}} {
+			largeTableCase(t, lay, sz.n, sz.batch)
+		}
+	}
+}
+
+func largeTableCase(t *testing.T, lay state.FixedKeyLayout, n, batch int) {
 	ctx := context.Background()
-	for _, lay := range []state.FixedKeyLayout{{Prefix: keys.AppendMarker(nil), Width: 8}, {Prefix: []byte{3, 4}, Width: 4}} {
+	{
 		tbl, err := state.NewMemoryTable(fixedSchema, nil)
 		require.NoError(t, err)
 		fv, ok := tbl.Fixed(lay)
 		require.True(t, ok)
 		rng := rand.New(rand.NewPCG(11, uint64(lay.Width)))
 		model := map[uint64]uint64{}
-		const n, batch = 20_000, 5000
 		write := func(ks []uint64, ops []state.Op) {
 			vals := make([][]uint64, len(fixedWidths))
 			for j := range vals {
