@@ -51,8 +51,14 @@ func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
 	if p == nil {
 		return state.Lookup{}, state.ErrClosed
 	}
+	if len(keys) == 1 {
+		if v, ok := p.lookup(keys[0]); ok {
+			return t.build1(v, v != nil)
+		}
+		return t.getOne(ctx, keys[0], &t.wit, t.db)
+	}
 	// Keys the pending epoch decides are answered here; the rest go to
-	// Pebble in one call.
+	// Pebble in one pass.
 	var rest [][]byte
 	var restIdx []int
 	decided := make([]bool, len(keys))
@@ -67,14 +73,14 @@ func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
 		restIdx = append(restIdx, i)
 	}
 	if len(rest) == len(keys) {
-		return t.get(ctx, keys, t.db)
+		return t.get(ctx, keys, &t.wit, t.db)
 	}
 	found := make([]bool, len(keys))
 	for i := range keys {
 		found[i] = decided[i] && vals[i] != nil
 	}
 	if len(rest) > 0 {
-		rv, rf, err := t.read(ctx, rest, t.db)
+		rv, rf, err := t.read(ctx, rest, &t.wit, t.db)
 		if err != nil {
 			return state.Lookup{}, err
 		}
@@ -89,11 +95,91 @@ func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
 	return state.Lookup{Values: rec, Found: found}, nil
 }
 
-// get looks the keys up with one iterator, visiting them in key order so
-// the seeks move forward (Pebble then reuses its position). Values are
-// copied into one buffer before the iterator closes.
-func (t *Table) get(ctx context.Context, keys [][]byte, r pebbleReader) (state.Lookup, error) {
-	vals, found, err := t.read(ctx, keys, r)
+// lookupIter is a Pebble iterator kept open for point lookups, with its
+// key scratch. Creating an iterator (and the sstable iterators below it)
+// cost most of a cached lookup; a kept one repositions with a seek, and
+// Pebble keeps a level's sstable iterator while the seeks stay in its
+// file. An iterator reads the state of its creation: the writer's is
+// closed by every Commit (Pebble's visible state changes only there), a
+// snapshot's never goes stale.
+type lookupIter struct {
+	it  *pebble.Iterator
+	key []byte
+}
+
+// iter returns the kept iterator, creating it from src if needed.
+func (l *lookupIter) iter(src pebbleReader) (*pebble.Iterator, error) {
+	if l.it == nil {
+		it, err := src.NewIter(nil)
+		if err != nil {
+			return nil, err
+		}
+		l.it = it
+	}
+	return l.it, nil
+}
+
+// close closes the kept iterator (nil-safe, idempotent).
+func (l *lookupIter) close() error {
+	if l == nil || l.it == nil {
+		return nil
+	}
+	err := l.it.Close()
+	l.it = nil
+	return err
+}
+
+// build1 builds the one-row result of a single-key lookup.
+func (t *Table) build1(v []byte, found bool) (state.Lookup, error) {
+	fs := []bool{found}
+	vals := [1][]byte{v}
+	rec, err := state.BuildRows(t.opts.Allocator, t.codec, vals[:], fs)
+	if err != nil {
+		return state.Lookup{}, err
+	}
+	return state.Lookup{Values: rec, Found: fs}, nil
+}
+
+// getOne looks one key up with the kept iterator l (created from src if
+// needed): one prefix seek, and the row decoded into the Arrow result
+// straight from Pebble's block (BuildRows copies), no intermediate copy.
+func (t *Table) getOne(ctx context.Context, k []byte, l *lookupIter, src pebbleReader) (state.Lookup, error) {
+	if err := ctx.Err(); err != nil {
+		return state.Lookup{}, err
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closed {
+		return state.Lookup{}, state.ErrClosed
+	}
+	it, err := l.iter(src)
+	if err != nil {
+		return state.Lookup{}, storageErr("read", t.opts.Dir, err)
+	}
+	l.key = dbKey(l.key, k)
+	var v []byte
+	found := false
+	if it.SeekPrefixGE(l.key) && bytes.Equal(it.Key(), l.key) {
+		v, err = it.ValueAndErr()
+		found = err == nil
+	}
+	if err == nil {
+		err = it.Error()
+	}
+	if err != nil {
+		// Start the next lookup from a fresh iterator.
+		return state.Lookup{}, storageErr("read", t.opts.Dir, errors.Join(err, l.close()))
+	}
+	return t.build1(v, found)
+}
+
+// get looks the keys up with the kept iterator l, visiting them in key
+// order so the seeks move forward.
+func (t *Table) get(ctx context.Context, keys [][]byte, l *lookupIter, r pebbleReader) (state.Lookup, error) {
+	if len(keys) == 1 {
+		return t.getOne(ctx, keys[0], l, r)
+	}
+	vals, found, err := t.read(ctx, keys, l, r)
 	if err != nil {
 		return state.Lookup{}, err
 	}
@@ -104,8 +190,9 @@ func (t *Table) get(ctx context.Context, keys [][]byte, r pebbleReader) (state.L
 	return state.Lookup{Values: rec, Found: found}, nil
 }
 
-// read fetches the stored rows of keys from r (copied).
-func (t *Table) read(ctx context.Context, keys [][]byte, r pebbleReader) ([][]byte, []bool, error) {
+// read fetches the stored rows of keys from r through the kept iterator l
+// (values copied into one buffer).
+func (t *Table) read(ctx context.Context, keys [][]byte, l *lookupIter, r pebbleReader) ([][]byte, []bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
@@ -120,26 +207,12 @@ func (t *Table) read(ctx context.Context, keys [][]byte, r pebbleReader) ([][]by
 		t.mu.RUnlock()
 		return nil, nil, state.ErrClosed
 	}
-	var err error
-	if n <= pointGets {
-		for _, i := range order {
-			v, closer, gerr := r.Get(dbKey(nil, keys[i]))
-			switch {
-			case gerr == nil:
-				buf = append(buf, v...)
-				found[i] = true
-				gerr = closer.Close()
-			case errors.Is(gerr, pebble.ErrNotFound):
-				gerr = nil
-			}
-			if gerr != nil {
-				err = gerr
-				break
-			}
-			ends[i] = len(buf)
+	it, err := l.iter(r)
+	if err == nil {
+		err = iterGet(it, l, keys, order, found, ends, &buf)
+		if err != nil {
+			err = errors.Join(err, l.close())
 		}
-	} else {
-		err = iterGet(r, keys, order, found, ends, &buf)
 	}
 	t.mu.RUnlock()
 	if err != nil {
@@ -158,19 +231,11 @@ func (t *Table) read(ctx context.Context, keys [][]byte, r pebbleReader) ([][]by
 	return vals, found, nil
 }
 
-// pointGets is the batch size up to which Get uses Pebble point lookups
-// (each builds its own iterator internally) instead of one shared iterator.
-const pointGets = 2
-
-func iterGet(r pebbleReader, keys [][]byte, order []int, found []bool, ends []int, buf *[]byte) error {
-	it, err := r.NewIter(nil)
-	if err != nil {
-		return err
-	}
-	var k []byte
+func iterGet(it *pebble.Iterator, l *lookupIter, keys [][]byte, order []int, found []bool, ends []int, buf *[]byte) error {
+	var err error
 	for _, i := range order {
-		k = dbKey(k, keys[i])
-		if it.SeekGE(k) && bytes.Equal(it.Key(), k) {
+		l.key = dbKey(l.key, keys[i])
+		if it.SeekGE(l.key) && bytes.Equal(it.Key(), l.key) {
 			v, verr := it.ValueAndErr()
 			if verr != nil {
 				err = verr
@@ -184,7 +249,7 @@ func iterGet(r pebbleReader, keys [][]byte, order []int, found []bool, ends []in
 	if err == nil {
 		err = it.Error()
 	}
-	return errors.Join(err, it.Close())
+	return err
 }
 
 // sortedOrder returns the indexes of keys in ascending key order (nil-safe;

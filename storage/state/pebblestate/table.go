@@ -65,6 +65,7 @@ type Table struct {
 	// Writer-only: the pending epoch and scratch space. pend is nil once
 	// the table is closed.
 	pend      *pending
+	wit       lookupIter            // the writer view's kept lookup iterator (read.go)
 	ingestMin int                   // Options.IngestMinKeys resolved (0: never)
 	wopts     sstable.WriterOptions // for ingested sstables
 	sstBuf    sstBuffer
@@ -78,6 +79,10 @@ type Table struct {
 type snapRef struct {
 	ps *pebble.Snapshot
 	n  int
+	// lmu guards li, the snapshot's kept lookup iterator; a reader that
+	// finds it taken uses an iterator of its own for the call.
+	lmu sync.Mutex
+	li  lookupIter
 }
 
 var (
@@ -312,6 +317,11 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		return pgerror.Internal("pebblestate: commit of epoch %d after epoch %d", e, t.committed)
 	}
 	if p := t.pend; !p.empty() {
+		// The writer's kept iterator would read the state before this
+		// commit.
+		if err := t.wit.close(); err != nil {
+			t.opts.Logger.Warn("pebblestate: close lookup iterator", "err", err)
+		}
 		var err error
 		if t.ingestMin > 0 && p.writes() >= t.ingestMin && t.appendsOnly(p) {
 			err = t.ingest(ctx, p)
@@ -361,7 +371,17 @@ type snapshot struct {
 func (s *snapshot) Epoch() state.Epoch { return s.e }
 
 func (s *snapshot) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
-	return s.t.get(ctx, keys, s.ref.ps)
+	if s.ref.lmu.TryLock() {
+		defer s.ref.lmu.Unlock()
+		return s.t.get(ctx, keys, &s.ref.li, s.ref.ps)
+	}
+	var l lookupIter
+	lk, err := s.t.get(ctx, keys, &l, s.ref.ps)
+	if cerr := l.close(); cerr != nil && err == nil {
+		lk.Values.Release()
+		return state.Lookup{}, storageErr("read", s.t.opts.Dir, cerr)
+	}
+	return lk, err
 }
 
 func (s *snapshot) Scan(ctx context.Context, r state.KeyRange, fn state.ScanFunc) error {
@@ -379,7 +399,8 @@ func (s *snapshot) Release() {
 		if t.snaps[s.e] == s.ref {
 			delete(t.snaps, s.e)
 		}
-		if err := s.ref.ps.Close(); err != nil {
+		// Readers of the kept iterator hold t.mu's read lock; none runs.
+		if err := errors.Join(s.ref.li.close(), s.ref.ps.Close()); err != nil {
 			t.opts.Logger.Warn("pebblestate: close snapshot", "err", err)
 		}
 	})
@@ -436,8 +457,9 @@ func (t *Table) Close() error {
 	}
 	t.closed = true
 	var errs []error
+	errs = append(errs, t.wit.close())
 	for e, ref := range t.snaps {
-		errs = append(errs, ref.ps.Close())
+		errs = append(errs, ref.li.close(), ref.ps.Close())
 		delete(t.snaps, e)
 	}
 	t.pend = nil
