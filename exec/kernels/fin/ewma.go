@@ -103,27 +103,27 @@ func (a *ewmaAcc) FoldTouch(_ *kernels.EvalContext, groups []uint32, args []arro
 }
 
 // ewmaFoldTouch is ewmaDenseConst with the caller's bookkeeping
-// (kernels.TouchRows) in the same loop. Dirty and OldExists are written
-// without a branch: every row stores its group at the next free index,
-// which advances only on a first touch.
+// (kernels.TouchRows) in the same loop. Dirty and OldExists are grown
+// before the loop (no append in it: its call would spill the loop's
+// registers on every iteration).
 func ewmaFoldTouch(st []ewmaState, groups []uint32, xs []float64, alpha float64, t *kernels.Touch) {
 	book, stamp := t.Book, t.Stamp
 	k := len(t.Dirty)
-	dirty := slices.Grow(t.Dirty, len(groups)+1)
-	oldEx := slices.Grow(t.OldExists, len(groups)+1)
-	dirty, oldEx = dirty[:cap(dirty)], oldEx[:cap(oldEx)]
+	dirty := slices.Grow(t.Dirty, len(groups))
+	oldEx := slices.Grow(t.OldExists, len(groups))
+	m := min(cap(dirty), cap(oldEx)) // ≥ k + len(groups)
+	dirty, oldEx = dirty[:m], oldEx[:m]
 	xs = xs[:len(groups)]
 	for i, g := range groups {
 		b := &book[g]
-		s := &st[g]
-		first := b.Stamp != stamp
-		dirty[k] = g
-		oldEx[k] = b.Rows > 0
-		b.Stamp = stamp
-		if first {
+		if b.Stamp != stamp {
+			b.Stamp = stamp
+			dirty[k] = g
+			oldEx[k] = b.Rows > 0
 			k++
 		}
 		b.Rows++
+		s := &st[g]
 		x := xs[i]
 		if !s.has {
 			s.s, s.has = x, true

@@ -202,3 +202,46 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkEWMATouch is a streaming aggregate's per-chunk work on the
+// ewma state: the group bookkeeping (kernels.TouchRows) then Update
+// (fused=false), or both in one loop (FoldTouch, fused=true); a new epoch
+// every 16 batches, as in the operator benchmarks.
+func BenchmarkEWMATouch(b *testing.B) {
+	for _, fused := range []bool{false, true} {
+		for _, ng := range benchGroups {
+			b.Run(fmt.Sprintf("fused=%v/groups=%d", fused, ng), func(b *testing.B) {
+				in := makeBenchInput(ng, 2, 0.06)
+				defer in.release()
+				fn := aggOf(b, "ewma", f8s(2)...)
+				acc := fn.New(f8s(2), types.Float8T)
+				acc.Grow(ng)
+				tf := acc.(kernels.TouchFolder)
+				ctx := &kernels.EvalContext{}
+				t := kernels.Touch{Book: make([]kernels.GroupBook, ng), Stamp: 1}
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					k := i % len(in.groups)
+					if i%16 == 0 {
+						t.Stamp++
+						t.Dirty, t.OldExists = t.Dirty[:0], t.OldExists[:0]
+					}
+					if fused {
+						if ok, err := tf.FoldTouch(ctx, in.groups[k], in.cols[k], &t); !ok || err != nil {
+							b.Fatal(ok, err)
+						}
+						continue
+					}
+					kernels.TouchRows(in.groups[k], &t)
+					if err := acc.Update(ctx, in.groups[k], in.cols[k]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				cpu := cpuTime() - cpu0
+				b.StopTimer()
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*benchBatch), "cpu-ns/update")
+			})
+		}
+	}
+}
