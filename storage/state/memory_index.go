@@ -400,18 +400,3 @@ func (m *MemoryTable) removeEntry(id int32) {
 		m.freeEnts = append(m.freeEnts, id)
 	}
 }
-
-// growSlice returns s with length n, reallocating (to at least twice its
-// capacity) when n exceeds it. A large new array is advised to use huge
-// pages before anything touches it, then the old elements are copied in.
-func growSlice[T any](s []T, n int) []T {
-	if n <= cap(s) {
-		return s[:n]
-	}
-	c := max(n, 2*cap(s), 16)
-	ns := make([]T, n, c)
-	var z T
-	adviseHuge(unsafe.Pointer(unsafe.SliceData(ns)), uintptr(c)*unsafe.Sizeof(z))
-	copy(ns, s)
-	return ns
-}

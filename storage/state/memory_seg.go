@@ -1,5 +1,7 @@
 package state
 
+import "unsafe"
+
 // segShift sets the elements per segment of a segArr (64Ki): small enough
 // that a new segment costs little to fault in, large enough that a table's
 // segment list stays short and a small table lives in segment 0 alone.
@@ -63,12 +65,34 @@ func (a *segArr[T]) resize(n int) {
 		a.s[0] = growSeg0(a.s[0], segLen)
 	}
 	for len(a.s)<<segShift < n {
-		a.s = append(a.s, newSeg[T]())
+		if len(a.s) < hugeFromSegs {
+			a.s = append(a.s, make([]T, segLen))
+			continue
+		}
+		// A large array: a group of segments from one allocation, advised
+		// to use huge pages.
+		g := make([]T, hugeGroup*segLen)
+		var z T
+		adviseHuge(unsafe.Pointer(unsafe.SliceData(g)), uintptr(len(g))*unsafe.Sizeof(z))
+		for i := range hugeGroup {
+			a.s = append(a.s, g[i*segLen:(i+1)*segLen:(i+1)*segLen])
+		}
 	}
 	a.n = n
 }
 
-// growSeg0 is growSlice for segment 0: its capacity stops at segLen.
+// Huge pages pay for random lookups in large tables (fewer TLB misses)
+// but cost a compaction when the kernel faults each one in, which a
+// table that only grows (an insert-mostly view) pays on every write. So
+// only arrays beyond hugeFromSegs segments (1Mi elements) get them, in
+// groups of hugeGroup segments allocated together (a group of 8-byte
+// elements is 8 MiB, mostly on whole huge pages).
+const (
+	hugeFromSegs = 16
+	hugeGroup    = 16
+)
+
+// growSeg0 grows segment 0 by doubling, its capacity stopping at segLen.
 func growSeg0[T any](s []T, n int) []T {
 	if n <= cap(s) {
 		return s[:n]
@@ -76,11 +100,6 @@ func growSeg0[T any](s []T, n int) []T {
 	ns := make([]T, n, min(max(n, 2*cap(s), 16), segLen))
 	copy(ns, s)
 	return ns
-}
-
-// newSeg allocates one full segment.
-func newSeg[T any]() []T {
-	return make([]T, segLen)
 }
 
 // reset drops every element.
