@@ -24,4 +24,7 @@
 //     produces NULL.
 //  3. Functions are pure unless Volatile; the planner may fold pure calls
 //     on constants.
+//  4. An optional accumulator extension (TouchFolder) changes cost, never
+//     results: FoldTouch leaves state and bookkeeping exactly as TouchRows
+//     then Update would, or returns false having changed nothing.
 package kernels

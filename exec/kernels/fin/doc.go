@@ -37,5 +37,7 @@
 //  7. ewma's dense case (no NULLs, every alpha valid, checked in one
 //     pre-pass) runs without per-row validity or range checks; its
 //     AppendGroupResults (stream.GroupResultsAppender) equals AppendResult
-//     group by group.
+//     group by group. Its FoldTouch (kernels.TouchFolder) takes the NULL-free
+//     batches with one alpha in (0, 1) only, and then equals TouchRows then
+//     Update; any other batch it returns false untouched.
 package fin
