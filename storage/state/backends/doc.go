@@ -10,13 +10,17 @@
 // fit fails with 53200. Memory tables charge everything they hold to the
 // same Budget (they cannot spill, so a memory table that needs more makes
 // the columnar tables spill first; then 53200 naming the table and the
-// limit). Pebble tables share one Pebble block cache.
+// limit). Pebble tables share one Pebble block cache, sized from the
+// Budget's limit (a quarter, at most 32 MiB unless set) and charged to it
+// while the Factory lives; their memtables are sized from it too (a
+// sixteenth, at most 4 MiB) but not charged.
 //
 // Invariants:
 //  1. Table names are single path elements, so tables never share files.
 //  2. With Dir == "" every table lives in memory (Pebble's MemFS or the
 //     columnar in-memory FS); the Factory keeps those filesystems by name, so
 //     reopening a name finds its last checkpoint, as on disk.
-//  3. The Factory owns the shared Pebble cache; Close releases it after the
+//  3. The Factory owns the shared Pebble cache; Close releases it (and its
+//     Budget charge, taken once when the cache was created) after the
 //     caller has closed the tables.
 package backends

@@ -28,7 +28,8 @@ type Factory struct {
 	// table is kept in memory (tests, embedded use without persistence).
 	Dir string
 	// Budget bounds the memtables and block caches of every columnar table
-	// and the whole of every memory table (nil: unlimited).
+	// and the whole of every memory table; the pebble tables' shared block
+	// cache is charged to it too (nil: unlimited).
 	Budget *columnar.Budget
 	// NewFS returns the columnar filesystem rooted at a table's directory
 	// (default vfs.NewOS; tests inject vfs.NewFault here).
@@ -36,8 +37,15 @@ type Factory struct {
 	// PebbleFS is the pebble backend's filesystem (default the OS).
 	PebbleFS pebblevfs.FS
 	// PebbleCacheSize is the block cache shared by pebble tables (default
-	// 32 MiB).
+	// 32 MiB, at most a quarter of Budget's limit). The cache is charged to
+	// Budget when it is created (if it fits) and released by Close.
 	PebbleCacheSize int64
+	// PebbleMemTableSize is each pebble table's memtable size (default
+	// 4 MiB, at most a sixteenth of Budget's limit, at least 256 KiB).
+	PebbleMemTableSize uint64
+	// PebbleIngestMinKeys is pebblestate.Options.IngestMinKeys for every
+	// pebble table (0: that package's default).
+	PebbleIngestMinKeys int
 	// Columnar is the template for columnar tables' options; FS, Budget,
 	// Allocator and Logger are filled in by the Factory.
 	Columnar columnar.Options
@@ -46,10 +54,11 @@ type Factory struct {
 	// Logger receives background errors (default slog.Default()).
 	Logger *slog.Logger
 
-	mu          sync.Mutex
-	pebbleCache *pebble.Cache
-	memFS       map[string]vfs.FS // Dir == "": columnar filesystems by name
-	pebbleMemFS pebblevfs.FS      // Dir == "": one MemFS for every pebble table
+	mu           sync.Mutex
+	pebbleCache  *pebble.Cache
+	pebbleCharge int64             // bytes of Budget the shared cache holds
+	memFS        map[string]vfs.FS // Dir == "": columnar filesystems by name
+	pebbleMemFS  pebblevfs.FS      // Dir == "": one MemFS for every pebble table
 }
 
 // Open opens (or creates) table name of the given kind (empty: the default,
@@ -58,7 +67,8 @@ type Factory struct {
 // persistent tables also implement state.Checkpointer. Memory tables charge
 // what they hold to Budget (a write that does not fit is 53200, after the
 // columnar tables sharing the budget have spilled what they can); pebble
-// tables are bounded by Pebble's own memtable and cache sizes.
+// tables are bounded by Pebble's own memtable and cache sizes (the shared
+// cache is charged to Budget once, memtables are not).
 func (f *Factory) Open(ctx context.Context, kind state.BackendKind, name string, valueSchema *arrow.Schema) (state.Table, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, pgerror.Internal("state backends: table name %q is not a single path element", name)
@@ -81,6 +91,7 @@ func (f *Factory) Open(ctx context.Context, kind state.BackendKind, name string,
 		}
 		return pebblestate.Open(ctx, valueSchema, pebblestate.Options{
 			Dir: dir, FS: fs, Cache: cache, Allocator: alloc, Logger: logger,
+			MemTableSize: f.pebbleMemTableSize(), IngestMinKeys: f.PebbleIngestMinKeys,
 		})
 	case "", state.BackendColumnar:
 		fs, err := f.columnarFS(name)
@@ -140,7 +151,19 @@ func (f *Factory) pebbleEnv() (pebblevfs.FS, *pebble.Cache) {
 	if f.pebbleCache == nil {
 		size := f.PebbleCacheSize
 		if size <= 0 {
-			size = 32 << 20
+			size = defaultPebbleCache
+			if lim := f.budgetLimit(); lim > 0 {
+				size = max(min(size, lim/4), minPebbleCache)
+			}
+		}
+		if f.Budget == nil {
+			f.Budget = columnar.NewBudget(0) // so Used reports the cache
+		}
+		if f.Budget.TryReserve(size) {
+			f.pebbleCharge = size
+		} else {
+			f.logger().Warn("state backends: the pebble block cache does not fit the state budget; not charged",
+				"cache", size, "used", f.Budget.Used(), "limit", f.Budget.Limit())
 		}
 		f.pebbleCache = pebble.NewCache(size)
 	}
@@ -152,6 +175,42 @@ func (f *Factory) pebbleEnv() (pebblevfs.FS, *pebble.Cache) {
 		fs = f.pebbleMemFS
 	}
 	return fs, f.pebbleCache
+}
+
+const (
+	defaultPebbleCache    = 32 << 20
+	minPebbleCache        = 1 << 20
+	defaultPebbleMemTable = 4 << 20
+	minPebbleMemTable     = 256 << 10
+)
+
+// budgetLimit is Budget's limit (0: none or unlimited).
+func (f *Factory) budgetLimit() int64 {
+	if f.Budget == nil {
+		return 0
+	}
+	return f.Budget.Limit()
+}
+
+func (f *Factory) pebbleMemTableSize() uint64 {
+	if f.PebbleMemTableSize > 0 {
+		return f.PebbleMemTableSize
+	}
+	size := int64(defaultPebbleMemTable)
+	f.mu.Lock()
+	lim := f.budgetLimit()
+	f.mu.Unlock()
+	if lim > 0 {
+		size = max(min(size, lim/16), minPebbleMemTable)
+	}
+	return uint64(size)
+}
+
+func (f *Factory) logger() *slog.Logger {
+	if f.Logger != nil {
+		return f.Logger
+	}
+	return slog.Default()
 }
 
 // Remove deletes every table whose name starts with prefix: the
@@ -197,13 +256,16 @@ func (f *Factory) Remove(prefix string) error {
 	return nil
 }
 
-// Close releases the shared Pebble cache. Close the tables first.
+// Close releases the shared Pebble cache (and its Budget charge). Close
+// the tables first.
 func (f *Factory) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.pebbleCache != nil {
 		f.pebbleCache.Unref()
 		f.pebbleCache = nil
+		f.Budget.Release(f.pebbleCharge)
+		f.pebbleCharge = 0
 	}
 	return nil
 }

@@ -244,3 +244,30 @@ func TestRemove(t *testing.T) {
 		require.NoError(t, f.Close())
 	}
 }
+
+// TestPebbleCacheCharged: the shared Pebble block cache is sized from the
+// budget's limit and charged to it once, and Close gives the charge back.
+func TestPebbleCacheCharged(t *testing.T) {
+	ctx := context.Background()
+	b := columnar.NewBudget(64 << 20)
+	f := &backends.Factory{Budget: b}
+	t1, err := f.Open(ctx, state.BackendPebble, "p1", statetest.Schema)
+	require.NoError(t, err)
+	require.Equal(t, int64(16<<20), b.Used()) // a quarter of the limit
+	t2, err := f.Open(ctx, state.BackendPebble, "p2", statetest.Schema)
+	require.NoError(t, err)
+	require.Equal(t, int64(16<<20), b.Used()) // shared: charged once
+	require.NoError(t, t1.Close())
+	require.NoError(t, t2.Close())
+	require.NoError(t, f.Close())
+	require.Zero(t, b.Used())
+
+	// No budget: the default 32 MiB cache is still reported.
+	f = &backends.Factory{}
+	t3, err := f.Open(ctx, state.BackendPebble, "p3", statetest.Schema)
+	require.NoError(t, err)
+	require.Equal(t, int64(32<<20), f.Budget.Used())
+	require.NoError(t, t3.Close())
+	require.NoError(t, f.Close())
+	require.Zero(t, f.Budget.Used())
+}
