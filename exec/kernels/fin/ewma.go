@@ -98,7 +98,10 @@ func (a *ewmaAcc) FoldTouch(_ *kernels.EvalContext, groups []uint32, args []arro
 	if valid, same := alphasValid(as); !valid || !same || as[0] == 1 {
 		return false, nil
 	}
-	ewmaFoldTouch(a.st, groups, xs, as[0], t)
+	if len(a.st) < len(t.Book) {
+		return false, nil // not grown to the caller's groups: Update reports it
+	}
+	ewmaFoldTouch(a.st[:len(t.Book)], groups, xs, as[0], t)
 	return true, nil
 }
 
@@ -108,6 +111,7 @@ func (a *ewmaAcc) FoldTouch(_ *kernels.EvalContext, groups []uint32, args []arro
 // registers on every iteration).
 func ewmaFoldTouch(st []ewmaState, groups []uint32, xs []float64, alpha float64, t *kernels.Touch) {
 	book, stamp := t.Book, t.Stamp
+	st = st[:len(book)] // one bounds check serves both records
 	k := len(t.Dirty)
 	dirty := slices.Grow(t.Dirty, len(groups))
 	oldEx := slices.Grow(t.OldExists, len(groups))
