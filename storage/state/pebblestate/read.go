@@ -55,7 +55,7 @@ func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
 		if v, ok := p.lookup(keys[0]); ok {
 			return t.build1(v, v != nil)
 		}
-		return t.getOne(ctx, keys[0], &t.wit, t.db)
+		return t.getOne(ctx, keys[0], nil, t.db)
 	}
 	// Keys the pending epoch decides are answered here; the rest go to
 	// Pebble in one pass.
@@ -73,14 +73,14 @@ func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
 		restIdx = append(restIdx, i)
 	}
 	if len(rest) == len(keys) {
-		return t.get(ctx, keys, &t.wit, t.db)
+		return t.get(ctx, keys, &t.wits.its[0], t.db)
 	}
 	found := make([]bool, len(keys))
 	for i := range keys {
 		found[i] = decided[i] && vals[i] != nil
 	}
 	if len(rest) > 0 {
-		rv, rf, err := t.read(ctx, rest, &t.wit, t.db)
+		rv, rf, err := t.read(ctx, rest, &t.wits.its[0], t.db)
 		if err != nil {
 			return state.Lookup{}, err
 		}
@@ -141,7 +141,7 @@ func (t *Table) build1(v []byte, found bool) (state.Lookup, error) {
 }
 
 // getOne looks one key up with the kept iterator l (created from src if
-// needed): one prefix seek, and the row decoded into the Arrow result
+// needed; nil: the writer's iterator for k's range): one prefix seek, and the row decoded into the Arrow result
 // straight from Pebble's block (BuildRows copies), no intermediate copy.
 func (t *Table) getOne(ctx context.Context, k []byte, l *lookupIter, src pebbleReader) (state.Lookup, error) {
 	if err := ctx.Err(); err != nil {
@@ -151,6 +151,9 @@ func (t *Table) getOne(ctx context.Context, k []byte, l *lookupIter, src pebbleR
 	defer t.mu.RUnlock()
 	if t.closed {
 		return state.Lookup{}, state.ErrClosed
+	}
+	if l == nil {
+		l = t.wits.pick(t.db, k)
 	}
 	it, err := l.iter(src)
 	if err != nil {

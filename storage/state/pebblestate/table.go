@@ -65,7 +65,7 @@ type Table struct {
 	// Writer-only: the pending epoch and scratch space. pend is nil once
 	// the table is closed.
 	pend      *pending
-	wit       lookupIter            // the writer view's kept lookup iterator (read.go)
+	wits      writerIters           // the writer view's kept lookup iterators (lookup.go)
 	ingestMin int                   // Options.IngestMinKeys resolved (0: never)
 	wopts     sstable.WriterOptions // for ingested sstables
 	sstBuf    sstBuffer
@@ -317,9 +317,9 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		return pgerror.Internal("pebblestate: commit of epoch %d after epoch %d", e, t.committed)
 	}
 	if p := t.pend; !p.empty() {
-		// The writer's kept iterator would read the state before this
+		// The writer's kept iterators would read the state before this
 		// commit.
-		if err := t.wit.close(); err != nil {
+		if err := t.wits.committed(); err != nil {
 			t.opts.Logger.Warn("pebblestate: close lookup iterator", "err", err)
 		}
 		var err error
@@ -457,7 +457,7 @@ func (t *Table) Close() error {
 	}
 	t.closed = true
 	var errs []error
-	errs = append(errs, t.wit.close())
+	errs = append(errs, t.wits.close())
 	for e, ref := range t.snaps {
 		errs = append(errs, ref.li.close(), ref.ps.Close())
 		delete(t.snaps, e)
