@@ -151,6 +151,9 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 	// Flushes write uncompressed: L0 files live briefly and are read back
 	// by the next compaction, which compresses (snappy) from Lbase on.
 	popts.Levels[0].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+	// One index level: a point lookup then reads two cached blocks (index,
+	// data), not three; the deeper levels inherit it.
+	popts.Levels[0].IndexBlockSize = indexBlockSize
 	popts.EventListener = &pebble.EventListener{
 		BackgroundError: func(err error) { opts.Logger.Warn("pebblestate: background error", "dir", opts.Dir, "err", err) },
 		// Pebble's default is Fatalf; the failing read already returns the
@@ -191,6 +194,11 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 	t.wopts.Compression = sstable.NoCompression
 	return t, nil
 }
+
+// indexBlockSize is the sstables' index block target: 256 KiB of index
+// entries (~20 bytes each) covers a file of ~50 MiB of 4 KiB data blocks
+// with a single-level index.
+const indexBlockSize = 256 << 10
 
 // formatKey holds the table's key format version, outside the prefixed
 // user key space.
