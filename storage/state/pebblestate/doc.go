@@ -34,6 +34,15 @@
 // log only when a lookup comes, so blind writers never build it
 // (pending.go).
 //
+// Point lookups (issue #6) keep Pebble iterators open between calls
+// instead of building one (and its sstable iterators) per Get: the writer
+// view keeps up to 8, routed by key range so each stays within a group of
+// files of the largest level, all closed by every Commit; a snapshot keeps
+// one, used by one reader at a time (others build their own). A single
+// key is one prefix seek whose value BuildRows decodes straight from the
+// cached block (read.go, lookup.go). Index blocks are 256 KiB, so files up
+// to ~50 MiB have a single-level index.
+//
 // Tuning (measured on the fintech views, issue #8): L0 compacts at 8
 // read-amplification levels, not Pebble's 4 (overwritten state rewrites
 // every live key per compaction); flushes write uncompressed L0 files;
@@ -73,4 +82,8 @@
 //     the radix sort is stable over log positions and equal prefixes fall
 //     back to (key, position), so the epoch commits each key's last write
 //     and a CleanBelow undoes exactly the writes logged before it.
+//  9. A kept lookup iterator reads the state of its creation: the writer's
+//     are closed by every Commit that changes Pebble (under the table
+//     lock), a snapshot's is fixed by the snapshot; both are closed before
+//     their snapshot or the DB is.
 package pebblestate
