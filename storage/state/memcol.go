@@ -96,6 +96,16 @@ func (c *fixedCol[T]) put(dst []int32, a arrow.Array) {
 	}
 	if a.NullN() == 0 {
 		src = src[:len(dst)]
+		if c.valid.n == 0 && len(c.vals.s) == 1 {
+			// One segment: index it as a plain slice.
+			flat := c.vals.s[0]
+			for i, s := range dst {
+				if s >= 0 {
+					flat[s] = src[i]
+				}
+			}
+			return
+		}
 		if c.valid.n == 0 {
 			for i, s := range dst {
 				if s >= 0 {
@@ -136,7 +146,16 @@ func (c *fixedCol[T]) gather(_ memory.Allocator, src []int32) (arrow.Array, erro
 	n := len(src)
 	out := make([]T, n)
 	nulls := 0
-	if c.valid.n == 0 {
+	if c.valid.n == 0 && len(c.vals.s) == 1 {
+		flat := c.vals.s[0]
+		for i, s := range src {
+			if s >= 0 {
+				out[i] = flat[s]
+			} else {
+				nulls++
+			}
+		}
+	} else if c.valid.n == 0 {
 		for i, s := range src {
 			if s >= 0 {
 				out[i] = c.vals.get(s)

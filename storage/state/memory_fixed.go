@@ -36,6 +36,18 @@ func (c *fixedCol[T]) getWords(src []int32, out []uint64, null []bool) {
 	out = out[:len(src)]
 	vals := &c.vals
 	if c.valid.n == 0 {
+		if len(vals.s) == 1 {
+			// One segment: index it as a plain slice.
+			flat := vals.s[0]
+			for i, s := range src {
+				var v uint64
+				if s >= 0 {
+					v = uint64(flat[s])
+				}
+				out[i] = v
+			}
+			return
+		}
 		for i, s := range src {
 			var v uint64
 			if s >= 0 {
@@ -62,6 +74,16 @@ func (c *fixedCol[T]) putWords(dst []int32, w []uint64) {
 	w = w[:len(dst)]
 	vals := &c.vals
 	if c.valid.n == 0 {
+		if len(vals.s) == 1 {
+			// One segment: index it as a plain slice.
+			flat := vals.s[0]
+			for i, s := range dst {
+				if s >= 0 {
+					flat[s] = T(w[i])
+				}
+			}
+			return
+		}
 		for i, s := range dst {
 			if s >= 0 {
 				vals.set(s, T(w[i]))
