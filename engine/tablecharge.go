@@ -21,11 +21,15 @@ import (
 // limit (768 MiB), so peak RSS went past 1 GiB. Charging the table makes
 // the state tables keep fewer cached blocks and memtable bytes.
 //
-// The charge is capped (tableChargeCap: half the state share) because a
-// view's uncommitted epoch must still fit the rest: an epoch's writes stay
-// in memtables until it commits, and a write that cannot fit fails its
-// view with 53200. The rows above the cap stay uncharged headroom, as
-// before.
+// The charge is capped (tableChargeCap: half the state share) and soft: it
+// is registered as the budget's Yielder, so a view write of uncommitted
+// data that does not fit once every cache is shrunk and every committed
+// memtable flushed takes it back (yield) instead of failing the view with
+// 53200; settle takes it again as the budget frees up. Before it yielded,
+// a 20M-key bigagg run on a quiet machine failed both views with 53200 in
+// its first seconds (inserts ran ahead, the epochs' uncommitted spills
+// outgrew the uncharged half). The rows above the cap stay uncharged
+// headroom, as before.
 //
 // Bytes are what the tables' appended batches hold (their buffers); rows
 // deleted later keep their memory until the table is truncated or
@@ -41,6 +45,7 @@ type tableCharge struct {
 	bytes   map[*memtable.Table]int64
 	total   int64
 	charged int64 // reserved in budget
+	yielded int64 // given back to writes over the charge's life (yield)
 }
 
 // tableChargeCap is the most of the state share base tables are charged:
@@ -48,7 +53,35 @@ type tableCharge struct {
 func tableChargeCap(state int64) int64 { return state / 2 }
 
 func newTableCharge(b *columnar.Budget, limit int64) *tableCharge {
-	return &tableCharge{budget: b, limit: limit, bytes: map[*memtable.Table]int64{}}
+	c := &tableCharge{budget: b, limit: limit, bytes: map[*memtable.Table]int64{}}
+	if b != nil {
+		// The budget belongs to the engine, as the charge does: no need
+		// to unregister.
+		b.AddYielder(c.yield)
+	}
+	return c
+}
+
+// yield gives back up to n bytes of the reservation (columnar.Yielder).
+func (c *tableCharge) yield(n int64) int64 {
+	c.settleMu.Lock()
+	defer c.settleMu.Unlock()
+	c.mu.Lock()
+	give := min(n, c.charged)
+	c.charged -= give
+	c.yielded += give
+	c.mu.Unlock()
+	if give > 0 {
+		c.budget.Release(give)
+	}
+	return give
+}
+
+// Yielded is the bytes the charge has given back to writes so far.
+func (c *tableCharge) Yielded() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.yielded
 }
 
 // appended records rows appended to store.

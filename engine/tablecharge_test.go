@@ -36,6 +36,16 @@ func TestTableCharge(t *testing.T) {
 	require.Greater(t, c.Total(), capBytes)
 	require.Equal(t, capBytes, c.Charged(), "capped at half the state share")
 
+	// The charge is soft: a write that needs budget takes it back (the
+	// budget asks its yielders last), and settle takes it again once free.
+	used := b.Used()
+	require.Equal(t, int64(3<<20), c.yield(3<<20))
+	require.Equal(t, capBytes-3<<20, c.Charged())
+	require.Equal(t, used-3<<20, b.Used())
+	require.Equal(t, int64(3<<20), c.Yielded())
+	c.settle()
+	require.Equal(t, capBytes, c.Charged())
+
 	// A grouped view over the table builds with the rest of the share.
 	query(t, s, "CREATE MATERIALIZED VIEW m AS SELECT k, count(*) AS c, sum(v) AS s FROM t GROUP BY k")
 	rows := query(t, s, "SELECT count(*), sum(c), sum(s) FROM m")

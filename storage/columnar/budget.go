@@ -15,10 +15,39 @@ import (
 // table that holds it (the engine's --memory-limit share for state). It is
 // safe for concurrent use.
 type Budget struct {
-	mu     sync.Mutex
-	limit  int64
-	used   int64
-	tables map[*Table]struct{} // open tables charging this budget
+	mu       sync.Mutex
+	limit    int64
+	used     int64
+	tables   map[*Table]struct{} // open tables charging this budget
+	yielders map[int]Yielder     // soft charges, by registration id
+	nextID   int
+}
+
+// Yielder gives back up to n bytes of a soft charge — bytes a holder
+// reserved to make the tables keep less memory, not bytes it needs to
+// proceed (the engine's base-table charge) — releasing them with
+// Budget.Release, and returns how many it gave back. The budget calls it
+// only when nothing else frees enough: after every cache is shrunk and
+// every committed memtable flushed, a write of uncommitted data that still
+// does not fit takes the soft charges before failing with 53200. It must
+// not call back into the budget's tables.
+type Yielder func(n int64) int64
+
+// AddYielder registers y; remove unregisters it.
+func (b *Budget) AddYielder(y Yielder) (remove func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.yielders == nil {
+		b.yielders = make(map[int]Yielder)
+	}
+	id := b.nextID
+	b.nextID++
+	b.yielders[id] = y
+	return func() {
+		b.mu.Lock()
+		delete(b.yielders, id)
+		b.mu.Unlock()
+	}
 }
 
 // NewBudget returns a budget of limit bytes (≤ 0: unlimited).
@@ -77,7 +106,8 @@ func (b *Budget) unregister(t *Table) {
 
 // reclaim makes the other tables sharing the budget give memory back until
 // n bytes fit: first their block caches, then, largest memtable first,
-// flushes of their committed data to disk. It reports whether n now fits.
+// flushes of their committed data to disk, and last the soft charges
+// (Yielder). It reports whether n now fits.
 // It holds no lock while calling into tables, so tables reclaiming from
 // each other concurrently cannot deadlock.
 func (b *Budget) reclaim(ctx context.Context, self *Table, n int64) bool {
@@ -119,7 +149,33 @@ func (b *Budget) reclaim(ctx context.Context, self *Table, n int64) bool {
 			o.t.logf("columnar: flush to free the shared budget failed", err)
 		}
 	}
-	return fits()
+	if fits() {
+		return true
+	}
+	return b.yield(n)
+}
+
+// yield asks the soft charges for what n still lacks and reports whether n
+// now fits.
+func (b *Budget) yield(n int64) bool {
+	b.mu.Lock()
+	ys := make([]Yielder, 0, len(b.yielders))
+	for _, y := range b.yielders {
+		ys = append(ys, y)
+	}
+	b.mu.Unlock()
+	for _, y := range ys {
+		b.mu.Lock()
+		short := b.used + n - b.limit
+		b.mu.Unlock()
+		if b.limit <= 0 || short <= 0 {
+			return true
+		}
+		y(short)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.limit <= 0 || b.used+n <= b.limit
 }
 
 // Limit is the byte limit (≤ 0: unlimited).

@@ -33,7 +33,8 @@ func (t *Table) reserve(ctx context.Context, n int64) error {
 	if b.TryReserve(n) {
 		return nil
 	}
-	// Other tables sharing the budget spill their caches and memtables.
+	// Other tables sharing the budget spill their caches and memtables;
+	// soft charges give way last.
 	if b.reclaim(ctx, t, n) && b.TryReserve(n) {
 		return nil
 	}
