@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
 	"github.com/sabotsql/sabotsql/storage/state/keys"
 	"github.com/sabotsql/sabotsql/storage/state/statetest"
-	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
 )
 
 // A soft charge (Yielder) gives way to an uncommitted write that does not
