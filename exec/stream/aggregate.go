@@ -129,12 +129,16 @@ type HashAggregate struct {
 	rowGen    []int32
 	firstRows []int32
 	seedIDs   []uint32
-	starts    []int  // per gen: its dirty groups before the chunk
-	hasRows   []bool // per gen: the chunk has rows of it
-	upd       []uint32
-	ret       []uint32
-	args      []arrow.Array
-	keys      []arrow.Array
+	// loaded is, with spilling, the groups the chunk created in the
+	// newest generation with rows loaded from the spill table (the seeds
+	// of the fused path, foldTouch).
+	loaded  []uint32
+	starts  []int  // per gen: its dirty groups before the chunk
+	hasRows []bool // per gen: the chunk has rows of it
+	upd     []uint32
+	ret     []uint32
+	args    []arrow.Array
+	keys    []arrow.Array
 	// Per-barrier scratch and the new-result builders, one per aggregate.
 	newB    []array.Builder
 	changed []bool
@@ -426,6 +430,7 @@ func (h *HashAggregate) apply(ctx context.Context, c *Chunk) error {
 	if err := h.assign(b); err != nil {
 		return err
 	}
+	h.loaded = h.loaded[:0]
 	if h.spilling() && h.spill.written {
 		// Groups new to memory may have been spilled: load them before
 		// their old output is recorded and the rows applied.
@@ -473,14 +478,28 @@ func (h *HashAggregate) apply(ctx context.Context, c *Chunk) error {
 }
 
 // foldTouch is apply's fused path: with one generation keyed by one
-// column, an insert-only chunk, no spill and outputs that need no capture
-// at first touch (cachedOut), an accumulator that is a kernels.TouchFolder
-// folds the chunk and does touch's bookkeeping in one loop; the other
-// aggregates then update as usual. It reports whether it applied the chunk.
+// column, an insert-only chunk and outputs that need no capture at first
+// touch (cachedOut), an accumulator that is a kernels.TouchFolder folds the
+// chunk and does touch's bookkeeping in one loop; the other aggregates then
+// update as usual. It reports whether it applied the chunk.
+//
+// With spilling, the groups the chunk loaded from the spill table (h.loaded,
+// all created by this chunk, so first touched by it) are seeded first, as
+// touch seeds them: their loaded result becomes their old output before any
+// row changes them. A group loaded with no live rows has no view row and is
+// not seeded (touch's rule too). Seeding is idempotent, so a FoldTouch that
+// refuses the chunk leaves touch to seed them again.
 func (h *HashAggregate) foldTouch(retracts bool) (bool, error) {
 	gen := h.gens[0]
-	if len(h.gens) != 1 || gen.folder < 0 || retracts || gen.keepKeys || gen.gt == nil || h.spilling() {
+	if len(h.gens) != 1 || gen.folder < 0 || retracts || gen.keepKeys || gen.gt == nil {
 		return false, nil
+	}
+	if len(h.loaded) > 0 {
+		for j, o := range gen.outs {
+			if err := o.seed(h.ectx, gen.rets[j], h.loaded); err != nil {
+				return false, fmt.Errorf("stream: aggregate %s: %w", h.aggs[j].Name, err)
+			}
+		}
 	}
 	fj := gen.folder
 	h.tf = kernels.Touch{Book: gen.book, Stamp: gen.epoch, Dirty: gen.dirty, OldExists: gen.oldExists}

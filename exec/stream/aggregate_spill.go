@@ -304,8 +304,9 @@ func (h *HashAggregate) memoryBytes() int64 {
 }
 
 // loadSpilled loads, for the groups the current chunk created in the newest
-// generation (ids ≥ before), their spilled state, if any. b is the chunk's
-// batch and h.groups/h.rowGen its assignment.
+// generation (ids ≥ before), their spilled state, if any, and lists those
+// loaded with live rows in h.loaded. b is the chunk's batch and
+// h.groups/h.rowGen its assignment.
 func (h *HashAggregate) loadSpilled(ctx context.Context, b arrow.RecordBatch, before int) error {
 	s := h.spill
 	newest := len(h.gens) - 1
@@ -347,6 +348,9 @@ func (h *HashAggregate) loadSpilled(ctx context.Context, b arrow.RecordBatch, be
 		}
 		if err := h.loadGroup(top, g, vals.Value(k)); err != nil {
 			return err
+		}
+		if top.book[g].Rows > 0 {
+			h.loaded = append(h.loaded, g)
 		}
 		s.loadedGroups++
 	}

@@ -151,10 +151,11 @@ func (a appendOnlyFused) FoldTouch(ctx *kernels.EvalContext, groups []uint32, ar
 
 // newEWMABenchAgg is HashAggregate(GROUP BY sym, ewma(px, alpha)) over
 // input, the accumulator wrapped as the planner wraps a non-retractable
-// aggregate over an append-only input (batched), or hiding its batched
-// results (not batched: one AppendResult per group).
-func newEWMABenchAgg(b *testing.B, input Executor, batched bool) *HashAggregate {
-	return newEWMABenchAggMode(b, input, batched, false)
+// aggregate over an append-only input (planned: forwarding its batched
+// results and its fused fold), or hiding both (not planned: one
+// AppendResult per group, touch then Update).
+func newEWMABenchAgg(b *testing.B, input Executor, planned bool) *HashAggregate {
+	return newEWMABenchAggMode(b, input, planned, planned)
 }
 
 func newEWMABenchAggMode(b *testing.B, input Executor, batched, fused bool) *HashAggregate {

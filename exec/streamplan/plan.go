@@ -595,7 +595,15 @@ type stateWrapper interface {
 	kernels.Retractor
 	kernels.GroupResulter
 	wrapped() kernels.GroupedAcc
+	// updatesAsInner reports whether the wrapper's Update is its inner
+	// accumulator's Update of the same rows (append-only: it only adds a
+	// Retract that refuses; FILTER: no, it masks rows). Only then may the
+	// inner accumulator's fused fold (kernels.TouchFolder) stand for it.
+	updatesAsInner() bool
 }
+
+func (a appendOnlyAcc) updatesAsInner() bool { return true }
+func (f *filterAcc) updatesAsInner() bool    { return false }
 
 // statefulAcc is a wrapper whose inner accumulator can save and restore
 // group state: the wrappers keep no per-group state of their own, so the
@@ -621,11 +629,52 @@ type statefulBatchedAcc struct {
 	stream.GroupResultsAppender
 }
 
+// The *FolderAcc variants also forward the inner accumulator's fused fold
+// (kernels.TouchFolder), for wrappers whose Update is the inner one's
+// (updatesAsInner). The aggregate calls FoldTouch only for chunks without
+// retractions, so an append-only wrapper's refusing Retract still sees
+// every retraction.
+type (
+	folderAcc struct {
+		stateWrapper
+		kernels.TouchFolder
+	}
+	statefulFolderAcc struct {
+		stateWrapper
+		kernels.GroupStater
+		kernels.TouchFolder
+	}
+	batchedFolderAcc struct {
+		stateWrapper
+		stream.GroupResultsAppender
+		kernels.TouchFolder
+	}
+	statefulBatchedFolderAcc struct {
+		stateWrapper
+		kernels.GroupStater
+		stream.GroupResultsAppender
+		kernels.TouchFolder
+	}
+)
+
 // withState returns w, made a kernels.GroupStater and a
-// stream.GroupResultsAppender when its inner accumulator is one.
+// stream.GroupResultsAppender when its inner accumulator is one, and a
+// kernels.TouchFolder when its inner accumulator is one and w updates as
+// it does.
 func withState(w stateWrapper) kernels.GroupedAcc {
 	st, isSt := w.wrapped().(kernels.GroupStater)
 	ga, isGA := w.wrapped().(stream.GroupResultsAppender)
+	if tf, isTF := w.wrapped().(kernels.TouchFolder); isTF && w.updatesAsInner() {
+		switch {
+		case isSt && isGA:
+			return statefulBatchedFolderAcc{w, st, ga, tf}
+		case isSt:
+			return statefulFolderAcc{w, st, tf}
+		case isGA:
+			return batchedFolderAcc{w, ga, tf}
+		}
+		return folderAcc{w, tf}
+	}
 	switch {
 	case isSt && isGA:
 		return statefulBatchedAcc{w, st, ga}
