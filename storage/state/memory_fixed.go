@@ -37,12 +37,13 @@ func (c *fixedCol[T]) getWords(src []int32, out []uint64, null []bool) {
 	vals := &c.vals
 	if c.valid.n == 0 {
 		if len(vals.s) == 1 {
-			// One segment: index it as a plain slice.
-			flat := vals.s[0]
+			// One segment: index it through a pointer (a slot is below
+			// the column's length).
+			flat := unsafe.Pointer(unsafe.SliceData(vals.s[0]))
 			for i, s := range src {
 				var v uint64
 				if s >= 0 {
-					v = uint64(flat[s])
+					v = uint64(*(*T)(unsafe.Add(flat, uintptr(s)*unsafe.Sizeof(T(0)))))
 				}
 				out[i] = v
 			}
@@ -75,11 +76,12 @@ func (c *fixedCol[T]) putWords(dst []int32, w []uint64) {
 	vals := &c.vals
 	if c.valid.n == 0 {
 		if len(vals.s) == 1 {
-			// One segment: index it as a plain slice.
-			flat := vals.s[0]
+			// One segment: index it through a pointer (a slot is below
+			// the column's length).
+			flat := unsafe.Pointer(unsafe.SliceData(vals.s[0]))
 			for i, s := range dst {
 				if s >= 0 {
-					flat[s] = T(w[i])
+					*(*T)(unsafe.Add(flat, uintptr(s)*unsafe.Sizeof(T(0)))) = T(w[i])
 				}
 			}
 			return
@@ -199,10 +201,6 @@ func (f *memFixed) findFixed(keys []uint64, out []int32, heads bool) {
 	m := f.m
 	if m.ents.n <= smallEnts {
 		if f.small9() {
-			if heads && f.pre == 1 && m.ents.n > 0 {
-				f.headsSmallMarker(keys, out)
-				return
-			}
 			f.findSmall9(keys, out, heads)
 		} else {
 			f.findSmall(keys, out, heads)
@@ -252,14 +250,9 @@ func (f *memFixed) putSmall9(keys []uint64) []int32 {
 			a, b := pre|bits.ReverseBytes64(k)<<8, k&0xff
 			hi, lo := bits.Mul64(a^s0, b^s1)
 			tag := uint64(uint32(hi ^ lo))
-			// Home or next slot, chosen without a branch (see
-			// headsSmallMarker); anything else takes the slow path.
-			t := *(*uint64)(unsafe.Add(tab, (tag&mask)*8))
-			var d uint64
-			if t>>32 != tag {
-				d = 1
-			}
-			t = *(*uint64)(unsafe.Add(tab, ((tag+d)&mask)*8))
+			// Home or next slot (pick2); anything else takes the slow
+			// path, a walk of the probe sequence.
+			t := pick2(tab, mask, tag)
 			// An empty slot names entry 0 (there is one), so e always
 			// points into the entries; the tag and key checks reject it.
 			id := uint32(t) - 1
@@ -277,10 +270,59 @@ func (f *memFixed) putSmall9(keys []uint64) []int32 {
 			dst[i] = e.head
 		}
 		if i < len(keys) {
-			dst[i] = m.putEntry(m.findOrAdd(f.key(&buf, keys[i])))
+			k := keys[i]
+			a, b := pre|bits.ReverseBytes64(k)<<8, k&0xff
+			hi, lo := bits.Mul64(a^s0, b^s1)
+			id := walk9(tab, ents, mask, uint64(uint32(hi^lo)), a, b)
+			if id >= 0 {
+				if e := m.ents.at(id); e.flags&(entPending|entTomb) == entPending {
+					// Live pending, only further from home.
+					dst[i] = e.head
+					continue
+				}
+			} else {
+				id = m.findOrAdd(f.key(&buf, k))
+			}
+			dst[i] = m.putEntry(id)
 		}
 	}
 	return dst
+}
+
+// pick2 is the index word of tag's home slot if it carries tag, else of
+// the next slot, chosen without branching on the words loaded: a
+// mispredicted probe exit costs more than the lookup. With linear probing
+// a key sits in its home or the next slot for about nine in ten keys at
+// the index's load after growing (one half). A word carrying the tag is
+// only a candidate: the caller compares the entry's key, and walks the
+// whole probe sequence (walk9) when it differs.
+func pick2(tab unsafe.Pointer, mask, tag uint64) uint64 {
+	t := *(*uint64)(unsafe.Add(tab, (tag&mask)*8))
+	var d uint64
+	if t>>32 != tag {
+		d = 1
+	}
+	return *(*uint64)(unsafe.Add(tab, ((tag+d)&mask)*8))
+}
+
+// walk9 walks the probe sequence of tag for the entry of the 9-byte key
+// with inline words a, b, or -1, indexing the index and the entries
+// (segment 0) through pointers as the small-table loops do.
+func walk9(tab, ents unsafe.Pointer, mask, tag, a, b uint64) int32 {
+	for j := tag; ; j++ {
+		t := *(*uint64)(unsafe.Add(tab, (j&mask)*8))
+		if t == 0 {
+			return -1
+		}
+		if t>>32 != tag {
+			continue
+		}
+		id := uint32(t) - 1
+		e := (*memEnt)(unsafe.Add(ents, uintptr(id)*unsafe.Sizeof(memEnt{})))
+		if e.k[0] == a && e.k[1] == b && *(*uint32)(unsafe.Pointer(&e.flags))>>8 == 9 {
+			return int32(id)
+		}
+	}
 }
 
 // findSmall is findFixed in one pass: each key's probe, compare and head
@@ -325,29 +367,25 @@ func (f *memFixed) findSmall(keys []uint64, out []int32, heads bool) {
 
 // headsSmallMarker is findSmall9 with heads set and the prefix the value
 // marker byte 0x01 (a NULL-free one-column key): the writer view's slot of
-// each key. With both as constants the loop keeps all its values in
-// registers.
-func (f *memFixed) headsSmallMarker(keys []uint64, out []int32) {
+// each key, and found[i] (whether there is one), set in the same pass.
+// With both as constants the loop keeps most of its values in registers.
+func (f *memFixed) headsSmallMarker(keys []uint64, out []int32, found []bool) {
 	m := f.m
 	tab := unsafe.Pointer(unsafe.SliceData(m.tab))
 	ents := unsafe.Pointer(unsafe.SliceData(m.ents.first()))
 	mask := uint64(len(m.tab) - 1)
 	s0, s1 := m.s0, m.s1^9<<56
 	out = out[:len(keys)]
+	found = found[:len(keys)]
 	for i, k := range keys {
 		a := 1 | bits.ReverseBytes64(k)<<8
 		hi, lo := bits.Mul64(a^s0, k&0xff^s1)
 		tag := uint64(uint32(hi ^ lo))
 		// The key sits in its home slot or the next one for about nine in
-		// ten keys: pick whichever of the two carries the tag without a
-		// branch (a mispredicted probe exit costs more than the lookup),
-		// and walk the probe sequence only when that is not the key.
-		t := *(*uint64)(unsafe.Add(tab, (tag&mask)*8))
-		var d uint64
-		if t>>32 != tag {
-			d = 1
-		}
-		t = *(*uint64)(unsafe.Add(tab, ((tag+d)&mask)*8))
+		// ten keys: take whichever of the two carries the tag (pick2),
+		// and walk the probe sequence (walk9) only when that is not the
+		// key.
+		t := pick2(tab, mask, tag)
 		// An empty slot names entry 0 (the caller checked there is one),
 		// so e always points into the entries; the checks reject it.
 		id := uint32(t) - 1
@@ -356,28 +394,21 @@ func (f *memFixed) headsSmallMarker(keys []uint64, out []int32) {
 		}
 		e := (*memEnt)(unsafe.Add(ents, uintptr(id)*unsafe.Sizeof(memEnt{})))
 		if t>>32 != tag || uint32(t) == 0 || e.k[0] != a || e.k[1] != k&0xff || *(*uint32)(unsafe.Pointer(&e.flags))>>8 != 9 {
-			out[i] = f.headFrom(tag, a, k&0xff)
+			res := int32(-1)
+			if id := walk9(tab, ents, mask, tag, a, k&0xff); id >= 0 {
+				if e := m.ents.at(id); e.flags&entTomb == 0 {
+					res = e.head
+				}
+			}
+			out[i], found[i] = res, res >= 0
 			continue
 		}
 		res := int32(-1)
 		if e.flags&entTomb == 0 {
 			res = e.head
 		}
-		out[i] = res
+		out[i], found[i] = res, res >= 0
 	}
-}
-
-// headFrom is headsSmallMarker's full probe: the writer-view slot of the
-// 9-byte key with inline words a, b, or -1.
-func (f *memFixed) headFrom(tag, a, b uint64) int32 {
-	id := f.findFrom(tag, a, b)
-	if id < 0 {
-		return -1
-	}
-	if e := f.m.ents.at(id); e.flags&entTomb == 0 {
-		return e.head
-	}
-	return -1
 }
 
 // findSmall9 is findSmall for the layout of one-column keys of 8-byte
@@ -516,14 +547,20 @@ func (f *memFixed) GetFixed(ctx context.Context, keys []uint64, vals [][]uint64,
 	}
 	src := slices.Grow(f.src[:0], n)[:n]
 	f.src = src
-	if m.hasClean {
+	switch {
+	case m.hasClean:
 		f.findFixed(keys, src, false)
 		m.slotsLocked(src, MaxEpoch)
-	} else {
+	case f.small9() && f.pre == 1 && m.ents.n > 0:
+		f.headsSmallMarker(keys, src, found)
+		found = nil
+	default:
 		f.findFixed(keys, src, true)
 	}
-	for i, s := range src {
-		found[i] = s >= 0
+	if found != nil {
+		for i, s := range src {
+			found[i] = s >= 0
+		}
 	}
 	if null != nil {
 		clear(null[:n])
