@@ -129,6 +129,12 @@ type RollingWindow struct {
 	hasTrimmed bool
 	hidx       []int64
 	refs       []int64
+	// trim and compaction scratch
+	trimJobs []trimJob
+	remap    []int64
+	cnt      []int32
+	byBatch  []int32
+	next     []int32
 
 	charge    memCharge
 	heldBytes int64 // retained batches, by buffer length
@@ -136,6 +142,8 @@ type RollingWindow struct {
 	// scratch
 	rows   []int32
 	pids   []uint32
+	fast   []uint32
+	sink   uint64 // warm's loads
 	seqs   []uint64
 	keys   []int64
 	knul   []bool
@@ -234,7 +242,8 @@ func (w *RollingWindow) WithMemBudget(b MemBudget) *RollingWindow {
 // (the fallback OverWindow's is separate).
 func (w *RollingWindow) StateBytes() int64 {
 	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist)+len(w.freeHist))*histSlab*32 + int64(cap(w.ps))*40 +
-		int64(len(w.hvals)+len(w.freeVals))*histSlab*int64(len(w.calls))*8 + int64(cap(w.dirty))*4
+		int64(len(w.hvals)+len(w.freeVals))*histSlab*int64(len(w.calls))*8 + int64(cap(w.dirty))*4 +
+		int64(cap(w.remap))*8 + int64(cap(w.trimJobs))*24 + int64(cap(w.cnt)+cap(w.byBatch)+cap(w.next))*4
 	for _, rc := range w.calls {
 		n += int64(cap(rc.mom))*64 + int64(cap(rc.ring))*8 + int64(cap(rc.dq)+cap(rc.dqHd)+cap(rc.dqN))*4
 	}
@@ -306,6 +315,7 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 		}
 	}
 	w.keys, w.knul = orderKeys(b.Column(w.orderCol), n, w.keys[:0], w.knul[:0])
+	w.warm(pids)
 
 	// Classify rows: in order (fast), or for the fallback.
 	bi := uint32(len(w.batches))
@@ -313,7 +323,8 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 	w.batches = append(w.batches, b)
 	w.heldBytes += batchBytes(b)
 	w.rows, w.seqs, w.fbRow, w.hidx = w.rows[:0], w.seqs[:0], w.fbRow[:0], w.hidx[:0]
-	fast := w.pids[:0:0]
+	fast := w.fast[:0]
+	defer func() { w.fast = fast[:0] }()
 	var newFB []uint32
 	reordered := false
 	// flushFast emits the in-order rows collected so far.
@@ -386,6 +397,28 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 		w.feed.q.push(&Chunk{Batch: sub, Ops: make([]Op, sub.NumRows())})
 	}
 	return nil
+}
+
+// warm touches, for every row of a chunk (of partitions pids), the state
+// its update reads: the partition's position, the history entry it links
+// to and each call's moments and ring slot. The loads are independent of
+// each other, so in this tight loop their cache misses (many partitions'
+// state is out of cache) overlap, where the per-row loop would stall on
+// them one at a time. It changes nothing.
+func (w *RollingWindow) warm(pids []uint32) {
+	var sink uint64
+	ps := w.ps
+	for _, p := range pids {
+		q := &ps[p]
+		sink += q.seen
+		if t := q.histTail; t >= 0 {
+			sink += uint64(w.hist[t/histSlab][t%histSlab].key)
+		}
+	}
+	for _, rc := range w.calls {
+		sink += rc.warm(pids, ps)
+	}
+	w.sink = sink
 }
 
 // compute runs every call over rows (batch rows of partitions pids, at
@@ -512,6 +545,10 @@ type histEntry struct {
 // fewer than 2³¹ rows).
 const histNullBit = 1 << 31
 
+// histDead marks, in histEntry.prev, an entry trim dropped (compaction
+// removes it).
+const histDead = -2
+
 func (h *histEntry) rowIdx() int   { return int(h.row &^ histNullBit) }
 func (h *histEntry) keyNull() bool { return h.row&histNullBit != 0 }
 
@@ -543,7 +580,14 @@ func (w *RollingWindow) appendHist(ps *rollPart, e histEntry, kn bool) {
 		e.key = 0
 	}
 	e.prev, e.next = ps.histTail, -1
-	r := w.addHist(e)
+	var r int64
+	if last := len(w.hist) - 1; w.nHist%histSlab != 0 {
+		r = w.nHist
+		w.hist[last] = append(w.hist[last], e)
+		w.nHist++
+	} else {
+		r = w.addHist(e)
+	}
 	if ps.histTail >= 0 {
 		if w.linked {
 			w.histRef(ps.histTail).next = r

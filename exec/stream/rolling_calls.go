@@ -103,6 +103,23 @@ func (rc *rollCall) grow(n int) {
 	}
 }
 
+// warm loads the moments and next ring slot of partitions pids (see
+// RollingWindow.warm).
+func (rc *rollCall) warm(pids []uint32, ps []rollPart) uint64 {
+	var sink uint64
+	mom, ring, w := rc.mom, rc.ring, uint64(rc.w)
+	if len(ring) == 0 || w == 0 {
+		for _, p := range pids {
+			sink += uint64(mom[p].nn)
+		}
+		return sink
+	}
+	for _, p := range pids {
+		sink += uint64(mom[p].nn) + math.Float64bits(ring[uint64(p)*w+ps[p].seen%w])
+	}
+	return sink
+}
+
 // reset empties partition p's state.
 func (rc *rollCall) reset(p uint32) {
 	rc.mom[p] = rollMom{}

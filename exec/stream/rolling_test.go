@@ -795,3 +795,64 @@ func collectRolling(m *Chunk, ncalls int, view map[string]int, rowsByKey map[str
 		rowsByKey[key] = r
 	}
 }
+
+// TestRollingWindowTrimLarge is TestRollingWindowTrimFlat with a history
+// of several slabs: compaction moves entries across slabs, keeps the
+// mostly live batches and copies the rest, and later out-of-order rows
+// replay over the renumbered links.
+func TestRollingWindowTrimLarge(t *testing.T) {
+	calls := []RollingCall{{Kind: RollStddevSamp, Arg: 3, Preceding: 9}, {Kind: RollMax, Arg: 3, Preceding: 3}}
+	rng := rand.New(rand.NewPCG(11, 5))
+	const parts, perEpoch, nEpochs = 2500, 6000, 20
+	var epochs [][][]rrow
+	var msgs []Message
+	seq := int64(0)
+	for e := range nEpochs {
+		var chunks [][]rrow
+		for range 3 {
+			var rows []rrow
+			for range perEpoch / 3 {
+				seq++
+				p := int64(rng.IntN(parts))
+				ts := int64(e*100 + rng.IntN(150))
+				r := rrow{seq: seq, p: &p, ts: &ts}
+				if rng.IntN(10) > 0 {
+					x := 100 + rng.NormFloat64()
+					r.x = &x
+				}
+				rows = append(rows, r)
+			}
+			chunks = append(chunks, rows)
+			msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))})
+		}
+		epochs = append(epochs, chunks)
+		msgs = append(msgs, Watermark{Col: 2, Value: int64((e + 1) * 100)}, Barrier{Epoch: uint64(e + 1)})
+	}
+	rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, rw.Close()) }()
+	view := map[string]int{}
+	rowsByKey := map[string]outRow{}
+	compactions, lastHist := 0, int64(0)
+	for {
+		m, err := rw.Next(context.Background())
+		require.NoError(t, err)
+		if m == nil {
+			break
+		}
+		switch m := m.(type) {
+		case Barrier:
+			if rw.nHist < lastHist {
+				compactions++
+				require.Equal(t, rw.live, rw.nHist)
+				require.Greater(t, rw.nHist, int64(histSlab), "live history spans slabs")
+			}
+			lastHist = rw.nHist
+		case *Chunk:
+			collectRolling(m, len(calls), view, rowsByKey)
+			m.Release()
+		}
+	}
+	require.Positive(t, compactions)
+	checkRolling(t, calls, epochs, view, rowsByKey, "trimmed large")
+}

@@ -320,46 +320,123 @@ func (w *RollingWindow) trim() {
 	if !w.linked {
 		w.linkHist()
 	}
+	// Per partition: count the rows at or above the watermark (the list
+	// is in order, NULLs last: they are its tail); the partition keeps
+	// them and the lookback rows before them, and drops the rest from its
+	// head. Only the kept tail and the dropped rows are visited. The
+	// walks chase links through history that is mostly out of cache, so
+	// trimLanes partitions are walked at once, a step of each in turn,
+	// for their memory accesses to overlap.
+	jobs := w.trimJobs[:0]
 	for _, p := range w.dirty {
 		ps := &w.ps[p]
 		ps.dirty = false
-		if ps.fellBack {
-			continue
+		if !ps.fellBack && ps.kept > int64(w.lookback) {
+			jobs = append(jobs, trimJob{p: p, r: ps.histTail})
 		}
-		// Count the rows at or above the watermark (the list is in
-		// order, NULLs last: they are its tail); the partition keeps them
-		// and the lookback rows before them, and drops the rest from its
-		// head. Only the kept tail and the dropped rows are visited.
-		above := int64(0)
-		for r := ps.histTail; r >= 0; {
-			h := w.histRef(r)
-			if !h.keyNull() && h.key < wm {
-				break
-			}
-			above++
-			r = h.prev
-		}
-		drop := ps.kept - above - int64(w.lookback)
-		if drop <= 0 {
-			continue // nothing to drop
-		}
-		r := ps.histHead
-		for range drop {
-			r = w.histRef(r).next
-		}
-		ps.histHead = r
-		if r >= 0 {
-			w.histRef(r).prev = -1
-		} else {
-			ps.histTail = -1
-		}
-		ps.kept -= drop
-		w.live -= drop
 	}
+	jobs = w.countAbove(jobs, wm)
+	w.dropHeads(jobs)
+	w.trimJobs = jobs[:0]
 	w.dirty = w.dirty[:0]
 	w.trimmedAt, w.hasTrimmed = wm, true
 	if w.nHist >= trimCompactMin && w.live*2 < w.nHist {
 		w.compact()
+	}
+}
+
+// trimLanes is how many partitions' history walks interleave.
+const trimLanes = 8
+
+// trimJob is one partition's walk in trim: from entry r, n entries.
+type trimJob struct {
+	p uint32
+	r int64
+	n int64
+}
+
+// countAbove walks each job's partition from its tail (job.r) over the
+// rows at or above wm and returns the jobs of the partitions with rows to
+// drop, n the count (in place).
+func (w *RollingWindow) countAbove(jobs []trimJob, wm int64) []trimJob {
+	var lane [trimLanes]trimJob
+	active, next, out := 0, 0, 0
+	finish := func(j trimJob) {
+		if drop := w.ps[j.p].kept - j.n - int64(w.lookback); drop > 0 {
+			jobs[out] = trimJob{p: j.p, r: w.ps[j.p].histHead, n: drop}
+			out++
+		}
+	}
+	for active < trimLanes && next < len(jobs) {
+		lane[active] = jobs[next]
+		active, next = active+1, next+1
+	}
+	for active > 0 {
+		for k := 0; k < active; k++ {
+			j := &lane[k]
+			h := &w.hist[j.r/histSlab][j.r%histSlab]
+			if h.row&histNullBit == 0 && h.key < wm {
+				j.r = -1
+			} else {
+				j.n++
+				j.r = h.prev
+			}
+			if j.r >= 0 {
+				continue
+			}
+			// out never passes next: each finished job writes at most
+			// one.
+			finish(*j)
+			if next < len(jobs) {
+				*j = jobs[next]
+				next++
+			} else {
+				active--
+				lane[k] = lane[active]
+				k--
+			}
+		}
+	}
+	return jobs[:out]
+}
+
+// dropHeads drops job.n entries from the head (job.r) of each job's
+// partition, marking them dead for compaction.
+func (w *RollingWindow) dropHeads(jobs []trimJob) {
+	var lane [trimLanes]trimJob
+	var left [trimLanes]int64
+	active, next := 0, 0
+	for active < trimLanes && next < len(jobs) {
+		lane[active], left[active] = jobs[next], jobs[next].n
+		active, next = active+1, next+1
+	}
+	for active > 0 {
+		for k := 0; k < active; k++ {
+			j := &lane[k]
+			h := &w.hist[j.r/histSlab][j.r%histSlab]
+			j.r = h.next
+			h.prev = histDead
+			if left[k]--; left[k] > 0 {
+				continue
+			}
+			ps := &w.ps[j.p]
+			ps.histHead = j.r
+			if j.r >= 0 {
+				w.histRef(j.r).prev = -1
+			} else {
+				ps.histTail = -1
+			}
+			ps.kept -= j.n
+			w.live -= j.n
+			if next < len(jobs) {
+				lane[k], left[k] = jobs[next], jobs[next].n
+				next++
+			} else {
+				active--
+				lane[k], left[k] = lane[active], left[active]
+				k--
+			}
+		}
 	}
 }
 
@@ -377,48 +454,81 @@ func (w *RollingWindow) linkHist() {
 	w.linked = true
 }
 
-// compact copies the live history into fresh batches and slabs and
-// releases the old ones.
+// compact drops the dead history entries (trim marks them histDead) in
+// place, keeping the live ones in arrival order, and the retained batches
+// that are mostly dead: a batch whose live rows are at least half of it
+// is kept as it is (the rows just trimmed are usually whole old batches,
+// the recent ones fully live), the live rows of a sparser one are copied
+// into a fresh batch.
 func (w *RollingWindow) compact() {
-	nc := len(w.calls)
-	// One walk over the live entries, partition by partition, oldest
-	// first, writes them as the new history: entry j of the walk becomes
-	// entry j, so a partition's rows are contiguous and its links are its
-	// neighbours. Batches and rows still name the old batches here.
-	var hist [][]histEntry
-	var hvals [][]float64
+	nc := int64(len(w.calls))
+	nOld := w.nHist
+	remap := growTo(w.remap, int(nOld))
+	w.remap = remap
+	// One sequential pass: entry r moves down to j (j <= r), its values
+	// with it.
 	j := int64(0)
-	for p := range w.ps {
-		ps := &w.ps[p]
-		start := j
-		for r := ps.histHead; r >= 0; j++ {
-			if j%histSlab == 0 {
-				hist, hvals = w.takeSlabs(hist, hvals, nc)
-			}
-			h := w.histRef(r)
-			e := &hist[j/histSlab][j%histSlab]
-			*e = histEntry{prev: j - 1, next: j + 1, key: h.key, batch: h.batch, row: h.row}
-			off := (j % histSlab) * int64(nc)
-			copy(hvals[j/histSlab][off:off+int64(nc)], w.valsAt(r))
-			r = h.next
+	for r := int64(0); r < nOld; r++ {
+		h := &w.hist[r/histSlab][r%histSlab]
+		if h.prev == histDead {
+			remap[r] = -1
+			continue
 		}
-		if j > start {
-			hist[start/histSlab][start%histSlab].prev = -1
-			hist[(j-1)/histSlab][(j-1)%histSlab].next = -1
-			ps.histHead, ps.histTail, ps.kept = start, j-1, j-start
-		} else {
-			ps.histHead, ps.histTail, ps.kept = -1, -1, 0
+		remap[r] = j
+		if j != r {
+			w.hist[j/histSlab][j%histSlab] = *h
+			copy(w.hvals[j/histSlab][(j%histSlab)*nc:(j%histSlab+1)*nc], w.hvals[r/histSlab][(r%histSlab)*nc:(r%histSlab+1)*nc])
 		}
+		j++
 	}
 	n := j
-	if k := len(hist); k > 0 {
-		hist[k-1] = hist[k-1][:(n-1)%histSlab+1]
+	// Slabs past the live entries go back to the pools.
+	keep := int((n + histSlab - 1) / histSlab)
+	for _, hs := range w.hist[keep:] {
+		w.freeHist = append(w.freeHist, hs[:0])
 	}
-	at := func(j int32) *histEntry { return &hist[j/histSlab][j%histSlab] }
-	// Each old batch's live rows, gathered once: a counting sort of the
-	// new entries by old batch (a sequential pass).
-	first := make([]int32, len(w.batches)+1)
-	for _, hs := range hist {
+	clear(w.hist[keep:])
+	w.hist = w.hist[:keep]
+	if keep > 0 {
+		w.hist[keep-1] = w.hist[keep-1][:(n-1)%histSlab+1]
+	}
+	if len(w.hvals) > keep {
+		w.freeVals = append(w.freeVals, w.hvals[keep:]...)
+		clear(w.hvals[keep:])
+		w.hvals = w.hvals[:keep]
+	}
+	w.nHist, w.live = n, n
+	// Links and partition ends, renumbered.
+	re := func(r int64) int64 {
+		if r < 0 {
+			return r
+		}
+		return remap[r]
+	}
+	for _, hs := range w.hist {
+		for k := range hs {
+			e := &hs[k]
+			e.prev, e.next = re(e.prev), re(e.next)
+		}
+	}
+	for p := range w.ps {
+		ps := &w.ps[p]
+		ps.histHead, ps.histTail = re(ps.histHead), re(ps.histTail)
+	}
+	w.compactBatches()
+}
+
+// compactBatches renumbers the retained batches after compact: each old
+// batch's live rows (a counting sort of the entries by batch) are kept in
+// place when they are at least half of the batch and copied out
+// otherwise; batches without live rows are released.
+func (w *RollingWindow) compactBatches() {
+	n := w.nHist
+	at := func(j int32) *histEntry { return &w.hist[j/histSlab][j%histSlab] }
+	first := growTo(w.cnt, len(w.batches)+1)
+	w.cnt = first
+	clear(first)
+	for _, hs := range w.hist {
 		for k := range hs {
 			first[hs[k].batch+1]++
 		}
@@ -426,58 +536,44 @@ func (w *RollingWindow) compact() {
 	for b := 1; b < len(first); b++ {
 		first[b] += first[b-1]
 	}
-	byBatch := make([]int32, n) // new entries, batch by batch, ascending
-	next := append([]int32(nil), first[:len(w.batches)]...)
+	byBatch := growTo(w.byBatch, int(n)) // entries, batch by batch, ascending
+	w.byBatch = byBatch
+	next := append(w.next[:0], first[:len(w.batches)]...)
+	w.next = next
 	for j := range int32(n) {
 		b := at(j).batch
 		byBatch[next[b]] = j
 		next[b]++
 	}
-	var batches []arrow.RecordBatch
+	batches := w.batches[:0:0]
 	var held int64
-	var idx []int32
-	for b := range w.batches {
+	idx := w.rows[:0]
+	for b, old := range w.batches {
 		js := byBatch[first[b]:first[b+1]]
 		if len(js) == 0 {
+			old.Release()
 			continue
 		}
-		idx = idx[:0]
-		for _, j := range js {
-			idx = append(idx, int32(at(j).rowIdx()))
+		nb := old
+		if int64(len(js))*2 < old.NumRows() {
+			idx = idx[:0]
+			for _, j := range js {
+				idx = append(idx, int32(at(j).rowIdx()))
+			}
+			nb = vec.TakeBatch(w.mem, old, idx)
+			old.Release()
+			for row, j := range js {
+				e := at(j)
+				e.row = uint32(row) | e.row&histNullBit
+			}
 		}
-		nb := vec.TakeBatch(w.mem, w.batches[b], idx)
-		for row, j := range js {
-			e := at(j)
-			e.batch = uint32(len(batches))
-			e.row = uint32(row) | e.row&histNullBit
+		for _, j := range js {
+			at(j).batch = uint32(len(batches))
 		}
 		held += batchBytes(nb)
 		batches = append(batches, nb)
 	}
-	for _, b := range w.batches {
-		b.Release()
-	}
+	w.rows = idx[:0]
+	clear(w.batches)
 	w.batches, w.heldBytes = batches, held
-	w.freeHist = append(w.freeHist, w.hist...)
-	w.freeVals = append(w.freeVals, w.hvals...)
-	w.hist, w.hvals, w.nHist = hist, hvals, n
-	w.live = n
-}
-
-// takeSlabs appends a history slab (full length) and a values slab to
-// hist and hvals, from the pools when they hold some.
-func (w *RollingWindow) takeSlabs(hist [][]histEntry, hvals [][]float64, nc int) ([][]histEntry, [][]float64) {
-	var hs []histEntry
-	if f := len(w.freeHist); f > 0 {
-		hs, w.freeHist = w.freeHist[f-1], w.freeHist[:f-1]
-	} else {
-		hs = make([]histEntry, 0, histSlab)
-	}
-	var vs []float64
-	if f := len(w.freeVals); f > 0 {
-		vs, w.freeVals = w.freeVals[f-1], w.freeVals[:f-1]
-	} else {
-		vs = make([]float64, histSlab*nc)
-	}
-	return append(hist, hs[:histSlab]), append(hvals, vs)
 }
