@@ -40,6 +40,11 @@ type rollCall struct {
 	vals  []float64 // output scratch
 	ivals []int64
 	valid []bool
+	// runMoments' rows whose variance spreadResults finishes, with their
+	// Σ(x−k) and count (their Σ(x−k)² waits in vals)
+	late []bool
+	s1s  []float64
+	ns   []float64
 }
 
 // rollMom is one partition's frame summary. Unbounded min/max and ewma
@@ -248,6 +253,20 @@ func (rc *rollCall) runMoments(rows []int32, pids []uint32, seqs []uint64, xs []
 	uw := uint64(w)
 	ring, mom := rc.ring, rc.mom
 	vals, valid := rc.vals, rc.valid
+	// Variances of frames of finite values are finished in a second
+	// loop: its divisions and square roots, independent from row to row,
+	// overlap there instead of ending each row's chain of updates.
+	spread := rc.Kind >= RollVarSamp && rc.Kind <= RollStddevPop
+	minN := int64(1)
+	if rc.Kind == RollVarSamp || rc.Kind == RollStddevSamp {
+		minN = 2
+	}
+	var late []bool
+	var s1s, ns []float64
+	if spread {
+		rc.late, rc.s1s, rc.ns = growTo(rc.late, len(rows)), growTo(rc.s1s, len(rows)), growTo(rc.ns, len(rows))
+		late, s1s, ns = rc.late, rc.s1s, rc.ns
+	}
 	for j, i := range rows {
 		p, s := pids[j], seqs[j]
 		m := &mom[p]
@@ -289,7 +308,45 @@ func (rc *rollCall) runMoments(rows []int32, pids []uint32, seqs []uint64, xs []
 		if s%uw == uw-1 || s >= uw && offCentre(m.k, m.s1, m.s2, m.nf) {
 			m.recentre(ring[int(p)*w : int(p+1)*w])
 		}
+		if spread {
+			if m.nn == m.nf && m.nf >= minN {
+				vals[j], s1s[j], ns[j], late[j] = m.s2, m.s1, float64(m.nf), true
+				continue
+			}
+			late[j] = false
+		}
 		vals[j], valid[j] = rc.momentResult(m)
+	}
+	if spread {
+		rc.spreadResults(vals, valid, late[:len(rows)], s1s, ns)
+	}
+}
+
+// spreadResults finishes runMoments' late rows as momentResult would:
+// vals holds their Σ(x−k)², s1s Σ(x−k) and ns the count of (finite,
+// at least minN) values.
+func (rc *rollCall) spreadResults(vals []float64, valid, late []bool, s1s, ns []float64) {
+	samp := rc.Kind == RollVarSamp || rc.Kind == RollStddevSamp
+	root := rc.Kind == RollStddevSamp || rc.Kind == RollStddevPop
+	vals, valid, s1s, ns = vals[:len(late)], valid[:len(late)], s1s[:len(late)], ns[:len(late)]
+	for j, ok := range late {
+		if !ok {
+			continue
+		}
+		n, s1 := ns[j], s1s[j]
+		m2 := vals[j] - s1*s1/n
+		if m2 < 0 {
+			m2 = 0 // rounding; the exact value is a sum of squares
+		}
+		d := n
+		if samp {
+			d = n - 1
+		}
+		v := m2 / d
+		if root {
+			v = math.Sqrt(v)
+		}
+		vals[j], valid[j] = v, true
 	}
 }
 
