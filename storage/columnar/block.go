@@ -126,15 +126,47 @@ func (bb *blockBuilder) finish() arrow.RecordBatch {
 	return rec
 }
 
-// encodeBlock appends a block to buf as a self-contained Arrow IPC stream.
-func encodeBlock(buf *bytes.Buffer, rec arrow.RecordBatch) error {
-	w := ipc.NewWriter(buf, ipc.WithSchema(entrySchema))
-	if err := w.Write(rec); err != nil {
+// ipcEOS is the end-of-stream marker that closes an IPC stream.
+const ipcEOS = "\xff\xff\xff\xff\x00\x00\x00\x00"
+
+// blockEncoder appends blocks to one buffer, each a self-contained IPC
+// stream (a schema message, one record batch message, the end-of-stream
+// marker: byte for byte what a fresh ipc.Writer writes for one batch),
+// without building a writer and a schema message per block: one writer
+// emits the schema once and then only record batch messages (whose bytes
+// do not depend on their place in the stream); every block after the
+// first gets a copy of the schema message, and each one the end-of-stream
+// marker. With 256-row blocks a fresh writer per block was ~10% of a
+// flush's or merge's CPU.
+type blockEncoder struct {
+	dst       *bytes.Buffer
+	w         *ipc.Writer
+	schemaMsg []byte // the schema message opening every block
+	started   bool   // w has written its schema
+}
+
+func newBlockEncoder(dst *bytes.Buffer) (*blockEncoder, error) {
+	var sb bytes.Buffer
+	if err := ipc.NewWriter(&sb, ipc.WithSchema(entrySchema)).Close(); err != nil {
+		return nil, fmt.Errorf("columnar: encode block schema: %w", err)
+	}
+	msg, ok := bytes.CutSuffix(sb.Bytes(), []byte(ipcEOS))
+	if !ok {
+		return nil, fmt.Errorf("columnar: encode block schema: stream does not end with an end-of-stream marker")
+	}
+	return &blockEncoder{dst: dst, w: ipc.NewWriter(dst, ipc.WithSchema(entrySchema)), schemaMsg: msg}, nil
+}
+
+// encode appends rec as one block.
+func (e *blockEncoder) encode(rec arrow.RecordBatch) error {
+	if e.started {
+		e.dst.Write(e.schemaMsg)
+	}
+	e.started = true
+	if err := e.w.Write(rec); err != nil {
 		return fmt.Errorf("columnar: encode block: %w", err)
 	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("columnar: encode block: %w", err)
-	}
+	e.dst.WriteString(ipcEOS)
 	return nil
 }
 
@@ -145,7 +177,7 @@ const (
 )
 
 // decodeBlock makes a block view over an IPC stream written by
-// encodeBlock: it skips the schema message, reads the record batch
+// blockEncoder: it skips the schema message, reads the record batch
 // message's metadata (a flatbuffer, read field by field per the Arrow
 // format's Message.fbs) for the buffers' places, and checks that every
 // buffer and offset lies inside the data, so later accesses cannot go out

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/stretchr/testify/require"
 )
@@ -34,6 +36,50 @@ func encodeBlockForBench(t testing.TB, rows []testRow) []byte {
 	var buf bytes.Buffer
 	require.NoError(t, encodeBlock(&buf, rec))
 	return buf.Bytes()
+}
+
+// encodeBlock appends rec to buf as a self-contained IPC stream written
+// by a fresh ipc.Writer: the reference blockEncoder must match.
+func encodeBlock(buf *bytes.Buffer, rec arrow.RecordBatch) error {
+	w := ipc.NewWriter(buf, ipc.WithSchema(entrySchema))
+	if err := w.Write(rec); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// TestBlockEncoderMatchesFreshWriter: consecutive blocks appended by one
+// blockEncoder are byte for byte the streams fresh ipc.Writers write, so
+// each decodes alone.
+func TestBlockEncoderMatchesFreshWriter(t *testing.T) {
+	var got, want bytes.Buffer
+	enc, err := newBlockEncoder(&got)
+	require.NoError(t, err)
+	bb := newBlockBuilder()
+	var ends []int
+	for blk := range 5 {
+		var rows []testRow
+		for i := range 1 + blk*37 {
+			rows = append(rows, testRow{key: fmt.Appendf(nil, "k%03d-%05d", blk, i), epoch: uint64(9 - i%3), tomb: i%5 == 0, val: bytes.Repeat([]byte{'v'}, (i*7+blk)%23)})
+		}
+		for _, r := range rows {
+			bb.add(r.key, r.epoch, r.tomb, r.val)
+		}
+		rec := bb.finish()
+		require.NoError(t, enc.encode(rec))
+		require.NoError(t, encodeBlock(&want, rec))
+		rec.Release()
+		require.Equal(t, want.Len(), got.Len(), "block %d", blk)
+		ends = append(ends, got.Len())
+	}
+	require.Equal(t, want.Bytes(), got.Bytes())
+	start := 0
+	for blk, end := range ends {
+		b, err := decodeBlock(got.Bytes()[start:end])
+		require.NoError(t, err, "block %d", blk)
+		require.Equal(t, 1+blk*37, b.len())
+		start = end
+	}
 }
 
 // TestBlockRoundTrip encodes blocks through Arrow IPC and reads them back

@@ -64,7 +64,8 @@ type runWriter struct {
 	f     vfs.File
 	off   uint64
 	bb    *blockBuilder
-	out   bytes.Buffer // encoded blocks not yet written to f
+	out   bytes.Buffer  // encoded blocks not yet written to f
+	enc   *blockEncoder // appends to out
 	index []blockHandle
 	// bf is filled as keys arrive when the caller gave an upper bound on
 	// the run's keys; otherwise hashes keeps every key's hash and the
@@ -72,6 +73,8 @@ type runWriter struct {
 	// kept ~300 MB of hashes (with slice growth) the filter never needed.
 	bf       *bloom
 	hashes   []uint64
+	pend     [bloomGroup]uint64 // hashes not yet added to bf
+	npend    int
 	keys     int    // distinct keys added
 	lastKey  []byte // set by finish
 	entries  int64
@@ -92,6 +95,11 @@ func newRunWriter(fs vfs.FS, name string, blockRows, maxKeys int) (*runWriter, e
 		return nil, ioErr(err, "create", name)
 	}
 	w := &runWriter{fs: fs, name: name, f: f, bb: newBlockBuilder(), rowLimit: blockRows, minE: ^uint64(0)}
+	if w.enc, err = newBlockEncoder(&w.out); err != nil {
+		_ = f.Close()
+		_ = fs.Remove(name)
+		return nil, err
+	}
 	if maxKeys > 0 {
 		w.bf = newBloomUpTo(maxKeys)
 	}
@@ -113,7 +121,11 @@ func (w *runWriter) add(key []byte, epoch uint64, tomb bool, val []byte) error {
 		}
 		w.keys++
 		if w.bf != nil {
-			w.bf.addHash(hashKey(key))
+			w.pend[w.npend] = hashKey(key)
+			if w.npend++; w.npend == bloomGroup {
+				w.sink += w.bf.addHashes(w.pend[:])
+				w.npend = 0
+			}
 		} else {
 			w.hashes = append(w.hashes, hashKey(key))
 		}
@@ -133,7 +145,7 @@ func (w *runWriter) flushBlock() error {
 	rec := w.bb.finish()
 	defer rec.Release()
 	start := w.out.Len()
-	if err := encodeBlock(&w.out, rec); err != nil {
+	if err := w.enc.encode(rec); err != nil {
 		w.err = err
 		return err
 	}
@@ -148,6 +160,10 @@ func (w *runWriter) flushBlock() error {
 	}
 	return nil
 }
+
+// bloomGroup is the number of keys a run writer adds to its Bloom filter
+// at once (bloom.addHashes).
+const bloomGroup = 32
 
 // runWriteBuffer is the size of the writes a run writer issues.
 const runWriteBuffer = 1 << 20
@@ -217,6 +233,8 @@ func (w *runWriter) writeMeta() error {
 	m = binary.LittleEndian.AppendUint64(m, w.maxE)
 	bf := w.bf
 	if bf != nil {
+		w.sink += bf.addHashes(w.pend[:w.npend])
+		w.npend = 0
 		bf.fold(w.keys)
 	} else {
 		bf = newBloom(len(w.hashes))

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/sabotsql/sabotsql/storage/columnar/vfs"
+	"github.com/sabotsql/sabotsql/storage/state/keys"
 	"github.com/stretchr/testify/require"
 )
 
@@ -46,5 +48,29 @@ func TestFindBlockPrefixes(t *testing.T) {
 			}
 			require.Equal(t, want, r.findBlock(k), "key %x, first keys %x", k, firsts)
 		}
+	}
+}
+
+// TestRunWriterBloomGroups: a run writer adds keys to its Bloom filter in
+// groups (bloomGroup); every key of a run, those of a last partial group
+// included, is in the filter of the opened run, for key counts around the
+// group size.
+func TestRunWriterBloomGroups(t *testing.T) {
+	fs := vfs.NewMem()
+	for _, n := range []int{1, bloomGroup - 1, bloomGroup, bloomGroup + 1, 5*bloomGroup + 7, 3000} {
+		name := runFileName(uint64(n))
+		w, err := newRunWriter(fs, name, 64, 2*n)
+		require.NoError(t, err)
+		for i := range n {
+			require.NoError(t, w.add(keys.Int64Key(int64(i)), 1, false, []byte("v")))
+		}
+		info, err := w.finish(uint64(n))
+		require.NoError(t, err)
+		r, err := openRun(fs, info)
+		require.NoError(t, err)
+		for i := range n {
+			require.True(t, r.bloom.mayContain(keys.Int64Key(int64(i))), "n=%d: key %d not in the filter", n, i)
+		}
+		require.NoError(t, r.close())
 	}
 }

@@ -319,6 +319,7 @@ type blocksIter struct {
 	bi        int
 	b         *block
 	row       int
+	k         []byte // the key at row, while valid: a merge reads it several times per step
 }
 
 func (bi *blocksIter) seek(k []byte) error {
@@ -340,9 +341,8 @@ func (bi *blocksIter) seek(k []byte) error {
 	}
 	if bi.b != nil && k != nil {
 		bi.row = bi.b.seek(k)
-		return bi.skipExhausted()
 	}
-	return nil
+	return bi.skipExhausted()
 }
 
 func (bi *blocksIter) loadBlock(i int) error {
@@ -358,17 +358,21 @@ func (bi *blocksIter) loadBlock(i int) error {
 	return nil
 }
 
+// skipExhausted moves past the end of exhausted blocks and sets k.
 func (bi *blocksIter) skipExhausted() error {
 	for bi.b != nil && bi.row >= bi.b.len() {
 		if err := bi.loadBlock(bi.bi + 1); err != nil {
 			return err
 		}
 	}
+	if bi.b != nil {
+		bi.k = bi.b.key(bi.row)
+	}
 	return nil
 }
 
 func (bi *blocksIter) valid() bool        { return bi.b != nil }
-func (bi *blocksIter) key() []byte        { return bi.b.key(bi.row) }
+func (bi *blocksIter) key() []byte        { return bi.k }
 func (bi *blocksIter) epoch() state.Epoch { return state.Epoch(bi.b.epoch(bi.row)) }
 func (bi *blocksIter) tomb() bool         { return bi.b.tomb(bi.row) }
 func (bi *blocksIter) val() []byte        { return bi.b.val(bi.row) }
