@@ -27,7 +27,14 @@ type Options struct {
 	// MemtableSize is the committed-data size that triggers a flush
 	// (default 64 MiB).
 	MemtableSize int64
-	// BlockRows is the target rows per block (default 1024).
+	// BlockRows is the target rows per block (default 256). A point lookup
+	// that misses the cache reads, checksums and searches one whole block,
+	// so smaller blocks make it cheaper (1M keys of ~35-byte entries,
+	// CPU per uncached lookup: 4.0-4.3 µs at 128 rows, 4.5-4.6 at 256,
+	// 5.0-5.2 at 512, 6.7-7.3 at 1024; 10M keys: 5.1 at 256, 8.0 at 1024,
+	// and 3.8 instead of 5.2 µs per key of a 4096-key batch); below 256
+	// the per-block costs (index entries, IPC framing, encoding) start to
+	// show in flushes and merges (128 rows: ~40% slower merges, +5% disk).
 	BlockRows int
 	// CacheSize caps this table's block cache (default: only the budget
 	// bounds it, or 256 MiB when the budget is unlimited).
@@ -58,7 +65,7 @@ func (o *Options) fill() {
 		o.MemtableSize = 64 << 20
 	}
 	if o.BlockRows <= 0 {
-		o.BlockRows = 1024
+		o.BlockRows = 256
 	}
 	if o.CompactionTrigger < 2 {
 		o.CompactionTrigger = 4

@@ -22,10 +22,10 @@ import (
 
 var bigBench = flag.Bool("bench.big", false, "include the 10M-key benchmark sizes")
 
-// getBlockRows is BlockRows of the lookup benchmarks' tables (smaller
-// blocks: less to read, checksum and decode per uncached lookup, a larger
-// index).
-var getBlockRows = flag.Int("bench.blockrows", 256, "rows per block in BenchmarkColumnarGet")
+// getBlockRows is BlockRows of the lookup benchmarks' tables (0: the
+// engine's default; smaller blocks: less to read, checksum and decode per
+// uncached lookup, a larger index).
+var getBlockRows = flag.Int("bench.blockrows", 0, "rows per block in BenchmarkColumnarGet (0: default)")
 
 func benchSizes() []int {
 	s := []int{1_000, 100_000, 1_000_000}
@@ -153,7 +153,9 @@ func BenchmarkColumnarFlushCompact(b *testing.B) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		tbl := benchTable(b, func(o *Options) { o.DisableAutoCompaction = true; o.MemtableSize = 1 << 40 })
+		tbl := benchTable(b, func(o *Options) {
+			o.DisableAutoCompaction, o.MemtableSize, o.BlockRows = true, 1<<40, *upsertBlockRows
+		})
 		var flushT, compT time.Duration
 		for range runs {
 			statetest.Fill(b, tbl, n)
@@ -231,7 +233,9 @@ func BenchmarkColumnarFlushMergeRandom(b *testing.B) {
 	var flushT, mergeT time.Duration
 	var flushN, mergeN int64
 	for i := 0; i < b.N; i++ {
-		tbl := benchTable(b, func(o *Options) { o.DisableAutoCompaction = true; o.MemtableSize = 1 << 40 })
+		tbl := benchTable(b, func(o *Options) {
+			o.DisableAutoCompaction, o.MemtableSize, o.BlockRows = true, 1<<40, *upsertBlockRows
+		})
 		for range 4 {
 			for range 100 {
 				for x := range ks {
