@@ -315,7 +315,9 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 		}
 	}
 	w.keys, w.knul = orderKeys(b.Column(w.orderCol), n, w.keys[:0], w.knul[:0])
-	w.warm(pids)
+	if len(w.ps) >= warmMinParts {
+		w.warm(pids)
+	}
 
 	// Classify rows: in order (fast), or for the fallback.
 	bi := uint32(len(w.batches))
@@ -399,19 +401,24 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 	return nil
 }
 
+// warmMinParts is the partition count from which warm pays: below it
+// the state of every partition stays in cache.
+const warmMinParts = 1 << 13
+
 // warm touches, for every row of a chunk (of partitions pids), the state
 // its update reads: the partition's position, the history entry it links
 // to and each call's moments and ring slot. The loads are independent of
 // each other, so in this tight loop their cache misses (many partitions'
 // state is out of cache) overlap, where the per-row loop would stall on
-// them one at a time. It changes nothing.
+// them one at a time. It changes nothing. (The history entry is read
+// only once appending links to it, see appendHist.)
 func (w *RollingWindow) warm(pids []uint32) {
 	var sink uint64
 	ps := w.ps
 	for _, p := range pids {
 		q := &ps[p]
 		sink += q.seen
-		if t := q.histTail; t >= 0 {
+		if t := q.histTail; t >= 0 && w.linked {
 			sink += uint64(w.hist[t/histSlab][t%histSlab].key)
 		}
 	}
