@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sabotsql/sabotsql/api"
@@ -462,7 +464,8 @@ func benchBigAgg(ctx context.Context, s *engine.Session, keys, batch int, dir st
 	line += fmt.Sprintf("; backfill of a second view: %.2fs wall, %.2fs CPU, %.0f rows/s per CPU-second", bw.Seconds(), bc.Seconds(), float64(rows)/bc.Seconds())
 	phase("full read of mv1")
 	c0, t0 = cpuTime(), time.Now()
-	groups, total, err := readView(ctx, s, "SELECT k, s, c FROM mv1")
+	want := bigAggExpect(keys, rows)
+	groups, total, err := readView(ctx, s, "SELECT k, s, c FROM mv1", want)
 	if err != nil {
 		return "", err
 	}
@@ -471,11 +474,26 @@ func benchBigAgg(ctx context.Context, s *engine.Session, keys, batch int, dir st
 		return "", fmt.Errorf("view has %d groups counting %d rows, want %d and %d", groups, total, keys, rows)
 	}
 	line += fmt.Sprintf("; full read of the view: %d rows in %.2fs wall, %.2fs CPU", groups, rw.Seconds(), rc.Seconds())
+	if want != nil {
+		line += ", every row equal to the generating formula"
+	}
 	phase("checks against the batch engine")
 	check, err := bigAggBatchCheck(ctx, s, keys, rows)
 	if err != nil {
 		return "", err
 	}
+	if want != nil {
+		// The second view row by row too (not timed).
+		if _, _, err := readView(ctx, s, "SELECT k, s, c FROM mv2", want); err != nil {
+			return "", err
+		}
+		check += "; mv2 row by row equal to the formula"
+	}
+	ranges, err := bigAggRangeCheck(ctx, s, keys)
+	if err != nil {
+		return "", err
+	}
+	check += "; " + ranges
 	line += "; " + check
 	line += fmt.Sprintf("; state on disk %d MiB; peak RSS %d MiB; %s", dirSize(filepath.Join(dir, "state"))>>20, peakRSS()>>20, gcShare())
 	return line, nil
@@ -600,7 +618,69 @@ func watchHeapPeak(file string, stderr io.Writer) func() {
 
 // readView streams a (k, s, c) query's rows batch by batch, as a client
 // would, and returns the row count and the sum of c.
-func readView(ctx context.Context, s *engine.Session, sql string) (n, total int64, err error) {
+// bigAggExpect returns the exact (sum(v), count(*)) of key k in the bigagg
+// table — rows g = 1..rows with k = g*7919 mod keys and v = g mod 1000 —
+// computed from k alone, so every row of a 20M-key view can be checked
+// without holding the expected groups in memory. It returns nil when 7919
+// does not have an inverse modulo keys (keys a multiple of it).
+func bigAggExpect(keys, rows int) func(k int64) (sum, count int64) {
+	inv := new(big.Int).ModInverse(big.NewInt(7919), big.NewInt(int64(keys)))
+	if inv == nil || keys >= 1<<31 {
+		return nil
+	}
+	iv := inv.Int64()
+	return func(k int64) (sum, count int64) {
+		// g ≡ k·7919⁻¹ (mod keys); the g in 1..rows with that residue
+		// (k, iv < 2³¹: the product fits).
+		g0 := k * iv % int64(keys)
+		if g0 == 0 {
+			g0 = int64(keys)
+		}
+		for ; g0 <= int64(rows); g0 += int64(keys) {
+			sum += g0 % 1000
+			count++
+		}
+		return sum, count
+	}
+}
+
+// bigAggRangeCheck compares the views with the batch engine's own GROUP BY
+// over three key ranges (start, middle, end; ~100K keys each at 20M keys),
+// row by row: the batch engine does not spill, so its GROUP BY over every
+// key does not fit under the limit, but over a range it does.
+func bigAggRangeCheck(ctx context.Context, s *engine.Session, keys int) (string, error) {
+	w := max(keys/200, 1)
+	for _, lo := range []int{0, keys/2 - w/2, keys - w} {
+		batch := fmt.Sprintf("SELECT k, sum(v), count(*) FROM t WHERE k >= %d AND k < %d GROUP BY k ORDER BY k", lo, lo+w)
+		_, want, _, err := s.Exec(ctx, batch)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", batch, err)
+		}
+		if len(want) != w {
+			return "", fmt.Errorf("%s: %d groups, want %d", batch, len(want), w)
+		}
+		for _, v := range []string{"mv1", "mv2"} {
+			q := fmt.Sprintf("SELECT k, s, c FROM %s WHERE k >= %d AND k < %d ORDER BY k", v, lo, lo+w)
+			_, got, _, err := s.Exec(ctx, q)
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", q, err)
+			}
+			if len(got) != len(want) {
+				return "", fmt.Errorf("%s: %d rows, batch GROUP BY %d", q, len(got), len(want))
+			}
+			for i := range got {
+				if fmt.Sprint(got[i]) != fmt.Sprint(want[i]) {
+					return "", fmt.Errorf("%s: row %d is %v, batch GROUP BY %v", q, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("both views equal the batch GROUP BY row by row over 3 ranges of %d keys", w), nil
+}
+
+// readView reads a bigagg view (k, s, c) in full and returns its rows and
+// the sum of c; with want set, every row must equal want(k).
+func readView(ctx context.Context, s *engine.Session, sql string, want func(k int64) (sum, count int64)) (n, total int64, err error) {
 	err = s.ExecSimple(ctx, sql, func(res api.Result) error {
 		if res.Rows == nil {
 			return fmt.Errorf("%s returned no rows", sql)
@@ -621,10 +701,37 @@ func readView(ctx context.Context, s *engine.Session, sql string) (n, total int6
 			for i := 0; i < c.Len(); i++ {
 				total += c.Value(i)
 			}
+			if want != nil {
+				if err := checkBigAggRows(b, want); err != nil {
+					return fmt.Errorf("%s: %w", sql, err)
+				}
+			}
 			n += b.NumRows()
 		}
 	})
 	return n, total, err
+}
+
+// checkBigAggRows checks each (k int, s bigint, c bigint) row of b
+// against want.
+func checkBigAggRows(b arrow.RecordBatch, want func(k int64) (sum, count int64)) error {
+	ks, ok1 := b.Column(0).(*array.Int32)
+	ss, ok2 := b.Column(1).(*array.Int64)
+	cs, ok3 := b.Column(2).(*array.Int64)
+	if !ok1 || !ok2 || !ok3 {
+		return fmt.Errorf("columns are %s, %s, %s", b.Column(0).DataType(), b.Column(1).DataType(), b.Column(2).DataType())
+	}
+	for i := 0; i < ks.Len(); i++ {
+		if ks.IsNull(i) || ss.IsNull(i) || cs.IsNull(i) {
+			return fmt.Errorf("row with a NULL: %v %v %v", ks.ValueStr(i), ss.ValueStr(i), cs.ValueStr(i))
+		}
+		k := int64(ks.Value(i))
+		sum, count := want(k)
+		if ss.Value(i) != sum || cs.Value(i) != count {
+			return fmt.Errorf("key %d: sum %d count %d, want %d and %d", k, ss.Value(i), cs.Value(i), sum, count)
+		}
+	}
+	return nil
 }
 
 // peakRSS is the process's peak resident set size (VmHWM), 0 if unknown.
