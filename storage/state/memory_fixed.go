@@ -207,10 +207,7 @@ func (f *memFixed) findFixed(keys []uint64, out []int32, heads bool) {
 		}
 		return
 	}
-	f.findStaged(keys, out)
-	if heads {
-		m.slotsLocked(out, MaxEpoch)
-	}
+	f.findStaged(keys, out, heads)
 }
 
 // small9 reports whether the table is small enough to probe key by key
@@ -462,8 +459,9 @@ func (f *memFixed) findSmall9(keys []uint64, out []int32, heads bool) {
 	}
 }
 
-// findStaged is findFixed's lookup of entries in stages.
-func (f *memFixed) findStaged(keys []uint64, out []int32) {
+// findStaged is findFixed's lookup in stages (the writer-view slots when
+// heads is set, read from the entries while the compare has them).
+func (f *memFixed) findStaged(keys []uint64, out []int32, heads bool) {
 	m := f.m
 	var g findGroup
 	var sink uint64
@@ -485,18 +483,35 @@ func (f *memFixed) findStaged(keys []uint64, out []int32) {
 		slow := false
 		ents := &m.ents
 		for i := range ks {
-			id := g.cand[i]
-			if id >= 0 {
-				if e := ents.at(id); e.k[0] != g.pa[i] || e.k[1] != g.pb[i] || e.keyLen() != f.n {
-					id, slow = -2, true
+			res := g.cand[i]
+			if res >= 0 {
+				switch e := ents.at(res); {
+				case e.k[0] != g.pa[i] || e.k[1] != g.pb[i] || e.keyLen() != f.n:
+					res = -2
+				case heads:
+					res = e.head
+					if e.flags&entTomb != 0 {
+						res = -1
+					}
 				}
 			}
-			o[i] = id
+			if res == -2 {
+				slow = true
+			}
+			o[i] = res
 		}
 		if slow {
 			for i := range ks {
 				if o[i] == -2 {
-					o[i] = f.findFrom(g.tags[i], g.pa[i], g.pb[i])
+					id := f.findFrom(g.tags[i], g.pa[i], g.pb[i])
+					if heads && id >= 0 {
+						e := ents.at(id)
+						id = e.head
+						if e.flags&entTomb != 0 {
+							id = -1
+						}
+					}
+					o[i] = id
 				}
 			}
 		}
