@@ -12,7 +12,7 @@ func TestSegArr(t *testing.T) {
 	// Segment 0 grows by doubling, then whole segments follow; elements
 	// written before a growth keep their values and addresses once
 	// segment 0 is full.
-	sizes := []int{1, 17, 1000, segLen - 1, segLen, segLen + 1, 3*segLen + 5, 3*segLen + 5, 5 * segLen, hugeFromSegs*segLen + 1, (hugeFromSegs + hugeGroup + 1) * segLen}
+	sizes := []int{1, 17, 1000, segLen - 1, segLen, segLen + 1, 3*segLen + 5, 3*segLen + 5, 5 * segLen, 17*segLen + 1, 40 * segLen, 80*segLen + 3}
 	written := 0
 	var p0 *int64
 	for _, n := range sizes {
