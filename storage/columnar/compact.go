@@ -66,17 +66,8 @@ func (t *Table) CompactAll(ctx context.Context) error {
 
 // pickLocked chooses a contiguous window of runs (newest first) to merge:
 // a tier of at least CompactionTrigger runs where each older run is at most
-// the size of the newer runs before it together, or every run when there
-// are too many. ok is false when nothing needs merging.
-//
-// The bound is what keeps a large run out of small merges: with twice the
-// newer runs' size, four flushes took in an older run of up to 8 flushes,
-// then one of up to 24, so a run of ~25 flushes (a 10M-key table's base
-// under 390K-key memtables) was rewritten every ~16 flushes. With once,
-// random upserts write ~20% fewer entries per row (simulated: 3.0 instead
-// of 3.8 at 10M keys, 4.4 instead of 5.7 at 100M, 5.1 instead of 6.8 when
-// appending) for ~25% more runs on average (4.0 instead of 3.2 at 10M
-// keys; each costs a lookup one Bloom probe).
+// twice the size of the newer runs before it, or every run when there are
+// too many. ok is false when nothing needs merging.
 func (t *Table) pickLocked() (lo, hi int, ok bool) {
 	n := len(t.runs)
 	trig := t.opts.CompactionTrigger
@@ -86,7 +77,7 @@ func (t *Table) pickLocked() (lo, hi int, ok bool) {
 	for lo = 0; lo+trig <= n; lo++ {
 		sum := t.runs[lo].info.Size
 		hi = lo + 1
-		for hi < n && t.runs[hi].info.Size <= sum {
+		for hi < n && t.runs[hi].info.Size <= 2*sum {
 			sum += t.runs[hi].info.Size
 			hi++
 		}
