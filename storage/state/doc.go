@@ -75,7 +75,8 @@
 // generic path; a specialised uint64 map would be cheaper but would
 // duplicate every MVCC rule. A small table (up to 8K entries) is probed
 // key by key — home or next index slot taken without a branch, the probe
-// sequence walked only for the one key in ten beyond them — and a larger
+// sequence walked only for the few keys beyond them (its index is kept at
+// most three eighths full, not three quarters, for that) — and a larger
 // one in stages, as findLocked does.
 //
 // Entries, version slots and columns live in 64Ki-element segments

@@ -265,9 +265,10 @@ func (m *MemoryTable) tabInsert(tag uint64, id int32) {
 	m.tab[m.freeTabSlot(tag)] = tag<<32 | uint64(uint32(id+1))
 }
 
-// growTab keeps the index at most three quarters full for n entries.
+// growTab keeps the index at most three quarters full for n entries, or
+// three eighths for a small table (see tabSizeFor).
 func (m *MemoryTable) growTab(n int) {
-	if n*4 <= len(m.tab)*3 {
+	if n*4 <= len(m.tab)*3 && (n > smallEnts || n*8 <= len(m.tab)*3) {
 		return
 	}
 	size := m.tabSizeFor(n)
@@ -281,10 +282,20 @@ func (m *MemoryTable) growTab(n int) {
 	}
 }
 
-// tabSizeFor is the index length growTab would give for n entries.
+// tabSizeFor is the index length growTab would give for n entries. A
+// small table (up to smallEnts entries, probed key by key) keeps its
+// index at most three eighths full: with linear probing a key then sits
+// in its home slot or the next one — the two the small-table loops take
+// without a branch — for 94 to 97 keys in 100 instead of 80 to 90, and a
+// miss there costs a mispredicted branch and a walk. The price is 11 to
+// 21 bytes a key more (2.7 to 5.3 index slots a key instead of 1.3 to
+// 2.7), only in tables of up to 8K keys (and up to 12K after them: the
+// index does not shrink). FixedView at 1K keys, fixed hash seeds 1-3, 3
+// interleaved runs each: Get 5.0-6.5 -> 4.4-5.4 CPU ns/key, upsert
+// 5.4-6.8 -> 4.7-5.3.
 func (m *MemoryTable) tabSizeFor(n int) int {
 	size := len(m.tab)
-	for n*4 > size*3 {
+	for n*4 > size*3 || n <= smallEnts && n*8 > size*3 {
 		size *= 2
 	}
 	return size
