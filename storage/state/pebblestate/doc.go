@@ -43,6 +43,16 @@
 // cached block (read.go, lookup.go). Index blocks are 256 KiB, so files up
 // to ~50 MiB have a single-level index.
 //
+// In front of Pebble sits a row cache (rowcache.go, like RocksDB's
+// row_cache; Options.RowCacheSize, default MemTableSize): committed rows
+// of keys read at least twice (an admission filter keeps random one-off
+// reads from churning it), with the one-row Arrow batch a single-key hit
+// hands out retained, so a hot key costs a probe of its own open-addressed
+// index (rcindex.go) and a Retain instead of a seek and a batch build.
+// Commit applies each epoch to it; the writer view reads it after the
+// pending epoch, a snapshot only while no commit changed Pebble since its
+// epoch. Its bytes show in Stats and are charged to Options.Budget.
+//
 // Tuning (measured on the fintech views, issue #8): L0 compacts at 8
 // read-amplification levels, not Pebble's 4 (overwritten state rewrites
 // every live key per compaction); flushes write uncompressed L0 files;
@@ -86,4 +96,12 @@
 //     are closed by every Commit that changes Pebble (under the table
 //     lock), a snapshot's is fixed by the snapshot; both are closed before
 //     their snapshot or the DB is.
+//  10. The row cache holds, for each key it has, exactly the row Pebble's
+//     committed state stores: Commit updates it under the table lock
+//     (range deletion first, then each key's last write; a failed commit
+//     empties it and takes every existing snapshot off it), reads add only
+//     rows they read from the committed state with no commit in between
+//     (under the read lock, or on the writer's goroutine, which alone
+//     commits), and a snapshot at epoch E uses it only while
+//     Table.changedAt ≤ E (no commit changed Pebble after E).
 package pebblestate

@@ -28,9 +28,13 @@ func procCPU() time.Duration {
 // p50/p99 wall latency and process CPU per lookup. cached=true sizes the
 // block cache to hold every block and warms it with a full scan first, so
 // every lookup is a block-cache hit; cached=false gives a 256 KiB cache
-// (reads decode blocks from the OS page cache).
+// (reads decode blocks from the OS page cache). single draws its keys from
+// a working set of 4096 (which the default 4 MiB row cache holds: after
+// the first pass every lookup is a row-cache hit); uniform draws them from
+// the whole key space (row-cache hits ≈ its share of the keys);
+// rowcache=false turns the row cache off (Pebble's seek and the batch
+// build on every lookup).
 func BenchmarkPebbleLookup(b *testing.B) {
-	ctx := context.Background()
 	for _, n := range benchSizes() {
 		for _, cached := range []bool{true, false} {
 			b.Run(fmt.Sprintf("keys=%d/cached=%v", n, cached), func(b *testing.B) {
@@ -38,28 +42,39 @@ func BenchmarkPebbleLookup(b *testing.B) {
 				if !cached {
 					o.CacheSize = 256 << 10
 				}
-				tbl := benchTable(b, o)
-				defer tbl.Close()
-				statetest.Fill(b, tbl, n)
-				if _, err := tbl.Checkpoint(ctx); err != nil {
-					b.Fatal(err)
-				}
-				if cached {
-					err := tbl.Scan(ctx, state.KeyRange{}, func([][]byte, arrow.RecordBatch) error { return nil })
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.Run("single", func(b *testing.B) { lookupLatency(b, tbl, n) })
+				b.Run("single", func(b *testing.B) { lookupBench(b, o, n, cached, 1<<12) })
+				b.Run("uniform", func(b *testing.B) { lookupBench(b, o, n, cached, 1<<20) })
+				o.RowCacheSize = -1
+				b.Run("rowcache=false/single", func(b *testing.B) { lookupBench(b, o, n, cached, 1<<12) })
+				b.Run("rowcache=false/uniform", func(b *testing.B) { lookupBench(b, o, n, cached, 1<<20) })
 			})
 		}
 	}
 }
 
-func lookupLatency(b *testing.B, r state.Reader, nkeys int) {
+// lookupBench fills a table of n keys with options o, checkpoints it,
+// warms the block cache if cached, and measures lookups of nk random keys
+// (cycled).
+func lookupBench(b *testing.B, o pebblestate.Options, n int, cached bool, nk int) {
+	ctx := context.Background()
+	tbl := benchTable(b, o)
+	defer tbl.Close()
+	statetest.Fill(b, tbl, n)
+	if _, err := tbl.Checkpoint(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if cached {
+		err := tbl.Scan(ctx, state.KeyRange{}, func([][]byte, arrow.RecordBatch) error { return nil })
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	lookupLatency(b, tbl, n, nk)
+}
+
+func lookupLatency(b *testing.B, r state.Reader, nkeys, nk int) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(5, 6))
-	const nk = 1 << 12
 	ks := make([][]byte, nk)
 	for i := range ks {
 		ks[i] = keys.Int64Key(rng.Int64N(int64(nkeys)))

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"unsafe"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/sabotsql/sabotsql/storage/state"
 )
@@ -44,8 +45,12 @@ type pebbleReader interface {
 	Get(key []byte) ([]byte, io.Closer, error)
 }
 
+// writerView is the epoch argument of the writer view's reads (no
+// snapshot is ever taken at it: Commit refuses it).
+const writerView = state.MaxEpoch
+
 // Get implements state.Table: the writer view (committed state overlaid
-// with the pending epoch).
+// with the pending epoch, then the row cache, then Pebble).
 func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
 	p := t.pend
 	if p == nil {
@@ -55,29 +60,39 @@ func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
 		if v, ok := p.lookup(keys[0]); ok {
 			return t.build1(v, v != nil)
 		}
-		return t.getOne(ctx, keys[0], nil, t.db)
+		return t.getOne(ctx, keys[0], nil, t.db, writerView)
 	}
-	// Keys the pending epoch decides are answered here; the rest go to
-	// Pebble in one pass.
+	// Keys the pending epoch decides are answered here, then the row
+	// cache's; the rest go to Pebble in one pass.
+	vals := make([][]byte, len(keys))
+	found := make([]bool, len(keys))
 	var rest [][]byte
 	var restIdx []int
-	decided := make([]bool, len(keys))
-	vals := make([][]byte, len(keys))
 	for i, k := range keys {
-		v, ok := p.lookup(k)
-		if ok {
-			decided[i], vals[i] = true, v
+		if v, ok := p.lookup(k); ok {
+			vals[i], found[i] = v, v != nil
 			continue
 		}
 		rest = append(rest, k)
 		restIdx = append(restIdx, i)
 	}
-	if len(rest) == len(keys) {
-		return t.get(ctx, keys, &t.wits.its[0], t.db)
-	}
-	found := make([]bool, len(keys))
-	for i := range keys {
-		found[i] = decided[i] && vals[i] != nil
+	if len(rest) > 0 && t.rc != nil {
+		// Only the writer commits, so the cached rows stay those of the
+		// committed state for the whole call.
+		rv := make([][]byte, len(rest))
+		hit := make([]bool, len(rest))
+		if t.rc.vals(rest, rv, hit) > 0 {
+			m := 0
+			for j, i := range restIdx {
+				if hit[j] {
+					vals[i], found[i] = rv[j], true
+					continue
+				}
+				rest[m], restIdx[m] = rest[j], i
+				m++
+			}
+			rest, restIdx = rest[:m], restIdx[:m]
+		}
 	}
 	if len(rest) > 0 {
 		rv, rf, err := t.read(ctx, rest, &t.wits.its[0], t.db)
@@ -87,12 +102,31 @@ func (t *Table) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
 		for j, i := range restIdx {
 			vals[i], found[i] = rv[j], rf[j]
 		}
+		if t.rc != nil {
+			t.rc.addFound(rest, rv, rf)
+		}
 	}
 	rec, err := state.BuildRows(t.opts.Allocator, t.codec, vals, found)
 	if err != nil {
 		return state.Lookup{}, err
 	}
 	return state.Lookup{Values: rec, Found: found}, nil
+}
+
+// cacheFor returns the row cache if it holds the state that reads at
+// epoch e (writerView: the writer's committed state) see, else nil. The
+// caller holds the table's read lock.
+func (t *Table) cacheFor(e state.Epoch) *rowCache {
+	if t.rc == nil || (e != writerView && e < t.changedAt) {
+		return nil
+	}
+	return t.rc
+}
+
+// buildRow builds the one-row batch of stored row v.
+func (t *Table) buildRow(v []byte) (arrow.RecordBatch, error) {
+	vals, found := [1][]byte{v}, [1]bool{true}
+	return state.BuildRows(t.opts.Allocator, t.codec, vals[:], found[:])
 }
 
 // lookupIter is a Pebble iterator kept open for point lookups, with its
@@ -140,10 +174,13 @@ func (t *Table) build1(v []byte, found bool) (state.Lookup, error) {
 	return state.Lookup{Values: rec, Found: fs}, nil
 }
 
-// getOne looks one key up with the kept iterator l (created from src if
-// needed; nil: the writer's iterator for k's range): one prefix seek, and the row decoded into the Arrow result
-// straight from Pebble's block (BuildRows copies), no intermediate copy.
-func (t *Table) getOne(ctx context.Context, k []byte, l *lookupIter, src pebbleReader) (state.Lookup, error) {
+// getOne looks one key up for a read at epoch e (writerView: the
+// writer's), first in the row cache when it serves e, then with the kept
+// iterator l (created from src if needed; nil: the writer's iterator for
+// k's range): one prefix seek, and the row decoded into the Arrow result
+// straight from Pebble's block (BuildRows copies). A row read from Pebble
+// is cached (its batch on its first hit).
+func (t *Table) getOne(ctx context.Context, k []byte, l *lookupIter, src pebbleReader, e state.Epoch) (state.Lookup, error) {
 	if err := ctx.Err(); err != nil {
 		return state.Lookup{}, err
 	}
@@ -151,6 +188,18 @@ func (t *Table) getOne(ctx context.Context, k []byte, l *lookupIter, src pebbleR
 	defer t.mu.RUnlock()
 	if t.closed {
 		return state.Lookup{}, state.ErrClosed
+	}
+	rc := t.cacheFor(e)
+	var h uint64
+	if rc != nil {
+		rec, hash, ok, err := rc.getRec(k, t.buildRow)
+		h = hash
+		if err != nil {
+			return state.Lookup{}, err
+		}
+		if ok {
+			return state.Lookup{Values: rec, Found: []bool{true}}, nil
+		}
 	}
 	if l == nil {
 		l = t.wits.pick(t.db, k)
@@ -173,14 +222,21 @@ func (t *Table) getOne(ctx context.Context, k []byte, l *lookupIter, src pebbleR
 		// Start the next lookup from a fresh iterator.
 		return state.Lookup{}, storageErr("read", t.opts.Dir, errors.Join(err, l.close()))
 	}
-	return t.build1(v, found)
+	lk, err := t.build1(v, found)
+	if err == nil && found && rc != nil {
+		// Under the read lock: no commit in between. The batch is built
+		// and cached by the first hit: a key read once costs no batch
+		// retained (nor released on eviction).
+		rc.add(k, v, h)
+	}
+	return lk, err
 }
 
 // get looks the keys up with the kept iterator l, visiting them in key
 // order so the seeks move forward.
-func (t *Table) get(ctx context.Context, keys [][]byte, l *lookupIter, r pebbleReader) (state.Lookup, error) {
+func (t *Table) get(ctx context.Context, keys [][]byte, l *lookupIter, r pebbleReader, e state.Epoch) (state.Lookup, error) {
 	if len(keys) == 1 {
-		return t.getOne(ctx, keys[0], l, r)
+		return t.getOne(ctx, keys[0], l, r, e)
 	}
 	vals, found, err := t.read(ctx, keys, l, r)
 	if err != nil {

@@ -42,6 +42,13 @@ type Options struct {
 	// instead of applying a batch to the memtable (default 2048;
 	// negative: never).
 	IngestMinKeys int
+	// RowCacheSize bounds the row cache in front of Pebble (rowcache.go):
+	// recently read committed rows and their one-row batches (default
+	// MemTableSize; negative: no row cache).
+	RowCacheSize int64
+	// Budget, if set, is charged with the row cache's bytes (in 64 KiB
+	// quanta, returned by Close); the cache stops growing when it refuses.
+	Budget state.MemoryBudget
 	// Allocator builds the batches returned by reads (default Go allocator).
 	Allocator memory.Allocator
 	// Logger receives Pebble's messages at debug level and background
@@ -60,7 +67,9 @@ type Table struct {
 	committed state.Epoch
 	snaps     map[state.Epoch]*snapRef
 	closed    bool
-	applied   int64 // puts applied since Open, for the key estimate
+	applied   int64       // puts applied since Open, for the key estimate
+	rc        *rowCache   // nil: no row cache
+	changedAt state.Epoch // the last epoch whose commit changed Pebble (or the restored one)
 
 	// Writer-only: the pending epoch and scratch space. pend is nil once
 	// the table is closed.
@@ -122,7 +131,13 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{opts: opts, codec: codec, committed: epoch, snaps: make(map[state.Epoch]*snapRef)}
+	t := &Table{opts: opts, codec: codec, committed: epoch, changedAt: epoch, snaps: make(map[state.Epoch]*snapRef)}
+	if opts.RowCacheSize == 0 {
+		opts.RowCacheSize = int64(opts.MemTableSize)
+	}
+	if opts.RowCacheSize > 0 {
+		t.rc = newRowCache(opts.RowCacheSize, valueSchema.NumFields(), opts.Budget)
+	}
 	cache := opts.Cache
 	if cache == nil {
 		t.cache = pebble.NewCache(opts.CacheSize)
@@ -338,8 +353,19 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 			err = t.apply(p)
 		}
 		if err != nil {
+			// Pebble may hold part of the epoch (an ingestion's range
+			// deletion): the cache forgets everything, and no snapshot of
+			// an earlier epoch may use it again.
+			if t.rc != nil {
+				t.rc.clear()
+			}
+			t.changedAt = t.committed + 1
 			return storageErr("commit", t.opts.Dir, err)
 		}
+		if t.rc != nil {
+			t.rc.committed(p)
+		}
+		t.changedAt = e
 		t.noteMax(p)
 		t.pend = newPending(p.writes(), p.dedup)
 	}
@@ -381,10 +407,10 @@ func (s *snapshot) Epoch() state.Epoch { return s.e }
 func (s *snapshot) Get(ctx context.Context, keys [][]byte) (state.Lookup, error) {
 	if s.ref.lmu.TryLock() {
 		defer s.ref.lmu.Unlock()
-		return s.t.get(ctx, keys, &s.ref.li, s.ref.ps)
+		return s.t.get(ctx, keys, &s.ref.li, s.ref.ps, s.e)
 	}
 	var l lookupIter
-	lk, err := s.t.get(ctx, keys, &l, s.ref.ps)
+	lk, err := s.t.get(ctx, keys, &l, s.ref.ps, s.e)
 	if cerr := l.close(); cerr != nil && err == nil {
 		lk.Values.Release()
 		return state.Lookup{}, storageErr("read", s.t.opts.Dir, cerr)
@@ -417,7 +443,7 @@ func (s *snapshot) Release() {
 // Stats implements state.Table. Keys is estimated from the sstables'
 // properties (entries minus deletions) plus the puts applied since Open
 // that are still in memtables, scaled by the flushed share; MemBytes counts
-// memtables, the pending batch and the block cache when it is private.
+// memtables, the row cache and the block cache when it is private.
 func (t *Table) Stats() state.Stats {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -431,6 +457,9 @@ func (t *Table) Stats() state.Stats {
 	}
 	if t.cache != nil {
 		s.MemBytes += m.BlockCache.Size
+	}
+	if t.rc != nil {
+		s.MemBytes += t.rc.size()
 	}
 	var sstKeys int64
 	if levels, err := t.db.SSTables(pebble.WithProperties()); err == nil {
@@ -471,6 +500,9 @@ func (t *Table) Close() error {
 		delete(t.snaps, e)
 	}
 	t.pend = nil
+	if t.rc != nil {
+		t.rc.close()
+	}
 	errs = append(errs, t.db.Close())
 	t.unrefCache()
 	if err := errors.Join(errs...); err != nil {

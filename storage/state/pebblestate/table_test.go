@@ -31,7 +31,8 @@ var (
 // that data reaches sstables (and checkpoints hard-link them), block caches
 // from none-to-speak-of to roomy, and L0 compaction triggers low enough to
 // compact often, and epochs committed as batches, as ingested sstables or
-// both (by size).
+// both (by size), and row caches from none to one of a few rows to one
+// holding every key.
 func randomOptions(seed uint64, fs vfs.FS) (pebblestate.Options, string) {
 	rng := rand.New(rand.NewPCG(seed, 91))
 	o := pebblestate.Options{
@@ -41,8 +42,9 @@ func randomOptions(seed uint64, fs vfs.FS) (pebblestate.Options, string) {
 		CacheSize:             []int64{1 << 10, 64 << 10, 8 << 20}[rng.IntN(3)],
 		L0CompactionThreshold: []int{0, 1, 2, 4}[rng.IntN(4)],
 		IngestMinKeys:         []int{-1, 1, 3, 0}[rng.IntN(4)],
+		RowCacheSize:          []int64{-1, 0, 2 << 10, 64 << 10}[rng.IntN(4)],
 	}
-	return o, fmt.Sprintf("memtable=%d cache=%d l0trigger=%d ingest=%d", o.MemTableSize, o.CacheSize, o.L0CompactionThreshold, o.IngestMinKeys)
+	return o, fmt.Sprintf("memtable=%d cache=%d l0trigger=%d ingest=%d rowcache=%d", o.MemTableSize, o.CacheSize, o.L0CompactionThreshold, o.IngestMinKeys, o.RowCacheSize)
 }
 
 func backend(opts pebblestate.Options) statetest.Backend {
