@@ -4,7 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/sabotsql/sabotsql/storage/state/keys"
 
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/pebblestate"
@@ -79,4 +84,56 @@ func BenchmarkPebbleEWMABytes(b *testing.B) {
 		_, err := t.(*pebblestate.Table).Checkpoint(context.Background())
 		return err
 	})
+}
+
+// BenchmarkPebbleReadModifyWrite: an aggregate's pattern, per epoch a
+// batched Get of 1024 keys (from a hot set of 8192 half the time, else
+// from all keys), a Write of the same keys and a Commit, with and without
+// the row cache (whose Commit then updates the cached rows). Reports CPU
+// per key.
+func BenchmarkPebbleReadModifyWrite(b *testing.B) {
+	ctx := context.Background()
+	const n, batch = 100_000, 1024
+	for _, rc := range []int64{0, -1} {
+		b.Run(fmt.Sprintf("rowcache=%v", rc == 0), func(b *testing.B) {
+			tbl := benchTable(b, pebblestate.Options{RowCacheSize: rc, CacheSize: 64 << 20})
+			defer tbl.Close()
+			statetest.Fill(b, tbl, n)
+			rng := rand.New(rand.NewPCG(8, 9))
+			ks := make([][]byte, batch)
+			bld := array.NewRecordBuilder(memory.NewGoAllocator(), statetest.Schema)
+			defer bld.Release()
+			b.ResetTimer()
+			cpu0 := procCPU()
+			for i := 0; i < b.N; i++ {
+				span := int64(n)
+				if i%2 == 0 {
+					span = 8192
+				}
+				for j := range ks {
+					ks[j] = keys.Int64Key(rng.Int64N(span))
+				}
+				lk, err := tbl.Get(ctx, ks)
+				if err != nil {
+					b.Fatal(err)
+				}
+				v := lk.Values.Column(0).(*array.Int64)
+				for j := range ks {
+					bld.Field(0).(*array.Int64Builder).Append(v.Value(j) + 1)
+					bld.Field(1).AppendNull()
+				}
+				lk.Values.Release()
+				rec := bld.NewRecordBatch()
+				err = tbl.Write(ctx, ks, nil, rec)
+				rec.Release()
+				if err == nil {
+					err = tbl.Commit(ctx, tbl.CommittedEpoch()+1)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(procCPU()-cpu0)/float64(b.N*batch), "cpu-ns/key")
+		})
+	}
 }
