@@ -89,7 +89,7 @@ func newRowCache(limit int64, ncols int, budget state.MemoryBudget) *rowCache {
 	return &rowCache{
 		idx:     newRCIndex(),
 		limit:   limit,
-		recCost: 192 + 160*int64(ncols),
+		recCost: 256 + 384*int64(ncols), // ~1 KiB for two columns, as measured
 		budget:  budget,
 	}
 }
