@@ -2,7 +2,11 @@ package exec
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/stretchr/testify/require"
 
@@ -83,4 +87,53 @@ func TestCancellationYields57014(t *testing.T) {
 			require.NoError(t, op.Close())
 		})
 	}
+}
+
+// A slice of an array is charged for its own rows, not for the buffers it
+// shares with the whole array.
+func TestArrayBytesOfSlices(t *testing.T) {
+	mem := memory.NewGoAllocator()
+	ib := array.NewInt64Builder(mem)
+	sb := array.NewStringBuilder(mem)
+	for i := range 100_000 {
+		if i%3 == 0 {
+			ib.AppendNull()
+		} else {
+			ib.Append(int64(i))
+		}
+		sb.Append(strings.Repeat("x", i%10))
+	}
+	ints, strs := ib.NewArray(), sb.NewArray()
+	defer ints.Release()
+	defer strs.Release()
+	fullI, fullS := arrayBytes(ints), arrayBytes(strs)
+	require.GreaterOrEqual(t, fullI, int64(ints.Len()*8))
+	require.GreaterOrEqual(t, fullS, int64(100_000*4+450_000))
+	var sumI, sumS int64
+	for lo := 0; lo < strs.Len(); lo += 1024 {
+		hi := min(lo+1024, strs.Len())
+		si := array.NewSlice(ints, int64(lo), int64(hi))
+		ss := array.NewSlice(strs, int64(lo), int64(hi))
+		sumI += arrayBytes(si)
+		sumS += arrayBytes(ss)
+		require.LessOrEqual(t, arrayBytes(ss), int64((hi-lo+1)*4+(hi-lo)*9))
+		si.Release()
+		ss.Release()
+	}
+	// The pieces add up to about the whole (a few bytes per piece more).
+	require.InDelta(t, float64(fullI), float64(sumI), float64(fullI)/20)
+	require.InDelta(t, float64(fullS), float64(sumS), float64(fullS)/20)
+}
+
+// A Sort over the 100K groups of an aggregate fits a limit a little above
+// their size (the aggregate emits its result as slices of one array).
+func TestSortOfAggregateCharged(t *testing.T) {
+	agg := &planner.Aggregate{Input: series(100_000), GroupBy: []planner.Expr{ci(0)},
+		Aggs: []planner.AggCall{{Fn: aggCountStar, T: types.Int8T}}, Out: schemaOf(icol("k"), icol("c"))}
+	p := &planner.Sort{Input: agg, Keys: []planner.SortKey{{E: ci(0)}}}
+	env := &Env{Mem: NewMemAccount(24 << 20)}
+	rows, err := runRows(context.Background(), env, p)
+	require.NoError(t, err)
+	require.Len(t, rows, 100_000)
+	require.Zero(t, env.Mem.Used())
 }

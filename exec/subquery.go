@@ -286,20 +286,71 @@ func (n *subqueryNode) release() {
 
 // arrayBytes estimates the memory an array's buffers hold.
 func arrayBytes(a arrow.Array) int64 {
+	return dataBytes(a.Data())
+}
+
+// dataBytes is what d holds of its buffers: for a slice (array.NewSlice,
+// as operators emit their results in BatchSize pieces of one big array)
+// the bytes of its own rows, not the whole shared buffers — charging
+// every piece with the whole buffers made a Sort over 100K aggregated
+// groups count ~100× their size and fail with 53200. Fixed-width buffers
+// and bitmaps are bounded by the rows; a string or binary value buffer by
+// the slice's offsets; other buffers (children of nested types) count in
+// full.
+func dataBytes(d arrow.ArrayData) int64 {
 	var n int64
-	var walk func(d arrow.ArrayData)
-	walk = func(d arrow.ArrayData) {
-		for _, b := range d.Buffers() {
-			if b != nil {
-				n += int64(b.Len())
+	bufs := d.Buffers()
+	specs := d.DataType().Layout().Buffers
+	rows := int64(d.Len())
+	for i, b := range bufs {
+		if b == nil {
+			continue
+		}
+		size := int64(b.Len())
+		if i < len(specs) {
+			switch spec := specs[i]; spec.Kind {
+			case arrow.KindBitmap:
+				size = min(size, (rows+7)/8+1)
+			case arrow.KindFixedWidth:
+				// One more for offset buffers (rows+1 entries).
+				size = min(size, (rows+1)*int64(spec.ByteWidth))
+			case arrow.KindVarWidth:
+				if v, ok := varWidthBytes(d); ok {
+					size = min(size, v)
+				}
 			}
 		}
-		for _, ch := range d.Children() {
-			walk(ch)
-		}
+		n += size
 	}
-	walk(a.Data())
+	for _, ch := range d.Children() {
+		n += dataBytes(ch)
+	}
 	return n
+}
+
+// varWidthBytes is the value bytes of d's rows for string and binary
+// arrays (from their offsets), false for other types.
+func varWidthBytes(d arrow.ArrayData) (int64, bool) {
+	bufs := d.Buffers()
+	if len(bufs) < 2 || bufs[1] == nil || d.Len() == 0 {
+		return 0, d.Len() == 0
+	}
+	lo, hi := d.Offset(), d.Offset()+d.Len()
+	switch d.DataType().ID() {
+	case arrow.STRING, arrow.BINARY:
+		offs := arrow.Int32Traits.CastFromBytes(bufs[1].Bytes())
+		if hi >= len(offs) {
+			return 0, false
+		}
+		return int64(offs[hi] - offs[lo]), true
+	case arrow.LARGE_STRING, arrow.LARGE_BINARY:
+		offs := arrow.Int64Traits.CastFromBytes(bufs[1].Bytes())
+		if hi >= len(offs) {
+			return 0, false
+		}
+		return offs[hi] - offs[lo], true
+	}
+	return 0, false
 }
 
 // walkExpr calls fn on e and its sub-expressions (not into subquery plans,
