@@ -117,8 +117,12 @@ func appendOnly(acc kernels.GroupedAcc) kernels.GroupedAcc {
 }
 
 // runFinBench pulls b.N epochs' worth of rows through mat and reports
-// ns/update.
-func runFinBench(b *testing.B, mat *Materialize) {
+// ns/update, for sources with a barrier every 16 chunks of 1024 rows.
+func runFinBench(b *testing.B, mat *Materialize) { runFinBenchEpoch(b, mat, 16*1024) }
+
+// runFinBenchEpoch is runFinBench for sources with epochRows rows between
+// barriers.
+func runFinBenchEpoch(b *testing.B, mat *Materialize, epochRows int) {
 	ctx := context.Background()
 	rows := 0
 	b.ResetTimer()
@@ -129,7 +133,7 @@ func runFinBench(b *testing.B, mat *Materialize) {
 			b.Fatal(err)
 		}
 		if _, ok := m.(Barrier); ok {
-			rows += 16 * 1024
+			rows += epochRows
 		}
 	}
 	cpu := cpuTime() - cpu0
