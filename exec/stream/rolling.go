@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"math"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -241,7 +242,7 @@ func (w *RollingWindow) WithMemBudget(b MemBudget) *RollingWindow {
 // StateBytes is the operator's estimate of the memory its own state holds
 // (the fallback OverWindow's is separate).
 func (w *RollingWindow) StateBytes() int64 {
-	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist)+len(w.freeHist))*histSlab*32 + int64(cap(w.ps))*40 +
+	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist)+len(w.freeHist))*histSlab*int64(unsafe.Sizeof(histEntry{})) + int64(cap(w.ps))*40 +
 		int64(len(w.hvals)+len(w.freeVals))*histSlab*int64(len(w.calls))*8 + int64(cap(w.dirty))*4 +
 		int64(cap(w.remap))*8 + int64(cap(w.trimJobs))*24 + int64(cap(w.cnt)+cap(w.byBatch)+cap(w.next))*4
 	for _, rc := range w.calls {
@@ -300,6 +301,9 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 		if op != Insert {
 			return pgerror.Internal("stream: rolling window input is not append-only (%s row)", op)
 		}
+	}
+	if w.nHist+int64(n) > histMaxEntries {
+		return pgerror.New(pgerror.ProgramLimitExceeded, "rolling window history of %d rows is too long (raise the watermark of the ORDER BY column to trim it)", w.nHist+int64(n))
 	}
 	pids, err := w.parts.ids(b, w.pids[:0])
 	if err != nil {
@@ -464,7 +468,7 @@ func (w *RollingWindow) compute(b arrow.RecordBatch, rows []int32, pids []uint32
 // handed to the fallback OverWindow.
 func (w *RollingWindow) retract(p uint32) error {
 	var refs []int64
-	for r := w.ps[p].histTail; r >= 0; r = w.histAt(r).prev {
+	for r := w.ps[p].histTail; r >= 0; r = int64(w.histAt(r).prev) {
 		refs = append(refs, r)
 	}
 	w.ps[p].histTail, w.ps[p].histHead, w.ps[p].kept = -1, -1, 0
@@ -541,12 +545,19 @@ type rollPart struct {
 // histEntry is one retained fast-path row, linked both ways in its
 // partition's list (which is in order-column order), with its order key so
 // that trimming and in-place replays never go back to the batch for it.
+// 24 bytes: every row appends one and trims and compaction stream through
+// them, so its size is memory traffic per row. The links are int32: the
+// history holds fewer than histMaxEntries entries (apply refuses a chunk
+// that would pass it; 2³¹ entries are 48 GiB of history alone).
 type histEntry struct {
-	prev, next int64 // neighbouring entries of the partition, -1 none
 	key        int64 // order key (orderKeys), 0 when NULL
+	prev, next int32 // neighbouring entries of the partition, -1 none
 	batch      uint32
 	row        uint32 // row in the batch; histNullBit: the order value is NULL
 }
+
+// histMaxEntries bounds the history's length (its links are int32).
+const histMaxEntries = math.MaxInt32
 
 // histNullBit marks, in histEntry.row, a NULL order value (batches hold
 // fewer than 2³¹ rows).
@@ -586,7 +597,7 @@ func (w *RollingWindow) appendHist(ps *rollPart, e histEntry, kn bool) {
 		e.row |= histNullBit
 		e.key = 0
 	}
-	e.prev, e.next = ps.histTail, -1
+	e.prev, e.next = int32(ps.histTail), -1
 	var r int64
 	if last := len(w.hist) - 1; w.nHist%histSlab != 0 {
 		r = w.nHist
@@ -597,7 +608,7 @@ func (w *RollingWindow) appendHist(ps *rollPart, e histEntry, kn bool) {
 	}
 	if ps.histTail >= 0 {
 		if w.linked {
-			w.histRef(ps.histTail).next = r
+			w.histRef(ps.histTail).next = int32(r)
 		}
 	} else {
 		ps.histHead = r

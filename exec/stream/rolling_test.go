@@ -856,3 +856,24 @@ func TestRollingWindowTrimLarge(t *testing.T) {
 	require.Positive(t, compactions)
 	checkRolling(t, calls, epochs, view, rowsByKey, "trimmed large")
 }
+
+// TestRollingWindowHistoryLimit: a chunk that would take the history past
+// the entries its int32 links can address fails with 54000 before any of
+// its rows is taken (the history is as it was).
+func TestRollingWindowHistoryLimit(t *testing.T) {
+	calls := []RollingCall{{Kind: RollSum, Arg: 3, Preceding: 2}}
+	var rows []rrow
+	for i := range 3 {
+		p, ts, x := int64(1), int64(i), float64(i)
+		rows = append(rows, rrow{seq: int64(i + 1), p: &p, ts: &ts, x: &x})
+	}
+	msgs := []Message{&Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))}}
+	rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, rw.Close()) }()
+	rw.nHist = histMaxEntries - 2
+	_, err = rw.Next(context.Background())
+	require.Equal(t, pgerror.ProgramLimitExceeded, pgerror.CodeOf(err), "%v", err)
+	require.Equal(t, int64(histMaxEntries-2), rw.nHist)
+	require.Empty(t, rw.batches)
+}

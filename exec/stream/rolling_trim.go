@@ -149,7 +149,7 @@ func (w *RollingWindow) markDirty(p uint32) {
 // partRows lists partition p's retained history entries, oldest first.
 func (w *RollingWindow) partRows(p uint32, out []int64) []int64 {
 	out = out[:0]
-	for r := w.ps[p].histTail; r >= 0; r = w.histAt(r).prev {
+	for r := w.ps[p].histTail; r >= 0; r = int64(w.histAt(r).prev) {
 		out = append(out, r)
 	}
 	slices.Reverse(out)
@@ -265,7 +265,7 @@ func (w *RollingWindow) reorder(b arrow.RecordBatch, bi uint32, i int, p uint32)
 	if at < n {
 		next = refs[at]
 	}
-	he := histEntry{batch: bi, row: uint32(i), prev: prev, next: next, key: k}
+	he := histEntry{batch: bi, row: uint32(i), prev: int32(prev), next: int32(next), key: k}
 	if kn {
 		he.row |= histNullBit
 		he.key = 0
@@ -274,12 +274,12 @@ func (w *RollingWindow) reorder(b arrow.RecordBatch, bi uint32, i int, p uint32)
 	w.live++
 	ps.kept++
 	if at < n {
-		w.histRef(next).prev = e
+		w.histRef(next).prev = int32(e)
 	} else {
 		ps.histTail = e
 	}
 	if at > 0 {
-		w.histRef(prev).next = e
+		w.histRef(prev).next = int32(e)
 	} else {
 		ps.histHead = e
 	}
@@ -379,7 +379,7 @@ func (w *RollingWindow) countAbove(jobs []trimJob, wm int64) []trimJob {
 				j.r = -1
 			} else {
 				j.n++
-				j.r = h.prev
+				j.r = int64(h.prev)
 			}
 			if j.r >= 0 {
 				continue
@@ -414,7 +414,7 @@ func (w *RollingWindow) dropHeads(jobs []trimJob) {
 		for k := 0; k < active; k++ {
 			j := &lane[k]
 			h := &w.hist[j.r/histSlab][j.r%histSlab]
-			j.r = h.next
+			j.r = int64(h.next)
 			h.prev = histDead
 			if left[k]--; left[k] > 0 {
 				continue
@@ -447,8 +447,8 @@ func (w *RollingWindow) linkHist() {
 		next := int64(-1)
 		for r := w.ps[p].histTail; r >= 0; {
 			h := w.histRef(r)
-			h.next = next
-			next, r = r, h.prev
+			h.next = int32(next)
+			next, r = r, int64(h.prev)
 		}
 	}
 	w.linked = true
@@ -499,11 +499,11 @@ func (w *RollingWindow) compact() {
 	}
 	w.nHist, w.live = n, n
 	// Links and partition ends, renumbered.
-	re := func(r int64) int64 {
+	re := func(r int32) int32 {
 		if r < 0 {
 			return r
 		}
-		return remap[r]
+		return int32(remap[r])
 	}
 	for _, hs := range w.hist {
 		for k := range hs {
@@ -513,7 +513,7 @@ func (w *RollingWindow) compact() {
 	}
 	for p := range w.ps {
 		ps := &w.ps[p]
-		ps.histHead, ps.histTail = re(ps.histHead), re(ps.histTail)
+		ps.histHead, ps.histTail = int64(re(int32(ps.histHead))), int64(re(int32(ps.histTail)))
 	}
 	w.compactBatches()
 }
