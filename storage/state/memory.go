@@ -491,6 +491,30 @@ func pinnedIn(pinned []Epoch, lo, hi Epoch) bool {
 	return j < len(pinned) && pinned[j] < hi
 }
 
+// pinSet is the pinned epochs (ascending) with pinnedIn inline for the
+// common single pin (a view pins its last committed epoch) or none.
+type pinSet struct {
+	all []Epoch
+	one Epoch
+	n   int
+}
+
+func newPinSet(pinned []Epoch) pinSet {
+	s := pinSet{all: pinned, n: len(pinned)}
+	if s.n == 1 {
+		s.one = pinned[0]
+	}
+	return s
+}
+
+// in is pinnedIn(s.all, lo, hi).
+func (s *pinSet) in(lo, hi Epoch) bool {
+	if s.n == 1 {
+		return s.one >= lo && s.one < hi
+	}
+	return pinnedIn(s.all, lo, hi)
+}
+
 // settleLocked drops the versions of entry id no view can read any more
 // (older versions no pinned snapshot reads, then tombstones at the bottom
 // of the chain, which hide nothing) and files the entry in the GC set, or
@@ -628,6 +652,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 		return pgerror.Internal("state: commit of epoch %d after epoch %d", e, m.committed)
 	}
 	pinned := m.pinnedLocked()
+	pins := newPinSet(pinned)
 	if m.hasClean {
 		var doomed []int32
 		for _, id := range m.order.sorted() {
@@ -650,10 +675,12 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	}
 	var warm [32]int32
 	var sink Epoch
+	// A small table's entries and slots stay in cache: no warming.
+	cold := m.ents.n > smallEnts
 	for i, id := range m.touched {
 		// Load the next group's entries and version slots ahead: they are
 		// scattered, and independent loads overlap.
-		if i%len(warm) == 0 {
+		if cold && i%len(warm) == 0 {
 			for j, id := range m.touched[i:min(i+len(warm), len(m.touched))] {
 				warm[j] = -1
 				if h := m.ents.at(id).head; h >= 0 {
@@ -670,10 +697,31 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 		if en.flags&entDead != 0 {
 			continue
 		}
-		if en.flags&entPending != 0 {
+		f := en.flags
+		en.flags = f &^ (entTouched | entPending)
+		if f&(entPending|entTomb) == entPending && en.head >= 0 {
+			// settleLocked's common case inline: a live head over at most
+			// one older live version.
+			hm := m.meta.at(en.head)
+			hm.setEpoch(e)
+			p := hm.prev()
+			if p < 0 {
+				m.gcOut(en)
+				continue
+			}
+			if pm := m.meta.at(p); pm.prev() < 0 && !pm.tomb() {
+				if pins.in(pm.epoch(), e) {
+					m.gcIn(id)
+					continue
+				}
+				hm.setPrev(-1)
+				m.freeSlot(p)
+				m.gcOut(en)
+				continue
+			}
+		} else if f&entPending != 0 {
 			m.meta.at(en.head).setEpoch(e)
 		}
-		en.flags &^= entTouched | entPending
 		m.settleLocked(id, pinned)
 	}
 	m.warmSink = sink
@@ -717,14 +765,51 @@ func (m *MemoryTable) compactLocked() {
 	m.order.maybeDrop()
 }
 
-// gcLocked prunes every multi-version key against the current pins.
+// gcLocked prunes every multi-version key against the current pins. It is
+// filterGCList with settleLocked's common case inline — a live head over
+// one older live version no pin reads any more, which a view leaves for
+// each key it updated once the snapshot of the previous epoch is released
+// — so that case costs no call: 1K keys, 285 -> ~120 instructions a key
+// (valgrind).
 func (m *MemoryTable) gcLocked() {
 	pinned := m.pinnedLocked()
-	m.filterGCList(func(id int32) {
-		if m.ents.at(id).flags&(entTouched|entDead) == 0 {
-			m.settleLocked(id, pinned)
+	pins := newPinSet(pinned)
+	list := m.gcList
+	out := list[:0]
+	for _, id := range list {
+		e := m.ents.at(id)
+		f := e.flags
+		if f&entListed == 0 {
+			continue
 		}
-	})
+		if f&(entInGC|entTouched|entDead|entTomb) == entInGC && e.head >= 0 {
+			hm := m.meta.at(e.head)
+			if p := hm.prev(); p >= 0 {
+				if pm := m.meta.at(p); pm.prev() < 0 && !pm.tomb() && !pins.in(pm.epoch(), hm.epoch()) {
+					hm.setPrev(-1)
+					m.freeSlot(p)
+					e.flags = f &^ (entInGC | entListed)
+					m.gcN--
+					continue
+				}
+			}
+		}
+		if f&entInGC != 0 && f&(entTouched|entDead) == 0 {
+			m.settleLocked(id, pinned)
+			if e = m.ents.at(id); e.flags&entListed == 0 {
+				continue // removed by settle
+			}
+		}
+		e.flags &^= entListed
+		if e.flags&entInGC != 0 {
+			out = append(out, id)
+		}
+	}
+	for _, id := range out {
+		m.ents.at(id).flags |= entListed
+	}
+	clear(list[len(out):])
+	m.gcList = out
 	m.clearFreedLocked()
 }
 
