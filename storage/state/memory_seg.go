@@ -17,12 +17,18 @@ const (
 // up to segLen, so a small table stays small). Element addresses are
 // stable except within segment 0 while it is below segLen.
 type segArr[T any] struct {
-	s [][]T
-	n int // elements in use
+	s  [][]T
+	s0 []T // s[0] while it is the only segment (else nil): at's fast path
+	n  int // elements in use
 }
 
-// at is the address of element i (0 <= i < n).
+// at is the address of element i (0 <= i < n). In an array of one
+// segment (a small table's) it costs one bounds check: FinEWMAView memory
+// 1K symbols 125 -> 122 instructions per update (valgrind).
 func (a *segArr[T]) at(i int32) *T {
+	if uint32(i) < uint32(len(a.s0)) {
+		return &a.s0[uint32(i)]
+	}
 	return &a.s[uint32(i)>>segShift][uint32(i)&segMask]
 }
 
@@ -55,6 +61,7 @@ func (a *segArr[T]) resize(n int) {
 			a.s = append(a.s, nil)
 		}
 		a.s[0] = growSeg0(a.s[0], n)
+		a.s0 = a.s[0]
 		a.n = n
 		return
 	}
@@ -64,6 +71,9 @@ func (a *segArr[T]) resize(n int) {
 	if len(a.s[0]) < segLen {
 		a.s[0] = growSeg0(a.s[0], segLen)
 	}
+	// Beyond one segment at takes the two-level path always, so its
+	// branch stays predictable in a large table.
+	a.s0 = nil
 	for len(a.s)<<segShift < n {
 		// A group of as many segments as the array has (at most
 		// hugeGroup) from one allocation, advised to use huge pages.
@@ -109,4 +119,4 @@ func growSeg0[T any](s []T, n int) []T {
 }
 
 // reset drops every element.
-func (a *segArr[T]) reset() { a.s, a.n = nil, 0 }
+func (a *segArr[T]) reset() { a.s, a.s0, a.n = nil, nil, 0 }

@@ -42,3 +42,25 @@ func TestSegArr(t *testing.T) {
 	require.Zero(t, a.n)
 	require.Nil(t, a.first())
 }
+
+// TestSegArrAtTracksGrowth writes through at and reads through get (and
+// back) across segment 0's reallocations, the step to several segments
+// and a reset: at's segment-0 fast path must follow the array.
+func TestSegArrAtTracksGrowth(t *testing.T) {
+	var a segArr[int32]
+	for round := range 2 {
+		written := 0
+		for _, n := range []int{1, 2, 33, 1000, segLen, segLen + 1, 2*segLen + 7} {
+			a.resize(n)
+			for i := written; i < n; i++ {
+				*a.at(int32(i)) = int32(i) + int32(round)
+			}
+			written = n
+			for i := 0; i < n; i += 1 + i/3 {
+				require.Equal(t, int32(i)+int32(round), a.get(int32(i)), "round %d n %d element %d", round, n, i)
+				require.Same(t, &a.s[i>>segShift][i&segMask], a.at(int32(i)))
+			}
+		}
+		a.reset()
+	}
+}
