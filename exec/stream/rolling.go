@@ -311,8 +311,10 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 	}
 	w.pids = pids
 	if len(w.ps) < w.parts.n {
-		for len(w.ps) < w.parts.n {
-			w.ps = append(w.ps, rollPart{histTail: -1, histHead: -1})
+		old := len(w.ps)
+		w.ps = growState(w.ps, w.parts.n)
+		for p := old; p < len(w.ps); p++ {
+			w.ps[p] = rollPart{histTail: -1, histHead: -1}
 		}
 		for _, rc := range w.calls {
 			rc.grow(w.parts.n)

@@ -96,15 +96,14 @@ func (rc *rollCall) grow(n int) {
 	if n <= old {
 		return
 	}
-	add := n - old
-	rc.mom = append(rc.mom, make([]rollMom, add)...)
+	rc.mom = growState(rc.mom, n)
 	if rc.w > 0 && rc.Kind != RollCountStar {
-		rc.ring = append(rc.ring, make([]float64, add*rc.w)...)
+		rc.ring = growState(rc.ring, n*rc.w)
 	}
 	if rc.class() == rcMinMax && rc.w > 0 {
-		rc.dq = append(rc.dq, make([]uint32, add*rc.w)...)
-		rc.dqHd = append(rc.dqHd, make([]uint32, add)...)
-		rc.dqN = append(rc.dqN, make([]uint32, add)...)
+		rc.dq = growState(rc.dq, n*rc.w)
+		rc.dqHd = growState(rc.dqHd, n)
+		rc.dqN = growState(rc.dqN, n)
 	}
 }
 

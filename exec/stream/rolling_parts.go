@@ -163,7 +163,7 @@ func rollIntIDs[T ~int16 | ~int32 | ~int64](r *rollParts, vals []T, a arrow.Arra
 		}
 		if k := int64(v); k >= 0 && k < rollDenseMax {
 			if k >= int64(len(r.dense)) {
-				r.dense = append(r.dense, make([]uint32, max(k+1, 2*int64(len(r.dense)))-int64(len(r.dense)))...)
+				r.dense = growState(r.dense, int(max(k+1, 2*int64(len(r.dense)))))
 			}
 			id := r.dense[k]
 			if id == 0 {

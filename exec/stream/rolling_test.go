@@ -877,3 +877,27 @@ func TestRollingWindowHistoryLimit(t *testing.T) {
 	require.Equal(t, int64(histMaxEntries-2), rw.nHist)
 	require.Empty(t, rw.batches)
 }
+
+// TestGrowState: growState keeps the elements, zeroes the new ones and
+// reuses spare capacity, through reallocations large enough to be
+// advised huge pages.
+func TestGrowState(t *testing.T) {
+	var s []int64
+	n := 0
+	for _, m := range []int{1, 3, 300, 301, 5 << 20, 5<<20 + 7, 9 << 20} {
+		s = growState(s, m)
+		require.Len(t, s, m)
+		bad := 0
+		for i := range s {
+			if i < n && s[i] != int64(i+1) || i >= n && s[i] != 0 {
+				bad++
+			}
+			s[i] = int64(i + 1)
+		}
+		require.Zero(t, bad, "grown to %d", m)
+		n = m
+	}
+	c := cap(s)
+	require.Len(t, growState(s, 3), len(s))
+	require.Equal(t, c, cap(growState(s, c)))
+}
