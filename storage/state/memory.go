@@ -368,11 +368,15 @@ func (m *MemoryTable) putEntry(id int32) int32 {
 		}
 		return e.head
 	}
+	// allocSlot changes slots only: e stays valid.
 	s := m.allocSlot(newMeta(uncommitted, e.head, false))
-	e = m.ents.at(id)
 	e.head = s
-	e.flags = e.flags&^entTomb | entPending
-	m.touch(id)
+	f := e.flags&^entTomb | entPending
+	if f&entTouched == 0 {
+		f |= entTouched
+		m.touched = append(m.touched, id)
+	}
+	e.flags = f
 	return s
 }
 
