@@ -895,7 +895,7 @@ func (h *HashAggregate) flushGen(gen *aggGen) (*Chunk, error) {
 	// has rows: no pass over their counts.
 	allLive := gen.gt != nil && !gen.exactRows
 	idx := h.idx[:0]
-	ops := make([]Op, 0, d)
+	ops := make([]Op, 0, 2*d) // a changed group emits two rows
 	gen.outRows = resize(gen.outRows, d)
 	for i, g := range ids {
 		oldEx, newEx := gen.oldExists[i], allLive || h.exists(gen, g)
