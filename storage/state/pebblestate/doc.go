@@ -48,7 +48,9 @@
 // of keys read at least twice (an admission filter keeps random one-off
 // reads from churning it), with the one-row Arrow batch a single-key hit
 // hands out retained, so a hot key costs a probe of its own open-addressed
-// index (rcindex.go) and a Retain instead of a seek and a batch build.
+// index (rcindex.go) and a Retain instead of a seek and a batch build. Keys
+// and rows sit in an arena of 64 KiB chunks (no object per row for the
+// garbage collector to mark), compacted once garbage outweighs them.
 // Commit applies each epoch to it; the writer view reads it after the
 // pending epoch, a snapshot only while no commit changed Pebble since its
 // epoch. Its bytes show in Stats and are charged to Options.Budget.

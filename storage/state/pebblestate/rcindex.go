@@ -25,7 +25,7 @@ func (x *rcIndex) hash(k string) uint64 { return maphash.String(x.seed, k) }
 
 // find returns the entry index of key k with hash h (-1 if absent) and
 // its slot, or the empty slot ending the probe.
-func (x *rcIndex) find(ents []rcEntry, k string, h uint64) (int32, int) {
+func (x *rcIndex) find(c *rowCache, k string, h uint64) (int32, int) {
 	if len(x.slots) == 0 {
 		return -1, -1
 	}
@@ -37,7 +37,7 @@ func (x *rcIndex) find(ents []rcEntry, k string, h uint64) (int32, int) {
 			return -1, s
 		}
 		if v&^(1<<32-1) == tag {
-			if i := slotEntry(v); ents[i].key == k {
+			if i := slotEntry(v); c.key(&c.ents[i]) == k {
 				return i, s
 			}
 		}

@@ -13,8 +13,8 @@ import (
 // and, once a single-key lookup asked for it, the one-row Arrow batch built
 // from it, which every later single-key hit hands out retained (Arrow
 // batches are immutable; the cache holds one reference and releases it on
-// eviction, update or Close). A cached single-key hit so costs a map probe
-// and a Retain instead of a Pebble seek and a batch build.
+// eviction, update or Close). A cached single-key hit so costs an index
+// probe and a Retain instead of a Pebble seek and a batch build.
 //
 // It holds exactly Pebble's committed state for the keys it has: Commit
 // applies the epoch to it under the table lock (drops the keys below the
@@ -27,7 +27,8 @@ import (
 //
 // Eviction is CLOCK over the entries; the cache's bytes (estimated: keys,
 // rows, built batches and per-entry overhead) stay within its limit and,
-// when the table has a Budget, within what the budget grants.
+// when the table has a Budget, within what the budget grants (which also
+// covers the arena's garbage).
 type rowCache struct {
 	mu       sync.Mutex
 	idx      rcIndex // key → index in ents
@@ -41,6 +42,16 @@ type rowCache struct {
 	reserved int64             // bytes taken from budget
 	door     [doorWords]uint64 // admission filter: hash bits of recent first misses
 	doorN    int               // bits set in door
+
+	// The keys and rows live in an arena of chunks (entries hold offsets,
+	// no pointers, so the garbage collector neither scans the entries nor
+	// marks an object per row); removed or replaced rows are garbage until
+	// a compaction copies the live ones into new chunks. Rows handed to a
+	// batched read stay valid: chunks are never written below their length.
+	chunks  [][]byte
+	live    int64               // bytes of live keys and rows in chunks
+	garbage int64               // bytes of dead ones
+	recs    []arrow.RecordBatch // built batches by entry (nil: none)
 }
 
 // The admission filter (a TinyLFU-style doorkeeper): a row read for the
@@ -70,17 +81,73 @@ func (c *rowCache) admit(h uint64) bool {
 }
 
 type rcEntry struct {
-	key  string
-	hash uint64            // idx's hash of key
-	val  []byte            // the stored row (never modified: updates replace it)
-	rec  arrow.RecordBatch // the one-row batch of val (nil until asked for)
-	ref  bool              // CLOCK reference bit
-	live bool
+	hash       uint64 // idx's hash of the key
+	chunk      int32  // the key and row: chunks[chunk][off:], klen then vlen bytes
+	off        uint32
+	klen, vlen uint32
+	ref        bool // CLOCK reference bit
+	live       bool
+	rec        bool // recs holds the entry's batch
 }
 
 // rcEntryOverhead estimates an entry's bytes beyond its key and row: the
-// entry, its map slot and slice headers.
-const rcEntryOverhead = 112
+// entry and its index slots.
+const rcEntryOverhead = 64
+
+// rcChunk is the arena's chunk size.
+const rcChunk = 64 << 10
+
+// key is entry e's key (a view of the arena).
+func (c *rowCache) key(e *rcEntry) string {
+	b := c.chunks[e.chunk][e.off:]
+	return unsafe.String(unsafe.SliceData(b), e.klen)
+}
+
+// val is entry e's row (a view of the arena, never written).
+func (c *rowCache) val(e *rcEntry) []byte {
+	lo := e.off + e.klen
+	return c.chunks[e.chunk][lo : lo+e.vlen : lo+e.vlen]
+}
+
+// store copies k‖v into the arena and points e at it.
+func (c *rowCache) store(e *rcEntry, k string, v []byte) {
+	n := len(k) + len(v)
+	last := len(c.chunks) - 1
+	if last < 0 || cap(c.chunks[last])-len(c.chunks[last]) < n {
+		c.chunks = append(c.chunks, make([]byte, 0, max(rcChunk, n)))
+		last++
+	}
+	b := c.chunks[last]
+	e.chunk, e.off, e.klen, e.vlen = int32(last), uint32(len(b)), uint32(len(k)), uint32(len(v))
+	b = append(b, k...)
+	c.chunks[last] = append(b, v...)
+	c.live += int64(n)
+}
+
+// drop turns e's key and row into garbage (compact reclaims it).
+func (c *rowCache) drop(e *rcEntry) {
+	n := int64(e.klen + e.vlen)
+	c.live -= n
+	c.garbage += n
+}
+
+// compact copies the live keys and rows into new chunks when the garbage
+// is both over a chunk and over the live bytes.
+func (c *rowCache) compact() {
+	if c.garbage <= rcChunk || c.garbage <= c.live {
+		return
+	}
+	old := c.chunks
+	c.chunks, c.live, c.garbage = nil, 0, 0
+	for i := range c.ents {
+		if e := &c.ents[i]; e.live {
+			b := old[e.chunk][e.off:]
+			k := unsafe.String(unsafe.SliceData(b), e.klen)
+			v := b[e.klen : e.klen+e.vlen]
+			c.store(e, k, v)
+		}
+	}
+}
 
 // rcQuantum is the granularity of the cache's budget reservations.
 const rcQuantum = 64 << 10
@@ -95,9 +162,9 @@ func newRowCache(limit int64, ncols int, budget state.MemoryBudget) *rowCache {
 }
 
 func (c *rowCache) entryBytes(e *rcEntry) int64 {
-	n := rcEntryOverhead + int64(len(e.key)) + int64(len(e.val))
-	if e.rec != nil {
-		n += c.recCost + int64(len(e.val))
+	n := rcEntryOverhead + int64(e.klen) + int64(e.vlen)
+	if e.rec {
+		n += c.recCost + int64(e.vlen)
 	}
 	return n
 }
@@ -110,22 +177,25 @@ func (c *rowCache) getRec(k []byte, build func(v []byte) (arrow.RecordBatch, err
 	h = c.idx.hash(ks)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i, _ := c.idx.find(c.ents, ks, h)
+	i, _ := c.idx.find(c, ks, h)
 	if i < 0 {
 		return nil, h, false, nil
 	}
 	e := &c.ents[i]
 	e.ref = true
-	if e.rec != nil {
-		e.rec.Retain()
-		return e.rec, h, true, nil
+	if e.rec {
+		rec = c.recs[i]
+		rec.Retain()
+		return rec, h, true, nil
 	}
-	rec, err = build(e.val)
+	rec, err = build(c.val(e))
 	if err != nil {
 		return nil, h, false, err
 	}
-	if extra := c.recCost + int64(len(e.val)); c.makeRoom(extra, i) {
-		e.rec = rec
+	if extra := c.recCost + int64(e.vlen); c.makeRoom(extra, i) {
+		e = &c.ents[i]
+		e.rec = true
+		c.recs[i] = rec
 		c.bytes += extra
 		rec.Retain()
 	}
@@ -135,7 +205,7 @@ func (c *rowCache) getRec(k []byte, build func(v []byte) (arrow.RecordBatch, err
 // lookup returns the entry index of k (-1: not cached).
 func (c *rowCache) lookup(k []byte) int32 {
 	ks := unsafe.String(unsafe.SliceData(k), len(k))
-	i, _ := c.idx.find(c.ents, ks, c.idx.hash(ks))
+	i, _ := c.idx.find(c, ks, c.idx.hash(ks))
 	return i
 }
 
@@ -149,7 +219,7 @@ func (c *rowCache) vals(ks [][]byte, vals [][]byte, hit []bool) int {
 		if i := c.lookup(k); i >= 0 {
 			e := &c.ents[i]
 			e.ref = true
-			vals[j], hit[j] = e.val, true
+			vals[j], hit[j] = c.val(e), true
 			n++
 		}
 	}
@@ -178,20 +248,18 @@ func (c *rowCache) addFound(ks, vals [][]byte, found []bool) {
 
 func (c *rowCache) addLocked(k, v []byte, h uint64) {
 	ks := unsafe.String(unsafe.SliceData(k), len(k))
-	if i, _ := c.idx.find(c.ents, ks, h); i >= 0 {
+	if i, _ := c.idx.find(c, ks, h); i >= 0 {
 		c.remove(i) // a racing reader cached it: same committed row
 	} else if !c.admit(h) {
 		return
 	}
-	kv := make([]byte, len(k)+len(v)) // one allocation for both
-	copy(kv, k)
-	copy(kv[len(k):], v)
-	e := rcEntry{key: unsafe.String(unsafe.SliceData(kv), len(k)), val: kv[len(k):len(kv):len(kv)], live: true}
-	e.hash = h
+	e := rcEntry{hash: h, klen: uint32(len(k)), vlen: uint32(len(v)), live: true}
 	need := c.entryBytes(&e)
 	if !c.makeRoom(need, -1) {
 		return
 	}
+	c.compact()
+	c.store(&e, ks, v)
 	var i int32
 	if n := len(c.free); n > 0 {
 		i = c.free[n-1]
@@ -200,6 +268,7 @@ func (c *rowCache) addLocked(k, v []byte, h uint64) {
 	} else {
 		i = int32(len(c.ents))
 		c.ents = append(c.ents, e)
+		c.recs = append(c.recs, nil)
 	}
 	c.idx.insert(c.ents, i, e.hash)
 	c.bytes += need
@@ -211,7 +280,7 @@ func (c *rowCache) makeRoom(n int64, keep int32) bool {
 	if n > c.limit/4 {
 		return false // an outsized row is not worth the cache
 	}
-	for c.bytes+n > c.limit || !c.reserve(c.bytes+n) {
+	for c.bytes+n > c.limit || !c.reserve(c.bytes+c.garbage+n) {
 		if c.idx.n == 0 || (c.idx.n == 1 && keep >= 0) {
 			return false
 		}
@@ -258,25 +327,32 @@ func (c *rowCache) evictOne(keep int32) {
 func (c *rowCache) remove(i int32) {
 	e := &c.ents[i]
 	c.bytes -= c.entryBytes(e)
-	if e.rec != nil {
-		e.rec.Release()
-	}
-	if j, s := c.idx.find(c.ents, e.key, e.hash); j == i {
+	c.dropRec(i)
+	if j, s := c.idx.find(c, c.key(e), e.hash); j == i {
 		c.idx.deleteSlot(c.ents, s)
 	}
+	c.drop(e)
 	*e = rcEntry{}
 	c.free = append(c.free, i)
+}
+
+// dropRec releases entry i's built batch, if any.
+func (c *rowCache) dropRec(i int32) {
+	if e := &c.ents[i]; e.rec {
+		c.recs[i].Release()
+		c.recs[i] = nil
+		e.rec = false
+	}
 }
 
 // set replaces entry i's row by v (copied), dropping its built batch.
 func (c *rowCache) set(i int32, v []byte) {
 	e := &c.ents[i]
 	c.bytes -= c.entryBytes(e)
-	if e.rec != nil {
-		e.rec.Release()
-		e.rec = nil
-	}
-	e.val = append(make([]byte, 0, len(v)), v...)
+	c.dropRec(i)
+	k := c.key(e)
+	c.drop(e)
+	c.store(e, k, v) // the old key stays readable: chunks are not reused
 	c.bytes += c.entryBytes(e)
 }
 
@@ -291,13 +367,13 @@ func (c *rowCache) committed(p *pending) {
 	if p.hasClean {
 		w := string(p.cleanBel)
 		for i := range c.ents {
-			if e := &c.ents[i]; e.live && e.key < w {
+			if e := &c.ents[i]; e.live && c.key(e) < w {
 				c.remove(int32(i))
 			}
 		}
 	}
 	apply := func(e *pendEntry) {
-		i, _ := c.idx.find(c.ents, e.key, c.idx.hash(e.key))
+		i, _ := c.idx.find(c, e.key, c.idx.hash(e.key))
 		switch {
 		case i < 0:
 		case e.del:
@@ -317,7 +393,8 @@ func (c *rowCache) committed(p *pending) {
 			if !ce.live {
 				continue
 			}
-			if j := seek(ord, ce.key); j < len(ord) && ord[j].key == ce.key {
+			k := c.key(ce)
+			if j := seek(ord, k); j < len(ord) && ord[j].key == k {
 				apply(ord[j])
 			}
 		}
@@ -326,13 +403,14 @@ func (c *rowCache) committed(p *pending) {
 	for c.bytes > c.limit && c.idx.n > 0 {
 		c.evictOne(-1)
 	}
+	c.compact()
 }
 
 // size is the cache's estimated footprint.
 func (c *rowCache) size() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.bytes
+	return c.bytes + c.garbage
 }
 
 // clear empties the cache (keeping its budget reservation).
@@ -343,12 +421,13 @@ func (c *rowCache) clear() {
 }
 
 func (c *rowCache) clearLocked() {
-	for i := range c.ents {
-		if e := &c.ents[i]; e.live && e.rec != nil {
-			e.rec.Release()
+	for _, r := range c.recs {
+		if r != nil {
+			r.Release()
 		}
 	}
 	c.ents, c.free, c.bytes, c.hand = nil, nil, 0, 0
+	c.chunks, c.live, c.garbage, c.recs = nil, 0, 0, nil
 	c.idx.slots, c.idx.n = nil, 0
 }
 

@@ -39,14 +39,22 @@ func TestRowCacheIndexModel(t *testing.T) {
 					continue
 				}
 				n++
-				require.Equal(t, string(model[e.key]), string(e.val), "key %x", e.key)
-				require.Equal(t, int32(i), c.lookup([]byte(e.key)))
+				require.Equal(t, string(model[c.key(e)]), string(c.val(e)), "key %x", c.key(e))
+				require.Equal(t, int32(i), c.lookup([]byte(c.key(e))))
 			}
 			require.Equal(t, n, c.idx.n)
+			var live int64
+			for i := range c.ents {
+				if e := &c.ents[i]; e.live {
+					live += int64(e.klen + e.vlen)
+				}
+			}
+			require.Equal(t, live, c.live)
+			require.LessOrEqual(t, c.garbage, max(rcChunk, c.live)+int64(rcChunk))
 			require.Positive(t, n)
 			for k := range model {
 				if i := c.lookup([]byte(k)); i >= 0 {
-					require.Equal(t, k, c.ents[i].key)
+					require.Equal(t, k, c.key(&c.ents[i]))
 				}
 			}
 		})
