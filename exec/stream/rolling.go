@@ -470,7 +470,7 @@ func (w *RollingWindow) compute(b arrow.RecordBatch, rows []int32, pids []uint32
 // handed to the fallback OverWindow.
 func (w *RollingWindow) retract(p uint32) error {
 	var refs []int64
-	for r := w.ps[p].histTail; r >= 0; r = int64(w.histAt(r).prev) {
+	for r, k := w.ps[p].histTail, w.ps[p].kept; k > 0; r, k = int64(w.histAt(r).prev), k-1 {
 		refs = append(refs, r)
 	}
 	w.ps[p].histTail, w.ps[p].histHead, w.ps[p].kept = -1, -1, 0
@@ -552,8 +552,12 @@ type rollPart struct {
 // history holds fewer than histMaxEntries entries (apply refuses a chunk
 // that would pass it; 2³¹ entries are 48 GiB of history alone).
 type histEntry struct {
-	key        int64 // order key (orderKeys), 0 when NULL
-	prev, next int32 // neighbouring entries of the partition, -1 none
+	key int64 // order key (orderKeys), 0 when NULL
+	// prev, next: neighbouring entries of the partition, -1 none. The
+	// head's prev may name an entry trim dropped (dropHeads leaves it, to
+	// spare a cache miss; compaction makes it -1): walks back from the
+	// tail count the partition's kept entries instead of looking for -1.
+	prev, next int32
 	batch      uint32
 	row        uint32 // row in the batch; histNullBit: the order value is NULL
 }

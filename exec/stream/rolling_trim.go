@@ -149,7 +149,7 @@ func (w *RollingWindow) markDirty(p uint32) {
 // partRows lists partition p's retained history entries, oldest first.
 func (w *RollingWindow) partRows(p uint32, out []int64) []int64 {
 	out = out[:0]
-	for r := w.ps[p].histTail; r >= 0; r = int64(w.histAt(r).prev) {
+	for r, k := w.ps[p].histTail, w.ps[p].kept; k > 0; r, k = int64(w.histAt(r).prev), k-1 {
 		out = append(out, r)
 	}
 	slices.Reverse(out)
@@ -332,7 +332,7 @@ func (w *RollingWindow) trim() {
 		ps := &w.ps[p]
 		ps.dirty = false
 		if !ps.fellBack && ps.kept > int64(w.lookback) {
-			jobs = append(jobs, trimJob{p: p, r: ps.histTail})
+			jobs = append(jobs, trimJob{p: p, r: ps.histTail, left: ps.kept})
 		}
 	}
 	jobs = w.countAbove(jobs, wm)
@@ -348,11 +348,13 @@ func (w *RollingWindow) trim() {
 // trimLanes is how many partitions' history walks interleave.
 const trimLanes = 8
 
-// trimJob is one partition's walk in trim: from entry r, n entries.
+// trimJob is one partition's walk in trim: from entry r, n entries
+// (countAbove: n counted so far, left entries of the partition not yet
+// visited).
 type trimJob struct {
-	p uint32
-	r int64
-	n int64
+	p       uint32
+	r       int64
+	n, left int64
 }
 
 // countAbove walks each job's partition from its tail (job.r) over the
@@ -380,6 +382,9 @@ func (w *RollingWindow) countAbove(jobs []trimJob, wm int64) []trimJob {
 			} else {
 				j.n++
 				j.r = int64(h.prev)
+				if j.left--; j.left == 0 {
+					j.r = -1 // the head: its prev may be a dropped entry
+				}
 			}
 			if j.r >= 0 {
 				continue
@@ -420,10 +425,11 @@ func (w *RollingWindow) dropHeads(jobs []trimJob) {
 				continue
 			}
 			ps := &w.ps[j.p]
+			// The new head's prev still names the last dropped entry:
+			// writing -1 there would cost a cache miss per partition,
+			// and walks count entries (see histEntry).
 			ps.histHead = j.r
-			if j.r >= 0 {
-				w.histRef(j.r).prev = -1
-			} else {
+			if j.r < 0 {
 				ps.histTail = -1
 			}
 			ps.kept -= j.n
@@ -445,7 +451,7 @@ func (w *RollingWindow) dropHeads(jobs []trimJob) {
 func (w *RollingWindow) linkHist() {
 	for p := range w.ps {
 		next := int64(-1)
-		for r := w.ps[p].histTail; r >= 0; {
+		for r, k := w.ps[p].histTail, w.ps[p].kept; k > 0; k-- {
 			h := w.histRef(r)
 			h.next = int32(next)
 			next, r = r, int64(h.prev)
