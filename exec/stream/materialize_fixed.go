@@ -201,25 +201,10 @@ func (m *Materialize) applyFixed(ctx context.Context, c *Chunk) (bool, error) {
 	ks := grow(x.keys, n)
 	x.keys = ks
 	x.words(kcol, ks)
-	pairs := 0
-	for i := 0; i+1 < n; i++ {
-		if c.Ops[i].Sign() < 0 && c.Ops[i+1].Sign() > 0 && ks[i] == ks[i+1] {
-			pairs++
-			i++
-		}
-	}
-	ops := grow(x.ops, n-pairs)
+	// One pass folds the pairs and records each kept row.
+	ops := grow(x.ops, n)
 	x.ops = ops
-	if pairs == 0 {
-		for i, op := range c.Ops {
-			ops[i] = state.OpPut
-			if op.Sign() < 0 {
-				ops[i] = state.OpDelete
-			}
-		}
-		return true, x.fv.WriteFixed(ctx, ks, ops, x.cols)
-	}
-	idx := grow(x.idx, n-pairs)
+	idx := grow(x.idx, n)
 	x.idx = idx
 	out := 0
 	for i := 0; i < n; i++ {
@@ -235,22 +220,26 @@ func (m *Materialize) applyFixed(ctx context.Context, c *Chunk) (bool, error) {
 		idx[out] = int32(i)
 		out++
 	}
+	if out == n {
+		return true, x.fv.WriteFixed(ctx, ks, ops, x.cols)
+	}
+	idx = idx[:out]
 	// Compact keys and values in place (idx is increasing, so each row
-	// moves down or stays); columns viewing the batch are copied first.
+	// moves down or stays); columns viewing the batch are compacted into
+	// their own buffers.
 	for j, col := range x.cols {
+		dst := col
 		if x.inPlace[j] {
-			w := grow(x.wide[j], n)
-			copy(w, col)
-			x.wide[j], x.inPlace[j] = w, false
-			col = w
+			dst = grow(x.wide[j], n)
+			x.wide[j], x.inPlace[j] = dst, false
 		}
 		for o, i := range idx {
-			col[o] = col[i]
+			dst[o] = col[i]
 		}
-		x.cols[j] = col[:out]
+		x.cols[j] = dst[:out]
 	}
 	for o, i := range idx {
 		ks[o] = ks[i]
 	}
-	return true, x.fv.WriteFixed(ctx, ks[:out], ops, x.cols)
+	return true, x.fv.WriteFixed(ctx, ks[:out], ops[:out], x.cols)
 }
