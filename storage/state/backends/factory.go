@@ -67,8 +67,9 @@ type Factory struct {
 // persistent tables also implement state.Checkpointer. Memory tables charge
 // what they hold to Budget (a write that does not fit is 53200, after the
 // columnar tables sharing the budget have spilled what they can); pebble
-// tables are bounded by Pebble's own memtable and cache sizes (the shared
-// cache is charged to Budget once, memtables are not).
+// tables are bounded by Pebble's own memtable and cache sizes and their
+// row caches (the shared cache is charged to Budget once, each row cache
+// as it fills, memtables are not).
 func (f *Factory) Open(ctx context.Context, kind state.BackendKind, name string, valueSchema *arrow.Schema) (state.Table, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, pgerror.Internal("state backends: table name %q is not a single path element", name)
@@ -89,10 +90,16 @@ func (f *Factory) Open(ctx context.Context, kind state.BackendKind, name string,
 		if f.Dir != "" {
 			dir = filepath.Join(f.Dir, name)
 		}
-		return pebblestate.Open(ctx, valueSchema, pebblestate.Options{
+		opts := pebblestate.Options{
 			Dir: dir, FS: fs, Cache: cache, Allocator: alloc, Logger: logger,
 			MemTableSize: f.pebbleMemTableSize(), IngestMinKeys: f.PebbleIngestMinKeys,
-		})
+		}
+		if f.Budget != nil {
+			// The row cache is charged (a nil *Budget must not become a
+			// non-nil interface).
+			opts.Budget = f.Budget
+		}
+		return pebblestate.Open(ctx, valueSchema, opts)
 	case "", state.BackendColumnar:
 		fs, err := f.columnarFS(name)
 		if err != nil {

@@ -271,3 +271,40 @@ func TestPebbleCacheCharged(t *testing.T) {
 	require.NoError(t, f.Close())
 	require.Zero(t, f.Budget.Used())
 }
+
+// A pebble table's row cache is charged to the Factory's Budget as it
+// fills and given back when the table closes.
+func TestPebbleRowCacheCharged(t *testing.T) {
+	ctx := context.Background()
+	b := columnar.NewBudget(64 << 20)
+	f := &backends.Factory{Budget: b}
+	tbl, err := f.Open(ctx, state.BackendPebble, "p1", statetest.Schema)
+	require.NoError(t, err)
+	cacheCharge := b.Used()
+	rb := array.NewRecordBuilder(memory.NewGoAllocator(), statetest.Schema)
+	defer rb.Release()
+	var ks [][]byte
+	for k := range 200 {
+		ks = append(ks, keys.Int64Key(int64(k)))
+		rb.Field(0).(*array.Int64Builder).Append(int64(k))
+		rb.Field(1).(*array.StringBuilder).Append(strings.Repeat("v", k%5))
+	}
+	rec := rb.NewRecordBatch()
+	defer rec.Release()
+	require.NoError(t, tbl.Write(ctx, ks, nil, rec))
+	require.NoError(t, tbl.Commit(ctx, 1))
+	// Keys read twice enter the row cache.
+	for range 2 {
+		for _, k := range ks {
+			res, err := tbl.Get(ctx, [][]byte{k})
+			require.NoError(t, err)
+			require.True(t, res.Found[0])
+			res.Values.Release()
+		}
+	}
+	require.Greater(t, b.Used(), cacheCharge, "row cache charged")
+	require.NoError(t, tbl.Close())
+	require.Equal(t, cacheCharge, b.Used(), "row cache released by Close")
+	require.NoError(t, f.Close())
+	require.Zero(t, b.Used())
+}
