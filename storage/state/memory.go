@@ -638,6 +638,12 @@ func (m *MemoryTable) filterGCList(settle func(id int32)) {
 			out = append(out, id)
 		}
 	}
+	m.relistLocked(list, out)
+}
+
+// relistLocked makes out, the kept prefix of the gc list list, the gc list
+// again: its entries are flagged listed, the rest of list is cleared.
+func (m *MemoryTable) relistLocked(list, out []int32) {
 	for _, id := range out {
 		m.ents.at(id).flags |= entListed
 	}
@@ -809,11 +815,7 @@ func (m *MemoryTable) gcLocked() {
 			out = append(out, id)
 		}
 	}
-	for _, id := range out {
-		m.ents.at(id).flags |= entListed
-	}
-	clear(list[len(out):])
-	m.gcList = out
+	m.relistLocked(list, out)
 	m.clearFreedLocked()
 }
 
