@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sabotsql/sabotsql/exec/kernels"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -30,7 +31,51 @@ type ewmaState struct {
 // aggregate is order-sensitive: ewma(x, a ORDER BY ts), or a window ordered
 // by ts. Not retractable.
 type ewmaAcc struct {
-	st []ewmaState
+	st    []ewmaState
+	alpha alphaMemo
+}
+
+// alphaMemo remembers the last alpha column found to hold one alpha in
+// (0, 1), so that the column of a literal alpha (ewma(px, 0.94)) is
+// scanned once rather than on every chunk: the planner's constant
+// expression hands every chunk the same cached array (or a prefix slice
+// of it; see exec.constNode). The column is recognised by its value
+// buffer (the same *memory.Buffer object, still holding the same bytes)
+// and the address of its first value; an Arrow array's values do not
+// change while it is alive, and holding p keeps Go-allocated memory from
+// being reused. Any other column, including a per-row alpha, is scanned
+// as before, so out-of-range alphas fail with 22023 on every chunk.
+type alphaMemo struct {
+	buf   *memory.Buffer
+	p     *float64
+	n     int
+	alpha float64
+}
+
+// constAlpha reports the single alpha in (0, 1) of column arg (whose
+// values, already resliced to the chunk, are as), whether there is one,
+// and whether every alpha is in (0, 1] (as alphasValid); a column not
+// known from an earlier chunk is scanned and, when it qualifies,
+// remembered.
+func (m *alphaMemo) constAlpha(arg arrow.Array, as []float64) (alpha float64, ok, valid bool) {
+	if len(as) == 0 {
+		return 0, false, true
+	}
+	var buf *memory.Buffer
+	if bs := arg.Data().Buffers(); len(bs) > 1 {
+		buf = bs[1]
+	}
+	if buf != nil && buf == m.buf && &as[0] == m.p && len(as) <= m.n && buf.Len() > 0 {
+		return m.alpha, true, true
+	}
+	valid, same := alphasValid(as)
+	if !valid || !same || as[0] == 1 {
+		return 0, false, valid
+	}
+	if buf != nil {
+		*m = alphaMemo{buf: buf, p: &as[0], n: len(as), alpha: as[0]}
+	}
+	return as[0], true, true
 }
 
 func (a *ewmaAcc) Grow(n int) { a.st = growTo(a.st, n) }
@@ -52,9 +97,9 @@ func (a *ewmaAcc) Update(_ *kernels.EvalContext, groups []uint32, args []arrow.A
 	n := len(groups)
 	xs, as := x.vals[:n], al.vals[:n]
 	if x.vm == nil && al.vm == nil {
-		switch valid, same := alphasValid(as); {
-		case valid && same && n > 0 && as[0] != 1:
-			ewmaDenseConst(a.st, groups, xs, as[0])
+		switch alpha, ok, valid := a.alpha.constAlpha(args[1], as); {
+		case ok:
+			ewmaDenseConst(a.st, groups, xs, alpha)
 			return nil
 		case valid:
 			ewmaDense(a.st, groups, xs, as)
@@ -94,14 +139,14 @@ func (a *ewmaAcc) FoldTouch(_ *kernels.EvalContext, groups []uint32, args []arro
 	if x.allNull || al.allNull || x.vm != nil || al.vm != nil {
 		return false, nil
 	}
-	xs, as := x.vals[:n], al.vals[:n]
-	if valid, same := alphasValid(as); !valid || !same || as[0] == 1 {
-		return false, nil
-	}
 	if len(a.st) < len(t.Book) {
 		return false, nil // not grown to the caller's groups: Update reports it
 	}
-	ewmaFoldTouch(a.st[:len(t.Book)], groups, xs, as[0], t)
+	alpha, ok, _ := a.alpha.constAlpha(args[1], al.vals[:n])
+	if !ok {
+		return false, nil
+	}
+	ewmaFoldTouch(a.st[:len(t.Book)], groups, x.vals[:n], alpha, t)
 	return true, nil
 }
 
