@@ -243,6 +243,24 @@ func (c *cachedOut[T]) column(mem memory.Allocator, news arrow.Array, idx []int3
 	if n > 0 {
 		dst = arrow.GetData[T](buf.Bytes())[:n]
 	}
+	if nv != nil && vm == nil {
+		// No NULL among the new results: gather without validity
+		// bookkeeping; an old NULL (rare) sends the column through the
+		// general loop below, which rewrites every row.
+		olds, oldOK := c.olds[:d], c.oldOK[:d]
+		allOK := true
+		for k, x := range idx {
+			if int(x) < d {
+				dst[k] = olds[x]
+				allOK = allOK && oldOK[x]
+			} else {
+				dst[k] = nv[int(x)-d]
+			}
+		}
+		if allOK {
+			return vec.WrapBuffers(c.dt, n, []*memory.Buffer{nil, buf}, nil, 0)
+		}
+	}
 	var vb *memory.Buffer
 	var bits []byte
 	nulls := 0
