@@ -1,6 +1,10 @@
 package stream
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/sabotsql/sabotsql/internal/hugepage"
+)
 
 // growState returns s extended to n elements, the new ones zero (s only
 // ever grows, so the spare capacity is still zero). A reallocation gets
@@ -21,7 +25,7 @@ func growState[T any](s []T, n int) []T {
 	c = max(c, n)
 	t := make([]T, n, c)
 	var z T
-	rollAdviseHuge(unsafe.Pointer(unsafe.SliceData(t)), uintptr(c)*unsafe.Sizeof(z))
+	hugepage.Advise(unsafe.Pointer(unsafe.SliceData(t)), uintptr(c)*unsafe.Sizeof(z))
 	copy(t, s)
 	return t
 }

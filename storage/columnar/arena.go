@@ -1,6 +1,10 @@
 package columnar
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/sabotsql/sabotsql/internal/hugepage"
+)
 
 // aref locates bytes in an arena: chunk index in the high 32 bits, offset
 // within the chunk in the low 32.
@@ -47,7 +51,7 @@ func (a *arena) alloc(n int) (aref, []byte) {
 	size := max(a.next, n)
 	a.next = min(a.next*2, arenaMaxChunk)
 	a.chunks = append(a.chunks, make([]byte, n, size))
-	adviseHuge(unsafe.Pointer(unsafe.SliceData(a.chunks[len(a.chunks)-1])), uintptr(size))
+	hugepage.Advise(unsafe.Pointer(unsafe.SliceData(a.chunks[len(a.chunks)-1])), uintptr(size))
 	a.size += int64(size)
 	a.cur = len(a.chunks) - 1
 	return aref(uint64(a.cur) << 32), a.chunks[a.cur][:n:n]

@@ -8,6 +8,8 @@ import (
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/hashindex"
 	"github.com/sabotsql/sabotsql/storage/state/lazyorder"
+
+	"github.com/sabotsql/sabotsql/internal/hugepage"
 )
 
 // entryOverhead approximates the bookkeeping bytes of a memtable entry: the
@@ -331,5 +333,5 @@ func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMe
 // adviseHugeEntries asks for huge pages under a large entry page (lookups
 // touch entries at random).
 func adviseHugeEntries(pg []memEntry) {
-	adviseHuge(unsafe.Pointer(unsafe.SliceData(pg)), uintptr(cap(pg))*unsafe.Sizeof(memEntry{}))
+	hugepage.Advise(unsafe.Pointer(unsafe.SliceData(pg)), uintptr(cap(pg))*unsafe.Sizeof(memEntry{}))
 }

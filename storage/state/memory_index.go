@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"unsafe"
+
+	"github.com/sabotsql/sabotsql/internal/hugepage"
 )
 
 // inlineKey is the longest key an entry holds inline; longer keys live in
@@ -274,7 +276,7 @@ func (m *MemoryTable) growTab(n int) {
 	size := m.tabSizeFor(n)
 	old := m.tab
 	m.tab = make([]uint64, size)
-	adviseHuge(unsafe.Pointer(unsafe.SliceData(m.tab)), uintptr(size)*8)
+	hugepage.Advise(unsafe.Pointer(unsafe.SliceData(m.tab)), uintptr(size)*8)
 	for _, t := range old {
 		if t != 0 {
 			m.tabInsert(t>>32, int32(uint32(t))-1)

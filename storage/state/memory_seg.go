@@ -1,6 +1,10 @@
 package state
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/sabotsql/sabotsql/internal/hugepage"
+)
 
 // segShift sets the elements per segment of a segArr (64Ki): small enough
 // that a new segment costs little to fault in, large enough that a table's
@@ -80,7 +84,7 @@ func (a *segArr[T]) resize(n int) {
 		k := min(len(a.s), hugeGroup)
 		g := make([]T, k*segLen)
 		var z T
-		adviseHuge(unsafe.Pointer(unsafe.SliceData(g)), uintptr(len(g))*unsafe.Sizeof(z))
+		hugepage.Advise(unsafe.Pointer(unsafe.SliceData(g)), uintptr(len(g))*unsafe.Sizeof(z))
 		for i := range k {
 			a.s = append(a.s, g[i*segLen:(i+1)*segLen:(i+1)*segLen])
 		}

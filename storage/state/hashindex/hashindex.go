@@ -20,6 +20,8 @@ package hashindex
 import (
 	"hash/maphash"
 	"unsafe"
+
+	"github.com/sabotsql/sabotsql/internal/hugepage"
 )
 
 // Index maps keys to entries of type E (a pointer type whose key is given
@@ -220,7 +222,7 @@ func (x *Index[E]) grow() {
 	}
 	old := x.slots
 	x.slots = make([]slot[E], size)
-	adviseHuge(unsafe.Pointer(unsafe.SliceData(x.slots)), uintptr(size)*unsafe.Sizeof(x.slots[0]))
+	hugepage.Advise(unsafe.Pointer(unsafe.SliceData(x.slots)), uintptr(size)*unsafe.Sizeof(x.slots[0]))
 	for _, s := range old {
 		if s.h > tomb {
 			x.insert(s.h, s.e)

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package stream
-
-import "unsafe"
-
-func rollAdviseHuge(unsafe.Pointer, uintptr) {}
