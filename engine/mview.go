@@ -84,7 +84,7 @@ type mview struct {
 	spillingParts []partSpiller
 	// spillTables are the state tables the view's operators spill to
 	// (owned and closed by those operators); their sizes count in the
-	// view's state size.
+	// view's state size. Guarded by mu: a failed view drops them.
 	spillTables []state.Table
 	// subs are the dataflow's changelog subscriptions; a failed view
 	// closes them so it no longer holds back truncation (and the writers
@@ -667,6 +667,16 @@ func (e *Engine) runView(ctx context.Context, v *mview) {
 	for _, sub := range v.subs {
 		sub.Close()
 	}
+	// Nor keep its operators' state: an aggregate or join that failed with
+	// 53200 would otherwise hold its share until DROP and fail the next
+	// view that needs memory. The view's own table stays (its size shows in
+	// the system views).
+	v.mu.Lock()
+	v.spillTables = nil // closed by their operators below
+	v.mu.Unlock()
+	if err := v.mat.CloseInput(); err != nil {
+		e.log.Warn("closing a failed view's operators", "view", v.def.Name, "err", err)
+	}
 }
 
 // stop ends the view's dataflow and releases its state.
@@ -1092,6 +1102,8 @@ func coordName(id catalog.ObjectID) string { return strconv.FormatInt(int64(id),
 // what its aggregates and joins spilled.
 func (v *mview) stateStats() state.Stats {
 	st := v.mat.StateStats()
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	for _, t := range v.spillTables {
 		x := t.Stats()
 		st.Keys += x.Keys

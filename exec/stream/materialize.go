@@ -60,6 +60,8 @@ type Materialize struct {
 	mu   sync.Mutex
 	pins map[uint64]state.Snapshot // committed epochs kept for consistent reads
 	done bool
+	// inputClosed: CloseInput closed the dataflow below the view.
+	inputClosed bool
 }
 
 // NewMaterialize returns a Materialize of input (columns of SQL types
@@ -482,16 +484,37 @@ func (m *Materialize) Close() error {
 		s.Release()
 		delete(m.pins, e)
 	}
+	closeInput := !m.inputClosed
+	m.inputClosed = true
 	m.mu.Unlock()
 	if m.blind.ones != nil {
 		m.blind.ones.Release()
 		m.blind.ones = nil
 	}
-	err := m.input.Close()
+	var err error
+	if closeInput {
+		err = m.input.Close()
+	}
 	if cerr := m.table.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// CloseInput closes the dataflow below the view (its operators, their
+// state and spill tables) and keeps the view's own table: a view whose
+// dataflow failed gives its operators' memory back at once, while its
+// contents and sizes stay until Close. Call it only once the dataflow has
+// stopped (nothing calls Next or Run any more); Close then skips the input.
+func (m *Materialize) CloseInput() error {
+	m.mu.Lock()
+	if m.inputClosed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.inputClosed = true
+	m.mu.Unlock()
+	return m.input.Close()
 }
 
 // ReadViews reads every view at the Coordinator's committed epoch — one
