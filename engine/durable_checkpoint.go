@@ -14,7 +14,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
@@ -292,6 +291,56 @@ func readFramed(d *durable, name string) ([]byte, error) {
 	return payload, nil
 }
 
+// openFramed verifies a framed file — trailer, length and checksum, in one
+// streamed pass — and returns it open with a reader over its payload and
+// the payload's length, so that a large table is reloaded without holding
+// its file in memory. The caller closes the file.
+func openFramed(d *durable, name string) (vfs.File, *io.SectionReader, int64, error) {
+	f, err := d.data.Open(name)
+	if err != nil {
+		return nil, nil, 0, ioError("open "+name, err)
+	}
+	n, err := verifyFramed(f, name)
+	if err != nil {
+		f.Close()
+		return nil, nil, 0, err
+	}
+	return f, io.NewSectionReader(f, 0, n), n, nil
+}
+
+// verifyFramed checks an open framed file and returns its payload length.
+func verifyFramed(f vfs.File, name string) (int64, error) {
+	size, err := f.Size()
+	if err != nil {
+		return 0, ioError("stat "+name, err)
+	}
+	var tail [20]byte
+	if size < int64(len(tail)) {
+		return 0, corruptFile(name, "missing trailer")
+	}
+	if k, err := f.ReadAt(tail[:], size-int64(len(tail))); k < len(tail) {
+		if err != nil && err != io.EOF {
+			return 0, ioError("read "+name, err)
+		}
+		return 0, corruptFile(name, "short read")
+	}
+	if !bytes.Equal(tail[12:], ckptMagic) {
+		return 0, corruptFile(name, "missing trailer")
+	}
+	n := int64(binary.LittleEndian.Uint64(tail[4:12]))
+	if n != size-int64(len(tail)) {
+		return 0, corruptFile(name, "length %d, file has %d bytes", n, size)
+	}
+	h := crc32.New(castagnoli)
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, n), make([]byte, 1<<20)); err != nil {
+		return 0, ioError("read "+name, err)
+	}
+	if h.Sum32() != binary.LittleEndian.Uint32(tail[:4]) {
+		return 0, corruptFile(name, "checksum mismatch")
+	}
+	return n, nil
+}
+
 func corruptFile(name, format string, args ...any) error {
 	return pgerror.New(pgerror.DataCorrupted, "checkpoint file %s is corrupted: %s", name, fmt.Sprintf(format, args...))
 }
@@ -444,11 +493,13 @@ func (r *replayer) loadCheckpoint(ctx context.Context, m meta.Manifest) (wal.LSN
 		if err != nil {
 			return 0, corruptFile(catName, "%v", err)
 		}
-		payload, err := readFramed(e.dur, t.File)
+		f, payload, size, err := openFramed(e.dur, t.File)
 		if err != nil {
 			return 0, err
 		}
-		if err := e.restoreTable(ts, t.File, payload); err != nil {
+		err = e.restoreTable(ts, t.File, payload, size)
+		f.Close()
+		if err != nil {
 			return 0, err
 		}
 	}
@@ -462,55 +513,67 @@ func (r *replayer) loadCheckpoint(ctx context.Context, m meta.Manifest) (wal.LSN
 }
 
 // restoreTable replaces a table's rows by a checkpoint's, publishing the
-// difference to the views reading it.
-func (e *Engine) restoreTable(ts *tableState, file string, payload []byte) error {
+// difference to the views reading it. The payload (size bytes, checksum
+// already verified) is read chunk by chunk: one decoded batch at a time
+// besides the table itself.
+func (e *Engine) restoreTable(ts *tableState, file string, payload io.Reader, size int64) error {
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
-	rd := &recReader{b: payload}
-	n := rd.uvarint()
-	if rd.err != nil || n > uint64(len(payload)) {
+	br := bufio.NewReaderSize(payload, 1<<20)
+	n, err := binary.ReadUvarint(br)
+	if err != nil || n > uint64(size)/2 {
 		return corruptFile(file, "bad chunk count")
 	}
 	rows := make([]uint64, n)
 	dels := make([][]int64, n)
 	for c := range rows {
-		rows[c] = rd.uvarint()
-		k := rd.uvarint()
-		if rd.err != nil || k > rows[c] {
+		var k uint64
+		rows[c], err = binary.ReadUvarint(br)
+		if err == nil {
+			k, err = binary.ReadUvarint(br)
+		}
+		if err != nil || k > rows[c] {
 			return corruptFile(file, "bad chunk header")
 		}
 		for j := uint64(0); j < k; j++ {
-			dels[c] = append(dels[c], memtable.RowID(c, int(rd.uvarint())))
+			r, err := binary.ReadUvarint(br)
+			if err != nil {
+				return corruptFile(file, "bad chunk header")
+			}
+			dels[c] = append(dels[c], memtable.RowID(c, int(r)))
 		}
 	}
-	if rd.err != nil {
-		return corruptFile(file, "bad chunk header")
-	}
-	var bs []arrow.RecordBatch
-	if len(rd.b) > 0 {
-		var err error
-		bs, err = e.decodeBatches(rd.b, ts.schema)
+	var rd *ipc.Reader
+	if _, err := br.Peek(1); err == nil {
+		rd, err = ipc.NewReader(br, ipc.WithAllocator(e.mem))
 		if err != nil {
 			return corruptFile(file, "%v", err)
 		}
+		defer rd.Release()
 	}
-	defer releaseAll(bs)
 	if ts.store.Rows() > 0 {
 		if ts.log != nil {
 			e.publishIDs(ts, stream.Delete, liveRowIDs(ts, e))
 		}
 	}
 	e.storeTruncate(ts.store)
-	bi := 0
 	for c := range rows {
 		if rows[c] == 0 {
 			continue
 		}
-		if bi >= len(bs) || uint64(bs[bi].NumRows()) != rows[c] {
+		if rd == nil || !rd.Next() {
+			if rd != nil && rd.Err() != nil {
+				return corruptFile(file, "%v", rd.Err())
+			}
+			return corruptFile(file, "chunk %d is missing", c)
+		}
+		rb := rd.RecordBatch()
+		if int(rb.NumCols()) != ts.schema.NumFields() || uint64(rb.NumRows()) != rows[c] {
 			return corruptFile(file, "chunk %d does not match its header", c)
 		}
-		ids, err := e.storeAppend(ts.store, bs[bi])
-		bi++
+		b := array.NewRecordBatch(ts.schema, rb.Columns(), rb.NumRows())
+		ids, err := e.storeAppend(ts.store, b)
+		b.Release()
 		if err != nil {
 			return corruptFile(file, "%v", err)
 		}
@@ -518,6 +581,9 @@ func (e *Engine) restoreTable(ts *tableState, file string, payload []byte) error
 			return corruptFile(file, "chunk %d reloads at row id %d", c, ids[0])
 		}
 		ts.store.Delete(dels[c])
+	}
+	if rd != nil && rd.Next() {
+		return corruptFile(file, "more chunks than its header lists")
 	}
 	if ts.log != nil {
 		e.publishIDs(ts, stream.Insert, liveRowIDs(ts, e))
