@@ -40,6 +40,10 @@ const (
 // the join holds more than its budget, and come back when rows for their
 // keys arrive (join_spill.go); the output is the same.
 //
+// Watermarks on a key column of both inputs clean the state below the
+// smaller of the two and are forwarded on both output key columns; other
+// watermarks are dropped (join_watermark.go).
+//
 // Output columns: the left input's columns, then the right input's.
 type HashJoin struct {
 	al     *aligner
@@ -65,6 +69,11 @@ type HashJoin struct {
 
 	// spill is the spill state set by WithSpill (nil: in memory only).
 	spill *joinSpill
+
+	// wms tracks the inputs' watermarks on key columns; pending holds
+	// the watermarks to forward (see join_watermark.go).
+	wms     joinWatermarks
+	pending []Message
 }
 
 // WithMemBudget makes the join charge its state (both sides' retained
@@ -163,6 +172,11 @@ func (j *HashJoin) Next(ctx context.Context) (Message, error) {
 		}
 	}
 	for {
+		if len(j.pending) > 0 {
+			m := j.pending[0]
+			j.pending = j.pending[1:]
+			return m, nil
+		}
 		side, m, err := j.al.next(ctx)
 		if err != nil || m == nil {
 			return m, err
@@ -184,10 +198,9 @@ func (j *HashJoin) Next(ctx context.Context) (Message, error) {
 				return out, nil
 			}
 		case Watermark:
-			if side == 1 {
-				m.Col += j.width[0]
+			if err := j.watermark(ctx, side, m); err != nil {
+				return nil, err
 			}
-			return m, nil
 		case Barrier:
 			if j.spilling() {
 				if err := j.afterBarrier(ctx, m.Epoch); err != nil {

@@ -104,6 +104,7 @@ const bigBucket = 16
 
 type joinBucket struct {
 	key   string // encoded join key (hash-keyed sides only)
+	id    uint64 // the key's id in byKey
 	next  int32  // next bucket with the same key hash, or -1
 	head  int32  // first entry, or -1
 	tail  int32  // last entry, or -1
@@ -247,7 +248,7 @@ func (sd *joinSide) bucket(id uint64, key []byte) int32 {
 		sd.buckets = append(sd.buckets, joinBucket{})
 	}
 	bk := &sd.buckets[b]
-	bk.next, bk.head, bk.tail = -1, -1, -1
+	bk.next, bk.head, bk.tail, bk.id = -1, -1, -1, id
 	if !sd.intKey {
 		bk.key = string(key)
 		sd.keyBytes += int64(len(key))
@@ -302,17 +303,7 @@ func (sd *joinSide) addSeg(b arrow.RecordBatch) int32 {
 // own segment, included).
 func (sd *joinSide) sweep(cur int32) {
 	sd.dead = append(sd.dead, cur)
-	for _, s := range sd.dead {
-		if sd.segs[s] != nil && sd.segLive[s] == 0 {
-			sd.segRows -= int(sd.segs[s].NumRows())
-			sd.segBytes -= sd.segSize[s]
-			sd.segSize[s] = 0
-			sd.segs[s].Release()
-			sd.segs[s] = nil
-			sd.freeSegs = append(sd.freeSegs, s)
-		}
-	}
-	sd.dead = sd.dead[:0]
+	sd.sweepDead()
 }
 
 // curRowKey is the exact-row key of row i of the current chunk's batch b.
@@ -571,7 +562,7 @@ func (sd *joinSide) release() {
 // Per-structure sizes of a join side (64-bit).
 const (
 	joinEntryBytes  = 48 // joinEntry
-	joinBucketBytes = 56 // joinBucket
+	joinBucketBytes = 64 // joinBucket
 	keySlotBytes    = 16 // keySlot
 	// joinIndexBytes is one entry of a big bucket's row-hash index
 	// (map[uint64]int32: key, value, control byte and load slack).

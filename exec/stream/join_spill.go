@@ -61,10 +61,12 @@ import (
 // Keys a lookup did not find are remembered per side (the negative cache)
 // until that side spills again, the only time its table gains keys.
 //
-// Gap: join state is not cleaned by watermarks (in memory or spilled), so
-// a join of unbounded key domains grows its tables without bound; spilled
-// keys are memcomparable where possible so a later CleanBelow on the first
-// key column can drop them by range.
+// Watermarks on a join key clean the tables too (join_watermark.go):
+// spilled keys are memcomparable where possible, so CleanBelow drops the
+// buckets below a watermark on the first key column by range. Gap: a
+// watermark on a later key column cleans only the buckets in memory (and
+// the stored copies of those), and a join whose keys carry no watermark
+// grows its tables with its key domain.
 
 // joinSpillVersion is the first byte of every spilled bucket.
 const joinSpillVersion = 1

@@ -777,6 +777,18 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 		left.ex.Close()
 		return flow{}, err
 	}
+	// A key both of whose columns carry watermarks goes first: the join
+	// cleans its state below them, its spill tables by range on the first
+	// key (see stream.HashJoin's watermarks).
+	for i := range lk {
+		lc, lok := lk[i].(*planner.ColRef)
+		rc, rok := rk[i].(*planner.ColRef)
+		if lok && rok && left.wm[lc.Idx] && right.wm[rc.Idx] {
+			lk[0], lk[i] = lk[i], lk[0]
+			rk[0], rk[i] = rk[i], rk[0]
+			break
+		}
+	}
 	ls, rs := x.Left.Schema(), x.Right.Schema()
 	left, ls2, lpos, err := b.extend(left, ls, lk)
 	if err != nil {
@@ -814,6 +826,13 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 	}
 	joined := append(append(planner.Schema{}, ls2...), rs2...)
 	f := flow{ex: hj, ts: joined.Types(), wm: map[int]bool{}}
+	// The join forwards the smaller of its inputs' watermarks on a key's
+	// two columns, on both output copies; no other watermark.
+	for i := range lpos {
+		if left.wm[lpos[i]] && right.wm[rpos[i]] {
+			f.wm[lpos[i]], f.wm[len(ls2)+rpos[i]] = true, true
+		}
+	}
 	if jt == stream.InnerJoin {
 		f.appendOnly = left.appendOnly && right.appendOnly
 	}
