@@ -53,7 +53,7 @@ func newFinSource(ng int) *finSource {
 	rng := rand.New(rand.NewPCG(uint64(ng), 3))
 	s := &finSource{schema: arrow.NewSchema([]arrow.Field{types.ArrowField("sym", types.Int8T),
 		types.ArrowField("px", types.Float8T), types.ArrowField("ts", types.Int8T)}, nil), every: 16}
-	for range 64 {
+	for range finChunks(ng) {
 		sy, px := make([]int64, 1024), make([]float64, 1024)
 		for i := range sy {
 			sy[i] = rng.Int64N(int64(ng))

@@ -110,7 +110,7 @@ func BenchmarkProjectAggregateMaterialize(b *testing.B) {
 // fourth column per chunk, which was about half of the ewma view's time at
 // 1K symbols).
 //
-// The 64 chunks of finStream come twice, the second time with other
+// The finChunks(ng) chunks of finStream come twice, the second time with other
 // prices (the same symbols in the same order): replaying one set of
 // prices would freeze the ewma of every symbol seen once per replay round
 // (s = x, then x + α(x − x) = x), and an unchanged group writes nothing to
@@ -135,7 +135,7 @@ func prebuiltFinSource(b *testing.B, ng int) *replaySource {
 	alphas := ab.NewArray()
 	ab.Release()
 	defer alphas.Release()
-	const chunks = 64
+	chunks := finChunks(ng)
 	syms := make([][]int64, chunks)
 	for c := range 2 * chunks {
 		round := c / chunks
