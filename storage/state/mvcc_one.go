@@ -15,8 +15,9 @@ import (
 // layout (large strings, intervals, lists) go through a builder as in the
 // general path. It returns exactly what buildRows returns for the row.
 func buildOne(alloc memory.Allocator, codec *RowCodec, v []byte, found bool) (arrow.RecordBatch, error) {
-	fields := codec.schema.Fields()
-	nf := len(fields)
+	// Schema.Field and NumFields, not Fields, which copies the slice.
+	schema := codec.schema
+	nf := schema.NumFields()
 	// Per column at most 8 bytes of fixed-width body or two int32
 	// offsets, and string bytes, which the row holds (so len(v) bounds
 	// them); every cut starts 8-byte aligned (at most 7 bytes of padding
@@ -40,7 +41,8 @@ func buildOne(alloc memory.Allocator, codec *RowCodec, v []byte, found bool) (ar
 		}
 	}
 	p := 0
-	for c, f := range fields {
+	for c := range nf {
+		f := schema.Field(c)
 		id := f.Type.ID()
 		w := bodyWidth(id)
 		if w == 0 && id != arrow.BOOL && id != arrow.STRING && id != arrow.BINARY {
@@ -121,7 +123,7 @@ func buildOne(alloc memory.Allocator, codec *RowCodec, v []byte, found bool) (ar
 		release()
 		return nil, ErrCorruptRow
 	}
-	rec := array.NewRecordBatch(codec.schema, cols, 1)
+	rec := array.NewRecordBatch(schema, cols, 1)
 	release()
 	return rec, nil
 }

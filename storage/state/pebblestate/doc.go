@@ -58,6 +58,10 @@
 // Tuning (measured on the fintech views, issue #8): L0 compacts at 8
 // read-amplification levels, not Pebble's 4 (overwritten state rewrites
 // every live key per compaction); flushes write uncompressed L0 files;
+// flushed and compacted files carry Bloom filters (10 bits per key), which
+// a lookup's prefix seek checks in every level but the bottom one, so it
+// seeks only the files that may hold its key (issue #6; ingested files
+// have none);
 // ingested files use Pebble's row blocks, uncompressed (half the CPU of
 // columnar blocks to write; they are never rewritten).
 //

@@ -1,5 +1,7 @@
 package pebblestate
 
+import "github.com/cockroachdb/pebble/v2"
+
 // Ingested is the number of epochs t committed by ingestion since Open.
 func Ingested(t *Table) int { return t.ingested }
 
@@ -11,4 +13,24 @@ func LevelFiles(t *Table) []int {
 		n[i] = int(m.Levels[i].TablesCount)
 	}
 	return n
+}
+
+// FilterPolicies is the filter policy name of each sstable of t by level
+// ("" for a file without filter).
+func FilterPolicies(t *Table) ([][]string, error) {
+	levels, err := t.db.SSTables(pebble.WithProperties())
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]string, len(levels))
+	for l, files := range levels {
+		for _, f := range files {
+			name := ""
+			if f.Properties != nil {
+				name = f.Properties.FilterPolicyName
+			}
+			out[l] = append(out[l], name)
+		}
+	}
+	return out, nil
 }

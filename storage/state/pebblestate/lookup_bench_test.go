@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sabotsql/sabotsql/storage/state"
 	"github.com/sabotsql/sabotsql/storage/state/keys"
 	"github.com/sabotsql/sabotsql/storage/state/pebblestate"
@@ -70,6 +72,67 @@ func lookupBench(b *testing.B, o pebblestate.Options, n int, cached bool, nk int
 		}
 	}
 	lookupLatency(b, tbl, n, nk)
+}
+
+// BenchmarkPebbleLookupLayered: as BenchmarkPebbleLookup's uniform cases
+// (block-cached), but the keys are committed through the memtable (no
+// ingestion) and then overwritten in six rounds of n/16 random keys, each
+// checkpointed: a lookup meets several overlapping sstables (L0 sublevels
+// over the first flush or Lbase), as an updated aggregate's state does.
+func BenchmarkPebbleLookupLayered(b *testing.B) {
+	for _, n := range benchSizes() {
+		if n < 100_000 {
+			continue
+		}
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			o := pebblestate.Options{CacheSize: 512 << 20, IngestMinKeys: -1}
+			b.Run("uniform", func(b *testing.B) { layeredBench(b, o, n) })
+			o.RowCacheSize = -1
+			b.Run("rowcache=false/uniform", func(b *testing.B) { layeredBench(b, o, n) })
+		})
+	}
+}
+
+func layeredBench(b *testing.B, o pebblestate.Options, n int) {
+	ctx := context.Background()
+	tbl := benchTable(b, o)
+	defer tbl.Close()
+	statetest.Fill(b, tbl, n)
+	if _, err := tbl.Checkpoint(ctx); err != nil {
+		b.Fatal(err)
+	}
+	vb := array.NewRecordBuilder(memory.NewGoAllocator(), statetest.Schema)
+	for i := 0; i < statetest.BenchBatch; i++ {
+		vb.Field(0).(*array.Int64Builder).Append(int64(i))
+		vb.Field(1).(*array.StringBuilder).Append("updated")
+	}
+	vals := vb.NewRecordBatch()
+	vb.Release()
+	defer vals.Release()
+	rng := rand.New(rand.NewPCG(7, 8))
+	ks := make([][]byte, statetest.BenchBatch)
+	for round := 0; round < 6; round++ {
+		for w := 0; w < n/16; w += len(ks) {
+			for j := range ks {
+				ks[j] = keys.Int64Key(rng.Int64N(int64(n)))
+			}
+			if err := tbl.Write(ctx, ks, nil, vals); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := tbl.Commit(ctx, tbl.CommittedEpoch()+1); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tbl.Checkpoint(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	err := tbl.Scan(ctx, state.KeyRange{}, func([][]byte, arrow.RecordBatch) error { return nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("sstables per level: %v", pebblestate.LevelFiles(tbl))
+	lookupLatency(b, tbl, n, 1<<20)
 }
 
 func lookupLatency(b *testing.B, r state.Reader, nkeys, nk int) {

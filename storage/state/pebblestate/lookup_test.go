@@ -150,3 +150,43 @@ func must(v int64, ok bool) int64 {
 	}
 	return v
 }
+
+// TestBloomFiltersOnFlushedNotIngested: flushed and compacted sstables
+// carry Bloom filters (a lookup's prefix seek skips the files that lack
+// its key); ingested epochs, which go to the bottom level whose filters
+// iterators skip, are written without. Lookups across the layers still
+// find every key's last value.
+func TestBloomFiltersOnFlushedNotIngested(t *testing.T) {
+	ctx := context.Background()
+	tbl, err := pebblestate.Open(ctx, statetest.Schema, pebblestate.Options{Dir: "tbl", FS: vfs.NewMem(), IngestMinKeys: 100})
+	require.NoError(t, err)
+	defer tbl.Close()
+	putN(t, tbl, 0, 1000, 1) // ingested
+	for e := state.Epoch(2); e < 5; e++ {
+		putVal(t, tbl, int64(e)*10, int64(e), false, e) // batches, flushed below
+		_, err := tbl.Checkpoint(ctx)
+		require.NoError(t, err)
+	}
+	fp, err := pebblestate.FilterPolicies(tbl)
+	require.NoError(t, err)
+	var withFilter, without int
+	for _, files := range fp {
+		for _, name := range files {
+			if name == "" {
+				without++
+			} else {
+				require.Equal(t, "rocksdb.BuiltinBloomFilter", name)
+				withFilter++
+			}
+		}
+	}
+	require.Equal(t, 3, withFilter, "flushed files: %v", fp)
+	require.Equal(t, 1, without, "ingested file: %v", fp)
+	for e := int64(2); e < 5; e++ {
+		v, ok := lookup(t, tbl, e*10)
+		require.True(t, ok)
+		require.Equal(t, e, v)
+	}
+	_, ok := lookup(t, tbl, 5000)
+	require.False(t, ok)
+}

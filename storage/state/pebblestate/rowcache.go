@@ -247,11 +247,14 @@ func (c *rowCache) addFound(ks, vals [][]byte, found []bool) {
 }
 
 func (c *rowCache) addLocked(k, v []byte, h uint64) {
+	// The admission filter first: a key read for the first time (most
+	// misses of random reads) costs a bit set, no index probe.
+	if !c.admit(h) {
+		return
+	}
 	ks := unsafe.String(unsafe.SliceData(k), len(k))
 	if i, _ := c.idx.find(c, ks, h); i >= 0 {
-		c.remove(i) // a racing reader cached it: same committed row
-	} else if !c.admit(h) {
-		return
+		c.remove(i) // a racing reader cached it: the same committed row
 	}
 	e := rcEntry{hash: h, klen: uint32(len(k)), vlen: uint32(len(v)), live: true}
 	need := c.entryBytes(&e)

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -169,6 +170,13 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 	// One index level: a point lookup then reads two cached blocks (index,
 	// data), not three; the deeper levels inherit it.
 	popts.Levels[0].IndexBlockSize = indexBlockSize
+	// Bloom filters (10 bits per key, ~1% false positives) on every level
+	// (the deeper ones inherit L0's): a point lookup's prefix seek skips
+	// each L0 sublevel and upper level whose file lacks the key instead of
+	// seeking its index and data blocks. Iterators ignore L6's filters
+	// (IterOptions.UseL6Filters), so a lookup of a key in the bottom level
+	// pays no filter probe there.
+	popts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
 	popts.EventListener = &pebble.EventListener{
 		BackgroundError: func(err error) { opts.Logger.Warn("pebblestate: background error", "dir", opts.Dir, "err", err) },
 		// Pebble's default is Fatalf; the failing read already returns the
@@ -207,6 +215,8 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 	// stay in the bottom level unrewritten, so they are written once,
 	// uncompressed.
 	t.wopts.Compression = sstable.NoCompression
+	// Ingested files go to the bottom level, whose filters lookups skip.
+	t.wopts.FilterPolicy = pebble.NoFilterPolicy
 	return t, nil
 }
 
