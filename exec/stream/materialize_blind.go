@@ -221,6 +221,17 @@ func (m *Materialize) applyAppendOnly(ctx context.Context, c *Chunk) error {
 	ks := m.idKeys(nil, n)
 	vals := m.withOnes(c.Batch)
 	defer vals.Release()
+	return m.writeFresh(ctx, ks, vals)
+}
+
+// writeFresh stores vals under ks, keys no write has used that ascend
+// from above every key it stored before: through the table's append path
+// when it has one (state.Appender: the memory table stores them without
+// touching its hash index), else as plain puts.
+func (m *Materialize) writeFresh(ctx context.Context, ks [][]byte, vals arrow.RecordBatch) error {
+	if ap, ok := m.table.(state.Appender); ok {
+		return ap.Append(ctx, ks, vals)
+	}
 	return m.table.Write(ctx, ks, nil, vals)
 }
 
@@ -324,6 +335,11 @@ func (m *Materialize) writeIDs(ctx context.Context, tag byte, b arrow.RecordBatc
 		counts.Release()
 	}
 	defer vals.Release()
+	if tag == imPos {
+		// Stored rows' ids ascend across calls; cancelling rows (imNeg)
+		// sort below them, so they take the plain path.
+		return m.writeFresh(ctx, ks, vals)
+	}
 	return m.table.Write(ctx, ks, nil, vals)
 }
 
