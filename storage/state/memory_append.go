@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -125,6 +126,76 @@ func (l *appendLog) setKey(i int32, k []byte, slot int32) {
 	l.slots.set(i, slot)
 }
 
+// addKeys appends rows of keys with their slots; the common case (the
+// key fits the last block) inline.
+func (l *appendLog) addKeys(keys [][]byte, slots []int32) {
+	r0 := l.n()
+	l.refs.resize(r0 + len(keys))
+	l.slots.resize(r0 + len(keys))
+	b := len(l.blocks) - 1
+	var blk []byte
+	if b >= 0 {
+		blk = l.blocks[b]
+	}
+	var kb int64
+	for i, k := range keys {
+		r := int32(r0 + i)
+		if b < 0 || len(blk)+len(k) > cap(blk) {
+			if b >= 0 {
+				l.blocks[b] = blk
+			}
+			l.setKey(r, k, slots[i])
+			b = len(l.blocks) - 1
+			blk = l.blocks[b]
+			continue
+		}
+		off := len(blk)
+		blk = append(blk, k...)
+		kb += int64(len(k))
+		l.refs.set(r, uint64(b)<<44|uint64(off)<<24|uint64(len(k)))
+		l.slots.set(r, slots[i])
+	}
+	l.blocks[b] = blk
+	l.kbytes += kb
+}
+
+// putRun stores a column of values without NULLs in the consecutive
+// slots from s0 on with bulk copies when c is a fixed-width column
+// without NULLs, and reports whether it did.
+func putRun(c memCol, s0 int, a arrow.Array) bool {
+	switch c := c.(type) {
+	case *fixedCol[uint64]:
+		return putRunFixed(c, s0, a)
+	case *fixedCol[uint32]:
+		return putRunFixed(c, s0, a)
+	case *fixedCol[uint16]:
+		return putRunFixed(c, s0, a)
+	case *fixedCol[uint8]:
+		return putRunFixed(c, s0, a)
+	}
+	return false
+}
+
+func putRunFixed[T uint8 | uint16 | uint32 | uint64](c *fixedCol[T], s0 int, a arrow.Array) bool {
+	n := a.Len()
+	if n == 0 || a.NullN() != 0 || c.valid.n != 0 {
+		return false
+	}
+	d := a.Data()
+	buf := d.Buffers()[1]
+	if buf == nil {
+		return false
+	}
+	raw := buf.Bytes()
+	var z T
+	src := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/int(unsafe.Sizeof(z)))[d.Offset():][:n]
+	for done := 0; done < n; {
+		s := s0 + done
+		done += copy(c.vals.s[s>>segShift][s&segMask:], src[done:])
+	}
+	return true
+}
+
 // bytes is the log's footprint (not counting the slots' values).
 func (l *appendLog) bytes() int64 {
 	return l.kbytes + int64(l.n())*logRowBytes + int64(len(l.runs))*16 + int64(len(l.del))*16
@@ -171,7 +242,14 @@ func (l *appendLog) epoch(i int) Epoch {
 // visible reports whether row i is visible at epoch at (MaxEpoch: the
 // writer view).
 func (l *appendLog) visible(i int, at Epoch) bool {
-	if l.epoch(i) > at {
+	switch {
+	case i >= l.pend:
+		if at < uncommitted {
+			return false
+		}
+	case at >= l.runs[len(l.runs)-1].e:
+		// Every committed row: a read at the latest epoch needs no search.
+	case l.epoch(i) > at:
 		return false
 	}
 	if len(l.del) > 0 {
@@ -257,7 +335,8 @@ func (m *MemoryTable) Append(ctx context.Context, keys [][]byte, values arrow.Re
 	m.resizeSlots(m.nslots + n)
 	dst := slices.Grow(m.dst[:0], n)[:n]
 	m.dst = dst
-	if len(m.freeSlots) == 0 {
+	run := len(m.freeSlots) == 0
+	if run {
 		// Fresh slots, in order: no free list to pop.
 		s0 := int32(m.nslots)
 		for i := range dst {
@@ -270,14 +349,11 @@ func (m *MemoryTable) Append(ctx context.Context, keys [][]byte, values arrow.Re
 		}
 	}
 	for j, c := range m.cols {
-		c.put(dst, values.Column(j))
+		if !run || !putRun(c, int(dst[0]), values.Column(j)) {
+			c.put(dst, values.Column(j))
+		}
 	}
-	r0 := l.n()
-	l.refs.resize(r0 + n)
-	l.slots.resize(r0 + n)
-	for i, k := range keys {
-		l.setKey(int32(r0+i), k, dst[i])
-	}
+	l.addKeys(keys, dst)
 	return nil
 }
 
