@@ -19,8 +19,11 @@ import (
 // its point index: a materialized view in bag mode, whose rows take fresh
 // row ids, writes that way. A call that breaks the promise fails (an
 // internal error) and changes nothing. The rows are ordinary rows
-// afterwards: Get, Scan, snapshots, Write (puts over them, deletes) and
-// CleanBelow treat them as any other.
+// afterwards: Get, Scan, snapshots, Write (puts over them, deletes),
+// Update and CleanBelow treat them as any other. (MemoryTable's FixedView
+// is the exception: it reads and writes through the hash index only, so
+// a table is written by Append or read through a FixedView, not both;
+// bag views, the one caller, have no fixed key layout.)
 type Appender interface {
 	Append(ctx context.Context, keys [][]byte, values arrow.RecordBatch) error
 }
