@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"encoding/binary"
 	"math/bits"
 	"slices"
 
@@ -160,24 +161,49 @@ const (
 )
 
 // idKeys returns n keys prefix + a fresh row id, in an arena reused by
-// the next call.
+// the next call. A key is the head (prefix and epoch, the same for all)
+// then the sequence number; each is written with whole-word stores that
+// run past its end into the arena's slack, which the next key
+// overwrites.
 func (m *Materialize) idKeys(prefix []byte, n int) [][]byte {
 	e := uint64(m.table.CommittedEpoch())
 	seq := m.ids.take(e, n)
-	head := appendOrdered(nil, e)
-	size := n * (len(prefix) + len(head) + 9)
+	head := appendOrdered(append([]byte(nil), prefix...), e)
+	const slack = 16
+	size := n*(len(head)+9) + slack
 	s := &m.blind
 	if cap(s.arena) < size {
 		s.arena = make([]byte, 0, size)
 	}
-	arena := s.arena[:0]
+	arena := s.arena[:size]
 	ks := grow(s.ks, n)
+	if len(head) > slack {
+		arena = arena[:0]
+		for i := 0; i < n; i++ {
+			start := len(arena)
+			arena = append(arena, head...)
+			arena = appendOrdered(arena, seq+uint64(i))
+			ks[i] = arena[start:len(arena):len(arena)]
+		}
+		s.arena, s.ks = arena, ks
+		return ks
+	}
+	var hb [slack]byte
+	copy(hb[:], head)
+	h0, h1 := binary.LittleEndian.Uint64(hb[:]), binary.LittleEndian.Uint64(hb[8:])
+	hl := len(head)
+	off := 0
 	for i := 0; i < n; i++ {
-		start := len(arena)
-		arena = append(arena, prefix...)
-		arena = append(arena, head...)
-		arena = appendOrdered(arena, seq+uint64(i))
-		ks[i] = arena[start:len(arena):len(arena)]
+		v := seq + uint64(i)
+		nb := (bits.Len64(v) + 7) / 8
+		k := arena[off : off+max(slack, hl+1+nb+8)]
+		binary.LittleEndian.PutUint64(k, h0)
+		binary.LittleEndian.PutUint64(k[8:], h1)
+		k[hl] = byte(nb)
+		binary.BigEndian.PutUint64(k[hl+1:], v<<(64-8*uint(nb)))
+		end := hl + 1 + nb
+		ks[i] = k[:end:end]
+		off += end
 	}
 	s.arena, s.ks = arena, ks
 	return ks
@@ -221,6 +247,17 @@ func (m *Materialize) applyAppendOnly(ctx context.Context, c *Chunk) error {
 	ks := m.idKeys(nil, n)
 	vals := m.withOnes(c.Batch)
 	defer vals.Release()
+	return m.writeFresh(ctx, ks, vals)
+}
+
+// writeFresh stores vals under ks, keys no write has used that ascend
+// from above every key it stored before: through the table's append path
+// when it has one (state.Appender: the memory table stores them without
+// touching its hash index), else as plain puts.
+func (m *Materialize) writeFresh(ctx context.Context, ks [][]byte, vals arrow.RecordBatch) error {
+	if ap, ok := m.table.(state.Appender); ok {
+		return ap.Append(ctx, ks, vals)
+	}
 	return m.table.Write(ctx, ks, nil, vals)
 }
 
@@ -324,6 +361,11 @@ func (m *Materialize) writeIDs(ctx context.Context, tag byte, b arrow.RecordBatc
 		counts.Release()
 	}
 	defer vals.Release()
+	if tag == imPos {
+		// Stored rows' ids ascend across calls; cancelling rows (imNeg)
+		// sort below them, so they take the plain path.
+		return m.writeFresh(ctx, ks, vals)
+	}
 	return m.table.Write(ctx, ks, nil, vals)
 }
 

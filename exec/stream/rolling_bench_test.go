@@ -221,6 +221,112 @@ func BenchmarkFinRollingStddevView(b *testing.B) {
 	}
 }
 
+// BenchmarkFinRollingStddevViewWM is BenchmarkFinRollingStddevView in
+// steady state: the source is BenchmarkRollingOperator's (prebuilt
+// arrays, a watermark one epoch behind before every barrier, so the
+// window's history is trimmed as in a stream with WATERMARK FOR ts),
+// so its CPU ns/update less BenchmarkRollingOperator's is the view write.
+// The view itself still grows by every output row.
+func BenchmarkFinRollingStddevViewWM(b *testing.B) {
+	for _, kind := range finBenchBackends {
+		for _, ng := range finBenchSymbols {
+			b.Run(fmt.Sprintf("backend=%s/symbols=%d", kind, ng), func(b *testing.B) {
+				src := newRollBenchSource(b, ng)
+				calls := []RollingCall{{Kind: RollStddevSamp, Arg: 1, Preceding: 19}}
+				inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T}
+				out := arrow.NewSchema(append(append([]arrow.Field{}, src.schema.Fields()...), types.ArrowField("sd", types.Float8T)), nil)
+				rw, err := NewRollingWindow(src, inTypes, out, []int{0}, 2, calls, func(context.Context, arrow.RecordBatch) ([]arrow.Array, error) {
+					return nil, fmt.Errorf("no fallback in the benchmark")
+				})
+				require.NoError(b, err)
+				f := &backends.Factory{}
+				tbl := openBenchTable(b, f, kind, out, nil)
+				mat, err := NewMaterialize(rw, append(inTypes, types.Float8T), nil, tbl, nil)
+				require.NoError(b, err)
+				mat.WithBagMode(BagInsertMostly)
+				defer mat.Close()
+				runFinBench(b, mat)
+			})
+		}
+	}
+}
+
+// viewReplay replays prebuilt chunks of a rolling stddev view's rows
+// (sym, px, ts, sd), all inserts, a barrier after every 16: the view
+// write alone, without the window computation.
+type viewReplay struct {
+	schema *arrow.Schema
+	chunks []arrow.RecordBatch
+	i, n   int
+	epoch  uint64
+}
+
+func newViewReplay(b *testing.B, ng int) *viewReplay {
+	syms, pxs := finStream(ng)
+	r := &viewReplay{schema: arrow.NewSchema([]arrow.Field{types.ArrowField("sym", types.Int8T),
+		types.ArrowField("px", types.Float8T), types.ArrowField("ts", types.Int8T), types.ArrowField("sd", types.Float8T)}, nil)}
+	mem := memory.DefaultAllocator
+	for k := range syms {
+		sb, pb, tb, db := array.NewInt64Builder(mem), array.NewFloat64Builder(mem), array.NewInt64Builder(mem), array.NewFloat64Builder(mem)
+		sb.AppendValues(syms[k], nil)
+		pb.AppendValues(pxs[k], nil)
+		for i := range syms[k] {
+			tb.Append(int64(k*1024 + i))
+			db.Append(pxs[k][i] / 100)
+		}
+		cols := []arrow.Array{sb.NewArray(), pb.NewArray(), tb.NewArray(), db.NewArray()}
+		r.chunks = append(r.chunks, array.NewRecordBatch(r.schema, cols, int64(len(syms[k]))))
+		for _, c := range cols {
+			c.Release()
+		}
+		sb.Release()
+		pb.Release()
+		tb.Release()
+		db.Release()
+	}
+	b.Cleanup(func() {
+		for _, c := range r.chunks {
+			c.Release()
+		}
+	})
+	return r
+}
+
+func (r *viewReplay) Schema() *arrow.Schema { return r.schema }
+func (r *viewReplay) Close() error          { return nil }
+func (r *viewReplay) Next(context.Context) (Message, error) {
+	if r.n == 16 {
+		r.n = 0
+		r.epoch++
+		return Barrier{Epoch: r.epoch}, nil
+	}
+	r.n++
+	c := r.chunks[r.i%len(r.chunks)]
+	r.i++
+	c.Retain()
+	return &Chunk{Batch: c, Ops: make([]Op, c.NumRows())}, nil
+}
+
+// BenchmarkFinRollingViewWrite is the view write of
+// BenchmarkFinRollingStddevView alone: prebuilt output rows of the
+// rolling stddev into its insert-mostly bag view (the symbol count only
+// changes the sym column's values: the view's cost does not depend on
+// it).
+func BenchmarkFinRollingViewWrite(b *testing.B) {
+	for _, kind := range finBenchBackends {
+		b.Run(fmt.Sprintf("backend=%s", kind), func(b *testing.B) {
+			src := newViewReplay(b, 100_000)
+			f := &backends.Factory{}
+			tbl := openBenchTable(b, f, kind, src.schema, nil)
+			mat, err := NewMaterialize(src, []types.T{types.Int8T, types.Float8T, types.Int8T, types.Float8T}, nil, tbl, nil)
+			require.NoError(b, err)
+			mat.WithBagMode(BagInsertMostly)
+			defer mat.Close()
+			runFinBench(b, mat)
+		})
+	}
+}
+
 // constCol appends a constant float8 column to its input's chunks.
 type constCol struct {
 	in     Executor

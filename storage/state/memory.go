@@ -128,6 +128,7 @@ type MemoryTable struct {
 	cleanBel []byte  // CleanBelow watermark of the pending epoch
 	hasClean bool
 	order    memOrder
+	app      appendLog // rows written by Append (memory_append.go)
 
 	dst   []int32 // Write scratch: slot per row (-1: no value)
 	ids   []int32 // Write scratch: entry per row
@@ -269,7 +270,7 @@ func (m *MemoryTable) touch(id int32) {
 // entries, keys, version slots and column data. Slice capacity beyond
 // length is not counted.
 func (m *MemoryTable) footprintLocked() int64 {
-	n := int64(len(m.tab))*tabBytes + int64(m.ents.n)*entBytes + int64(len(m.keys)) + int64(m.nslots)*metaBytes
+	n := int64(len(m.tab))*tabBytes + int64(m.ents.n)*entBytes + int64(len(m.keys)) + int64(m.nslots)*metaBytes + m.app.bytes()
 	for _, c := range m.cols {
 		n += int64(m.nslots)*c.slotBytes() + c.arenaBytes()
 	}
@@ -346,7 +347,11 @@ func (m *MemoryTable) writeLocked(ctx context.Context, keys [][]byte, ops []Op, 
 		if add {
 			return m.findOrAdd(keys[i])
 		}
-		return m.find(keys[i])
+		id := m.find(keys[i])
+		if id < 0 {
+			m.app.removeKey(keys[i]) // a delete of an appended row
+		}
+		return id
 	})
 	if values != nil {
 		for j, c := range m.cols {
@@ -440,6 +445,7 @@ func (m *MemoryTable) CleanBelow(ctx context.Context, watermark []byte) error {
 	if m.closed {
 		return ErrClosed
 	}
+	m.appCleanBelowLocked(watermark)
 	// Earlier writes of this epoch below the watermark are undone.
 	for _, id := range m.order.sorted() {
 		if m.ents.at(id).flags&entDead != 0 {
@@ -736,6 +742,7 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	}
 	m.warmSink = sink
 	m.touched = m.touched[:0]
+	m.appCommitLocked(e, pinned)
 	m.hasClean = false
 	m.committed = e
 	m.clearFreedLocked()
@@ -899,6 +906,7 @@ func (m *MemoryTable) get(keys [][]byte, at Epoch) (Lookup, error) {
 func (m *MemoryTable) lookupLocked(keys [][]byte, at Epoch, src []int32) {
 	m.findLocked(keys, src)
 	m.slotsLocked(src, at)
+	m.appLookupLocked(keys, src, at)
 }
 
 // slotsLocked replaces each entry in src (-1: none) by its slot visible at
@@ -964,69 +972,7 @@ func (m *MemoryTable) Scan(ctx context.Context, r KeyRange, fn ScanFunc) error {
 // scan gathers pieces under the read lock and calls fn without it, so fn
 // may call the table's other methods.
 func (m *MemoryTable) scan(ctx context.Context, r KeyRange, at Epoch, fn ScanFunc) error {
-	cursor := r.Start
-	var keyBuf []byte
-	var ends []int
-	var src []int32
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		keyBuf, ends, src = keyBuf[:0], ends[:0], src[:0]
-		done := true
-		m.mu.RLock()
-		if m.closed {
-			m.mu.RUnlock()
-			return ErrClosed
-		}
-		ord := m.order.sorted()
-		i, _ := slices.BinarySearchFunc(ord, cursor, func(id int32, k []byte) int { return bytes.Compare(m.keyOf(id), k) })
-		for _, id := range ord[i:] {
-			if m.ents.at(id).flags&entDead != 0 {
-				continue
-			}
-			k := m.keyOf(id)
-			if r.End != nil && bytes.Compare(k, r.End) >= 0 {
-				break
-			}
-			if len(src) == scanPiece {
-				done = false
-				cursor = append(slices.Clone(keyBuf[ends[len(ends)-2]:ends[len(ends)-1]]), 0)
-				break
-			}
-			if s := m.slotAt(id, at); s >= 0 {
-				if len(ends) == 0 {
-					ends = append(ends, 0)
-				}
-				keyBuf = append(keyBuf, k...)
-				ends = append(ends, len(keyBuf))
-				src = append(src, s)
-			}
-		}
-		var rec arrow.RecordBatch
-		var err error
-		if len(src) > 0 {
-			rec, err = m.gatherLocked(src)
-		}
-		m.mu.RUnlock()
-		if err != nil {
-			return err
-		}
-		if len(src) > 0 {
-			ks := make([][]byte, len(src))
-			for j := range ks {
-				ks[j] = keyBuf[ends[j]:ends[j+1]:ends[j+1]]
-			}
-			err = fn(ks, rec)
-			rec.Release()
-			if err != nil {
-				return err
-			}
-		}
-		if done {
-			return nil
-		}
-	}
+	return m.scanMerged(ctx, r, at, fn) // the index merged with the append log
 }
 
 // Snapshot implements Table.
@@ -1052,7 +998,7 @@ func (m *MemoryTable) Snapshot(e Epoch) (Snapshot, error) {
 func (m *MemoryTable) Stats() Stats {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return Stats{Keys: int64(m.tabN), MemBytes: m.footprintLocked()}
+	return Stats{Keys: int64(m.tabN + m.app.n()), MemBytes: m.footprintLocked()}
 }
 
 // Close implements Table.
@@ -1066,6 +1012,7 @@ func (m *MemoryTable) Close() error {
 	m.tab, m.keys, m.cols, m.gcList, m.touched = nil, nil, nil, nil, nil
 	m.freeEnts, m.freeSlots, m.cleared, m.nslots, m.tabN, m.gcN = nil, nil, 0, 0, 0, 0
 	m.order.drop()
+	m.app = appendLog{}
 	return nil
 }
 

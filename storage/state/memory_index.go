@@ -396,6 +396,9 @@ func (m *MemoryTable) addAt(k []byte, a, b, h, pos uint64) int32 {
 	m.tab[pos] = uint64(uint32(h))<<32 | uint64(uint32(id+1))
 	m.tabN++
 	m.order.added(id)
+	if m.app.n() > 0 {
+		m.app.removeKey(k) // the key's appended row, if any, ends here
+	}
 	return id
 }
 

@@ -47,6 +47,7 @@ func (m *MemoryTable) Update(ctx context.Context, keys [][]byte, fn func(cur Loo
 	m.usrc = src
 	copy(src, ids)
 	m.slotsLocked(src, MaxEpoch)
+	m.appLookupLocked(keys, src, MaxEpoch)
 	found := make([]bool, n)
 	for i, s := range src {
 		found[i] = s >= 0
