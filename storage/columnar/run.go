@@ -142,10 +142,8 @@ func (w *runWriter) flushBlock() error {
 		return nil
 	}
 	rows, firstKey := w.bb.rows, bytes.Clone(w.bb.kdata[:w.bb.koffs[1]])
-	rec := w.bb.finish()
-	defer rec.Release()
 	start := w.out.Len()
-	if err := w.enc.encode(rec); err != nil {
+	if err := w.enc.encodeBuilder(w.bb); err != nil {
 		w.err = err
 		return err
 	}
@@ -423,6 +421,13 @@ func (r *run) readBlockInto(i int, buf []byte, lazy bool) (*block, error) {
 	if _, err := r.f.ReadAt(data, int64(h.off)); err != nil {
 		return nil, corruptf(r.info.File, "read block %d: %v", i, err)
 	}
+	return r.decodeBlockAt(i, data, lazy)
+}
+
+// decodeBlockAt verifies and decodes data, the bytes of block i read from
+// the file.
+func (r *run) decodeBlockAt(i int, data []byte, lazy bool) (*block, error) {
+	h := r.index[i]
 	if crc32.Checksum(data, castagnoli) != h.crc {
 		return nil, corruptf(r.info.File, "block %d checksum mismatch", i)
 	}
