@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
@@ -317,6 +318,13 @@ func (t *Table) flush(ctx context.Context) error {
 	return nil
 }
 
+// flushAheadEntry and flushAheadValue are how far ahead (in entries) a
+// flush prefetches entries and their values.
+const (
+	flushAheadEntry = 16
+	flushAheadValue = 8
+)
+
 func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run, error) {
 	name := runFileName(id)
 	w, err := newRunWriter(t.opts.FS, name, t.opts.BlockRows, int(fm.m.n))
@@ -325,51 +333,45 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 	}
 	m := fm.m
 	// Entries come in key order but sit in memory in insertion order, as
-	// do their values: each is a likely cache miss. A group's entries are
-	// loaded first, then their newest values, with no branch on what the
-	// loads return, so the misses of a group overlap instead of following
-	// each other; the group is then written from the cache.
-	const group = 32
-	var nv [group]uint32
-	var sink byte
-	for lo := 0; lo < len(fm.ord); lo += group {
-		if lo%4096 == 0 {
+	// do their values: each is a likely cache miss. The walk prefetches
+	// the entry flushAheadEntry places ahead and the newest value of the
+	// one flushAheadValue places ahead (whose entry, prefetched earlier,
+	// is in the cache by then), so the misses overlap with the work on the
+	// current entry instead of each stalling it.
+	ord := fm.ord
+	for i, id := range ord {
+		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				w.abort()
 				return nil, err
 			}
 		}
-		ids := fm.ord[lo:min(lo+group, len(fm.ord))]
-		for i, id := range ids {
-			e := m.ent(id)
-			nv[i] = e.nv
-			sink += e.kbuf[0]
+		if j := i + flushAheadEntry; j < len(ord) {
+			p := unsafe.Pointer(m.ent(ord[j]))
+			prefetch(p)
+			prefetch(unsafe.Add(p, 64))
 		}
-		for i, id := range ids {
-			if nv[i] > 0 {
-				e := m.ent(id)
-				if v := m.versions(e)[nv[i]-1]; v.vlen > 0 {
-					sink += m.data.chunks[v.val>>32][uint32(v.val)]
+		if j := i + flushAheadValue; j < len(ord) {
+			if e := m.ent(ord[j]); e.nv > 0 {
+				if v := m.versions(e)[e.nv-1]; v.vlen > 0 {
+					prefetch(unsafe.Pointer(&m.data.chunks[v.val>>32][uint32(v.val)]))
 				}
 			}
 		}
-		for _, id := range ids {
-			e := m.ent(id)
-			if e.dead {
-				continue
-			}
-			k := m.keyBytes(e)
-			vs := m.versions(e)
-			for j := len(vs) - 1; j >= 0; j-- {
-				v := vs[j]
-				if err := w.add(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen)); err != nil {
-					w.abort()
-					return nil, err
-				}
+		e := m.ent(id)
+		if e.dead {
+			continue
+		}
+		k := m.keyBytes(e)
+		vs := m.versions(e)
+		for j := len(vs) - 1; j >= 0; j-- {
+			v := vs[j]
+			if err := w.add(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen)); err != nil {
+				w.abort()
+				return nil, err
 			}
 		}
 	}
-	w.sink = sink
 	if w.entries == 0 {
 		w.abort()
 		return nil, nil
