@@ -114,7 +114,6 @@ type Table struct {
 	skip     []bool   // writer-only: rows not to encode (deletes)
 	ens      []uint32 // writer-only: Write's looked-up entry ids
 	found    []bool   // writer-only: Write's lookup hits
-	sink     uint64   // writer-only: keeps cache-warming loads
 
 	bufPool sync.Pool // *[]byte read buffers lent to lookups (readBufs)
 

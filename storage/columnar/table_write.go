@@ -11,10 +11,17 @@ import (
 	"github.com/sabotsql/sabotsql/storage/state"
 )
 
-// warmEntries is the memtable size (entries) from which Write loads the
-// looked-up entries ahead: below it they mostly sit in the CPU cache
-// (32Ki entries of 88 bytes: ~2.8 MiB) and the extra pass only costs.
+// warmEntries is the memtable size (entries) from which Write and Commit
+// prefetch the entries they update: below it they mostly sit in the CPU
+// cache (32Ki entries of 88 bytes: ~2.8 MiB) and prefetching only costs.
 const warmEntries = 1 << 15
+
+// writeAhead and commitAhead are how many rows (entries) ahead Write and
+// Commit prefetch the memtable entries they will update.
+const (
+	writeAhead  = 16
+	commitAhead = 16
+)
 
 // reserve charges n bytes of pending writes to the budget, freeing cache
 // and flushing the memtable when needed; 53200 if even that is not enough.
@@ -98,19 +105,20 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	ens := slices.Grow(t.ens[:0], len(keys))[:len(keys)]
 	found := slices.Grow(t.found[:0], len(keys))[:len(keys)]
 	m.idx.GetBatch(keys, ens, found)
-	if m.n > warmEntries {
-		// GetBatch brought each found entry's key into the cache; its
-		// versions may sit in the line before. Load them all first, with
-		// no branch on the loads (a row not found loads entry 0), so the
-		// misses overlap instead of the loop below taking them one by one.
-		var sink uint64
-		for _, id := range ens {
-			e := m.ent(id)
-			sink += uint64(e.inl[0].epoch) + uint64(e.inl[1].vlen)
+	// GetBatch brought each found entry's key into the cache; its
+	// versions may sit in the line before. They are prefetched
+	// writeAhead rows ahead, so the misses overlap with the work on the
+	// rows in between instead of each stalling its row.
+	pf := m.n > warmEntries
+	for i := range min(writeAhead, len(keys)) {
+		if pf && found[i] {
+			prefetchEntry(m.ent(ens[i]))
 		}
-		t.sink = sink
 	}
 	for i, k := range keys {
+		if j := i + writeAhead; pf && j < len(keys) && found[j] {
+			prefetchEntry(m.ent(ens[j]))
+		}
 		v := memVersion{epoch: uncommitted, tomb: true}
 		if ops == nil || ops[i] == state.OpPut {
 			v = memVersion{epoch: uncommitted, val: base + aref(offs[i]), vlen: uint32(offs[i+1] - offs[i])}
@@ -222,24 +230,20 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		}
 		t.rds = append(kept, rangeDel{End: wm, Epoch: uint64(e)})
 	}
-	var warm [32]uint32
+	// The touched entries are scattered over the memtable: each is
+	// prefetched commitAhead entries ahead, so the misses overlap.
+	pf := m.n > warmEntries
+	for _, id := range t.touched[:min(commitAhead, len(t.touched))] {
+		if pf {
+			prefetchEntry(m.ent(id))
+		}
+	}
 	for i, id := range t.touched {
-		// Load the next group's entries ahead: they are scattered over
-		// the memtable, and independent loads overlap.
-		if i%len(warm) == 0 {
-			var sink uint64
-			for j, id := range t.touched[i:min(i+len(warm), len(t.touched))] {
-				e := m.ent(id)
-				warm[j] = e.nv
-				sink += uint64(e.inl[0].epoch) // the versions' line too
-			}
-			t.sink += sink
+		if j := i + commitAhead; pf && j < len(t.touched) {
+			prefetchEntry(m.ent(t.touched[j]))
 		}
 		en := m.ent(id)
 		en.touched = false
-		if warm[i%len(warm)] == 0 {
-			continue // undone by CleanBelow
-		}
 		vs := m.versions(en)
 		n := len(vs)
 		if n == 0 || vs[n-1].epoch != uncommitted {
@@ -347,9 +351,7 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 			}
 		}
 		if j := i + flushAheadEntry; j < len(ord) {
-			p := unsafe.Pointer(m.ent(ord[j]))
-			prefetch(p)
-			prefetch(unsafe.Add(p, 64))
+			prefetchEntry(m.ent(ord[j]))
 		}
 		if j := i + flushAheadValue; j < len(ord) {
 			if e := m.ent(ord[j]); e.nv > 0 {
