@@ -146,6 +146,8 @@ func (t *Table) compactWindow(ctx context.Context, lo, hi int) error {
 		w.abort()
 		return err
 	}
+	t.compactedIn.Add(maxKeys)
+	t.compactedOut.Add(w.entries)
 	var out *run
 	if w.entries == 0 {
 		w.abort()

@@ -120,7 +120,7 @@ func mergeRuns(ctx context.Context, w *runWriter, cs []*mergeCursor, rds []range
 						first = false
 						b, r := c.b, c.row
 						if tomb := b.tomb(r); !tomb || !oldest {
-							if err := w.add(key, b.epoch(r), tomb, b.val(r)); err != nil {
+							if err := w.addKey(key, b.epoch(r), tomb, b.val(r)); err != nil {
 								return err
 							}
 						}

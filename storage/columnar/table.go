@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -116,6 +117,10 @@ type Table struct {
 	found    []bool   // writer-only: Write's lookup hits
 
 	bufPool sync.Pool // *[]byte read buffers lent to lookups (readBufs)
+
+	// Entries written by flushes, and read and written by compactions,
+	// since Open (write amplification, for benchmarks and monitoring).
+	flushedEntries, compactedIn, compactedOut atomic.Int64
 
 	flushMu    sync.Mutex // serializes flushes
 	manifestMu sync.Mutex // serializes manifest stores

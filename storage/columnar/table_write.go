@@ -364,11 +364,19 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 		if e.dead {
 			continue
 		}
+		// Live entries have distinct keys: the first version written of
+		// each is a new key.
 		k := m.keyBytes(e)
 		vs := m.versions(e)
 		for j := len(vs) - 1; j >= 0; j-- {
 			v := vs[j]
-			if err := w.add(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen)); err != nil {
+			var err error
+			if j == len(vs)-1 {
+				err = w.addKey(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen))
+			} else {
+				err = w.add(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen))
+			}
+			if err != nil {
 				w.abort()
 				return nil, err
 			}
@@ -382,6 +390,7 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 	if err != nil {
 		return nil, err
 	}
+	t.flushedEntries.Add(w.entries)
 	return openRun(t.opts.FS, info)
 }
 
