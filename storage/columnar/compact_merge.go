@@ -28,6 +28,29 @@ type mergeCursor struct {
 	b      *block // nil when exhausted
 	row    int
 	key    []byte // key at row, while b != nil
+	p0, p1 uint64 // keyPrefix(key): most comparisons decide on these
+}
+
+// setKey makes row's key current.
+func (c *mergeCursor) setKey() {
+	c.key = c.b.key(c.row)
+	c.p0, c.p1 = keyPrefix(c.key)
+}
+
+// less reports whether c's key sorts before d's.
+func (c *mergeCursor) less(d *mergeCursor) bool {
+	switch {
+	case c.p0 != d.p0:
+		return c.p0 < d.p0
+	case c.p1 != d.p1:
+		return c.p1 < d.p1
+	}
+	return bytes.Compare(c.key, d.key) < 0
+}
+
+// at reports whether c's key is key, whose prefix is p0, p1.
+func (c *mergeCursor) at(key []byte, p0, p1 uint64) bool {
+	return c.b != nil && c.p0 == p0 && c.p1 == p1 && bytes.Equal(c.key, key)
 }
 
 func newMergeCursor(r *run) (*mergeCursor, error) {
@@ -69,7 +92,8 @@ func (c *mergeCursor) loadBlock(i int) error {
 	if err != nil {
 		return err
 	}
-	c.b, c.key = b, b.key(0)
+	c.b = b
+	c.setKey()
 	return nil
 }
 
@@ -77,7 +101,7 @@ func (c *mergeCursor) loadBlock(i int) error {
 func (c *mergeCursor) next() error {
 	c.row++
 	if c.row < c.b.n {
-		c.key = c.b.key(c.row)
+		c.setKey()
 		return nil
 	}
 	return c.loadBlock(c.bi + 1)
@@ -104,7 +128,7 @@ func mergeRuns(ctx context.Context, w *runWriter, cs []*mergeCursor, rds []range
 		}
 		var mc *mergeCursor
 		for _, c := range cs {
-			if c.b != nil && (mc == nil || bytes.Compare(c.key, mc.key) < 0) {
+			if c.b != nil && (mc == nil || c.less(mc)) {
 				mc = c
 			}
 		}
@@ -112,10 +136,11 @@ func mergeRuns(ctx context.Context, w *runWriter, cs []*mergeCursor, rds []range
 			return nil
 		}
 		key = append(key[:0], mc.key...)
+		p0, p1 := mc.p0, mc.p1
 		if fast {
 			first := true
 			for _, c := range cs {
-				for c.b != nil && bytes.Equal(c.key, key) {
+				for c.at(key, p0, p1) {
 					if first {
 						first = false
 						b, r := c.b, c.row
@@ -135,7 +160,7 @@ func mergeRuns(ctx context.Context, w *runWriter, cs []*mergeCursor, rds []range
 		clear(desc)
 		desc = desc[:0]
 		for _, c := range cs {
-			for c.b != nil && bytes.Equal(c.key, key) {
+			for c.at(key, p0, p1) {
 				b, r := c.b, c.row
 				desc = append(desc, state.Version{Epoch: state.Epoch(b.epoch(r)), Tomb: b.tomb(r), Val: b.val(r)})
 				if err := c.next(); err != nil {
