@@ -1,8 +1,8 @@
-//go:build !amd64
+//go:build !amd64 && !arm64
 
 package columnar
 
 import "unsafe"
 
-// prefetch is a no-op on this architecture (see prefetch_amd64.go).
+// prefetch is a no-op on this architecture (see prefetch_asm.go).
 func prefetch(p unsafe.Pointer) {}

@@ -110,9 +110,11 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	// writeAhead rows ahead, so the misses overlap with the work on the
 	// rows in between instead of each stalling its row.
 	pf := m.n > warmEntries
-	for i := range min(writeAhead, len(keys)) {
-		if pf && found[i] {
-			prefetchEntry(m.ent(ens[i]))
+	if pf {
+		for i := range min(writeAhead, len(keys)) {
+			if found[i] {
+				prefetchEntry(m.ent(ens[i]))
+			}
 		}
 	}
 	for i, k := range keys {
@@ -233,8 +235,8 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 	// The touched entries are scattered over the memtable: each is
 	// prefetched commitAhead entries ahead, so the misses overlap.
 	pf := m.n > warmEntries
-	for _, id := range t.touched[:min(commitAhead, len(t.touched))] {
-		if pf {
+	if pf {
+		for _, id := range t.touched[:min(commitAhead, len(t.touched))] {
 			prefetchEntry(m.ent(id))
 		}
 	}
