@@ -49,35 +49,62 @@ func encodeBlock(buf *bytes.Buffer, rec arrow.RecordBatch) error {
 }
 
 // TestBlockEncoderMatchesFreshWriter: consecutive blocks appended by one
-// blockEncoder are byte for byte the streams fresh ipc.Writers write, so
-// each decodes alone.
+// blockEncoder, through its template and through its ipc.Writer fallback,
+// are byte for byte the streams fresh ipc.Writers write, so each decodes
+// alone.
 func TestBlockEncoderMatchesFreshWriter(t *testing.T) {
-	var got, want bytes.Buffer
+	var got, fb, want bytes.Buffer
 	enc, err := newBlockEncoder(&got)
 	require.NoError(t, err)
+	require.NotNil(t, enc.tmpl, "the record batch template does not reproduce the ipc writer")
+	fallback, err := newBlockEncoder(&fb)
+	require.NoError(t, err)
+	fallback.tmpl = nil
 	bb := newBlockBuilder()
+	rng := rand.New(rand.NewPCG(4, 5))
 	var ends []int
-	for blk := range 5 {
+	var nrows []int
+	for blk := range 40 {
 		var rows []testRow
-		for i := range 1 + blk*37 {
-			rows = append(rows, testRow{key: fmt.Appendf(nil, "k%03d-%05d", blk, i), epoch: uint64(9 - i%3), tomb: i%5 == 0, val: bytes.Repeat([]byte{'v'}, (i*7+blk)%23)})
+		n := 1 + blk*37
+		if blk >= 5 {
+			n = 1 + rng.IntN(300)
 		}
-		for _, r := range rows {
-			bb.add(r.key, r.epoch, r.tomb, r.val)
+		for i := range n {
+			r := testRow{key: fmt.Appendf(nil, "k%03d-%05d", blk, i), epoch: uint64(9 - i%3), tomb: i%5 == 0, val: bytes.Repeat([]byte{'v'}, (i*7+blk)%23)}
+			if blk >= 5 {
+				r.key = r.key[:rng.IntN(len(r.key)+1)]
+				r.epoch, r.tomb = rng.Uint64(), rng.IntN(2) == 0
+				r.val = r.val[:rng.IntN(len(r.val)+1)]
+			}
+			rows = append(rows, r)
 		}
+		add := func() {
+			for _, r := range rows {
+				bb.add(r.key, r.epoch, r.tomb, r.val)
+			}
+		}
+		add()
 		rec := bb.finish()
-		require.NoError(t, enc.encode(rec))
 		require.NoError(t, encodeBlock(&want, rec))
 		rec.Release()
+		add()
+		require.NoError(t, enc.encodeBuilder(bb))
+		require.Zero(t, bb.rows)
+		add()
+		require.NoError(t, fallback.encodeBuilder(bb))
 		require.Equal(t, want.Len(), got.Len(), "block %d", blk)
+		require.Equal(t, want.Len(), fb.Len(), "block %d (fallback)", blk)
 		ends = append(ends, got.Len())
+		nrows = append(nrows, n)
 	}
 	require.Equal(t, want.Bytes(), got.Bytes())
+	require.Equal(t, want.Bytes(), fb.Bytes())
 	start := 0
 	for blk, end := range ends {
 		b, err := decodeBlock(got.Bytes()[start:end])
 		require.NoError(t, err, "block %d", blk)
-		require.Equal(t, 1+blk*37, b.len())
+		require.Equal(t, nrows[blk], b.len())
 		start = end
 	}
 }

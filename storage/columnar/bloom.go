@@ -3,6 +3,9 @@ package columnar
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
+
+	"github.com/sabotsql/sabotsql/internal/hugepage"
 )
 
 // bloom is a blocked Bloom filter: a key's probes all fall in one 512-bit
@@ -34,7 +37,11 @@ func newBloomUpTo(n int) *bloom {
 	if sh := bits.Len(uint(nb)) - 5; sh > 0 {
 		nb = (nb + 1<<sh - 1) >> sh << sh
 	}
-	return &bloom{bits: make([]byte, nb*bloomBlock), k: 7}
+	bits := make([]byte, nb*bloomBlock)
+	// Adding keys touches the filter at random: past the CPU cache every
+	// add is a miss, and without huge pages a TLB miss too.
+	hugepage.Advise(unsafe.Pointer(unsafe.SliceData(bits)), uintptr(len(bits)))
+	return &bloom{bits: bits, k: 7}
 }
 
 // fold shrinks the filter to the fewest blocks that still give n keys

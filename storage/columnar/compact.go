@@ -1,7 +1,6 @@
 package columnar
 
 import (
-	"bytes"
 	"context"
 	"slices"
 
@@ -136,69 +135,19 @@ func (t *Table) compactWindow(ctx context.Context, lo, hi int) error {
 	if err != nil {
 		return err
 	}
-	its := make([]entryIter, len(inputs))
+	cs := make([]*mergeCursor, len(inputs))
 	for i, r := range inputs {
-		// Two buffers per input, used in turn: the merger's current key
-		// may alias the block an iterator just left, never an older one
-		// (a key's versions never straddle blocks).
-		var bufs [2][]byte
-		turn := 0
-		its[i] = runIter(r, func(r *run, i int) (*block, error) {
-			b, err := r.readBlockInto(i, bufs[turn], false)
-			if err != nil {
-				return nil, err
-			}
-			bufs[turn], turn = b.data[:0], 1-turn
-			return b, nil
-		})
-		if err := its[i].seek(nil); err != nil {
+		if cs[i], err = newMergeCursor(r); err != nil {
 			w.abort()
 			return err
 		}
 	}
-	mg := merger{its: its}
-	var asc []state.Version // one key's surviving versions, ascending
-	var werr error
-	for n := 0; werr == nil; n++ {
-		if n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				w.abort()
-				return err
-			}
-		}
-		ok, err := mg.step(state.MaxEpoch)
-		if err != nil {
-			w.abort()
-			return err
-		}
-		if !ok {
-			break
-		}
-		k, desc := mg.key, mg.vs
-		clear(asc)
-		asc = asc[:0]
-		for i := len(desc) - 1; i >= 0; i-- {
-			v := desc[i]
-			covered := false
-			for _, rd := range rds {
-				if v.Epoch < state.Epoch(rd.Epoch) && bytes.Compare(k, rd.End) < 0 {
-					covered = true
-					break
-				}
-			}
-			if !covered {
-				asc = append(asc, v)
-			}
-		}
-		asc = state.PruneVersions(asc, pinned, oldest)
-		for i := len(asc) - 1; i >= 0 && werr == nil; i-- {
-			werr = w.add(k, uint64(asc[i].Epoch), asc[i].Tomb, asc[i].Val)
-		}
-	}
-	if werr != nil {
+	if err := mergeRuns(ctx, w, cs, rds, pinned, oldest); err != nil {
 		w.abort()
-		return werr
+		return err
 	}
+	t.compactedIn.Add(maxKeys)
+	t.compactedOut.Add(w.entries)
 	var out *run
 	if w.entries == 0 {
 		w.abort()

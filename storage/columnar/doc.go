@@ -19,10 +19,11 @@
 // accesses to a memtable of many megabytes would otherwise miss the TLB at
 // nearly every access. Work that visits many entries in an order other
 // than their order in memory (Write's upserts, Commit, a flush in key
-// order) loads a group's entries first with no branch on the loaded values,
-// so the cache misses overlap. A memtable of millions of keys thus adds almost
-// nothing to a garbage collection (1M keys: ~12 ms per GC instead of
-// ~430 ms with one heap object and several pointers per key).
+// order) prefetches the entries (and a flush their values) some places
+// ahead, so the cache misses overlap with the work in between. A memtable
+// of millions of keys thus adds almost nothing to a garbage collection
+// (1M keys: ~12 ms per GC instead of ~430 ms with one heap object and
+// several pointers per key).
 //
 // Runs are Arrow IPC rather than Parquet: blocks are read back whole and
 // decoded without transcoding (IPC buffers are Arrow's own layout), there are
@@ -36,7 +37,8 @@
 // every offset checked once; a point lookup's uncached block (read,
 // searched, dropped) has only the offsets it reads checked, each at its
 // use, so it costs a few checks rather than two passes over the block. Blocks are written
-// from plain Go slices wrapped as Arrow buffers through the ipc writer.
+// from plain Go slices, with the record batch message filled in from a
+// template of the ipc writer's (blockEncoder).
 //
 // Run file layout (all integers little-endian):
 //
@@ -96,7 +98,7 @@
 //     the values into its result, then returns their buffers to the
 //     table's pool for the next lookup; a flush or compaction holds one
 //     block being built plus a 1 MiB write buffer, and a compaction two
-//     read buffers per input run.
+//     read buffers of up to 256 KiB (or one block) per input run.
 //  6. Writer methods come from one goroutine; snapshots, compaction and
 //     readers run concurrently, coordinated by the table's RWMutex; files
 //     are read and written outside it.

@@ -330,6 +330,14 @@ func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMe
 	return fm, next, touched
 }
 
+// prefetchEntry prefetches the cache lines e spans.
+func prefetchEntry(e *memEntry) {
+	p := unsafe.Pointer(e)
+	prefetch(p)
+	prefetch(unsafe.Add(p, 64))
+	prefetch(unsafe.Add(p, unsafe.Sizeof(memEntry{})-1))
+}
+
 // adviseHugeEntries asks for huge pages under a large entry page (lookups
 // touch entries at random).
 func adviseHugeEntries(pg []memEntry) {

@@ -108,33 +108,48 @@ func newRunWriter(fs vfs.FS, name string, blockRows, maxKeys int) (*runWriter, e
 
 // add appends one entry; entries arrive sorted by key asc, epoch desc.
 func (w *runWriter) add(key []byte, epoch uint64, tomb bool, val []byte) error {
-	if w.err != nil {
-		return w.err
-	}
 	// A key is new unless it is the block's last one: blocks are cut only
 	// between keys, so a key's versions share a block.
 	if bb := w.bb; bb.rows == 0 || !bytes.Equal(key, bb.kdata[bb.koffs[bb.rows-1]:]) {
-		if w.bb.rows >= w.rowLimit {
-			if err := w.flushBlock(); err != nil {
-				return err
-			}
-		}
-		w.keys++
-		if w.bf != nil {
-			w.pend[w.npend] = hashKey(key)
-			if w.npend++; w.npend == bloomGroup {
-				w.sink += w.bf.addHashes(w.pend[:])
-				w.npend = 0
-			}
-		} else {
-			w.hashes = append(w.hashes, hashKey(key))
+		return w.addKey(key, epoch, tomb, val)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	w.addRow(key, epoch, tomb, val)
+	return nil
+}
+
+// addKey is add for the newest entry of a key the caller knows to be
+// greater than every key added before (no comparison with the last one).
+func (w *runWriter) addKey(key []byte, epoch uint64, tomb bool, val []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.bb.rows >= w.rowLimit {
+		if err := w.flushBlock(); err != nil {
+			return err
 		}
 	}
+	w.keys++
+	if w.bf != nil {
+		w.pend[w.npend] = hashKey(key)
+		if w.npend++; w.npend == bloomGroup {
+			w.sink += w.bf.addHashes(w.pend[:])
+			w.npend = 0
+		}
+	} else {
+		w.hashes = append(w.hashes, hashKey(key))
+	}
+	w.addRow(key, epoch, tomb, val)
+	return nil
+}
+
+func (w *runWriter) addRow(key []byte, epoch uint64, tomb bool, val []byte) {
 	w.bb.add(key, epoch, tomb, val)
 	w.entries++
 	w.minE = min(w.minE, epoch)
 	w.maxE = max(w.maxE, epoch)
-	return nil
 }
 
 func (w *runWriter) flushBlock() error {
@@ -142,10 +157,8 @@ func (w *runWriter) flushBlock() error {
 		return nil
 	}
 	rows, firstKey := w.bb.rows, bytes.Clone(w.bb.kdata[:w.bb.koffs[1]])
-	rec := w.bb.finish()
-	defer rec.Release()
 	start := w.out.Len()
-	if err := w.enc.encode(rec); err != nil {
+	if err := w.enc.encodeBuilder(w.bb); err != nil {
 		w.err = err
 		return err
 	}
@@ -423,6 +436,13 @@ func (r *run) readBlockInto(i int, buf []byte, lazy bool) (*block, error) {
 	if _, err := r.f.ReadAt(data, int64(h.off)); err != nil {
 		return nil, corruptf(r.info.File, "read block %d: %v", i, err)
 	}
+	return r.decodeBlockAt(i, data, lazy)
+}
+
+// decodeBlockAt verifies and decodes data, the bytes of block i read from
+// the file.
+func (r *run) decodeBlockAt(i int, data []byte, lazy bool) (*block, error) {
+	h := r.index[i]
 	if crc32.Checksum(data, castagnoli) != h.crc {
 		return nil, corruptf(r.info.File, "block %d checksum mismatch", i)
 	}

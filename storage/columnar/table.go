@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -114,9 +115,12 @@ type Table struct {
 	skip     []bool   // writer-only: rows not to encode (deletes)
 	ens      []uint32 // writer-only: Write's looked-up entry ids
 	found    []bool   // writer-only: Write's lookup hits
-	sink     uint64   // writer-only: keeps cache-warming loads
 
 	bufPool sync.Pool // *[]byte read buffers lent to lookups (readBufs)
+
+	// Entries written by flushes, and read and written by compactions,
+	// since Open (write amplification, for benchmarks and monitoring).
+	flushedEntries, compactedIn, compactedOut atomic.Int64
 
 	flushMu    sync.Mutex // serializes flushes
 	manifestMu sync.Mutex // serializes manifest stores

@@ -4,16 +4,24 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/storage/state"
 )
 
-// warmEntries is the memtable size (entries) from which Write loads the
-// looked-up entries ahead: below it they mostly sit in the CPU cache
-// (32Ki entries of 88 bytes: ~2.8 MiB) and the extra pass only costs.
+// warmEntries is the memtable size (entries) from which Write and Commit
+// prefetch the entries they update: below it they mostly sit in the CPU
+// cache (32Ki entries of 88 bytes: ~2.8 MiB) and prefetching only costs.
 const warmEntries = 1 << 15
+
+// writeAhead and commitAhead are how many rows (entries) ahead Write and
+// Commit prefetch the memtable entries they will update.
+const (
+	writeAhead  = 16
+	commitAhead = 16
+)
 
 // reserve charges n bytes of pending writes to the budget, freeing cache
 // and flushing the memtable when needed; 53200 if even that is not enough.
@@ -97,19 +105,22 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	ens := slices.Grow(t.ens[:0], len(keys))[:len(keys)]
 	found := slices.Grow(t.found[:0], len(keys))[:len(keys)]
 	m.idx.GetBatch(keys, ens, found)
-	if m.n > warmEntries {
-		// GetBatch brought each found entry's key into the cache; its
-		// versions may sit in the line before. Load them all first, with
-		// no branch on the loads (a row not found loads entry 0), so the
-		// misses overlap instead of the loop below taking them one by one.
-		var sink uint64
-		for _, id := range ens {
-			e := m.ent(id)
-			sink += uint64(e.inl[0].epoch) + uint64(e.inl[1].vlen)
+	// GetBatch brought each found entry's key into the cache; its
+	// versions may sit in the line before. They are prefetched
+	// writeAhead rows ahead, so the misses overlap with the work on the
+	// rows in between instead of each stalling its row.
+	pf := m.n > warmEntries
+	if pf {
+		for i := range min(writeAhead, len(keys)) {
+			if found[i] {
+				prefetchEntry(m.ent(ens[i]))
+			}
 		}
-		t.sink = sink
 	}
 	for i, k := range keys {
+		if j := i + writeAhead; pf && j < len(keys) && found[j] {
+			prefetchEntry(m.ent(ens[j]))
+		}
 		v := memVersion{epoch: uncommitted, tomb: true}
 		if ops == nil || ops[i] == state.OpPut {
 			v = memVersion{epoch: uncommitted, val: base + aref(offs[i]), vlen: uint32(offs[i+1] - offs[i])}
@@ -221,24 +232,20 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		}
 		t.rds = append(kept, rangeDel{End: wm, Epoch: uint64(e)})
 	}
-	var warm [32]uint32
+	// The touched entries are scattered over the memtable: each is
+	// prefetched commitAhead entries ahead, so the misses overlap.
+	pf := m.n > warmEntries
+	if pf {
+		for _, id := range t.touched[:min(commitAhead, len(t.touched))] {
+			prefetchEntry(m.ent(id))
+		}
+	}
 	for i, id := range t.touched {
-		// Load the next group's entries ahead: they are scattered over
-		// the memtable, and independent loads overlap.
-		if i%len(warm) == 0 {
-			var sink uint64
-			for j, id := range t.touched[i:min(i+len(warm), len(t.touched))] {
-				e := m.ent(id)
-				warm[j] = e.nv
-				sink += uint64(e.inl[0].epoch) // the versions' line too
-			}
-			t.sink += sink
+		if j := i + commitAhead; pf && j < len(t.touched) {
+			prefetchEntry(m.ent(t.touched[j]))
 		}
 		en := m.ent(id)
 		en.touched = false
-		if warm[i%len(warm)] == 0 {
-			continue // undone by CleanBelow
-		}
 		vs := m.versions(en)
 		n := len(vs)
 		if n == 0 || vs[n-1].epoch != uncommitted {
@@ -317,6 +324,13 @@ func (t *Table) flush(ctx context.Context) error {
 	return nil
 }
 
+// flushAheadEntry and flushAheadValue are how far ahead (in entries) a
+// flush prefetches entries and their values.
+const (
+	flushAheadEntry = 16
+	flushAheadValue = 8
+)
+
 func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run, error) {
 	name := runFileName(id)
 	w, err := newRunWriter(t.opts.FS, name, t.opts.BlockRows, int(fm.m.n))
@@ -325,51 +339,51 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 	}
 	m := fm.m
 	// Entries come in key order but sit in memory in insertion order, as
-	// do their values: each is a likely cache miss. A group's entries are
-	// loaded first, then their newest values, with no branch on what the
-	// loads return, so the misses of a group overlap instead of following
-	// each other; the group is then written from the cache.
-	const group = 32
-	var nv [group]uint32
-	var sink byte
-	for lo := 0; lo < len(fm.ord); lo += group {
-		if lo%4096 == 0 {
+	// do their values: each is a likely cache miss. The walk prefetches
+	// the entry flushAheadEntry places ahead and the newest value of the
+	// one flushAheadValue places ahead (whose entry, prefetched earlier,
+	// is in the cache by then), so the misses overlap with the work on the
+	// current entry instead of each stalling it.
+	ord := fm.ord
+	for i, id := range ord {
+		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				w.abort()
 				return nil, err
 			}
 		}
-		ids := fm.ord[lo:min(lo+group, len(fm.ord))]
-		for i, id := range ids {
-			e := m.ent(id)
-			nv[i] = e.nv
-			sink += e.kbuf[0]
+		if j := i + flushAheadEntry; j < len(ord) {
+			prefetchEntry(m.ent(ord[j]))
 		}
-		for i, id := range ids {
-			if nv[i] > 0 {
-				e := m.ent(id)
-				if v := m.versions(e)[nv[i]-1]; v.vlen > 0 {
-					sink += m.data.chunks[v.val>>32][uint32(v.val)]
+		if j := i + flushAheadValue; j < len(ord) {
+			if e := m.ent(ord[j]); e.nv > 0 {
+				if v := m.versions(e)[e.nv-1]; v.vlen > 0 {
+					prefetch(unsafe.Pointer(&m.data.chunks[v.val>>32][uint32(v.val)]))
 				}
 			}
 		}
-		for _, id := range ids {
-			e := m.ent(id)
-			if e.dead {
-				continue
+		e := m.ent(id)
+		if e.dead {
+			continue
+		}
+		// Live entries have distinct keys: the first version written of
+		// each is a new key.
+		k := m.keyBytes(e)
+		vs := m.versions(e)
+		for j := len(vs) - 1; j >= 0; j-- {
+			v := vs[j]
+			var err error
+			if j == len(vs)-1 {
+				err = w.addKey(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen))
+			} else {
+				err = w.add(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen))
 			}
-			k := m.keyBytes(e)
-			vs := m.versions(e)
-			for j := len(vs) - 1; j >= 0; j-- {
-				v := vs[j]
-				if err := w.add(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen)); err != nil {
-					w.abort()
-					return nil, err
-				}
+			if err != nil {
+				w.abort()
+				return nil, err
 			}
 		}
 	}
-	w.sink = sink
 	if w.entries == 0 {
 		w.abort()
 		return nil, nil
@@ -378,6 +392,7 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 	if err != nil {
 		return nil, err
 	}
+	t.flushedEntries.Add(w.entries)
 	return openRun(t.opts.FS, info)
 }
 

@@ -20,6 +20,14 @@ import (
 // (0: the engine's default).
 var upsertBlockRows = flag.Int("bench.upsertblockrows", 0, "rows per block in BenchmarkColumnarUpsertRandom and the flush/merge benchmarks (0: default)")
 
+// upsertTrigger and upsertMemtable set CompactionTrigger and MemtableSize
+// (MiB) of BenchmarkColumnarUpsertRandom's tables (0: defaults), for the
+// write/read amplification trade-off.
+var (
+	upsertTrigger  = flag.Int("bench.upserttrigger", 0, "CompactionTrigger in BenchmarkColumnarUpsertRandom (0: default)")
+	upsertMemtable = flag.Int("bench.upsertmemtable", 0, "MemtableSize in MiB in BenchmarkColumnarUpsertRandom (0: default)")
+)
+
 // countFS counts the bytes written to the files it creates (flushes,
 // compactions and manifests), for write amplification.
 type countFS struct {
@@ -53,7 +61,8 @@ func (c *countFS) Create(name string) (vfs.File, error) {
 // compactor on. The timed work ends with Compact, paying the compaction
 // debt the upserts left. It reports process CPU (writer, flushes and
 // compactions) per upserted row and the bytes written to run files per
-// row (write amplification; a run entry of these rows is ~35 bytes).
+// row (write amplification; a run entry of these rows is ~35 bytes), and
+// the entries flushed and read by compactions per row.
 func BenchmarkColumnarUpsertRandom(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
@@ -62,7 +71,8 @@ func BenchmarkColumnarUpsertRandom(b *testing.B) {
 				b.Fatal(err)
 			}
 			fs := &countFS{FS: osfs}
-			tbl, err := Open(context.Background(), statetest.Schema, Options{FS: fs, BlockRows: *upsertBlockRows})
+			tbl, err := Open(context.Background(), statetest.Schema, Options{FS: fs, BlockRows: *upsertBlockRows,
+				CompactionTrigger: *upsertTrigger, MemtableSize: int64(*upsertMemtable) << 20})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -95,6 +105,7 @@ func benchUpsertRandom(b *testing.B, tbl *Table, fs *countFS, rng *rand.Rand, nk
 	epoch := tbl.CommittedEpoch()
 	b.ResetTimer()
 	w0, cpu0 := fs.written.Load(), cpuTime()
+	f0, ci0 := tbl.flushedEntries.Load(), tbl.compactedIn.Load()
 	for i := 0; i < b.N; i++ {
 		kbuf = kbuf[:0]
 		for j := range ks {
@@ -125,4 +136,6 @@ func benchUpsertRandom(b *testing.B, tbl *Table, fs *countFS, rng *rand.Rand, nk
 	b.ReportMetric(float64(cpu.Nanoseconds())/rows, "cpu-ns/row")
 	b.ReportMetric(rows/cpu.Seconds(), "rows/cpu-s")
 	b.ReportMetric(float64(fs.written.Load()-w0)/rows, "wr-bytes/row")
+	b.ReportMetric(float64(tbl.flushedEntries.Load()-f0)/rows, "flushed/row")
+	b.ReportMetric(float64(tbl.compactedIn.Load()-ci0)/rows, "merged/row")
 }
