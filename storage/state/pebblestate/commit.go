@@ -3,6 +3,7 @@ package pebblestate
 import (
 	"context"
 	"errors"
+	"strings"
 	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -45,15 +46,19 @@ func (t *Table) apply(p *pending) error {
 	return err
 }
 
-// ingest commits a large epoch whose keys all lie above every key the
-// table ever stored (an append: row ids of an insert-mostly view,
-// time-ordered keys) as one sstable written straight from the pending
-// order and ingested. The file overlaps nothing, so Pebble places it in
-// the bottom level: no memtable insert, no flush, no compaction. The
+// ingest commits a large epoch as one sstable written straight from the
+// pending order and ingested. An epoch whose keys all lie above every key
+// the table ever stored (appends: row ids of an insert-mostly view,
+// time-ordered keys) overlaps nothing, so Pebble places it in the bottom
+// level: no memtable insert, no flush, no compaction; its deletes are
+// dropped (nothing at or above its keys is stored). Any other epoch (an
+// aggregate's groups rewritten all over the key space) lands in L0 like a
+// flush would, deletes written as tombstones, without the batch, the
+// memtable or flushable batch, and the flush that re-encodes it. The
 // epoch's range deletion, if any, goes first as its own batch (inside the
 // file it would make the file overlap everything); both happen under the
 // table lock, so no reader sees one without the other.
-func (t *Table) ingest(ctx context.Context, p *pending) (err error) {
+func (t *Table) ingest(ctx context.Context, p *pending, appends bool) (err error) {
 	if p.hasClean {
 		b := t.db.NewBatch()
 		err := b.DeleteRange(dbKey(nil, nil), dbKey(nil, p.cleanBel), nil)
@@ -86,7 +91,10 @@ func (t *Table) ingest(ctx context.Context, p *pending) (err error) {
 	err = p.each(func(e *pendEntry) error {
 		kb = dbKey(kb, unsafe.Slice(unsafe.StringData(e.key), len(e.key))) // the writer copies it
 		if e.del {
-			return nil // nothing stored at or above the epoch's keys to delete
+			if appends {
+				return nil // nothing stored at or above the epoch's keys to delete
+			}
+			return w.Delete(kb)
 		}
 		return w.Set(kb, e.val)
 	})
@@ -113,7 +121,8 @@ func (t *Table) appendsOnly(p *pending) bool {
 // upper bound is all appendsOnly needs).
 func (t *Table) noteMax(p *pending) {
 	if last, ok := p.last(); ok && (!t.hasMax || last > t.maxKey) {
-		t.maxKey, t.hasMax = last, true
+		// A copy: the key arena is reused by the next epoch.
+		t.maxKey, t.hasMax = strings.Clone(last), true
 	}
 }
 

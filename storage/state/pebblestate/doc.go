@@ -15,11 +15,15 @@
 // per key in key order), and a Snapshot at epoch E is a Pebble snapshot
 // taken while E was the committed epoch, shared by every snapshot of E. An
 // epoch that updates a key many times so costs Pebble one memtable insert.
-// An epoch of at least Options.IngestMinKeys keys that all lie above every
-// key the table stored (an append: row ids of an insert-mostly view) is
-// instead written as one sstable from the overlay and ingested; it
-// overlaps nothing, so Pebble files it in the bottom level and never
-// flushes or compacts it (commit.go).
+// An epoch of at least Options.IngestMinKeys writes is instead written as
+// one sstable from the overlay and ingested (commit.go). If its keys all
+// lie above every key the table stored (an append: row ids of an
+// insert-mostly view) it overlaps nothing, so Pebble files it in the
+// bottom level and never flushes or compacts it; otherwise (an
+// aggregate's groups rewritten all over the key space) it lands in L0 as a
+// flush would, minus the batch, the memtable and the flush's re-encoding.
+// The pending epoch's buffers (log, arenas, sort space) are reused by the
+// next epoch, so a steady stream allocates nothing per epoch.
 // Durability follows the Checkpointer contract: Checkpoint flushes the
 // memtables and writes a Pebble checkpoint (hard-linked sstables, copied
 // MANIFEST) of the committed state; Open rebuilds the live directory from
@@ -86,10 +90,11 @@
 //  6. Every stored user key starts with 0x01; a table without the format
 //     key but with data (the earlier bare-key format) is refused at Open.
 //  7. Table.maxKey is an upper bound of every stored user key (read at
-//     Open, raised by each Commit); an epoch is ingested only when its
-//     smallest key exceeds it, so an ingested file never overlaps stored
-//     data, the memtable, or a range deletion other than its epoch's own,
-//     which Commit applies first as a batch under the same lock.
+//     Open, raised by each Commit, a copy: the key arena is reused); an
+//     ingested epoch drops its deletes only when its smallest key exceeds
+//     it (then nothing at or above its keys is stored). An epoch's range
+//     deletion is applied first, as a batch, under the same lock as the
+//     ingestion.
 //  8. The pending log's order puts, per key, the write logged last last:
 //     the radix sort is stable over log positions and equal prefixes fall
 //     back to (key, position), so the epoch commits each key's last write

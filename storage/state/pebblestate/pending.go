@@ -145,6 +145,42 @@ func newPending(hint int, dedup bool) *pending {
 	return p
 }
 
+// next returns the empty pending epoch that follows p, sized for p's
+// writes and in p's mode like newPending, but reusing p's log, sort
+// buffers, hash index and arenas' last chunks, so a steady stream of
+// epochs allocates (and the collector scans) nothing new per epoch. p must
+// not be used afterwards: once its epoch is committed nothing refers to
+// its entries, keys or rows (Pebble's batch and sstable writer, the row
+// cache and reads all copy them).
+func (p *pending) next() *pending {
+	hint := len(p.log)
+	q := &pending{ascending: true, compactAt: max(compactMin, 2*hint), dedup: p.dedup}
+	want := min(q.compactAt, max(hint, 1024))
+	log := p.log
+	if cap(p.spare) > cap(log) {
+		log = p.spare
+	}
+	if cap(log) >= want {
+		clear(log[:cap(log)]) // no stale pointers into the old arenas
+		q.log = log[:0]
+	} else {
+		q.log = make([]pendEntry, 0, want)
+	}
+	if q.dedup {
+		q.idx = p.idx
+		if q.idx == nil {
+			q.idx = make(map[string]int32, hint)
+		} else {
+			clear(q.idx)
+		}
+	}
+	clear(p.ord)
+	q.ord, q.sortBuf, q.sortTmp = p.ord[:0], p.sortBuf[:0], p.sortTmp[:0]
+	q.cleanBel = p.cleanBel[:0]
+	q.arena, q.keys = p.arena[:0], p.keys[:0]
+	return q
+}
+
 // writes is the number of writes logged (an upper bound of the keys).
 func (p *pending) writes() int { return len(p.log) }
 

@@ -38,9 +38,8 @@ type Options struct {
 	// make compactions frequent.
 	L0CompactionThreshold int
 	// IngestMinKeys is the number of writes from which Commit writes an
-	// appending epoch (see the package doc) as an sstable and ingests it
-	// instead of applying a batch to the memtable (default 2048;
-	// negative: never).
+	// epoch (see the package doc) as an sstable and ingests it instead of
+	// applying a batch to the memtable (default 2048; negative: never).
 	IngestMinKeys int
 	// RowCacheSize bounds the row cache in front of Pebble (rowcache.go):
 	// recently read committed rows and their one-row batches (default
@@ -346,8 +345,8 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 			t.opts.Logger.Warn("pebblestate: close lookup iterator", "err", err)
 		}
 		var err error
-		if t.ingestMin > 0 && p.writes() >= t.ingestMin && t.appendsOnly(p) {
-			err = t.ingest(ctx, p)
+		if t.ingestMin > 0 && p.writes() >= t.ingestMin {
+			err = t.ingest(ctx, p, t.appendsOnly(p))
 			t.ingested++
 		} else {
 			err = t.apply(p)
@@ -367,7 +366,7 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		}
 		t.changedAt = e
 		t.noteMax(p)
-		t.pend = newPending(p.writes(), p.dedup)
+		t.pend = p.next()
 	}
 	t.committed = e
 	return nil
