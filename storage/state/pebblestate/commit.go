@@ -3,6 +3,7 @@ package pebblestate
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -85,7 +86,7 @@ func (t *Table) ingest(ctx context.Context, p *pending, appends bool) (err error
 			_ = fs.Remove(path)
 		}
 	}()
-	t.sstBuf.reset(f)
+	t.sstBuf.reset(f, p.bytes+8*p.writes()+64<<10)
 	w := sstable.NewWriter(&t.sstBuf, t.wopts)
 	var kb []byte
 	err = p.each(func(e *pendEntry) error {
@@ -152,12 +153,14 @@ type sstBuffer struct {
 	buf []byte
 }
 
-func (b *sstBuffer) reset(f vfs.File) {
+// reset starts a file of about size bytes: the buffer is allocated once
+// at that size instead of growing by doubling (and copying) from empty.
+func (b *sstBuffer) reset(f vfs.File, size int) {
 	b.f = f
 	if cap(b.buf) > 64<<20 {
 		b.buf = nil // do not keep an outsized epoch's buffer
 	}
-	b.buf = b.buf[:0]
+	b.buf = slices.Grow(b.buf[:0], size)
 }
 
 func (b *sstBuffer) Write(p []byte) error {

@@ -50,6 +50,7 @@ type pending struct {
 	hasClean  bool
 	arena     []byte // rows of this epoch
 	keys      []byte // keys of this epoch (entries' key strings point here)
+	bytes     int    // key and row bytes written (rewrites included)
 }
 
 // sortItem is a log position with its key's first 16 bytes as two
@@ -188,6 +189,7 @@ func (p *pending) writes() int { return len(p.log) }
 // stay valid until the epoch commits (it points into the arena).
 func (p *pending) put(k []byte, val []byte, del bool) {
 	ks := unsafe.String(unsafe.SliceData(k), len(k)) // not kept
+	p.bytes += len(k) + len(val)
 	if n := len(p.log); n > 0 {
 		last := &p.log[n-1]
 		if ks == last.key && !last.dead {
@@ -289,7 +291,7 @@ func (p *pending) sorted() []*pendEntry {
 	if p.ordOK {
 		return p.ord
 	}
-	out := p.ord[:0]
+	out := slices.Grow(p.ord[:0], len(p.log))
 	if p.ascending {
 		for i := range p.log {
 			if e := &p.log[i]; !e.dead {
@@ -297,7 +299,7 @@ func (p *pending) sorted() []*pendEntry {
 			}
 		}
 	} else {
-		items := p.sortBuf[:0]
+		items := slices.Grow(p.sortBuf[:0], len(p.log))
 		for i := range p.log {
 			e := &p.log[i]
 			if e.dead {
