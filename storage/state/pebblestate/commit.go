@@ -53,9 +53,9 @@ func (t *Table) apply(p *pending) error {
 // time-ordered keys) overlaps nothing, so Pebble places it in the bottom
 // level: no memtable insert, no flush, no compaction; its deletes are
 // dropped (nothing at or above its keys is stored). Any other epoch (an
-// aggregate's groups rewritten all over the key space) lands in L0 like a
-// flush would, deletes written as tombstones, without the batch, the
-// memtable or flushable batch, and the flush that re-encodes it. The
+// aggregate's groups rewritten all over the key space) lands in L0,
+// deletes written as tombstones, without the batch, the memtable inserts
+// or flushable batch, and the flush that re-encodes it. The
 // epoch's range deletion, if any, goes first as its own batch (inside the
 // file it would make the file overlap everything); both happen under the
 // table lock, so no reader sees one without the other.

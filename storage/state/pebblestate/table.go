@@ -33,9 +33,10 @@ type Options struct {
 	CacheSize int64
 	// MemTableSize is Pebble's memtable size (default 4 MiB).
 	MemTableSize uint64
-	// L0CompactionThreshold is the number of L0 read-amplification levels
-	// that triggers a compaction (0: Pebble's default). Tests lower it to
-	// make compactions frequent.
+	// L0CompactionThreshold is Pebble's L0CompactionThreshold: L0
+	// compacts once its read amplification (sublevels) reaches half of it
+	// (default 8; see the package doc). Tests lower it to make compactions
+	// frequent.
 	L0CompactionThreshold int
 	// IngestMinKeys is the number of writes from which Commit writes an
 	// epoch (see the package doc) as an sstable and ingests it instead of
@@ -158,8 +159,8 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		popts.L0CompactionFileThreshold = opts.L0CompactionThreshold
 	} else {
 		// Overwritten state (an aggregate's groups) compacts L0 into
-		// Lbase rewriting every live key; waiting for 8 read-amplification
-		// levels instead of Pebble's 4 halves that rewrite.
+		// Lbase rewriting every live key; waiting for 4 sublevels instead
+		// of Pebble's 2 halves that rewrite.
 		popts.L0CompactionThreshold = defaultL0CompactionThreshold
 	}
 	// Flushes write uncompressed: L0 files live briefly and are read back
