@@ -3,6 +3,8 @@ package pebblestate
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -45,15 +47,19 @@ func (t *Table) apply(p *pending) error {
 	return err
 }
 
-// ingest commits a large epoch whose keys all lie above every key the
-// table ever stored (an append: row ids of an insert-mostly view,
-// time-ordered keys) as one sstable written straight from the pending
-// order and ingested. The file overlaps nothing, so Pebble places it in
-// the bottom level: no memtable insert, no flush, no compaction. The
+// ingest commits a large epoch as one sstable written straight from the
+// pending order and ingested. An epoch whose keys all lie above every key
+// the table ever stored (appends: row ids of an insert-mostly view,
+// time-ordered keys) overlaps nothing, so Pebble places it in the bottom
+// level: no memtable insert, no flush, no compaction; its deletes are
+// dropped (nothing at or above its keys is stored). Any other epoch (an
+// aggregate's groups rewritten all over the key space) lands in L0,
+// deletes written as tombstones, without the batch, the memtable inserts
+// or flushable batch, and the flush that re-encodes it. The
 // epoch's range deletion, if any, goes first as its own batch (inside the
 // file it would make the file overlap everything); both happen under the
 // table lock, so no reader sees one without the other.
-func (t *Table) ingest(ctx context.Context, p *pending) (err error) {
+func (t *Table) ingest(ctx context.Context, p *pending, appends bool) (err error) {
 	if p.hasClean {
 		b := t.db.NewBatch()
 		err := b.DeleteRange(dbKey(nil, nil), dbKey(nil, p.cleanBel), nil)
@@ -80,13 +86,16 @@ func (t *Table) ingest(ctx context.Context, p *pending) (err error) {
 			_ = fs.Remove(path)
 		}
 	}()
-	t.sstBuf.reset(f)
+	t.sstBuf.reset(f, p.bytes+8*p.writes()+64<<10)
 	w := sstable.NewWriter(&t.sstBuf, t.wopts)
 	var kb []byte
 	err = p.each(func(e *pendEntry) error {
 		kb = dbKey(kb, unsafe.Slice(unsafe.StringData(e.key), len(e.key))) // the writer copies it
 		if e.del {
-			return nil // nothing stored at or above the epoch's keys to delete
+			if appends {
+				return nil // nothing stored at or above the epoch's keys to delete
+			}
+			return w.Delete(kb)
 		}
 		return w.Set(kb, e.val)
 	})
@@ -113,7 +122,8 @@ func (t *Table) appendsOnly(p *pending) bool {
 // upper bound is all appendsOnly needs).
 func (t *Table) noteMax(p *pending) {
 	if last, ok := p.last(); ok && (!t.hasMax || last > t.maxKey) {
-		t.maxKey, t.hasMax = last, true
+		// A copy: the key arena is reused by the next epoch.
+		t.maxKey, t.hasMax = strings.Clone(last), true
 	}
 }
 
@@ -143,12 +153,14 @@ type sstBuffer struct {
 	buf []byte
 }
 
-func (b *sstBuffer) reset(f vfs.File) {
+// reset starts a file of about size bytes: the buffer is allocated once
+// at that size instead of growing by doubling (and copying) from empty.
+func (b *sstBuffer) reset(f vfs.File, size int) {
 	b.f = f
 	if cap(b.buf) > 64<<20 {
 		b.buf = nil // do not keep an outsized epoch's buffer
 	}
-	b.buf = b.buf[:0]
+	b.buf = slices.Grow(b.buf[:0], size)
 }
 
 func (b *sstBuffer) Write(p []byte) error {

@@ -15,11 +15,17 @@
 // per key in key order), and a Snapshot at epoch E is a Pebble snapshot
 // taken while E was the committed epoch, shared by every snapshot of E. An
 // epoch that updates a key many times so costs Pebble one memtable insert.
-// An epoch of at least Options.IngestMinKeys keys that all lie above every
-// key the table stored (an append: row ids of an insert-mostly view) is
-// instead written as one sstable from the overlay and ingested; it
-// overlaps nothing, so Pebble files it in the bottom level and never
-// flushes or compacts it (commit.go).
+// An epoch of at least Options.IngestMinKeys writes is instead written as
+// one sstable from the overlay and ingested (commit.go). If its keys all
+// lie above every key the table stored (an append: row ids of an
+// insert-mostly view) it overlaps nothing, so Pebble files it in the
+// bottom level and never flushes or compacts it; otherwise (an
+// aggregate's groups rewritten all over the key space) it lands in L0 as a
+// flush would, minus the batch, the memtable and the flush's re-encoding
+// (cheaper even for epochs a memtable would hold several of:
+// BenchmarkPebbleEpochUpsert, 4 Ki writes per epoch over 1M keys).
+// The pending epoch's buffers (log, arenas, sort space) are reused by the
+// next epoch, so a steady stream allocates nothing per epoch.
 // Durability follows the Checkpointer contract: Checkpoint flushes the
 // memtables and writes a Pebble checkpoint (hard-linked sstables, copied
 // MANIFEST) of the committed state; Open rebuilds the live directory from
@@ -55,15 +61,19 @@
 // pending epoch, a snapshot only while no commit changed Pebble since its
 // epoch. Its bytes show in Stats and are charged to Options.Budget.
 //
-// Tuning (measured on the fintech views, issue #8): L0 compacts at 8
-// read-amplification levels, not Pebble's 4 (overwritten state rewrites
-// every live key per compaction); flushes write uncompressed L0 files;
-// flushed and compacted files carry Bloom filters (10 bits per key), which
-// a lookup's prefix seek checks in every level but the bottom one, so it
-// seeks only the files that may hold its key (issue #6; ingested files
-// have none);
-// ingested files use Pebble's row blocks, uncompressed (half the CPU of
-// columnar blocks to write; they are never rewritten).
+// Tuning (measured on the fintech views, issue #8): the L0 compaction
+// threshold is 8, not Pebble's 4. Pebble compacts L0 once its depth
+// reaches half the threshold (its fill factor is 2·depth/threshold), so at
+// 4 sublevels instead of 2: overwritten state rewrites every live key per
+// compaction. A higher threshold cuts that rewrite further but makes every
+// batched Get merge more L0 files (16 cost BenchmarkPebbleReadModifyWrite
+// about 15%). Flushes write uncompressed L0 files; flushed and compacted
+// files carry Bloom filters (10 bits per key), which a lookup's prefix
+// seek checks in every level but the bottom one, so it seeks only the
+// files that may hold its key (issue #6; ingested files have none).
+// Ingested files use Pebble's row blocks, uncompressed (half the CPU of
+// columnar blocks to write; appended ones are never rewritten, the others
+// are compacted like flushed L0 files).
 //
 // Directory layout:
 //
@@ -90,10 +100,11 @@
 //  6. Every stored user key starts with 0x01; a table without the format
 //     key but with data (the earlier bare-key format) is refused at Open.
 //  7. Table.maxKey is an upper bound of every stored user key (read at
-//     Open, raised by each Commit); an epoch is ingested only when its
-//     smallest key exceeds it, so an ingested file never overlaps stored
-//     data, the memtable, or a range deletion other than its epoch's own,
-//     which Commit applies first as a batch under the same lock.
+//     Open, raised by each Commit, a copy: the key arena is reused); an
+//     ingested epoch drops its deletes only when its smallest key exceeds
+//     it (then nothing at or above its keys is stored). An epoch's range
+//     deletion is applied first, as a batch, under the same lock as the
+//     ingestion.
 //  8. The pending log's order puts, per key, the write logged last last:
 //     the radix sort is stable over log positions and equal prefixes fall
 //     back to (key, position), so the epoch commits each key's last write

@@ -50,6 +50,7 @@ type pending struct {
 	hasClean  bool
 	arena     []byte // rows of this epoch
 	keys      []byte // keys of this epoch (entries' key strings point here)
+	bytes     int    // key and row bytes written (rewrites included)
 }
 
 // sortItem is a log position with its key's first 16 bytes as two
@@ -145,6 +146,42 @@ func newPending(hint int, dedup bool) *pending {
 	return p
 }
 
+// next returns the empty pending epoch that follows p, sized for p's
+// writes and in p's mode like newPending, but reusing p's log, sort
+// buffers, hash index and arenas' last chunks, so a steady stream of
+// epochs allocates (and the collector scans) nothing new per epoch. p must
+// not be used afterwards: once its epoch is committed nothing refers to
+// its entries, keys or rows (Pebble's batch and sstable writer, the row
+// cache and reads all copy them).
+func (p *pending) next() *pending {
+	hint := len(p.log)
+	q := &pending{ascending: true, compactAt: max(compactMin, 2*hint), dedup: p.dedup}
+	want := min(q.compactAt, max(hint, 1024))
+	log := p.log
+	if cap(p.spare) > cap(log) {
+		log = p.spare
+	}
+	if cap(log) >= want {
+		clear(log[:cap(log)]) // no stale pointers into the old arenas
+		q.log = log[:0]
+	} else {
+		q.log = make([]pendEntry, 0, want)
+	}
+	if q.dedup {
+		q.idx = p.idx
+		if q.idx == nil {
+			q.idx = make(map[string]int32, hint)
+		} else {
+			clear(q.idx)
+		}
+	}
+	clear(p.ord)
+	q.ord, q.sortBuf, q.sortTmp = p.ord[:0], p.sortBuf[:0], p.sortTmp[:0]
+	q.cleanBel = p.cleanBel[:0]
+	q.arena, q.keys = p.arena[:0], p.keys[:0]
+	return q
+}
+
 // writes is the number of writes logged (an upper bound of the keys).
 func (p *pending) writes() int { return len(p.log) }
 
@@ -152,6 +189,7 @@ func (p *pending) writes() int { return len(p.log) }
 // stay valid until the epoch commits (it points into the arena).
 func (p *pending) put(k []byte, val []byte, del bool) {
 	ks := unsafe.String(unsafe.SliceData(k), len(k)) // not kept
+	p.bytes += len(k) + len(val)
 	if n := len(p.log); n > 0 {
 		last := &p.log[n-1]
 		if ks == last.key && !last.dead {
@@ -253,7 +291,7 @@ func (p *pending) sorted() []*pendEntry {
 	if p.ordOK {
 		return p.ord
 	}
-	out := p.ord[:0]
+	out := slices.Grow(p.ord[:0], len(p.log))
 	if p.ascending {
 		for i := range p.log {
 			if e := &p.log[i]; !e.dead {
@@ -261,7 +299,7 @@ func (p *pending) sorted() []*pendEntry {
 			}
 		}
 	} else {
-		items := p.sortBuf[:0]
+		items := slices.Grow(p.sortBuf[:0], len(p.log))
 		for i := range p.log {
 			e := &p.log[i]
 			if e.dead {

@@ -34,14 +34,14 @@ type Options struct {
 	CacheSize int64
 	// MemTableSize is Pebble's memtable size (default 4 MiB).
 	MemTableSize uint64
-	// L0CompactionThreshold is the number of L0 read-amplification levels
-	// that triggers a compaction (0: Pebble's default). Tests lower it to
-	// make compactions frequent.
+	// L0CompactionThreshold is Pebble's L0CompactionThreshold: L0
+	// compacts once its read amplification (sublevels) reaches half of it
+	// (default 8; see the package doc). Tests lower it to make compactions
+	// frequent.
 	L0CompactionThreshold int
 	// IngestMinKeys is the number of writes from which Commit writes an
-	// appending epoch (see the package doc) as an sstable and ingests it
-	// instead of applying a batch to the memtable (default 2048;
-	// negative: never).
+	// epoch (see the package doc) as an sstable and ingests it instead of
+	// applying a batch to the memtable (default 2048; negative: never).
 	IngestMinKeys int
 	// RowCacheSize bounds the row cache in front of Pebble (rowcache.go):
 	// recently read committed rows and their one-row batches (default
@@ -160,8 +160,8 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		popts.L0CompactionFileThreshold = opts.L0CompactionThreshold
 	} else {
 		// Overwritten state (an aggregate's groups) compacts L0 into
-		// Lbase rewriting every live key; waiting for 8 read-amplification
-		// levels instead of Pebble's 4 halves that rewrite.
+		// Lbase rewriting every live key; waiting for 4 sublevels instead
+		// of Pebble's 2 halves that rewrite.
 		popts.L0CompactionThreshold = defaultL0CompactionThreshold
 	}
 	// Flushes write uncompressed: L0 files live briefly and are read back
@@ -356,8 +356,8 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 			t.opts.Logger.Warn("pebblestate: close lookup iterator", "err", err)
 		}
 		var err error
-		if t.ingestMin > 0 && p.writes() >= t.ingestMin && t.appendsOnly(p) {
-			err = t.ingest(ctx, p)
+		if t.ingestMin > 0 && p.writes() >= t.ingestMin {
+			err = t.ingest(ctx, p, t.appendsOnly(p))
 			t.ingested++
 		} else {
 			err = t.apply(p)
@@ -377,7 +377,7 @@ func (t *Table) Commit(ctx context.Context, e state.Epoch) error {
 		}
 		t.changedAt = e
 		t.noteMax(p)
-		t.pend = newPending(p.writes(), p.dedup)
+		t.pend = p.next()
 	}
 	t.committed = e
 	return nil
