@@ -61,6 +61,18 @@
 // probe per key. The key order is built by the first scan or range deletion
 // and merged incrementally afterwards (memorder.go).
 //
+// The optional Appender interface (memory_append.go) writes rows under
+// fresh keys, each above every key the table holds (a bag view's row ids):
+// the memory table keeps them in an append log — keys in blocks, one
+// version slot each, epochs as runs, deletes in a map — beside its index
+// instead of in it, so a growing view pays no probe, index insert or
+// rehash per row. A key lives in the log or the index, or in both after a
+// put over an appended row, the log row then deleted no later than the
+// index entry's first version; readers take the index version when it is
+// visible, else the log row. Get, Scan, Update, CleanBelow, Commit and
+// snapshots merge the two; a FixedView sees the index only (bag views,
+// the only appenders, have no fixed layout).
+//
 // The optional FixedTable interface is a typed fast path for tables keyed
 // by one fixed-width value with fixed-width value columns: uint64 key words
 // and value words in place of byte keys and Arrow batches. MemoryTable
