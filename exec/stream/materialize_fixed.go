@@ -27,7 +27,7 @@ type viewFixed struct {
 	// Scratch reused across chunks.
 	keys    []uint64
 	ops     []state.Op
-	idx     []int32
+	src     [][]uint64 // applyFixed scratch: the value words before the moves
 	cols    [][]uint64 // value words handed to WriteFixed
 	wide    [][]uint64 // per column: widened or gathered words
 	inPlace []bool     // per column: its words view the batch (8 bytes wide)
@@ -201,45 +201,82 @@ func (m *Materialize) applyFixed(ctx context.Context, c *Chunk) (bool, error) {
 	ks := grow(x.keys, n)
 	x.keys = ks
 	x.words(kcol, ks)
-	// One pass folds the pairs and records each kept row.
-	ops := grow(x.ops, n)
+	cops := c.Ops[:n]
+	ops := grow(x.ops, n)[:n]
 	x.ops = ops
-	idx := grow(x.idx, n)
-	x.idx = idx
-	out := 0
-	for i := 0; i < n; i++ {
-		op := c.Ops[i]
-		if op.Sign() < 0 && i+1 < n && c.Ops[i+1].Sign() > 0 && ks[i] == ks[i+1] {
-			i++
-			op = c.Ops[i]
+	// Rows before the first update pair stay where they are.
+	i := 0
+	for ; i < n; i++ {
+		op := cops[i]
+		if removes(op) && i+1 < n && !removes(cops[i+1]) && ks[i] == ks[i+1] {
+			break
 		}
-		ops[out] = state.OpPut
-		if op.Sign() < 0 {
-			ops[out] = state.OpDelete
+		ops[i] = state.OpPut
+		if removes(op) {
+			ops[i] = state.OpDelete
 		}
-		idx[out] = int32(i)
-		out++
 	}
-	if out == n {
+	if i == n {
 		return true, x.fv.WriteFixed(ctx, ks, ops, x.cols)
 	}
-	idx = idx[:out]
-	// Compact keys and values in place (idx is increasing, so each row
-	// moves down or stays); columns viewing the batch are compacted into
-	// their own buffers.
+	// From the first pair on, one pass folds each pair into its insert
+	// and moves the kept rows' keys and values down (a row moves down or
+	// stays, so widened columns compact in place; columns viewing the
+	// batch are copied into their own buffers).
+	src := grow(x.src, len(x.cols))
+	x.src = src
 	for j, col := range x.cols {
-		dst := col
+		src[j] = col
 		if x.inPlace[j] {
-			dst = grow(x.wide[j], n)
-			x.wide[j], x.inPlace[j] = dst, false
+			dst := grow(x.wide[j], n)
+			copy(dst[:i], col[:i])
+			x.wide[j], x.inPlace[j], x.cols[j] = dst, false, dst
 		}
-		for o, i := range idx {
-			dst[o] = col[i]
+	}
+	out := i
+	if len(src) == 2 {
+		// A key and one value column (an aggregate's view of one call).
+		s0, d0 := src[0][:n], x.cols[0][:n]
+		s1, d1 := src[1][:n], x.cols[1][:n]
+		for ; i < n; i++ {
+			op := cops[i]
+			if removes(op) && i+1 < n && !removes(cops[i+1]) && ks[i] == ks[i+1] {
+				i++
+				op = cops[i]
+			}
+			ks[out] = ks[i]
+			d0[out], d1[out] = s0[i], s1[i]
+			ops[out] = state.OpPut
+			if removes(op) {
+				ops[out] = state.OpDelete
+			}
+			out++
 		}
-		x.cols[j] = dst[:out]
+	} else {
+		for ; i < n; i++ {
+			op := cops[i]
+			if removes(op) && i+1 < n && !removes(cops[i+1]) && ks[i] == ks[i+1] {
+				i++
+				op = cops[i]
+			}
+			ks[out] = ks[i]
+			for j, s := range src {
+				x.cols[j][out] = s[i]
+			}
+			ops[out] = state.OpPut
+			if removes(op) {
+				ops[out] = state.OpDelete
+			}
+			out++
+		}
 	}
-	for o, i := range idx {
-		ks[o] = ks[i]
+	for j := range x.cols {
+		x.cols[j] = x.cols[j][:out]
 	}
+	clear(src)
 	return true, x.fv.WriteFixed(ctx, ks[:out], ops[:out], x.cols)
 }
+
+// removes reports whether op takes a row out of the view (Delete,
+// UpdateDelete): Op.Sign() < 0 as one unsigned compare.
+func removes(op Op) bool { return uint8(op-Delete) <= uint8(UpdateDelete-Delete) }

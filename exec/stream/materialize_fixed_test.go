@@ -31,16 +31,19 @@ func TestMaterializeFixedMatchesGeneric(t *testing.T) {
 	for ki, kt := range keyTypes {
 		for seed := uint64(1); seed <= 3; seed++ {
 			t.Run(fmt.Sprintf("key=%s/seed=%d", kt, seed), func(t *testing.T) {
-				runFixedView(t, kt, seed+uint64(ki)*10)
+				runFixedView(t, []types.T{kt, types.Float8T, types.Int4T, types.Int2T}, seed+uint64(ki)*10)
+			})
+			// A key and one value (applyFixed's two-column loop).
+			t.Run(fmt.Sprintf("key=%s/seed=%d/one-value", kt, seed), func(t *testing.T) {
+				runFixedView(t, []types.T{kt, types.Float8T}, seed+uint64(ki)*10)
 			})
 		}
 	}
 }
 
-func runFixedView(t *testing.T, kt types.T, seed uint64) {
+func runFixedView(t *testing.T, colTypes []types.T, seed uint64) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 5))
-	colTypes := []types.T{kt, types.Float8T, types.Int4T, types.Int2T}
 	fs := make([]arrow.Field, len(colTypes))
 	for i, ct := range colTypes {
 		fs[i] = types.ArrowField(fmt.Sprint("c", i), ct)

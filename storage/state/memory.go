@@ -137,6 +137,7 @@ type MemoryTable struct {
 	chain []int32 // settle scratch
 
 	warmSink Epoch // keeps Commit's warming loads from being optimized away
+	noFlat   bool  // tests: Commit and gcLocked take their general loops
 
 	srcPool  sync.Pool     // *[]int32 slot scratch of concurrent Gets
 	findSink atomic.Uint64 // keeps findLocked's warming loads
@@ -693,7 +694,11 @@ func (m *MemoryTable) Commit(ctx context.Context, e Epoch) error {
 	var sink Epoch
 	// A small table's entries and slots stay in cache: no warming.
 	cold := m.ents.n > smallEnts
-	for i, id := range m.touched {
+	touched := m.touched
+	if m.commitTouchedFlat(e, &pins, pinned) {
+		touched = nil
+	}
+	for i, id := range touched {
 		// Load the next group's entries and version slots ahead: they are
 		// scattered, and independent loads overlap.
 		if cold && i%len(warm) == 0 {
@@ -792,6 +797,11 @@ func (m *MemoryTable) gcLocked() {
 	pinned := m.pinnedLocked()
 	pins := newPinSet(pinned)
 	list := m.gcList
+	if out, ok := m.gcFlat(list, &pins, pinned); ok {
+		m.relistLocked(list, out)
+		m.clearFreedLocked()
+		return
+	}
 	out := list[:0]
 	for _, id := range list {
 		e := m.ents.at(id)

@@ -217,10 +217,12 @@ func (f *memFixed) small9() bool {
 }
 
 // putSmall9 is the puts of a small table with findSmall9's layout in one
-// pass: a key whose entry already has a live pending version (written
-// earlier in the epoch) takes that slot straight from the probe; any
-// other goes through findOrAdd and putEntry. It returns the slot of each
-// row (in m.dst).
+// pass: a key found in its home or next index slot (pick2) takes its
+// pending slot straight from the entry when it has a live one (written
+// earlier in the epoch), or a new one from putEntry (its first write in
+// the epoch: a view updating its keys once an epoch); a key further from
+// home walks its probe sequence (walk9), and a new key goes through
+// findOrAdd. It returns the slot of each row (in m.dst).
 func (f *memFixed) putSmall9(keys []uint64) []int32 {
 	m := f.m
 	m.resizeSlots(m.nslots + len(keys))
@@ -238,15 +240,20 @@ func (f *memFixed) putSmall9(keys []uint64) []int32 {
 			}
 			break
 		}
-		// The index and entries move when putEntry adds a key.
+		// The index and entries move when findOrAdd adds a key (putEntry
+		// moves version slots only: resizeSlots above made room).
 		tab := unsafe.Pointer(unsafe.SliceData(m.tab))
 		ents := unsafe.Pointer(unsafe.SliceData(m.ents.first()))
 		mask := uint64(len(m.tab) - 1)
+		// The version slots while they are one segment (else nil), and
+		// allocSlot's state, kept in locals through the loop.
+		meta := m.meta.s0
+		free, cleared, nslots := m.freeSlots, m.cleared, m.nslots
+		touched := slices.Grow(m.touched, len(keys)-i)
 		for ; i < len(keys); i++ {
 			k := keys[i]
 			a, b := pre|bits.ReverseBytes64(k)<<8, k&0xff
-			hi, lo := bits.Mul64(a^s0, b^s1)
-			tag := uint64(uint32(hi ^ lo))
+			tag := mixTag(bits.Mul64(a^s0, b^s1))
 			// Home or next slot (pick2); anything else takes the slow
 			// path, a walk of the probe sequence.
 			t := pick2(tab, mask, tag)
@@ -258,19 +265,43 @@ func (f *memFixed) putSmall9(keys []uint64) []int32 {
 			}
 			e := (*memEnt)(unsafe.Add(ents, uintptr(id)*unsafe.Sizeof(memEnt{})))
 			// One word holds the flags and the key length: the length is
-			// 9 and the head is a live pending version.
-			const want = 9<<8 | uint32(entPending)
-			if t>>32 != tag || uint32(t) == 0 || e.k[0] != a || e.k[1] != b ||
-				*(*uint32)(unsafe.Pointer(&e.flags))&(0xffffff00|uint32(entPending|entTomb)) != want {
+			// 9.
+			fl := *(*uint32)(unsafe.Pointer(&e.flags))
+			if t>>32 != tag || uint32(t) == 0 || e.k[0] != a || e.k[1] != b || fl>>8 != 9 {
 				break
 			}
-			dst[i] = e.head
+			switch {
+			case fl&uint32(entPending|entTomb) == uint32(entPending):
+				dst[i] = e.head
+			case fl&uint32(entPending|entTouched) == 0 && meta != nil:
+				// putEntry's first write of a committed key inline: a
+				// version slot from the free list or the high-water mark
+				// (resizeSlots made room), over the committed head.
+				var sl int32
+				if n := len(free); n > 0 {
+					sl = free[n-1]
+					free = free[:n-1]
+					cleared = min(cleared, n-1)
+				} else {
+					sl = int32(nslots)
+					nslots++
+				}
+				meta[sl] = newMeta(uncommitted, e.head, false)
+				e.head = sl
+				e.flags = uint8(fl)&^entTomb | entPending | entTouched
+				touched = append(touched, int32(id))
+				dst[i] = sl
+			default:
+				m.freeSlots, m.cleared, m.nslots, m.touched = free, cleared, nslots, touched
+				dst[i] = m.putEntry(int32(id))
+				free, cleared, nslots, touched = m.freeSlots, m.cleared, m.nslots, m.touched
+			}
 		}
+		m.freeSlots, m.cleared, m.nslots, m.touched = free, cleared, nslots, touched
 		if i < len(keys) {
 			k := keys[i]
 			a, b := pre|bits.ReverseBytes64(k)<<8, k&0xff
-			hi, lo := bits.Mul64(a^s0, b^s1)
-			id := walk9(tab, ents, mask, uint64(uint32(hi^lo)), a, b)
+			id := walk9(tab, ents, mask, mixTag(bits.Mul64(a^s0, b^s1)), a, b)
 			if id >= 0 {
 				if e := m.ents.at(id); e.flags&(entPending|entTomb) == entPending {
 					// Live pending, only further from home.
@@ -334,8 +365,7 @@ func (f *memFixed) findSmall(keys []uint64, out []int32, heads bool) {
 	out = out[:len(keys)]
 	for i, k := range keys {
 		a, b := pk.pack(k)
-		hi, lo := bits.Mul64(a^s0, b^s1)
-		tag := uint64(uint32(hi ^ lo))
+		tag := mixTag(bits.Mul64(a^s0, b^s1))
 		res := int32(-1)
 		for j := tag; ; j++ {
 			t := tab[j&uint64(len(tab)-1)]
@@ -377,8 +407,7 @@ func (f *memFixed) headsSmallMarker(keys []uint64, out []int32, found []bool) {
 	found = found[:len(keys)]
 	for i, k := range keys {
 		a := 1 | bits.ReverseBytes64(k)<<8
-		hi, lo := bits.Mul64(a^s0, k&0xff^s1)
-		tag := uint64(uint32(hi ^ lo))
+		tag := mixTag(bits.Mul64(a^s0, k&0xff^s1))
 		// The key sits in its home slot or the next one for most keys:
 		// take whichever of the two carries the tag (pick2),
 		// and walk the probe sequence (walk9) only when that is not the
@@ -425,8 +454,7 @@ func (f *memFixed) findSmall9(keys []uint64, out []int32, heads bool) {
 	out = out[:len(keys)]
 	for i, k := range keys {
 		a, b := pre|bits.ReverseBytes64(k)<<8, k&0xff
-		hi, lo := bits.Mul64(a^s0, b^s1)
-		tag := uint64(uint32(hi ^ lo))
+		tag := mixTag(bits.Mul64(a^s0, b^s1))
 		res := int32(-1)
 		for j := tag; ; j++ {
 			t := *(*uint64)(unsafe.Add(tab, (j&mask)*8))
@@ -475,8 +503,7 @@ func (f *memFixed) findStaged(keys []uint64, out []int32, heads bool) {
 		o := out[lo : lo+len(ks)]
 		for i, k := range ks {
 			a, b := pk.pack(k)
-			hi, l := bits.Mul64(a^s0, b^s1)
-			tag := uint64(uint32(hi ^ l))
+			tag := mixTag(bits.Mul64(a^s0, b^s1))
 			g.pa[i], g.pb[i], g.tags[i] = a, b, tag
 			g.first[i] = tab[tag&mask]
 		}
@@ -542,8 +569,7 @@ func (f *memFixed) findFrom(tag, a, b uint64) int32 {
 // find1 is the entry of one key word, or -1.
 func (f *memFixed) find1(k uint64) int32 {
 	a, b := f.pack(k)
-	hi, lo := bits.Mul64(a^f.m.s0, b^f.m.s1^uint64(f.n)<<56)
-	return f.findFrom(uint64(uint32(hi^lo)), a, b)
+	return f.findFrom(mixTag(bits.Mul64(a^f.m.s0, b^f.m.s1^uint64(f.n)<<56)), a, b)
 }
 
 // GetFixed implements FixedView.
@@ -605,12 +631,13 @@ func (f *memFixed) WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals
 	if ops != nil && len(ops) != n {
 		return pgerror.Internal("state: write of %d keys with %d ops", n, len(ops))
 	}
-	puts := ops == nil
+	puts, dels := ops == nil, false
 	for _, op := range ops {
 		switch op {
 		case OpPut:
 			puts = true
 		case OpDelete:
+			dels = true
 		default:
 			return pgerror.Internal("state: unknown write op %d", op)
 		}
@@ -634,6 +661,9 @@ func (f *memFixed) WriteFixed(ctx context.Context, keys []uint64, ops []Op, vals
 	}
 	if err := m.charge.ensure(ctx, m.worstCaseLocked(n, int64(n*f.n))); err != nil {
 		return err
+	}
+	if !dels {
+		ops = nil // all puts
 	}
 	if ops == nil && f.small9() && m.ents.n > 0 {
 		dst := f.putSmall9(keys)

@@ -57,11 +57,25 @@ func packTiny(k []byte) uint64 {
 	return 0
 }
 
-// shortHash hashes a packed short key: one seeded 128-bit multiply.
+// shortHash hashes a packed short key: one seeded 128-bit multiply, its
+// halves folded and mixed (mixTag). Its low 32 bits are the key's tag.
 func (m *MemoryTable) shortHash(a, b uint64, n int) uint64 {
-	hi, lo := bits.Mul64(a^m.s0, b^m.s1^uint64(n)<<56)
-	return hi ^ lo
+	return mixTag(bits.Mul64(a^m.s0, b^m.s1^uint64(n)<<56))
 }
+
+// mixTag is the 32-bit tag of a short key from the halves of its seeded
+// 128-bit product: their XOR multiplied by an odd constant, high half.
+// The XOR alone leaves structure a dense key range keeps: its low bits
+// come from few key bits, and over sequential integer keys some seeds
+// gave 3x the displacement from the home slot (mean probe length at a
+// 1K-key small table 1.13, worst of 40 seeds 1.37; with the mix 1.16 and
+// 1.19; 1M keys: worst 1.74 -> 1.46).
+func mixTag(hi, lo uint64) uint64 {
+	return (hi ^ lo) * hashMix >> 32
+}
+
+// hashMix is mixTag's multiplier (2^64 over the golden ratio, odd).
+const hashMix = 0x9e3779b97f4a7c15
 
 // hash hashes a key: short keys with shortHash of their packed words,
 // longer ones with maphash.
@@ -200,8 +214,7 @@ func (g *findGroup) hashShort(m *MemoryTable, ks [][]byte) (long bool) {
 		default:
 			a = packTiny(k)
 		}
-		hi, lo := bits.Mul64(a^s0, b^s1^uint64(len(k))<<56)
-		tag := uint64(uint32(hi ^ lo))
+		tag := mixTag(bits.Mul64(a^s0, b^s1^uint64(len(k))<<56))
 		g.pa[i], g.pb[i], g.tags[i] = a, b, tag
 		g.first[i] = tab[tag&mask]
 	}

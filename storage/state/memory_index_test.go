@@ -133,3 +133,46 @@ func TestMemoryLayoutSizes(t *testing.T) {
 	m.setEpoch(7)
 	require.Equal(t, slotMeta{epLo: 7}, m)
 }
+
+// TestMemoryHashSequentialKeys: a dense range of integer keys spreads
+// over the index for every seed: the mean displacement of a key from its
+// home slot stays near linear probing's expectation at the index load
+// (0.16 at 1K keys in 4K slots). Without mixTag's final multiply some
+// seeds gave more than twice that (0.37).
+func TestMemoryHashSequentialKeys(t *testing.T) {
+	ctx := t.Context()
+	sch := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	for _, n := range []int{1000, 6000} {
+		worst, tabLen := 0.0, 0
+		for seed := range uint64(40) {
+			tbl, err := OpenMemoryTable(sch, MemoryOptions{})
+			require.NoError(t, err)
+			rng := rand.New(rand.NewPCG(seed, 7))
+			tbl.s0, tbl.s1 = rng.Uint64()|1, rng.Uint64()|1
+			fv, ok := tbl.Fixed(FixedKeyLayout{Prefix: []byte{1}, Width: 8})
+			require.True(t, ok)
+			ks := make([]uint64, n)
+			vals := [][]uint64{make([]uint64, n)}
+			for i := range ks {
+				ks[i] = uint64(i) ^ 1<<63 // int64 keys 0..n-1 as key words
+			}
+			require.NoError(t, fv.WriteFixed(ctx, ks, nil, vals))
+			mask := uint64(len(tbl.tab) - 1)
+			total := uint64(0)
+			for i, w := range tbl.tab {
+				if w != 0 {
+					total += (uint64(i) - w>>32) & mask
+				}
+			}
+			require.Equal(t, n, tbl.tabN)
+			tabLen = len(tbl.tab)
+			worst = max(worst, float64(total)/float64(n))
+			require.NoError(t, tbl.Close())
+		}
+		// Linear probing's expected displacement at load α, ½(1/(1−α) − 1).
+		a := float64(n) / float64(tabLen)
+		want := (1/(1-a) - 1) / 2
+		t.Logf("n=%d load %.3f: worst mean displacement %.3f, expected %.3f", n, a, worst, want)
+		require.Less(t, worst, 1.4*want, "n=%d: worst mean displacement over 40 seeds", n)
+	}
+}
