@@ -13,7 +13,8 @@
 // limit). Pebble tables share one Pebble block cache, sized from the
 // Budget's limit (a quarter, at most 32 MiB unless set) and charged to it
 // while the Factory lives; their memtables are sized from it too (a
-// sixteenth, at most 4 MiB) but not charged.
+// sixteenth, at most 4 MiB), and each table reserves two of them from it
+// for its life (Open fails with 53200 when they do not fit).
 //
 // Invariants:
 //  1. Table names are single path elements, so tables never share files.

@@ -253,20 +253,37 @@ func TestPebbleCacheCharged(t *testing.T) {
 	f := &backends.Factory{Budget: b}
 	t1, err := f.Open(ctx, state.BackendPebble, "p1", statetest.Schema)
 	require.NoError(t, err)
-	require.Equal(t, int64(16<<20), b.Used()) // a quarter of the limit
+	// The shared cache is a quarter of the limit; each table reserves two
+	// memtables of a sixteenth (4 MiB) for its life.
+	require.Equal(t, int64(16<<20+8<<20), b.Used())
 	t2, err := f.Open(ctx, state.BackendPebble, "p2", statetest.Schema)
 	require.NoError(t, err)
-	require.Equal(t, int64(16<<20), b.Used()) // shared: charged once
+	require.Equal(t, int64(16<<20+2*8<<20), b.Used()) // the cache is shared: charged once
 	require.NoError(t, t1.Close())
+	require.Equal(t, int64(16<<20+8<<20), b.Used())
 	require.NoError(t, t2.Close())
+	require.Equal(t, int64(16<<20), b.Used())
 	require.NoError(t, f.Close())
 	require.Zero(t, b.Used())
+
+	// A table whose memtables do not fit is refused with 53200 and takes
+	// nothing.
+	small := columnar.NewBudget(64 << 20)
+	f = &backends.Factory{Budget: small}
+	require.True(t, small.TryReserve(small.Limit()-small.Used()-16<<20-4<<20))
+	used := small.Used()
+	_, err = f.Open(ctx, state.BackendPebble, "p4", statetest.Schema)
+	require.Equal(t, pgerror.OutOfMemory, pgerror.CodeOf(err), "%v", err)
+	require.Equal(t, used+16<<20, small.Used()) // only the shared cache, kept by the Factory
+	require.NoError(t, f.Close())
+	small.Release(used)
+	require.Zero(t, small.Used())
 
 	// No budget: the default 32 MiB cache is still reported.
 	f = &backends.Factory{}
 	t3, err := f.Open(ctx, state.BackendPebble, "p3", statetest.Schema)
 	require.NoError(t, err)
-	require.Equal(t, int64(32<<20), f.Budget.Used())
+	require.Equal(t, int64(32<<20+8<<20), f.Budget.Used())
 	require.NoError(t, t3.Close())
 	require.NoError(t, f.Close())
 	require.Zero(t, f.Budget.Used())
@@ -304,7 +321,7 @@ func TestPebbleRowCacheCharged(t *testing.T) {
 	}
 	require.Greater(t, b.Used(), cacheCharge, "row cache charged")
 	require.NoError(t, tbl.Close())
-	require.Equal(t, cacheCharge, b.Used(), "row cache released by Close")
+	require.Equal(t, cacheCharge-8<<20, b.Used(), "row cache (and memtables) released by Close")
 	require.NoError(t, f.Close())
 	require.Zero(t, b.Used())
 }

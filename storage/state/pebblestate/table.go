@@ -47,8 +47,10 @@ type Options struct {
 	// recently read committed rows and their one-row batches (default
 	// MemTableSize; negative: no row cache).
 	RowCacheSize int64
-	// Budget, if set, is charged with the row cache's bytes (in 64 KiB
-	// quanta, returned by Close); the cache stops growing when it refuses.
+	// Budget, if set, is charged with two memtables (MemTableSize each,
+	// from Open to Close; Open fails with 53200 when they do not fit) and
+	// the row cache's bytes (in 64 KiB quanta, returned by Close); the
+	// cache stops growing when it refuses.
 	Budget state.MemoryBudget
 	// Allocator builds the batches returned by reads (default Go allocator).
 	Allocator memory.Allocator
@@ -62,6 +64,9 @@ type Table struct {
 	opts  Options
 	codec *state.RowCodec
 	cache *pebble.Cache // ours to Unref
+	// memCharge is what Open reserved of Options.Budget for Pebble's
+	// memtables (returned by Close).
+	memCharge int64
 
 	mu        sync.RWMutex // guards the fields below and Pebble's lifetime
 	db        *pebble.DB
@@ -187,19 +192,29 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		},
 	}
 	popts.EnsureDefaults() // MakeWriterOptions reads the level defaults
+	// Pebble's memtables live outside the Go objects the budget sees: the
+	// table reserves room for two of them (the mutable one and one being
+	// flushed) for its whole life, or is refused with 53200.
+	if err := t.reserveMemtables(popts.MemTableSize); err != nil {
+		t.unrefCache()
+		return nil, err
+	}
 	db, err := pebble.Open(opts.FS.PathJoin(opts.Dir, liveDir), popts)
 	if err != nil {
 		t.unrefCache()
+		t.releaseMemtables()
 		return nil, storageErr("open", opts.Dir, err)
 	}
 	if err := checkFormat(db, opts.Dir); err != nil {
 		db.Close()
 		t.unrefCache()
+		t.releaseMemtables()
 		return nil, err
 	}
 	if t.maxKey, t.hasMax, err = loadMax(db); err != nil {
 		db.Close()
 		t.unrefCache()
+		t.releaseMemtables()
 		return nil, storageErr("open", opts.Dir, err)
 	}
 	t.db = db
@@ -264,6 +279,31 @@ func checkFormat(db *pebble.DB, dir string) error {
 		return storageErr("open", dir, err)
 	}
 	return nil
+}
+
+// reserveMemtables takes two memtables' bytes from Options.Budget (if
+// set).
+func (t *Table) reserveMemtables(size uint64) error {
+	b := t.opts.Budget
+	if b == nil {
+		return nil
+	}
+	n := 2 * int64(size)
+	if !b.TryReserve(n) {
+		return pgerror.New(pgerror.OutOfMemory,
+			"out of memory: pebble state table %s needs %d bytes for its memtables, state memory limit is %d bytes of which %d in use",
+			t.opts.Dir, n, b.Limit(), b.Used()).
+			WithHint("Raise the memory limit or use state_backend = 'columnar'.")
+	}
+	t.memCharge = n
+	return nil
+}
+
+func (t *Table) releaseMemtables() {
+	if t.memCharge > 0 {
+		t.opts.Budget.Release(t.memCharge)
+		t.memCharge = 0
+	}
 }
 
 func (t *Table) unrefCache() {
@@ -515,6 +555,7 @@ func (t *Table) Close() error {
 	}
 	errs = append(errs, t.db.Close())
 	t.unrefCache()
+	t.releaseMemtables()
 	if err := errors.Join(errs...); err != nil {
 		return storageErr("close", t.opts.Dir, err)
 	}
