@@ -87,7 +87,11 @@ func (t *Table) ingest(ctx context.Context, p *pending, appends bool) (err error
 		}
 	}()
 	t.sstBuf.reset(f, p.bytes+8*p.writes()+64<<10)
-	w := sstable.NewWriter(&t.sstBuf, t.wopts)
+	wopts := t.wopts
+	if !appends {
+		wopts = t.woptsL0
+	}
+	w := sstable.NewWriter(&t.sstBuf, wopts)
 	var kb []byte
 	err = p.each(func(e *pendEntry) error {
 		kb = dbKey(kb, unsafe.Slice(unsafe.StringData(e.key), len(e.key))) // the writer copies it

@@ -76,7 +76,8 @@ func lookupBench(b *testing.B, o pebblestate.Options, n int, cached bool, nk int
 
 // BenchmarkPebbleLookupLayered: as BenchmarkPebbleLookup's uniform cases
 // (block-cached), but the keys are committed through the memtable (no
-// ingestion) and then overwritten in six rounds of n/16 random keys, each
+// ingestion; the "ingested" case takes the default path, every round an
+// sstable ingested into L0) and then overwritten in six rounds of n/16 random keys, each
 // checkpointed: a lookup meets several overlapping sstables (L0 sublevels
 // over the first flush or Lbase), as an updated aggregate's state does.
 func BenchmarkPebbleLookupLayered(b *testing.B) {
@@ -89,6 +90,10 @@ func BenchmarkPebbleLookupLayered(b *testing.B) {
 			b.Run("uniform", func(b *testing.B) { layeredBench(b, o, n) })
 			o.RowCacheSize = -1
 			b.Run("rowcache=false/uniform", func(b *testing.B) { layeredBench(b, o, n) })
+			// The default write path: each overwrite round is ingested as
+			// an sstable into L0.
+			o = pebblestate.Options{CacheSize: 512 << 20, RowCacheSize: -1}
+			b.Run("ingested/rowcache=false/uniform", func(b *testing.B) { layeredBench(b, o, n) })
 		})
 	}
 }

@@ -156,7 +156,7 @@ func must(v int64, ok bool) int64 {
 // its key); ingested epochs, which go to the bottom level whose filters
 // iterators skip, are written without. Lookups across the layers still
 // find every key's last value.
-func TestBloomFiltersOnFlushedNotIngested(t *testing.T) {
+func TestBloomFiltersOnFlushedNotAppended(t *testing.T) {
 	ctx := context.Background()
 	tbl, err := pebblestate.Open(ctx, statetest.Schema, pebblestate.Options{Dir: "tbl", FS: vfs.NewMem(), IngestMinKeys: 100})
 	require.NoError(t, err)
@@ -189,4 +189,22 @@ func TestBloomFiltersOnFlushedNotIngested(t *testing.T) {
 	}
 	_, ok := lookup(t, tbl, 5000)
 	require.False(t, ok)
+
+	// An epoch of overwrites over stored keys is ingested into L0, with a
+	// filter (lookups check L0 filters).
+	putN(t, tbl, 0, 200, 5)
+	fp, err = pebblestate.FilterPolicies(tbl)
+	require.NoError(t, err)
+	withFilter, without = 0, 0
+	for _, files := range fp {
+		for _, name := range files {
+			if name == "" {
+				without++
+			} else {
+				withFilter++
+			}
+		}
+	}
+	require.Equal(t, 4, withFilter, "flushed files and the overwriting epoch: %v", fp)
+	require.Equal(t, 1, without, "the appended file: %v", fp)
 }

@@ -82,7 +82,8 @@ type Table struct {
 	pend      *pending
 	wits      writerIters           // the writer view's kept lookup iterators (lookup.go)
 	ingestMin int                   // Options.IngestMinKeys resolved (0: never)
-	wopts     sstable.WriterOptions // for ingested sstables
+	wopts     sstable.WriterOptions // for ingested sstables of appends (bottom level)
+	woptsL0   sstable.WriterOptions // for other ingested epochs (L0): with Bloom filters
 	sstBuf    sstBuffer
 	maxKey    string // an upper bound of the stored keys, if hasMax
 	hasMax    bool
@@ -230,7 +231,11 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 	// stay in the bottom level unrewritten, so they are written once,
 	// uncompressed.
 	t.wopts.Compression = sstable.NoCompression
-	// Ingested files go to the bottom level, whose filters lookups skip.
+	// An epoch that overlaps stored keys lands in L0, where lookups check
+	// filters (as for flushed files): with none, every point lookup would
+	// seek each such file.
+	t.woptsL0 = t.wopts
+	// Appends go to the bottom level, whose filters lookups skip.
 	t.wopts.FilterPolicy = pebble.NoFilterPolicy
 	return t, nil
 }
