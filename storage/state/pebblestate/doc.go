@@ -70,7 +70,8 @@
 // about 15%). Flushes write uncompressed L0 files; flushed and compacted
 // files carry Bloom filters (10 bits per key), which a lookup's prefix
 // seek checks in every level but the bottom one, so it seeks only the
-// files that may hold its key (issue #6; ingested files have none).
+// files that may hold its key (issue #6). Epochs ingested into L0 carry
+// them too; appended files in the bottom level have none.
 // Ingested files use Pebble's row blocks, uncompressed (half the CPU of
 // columnar blocks to write; appended ones are never rewritten, the others
 // are compacted like flushed L0 files).
