@@ -197,14 +197,7 @@ func (s *rollBenchSource) Next(context.Context) (Message, error) {
 func BenchmarkRollingOperator(b *testing.B) {
 	for _, ng := range finBenchSymbols {
 		b.Run(fmt.Sprintf("symbols=%d", ng), func(b *testing.B) {
-			src := newRollBenchSource(b, ng)
-			calls := []RollingCall{{Kind: RollStddevSamp, Arg: 1, Preceding: 19}}
-			inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T}
-			out := arrow.NewSchema(append(append([]arrow.Field{}, src.schema.Fields()...), types.ArrowField("sd", types.Float8T)), nil)
-			rw, err := NewRollingWindow(src, inTypes, out, []int{0}, 2, calls, func(context.Context, arrow.RecordBatch) ([]arrow.Array, error) {
-				return nil, fmt.Errorf("no fallback in the benchmark")
-			})
-			require.NoError(b, err)
+			rw := stddevWindow(b, newRollBenchSource(b, ng))
 			defer rw.Close()
 			ctx := context.Background()
 			rows := 0

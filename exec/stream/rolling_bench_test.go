@@ -200,19 +200,7 @@ func BenchmarkFinRollingStddevView(b *testing.B) {
 					name += "/mode=" + mode.String()
 				}
 				b.Run(name, func(b *testing.B) {
-					src := newFinSource(ng)
-					calls := []RollingCall{{Kind: RollStddevSamp, Arg: 1, Preceding: 19}}
-					inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T}
-					out := arrow.NewSchema(append(append([]arrow.Field{}, src.schema.Fields()...), types.ArrowField("sd", types.Float8T)), nil)
-					rw, err := NewRollingWindow(src, inTypes, out, []int{0}, 2, calls, func(context.Context, arrow.RecordBatch) ([]arrow.Array, error) {
-						return nil, fmt.Errorf("no fallback in the benchmark")
-					})
-					require.NoError(b, err)
-					f := &backends.Factory{}
-					tbl := openBenchTable(b, f, kind, out, nil)
-					mat, err := NewMaterialize(rw, append(inTypes, types.Float8T), nil, tbl, nil)
-					require.NoError(b, err)
-					mat.WithBagMode(mode)
+					mat := stddevView(b, newFinSource(ng), kind, mode)
 					defer mat.Close()
 					runFinBench(b, mat)
 				})
@@ -231,24 +219,37 @@ func BenchmarkFinRollingStddevViewWM(b *testing.B) {
 	for _, kind := range finBenchBackends {
 		for _, ng := range finBenchSymbols {
 			b.Run(fmt.Sprintf("backend=%s/symbols=%d", kind, ng), func(b *testing.B) {
-				src := newRollBenchSource(b, ng)
-				calls := []RollingCall{{Kind: RollStddevSamp, Arg: 1, Preceding: 19}}
-				inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T}
-				out := arrow.NewSchema(append(append([]arrow.Field{}, src.schema.Fields()...), types.ArrowField("sd", types.Float8T)), nil)
-				rw, err := NewRollingWindow(src, inTypes, out, []int{0}, 2, calls, func(context.Context, arrow.RecordBatch) ([]arrow.Array, error) {
-					return nil, fmt.Errorf("no fallback in the benchmark")
-				})
-				require.NoError(b, err)
-				f := &backends.Factory{}
-				tbl := openBenchTable(b, f, kind, out, nil)
-				mat, err := NewMaterialize(rw, append(inTypes, types.Float8T), nil, tbl, nil)
-				require.NoError(b, err)
-				mat.WithBagMode(BagInsertMostly)
+				mat := stddevView(b, newRollBenchSource(b, ng), kind, BagInsertMostly)
 				defer mat.Close()
 				runFinBench(b, mat)
 			})
 		}
 	}
+}
+
+// stddevWindow is the benchmarks' rolling window: stddev_samp(px) OVER
+// (PARTITION BY sym ORDER BY ts ROWS BETWEEN 19 PRECEDING AND CURRENT ROW)
+// over src's (sym int8, px float8, ts int8), the result appended as sd.
+func stddevWindow(b *testing.B, src Executor) *RollingWindow {
+	calls := []RollingCall{{Kind: RollStddevSamp, Arg: 1, Preceding: 19}}
+	inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T}
+	out := arrow.NewSchema(append(append([]arrow.Field{}, src.Schema().Fields()...), types.ArrowField("sd", types.Float8T)), nil)
+	rw, err := NewRollingWindow(src, inTypes, out, []int{0}, 2, calls, func(context.Context, arrow.RecordBatch) ([]arrow.Array, error) {
+		return nil, fmt.Errorf("no fallback in the benchmark")
+	})
+	require.NoError(b, err)
+	return rw
+}
+
+// stddevView materializes stddevWindow(src) in a bag view (mode) on a
+// table of backend kind.
+func stddevView(b *testing.B, src Executor, kind state.BackendKind, mode BagMode) *Materialize {
+	rw := stddevWindow(b, src)
+	tbl := openBenchTable(b, &backends.Factory{}, kind, rw.Schema(), nil)
+	mat, err := NewMaterialize(rw, []types.T{types.Int8T, types.Float8T, types.Int8T, types.Float8T}, nil, tbl, nil)
+	require.NoError(b, err)
+	mat.WithBagMode(mode)
+	return mat
 }
 
 // viewReplay replays prebuilt chunks of a rolling stddev view's rows
@@ -369,14 +370,7 @@ func (c *constCol) Next(ctx context.Context) (Message, error) {
 func BenchmarkRollingWindowOperator(b *testing.B) {
 	for _, ng := range finBenchSymbols {
 		b.Run(fmt.Sprintf("symbols=%d", ng), func(b *testing.B) {
-			src := newFinSource(ng)
-			calls := []RollingCall{{Kind: RollStddevSamp, Arg: 1, Preceding: 19}}
-			inTypes := []types.T{types.Int8T, types.Float8T, types.Int8T}
-			out := arrow.NewSchema(append(append([]arrow.Field{}, src.schema.Fields()...), types.ArrowField("sd", types.Float8T)), nil)
-			rw, err := NewRollingWindow(src, inTypes, out, []int{0}, 2, calls, func(context.Context, arrow.RecordBatch) ([]arrow.Array, error) {
-				return nil, fmt.Errorf("no fallback in the benchmark")
-			})
-			require.NoError(b, err)
+			rw := stddevWindow(b, newFinSource(ng))
 			defer rw.Close()
 			ctx := context.Background()
 			rows := 0
