@@ -90,6 +90,9 @@ type mview struct {
 	// closes them so it no longer holds back truncation (and the writers
 	// ingest backpressure throttles).
 	subs []*stream.Subscription
+	// opMem is the view's share of the streaming memory budget: the bytes
+	// its operators hold in memory (join sides, aggregate tables, windows).
+	opMem *stream.MemLimit
 
 	mu  sync.Mutex
 	err error // the dataflow's failure, if it stopped with one
@@ -506,8 +509,8 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	// created, so a re-created view never meets an old one's files.
 	stateName := fmt.Sprintf("mv_%d_%d", def.ID, time.Now().UnixNano())
 	var spillTables []state.Table
-	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: in,
-		MemBudget: stream.NewMemLimit(fmt.Sprintf("materialized view %q", def.Name), 0, s.e.streamMem)}
+	opMem := stream.NewMemLimit(fmt.Sprintf("materialized view %q", def.Name), 0, s.e.streamMem)
+	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: in, MemBudget: opMem}
 	if s.e.opts.DataDir != "" && backend != state.BackendMemory {
 		// Aggregates spill to a table of the view's backend. Not with the
 		// memory backend, nor without a data directory, where every table
@@ -591,7 +594,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	v := &mview{def: def, mat: mat, out: out, cancel: cancel, done: make(chan struct{}), backend: backend, late: in.late, dlq: in.dlq, spilling: b.Spilling,
-		spillingJoins: b.SpillingJoins, spillingParts: partSpillers(b), spillTables: spillTables, stateName: stateName, subs: in.subs}
+		spillingJoins: b.SpillingJoins, spillingParts: partSpillers(b), spillTables: spillTables, stateName: stateName, subs: in.subs, opMem: opMem}
 	s.e.st.mu.Lock()
 	s.e.st.views[def.ID] = v
 	s.e.st.mu.Unlock()

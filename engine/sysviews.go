@@ -9,7 +9,8 @@ import (
 
 // sysViews adds SabotSQL's own system relations to the catalog emulation:
 // sabot_materialized_views lists every materialized view with its state
-// backend, state size, committed epoch, late-row count and status.
+// backend, state size (its tables' keys and bytes, and the bytes its
+// operators hold in memory), committed epoch, late-row count and status.
 type sysViews struct {
 	e    *Engine
 	next planner.VirtualTables
@@ -32,6 +33,7 @@ func (e *Engine) materializedViewsRelation() planner.Node {
 		{Name: "committed_epoch", T: types.Int8T}, {Name: "state_keys", T: types.Int8T},
 		{Name: "state_mem_bytes", T: types.Int8T}, {Name: "state_disk_bytes", T: types.Int8T},
 		{Name: "late_rows", T: types.Int8T}, {Name: "error", T: types.TextT},
+		{Name: "operator_mem_bytes", T: types.Int8T},
 	}
 	e.st.mu.RLock()
 	views := make([]*mview, 0, len(e.st.views))
@@ -56,7 +58,7 @@ func (e *Engine) materializedViewsRelation() planner.Node {
 			c(schema, types.TextT), c(v.def.Name, types.TextT), c(string(v.backend), types.TextT),
 			c(status, types.TextT), c(int64(v.mat.CommittedEpoch()), types.Int8T), c(st.Keys, types.Int8T),
 			c(st.MemBytes, types.Int8T), c(st.DiskBytes, types.Int8T), c(v.late.Load(), types.Int8T),
-			c(errText, types.TextT),
+			c(errText, types.TextT), c(v.opMem.Used(), types.Int8T),
 		})
 	}
 	return &planner.Values{Rows: rows, Out: out}

@@ -74,6 +74,10 @@ type HashJoin struct {
 	// the watermarks to forward (see join_watermark.go).
 	wms     joinWatermarks
 	pending []Message
+
+	// bands cleans state by the band conditions of interval joins (see
+	// join_band.go).
+	bands joinBands
 }
 
 // WithMemBudget makes the join charge its state (both sides' retained
@@ -96,7 +100,7 @@ func (j *HashJoin) StateBytes() int64 {
 	if j.spill != nil {
 		n += j.spill.bytes()
 	}
-	return n
+	return n + j.bands.bytes()
 }
 
 // WithCondition adds a residual ON condition: a left and a right row join
@@ -231,6 +235,7 @@ func (j *HashJoin) process(ctx context.Context, s int, c *Chunk) (*Chunk, error)
 	cur := sd.addSeg(b)
 	j.refs[0], j.refs[1], j.ops = j.refs[0][:0], j.refs[1][:0], j.ops[:0]
 	err := j.probe(s, o, sd, od, b, cur, c.Ops)
+	j.bandTrack(s)
 	var out *Chunk
 	if err == nil && len(j.ops) > 0 {
 		out, err = j.build()

@@ -60,6 +60,14 @@ type joinSide struct {
 	indexed    int64
 	datumBytes int64
 
+	// Entries tracked for an interval join's band cleanup (join_band.go):
+	// per entry its generation (genNext numbers them, never reset), and the
+	// entries created since the band heaps last took them.
+	track   bool
+	gens    []uint64
+	genNext uint64
+	newEnts []newEnt
+
 	// Per-chunk scratch.
 	keyIDs  []uint64
 	rowHash []uint64
@@ -68,6 +76,12 @@ type joinSide struct {
 	curKey  []byte
 	curRow  int
 	kbuf    []byte
+}
+
+// newEnt is an entry created in bucket b, of generation gen.
+type newEnt struct {
+	gen  uint64
+	e, b int32
 }
 
 type joinEntry struct {
@@ -376,13 +390,14 @@ func (sd *joinSide) add(b int32, batch arrow.RecordBatch, i int, ref rowRef, sg 
 			return -1
 		}
 	}
-	return sd.newEntry(bk, ref, sg, sd.rowHash[i], vals)
+	return sd.newEntry(b, ref, sg, sd.rowHash[i], vals)
 }
 
 // newEntry appends an entry for the row ref names with multiplicity n
 // (row hash h, datums vals with a residual condition) to bucket bk and
 // returns it. The caller keeps bk.total.
-func (sd *joinSide) newEntry(bk *joinBucket, ref rowRef, n int64, h uint64, vals []types.Datum) int32 {
+func (sd *joinSide) newEntry(b int32, ref rowRef, n int64, h uint64, vals []types.Datum) int32 {
+	bk := &sd.buckets[b]
 	var e int32
 	if k := len(sd.freeEntries); k > 0 {
 		e = sd.freeEntries[k-1]
@@ -410,6 +425,14 @@ func (sd *joinSide) newEntry(bk *joinBucket, ref rowRef, n int64, h uint64, vals
 	}
 	sd.segLive[ref.seg]++
 	sd.live++
+	if sd.track {
+		if n := sd.nEntries - len(sd.gens); n > 0 {
+			sd.gens = append(sd.gens, make([]uint64, n)...)
+		}
+		sd.genNext++
+		sd.gens[e] = sd.genNext
+		sd.newEnts = append(sd.newEnts, newEnt{gen: sd.genNext, e: e, b: b})
+	}
 	switch {
 	case bk.index != nil:
 		sd.indexEntry(bk, e)
@@ -556,7 +579,8 @@ func (sd *joinSide) release() {
 			s.Release()
 		}
 	}
-	*sd = joinSide{schema: sd.schema, ts: sd.ts, keys: sd.keys, intKey: sd.intKey, slack: sd.slack, enc: vec.KeyEncoder{Types: sd.enc.Types}}
+	*sd = joinSide{schema: sd.schema, ts: sd.ts, keys: sd.keys, intKey: sd.intKey, slack: sd.slack, enc: vec.KeyEncoder{Types: sd.enc.Types},
+		track: sd.track, genNext: sd.genNext}
 }
 
 // Per-structure sizes of a join side (64-bit).
@@ -582,5 +606,6 @@ func (sd *joinSide) bytes() int64 {
 	n += int64(len(sd.byKey.slots)) * keySlotBytes
 	n += sd.datumBytes + int64(cap(sd.datums))*sliceBytes
 	n += int64(cap(sd.keyIDs))*8 + int64(cap(sd.rowHash))*8 + int64(cap(sd.nullKey))
+	n += int64(cap(sd.gens))*8 + int64(cap(sd.newEnts))*16
 	return n
 }

@@ -414,7 +414,7 @@ func (j *HashJoin) loadSide(ctx context.Context, x int, cs *joinSide, b arrow.Re
 			}
 			m := sp.mults[row]
 			bk.total += m
-			e := xd.newEntry(bk, rowRef{seg: seg, row: int32(row)}, m, sp.hashes[row], datums)
+			e := xd.newEntry(bi, rowRef{seg: seg, row: int32(row)}, m, sp.hashes[row], datums)
 			if cond {
 				xd.ent(e).matches = sp.matches[row]
 			}

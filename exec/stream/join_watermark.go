@@ -43,6 +43,9 @@ func (j *HashJoin) watermark(ctx context.Context, s int, w Watermark) error {
 	if w.Value == nil {
 		return nil
 	}
+	if err := j.bandWatermark(ctx, s, w); err != nil {
+		return err
+	}
 	wm := &j.wms
 	if wm.out == nil {
 		n := len(j.keys[0])

@@ -807,6 +807,7 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 		return flow{}, err
 	}
 	hj.WithMemBudget(b.MemBudget)
+	hj.WithBands(joinBands(x.Cond, len(ls), ls, rs, left.wm, right.wm))
 	residual := x.Cond != nil && jt != stream.InnerJoin
 	if residual {
 		cond, err := b.pairCond(x.Cond, ls, rs)

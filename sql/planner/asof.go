@@ -81,7 +81,7 @@ func (p *Planner) bindAsOfJoin(sc *scope, j *pg_query.JoinExpr, l, r *fromItem, 
 	}
 	nl := len(l.cols)
 	var ineq Expr
-	for _, c := range conjuncts(cond) {
+	for _, c := range Conjuncts(cond) {
 		if lk, rk, fn, ok := equiKey(c, nl); ok {
 			join.LeftKeys = append(join.LeftKeys, lk)
 			join.RightKeys = append(join.RightKeys, rk)

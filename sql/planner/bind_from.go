@@ -545,7 +545,7 @@ func splitJoinCond(j *Join) {
 	}
 	nl := len(j.Left.Schema())
 	var rest []Expr
-	for _, c := range conjuncts(j.Cond) {
+	for _, c := range Conjuncts(j.Cond) {
 		if l, r, fn, ok := equiKey(c, nl); ok {
 			j.LeftKeys = append(j.LeftKeys, l)
 			j.RightKeys = append(j.RightKeys, r)
@@ -560,11 +560,12 @@ func splitJoinCond(j *Join) {
 	}
 }
 
-func conjuncts(e Expr) []Expr {
+// Conjuncts flattens the top-level ANDs of e.
+func Conjuncts(e Expr) []Expr {
 	if a, ok := e.(*And); ok {
 		var out []Expr
 		for _, x := range a.Args {
-			out = append(out, conjuncts(x)...)
+			out = append(out, Conjuncts(x)...)
 		}
 		return out
 	}

@@ -157,7 +157,7 @@ func pushFiltersIntoJoins(n Node) (Node, bool, error) {
 	nl := len(j.Left.Schema())
 	nj := *j
 	var keep, lp, rp []Expr
-	for _, c := range conjuncts(f.Cond) {
+	for _, c := range Conjuncts(f.Cond) {
 		lo, hi, pure := colSpan(c)
 		switch {
 		case !pure || hi < 0:

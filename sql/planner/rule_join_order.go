@@ -58,7 +58,7 @@ func (f *joinFlattener) flatten(n Node, off int) {
 	if isInnerTree(n) {
 		switch x := n.(type) {
 		case *Filter:
-			for _, c := range conjuncts(x.Cond) {
+			for _, c := range Conjuncts(x.Cond) {
 				f.conds = append(f.conds, shiftCols(c, off))
 			}
 			f.flatten(x.Input, off)
@@ -79,7 +79,7 @@ func (f *joinFlattener) flatten(n Node, off int) {
 				f.conds = append(f.conds, &equiPair{l: shiftCols(x.LeftKeys[i], off), r: shiftCols(x.RightKeys[i], off+nl), fn: fn})
 			}
 			if x.Cond != nil {
-				for _, c := range conjuncts(x.Cond) {
+				for _, c := range Conjuncts(x.Cond) {
 					f.conds = append(f.conds, shiftCols(c, off))
 				}
 			}

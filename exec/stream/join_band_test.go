@@ -1,0 +1,168 @@
+package stream
+
+import (
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sabotsql/sabotsql/sql/types"
+	"github.com/sabotsql/sabotsql/storage/state"
+)
+
+// bandTestBands are the bands of r.w BETWEEN l.w - 5 AND l.w + 3:
+// r.w >= l.w - 5 gives l.w <= r.w + 5 (right rows cleaned), r.w <= l.w + 3
+// gives r.w <= l.w + 3 (left rows cleaned).
+var bandTestBands = []JoinBand{{Side: 1, Col: 0, OCol: 0, Off: 5}, {Side: 0, Col: 0, OCol: 0, Off: 3}}
+
+func bandTestCond(l, r []types.Datum) (bool, error) {
+	if l[0] == nil || r[0] == nil {
+		return false, nil
+	}
+	lw, rw := l[0].(int64), r[0].(int64)
+	return rw >= lw-5 && rw <= lw+3, nil
+}
+
+// keepBand filters rendered inner-join rows "lw lk la rw rk rb" by the
+// band condition, as the planner's filter above an inner join does.
+func keepBand(rows []string) []string {
+	var out []string
+	for _, r := range rows {
+		var lw, lk, la, rw int64
+		if _, err := fmt.Sscan(r, &lw, &lk, &la, &rw); err == nil && rw >= lw-5 && rw <= lw+3 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// An interval join drops the rows no later row of the other side can join
+// (and that their own input can no longer retract); rows within the band
+// keep joining.
+func TestHashJoinBandCleanup(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	ls, lt := tsSchema("w", "k", "a")
+	rs, rt := tsSchema("w", "k", "b")
+	left := &etScript{schema: ls, msgs: []Message{
+		tchunk(t, mem, ls, "+ 0 1 10\n+ 9 1 11\n+ 20 1 12"),
+		Barrier{Epoch: 1},
+		Watermark{Col: 0, Value: int64(20)},
+		Barrier{Epoch: 2},
+		tchunk(t, mem, ls, "+ 21 1 13"),
+		Barrier{Epoch: 3},
+	}}
+	right := &etScript{schema: rs, msgs: []Message{
+		tchunk(t, mem, rs, "+ 2 1 100"),
+		Barrier{Epoch: 1},
+		Watermark{Col: 0, Value: int64(12)},
+		Barrier{Epoch: 2},
+		tchunk(t, mem, rs, "+ 22 1 200"),
+		Barrier{Epoch: 3},
+	}}
+	j, err := NewHashJoin(left, right, lt, rt, []int{1}, []int{1}, LeftJoin)
+	require.NoError(t, err)
+	j.WithAllocator(mem).WithCondition(bandTestCond).WithBands(bandTestBands)
+	rows, _ := netLines(drainAll(t, j))
+	require.Equal(t, []string{
+		"0 1 10 2 1 100",
+		"20 1 12 22 1 200",
+		"21 1 13 22 1 200",
+		"9 1 11 NULL NULL NULL",
+	}, rows)
+	// Left rows below min(20, 12-3) = 9 went (w=0); right rows below
+	// min(12, 20-5) = 12 went (w=2).
+	require.Equal(t, 3, j.sides[0].live)
+	require.Equal(t, 1, j.sides[1].live)
+	require.NoError(t, j.Close())
+}
+
+// Random two-sided streams whose rows (inserts and deletes) respect their
+// watermarks join under a band condition to the same result with and
+// without the watermarks, for every join type, in memory and spilling at
+// every barrier; with them the state ends smaller.
+func TestHashJoinBandRandom(t *testing.T) {
+	cleaned, total := 0, 0
+	for seed := int64(1); seed <= 12; seed++ {
+		for _, jt := range []JoinType{InnerJoin, LeftJoin, RightJoin, FullJoin} {
+			t.Run(fmt.Sprintf("seed=%d/type=%d", seed, jt), func(t *testing.T) {
+				mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+				defer mem.AssertSize(t, 0)
+				ls, lt := tsSchema("w", "k", "a")
+				rs, rt := tsSchema("w", "k", "b")
+				scripts := func(withWM bool) (*etScript, *etScript) {
+					r := rand.New(rand.NewSource(seed))
+					var out [2]*etScript
+					for s, sc := range []*etScript{{schema: ls}, {schema: rs}} {
+						var live []string
+						wm := int64(-1000)
+						for e := int64(1); e <= 30; e++ {
+							var lines []string
+							for range r.Intn(8) {
+								w := max(wm, e*4-6+r.Int63n(10))
+								row := fmt.Sprintf("%d %d %d", w, r.Intn(3), r.Intn(4))
+								lines = append(lines, "+ "+row)
+								live = append(live, row)
+							}
+							for k := 0; k < len(live); k++ {
+								var w int64
+								fmt.Sscan(live[k], &w)
+								if w >= wm && r.Intn(6) == 0 {
+									lines = append(lines, "- "+live[k])
+									live = append(live[:k], live[k+1:]...)
+									k--
+								}
+							}
+							if len(lines) > 0 {
+								sc.msgs = append(sc.msgs, tchunk(t, mem, sc.schema, strings.Join(lines, "\n")))
+							}
+							if nw := e*4 - 3 - r.Int63n(6) + int64(s); nw > wm {
+								wm = nw
+								if withWM {
+									sc.msgs = append(sc.msgs, Watermark{Col: 0, Value: wm})
+								}
+							}
+							sc.msgs = append(sc.msgs, Barrier{Epoch: uint64(e)})
+						}
+						out[s] = sc
+					}
+					return out[0], out[1]
+				}
+				run := func(withWM, spill bool) ([]string, int) {
+					l, r := scripts(withWM)
+					j, err := NewHashJoin(l, r, lt, rt, []int{1}, []int{1}, jt)
+					require.NoError(t, err)
+					j.WithAllocator(mem).WithBands(bandTestBands)
+					if jt != InnerJoin {
+						j.WithCondition(bandTestCond)
+					}
+					var tables [2]state.Table
+					if spill {
+						tables = memSpillTables(t, mem)
+						j.WithSpill(tables[0], tables[1], 1)
+					}
+					rows, _ := netLines(drainAll(t, j))
+					if jt == InnerJoin {
+						rows = keepBand(rows)
+					}
+					live := j.sides[0].live + j.sides[1].live
+					require.NoError(t, j.Close())
+					return rows, live
+				}
+				want, liveAll := run(false, false)
+				got, liveWM := run(true, false)
+				require.Equal(t, want, got)
+				require.Less(t, liveWM, liveAll)
+				got, _ = run(true, true)
+				require.Equal(t, want, got)
+				cleaned += liveAll - liveWM
+				total += liveAll
+			})
+		}
+	}
+	// The bands keep a few epochs' rows, not the whole history.
+	require.Greater(t, 2*cleaned, total, "the bands cleaned most of the state")
+}
