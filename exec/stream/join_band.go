@@ -36,6 +36,15 @@ import (
 // be retracted. NULLs in Col never satisfy the condition but are never
 // below a watermark either, so they stay.
 //
+// The same bound holds for the output: every later output row (insert or
+// delete, NULL-extended ones included) that carries a row of Side carries
+// one with Col at or above it — the row is new (Col >= Ws) or pairs with a
+// new row of the other side (Col >= OCol - Off >= Wo - Off). So the join
+// forwards the bound as a watermark on that output column, and aggregates
+// and EMIT ON WINDOW CLOSE downstream close on the joined stream's time.
+// (An inner join's condition is a filter after the join: pairs outside the
+// band pass the join below the bound and the filter drops them.)
+//
 // Each band keeps a min-heap of its side's rows by Col (rows arrive nearly
 // in order, so a push is cheap); when its bound rises, the rows below it
 // are popped and dropped: O(log n) per row, no scans. An entry is named in
@@ -138,6 +147,13 @@ func (j *HashJoin) bandWatermark(ctx context.Context, s int, w Watermark) error 
 		}
 		if nb := min(ws, satSub(wo, b.Off)); nb > jb.bound[i] {
 			jb.bound[i] = nb
+			col := b.Col
+			if b.Side == 1 {
+				col += j.width[0]
+			}
+			if d, ok := bandDatum(nb, j.types[b.Side][b.Col]); ok {
+				j.pending = append(j.pending, Watermark{Col: col, Value: d})
+			}
 			d, err := j.bandDrop(i)
 			if err != nil {
 				return err
@@ -290,6 +306,24 @@ func intAt(a arrow.Array, r int) (int64, bool) {
 		return int64(x.Value(r)), true
 	}
 	return 0, false
+}
+
+// bandDatum is v as a Datum of type t.
+func bandDatum(v int64, t types.T) (types.Datum, bool) {
+	switch t.Family {
+	case types.FamInt2, types.FamInt4, types.FamInt8:
+		return v, true
+	case types.FamDate:
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return nil, false
+		}
+		return types.Date(v), true
+	case types.FamTimestamp:
+		return types.Timestamp(v), true
+	case types.FamTimestampTZ:
+		return types.TimestampTZ(v), true
+	}
+	return nil, false
 }
 
 // satSub is a - b, saturating at the int64 range.

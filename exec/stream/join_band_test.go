@@ -85,7 +85,7 @@ func TestHashJoinBandCleanup(t *testing.T) {
 // without the watermarks, for every join type, in memory and spilling at
 // every barrier; with them the state ends smaller.
 func TestHashJoinBandRandom(t *testing.T) {
-	cleaned, total := 0, 0
+	cleaned, total, forwarded := 0, 0, 0
 	for seed := int64(1); seed <= 12; seed++ {
 		for _, jt := range []JoinType{InnerJoin, LeftJoin, RightJoin, FullJoin} {
 			t.Run(fmt.Sprintf("seed=%d/type=%d", seed, jt), func(t *testing.T) {
@@ -144,7 +144,11 @@ func TestHashJoinBandRandom(t *testing.T) {
 						tables = memSpillTables(t, mem)
 						j.WithSpill(tables[0], tables[1], 1)
 					}
-					rows, _ := netLines(drainAll(t, j))
+					lines := drainAll(t, j)
+					if withWM {
+						forwarded += checkBandWatermarks(t, lines)
+					}
+					rows, _ := netLines(lines)
 					if jt == InnerJoin {
 						rows = keepBand(rows)
 					}
@@ -165,4 +169,48 @@ func TestHashJoinBandRandom(t *testing.T) {
 	}
 	// The bands keep a few epochs' rows, not the whole history.
 	require.Greater(t, 2*cleaned, total, "the bands cleaned most of the state")
+	require.Positive(t, forwarded)
+}
+
+// checkBandWatermarks requires every output row within the band (rows
+// "op lw lk la rw rk rb"; an inner join's rows outside it are dropped by
+// the filter after the join) to be at or above the watermarks forwarded
+// on its columns 0 and 3 before it, and returns how many were forwarded.
+func checkBandWatermarks(t *testing.T, lines []string) int {
+	wm := map[int]int64{}
+	n := 0
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if f[0] == "wm" {
+			var c int
+			var v int64
+			fmt.Sscan(f[1], &c)
+			fmt.Sscan(f[2], &v)
+			if prev, ok := wm[c]; ok {
+				require.Greater(t, v, prev, "watermarks rise")
+			}
+			wm[c] = v
+			n++
+			continue
+		}
+		if len(f) != 7 || f[0] == "barrier" {
+			continue
+		}
+		var lw, rw int64
+		_, e1 := fmt.Sscan(f[1], &lw)
+		_, e2 := fmt.Sscan(f[4], &rw)
+		if e1 == nil && e2 == nil && !(rw >= lw-5 && rw <= lw+3) {
+			continue
+		}
+		for c, v := range map[int]string{0: f[1], 3: f[4]} {
+			var x int64
+			if _, err := fmt.Sscan(v, &x); err != nil {
+				continue // NULL
+			}
+			if w, ok := wm[c]; ok {
+				require.GreaterOrEqual(t, x, w, "row %q below the watermark on column %d", l, c)
+			}
+		}
+	}
+	return n
 }

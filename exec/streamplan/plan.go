@@ -807,7 +807,8 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 		return flow{}, err
 	}
 	hj.WithMemBudget(b.MemBudget)
-	hj.WithBands(joinBands(x.Cond, len(ls), ls, rs, left.wm, right.wm))
+	bands := joinBands(x.Cond, len(ls), ls, rs, left.wm, right.wm)
+	hj.WithBands(bands)
 	residual := x.Cond != nil && jt != stream.InnerJoin
 	if residual {
 		cond, err := b.pairCond(x.Cond, ls, rs)
@@ -828,10 +829,18 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 	joined := append(append(planner.Schema{}, ls2...), rs2...)
 	f := flow{ex: hj, ts: joined.Types(), wm: map[int]bool{}}
 	// The join forwards the smaller of its inputs' watermarks on a key's
-	// two columns, on both output copies; no other watermark.
+	// two columns, on both output copies.
 	for i := range lpos {
 		if left.wm[lpos[i]] && right.wm[rpos[i]] {
 			f.wm[lpos[i]], f.wm[len(ls2)+rpos[i]] = true, true
+		}
+	}
+	// An interval join forwards each band's bound on its column.
+	for _, bd := range bands {
+		if bd.Side == 0 {
+			f.wm[bd.Col] = true
+		} else {
+			f.wm[len(ls2)+bd.Col] = true
 		}
 	}
 	if jt == stream.InnerJoin {
