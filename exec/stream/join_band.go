@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -30,7 +31,8 @@ import (
 //     pairs: a retracted row of the other side is at or above Wo, so it
 //     never joined this row.
 //
-// So the row is dropped. Outer joins too: a preserved row's NULL-extended
+// So the row is dropped; when Side is append-only, the second point holds
+// without Ws, and rows are dropped below Wo - Off alone. Outer joins too: a preserved row's NULL-extended
 // output was emitted when it had no match and can no longer change, and
 // the match counts of the rows that stay still count only rows that can
 // be retracted. NULLs in Col never satisfy the condition but are never
@@ -57,6 +59,10 @@ type JoinBand struct {
 	Col  int   // its column
 	OCol int   // the other side's column
 	Off  int64 // in the columns' units (microseconds, days or integers)
+	// AppendOnly says side Side never retracts a row: its rows are
+	// dropped below Wo - Off, with or without a watermark of their own (as
+	// auctions by `b.ts <= a.expires` with watermarks on bids only).
+	AppendOnly bool
 }
 
 // joinBands is a HashJoin's band state.
@@ -64,6 +70,7 @@ type joinBands struct {
 	bands []JoinBand
 	wm    [2]map[int]int64 // per side: column → latest watermark
 	bound []int64          // per band: rows of its side below it are dropped
+	fwd   map[int]int64    // per output column: the watermark last forwarded
 	heaps [][]bandItem     // per band: its side's rows, a min-heap by v
 }
 
@@ -89,6 +96,7 @@ func (j *HashJoin) WithBands(bands []JoinBand) *HashJoin {
 	jb.bands = bands
 	jb.wm = [2]map[int]int64{{}, {}}
 	jb.bound = make([]int64, len(bands))
+	jb.fwd = map[int]int64{}
 	jb.heaps = make([][]bandItem, len(bands))
 	for i, b := range bands {
 		jb.bound[i] = math.MinInt64
@@ -140,20 +148,36 @@ func (j *HashJoin) bandWatermark(ctx context.Context, s int, w Watermark) error 
 	jb.wm[s][w.Col] = v
 	var dropped [2]bool
 	for i, b := range jb.bands {
-		ws, ok1 := jb.wm[b.Side][b.Col]
-		wo, ok2 := jb.wm[1-b.Side][b.OCol]
-		if !ok1 || !ok2 {
+		wo, ok := jb.wm[1-b.Side][b.OCol]
+		if !ok {
 			continue
 		}
-		if nb := min(ws, satSub(wo, b.Off)); nb > jb.bound[i] {
-			jb.bound[i] = nb
+		lim := satSub(wo, b.Off)
+		ws, hasWs := jb.wm[b.Side][b.Col]
+		if hasWs && !slices.Contains(j.keys[b.Side], b.Col) {
+			// Forwarded unless a key column (join_watermark.go forwards
+			// those), and only when higher than the column's last: two
+			// bands may bound one column.
 			col := b.Col
 			if b.Side == 1 {
 				col += j.width[0]
 			}
-			if d, ok := bandDatum(nb, j.types[b.Side][b.Col]); ok {
-				j.pending = append(j.pending, Watermark{Col: col, Value: d})
+			v := min(ws, lim)
+			if last, ok := jb.fwd[col]; !ok || v > last {
+				if d, ok := bandDatum(v, j.types[b.Side][b.Col]); ok {
+					jb.fwd[col] = v
+					j.pending = append(j.pending, Watermark{Col: col, Value: d})
+				}
 			}
+		}
+		if !b.AppendOnly {
+			if !hasWs {
+				continue
+			}
+			lim = min(ws, lim)
+		}
+		if lim > jb.bound[i] {
+			jb.bound[i] = lim
 			d, err := j.bandDrop(i)
 			if err != nil {
 				return err

@@ -14,7 +14,12 @@ import (
 // its state by them (stream.JoinBand). Offsets of timestamptz columns
 // must be fixed (no days or months: a day is not always 24 hours there);
 // offsets of timestamp columns may have days but no months.
-func joinBands(cond planner.Expr, nl int, ls, rs planner.Schema, lwm, rwm map[int]bool) []stream.JoinBand {
+//
+// A band on an append-only side needs no watermark on that side's column
+// (its rows are never retracted, see stream.JoinBand.AppendOnly): Nexmark's
+// `b.date_time BETWEEN a.date_time AND a.expires` drops auctions once the
+// bids' watermark passes their expiry.
+func joinBands(cond planner.Expr, nl int, ls, rs planner.Schema, lwm, rwm map[int]bool, lappend, rappend bool) []stream.JoinBand {
 	var bands []stream.JoinBand
 	if cond == nil {
 		return nil
@@ -45,12 +50,13 @@ func joinBands(cond planner.Expr, nl int, ls, rs planner.Schema, lwm, rwm map[in
 		}
 		var st, ot types.T
 		var swm, owm map[int]bool
+		appendOnly := lappend
 		if side == 0 {
 			st, ot, swm, owm = ls[col].T, rs[ocol].T, lwm, rwm
 		} else {
-			st, ot, swm, owm = rs[col].T, ls[ocol].T, rwm, lwm
+			st, ot, swm, owm, appendOnly = rs[col].T, ls[ocol].T, rwm, lwm, rappend
 		}
-		if st.Family != ot.Family || !swm[col] || !owm[ocol] {
+		if st.Family != ot.Family || !owm[ocol] || (!swm[col] && !appendOnly) {
 			continue
 		}
 		ka, ok1 := bandOffset(a.off, st)
@@ -62,7 +68,7 @@ func joinBands(cond planner.Expr, nl int, ls, rs planner.Schema, lwm, rwm map[in
 		if !ok {
 			continue
 		}
-		bands = append(bands, stream.JoinBand{Side: side, Col: col, OCol: ocol, Off: off})
+		bands = append(bands, stream.JoinBand{Side: side, Col: col, OCol: ocol, Off: off, AppendOnly: appendOnly})
 	}
 	return bands
 }

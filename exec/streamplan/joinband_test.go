@@ -36,28 +36,34 @@ func TestJoinBands(t *testing.T) {
 		name     string
 		cond     planner.Expr
 		lwm, rwm map[int]bool
+		lappend  bool
 		want     []stream.JoinBand
 	}{
 		{"between", &planner.And{Args: []planner.Expr{
 			cmp(">=", r(0), call("-", types.TimestampT, l(0), iv(0, 5*sec))),
 			cmp("<=", r(0), l(0)),
-		}}, all, all, []stream.JoinBand{{Side: 1, Col: 0, OCol: 0, Off: 5 * sec}, {Side: 0, Col: 0, OCol: 0, Off: 0}}},
-		{"ints, constant first", cmp("<", l(1), call("+", types.Int8T, k(3), r(1))), all, all,
+		}}, all, all, false, []stream.JoinBand{{Side: 1, Col: 0, OCol: 0, Off: 5 * sec}, {Side: 0, Col: 0, OCol: 0, Off: 0}}},
+		{"ints, constant first", cmp("<", l(1), call("+", types.Int8T, k(3), r(1))), all, all, false,
 			[]stream.JoinBand{{Side: 1, Col: 1, OCol: 1, Off: 3}}},
-		{"days on timestamp", cmp(">", l(0), call("+", types.TimestampT, r(0), iv(1, 0))), all, all,
+		{"days on timestamp", cmp(">", l(0), call("+", types.TimestampT, r(0), iv(1, 0))), all, all, false,
 			[]stream.JoinBand{{Side: 0, Col: 0, OCol: 0, Off: -types.MicrosPerDay}}},
-		{"days on timestamptz", cmp(">", l(2), call("+", types.TimestampTZT, r(2), iv(1, 0))), all, all, nil},
-		{"hours on timestamptz", cmp(">", l(2), call("+", types.TimestampTZT, r(2), iv(0, 3600*sec))), all, all,
+		{"days on timestamptz", cmp(">", l(2), call("+", types.TimestampTZT, r(2), iv(1, 0))), all, all, false, nil},
+		{"hours on timestamptz", cmp(">", l(2), call("+", types.TimestampTZT, r(2), iv(0, 3600*sec))), all, all, false,
 			[]stream.JoinBand{{Side: 0, Col: 2, OCol: 2, Off: -3600 * sec}}},
-		{"no watermark on the other side", cmp("<=", r(0), l(0)), all, map[int]bool{1: true}, nil},
-		{"one side only", cmp("<=", l(0), call("+", types.TimestampT, l(0), iv(0, sec))), all, all, nil},
-		{"equality", cmp("=", l(1), r(1)), all, all, nil},
-		{"constant minus column", cmp("<=", l(1), call("-", types.Int8T, k(3), r(1))), all, all, nil},
-		{"under OR", &planner.Or{Args: []planner.Expr{cmp("<=", r(0), l(0)), cmp("<=", r(1), l(1))}}, all, all, nil},
-		{"nil", nil, all, all, nil},
+		{"no watermark on the other side", cmp("<=", r(0), l(0)), all, map[int]bool{1: true}, false, nil},
+		// Nexmark q4's b.ts <= a.expires: the left side is append-only, so
+		// its rows go without a watermark on their column.
+		{"append-only side", cmp("<=", r(0), l(0)), map[int]bool{}, all, true,
+			[]stream.JoinBand{{Side: 0, Col: 0, OCol: 0, Off: 0, AppendOnly: true}}},
+		{"not append-only, no watermark", cmp("<=", r(0), l(0)), map[int]bool{}, all, false, nil},
+		{"one side only", cmp("<=", l(0), call("+", types.TimestampT, l(0), iv(0, sec))), all, all, false, nil},
+		{"equality", cmp("=", l(1), r(1)), all, all, false, nil},
+		{"constant minus column", cmp("<=", l(1), call("-", types.Int8T, k(3), r(1))), all, all, false, nil},
+		{"under OR", &planner.Or{Args: []planner.Expr{cmp("<=", r(0), l(0)), cmp("<=", r(1), l(1))}}, all, all, false, nil},
+		{"nil", nil, all, all, false, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			require.Equal(t, c.want, joinBands(c.cond, len(ls), ls, rs, c.lwm, c.rwm))
+			require.Equal(t, c.want, joinBands(c.cond, len(ls), ls, rs, c.lwm, c.rwm, c.lappend, false))
 		})
 	}
 }

@@ -3,6 +3,7 @@ package streamplan
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -807,7 +808,7 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 		return flow{}, err
 	}
 	hj.WithMemBudget(b.MemBudget)
-	bands := joinBands(x.Cond, len(ls), ls, rs, left.wm, right.wm)
+	bands := joinBands(x.Cond, len(ls), ls, rs, left.wm, right.wm, left.appendOnly, right.appendOnly)
 	hj.WithBands(bands)
 	residual := x.Cond != nil && jt != stream.InnerJoin
 	if residual {
@@ -835,11 +836,13 @@ func (b *Builder) join(ctx context.Context, x *planner.Join) (flow, error) {
 			f.wm[lpos[i]], f.wm[len(ls2)+rpos[i]] = true, true
 		}
 	}
-	// An interval join forwards each band's bound on its column.
+	// An interval join forwards each band's bound on its column when that
+	// column has watermarks of its own and is not a join key.
 	for _, bd := range bands {
-		if bd.Side == 0 {
+		if bd.Side == 0 && left.wm[bd.Col] && !slices.Contains(lpos, bd.Col) {
 			f.wm[bd.Col] = true
-		} else {
+		}
+		if bd.Side == 1 && right.wm[bd.Col] && !slices.Contains(rpos, bd.Col) {
 			f.wm[len(ls2)+bd.Col] = true
 		}
 	}
