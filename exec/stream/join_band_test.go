@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
@@ -96,38 +97,13 @@ func TestHashJoinBandRandom(t *testing.T) {
 				scripts := func(withWM bool) (*etScript, *etScript) {
 					r := rand.New(rand.NewSource(seed))
 					var out [2]*etScript
-					for s, sc := range []*etScript{{schema: ls}, {schema: rs}} {
-						var live []string
-						wm := int64(-1000)
+					for s, schema := range []*arrow.Schema{ls, rs} {
+						rs := &randSide{r: r, sc: &etScript{schema: schema}, wm: -1000}
 						for e := int64(1); e <= 30; e++ {
-							var lines []string
-							for range r.Intn(8) {
-								w := max(wm, e*4-6+r.Int63n(10))
-								row := fmt.Sprintf("%d %d %d", w, r.Intn(3), r.Intn(4))
-								lines = append(lines, "+ "+row)
-								live = append(live, row)
-							}
-							for k := 0; k < len(live); k++ {
-								var w int64
-								fmt.Sscan(live[k], &w)
-								if w >= wm && r.Intn(6) == 0 {
-									lines = append(lines, "- "+live[k])
-									live = append(live[:k], live[k+1:]...)
-									k--
-								}
-							}
-							if len(lines) > 0 {
-								sc.msgs = append(sc.msgs, tchunk(t, mem, sc.schema, strings.Join(lines, "\n")))
-							}
-							if nw := e*4 - 3 - r.Int63n(6) + int64(s); nw > wm {
-								wm = nw
-								if withWM {
-									sc.msgs = append(sc.msgs, Watermark{Col: 0, Value: wm})
-								}
-							}
-							sc.msgs = append(sc.msgs, Barrier{Epoch: uint64(e)})
+							rs.epoch(t, mem, e, 8, e*4-6, 10, 6)
+							rs.advance(e, e*4-3-r.Int63n(6)+int64(s), withWM)
 						}
-						out[s] = sc
+						out[s] = rs.sc
 					}
 					return out[0], out[1]
 				}
@@ -231,9 +207,8 @@ func TestHashJoinBandAppendOnly(t *testing.T) {
 				rs, rt := tsSchema("w", "k", "b")
 				scripts := func() (*etScript, *etScript) {
 					r := rand.New(rand.NewSource(seed))
-					l, rr := &etScript{schema: ls}, &etScript{schema: rs}
-					var live []string
-					wm := int64(-1000)
+					l := &etScript{schema: ls}
+					right := &randSide{r: r, sc: &etScript{schema: rs}, wm: -1000}
 					for e := int64(1); e <= 30; e++ {
 						// Left: inserts only, times anywhere, no watermark.
 						var lines []string
@@ -245,31 +220,10 @@ func TestHashJoinBandAppendOnly(t *testing.T) {
 						}
 						l.msgs = append(l.msgs, Barrier{Epoch: uint64(e)})
 						// Right: inserts and deletes at or above its watermark.
-						lines = nil
-						for range r.Intn(8) {
-							row := fmt.Sprintf("%d %d %d", max(wm, e*4-6+r.Int63n(10)), r.Intn(3), r.Intn(4))
-							lines = append(lines, "+ "+row)
-							live = append(live, row)
-						}
-						for k := 0; k < len(live); k++ {
-							var w int64
-							fmt.Sscan(live[k], &w)
-							if w >= wm && r.Intn(6) == 0 {
-								lines = append(lines, "- "+live[k])
-								live = append(live[:k], live[k+1:]...)
-								k--
-							}
-						}
-						if len(lines) > 0 {
-							rr.msgs = append(rr.msgs, tchunk(t, mem, rs, strings.Join(lines, "\n")))
-						}
-						if nw := e*4 - 3 - r.Int63n(6); nw > wm {
-							wm = nw
-							rr.msgs = append(rr.msgs, Watermark{Col: 0, Value: wm})
-						}
-						rr.msgs = append(rr.msgs, Barrier{Epoch: uint64(e)})
+						right.epoch(t, mem, e, 8, e*4-6, 10, 6)
+						right.advance(e, e*4-3-r.Int63n(6), true)
 					}
-					return l, rr
+					return l, right.sc
 				}
 				run := func(bands []JoinBand, spill bool) ([]string, int) {
 					l, r := scripts()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
@@ -39,6 +40,51 @@ func netLines(lines []string) (rows []string, wms []string) {
 	}
 	sort.Strings(rows)
 	return rows, wms
+}
+
+// randSide builds one side of a random join input: rows "w k v" with w at
+// or above the side's watermark, inserted and deleted.
+type randSide struct {
+	r    *rand.Rand
+	sc   *etScript
+	live []string
+	wm   int64
+}
+
+// epoch appends the rows of epoch e: up to maxRows-1 inserts with w drawn
+// from [lo, lo+span) (raised to the watermark), and deletes of live rows at
+// or above the watermark, each with chance 1/delOneIn.
+func (s *randSide) epoch(t *testing.T, mem memory.Allocator, e int64, maxRows int, lo, span int64, delOneIn int) {
+	var lines []string
+	for range s.r.Intn(maxRows) {
+		row := fmt.Sprintf("%d %d %d", max(s.wm, lo+s.r.Int63n(span)), s.r.Intn(3), s.r.Intn(4))
+		lines = append(lines, "+ "+row)
+		s.live = append(s.live, row)
+	}
+	for k := 0; k < len(s.live); k++ {
+		var w int64
+		fmt.Sscan(s.live[k], &w)
+		if w >= s.wm && s.r.Intn(delOneIn) == 0 {
+			lines = append(lines, "- "+s.live[k])
+			s.live = append(s.live[:k], s.live[k+1:]...)
+			k--
+		}
+	}
+	if len(lines) > 0 {
+		s.sc.msgs = append(s.sc.msgs, tchunk(t, mem, s.sc.schema, strings.Join(lines, "\n")))
+	}
+}
+
+// advance raises the watermark to nw if higher (sending it when send) and
+// ends epoch e with its barrier.
+func (s *randSide) advance(e, nw int64, send bool) {
+	if nw > s.wm {
+		s.wm = nw
+		if send {
+			s.sc.msgs = append(s.sc.msgs, Watermark{Col: 0, Value: nw})
+		}
+	}
+	s.sc.msgs = append(s.sc.msgs, Barrier{Epoch: uint64(e)})
 }
 
 // A left join cleans both sides below the smaller of its inputs' key
@@ -100,39 +146,13 @@ func TestHashJoinWatermarkRandom(t *testing.T) {
 				scripts := func(withWM bool) (*etScript, *etScript) {
 					r := rand.New(rand.NewSource(seed))
 					var out [2]*etScript
-					for s, sc := range []*etScript{{schema: ls}, {schema: rs}} {
-						var live []string
-						wm := int64(-1000)
+					for s, schema := range []*arrow.Schema{ls, rs} {
+						rs := &randSide{r: r, sc: &etScript{schema: schema}, wm: -1000}
 						for e := int64(1); e <= 12; e++ {
-							var lines []string
-							for range r.Intn(6) {
-								w := max(wm, e*10-15+r.Int63n(25))
-								row := fmt.Sprintf("%d %d %d", w, r.Intn(3), r.Intn(4))
-								lines = append(lines, "+ "+row)
-								live = append(live, row)
-							}
-							// Delete rows not below the watermark.
-							for k := 0; k < len(live); k++ {
-								var w int64
-								fmt.Sscan(live[k], &w)
-								if w >= wm && r.Intn(5) == 0 {
-									lines = append(lines, "- "+live[k])
-									live = append(live[:k], live[k+1:]...)
-									k--
-								}
-							}
-							if len(lines) > 0 {
-								sc.msgs = append(sc.msgs, tchunk(t, mem, sc.schema, strings.Join(lines, "\n")))
-							}
-							if nw := e*10 - 5 - r.Int63n(10) + int64(s); nw > wm {
-								wm = nw
-								if withWM {
-									sc.msgs = append(sc.msgs, Watermark{Col: 0, Value: wm})
-								}
-							}
-							sc.msgs = append(sc.msgs, Barrier{Epoch: uint64(e)})
+							rs.epoch(t, mem, e, 6, e*10-15, 25, 5)
+							rs.advance(e, e*10-5-r.Int63n(10)+int64(s), withWM)
 						}
-						out[s] = sc
+						out[s] = rs.sc
 					}
 					return out[0], out[1]
 				}
