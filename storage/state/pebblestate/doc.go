@@ -67,11 +67,14 @@
 // 4 sublevels instead of 2: overwritten state rewrites every live key per
 // compaction. A higher threshold cuts that rewrite further but makes every
 // batched Get merge more L0 files (16 cost BenchmarkPebbleReadModifyWrite
-// about 15%). Flushes write uncompressed L0 files; flushed and compacted
-// files carry Bloom filters (10 bits per key), which a lookup's prefix
-// seek checks in every level but the bottom one, so it seeks only the
-// files that may hold its key (issue #6). Epochs ingested into L0 carry
-// them too; appended files in the bottom level have none.
+// about 15%). No level is compressed. Flushed files and compactions'
+// outputs above the bottom level carry Bloom filters (10 bits per key),
+// which a lookup's prefix seek checks in every level but the bottom one,
+// so it seeks only the files that may hold its key (issue #6). Epochs
+// ingested into L0 carry them too; the bottom level, whose filters
+// iterators never check, has none (neither appended files nor compaction
+// outputs: compacting overwritten state into it then hashes no key, about
+// 15% less CPU per rewritten key).
 // Ingested files use Pebble's row blocks, uncompressed (half the CPU of
 // columnar blocks to write; appended ones are never rewritten, the others
 // are compacted like flushed L0 files).

@@ -1,6 +1,10 @@
 package pebblestate
 
-import "github.com/cockroachdb/pebble/v2"
+import (
+	"context"
+
+	"github.com/cockroachdb/pebble/v2"
+)
 
 // Ingested is the number of epochs t committed by ingestion since Open.
 func Ingested(t *Table) int { return t.ingested }
@@ -33,4 +37,9 @@ func FilterPolicies(t *Table) ([][]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// CompactAll compacts every level of t into the bottom one.
+func CompactAll(t *Table) error {
+	return t.db.Compact(context.Background(), []byte{0x00}, []byte{0xff}, false)
 }

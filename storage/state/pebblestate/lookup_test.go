@@ -151,11 +151,11 @@ func must(v int64, ok bool) int64 {
 	return v
 }
 
-// TestBloomFiltersOnFlushedNotIngested: flushed and compacted sstables
-// carry Bloom filters (a lookup's prefix seek skips the files that lack
-// its key); ingested epochs, which go to the bottom level whose filters
-// iterators skip, are written without. Lookups across the layers still
-// find every key's last value.
+// TestBloomFiltersOnFlushedNotIngested: flushed sstables carry Bloom
+// filters (a lookup's prefix seek skips the files that lack its key);
+// ingested epochs, which go to the bottom level whose filters iterators
+// skip, are written without. Lookups across the layers still find every
+// key's last value.
 func TestBloomFiltersOnFlushedNotAppended(t *testing.T) {
 	ctx := context.Background()
 	tbl, err := pebblestate.Open(ctx, statetest.Schema, pebblestate.Options{Dir: "tbl", FS: vfs.NewMem(), IngestMinKeys: 100})
@@ -207,4 +207,56 @@ func TestBloomFiltersOnFlushedNotAppended(t *testing.T) {
 	}
 	require.Equal(t, 4, withFilter, "flushed files and the overwriting epoch: %v", fp)
 	require.Equal(t, 1, without, "the appended file: %v", fp)
+}
+
+// TestBottomLevelWithoutFilters: a compaction into the bottom level writes
+// no Bloom filter (iterators never check the bottom level's), and
+// lookups still find every key's last value and miss absent keys.
+func TestBottomLevelWithoutFilters(t *testing.T) {
+	ctx := context.Background()
+	tbl, err := pebblestate.Open(ctx, statetest.Schema, pebblestate.Options{Dir: "tbl", FS: vfs.NewMem(), IngestMinKeys: -1})
+	require.NoError(t, err)
+	defer tbl.Close()
+	for e := state.Epoch(1); e < 4; e++ {
+		putN(t, tbl, 0, 300, 2*e-1) // batches over the same keys, flushed below
+		putVal(t, tbl, 1000+int64(e), int64(e), false, 2*e)
+		_, err := tbl.Checkpoint(ctx)
+		require.NoError(t, err)
+	}
+	require.NoError(t, pebblestate.CompactAll(tbl))
+	fp, err := pebblestate.FilterPolicies(tbl)
+	require.NoError(t, err)
+	bottom := len(fp) - 1
+	require.NotEmpty(t, fp[bottom], "files per level: %v", fp)
+	for l, files := range fp {
+		if l != bottom {
+			require.Empty(t, files, "level %d: %v", l, fp)
+		}
+	}
+	for _, name := range fp[bottom] {
+		require.Equal(t, "", name, "bottom level: %v", fp)
+	}
+	for e := int64(1); e < 4; e++ {
+		v, ok := lookup(t, tbl, 1000+e)
+		require.True(t, ok)
+		require.Equal(t, e, v)
+	}
+	v, ok := lookup(t, tbl, 7)
+	require.True(t, ok)
+	require.Equal(t, int64(70), v)
+	_, ok = lookup(t, tbl, 5000)
+	require.False(t, ok)
+}
+
+// TestHighL0CompactionThreshold: an L0 compaction threshold above
+// Pebble's default stop-writes threshold (12) opens and works.
+func TestHighL0CompactionThreshold(t *testing.T) {
+	ctx := context.Background()
+	tbl, err := pebblestate.Open(ctx, statetest.Schema, pebblestate.Options{Dir: "tbl", FS: vfs.NewMem(), L0CompactionThreshold: 32})
+	require.NoError(t, err)
+	defer tbl.Close()
+	putN(t, tbl, 0, 10, 1)
+	v, ok := lookup(t, tbl, 3)
+	require.True(t, ok)
+	require.Equal(t, int64(30), v)
 }

@@ -164,24 +164,29 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 	if opts.L0CompactionThreshold > 0 {
 		popts.L0CompactionThreshold = opts.L0CompactionThreshold
 		popts.L0CompactionFileThreshold = opts.L0CompactionThreshold
+		// Pebble refuses a stop-writes threshold (default 12) below the
+		// compaction threshold.
+		popts.L0StopWritesThreshold = max(defaultL0StopWritesThreshold, opts.L0CompactionThreshold)
 	} else {
 		// Overwritten state (an aggregate's groups) compacts L0 into
 		// Lbase rewriting every live key; waiting for 4 sublevels instead
 		// of Pebble's 2 halves that rewrite.
 		popts.L0CompactionThreshold = defaultL0CompactionThreshold
 	}
-	// Flushes write uncompressed: L0 files live briefly and are read back
-	// by the next compaction, which compresses (snappy) from Lbase on.
+	// No compression on any level (the deeper ones inherit L0's): state
+	// rows are small and mostly numbers, and every compaction would pay
+	// for decompressing and recompressing them.
 	popts.Levels[0].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
 	// One index level: a point lookup then reads two cached blocks (index,
 	// data), not three; the deeper levels inherit it.
 	popts.Levels[0].IndexBlockSize = indexBlockSize
 	// Bloom filters (10 bits per key, ~1% false positives) on every level
-	// (the deeper ones inherit L0's): a point lookup's prefix seek skips
-	// each L0 sublevel and upper level whose file lacks the key instead of
-	// seeking its index and data blocks. Iterators ignore L6's filters
-	// (IterOptions.UseL6Filters), so a lookup of a key in the bottom level
-	// pays no filter probe there.
+	// but the bottom one (the others inherit L0's): a point lookup's
+	// prefix seek skips each L0 sublevel and upper level whose file lacks
+	// the key instead of seeking its index and data blocks. Iterators
+	// ignore L6's filters (IterOptions.UseL6Filters), so the bottom level,
+	// which every compaction of overwritten state rewrites, is written
+	// without them.
 	popts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
 	popts.EventListener = &pebble.EventListener{
 		BackgroundError: func(err error) { opts.Logger.Warn("pebblestate: background error", "dir", opts.Dir, "err", err) },
@@ -193,6 +198,9 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 		},
 	}
 	popts.EnsureDefaults() // MakeWriterOptions reads the level defaults
+	// The bottom level inherited L0's filter policy; it writes none
+	// (compacting into it then skips hashing every key it rewrites).
+	popts.Levels[numLevels-1].FilterPolicy = pebble.NoFilterPolicy
 	// Pebble's memtables live outside the Go objects the budget sees: the
 	// table reserves room for two of them (the mutable one and one being
 	// flushed) for its whole life, or is refused with 53200.
@@ -244,6 +252,12 @@ func Open(ctx context.Context, valueSchema *arrow.Schema, opts Options) (*Table,
 // entries (~20 bytes each) covers a file of ~50 MiB of 4 KiB data blocks
 // with a single-level index.
 const indexBlockSize = 256 << 10
+
+// defaultL0StopWritesThreshold is Pebble's default L0StopWritesThreshold.
+const defaultL0StopWritesThreshold = 12
+
+// numLevels is the number of Pebble's LSM levels (L0 to the bottom, L6).
+const numLevels = len(pebble.Options{}.Levels)
 
 // formatKey holds the table's key format version, outside the prefixed
 // user key space.
