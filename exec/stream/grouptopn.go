@@ -154,6 +154,9 @@ func (g *GroupTopN) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			err := g.apply(ctx, m)
 			m.Release()
+			if err == nil && g.spilling() {
+				err = g.midEpoch(ctx)
+			}
 			if err == nil {
 				err = g.charge.set(g.StateBytes())
 			}
@@ -161,11 +164,7 @@ func (g *GroupTopN) Next(ctx context.Context) (Message, error) {
 				return nil, err
 			}
 		case Barrier:
-			for _, p := range g.dirty {
-				g.flushPart(p)
-			}
-			clear(g.dirty)
-			g.dirty = g.dirty[:0]
+			g.flushDirty()
 			if g.spilling() {
 				if err := g.afterBarrier(ctx, m.Epoch); err != nil {
 					return nil, err
@@ -180,6 +179,16 @@ func (g *GroupTopN) Next(ctx context.Context) (Message, error) {
 			return m, nil
 		}
 	}
+}
+
+// flushDirty re-ranks the partitions changed since the last flush and
+// emits their changes.
+func (g *GroupTopN) flushDirty() {
+	for _, p := range g.dirty {
+		g.flushPart(p)
+	}
+	clear(g.dirty)
+	g.dirty = g.dirty[:0]
 }
 
 func (g *GroupTopN) apply(ctx context.Context, c *Chunk) error {

@@ -48,9 +48,17 @@ import (
 // not find are remembered (the negative cache) until the next spill, the
 // only time the table gains keys.
 //
-// Gap: one spill writes all the partitions it must in one epoch (no
-// sub-epoch pieces as the aggregate's spill has), so the table backend's
-// own budget must hold one spill's delta.
+// Pieces and mid-epoch spills, as the aggregate's (aggregate_spill.go):
+// the table is the operator's private scratch space, so barrier e commits
+// it at e<<spillEpochBits and a spill commits after every Write (at most
+// topnSpillBatch partitions or topnSpillBatchBytes) at the next sub-epoch;
+// the table's pending writes are then one Write's. And the state is
+// compared with the budget after every chunk: when an epoch's partitions
+// exceed it (a large transaction, a backfill slice), the operator emits
+// the epoch's changes so far (re-ranking its dirty partitions as a barrier
+// does) and spills at once. A partition changed again later in the epoch
+// is loaded back and emits its further changes at the barrier; the epoch's
+// net changes are the same.
 
 // topnSpillVersion is the first byte of every spilled partition.
 const topnSpillVersion = 1
@@ -86,6 +94,9 @@ type PartitionSpillStats struct {
 	// SpilledBytes is the key and value bytes written in all,
 	// LastSpillBytes those of the last spill.
 	SpilledBytes, LastSpillBytes int64
+	// MidEpochSpills counts spills between barriers (see "Pieces and
+	// mid-epoch spills").
+	MidEpochSpills int64
 }
 
 // partSpill is the spill state of a GroupTopN or an OverWindow.
@@ -109,6 +120,12 @@ type partSpill struct {
 	absentBytes int64
 
 	stats PartitionSpillStats
+
+	// barrier is the last barrier's epoch and piece the sub-epochs
+	// committed since; noMidEpoch turns mid-epoch spills off (tests that
+	// compare exact changelogs).
+	barrier, piece uint64
+	noMidEpoch     bool
 
 	valBuf []byte
 	rowBuf []byte
@@ -255,13 +272,51 @@ func (sp *partSpill) start(ctx context.Context, what string) error {
 	return nil
 }
 
-// commit commits the table at epoch e (if past its committed epoch).
+// commit commits the table at barrier e (if past its committed epoch).
 func (sp *partSpill) commit(ctx context.Context, e uint64) error {
-	if state.Epoch(e) > sp.t.CommittedEpoch() {
-		if err := sp.t.Commit(ctx, state.Epoch(e)); err != nil {
+	sp.barrier, sp.piece = e, 0
+	if at := spillEpoch(e, 0); at > sp.t.CommittedEpoch() {
+		if err := sp.t.Commit(ctx, at); err != nil {
 			return fmt.Errorf("stream: spill commit %d: %w", e, err)
 		}
 	}
+	return nil
+}
+
+// commitPiece commits the writes since the last commit at the next
+// sub-epoch, so the table may flush them.
+func (sp *partSpill) commitPiece(ctx context.Context) error {
+	if sp.piece+1 >= 1<<spillEpochBits {
+		return nil
+	}
+	at := spillEpoch(sp.barrier, sp.piece+1)
+	if at <= sp.t.CommittedEpoch() {
+		return nil
+	}
+	if err := sp.t.Commit(ctx, at); err != nil {
+		return fmt.Errorf("stream: spill commit of a piece: %w", err)
+	}
+	sp.piece++
+	return nil
+}
+
+// midEpoch runs after a chunk: when over (asked first) says the state
+// exceeds the budget, it emits the epoch's changes so far (flush), writes
+// the pending deletions and spills (see "Pieces and mid-epoch spills").
+func (sp *partSpill) midEpoch(ctx context.Context, over func() bool, flush func(context.Context) error, spillAll func(context.Context) error) error {
+	if !sp.on() || sp.noMidEpoch || !over() {
+		return nil
+	}
+	if err := flush(ctx); err != nil {
+		return err
+	}
+	if err := sp.flushPending(ctx); err != nil {
+		return err
+	}
+	if err := spillAll(ctx); err != nil {
+		return err
+	}
+	sp.stats.MidEpochSpills++
 	return nil
 }
 
@@ -531,7 +586,21 @@ func (sp *partSpill) decodePart(p *gtPart, rb *array.RecordBuilder, src []byte, 
 // afterBarrier runs when barrier e has been handled: it spills when the
 // state exceeds the budget and commits the table at e.
 func (g *GroupTopN) afterBarrier(ctx context.Context, e uint64) error {
-	return g.spill.afterBarrier(ctx, e, func() bool { return g.StateBytes() > g.spill.maxBytes && len(g.parts) > 0 }, g.spillAll)
+	return g.spill.afterBarrier(ctx, e, g.overBudget, g.spillAll)
+}
+
+// overBudget reports whether the partitions in memory exceed the spill
+// budget.
+func (g *GroupTopN) overBudget() bool { return g.StateBytes() > g.spill.maxBytes && len(g.parts) > 0 }
+
+// midEpoch spills after a chunk when the state is over the budget, once
+// the dirty partitions' changes so far are queued.
+func (g *GroupTopN) midEpoch(ctx context.Context) error {
+	return g.spill.midEpoch(ctx, g.overBudget, func(context.Context) error {
+		g.flushDirty()
+		g.q.push(g.em.take()...)
+		return nil
+	}, g.spillAll)
 }
 
 // afterBarrier writes the pending deletions, runs spillAll when over
@@ -589,6 +658,9 @@ func (g *GroupTopN) spillAll(ctx context.Context) error {
 		}
 		nb, err := writeSpillValues(ctx, sp.t, TopNSpillSchema(), ks, bld, "top-N")
 		bld.Release()
+		if err == nil {
+			err = sp.commitPiece(ctx)
+		}
 		if err != nil {
 			return err
 		}

@@ -117,8 +117,8 @@ type topnRun struct {
 }
 
 // runSpillTopN runs p through a GroupTopN, spilling to t (nil: in memory)
-// beyond maxBytes.
-func runSpillTopN(t *testing.T, mem memory.Allocator, p topnPlan, tc topnSpillCase, fn string, limit int64, emitRank bool, tbl state.Table, maxBytes int64) topnRun {
+// beyond maxBytes, at barriers only unless midEpoch.
+func runSpillTopN(t *testing.T, mem memory.Allocator, p topnPlan, tc topnSpillCase, fn string, limit int64, emitRank bool, tbl state.Table, maxBytes int64, midEpoch ...bool) topnRun {
 	schema := typedSchema(p.ts)
 	in := &script{schema: schema}
 	for e, ep := range p.epochs {
@@ -132,6 +132,7 @@ func runSpillTopN(t *testing.T, mem memory.Allocator, p topnPlan, tc topnSpillCa
 	g.WithAllocator(mem)
 	if tbl != nil {
 		g.WithSpill(tbl, maxBytes)
+		g.spill.noMidEpoch = len(midEpoch) == 0 || !midEpoch[0]
 	}
 	outTs := p.ts
 	if emitRank {
@@ -316,6 +317,7 @@ func TestGroupTopNSpillRewrites(t *testing.T) {
 	g, err := NewGroupTopN(in, []types.T{types.Int8T, types.Int8T}, []int{0}, []SortCol{{Col: 1}}, "row_number", 1, false)
 	require.NoError(t, err)
 	g.WithSpill(tbl, 1)
+	g.spill.noMidEpoch = true
 	var spilled []int64
 	var lookups []int64
 	for {
@@ -354,6 +356,7 @@ func TestGroupTopNSpillStaleTable(t *testing.T) {
 		g, err := NewGroupTopN(in, []types.T{types.Int8T, types.Int8T}, []int{0}, []SortCol{{Col: 1}}, "row_number", 1, false)
 		require.NoError(t, err)
 		g.WithSpill(tbl, 1)
+		g.spill.noMidEpoch = true
 		var out []string
 		for {
 			m, err := g.Next(t.Context())
@@ -395,6 +398,7 @@ func TestGroupTopNSpillCorrupt(t *testing.T) {
 	g, err := NewGroupTopN(in, []types.T{types.Int8T, types.Int8T}, []int{0}, []SortCol{{Col: 1}}, "rank", 1, false)
 	require.NoError(t, err)
 	g.WithSpill(tbl, 1)
+	g.spill.noMidEpoch = true
 	defer func() { require.NoError(t, g.Close()) }()
 	for {
 		m, err := g.Next(t.Context())
@@ -436,6 +440,7 @@ func TestGroupTopNSpillMisconfigured(t *testing.T) {
 	g, err := NewGroupTopN(in, []types.T{types.Int8T, types.Int8T}, []int{0}, []SortCol{{Col: 1}}, "rank", 1, false)
 	require.NoError(t, err)
 	g.WithSpill(tbl, 1)
+	g.spill.noMidEpoch = true
 	_, err = g.Next(t.Context())
 	require.Error(t, err)
 	require.Equal(t, pgerror.InternalError, pgerror.CodeOf(err))

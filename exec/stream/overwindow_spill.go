@@ -19,7 +19,9 @@ import (
 // partitions to its table and releases them all; a chunk's partitions that
 // are not in memory are looked up with one Get and loaded whole before the
 // rows apply, so every recomputation sees the whole partition and the
-// output equals the unbounded operator's.
+// output equals the unbounded operator's. Spills commit in pieces and also
+// happen mid-epoch when a chunk takes the state past the budget, after
+// the epoch's changes so far are emitted (as GroupTopN's).
 //
 // Spill row, one per partition (value schema WindowSpillSchema):
 //
@@ -85,8 +87,15 @@ func (w *OverWindow) applySpilling(ctx context.Context, c *Chunk) error {
 	}
 	clear(w.rows)
 	w.rows = w.rows[:0]
-	return err
+	if err != nil {
+		return err
+	}
+	return w.spill.midEpoch(ctx, w.overBudget, func(ctx context.Context) error { return w.flushEpoch(ctx, Barrier{}) }, w.spillAll)
 }
+
+// overBudget reports whether the partitions in memory exceed the spill
+// budget.
+func (w *OverWindow) overBudget() bool { return w.StateBytes() > w.spill.maxBytes && len(w.parts) > 0 }
 
 // owEntry is one decoded tree entry or output row of a spilled partition.
 type owEntry struct {
@@ -236,7 +245,7 @@ func (sp *partSpill) decodeWindowPart(inB, outB *array.RecordBuilder, src []byte
 // afterBarrier runs after barrier e's output is queued: it spills when the
 // state exceeds the budget and commits the table at e.
 func (w *OverWindow) afterBarrier(ctx context.Context, e uint64) error {
-	return w.spill.afterBarrier(ctx, e, func() bool { return w.StateBytes() > w.spill.maxBytes && len(w.parts) > 0 }, w.spillAll)
+	return w.spill.afterBarrier(ctx, e, w.overBudget, w.spillAll)
 }
 
 // spillAll writes the new and changed partitions (in key order) and
@@ -288,6 +297,9 @@ func (w *OverWindow) spillAll(ctx context.Context) error {
 		}
 		nb, err := writeSpillValues(ctx, sp.t, WindowSpillSchema(), ks, bld, "window")
 		bld.Release()
+		if err == nil {
+			err = sp.commitPiece(ctx)
+		}
 		if err != nil {
 			return err
 		}

@@ -37,7 +37,7 @@ func rowNumberAndCount(mem memory.Allocator) WindowFunc {
 // tc's partitions and order, or, with lookback ≥ 0, rollingSum3 over
 // (p, ts, v) with the append fast path), spilling to tbl (nil: in memory)
 // beyond maxBytes.
-func runSpillWindow(t *testing.T, mem memory.Allocator, p topnPlan, part []int, order []SortCol, lookback int, tbl state.Table, maxBytes int64) topnRun {
+func runSpillWindow(t *testing.T, mem memory.Allocator, p topnPlan, part []int, order []SortCol, lookback int, tbl state.Table, maxBytes int64, midEpoch ...bool) topnRun {
 	schema := typedSchema(p.ts)
 	in := &script{schema: schema}
 	for e, ep := range p.epochs {
@@ -65,6 +65,7 @@ func runSpillWindow(t *testing.T, mem memory.Allocator, p topnPlan, part []int, 
 	}
 	if tbl != nil {
 		w.WithSpill(tbl, maxBytes)
+		w.spill.noMidEpoch = len(midEpoch) == 0 || !midEpoch[0]
 	}
 	var run topnRun
 	run.epochs = drainEpochs(t, w, outTs, func() { run.peak = max(run.peak, w.StateBytes()) })
@@ -159,6 +160,7 @@ func TestOverWindowSpillRewrites(t *testing.T) {
 	w, err := NewOverWindow(in, ts, arrow.NewSchema(fields, nil), []int{0}, []SortCol{{Col: 1}}, rowNumberAndCount(mem))
 	require.NoError(t, err)
 	w.WithSpill(tbl, 1)
+	w.spill.noMidEpoch = true
 	defer func() { require.NoError(t, w.Close()) }()
 	var spilled, keys []int64
 	for len(spilled) < 3 {
