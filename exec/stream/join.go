@@ -189,6 +189,9 @@ func (j *HashJoin) Next(ctx context.Context) (Message, error) {
 		case *Chunk:
 			out, err := j.process(ctx, side, m)
 			m.Release()
+			if err == nil && j.spilling() {
+				err = j.midEpoch(ctx)
+			}
 			if err == nil {
 				err = j.charge.set(j.StateBytes())
 			}

@@ -61,6 +61,15 @@ import (
 // Keys a lookup did not find are remembered per side (the negative cache)
 // until that side spills again, the only time its table gains keys.
 //
+// Pieces and mid-epoch spills, as the aggregate's (aggregate_spill.go):
+// the tables are the join's private scratch space, so barrier e commits
+// them at e<<spillEpochBits and a spill commits after every Write (at most
+// joinSpillBatch buckets or joinSpillBatchBytes) at the next sub-epoch,
+// so a table's pending writes are one Write's. The state is also compared
+// with the budget after every chunk, and a join over it spills then; its
+// output does not depend on where its buckets are, so nothing changes but
+// memory.
+//
 // Watermarks on a join key clean the tables too (join_watermark.go):
 // spilled keys are memcomparable where possible, so CleanBelow drops the
 // buckets below a watermark on the first key column by range. Gap: a
@@ -110,6 +119,8 @@ type JoinSpillStats struct {
 	// SpilledBytes is the key and value bytes written in all,
 	// LastSpillBytes those of the last barrier that spilled.
 	SpilledBytes, LastSpillBytes int64
+	// MidEpochSpills counts spills between barriers.
+	MidEpochSpills int64
 }
 
 // joinSpill is a HashJoin's spill state.
@@ -122,6 +133,12 @@ type joinSpill struct {
 	started  bool
 
 	stats JoinSpillStats
+
+	// barrier is the last barrier's epoch and piece the sub-epochs
+	// committed since (see "Pieces and mid-epoch spills"); noMidEpoch
+	// turns mid-epoch spills off (tests).
+	barrier, piece uint64
+	noMidEpoch     bool
 
 	// Per-chunk and per-spill scratch.
 	seen    keySet
@@ -530,41 +547,83 @@ func (sp *joinSpill) flushPending(ctx context.Context) error {
 // memory budget.
 func (j *HashJoin) afterBarrier(ctx context.Context, e uint64) error {
 	sp := j.spill
-	if err := sp.flushPending(ctx); err != nil {
+	if err := j.spillOver(ctx); err != nil {
 		return err
 	}
-	if j.StateBytes() > sp.maxBytes {
-		order := []int{0, 1}
-		if j.sides[1].bytes() > j.sides[0].bytes() {
-			order = []int{1, 0}
-		}
-		var written int64
-		for _, x := range order {
-			if j.sides[x].live == 0 {
-				continue
-			}
-			n, err := j.spillSide(ctx, x)
-			if err != nil {
-				return err
-			}
-			written += n
-			if j.StateBytes() <= sp.maxBytes {
-				break
-			}
-		}
-		if written > 0 {
-			sp.stats.LastSpillBytes = written
-		}
-	}
+	sp.barrier, sp.piece = e, 0
 	for s := range sp.sides {
 		t := sp.sides[s].t
-		if state.Epoch(e) > t.CommittedEpoch() {
-			if err := t.Commit(ctx, state.Epoch(e)); err != nil {
+		if at := spillEpoch(e, 0); at > t.CommittedEpoch() {
+			if err := t.Commit(ctx, at); err != nil {
 				return fmt.Errorf("stream: join spill commit %d: %w", e, err)
 			}
 		}
 	}
 	return j.charge.set(j.StateBytes())
+}
+
+// midEpoch runs after a chunk: a join over its budget spills then too (its
+// output does not wait for barriers, so nothing is emitted first).
+func (j *HashJoin) midEpoch(ctx context.Context) error {
+	if j.spill.noMidEpoch || j.StateBytes() <= j.spill.maxBytes {
+		return nil
+	}
+	if err := j.spillOver(ctx); err != nil {
+		return err
+	}
+	j.spill.stats.MidEpochSpills++
+	return nil
+}
+
+// spillOver writes the queued deletions and, while the state exceeds the
+// budget, spills the larger side, then the other.
+func (j *HashJoin) spillOver(ctx context.Context) error {
+	sp := j.spill
+	if err := sp.flushPending(ctx); err != nil {
+		return err
+	}
+	if j.StateBytes() <= sp.maxBytes {
+		return nil
+	}
+	order := []int{0, 1}
+	if j.sides[1].bytes() > j.sides[0].bytes() {
+		order = []int{1, 0}
+	}
+	var written int64
+	for _, x := range order {
+		if j.sides[x].live == 0 {
+			continue
+		}
+		n, err := j.spillSide(ctx, x)
+		if err != nil {
+			return err
+		}
+		written += n
+		if j.StateBytes() <= sp.maxBytes {
+			break
+		}
+	}
+	if written > 0 {
+		sp.stats.LastSpillBytes = written
+	}
+	return nil
+}
+
+// commitPiece commits t's writes since its last commit at the next
+// sub-epoch, so the table may flush them.
+func (sp *joinSpill) commitPiece(ctx context.Context, t state.Table) error {
+	if sp.piece+1 >= 1<<spillEpochBits {
+		return nil
+	}
+	at := spillEpoch(sp.barrier, sp.piece+1)
+	if at <= t.CommittedEpoch() {
+		return nil
+	}
+	if err := t.Commit(ctx, at); err != nil {
+		return fmt.Errorf("stream: join spill commit of a piece: %w", err)
+	}
+	sp.piece++
+	return nil
 }
 
 // spillSide writes side x's new and changed buckets to its table, releases
@@ -592,6 +651,9 @@ func (j *HashJoin) spillSide(ctx context.Context, x int) (int64, error) {
 			ks[k] = sp.keyBuf[off:end:end]
 		}
 		nb, err := writeSpillValues(ctx, ss.t, JoinSpillSchema(), ks, bld, "join")
+		if err == nil {
+			err = sp.commitPiece(ctx, ss.t)
+		}
 		if err != nil {
 			return err
 		}
