@@ -169,13 +169,13 @@ type sideSpill struct {
 	absent keySet
 }
 
-// WithSpill bounds the join's memory: after a barrier, when its state takes
+// WithSpill bounds the join's memory: after a barrier or a chunk, when its state takes
 // more than maxBytes, the larger side's buckets (then the other's, if still
 // over) move to that side's table — left for the left input, right for the
 // right; empty tables with value schema JoinSpillSchema, owned by the join
 // from now on and closed by Close — and are read back when rows for their
-// keys arrive. Both tables are committed at every barrier with the
-// barrier's epoch. Call before the first Next.
+// keys arrive. Both tables are committed at every barrier, and in pieces
+// between (see "Pieces and mid-epoch spills"). Call before the first Next.
 //
 // The tables must start empty: the join's state is rebuilt by replaying its
 // inputs, so buckets left in a reused table are cleared before the first
