@@ -33,8 +33,14 @@ import (
 // their old matches are computed, the change is applied, and for each left
 // row whose match changed the old joined row is retracted and the new one
 // inserted (as many times as the left row's multiplicity). Output updates
-// are Delete/Insert rows. Watermarks are not forwarded: a right change can
-// revise output rows for any earlier left time. State is held in memory.
+// are Delete/Insert rows. State is held in memory.
+//
+// Watermarks ("asof_watermark.go"): for ">=" and ">" (the prevailing
+// quote), once both time columns have watermarks, rows below the smaller
+// one are final and dropped (but the last right row before it per key),
+// and it is forwarded on the left time column. For "<=" and "<" a later
+// right row can still revise any earlier left row's match: watermarks are
+// dropped and the state is kept.
 //
 // Output columns: the left input's columns, then the right input's.
 type AsOfJoin struct {
@@ -60,6 +66,8 @@ type AsOfJoin struct {
 
 	bytes  int64 // asofRowBytes and asofGroupBytes of both sides
 	charge memCharge
+
+	wms asofWatermarks
 }
 
 // asofRowBytes estimates one kept row: the asofRow, its slot in the
@@ -179,7 +187,13 @@ func (j *AsOfJoin) Next(ctx context.Context) (Message, error) {
 				return out, nil
 			}
 		case Watermark:
-			// Dropped: see the type's doc.
+			fwd, err := j.watermark(side, m)
+			if err != nil {
+				return nil, err
+			}
+			if fwd != nil {
+				return *fwd, nil
+			}
 		default:
 			return m, nil
 		}
@@ -248,6 +262,7 @@ func (j *AsOfJoin) process(s int, c *Chunk) (*Chunk, error) {
 			return nil, err
 		}
 	}
+	j.wms.added += len(c.Ops)
 	if len(j.ops) == 0 {
 		return nil, nil
 	}

@@ -9,8 +9,9 @@ import (
 
 // asofJoin builds an ASOF [LEFT] JOIN: key and time expressions that are
 // not plain columns are computed into extra columns of each input first;
-// ties are decided over the right input's own columns only. The output
-// carries no watermarks (see stream.AsOfJoin).
+// ties are decided over the right input's own columns only. With ">=" or
+// ">" and watermarks on both time columns, the left time column carries
+// them on (see stream.AsOfJoin).
 func (b *Builder) asofJoin(ctx context.Context, x *planner.Join) (flow, error) {
 	le, op, re, err := planner.AsOfInequality(x)
 	if err != nil {
@@ -64,6 +65,11 @@ func (b *Builder) asofJoin(ctx context.Context, x *planner.Join) (flow, error) {
 	aj.WithMemBudget(b.MemBudget)
 	joined := append(append(planner.Schema{}, ls2...), rs2...)
 	f := flow{ex: aj, ts: joined.Types(), wm: map[int]bool{}}
+	// With ">=" or ">" and watermarks on both time columns, the join
+	// forwards the smaller on the left time column (stream.AsOfJoin).
+	if (op == ">=" || op == ">") && left.wm[lpos[nk]] && right.wm[rpos[nk]] {
+		f.wm[lpos[nk]] = true
+	}
 	if len(ls2) != len(ls) || len(rs2) != len(rs) {
 		exprs := make([]planner.Expr, 0, len(ls)+len(rs))
 		for i, c := range ls {
