@@ -238,7 +238,8 @@ func (j *HashJoin) process(ctx context.Context, s int, c *Chunk) (*Chunk, error)
 	cur := sd.addSeg(b)
 	j.refs[0], j.refs[1], j.ops = j.refs[0][:0], j.refs[1][:0], j.ops[:0]
 	err := j.probe(s, o, sd, od, b, cur, c.Ops)
-	j.bandTrack(s)
+	j.bandTrack(0) // a load may have brought back rows of either side
+	j.bandTrack(1)
 	var out *Chunk
 	if err == nil && len(j.ops) > 0 {
 		out, err = j.build()
