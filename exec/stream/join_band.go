@@ -53,7 +53,7 @@ import (
 // the heap with its generation, so a heap item of an entry since freed, or
 // reused for another row, is recognized and skipped. Rows of buckets in
 // the spill tables are dropped when a chunk loads them back (they enter
-// the heaps then); a key never seen again keeps its spilled rows.
+// the heaps then), or by a sweep of the table (join_band_sweep.go).
 type JoinBand struct {
 	Side int   // the side whose rows are dropped
 	Col  int   // its column
@@ -72,6 +72,12 @@ type joinBands struct {
 	bound []int64          // per band: rows of its side below it are dropped
 	fwd   map[int]int64    // per output column: the watermark last forwarded
 	heaps [][]bandItem     // per band: its side's rows, a min-heap by v
+
+	// Spill table sweeps (join_band_sweep.go): per side, the buckets
+	// spilled since its last sweep and those that sweep kept.
+	spilled, swept [2]int
+	sweeps         int
+	sweepMin       int // bandSweepMin (tests lower it)
 }
 
 // bandItem is a row in a band's heap: entry e of bucket b, of generation
@@ -98,6 +104,7 @@ func (j *HashJoin) WithBands(bands []JoinBand) *HashJoin {
 	jb.bound = make([]int64, len(bands))
 	jb.fwd = map[int]int64{}
 	jb.heaps = make([][]bandItem, len(bands))
+	jb.sweepMin = bandSweepMin
 	for i, b := range bands {
 		jb.bound[i] = math.MinInt64
 		j.sides[b.Side].track = true
@@ -146,7 +153,7 @@ func (j *HashJoin) bandWatermark(ctx context.Context, s int, w Watermark) error 
 		return nil
 	}
 	jb.wm[s][w.Col] = v
-	var dropped [2]bool
+	var dropped, rose [2]bool
 	for i, b := range jb.bands {
 		wo, ok := jb.wm[1-b.Side][b.OCol]
 		if !ok {
@@ -178,6 +185,7 @@ func (j *HashJoin) bandWatermark(ctx context.Context, s int, w Watermark) error 
 		}
 		if lim > jb.bound[i] {
 			jb.bound[i] = lim
+			rose[b.Side] = true
 			d, err := j.bandDrop(i)
 			if err != nil {
 				return err
@@ -201,6 +209,9 @@ func (j *HashJoin) bandWatermark(ctx context.Context, s int, w Watermark) error 
 		if err := j.spill.flushPending(ctx); err != nil {
 			return err
 		}
+	}
+	if err := j.bandSweepDue(ctx, rose); err != nil {
+		return err
 	}
 	return j.charge.set(j.StateBytes())
 }

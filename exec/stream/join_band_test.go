@@ -86,7 +86,7 @@ func TestHashJoinBandCleanup(t *testing.T) {
 // without the watermarks, for every join type, in memory and spilling at
 // every barrier; with them the state ends smaller.
 func TestHashJoinBandRandom(t *testing.T) {
-	cleaned, total, forwarded := 0, 0, 0
+	cleaned, total, forwarded, sweeps, spillCleaned := 0, 0, 0, 0, 0
 	for seed := int64(1); seed <= 12; seed++ {
 		for _, jt := range []JoinType{InnerJoin, LeftJoin, RightJoin, FullJoin} {
 			t.Run(fmt.Sprintf("seed=%d/type=%d", seed, jt), func(t *testing.T) {
@@ -112,13 +112,14 @@ func TestHashJoinBandRandom(t *testing.T) {
 					j, err := NewHashJoin(l, r, lt, rt, []int{1}, []int{1}, jt)
 					require.NoError(t, err)
 					j.WithAllocator(mem).WithBands(bandTestBands)
+					j.bands.sweepMin = 1
 					if jt != InnerJoin {
 						j.WithCondition(bandTestCond)
 					}
 					var tables [2]state.Table
 					if spill {
 						tables = memSpillTables(t, mem)
-						j.WithSpill(tables[0], tables[1], 1)
+						j.WithSpill(tables[0], tables[1], 1<<10)
 					}
 					lines := drainAll(t, j)
 					if withWM {
@@ -129,6 +130,10 @@ func TestHashJoinBandRandom(t *testing.T) {
 						rows = keepBand(rows)
 					}
 					live := j.sides[0].live + j.sides[1].live
+					if spill {
+						live = int(tables[0].Stats().Keys + tables[1].Stats().Keys)
+						sweeps += j.bands.sweeps
+					}
 					require.NoError(t, j.Close())
 					return rows, live
 				}
@@ -136,8 +141,11 @@ func TestHashJoinBandRandom(t *testing.T) {
 				got, liveWM := run(true, false)
 				require.Equal(t, want, got)
 				require.Less(t, liveWM, liveAll)
-				got, _ = run(true, true)
+				got, keysWM := run(true, true)
 				require.Equal(t, want, got)
+				_, keysAll := run(false, true)
+				require.LessOrEqual(t, keysWM, keysAll)
+				spillCleaned += keysAll - keysWM
 				cleaned += liveAll - liveWM
 				total += liveAll
 			})
@@ -146,6 +154,8 @@ func TestHashJoinBandRandom(t *testing.T) {
 	// The bands keep a few epochs' rows, not the whole history.
 	require.Greater(t, 2*cleaned, total, "the bands cleaned most of the state")
 	require.Positive(t, forwarded)
+	require.Positive(t, sweeps, "the spill tables were swept")
+	require.Positive(t, spillCleaned, "sweeps left fewer spilled buckets")
 }
 
 // checkBandWatermarks requires every output row within the band (rows

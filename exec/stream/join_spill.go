@@ -690,6 +690,7 @@ func (j *HashJoin) spillSide(ctx context.Context, x int) (int64, error) {
 	sd.release()
 	ss.absent = keySet{}
 	ss.written = true
+	j.bands.spilled[x] += int(buckets)
 	sp.stats.Spills++
 	sp.stats.SpilledBuckets += buckets
 	sp.stats.SpilledBytes += written
