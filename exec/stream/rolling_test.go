@@ -901,3 +901,60 @@ func TestGrowState(t *testing.T) {
 	require.Len(t, growState(s, 3), len(s))
 	require.Equal(t, c, cap(growState(s, c)))
 }
+
+// TestRollingWindowManyPartitions: partitions past several pages of the
+// per-partition state (rollPaged) and past warmMinParts, with rows out of
+// order (replayed in place under bounded frames with a watermark, or
+// moved to the fallback when a frame is unbounded).
+func TestRollingWindowManyPartitions(t *testing.T) {
+	bounded := []RollingCall{{Kind: RollStddevSamp, Arg: 3, Preceding: 4}, {Kind: RollMax, Arg: 3, Preceding: 3},
+		{Kind: RollCount, Arg: 3, Preceding: 2}, {Kind: RollEWMA, Arg: 3, Preceding: 3, Alpha: 0.5}, {Kind: RollSum, Arg: 3, Preceding: 5}}
+	unbounded := []RollingCall{{Kind: RollVarPop, Arg: 3, Preceding: 6}, {Kind: RollAvg, Arg: 3, Preceding: -1}}
+	for ci, calls := range [][]RollingCall{bounded, unbounded} {
+		rng := rand.New(rand.NewPCG(uint64(ci), 17))
+		parts := 2*rollPageParts + warmMinParts + 17
+		const perEpoch, nEpochs = 16000, 5
+		var epochs [][][]rrow
+		var msgs []Message
+		seq := int64(0)
+		for e := range nEpochs {
+			var chunks [][]rrow
+			for range 4 {
+				var rows []rrow
+				for range perEpoch / 4 {
+					seq++
+					p := int64(rng.IntN(parts))
+					ts := int64(e*100 + rng.IntN(120))
+					r := rrow{seq: seq, p: &p, ts: &ts}
+					if rng.IntN(10) > 0 {
+						x := 100 + rng.NormFloat64()
+						r.x = &x
+					}
+					rows = append(rows, r)
+				}
+				chunks = append(chunks, rows)
+				msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))})
+			}
+			epochs = append(epochs, chunks)
+			msgs = append(msgs, Watermark{Col: 2, Value: int64((e + 1) * 100)}, Barrier{Epoch: uint64(e + 1)})
+		}
+		rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
+		require.NoError(t, err)
+		view := map[string]int{}
+		rowsByKey := map[string]outRow{}
+		for {
+			m, err := rw.Next(context.Background())
+			require.NoError(t, err)
+			if m == nil {
+				break
+			}
+			if c, ok := m.(*Chunk); ok {
+				collectRolling(c, len(calls), view, rowsByKey)
+				c.Release()
+			}
+		}
+		require.Greater(t, rw.ps.n, 2*rollPageParts)
+		require.NoError(t, rw.Close())
+		checkRolling(t, calls, epochs, view, rowsByKey, fmt.Sprintf("calls %d", ci))
+	}
+}
