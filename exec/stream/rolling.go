@@ -374,11 +374,13 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 				w.seqs = append(w.seqs, ps.seen)
 				ps.seen++
 				ps.lastKey, ps.lastNull = k, kn
+				if w.trimmable && !ps.dirty {
+					w.firstSinceTrim(ps, p, k, kn)
+				}
 				w.appendHist(ps, histEntry{batch: bi, row: uint32(i), key: k}, kn)
 				if w.trimmable {
 					w.hidx = append(w.hidx, ps.histTail)
 					w.live++
-					w.markDirty(p)
 				}
 				continue
 			}
@@ -524,15 +526,22 @@ func (w *RollingWindow) Close() error {
 	return err
 }
 
-// rollPart is one partition's position.
+// rollPart is one partition's position (64 bytes, a cache line).
 type rollPart struct {
 	seen     uint64 // rows so far
 	lastKey  int64  // order value of the last row
 	histTail int64  // last retained row of the partition, -1 none
 	kept     int64  // retained rows of the partition (linked from the tail)
-	lastNull bool   // the last row's order value was NULL
-	fellBack bool   // the partition lives in the fallback
-	dirty    bool   // in RollingWindow.dirty (rows since the last trim)
+	// At the partition's first row since the last trim (when dirty was
+	// set): histTail and kept before it and its order key (see trim).
+	trimTail, trimKept, trimKey int64
+	lastNull                    bool // the last row's order value was NULL
+	fellBack                    bool // the partition lives in the fallback
+	dirty                       bool // in RollingWindow.dirty (rows since the last trim)
+	trimNull                    bool // trimKey is NULL
+	// reordered: a row was replayed in place since the last trim (the
+	// rows since then are not a suffix of the list in order).
+	reordered bool
 }
 
 // histEntry is one retained fast-path row, linked to its predecessor in

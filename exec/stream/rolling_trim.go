@@ -138,12 +138,24 @@ func (w *RollingWindow) storeVals(out arrow.RecordBatch, from int, hidx []int64)
 	}
 }
 
-// markDirty notes that partition p received rows since the last trim.
+// markDirty notes that partition p received rows since the last trim,
+// one replayed in place among them.
 func (w *RollingWindow) markDirty(p uint32) {
-	if ps := w.ps.ref(p); !ps.dirty {
+	ps := w.ps.ref(p)
+	ps.reordered = true
+	if !ps.dirty {
 		ps.dirty = true
 		w.dirty = append(w.dirty, p)
 	}
+}
+
+// firstSinceTrim notes that partition p (ps) receives its first row since
+// the last trim, in order, with order value (k, kn), before it is
+// appended.
+func (w *RollingWindow) firstSinceTrim(ps *rollPart, p uint32, k int64, kn bool) {
+	ps.dirty, ps.reordered = true, false
+	ps.trimTail, ps.trimKept, ps.trimKey, ps.trimNull = ps.histTail, ps.kept, k, kn
+	w.dirty = append(w.dirty, p)
 }
 
 // partRows lists partition p's retained history entries, oldest first.
@@ -318,14 +330,26 @@ func (w *RollingWindow) trim() {
 	// compaction removes them). Only the kept tail is visited. The walks
 	// chase links through history that is mostly out of cache, so
 	// trimLanes partitions are walked at once, a step of each in turn,
-	// for their memory accesses to overlap.
+	// for their memory accesses to overlap. A partition whose rows since
+	// the last trim all came in order, the first at or above the
+	// watermark, has all of them above it: its walk starts at the row
+	// before them.
 	jobs := w.trimJobs[:0]
 	for _, p := range w.dirty {
 		ps := w.ps.ref(p)
 		ps.dirty = false
-		if !ps.fellBack && ps.kept > int64(w.lookback) {
-			jobs = append(jobs, trimJob{p: p, r: ps.histTail, left: ps.kept})
+		if ps.fellBack || ps.kept <= int64(w.lookback) {
+			continue
 		}
+		j := trimJob{p: p, r: ps.histTail, left: ps.kept}
+		if !ps.reordered && (ps.trimNull || ps.trimKey >= wm) {
+			j = trimJob{p: p, r: ps.trimTail, n: ps.kept - ps.trimKept, left: ps.trimKept}
+		}
+		if j.left == 0 {
+			w.dropBelow(j)
+			continue
+		}
+		jobs = append(jobs, j)
 	}
 	w.countAbove(jobs, wm)
 	w.trimJobs = jobs[:0]
@@ -353,13 +377,7 @@ type trimJob struct {
 func (w *RollingWindow) countAbove(jobs []trimJob, wm int64) {
 	var lane [trimLanes]trimJob
 	active, next := 0, 0
-	finish := func(j trimJob) {
-		ps := w.ps.ref(j.p)
-		if drop := ps.kept - j.n - int64(w.lookback); drop > 0 {
-			ps.kept -= drop
-			w.live -= drop
-		}
-	}
+	finish := w.dropBelow
 	for active < trimLanes && next < len(jobs) {
 		lane[active] = jobs[next]
 		active, next = active+1, next+1
@@ -390,6 +408,16 @@ func (w *RollingWindow) countAbove(jobs []trimJob, wm int64) {
 				k--
 			}
 		}
+	}
+}
+
+// dropBelow drops the rows of job j's partition before its j.n rows at or
+// above the watermark, but the lookback ones.
+func (w *RollingWindow) dropBelow(j trimJob) {
+	ps := w.ps.ref(j.p)
+	if drop := ps.kept - j.n - int64(w.lookback); drop > 0 {
+		ps.kept -= drop
+		w.live -= drop
 	}
 }
 
