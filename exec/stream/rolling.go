@@ -372,11 +372,11 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 				w.rows = append(w.rows, int32(i))
 				fast = append(fast, p)
 				w.seqs = append(w.seqs, ps.seen)
-				ps.seen++
-				ps.lastKey, ps.lastNull = k, kn
 				if w.trimmable && !ps.dirty {
 					w.firstSinceTrim(ps, p, k, kn)
 				}
+				ps.seen++
+				ps.lastKey, ps.lastNull = k, kn
 				w.appendHist(ps, histEntry{batch: bi, row: uint32(i), key: k}, kn)
 				if w.trimmable {
 					w.hidx = append(w.hidx, ps.histTail)
@@ -533,12 +533,15 @@ type rollPart struct {
 	histTail int64  // last retained row of the partition, -1 none
 	kept     int64  // retained rows of the partition (linked from the tail)
 	// At the partition's first row since the last trim (when dirty was
-	// set): histTail and kept before it and its order key (see trim).
-	trimTail, trimKept, trimKey int64
-	lastNull                    bool // the last row's order value was NULL
-	fellBack                    bool // the partition lives in the fallback
-	dirty                       bool // in RollingWindow.dirty (rows since the last trim)
-	trimNull                    bool // trimKey is NULL
+	// set): its order key, and the order key, history entry and kept
+	// count of the partition's last row before it (see trim).
+	trimKey, trimTailKey int64
+	trimTail, trimKept   int32
+	lastNull             bool // the last row's order value was NULL
+	fellBack             bool // the partition lives in the fallback
+	dirty                bool // in RollingWindow.dirty (rows since the last trim)
+	trimNull             bool // trimKey is NULL
+	trimTailNull         bool // trimTailKey is NULL
 	// reordered: a row was replayed in place since the last trim (the
 	// rows since then are not a suffix of the list in order).
 	reordered bool

@@ -154,7 +154,10 @@ func (w *RollingWindow) markDirty(p uint32) {
 // appended.
 func (w *RollingWindow) firstSinceTrim(ps *rollPart, p uint32, k int64, kn bool) {
 	ps.dirty, ps.reordered = true, false
-	ps.trimTail, ps.trimKept, ps.trimKey, ps.trimNull = ps.histTail, ps.kept, k, kn
+	// The list is in order and its tail is the last row taken in order
+	// (a row replayed in place sorts before it): its key is lastKey.
+	ps.trimTail, ps.trimKept, ps.trimKey, ps.trimNull = int32(ps.histTail), int32(ps.kept), k, kn
+	ps.trimTailKey, ps.trimTailNull = ps.lastKey, ps.lastNull
 	w.dirty = append(w.dirty, p)
 }
 
@@ -333,7 +336,8 @@ func (w *RollingWindow) trim() {
 	// for their memory accesses to overlap. A partition whose rows since
 	// the last trim all came in order, the first at or above the
 	// watermark, has all of them above it: its walk starts at the row
-	// before them.
+	// before them, and there is none to take when that row is below the
+	// watermark (the list is in order).
 	jobs := w.trimJobs[:0]
 	for _, p := range w.dirty {
 		ps := w.ps.ref(p)
@@ -343,7 +347,10 @@ func (w *RollingWindow) trim() {
 		}
 		j := trimJob{p: p, r: ps.histTail, left: ps.kept}
 		if !ps.reordered && (ps.trimNull || ps.trimKey >= wm) {
-			j = trimJob{p: p, r: ps.trimTail, n: ps.kept - ps.trimKept, left: ps.trimKept}
+			j = trimJob{p: p, r: int64(ps.trimTail), n: ps.kept - int64(ps.trimKept), left: int64(ps.trimKept)}
+			if !ps.trimTailNull && ps.trimTailKey < wm {
+				j.left = 0
+			}
 		}
 		if j.left == 0 {
 			w.dropBelow(j)
