@@ -383,6 +383,13 @@ func offCentre(k, s1, s2 float64, nf int64) bool {
 	}
 	n := float64(nf)
 	a := s1 * s1
+	if 2*a <= n*s2 {
+		// The usual case, decided without dividing: then a/n is at most
+		// about s2/2, so m2 below is at least about s2/2 and
+		// 1024·n·m2 ≥ 512·n·s2 ≥ 1024·a (rounding moves none of these
+		// by more than a few ulps): the answer is false.
+		return false
+	}
 	m2 := s2 - a/n
 	t := n * k * (1.0 / (1 << 40))
 	return a > 1024*n*m2+t*t

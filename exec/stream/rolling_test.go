@@ -958,3 +958,36 @@ func TestRollingWindowManyPartitions(t *testing.T) {
 		checkRolling(t, calls, epochs, view, rowsByKey, fmt.Sprintf("calls %d", ci))
 	}
 }
+
+// TestOffCentreShortcut: offCentre's division-free early answer agrees
+// with the full test on random and extreme moments.
+func TestOffCentreShortcut(t *testing.T) {
+	full := func(k, s1, s2 float64, nf int64) bool {
+		if nf < 2 {
+			return false
+		}
+		n := float64(nf)
+		a := s1 * s1
+		m2 := s2 - a/n
+		tt := n * k * (1.0 / (1 << 40))
+		return a > 1024*n*m2+tt*tt
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	vals := []float64{0, -0.0, 1e-300, -1e-300, 1e300, -1e300, math.Inf(1), math.Inf(-1), math.NaN(), 1, -1, 1e9, 5e-324}
+	pick := func() float64 {
+		if rng.IntN(4) == 0 {
+			return vals[rng.IntN(len(vals))]
+		}
+		return (rng.Float64()*2 - 1) * math.Pow(10, float64(rng.IntN(40)-20))
+	}
+	for range 2_000_000 {
+		k, s1, s2, nf := pick(), pick(), pick(), int64(rng.IntN(60))
+		switch rng.IntN(3) {
+		case 0: // near the full test's boundary: s2 close to s1²/n
+			s2 = s1 * s1 / float64(max(nf, 1)) * (1 + (rng.Float64()-0.5)*math.Pow(2, -float64(rng.IntN(60))))
+		case 1: // near the shortcut's: s2 close to 2·s1²/n
+			s2 = 2 * s1 * s1 / float64(max(nf, 1)) * (1 + (rng.Float64()-0.5)*math.Pow(2, -float64(rng.IntN(60))))
+		}
+		require.Equal(t, full(k, s1, s2, nf), offCentre(k, s1, s2, nf), "k %v s1 %v s2 %v nf %d", k, s1, s2, nf)
+	}
+}
