@@ -129,7 +129,8 @@ type RollingWindow struct {
 	refs       []int64
 	// trim and compaction scratch
 	trimJobs []trimJob
-	remap    []int64
+	remap    []int32
+	liveBits []uint64
 	cnt      []int32
 	byBatch  []int32
 	next     []int32
@@ -241,7 +242,7 @@ func (w *RollingWindow) WithMemBudget(b MemBudget) *RollingWindow {
 func (w *RollingWindow) StateBytes() int64 {
 	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist)+len(w.freeHist))*histSlab*int64(unsafe.Sizeof(histEntry{})) + w.ps.bytes() +
 		int64(len(w.hvals)+len(w.freeVals))*histSlab*int64(len(w.calls))*8 + int64(cap(w.dirty))*4 +
-		int64(cap(w.remap))*8 + int64(cap(w.trimJobs))*24 + int64(cap(w.cnt)+cap(w.byBatch)+cap(w.next))*4
+		int64(cap(w.remap))*4 + int64(cap(w.liveBits))*8 + int64(cap(w.trimJobs))*24 + int64(cap(w.cnt)+cap(w.byBatch)+cap(w.next))*4
 	for _, rc := range w.calls {
 		n += rc.bytes()
 	}
@@ -422,7 +423,7 @@ func (w *RollingWindow) warm(pids []uint32) {
 		sink += w.ps.ref(p).seen
 	}
 	for _, rc := range w.calls {
-		sink += rc.warm(pids)
+		sink += rc.warm(pids, &w.ps)
 	}
 	w.sink = sink
 }

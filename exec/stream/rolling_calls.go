@@ -119,7 +119,7 @@ func (rc *rollCall) bytes() int64 {
 
 // warm loads the moments and next ring slot of partitions pids (see
 // RollingWindow.warm).
-func (rc *rollCall) warm(pids []uint32) uint64 {
+func (rc *rollCall) warm(pids []uint32, ps *rollPaged[rollPart]) uint64 {
 	var sink uint64
 	if rc.ring.per == 0 {
 		for _, p := range pids {
@@ -127,14 +127,12 @@ func (rc *rollCall) warm(pids []uint32) uint64 {
 		}
 		return sink
 	}
+	w := uint64(rc.ring.per)
 	for _, p := range pids {
-		m := rc.mom.ref(p)
-		// pos is the slot for moments; other calls' slots are near.
-		pos := m.pos
-		if pos >= uint32(rc.ring.per) {
-			pos = 0
-		}
-		sink += uint64(m.nn) + math.Float64bits(rc.ring.at(p)[pos])
+		// The slot from the partition's position (loaded by the warm
+		// loop before), not from the moments' pos: its load would wait
+		// for the moments' cache miss.
+		sink += uint64(rc.mom.ref(p).nn) + math.Float64bits(rc.ring.at(p)[ps.ref(p).seen%w])
 	}
 	return sink
 }

@@ -428,10 +428,10 @@ func (w *RollingWindow) dropBelow(j trimJob) {
 	}
 }
 
-// markLive sets remap[r] to 0 for every kept history entry (remap is -1
-// elsewhere), walking each partition's list from its tail, trimLanes
-// partitions at once.
-func (w *RollingWindow) markLive(remap []int64) {
+// markLive sets bit r of live (clear) for every kept history entry r,
+// walking each partition's list from its tail, trimLanes partitions at
+// once. (A bitmap: the walk's writes stay in cache.)
+func (w *RollingWindow) markLive(live []uint64) {
 	var lane [trimLanes]trimJob
 	active := 0
 	p, np := uint32(0), uint32(w.ps.n)
@@ -452,7 +452,7 @@ func (w *RollingWindow) markLive(remap []int64) {
 	for active > 0 {
 		for k := 0; k < active; k++ {
 			j := &lane[k]
-			remap[j.r] = 0
+			live[j.r>>6] |= 1 << (j.r & 63)
 			j.r = int64(w.hist[j.r/histSlab][j.r%histSlab].prev)
 			if j.left--; j.left > 0 {
 				continue
@@ -477,18 +477,19 @@ func (w *RollingWindow) compact() {
 	nOld := w.nHist
 	remap := growTo(w.remap, int(nOld))
 	w.remap = remap
-	for r := range remap {
-		remap[r] = -1
-	}
-	w.markLive(remap)
+	live := growTo(w.liveBits, int((nOld+63)/64))
+	w.liveBits = live
+	clear(live)
+	w.markLive(live)
 	// One sequential pass: entry r moves down to j (j <= r), its values
 	// with it.
 	j := int64(0)
 	for r := int64(0); r < nOld; r++ {
-		if remap[r] < 0 {
+		if live[r>>6]&(1<<(r&63)) == 0 {
+			remap[r] = -1
 			continue
 		}
-		remap[r] = j
+		remap[r] = int32(j)
 		if j != r {
 			w.hist[j/histSlab][j%histSlab] = w.hist[r/histSlab][r%histSlab]
 			copy(w.hvals[j/histSlab][(j%histSlab)*nc:(j%histSlab+1)*nc], w.hvals[r/histSlab][(r%histSlab)*nc:(r%histSlab+1)*nc])
@@ -517,13 +518,13 @@ func (w *RollingWindow) compact() {
 	for _, hs := range w.hist {
 		for k := range hs {
 			if e := &hs[k]; e.prev >= 0 {
-				e.prev = int32(remap[e.prev])
+				e.prev = remap[e.prev]
 			}
 		}
 	}
 	for p := range w.ps.n {
 		if ps := w.ps.ref(uint32(p)); ps.histTail >= 0 {
-			ps.histTail = remap[ps.histTail]
+			ps.histTail = int64(remap[ps.histTail])
 		}
 	}
 	w.compactBatches()
