@@ -129,8 +129,8 @@ type RollingWindow struct {
 	refs       []int64
 	// trim and compaction scratch
 	trimJobs []trimJob
-	remap    []int32
 	liveBits []uint64
+	liveRank []int32
 	cnt      []int32
 	byBatch  []int32
 	next     []int32
@@ -242,7 +242,7 @@ func (w *RollingWindow) WithMemBudget(b MemBudget) *RollingWindow {
 func (w *RollingWindow) StateBytes() int64 {
 	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist)+len(w.freeHist))*histSlab*int64(unsafe.Sizeof(histEntry{})) + w.ps.bytes() +
 		int64(len(w.hvals)+len(w.freeVals))*histSlab*int64(len(w.calls))*8 + int64(cap(w.dirty))*4 +
-		int64(cap(w.remap))*4 + int64(cap(w.liveBits))*8 + int64(cap(w.trimJobs))*24 + int64(cap(w.cnt)+cap(w.byBatch)+cap(w.next))*4
+		int64(cap(w.liveRank))*4 + int64(cap(w.liveBits))*8 + int64(cap(w.trimJobs))*24 + int64(cap(w.cnt)+cap(w.byBatch)+cap(w.next))*4
 	for _, rc := range w.calls {
 		n += rc.bytes()
 	}
@@ -578,7 +578,10 @@ const histNullBit = 1 << 31
 func (h *histEntry) rowIdx() int   { return int(h.row &^ histNullBit) }
 func (h *histEntry) keyNull() bool { return h.row&histNullBit != 0 }
 
-const histSlab = 1 << 14
+const histSlab = 1 << 12
+
+// histPoolMax bounds the slabs freeHist and freeVals keep each.
+const histPoolMax = 4
 
 // addHist appends e to the history and returns its index. Slabs come from
 // the pool compaction refills, so a steady stream allocates none.

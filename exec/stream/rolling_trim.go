@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -475,21 +476,34 @@ func (w *RollingWindow) markLive(live []uint64) {
 func (w *RollingWindow) compact() {
 	nc := int64(len(w.calls))
 	nOld := w.nHist
-	remap := growTo(w.remap, int(nOld))
-	w.remap = remap
 	live := growTo(w.liveBits, int((nOld+63)/64))
 	w.liveBits = live
 	clear(live)
 	w.markLive(live)
+	// An entry's new index is the number of live entries before it: per
+	// word of the bitmap the count before the word, plus the bits below
+	// it in the word.
+	rank := growTo(w.liveRank, len(live))
+	w.liveRank = rank
+	c := int32(0)
+	for i, b := range live {
+		rank[i] = c
+		c += int32(bits.OnesCount64(b))
+	}
+	remap := func(r int32) int32 {
+		b := live[r>>6]
+		if b&(1<<(r&63)) == 0 {
+			return -1
+		}
+		return rank[r>>6] + int32(bits.OnesCount64(b&(1<<(r&63)-1)))
+	}
 	// One sequential pass: entry r moves down to j (j <= r), its values
 	// with it.
 	j := int64(0)
 	for r := int64(0); r < nOld; r++ {
 		if live[r>>6]&(1<<(r&63)) == 0 {
-			remap[r] = -1
 			continue
 		}
-		remap[r] = int32(j)
 		if j != r {
 			w.hist[j/histSlab][j%histSlab] = w.hist[r/histSlab][r%histSlab]
 			copy(w.hvals[j/histSlab][(j%histSlab)*nc:(j%histSlab+1)*nc], w.hvals[r/histSlab][(r%histSlab)*nc:(r%histSlab+1)*nc])
@@ -500,7 +514,9 @@ func (w *RollingWindow) compact() {
 	// Slabs past the live entries go back to the pools.
 	keep := int((n + histSlab - 1) / histSlab)
 	for _, hs := range w.hist[keep:] {
-		w.freeHist = append(w.freeHist, hs[:0])
+		if len(w.freeHist) < histPoolMax {
+			w.freeHist = append(w.freeHist, hs[:0])
+		}
 	}
 	clear(w.hist[keep:])
 	w.hist = w.hist[:keep]
@@ -508,7 +524,8 @@ func (w *RollingWindow) compact() {
 		w.hist[keep-1] = w.hist[keep-1][:(n-1)%histSlab+1]
 	}
 	if len(w.hvals) > keep {
-		w.freeVals = append(w.freeVals, w.hvals[keep:]...)
+		pool := max(0, min(len(w.hvals)-keep, histPoolMax-len(w.freeVals)))
+		w.freeVals = append(w.freeVals, w.hvals[keep:keep+pool]...)
 		clear(w.hvals[keep:])
 		w.hvals = w.hvals[:keep]
 	}
@@ -518,13 +535,13 @@ func (w *RollingWindow) compact() {
 	for _, hs := range w.hist {
 		for k := range hs {
 			if e := &hs[k]; e.prev >= 0 {
-				e.prev = remap[e.prev]
+				e.prev = remap(e.prev)
 			}
 		}
 	}
 	for p := range w.ps.n {
 		if ps := w.ps.ref(uint32(p)); ps.histTail >= 0 {
-			ps.histTail = int64(remap[ps.histTail])
+			ps.histTail = int64(remap(int32(ps.histTail)))
 		}
 	}
 	w.compactBatches()
