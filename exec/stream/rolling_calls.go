@@ -132,7 +132,14 @@ func (rc *rollCall) warm(pids []uint32, ps *rollPaged[rollPart]) uint64 {
 		// The slot from the partition's position (loaded by the warm
 		// loop before), not from the moments' pos: its load would wait
 		// for the moments' cache miss.
-		sink += uint64(rc.mom.ref(p).nn) + math.Float64bits(rc.ring.at(p)[ps.ref(p).seen%w])
+		ring, slot := rc.ring.at(p), ps.ref(p).seen%w
+		sink += uint64(rc.mom.ref(p).nn) + math.Float64bits(ring[slot])
+		if slot == w-1 {
+			// The row recentres (runMoments): the whole ring is read.
+			for k := uint64(0); k < w; k += 8 {
+				sink += math.Float64bits(ring[k])
+			}
+		}
 	}
 	return sink
 }
