@@ -91,15 +91,15 @@ type RollingWindow struct {
 	mem       memory.Allocator
 
 	parts rollParts
-	ps    []rollPart // by partition id
+	ps    rollPaged[rollPart] // by partition id
 	// tiesFallBack: a call's frame includes peers, so a tie with the
 	// partition's last row is handled like an out-of-order row.
 	tiesFallBack bool
 
 	// retained input batches, and per fast-path row its batch, row, order
-	// key and its neighbours in its partition's list (in fixed-size
+	// key and its predecessor in its partition's list (in fixed-size
 	// slabs, so the history never moves when it grows; compaction
-	// rewrites it with each partition's rows contiguous)
+	// rewrites it without the rows trim dropped)
 	batches []arrow.RecordBatch
 	hist    [][]histEntry
 	nHist   int64
@@ -107,9 +107,6 @@ type RollingWindow struct {
 	// addHist and growVals.
 	freeHist [][]histEntry
 	freeVals [][]float64
-	// linked: next links are kept (from the first trim on; until then
-	// appending a row writes only its own entry, not its predecessor's).
-	linked bool
 
 	fallback *OverWindow
 	feed     *rollFeed
@@ -122,7 +119,7 @@ type RollingWindow struct {
 	lookback   int
 	src        Executor    // input, through the watermark tap
 	hvals      [][]float64 // emitted window values per history entry
-	live       int64       // history entries still linked
+	live       int64       // history entries still kept (sum of kept)
 	dirty      []uint32    // partitions with rows since the last trim
 	wmKey      int64       // highest order-column watermark seen
 	hasWM      bool
@@ -132,7 +129,8 @@ type RollingWindow struct {
 	refs       []int64
 	// trim and compaction scratch
 	trimJobs []trimJob
-	remap    []int64
+	liveBits []uint64
+	liveRank []int32
 	cnt      []int32
 	byBatch  []int32
 	next     []int32
@@ -165,7 +163,7 @@ func NewRollingWindow(input Executor, inTypes []types.T, outSchema *arrow.Schema
 	if orderCol < 0 || orderCol >= len(inTypes) || !RollingOrderType(inTypes[orderCol]) {
 		return nil, pgerror.Internal("stream: rolling window order column %d is not an integer, time or float8 column", orderCol)
 	}
-	w := &RollingWindow{input: input, inTypes: inTypes, schema: outSchema, partition: partition, orderCol: orderCol, mem: memory.DefaultAllocator}
+	w := &RollingWindow{input: input, inTypes: inTypes, schema: outSchema, partition: partition, orderCol: orderCol, mem: memory.DefaultAllocator, ps: newRollPaged[rollPart](1)}
 	lookback := 0
 	for i, c := range calls {
 		want := arrow.PrimitiveTypes.Float64
@@ -242,11 +240,11 @@ func (w *RollingWindow) WithMemBudget(b MemBudget) *RollingWindow {
 // StateBytes is the operator's estimate of the memory its own state holds
 // (the fallback OverWindow's is separate).
 func (w *RollingWindow) StateBytes() int64 {
-	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist)+len(w.freeHist))*histSlab*int64(unsafe.Sizeof(histEntry{})) + int64(cap(w.ps))*40 +
+	n := w.heldBytes + int64(cap(w.batches))*ifaceBytes + int64(len(w.hist)+len(w.freeHist))*histSlab*int64(unsafe.Sizeof(histEntry{})) + w.ps.bytes() +
 		int64(len(w.hvals)+len(w.freeVals))*histSlab*int64(len(w.calls))*8 + int64(cap(w.dirty))*4 +
-		int64(cap(w.remap))*8 + int64(cap(w.trimJobs))*24 + int64(cap(w.cnt)+cap(w.byBatch)+cap(w.next))*4
+		int64(cap(w.liveRank))*4 + int64(cap(w.liveBits))*8 + int64(cap(w.trimJobs))*24 + int64(cap(w.cnt)+cap(w.byBatch)+cap(w.next))*4
 	for _, rc := range w.calls {
-		n += int64(cap(rc.mom))*64 + int64(cap(rc.ring))*8 + int64(cap(rc.dq)+cap(rc.dqHd)+cap(rc.dqN))*4
+		n += rc.bytes()
 	}
 	return n + w.parts.bytes()
 }
@@ -310,18 +308,18 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 		return err
 	}
 	w.pids = pids
-	if len(w.ps) < w.parts.n {
-		old := len(w.ps)
-		w.ps = growState(w.ps, w.parts.n)
-		for p := old; p < len(w.ps); p++ {
-			w.ps[p] = rollPart{histTail: -1, histHead: -1}
+	if w.ps.n < w.parts.n {
+		old := w.ps.n
+		w.ps.grow(w.parts.n)
+		for p := old; p < w.ps.n; p++ {
+			*w.ps.ref(uint32(p)) = rollPart{histTail: -1}
 		}
 		for _, rc := range w.calls {
 			rc.grow(w.parts.n)
 		}
 	}
 	w.keys, w.knul = orderKeys(b.Column(w.orderCol), n, w.keys[:0], w.knul[:0])
-	if len(w.ps) >= warmMinParts {
+	if w.ps.n >= warmMinParts {
 		w.warm(pids)
 	}
 
@@ -353,7 +351,7 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 	}
 	for i := 0; i < n; i++ {
 		p := pids[i]
-		ps := &w.ps[p]
+		ps := w.ps.ref(p)
 		if !ps.fellBack {
 			k, kn := w.keys[i], w.knul[i]
 			if ps.seen > 0 && (rollBefore(k, kn, ps.lastKey, ps.lastNull) ||
@@ -375,13 +373,15 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 				w.rows = append(w.rows, int32(i))
 				fast = append(fast, p)
 				w.seqs = append(w.seqs, ps.seen)
+				if w.trimmable && !ps.dirty {
+					w.firstSinceTrim(ps, p, k, kn)
+				}
 				ps.seen++
 				ps.lastKey, ps.lastNull = k, kn
 				w.appendHist(ps, histEntry{batch: bi, row: uint32(i), key: k}, kn)
 				if w.trimmable {
 					w.hidx = append(w.hidx, ps.histTail)
 					w.live++
-					w.markDirty(p)
 				}
 				continue
 			}
@@ -412,24 +412,18 @@ func (w *RollingWindow) apply(ctx context.Context, c *Chunk) error {
 const warmMinParts = 1 << 13
 
 // warm touches, for every row of a chunk (of partitions pids), the state
-// its update reads: the partition's position, the history entry it links
-// to and each call's moments and ring slot. The loads are independent of
-// each other, so in this tight loop their cache misses (many partitions'
-// state is out of cache) overlap, where the per-row loop would stall on
-// them one at a time. It changes nothing. (The history entry is read
-// only once appending links to it, see appendHist.)
+// its update reads: the partition's position and each call's moments and
+// ring slot. The loads are independent of each other, so in this tight
+// loop their cache misses (many partitions' state is out of cache)
+// overlap, where the per-row loop would stall on them one at a time. It
+// changes nothing.
 func (w *RollingWindow) warm(pids []uint32) {
 	var sink uint64
-	ps := w.ps
 	for _, p := range pids {
-		q := &ps[p]
-		sink += q.seen
-		if t := q.histTail; t >= 0 && w.linked {
-			sink += uint64(w.hist[t/histSlab][t%histSlab].key)
-		}
+		sink += w.ps.ref(p).seen
 	}
 	for _, rc := range w.calls {
-		sink += rc.warm(pids, ps)
+		sink += rc.warm(pids, &w.ps)
 	}
 	w.sink = sink
 }
@@ -470,10 +464,11 @@ func (w *RollingWindow) compute(b arrow.RecordBatch, rows []int32, pids []uint32
 // handed to the fallback OverWindow.
 func (w *RollingWindow) retract(p uint32) error {
 	var refs []int64
-	for r, k := w.ps[p].histTail, w.ps[p].kept; k > 0; r, k = int64(w.histAt(r).prev), k-1 {
+	ps := w.ps.ref(p)
+	for r, k := ps.histTail, ps.kept; k > 0; r, k = int64(w.histAt(r).prev), k-1 {
 		refs = append(refs, r)
 	}
-	w.ps[p].histTail, w.ps[p].histHead, w.ps[p].kept = -1, -1, 0
+	ps.histTail, ps.kept = -1, 0
 	if len(refs) == 0 {
 		return nil
 	}
@@ -532,34 +527,45 @@ func (w *RollingWindow) Close() error {
 	return err
 }
 
-// rollPart is one partition's position.
+// rollPart is one partition's position (64 bytes, a cache line).
 type rollPart struct {
 	seen     uint64 // rows so far
 	lastKey  int64  // order value of the last row
 	histTail int64  // last retained row of the partition, -1 none
-	histHead int64  // first retained row of the partition, -1 none
-	kept     int64  // retained rows of the partition (linked head to tail)
-	lastNull bool   // the last row's order value was NULL
-	fellBack bool   // the partition lives in the fallback
-	dirty    bool   // in RollingWindow.dirty (rows since the last trim)
+	kept     int64  // retained rows of the partition (linked from the tail)
+	// At the partition's first row since the last trim (when dirty was
+	// set): its order key, and the order key, history entry and kept
+	// count of the partition's last row before it (see trim).
+	trimKey, trimTailKey int64
+	trimTail, trimKept   int32
+	lastNull             bool // the last row's order value was NULL
+	fellBack             bool // the partition lives in the fallback
+	dirty                bool // in RollingWindow.dirty (rows since the last trim)
+	trimNull             bool // trimKey is NULL
+	trimTailNull         bool // trimTailKey is NULL
+	// reordered: a row was replayed in place since the last trim (the
+	// rows since then are not a suffix of the list in order).
+	reordered bool
 }
 
-// histEntry is one retained fast-path row, linked both ways in its
-// partition's list (which is in order-column order), with its order key so
-// that trimming and in-place replays never go back to the batch for it.
-// 24 bytes: every row appends one and trims and compaction stream through
-// them, so its size is memory traffic per row. The links are int32: the
+// histEntry is one retained fast-path row, linked to its predecessor in
+// its partition's list (which is in order-column order), with its order
+// key so that trimming and in-place replays never go back to the batch
+// for it. Every row appends one and trims and compaction stream through
+// them, so its size is memory traffic per row. The link is int32: the
 // history holds fewer than histMaxEntries entries (apply refuses a chunk
-// that would pass it; 2³¹ entries are 48 GiB of history alone).
+// that would pass it; 2³¹ entries are 48 GiB of history alone). Lists
+// are linked one way only: appending a row then writes its own entry and
+// not its predecessor's (a cache miss per row with many partitions).
 type histEntry struct {
 	key int64 // order key (orderKeys), 0 when NULL
-	// prev, next: neighbouring entries of the partition, -1 none. The
-	// head's prev may name an entry trim dropped (dropHeads leaves it, to
-	// spare a cache miss; compaction makes it -1): walks back from the
-	// tail count the partition's kept entries instead of looking for -1.
-	prev, next int32
-	batch      uint32
-	row        uint32 // row in the batch; histNullBit: the order value is NULL
+	// prev: the preceding entry of the partition, -1 none. The head's
+	// prev may name an entry trim dropped (trim only lowers the kept
+	// count; compaction makes it -1): walks back from the tail count the
+	// partition's kept entries instead of looking for -1.
+	prev  int32
+	batch uint32
+	row   uint32 // row in the batch; histNullBit: the order value is NULL
 }
 
 // histMaxEntries bounds the history's length (its links are int32).
@@ -569,14 +575,13 @@ const histMaxEntries = math.MaxInt32
 // fewer than 2³¹ rows).
 const histNullBit = 1 << 31
 
-// histDead marks, in histEntry.prev, an entry trim dropped (compaction
-// removes it).
-const histDead = -2
-
 func (h *histEntry) rowIdx() int   { return int(h.row &^ histNullBit) }
 func (h *histEntry) keyNull() bool { return h.row&histNullBit != 0 }
 
-const histSlab = 1 << 14
+const histSlab = 1 << 12
+
+// histPoolMax bounds the slabs freeHist and freeVals keep each.
+const histPoolMax = 4
 
 // addHist appends e to the history and returns its index. Slabs come from
 // the pool compaction refills, so a steady stream allocates none.
@@ -603,7 +608,7 @@ func (w *RollingWindow) appendHist(ps *rollPart, e histEntry, kn bool) {
 		e.row |= histNullBit
 		e.key = 0
 	}
-	e.prev, e.next = int32(ps.histTail), -1
+	e.prev = int32(ps.histTail)
 	var r int64
 	if last := len(w.hist) - 1; w.nHist%histSlab != 0 {
 		r = w.nHist
@@ -611,13 +616,6 @@ func (w *RollingWindow) appendHist(ps *rollPart, e histEntry, kn bool) {
 		w.nHist++
 	} else {
 		r = w.addHist(e)
-	}
-	if ps.histTail >= 0 {
-		if w.linked {
-			w.histRef(ps.histTail).next = int32(r)
-		}
-	} else {
-		ps.histHead = r
 	}
 	ps.histTail = r
 	ps.kept++

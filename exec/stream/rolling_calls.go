@@ -30,12 +30,12 @@ type rollCall struct {
 	RollingCall
 	w int // frame rows; 0 = unbounded
 
-	mom  []rollMom
-	ring []float64 // bounded: the frame's values, rollNull for NULL
+	mom  rollPaged[rollMom]
+	ring rollPaged[float64] // bounded: the frame's values, rollNull for NULL
 
-	dq   []uint32 // bounded min/max: row positions, a monotonic deque
-	dqHd []uint32
-	dqN  []uint32
+	dq   rollPaged[uint32] // bounded min/max: row positions, a monotonic deque
+	dqHd rollPaged[uint32]
+	dqN  rollPaged[uint32]
 
 	vals  []float64 // output scratch
 	ivals []int64
@@ -53,7 +53,14 @@ type rollMom struct {
 	nn, nf          int64 // non-NULL values, finite values
 	k, s1, s2, lo   float64
 	pinf, ninf, nan int32
+	// pos is runMoments' ring slot for the partition's next row (its
+	// position modulo w, kept so that no row divides), rollPosUnset
+	// after reset (the next row's position then sets it).
+	pos uint32
 }
+
+// rollPosUnset marks rollMom.pos as not known.
+const rollPosUnset = math.MaxUint32
 
 // rollNull marks a NULL ring slot: a NaN payload arithmetic never makes
 // (NaN inputs are stored as math.NaN()).
@@ -83,52 +90,65 @@ func (rc *rollCall) class() rollClass {
 }
 
 func newRollCall(c RollingCall) *rollCall {
-	rc := &rollCall{RollingCall: c}
+	rc := &rollCall{RollingCall: c, mom: newRollPaged[rollMom](1)}
 	if c.Preceding >= 0 {
 		rc.w = c.Preceding + 1
+	}
+	if rc.w > 0 && c.Kind != RollCountStar {
+		rc.ring = newRollPaged[float64](rc.w)
+	}
+	if rc.class() == rcMinMax && rc.w > 0 {
+		rc.dq, rc.dqHd, rc.dqN = newRollPaged[uint32](rc.w), newRollPaged[uint32](1), newRollPaged[uint32](1)
 	}
 	return rc
 }
 
 // grow makes room for partitions up to n-1.
 func (rc *rollCall) grow(n int) {
-	old := len(rc.mom)
-	if n <= old {
-		return
-	}
-	rc.mom = growState(rc.mom, n)
-	if rc.w > 0 && rc.Kind != RollCountStar {
-		rc.ring = growState(rc.ring, n*rc.w)
-	}
-	if rc.class() == rcMinMax && rc.w > 0 {
-		rc.dq = growState(rc.dq, n*rc.w)
-		rc.dqHd = growState(rc.dqHd, n)
-		rc.dqN = growState(rc.dqN, n)
-	}
+	rc.mom.grow(n)
+	rc.ring.grow(n)
+	rc.dq.grow(n)
+	rc.dqHd.grow(n)
+	rc.dqN.grow(n)
+}
+
+// bytes is the memory of the call's per-partition state.
+func (rc *rollCall) bytes() int64 {
+	return rc.mom.bytes() + rc.ring.bytes() + rc.dq.bytes() + rc.dqHd.bytes() + rc.dqN.bytes()
 }
 
 // warm loads the moments and next ring slot of partitions pids (see
 // RollingWindow.warm).
-func (rc *rollCall) warm(pids []uint32, ps []rollPart) uint64 {
+func (rc *rollCall) warm(pids []uint32, ps *rollPaged[rollPart]) uint64 {
 	var sink uint64
-	mom, ring, w := rc.mom, rc.ring, uint64(rc.w)
-	if len(ring) == 0 || w == 0 {
+	if rc.ring.per == 0 {
 		for _, p := range pids {
-			sink += uint64(mom[p].nn)
+			sink += uint64(rc.mom.ref(p).nn)
 		}
 		return sink
 	}
+	w := uint64(rc.ring.per)
 	for _, p := range pids {
-		sink += uint64(mom[p].nn) + math.Float64bits(ring[uint64(p)*w+ps[p].seen%w])
+		// The slot from the partition's position (loaded by the warm
+		// loop before), not from the moments' pos: its load would wait
+		// for the moments' cache miss.
+		ring, slot := rc.ring.at(p), ps.ref(p).seen%w
+		sink += uint64(rc.mom.ref(p).nn) + math.Float64bits(ring[slot])
+		if slot == w-1 {
+			// The row recentres (runMoments): the whole ring is read.
+			for k := uint64(0); k < w; k += 8 {
+				sink += math.Float64bits(ring[k])
+			}
+		}
 	}
 	return sink
 }
 
 // reset empties partition p's state.
 func (rc *rollCall) reset(p uint32) {
-	rc.mom[p] = rollMom{}
-	if rc.class() == rcMinMax && rc.w > 0 {
-		rc.dqHd[p], rc.dqN[p] = 0, 0
+	*rc.mom.ref(p) = rollMom{pos: rollPosUnset}
+	if rc.dqHd.per > 0 {
+		*rc.dqHd.ref(p), *rc.dqN.ref(p) = 0, 0
 	}
 }
 
@@ -230,14 +250,15 @@ func (rc *rollCall) runCount(rows []int32, pids []uint32, seqs []uint64, vm []by
 			rc.ivals[j] = c
 			continue
 		}
-		m := &rc.mom[p]
+		m := rc.mom.ref(p)
 		ok := !allNull && bitSet(vm, off, int(i))
 		if w > 0 {
-			slot := int(p)*w + int(s%uint64(w))
-			if s >= uint64(w) && !ringNull(rc.ring[slot]) {
+			ring := rc.ring.at(p)
+			slot := int(s % uint64(w))
+			if s >= uint64(w) && !ringNull(ring[slot]) {
 				m.nn--
 			}
-			rc.ring[slot] = ringValue(0, ok)
+			ring[slot] = ringValue(0, ok)
 		}
 		if ok {
 			m.nn++
@@ -248,9 +269,8 @@ func (rc *rollCall) runCount(rows []int32, pids []uint32, seqs []uint64, vm []by
 
 // runMoments is sum/avg/var/stddev over bounded frames.
 func (rc *rollCall) runMoments(rows []int32, pids []uint32, seqs []uint64, xs []float64, vm []byte, off int) {
-	w := rc.w
-	uw := uint64(w)
-	ring, mom := rc.ring, rc.mom
+	uw := uint64(rc.w)
+	uw32 := uint32(rc.w)
 	vals, valid := rc.vals, rc.valid
 	// Variances of frames of finite values are finished in a second
 	// loop: its divisions and square roots, independent from row to row,
@@ -268,8 +288,12 @@ func (rc *rollCall) runMoments(rows []int32, pids []uint32, seqs []uint64, xs []
 	}
 	for j, i := range rows {
 		p, s := pids[j], seqs[j]
-		m := &mom[p]
-		slot := int(p)*w + int(s%uw)
+		m := rc.mom.ref(p)
+		ring := rc.ring.at(p)
+		slot := m.pos
+		if slot >= uw32 {
+			slot = uint32(s % uw) // after a reset
+		}
 		if s >= uw {
 			if old := ring[slot]; !ringNull(old) {
 				m.nn--
@@ -304,9 +328,13 @@ func (rc *rollCall) runMoments(rows []int32, pids []uint32, seqs []uint64, xs []
 		} else {
 			ring[slot] = math.Float64frombits(rollNull)
 		}
-		if s%uw == uw-1 || s >= uw && offCentre(m.k, m.s1, m.s2, m.nf) {
-			m.recentre(ring[int(p)*w : int(p+1)*w])
+		if slot == uw32-1 || s >= uw && offCentre(m.k, m.s1, m.s2, m.nf) {
+			m.recentre(ring)
 		}
+		if slot++; slot == uw32 {
+			slot = 0
+		}
+		m.pos = slot
 		if spread {
 			if m.nn == m.nf && m.nf >= minN {
 				vals[j], s1s[j], ns[j], late[j] = m.s2, m.s1, float64(m.nf), true
@@ -360,6 +388,13 @@ func offCentre(k, s1, s2 float64, nf int64) bool {
 	}
 	n := float64(nf)
 	a := s1 * s1
+	if 2*a <= n*s2 {
+		// The usual case, decided without dividing: then a/n is at most
+		// about s2/2, so m2 below is at least about s2/2 and
+		// 1024·n·m2 ≥ 512·n·s2 ≥ 1024·a (rounding moves none of these
+		// by more than a few ulps): the answer is false.
+		return false
+	}
 	m2 := s2 - a/n
 	t := n * k * (1.0 / (1 << 40))
 	return a > 1024*n*m2+t*t
@@ -465,7 +500,7 @@ func (rc *rollCall) result(m *rollMom, k, s1, m2 float64) (float64, bool) {
 // Welford's M2 in s2.
 func (rc *rollCall) runMomentsUnbounded(rows []int32, pids []uint32, xs []float64, vm []byte, off int) {
 	for j, i := range rows {
-		m := &rc.mom[pids[j]]
+		m := rc.mom.ref(pids[j])
 		if vm == nil || bitSet(vm, off, int(i)) {
 			x := xs[i]
 			m.nn++
@@ -512,7 +547,7 @@ func (rc *rollCall) runMinMax(rows []int32, pids []uint32, seqs []uint64, xs []f
 		p, s := pids[j], seqs[j]
 		x, ok := rollInput(xs, vm, off, i)
 		if w == 0 {
-			m := &rc.mom[p]
+			m := rc.mom.ref(p)
 			if ok {
 				if m.nn == 0 || (isMax && pgLess(m.k, x)) || (!isMax && pgLess(x, m.k)) {
 					m.k = x
@@ -522,11 +557,11 @@ func (rc *rollCall) runMinMax(rows []int32, pids []uint32, seqs []uint64, xs []f
 			rc.vals[j], rc.valid[j] = m.k, m.nn > 0
 			continue
 		}
-		base := int(p) * w
-		slot := base + int(s%uint64(w))
-		rc.ring[slot] = ringValue(x, ok)
-		dq := rc.dq[base : base+w]
-		hd, cnt := rc.dqHd[p], rc.dqN[p]
+		ring := rc.ring.at(p)
+		ring[int(s%uint64(w))] = ringValue(x, ok)
+		dq := rc.dq.at(p)
+		hdp, cntp := rc.dqHd.ref(p), rc.dqN.ref(p)
+		hd, cnt := *hdp, *cntp
 		s32 := uint32(s)
 		for cnt > 0 && s32-dq[hd] >= uint32(w) {
 			hd = (hd + 1) % uint32(w)
@@ -535,7 +570,7 @@ func (rc *rollCall) runMinMax(rows []int32, pids []uint32, seqs []uint64, xs []f
 		if ok {
 			for cnt > 0 {
 				back := dq[(hd+cnt-1)%uint32(w)]
-				bv := rc.ring[base+int(back%uint32(w))]
+				bv := ring[int(back%uint32(w))]
 				if isMax && pgLess(x, bv) || !isMax && pgLess(bv, x) {
 					break
 				}
@@ -544,12 +579,12 @@ func (rc *rollCall) runMinMax(rows []int32, pids []uint32, seqs []uint64, xs []f
 			dq[(hd+cnt)%uint32(w)] = s32
 			cnt++
 		}
-		rc.dqHd[p], rc.dqN[p] = hd, cnt
+		*hdp, *cntp = hd, cnt
 		if cnt == 0 {
 			rc.vals[j], rc.valid[j] = 0, false
 			continue
 		}
-		rc.vals[j], rc.valid[j] = rc.ring[base+int(dq[hd]%uint32(w))], true
+		rc.vals[j], rc.valid[j] = ring[int(dq[hd]%uint32(w))], true
 	}
 }
 
@@ -563,7 +598,7 @@ func (rc *rollCall) runEWMA(rows []int32, pids []uint32, seqs []uint64, xs []flo
 		p, s := pids[j], seqs[j]
 		x, ok := rollInput(xs, vm, off, i)
 		if w == 0 {
-			m := &rc.mom[p]
+			m := rc.mom.ref(p)
 			if ok {
 				m.k = ewmaFold(m.k, x, alpha, m.nn > 0)
 				m.nn++
@@ -571,12 +606,12 @@ func (rc *rollCall) runEWMA(rows []int32, pids []uint32, seqs []uint64, xs []flo
 			rc.vals[j], rc.valid[j] = m.k, m.nn > 0
 			continue
 		}
-		base := int(p) * w
-		rc.ring[base+int(s%uint64(w))] = ringValue(x, ok)
+		ring := rc.ring.at(p)
+		ring[int(s%uint64(w))] = ringValue(x, ok)
 		var v float64
 		has := false
 		for q := uint64(max(int64(s)-int64(w)+1, 0)); q <= s; q++ {
-			y := rc.ring[base+int(q%uint64(w))]
+			y := ring[int(q%uint64(w))]
 			if ringNull(y) {
 				continue
 			}

@@ -901,3 +901,93 @@ func TestGrowState(t *testing.T) {
 	require.Len(t, growState(s, 3), len(s))
 	require.Equal(t, c, cap(growState(s, c)))
 }
+
+// TestRollingWindowManyPartitions: partitions past several pages of the
+// per-partition state (rollPaged) and past warmMinParts, with rows out of
+// order (replayed in place under bounded frames with a watermark, or
+// moved to the fallback when a frame is unbounded).
+func TestRollingWindowManyPartitions(t *testing.T) {
+	bounded := []RollingCall{{Kind: RollStddevSamp, Arg: 3, Preceding: 4}, {Kind: RollMax, Arg: 3, Preceding: 3},
+		{Kind: RollCount, Arg: 3, Preceding: 2}, {Kind: RollEWMA, Arg: 3, Preceding: 3, Alpha: 0.5}, {Kind: RollSum, Arg: 3, Preceding: 5}}
+	unbounded := []RollingCall{{Kind: RollVarPop, Arg: 3, Preceding: 6}, {Kind: RollAvg, Arg: 3, Preceding: -1}}
+	for ci, calls := range [][]RollingCall{bounded, unbounded} {
+		rng := rand.New(rand.NewPCG(uint64(ci), 17))
+		parts := 2*rollPageParts + warmMinParts + 17
+		const perEpoch, nEpochs = 16000, 5
+		var epochs [][][]rrow
+		var msgs []Message
+		seq := int64(0)
+		for e := range nEpochs {
+			var chunks [][]rrow
+			for range 4 {
+				var rows []rrow
+				for range perEpoch / 4 {
+					seq++
+					p := int64(rng.IntN(parts))
+					ts := int64(e*100 + rng.IntN(120))
+					r := rrow{seq: seq, p: &p, ts: &ts}
+					if rng.IntN(10) > 0 {
+						x := 100 + rng.NormFloat64()
+						r.x = &x
+					}
+					rows = append(rows, r)
+				}
+				chunks = append(chunks, rows)
+				msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))})
+			}
+			epochs = append(epochs, chunks)
+			msgs = append(msgs, Watermark{Col: 2, Value: int64((e + 1) * 100)}, Barrier{Epoch: uint64(e + 1)})
+		}
+		rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
+		require.NoError(t, err)
+		view := map[string]int{}
+		rowsByKey := map[string]outRow{}
+		for {
+			m, err := rw.Next(context.Background())
+			require.NoError(t, err)
+			if m == nil {
+				break
+			}
+			if c, ok := m.(*Chunk); ok {
+				collectRolling(c, len(calls), view, rowsByKey)
+				c.Release()
+			}
+		}
+		require.Greater(t, rw.ps.n, 2*rollPageParts)
+		require.NoError(t, rw.Close())
+		checkRolling(t, calls, epochs, view, rowsByKey, fmt.Sprintf("calls %d", ci))
+	}
+}
+
+// TestOffCentreShortcut: offCentre's division-free early answer agrees
+// with the full test on random and extreme moments.
+func TestOffCentreShortcut(t *testing.T) {
+	full := func(k, s1, s2 float64, nf int64) bool {
+		if nf < 2 {
+			return false
+		}
+		n := float64(nf)
+		a := s1 * s1
+		m2 := s2 - a/n
+		tt := n * k * (1.0 / (1 << 40))
+		return a > 1024*n*m2+tt*tt
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	vals := []float64{0, -0.0, 1e-300, -1e-300, 1e300, -1e300, math.Inf(1), math.Inf(-1), math.NaN(), 1, -1, 1e9, 5e-324}
+	pick := func() float64 {
+		if rng.IntN(4) == 0 {
+			return vals[rng.IntN(len(vals))]
+		}
+		return (rng.Float64()*2 - 1) * math.Pow(10, float64(rng.IntN(40)-20))
+	}
+	for range 2_000_000 {
+		k, s1, s2, nf := pick(), pick(), pick(), int64(rng.IntN(60))
+		switch rng.IntN(3) {
+		case 0: // near the full test's boundary: s2 close to s1²/n
+			s2 = s1 * s1 / float64(max(nf, 1)) * (1 + (rng.Float64()-0.5)*math.Pow(2, -float64(rng.IntN(60))))
+		case 1: // near the shortcut's: s2 close to 2·s1²/n
+			s2 = 2 * s1 * s1 / float64(max(nf, 1)) * (1 + (rng.Float64()-0.5)*math.Pow(2, -float64(rng.IntN(60))))
+		}
+		require.Equal(t, full(k, s1, s2, nf), offCentre(k, s1, s2, nf), "k %v s1 %v s2 %v nf %d", k, s1, s2, nf)
+	}
+}

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -138,18 +139,34 @@ func (w *RollingWindow) storeVals(out arrow.RecordBatch, from int, hidx []int64)
 	}
 }
 
-// markDirty notes that partition p received rows since the last trim.
+// markDirty notes that partition p received rows since the last trim,
+// one replayed in place among them.
 func (w *RollingWindow) markDirty(p uint32) {
-	if !w.ps[p].dirty {
-		w.ps[p].dirty = true
+	ps := w.ps.ref(p)
+	ps.reordered = true
+	if !ps.dirty {
+		ps.dirty = true
 		w.dirty = append(w.dirty, p)
 	}
+}
+
+// firstSinceTrim notes that partition p (ps) receives its first row since
+// the last trim, in order, with order value (k, kn), before it is
+// appended.
+func (w *RollingWindow) firstSinceTrim(ps *rollPart, p uint32, k int64, kn bool) {
+	ps.dirty, ps.reordered = true, false
+	// The list is in order and its tail is the last row taken in order
+	// (a row replayed in place sorts before it): its key is lastKey.
+	ps.trimTail, ps.trimKept, ps.trimKey, ps.trimNull = int32(ps.histTail), int32(ps.kept), k, kn
+	ps.trimTailKey, ps.trimTailNull = ps.lastKey, ps.lastNull
+	w.dirty = append(w.dirty, p)
 }
 
 // partRows lists partition p's retained history entries, oldest first.
 func (w *RollingWindow) partRows(p uint32, out []int64) []int64 {
 	out = out[:0]
-	for r, k := w.ps[p].histTail, w.ps[p].kept; k > 0; r, k = int64(w.histAt(r).prev), k-1 {
+	ps := w.ps.ref(p)
+	for r, k := ps.histTail, ps.kept; k > 0; r, k = int64(w.histAt(r).prev), k-1 {
 		out = append(out, r)
 	}
 	slices.Reverse(out)
@@ -212,7 +229,7 @@ func (w *RollingWindow) storedRows(refs []int64) arrow.RecordBatch {
 // reorder places row i of b, ordered before the last row of its fast
 // partition p, by a local replay (see the comment at the top of the file).
 func (w *RollingWindow) reorder(b arrow.RecordBatch, bi uint32, i int, p uint32) error {
-	ps := &w.ps[p]
+	ps := w.ps.ref(p)
 	refs := w.partRows(p, w.refs)
 	w.refs = refs
 	n := len(refs)
@@ -258,14 +275,11 @@ func (w *RollingWindow) reorder(b arrow.RecordBatch, bi uint32, i int, p uint32)
 		return err
 	}
 	// Link r into the history between refs[at-1] and refs[at].
-	prev, next := int64(-1), int64(-1)
+	prev := int64(-1)
 	if at > 0 {
 		prev = refs[at-1]
 	}
-	if at < n {
-		next = refs[at]
-	}
-	he := histEntry{batch: bi, row: uint32(i), prev: int32(prev), next: int32(next), key: k}
+	he := histEntry{batch: bi, row: uint32(i), prev: int32(prev), key: k}
 	if kn {
 		he.row |= histNullBit
 		he.key = 0
@@ -274,14 +288,9 @@ func (w *RollingWindow) reorder(b arrow.RecordBatch, bi uint32, i int, p uint32)
 	w.live++
 	ps.kept++
 	if at < n {
-		w.histRef(next).prev = int32(e)
+		w.histRef(refs[at]).prev = int32(e)
 	} else {
 		ps.histTail = e
-	}
-	if at > 0 {
-		w.histRef(prev).next = int32(e)
-	} else {
-		ps.histHead = e
 	}
 	ps.seen++
 	// Emit r and the rows after it whose frames hold it; remember their
@@ -300,10 +309,10 @@ func (w *RollingWindow) reorder(b arrow.RecordBatch, bi uint32, i int, p uint32)
 // clearRing marks partition p's ring slots NULL, so a refold starting at a
 // later position finds no stale values to subtract.
 func (rc *rollCall) clearRing(p uint32) {
-	if rc.w == 0 || len(rc.ring) == 0 {
+	if rc.ring.per == 0 {
 		return
 	}
-	ring := rc.ring[int(p)*rc.w : int(p+1)*rc.w]
+	ring := rc.ring.at(p)
 	for j := range ring {
 		ring[j] = math.Float64frombits(rollNull)
 	}
@@ -317,26 +326,40 @@ func (w *RollingWindow) trim() {
 		return // rows since the last trim are at or above its watermark
 	}
 	wm := w.wmKey
-	if !w.linked {
-		w.linkHist()
-	}
 	// Per partition: count the rows at or above the watermark (the list
 	// is in order, NULLs last: they are its tail); the partition keeps
 	// them and the lookback rows before them, and drops the rest from its
-	// head. Only the kept tail and the dropped rows are visited. The
-	// walks chase links through history that is mostly out of cache, so
+	// head by lowering its kept count (its list is walked from the tail
+	// for kept entries: the dropped ones are no longer reached, and
+	// compaction removes them). Only the kept tail is visited. The walks
+	// chase links through history that is mostly out of cache, so
 	// trimLanes partitions are walked at once, a step of each in turn,
-	// for their memory accesses to overlap.
+	// for their memory accesses to overlap. A partition whose rows since
+	// the last trim all came in order, the first at or above the
+	// watermark, has all of them above it: its walk starts at the row
+	// before them, and there is none to take when that row is below the
+	// watermark (the list is in order).
 	jobs := w.trimJobs[:0]
 	for _, p := range w.dirty {
-		ps := &w.ps[p]
+		ps := w.ps.ref(p)
 		ps.dirty = false
-		if !ps.fellBack && ps.kept > int64(w.lookback) {
-			jobs = append(jobs, trimJob{p: p, r: ps.histTail, left: ps.kept})
+		if ps.fellBack || ps.kept <= int64(w.lookback) {
+			continue
 		}
+		j := trimJob{p: p, r: ps.histTail, left: ps.kept}
+		if !ps.reordered && (ps.trimNull || ps.trimKey >= wm) {
+			j = trimJob{p: p, r: int64(ps.trimTail), n: ps.kept - int64(ps.trimKept), left: int64(ps.trimKept)}
+			if !ps.trimTailNull && ps.trimTailKey < wm {
+				j.left = 0
+			}
+		}
+		if j.left == 0 {
+			w.dropBelow(j)
+			continue
+		}
+		jobs = append(jobs, j)
 	}
-	jobs = w.countAbove(jobs, wm)
-	w.dropHeads(jobs)
+	w.countAbove(jobs, wm)
 	w.trimJobs = jobs[:0]
 	w.dirty = w.dirty[:0]
 	w.trimmedAt, w.hasTrimmed = wm, true
@@ -349,8 +372,7 @@ func (w *RollingWindow) trim() {
 const trimLanes = 8
 
 // trimJob is one partition's walk in trim: from entry r, n entries
-// (countAbove: n counted so far, left entries of the partition not yet
-// visited).
+// counted so far, left entries of the partition not yet visited.
 type trimJob struct {
 	p       uint32
 	r       int64
@@ -358,17 +380,12 @@ type trimJob struct {
 }
 
 // countAbove walks each job's partition from its tail (job.r) over the
-// rows at or above wm and returns the jobs of the partitions with rows to
-// drop, n the count (in place).
-func (w *RollingWindow) countAbove(jobs []trimJob, wm int64) []trimJob {
+// rows at or above wm and drops the partition's rows before them but the
+// lookback ones.
+func (w *RollingWindow) countAbove(jobs []trimJob, wm int64) {
 	var lane [trimLanes]trimJob
-	active, next, out := 0, 0, 0
-	finish := func(j trimJob) {
-		if drop := w.ps[j.p].kept - j.n - int64(w.lookback); drop > 0 {
-			jobs[out] = trimJob{p: j.p, r: w.ps[j.p].histHead, n: drop}
-			out++
-		}
-	}
+	active, next := 0, 0
+	finish := w.dropBelow
 	for active < trimLanes && next < len(jobs) {
 		lane[active] = jobs[next]
 		active, next = active+1, next+1
@@ -389,8 +406,6 @@ func (w *RollingWindow) countAbove(jobs []trimJob, wm int64) []trimJob {
 			if j.r >= 0 {
 				continue
 			}
-			// out never passes next: each finished job writes at most
-			// one.
 			finish(*j)
 			if next < len(jobs) {
 				*j = jobs[next]
@@ -402,65 +417,57 @@ func (w *RollingWindow) countAbove(jobs []trimJob, wm int64) []trimJob {
 			}
 		}
 	}
-	return jobs[:out]
 }
 
-// dropHeads drops job.n entries from the head (job.r) of each job's
-// partition, marking them dead for compaction.
-func (w *RollingWindow) dropHeads(jobs []trimJob) {
+// dropBelow drops the rows of job j's partition before its j.n rows at or
+// above the watermark, but the lookback ones.
+func (w *RollingWindow) dropBelow(j trimJob) {
+	ps := w.ps.ref(j.p)
+	if drop := ps.kept - j.n - int64(w.lookback); drop > 0 {
+		ps.kept -= drop
+		w.live -= drop
+	}
+}
+
+// markLive sets bit r of live (clear) for every kept history entry r,
+// walking each partition's list from its tail, trimLanes partitions at
+// once. (A bitmap: the walk's writes stay in cache.)
+func (w *RollingWindow) markLive(live []uint64) {
 	var lane [trimLanes]trimJob
-	var left [trimLanes]int64
-	active, next := 0, 0
-	for active < trimLanes && next < len(jobs) {
-		lane[active], left[active] = jobs[next], jobs[next].n
-		active, next = active+1, next+1
+	active := 0
+	p, np := uint32(0), uint32(w.ps.n)
+	// refill puts the next partition with kept rows in lane k.
+	refill := func(k int) bool {
+		for ; p < np; p++ {
+			if ps := w.ps.ref(p); ps.kept > 0 {
+				lane[k] = trimJob{p: p, r: ps.histTail, left: ps.kept}
+				p++
+				return true
+			}
+		}
+		return false
+	}
+	for active < trimLanes && refill(active) {
+		active++
 	}
 	for active > 0 {
 		for k := 0; k < active; k++ {
 			j := &lane[k]
-			h := &w.hist[j.r/histSlab][j.r%histSlab]
-			j.r = int64(h.next)
-			h.prev = histDead
-			if left[k]--; left[k] > 0 {
+			live[j.r>>6] |= 1 << (j.r & 63)
+			j.r = int64(w.hist[j.r/histSlab][j.r%histSlab].prev)
+			if j.left--; j.left > 0 {
 				continue
 			}
-			ps := &w.ps[j.p]
-			// The new head's prev still names the last dropped entry:
-			// writing -1 there would cost a cache miss per partition,
-			// and walks count entries (see histEntry).
-			ps.histHead = j.r
-			if j.r < 0 {
-				ps.histTail = -1
-			}
-			ps.kept -= j.n
-			w.live -= j.n
-			if next < len(jobs) {
-				lane[k], left[k] = jobs[next], jobs[next].n
-				next++
-			} else {
+			if !refill(k) {
 				active--
-				lane[k], left[k] = lane[active], left[active]
+				lane[k] = lane[active]
 				k--
 			}
 		}
 	}
 }
 
-// linkHist sets the next links of every partition's list (kept from then
-// on).
-func (w *RollingWindow) linkHist() {
-	for p := range w.ps {
-		next := int64(-1)
-		for r, k := w.ps[p].histTail, w.ps[p].kept; k > 0; k-- {
-			h := w.histRef(r)
-			h.next = int32(next)
-			next, r = r, int64(h.prev)
-		}
-	}
-	w.linked = true
-}
-
-// compact drops the dead history entries (trim marks them histDead) in
+// compact drops the history entries no partition keeps any more in
 // place, keeping the live ones in arrival order, and the retained batches
 // that are mostly dead: a batch whose live rows are at least half of it
 // is kept as it is (the rows just trimmed are usually whole old batches,
@@ -469,20 +476,36 @@ func (w *RollingWindow) linkHist() {
 func (w *RollingWindow) compact() {
 	nc := int64(len(w.calls))
 	nOld := w.nHist
-	remap := growTo(w.remap, int(nOld))
-	w.remap = remap
+	live := growTo(w.liveBits, int((nOld+63)/64))
+	w.liveBits = live
+	clear(live)
+	w.markLive(live)
+	// An entry's new index is the number of live entries before it: per
+	// word of the bitmap the count before the word, plus the bits below
+	// it in the word.
+	rank := growTo(w.liveRank, len(live))
+	w.liveRank = rank
+	c := int32(0)
+	for i, b := range live {
+		rank[i] = c
+		c += int32(bits.OnesCount64(b))
+	}
+	remap := func(r int32) int32 {
+		b := live[r>>6]
+		if b&(1<<(r&63)) == 0 {
+			return -1
+		}
+		return rank[r>>6] + int32(bits.OnesCount64(b&(1<<(r&63)-1)))
+	}
 	// One sequential pass: entry r moves down to j (j <= r), its values
 	// with it.
 	j := int64(0)
 	for r := int64(0); r < nOld; r++ {
-		h := &w.hist[r/histSlab][r%histSlab]
-		if h.prev == histDead {
-			remap[r] = -1
+		if live[r>>6]&(1<<(r&63)) == 0 {
 			continue
 		}
-		remap[r] = j
 		if j != r {
-			w.hist[j/histSlab][j%histSlab] = *h
+			w.hist[j/histSlab][j%histSlab] = w.hist[r/histSlab][r%histSlab]
 			copy(w.hvals[j/histSlab][(j%histSlab)*nc:(j%histSlab+1)*nc], w.hvals[r/histSlab][(r%histSlab)*nc:(r%histSlab+1)*nc])
 		}
 		j++
@@ -491,7 +514,9 @@ func (w *RollingWindow) compact() {
 	// Slabs past the live entries go back to the pools.
 	keep := int((n + histSlab - 1) / histSlab)
 	for _, hs := range w.hist[keep:] {
-		w.freeHist = append(w.freeHist, hs[:0])
+		if len(w.freeHist) < histPoolMax {
+			w.freeHist = append(w.freeHist, hs[:0])
+		}
 	}
 	clear(w.hist[keep:])
 	w.hist = w.hist[:keep]
@@ -499,27 +524,25 @@ func (w *RollingWindow) compact() {
 		w.hist[keep-1] = w.hist[keep-1][:(n-1)%histSlab+1]
 	}
 	if len(w.hvals) > keep {
-		w.freeVals = append(w.freeVals, w.hvals[keep:]...)
+		pool := max(0, min(len(w.hvals)-keep, histPoolMax-len(w.freeVals)))
+		w.freeVals = append(w.freeVals, w.hvals[keep:keep+pool]...)
 		clear(w.hvals[keep:])
 		w.hvals = w.hvals[:keep]
 	}
 	w.nHist, w.live = n, n
-	// Links and partition ends, renumbered.
-	re := func(r int32) int32 {
-		if r < 0 {
-			return r
-		}
-		return int32(remap[r])
-	}
+	// Links and partition tails, renumbered (a head's link to a dropped
+	// entry becomes -1).
 	for _, hs := range w.hist {
 		for k := range hs {
-			e := &hs[k]
-			e.prev, e.next = re(e.prev), re(e.next)
+			if e := &hs[k]; e.prev >= 0 {
+				e.prev = remap(e.prev)
+			}
 		}
 	}
-	for p := range w.ps {
-		ps := &w.ps[p]
-		ps.histHead, ps.histTail = int64(re(int32(ps.histHead))), int64(re(int32(ps.histTail)))
+	for p := range w.ps.n {
+		if ps := w.ps.ref(uint32(p)); ps.histTail >= 0 {
+			ps.histTail = int64(remap(int32(ps.histTail)))
+		}
 	}
 	w.compactBatches()
 }
