@@ -77,6 +77,9 @@ type Options struct {
 	// CheckpointBytes is the WAL volume between checkpoints (0:
 	// DefaultCheckpointBytes). Only used with a DataDir.
 	CheckpointBytes int64
+	// Clock is the time of the views' temporal filters (their now() at
+	// each epoch); nil: the wall clock. Tests set it.
+	Clock func() time.Time
 }
 
 // Engine is an open database. Safe for concurrent use by many sessions.

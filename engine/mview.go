@@ -510,7 +510,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 	stateName := fmt.Sprintf("mv_%d_%d", def.ID, time.Now().UnixNano())
 	var spillTables []state.Table
 	opMem := stream.NewMemLimit(fmt.Sprintf("materialized view %q", def.Name), 0, s.e.streamMem)
-	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: in, MemBudget: opMem}
+	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: in, MemBudget: opMem, Clock: s.e.opts.Clock}
 	if s.e.opts.DataDir != "" && backend != state.BackendMemory {
 		// Aggregates spill to a table of the view's backend. Not with the
 		// memory backend, nor without a data directory, where every table

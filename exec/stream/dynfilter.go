@@ -44,6 +44,20 @@ type DynamicFilter struct {
 
 	bytes  int64 // the tree's entries (ordTree.bytes) and dfRightBytes
 	charge memCharge
+
+	// mono: the right value never decreases (WithMonotonic).
+	mono bool
+}
+
+// WithMonotonic declares that the right value never decreases (a temporal
+// filter's now() - INTERVAL '…'). With > or >=, a left row that fails
+// against the value never passes again: it is not kept, and the rows a
+// rising value leaves behind are dropped from the state (their Deletes
+// emitted first), so the state holds only the rows that pass. Other
+// operators ignore it.
+func (f *DynamicFilter) WithMonotonic() *DynamicFilter {
+	f.mono = f.op == ">" || f.op == ">="
+	return f
 }
 
 // dfRightBytes estimates one distinct right value of key length klen.
@@ -189,6 +203,11 @@ func (f *DynamicFilter) applyLeft(c *Chunk) (*Chunk, error) {
 	keep := make([]bool, len(c.Ops))
 	for i, op := range c.Ops {
 		vals := boxRow(c.Batch, i, f.leftTypes)
+		if f.mono && f.v != nil && !f.passes(vals[f.col], f.v) {
+			// Below the value (or NULL): never passes, not kept; a
+			// delete of such a row finds it already gone.
+			continue
+		}
 		f.kbuf = types.AppendKey(f.kbuf[:0], vals[f.col], f.leftTypes[f.col])
 		plen := len(f.kbuf)
 		f.kbuf = appendExactRowIdentity(f.kbuf, vals, f.leftTypes)
@@ -306,7 +325,26 @@ func (f *DynamicFilter) flush() error {
 		}
 		f.scan(old, nv, lo, hi)
 	}
+	if f.mono && nv != nil {
+		f.dropFailing(nv)
+	}
 	return nil
+}
+
+// dropFailing removes the left rows that fail against nv from the front
+// of the tree (monotonic > and >=: they never pass again).
+func (f *DynamicFilter) dropFailing(nv types.Datum) {
+	var gone []string
+	for it := f.tree.seek(""); it.node() != nil; it.next() {
+		x := it.node()
+		if f.passes(x.vals[f.col], nv) {
+			break
+		}
+		gone = append(gone, x.key)
+	}
+	for _, k := range gone {
+		f.tree.remove(k)
+	}
 }
 
 // scan visits the non-NULL left rows whose column key lies in [lo, hi]

@@ -504,6 +504,14 @@ func opRandRow(rng *rand.Rand, width int, hi int64) []*int64 {
 // opRandPush pushes 1–3 chunks of random inserts, deletes and update pairs
 // into input in, mirroring them in m.
 func opRandPush(rng *rand.Rand, r *opRun, in int, m *model, newRow func() []*int64, maxRows int) {
+	for _, rows := range opRandChunks(rng, m, newRow, maxRows) {
+		r.push(in, rows)
+	}
+}
+
+// opRandChunks draws the chunks opRandPush pushes (applying them to m).
+func opRandChunks(rng *rand.Rand, m *model, newRow func() []*int64, maxRows int) [][]row {
+	var out [][]row
 	for c := rng.IntN(3); c >= 0; c-- {
 		n := []int{1, 2, 3, 8, 40}[rng.IntN(5)]
 		var rows []row
@@ -525,6 +533,7 @@ func opRandPush(rng *rand.Rand, r *opRun, in int, m *model, newRow func() []*int
 				m.rows[i] = v
 			}
 		}
-		r.push(in, rows)
+		out = append(out, rows)
 	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -60,6 +61,9 @@ type Builder struct {
 	// SpillBytes is the memory each grouped aggregate, join, group top-N
 	// and window operator may hold before it spills (with States).
 	SpillBytes int64
+	// Clock is the time source of temporal filters' now() (nil: the wall
+	// clock).
+	Clock func() time.Time
 	// MemBudget, when set, is charged with the state of the dataflow's
 	// joins, top-N, window, set-operation, session and dynamic-filter
 	// operators; one that is refused fails the view with 53200.
@@ -198,6 +202,10 @@ func checkExprs(n planner.Node) error {
 				if y.Fn != nil && y.Fn.Volatility == kernels.Volatile {
 					err = pgerror.Unsupported("volatile function %s is not supported in materialized views over tables", y.Fn.Name)
 				}
+				if y.Fn != nil && clockFuncs[y.Fn.Name] {
+					// Evaluated once, it would freeze the view at CREATE.
+					err = pgerror.Unsupported("%s() in a materialized view is supported only in a temporal filter: a WHERE condition comparing a column with it, as ts > now() - INTERVAL '1 hour'", y.Fn.Name)
+				}
 			case *planner.Subquery:
 				err = pgerror.Unsupported("subqueries in expressions are not supported in materialized views (except a comparison with a scalar subquery in WHERE)")
 			case *planner.Param:
@@ -331,7 +339,7 @@ func (b *Builder) filter(ctx context.Context, x *planner.Filter) (flow, error) {
 	var rest []planner.Expr
 	var special []planner.Expr
 	for _, c := range conj {
-		if isSemiAnti(c) || isDynamic(c) {
+		if isSemiAnti(c) || isDynamic(c) || isTemporal(c) {
 			special = append(special, c)
 		} else {
 			rest = append(rest, c)

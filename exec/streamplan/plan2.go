@@ -72,6 +72,9 @@ func isSemiAnti(c planner.Expr) bool {
 }
 
 func (b *Builder) specialFilter(ctx context.Context, in flow, schema planner.Schema, c planner.Expr) (flow, error) {
+	if isTemporal(c) {
+		return b.temporalFilter(ctx, in, schema, c.(*planner.Call))
+	}
 	if isDynamic(c) {
 		return b.dynamicFilter(ctx, in, schema, c.(*planner.Call))
 	}
@@ -128,6 +131,12 @@ func (b *Builder) dynamicFilter(ctx context.Context, in flow, schema planner.Sch
 			rt = ct
 		}
 	}
+	return b.dynamicOver(in, schema, lhs, op, right, rt, false)
+}
+
+// dynamicOver filters in by lhs op (right's single value, of type rt, the
+// type lhs has); mono: right's value never decreases.
+func (b *Builder) dynamicOver(in flow, schema planner.Schema, lhs planner.Expr, op string, right flow, rt types.T, mono bool) (flow, error) {
 	in, ext, pos, err := b.extend(in, schema, []planner.Expr{lhs})
 	if err != nil {
 		right.ex.Close()
@@ -140,6 +149,9 @@ func (b *Builder) dynamicFilter(ctx context.Context, in flow, schema planner.Sch
 		return flow{}, err
 	}
 	df.WithMemBudget(b.MemBudget)
+	if mono {
+		df.WithMonotonic()
+	}
 	return b.narrow(flow{ex: df, ts: ext.Types(), wm: map[int]bool{}}, ext, len(schema))
 }
 
