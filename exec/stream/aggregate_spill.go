@@ -74,6 +74,47 @@ const spillEpochBits = 20
 // spillEpoch is the spill table epoch of piece p after barrier e.
 func spillEpoch(e uint64, p uint64) state.Epoch { return state.Epoch(e<<spillEpochBits | p) }
 
+// spillClock numbers a private spill table's epochs (aggregates, joins,
+// group top-N, windows): barrier e commits at spillEpoch(e, 0), the pieces
+// written before the next barrier at the sub-epochs after it.
+type spillClock struct {
+	barrier uint64 // the last barrier (0 before the first)
+	piece   uint64 // the last sub-epoch committed since
+}
+
+// commitBarrier commits t at barrier e (unless t is past it) and starts
+// its pieces.
+func (c *spillClock) commitBarrier(ctx context.Context, t state.Table, e uint64, what string) error {
+	if e >= 1<<(63-spillEpochBits) {
+		return pgerror.Internal("stream: %s spill: epoch %d too large", what, e)
+	}
+	c.barrier, c.piece = e, 0
+	if at := spillEpoch(e, 0); at > t.CommittedEpoch() {
+		if err := t.Commit(ctx, at); err != nil {
+			return fmt.Errorf("stream: %s spill commit %d: %w", what, e, err)
+		}
+	}
+	return nil
+}
+
+// commitPiece commits t's writes since its last commit at the next
+// sub-epoch, so the table may flush them; false when no sub-epoch is left
+// or t is already past it.
+func (c *spillClock) commitPiece(ctx context.Context, t state.Table, what string) (bool, error) {
+	if c.piece+1 >= 1<<spillEpochBits {
+		return false, nil
+	}
+	at := spillEpoch(c.barrier, c.piece+1)
+	if at <= t.CommittedEpoch() {
+		return false, nil
+	}
+	if err := t.Commit(ctx, at); err != nil {
+		return false, fmt.Errorf("stream: %s spill commit of a piece: %w", what, err)
+	}
+	c.piece++
+	return true, nil
+}
+
 // AggSpillSchema is the value schema of a HashAggregate's spill table (see
 // WithSpill): one binary column holding a group's live-row count and every
 // accumulator's state.
@@ -99,11 +140,10 @@ type aggSpill struct {
 	written bool
 	started bool // spillStart ran
 
-	// barrier is the epoch of the last barrier (0 before the first),
-	// piece the last sub-epoch committed since, pieceRows the groups a
-	// piece holds (spillPieceRows; tests lower it) and pieceLeft the
-	// groups written since the last commit.
-	barrier, piece       uint64
+	// The table's epochs; pieceRows the groups a piece holds
+	// (spillPieceRows; tests lower it) and pieceLeft the groups written
+	// since the last commit.
+	spillClock
 	pieceRows, pieceLeft int
 	// noMidEpoch turns mid-epoch spills off (tests comparing exact
 	// per-epoch changelogs).
@@ -402,16 +442,8 @@ func (h *HashAggregate) afterBarrier(ctx context.Context, e uint64) error {
 			return err
 		}
 	}
-	if e >= 1<<(63-spillEpochBits) {
-		return pgerror.Internal("stream: aggregate spill: epoch %d too large", e)
-	}
-	s.barrier, s.piece, s.pieceLeft = e, 0, 0
-	if at := spillEpoch(e, 0); at > s.t.CommittedEpoch() {
-		if err := s.t.Commit(ctx, at); err != nil {
-			return fmt.Errorf("stream: aggregate spill commit %d: %w", e, err)
-		}
-	}
-	return nil
+	s.pieceLeft = 0
+	return s.commitBarrier(ctx, s.t, e, "aggregate")
 }
 
 // spillCheck wraps a spilling aggregate's input: before each message is
@@ -457,20 +489,15 @@ func (h *HashAggregate) afterChunk(ctx context.Context) error {
 // the next sub-epoch, so the table may flush them.
 func (h *HashAggregate) commitPiece(ctx context.Context) error {
 	s := h.spill
-	if s.pieceLeft == 0 || s.piece+1 >= 1<<spillEpochBits {
+	if s.pieceLeft == 0 {
 		return nil
 	}
-	at := spillEpoch(s.barrier, s.piece+1)
-	if at <= s.t.CommittedEpoch() {
-		return nil
+	ok, err := s.commitPiece(ctx, s.t, "aggregate")
+	if ok {
+		s.pieces++
+		s.pieceLeft = 0
 	}
-	if err := s.t.Commit(ctx, at); err != nil {
-		return fmt.Errorf("stream: aggregate spill commit of a piece: %w", err)
-	}
-	s.piece++
-	s.pieces++
-	s.pieceLeft = 0
-	return nil
+	return err
 }
 
 // spillAll writes every live in-memory group to the spill table (and

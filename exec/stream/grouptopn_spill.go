@@ -121,11 +121,10 @@ type partSpill struct {
 
 	stats PartitionSpillStats
 
-	// barrier is the last barrier's epoch and piece the sub-epochs
-	// committed since; noMidEpoch turns mid-epoch spills off (tests that
-	// compare exact changelogs).
-	barrier, piece uint64
-	noMidEpoch     bool
+	// The table's epochs; noMidEpoch turns mid-epoch spills off (tests
+	// that compare exact changelogs).
+	spillClock
+	noMidEpoch bool
 
 	valBuf []byte
 	rowBuf []byte
@@ -274,30 +273,7 @@ func (sp *partSpill) start(ctx context.Context, what string) error {
 
 // commit commits the table at barrier e (if past its committed epoch).
 func (sp *partSpill) commit(ctx context.Context, e uint64) error {
-	sp.barrier, sp.piece = e, 0
-	if at := spillEpoch(e, 0); at > sp.t.CommittedEpoch() {
-		if err := sp.t.Commit(ctx, at); err != nil {
-			return fmt.Errorf("stream: spill commit %d: %w", e, err)
-		}
-	}
-	return nil
-}
-
-// commitPiece commits the writes since the last commit at the next
-// sub-epoch, so the table may flush them.
-func (sp *partSpill) commitPiece(ctx context.Context) error {
-	if sp.piece+1 >= 1<<spillEpochBits {
-		return nil
-	}
-	at := spillEpoch(sp.barrier, sp.piece+1)
-	if at <= sp.t.CommittedEpoch() {
-		return nil
-	}
-	if err := sp.t.Commit(ctx, at); err != nil {
-		return fmt.Errorf("stream: spill commit of a piece: %w", err)
-	}
-	sp.piece++
-	return nil
+	return sp.commitBarrier(ctx, sp.t, e, "partition")
 }
 
 // midEpoch runs after a chunk: when over (asked first) says the state
@@ -659,7 +635,7 @@ func (g *GroupTopN) spillAll(ctx context.Context) error {
 		nb, err := writeSpillValues(ctx, sp.t, TopNSpillSchema(), ks, bld, "top-N")
 		bld.Release()
 		if err == nil {
-			err = sp.commitPiece(ctx)
+			_, err = sp.commitPiece(ctx, sp.t, "top-N")
 		}
 		if err != nil {
 			return err

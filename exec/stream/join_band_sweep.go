@@ -120,7 +120,7 @@ func (j *HashJoin) bandSweep(ctx context.Context, s int) (int, error) {
 			err := ss.t.Write(ctx, wk, ops, b)
 			b.Release()
 			if err == nil {
-				err = sp.commitPiece(ctx, ss.t)
+				_, err = sp.commitPiece(ctx, ss.t, "join")
 			}
 			if err != nil {
 				bld.Release()

@@ -134,11 +134,10 @@ type joinSpill struct {
 
 	stats JoinSpillStats
 
-	// barrier is the last barrier's epoch and piece the sub-epochs
-	// committed since (see "Pieces and mid-epoch spills"); noMidEpoch
+	// The tables' epochs (see "Pieces and mid-epoch spills"); noMidEpoch
 	// turns mid-epoch spills off (tests).
-	barrier, piece uint64
-	noMidEpoch     bool
+	spillClock
+	noMidEpoch bool
 
 	// Per-chunk and per-spill scratch.
 	seen    keySet
@@ -550,13 +549,9 @@ func (j *HashJoin) afterBarrier(ctx context.Context, e uint64) error {
 	if err := j.spillOver(ctx); err != nil {
 		return err
 	}
-	sp.barrier, sp.piece = e, 0
 	for s := range sp.sides {
-		t := sp.sides[s].t
-		if at := spillEpoch(e, 0); at > t.CommittedEpoch() {
-			if err := t.Commit(ctx, at); err != nil {
-				return fmt.Errorf("stream: join spill commit %d: %w", e, err)
-			}
+		if err := sp.commitBarrier(ctx, sp.sides[s].t, e, "join"); err != nil {
+			return err
 		}
 	}
 	return j.charge.set(j.StateBytes())
@@ -609,23 +604,6 @@ func (j *HashJoin) spillOver(ctx context.Context) error {
 	return nil
 }
 
-// commitPiece commits t's writes since its last commit at the next
-// sub-epoch, so the table may flush them.
-func (sp *joinSpill) commitPiece(ctx context.Context, t state.Table) error {
-	if sp.piece+1 >= 1<<spillEpochBits {
-		return nil
-	}
-	at := spillEpoch(sp.barrier, sp.piece+1)
-	if at <= t.CommittedEpoch() {
-		return nil
-	}
-	if err := t.Commit(ctx, at); err != nil {
-		return fmt.Errorf("stream: join spill commit of a piece: %w", err)
-	}
-	sp.piece++
-	return nil
-}
-
 // spillSide writes side x's new and changed buckets to its table, releases
 // the side's memory and returns the bytes written.
 func (j *HashJoin) spillSide(ctx context.Context, x int) (int64, error) {
@@ -652,7 +630,7 @@ func (j *HashJoin) spillSide(ctx context.Context, x int) (int64, error) {
 		}
 		nb, err := writeSpillValues(ctx, ss.t, JoinSpillSchema(), ks, bld, "join")
 		if err == nil {
-			err = sp.commitPiece(ctx, ss.t)
+			_, err = sp.commitPiece(ctx, ss.t, "join")
 		}
 		if err != nil {
 			return err

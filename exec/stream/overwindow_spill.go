@@ -298,7 +298,7 @@ func (w *OverWindow) spillAll(ctx context.Context) error {
 		nb, err := writeSpillValues(ctx, sp.t, WindowSpillSchema(), ks, bld, "window")
 		bld.Release()
 		if err == nil {
-			err = sp.commitPiece(ctx)
+			_, err = sp.commitPiece(ctx, sp.t, "window")
 		}
 		if err != nil {
 			return err
