@@ -122,6 +122,16 @@ func (b *Builder) temporalFilter(ctx context.Context, in flow, schema planner.Sc
 		// compares them.
 		rhs, rt = &planner.Cast{E: rhs, To: lhs.Type()}, lhs.Type()
 	}
+	isTS := func(f types.Family) bool { return f == types.FamTimestamp || f == types.FamTimestampTZ }
+	if lf := lhs.Type().Family; lf != rt.Family && isTS(lf) && isTS(rt.Family) {
+		// PostgreSQL compares timestamp with timestamptz as timestamptz
+		// (the timestamp read in the session's zone).
+		if lf == types.FamTimestamp {
+			lhs = &planner.Cast{E: lhs, To: rt}
+		} else {
+			rhs, rt = &planner.Cast{E: rhs, To: lhs.Type()}, lhs.Type()
+		}
+	}
 	if rt.Family != lhs.Type().Family {
 		ct, err := commonKeyType(lhs.Type(), rt)
 		if err != nil {
