@@ -83,13 +83,22 @@ type memtable struct {
 	n     uint32       // entries allocated
 	ovf   []memVersion // versions of entries with more than two
 
-	mk    func() uint32 // upsert's entry maker: newEntry(mkKey)
-	mkKey []byte
+	mk     func() uint32 // upsert's entry maker: newEntry(mkKey)
+	mkKey  []byte
+	mkRow  func(int) uint32 // upsertBatch's entry maker: newEntry(mkKeys[i])
+	mkKeys [][]byte
+
+	// hint is the entries of the memtable this one replaced; once it holds
+	// an eighth of them (so it is likely to grow as large), its index,
+	// order and first entry page get room for the rest at once instead of
+	// growing step by step (0: no hint, or applied).
+	hint uint32
 }
 
 func newMemtable() *memtable {
 	m := &memtable{data: newArena()}
 	m.mk = func() uint32 { return m.newEntry(m.mkKey) }
+	m.mkRow = func(i int) uint32 { return m.newEntry(m.mkKeys[i]) }
 	m.idx = hashindex.New(m.keyOf)
 	m.order = lazyorder.New(m.keyOf, func(id uint32) bool { return m.ent(id).dead })
 	return m
@@ -140,6 +149,39 @@ func (m *memtable) upsert(k []byte) (id uint32, e *memEntry, added bool) {
 	id, found := m.idx.GetOrPut(k, m.mk)
 	m.mkKey = nil
 	return id, m.ent(id), !found
+}
+
+// upsertBatch sets ids[i] to the entry of keys[i], adding one (with no
+// versions) if absent; added[i] reports that it did. A key repeated in
+// keys is added once, at its first occurrence.
+func (m *memtable) upsertBatch(keys [][]byte, ids []uint32, added []bool) {
+	if m.hint > 0 && m.n+uint32(len(keys)) >= m.hint/8 {
+		m.reserve(int(m.hint) - int(m.n))
+		m.hint = 0
+	}
+	m.mkKeys = keys
+	m.idx.GetOrPutBatch(keys, ids, added, m.mkRow)
+	m.mkKeys = nil
+}
+
+// hintMin is the least hint (entries) a new memtable takes: smaller
+// memtables grow step by step.
+const hintMin = 1 << 16
+
+// reserve makes room for n more entries in the index, the order and the
+// first entry page.
+func (m *memtable) reserve(n int) {
+	if n <= 0 {
+		return
+	}
+	m.idx.Reserve(n)
+	m.order.Reserve(n)
+	if len(m.pages) == 1 {
+		if pg := m.pages[0]; cap(pg) < entPage && cap(pg) < len(pg)+n {
+			m.pages[0] = append(make([]memEntry, 0, min(len(pg)+n, entPage)), pg...)
+			adviseHugeEntries(m.pages[0])
+		}
+	}
 }
 
 // newEntry allocates an entry for k and adds it to the order (not the index).
@@ -295,6 +337,9 @@ func (fm *frozenMem) lookup(k []byte, at state.Epoch) (state.Version, bool) {
 // value bytes are copied except the uncommitted ones.
 func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMem, *memtable, []uint32) {
 	next := newMemtable()
+	if m.n >= hintMin {
+		next.hint = m.n
+	}
 	var touched []uint32
 	ord := m.ordered()
 	if ord == nil {

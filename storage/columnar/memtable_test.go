@@ -3,6 +3,7 @@ package columnar
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -252,4 +253,110 @@ func TestWriteCharges(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, lk.Found[0])
 	lk.Values.Release()
+}
+
+// TestLargeBatchWrites drives the batched write path on a memtable large
+// enough for the index's staged probes and the size hint a memtable takes
+// from the one it replaced: batches of 4096 random keys (with repeats and
+// deletes) over 200K keys, committed epoch by epoch, flushed now and then
+// (once with pending writes), a snapshot held throughout; Get and Scan
+// are checked against a model at the latest and the snapshot epoch.
+func TestLargeBatchWrites(t *testing.T) {
+	ctx := context.Background()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	tbl, err := Open(ctx, schema, Options{FS: vfs.NewMem(), MemtableSize: 1 << 40, DisableAutoCompaction: true})
+	require.NoError(t, err)
+	defer tbl.Close()
+	const space, batch = 200_000, 4096
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%07d", i) }
+	rng := rand.New(rand.NewPCG(11, 12))
+	latest := map[string]int64{}
+	var snapModel map[string]int64
+	var snap state.Snapshot
+	check := func(stage string, r state.Reader, want map[string]int64) {
+		t.Helper()
+		ks := make([][]byte, 0, batch)
+		for lo := 0; lo < space; lo += batch {
+			ks = ks[:0]
+			for i := lo; i < min(lo+batch, space); i++ {
+				ks = append(ks, key(i))
+			}
+			lk, err := r.Get(ctx, ks)
+			require.NoError(t, err, stage)
+			vals := lk.Values.Column(0).(*array.Int64)
+			for i, k := range ks {
+				v, ok := want[string(k)]
+				require.Equal(t, ok, lk.Found[i], "%s: key %s", stage, k)
+				if ok {
+					require.Equal(t, v, vals.Value(i), "%s: key %s", stage, k)
+				}
+			}
+			lk.Values.Release()
+		}
+		n := 0
+		require.NoError(t, r.Scan(ctx, state.KeyRange{}, func(keys [][]byte, rows arrow.RecordBatch) error {
+			for j, k := range keys {
+				v, ok := want[string(k)]
+				require.True(t, ok, "%s: scan found %s", stage, k)
+				require.Equal(t, v, rows.Column(0).(*array.Int64).Value(j), "%s: scan %s", stage, k)
+				n++
+			}
+			return nil
+		}), stage)
+		require.Equal(t, len(want), n, stage)
+	}
+	ks := make([][]byte, batch)
+	ops := make([]state.Op, batch)
+	for epoch := state.Epoch(1); epoch <= 12; epoch++ {
+		pending := map[string]*int64{}
+		for w := 0; w < 8; w++ {
+			bld := array.NewInt64Builder(memory.DefaultAllocator)
+			for i := range ks {
+				ks[i] = key(rng.IntN(space))
+				v := rng.Int64()
+				ops[i] = state.OpPut
+				if rng.IntN(10) == 0 {
+					ops[i] = state.OpDelete
+					pending[string(ks[i])] = nil
+				} else {
+					pending[string(ks[i])] = &v
+				}
+				bld.Append(v)
+			}
+			col := bld.NewArray()
+			bld.Release()
+			rec := array.NewRecordBatch(schema, []arrow.Array{col}, batch)
+			col.Release()
+			require.NoError(t, tbl.Write(ctx, ks, ops, rec))
+			rec.Release()
+			if epoch == 7 && w == 3 {
+				// Freeze with pending versions, which move to the next
+				// memtable.
+				_, err := tbl.Checkpoint(ctx)
+				require.NoError(t, err)
+			}
+		}
+		require.NoError(t, tbl.Commit(ctx, epoch))
+		for k, v := range pending {
+			if v == nil {
+				delete(latest, k)
+			} else {
+				latest[k] = *v
+			}
+		}
+		switch epoch {
+		case 3:
+			snapModel = maps.Clone(latest)
+			snap, err = tbl.Snapshot(epoch)
+			require.NoError(t, err)
+			defer snap.Release()
+		case 5, 10:
+			_, err := tbl.Checkpoint(ctx)
+			require.NoError(t, err)
+		}
+		if epoch%3 == 0 || epoch == 12 {
+			check(fmt.Sprint("epoch ", epoch), tbl, latest)
+			check(fmt.Sprint("snapshot at epoch ", epoch), snap, snapModel)
+		}
+	}
 }

@@ -114,7 +114,7 @@ type Table struct {
 	offs     []int    // writer-only: row offsets into arena
 	skip     []bool   // writer-only: rows not to encode (deletes)
 	ens      []uint32 // writer-only: Write's looked-up entry ids
-	found    []bool   // writer-only: Write's lookup hits
+	added    []bool   // writer-only: Write's rows that added their entry
 
 	bufPool sync.Pool // *[]byte read buffers lent to lookups (readBufs)
 

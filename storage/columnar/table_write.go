@@ -16,6 +16,11 @@ import (
 // cache (32Ki entries of 88 bytes: ~2.8 MiB) and prefetching only costs.
 const warmEntries = 1 << 15
 
+// writeChunk is how many rows Write resolves in the index before updating
+// their entries: the chunk's slots and entries stay in the CPU cache
+// between the two.
+const writeChunk = 512
+
 // writeAhead and commitAhead are how many rows (entries) ahead Write and
 // Commit prefetch the memtable entries they will update.
 const (
@@ -100,61 +105,61 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	// The encoded rows go into the memtable's arena in one piece; a
 	// version's value is its row's slice of it.
 	base := m.data.add(enc)
-	// Resolve the keys a group at a time (their cache misses overlap); a
-	// key not found may still have been added by an earlier row.
-	ens := slices.Grow(t.ens[:0], len(keys))[:len(keys)]
-	found := slices.Grow(t.found[:0], len(keys))[:len(keys)]
-	m.idx.GetBatch(keys, ens, found)
-	// GetBatch brought each found entry's key into the cache; its
-	// versions may sit in the line before. They are prefetched
-	// writeAhead rows ahead, so the misses overlap with the work on the
-	// rows in between instead of each stalling its row.
+	// Resolve the keys a chunk at a time, adding the new ones (the
+	// index works in groups whose probes' cache misses overlap), then
+	// update the chunk's entries while they are still in the cache. The
+	// probe brought each found entry's key into the cache; its versions
+	// may sit in the line before, so they are prefetched writeAhead rows
+	// ahead, and the misses overlap with the work on the rows in between
+	// instead of each stalling its row.
+	ens := slices.Grow(t.ens[:0], writeChunk)[:writeChunk]
+	added := slices.Grow(t.added[:0], writeChunk)[:writeChunk]
 	pf := m.n > warmEntries
-	if pf {
-		for i := range min(writeAhead, len(keys)) {
-			if found[i] {
-				prefetchEntry(m.ent(ens[i]))
-			}
-		}
-	}
-	for i, k := range keys {
-		if j := i + writeAhead; pf && j < len(keys) && found[j] {
-			prefetchEntry(m.ent(ens[j]))
-		}
-		v := memVersion{epoch: uncommitted, tomb: true}
-		if ops == nil || ops[i] == state.OpPut {
-			v = memVersion{epoch: uncommitted, val: base + aref(offs[i]), vlen: uint32(offs[i+1] - offs[i])}
-		}
-		id := ens[i]
-		var e *memEntry
-		if found[i] {
-			e = m.ent(id)
-		} else {
-			var added bool
-			if id, e, added = m.upsert(k); added {
-				used += int64(len(k)) + entryOverhead
-			}
-		}
-		switch {
-		case e.nv > 0 && m.versions(e)[e.nv-1].epoch == uncommitted:
-			m.versions(e)[e.nv-1] = v
-		default:
-			// Two versions fit in the entry; a third moves them all to
-			// the overflow slice.
-			if e.nv >= 2 {
-				used += versionOverhead
-				if e.ovf == 0 {
-					used += 2 * versionOverhead
+	for lo := 0; lo < len(keys); lo += writeChunk {
+		hi := min(lo+writeChunk, len(keys))
+		m.upsertBatch(keys[lo:hi], ens, added)
+		if pf {
+			for j := range min(writeAhead, hi-lo) {
+				if !added[j] {
+					prefetchEntry(m.ent(ens[j]))
 				}
 			}
-			m.appendVersion(e, v)
 		}
-		if !e.touched {
-			e.touched = true
-			t.touched = append(t.touched, id)
+		for i := lo; i < hi; i++ {
+			c := i - lo
+			if j := c + writeAhead; pf && j < hi-lo && !added[j] {
+				prefetchEntry(m.ent(ens[j]))
+			}
+			v := memVersion{epoch: uncommitted, tomb: true}
+			if ops == nil || ops[i] == state.OpPut {
+				v = memVersion{epoch: uncommitted, val: base + aref(offs[i]), vlen: uint32(offs[i+1] - offs[i])}
+			}
+			id := ens[c]
+			e := m.ent(id)
+			if added[c] {
+				used += int64(len(keys[i])) + entryOverhead
+			}
+			switch {
+			case e.nv > 0 && m.versions(e)[e.nv-1].epoch == uncommitted:
+				m.versions(e)[e.nv-1] = v
+			default:
+				// Two versions fit in the entry; a third moves them all to
+				// the overflow slice.
+				if e.nv >= 2 {
+					used += versionOverhead
+					if e.ovf == 0 {
+						used += 2 * versionOverhead
+					}
+				}
+				m.appendVersion(e, v)
+			}
+			if !e.touched {
+				e.touched = true
+				t.touched = append(t.touched, id)
+			}
 		}
 	}
-	t.ens, t.found = ens[:0], found[:0]
+	t.ens, t.added = ens[:0], added[:0]
 	m.bytes += used
 	if used < need {
 		t.opts.Budget.Release(need - used)

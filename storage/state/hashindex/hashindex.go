@@ -191,6 +191,98 @@ func (x *Index[E]) GetOrPut(k []byte, mk func() E) (E, bool) {
 	return e, false
 }
 
+// GetOrPutBatch sets out[i] to the entry of keys[i], adding mk(i) (an
+// entry whose key is keys[i]) when it is absent, and added[i] to whether
+// it did: GetOrPut key by key, so a key repeated in the batch is added
+// once, at its first occurrence. On a large table it works in groups
+// staged like GetBatch's (hash and home slots, candidate keys), so the
+// cache misses of the group's probes overlap, then probes and inserts key
+// by key in the cache; the table grows (if it must) between groups.
+func (x *Index[E]) GetOrPutBatch(keys [][]byte, out []E, added []bool, mk func(i int) E) {
+	var hs [batchGroup]uint32
+	var home [batchGroup]uint32
+	var cand [batchGroup]string
+	for lo := 0; lo < len(keys); lo += batchGroup {
+		ks := keys[lo:min(lo+batchGroup, len(keys))]
+		if len(x.slots) <= smallIndex {
+			// The table fits in the CPU cache: staging would only add work.
+			for i, k := range ks {
+				if (x.used+1)*4 > len(x.slots)*3 {
+					x.grow()
+				}
+				var found bool
+				out[lo+i], found = x.getOrPutHashed(k, x.hash(unsafe.String(unsafe.SliceData(k), len(k))), lo+i, mk)
+				added[lo+i] = !found
+			}
+			continue
+		}
+		if (x.used+len(ks))*4 > len(x.slots)*3 {
+			x.grow()
+		}
+		mask := uint32(len(x.slots) - 1)
+		// Stage 1: hashes, then the home slots in a tight loop.
+		for i, k := range ks {
+			hs[i] = x.hash(unsafe.String(unsafe.SliceData(k), len(k)))
+		}
+		for i := range ks {
+			home[i] = x.slots[hs[i]&mask].h
+		}
+		// Stage 2: the key of the first slot with the key's hash (almost
+		// surely the key's entry), so its entry is in the cache.
+		for i := range ks {
+			h := hs[i]
+			cand[i] = ""
+			if home[i] == 0 {
+				continue
+			}
+			for j := h & mask; x.slots[j].h != 0; j = (j + 1) & mask {
+				if x.slots[j].h == h {
+					cand[i] = x.key(x.slots[j].e)
+					break
+				}
+			}
+		}
+		// Stage 3: probe and insert key by key (an earlier key of the
+		// group may have added the same key or taken a slot).
+		for i, k := range ks {
+			var found bool
+			out[lo+i], found = x.getOrPutHashed(k, hs[i], lo+i, mk)
+			added[lo+i] = !found
+		}
+		clear(cand[:len(ks)])
+	}
+}
+
+// getOrPutHashed is GetOrPut of k with hash h, adding mk(i); the caller
+// made room.
+func (x *Index[E]) getOrPutHashed(k []byte, h uint32, i int, mk func(int) E) (E, bool) {
+	ks := unsafe.String(unsafe.SliceData(k), len(k))
+	mask := uint32(len(x.slots) - 1)
+	j := h & mask
+	for ; x.slots[j].h != 0; j = (j + 1) & mask {
+		if s := &x.slots[j]; s.h == h && x.key(s.e) == ks {
+			return s.e, true
+		}
+	}
+	e := mk(i)
+	x.slots[j] = slot[E]{h: h, e: e}
+	x.n++
+	x.used++
+	return e, false
+}
+
+// Reserve makes room for n more entries, so that adding them does not
+// grow the table.
+func (x *Index[E]) Reserve(n int) {
+	size := len(x.slots)
+	for (x.n+n)*4 > size*3 {
+		size *= 2
+	}
+	if size > len(x.slots) || (x.used+n)*4 > size*3 {
+		x.rehash(size)
+	}
+}
+
 func (x *Index[E]) insert(h uint32, e E) {
 	mask := uint32(len(x.slots) - 1)
 	i := h & mask
@@ -220,6 +312,11 @@ func (x *Index[E]) grow() {
 	if x.n*2 >= size {
 		size *= 2
 	}
+	x.rehash(size)
+}
+
+// rehash moves the live entries to a table of size slots.
+func (x *Index[E]) rehash(size int) {
 	old := x.slots
 	x.slots = make([]slot[E], size)
 	hugepage.Advise(unsafe.Pointer(unsafe.SliceData(x.slots)), uintptr(size)*unsafe.Sizeof(x.slots[0]))

@@ -51,6 +51,10 @@ func New[E any](key func(E) string, dead func(E) bool) *Order[E] {
 // Add records a new entry (its key must not be live in the order already).
 func (o *Order[E]) Add(e E) { o.fresh = append(o.fresh, e) }
 
+// Reserve makes room for n more Adds without growing the list of new
+// entries.
+func (o *Order[E]) Reserve(n int) { o.fresh = slices.Grow(o.fresh, n) }
+
 // Removed notes that an entry became dead; the next Sorted drops it.
 func (o *Order[E]) Removed() { o.ndead++ }
 
