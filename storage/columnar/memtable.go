@@ -13,14 +13,15 @@ import (
 )
 
 // entryOverhead approximates the bookkeeping bytes of a memtable entry: the
-// entry with its two inline versions and short key (88), its hash-index slot
+// entry with its two inline versions and short key (64), its hash-index slot
 // with growth slack (8 bytes at 37-75% load: ~11-22), its place in the
 // sorted order (4-8) and the transient (prefix, id) pairs of the sort that a
 // scan or freeze runs over new keys (24; 48 while a radix sort runs).
-// Measured: ~129 B/key of Go heap at 1M keys in steady state
-// (BenchmarkColumnarMemtableGC's table), ~180 B/key at 1K keys (fixed
-// costs of a small table).
-const entryOverhead = 144
+// Measured (Go heap after a GC, 1M keys of BenchmarkColumnarMemtableGC's
+// table, 9-byte keys and 13-byte values included): 110 B/key with
+// 64-byte entries, 136 with the earlier 88-byte ones (when the charge was
+// 144); ~180 B/key at 1K keys (fixed costs of a small table).
+const entryOverhead = 120
 
 // versionOverhead is the charge of a version beyond the two an entry holds
 // inline (its slot in the overflow slice, with growth slack); the second
@@ -31,26 +32,49 @@ const versionOverhead = 40
 // it exceeds every snapshot epoch and is below the writer view's MaxEpoch.
 const uncommitted = state.MaxEpoch - 1
 
-// memVersion is one version of a memtable entry; its value lives in the
-// memtable's arena.
+// memVersion is one version of a memtable entry: its epoch and its value
+// (in the memtable's arena), 16 bytes.
 type memVersion struct {
 	epoch state.Epoch
-	val   aref
-	vlen  uint32
-	tomb  bool
+	ref   vref
 }
 
-// memEntry is a key of the memtable. It holds no Go pointers: a key of up
+// vref locates a version's value in 64 bits: bit 63 marks a tombstone;
+// bits 40-62 hold the value's length and bits 0-39 its place in the arena
+// (chunk<<23 | offset: regular chunks are at most 8 MiB). A value that
+// does not fit that (8 MiB or longer, or beyond the first 8 MiB of a chunk
+// of its own, or in chunk 2^17 or later) has length vrefLong and bits 0-39
+// index memtable.longs, which holds its full arena reference and length.
+type vref uint64
+
+const (
+	vrefOffBits = 23
+	vrefPosBits = 40
+	vrefPosMask = 1<<vrefPosBits - 1
+	vrefLong    = 1<<(63-vrefPosBits) - 1
+	vrefTomb    = vref(1) << 63
+)
+
+// longVal is a value vref cannot locate inline.
+type longVal struct {
+	r aref
+	n uint32
+}
+
+func (v vref) tomb() bool { return v&vrefTomb != 0 }
+
+// memEntry is a key of the memtable, 64 bytes (one cache line: the pages
+// holding entries are line-aligned). It holds no Go pointers: a key of up
 // to 16 bytes is inline (a probe then finds the key with the entry, one
-// cache miss fewer), a longer one in the arena; versions beyond two live in
-// the memtable's overflow slice.
+// cache miss fewer), a longer one in the arena; versions beyond two live
+// in the memtable's overflow slice.
 type memEntry struct {
 	inl     [2]memVersion   // versions while nv ≤ 2 and ovf == 0
 	kbuf    [inlineKey]byte // the key if klen ≤ inlineKey, else its aref in the first 8 bytes
 	klen    uint32
 	nv      uint32 // versions, ascending by epoch; the last may be uncommitted
 	ovf     uint32 // 0: inline; else 1 + start of the versions in memtable.ovf
-	ocap    uint32 // capacity of the overflow region
+	ocapLog uint8  // capacity of the overflow region: 1<<ocapLog
 	touched bool
 	dead    bool // removed from idx; dropped from the order at the next sort
 }
@@ -82,6 +106,7 @@ type memtable struct {
 	pages [][]memEntry // entry id → pages[id>>entPageShift][id&(entPage-1)]
 	n     uint32       // entries allocated
 	ovf   []memVersion // versions of entries with more than two
+	longs []longVal    // values vref cannot locate inline
 
 	mk     func() uint32 // upsert's entry maker: newEntry(mkKey)
 	mkKey  []byte
@@ -221,6 +246,43 @@ func (m *memtable) remove(id uint32) {
 	m.order.Removed()
 }
 
+// valRef is the vref of the n value bytes at r (not a tombstone).
+func (m *memtable) valRef(r aref, n uint32) vref {
+	c, off := uint64(r>>32), uint64(uint32(r))
+	if c < 1<<(vrefPosBits-vrefOffBits) && off < 1<<vrefOffBits && n < vrefLong {
+		return vref(uint64(n)<<vrefPosBits | c<<vrefOffBits | off)
+	}
+	return m.longRef(r, n)
+}
+
+// longRef is valRef of a value the vref cannot locate inline.
+func (m *memtable) longRef(r aref, n uint32) vref {
+	m.longs = append(m.longs, longVal{r: r, n: n})
+	return vref(vrefLong<<vrefPosBits | uint64(len(m.longs)-1))
+}
+
+// addVal copies val into the arena and returns its vref.
+func (m *memtable) addVal(val []byte) vref {
+	return m.valRef(m.data.add(val), uint32(len(val)))
+}
+
+// value returns the bytes of v's value (capacity its length; nil when
+// empty, as a tombstone's is), sharing the arena's.
+func (m *memtable) value(v vref) []byte {
+	n := uint32(v>>vrefPosBits) & vrefLong
+	switch n {
+	case 0:
+		return nil
+	case vrefLong:
+		l := m.longs[v&vrefPosMask]
+		return m.data.get(l.r, l.n)
+	}
+	pos := uint64(v & vrefPosMask)
+	c := m.data.chunks[pos>>vrefOffBits]
+	off := uint32(pos) & (1<<vrefOffBits - 1)
+	return c[off : off+n : off+n]
+}
+
 // versions returns e's versions, ascending by epoch. The slice aliases the
 // memtable and is valid until its next mutation of e.
 func (m *memtable) versions(e *memEntry) []memVersion {
@@ -228,7 +290,7 @@ func (m *memtable) versions(e *memEntry) []memVersion {
 		return e.inl[:e.nv]
 	}
 	s := e.ovf - 1
-	return m.ovf[s : s+e.nv : s+e.ocap]
+	return m.ovf[s : s+e.nv : s+1<<e.ocapLog]
 }
 
 // appendVersion adds v as e's newest version.
@@ -241,16 +303,17 @@ func (m *memtable) appendVersion(e *memEntry, v memVersion) {
 		}
 		s := len(m.ovf)
 		m.ovf = append(m.ovf, e.inl[0], e.inl[1], v, memVersion{})
-		e.ovf, e.ocap, e.nv = uint32(s)+1, 4, 3
+		e.ovf, e.ocapLog, e.nv = uint32(s)+1, 2, 3
 		return
 	}
-	if e.nv == e.ocap {
+	if c := uint32(1) << e.ocapLog; e.nv == c {
 		// Move to a region twice as large at the end; the old one is
 		// abandoned until the memtable is dropped.
 		s := len(m.ovf)
 		m.ovf = append(m.ovf, m.versions(e)...)
-		m.ovf = append(m.ovf, make([]memVersion, e.ocap)...)
-		e.ovf, e.ocap = uint32(s)+1, 2*e.ocap
+		m.ovf = append(m.ovf, make([]memVersion, c)...)
+		e.ovf = uint32(s) + 1
+		e.ocapLog++
 	}
 	m.ovf[e.ovf-1+e.nv] = v
 	e.nv++
@@ -261,7 +324,7 @@ func (m *memtable) appendVersion(e *memEntry, v memVersion) {
 func (m *memtable) truncate(e *memEntry, n int) {
 	if e.ovf != 0 && n <= 2 {
 		copy(e.inl[:], m.versions(e)[:n])
-		e.ovf, e.ocap = 0, 0
+		e.ovf, e.ocapLog = 0, 0
 	}
 	e.nv = uint32(n)
 }
@@ -293,7 +356,7 @@ func (m *memtable) prune(e *memEntry, pinned []state.Epoch) {
 
 // version converts v to a state.Version whose value aliases the arena.
 func (m *memtable) version(v memVersion) state.Version {
-	return state.Version{Epoch: v.epoch, Tomb: v.tomb, Val: m.data.get(v.val, v.vlen)}
+	return state.Version{Epoch: v.epoch, Tomb: v.ref.tomb(), Val: m.value(v.ref)}
 }
 
 // versionAt returns e's newest version with epoch ≤ at.
@@ -359,11 +422,15 @@ func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMe
 			vs := m.versions(e)
 			if n := len(vs); n > 0 && vs[n-1].epoch == uncommitted {
 				v := vs[n-1]
-				val := m.data.get(v.val, v.vlen)
+				val := m.value(v.ref)
 				nid, ne := next.insert(m.keyBytes(e))
-				next.appendVersion(ne, memVersion{epoch: uncommitted, val: next.data.add(val), vlen: v.vlen, tomb: v.tomb})
+				nv := memVersion{epoch: uncommitted, ref: vrefTomb}
+				if !v.ref.tomb() {
+					nv.ref = next.addVal(val)
+				}
+				next.appendVersion(ne, nv)
 				ne.touched = true
-				next.bytes += int64(e.klen) + int64(v.vlen) + entryOverhead
+				next.bytes += int64(e.klen) + int64(len(val)) + entryOverhead
 				touched = append(touched, nid)
 				m.truncate(e, n-1)
 			}
@@ -375,13 +442,8 @@ func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMe
 	return fm, next, touched
 }
 
-// prefetchEntry prefetches the cache lines e spans.
-func prefetchEntry(e *memEntry) {
-	p := unsafe.Pointer(e)
-	prefetch(p)
-	prefetch(unsafe.Add(p, 64))
-	prefetch(unsafe.Add(p, unsafe.Sizeof(memEntry{})-1))
-}
+// prefetchEntry prefetches e (one cache line).
+func prefetchEntry(e *memEntry) { prefetch(unsafe.Pointer(e)) }
 
 // adviseHugeEntries asks for huge pages under a large entry page (lookups
 // touch entries at random).

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -67,7 +68,11 @@ func TestMemtableVersions(t *testing.T) {
 		case 0, 1, 2:
 			val := []byte(fmt.Sprint("v", step))
 			ep := state.Epoch(step + 1)
-			m.appendVersion(e, memVersion{epoch: ep, val: m.data.add(val), vlen: uint32(len(val)), tomb: step%5 == 0})
+			ref := m.addVal(val)
+			if step%5 == 0 {
+				ref |= vrefTomb
+			}
+			m.appendVersion(e, memVersion{epoch: ep, ref: ref})
 			model[i] = append(model[i], state.Version{Epoch: ep, Tomb: step%5 == 0, Val: val})
 		default:
 			var pinned []state.Epoch
@@ -359,4 +364,65 @@ func TestLargeBatchWrites(t *testing.T) {
 			check(fmt.Sprint("snapshot at epoch ", epoch), snap, snapModel)
 		}
 	}
+}
+
+// TestLongValues writes values the packed value reference cannot locate
+// inline (8 MiB or longer, or beyond 8 MiB into a batch's own arena
+// chunk): they are found through memtable.longs, in the memtable, frozen
+// and after a flush.
+func TestLongValues(t *testing.T) {
+	ctx := context.Background()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String}}, nil)
+	tbl, err := Open(ctx, schema, Options{FS: vfs.NewMem(), MemtableSize: 1 << 40})
+	require.NoError(t, err)
+	defer tbl.Close()
+	sizes := []int{3 << 20, 3 << 20, 3 << 20, 10, 9 << 20, 0, 5}
+	ks := make([][]byte, len(sizes))
+	want := make([]string, len(sizes))
+	bld := array.NewStringBuilder(memory.DefaultAllocator)
+	for i, n := range sizes {
+		ks[i] = fmt.Appendf(nil, "key-%d", i)
+		want[i] = strings.Repeat(string(rune('a'+i)), n)
+		bld.Append(want[i])
+	}
+	col := bld.NewArray()
+	rec := array.NewRecordBatch(schema, []arrow.Array{col}, int64(len(sizes)))
+	col.Release()
+	defer rec.Release()
+	require.NoError(t, tbl.Write(ctx, ks, nil, rec))
+	require.NotEmpty(t, tbl.mem.longs, "some values go through longs")
+	check := func(stage string) {
+		lk, err := tbl.Get(ctx, ks)
+		require.NoError(t, err, stage)
+		vals := lk.Values.Column(0).(*array.String)
+		for i := range ks {
+			require.True(t, lk.Found[i], "%s: key %d", stage, i)
+			require.Equal(t, want[i], vals.Value(i), "%s: key %d", stage, i)
+		}
+		lk.Values.Release()
+	}
+	check("pending")
+	require.NoError(t, tbl.Commit(ctx, 1))
+	check("memtable")
+	// A pending long value moves to the next memtable at the freeze.
+	sl := rec.NewSlice(4, 5)
+	require.NoError(t, tbl.Write(ctx, ks[4:5], nil, sl))
+	sl.Release()
+	tbl.mu.Lock()
+	fm, next, touched := tbl.mem.freeze(nil, tbl.committed)
+	tbl.frozen = append([]*frozenMem{fm}, tbl.frozen...)
+	tbl.mem, tbl.touched = next, touched
+	tbl.mu.Unlock()
+	require.NotEmpty(t, tbl.mem.longs, "the moved value goes through longs")
+	check("frozen")
+	require.NoError(t, tbl.Commit(ctx, 2))
+	_, err = tbl.Checkpoint(ctx)
+	require.NoError(t, err)
+	check("run")
+}
+
+// TestMemEntrySize guards the one-cache-line entry.
+func TestMemEntrySize(t *testing.T) {
+	require.Equal(t, uintptr(64), unsafe.Sizeof(memEntry{}))
+	require.Equal(t, uintptr(16), unsafe.Sizeof(memVersion{}))
 }
