@@ -113,6 +113,15 @@ type memtable struct {
 	mkRow  func(int) uint32 // upsertBatch's entry maker: newEntry(mkKeys[i])
 	mkKeys [][]byte
 
+	// sparePages are full entry pages of a flushed memtable, reused for
+	// new pages: memory in use costs no page faults (fresh memory costs
+	// one per 4 KiB page, several microseconds each on a virtual
+	// machine). prepaid is the part of the budget charge that covers
+	// the adopted memory (spare pages and index slots) until the
+	// memtable's own charge has grown as much (see adopt).
+	sparePages [][]memEntry
+	prepaid    int64
+
 	// hint is the entries of the memtable this one replaced; once it holds
 	// an eighth of them (so it is likely to grow as large), its index,
 	// order and first entry page get room for the rest at once instead of
@@ -180,7 +189,9 @@ func (m *memtable) upsert(k []byte) (id uint32, e *memEntry, added bool) {
 // versions) if absent; added[i] reports that it did. A key repeated in
 // keys is added once, at its first occurrence.
 func (m *memtable) upsertBatch(keys [][]byte, ids []uint32, added []bool) {
-	if m.hint > 0 && m.n+uint32(len(keys)) >= m.hint/8 {
+	// A memtable that adopted a flushed one's memory (see adopt) belongs
+	// to a table that writes much: it takes the hint at once.
+	if m.hint > 0 && (m.n+uint32(len(keys)) >= m.hint/8 || m.prepaid > 0) {
 		m.reserve(int(m.hint) - int(m.n))
 		m.hint = 0
 	}
@@ -203,10 +214,52 @@ func (m *memtable) reserve(n int) {
 	m.order.Reserve(n)
 	if len(m.pages) == 1 {
 		if pg := m.pages[0]; cap(pg) < entPage && cap(pg) < len(pg)+n {
-			m.pages[0] = append(make([]memEntry, 0, min(len(pg)+n, entPage)), pg...)
-			adviseHugeEntries(m.pages[0])
+			if sp := m.takeSparePage(); sp != nil {
+				m.pages[0] = append(sp, pg...)
+			} else {
+				m.pages[0] = append(make([]memEntry, 0, min(len(pg)+n, entPage)), pg...)
+				adviseHugeEntries(m.pages[0])
+			}
 		}
 	}
+}
+
+// takeSparePage returns an empty spare page of entPage capacity, or nil.
+func (m *memtable) takeSparePage() []memEntry {
+	n := len(m.sparePages)
+	if n == 0 {
+		return nil
+	}
+	pg := m.sparePages[n-1][:0]
+	m.sparePages[n-1] = nil
+	m.sparePages = m.sparePages[:n-1]
+	return pg
+}
+
+// adopt takes for reuse the full entry pages (its own and its spares) and
+// the index slots of old, a flushed memtable no reader can reach any more
+// (readers find frozen memtables under the table's lock, and nothing they
+// keep aliases entries: keys are copied, values are in the arena, which
+// is never reused). It returns the adopted bytes, which the caller keeps
+// charged as m.prepaid; m's writes then release that much of their new
+// charge, since the memory they use is charged already.
+func (m *memtable) adopt(old *memtable) int64 {
+	var n int64
+	for _, pg := range append(old.pages, old.sparePages...) {
+		if cap(pg) == entPage {
+			m.sparePages = append(m.sparePages, pg[:0])
+			n += entPage * int64(unsafe.Sizeof(memEntry{}))
+		}
+	}
+	old.pages, old.sparePages = nil, nil
+	n += m.idx.Adopt(old.idx)
+	return n
+}
+
+// dropSpare forgets the memory adopt took (the caller releases prepaid).
+func (m *memtable) dropSpare() {
+	m.sparePages = nil
+	m.idx.DropSpare()
 }
 
 // newEntry allocates an entry for k and adds it to the order (not the index).
@@ -214,13 +267,18 @@ func (m *memtable) newEntry(k []byte) uint32 {
 	id := m.n
 	p := int(id >> entPageShift)
 	if p == len(m.pages) {
-		// The first page grows gradually, so a small table stays small.
+		// The first page grows gradually, so a small table stays small
+		// (a spare page is taken whole: its table writes much).
 		c := entPage
 		if p == 0 {
 			c = 16
 		}
-		m.pages = append(m.pages, make([]memEntry, 0, c))
-		adviseHugeEntries(m.pages[p])
+		if sp := m.takeSparePage(); sp != nil {
+			m.pages = append(m.pages, sp)
+		} else {
+			m.pages = append(m.pages, make([]memEntry, 0, c))
+			adviseHugeEntries(m.pages[p])
+		}
 	}
 	if pg := m.pages[p]; len(pg) == cap(pg) {
 		m.pages[p] = append(make([]memEntry, 0, min(2*cap(pg), entPage)), pg...)
@@ -438,7 +496,9 @@ func (m *memtable) freeze(pinned []state.Epoch, maxEpoch state.Epoch) (*frozenMe
 		}
 	}
 	m.order = nil // the frozen memtable keeps its own order
-	fm := &frozenMem{m: m, ord: ord, maxEpoch: maxEpoch, bytes: max(m.bytes-next.bytes, 0)}
+	// The frozen memtable keeps the prepaid charge with its spare memory.
+	fm := &frozenMem{m: m, ord: ord, maxEpoch: maxEpoch, bytes: max(m.bytes-next.bytes, 0) + m.prepaid}
+	m.prepaid = 0
 	return fm, next, touched
 }
 

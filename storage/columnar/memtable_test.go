@@ -269,9 +269,23 @@ func TestWriteCharges(t *testing.T) {
 func TestLargeBatchWrites(t *testing.T) {
 	ctx := context.Background()
 	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
-	tbl, err := Open(ctx, schema, Options{FS: vfs.NewMem(), MemtableSize: 1 << 40, DisableAutoCompaction: true})
+	budget := NewBudget(1 << 40)
+	tbl, err := Open(ctx, schema, Options{FS: vfs.NewMem(), MemtableSize: 1 << 40, DisableAutoCompaction: true, Budget: budget})
 	require.NoError(t, err)
 	defer tbl.Close()
+	// The budget holds the memtable's charge, the memory it adopted from a
+	// flushed one (prepaid) and the block cache's.
+	charged := func(stage string) {
+		tbl.mu.RLock()
+		defer tbl.mu.RUnlock()
+		tbl.cache.mu.Lock()
+		defer tbl.cache.mu.Unlock()
+		want := tbl.mem.bytes + tbl.mem.prepaid + tbl.cache.used
+		for _, fm := range tbl.frozen {
+			want += fm.bytes
+		}
+		require.Equal(t, want, budget.Used(), stage)
+	}
 	const space, batch = 200_000, 4096
 	key := func(i int) []byte { return fmt.Appendf(nil, "k%07d", i) }
 	rng := rand.New(rand.NewPCG(11, 12))
@@ -312,6 +326,12 @@ func TestLargeBatchWrites(t *testing.T) {
 	}
 	ks := make([][]byte, batch)
 	ops := make([]state.Op, batch)
+	defer func() {
+		// Dropping the spare memory releases its charge.
+		tbl.dropSpare()
+		charged("dropped spare")
+		require.Zero(t, tbl.mem.prepaid)
+	}()
 	for epoch := state.Epoch(1); epoch <= 12; epoch++ {
 		pending := map[string]*int64{}
 		for w := 0; w < 8; w++ {
@@ -358,7 +378,11 @@ func TestLargeBatchWrites(t *testing.T) {
 		case 5, 10:
 			_, err := tbl.Checkpoint(ctx)
 			require.NoError(t, err)
+			if epoch == 5 {
+				require.Positive(t, tbl.mem.prepaid, "the new memtable adopted the flushed one's pages")
+			}
 		}
+		charged(fmt.Sprint("epoch ", epoch))
 		if epoch%3 == 0 || epoch == 12 {
 			check(fmt.Sprint("epoch ", epoch), tbl, latest)
 			check(fmt.Sprint("snapshot at epoch ", epoch), snap, snapModel)

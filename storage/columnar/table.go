@@ -304,7 +304,7 @@ func (t *Table) Close() error {
 	t.runs, t.obsolete = nil, nil
 	t.cache.clear()
 	b := t.opts.Budget
-	b.Release(t.mem.bytes)
+	b.Release(t.mem.bytes + t.mem.prepaid)
 	for _, fm := range t.frozen {
 		b.Release(fm.bytes)
 	}

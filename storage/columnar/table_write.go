@@ -39,6 +39,9 @@ func (t *Table) reserve(ctx context.Context, n int64) error {
 	if b.TryReserve(n) {
 		return nil
 	}
+	if t.dropSpare() && b.TryReserve(n) {
+		return nil
+	}
 	if err := t.flush(ctx); err != nil && err != errNothingToFlush {
 		return err
 	}
@@ -161,10 +164,29 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	}
 	t.ens, t.added = ens[:0], added[:0]
 	m.bytes += used
-	if used < need {
-		t.opts.Budget.Release(need - used)
+	// Memory adopted from a flushed memtable is charged already
+	// (prepaid): the memtable's growth uses it up before charging more.
+	paid := min(m.prepaid, used)
+	m.prepaid -= paid
+	if rel := need - used + paid; rel > 0 {
+		t.opts.Budget.Release(rel)
 	}
 	return nil
+}
+
+// dropSpare makes the memtable forget the memory it adopted and not yet
+// used, releasing its charge; it reports whether it released any.
+func (t *Table) dropSpare() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.mem
+	if t.closed || m.prepaid == 0 {
+		return false
+	}
+	m.dropSpare()
+	t.opts.Budget.Release(m.prepaid)
+	m.prepaid = 0
+	return true
 }
 
 // CleanBelow implements state.Table.
@@ -322,8 +344,18 @@ func (t *Table) flush(ctx context.Context) error {
 			t.runs = append([]*run{r}, t.runs...)
 		}
 		t.flushedEpoch = fm.maxEpoch
+		// A fresh memtable of a table that writes much takes the written
+		// one's entry pages and index for reuse, keeping their charge.
+		rel := fm.bytes
+		if m := t.mem; m.hint > 0 && m.prepaid == 0 && len(m.pages) <= 1 && !t.closed {
+			if n := m.adopt(fm.m); n <= rel {
+				m.prepaid, rel = n, rel-n
+			} else {
+				m.dropSpare()
+			}
+		}
 		t.mu.Unlock()
-		t.opts.Budget.Release(fm.bytes)
+		t.opts.Budget.Release(rel)
 	}
 	t.maybeCompact()
 	return nil

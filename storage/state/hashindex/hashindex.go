@@ -32,6 +32,7 @@ type Index[E comparable] struct {
 	slots []slot[E] // len is a power of two
 	n     int       // live entries
 	used  int       // live entries plus tombstones
+	spare []slot[E] // adopted slot array, reused by a growth to its size
 }
 
 type slot[E comparable] struct {
@@ -271,6 +272,18 @@ func (x *Index[E]) getOrPutHashed(k []byte, h uint32, i int, mk func(int) E) (E,
 	return e, false
 }
 
+// Adopt takes the slot array of from, an index nobody uses any more (it
+// must not be used afterwards), to reuse when this index grows to its
+// size: memory already in use costs no page faults, fresh memory costs
+// one per page. It returns the array's size in bytes.
+func (x *Index[E]) Adopt(from *Index[E]) int64 {
+	x.spare, from.slots = from.slots, nil
+	return int64(len(x.spare)) * int64(unsafe.Sizeof(slot[E]{}))
+}
+
+// DropSpare forgets the slot array Adopt took.
+func (x *Index[E]) DropSpare() { x.spare = nil }
+
 // Reserve makes room for n more entries, so that adding them does not
 // grow the table.
 func (x *Index[E]) Reserve(n int) {
@@ -318,8 +331,13 @@ func (x *Index[E]) grow() {
 // rehash moves the live entries to a table of size slots.
 func (x *Index[E]) rehash(size int) {
 	old := x.slots
-	x.slots = make([]slot[E], size)
-	hugepage.Advise(unsafe.Pointer(unsafe.SliceData(x.slots)), uintptr(size)*unsafe.Sizeof(x.slots[0]))
+	if len(x.spare) == size {
+		x.slots, x.spare = x.spare, nil
+		clear(x.slots)
+	} else {
+		x.slots = make([]slot[E], size)
+		hugepage.Advise(unsafe.Pointer(unsafe.SliceData(x.slots)), uintptr(size)*unsafe.Sizeof(x.slots[0]))
+	}
 	for _, s := range old {
 		if s.h > tomb {
 			x.insert(s.h, s.e)
