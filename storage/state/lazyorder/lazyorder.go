@@ -128,6 +128,27 @@ func (o *Order[E]) sortFresh() []E {
 		}
 		return strings.Compare(o.key(a.e), o.key(b.e))
 	}
+	if len(ps) >= radixMin {
+		if idx, ok := radixSortPacked(ps); ok {
+			out := make([]E, len(idx))
+			for i, x := range idx {
+				out[i] = ps[uint32(x)].e
+			}
+			// Equal packed digits are equal 16-byte prefixes: ordered by
+			// their full keys.
+			for i := 0; i < len(idx); {
+				j := i + 1
+				for j < len(idx) && idx[j]>>32 == idx[i]>>32 {
+					j++
+				}
+				if j-i > 1 {
+					slices.SortFunc(out[i:j], func(a, b E) int { return strings.Compare(o.key(a), o.key(b)) })
+				}
+				i = j
+			}
+			return out
+		}
+	}
 	if len(ps) < radixMin {
 		slices.SortFunc(ps, full)
 	} else {
@@ -162,14 +183,10 @@ func (o *Order[E]) Seek(s []E, k string) int {
 // radix instead of by comparison.
 const radixMin = 2048
 
-// radixSort orders ps by (p0, p1) with a least-significant-digit radix sort
-// over the 16 prefix bytes, skipping the byte positions where every entry
-// has the same byte (the type tags and high bytes of typical keys), so
-// dense integer keys take two or three passes. It returns the sorted slice
-// (ps or a buffer of the same length).
-func radixSort[E any](ps []prefixed[E]) []prefixed[E] {
-	// The byte positions where some entries differ: bits set in some
-	// prefix and clear in another.
+// diffDigits returns the byte positions of the 16-byte prefixes (counted
+// from the least significant byte of p1) where some entries of ps differ:
+// bits set in some prefix and clear in another.
+func diffDigits[E any](ps []prefixed[E]) []int {
 	and0, and1, or0, or1 := ^uint64(0), ^uint64(0), uint64(0), uint64(0)
 	for i := range ps {
 		and0 &= ps[i].p0
@@ -187,6 +204,59 @@ func radixSort[E any](ps []prefixed[E]) []prefixed[E] {
 			digits = append(digits, d)
 		}
 	}
+	return digits
+}
+
+// radixSortPacked orders ps when their prefixes differ in at most 4 byte
+// positions (dense integer keys: 2 or 3): it packs each entry's differing
+// bytes and its index in ps into a uint64 (digits in the high half) and
+// radix sorts those, moving 8 bytes per entry and pass instead of 24. It
+// returns the packed values in prefix order (the index in the low 32
+// bits; equal high halves are equal prefixes), or false when the digits
+// do not fit.
+func radixSortPacked[E any](ps []prefixed[E]) ([]uint64, bool) {
+	digits := diffDigits(ps)
+	if len(digits) > 4 || uint64(len(ps)) >= 1<<32 {
+		return nil, false
+	}
+	src := make([]uint64, len(ps))
+	var counts [4][256]int
+	for i := range ps {
+		var v uint64
+		for k, d := range digits {
+			b := digit(ps[i], d)
+			counts[k][b]++
+			v |= uint64(b) << (32 + 8*k)
+		}
+		src[i] = v | uint64(i)
+	}
+	dst := make([]uint64, len(ps))
+	for k := range digits {
+		c := &counts[k]
+		pos := 0
+		for b := range c {
+			n := c[b]
+			c[b] = pos
+			pos += n
+		}
+		shift := 32 + 8*k
+		for _, v := range src {
+			b := byte(v >> shift)
+			dst[c[b]] = v
+			c[b]++
+		}
+		src, dst = dst, src
+	}
+	return src, true
+}
+
+// radixSort orders ps by (p0, p1) with a least-significant-digit radix sort
+// over the 16 prefix bytes, skipping the byte positions where every entry
+// has the same byte (the type tags and high bytes of typical keys), so
+// dense integer keys take two or three passes. It returns the sorted slice
+// (ps or a buffer of the same length).
+func radixSort[E any](ps []prefixed[E]) []prefixed[E] {
+	digits := diffDigits(ps)
 	var counts [16][256]int
 	for i := range ps {
 		for _, d := range digits {
