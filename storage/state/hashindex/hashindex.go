@@ -18,7 +18,9 @@
 package hashindex
 
 import (
+	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 	"unsafe"
 
 	"github.com/sabotsql/sabotsql/internal/hugepage"
@@ -29,6 +31,8 @@ import (
 type Index[E comparable] struct {
 	key   func(E) string
 	seed  maphash.Seed
+	s0    uint64 // seeds of the short-key hash, drawn from seed
+	s1    uint64
 	slots []slot[E] // len is a power of two
 	n     int       // live entries
 	used  int       // live entries plus tombstones
@@ -44,11 +48,36 @@ const tomb = 1
 
 // New returns an empty index.
 func New[E comparable](key func(E) string) *Index[E] {
-	return &Index[E]{key: key, seed: maphash.MakeSeed(), slots: make([]slot[E], 64)}
+	seed := maphash.MakeSeed()
+	return &Index[E]{key: key, seed: seed, s0: maphash.String(seed, "s0") | 1, s1: maphash.String(seed, "s1"),
+		slots: make([]slot[E], 64)}
 }
 
 func (x *Index[E]) hash(k string) uint32 {
-	h64 := maphash.String(x.seed, k)
+	var h64 uint64
+	if n := len(k); n <= 16 {
+		// Keys of up to 16 bytes (most state keys) are hashed inline:
+		// their bytes as two words (overlapping when shorter than 16),
+		// folded with the seeds and the length by a 64x64->128-bit
+		// multiplication (as wyhash does for short inputs); a call to
+		// maphash costs more than that.
+		var a, b uint64
+		kb := unsafe.Slice(unsafe.StringData(k), n)
+		switch {
+		case n >= 8:
+			a = binary.LittleEndian.Uint64(kb)
+			b = binary.LittleEndian.Uint64(kb[n-8:])
+		case n >= 4:
+			a = uint64(binary.LittleEndian.Uint32(kb))
+			b = uint64(binary.LittleEndian.Uint32(kb[n-4:]))
+		case n > 0:
+			a = uint64(k[0])<<16 | uint64(k[n>>1])<<8 | uint64(k[n-1])
+		}
+		hi, lo := bits.Mul64(a^x.s0, b^x.s1^uint64(n))
+		h64 = hi ^ lo
+	} else {
+		h64 = maphash.String(x.seed, k)
+	}
 	h := uint32(h64 ^ h64>>32)
 	if h <= tomb {
 		h += 2
@@ -202,6 +231,7 @@ func (x *Index[E]) GetOrPut(k []byte, mk func() E) (E, bool) {
 func (x *Index[E]) GetOrPutBatch(keys [][]byte, out []E, added []bool, mk func(i int) E) {
 	var hs [batchGroup]uint32
 	var home [batchGroup]uint32
+	var pos [batchGroup]uint32
 	var cand [batchGroup]string
 	for lo := 0; lo < len(keys); lo += batchGroup {
 		ks := keys[lo:min(lo+batchGroup, len(keys))]
@@ -238,14 +268,20 @@ func (x *Index[E]) GetOrPutBatch(keys [][]byte, out []E, added []bool, mk func(i
 			}
 			for j := h & mask; x.slots[j].h != 0; j = (j + 1) & mask {
 				if x.slots[j].h == h {
-					cand[i] = x.key(x.slots[j].e)
+					cand[i], pos[i] = x.key(x.slots[j].e), j
 					break
 				}
 			}
 		}
-		// Stage 3: probe and insert key by key (an earlier key of the
-		// group may have added the same key or taken a slot).
+		// Stage 3: a key found in stage 2 is still in its slot (inserts
+		// only fill empty slots); the others probe and insert key by key
+		// (an earlier key of the group may have added the same key or
+		// taken a slot).
 		for i, k := range ks {
+			if cand[i] != "" && cand[i] == unsafe.String(unsafe.SliceData(k), len(k)) {
+				out[lo+i], added[lo+i] = x.slots[pos[i]].e, false
+				continue
+			}
 			var found bool
 			out[lo+i], found = x.getOrPutHashed(k, hs[i], lo+i, mk)
 			added[lo+i] = !found
