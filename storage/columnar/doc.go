@@ -18,9 +18,10 @@
 // entries, 8 MiB arena chunks) ask for transparent huge pages: random
 // accesses to a memtable of many megabytes would otherwise miss the TLB at
 // nearly every access. Work that visits many entries in an order other
-// than their order in memory (Write's upserts, Commit, a flush in key
-// order) prefetches the entries (and a flush their values) some places
-// ahead, so the cache misses overlap with the work in between. A memtable
+// than their order in memory (Commit, a flush in key order) prefetches the
+// entries (and a flush their values) some places ahead, so the cache
+// misses overlap with the work in between; Write's probes do the same by
+// staging (see below). A memtable
 // of millions of keys thus adds almost nothing to a garbage collection
 // (1M keys: ~12 ms per GC instead of ~430 ms with one heap object and
 // several pointers per key). An entry is one 64-byte cache line (a

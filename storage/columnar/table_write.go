@@ -11,9 +11,9 @@ import (
 	"github.com/sabotsql/sabotsql/storage/state"
 )
 
-// warmEntries is the memtable size (entries) from which Write and Commit
-// prefetch the entries they update: below it they mostly sit in the CPU
-// cache (32Ki entries of 64 bytes: 2 MiB) and prefetching only costs.
+// warmEntries is the memtable size (entries) from which Commit prefetches
+// the entries it updates: below it they mostly sit in the CPU cache (32Ki
+// entries of 64 bytes: 2 MiB) and prefetching only costs.
 const warmEntries = 1 << 15
 
 // writeChunk is how many rows Write resolves in the index before updating
@@ -21,12 +21,9 @@ const warmEntries = 1 << 15
 // between the two.
 const writeChunk = 512
 
-// writeAhead and commitAhead are how many rows (entries) ahead Write and
-// Commit prefetch the memtable entries they will update.
-const (
-	writeAhead  = 16
-	commitAhead = 16
-)
+// commitAhead is how many entries ahead Commit prefetches the memtable
+// entries it will update.
+const commitAhead = 16
 
 // reserve charges n bytes of pending writes to the budget, freeing cache
 // and flushing the memtable when needed; 53200 if even that is not enough.
@@ -110,29 +107,16 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	base := m.data.add(enc)
 	// Resolve the keys a chunk at a time, adding the new ones (the
 	// index works in groups whose probes' cache misses overlap), then
-	// update the chunk's entries while they are still in the cache. The
-	// probe brought each found entry's key into the cache; its versions
-	// may sit in the line before, so they are prefetched writeAhead rows
-	// ahead, and the misses overlap with the work on the rows in between
-	// instead of each stalling its row.
+	// update the chunk's entries while they are still in the cache: the
+	// probe compared each found key with its entry's, which brought the
+	// entry (one cache line, versions included) in.
 	ens := slices.Grow(t.ens[:0], writeChunk)[:writeChunk]
 	added := slices.Grow(t.added[:0], writeChunk)[:writeChunk]
-	pf := m.n > warmEntries
 	for lo := 0; lo < len(keys); lo += writeChunk {
 		hi := min(lo+writeChunk, len(keys))
 		m.upsertBatch(keys[lo:hi], ens, added)
-		if pf {
-			for j := range min(writeAhead, hi-lo) {
-				if !added[j] {
-					prefetchEntry(m.ent(ens[j]))
-				}
-			}
-		}
 		for i := lo; i < hi; i++ {
 			c := i - lo
-			if j := c + writeAhead; pf && j < hi-lo && !added[j] {
-				prefetchEntry(m.ent(ens[j]))
-			}
 			v := memVersion{epoch: uncommitted, ref: vrefTomb}
 			if ops == nil || ops[i] == state.OpPut {
 				v.ref = m.valRef(base+aref(offs[i]), uint32(offs[i+1]-offs[i]))

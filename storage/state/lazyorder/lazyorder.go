@@ -5,8 +5,10 @@
 // cost one hash probe instead of a skip-list insert, whose pointer chase
 // misses the cache at every level. New entries are sorted as (16-byte key
 // prefix, entry) pairs, by radix when there are many (only the prefix bytes
-// that differ cost a pass), by comparison otherwise; equal prefixes fall
-// back to the full keys. With E an id type (uint32) the order holds no
+// that differ cost a pass; when at most 4 differ, as with dense integer
+// keys, they are packed with the pair's index into 8 bytes, so a pass
+// moves 8 bytes per entry instead of 24), by comparison otherwise; equal
+// prefixes fall back to the full keys. With E an id type (uint32) the order holds no
 // pointers for the garbage collector to scan.
 //
 // Invariants:
