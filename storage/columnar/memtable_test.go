@@ -450,3 +450,101 @@ func TestMemEntrySize(t *testing.T) {
 	require.Equal(t, uintptr(64), unsafe.Sizeof(memEntry{}))
 	require.Equal(t, uintptr(16), unsafe.Sizeof(memVersion{}))
 }
+
+// TestAdoptWithConcurrentReaders flushes memtables large enough that each
+// next one adopts the flushed one's pages and index, while a reader runs
+// Gets and Scans: every value it sees must belong to its key (a value
+// encodes its key), which an adoption under a reader would break.
+func TestAdoptWithConcurrentReaders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large memtables")
+	}
+	ctx := context.Background()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	tbl, err := Open(ctx, schema, Options{FS: vfs.NewMem(), MemtableSize: 12 << 20})
+	require.NoError(t, err)
+	defer tbl.Close()
+	const space, batch = 300_000, 4096
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%07d", i) }
+	keyNum := func(k []byte) int64 {
+		var n int64
+		for _, c := range k[1:] {
+			n = n*10 + int64(c-'0')
+		}
+		return n
+	}
+	done := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(readErr)
+		rng := rand.New(rand.NewPCG(5, 6))
+		ks := make([][]byte, 256)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for i := range ks {
+				ks[i] = key(rng.IntN(space))
+			}
+			lk, err := tbl.Get(ctx, ks)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			vals := lk.Values.Column(0).(*array.Int64)
+			for i, k := range ks {
+				if lk.Found[i] && vals.Value(i)/1000 != keyNum(k) {
+					readErr <- fmt.Errorf("get %s: value %d", k, vals.Value(i))
+					lk.Values.Release()
+					return
+				}
+			}
+			lk.Values.Release()
+			lo := rng.IntN(space)
+			n := 0
+			err = tbl.Scan(ctx, state.KeyRange{Start: key(lo), End: key(lo + 2000)}, func(keys [][]byte, rows arrow.RecordBatch) error {
+				for j, k := range keys {
+					if v := rows.Column(0).(*array.Int64).Value(j); v/1000 != keyNum(k) {
+						return fmt.Errorf("scan %s: value %d", k, v)
+					}
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	rng := rand.New(rand.NewPCG(7, 8))
+	ks := make([][]byte, batch)
+	adopted := 0
+	for epoch := state.Epoch(1); epoch <= 40; epoch++ {
+		for range 4 {
+			bld := array.NewInt64Builder(memory.DefaultAllocator)
+			for i := range ks {
+				n := rng.IntN(space)
+				ks[i] = key(n)
+				bld.Append(int64(n)*1000 + int64(epoch))
+			}
+			col := bld.NewArray()
+			bld.Release()
+			rec := array.NewRecordBatch(schema, []arrow.Array{col}, batch)
+			col.Release()
+			require.NoError(t, tbl.Write(ctx, ks, nil, rec))
+			rec.Release()
+		}
+		require.NoError(t, tbl.Commit(ctx, epoch))
+		tbl.mu.RLock()
+		if tbl.mem.prepaid > 0 {
+			adopted++
+		}
+		tbl.mu.RUnlock()
+	}
+	close(done)
+	require.NoError(t, <-readErr)
+	require.Positive(t, adopted, "some memtable adopted a flushed one's memory")
+}
