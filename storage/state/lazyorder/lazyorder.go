@@ -111,15 +111,18 @@ type prefixed[E any] struct {
 // Sorting (prefix, entry) pairs decides almost every comparison without
 // touching the entries, whose keys are scattered over memory.
 func (o *Order[E]) sortFresh() []E {
+	if len(o.fresh) >= radixMin {
+		if out, ok := o.sortFreshPacked(); ok {
+			return out
+		}
+	}
 	ps := make([]prefixed[E], 0, len(o.fresh))
 	for _, e := range o.fresh {
 		if o.dead(e) {
 			continue
 		}
-		k := o.key(e)
-		var buf [16]byte
-		copy(buf[:], k)
-		ps = append(ps, prefixed[E]{binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:]), e})
+		p0, p1 := prefixOf(o.key(e))
+		ps = append(ps, prefixed[E]{p0, p1, e})
 	}
 	full := func(a, b prefixed[E]) int {
 		if c := cmp.Compare(a.p0, b.p0); c != 0 {
@@ -129,27 +132,6 @@ func (o *Order[E]) sortFresh() []E {
 			return c
 		}
 		return strings.Compare(o.key(a.e), o.key(b.e))
-	}
-	if len(ps) >= radixMin {
-		if idx, ok := radixSortPacked(ps); ok {
-			out := make([]E, len(idx))
-			for i, x := range idx {
-				out[i] = ps[uint32(x)].e
-			}
-			// Equal packed digits are equal 16-byte prefixes: ordered by
-			// their full keys.
-			for i := 0; i < len(idx); {
-				j := i + 1
-				for j < len(idx) && idx[j]>>32 == idx[i]>>32 {
-					j++
-				}
-				if j-i > 1 {
-					slices.SortFunc(out[i:j], func(a, b E) int { return strings.Compare(o.key(a), o.key(b)) })
-				}
-				i = j
-			}
-			return out
-		}
 	}
 	if len(ps) < radixMin {
 		slices.SortFunc(ps, full)
@@ -185,9 +167,8 @@ func (o *Order[E]) Seek(s []E, k string) int {
 // radix instead of by comparison.
 const radixMin = 2048
 
-// diffDigits returns the byte positions of the 16-byte prefixes (counted
-// from the least significant byte of p1) where some entries of ps differ:
-// bits set in some prefix and clear in another.
+// diffDigits returns the byte positions of the 16-byte prefixes of ps
+// where some entries differ (see digitsOf).
 func diffDigits[E any](ps []prefixed[E]) []int {
 	and0, and1, or0, or1 := ^uint64(0), ^uint64(0), uint64(0), uint64(0)
 	for i := range ps {
@@ -196,6 +177,13 @@ func diffDigits[E any](ps []prefixed[E]) []int {
 		and1 &= ps[i].p1
 		or1 |= ps[i].p1
 	}
+	return digitsOf(and0, and1, or0, or1)
+}
+
+// digitsOf returns the byte positions (counted from the least significant
+// byte of p1) where prefixes whose words AND and OR to and0, and1, or0,
+// or1 differ: bits set in some prefix and clear in another.
+func digitsOf(and0, and1, or0, or1 uint64) []int {
 	var digits []int
 	for d := range 16 { // least significant digit first: p1's low byte
 		diff := (and1 ^ or1) >> (8 * d)
@@ -209,30 +197,52 @@ func diffDigits[E any](ps []prefixed[E]) []int {
 	return digits
 }
 
-// radixSortPacked orders ps when their prefixes differ in at most 4 byte
-// positions (dense integer keys: 2 or 3): it packs each entry's differing
-// bytes and its index in ps into a uint64 (digits in the high half) and
-// radix sorts those, moving 8 bytes per entry and pass instead of 24. It
-// returns the packed values in prefix order (the index in the low 32
-// bits; equal high halves are equal prefixes), or false when the digits
-// do not fit.
-func radixSortPacked[E any](ps []prefixed[E]) ([]uint64, bool) {
-	digits := diffDigits(ps)
-	if len(digits) > 4 || uint64(len(ps)) >= 1<<32 {
+// sortFreshPacked returns the live fresh entries in key order when there
+// are radixMin or more and their 16-byte key prefixes differ in at most 4
+// byte positions (dense integer keys: 2 or 3). A first pass over the keys
+// finds those positions; a second packs each entry's differing bytes and
+// its index in o.fresh into a uint64 (digits in the high half), which a
+// radix sort orders moving 8 bytes per entry and pass, with no array of
+// (prefix, entry) pairs. Equal packed digits are equal prefixes, ordered
+// by the full keys.
+func (o *Order[E]) sortFreshPacked() ([]E, bool) {
+	if uint64(len(o.fresh)) >= 1<<32 {
 		return nil, false
 	}
-	src := make([]uint64, len(ps))
+	and0, and1, or0, or1 := ^uint64(0), ^uint64(0), uint64(0), uint64(0)
+	live := 0
+	for _, e := range o.fresh {
+		if o.dead(e) {
+			continue
+		}
+		p0, p1 := prefixOf(o.key(e))
+		and0 &= p0
+		or0 |= p0
+		and1 &= p1
+		or1 |= p1
+		live++
+	}
+	digits := digitsOf(and0, and1, or0, or1)
+	if len(digits) > 4 || live < radixMin {
+		return nil, false
+	}
+	src := make([]uint64, 0, live)
 	var counts [4][256]int
-	for i := range ps {
-		var v uint64
+	for i, e := range o.fresh {
+		if o.dead(e) {
+			continue
+		}
+		p := prefixed[E]{}
+		p.p0, p.p1 = prefixOf(o.key(e))
+		v := uint64(i)
 		for k, d := range digits {
-			b := digit(ps[i], d)
+			b := digit(p, d)
 			counts[k][b]++
 			v |= uint64(b) << (32 + 8*k)
 		}
-		src[i] = v | uint64(i)
+		src = append(src, v)
 	}
-	dst := make([]uint64, len(ps))
+	dst := make([]uint64, live)
 	for k := range digits {
 		c := &counts[k]
 		pos := 0
@@ -249,7 +259,29 @@ func radixSortPacked[E any](ps []prefixed[E]) ([]uint64, bool) {
 		}
 		src, dst = dst, src
 	}
-	return src, true
+	out := make([]E, live)
+	for i, x := range src {
+		out[i] = o.fresh[uint32(x)]
+	}
+	for i := 0; i < len(src); {
+		j := i + 1
+		for j < len(src) && src[j]>>32 == src[i]>>32 {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(out[i:j], func(a, b E) int { return strings.Compare(o.key(a), o.key(b)) })
+		}
+		i = j
+	}
+	return out, true
+}
+
+// prefixOf is the first 16 bytes of k as two big-endian words
+// (zero-padded).
+func prefixOf(k string) (p0, p1 uint64) {
+	var buf [16]byte
+	copy(buf[:], k)
+	return binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])
 }
 
 // radixSort orders ps by (p0, p1) with a least-significant-digit radix sort

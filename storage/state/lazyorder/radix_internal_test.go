@@ -2,6 +2,8 @@ package lazyorder
 
 import (
 	"cmp"
+	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -43,10 +45,11 @@ func TestRadixSort(t *testing.T) {
 	}
 }
 
-// TestRadixSortPacked checks radixSortPacked against a comparison sort
-// with prefixes varying in up to 4 scattered bytes (ties included), and
-// that it declines more.
-func TestRadixSortPacked(t *testing.T) {
+// TestSortFreshPacked checks the packed radix path of sortFresh against a
+// comparison sort: keys whose 16-byte prefixes vary in up to 5 scattered
+// bytes (more than 4 takes the other path), some longer than 16 bytes with
+// equal prefixes (ties ordered by the full keys), some entries dead.
+func TestSortFreshPacked(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for trial := 0; trial < 40; trial++ {
 		var m0, m1 uint64 // bytes that vary
@@ -59,34 +62,43 @@ func TestRadixSortPacked(t *testing.T) {
 			}
 		}
 		base0, base1 := rng.Uint64(), rng.Uint64()
-		ps := make([]prefixed[int], 1000+rng.IntN(3000))
-		for i := range ps {
+		n := radixMin + 300 + rng.IntN(3000)
+		keys := make([]string, n)
+		dead := make([]bool, n)
+		seen := map[string]bool{}
+		for i := range keys {
 			r0, r1 := rng.Uint64()&0x0707070707070707, rng.Uint64()&0x0707070707070707
-			ps[i] = prefixed[int]{base0&^m0 | r0&m0, base1&^m1 | r1&m1, i}
-		}
-		// Every chosen byte varies (a byte of 0 and of 1 somewhere).
-		ps[0].p0, ps[0].p1 = base0&^m0, base1&^m1
-		ps[1].p0, ps[1].p1 = base0&^m0|0x0101010101010101&m0, base1&^m1|0x0101010101010101&m1
-		idx, ok := radixSortPacked(ps)
-		require.Equal(t, nvar <= 4, ok, "trial %d: %d varying bytes", trial, nvar)
-		if !ok {
-			continue
-		}
-		want := slices.Clone(ps)
-		slices.SortStableFunc(want, func(a, b prefixed[int]) int {
-			if c := cmp.Compare(a.p0, b.p0); c != 0 {
-				return c
+			if i < 2 { // every chosen byte varies: a 0 and a 1 somewhere
+				r0, r1 = uint64(i)*0x0101010101010101, uint64(i)*0x0101010101010101
 			}
-			return cmp.Compare(a.p1, b.p1)
-		})
-		got := make([]prefixed[int], len(idx))
-		for i, x := range idx {
-			got[i] = ps[uint32(x)]
-			if i > 0 && idx[i]>>32 == idx[i-1]>>32 {
-				require.Equal(t, got[i-1].p0, got[i].p0)
-				require.Equal(t, got[i-1].p1, got[i].p1)
+			var b [16]byte
+			binary.BigEndian.PutUint64(b[:8], base0&^m0|r0&m0)
+			binary.BigEndian.PutUint64(b[8:], base1&^m1|r1&m1)
+			k := string(b[:])
+			if seen[k] || rng.IntN(4) == 0 {
+				k += fmt.Sprint("-", i) // a longer key sharing its prefix
+			}
+			seen[k] = true
+			keys[i] = k
+			dead[i] = i >= 2 && rng.IntN(10) == 0
+		}
+		o := New(func(id uint32) string { return keys[id] }, func(id uint32) bool { return dead[id] })
+		for id := range n {
+			o.Add(uint32(id))
+		}
+		var want []string
+		for i, k := range keys {
+			if !dead[i] {
+				want = append(want, k)
 			}
 		}
-		require.Equal(t, want, got, "trial %d", trial) // stable: ties in index order
+		_, packed := o.sortFreshPacked()
+		require.Equal(t, nvar <= 4 && len(want) >= radixMin, packed, "trial %d: %d varying bytes", trial, nvar)
+		slices.Sort(want)
+		var got []string
+		for _, id := range o.Sorted() {
+			got = append(got, keys[id])
+		}
+		require.Equal(t, want, got, "trial %d", trial)
 	}
 }
