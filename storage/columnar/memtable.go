@@ -112,8 +112,6 @@ type memtable struct {
 	ovf   []memVersion // versions of entries with more than two
 	longs []longVal    // values vref cannot locate inline
 
-	mk     func() uint32 // upsert's entry maker: newEntry(mkKey)
-	mkKey  []byte
 	mkRow  func(int) uint32 // upsertBatch's entry maker: newEntry(mkKeys[i])
 	mkKeys [][]byte
 
@@ -135,7 +133,6 @@ type memtable struct {
 
 func newMemtable() *memtable {
 	m := &memtable{data: newArena()}
-	m.mk = func() uint32 { return m.newEntry(m.mkKey) }
 	m.mkRow = func(i int) uint32 { return m.newEntry(m.mkKeys[i]) }
 	m.idx = hashindex.New(m.keyOf)
 	m.order = lazyorder.New(m.keyOf, func(id uint32) bool { return m.ent(id).dead })
@@ -178,15 +175,6 @@ func (m *memtable) insert(k []byte) (uint32, *memEntry) {
 	id := m.newEntry(k)
 	m.idx.Put(id)
 	return id, m.ent(id)
-}
-
-// upsert returns the entry of k, adding it (with no versions) if absent;
-// added reports that it did.
-func (m *memtable) upsert(k []byte) (id uint32, e *memEntry, added bool) {
-	m.mkKey = k
-	id, found := m.idx.GetOrPut(k, m.mk)
-	m.mkKey = nil
-	return id, m.ent(id), !found
 }
 
 // upsertBatch sets ids[i] to the entry of keys[i], adding one (with no
