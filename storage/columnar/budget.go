@@ -129,6 +129,7 @@ func (b *Budget) reclaim(ctx context.Context, self *Table, n int64) bool {
 			return true
 		}
 		o.cache.shrink(n)
+		o.dropSpare()
 	}
 	type sized struct {
 		t *Table

@@ -18,12 +18,21 @@
 // entries, 8 MiB arena chunks) ask for transparent huge pages: random
 // accesses to a memtable of many megabytes would otherwise miss the TLB at
 // nearly every access. Work that visits many entries in an order other
-// than their order in memory (Write's upserts, Commit, a flush in key
-// order) prefetches the entries (and a flush their values) some places
-// ahead, so the cache misses overlap with the work in between. A memtable
+// than their order in memory (Commit, a flush in key order) prefetches the
+// entries (and a flush their values) some places ahead, so the cache
+// misses overlap with the work in between; Write's probes do the same by
+// staging (see below). A memtable
 // of millions of keys thus adds almost nothing to a garbage collection
 // (1M keys: ~12 ms per GC instead of ~430 ms with one heap object and
-// several pointers per key).
+// several pointers per key). An entry is one 64-byte cache line (a
+// version's value place, length and tombstone bit packed in 8 bytes).
+// Write resolves a batch's keys a group at a time (hashes and home slots
+// of the whole group first), so the probes' cache misses overlap. A
+// memtable replacing a large flushed one adopts the flushed one's entry
+// pages and index array once the flush is done (no reader can reach them
+// then), keeping their budget charge as prepaid until its own charge has
+// grown as much: fresh memory costs a page fault per 4 KiB, several
+// microseconds each on a virtual machine.
 //
 // Runs are Arrow IPC rather than Parquet: blocks are read back whole and
 // decoded without transcoding (IPC buffers are Arrow's own layout), there are

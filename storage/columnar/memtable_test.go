@@ -3,10 +3,12 @@ package columnar
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -66,7 +68,11 @@ func TestMemtableVersions(t *testing.T) {
 		case 0, 1, 2:
 			val := []byte(fmt.Sprint("v", step))
 			ep := state.Epoch(step + 1)
-			m.appendVersion(e, memVersion{epoch: ep, val: m.data.add(val), vlen: uint32(len(val)), tomb: step%5 == 0})
+			ref := m.addVal(val)
+			if step%5 == 0 {
+				ref |= vrefTomb
+			}
+			m.appendVersion(e, memVersion{epoch: ep, ref: ref})
 			model[i] = append(model[i], state.Version{Epoch: ep, Tomb: step%5 == 0, Val: val})
 		default:
 			var pinned []state.Epoch
@@ -252,4 +258,293 @@ func TestWriteCharges(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, lk.Found[0])
 	lk.Values.Release()
+}
+
+// TestLargeBatchWrites drives the batched write path on a memtable large
+// enough for the index's staged probes and the size hint a memtable takes
+// from the one it replaced: batches of 4096 random keys (with repeats and
+// deletes) over 200K keys, committed epoch by epoch, flushed now and then
+// (once with pending writes), a snapshot held throughout; Get and Scan
+// are checked against a model at the latest and the snapshot epoch.
+func TestLargeBatchWrites(t *testing.T) {
+	ctx := context.Background()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	budget := NewBudget(1 << 40)
+	tbl, err := Open(ctx, schema, Options{FS: vfs.NewMem(), MemtableSize: 1 << 40, DisableAutoCompaction: true, Budget: budget})
+	require.NoError(t, err)
+	defer tbl.Close()
+	// The budget holds the memtable's charge, the memory it adopted from a
+	// flushed one (prepaid) and the block cache's.
+	charged := func(stage string) {
+		tbl.mu.RLock()
+		defer tbl.mu.RUnlock()
+		tbl.cache.mu.Lock()
+		defer tbl.cache.mu.Unlock()
+		want := tbl.mem.bytes + tbl.mem.prepaid + tbl.cache.used
+		for _, fm := range tbl.frozen {
+			want += fm.bytes
+		}
+		require.Equal(t, want, budget.Used(), stage)
+	}
+	const space, batch = 200_000, 4096
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%07d", i) }
+	rng := rand.New(rand.NewPCG(11, 12))
+	latest := map[string]int64{}
+	var snapModel map[string]int64
+	var snap state.Snapshot
+	check := func(stage string, r state.Reader, want map[string]int64) {
+		t.Helper()
+		ks := make([][]byte, 0, batch)
+		for lo := 0; lo < space; lo += batch {
+			ks = ks[:0]
+			for i := lo; i < min(lo+batch, space); i++ {
+				ks = append(ks, key(i))
+			}
+			lk, err := r.Get(ctx, ks)
+			require.NoError(t, err, stage)
+			vals := lk.Values.Column(0).(*array.Int64)
+			for i, k := range ks {
+				v, ok := want[string(k)]
+				require.Equal(t, ok, lk.Found[i], "%s: key %s", stage, k)
+				if ok {
+					require.Equal(t, v, vals.Value(i), "%s: key %s", stage, k)
+				}
+			}
+			lk.Values.Release()
+		}
+		n := 0
+		require.NoError(t, r.Scan(ctx, state.KeyRange{}, func(keys [][]byte, rows arrow.RecordBatch) error {
+			for j, k := range keys {
+				v, ok := want[string(k)]
+				require.True(t, ok, "%s: scan found %s", stage, k)
+				require.Equal(t, v, rows.Column(0).(*array.Int64).Value(j), "%s: scan %s", stage, k)
+				n++
+			}
+			return nil
+		}), stage)
+		require.Equal(t, len(want), n, stage)
+	}
+	ks := make([][]byte, batch)
+	ops := make([]state.Op, batch)
+	defer func() {
+		// Dropping the spare memory releases its charge.
+		tbl.dropSpare()
+		charged("dropped spare")
+		require.Zero(t, tbl.mem.prepaid)
+	}()
+	for epoch := state.Epoch(1); epoch <= 12; epoch++ {
+		pending := map[string]*int64{}
+		for w := 0; w < 8; w++ {
+			bld := array.NewInt64Builder(memory.DefaultAllocator)
+			for i := range ks {
+				ks[i] = key(rng.IntN(space))
+				v := rng.Int64()
+				ops[i] = state.OpPut
+				if rng.IntN(10) == 0 {
+					ops[i] = state.OpDelete
+					pending[string(ks[i])] = nil
+				} else {
+					pending[string(ks[i])] = &v
+				}
+				bld.Append(v)
+			}
+			col := bld.NewArray()
+			bld.Release()
+			rec := array.NewRecordBatch(schema, []arrow.Array{col}, batch)
+			col.Release()
+			require.NoError(t, tbl.Write(ctx, ks, ops, rec))
+			rec.Release()
+			if epoch == 7 && w == 3 {
+				// Freeze with pending versions, which move to the next
+				// memtable.
+				_, err := tbl.Checkpoint(ctx)
+				require.NoError(t, err)
+			}
+		}
+		require.NoError(t, tbl.Commit(ctx, epoch))
+		for k, v := range pending {
+			if v == nil {
+				delete(latest, k)
+			} else {
+				latest[k] = *v
+			}
+		}
+		switch epoch {
+		case 3:
+			snapModel = maps.Clone(latest)
+			snap, err = tbl.Snapshot(epoch)
+			require.NoError(t, err)
+			defer snap.Release()
+		case 5, 10:
+			_, err := tbl.Checkpoint(ctx)
+			require.NoError(t, err)
+			if epoch == 5 {
+				require.Positive(t, tbl.mem.prepaid, "the new memtable adopted the flushed one's pages")
+			}
+		}
+		charged(fmt.Sprint("epoch ", epoch))
+		if epoch%3 == 0 || epoch == 12 {
+			check(fmt.Sprint("epoch ", epoch), tbl, latest)
+			check(fmt.Sprint("snapshot at epoch ", epoch), snap, snapModel)
+		}
+	}
+}
+
+// TestLongValues writes values the packed value reference cannot locate
+// inline (8 MiB or longer, or beyond 8 MiB into a batch's own arena
+// chunk): they are found through memtable.longs, in the memtable, frozen
+// and after a flush.
+func TestLongValues(t *testing.T) {
+	ctx := context.Background()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String}}, nil)
+	tbl, err := Open(ctx, schema, Options{FS: vfs.NewMem(), MemtableSize: 1 << 40})
+	require.NoError(t, err)
+	defer tbl.Close()
+	sizes := []int{3 << 20, 3 << 20, 3 << 20, 10, 9 << 20, 0, 5}
+	ks := make([][]byte, len(sizes))
+	want := make([]string, len(sizes))
+	bld := array.NewStringBuilder(memory.DefaultAllocator)
+	for i, n := range sizes {
+		ks[i] = fmt.Appendf(nil, "key-%d", i)
+		want[i] = strings.Repeat(string(rune('a'+i)), n)
+		bld.Append(want[i])
+	}
+	col := bld.NewArray()
+	rec := array.NewRecordBatch(schema, []arrow.Array{col}, int64(len(sizes)))
+	col.Release()
+	defer rec.Release()
+	require.NoError(t, tbl.Write(ctx, ks, nil, rec))
+	require.NotEmpty(t, tbl.mem.longs, "some values go through longs")
+	check := func(stage string) {
+		lk, err := tbl.Get(ctx, ks)
+		require.NoError(t, err, stage)
+		vals := lk.Values.Column(0).(*array.String)
+		for i := range ks {
+			require.True(t, lk.Found[i], "%s: key %d", stage, i)
+			require.Equal(t, want[i], vals.Value(i), "%s: key %d", stage, i)
+		}
+		lk.Values.Release()
+	}
+	check("pending")
+	require.NoError(t, tbl.Commit(ctx, 1))
+	check("memtable")
+	// A pending long value moves to the next memtable at the freeze.
+	sl := rec.NewSlice(4, 5)
+	require.NoError(t, tbl.Write(ctx, ks[4:5], nil, sl))
+	sl.Release()
+	tbl.mu.Lock()
+	fm, next, touched := tbl.mem.freeze(nil, tbl.committed)
+	tbl.frozen = append([]*frozenMem{fm}, tbl.frozen...)
+	tbl.mem, tbl.touched = next, touched
+	tbl.mu.Unlock()
+	require.NotEmpty(t, tbl.mem.longs, "the moved value goes through longs")
+	check("frozen")
+	require.NoError(t, tbl.Commit(ctx, 2))
+	_, err = tbl.Checkpoint(ctx)
+	require.NoError(t, err)
+	check("run")
+}
+
+// TestMemEntrySize guards the one-cache-line entry.
+func TestMemEntrySize(t *testing.T) {
+	require.Equal(t, uintptr(64), unsafe.Sizeof(memEntry{}))
+	require.Equal(t, uintptr(16), unsafe.Sizeof(memVersion{}))
+}
+
+// TestAdoptWithConcurrentReaders flushes memtables large enough that each
+// next one adopts the flushed one's pages and index, while a reader runs
+// Gets and Scans: every value it sees must belong to its key (a value
+// encodes its key), which an adoption under a reader would break.
+func TestAdoptWithConcurrentReaders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large memtables")
+	}
+	ctx := context.Background()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	tbl, err := Open(ctx, schema, Options{FS: vfs.NewMem(), MemtableSize: 12 << 20})
+	require.NoError(t, err)
+	defer tbl.Close()
+	const space, batch = 300_000, 4096
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%07d", i) }
+	keyNum := func(k []byte) int64 {
+		var n int64
+		for _, c := range k[1:] {
+			n = n*10 + int64(c-'0')
+		}
+		return n
+	}
+	done := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(readErr)
+		rng := rand.New(rand.NewPCG(5, 6))
+		ks := make([][]byte, 256)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for i := range ks {
+				ks[i] = key(rng.IntN(space))
+			}
+			lk, err := tbl.Get(ctx, ks)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			vals := lk.Values.Column(0).(*array.Int64)
+			for i, k := range ks {
+				if lk.Found[i] && vals.Value(i)/1000 != keyNum(k) {
+					readErr <- fmt.Errorf("get %s: value %d", k, vals.Value(i))
+					lk.Values.Release()
+					return
+				}
+			}
+			lk.Values.Release()
+			lo := rng.IntN(space)
+			n := 0
+			err = tbl.Scan(ctx, state.KeyRange{Start: key(lo), End: key(lo + 2000)}, func(keys [][]byte, rows arrow.RecordBatch) error {
+				for j, k := range keys {
+					if v := rows.Column(0).(*array.Int64).Value(j); v/1000 != keyNum(k) {
+						return fmt.Errorf("scan %s: value %d", k, v)
+					}
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	rng := rand.New(rand.NewPCG(7, 8))
+	ks := make([][]byte, batch)
+	adopted := 0
+	for epoch := state.Epoch(1); epoch <= 40; epoch++ {
+		for range 4 {
+			bld := array.NewInt64Builder(memory.DefaultAllocator)
+			for i := range ks {
+				n := rng.IntN(space)
+				ks[i] = key(n)
+				bld.Append(int64(n)*1000 + int64(epoch))
+			}
+			col := bld.NewArray()
+			bld.Release()
+			rec := array.NewRecordBatch(schema, []arrow.Array{col}, batch)
+			col.Release()
+			require.NoError(t, tbl.Write(ctx, ks, nil, rec))
+			rec.Release()
+		}
+		require.NoError(t, tbl.Commit(ctx, epoch))
+		tbl.mu.RLock()
+		if tbl.mem.prepaid > 0 {
+			adopted++
+		}
+		tbl.mu.RUnlock()
+	}
+	close(done)
+	require.NoError(t, <-readErr)
+	require.Positive(t, adopted, "some memtable adopted a flushed one's memory")
 }

@@ -114,7 +114,7 @@ type Table struct {
 	offs     []int    // writer-only: row offsets into arena
 	skip     []bool   // writer-only: rows not to encode (deletes)
 	ens      []uint32 // writer-only: Write's looked-up entry ids
-	found    []bool   // writer-only: Write's lookup hits
+	added    []bool   // writer-only: Write's rows that added their entry
 
 	bufPool sync.Pool // *[]byte read buffers lent to lookups (readBufs)
 
@@ -304,7 +304,7 @@ func (t *Table) Close() error {
 	t.runs, t.obsolete = nil, nil
 	t.cache.clear()
 	b := t.opts.Budget
-	b.Release(t.mem.bytes)
+	b.Release(t.mem.bytes + t.mem.prepaid)
 	for _, fm := range t.frozen {
 		b.Release(fm.bytes)
 	}

@@ -296,11 +296,8 @@ func (mi *memIter) seek(k []byte) error {
 func (mi *memIter) valid() bool        { return mi.i < len(mi.ord) }
 func (mi *memIter) key() []byte        { return mi.kb }
 func (mi *memIter) epoch() state.Epoch { return mi.vs[mi.vi].epoch }
-func (mi *memIter) tomb() bool         { return mi.vs[mi.vi].tomb }
-func (mi *memIter) val() []byte {
-	v := mi.vs[mi.vi]
-	return mi.m.data.get(v.val, v.vlen)
-}
+func (mi *memIter) tomb() bool         { return mi.vs[mi.vi].ref.tomb() }
+func (mi *memIter) val() []byte        { return mi.m.value(mi.vs[mi.vi].ref) }
 func (mi *memIter) next() error {
 	if mi.vi > 0 {
 		mi.vi--

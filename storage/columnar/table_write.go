@@ -11,17 +11,19 @@ import (
 	"github.com/sabotsql/sabotsql/storage/state"
 )
 
-// warmEntries is the memtable size (entries) from which Write and Commit
-// prefetch the entries they update: below it they mostly sit in the CPU
-// cache (32Ki entries of 88 bytes: ~2.8 MiB) and prefetching only costs.
+// warmEntries is the memtable size (entries) from which Commit prefetches
+// the entries it updates: below it they mostly sit in the CPU cache (32Ki
+// entries of 64 bytes: 2 MiB) and prefetching only costs.
 const warmEntries = 1 << 15
 
-// writeAhead and commitAhead are how many rows (entries) ahead Write and
-// Commit prefetch the memtable entries they will update.
-const (
-	writeAhead  = 16
-	commitAhead = 16
-)
+// writeChunk is how many rows Write resolves in the index before updating
+// their entries: the chunk's slots and entries stay in the CPU cache
+// between the two.
+const writeChunk = 512
+
+// commitAhead is how many entries ahead Commit prefetches the memtable
+// entries it will update.
+const commitAhead = 16
 
 // reserve charges n bytes of pending writes to the budget, freeing cache
 // and flushing the memtable when needed; 53200 if even that is not enough.
@@ -32,6 +34,9 @@ func (t *Table) reserve(ctx context.Context, n int64) error {
 	}
 	t.cache.shrink(n)
 	if b.TryReserve(n) {
+		return nil
+	}
+	if t.dropSpare() && b.TryReserve(n) {
 		return nil
 	}
 	if err := t.flush(ctx); err != nil && err != errNothingToFlush {
@@ -100,66 +105,72 @@ func (t *Table) Write(ctx context.Context, keys [][]byte, ops []state.Op, values
 	// The encoded rows go into the memtable's arena in one piece; a
 	// version's value is its row's slice of it.
 	base := m.data.add(enc)
-	// Resolve the keys a group at a time (their cache misses overlap); a
-	// key not found may still have been added by an earlier row.
-	ens := slices.Grow(t.ens[:0], len(keys))[:len(keys)]
-	found := slices.Grow(t.found[:0], len(keys))[:len(keys)]
-	m.idx.GetBatch(keys, ens, found)
-	// GetBatch brought each found entry's key into the cache; its
-	// versions may sit in the line before. They are prefetched
-	// writeAhead rows ahead, so the misses overlap with the work on the
-	// rows in between instead of each stalling its row.
-	pf := m.n > warmEntries
-	if pf {
-		for i := range min(writeAhead, len(keys)) {
-			if found[i] {
-				prefetchEntry(m.ent(ens[i]))
+	// Resolve the keys a chunk at a time, adding the new ones (the
+	// index works in groups whose probes' cache misses overlap), then
+	// update the chunk's entries while they are still in the cache: the
+	// probe compared each found key with its entry's, which brought the
+	// entry (one cache line, versions included) in.
+	ens := slices.Grow(t.ens[:0], writeChunk)[:writeChunk]
+	added := slices.Grow(t.added[:0], writeChunk)[:writeChunk]
+	for lo := 0; lo < len(keys); lo += writeChunk {
+		hi := min(lo+writeChunk, len(keys))
+		m.upsertBatch(keys[lo:hi], ens, added)
+		for i := lo; i < hi; i++ {
+			c := i - lo
+			v := memVersion{epoch: uncommitted, ref: vrefTomb}
+			if ops == nil || ops[i] == state.OpPut {
+				v.ref = m.valRef(base+aref(offs[i]), uint32(offs[i+1]-offs[i]))
 			}
-		}
-	}
-	for i, k := range keys {
-		if j := i + writeAhead; pf && j < len(keys) && found[j] {
-			prefetchEntry(m.ent(ens[j]))
-		}
-		v := memVersion{epoch: uncommitted, tomb: true}
-		if ops == nil || ops[i] == state.OpPut {
-			v = memVersion{epoch: uncommitted, val: base + aref(offs[i]), vlen: uint32(offs[i+1] - offs[i])}
-		}
-		id := ens[i]
-		var e *memEntry
-		if found[i] {
-			e = m.ent(id)
-		} else {
-			var added bool
-			if id, e, added = m.upsert(k); added {
-				used += int64(len(k)) + entryOverhead
+			id := ens[c]
+			e := m.ent(id)
+			if added[c] {
+				used += int64(len(keys[i])) + entryOverhead
 			}
-		}
-		switch {
-		case e.nv > 0 && m.versions(e)[e.nv-1].epoch == uncommitted:
-			m.versions(e)[e.nv-1] = v
-		default:
-			// Two versions fit in the entry; a third moves them all to
-			// the overflow slice.
-			if e.nv >= 2 {
-				used += versionOverhead
-				if e.ovf == 0 {
-					used += 2 * versionOverhead
+			switch {
+			case e.nv > 0 && m.versions(e)[e.nv-1].epoch == uncommitted:
+				m.versions(e)[e.nv-1] = v
+			default:
+				// Two versions fit in the entry; a third moves them all to
+				// the overflow slice.
+				if e.nv >= 2 {
+					used += versionOverhead
+					if e.ovf == 0 {
+						used += 2 * versionOverhead
+					}
 				}
+				m.appendVersion(e, v)
 			}
-			m.appendVersion(e, v)
-		}
-		if !e.touched {
-			e.touched = true
-			t.touched = append(t.touched, id)
+			if !e.touched {
+				e.touched = true
+				t.touched = append(t.touched, id)
+			}
 		}
 	}
-	t.ens, t.found = ens[:0], found[:0]
+	t.ens, t.added = ens[:0], added[:0]
 	m.bytes += used
-	if used < need {
-		t.opts.Budget.Release(need - used)
+	// Memory adopted from a flushed memtable is charged already
+	// (prepaid): the memtable's growth uses it up before charging more.
+	paid := min(m.prepaid, used)
+	m.prepaid -= paid
+	if rel := need - used + paid; rel > 0 {
+		t.opts.Budget.Release(rel)
 	}
 	return nil
+}
+
+// dropSpare makes the memtable forget the memory it adopted and not yet
+// used, releasing its charge; it reports whether it released any.
+func (t *Table) dropSpare() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.mem
+	if t.closed || m.prepaid == 0 {
+		return false
+	}
+	m.dropSpare()
+	t.opts.Budget.Release(m.prepaid)
+	m.prepaid = 0
+	return true
 }
 
 // CleanBelow implements state.Table.
@@ -317,8 +328,18 @@ func (t *Table) flush(ctx context.Context) error {
 			t.runs = append([]*run{r}, t.runs...)
 		}
 		t.flushedEpoch = fm.maxEpoch
+		// A fresh memtable of a table that writes much takes the written
+		// one's entry pages and index for reuse, keeping their charge.
+		rel := fm.bytes
+		if m := t.mem; m.hint > 0 && m.prepaid == 0 && len(m.pages) <= 1 && !t.closed {
+			if n := m.adopt(fm.m); n <= rel {
+				m.prepaid, rel = n, rel-n
+			} else {
+				m.dropSpare()
+			}
+		}
 		t.mu.Unlock()
-		t.opts.Budget.Release(fm.bytes)
+		t.opts.Budget.Release(rel)
 	}
 	t.maybeCompact()
 	return nil
@@ -357,8 +378,8 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 		}
 		if j := i + flushAheadValue; j < len(ord) {
 			if e := m.ent(ord[j]); e.nv > 0 {
-				if v := m.versions(e)[e.nv-1]; v.vlen > 0 {
-					prefetch(unsafe.Pointer(&m.data.chunks[v.val>>32][uint32(v.val)]))
+				if b := m.value(m.versions(e)[e.nv-1].ref); len(b) > 0 {
+					prefetch(unsafe.Pointer(unsafe.SliceData(b)))
 				}
 			}
 		}
@@ -374,9 +395,9 @@ func (t *Table) writeFrozen(ctx context.Context, fm *frozenMem, id uint64) (*run
 			v := vs[j]
 			var err error
 			if j == len(vs)-1 {
-				err = w.addKey(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen))
+				err = w.addKey(k, uint64(v.epoch), v.ref.tomb(), m.value(v.ref))
 			} else {
-				err = w.add(k, uint64(v.epoch), v.tomb, m.data.get(v.val, v.vlen))
+				err = w.add(k, uint64(v.epoch), v.ref.tomb(), m.value(v.ref))
 			}
 			if err != nil {
 				w.abort()

@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -138,4 +140,59 @@ func benchUpsertRandom(b *testing.B, tbl *Table, fs *countFS, rng *rand.Rand, nk
 	b.ReportMetric(float64(fs.written.Load()-w0)/rows, "wr-bytes/row")
 	b.ReportMetric(float64(tbl.flushedEntries.Load()-f0)/rows, "flushed/row")
 	b.ReportMetric(float64(tbl.compactedIn.Load()-ci0)/rows, "merged/row")
+}
+
+// BenchmarkColumnarMemtableWriteRandom: the memtable write path alone of
+// BenchmarkColumnarUpsertRandom: batches of BenchBatch random int64 keys
+// out of 1M (committed every 16 batches) into a memtable that flushes only
+// when the benchmark says so: after 128 batches (~400K distinct keys,
+// about a default memtable's worth of these rows) it checkpoints
+// untimed, so the next memtable starts empty as after a flush. b.N counts
+// batches; it reports process CPU per row of the Write and Commit calls.
+func BenchmarkColumnarMemtableWriteRandom(b *testing.B) {
+	const nkeys, perMemtable = 1_000_000, 128
+	ctx := context.Background()
+	bl := array.NewRecordBuilder(memory.NewGoAllocator(), statetest.Schema)
+	for i := 0; i < statetest.BenchBatch; i++ {
+		bl.Field(0).(*array.Int64Builder).Append(int64(i))
+		bl.Field(1).(*array.StringBuilder).Append("value")
+	}
+	vals := bl.NewRecordBatch()
+	bl.Release()
+	defer vals.Release()
+	rng := rand.New(rand.NewPCG(1, 2))
+	ks := make([][]byte, statetest.BenchBatch)
+	kbuf := make([]byte, 0, 9*len(ks))
+	tbl := benchTable(b, func(o *Options) { o.MemtableSize, o.DisableAutoCompaction = 1<<40, true })
+	defer tbl.Close()
+	var cpu time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%perMemtable == 0 && i > 0 {
+			b.StopTimer()
+			if _, err := tbl.Checkpoint(ctx); err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			b.StartTimer()
+		}
+		kbuf = kbuf[:0]
+		for j := range ks {
+			s := len(kbuf)
+			kbuf = keys.AppendInt64(keys.AppendMarker(kbuf), rng.Int64N(nkeys))
+			ks[j] = kbuf[s:len(kbuf):len(kbuf)]
+		}
+		c0 := cpuTime()
+		if err := tbl.Write(ctx, ks, nil, vals); err != nil {
+			b.Fatal(err)
+		}
+		if i%16 == 15 || i == b.N-1 {
+			if err := tbl.Commit(ctx, tbl.CommittedEpoch()+1); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cpu += cpuTime() - c0
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpu.Nanoseconds())/(float64(b.N)*statetest.BenchBatch), "cpu-ns/row")
 }

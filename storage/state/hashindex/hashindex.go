@@ -18,7 +18,9 @@
 package hashindex
 
 import (
+	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 	"unsafe"
 
 	"github.com/sabotsql/sabotsql/internal/hugepage"
@@ -29,9 +31,12 @@ import (
 type Index[E comparable] struct {
 	key   func(E) string
 	seed  maphash.Seed
+	s0    uint64 // seeds of the short-key hash, drawn from seed
+	s1    uint64
 	slots []slot[E] // len is a power of two
 	n     int       // live entries
 	used  int       // live entries plus tombstones
+	spare []slot[E] // adopted slot array, reused by a growth to its size
 }
 
 type slot[E comparable] struct {
@@ -43,11 +48,36 @@ const tomb = 1
 
 // New returns an empty index.
 func New[E comparable](key func(E) string) *Index[E] {
-	return &Index[E]{key: key, seed: maphash.MakeSeed(), slots: make([]slot[E], 64)}
+	seed := maphash.MakeSeed()
+	return &Index[E]{key: key, seed: seed, s0: maphash.String(seed, "s0") | 1, s1: maphash.String(seed, "s1"),
+		slots: make([]slot[E], 64)}
 }
 
 func (x *Index[E]) hash(k string) uint32 {
-	h64 := maphash.String(x.seed, k)
+	var h64 uint64
+	if n := len(k); n <= 16 {
+		// Keys of up to 16 bytes (most state keys) are hashed inline:
+		// their bytes as two words (overlapping when shorter than 16),
+		// folded with the seeds and the length by a 64x64->128-bit
+		// multiplication (as wyhash does for short inputs); a call to
+		// maphash costs more than that.
+		var a, b uint64
+		kb := unsafe.Slice(unsafe.StringData(k), n)
+		switch {
+		case n >= 8:
+			a = binary.LittleEndian.Uint64(kb)
+			b = binary.LittleEndian.Uint64(kb[n-8:])
+		case n >= 4:
+			a = uint64(binary.LittleEndian.Uint32(kb))
+			b = uint64(binary.LittleEndian.Uint32(kb[n-4:]))
+		case n > 0:
+			a = uint64(k[0])<<16 | uint64(k[n>>1])<<8 | uint64(k[n-1])
+		}
+		hi, lo := bits.Mul64(a^x.s0, b^x.s1^uint64(n))
+		h64 = hi ^ lo
+	} else {
+		h64 = maphash.String(x.seed, k)
+	}
 	h := uint32(h64 ^ h64>>32)
 	if h <= tomb {
 		h += 2
@@ -191,6 +221,117 @@ func (x *Index[E]) GetOrPut(k []byte, mk func() E) (E, bool) {
 	return e, false
 }
 
+// GetOrPutBatch sets out[i] to the entry of keys[i], adding mk(i) (an
+// entry whose key is keys[i]) when it is absent, and added[i] to whether
+// it did: GetOrPut key by key, so a key repeated in the batch is added
+// once, at its first occurrence. On a large table it works in groups
+// staged like GetBatch's (hash and home slots, candidate keys), so the
+// cache misses of the group's probes overlap, then probes and inserts key
+// by key in the cache; the table grows (if it must) between groups.
+func (x *Index[E]) GetOrPutBatch(keys [][]byte, out []E, added []bool, mk func(i int) E) {
+	var hs [batchGroup]uint32
+	var home [batchGroup]uint32
+	var pos [batchGroup]uint32
+	var cand [batchGroup]string
+	for lo := 0; lo < len(keys); lo += batchGroup {
+		ks := keys[lo:min(lo+batchGroup, len(keys))]
+		if len(x.slots) <= smallIndex {
+			// The table fits in the CPU cache: staging would only add work.
+			for i, k := range ks {
+				if (x.used+1)*4 > len(x.slots)*3 {
+					x.grow()
+				}
+				var found bool
+				out[lo+i], found = x.getOrPutHashed(k, x.hash(unsafe.String(unsafe.SliceData(k), len(k))), lo+i, mk)
+				added[lo+i] = !found
+			}
+			continue
+		}
+		if (x.used+len(ks))*4 > len(x.slots)*3 {
+			x.grow()
+		}
+		mask := uint32(len(x.slots) - 1)
+		// Stage 1: hashes, then the home slots in a tight loop.
+		for i, k := range ks {
+			hs[i] = x.hash(unsafe.String(unsafe.SliceData(k), len(k)))
+		}
+		for i := range ks {
+			home[i] = x.slots[hs[i]&mask].h
+		}
+		// Stage 2: the key of the first slot with the key's hash (almost
+		// surely the key's entry), so its entry is in the cache.
+		for i := range ks {
+			h := hs[i]
+			cand[i] = ""
+			if home[i] == 0 {
+				continue
+			}
+			for j := h & mask; x.slots[j].h != 0; j = (j + 1) & mask {
+				if x.slots[j].h == h {
+					cand[i], pos[i] = x.key(x.slots[j].e), j
+					break
+				}
+			}
+		}
+		// Stage 3: a key found in stage 2 is still in its slot (inserts
+		// only fill empty slots); the others probe and insert key by key
+		// (an earlier key of the group may have added the same key or
+		// taken a slot).
+		for i, k := range ks {
+			if cand[i] != "" && cand[i] == unsafe.String(unsafe.SliceData(k), len(k)) {
+				out[lo+i], added[lo+i] = x.slots[pos[i]].e, false
+				continue
+			}
+			var found bool
+			out[lo+i], found = x.getOrPutHashed(k, hs[i], lo+i, mk)
+			added[lo+i] = !found
+		}
+		clear(cand[:len(ks)])
+	}
+}
+
+// getOrPutHashed is GetOrPut of k with hash h, adding mk(i); the caller
+// made room.
+func (x *Index[E]) getOrPutHashed(k []byte, h uint32, i int, mk func(int) E) (E, bool) {
+	ks := unsafe.String(unsafe.SliceData(k), len(k))
+	mask := uint32(len(x.slots) - 1)
+	j := h & mask
+	for ; x.slots[j].h != 0; j = (j + 1) & mask {
+		if s := &x.slots[j]; s.h == h && x.key(s.e) == ks {
+			return s.e, true
+		}
+	}
+	e := mk(i)
+	x.slots[j] = slot[E]{h: h, e: e}
+	x.n++
+	x.used++
+	return e, false
+}
+
+// Adopt takes the slot array of from, an index nobody uses any more (it
+// must not be used afterwards), to reuse when this index grows to its
+// size: memory already in use costs no page faults, fresh memory costs
+// one per page. It returns the array's size in bytes.
+func (x *Index[E]) Adopt(from *Index[E]) int64 {
+	x.spare, from.slots = from.slots, nil
+	return int64(len(x.spare)) * int64(unsafe.Sizeof(slot[E]{}))
+}
+
+// DropSpare forgets the slot array Adopt took.
+func (x *Index[E]) DropSpare() { x.spare = nil }
+
+// Reserve makes room for n more entries, so that adding them does not
+// grow the table.
+func (x *Index[E]) Reserve(n int) {
+	size := len(x.slots)
+	for (x.n+n)*4 > size*3 {
+		size *= 2
+	}
+	if size > len(x.slots) || (x.used+n)*4 > size*3 {
+		x.rehash(size)
+	}
+}
+
 func (x *Index[E]) insert(h uint32, e E) {
 	mask := uint32(len(x.slots) - 1)
 	i := h & mask
@@ -220,9 +361,19 @@ func (x *Index[E]) grow() {
 	if x.n*2 >= size {
 		size *= 2
 	}
+	x.rehash(size)
+}
+
+// rehash moves the live entries to a table of size slots.
+func (x *Index[E]) rehash(size int) {
 	old := x.slots
-	x.slots = make([]slot[E], size)
-	hugepage.Advise(unsafe.Pointer(unsafe.SliceData(x.slots)), uintptr(size)*unsafe.Sizeof(x.slots[0]))
+	if len(x.spare) == size {
+		x.slots, x.spare = x.spare, nil
+		clear(x.slots)
+	} else {
+		x.slots = make([]slot[E], size)
+		hugepage.Advise(unsafe.Pointer(unsafe.SliceData(x.slots)), uintptr(size)*unsafe.Sizeof(x.slots[0]))
+	}
 	for _, s := range old {
 		if s.h > tomb {
 			x.insert(s.h, s.e)

@@ -140,3 +140,53 @@ func TestGetOrPut(t *testing.T) {
 		require.Equal(t, id, got)
 	}
 }
+
+// TestGetOrPutBatch checks GetOrPutBatch against a map with batches that
+// repeat keys, on a table growing past the staged path's threshold, with
+// removals (tombstones) and reservations in between.
+func TestGetOrPutBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	var keys []string
+	x := hashindex.New(func(id uint32) string { return keys[id] })
+	model := map[string]uint32{}
+	for step := range 200 {
+		space := 1000 + step*1500
+		ks := make([][]byte, 1+rng.IntN(1400))
+		for i := range ks {
+			ks[i] = []byte(fmt.Sprint("k", rng.IntN(space)))
+		}
+		out := make([]uint32, len(ks))
+		added := make([]bool, len(ks))
+		x.GetOrPutBatch(ks, out, added, func(i int) uint32 {
+			keys = append(keys, string(ks[i]))
+			return uint32(len(keys) - 1)
+		})
+		for i, k := range ks {
+			want, ok := model[string(k)]
+			require.Equal(t, !ok, added[i], "step %d key %s", step, k)
+			if ok {
+				require.Equal(t, want, out[i], "step %d key %s", step, k)
+			} else {
+				require.Equal(t, string(k), keys[out[i]])
+				model[string(k)] = out[i]
+			}
+		}
+		require.Equal(t, len(model), x.Len())
+		// Remove some keys (tombstones), sometimes reserve room.
+		for k, id := range model {
+			if step%10 == 0 && rng.IntN(8) == 0 {
+				x.Remove(id)
+				delete(model, k)
+			}
+		}
+		if rng.IntN(4) == 0 {
+			x.Reserve(rng.IntN(50000))
+		}
+	}
+	require.Greater(t, x.Len(), 25000, "the staged path ran (more than 32Ki slots)")
+	for k, id := range model {
+		got, ok := x.Get([]byte(k))
+		require.True(t, ok)
+		require.Equal(t, id, got)
+	}
+}
