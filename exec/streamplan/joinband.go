@@ -2,6 +2,7 @@ package streamplan
 
 import (
 	"github.com/sabotsql/sabotsql/exec/stream"
+	"github.com/sabotsql/sabotsql/internal/checked"
 	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
@@ -64,7 +65,7 @@ func joinBands(cond planner.Expr, nl int, ls, rs planner.Schema, lwm, rwm map[in
 		if !ok1 || !ok2 {
 			continue
 		}
-		off, ok := subNoOverflow(kb, ka)
+		off, ok := checked.Sub(kb, ka)
 		if !ok {
 			continue
 		}
@@ -140,7 +141,7 @@ func bandOffset(o bandOff, t types.T) (int64, bool) {
 			return 0, false
 		}
 		var ok2 bool
-		if v, ok2 = addNoOverflow(iv.Micros, d*types.MicrosPerDay); !ok2 {
+		if v, ok2 = checked.Add(iv.Micros, d*types.MicrosPerDay); !ok2 {
 			return 0, false
 		}
 	default:
@@ -153,19 +154,4 @@ func bandOffset(o bandOff, t types.T) (int64, bool) {
 		v = -v
 	}
 	return v, true
-}
-
-func addNoOverflow(a, b int64) (int64, bool) {
-	s := a + b
-	if (b > 0 && s < a) || (b < 0 && s > a) {
-		return 0, false
-	}
-	return s, true
-}
-
-func subNoOverflow(a, b int64) (int64, bool) {
-	if b == -b && b != 0 {
-		return 0, false
-	}
-	return addNoOverflow(a, -b)
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 
+	"github.com/sabotsql/sabotsql/internal/checked"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
 	"github.com/sabotsql/sabotsql/sql/types"
 )
@@ -22,7 +23,7 @@ func Micros(iv types.Interval) (int64, error) {
 	if iv.Days < 0 {
 		d = -d
 	}
-	s, ok := add(d, iv.Micros)
+	s, ok := checked.Add(d, iv.Micros)
 	if !ok {
 		return 0, errRange()
 	}
@@ -52,22 +53,6 @@ func errRange() error {
 	return pgerror.New(pgerror.DatetimeFieldOverflow, "timestamp out of range")
 }
 
-func add(a, b int64) (int64, bool) {
-	s := a + b
-	if (b > 0 && s < a) || (b < 0 && s > a) {
-		return 0, false
-	}
-	return s, true
-}
-
-func sub(a, b int64) (int64, bool) {
-	s := a - b
-	if (b > 0 && s > a) || (b < 0 && s < a) {
-		return 0, false
-	}
-	return s, true
-}
-
 // floorMod returns x mod m in [0, m) for m > 0.
 func floorMod(x, m int64) int64 {
 	r := x % m
@@ -93,7 +78,7 @@ func alignDown(ts, step, off int64) (int64, error) {
 	}
 	// ts - floorMod(ts - off, step) without overflowing ts - off.
 	r := floorMod(floorMod(ts, step)-off, step)
-	s, ok := sub(ts, r)
+	s, ok := checked.Sub(ts, r)
 	if !ok {
 		return 0, errRange()
 	}
@@ -176,11 +161,11 @@ func (h hopper) starts(ts int64, dst []int64) ([]int64, error) {
 		return dst, err
 	}
 	back := int64(h.n-1) * h.slide // ≤ size, fits
-	first, ok := sub(last, back)
+	first, ok := checked.Sub(last, back)
 	if !ok {
 		return dst, errRange()
 	}
-	if _, ok := add(last, h.size); !ok {
+	if _, ok := checked.Add(last, h.size); !ok {
 		return dst, errRange()
 	}
 	for k := 0; k < h.n; k++ {
@@ -216,7 +201,7 @@ func SessionWindows(sortedTs []int64, gap types.Interval) (starts, ends []int64,
 		for j < n && sortedTs[j] >= sortedTs[j-1] && Within(sortedTs[j-1], sortedTs[j], g) {
 			j++
 		}
-		end, ok := add(sortedTs[j-1], g)
+		end, ok := checked.Add(sortedTs[j-1], g)
 		if !ok {
 			return nil, nil, errRange()
 		}
@@ -231,6 +216,6 @@ func SessionWindows(sortedTs []int64, gap types.Interval) (starts, ends []int64,
 // Within reports whether next - prev < gap (prev ≤ next, gap > 0) without
 // overflow: whether next joins prev's session.
 func Within(prev, next, gap int64) bool {
-	d, ok := sub(next, prev)
+	d, ok := checked.Sub(next, prev)
 	return ok && d < gap
 }
