@@ -139,6 +139,12 @@ func (s *Session) explain(ex *pg_query.ExplainStmt, paramTypes []types.T) (api.R
 			return api.Result{}, err
 		}
 		node = d.Source
+	case *pg_query.Node_CreateTableAsStmt:
+		c := ex.Query.GetCreateTableAsStmt()
+		if c.Objtype != pg_query.ObjectType_OBJECT_MATVIEW {
+			return api.Result{}, pgerror.Unsupported("EXPLAIN of this statement is not supported")
+		}
+		return s.explainMaterializedView(context.Background(), c)
 	default:
 		return api.Result{}, pgerror.Unsupported("EXPLAIN of this statement is not supported")
 	}

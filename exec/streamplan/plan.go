@@ -64,6 +64,8 @@ type Builder struct {
 	// Clock is the time source of temporal filters' now() (nil: the wall
 	// clock).
 	Clock func() time.Time
+	// Explain, when set, records the dataflow Build makes (EXPLAIN).
+	Explain *Explain
 	// MemBudget, when set, is charged with the state of the dataflow's
 	// joins, top-N, window, set-operation, session and dynamic-filter
 	// operators; one that is refused fails the view with 53200.
@@ -147,6 +149,10 @@ func hasStreamingInput(n planner.Node) bool {
 }
 
 func (b *Builder) build(ctx context.Context, n planner.Node) (flow, error) {
+	return b.traced(ctx, n, func() (flow, error) { return b.buildNode(ctx, n) })
+}
+
+func (b *Builder) buildNode(ctx context.Context, n planner.Node) (flow, error) {
 	if !hasStreamingInput(n) {
 		return b.constant(ctx, n)
 	}
