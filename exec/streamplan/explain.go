@@ -101,6 +101,10 @@ func describe(n planner.Node, f flow, kids []stream.Executor) string {
 	if f.appendOnly {
 		sb.WriteString(" append-only")
 	}
+	if _, ok := n.(*planner.Aggregate); ok && len(wm) > 0 {
+		// The watermark passes on group keys, and groups below it close.
+		fmt.Fprintf(&sb, "; drops groups once the watermark of %s passes them", strings.Join(wm, ", "))
+	}
 	if e, ok := ex.(stream.Explainer); ok {
 		for _, d := range e.Explain() {
 			sb.WriteString("; " + d)
