@@ -408,14 +408,9 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 		return api.Result{}, err
 	}
 	name := into.Rel.Relname
-	pl := s.newPlanner(nil)
-	pl.MVScan = mvScanNode
-	q, err := pl.PlanSelect(c.Query)
+	q, err := s.planMaterializedView(c)
 	if err != nil {
 		return api.Result{}, err
-	}
-	if len(pl.Params) > 0 {
-		return api.Result{}, pgerror.New(pgerror.UndefinedParameter, "there is no parameter $1")
 	}
 	if n := len(into.ColNames); n > 0 && n != len(q.Cols) {
 		// RisingWave's rule (PostgreSQL accepts fewer names).
@@ -480,10 +475,7 @@ func (s *Session) createMaterializedView(ctx context.Context, c *pg_query.Create
 		}
 	}
 	def.ID = s.e.cat.NextID()
-	ec := &kernels.EvalContext{Ctx: s.tctx, Mem: s.e.mem}
-	now := types.TimestampTZ(time.Now().UnixMicro())
-	ec.StmtTime, ec.TxnTime = now, now
-	env := &exec.Env{Eval: ec, Tables: &tableReader{e: s.e}, Mem: exec.NewMemAccount(s.e.opts.MemoryLimit)}
+	env := s.mvEnv()
 	in := &mvInputs{s: s, start: start, late: new(atomic.Int64)}
 	if name, ok := def.Options["late_rows_table"]; ok {
 		dlq, err := s.e.newDeadLetter(ctx, s, name)

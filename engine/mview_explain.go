@@ -15,6 +15,7 @@ import (
 	"github.com/sabotsql/sabotsql/exec/streamplan"
 	"github.com/sabotsql/sabotsql/sql/catalog"
 	"github.com/sabotsql/sabotsql/sql/pgerror"
+	"github.com/sabotsql/sabotsql/sql/planner"
 	"github.com/sabotsql/sabotsql/sql/types"
 	"github.com/sabotsql/sabotsql/storage/state"
 )
@@ -25,20 +26,11 @@ import (
 // streamplan.Explain). The dataflow is built over empty inputs and closed;
 // nothing is created, subscribed or written.
 func (s *Session) explainMaterializedView(ctx context.Context, c *pg_query.CreateTableAsStmt) (api.Result, error) {
-	pl := s.newPlanner(nil)
-	pl.MVScan = mvScanNode
-	q, err := pl.PlanSelect(c.Query)
+	q, err := s.planMaterializedView(c)
 	if err != nil {
 		return api.Result{}, err
 	}
-	if len(pl.Params) > 0 {
-		return api.Result{}, pgerror.New(pgerror.UndefinedParameter, "there is no parameter $1")
-	}
-	ec := &kernels.EvalContext{Ctx: s.tctx, Mem: s.e.mem}
-	now := types.TimestampTZ(time.Now().UnixMicro())
-	ec.StmtTime, ec.TxnTime = now, now
-	env := &exec.Env{Eval: ec, Tables: &tableReader{e: s.e}, Mem: exec.NewMemAccount(s.e.opts.MemoryLimit)}
-	b := &streamplan.Builder{Env: env, Reg: s.e.reg, In: &explainInputs{e: s.e}, Clock: s.e.opts.Clock, Explain: &streamplan.Explain{}}
+	b := &streamplan.Builder{Env: s.mvEnv(), Reg: s.e.reg, In: &explainInputs{e: s.e}, Clock: s.e.opts.Clock, Explain: &streamplan.Explain{}}
 	backend := s.e.st.backend
 	for _, o := range c.Into.Options {
 		if d := o.GetDefElem(); d != nil && d.Defname == "state_backend" {
@@ -98,3 +90,28 @@ type emptyExec struct{ schema *arrow.Schema }
 func (x emptyExec) Schema() *arrow.Schema                        { return x.schema }
 func (x emptyExec) Next(context.Context) (stream.Message, error) { return nil, nil }
 func (x emptyExec) Close() error                                 { return nil }
+
+// planMaterializedView plans a materialized view's query (no parameters;
+// scans of other materialized views read their changelogs).
+func (s *Session) planMaterializedView(c *pg_query.CreateTableAsStmt) (*planner.Query, error) {
+	pl := s.newPlanner(nil)
+	pl.MVScan = mvScanNode
+	q, err := pl.PlanSelect(c.Query)
+	if err != nil {
+		return nil, err
+	}
+	if len(pl.Params) > 0 {
+		return nil, pgerror.New(pgerror.UndefinedParameter, "there is no parameter $1")
+	}
+	return q, nil
+}
+
+// mvEnv is the environment a view's dataflow evaluates in: the creating
+// session's settings, its statement time (the clock of temporal filters
+// aside), the engine's tables.
+func (s *Session) mvEnv() *exec.Env {
+	ec := &kernels.EvalContext{Ctx: s.tctx, Mem: s.e.mem}
+	now := types.TimestampTZ(time.Now().UnixMicro())
+	ec.StmtTime, ec.TxnTime = now, now
+	return &exec.Env{Eval: ec, Tables: &tableReader{e: s.e}, Mem: exec.NewMemAccount(s.e.opts.MemoryLimit)}
+}
