@@ -20,12 +20,9 @@ import (
 // Measured (Go heap after a GC, 1M keys of BenchmarkColumnarMemtableGC's
 // table, 9-byte keys and 13-byte values included): 110 B/key with
 // 64-byte entries, 136 with the earlier 88-byte ones; ~180 B/key at 1K
-// keys (fixed costs of a small table). The charge stays at what it was
-// for 88-byte entries: 120 would match the measurement as 144 did then
-// (a default memtable would hold ~15% more keys: UpsertRandom 1M merged/row
-// 1.30 -> 1.04), but storage/state/backends' TestMemoryTableReclaims sizes
-// its budget on this charge.
-const entryOverhead = 144
+// keys (fixed costs of a small table). The charge is 120, above that
+// measurement as 144 was above the 136 of 88-byte entries.
+const entryOverhead = 120
 
 // versionOverhead is the charge of a version beyond the two an entry holds
 // inline (its slot in the overflow slice, with growth slack); the second
