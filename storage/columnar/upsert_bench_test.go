@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -94,13 +95,7 @@ func BenchmarkColumnarUpsertRandom(b *testing.B) {
 
 func benchUpsertRandom(b *testing.B, tbl *Table, fs *countFS, rng *rand.Rand, nkeys int) {
 	ctx := context.Background()
-	bl := array.NewRecordBuilder(memory.NewGoAllocator(), statetest.Schema)
-	for i := 0; i < statetest.BenchBatch; i++ {
-		bl.Field(0).(*array.Int64Builder).Append(int64(i))
-		bl.Field(1).(*array.StringBuilder).Append("value")
-	}
-	vals := bl.NewRecordBatch()
-	bl.Release()
+	vals := upsertValues()
 	defer vals.Release()
 	ks := make([][]byte, statetest.BenchBatch)
 	kbuf := make([]byte, 0, 9*len(ks))
@@ -109,12 +104,7 @@ func benchUpsertRandom(b *testing.B, tbl *Table, fs *countFS, rng *rand.Rand, nk
 	w0, cpu0 := fs.written.Load(), cpuTime()
 	f0, ci0 := tbl.flushedEntries.Load(), tbl.compactedIn.Load()
 	for i := 0; i < b.N; i++ {
-		kbuf = kbuf[:0]
-		for j := range ks {
-			s := len(kbuf)
-			kbuf = keys.AppendInt64(keys.AppendMarker(kbuf), rng.Int64N(int64(nkeys)))
-			ks[j] = kbuf[s:len(kbuf):len(kbuf)]
-		}
+		kbuf = randomKeys(rng, int64(nkeys), ks, kbuf)
 		if err := tbl.Write(ctx, ks, nil, vals); err != nil {
 			b.Fatal(err)
 		}
@@ -152,13 +142,7 @@ func benchUpsertRandom(b *testing.B, tbl *Table, fs *countFS, rng *rand.Rand, nk
 func BenchmarkColumnarMemtableWriteRandom(b *testing.B) {
 	const nkeys, perMemtable = 1_000_000, 128
 	ctx := context.Background()
-	bl := array.NewRecordBuilder(memory.NewGoAllocator(), statetest.Schema)
-	for i := 0; i < statetest.BenchBatch; i++ {
-		bl.Field(0).(*array.Int64Builder).Append(int64(i))
-		bl.Field(1).(*array.StringBuilder).Append("value")
-	}
-	vals := bl.NewRecordBatch()
-	bl.Release()
+	vals := upsertValues()
 	defer vals.Release()
 	rng := rand.New(rand.NewPCG(1, 2))
 	ks := make([][]byte, statetest.BenchBatch)
@@ -176,12 +160,7 @@ func BenchmarkColumnarMemtableWriteRandom(b *testing.B) {
 			runtime.GC()
 			b.StartTimer()
 		}
-		kbuf = kbuf[:0]
-		for j := range ks {
-			s := len(kbuf)
-			kbuf = keys.AppendInt64(keys.AppendMarker(kbuf), rng.Int64N(nkeys))
-			ks[j] = kbuf[s:len(kbuf):len(kbuf)]
-		}
+		kbuf = randomKeys(rng, nkeys, ks, kbuf)
 		c0 := cpuTime()
 		if err := tbl.Write(ctx, ks, nil, vals); err != nil {
 			b.Fatal(err)
@@ -195,4 +174,28 @@ func BenchmarkColumnarMemtableWriteRandom(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpu.Nanoseconds())/(float64(b.N)*statetest.BenchBatch), "cpu-ns/row")
+}
+
+// upsertValues is the value batch of the random-upsert benchmarks:
+// BenchBatch rows of (i, "value").
+func upsertValues() arrow.RecordBatch {
+	bl := array.NewRecordBuilder(memory.NewGoAllocator(), statetest.Schema)
+	defer bl.Release()
+	for i := 0; i < statetest.BenchBatch; i++ {
+		bl.Field(0).(*array.Int64Builder).Append(int64(i))
+		bl.Field(1).(*array.StringBuilder).Append("value")
+	}
+	return bl.NewRecordBatch()
+}
+
+// randomKeys fills ks with encoded random int64 keys below nkeys, in kbuf
+// (returned for reuse).
+func randomKeys(rng *rand.Rand, nkeys int64, ks [][]byte, kbuf []byte) []byte {
+	kbuf = kbuf[:0]
+	for j := range ks {
+		s := len(kbuf)
+		kbuf = keys.AppendInt64(keys.AppendMarker(kbuf), rng.Int64N(nkeys))
+		ks[j] = kbuf[s:len(kbuf):len(kbuf)]
+	}
+	return kbuf
 }

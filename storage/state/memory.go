@@ -287,15 +287,21 @@ func (m *MemoryTable) perSlotBytes() int64 {
 	return n
 }
 
-// Write implements Table.
-func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values arrow.RecordBatch) error {
+// checkWrite checks a Write's or an Append's arguments (and ctx) and
+// returns the keys' bytes.
+func (m *MemoryTable) checkWrite(ctx context.Context, keys [][]byte, ops []Op, values arrow.RecordBatch) (int64, error) {
 	if err := CheckWrite(m.codec, keys, ops, values); err != nil {
-		return err
+		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
-	keyBytes, err := checkMemKeys(keys)
+	return checkMemKeys(keys)
+}
+
+// Write implements Table.
+func (m *MemoryTable) Write(ctx context.Context, keys [][]byte, ops []Op, values arrow.RecordBatch) error {
+	keyBytes, err := m.checkWrite(ctx, keys, ops, values)
 	if err != nil {
 		return err
 	}

@@ -287,13 +287,7 @@ func (l *appendLog) removeKey(k []byte) {
 // (no index entry, no key order); their values take version slots in the
 // columns as Write's do.
 func (m *MemoryTable) Append(ctx context.Context, keys [][]byte, values arrow.RecordBatch) error {
-	if err := CheckWrite(m.codec, keys, nil, values); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	keyBytes, err := checkMemKeys(keys)
+	keyBytes, err := m.checkWrite(ctx, keys, nil, values)
 	if err != nil {
 		return err
 	}
