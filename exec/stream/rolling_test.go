@@ -803,31 +803,7 @@ func collectRolling(m *Chunk, ncalls int, view map[string]int, rowsByKey map[str
 func TestRollingWindowTrimLarge(t *testing.T) {
 	calls := []RollingCall{{Kind: RollStddevSamp, Arg: 3, Preceding: 9}, {Kind: RollMax, Arg: 3, Preceding: 3}}
 	rng := rand.New(rand.NewPCG(11, 5))
-	const parts, perEpoch, nEpochs = 2500, 6000, 20
-	var epochs [][][]rrow
-	var msgs []Message
-	seq := int64(0)
-	for e := range nEpochs {
-		var chunks [][]rrow
-		for range 3 {
-			var rows []rrow
-			for range perEpoch / 3 {
-				seq++
-				p := int64(rng.IntN(parts))
-				ts := int64(e*100 + rng.IntN(150))
-				r := rrow{seq: seq, p: &p, ts: &ts}
-				if rng.IntN(10) > 0 {
-					x := 100 + rng.NormFloat64()
-					r.x = &x
-				}
-				rows = append(rows, r)
-			}
-			chunks = append(chunks, rows)
-			msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))})
-		}
-		epochs = append(epochs, chunks)
-		msgs = append(msgs, Watermark{Col: 2, Value: int64((e + 1) * 100)}, Barrier{Epoch: uint64(e + 1)})
-	}
+	epochs, msgs := randomRollEpochs(rng, 2500, 20, 3, 2000, 150)
 	rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, rw.Close()) }()
@@ -913,31 +889,7 @@ func TestRollingWindowManyPartitions(t *testing.T) {
 	for ci, calls := range [][]RollingCall{bounded, unbounded} {
 		rng := rand.New(rand.NewPCG(uint64(ci), 17))
 		parts := 2*rollPageParts + warmMinParts + 17
-		const perEpoch, nEpochs = 16000, 5
-		var epochs [][][]rrow
-		var msgs []Message
-		seq := int64(0)
-		for e := range nEpochs {
-			var chunks [][]rrow
-			for range 4 {
-				var rows []rrow
-				for range perEpoch / 4 {
-					seq++
-					p := int64(rng.IntN(parts))
-					ts := int64(e*100 + rng.IntN(120))
-					r := rrow{seq: seq, p: &p, ts: &ts}
-					if rng.IntN(10) > 0 {
-						x := 100 + rng.NormFloat64()
-						r.x = &x
-					}
-					rows = append(rows, r)
-				}
-				chunks = append(chunks, rows)
-				msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))})
-			}
-			epochs = append(epochs, chunks)
-			msgs = append(msgs, Watermark{Col: 2, Value: int64((e + 1) * 100)}, Barrier{Epoch: uint64(e + 1)})
-		}
+		epochs, msgs := randomRollEpochs(rng, parts, 5, 4, 4000, 120)
 		rw, err := NewRollingWindow(&scripted{schema: rollSchema, msgs: msgs}, rollTypes, rollOutSchema(calls), []int{1}, 2, calls, refCompute(calls))
 		require.NoError(t, err)
 		view := map[string]int{}
@@ -990,4 +942,36 @@ func TestOffCentreShortcut(t *testing.T) {
 		}
 		require.Equal(t, full(k, s1, s2, nf), offCentre(k, s1, s2, nf), "k %v s1 %v s2 %v nf %d", k, s1, s2, nf)
 	}
+}
+
+// randomRollEpochs draws nEpochs epochs of nChunks chunks of perChunk rows
+// over parts partitions: epoch e's times in [100e, 100e+spread), a tenth of
+// the values NULL; each epoch ends with a watermark at 100(e+1) and its
+// barrier. It returns the rows by epoch and chunk, and the messages.
+func randomRollEpochs(rng *rand.Rand, parts, nEpochs, nChunks, perChunk, spread int) ([][][]rrow, []Message) {
+	var epochs [][][]rrow
+	var msgs []Message
+	seq := int64(0)
+	for e := range nEpochs {
+		var chunks [][]rrow
+		for range nChunks {
+			var rows []rrow
+			for range perChunk {
+				seq++
+				p := int64(rng.IntN(parts))
+				ts := int64(e*100 + rng.IntN(spread))
+				r := rrow{seq: seq, p: &p, ts: &ts}
+				if rng.IntN(10) > 0 {
+					x := 100 + rng.NormFloat64()
+					r.x = &x
+				}
+				rows = append(rows, r)
+			}
+			chunks = append(chunks, rows)
+			msgs = append(msgs, &Chunk{Batch: rollBatch(rows), Ops: make([]Op, len(rows))})
+		}
+		epochs = append(epochs, chunks)
+		msgs = append(msgs, Watermark{Col: 2, Value: int64((e + 1) * 100)}, Barrier{Epoch: uint64(e + 1)})
+	}
+	return epochs, msgs
 }
